@@ -1,0 +1,519 @@
+"""The simulated macro bench: a tethered body in live view on a macro setup.
+
+It behaves like a camera on a USB cable (paced JPEG live view, a focus motor driven in
+steps with backlash and end stops, aperture/shutter/ISO settings, capture to a folder)
+and knows the truth: where focus is and how blurred every pixel is. It is the demo
+without a camera and the oracle for the focus engine's tests.
+
+Optics are thin-lens. For an object at distance s (mm from the lens) with focus at s_f::
+
+    v(s) = f·s / (s − f)                     image distance
+    m(s) = f / (s − f)                        magnification
+    N_w  = N · (1 + m/P)                      working (effective) f-number, P = pupil ratio
+    geometric blur diameter on the sensor  = |v(s) − v(s_f)| / N_w
+    Airy disk diameter (to the first zero) = 2.44 · λ · N_w
+
+The total blur is reported as the diameter of the disk with the same second moment as
+the combined blur: d = 4·sqrt((d_geo/4)² + (0.42·λ·N_w)²).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from focuslock.camera.base import (
+    Capabilities,
+    CameraError,
+    Setting,
+    SettingValueError,
+)
+from focuslock.camera.files import unique_path, write_file_atomically
+from focuslock.camera.playback import FramePacer
+from focuslock.camera.sim_render import LayerBlurCache, composite
+from focuslock.camera.sim_scene import Layer, SceneSpec, ViewGrid, build_layers
+from focuslock.frames import Frame
+
+__all__ = ["BenchConfig", "SimulatedBench", "SimTruth"]
+
+F_NUMBERS = ("2.8", "3.5", "4", "5.6", "8", "11", "16", "22", "32")
+SHUTTER_SPEEDS = ("1/15", "1/30", "1/60", "1/125", "1/250", "1/500", "1/1000")
+ISO_VALUES = ("100", "200", "400", "800", "1600", "3200", "6400", "12800", "25600")
+
+# Sensor noise model in 8-bit units at ISO 100, scaled by the ISO gain: photon shot noise
+# (variance proportional to the signal) and read noise.
+_SHOT_NOISE_VARIANCE_PER_DN = 0.010
+_READ_NOISE_DN = 0.35
+# Exposure that renders the target at its designed brightness.
+_REFERENCE_EXPOSURE = (1 / 60, 100, 5.6)
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """Everything about the simulated bench. Lengths in mm unless the name says so."""
+
+    # Lens and camera
+    focal_length_mm: float = 100.0
+    f_number: float = 5.6
+    pupil_ratio: float = 1.0
+    magnification: float | None = 0.5  # at the frame centre; or give subject_distance_mm
+    subject_distance_mm: float | None = None  # from the lens's front principal plane
+    sensor_width_mm: float = 36.0
+    sensor_height_mm: float = 24.0
+    capture_width_px: int = 6000
+    live_view_size_px: tuple[int, int] = (1024, 680)  # (width, height)
+    wavelength_nm: float = 550.0
+    # Focus motor: one step moves the plane of focus by step_um at the subject.
+    focus_step_um: float = 25.0
+    backlash_steps: int = 2
+    focus_min_steps: int = -1200
+    focus_max_steps: int = 1200
+    focus_start_steps: int = 0
+    # Exposure and sensor
+    exposure_s: float = 1 / 60
+    iso: int = 100
+    jpeg_quality: int = 85
+    # Live view pacing and motion
+    frame_rate_hz: float | None = 30.0
+    drift_px_per_frame: tuple[float, float] = (0.0, 0.0)
+    vibration_px: float = 0.0
+    motion_margin_px: int = 48  # how far the subject may move before it bounces back
+    scene: SceneSpec = SceneSpec()
+    seed: int = 1
+
+    def __post_init__(self) -> None:
+        _check_positive("focal length", self.focal_length_mm, "mm")
+        if self.f_number < 0.5:
+            raise ValueError(f"An f-number of {self.f_number} is not possible; use 0.5 or more.")
+        _check_positive("pupil ratio", self.pupil_ratio, "")
+        if self.magnification is None and self.subject_distance_mm is None:
+            raise ValueError("Give the bench a magnification or a subject distance.")
+        if self.magnification is not None:
+            _check_positive("magnification", self.magnification, "×")
+        if self.subject_distance_mm is not None and self.subject_distance_mm <= self.focal_length_mm:
+            raise ValueError(
+                f"A subject distance of {self.subject_distance_mm} mm is inside the focal length "
+                f"({self.focal_length_mm} mm); nothing can be focused there."
+            )
+        width, height = self.live_view_size_px
+        if width < 16 or height < 16:
+            raise ValueError(f"A live-view size of {width}×{height} px is too small.")
+        if self.focus_min_steps > self.focus_start_steps or self.focus_start_steps > self.focus_max_steps:
+            raise ValueError("The focus motor must start between its end stops.")
+
+    @property
+    def subject_distance(self) -> float:
+        """Distance from the lens to the target at the frame centre, mm."""
+        if self.subject_distance_mm is not None:
+            return float(self.subject_distance_mm)
+        assert self.magnification is not None
+        return self.focal_length_mm * (1.0 + 1.0 / self.magnification)
+
+
+def _check_positive(what: str, value: float, unit: str) -> None:
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"The {what} must be a positive number, got {value}{(' ' + unit) if unit else ''}.")
+
+
+@dataclass(frozen=True)
+class SimTruth:
+    """Ground truth of one live-view frame (stored in the frame's metadata)."""
+
+    focus_position_steps: int
+    focus_distance_mm: float
+    f_number: float
+    subject_offset_px: tuple[float, float]
+
+    @classmethod
+    def of(cls, frame: Frame) -> "SimTruth":
+        try:
+            return frame.metadata["sim_truth"]
+        except KeyError:
+            raise ValueError("This frame did not come from the simulated bench.") from None
+
+
+class SimulatedBench:
+    """A simulated tethered camera on a macro bench. See the module docstring."""
+
+    def __init__(self, config: BenchConfig | None = None) -> None:
+        self.config = config or BenchConfig()
+        cfg = self.config
+        self.name = "Simulated macro bench"
+        self.f_number = float(cfg.f_number)
+        self.exposure_s = float(cfg.exposure_s)
+        self.iso = int(cfg.iso)
+        self.focus_position_steps = int(cfg.focus_start_steps)
+        self._lens_position_steps = float(cfg.focus_start_steps)  # where the glass really is
+        self._last_direction = 0
+        self._backlash_left = 0
+        self.subject_offset_px = (0.0, 0.0)
+        self._drift_offset_px = (0.0, 0.0)
+        self._drift_velocity = tuple(float(v) for v in cfg.drift_px_per_frame)
+        self._rng = np.random.default_rng(cfg.seed)
+        self._pacer = FramePacer(cfg.frame_rate_hz)
+        self._sequence = 0
+        self._capture_number = 0
+        self._opened = False
+        self._caches: list[LayerBlurCache] | None = None
+        self._grid: ViewGrid | None = None
+        self._render_key: tuple | None = None
+        self._clean_bgr: np.ndarray | None = None
+        self._noise = np.empty((1, 1, 3), np.float32)
+
+    # ------------------------------------------------------------------ geometry
+    @property
+    def live_view_grid(self) -> ViewGrid:
+        """The live-view pixel grid, before the margin for subject motion."""
+        width, height = self.config.live_view_size_px
+        return ViewGrid(width, height, self._mm_per_px(width))
+
+    def _mm_per_px(self, width_px: int) -> float:
+        cfg = self.config
+        return cfg.sensor_width_mm / self._centre_magnification() / width_px
+
+    def _centre_magnification(self) -> float:
+        cfg = self.config
+        return cfg.focal_length_mm / (cfg.subject_distance - cfg.focal_length_mm)
+
+    @property
+    def focus_distance_mm(self) -> float:
+        """Where the plane of focus is, mm from the lens (the truth, after backlash)."""
+        cfg = self.config
+        return cfg.subject_distance + self._lens_position_steps * cfg.focus_step_um / 1000.0
+
+    def focus_distance_at(self, position_steps: float) -> float:
+        cfg = self.config
+        return cfg.subject_distance + position_steps * cfg.focus_step_um / 1000.0
+
+    def position_for_distance(self, distance_mm: float) -> float:
+        """The motor position (steps, with no backlash) that focuses at ``distance_mm``."""
+        cfg = self.config
+        return (distance_mm - cfg.subject_distance) * 1000.0 / cfg.focus_step_um
+
+    # -------------------------------------------------------------------- optics
+    def blur_diameter_um(self, depth_mm: np.ndarray | float, focus_distance_mm: float | None = None,
+                         f_number: float | None = None) -> np.ndarray:
+        """Total blur diameter on the sensor (µm) of objects at ``depth_mm``."""
+        geometric_um, diffraction_sigma_um = self._blur_components_um(depth_mm, focus_distance_mm, f_number)
+        return 4.0 * np.sqrt((geometric_um / 4.0) ** 2 + diffraction_sigma_um**2)
+
+    def geometric_blur_um(self, depth_mm: np.ndarray | float, focus_distance_mm: float | None = None,
+                          f_number: float | None = None) -> np.ndarray:
+        return self._blur_components_um(depth_mm, focus_distance_mm, f_number)[0]
+
+    def _blur_components_um(self, depth_mm, focus_distance_mm, f_number):
+        cfg = self.config
+        f = cfg.focal_length_mm
+        s_f = self.focus_distance_mm if focus_distance_mm is None else focus_distance_mm
+        n = self.f_number if f_number is None else f_number
+        s = np.asarray(depth_mm, dtype=np.float64)
+        v = f * s / (s - f)
+        v_f = f * s_f / (s_f - f)
+        m = f / (s - f)
+        working_n = n * (1.0 + m / cfg.pupil_ratio)
+        geometric_um = np.abs(v - v_f) / working_n * 1000.0
+        diffraction_sigma_um = 0.42 * cfg.wavelength_nm * 1e-3 * working_n
+        return geometric_um, diffraction_sigma_um
+
+    def sensor_pixel_pitch_um(self, width_px: int) -> float:
+        return self.config.sensor_width_mm * 1000.0 / width_px
+
+    # ------------------------------------------------------------- Camera protocol
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(
+            live_view=True,
+            focus_drive=True,
+            capture=True,
+            settings=("aperture", "shutterspeed", "iso"),
+            finite=False,
+            frame_rate_hz=self.config.frame_rate_hz,
+            notes=("Simulated: a tilted printed target, a coin and a water droplet on a macro bench.",),
+        )
+
+    def open(self) -> None:
+        if self._opened:
+            return
+        grid = self.live_view_grid
+        margin = self.config.motion_margin_px
+        self._grid = ViewGrid(grid.width_px + 2 * margin, grid.height_px + 2 * margin, grid.mm_per_px)
+        self._caches = [LayerBlurCache(layer) for layer in self._build_layers(self._grid)]
+        self._render_key = None
+        self._opened = True
+
+    def close(self) -> None:
+        self._opened = False
+        self._caches = None
+        self._clean_bgr = None
+
+    def _build_layers(self, grid: ViewGrid) -> list[Layer]:
+        # Raised objects need room for their blurred rims: the largest blur on the bench.
+        margin_mm = 40 * grid.mm_per_px
+        return build_layers(self.config.scene, grid, self.config.subject_distance, margin_mm)
+
+    def _sigma_maps_px(self, caches: list[LayerBlurCache], grid: ViewGrid, focus_distance_mm: float) -> list[np.ndarray]:
+        pitch_um = self.sensor_pixel_pitch_um(int(round(self.config.sensor_width_mm / self._centre_magnification() / grid.mm_per_px)))
+        maps = []
+        for cache in caches:
+            diameter_um = self.blur_diameter_um(cache.layer.depth_mm, focus_distance_mm)
+            maps.append((diameter_um / pitch_um / 4.0).astype(np.float32))
+        return maps
+
+    def read_frame(self) -> Frame:
+        if not self._opened:
+            raise CameraError("The simulated bench is not open.")
+        self._pacer.wait()
+        self._move_subject()
+        clean = self._clean_live_view()
+        bgr = self._crop_at_offset(clean)
+        bgr = self._expose(bgr)
+        ok, jpeg = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, int(self.config.jpeg_quality)])
+        if not ok:
+            raise CameraError("The simulated bench could not encode a live-view frame.")
+        # Decoded exactly as a real body's live-view JPEG would be.
+        rgb = cv2.cvtColor(cv2.imdecode(jpeg, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        truth = SimTruth(
+            focus_position_steps=self.focus_position_steps,
+            focus_distance_mm=self.focus_distance_mm,
+            f_number=self.f_number,
+            subject_offset_px=self.subject_offset_px,
+        )
+        frame = Frame(
+            sequence=self._sequence,
+            timestamp_s=time.monotonic(),
+            image=rgb,
+            metadata={
+                "source_kind": "sim",
+                "f_number": self.f_number,
+                "exposure_s": self.exposure_s,
+                "iso": self.iso,
+                "focal_length_mm": self.config.focal_length_mm,
+                "jpeg_bytes": len(jpeg),
+                "sim_truth": truth,
+            },
+        )
+        self._sequence += 1
+        return frame
+
+    def _clean_live_view(self) -> np.ndarray:
+        key = (self.focus_distance_mm, self.f_number)
+        if key != self._render_key or self._clean_bgr is None:
+            assert self._caches is not None and self._grid is not None
+            sigmas = self._sigma_maps_px(self._caches, self._grid, self.focus_distance_mm)
+            self._clean_bgr = composite(self._caches, sigmas)
+            self._render_key = key
+        return self._clean_bgr
+
+    def _move_subject(self) -> None:
+        """Advance the subject's drift by one frame and add this frame's vibration."""
+        cfg = self.config
+        limit = float(cfg.motion_margin_px)
+        (dx, dy), (vx, vy) = self._drift_offset_px, self._drift_velocity
+        dx, dy = dx + vx, dy + vy
+        # Drift bounces at the margin so that the subject never leaves the rendered area.
+        if abs(dx) > limit:
+            vx, dx = -vx, math.copysign(2 * limit - abs(dx), dx)
+        if abs(dy) > limit:
+            vy, dy = -vy, math.copysign(2 * limit - abs(dy), dy)
+        self._drift_velocity = (vx, vy)
+        self._drift_offset_px = (dx, dy)
+        if cfg.vibration_px > 0:
+            jitter_x, jitter_y = self._rng.normal(0.0, cfg.vibration_px, 2)
+            dx = float(np.clip(dx + jitter_x, -limit, limit))
+            dy = float(np.clip(dy + jitter_y, -limit, limit))
+        self.subject_offset_px = (dx, dy)
+
+    def set_subject_offset(self, dx_px: float, dy_px: float) -> None:
+        """Put the subject at an offset (px) from its home position, e.g. to test tracking."""
+        limit = float(self.config.motion_margin_px)
+        if abs(dx_px) > limit or abs(dy_px) > limit:
+            raise ValueError(f"The subject can move at most {limit:g} px from home on this bench.")
+        self.subject_offset_px = self._drift_offset_px = (float(dx_px), float(dy_px))
+
+    def _crop_at_offset(self, clean: np.ndarray) -> np.ndarray:
+        width, height = self.config.live_view_size_px
+        margin = self.config.motion_margin_px
+        dx, dy = self.subject_offset_px
+        if float(dx).is_integer() and float(dy).is_integer():
+            r0, c0 = margin - int(dy), margin - int(dx)
+            return clean[r0 : r0 + height, c0 : c0 + width]
+        # Sub-pixel motion: bicubic keeps fine detail (bilinear would visibly soften it).
+        matrix = np.float32([[1, 0, margin - dx], [0, 1, margin - dy]])
+        return cv2.warpAffine(clean, matrix, (width, height), flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+                              borderMode=cv2.BORDER_REFLECT)
+
+    def _expose(self, bgr: np.ndarray) -> np.ndarray:
+        t0, iso0, n0 = _REFERENCE_EXPOSURE
+        gain = (self.exposure_s / t0) * (self.iso / iso0) * (n0 / self.f_number) ** 2
+        exposed = cv2.convertScaleAbs(bgr, alpha=gain)  # saturates at 255 like a sensor
+        iso_gain = self.iso / 100.0
+        # Per-level noise σ: shot noise grows with the signal, read noise does not.
+        level = np.arange(256, dtype=np.float32)
+        sigma_lut = np.sqrt(_SHOT_NOISE_VARIANCE_PER_DN * level * iso_gain + (_READ_NOISE_DN * iso_gain) ** 2).astype(np.float32)
+        sigma = cv2.LUT(exposed, sigma_lut)
+        noisy = cv2.add(exposed.astype(np.float32), cv2.multiply(self._unit_noise(exposed.shape), sigma))
+        return np.clip(noisy, 0, 255).astype(np.uint8)
+
+    def _unit_noise(self, shape: tuple[int, ...]) -> np.ndarray:
+        """Unit Gaussian noise of ``shape``. Live view takes a random window of a larger
+        field drawn once (fresh noise for 2 M values costs a quarter of a frame's time);
+        frame-to-frame noise is still independent wherever a measurement looks."""
+        height, width, channels = shape
+        pad = 61
+        bank_shape = (height + pad, width + pad, channels)
+        if self._noise.shape != bank_shape:
+            if height * width > 4_000_000:  # a full-size capture: draw it fresh, once
+                noise = np.empty(shape, np.float32)
+                cv2.randn(noise, 0.0, 1.0)
+                return noise
+            self._noise = np.empty(bank_shape, np.float32)
+            cv2.randn(self._noise, 0.0, 1.0)
+        row, col = self._rng.integers(0, pad + 1, 2)
+        flip = self._rng.integers(0, 4)
+        window = self._noise[row : row + height, col : col + width]
+        # Flipping too gives 4 × 62² distinct windows: no fixed pattern to lock onto.
+        if flip & 1:
+            window = window[::-1]
+        if flip & 2:
+            window = window[:, ::-1]
+        return np.ascontiguousarray(window)
+
+    def drive_focus(self, steps: int) -> int:
+        """Move the focus motor; positive steps focus farther. Returns the steps moved.
+
+        The motor stops at its end stops (fewer steps are reported). On a change of
+        direction the first ``backlash_steps`` move the motor but not the glass, as in
+        a real helicoid: the camera reports them, the image does not change.
+        """
+        cfg = self.config
+        steps = int(steps)
+        if steps == 0:
+            return 0
+        target = int(np.clip(self.focus_position_steps + steps, cfg.focus_min_steps, cfg.focus_max_steps))
+        moved = target - self.focus_position_steps
+        if moved == 0:
+            return 0
+        direction = 1 if moved > 0 else -1
+        if direction != self._last_direction and self._last_direction != 0:
+            self._backlash_left = cfg.backlash_steps
+        self._last_direction = direction
+        taken_up = min(self._backlash_left, abs(moved))
+        self._backlash_left -= taken_up
+        self._lens_position_steps += direction * (abs(moved) - taken_up)
+        self.focus_position_steps = target
+        return moved
+
+    def capture(self, folder: Path) -> list[Path]:
+        """Render the scene at full sensor resolution and save it as a JPEG."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        cfg = self.config
+        width = int(cfg.capture_width_px)
+        height = int(round(width * cfg.sensor_height_mm / cfg.sensor_width_mm))
+        grid = ViewGrid(width, height, self._mm_per_px(width))
+        dx, dy = self.subject_offset_px
+        live = self.live_view_grid
+        # The subject's offset in live-view pixels moves the capture's view the other way.
+        grid = dataclasses.replace(grid, centre_x_mm=-dx * live.mm_per_px, centre_y_mm=-dy * live.mm_per_px)
+        caches = [LayerBlurCache(layer, keep=False) for layer in self._build_layers(grid)]
+        pitch_um = self.sensor_pixel_pitch_um(width)
+        sigmas = [(self.blur_diameter_um(c.layer.depth_mm) / pitch_um / 4.0).astype(np.float32) for c in caches]
+        bgr = self._expose(composite(caches, sigmas))
+        ok, jpeg = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 95])
+        if not ok:
+            raise CameraError("The simulated bench could not encode the capture.")
+        self._capture_number += 1
+        path = unique_path(folder, f"SIM_{self._capture_number:04d}.JPG")
+        write_file_atomically(path, jpeg.tobytes())
+        return [path]
+
+    def get_settings(self) -> dict[str, Setting]:
+        return {
+            "aperture": Setting("aperture", "Aperture", _format_f_number(self.f_number), F_NUMBERS),
+            "shutterspeed": Setting("shutterspeed", "Shutter speed", _format_shutter(self.exposure_s), SHUTTER_SPEEDS),
+            "iso": Setting("iso", "ISO", str(self.iso), ISO_VALUES),
+        }
+
+    def set_setting(self, name: str, value: str) -> None:
+        value = str(value).strip()
+        if name == "aperture":
+            text = value.lower().removeprefix("f/")
+            if text not in F_NUMBERS:
+                raise SettingValueError(f"The bench's lens has no aperture f/{text}; choose one of {', '.join(F_NUMBERS)}.")
+            self.f_number = float(text)
+        elif name == "shutterspeed":
+            if value not in SHUTTER_SPEEDS:
+                raise SettingValueError(f"{value} is not a shutter speed of the bench; choose one of {', '.join(SHUTTER_SPEEDS)}.")
+            numerator, denominator = value.split("/")
+            self.exposure_s = float(numerator) / float(denominator)
+        elif name == "iso":
+            if value not in ISO_VALUES:
+                raise SettingValueError(f"ISO {value} is not available; choose one of {', '.join(ISO_VALUES)}.")
+            self.iso = int(value)
+        else:
+            raise SettingValueError(f"The simulated bench has no setting called {name!r}.")
+
+    # ---------------------------------------------------------------- ground truth
+    def truth_blur_map_px(self, frame: Frame | None = None) -> np.ndarray:
+        """Total blur diameter (live-view px) of what each pixel of a frame shows.
+
+        Where a raised object covers the target more than half, its blur counts.
+        """
+        truth = SimTruth.of(frame) if frame is not None else None
+        focus = truth.focus_distance_mm if truth else self.focus_distance_mm
+        f_number = truth.f_number if truth else self.f_number
+        offset = truth.subject_offset_px if truth else self.subject_offset_px
+        depth = self._visible_depth_mm()
+        pitch_um = self.sensor_pixel_pitch_um(self.config.live_view_size_px[0])
+        blur_px = (self.blur_diameter_um(depth, focus, f_number) / pitch_um).astype(np.float32)
+        return self._crop_at(blur_px, offset)
+
+    def truth_depth_map_mm(self, frame: Frame | None = None) -> np.ndarray:
+        """Distance from the lens (mm) of what each pixel of a frame shows."""
+        offset = SimTruth.of(frame).subject_offset_px if frame is not None else self.subject_offset_px
+        return self._crop_at(self._visible_depth_mm(), offset)
+
+    def region_blur_px(self, roi_px: tuple[int, int, int, int], frame: Frame | None = None) -> float:
+        """Median total blur diameter (live-view px) inside ``roi_px`` = (x, y, w, h)."""
+        x, y, w, h = roi_px
+        return float(np.median(self.truth_blur_map_px(frame)[y : y + h, x : x + w]))
+
+    def best_focus_position_steps(self, roi_px: tuple[int, int, int, int], frame: Frame | None = None) -> float:
+        """Motor position (steps, no backlash) that focuses the median depth of a region."""
+        x, y, w, h = roi_px
+        depth = float(np.median(self.truth_depth_map_mm(frame)[y : y + h, x : x + w]))
+        return self.position_for_distance(depth)
+
+    def _visible_depth_mm(self) -> np.ndarray:
+        if not self._opened:
+            self.open()
+        assert self._caches is not None
+        depth = self._caches[0].layer.full_depth_mm().copy()
+        for cache in self._caches[1:]:
+            layer = cache.layer
+            covered = layer.coverage >= 128
+            region = depth[layer.rows, layer.cols]
+            region[covered] = layer.full_depth_mm()[covered]
+        return depth
+
+    def _crop_at(self, full: np.ndarray, offset: tuple[float, float]) -> np.ndarray:
+        width, height = self.config.live_view_size_px
+        margin = self.config.motion_margin_px
+        dx, dy = int(round(offset[0])), int(round(offset[1]))
+        return full[margin - dy : margin - dy + height, margin - dx : margin - dx + width]
+
+
+def _format_f_number(f_number: float) -> str:
+    return f"{f_number:g}"
+
+
+def _format_shutter(exposure_s: float) -> str:
+    if exposure_s >= 1:
+        return f"{exposure_s:g}"
+    return f"1/{round(1 / exposure_s)}"

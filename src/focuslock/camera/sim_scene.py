@@ -1,0 +1,430 @@
+"""The simulated bench's scene: a tilted printed target, a coin and a water droplet.
+
+Everything is defined in millimetres at the subject and drawn procedurally at the
+resolution asked for, so that live view (1024 px wide) and a full-resolution capture
+(6000 px wide) show the same scene. Nothing is downloaded or read from disk.
+
+Geometry (orthographic, which is close enough at macro working distances)::
+
+    view:   X right, Y down, in mm at the subject, (0, 0) at the frame centre
+    depth:  Z, distance from the lens's front principal plane, in mm
+    target: a plane through (0, 0, s0) tilted about the X axis by ``tilt_deg``,
+            the top of the frame farther away. Plane coordinates (u, v):
+            X = u, Y = v·cosθ, Z = s0 − v·sinθ
+    raised: a point at height h above the plane moves by h along the plane's normal
+            n = (0, −sinθ, −cosθ) (towards the camera).
+
+A :class:`Layer` is one depth layer: premultiplied RGBA and a depth map over a box of
+the view. The renderer blurs each layer by its own depth and composites back to front.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+__all__ = ["Layer", "SceneSpec", "ViewGrid", "build_layers"]
+
+
+@dataclass(frozen=True)
+class SceneSpec:
+    """What lies on the bench. Sizes in mm at the subject."""
+
+    tilt_deg: float = 35.0
+    coin: bool = True
+    coin_centre_mm: tuple[float, float] = (9.0, 2.0)  # (u, v) on the target plane
+    coin_diameter_mm: float = 16.25  # a euro cent
+    coin_thickness_mm: float = 1.67
+    droplet: bool = True
+    droplet_centre_mm: tuple[float, float] = (-16.0, -6.0)
+    droplet_radius_mm: float = 2.6
+    droplet_height_mm: float = 1.6
+    seed: int = 7
+
+
+@dataclass(frozen=True)
+class ViewGrid:
+    """The pixel grid a view is rendered on: ``width_px`` × ``height_px`` covering a
+    ``mm_per_px`` square pitch at the subject, centred on (centre_x_mm, centre_y_mm)."""
+
+    width_px: int
+    height_px: int
+    mm_per_px: float
+    centre_x_mm: float = 0.0
+    centre_y_mm: float = 0.0
+
+    def xy_mm(self) -> tuple[np.ndarray, np.ndarray]:
+        """X of every column (1-D) and Y of every row (1-D), in mm."""
+        x = (np.arange(self.width_px, dtype=np.float32) + 0.5 - self.width_px / 2) * self.mm_per_px + self.centre_x_mm
+        y = (np.arange(self.height_px, dtype=np.float32) + 0.5 - self.height_px / 2) * self.mm_per_px + self.centre_y_mm
+        return x, y
+
+    def to_px(self, x_mm: float, y_mm: float) -> tuple[float, float]:
+        col = (x_mm - self.centre_x_mm) / self.mm_per_px + self.width_px / 2 - 0.5
+        row = (y_mm - self.centre_y_mm) / self.mm_per_px + self.height_px / 2 - 0.5
+        return col, row
+
+
+@dataclass
+class Layer:
+    """One depth layer over the box ``rows`` × ``cols`` of the view.
+
+    ``pixels`` is uint8 BGR (H, W, 3) for the opaque background, premultiplied BGRA
+    (H, W, 4) for objects in front. ``depth_mm`` is the distance from the lens of every
+    pixel (float32), shape (H, W), or (H, 1) where depth changes only from row to row;
+    it is defined smoothly beyond an object's edge so that its blurred rim has a blur.
+    """
+
+    name: str
+    pixels: np.ndarray
+    depth_mm: np.ndarray
+    row0: int
+    col0: int
+
+    @property
+    def rows(self) -> slice:
+        return slice(self.row0, self.row0 + self.pixels.shape[0])
+
+    @property
+    def cols(self) -> slice:
+        return slice(self.col0, self.col0 + self.pixels.shape[1])
+
+    @property
+    def coverage(self) -> np.ndarray:
+        """0–255 coverage of every pixel of the box (255 everywhere for the background)."""
+        if self.pixels.shape[2] == 3:
+            return np.full(self.pixels.shape[:2], 255, np.uint8)
+        return self.pixels[..., 3]
+
+    def full_depth_mm(self) -> np.ndarray:
+        return np.broadcast_to(self.depth_mm, self.pixels.shape[:2])
+
+
+# --------------------------------------------------------------------------- texture
+# The printed page: every pattern's position and the paper's grain are fixed in mm on
+# this page, so any view (live view, zoomed live view, full-size capture) sees the same.
+PAGE_MM = (-60.0, 60.0)
+
+
+def _value_noise(canvas: "_PlaneCanvas", cell_mm: float, seed: int) -> np.ndarray:
+    """Smooth noise in [-1, 1] with features ``cell_mm`` wide, anchored to the page.
+
+    The random lattice covers the whole page and depends only on the cell size and the
+    seed; a canvas samples its own part of it at its own resolution.
+    """
+    cells = int(math.ceil((PAGE_MM[1] - PAGE_MM[0]) / cell_mm)) + 3
+    lattice = np.random.default_rng(seed).uniform(-1.0, 1.0, (cells, cells)).astype(np.float32)
+    map_x = ((canvas.u0 + (np.arange(canvas.width_px, dtype=np.float64) + 0.5) / canvas.px_per_mm - PAGE_MM[0]) / cell_mm).astype(np.float32)
+    map_y = ((canvas.v0 + (np.arange(canvas.height_px, dtype=np.float64) + 0.5) / canvas.px_per_mm - PAGE_MM[0]) / cell_mm).astype(np.float32)
+    grid_x = np.ascontiguousarray(np.broadcast_to(map_x[None, :], (canvas.height_px, canvas.width_px)))
+    grid_y = np.ascontiguousarray(np.broadcast_to(map_y[:, None], (canvas.height_px, canvas.width_px)))
+    return cv2.remap(lattice, grid_x, grid_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+
+
+class _PlaneCanvas:
+    """A drawing surface in target-plane millimetres (u right, v down)."""
+
+    def __init__(self, u_range: tuple[float, float], v_range: tuple[float, float], px_per_mm: float) -> None:
+        self.u0, self.u1 = u_range
+        self.v0, self.v1 = v_range
+        self.px_per_mm = px_per_mm
+        self.width_px = max(8, int(round((self.u1 - self.u0) * px_per_mm)))
+        self.height_px = max(8, int(round((self.v1 - self.v0) * px_per_mm)))
+
+    def pt(self, u_mm: float, v_mm: float) -> tuple[int, int]:
+        # cv2 drawing with shift=4 takes fixed-point coordinates: sub-pixel precise lines.
+        return (int(round((u_mm - self.u0) * self.px_per_mm * 16)), int(round((v_mm - self.v0) * self.px_per_mm * 16)))
+
+    def px(self, length_mm: float) -> int:
+        return max(1, int(round(length_mm * self.px_per_mm)))
+
+    def text(self, image: np.ndarray, text: str, u_mm: float, v_mm: float, height_mm: float, colour, stroke_mm: float | None = None) -> None:
+        font = cv2.FONT_HERSHEY_SIMPLEX
+        (_, base_height), _ = cv2.getTextSize("H", font, 1.0, 1)
+        scale = height_mm * self.px_per_mm / base_height
+        thickness = self.px(stroke_mm if stroke_mm is not None else height_mm * 0.11)
+        org = (int(round((u_mm - self.u0) * self.px_per_mm)), int(round((v_mm - self.v0) * self.px_per_mm)))
+        cv2.putText(image, text, org, font, scale, colour, thickness, cv2.LINE_AA)
+
+
+_WORDS = (
+    "FOCUS", "LOCK", "macro", "depth", "field", "aperture", "diffraction", "bellows", "stack",
+    "seam", "droplet", "engraved", "letter", "sharp", "soft", "pupil", "ratio", "bench", "rail",
+    "Zerene", "Helicon", "tether", "peaking", "loupe", "ghost", "bracket", "lens", "sensor",
+)
+
+_INK_BGR = ((25, 22, 20), (150, 40, 30), (30, 30, 160), (40, 110, 40))
+_PAPER_BGR = (222, 232, 238)
+
+
+def _draw_target(canvas: _PlaneCanvas, seed: int) -> np.ndarray:
+    """The printed target over the canvas's part of the page: paper grain, body text,
+    a millimetre ruler, bar groups, a Siemens star and a checkerboard."""
+    rng = np.random.default_rng(seed)  # layout only, in mm on the page: never pixels
+    h, w = canvas.height_px, canvas.width_px
+    fibre = (
+        0.55 * _value_noise(canvas, 2.0, seed + 1)
+        + 0.30 * _value_noise(canvas, 0.45, seed + 2)
+        + 0.25 * _value_noise(canvas, 0.11, seed + 3)
+    )
+    image = np.empty((h, w, 3), np.uint8)
+    for channel, base in enumerate(_PAPER_BGR):
+        image[..., channel] = np.clip(base + 14.0 * fibre, 0, 255).astype(np.uint8)
+
+    def visible(u0: float, v0: float, u1: float, v1: float) -> bool:
+        return u1 >= canvas.u0 and u0 <= canvas.u1 and v1 >= canvas.v0 and v0 <= canvas.v1
+
+    # Body text flowing over the whole page; every random draw happens whether or not
+    # the word is visible, so the layout is the same for every view.
+    v = PAGE_MM[0] + 2.0
+    while v < PAGE_MM[1]:
+        height_mm = float(rng.choice([0.7, 0.9, 1.2, 1.6, 2.2]))
+        ink = _INK_BGR[int(rng.integers(0, len(_INK_BGR)))]
+        u = PAGE_MM[0] + float(rng.uniform(0.5, 3.0))
+        while u < PAGE_MM[1]:
+            word = _WORDS[int(rng.integers(0, len(_WORDS)))]
+            advance = (len(word) + 1.2) * height_mm * 0.95
+            if visible(u, v - height_mm, u + advance, v + 0.3 * height_mm):
+                canvas.text(image, word, u, v, height_mm, ink)
+            u += advance
+        v += height_mm * 1.9
+
+    def panel(u0: float, v0: float, u1: float, v1: float) -> None:
+        # Clear paper under a calibrated pattern so that it reads on top of the text.
+        cv2.rectangle(image, canvas.pt(u0, v0), canvas.pt(u1, v1), _PAPER_BGR, -1, cv2.LINE_AA, 4)
+
+    # A millimetre ruler: read off where the in-focus band lies.
+    ruler_u = -24.0
+    panel(ruler_u - 0.6, PAGE_MM[0], ruler_u + 6.0, PAGE_MM[1])
+    for mm in range(int(max(PAGE_MM[0], canvas.v0 - 3)), int(min(PAGE_MM[1], canvas.v1 + 3)) + 1):
+        length = 2.4 if mm % 10 == 0 else 1.6 if mm % 5 == 0 else 1.0
+        cv2.line(image, canvas.pt(ruler_u, mm), canvas.pt(ruler_u + length, mm), _INK_BGR[0], canvas.px(0.08), cv2.LINE_AA, 4)
+        if mm % 5 == 0:
+            canvas.text(image, str(mm), ruler_u + 2.8, mm + 0.45, 1.0, _INK_BGR[0])
+    cv2.line(image, canvas.pt(ruler_u, PAGE_MM[0]), canvas.pt(ruler_u, PAGE_MM[1]), _INK_BGR[0], canvas.px(0.08), cv2.LINE_AA, 4)
+
+    # Bar groups (line pairs) at several periods, like a resolution chart.
+    bars_u = 20.0
+    for row, period_mm in enumerate((0.16, 0.25, 0.4, 0.63, 1.0)):
+        v_top = -24.0 + row * 4.0
+        panel(bars_u - 0.5, v_top - 0.5, bars_u + 10.5, v_top + 3.5)
+        u_left = bars_u
+        while u_left + period_mm <= bars_u + 10.0:
+            cv2.rectangle(image, canvas.pt(u_left, v_top), canvas.pt(u_left + period_mm, v_top + 3.0), _INK_BGR[0], -1, cv2.LINE_AA, 4)
+            u_left += 2 * period_mm
+
+    # A Siemens star.
+    star_u, star_v, radius = 26.0, 18.0, 5.0
+    panel(star_u - radius - 0.5, star_v - radius - 0.5, star_u + radius + 0.5, star_v + radius + 0.5)
+    spokes = 36
+    for i in range(spokes):
+        a0 = 2 * math.pi * i / spokes
+        a1 = a0 + math.pi / spokes
+        points = np.array([canvas.pt(star_u, star_v), canvas.pt(star_u + radius * math.cos(a0), star_v + radius * math.sin(a0)),
+                           canvas.pt(star_u + radius * math.cos(a1), star_v + radius * math.sin(a1))], np.int32)
+        cv2.fillConvexPoly(image, points, _INK_BGR[0], cv2.LINE_AA, 4)
+
+    # A blue checkerboard of 0.5 mm squares.
+    check_u, check_v, check_mm = -10.0, 12.0, 0.5
+    panel(check_u - 0.3, check_v - 0.3, check_u + 12 * check_mm + 0.3, check_v + 12 * check_mm + 0.3)
+    for i in range(12):
+        for j in range(12):
+            if (i + j) % 2 == 0:
+                cv2.rectangle(image, canvas.pt(check_u + i * check_mm, check_v + j * check_mm),
+                              canvas.pt(check_u + (i + 1) * check_mm, check_v + (j + 1) * check_mm), _INK_BGR[2], -1, cv2.LINE_AA, 4)
+    return image
+
+
+def _draw_coin_face(canvas: _PlaneCanvas, spec: SceneSpec) -> tuple[np.ndarray, np.ndarray]:
+    """The coin's face (BGR) and its coverage (float32 0–1), in the canvas's plane mm.
+
+    Copper with a brushed grain, a raised rim, a large numeral and engraved letters
+    around the rim: the detail a product shooter would lock focus on.
+    """
+    h, w = canvas.height_px, canvas.width_px
+    cu, cv = spec.coin_centre_mm
+    radius = spec.coin_diameter_mm / 2
+    relief = np.zeros((h, w), np.uint8)  # 255 = raised
+    cv2.circle(relief, canvas.pt(cu, cv), int(round(radius * canvas.px_per_mm * 16)), 60, -1, cv2.LINE_AA, 4)
+    cv2.circle(relief, canvas.pt(cu, cv), int(round(radius * 0.93 * canvas.px_per_mm * 16)), 255, canvas.px(0.45), cv2.LINE_AA, 4)
+    canvas.text(relief, "5", cu - 2.6, cv + 3.4, 7.0, 255, stroke_mm=0.9)
+    canvas.text(relief, "EURO CENT", cu - 3.2, cv + 5.6, 0.9, 255, stroke_mm=0.12)
+    letters = "FOCUSLOCK * 2026 * MACRO * "
+    for i, letter in enumerate(letters):
+        angle = -math.pi / 2 + 2 * math.pi * i / len(letters)
+        lu = cu + radius * 0.80 * math.cos(angle) - 0.35
+        lv = cv + radius * 0.80 * math.sin(angle) + 0.4
+        canvas.text(relief, letter, lu, lv, 0.85, 255, stroke_mm=0.11)
+    grain = _value_noise(canvas, 0.07, spec.seed + 11) * 0.5 + _value_noise(canvas, 0.6, spec.seed + 12) * 0.5
+    height = relief.astype(np.float32) / 255.0 + 0.04 * grain
+    # Light from the top left: relief shows as highlights and shadows.
+    slope_u = cv2.Sobel(height, cv2.CV_32F, 1, 0, ksize=3) * canvas.px_per_mm / 60.0
+    slope_v = cv2.Sobel(height, cv2.CV_32F, 0, 1, ksize=3) * canvas.px_per_mm / 60.0
+    shade = np.clip(1.0 - 0.9 * (slope_u + slope_v), 0.25, 1.8)
+    copper = np.array([70, 120, 190], np.float32)  # BGR
+    face = np.clip(copper[None, None, :] * shade[..., None] * (0.85 + 0.3 * height[..., None]), 0, 255).astype(np.uint8)
+    coverage = np.zeros((h, w), np.uint8)
+    cv2.circle(coverage, canvas.pt(cu, cv), int(round(radius * canvas.px_per_mm * 16)), 255, -1, cv2.LINE_AA, 4)
+    return face, coverage.astype(np.float32) / 255.0
+
+
+# ----------------------------------------------------------------------------- layers
+def _plane_to_view(canvas: _PlaneCanvas, grid: ViewGrid, tilt_rad: float, y_shift_mm: float, image: np.ndarray,
+                   box: tuple[int, int, int, int], interpolation: int) -> np.ndarray:
+    """Resample a plane-canvas image onto the view box (rows r0:r1, cols c0:c1).
+
+    A view pixel at (X, Y) shows the plane point u = X, v = (Y − y_shift)/cosθ.
+    """
+    r0, r1, c0, c1 = box
+    x_mm, y_mm = grid.xy_mm()
+    map_x = ((x_mm[c0:c1] - canvas.u0) * canvas.px_per_mm - 0.5).astype(np.float32)
+    map_y = (((y_mm[r0:r1] - y_shift_mm) / math.cos(tilt_rad) - canvas.v0) * canvas.px_per_mm - 0.5).astype(np.float32)
+    grid_x = np.ascontiguousarray(np.broadcast_to(map_x[None, :], (r1 - r0, c1 - c0)))
+    grid_y = np.ascontiguousarray(np.broadcast_to(map_y[:, None], (r1 - r0, c1 - c0)))
+    return cv2.remap(image, grid_x, grid_y, interpolation, borderMode=cv2.BORDER_REFLECT)
+
+
+def _supersampled(grid: ViewGrid) -> float:
+    # Draw the plane at twice the view's pixel density for live view sizes (anti-aliased
+    # like a camera's downscaled live view); once is enough for full-size captures.
+    return 2.0 if grid.width_px <= 2400 else 1.0
+
+
+def _box_around(grid: ViewGrid, centre_xy_mm: tuple[float, float], half_extent_mm: float) -> tuple[int, int, int, int]:
+    col, row = grid.to_px(*centre_xy_mm)
+    half = half_extent_mm / grid.mm_per_px
+    r0, r1 = max(0, int(row - half)), min(grid.height_px, int(math.ceil(row + half)) + 1)
+    c0, c1 = max(0, int(col - half)), min(grid.width_px, int(math.ceil(col + half)) + 1)
+    return r0, r1, c0, c1
+
+
+def build_layers(spec: SceneSpec, grid: ViewGrid, subject_distance_mm: float, blur_margin_mm: float) -> list[Layer]:
+    """The scene's depth layers for one view, back to front.
+
+    ``blur_margin_mm`` widens the boxes of raised objects so that their blurred rims fit.
+    """
+    tilt = math.radians(spec.tilt_deg)
+    sin_t, cos_t = math.sin(tilt), math.cos(tilt)
+    x_mm, y_mm = grid.xy_mm()
+    ss = _supersampled(grid)
+    px_per_mm = ss / grid.mm_per_px
+    half_w = grid.width_px * grid.mm_per_px / 2
+    half_h = grid.height_px * grid.mm_per_px / 2
+    u_range = (grid.centre_x_mm - half_w - 1.0, grid.centre_x_mm + half_w + 1.0)
+    v_range = ((grid.centre_y_mm - half_h) / cos_t - 3.0, (grid.centre_y_mm + half_h) / cos_t + 3.0)
+
+    # The printed target, drawn supersampled over the view's part of the page, averaged
+    # down to the view's pixel density, then resampled onto the (tilted) view.
+    canvas = _PlaneCanvas(u_range, v_range, px_per_mm)
+    target = _draw_target(canvas, spec.seed)
+    canvas = _downsampled(canvas, ss)
+    if ss > 1:
+        target = cv2.resize(target, (canvas.width_px, canvas.height_px), interpolation=cv2.INTER_AREA)
+    full_box = (0, grid.height_px, 0, grid.width_px)
+    target_bgr = _plane_to_view(canvas, grid, tilt, 0.0, target, full_box, cv2.INTER_LINEAR)
+    depth = (subject_distance_mm - y_mm[:, None] * math.tan(tilt)).astype(np.float32)
+    layers = [Layer("target", np.ascontiguousarray(target_bgr), depth, 0, 0)]
+
+    if spec.coin:
+        layers.append(_coin_layer(spec, grid, subject_distance_mm, blur_margin_mm, px_per_mm, ss, sin_t, cos_t))
+    if spec.droplet:
+        layers.append(_droplet_layer(spec, grid, subject_distance_mm, blur_margin_mm, target_bgr, sin_t, cos_t))
+    return layers
+
+
+def _downsampled(canvas: _PlaneCanvas, factor: float) -> _PlaneCanvas:
+    """The same plane window at 1/factor of the pixel density."""
+    if factor == 1:
+        return canvas
+    smaller = _PlaneCanvas((canvas.u0, canvas.u1), (canvas.v0, canvas.v1), canvas.px_per_mm / factor)
+    smaller.width_px = int(round(canvas.width_px / factor))
+    smaller.height_px = int(round(canvas.height_px / factor))
+    return smaller
+
+
+def _coin_layer(spec: SceneSpec, grid: ViewGrid, s0: float, margin_mm: float, px_per_mm: float, ss: float,
+                sin_t: float, cos_t: float) -> Layer:
+    cu, cv = spec.coin_centre_mm
+    radius = spec.coin_diameter_mm / 2
+    thickness = spec.coin_thickness_mm
+    # The raised face shows shifted up the frame by thickness·sinθ.
+    y_shift = -thickness * sin_t
+    centre_xy = (cu, cv * cos_t + y_shift)
+    box = _box_around(grid, centre_xy, radius + margin_mm)
+    r0, r1, c0, c1 = box
+    canvas = _PlaneCanvas((cu - radius - 1, cu + radius + 1), (cv - radius - 1, cv + radius + 1), px_per_mm)
+    face, coverage = _draw_coin_face(canvas, spec)
+    canvas = _downsampled(canvas, ss)
+    if ss > 1:
+        face = cv2.resize(face, (canvas.width_px, canvas.height_px), interpolation=cv2.INTER_AREA)
+        coverage = cv2.resize(coverage, (canvas.width_px, canvas.height_px), interpolation=cv2.INTER_AREA)
+    tilt = math.atan2(sin_t, cos_t)
+    view_face = _plane_to_view(canvas, grid, tilt, y_shift, face, box, cv2.INTER_LINEAR)
+    view_alpha = _plane_to_view(canvas, grid, tilt, y_shift, coverage, box, cv2.INTER_LINEAR)
+    # Outside the canvas, remap reflects the border; coverage there must be zero.
+    x_mm, y_mm = grid.xy_mm()
+    uu = x_mm[c0:c1][None, :]
+    vv = ((y_mm[r0:r1] - y_shift) / cos_t)[:, None]
+    outside = (np.abs(uu - cu) > radius + 0.5) | (np.abs(vv - cv) > radius + 0.5)
+    view_alpha = np.where(outside, 0.0, view_alpha).astype(np.float32)
+    rgba = _premultiply(view_face, view_alpha)
+    # Depth of the face plane, extended beyond the rim so the blurred edge is defined.
+    depth = (s0 - vv[:, :1] * sin_t - thickness * cos_t).astype(np.float32)  # (H, 1)
+    return Layer("coin", rgba, depth, r0, c0)
+
+
+def _droplet_layer(spec: SceneSpec, grid: ViewGrid, s0: float, margin_mm: float, target_bgr: np.ndarray,
+                   sin_t: float, cos_t: float) -> Layer:
+    du, dv = spec.droplet_centre_mm
+    radius, cap_height = spec.droplet_radius_mm, spec.droplet_height_mm
+    box = _box_around(grid, (du, dv * cos_t), radius + margin_mm)
+    r0, r1, c0, c1 = box
+    x_mm, y_mm = grid.xy_mm()
+    uu = x_mm[c0:c1][None, :].astype(np.float32)
+    # First guess of the plane point under each pixel, then one correction for the
+    # drop's height moving its surface along the normal.
+    vv = (y_mm[r0:r1] / cos_t)[:, None].astype(np.float32)
+    sphere_r = (radius**2 + cap_height**2) / (2 * cap_height)
+
+    def height_at(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        rho2 = (u - du) ** 2 + (v - dv) ** 2
+        h = np.sqrt(np.maximum(sphere_r**2 - rho2, 0.0)) - (sphere_r - cap_height)
+        return np.maximum(h, 0.0)
+
+    h0 = height_at(uu, vv)
+    vv = vv + (h0 * sin_t / cos_t)
+    height = height_at(uu, vv)
+    rho = np.sqrt((uu - du) ** 2 + (vv - dv) ** 2) / radius
+    px_mm = grid.mm_per_px
+    alpha = np.clip((1.0 - rho) * radius / px_mm + 0.5, 0.0, 1.0).astype(np.float32)
+
+    # What shows through: the target under the drop, magnified (a water lens) and
+    # darkened towards the rim where the surface reflects the dark surroundings.
+    centre_col, centre_row = grid.to_px(du, dv * cos_t)
+    cols = np.arange(c0, c1, dtype=np.float32)[None, :]
+    rows = np.arange(r0, r1, dtype=np.float32)[:, None]
+    magnify = 0.55 + 0.25 * np.clip(rho, 0, 1) ** 2
+    map_x = np.ascontiguousarray(np.broadcast_to(centre_col + (cols - centre_col) * magnify, alpha.shape)).astype(np.float32)
+    map_y = np.ascontiguousarray(np.broadcast_to(centre_row + (rows - centre_row) * magnify, alpha.shape)).astype(np.float32)
+    seen = cv2.remap(target_bgr, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT).astype(np.float32)
+    rim = np.clip(1.0 - 0.75 * np.clip(rho, 0, 1) ** 6, 0.2, 1.0)
+    water = seen * (0.92 * rim)[..., None] + np.array([18, 10, 4], np.float32)
+    # A softbox reflected in the drop: a bright window with a cross bar, sharp-edged.
+    win_u, win_v = du - radius * 0.35, dv - radius * 0.38
+    in_window = (np.abs(uu - win_u) < radius * 0.20) & (np.abs(vv - win_v) < radius * 0.14)
+    bar = (np.abs(uu - win_u) < radius * 0.025) | (np.abs(vv - win_v) < radius * 0.02)
+    highlight = (in_window & ~bar & (rho < 0.95)).astype(np.float32)
+    highlight = cv2.GaussianBlur(highlight, (0, 0), 0.35)  # anti-aliased edges
+    water = water * (1 - highlight[..., None]) + 250.0 * highlight[..., None]
+    rgba = _premultiply(np.clip(water, 0, 255).astype(np.uint8), alpha)
+    depth = (s0 - vv * sin_t - height * cos_t).astype(np.float32)
+    return Layer("droplet", rgba, depth, r0, c0)
+
+
+def _premultiply(bgr: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    alpha = np.clip(alpha, 0.0, 1.0).astype(np.float32)
+    premultiplied = (bgr.astype(np.float32) * alpha[..., None] + 0.5).astype(np.uint8)
+    return np.dstack([premultiplied, (alpha * 255 + 0.5).astype(np.uint8)])

@@ -1,0 +1,155 @@
+"""The ``focuslock`` command: one sub-command per user task.
+
+Every failure a user can cause ends as one sentence on stderr and a non-zero exit,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from focuslock import __version__
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+class UserError(Exception):
+    """A problem the user can fix; its text is printed as it is."""
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 1024x680.") from None
+    if width < 16 or height < 16:
+        raise argparse.ArgumentTypeError(f"{text} is too small for live view.")
+    return width, height
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number.") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} must be more than 0.")
+    return value
+
+
+def _add_headless_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--headless", action="store_true", help="run without a window and record an MP4 and a CSV")
+    parser.add_argument("--seconds", type=_positive_float, default=10.0, help="how long a headless run lasts (default 10)")
+    parser.add_argument("--out", type=Path, default=Path("focuslock-out"), help="folder for the MP4 and CSV (default focuslock-out)")
+
+
+def _add_bench_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("simulated bench")
+    group.add_argument("--size", type=_size, default=(1024, 680), help="live-view size WxH (default 1024x680)")
+    group.add_argument("--fps", type=_positive_float, default=30.0, help="live-view frame rate (default 30)")
+    group.add_argument("--f-number", type=float, default=5.6, help="aperture (default 5.6)")
+    group.add_argument("--iso", type=int, default=100, help="ISO (default 100)")
+    group.add_argument("--magnification", type=_positive_float, default=0.5, help="magnification at the centre (default 0.5)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="focuslock", description="Critical-focus assistant for macro and long-lens tethered shooting.")
+    parser.add_argument("--version", action="version", version=f"focuslock {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="run the simulated macro bench (no camera needed)")
+    _add_headless_options(demo)
+    _add_bench_options(demo)
+    demo.add_argument("--no-sweep", action="store_true", help="keep focus still instead of racking through the scene")
+
+    from focuslock.camera.sources import SOURCE_HELP
+
+    live = commands.add_parser("live", help="run the live session on a camera or another source")
+    live.add_argument("--source", default="sim", help=SOURCE_HELP)
+    _add_headless_options(live)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return _COMMANDS[args.command](args)
+    except UserError as error:
+        print(f"focuslock: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _needs_window(command: str) -> int:
+    print(
+        f"focuslock: the window arrives in a later release; for now run `focuslock {command} --headless "
+        "--seconds 10 --out focuslock-out` to record what it would show to an MP4 and a CSV.",
+        file=sys.stderr,
+    )
+    return EXIT_USAGE
+
+
+def _run_headless(session, args, name: str, frame_rate_hz: float, script=None) -> int:
+    from focuslock.headless import record_session
+
+    result = record_session(session, args.seconds, args.out, name=name, frame_rate_hz=frame_rate_hz, script=script)
+    print(f"wrote {result.video_path} and {result.csv_path}: {result.frames_written} frames", end="")
+    print(f", {result.frames_not_recorded} not recorded" if result.frames_not_recorded else "")
+    for message in dict.fromkeys(result.errors):
+        print(f"focuslock: {message}", file=sys.stderr)
+    if result.frames_written == 0:
+        print("focuslock: no frame arrived from the source.", file=sys.stderr)
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    if not args.headless:
+        return _needs_window("demo")
+    from focuslock.camera.sim import BenchConfig, SimulatedBench
+    from focuslock.headless import focus_sweep_script
+    from focuslock.live import LiveSession
+
+    try:
+        config = BenchConfig(live_view_size_px=args.size, frame_rate_hz=args.fps, f_number=args.f_number,
+                             iso=args.iso, magnification=args.magnification)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    session = LiveSession(lambda: SimulatedBench(config))
+    script = None if args.no_sweep else focus_sweep_script()
+    return _run_headless(session, args, "demo", args.fps, script)
+
+
+def _live(args: argparse.Namespace) -> int:
+    from focuslock.camera.base import CameraError
+    from focuslock.camera.sources import camera_factory
+    from focuslock.live import LiveSession
+
+    try:
+        factory = camera_factory(args.source, loop=False)
+        probe = factory()
+        probe.open()  # fail fast with one sentence when the source is wrong
+        probe.close()
+    except CameraError as error:
+        raise UserError(error.user_message) from None
+    if not args.headless:
+        return _needs_window("live")
+    rate = probe.capabilities.frame_rate_hz or 30.0
+    return _run_headless(LiveSession(factory), args, "live", rate)
+
+
+_COMMANDS = {"demo": _demo, "live": _live}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

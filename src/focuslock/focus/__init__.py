@@ -1,0 +1,1 @@
+"""focuslock.focus — see DESIGN.md."""

@@ -1,0 +1,175 @@
+"""Frames and the latest-wins hand-off between threads.
+
+A :class:`Frame` is what every camera source produces and what every later stage reads;
+it is immutable so that it can cross threads without copies or locks. A
+:class:`LatestSlot` passes the newest item from one thread to another: a slow consumer
+drops frames (counted) and never builds latency.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Generic, Mapping, TypeVar
+
+import numpy as np
+
+__all__ = ["Analysis", "CameraStatus", "Frame", "LatestSlot", "SlotClosed"]
+
+
+def _read_only_metadata(metadata: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(metadata or {}))
+
+
+@dataclass(frozen=True, eq=False)
+class Frame:
+    """One live-view frame.
+
+    Parameters
+    ----------
+    sequence:
+        Number given by the source, increasing by one per frame it produced (gaps mean
+        frames the source itself skipped).
+    timestamp_s:
+        ``time.monotonic()`` when the frame was acquired.
+    image:
+        RGB, uint8, shape (H, W, 3), C-contiguous. Made read-only on construction.
+    metadata:
+        Source facts about this frame: exposure settings (``f_number``, ``exposure_s``,
+        ``iso``), the source file, the simulated bench's ground truth, ... Read-only.
+    source:
+        The file this frame came from, when it came from one (folder and video sources).
+    """
+
+    sequence: int
+    timestamp_s: float
+    image: np.ndarray
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    source: str | None = None
+
+    def __post_init__(self) -> None:
+        image = self.image
+        if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+            raise ValueError(
+                "A frame image must be an RGB uint8 array of shape (H, W, 3), "
+                f"got {getattr(image, 'dtype', type(image))} {getattr(image, 'shape', '')}."
+            )
+        if not image.flags.c_contiguous:
+            image = np.ascontiguousarray(image)
+        if image.flags.writeable:
+            # Frames are shared between threads; nobody may paint into one in place.
+            image = image.view()
+            image.flags.writeable = False
+        object.__setattr__(self, "image", image)
+        object.__setattr__(self, "metadata", _read_only_metadata(self.metadata))
+
+    @property
+    def height_px(self) -> int:
+        return int(self.image.shape[0])
+
+    @property
+    def width_px(self) -> int:
+        return int(self.image.shape[1])
+
+
+class SlotClosed(Exception):
+    """Raised by :meth:`LatestSlot.get` once the slot is closed and holds nothing new."""
+
+
+T = TypeVar("T")
+
+
+class LatestSlot(Generic[T]):
+    """A one-item, latest-wins hand-off between threads.
+
+    ``put`` replaces whatever is waiting; an item replaced before anyone took it counts as
+    dropped. ``get`` waits for an item that has not been taken yet. ``peek`` returns the
+    newest item without taking it (for pollers such as the window's timer). ``close``
+    wakes every waiting consumer; they get :class:`SlotClosed` once nothing new is left.
+    """
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._item: T | None = None
+        self._fresh = False
+        self._closed = False
+        self.put_count = 0
+        self.dropped_count = 0
+        self.taken_count = 0
+
+    def put(self, item: T) -> None:
+        with self._condition:
+            if self._closed:
+                return
+            if self._fresh:
+                self.dropped_count += 1
+            self._item = item
+            self._fresh = True
+            self.put_count += 1
+            self._condition.notify_all()
+
+    def get(self, timeout_s: float | None = None) -> T | None:
+        """Take the newest untaken item; ``None`` when ``timeout_s`` passes first."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        with self._condition:
+            while not self._fresh:
+                if self._closed:
+                    raise SlotClosed()
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return None
+                self._condition.wait(remaining)
+            self._fresh = False
+            self.taken_count += 1
+            return self._item
+
+    def peek(self) -> T | None:
+        with self._condition:
+            return self._item
+
+    def close(self) -> None:
+        with self._condition:
+            self._closed = True
+            self._condition.notify_all()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+
+@dataclass(frozen=True)
+class CameraStatus:
+    """The camera's state as the user sees it in the status bar and the headless output.
+
+    ``state`` is one of ``"starting"``, ``"live"``, ``"busy"``, ``"reconnecting"``,
+    ``"error"``, ``"ended"`` (a finite source ran out) or ``"stopped"``; ``message`` is
+    the one-sentence explanation for the states that need one.
+    """
+
+    state: str
+    message: str = ""
+    since_s: float = 0.0
+
+
+@dataclass(frozen=True, eq=False)
+class Analysis:
+    """Everything the processing thread learned about one frame; immutable.
+
+    The window and the headless writer draw and record only from this. Later stages add
+    their results under ``results`` by name (``"focus"``, ``"optics"``, ...) so that this
+    module, the bottom of the dependency graph, needs to know none of their types.
+    """
+
+    frame: Frame
+    processing_ms: float
+    latency_ms: float
+    dropped_frames: int
+    frame_rate_hz: float | None
+    camera_status: CameraStatus
+    results: Mapping[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "results", _read_only_metadata(self.results))

@@ -1,0 +1,155 @@
+"""Headless runs: a live session recorded to an MP4 of what the screen shows and a CSV.
+
+Used by ``focuslock demo --headless`` and ``focuslock live --headless``; no Qt involved.
+The recorder is one more consumer of the session's analyses: it pulls the newest one,
+draws it as the window would, and writes it; analyses it was too slow for are counted.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import cv2
+
+from focuslock.frames import Analysis
+from focuslock.live import LiveSession
+from focuslock.overlay.hud import draw_text_panel
+
+__all__ = ["HeadlessResult", "focus_sweep_script", "hud_lines", "record_session"]
+
+CSV_COLUMNS = (
+    "sequence", "time_s", "processing_ms", "latency_ms", "dropped_frames",
+    "frame_rate_hz", "camera_state", "focus_position_steps",
+)
+
+
+@dataclass
+class HeadlessResult:
+    video_path: Path
+    csv_path: Path
+    frames_written: int = 0
+    frames_not_recorded: int = 0
+    camera_states: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def hud_lines(analysis: Analysis) -> list[str]:
+    """The HUD text for one analysis: camera state, rate, drops, timing, settings."""
+    meta = analysis.frame.metadata
+    status = analysis.camera_status
+    rate = f"{analysis.frame_rate_hz:4.1f} fps" if analysis.frame_rate_hz else "-- fps"
+    lines = [
+        f"{status.state.upper()}  frame {analysis.frame.sequence}  {rate}  dropped {analysis.dropped_frames}",
+        f"processing {analysis.processing_ms:5.1f} ms  latency {analysis.latency_ms:5.1f} ms",
+    ]
+    settings = []
+    if "f_number" in meta:
+        settings.append(f"f/{meta['f_number']:g}")
+    if meta.get("exposure_s"):
+        exposure = meta["exposure_s"]
+        settings.append(f"1/{round(1 / exposure)} s" if exposure < 1 else f"{exposure:g} s")
+    if "iso" in meta:
+        settings.append(f"ISO {meta['iso']}")
+    truth = meta.get("sim_truth")
+    if truth is not None:
+        settings.append(f"focus {truth.focus_position_steps:+d} steps")
+    if settings:
+        lines.append("  ".join(settings))
+    if status.message and status.state not in ("live",):
+        lines.append(status.message)
+    if analysis.error:
+        lines.append(analysis.error)
+    return lines
+
+
+def render_screen(analysis: Analysis) -> "cv2.typing.MatLike":
+    """What the window shows for one analysis, as an RGB image."""
+    return draw_text_panel(analysis.frame.image, hud_lines(analysis))
+
+
+def focus_sweep_script(amplitude_steps: int = 240, period_s: float = 10.0, step_per_command: int = 6) -> Callable[[LiveSession, float], None]:
+    """A demo script that racks focus back and forth through the scene like a focus
+    puller hunting for the mark: near, far, near, ... ``amplitude_steps`` each side."""
+    state = {"position": 0}
+
+    def script(session: LiveSession, elapsed_s: float) -> None:
+        target = int(round(amplitude_steps * math.sin(2 * math.pi * elapsed_s / period_s)))
+        delta = target - state["position"]
+        if delta:
+            delta = max(-step_per_command, min(step_per_command, delta))
+            session.drive_focus(delta)
+            state["position"] += delta
+
+    return script
+
+
+def record_session(session: LiveSession, seconds: float, out_dir: Path, *, name: str = "demo",
+                   frame_rate_hz: float = 30.0,
+                   script: Callable[[LiveSession, float], None] | None = None) -> HeadlessResult:
+    """Run ``session`` for ``seconds``, writing ``out_dir/NAME.mp4`` and ``NAME.csv``.
+
+    The session is started if needed and stopped at the end.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result = HeadlessResult(out_dir / f"{name}.mp4", out_dir / f"{name}.csv")
+    writer: cv2.VideoWriter | None = None
+    first_time_s: float | None = None
+    last_event = 0
+    session.start()
+    started_s = time.monotonic()
+    try:
+        with open(result.csv_path, "w", newline="") as handle:
+            table = csv.writer(handle)
+            table.writerow(CSV_COLUMNS)
+            while (elapsed_s := time.monotonic() - started_s) < seconds:
+                if script is not None:
+                    script(session, elapsed_s)
+                for event in session.events(after=last_event):
+                    last_event = event.number
+                    if event.kind == "error":
+                        result.errors.append(event.message)
+                analysis = session.next_analysis(timeout_s=0.1)
+                if analysis is None:
+                    state = session.status.state
+                    if not result.camera_states or result.camera_states[-1] != state:
+                        result.camera_states.append(state)
+                    if state == "ended":
+                        break
+                    continue
+                state = analysis.camera_status.state
+                if not result.camera_states or result.camera_states[-1] != state:
+                    result.camera_states.append(state)
+                screen = render_screen(analysis)
+                if writer is None:
+                    height, width = screen.shape[:2]
+                    writer = cv2.VideoWriter(str(result.video_path), cv2.VideoWriter_fourcc(*"mp4v"), frame_rate_hz, (width, height))
+                    if not writer.isOpened():
+                        raise OSError(f"Could not write the video {result.video_path}.")
+                writer.write(cv2.cvtColor(screen, cv2.COLOR_RGB2BGR))
+                result.frames_written += 1
+                frame = analysis.frame
+                if first_time_s is None:
+                    first_time_s = frame.timestamp_s
+                truth = frame.metadata.get("sim_truth")
+                table.writerow([
+                    frame.sequence,
+                    f"{frame.timestamp_s - first_time_s:.4f}",
+                    f"{analysis.processing_ms:.3f}",
+                    f"{analysis.latency_ms:.2f}",
+                    analysis.dropped_frames,
+                    f"{analysis.frame_rate_hz:.2f}" if analysis.frame_rate_hz else "",
+                    state,
+                    truth.focus_position_steps if truth is not None else "",
+                ])
+    finally:
+        session.stop()
+        if writer is not None:
+            writer.release()
+    result.frames_not_recorded = session.analyses.dropped_count
+    return result

@@ -1,0 +1,362 @@
+"""The live session: one acquisition thread that owns the camera, one processing thread.
+
+::
+
+    Camera --Frame--> LatestSlot --> processor --Analysis--> LatestSlot --> consumers
+
+* The acquisition thread is the only caller of the camera (libgphoto2 allows one).
+  Commands (focus drive, capture, settings) reach it through a queue and run between
+  two frames; each returns a ``concurrent.futures.Future``.
+* Both hand-offs are latest-wins: a slow stage drops frames (counted), never queues.
+* Camera errors become status changes and events that consumers read; they never kill
+  the session. A disconnected camera is replaced by a NEW camera object from the
+  factory (libgphoto2 must never see a camera object again after it was closed).
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping, Protocol, TypeVar
+
+from focuslock.camera.base import (
+    Camera,
+    CameraBusyError,
+    CameraDisconnectedError,
+    CameraError,
+    CorruptFrameError,
+    EndOfStream,
+    Setting,
+)
+from focuslock.frames import Analysis, CameraStatus, Frame, LatestSlot, SlotClosed
+
+__all__ = ["LiveSession", "Processor", "SessionEvent"]
+
+T = TypeVar("T")
+
+# How long to wait between attempts to (re)open a camera, growing up to the last value.
+RECONNECT_DELAYS_S = (0.25, 0.5, 1.0, 2.0)
+# After an unexpected read failure, wait this long before reading again.
+READ_ERROR_PAUSE_S = 0.2
+# How many events are kept for consumers that poll late.
+EVENT_HISTORY = 500
+
+
+class Processor(Protocol):
+    """Turns a frame (and the current settings snapshot) into named results."""
+
+    def __call__(self, frame: Frame, settings: Any) -> Mapping[str, Any]: ...
+
+
+def _no_processing(frame: Frame, settings: Any) -> Mapping[str, Any]:
+    return {}
+
+
+@dataclass(frozen=True)
+class SessionEvent:
+    """Something a user should hear about: a camera error, a skipped frame, a reconnect."""
+
+    number: int
+    time_s: float
+    kind: str  # "error" | "warning" | "info"
+    message: str
+
+
+class LiveSession:
+    """Runs a camera through the processing pipeline on two threads.
+
+    Parameters
+    ----------
+    camera:
+        A camera, or a factory that makes a new one (needed to reconnect a tethered
+        body after a disconnect; a plain camera is reopened as it is).
+    processor:
+        Called on the processing thread with each newest frame and the current settings
+        snapshot; returns the named results stored in the :class:`Analysis`.
+    settings:
+        The first settings snapshot; replace it whole with :meth:`set_settings`.
+    """
+
+    def __init__(
+        self,
+        camera: Camera | Callable[[], Camera],
+        processor: Processor | None = None,
+        settings: Any = None,
+    ) -> None:
+        if callable(camera) and not isinstance(camera, Camera):
+            self._camera_factory: Callable[[], Camera] = camera
+        else:
+            instance = camera
+            self._camera_factory = lambda: instance  # type: ignore[assignment,return-value]
+        self._processor: Processor = processor or _no_processing
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._stop = threading.Event()
+        self._commands: queue.Queue[tuple[Callable[[Camera], Any], Future]] = queue.Queue()
+        self._events: collections.deque[SessionEvent] = collections.deque(maxlen=EVENT_HISTORY)
+        self._event_numbers = itertools.count(1)
+        self._status = CameraStatus("stopped", "", time.monotonic())
+        self.camera: Camera | None = None
+        self.frames: LatestSlot[Frame] = LatestSlot()
+        self.analyses: LatestSlot[Analysis] = LatestSlot()
+        self._source_gaps = 0
+        self._frame_rate_hz: float | None = None
+        self.reconnect_count = 0
+
+    # ----------------------------------------------------------------- life cycle
+    def start(self) -> "LiveSession":
+        """Start both threads. Calling it on a running session does nothing."""
+        with self._lock:
+            if self._threads:
+                return self
+            self._stop.clear()
+            self.frames = LatestSlot()
+            self.analyses = LatestSlot()
+            self._source_gaps = 0
+            self._set_status("starting")
+            self._threads = [
+                threading.Thread(target=self._acquire_loop, name="focuslock-acquisition", daemon=True),
+                threading.Thread(target=self._process_loop, name="focuslock-processing", daemon=True),
+            ]
+            for thread in self._threads:
+                thread.start()
+        return self
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop both threads and close the camera. Safe to call twice."""
+        with self._lock:
+            threads, self._threads = self._threads, []
+        if not threads:
+            return
+        self._stop.set()
+        self.frames.close()
+        for thread in threads:
+            thread.join(timeout_s)
+        self.analyses.close()
+        self._fail_pending_commands()
+        self._set_status("stopped")
+
+    @property
+    def running(self) -> bool:
+        return bool(self._threads)
+
+    def __enter__(self) -> "LiveSession":
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------ consumer side
+    @property
+    def status(self) -> CameraStatus:
+        return self._status
+
+    def events(self, after: int = 0) -> list[SessionEvent]:
+        """Events numbered above ``after`` (pass the last number you saw)."""
+        return [event for event in list(self._events) if event.number > after]
+
+    def next_analysis(self, timeout_s: float | None = None) -> Analysis | None:
+        """The newest analysis not yet taken; ``None`` on timeout or once stopped."""
+        try:
+            return self.analyses.get(timeout_s)
+        except SlotClosed:
+            return None
+
+    def latest_analysis(self) -> Analysis | None:
+        return self.analyses.peek()
+
+    def set_settings(self, settings: Any) -> None:
+        """Replace the processing settings snapshot (whole; it is never mutated)."""
+        self._settings = settings
+
+    @property
+    def settings(self) -> Any:
+        return self._settings
+
+    # ------------------------------------------------------------------ commands
+    def submit(self, command: Callable[[Camera], T]) -> "Future[T]":
+        """Run ``command(camera)`` on the acquisition thread between two frames."""
+        future: Future[T] = Future()
+        if not self.running:
+            future.set_exception(CameraError("The live session is not running; start it first."))
+            return future
+        self._commands.put((command, future))
+        return future
+
+    def drive_focus(self, steps: int) -> "Future[int]":
+        return self.submit(lambda camera: camera.drive_focus(int(steps)))
+
+    def capture(self, folder: Path) -> "Future[list[Path]]":
+        return self.submit(lambda camera: camera.capture(Path(folder)))
+
+    def set_setting(self, name: str, value: str) -> "Future[None]":
+        return self.submit(lambda camera: camera.set_setting(name, value))
+
+    def get_settings(self) -> "Future[dict[str, Setting]]":
+        return self.submit(lambda camera: camera.get_settings())
+
+    # ------------------------------------------------------------------ internals
+    def _set_status(self, state: str, message: str = "") -> None:
+        if self._status.state != state or self._status.message != message:
+            self._status = CameraStatus(state, message, time.monotonic())
+
+    def _report(self, kind: str, message: str) -> None:
+        self._events.append(SessionEvent(next(self._event_numbers), time.monotonic(), kind, message))
+
+    def _fail_pending_commands(self) -> None:
+        while True:
+            try:
+                _, future = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            if future.set_running_or_notify_cancel():
+                future.set_exception(CameraError("The live session stopped before the command ran."))
+
+    def _run_commands(self, camera: Camera) -> None:
+        while not self._stop.is_set():
+            try:
+                command, future = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(command(camera))
+            except CameraDisconnectedError as error:
+                future.set_exception(error)
+                raise
+            except CameraError as error:
+                self._report("error", error.user_message)
+                future.set_exception(error)
+            except Exception as error:  # a bug must reach the caller, not kill the thread
+                self._report("error", f"A camera command failed unexpectedly: {error!r}.")
+                future.set_exception(error)
+
+    def _open_camera(self) -> Camera | None:
+        """Make and open a camera, retrying with back-off until it works or we stop."""
+        for attempt in itertools.count():
+            if self._stop.is_set():
+                return None
+            try:
+                camera = self._camera_factory()
+                camera.open()
+                return camera
+            except CameraError as error:
+                if attempt == 0 or self._status.message != error.user_message:
+                    self._report("error", error.user_message)
+                state = "reconnecting" if self.reconnect_count else "error"
+                if isinstance(error, CameraBusyError):
+                    state = "busy"
+                self._set_status(state, error.user_message)
+            except Exception as error:
+                message = f"The camera could not be opened: {error!r}."
+                self._report("error", message)
+                self._set_status("error", message)
+            delay = RECONNECT_DELAYS_S[min(attempt, len(RECONNECT_DELAYS_S) - 1)]
+            # Commands that arrive while no camera is open fail at once rather than wait.
+            self._fail_pending_commands()
+            self._stop.wait(delay)
+        return None
+
+    def _close_camera(self, camera: Camera) -> None:
+        try:
+            camera.close()
+        except Exception as error:  # closing a vanished camera may fail; nothing to save
+            self._report("warning", f"Closing the camera reported: {error}")
+
+    def _acquire_loop(self) -> None:
+        camera = self._open_camera()
+        self.camera = camera
+        last_sequence: int | None = None
+        ended = False
+        while camera is not None and not self._stop.is_set():
+            try:
+                self._run_commands(camera)
+                if ended:
+                    self._stop.wait(0.05)
+                    continue
+                frame = camera.read_frame()
+                if last_sequence is not None and frame.sequence > last_sequence + 1:
+                    self._source_gaps += frame.sequence - last_sequence - 1
+                last_sequence = frame.sequence
+                self._set_status("live")
+                self.frames.put(frame)
+            except EndOfStream as error:
+                ended = True
+                self._report("info", error.user_message)
+                self._set_status("ended", error.user_message)
+            except CorruptFrameError as error:
+                self._report("warning", error.user_message)
+            except CameraDisconnectedError as error:
+                self._report("error", error.user_message)
+                self._set_status("reconnecting", error.user_message)
+                self._close_camera(camera)
+                self.camera = None
+                self.reconnect_count += 1
+                last_sequence = None
+                # A new camera object, never the old one (libgphoto2 crashes on reuse).
+                camera = self._open_camera()
+                self.camera = camera
+                if camera is not None:
+                    self._report("info", f"Reconnected to {camera.name}.")
+            except CameraError as error:
+                self._report("error", error.user_message)
+                self._set_status("busy" if isinstance(error, CameraBusyError) else "error", error.user_message)
+                self._stop.wait(READ_ERROR_PAUSE_S)
+            except Exception as error:
+                message = f"Reading a frame failed unexpectedly: {error!r}."
+                self._report("error", message)
+                self._set_status("error", message)
+                self._stop.wait(READ_ERROR_PAUSE_S)
+        if camera is not None:
+            self._close_camera(camera)
+        self.camera = None
+        self.frames.close()
+
+    def _process_loop(self) -> None:
+        previous_timestamp_s: float | None = None
+        while True:
+            try:
+                frame = self.frames.get(timeout_s=0.25)
+            except SlotClosed:
+                return
+            if frame is None:
+                if self._stop.is_set():
+                    return
+                continue
+            if previous_timestamp_s is not None:
+                interval_s = frame.timestamp_s - previous_timestamp_s
+                if interval_s > 0:
+                    rate = 1.0 / interval_s
+                    # Smoothed so the HUD reads steadily; frames the processor dropped
+                    # lengthen the interval, which is what the user sees.
+                    self._frame_rate_hz = rate if self._frame_rate_hz is None else 0.9 * self._frame_rate_hz + 0.1 * rate
+            previous_timestamp_s = frame.timestamp_s
+            settings = self._settings
+            started_s = time.perf_counter()
+            error_text = None
+            try:
+                results = self._processor(frame, settings)
+            except Exception as error:  # one bad frame must not end the session
+                results = {}
+                error_text = f"Processing frame {frame.sequence} failed: {error!r}."
+                self._report("error", error_text)
+            processing_ms = (time.perf_counter() - started_s) * 1000.0
+            analysis = Analysis(
+                frame=frame,
+                processing_ms=processing_ms,
+                latency_ms=(time.monotonic() - frame.timestamp_s) * 1000.0,
+                dropped_frames=self.frames.dropped_count + self._source_gaps,
+                frame_rate_hz=self._frame_rate_hz,
+                camera_status=self._status,
+                results=results,
+                error=error_text,
+            )
+            self.analyses.put(analysis)

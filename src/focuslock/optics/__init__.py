@@ -1,0 +1,1 @@
+"""focuslock.optics — see DESIGN.md."""

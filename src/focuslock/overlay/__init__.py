@@ -1,0 +1,1 @@
+"""focuslock.overlay — see DESIGN.md."""

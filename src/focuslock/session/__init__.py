@@ -1,0 +1,1 @@
+"""focuslock.session — see DESIGN.md."""
