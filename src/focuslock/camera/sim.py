@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,10 @@ import numpy as np
 
 from focuslock.camera.base import (
     Capabilities,
+    CameraBusyError,
+    CameraDisconnectedError,
     CameraError,
+    CameraNotFoundError,
     Setting,
     SettingValueError,
 )
@@ -40,7 +44,7 @@ from focuslock.camera.sim_render import LayerBlurCache, composite
 from focuslock.camera.sim_scene import Layer, SceneSpec, ViewGrid, build_layers
 from focuslock.frames import Frame
 
-__all__ = ["BenchConfig", "SimulatedBench", "SimTruth"]
+__all__ = ["BenchConfig", "BenchLink", "SimulatedBench", "SimTruth"]
 
 F_NUMBERS = ("2.8", "3.5", "4", "5.6", "8", "11", "16", "22", "32")
 SHUTTER_SPEEDS = ("1/15", "1/30", "1/60", "1/125", "1/250", "1/500", "1/1000")
@@ -48,7 +52,7 @@ ISO_VALUES = ("100", "200", "400", "800", "1600", "3200", "6400", "12800", "2560
 
 # Sensor noise model in 8-bit units at ISO 100, scaled by the ISO gain: photon shot noise
 # (variance proportional to the signal) and read noise.
-_SHOT_NOISE_VARIANCE_PER_DN = 0.010
+_SHOT_NOISE_VARIANCE_PER_DN = 0.020
 _READ_NOISE_DN = 0.35
 # Exposure that renders the target at its designed brightness.
 _REFERENCE_EXPOSURE = (1 / 60, 100, 5.6)
@@ -138,11 +142,46 @@ class SimTruth:
             raise ValueError("This frame did not come from the simulated bench.") from None
 
 
+class BenchLink:
+    """The simulated USB cable, shared by every bench object made for one bench.
+
+    Lets a demo or a test do to the simulated body what happens on set: pull the cable
+    (reads fail as a vanished camera does, and opening fails until it is plugged in
+    again) or keep the body busy for a number of reads.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.connected = True
+        self._busy_reads = 0
+
+    def unplug(self) -> None:
+        self.connected = False
+
+    def plug(self) -> None:
+        self.connected = True
+
+    def make_busy(self, reads: int) -> None:
+        with self._lock:
+            self._busy_reads = int(reads)
+
+    def check(self, opening: bool = False) -> None:
+        if not self.connected:
+            if opening:
+                raise CameraNotFoundError("No camera answers: the simulated bench's cable is unplugged; plug it in again.")
+            raise CameraDisconnectedError("The camera stopped answering (cable pulled or body asleep); reconnecting.")
+        with self._lock:
+            if self._busy_reads > 0:
+                self._busy_reads -= 1
+                raise CameraBusyError("The camera is busy; trying again.")
+
+
 class SimulatedBench:
     """A simulated tethered camera on a macro bench. See the module docstring."""
 
-    def __init__(self, config: BenchConfig | None = None) -> None:
+    def __init__(self, config: BenchConfig | None = None, link: BenchLink | None = None) -> None:
         self.config = config or BenchConfig()
+        self.link = link or BenchLink()
         cfg = self.config
         self.name = "Simulated macro bench"
         self.f_number = float(cfg.f_number)
@@ -164,6 +203,7 @@ class SimulatedBench:
         self._grid: ViewGrid | None = None
         self._render_key: tuple | None = None
         self._clean_bgr: np.ndarray | None = None
+        self._all_in_focus_bgr: np.ndarray | None = None
         self._noise = np.empty((1, 1, 3), np.float32)
 
     # ------------------------------------------------------------------ geometry
@@ -240,6 +280,7 @@ class SimulatedBench:
     def open(self) -> None:
         if self._opened:
             return
+        self.link.check(opening=True)
         grid = self.live_view_grid
         margin = self.config.motion_margin_px
         self._grid = ViewGrid(grid.width_px + 2 * margin, grid.height_px + 2 * margin, grid.mm_per_px)
@@ -251,6 +292,7 @@ class SimulatedBench:
         self._opened = False
         self._caches = None
         self._clean_bgr = None
+        self._all_in_focus_bgr = None
 
     def _build_layers(self, grid: ViewGrid) -> list[Layer]:
         # Raised objects need room for their blurred rims: the largest blur on the bench.
@@ -269,6 +311,7 @@ class SimulatedBench:
         if not self._opened:
             raise CameraError("The simulated bench is not open.")
         self._pacer.wait()
+        self.link.check()
         self._move_subject()
         clean = self._clean_live_view()
         bgr = self._crop_at_offset(clean)
@@ -337,16 +380,28 @@ class SimulatedBench:
         self.subject_offset_px = self._drift_offset_px = (float(dx_px), float(dy_px))
 
     def _crop_at_offset(self, clean: np.ndarray) -> np.ndarray:
+        """The live-view window of the rendered scene with the subject moved by its offset
+        (content moves right/down for positive offsets)."""
         width, height = self.config.live_view_size_px
         margin = self.config.motion_margin_px
         dx, dy = self.subject_offset_px
-        if float(dx).is_integer() and float(dy).is_integer():
-            r0, c0 = margin - int(dy), margin - int(dx)
+        whole_x, whole_y = math.floor(dx), math.floor(dy)
+        frac_x, frac_y = dx - whole_x, dy - whole_y
+        if frac_x == 0 and frac_y == 0:
+            r0, c0 = margin - whole_y, margin - whole_x
             return clean[r0 : r0 + height, c0 : c0 + width]
-        # Sub-pixel motion: bicubic keeps fine detail (bilinear would visibly soften it).
-        matrix = np.float32([[1, 0, margin - dx], [0, 1, margin - dy]])
-        return cv2.warpAffine(clean, matrix, (width, height), flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
-                              borderMode=cv2.BORDER_REFLECT)
+        # Sub-pixel motion with an 8-tap Lanczos filter: it keeps over 90 % of the fine
+        # detail at a half-pixel shift where bicubic keeps 68 % and bilinear 35 %, so a
+        # vibrating subject does not read as a focus change.
+        pad = _LANCZOS_TAPS // 2
+        r0, c0 = margin - whole_y - pad, margin - whole_x - pad
+        region = clean[max(r0, 0) : r0 + height + 2 * pad, max(c0, 0) : c0 + width + 2 * pad]
+        if region.shape[:2] != (height + 2 * pad, width + 2 * pad):
+            region = cv2.copyMakeBorder(region, max(-r0, 0), height + 2 * pad - region.shape[0] - max(-r0, 0),
+                                        max(-c0, 0), width + 2 * pad - region.shape[1] - max(-c0, 0), cv2.BORDER_REFLECT)
+        shifted = cv2.sepFilter2D(region, -1, _lanczos_kernel(frac_x), _lanczos_kernel(frac_y),
+                                  anchor=(pad - 1, pad - 1), borderType=cv2.BORDER_REFLECT)
+        return shifted[pad : pad + height, pad : pad + width]
 
     def _expose(self, bgr: np.ndarray) -> np.ndarray:
         t0, iso0, n0 = _REFERENCE_EXPOSURE
@@ -372,8 +427,12 @@ class SimulatedBench:
                 noise = np.empty(shape, np.float32)
                 cv2.randn(noise, 0.0, 1.0)
                 return noise
-            self._noise = np.empty(bank_shape, np.float32)
-            cv2.randn(self._noise, 0.0, 1.0)
+            noise = np.empty(bank_shape, np.float32)
+            cv2.randn(noise, 0.0, 1.0)
+            # Demosaicing spreads sensor noise over neighbouring pixels; the grain that
+            # results survives the live-view JPEG, as on a real body at high ISO.
+            noise = cv2.GaussianBlur(noise, (0, 0), 0.6)
+            self._noise = noise / float(noise.std())
         row, col = self._rng.integers(0, pad + 1, 2)
         flip = self._rng.integers(0, 4)
         window = self._noise[row : row + height, col : col + width]
@@ -391,6 +450,7 @@ class SimulatedBench:
         direction the first ``backlash_steps`` move the motor but not the glass, as in
         a real helicoid: the camera reports them, the image does not change.
         """
+        self.link.check()
         cfg = self.config
         steps = int(steps)
         if steps == 0:
@@ -411,6 +471,7 @@ class SimulatedBench:
 
     def capture(self, folder: Path) -> list[Path]:
         """Render the scene at full sensor resolution and save it as a JPEG."""
+        self.link.check()
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         cfg = self.config
@@ -485,10 +546,28 @@ class SimulatedBench:
         return float(np.median(self.truth_blur_map_px(frame)[y : y + h, x : x + w]))
 
     def best_focus_position_steps(self, roi_px: tuple[int, int, int, int], frame: Frame | None = None) -> float:
-        """Motor position (steps, no backlash) that focuses the median depth of a region."""
+        """Motor position (steps, no backlash) that best focuses a region's detail.
+
+        A region on a tilted subject spans a range of depths; what a focus measure sees
+        is its detail, so the depths are weighted by the detail (Laplacian energy) of the
+        all-in-focus picture there.
+        """
         x, y, w, h = roi_px
-        depth = float(np.median(self.truth_depth_map_mm(frame)[y : y + h, x : x + w]))
-        return self.position_for_distance(depth)
+        depth = self.truth_depth_map_mm(frame)[y : y + h, x : x + w].astype(np.float64)
+        grey = cv2.cvtColor(self.all_in_focus(frame)[y : y + h, x : x + w], cv2.COLOR_RGB2GRAY).astype(np.float32)
+        weights = cv2.Laplacian(grey, cv2.CV_32F).astype(np.float64) ** 2 + 1e-6
+        return self.position_for_distance(float((depth * weights).sum() / weights.sum()))
+
+    def all_in_focus(self, frame: Frame | None = None) -> np.ndarray:
+        """The scene with every depth in focus (no blur, noise or JPEG), as RGB."""
+        if not self._opened:
+            self.open()
+        assert self._caches is not None
+        if self._all_in_focus_bgr is None:
+            zero = [np.zeros(cache.layer.depth_mm.shape, np.float32) for cache in self._caches]
+            self._all_in_focus_bgr = composite(self._caches, zero)
+        offset = SimTruth.of(frame).subject_offset_px if frame is not None else self.subject_offset_px
+        return cv2.cvtColor(np.ascontiguousarray(self._crop_at(self._all_in_focus_bgr, offset)), cv2.COLOR_BGR2RGB)
 
     def _visible_depth_mm(self) -> np.ndarray:
         if not self._opened:
@@ -507,6 +586,17 @@ class SimulatedBench:
         margin = self.config.motion_margin_px
         dx, dy = int(round(offset[0])), int(round(offset[1]))
         return full[margin - dy : margin - dy + height, margin - dx : margin - dx + width]
+
+
+_LANCZOS_TAPS = 8
+
+
+def _lanczos_kernel(shift_px: float) -> np.ndarray:
+    """Taps that resample a row at ``x − shift_px`` (moving content by +shift_px)."""
+    half = _LANCZOS_TAPS // 2
+    offsets = np.arange(-half + 1, half + 1, dtype=np.float64) + shift_px
+    taps = np.sinc(offsets) * np.sinc(offsets / half)
+    return (taps / taps.sum()).astype(np.float32)
 
 
 def _format_f_number(f_number: float) -> str:
