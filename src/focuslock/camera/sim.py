@@ -54,6 +54,8 @@ ISO_VALUES = ("100", "200", "400", "800", "1600", "3200", "6400", "12800", "2560
 # (variance proportional to the signal) and read noise.
 _SHOT_NOISE_VARIANCE_PER_DN = 0.020
 _READ_NOISE_DN = 0.35
+# Unit noise is stored as int16 in 1/64 of a standard deviation.
+_NOISE_UNIT = 64
 # Exposure that renders the target at its designed brightness.
 _REFERENCE_EXPOSURE = (1 / 60, 100, 5.6)
 
@@ -204,7 +206,9 @@ class SimulatedBench:
         self._render_key: tuple | None = None
         self._clean_bgr: np.ndarray | None = None
         self._all_in_focus_bgr: np.ndarray | None = None
-        self._noise = np.empty((1, 1, 3), np.float32)
+        self._noise = np.empty((1, 1, 3), np.int16)
+        self._noise_lut = np.zeros(256, np.int16)
+        self._noise_lut_key: int | None = None
 
     # ------------------------------------------------------------------ geometry
     @property
@@ -403,45 +407,46 @@ class SimulatedBench:
                                   anchor=(pad - 1, pad - 1), borderType=cv2.BORDER_REFLECT)
         return shifted[pad : pad + height, pad : pad + width]
 
-    def _expose(self, bgr: np.ndarray) -> np.ndarray:
+    def _expose(self, bgr: np.ndarray, live_view: bool = True) -> np.ndarray:
+        """Apply exposure (shutter, ISO, aperture) and sensor noise to a clean render."""
         t0, iso0, n0 = _REFERENCE_EXPOSURE
         gain = (self.exposure_s / t0) * (self.iso / iso0) * (n0 / self.f_number) ** 2
         exposed = cv2.convertScaleAbs(bgr, alpha=gain)  # saturates at 255 like a sensor
-        iso_gain = self.iso / 100.0
-        # Per-level noise σ: shot noise grows with the signal, read noise does not.
-        level = np.arange(256, dtype=np.float32)
-        sigma_lut = np.sqrt(_SHOT_NOISE_VARIANCE_PER_DN * level * iso_gain + (_READ_NOISE_DN * iso_gain) ** 2).astype(np.float32)
-        sigma = cv2.LUT(exposed, sigma_lut)
-        noisy = cv2.add(exposed.astype(np.float32), cv2.multiply(self._unit_noise(exposed.shape), sigma))
-        return np.clip(noisy, 0, 255).astype(np.uint8)
+        if self._noise_lut_key != self.iso:
+            # Noise σ per 8-bit level, in 1/16 DN: shot noise grows with the signal, read
+            # noise does not, and both scale with the ISO gain.
+            iso_gain = self.iso / 100.0
+            level = np.arange(256, dtype=np.float64)
+            sigma_dn = np.sqrt(_SHOT_NOISE_VARIANCE_PER_DN * level * iso_gain + (_READ_NOISE_DN * iso_gain) ** 2)
+            self._noise_lut = np.round(sigma_dn * 16).astype(np.int16)
+            self._noise_lut_key = self.iso
+        sigma = cv2.LUT(exposed, self._noise_lut)
+        # Integer arithmetic with saturation throughout: a fifth of the float version's time.
+        noise = cv2.multiply(self._unit_noise(exposed.shape, live_view), sigma, scale=1.0 / (_NOISE_UNIT * 16), dtype=cv2.CV_16S)
+        return cv2.add(exposed, noise, dtype=cv2.CV_8U)
 
-    def _unit_noise(self, shape: tuple[int, ...]) -> np.ndarray:
-        """Unit Gaussian noise of ``shape``. Live view takes a random window of a larger
-        field drawn once (fresh noise for 2 M values costs a quarter of a frame's time);
-        frame-to-frame noise is still independent wherever a measurement looks."""
+    def _unit_noise(self, shape: tuple[int, ...], live_view: bool) -> np.ndarray:
+        """Unit Gaussian noise of ``shape`` as int16 in units of 1/_NOISE_UNIT.
+
+        Live view takes a random window of a larger field drawn once (fresh noise for
+        2 M values costs a quarter of a frame); frame-to-frame noise is still independent
+        wherever a measurement looks, with 62² different windows.
+        """
         height, width, channels = shape
         pad = 61
         bank_shape = (height + pad, width + pad, channels)
-        if self._noise.shape != bank_shape:
-            if height * width > 4_000_000:  # a full-size capture: draw it fresh, once
-                noise = np.empty(shape, np.float32)
-                cv2.randn(noise, 0.0, 1.0)
-                return noise
-            noise = np.empty(bank_shape, np.float32)
+        if not live_view or self._noise.shape != bank_shape:
+            noise = np.empty(bank_shape if live_view else shape, np.float32)
             cv2.randn(noise, 0.0, 1.0)
             # Demosaicing spreads sensor noise over neighbouring pixels; the grain that
             # results survives the live-view JPEG, as on a real body at high ISO.
             noise = cv2.GaussianBlur(noise, (0, 0), 0.6)
-            self._noise = noise / float(noise.std())
+            noise = np.clip(noise * (_NOISE_UNIT / float(noise.std())), -32000, 32000).astype(np.int16)
+            if not live_view:  # a full-size capture: fresh noise, used once, not kept
+                return noise
+            self._noise = noise
         row, col = self._rng.integers(0, pad + 1, 2)
-        flip = self._rng.integers(0, 4)
-        window = self._noise[row : row + height, col : col + width]
-        # Flipping too gives 4 × 62² distinct windows: no fixed pattern to lock onto.
-        if flip & 1:
-            window = window[::-1]
-        if flip & 2:
-            window = window[:, ::-1]
-        return np.ascontiguousarray(window)
+        return self._noise[row : row + height, col : col + width]
 
     def drive_focus(self, steps: int) -> int:
         """Move the focus motor; positive steps focus farther. Returns the steps moved.
@@ -485,7 +490,7 @@ class SimulatedBench:
         caches = [LayerBlurCache(layer, keep=False) for layer in self._build_layers(grid)]
         pitch_um = self.sensor_pixel_pitch_um(width)
         sigmas = [(self.blur_diameter_um(c.layer.depth_mm) / pitch_um / 4.0).astype(np.float32) for c in caches]
-        bgr = self._expose(composite(caches, sigmas))
+        bgr = self._expose(composite(caches, sigmas), live_view=False)
         ok, jpeg = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 95])
         if not ok:
             raise CameraError("The simulated bench could not encode the capture.")

@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""focuslock speed benchmarks; results go to docs/BENCHMARKS.md.
+
+Every figure is printed next to a reference measured in the same run on the same
+machine, so that the ratio means something on any laptop:
+
+* simulated render rate — the bench's ``read_frame`` (render, expose, JPEG encode and
+  decode), still and while focus racks every frame. Reference: OpenCV alone encoding and
+  decoding a JPEG of the same size (the least any JPEG live view costs).
+* session throughput — the bench through a running ``LiveSession``: frames acquired and
+  analyses published per second with the bench unpaced, and whether a paced 30 fps
+  bench keeps 30 fps while the session processes frames.
+
+Usage: ``python scripts/bench.py [--json] [--sizes 1024x680,1920x1080] [--seconds S]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+
+import cv2
+import numpy as np
+
+from focuslock.camera.sim import BenchConfig, SimulatedBench
+from focuslock.live import LiveSession
+
+DEFAULT_SIZES = ((1024, 680), (1920, 1080), (3840, 2160))
+
+
+def _median_ms(action, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        action()
+        times.append((time.perf_counter() - started) * 1000.0)
+    return statistics.median(times)
+
+
+def jpeg_reference_ms(bench: SimulatedBench, repeats: int) -> float:
+    """OpenCV alone: encode and decode one live-view frame of the bench as JPEG."""
+    image = cv2.cvtColor(bench.read_frame().image, cv2.COLOR_RGB2BGR)
+
+    def round_trip() -> None:
+        ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, bench.config.jpeg_quality])
+        cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+    return _median_ms(round_trip, repeats)
+
+
+def bench_render(size: tuple[int, int], repeats: int) -> dict:
+    bench = SimulatedBench(BenchConfig(live_view_size_px=size, frame_rate_hz=None))
+    started = time.perf_counter()
+    bench.open()
+    open_ms = (time.perf_counter() - started) * 1000.0
+    # Warm the blur-level cache over the range the racking run visits (as a live session
+    # does after its first sweep), then measure.
+    for _ in range(2):
+        for step in (8,) * 10 + (-8,) * 10:
+            bench.drive_focus(step)
+            bench.read_frame()
+    still_ms = _median_ms(bench.read_frame, repeats)
+    direction = [1]
+
+    def racking_frame() -> None:
+        if abs(bench.focus_position_steps) >= 80:
+            direction[0] = -direction[0]
+        bench.drive_focus(4 * direction[0])
+        bench.read_frame()
+
+    racking_ms = _median_ms(racking_frame, repeats)
+    reference_ms = jpeg_reference_ms(bench, repeats)
+    bench.close()
+    return {
+        "size": f"{size[0]}x{size[1]}",
+        "open_ms": round(open_ms, 1),
+        "still_frame_ms": round(still_ms, 2),
+        "racking_frame_ms": round(racking_ms, 2),
+        "still_fps": round(1000.0 / still_ms, 1),
+        "racking_fps": round(1000.0 / racking_ms, 1),
+        "reference_jpeg_ms": round(reference_ms, 2),
+        "still_ratio": round(still_ms / reference_ms, 2),
+        "racking_ratio": round(racking_ms / reference_ms, 2),
+    }
+
+
+def _run_session(config: BenchConfig, seconds: float, rack: bool) -> dict:
+    bench = SimulatedBench(config)
+    session = LiveSession(bench)
+    session.start()
+    first = session.next_analysis(timeout_s=30.0)
+    if first is None:
+        session.stop()
+        raise RuntimeError("the session published nothing")
+    started = time.monotonic()
+    first_put = session.frames.put_count
+    published = 0
+    latencies = []
+    direction = 1
+    position = 0
+    while time.monotonic() - started < seconds:
+        if rack:
+            if abs(position) >= 80:
+                direction = -direction
+            session.drive_focus(4 * direction)
+            position += 4 * direction
+        analysis = session.next_analysis(timeout_s=1.0)
+        if analysis is not None:
+            published += 1
+            latencies.append(analysis.latency_ms)
+    elapsed = time.monotonic() - started
+    acquired = session.frames.put_count - first_put
+    session.stop()
+    return {
+        "acquired_fps": round(acquired / elapsed, 1),
+        "published_fps": round(published / elapsed, 1),
+        "median_latency_ms": round(statistics.median(latencies), 1) if latencies else None,
+    }
+
+
+def bench_session(size: tuple[int, int], seconds: float) -> dict:
+    unpaced = _run_session(BenchConfig(live_view_size_px=size, frame_rate_hz=None), seconds, rack=True)
+    paced = _run_session(BenchConfig(live_view_size_px=size, frame_rate_hz=30.0), seconds, rack=True)
+    return {
+        "size": f"{size[0]}x{size[1]}",
+        "unpaced_acquired_fps": unpaced["acquired_fps"],
+        "unpaced_published_fps": unpaced["published_fps"],
+        "paced30_published_fps": paced["published_fps"],
+        "paced30_median_latency_ms": paced["median_latency_ms"],
+        "paced30_keeps_30fps": paced["published_fps"] >= 29.0,
+    }
+
+
+def _size(text: str) -> tuple[int, int]:
+    width, height = (int(v) for v in text.lower().split("x"))
+    return width, height
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    parser.add_argument("--sizes", default=",".join(f"{w}x{h}" for w, h in DEFAULT_SIZES))
+    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--seconds", type=float, default=4.0, help="length of each session run")
+    args = parser.parse_args(argv)
+    sizes = [_size(s) for s in args.sizes.split(",") if s]
+
+    results = {
+        "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": __import__("os").cpu_count(),
+                    "opencv": cv2.__version__, "numpy": np.__version__},
+        "render": [bench_render(size, args.repeats) for size in sizes],
+        "session": [bench_session(size, args.seconds) for size in sizes],
+    }
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    print(f"machine: {results['machine']}")
+    print("\nSimulated render (median per frame; reference = OpenCV JPEG encode+decode of the same frame)")
+    print(f"{'size':>10} {'still ms':>9} {'fps':>6} {'racking ms':>11} {'fps':>6} {'ref ms':>7} {'still/ref':>9} {'rack/ref':>9}")
+    for row in results["render"]:
+        print(f"{row['size']:>10} {row['still_frame_ms']:>9} {row['still_fps']:>6} {row['racking_frame_ms']:>11} "
+              f"{row['racking_fps']:>6} {row['reference_jpeg_ms']:>7} {row['still_ratio']:>9} {row['racking_ratio']:>9}")
+    print("\nSession throughput (focus racking every frame)")
+    print(f"{'size':>10} {'unpaced acq fps':>16} {'unpaced pub fps':>16} {'paced-30 pub fps':>17} {'latency ms':>11} {'keeps 30':>9}")
+    for row in results["session"]:
+        print(f"{row['size']:>10} {row['unpaced_acquired_fps']:>16} {row['unpaced_published_fps']:>16} "
+              f"{row['paced30_published_fps']:>17} {row['paced30_median_latency_ms']!s:>11} {str(row['paced30_keeps_30fps']):>9}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

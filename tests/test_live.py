@@ -1,0 +1,167 @@
+"""The live session over real sources: the simulated bench and real image folders.
+
+Faults come from the bench's own simulated cable (BenchLink), not from a mock.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import cv2
+import pytest
+
+from focuslock.camera.base import CameraError
+from focuslock.camera.folder import FolderCamera
+from focuslock.camera.sim import BenchConfig, BenchLink, SimulatedBench
+from focuslock.live import LiveSession
+from tests.camera.test_contract import _textured
+
+FAST = dict(live_view_size_px=(256, 170), frame_rate_hz=60.0, motion_margin_px=8)
+
+
+def _wait_for(predicate, timeout_s: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_analyses_flow_and_start_stop_are_idempotent():
+    session = LiveSession(SimulatedBench(BenchConfig(**FAST)))
+    session.start()
+    session.start()
+    sequences = []
+    for _ in range(5):
+        analysis = session.next_analysis(timeout_s=3.0)
+        assert analysis is not None
+        sequences.append(analysis.frame.sequence)
+        assert analysis.processing_ms >= 0 and analysis.latency_ms >= 0
+        assert analysis.camera_status.state == "live"
+    assert sequences == sorted(sequences) and len(set(sequences)) == 5
+    session.stop()
+    session.stop()
+    assert session.status.state == "stopped"
+    assert session.next_analysis(timeout_s=0.1) is None
+
+
+def test_commands_run_on_the_acquisition_thread_between_frames(tmp_path):
+    with LiveSession(SimulatedBench(BenchConfig(**FAST, capture_width_px=600))) as session:
+        assert session.next_analysis(3.0) is not None
+        thread_name = session.submit(lambda camera: threading.current_thread().name).result(3.0)
+        assert thread_name == "focuslock-acquisition"
+        assert session.drive_focus(7).result(3.0) == 7
+        _wait_for(lambda: (a := session.next_analysis(0.5)) is not None and a.frame.metadata["sim_truth"].focus_position_steps == 7)
+        paths = session.capture(tmp_path).result(10.0)
+        assert paths and paths[0].exists()
+        session.set_setting("aperture", "11").result(3.0)
+        assert _wait_for(lambda: (a := session.next_analysis(0.5)) is not None and a.frame.metadata["f_number"] == 11.0)
+        with pytest.raises(CameraError, match="no aperture"):
+            session.set_setting("aperture", "1.0").result(3.0)
+        assert any("no aperture" in e.message for e in session.events())
+
+
+def test_a_pulled_cable_reconnects_with_a_new_camera_object():
+    link = BenchLink()
+    made = []
+
+    def factory():
+        made.append(SimulatedBench(BenchConfig(**FAST), link=link))
+        return made[-1]
+
+    with LiveSession(factory) as session:
+        assert session.next_analysis(3.0) is not None
+        link.unplug()
+        assert _wait_for(lambda: session.status.state == "reconnecting")
+        time.sleep(0.3)  # attempts keep failing while unplugged
+        assert session.status.state == "reconnecting"
+        link.plug()
+        assert _wait_for(lambda: session.status.state == "live")
+        analysis = session.next_analysis(3.0)
+        assert analysis is not None and analysis.camera_status.state == "live"
+    assert len(made) >= 2 and made[-1] is not made[0]
+    assert session.reconnect_count == 1
+    messages = [e.message for e in session.events()]
+    assert any("stopped answering" in m for m in messages)
+    assert any("Reconnected" in m for m in messages)
+
+
+def test_a_busy_camera_is_reported_and_live_view_resumes():
+    link = BenchLink()
+    with LiveSession(SimulatedBench(BenchConfig(**FAST), link=link)) as session:
+        assert session.next_analysis(3.0) is not None
+        link.make_busy(3)
+        assert _wait_for(lambda: session.status.state == "busy")
+        assert _wait_for(lambda: session.status.state == "live")
+        assert any(e.kind == "error" and "busy" in e.message for e in session.events())
+
+
+def test_a_processing_failure_is_reported_and_the_session_goes_on():
+    calls = {"n": 0}
+
+    def flaky(frame, settings):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("boom")
+        return {"n": calls["n"]}
+
+    with LiveSession(SimulatedBench(BenchConfig(**FAST)), processor=flaky) as session:
+        seen = [session.next_analysis(3.0) for _ in range(4)]
+    errors = [a for a in seen if a is not None and a.error]
+    assert errors and "boom" in errors[0].error
+    assert seen[-1] is not None and seen[-1].error is None and seen[-1].results["n"] >= 3
+
+
+def test_a_slow_consumer_drops_frames_instead_of_building_latency():
+    def slow(frame, settings):
+        time.sleep(0.05)
+        return {}
+
+    config = BenchConfig(**{**FAST, "frame_rate_hz": None})
+    with LiveSession(SimulatedBench(config), processor=slow) as session:
+        analyses = [session.next_analysis(3.0) for _ in range(8)]
+    last = analyses[-1]
+    assert last is not None and last.dropped_frames > 0
+    # Latest wins: a frame waits at most for the one being processed, never a queue.
+    assert max(a.latency_ms for a in analyses if a) < 50 + 50 + 30
+
+
+def test_settings_snapshot_is_replaced_whole():
+    seen = []
+    with LiveSession(SimulatedBench(BenchConfig(**FAST)), processor=lambda f, s: seen.append(s) or {}, settings="A") as session:
+        assert session.next_analysis(3.0) is not None
+        session.set_settings("B")
+        assert _wait_for(lambda: seen and seen[-1] == "B")
+    assert seen[0] == "A"
+
+
+def test_a_folder_that_ends_keeps_serving_commands_and_reports_corrupt_frames(tmp_path):
+    for index in range(4):
+        cv2.imwrite(str(tmp_path / f"img_{index}.png"), _textured(index))
+    (tmp_path / "img_2.png").write_bytes(b"not a png")
+    with LiveSession(FolderCamera(tmp_path, rate_hz=100.0)) as session:
+        assert _wait_for(lambda: session.status.state == "ended")
+        paths = session.capture(tmp_path / "grabs").result(3.0)
+        assert paths[0].name.startswith("grab_")
+        last = session.latest_analysis()
+        assert last is not None and last.frame.source.endswith("img_3.png")
+    assert any("img_2.png" in e.message and e.kind == "warning" for e in session.events())
+
+
+def test_an_unopenable_source_is_reported_and_stopping_still_works(tmp_path):
+    session = LiveSession(FolderCamera(tmp_path / "missing"))
+    session.start()
+    assert _wait_for(lambda: session.status.state == "error")
+    assert "neither a folder" in session.status.message
+    future = session.drive_focus(1)
+    session.stop()
+    with pytest.raises(CameraError):
+        future.result(3.0)
+
+
+def test_commands_to_a_stopped_session_fail_with_a_sentence():
+    session = LiveSession(SimulatedBench(BenchConfig(**FAST)))
+    with pytest.raises(CameraError, match="not running"):
+        session.drive_focus(1).result(1.0)
