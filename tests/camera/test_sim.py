@@ -248,3 +248,17 @@ def test_the_cable_can_be_pulled_and_the_body_kept_busy():
         SimulatedBench(BenchConfig(**SMALL), link=link).open()
     link.plug()
     bench.read_frame()
+
+
+def test_blur_truth_in_micrometres_and_pixels_agree():
+    bench = _bench()
+    frame = bench.read_frame()
+    pitch_um = 36000.0 / 512
+    roi = (100, 40, 30, 20)
+    assert bench.region_blur_px(roi, frame) == pytest.approx(bench.region_blur_um(roi, frame) / pitch_um)
+    depth = bench.truth_depth_map_mm(frame)[50, 110]
+    assert bench.pixel_blur_um(110, 50, frame) == pytest.approx(float(bench.blur_diameter_um(depth)), rel=1e-5)
+    # Far from focus at the top of the tilted target, blur is many pixels; at the
+    # centre row, where focus starts, it is under one.
+    assert bench.region_blur_px((100, 0, 30, 10), frame) > 5
+    assert bench.region_blur_px((100, 168, 30, 4), frame) < 1

@@ -526,8 +526,8 @@ class SimulatedBench:
             raise SettingValueError(f"The simulated bench has no setting called {name!r}.")
 
     # ---------------------------------------------------------------- ground truth
-    def truth_blur_map_px(self, frame: Frame | None = None) -> np.ndarray:
-        """Total blur diameter (live-view px) of what each pixel of a frame shows.
+    def truth_blur_map_um(self, frame: Frame | None = None) -> np.ndarray:
+        """Total blur diameter on the sensor (µm) of what each pixel of a frame shows.
 
         Where a raised object covers the target more than half, its blur counts.
         """
@@ -535,10 +535,25 @@ class SimulatedBench:
         focus = truth.focus_distance_mm if truth else self.focus_distance_mm
         f_number = truth.f_number if truth else self.f_number
         offset = truth.subject_offset_px if truth else self.subject_offset_px
-        depth = self._visible_depth_mm()
-        pitch_um = self.sensor_pixel_pitch_um(self.config.live_view_size_px[0])
-        blur_px = (self.blur_diameter_um(depth, focus, f_number) / pitch_um).astype(np.float32)
-        return self._crop_at(blur_px, offset)
+        blur_um = self.blur_diameter_um(self._visible_depth_mm(), focus, f_number).astype(np.float32)
+        return self._crop_at(blur_um, offset)
+
+    def truth_blur_map_px(self, frame: Frame | None = None) -> np.ndarray:
+        """Total blur diameter in live-view pixels of what each pixel of a frame shows."""
+        return self.truth_blur_map_um(frame) / self.sensor_pixel_pitch_um(self.config.live_view_size_px[0])
+
+    def pixel_blur_um(self, x_px: int, y_px: int, frame: Frame | None = None) -> float:
+        """Total blur diameter (µm on the sensor) at one live-view pixel."""
+        return float(self.truth_blur_map_um(frame)[y_px, x_px])
+
+    def region_blur_um(self, roi_px: tuple[int, int, int, int], frame: Frame | None = None) -> float:
+        """Median total blur diameter (µm on the sensor) inside ``roi_px`` = (x, y, w, h)."""
+        x, y, w, h = roi_px
+        return float(np.median(self.truth_blur_map_um(frame)[y : y + h, x : x + w]))
+
+    def region_blur_px(self, roi_px: tuple[int, int, int, int], frame: Frame | None = None) -> float:
+        """Median total blur diameter (live-view px) inside ``roi_px`` = (x, y, w, h)."""
+        return self.region_blur_um(roi_px, frame) / self.sensor_pixel_pitch_um(self.config.live_view_size_px[0])
 
     def truth_depth_map_mm(self, frame: Frame | None = None) -> np.ndarray:
         """Distance from the lens (mm) of what each pixel of a frame shows."""
