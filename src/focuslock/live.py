@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import collections
+import dataclasses
 import itertools
 import queue
 import threading
@@ -107,6 +108,7 @@ class LiveSession:
         self.frames: LatestSlot[Frame] = LatestSlot()
         self.analyses: LatestSlot[Analysis] = LatestSlot()
         self._source_gaps = 0
+        self._drive_position_steps = 0
         self._frame_rate_hz: float | None = None
         self.reconnect_count = 0
 
@@ -191,7 +193,15 @@ class LiveSession:
         return future
 
     def drive_focus(self, steps: int) -> "Future[int]":
-        return self.submit(lambda camera: camera.drive_focus(int(steps)))
+        """Drive focus; every later frame carries the session's running total of the steps
+        the camera reported as moved (``metadata["drive_position_steps"]``), since no body
+        reports an absolute focus position."""
+        def command(camera: Camera) -> int:
+            moved = camera.drive_focus(int(steps))
+            self._drive_position_steps += moved
+            return moved
+
+        return self.submit(command)
 
     def capture(self, folder: Path) -> "Future[list[Path]]":
         return self.submit(lambda camera: camera.capture(Path(folder)))
@@ -287,7 +297,7 @@ class LiveSession:
                     self._source_gaps += frame.sequence - last_sequence - 1
                 last_sequence = frame.sequence
                 self._set_status("live")
-                self.frames.put(frame)
+                self.frames.put(dataclasses.replace(frame, metadata={**frame.metadata, "drive_position_steps": self._drive_position_steps}))
             except EndOfStream as error:
                 ended = True
                 self._report("info", error.user_message)

@@ -98,7 +98,7 @@ class PeakingResult:
     """
 
     band: np.ndarray
-    response: np.ndarray
+    response: np.ndarray | None
     thresholds: tuple[float, ...]
     noise_sigma: float
     lit_fraction: float
@@ -198,11 +198,14 @@ def thresholds_for(histogram: np.ndarray, settings: PeakingSettings) -> tuple[tu
 
 
 def compute_peaking(image_rgb: np.ndarray, settings: PeakingSettings, grey: np.ndarray | None = None,
-                    roi_px: tuple[int, int, int, int] | None = None, workspace: Workspace | None = None) -> PeakingResult:
+                    roi_px: tuple[int, int, int, int] | None = None, workspace: Workspace | None = None,
+                    reuse: PeakingResult | None = None) -> PeakingResult:
     """Peaking of one frame (or of ``roi_px`` only when ``settings.roi_only``).
 
     With a ``workspace`` the result's ``response`` and ``laplacian`` are scratch buffers
-    that the next call overwrites: read them before processing another frame.
+    that the next call overwrites: read them before processing another frame. With
+    ``reuse``, the thresholds, noise and lit share of that earlier result are kept
+    instead of being measured again (they follow the scene, not the frame).
     """
     if grey is None:
         grey = luma(image_rgb)
@@ -212,8 +215,12 @@ def compute_peaking(image_rgb: np.ndarray, settings: PeakingSettings, grey: np.n
         grey = grey[y : y + h, x : x + w]
         offset = (x, y)
     response, laplacian = operator_response(grey, settings, workspace)
-    histogram = _histogram(response)
-    thresholds, noise_sigma = thresholds_for(histogram, settings)
+    if reuse is not None:
+        histogram = None
+        thresholds, noise_sigma = reuse.thresholds, reuse.noise_sigma
+    else:
+        histogram = _histogram(response)
+        thresholds, noise_sigma = thresholds_for(histogram, settings)
     if len(thresholds) == 1:
         band = cv2.threshold(response, thresholds[0] - 1, 1, cv2.THRESH_BINARY)[1]
     else:
@@ -223,6 +230,8 @@ def compute_peaking(image_rgb: np.ndarray, settings: PeakingSettings, grey: np.n
     if settings.thin_lines:
         band = cv2.bitwise_and(band, _ridges(response))
         lit_fraction = float(cv2.countNonZero(band)) / max(band.size, 1)
+    elif histogram is None:
+        lit_fraction = reuse.lit_fraction if reuse is not None else 0.0
     else:
         # From the (sampled) histogram: the share of responses at or above band 1.
         lit_fraction = float(histogram[int(np.ceil(thresholds[0])) :].sum() / max(histogram.sum(), 1.0))

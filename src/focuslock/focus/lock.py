@@ -1,0 +1,244 @@
+"""Focus lock: once locked, every frame says SHARP, SOFTENING, SOFT or LOST.
+
+Thresholds come from the feature itself and the permissible circle of confusion. At
+lock time the locked patch is blurred by the CoC (and by half of it) and measured:
+blur adds in quadrature, so those scores are what the feature will read when its
+defocus blur reaches half the CoC (SOFTENING) and the CoC (SOFT), whatever its texture.
+The score is the noise-corrected measure relative to the reference.
+
+Noise-aware hysteresis keeps a still scene at high ISO from flickering:
+* a worse state needs two frames in a row beyond its threshold (or one frame far
+  beyond it), so one noisy reading cannot trip the alarm;
+* thresholds never sit within ``still_guard_sigmas`` noise deviations of the reference
+  (at extreme noise SOFTENING becomes less sensitive rather than flickering);
+* a better state needs the score back above its threshold by a margin.
+
+A :class:`PeakSearch` watches a rack (by hand or by focus drive): it remembers the best
+score and says when the peak was passed, and by how many steps when the drive's
+position is known.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import math
+from collections import deque
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from focuslock.focus.measure import DEFAULT_MEASURE, FocusReading, measure_roi
+
+__all__ = ["FocusLock", "FocusState", "LockSettings", "LockStatus", "PeakSearch", "PeakStatus"]
+
+
+class FocusState(str, enum.Enum):
+    SHARP = "sharp"
+    SOFTENING = "softening"
+    SOFT = "soft"
+    LOST = "lost"
+
+
+_RANK = {FocusState.SHARP: 0, FocusState.SOFTENING: 1, FocusState.SOFT: 2}
+
+
+@dataclass(frozen=True)
+class LockSettings:
+    """``coc_px``: permissible blur circle in live-view pixels (the optics give it from
+    the CoC in µm and the live-view pixel pitch). SOFTENING starts at
+    ``softening_fraction`` of it."""
+
+    coc_px: float = 2.0
+    softening_fraction: float = 0.5
+    confirm_frames: int = 2
+    instant_sigmas: float = 4.0
+    still_guard_sigmas: float = 4.5
+    recovery_sigmas: float = 1.5
+    recovery_margin: float = 0.02
+
+    def __post_init__(self) -> None:
+        if not (self.coc_px > 0 and math.isfinite(self.coc_px)):
+            raise ValueError(f"The permissible circle of confusion must be a positive number of pixels, got {self.coc_px}.")
+        if not 0 < self.softening_fraction < 1:
+            raise ValueError("SOFTENING must start at a fraction of the circle of confusion between 0 and 1.")
+
+
+@dataclass(frozen=True)
+class LockStatus:
+    state: FocusState
+    relative: float | None  # score / reference score
+    relative_noise: float  # the relative score's frame-to-frame noise (1σ)
+    softening_below: float
+    soft_below: float
+    hint: str | None  # "sharper", "softer", "passed the peak", or None
+    peak: "PeakStatus | None"
+
+
+@dataclass(frozen=True)
+class PeakStatus:
+    best_relative: float
+    best_position_steps: float | None
+    best_frame: int
+    passed: bool
+    passed_by_steps: float | None
+    passed_by_frames: int
+
+
+class PeakSearch:
+    """Remembers the best score of a rack and says when it has been passed."""
+
+    def __init__(self, drop_sigmas: float = 3.0, drop_fraction: float = 0.03) -> None:
+        self.drop_sigmas = drop_sigmas
+        self.drop_fraction = drop_fraction
+        self.best: float | None = None
+        self.best_position: float | None = None
+        self.best_frame = 0
+        self.frame = -1
+
+    def update(self, relative: float, noise: float, position_steps: float | None) -> PeakStatus:
+        self.frame += 1
+        if self.best is None or relative > self.best:
+            self.best, self.best_position, self.best_frame = relative, position_steps, self.frame
+        drop = self.best - relative
+        passed = drop > max(self.drop_sigmas * noise, self.drop_fraction * self.best) and self.frame > self.best_frame
+        by_steps = None
+        if passed and position_steps is not None and self.best_position is not None:
+            by_steps = abs(position_steps - self.best_position)
+        return PeakStatus(self.best, self.best_position, self.best_frame, passed, by_steps,
+                          self.frame - self.best_frame if passed else 0)
+
+
+def calibrate_thresholds(patch: np.ndarray, settings: LockSettings, measure: str, laplacian_noise: float | None
+                         ) -> tuple[FocusReading, float, float]:
+    """The reference reading of a locked patch and the relative scores at which it
+    reaches SOFTENING and SOFT (its reading when blurred by those fractions of the CoC)."""
+    reference = measure_roi(patch, measure, laplacian_noise=laplacian_noise)
+    ratios = []
+    for fraction in (settings.softening_fraction, 1.0):
+        # Equal second moment: a blur disk of diameter d has σ = d/4.
+        sigma_px = fraction * settings.coc_px / 4.0
+        blurred = cv2.GaussianBlur(patch.astype(np.float32), (0, 0), sigma_px, borderType=cv2.BORDER_REFLECT)
+        reading = measure_roi(np.clip(blurred + 0.5, 0, 255).astype(np.uint8), measure, laplacian_noise=_blurred_noise(laplacian_noise, sigma_px))
+        ratios.append(reading.score / reference.score if reference.score > 0 else 0.0)
+    softening, soft = ratios
+    # A patch so plain that blur hardly changes it still needs usable, ordered bands.
+    softening = min(softening, 0.97)
+    soft = min(soft, softening - 0.02)
+    return reference, softening, soft
+
+
+def _blurred_noise(laplacian_noise: float | None, sigma_px: float) -> float | None:
+    """Noise σ of the Laplacian once the noise is blurred by a further ``sigma_px``."""
+    if laplacian_noise is None:
+        return None
+    return laplacian_noise * _white_noise_laplacian_gain(round(sigma_px, 2))
+
+
+@functools.lru_cache(maxsize=64)
+def _white_noise_laplacian_gain(sigma_px: float) -> float:
+    """How much a Gaussian blur of ``sigma_px`` shrinks the Laplacian of white noise,
+    measured once on a noise field (camera noise is a little correlated, so this
+    subtracts slightly too little noise from the blurred patch: SOFT trips early,
+    never late)."""
+    noise = np.random.default_rng(0).standard_normal((256, 256)).astype(np.float32)
+    before = cv2.Laplacian(noise, cv2.CV_32F, ksize=1)[8:-8, 8:-8].std()
+    blurred = cv2.GaussianBlur(noise, (0, 0), sigma_px) if sigma_px > 0 else noise
+    after = cv2.Laplacian(blurred, cv2.CV_32F, ksize=1)[8:-8, 8:-8].std()
+    return float(after / before)
+
+
+class FocusLock:
+    """The state machine for one locked feature."""
+
+    def __init__(self, patch: np.ndarray, settings: LockSettings | None = None, measure: str = DEFAULT_MEASURE,
+                 laplacian_noise: float | None = None) -> None:
+        self.settings = settings or LockSettings()
+        self.measure = measure
+        self.reference, self.softening_below, self.soft_below = calibrate_thresholds(patch, self.settings, measure, laplacian_noise)
+        self.state = FocusState.SHARP
+        self._pending: FocusState | None = None
+        self._pending_count = 0
+        self._recent: deque[float] = deque(maxlen=4)
+        self._previous_position: float | None = None
+        self.peak = PeakSearch()
+        self._jitter_var: float | None = None
+        self._previous_relative: float | None = None
+
+    def relative_noise(self, reading: FocusReading) -> float:
+        """The relative score's noise: the reading's own estimate, or the frame-to-frame
+        jitter seen while nothing moves, whichever is larger."""
+        model = reading.noise_sd / self.reference.score if self.reference.score > 0 else 1.0
+        jitter = math.sqrt(self._jitter_var) if self._jitter_var is not None else 0.0
+        return max(model, jitter, 1e-4)
+
+    def update(self, reading: FocusReading | None, lost: bool = False, position_steps: float | None = None) -> LockStatus:
+        if lost or reading is None:
+            self._pending, self._pending_count = None, 0
+            return LockStatus(FocusState.LOST, None, 0.0, self.softening_below, self.soft_below, None, None)
+        relative = reading.score / self.reference.score if self.reference.score > 0 else 0.0
+        moving = position_steps is not None and self._previous_position is not None and position_steps != self._previous_position
+        if self._previous_relative is not None and not moving:
+            # Half the squared difference of consecutive readings estimates the noise
+            # variance of one reading (slowly varying focus contributes little).
+            sample = 0.5 * (relative - self._previous_relative) ** 2
+            self._jitter_var = sample if self._jitter_var is None else 0.97 * self._jitter_var + 0.03 * sample
+        self._previous_relative = relative
+        noise = self.relative_noise(reading)
+        self.state = self._next_state(relative, noise)
+        if self.state == FocusState.LOST:  # coming back from a lost feature
+            self.state = FocusState.SHARP
+        peak = self.peak.update(relative, noise, position_steps)
+        hint = self._hint(relative, noise, moving, peak)
+        self._previous_position = position_steps
+        self._recent.append(relative)
+        return LockStatus(self.state, relative, noise, self._softening_threshold(noise), self._soft_threshold(noise), hint, peak)
+
+    def _softening_threshold(self, noise: float) -> float:
+        return min(self.softening_below, 1.0 - self.settings.still_guard_sigmas * noise)
+
+    def _soft_threshold(self, noise: float) -> float:
+        return min(self.soft_below, self._softening_threshold(noise) - noise)
+
+    def _raw_state(self, relative: float, noise: float) -> FocusState:
+        if relative < self._soft_threshold(noise):
+            return FocusState.SOFT
+        if relative < self._softening_threshold(noise):
+            return FocusState.SOFTENING
+        return FocusState.SHARP
+
+    def _next_state(self, relative: float, noise: float) -> FocusState:
+        settings = self.settings
+        current = self.state if self.state in _RANK else FocusState.SHARP
+        raw = self._raw_state(relative, noise)
+        if _RANK[raw] > _RANK[current]:
+            threshold = self._soft_threshold(noise) if raw == FocusState.SOFT else self._softening_threshold(noise)
+            if relative < threshold - settings.instant_sigmas * noise:
+                self._pending, self._pending_count = None, 0
+                return raw
+            self._pending_count = self._pending_count + 1 if self._pending is not None else 1
+            self._pending = raw if self._pending is None or _RANK[raw] < _RANK[self._pending] else self._pending
+            if self._pending_count >= settings.confirm_frames:
+                state, self._pending, self._pending_count = self._pending, None, 0
+                return state
+            return current
+        self._pending, self._pending_count = None, 0
+        if _RANK[raw] < _RANK[current]:
+            # Back to a better state only when clearly above that state's threshold.
+            margin = max(settings.recovery_margin, settings.recovery_sigmas * noise)
+            better = self._raw_state(relative - margin, noise)
+            return better if _RANK[better] < _RANK[current] else current
+        return current
+
+    def _hint(self, relative: float, noise: float, moving: bool, peak: PeakStatus) -> str | None:
+        if not moving or not self._recent:
+            return None
+        if peak.passed:
+            return "passed the peak"
+        change = relative - self._recent[-1]
+        if change > noise:
+            return "sharper"
+        if change < -noise:
+            return "softer"
+        return None

@@ -1,0 +1,221 @@
+"""Follow the chosen feature from frame to frame.
+
+Normalised cross-correlation of the feature's template in a search window around where
+a constant-velocity model expects it, refined to sub-pixel by fitting a parabola through
+the correlation peak. Template and window are both smoothed a little first, so that the
+blur change of a focus rack and the slight scale change of focus breathing move the
+peak's height, not its place. A peak that is too low (the feature left the frame, was
+covered, or changed beyond recognition) is reported as lost; the tracker then searches
+a wider window around the last place it saw the feature until it finds it again.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+__all__ = ["FeatureTracker", "TrackResult", "TrackSettings"]
+
+
+@dataclass(frozen=True)
+class TrackSettings:
+    search_radius_px: int = 24  # beyond the predicted position, at least
+    lost_below: float = 0.45  # correlation under which the feature counts as lost
+    found_above: float = 0.55  # correlation needed to pick it up again once lost
+    smoothing_sigma_px: float = 1.0
+    quick_accept: float = 0.9  # correlation at the predicted place that skips the search
+
+
+@dataclass(frozen=True)
+class TrackResult:
+    """Where the feature is in this frame.
+
+    ``roi_px`` = (x, y, w, h) as floats (sub-pixel); ``shift_px`` the move since the
+    previous frame; ``confidence`` the normalised correlation (1 = identical).
+    """
+
+    roi_px: tuple[float, float, float, float]
+    shift_px: tuple[float, float]
+    confidence: float
+    lost: bool
+
+    @property
+    def roi_int(self) -> tuple[int, int, int, int]:
+        x, y, w, h = self.roi_px
+        return int(round(x)), int(round(y)), int(w), int(h)
+
+
+class FeatureTracker:
+    """Tracks one template through grey frames. Not thread-safe: one thread owns it.
+
+    Two stages: normalised cross-correlation on a half- (or smaller) size copy finds the
+    feature within a pixel or two, robustly and with a confidence; then Lucas–Kanade
+    steps on the full-size, lightly smoothed patch (zero mean, unit variance, so that an
+    exposure change does not pull it) refine the position to a small fraction of a pixel.
+    """
+
+    def __init__(self, grey: np.ndarray, roi_px: tuple[float, float, float, float], settings: TrackSettings | None = None) -> None:
+        self.settings = settings or TrackSettings()
+        x, y, w, h = (int(round(v)) for v in roi_px)
+        height, width = grey.shape[:2]
+        if w < 8 or h < 8:
+            raise ValueError("Choose a feature at least 8×8 pixels to follow.")
+        if x < 0 or y < 0 or x + w > width or y + h > height:
+            raise ValueError(f"The feature box {x},{y},{w}×{h} is not inside the {width}×{height} frame.")
+        self.size = (w, h)
+        raw = grey[y : y + h, x : x + w].astype(np.float32)
+        self.template = _normalised(self._smooth(raw))
+        gx = cv2.Sobel(self.template, cv2.CV_32F, 1, 0, ksize=3, scale=1 / 8)
+        gy = cv2.Sobel(self.template, cv2.CV_32F, 0, 1, ksize=3, scale=1 / 8)
+        # The patch's border pixels see outside it; leave them out of the solve.
+        self._gx, self._gy = gx[1:-1, 1:-1].ravel(), gy[1:-1, 1:-1].ravel()
+        hessian = np.array([[self._gx @ self._gx, self._gx @ self._gy], [self._gx @ self._gy, self._gy @ self._gy]], np.float64)
+        self._inverse_hessian = np.linalg.inv(hessian) if abs(np.linalg.det(hessian)) > 1e-9 else None
+        # Coarse matching on a reduced copy: the template a few dozen pixels across.
+        self.coarse_levels = 1
+        while max(w, h) >> (self.coarse_levels + 1) >= 24 and (min(w, h) >> (self.coarse_levels + 1)) >= 8:
+            self.coarse_levels += 1
+        if min(w, h) >> self.coarse_levels < 6:
+            self.coarse_levels = 0
+        self.coarse_template = self._reduce(raw, self.coarse_levels)
+        self.position = (float(x), float(y))
+        self.velocity = (0.0, 0.0)
+        self.lost = False
+        self.frames_lost = 0
+
+    def _smooth(self, patch: np.ndarray) -> np.ndarray:
+        sigma = self.settings.smoothing_sigma_px
+        return cv2.GaussianBlur(patch, (0, 0), sigma) if sigma > 0 else patch
+
+    @staticmethod
+    def _reduce(image: np.ndarray, levels: int) -> np.ndarray:
+        for _ in range(levels):
+            image = cv2.pyrDown(image)
+        return image
+
+    def update(self, grey: np.ndarray) -> TrackResult:
+        """Find the feature in the next frame."""
+        w, h = self.size
+        height, width = grey.shape[:2]
+        px, py = self.position
+        vx, vy = self.velocity if not self.lost else (0.0, 0.0)
+        radius = self.settings.search_radius_px + int(math.ceil(math.hypot(vx, vy) * 0.5))
+        if self.lost:
+            radius = min(radius * (2 + min(self.frames_lost, 6)), max(width, height))
+        expected_x, expected_y = px + vx, py + vy
+        if not self.lost:
+            # Where the motion model says: a few Lucas–Kanade steps settle it when the
+            # prediction was close (a still or smoothly moving subject, nearly always);
+            # only a surprise pays for the correlation search.
+            found_x, found_y, confidence = self._refine(grey, expected_x, expected_y)
+            if confidence >= self.settings.quick_accept and math.hypot(found_x - expected_x, found_y - expected_y) < 1.5:
+                return self._found(found_x, found_y, confidence)
+        # The window spans both the last place and the predicted one, so that a
+        # subject that stops or turns round is still inside it.
+        x0 = max(int(math.floor(min(px, expected_x))) - radius, 0)
+        y0 = max(int(math.floor(min(py, expected_y))) - radius, 0)
+        x1 = min(int(math.ceil(max(px, expected_x))) + w + radius, width)
+        y1 = min(int(math.ceil(max(py, expected_y))) + h + radius, height)
+        if x1 - x0 < w or y1 - y0 < h:
+            return self._lose(0.0)
+        coarse = self._coarse(grey[y0:y1, x0:x1])
+        if coarse is None:
+            return self._lose(0.0)
+        found_x, found_y = x0 + coarse[0], y0 + coarse[1]
+        found_x, found_y, confidence = self._refine(grey, found_x, found_y)
+        threshold = self.settings.found_above if self.lost else self.settings.lost_below
+        if confidence < threshold:
+            return self._lose(confidence)
+        return self._found(found_x, found_y, confidence)
+
+    def _found(self, found_x: float, found_y: float, confidence: float) -> TrackResult:
+        px, py = self.position
+        vx, vy = self.velocity
+        w, h = self.size
+        shift = (found_x - px, found_y - py)
+        # Smoothed velocity: a single noisy step must not throw the next search off.
+        self.velocity = shift if self.lost else (0.5 * shift[0] + 0.5 * vx, 0.5 * shift[1] + 0.5 * vy)
+        self.position = (found_x, found_y)
+        self.lost = False
+        self.frames_lost = 0
+        return TrackResult((found_x, found_y, float(w), float(h)), shift, confidence, False)
+
+    def _coarse(self, window: np.ndarray) -> tuple[float, float] | None:
+        small = self._reduce(window.astype(np.float32), self.coarse_levels)
+        template = self.coarse_template
+        if small.shape[0] < template.shape[0] or small.shape[1] < template.shape[1]:
+            return None
+        x, y, _ = _peak(cv2.matchTemplate(small, template, cv2.TM_CCOEFF_NORMED))
+        scale = float(2**self.coarse_levels)
+        return x * scale, y * scale
+
+    def _refine(self, grey: np.ndarray, x: float, y: float, iterations: int = 3) -> tuple[float, float, float]:
+        """Lucas–Kanade steps from (x, y); returns the position and the patch's NCC."""
+        w, h = self.size
+        height, width = grey.shape[:2]
+        # Smooth once, around where the feature can be after the steps (at most 1 px each).
+        margin = iterations + 3
+        rx0, ry0 = max(int(math.floor(x)) - margin, 0), max(int(math.floor(y)) - margin, 0)
+        rx1, ry1 = min(int(math.ceil(x)) + w + margin, width), min(int(math.ceil(y)) + h + margin, height)
+        region = self._smooth(grey[ry0:ry1, rx0:rx1].astype(np.float32))
+
+        def patch_at(px: float, py: float) -> np.ndarray | None:
+            if px < rx0 or py < ry0 or px + w > rx1 or py + h > ry1:
+                return None
+            centre = (px - rx0 + (w - 1) / 2, py - ry0 + (h - 1) / 2)
+            return _normalised(cv2.getRectSubPix(region, (w, h), centre))
+
+        patch = patch_at(x, y)
+        for _ in range(iterations):
+            if patch is None or self._inverse_hessian is None:
+                break
+            error = (patch - self.template)[1:-1, 1:-1].ravel()
+            dx, dy = self._inverse_hessian @ np.array([self._gx @ error, self._gy @ error])
+            # The patch is the template moved by (x − true x): step against the error.
+            dx, dy = max(-1.0, min(1.0, float(dx))), max(-1.0, min(1.0, float(dy)))
+            x, y = x - dx, y - dy
+            patch = patch_at(x, y)
+            if abs(dx) < 0.02 and abs(dy) < 0.02:
+                break
+        if patch is None:
+            return x, y, 0.0
+        return x, y, float((patch * self.template).mean())
+
+    def _lose(self, confidence: float) -> TrackResult:
+        self.lost = True
+        self.frames_lost += 1
+        w, h = self.size
+        return TrackResult((self.position[0], self.position[1], float(w), float(h)), (0.0, 0.0), confidence, True)
+
+
+def _normalised(patch: np.ndarray) -> np.ndarray:
+    """Zero mean, unit standard deviation (a flat patch stays flat)."""
+    mean, sd = cv2.meanStdDev(patch)
+    return (patch - float(mean[0, 0])) / max(float(sd[0, 0]), 1e-3)
+
+
+def _peak(scores: np.ndarray) -> tuple[float, float, float]:
+    """Sub-pixel position (x, y) and height of the highest correlation."""
+    _, best, _, (bx, by) = cv2.minMaxLoc(scores)
+    dx = _parabola(scores, by, bx, axis=1)
+    dy = _parabola(scores, by, bx, axis=0)
+    return bx + dx, by + dy, float(best)
+
+
+def _parabola(scores: np.ndarray, row: int, col: int, axis: int) -> float:
+    """Offset of a parabola's vertex through the peak and its two neighbours."""
+    if axis == 1:
+        if col == 0 or col == scores.shape[1] - 1:
+            return 0.0
+        left, centre, right = scores[row, col - 1], scores[row, col], scores[row, col + 1]
+    else:
+        if row == 0 or row == scores.shape[0] - 1:
+            return 0.0
+        left, centre, right = scores[row - 1, col], scores[row, col], scores[row + 1, col]
+    denominator = float(left - 2 * centre + right)
+    if denominator >= 0:
+        return 0.0
+    return float(np.clip(0.5 * (left - right) / denominator, -0.5, 0.5))

@@ -1,0 +1,55 @@
+"""The focus layer: peaking, and the followed feature's box coloured by its lock state.
+
+Drawn with OpenCV on a new RGB image, the same headless and in the window.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from focuslock.focus.engine import FocusResult
+from focuslock.focus.peaking import PeakingSettings, paint_peaking
+
+__all__ = ["STATE_COLOURS_RGB", "draw_focus_layer"]
+
+STATE_COLOURS_RGB = {
+    "sharp": (40, 220, 70),
+    "softening": (255, 200, 0),
+    "soft": (255, 40, 40),
+    "lost": (160, 160, 160),
+    None: (255, 255, 255),  # following, not locked
+}
+
+
+def draw_focus_layer(image_rgb: np.ndarray, focus: FocusResult, peaking_settings: PeakingSettings) -> np.ndarray:
+    """A new image: peaking painted, then the feature's box and its state."""
+    if focus.peaking is not None:
+        out = paint_peaking(image_rgb, focus.peaking, peaking_settings)
+    else:
+        out = image_rgb.copy()
+    if focus.roi_px is None:
+        return out
+    x, y, w, h = (int(round(v)) for v in focus.roi_px)
+    state = focus.state
+    colour = STATE_COLOURS_RGB.get(state, (255, 255, 255))
+    scale = max(out.shape[0] / 700.0, 0.5)
+    thickness = max(2, int(round(2 * scale)))
+    cv2.rectangle(out, (x, y), (x + w, y + h), colour, thickness, cv2.LINE_AA)
+    if focus.lock is not None:
+        label = state.upper()
+        if focus.lock.relative is not None:
+            label += f" {focus.lock.relative * 100:3.0f}%"
+        if focus.lock.hint:
+            label += f"  {focus.lock.hint}"
+    elif focus.reading is not None:
+        label = f"{focus.reading.measure} {focus.reading.score:.3g}"
+    else:
+        label = "LOST" if focus.track is not None and focus.track.lost else ""
+    if label:
+        font_scale = 0.6 * scale
+        (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, font_scale, thickness)
+        ty = y - 6 if y - th - 10 > 0 else y + h + th + 6
+        cv2.rectangle(out, (x, ty - th - 4), (x + tw + 6, ty + 4), (0, 0, 0), -1)
+        cv2.putText(out, label, (x + 3, ty), cv2.FONT_HERSHEY_SIMPLEX, font_scale, colour, thickness, cv2.LINE_AA)
+    return out
