@@ -42,6 +42,16 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _roi(text: str) -> tuple[int, int, int, int]:
+    try:
+        x, y, w, h = (int(round(float(part))) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a box X,Y,W,H such as 600,300,80,60.") from None
+    if w < 3 or h < 3 or x < 0 or y < 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a usable box: X and Y at least 0, W and H at least 3.")
+    return x, y, w, h
+
+
 def _add_headless_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--headless", action="store_true", help="run without a window and record an MP4 and a CSV")
     parser.add_argument("--seconds", type=_positive_float, default=10.0, help="how long a headless run lasts (default 10)")
@@ -72,6 +82,22 @@ def build_parser() -> argparse.ArgumentParser:
     live = commands.add_parser("live", help="run the live session on a camera or another source")
     live.add_argument("--source", default="sim", help=SOURCE_HELP)
     _add_headless_options(live)
+
+    analyze = commands.add_parser("analyze", help="check the focus of a feature frame by frame in a take, a stack or a folder")
+    analyze.add_argument("input", help="a video file, a folder of images, or a glob such as 'stack/*.jpg'")
+    analyze.add_argument("--roi", type=_roi, required=True, help="the feature's box X,Y,W,H in pixels of the lock frame")
+    which = analyze.add_mutually_exclusive_group()
+    which.add_argument("--lock-frame", type=int, default=0, help="frame whose sharpness is the reference (default 0)")
+    which.add_argument("--lock-best", action="store_true", help="use the sharpest frame as the reference")
+    analyze.add_argument("--no-track", action="store_true", help="measure the same box in every frame")
+    from focuslock.focus.measure import DEFAULT_MEASURE, MEASURES
+
+    analyze.add_argument("--measure", choices=MEASURES, default=DEFAULT_MEASURE, help=f"focus measure (default {DEFAULT_MEASURE})")
+    analyze.add_argument("--coc-px", type=_positive_float, default=2.0,
+                         help="permissible blur circle in pixels of the input: SOFT beyond it, SOFTENING beyond half (default 2)")
+    analyze.add_argument("--csv", type=Path, help="write one row per frame here, and the plot next to it as PNG")
+    analyze.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
+    analyze.add_argument("--overlay-video", type=Path, help="write the take with peaking and the feature's box as MP4")
     return parser
 
 
@@ -117,16 +143,24 @@ def _demo(args: argparse.Namespace) -> int:
     if not args.headless:
         return _needs_window("demo")
     from focuslock.camera.sim import BenchConfig, SimulatedBench
-    from focuslock.headless import focus_sweep_script
+    from focuslock.headless import lock_demo_script
     from focuslock.live import LiveSession
+    from focuslock.pipeline import FramePipeline, PipelineSettings
 
     try:
         config = BenchConfig(live_view_size_px=args.size, frame_rate_hz=args.fps, f_number=args.f_number,
                              iso=args.iso, magnification=args.magnification)
     except ValueError as error:
         raise UserError(str(error)) from None
-    session = LiveSession(lambda: SimulatedBench(config))
-    script = None if args.no_sweep else focus_sweep_script()
+    bench = SimulatedBench(config)
+    settings = PipelineSettings()
+    session = LiveSession(bench, processor=FramePipeline(), settings=settings)
+    script = None
+    if not args.no_sweep:
+        # The demo knows its bench: it focuses on the coin's numeral, locks on it, then
+        # racks away and back so that the lock states show.
+        roi = bench.landmark_roi_px("coin-numeral")
+        script = lock_demo_script(bench.best_focus_position_steps(roi), roi, settings)
     return _run_headless(session, args, "demo", args.fps, script)
 
 
@@ -144,11 +178,41 @@ def _live(args: argparse.Namespace) -> int:
         raise UserError(error.user_message) from None
     if not args.headless:
         return _needs_window("live")
+    from focuslock.pipeline import FramePipeline, PipelineSettings
+
     rate = probe.capabilities.frame_rate_hz or 30.0
-    return _run_headless(LiveSession(factory), args, "live", rate)
+    return _run_headless(LiveSession(factory, processor=FramePipeline(), settings=PipelineSettings()), args, "live", rate)
 
 
-_COMMANDS = {"demo": _demo, "live": _live}
+def _analyze(args: argparse.Namespace) -> int:
+    import json
+
+    from focuslock.analyze import AnalysisError, analyze, summary_lines, write_csv
+    from focuslock.focus.lock import LockSettings
+
+    if args.lock_frame < 0:
+        raise UserError(f"--lock-frame must be 0 or more, got {args.lock_frame}.")
+    try:
+        report = analyze(
+            args.input, args.roi, lock_frame=args.lock_frame, lock_best=args.lock_best, track=not args.no_track,
+            measure=args.measure, lock_settings=LockSettings(coc_px=args.coc_px), overlay_video=args.overlay_video,
+            progress=sys.stderr.isatty() and not args.json,
+        )
+        if args.csv is not None:
+            write_csv(report, args.csv)
+    except AnalysisError as error:
+        raise UserError(str(error)) from None
+    for record in report.frames:
+        if record.error:
+            print(f"focuslock: {record.error}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(report.to_json()))
+    else:
+        print("\n".join(summary_lines(report)))
+    return EXIT_OK
+
+
+_COMMANDS = {"demo": _demo, "live": _live, "analyze": _analyze}
 
 
 if __name__ == "__main__":  # pragma: no cover

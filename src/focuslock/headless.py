@@ -19,12 +19,14 @@ import cv2
 from focuslock.frames import Analysis
 from focuslock.live import LiveSession
 from focuslock.overlay.hud import draw_text_panel
+from focuslock.pipeline import PipelineSettings
 
 __all__ = ["HeadlessResult", "focus_sweep_script", "hud_lines", "record_session"]
 
 CSV_COLUMNS = (
     "sequence", "time_s", "processing_ms", "latency_ms", "dropped_frames",
     "frame_rate_hz", "camera_state", "focus_position_steps",
+    "roi_x", "roi_y", "roi_w", "roi_h", "sharpness", "relative", "state", "hint",
 )
 
 
@@ -58,6 +60,9 @@ def hud_lines(analysis: Analysis) -> list[str]:
     truth = meta.get("sim_truth")
     if truth is not None:
         settings.append(f"focus {truth.focus_position_steps:+d} steps")
+    focus = analysis.results.get("focus")
+    if focus is not None and focus.peaking is not None:
+        settings.append(f"peaking {focus.peaking.lit_fraction * 100:.1f}% lit")
     if settings:
         lines.append("  ".join(settings))
     if status.message and status.state not in ("live",):
@@ -69,7 +74,21 @@ def hud_lines(analysis: Analysis) -> list[str]:
 
 def render_screen(analysis: Analysis) -> "cv2.typing.MatLike":
     """What the window shows for one analysis, as an RGB image."""
-    return draw_text_panel(analysis.frame.image, hud_lines(analysis))
+    image = analysis.results.get("display", analysis.frame.image)
+    return draw_text_panel(image, hud_lines(analysis))
+
+
+def _focus_columns(analysis: Analysis) -> list:
+    focus = analysis.results.get("focus")
+    if focus is None:
+        return [""] * 8
+    roi = [f"{v:.2f}" for v in focus.roi_px] if focus.roi_px is not None else [""] * 4
+    score = f"{focus.reading.score:.6g}" if focus.reading is not None else ""
+    lock = focus.lock
+    relative = f"{lock.relative:.4f}" if lock is not None and lock.relative is not None else ""
+    state = lock.state.value if lock is not None else ""
+    hint = lock.hint or "" if lock is not None else ""
+    return [*roi, score, relative, state, hint]
 
 
 def focus_sweep_script(amplitude_steps: int = 240, period_s: float = 10.0, step_per_command: int = 6) -> Callable[[LiveSession, float], None]:
@@ -79,11 +98,46 @@ def focus_sweep_script(amplitude_steps: int = 240, period_s: float = 10.0, step_
 
     def script(session: LiveSession, elapsed_s: float) -> None:
         target = int(round(amplitude_steps * math.sin(2 * math.pi * elapsed_s / period_s)))
-        delta = target - state["position"]
-        if delta:
-            delta = max(-step_per_command, min(step_per_command, delta))
-            session.drive_focus(delta)
-            state["position"] += delta
+        _drive_towards(session, state, target, step_per_command)
+
+    return script
+
+
+def _drive_towards(session: LiveSession, state: dict, target: int, step_per_command: int) -> None:
+    delta = target - state["position"]
+    if delta:
+        delta = max(-step_per_command, min(step_per_command, delta))
+        session.drive_focus(delta)
+        state["position"] += delta
+
+
+def lock_demo_script(best_position_steps: float, roi_px: tuple[int, int, int, int], settings: PipelineSettings,
+                     swing_steps: int = 110, period_s: float = 6.0, step_per_command: int = 4
+                     ) -> Callable[[LiveSession, float], None]:
+    """The lock demo: focus on the feature, choose it, lock, then rack away through
+    SOFTENING to SOFT and back, as a focus puller checking a mark would."""
+    state = {"position": 0, "followed": False, "locked": False, "settings": settings}
+    best = int(round(best_position_steps))
+
+    def script(session: LiveSession, elapsed_s: float) -> None:
+        if elapsed_s < 1.0:
+            _drive_towards(session, state, best, 40)
+            if elapsed_s > 0.5 and not state["followed"] and state["position"] == best:
+                state["settings"] = state["settings"].with_focus(state["settings"].focus.follow(roi_px))
+                session.set_settings(state["settings"])
+                state["followed"] = True
+            return
+        if not state["locked"]:
+            state["settings"] = state["settings"].with_focus(state["settings"].focus.with_lock(True))
+            session.set_settings(state["settings"])
+            state["locked"] = True
+            state["start"] = elapsed_s + 0.5
+            return
+        if elapsed_s < state["start"]:
+            return
+        phase = (elapsed_s - state["start"]) / period_s
+        target = best + int(round(swing_steps * math.sin(2 * math.pi * phase)))
+        _drive_towards(session, state, target, step_per_command)
 
     return script
 
@@ -146,6 +200,7 @@ def record_session(session: LiveSession, seconds: float, out_dir: Path, *, name:
                     f"{analysis.frame_rate_hz:.2f}" if analysis.frame_rate_hz else "",
                     state,
                     truth.focus_position_steps if truth is not None else "",
+                    *_focus_columns(analysis),
                 ])
     finally:
         session.stop()

@@ -589,6 +589,36 @@ class SimulatedBench:
         offset = SimTruth.of(frame).subject_offset_px if frame is not None else self.subject_offset_px
         return cv2.cvtColor(np.ascontiguousarray(self._crop_at(self._all_in_focus_bgr, offset)), cv2.COLOR_BGR2RGB)
 
+    LANDMARKS = ("coin-numeral", "coin-letters", "droplet-highlight", "ruler", "star", "bars")
+
+    def landmark_roi_px(self, name: str) -> tuple[int, int, int, int]:
+        """A live-view box (x, y, w, h) around a named detail of the scene at its home
+        position: ``coin-numeral``, ``coin-letters`` (engraved letters at the top of the
+        rim), ``droplet-highlight``, ``ruler``, ``star``, ``bars``."""
+        scene = self.config.scene
+        tilt = math.radians(scene.tilt_deg)
+        cu, cv = scene.coin_centre_mm
+        radius = scene.coin_diameter_mm / 2
+        du, dv = scene.droplet_centre_mm
+        r = scene.droplet_radius_mm
+        # (u, v) centre on the plane, (width, height) in mm, height above the plane.
+        boxes = {
+            "coin-numeral": ((cu, cv - 0.1), (6.0, 7.0), scene.coin_thickness_mm),
+            "coin-letters": ((cu, cv - 0.8 * radius), (4.5, 1.6), scene.coin_thickness_mm),
+            "droplet-highlight": ((du - 0.35 * r, dv - 0.38 * r), (0.55 * r, 0.45 * r), scene.droplet_height_mm),
+            "ruler": ((-22.0, 0.0), (5.0, 4.0), 0.0),
+            "star": ((26.0, 18.0), (7.0, 7.0), 0.0),
+            "bars": ((25.0, -16.0), (10.0, 3.0), 0.0),
+        }
+        if name not in boxes:
+            raise ValueError(f"The bench has no landmark {name!r}; choose one of {', '.join(boxes)}.")
+        (u, v), (width_mm, height_mm), raised_mm = boxes[name]
+        grid = self.live_view_grid
+        col, row = grid.to_px(u, v * math.cos(tilt) - raised_mm * math.sin(tilt))
+        w = width_mm / grid.mm_per_px
+        h = height_mm * math.cos(tilt) / grid.mm_per_px
+        return int(round(col - w / 2)), int(round(row - h / 2)), max(8, int(round(w))), max(8, int(round(h)))
+
     def _visible_depth_mm(self) -> np.ndarray:
         if not self._opened:
             self.open()

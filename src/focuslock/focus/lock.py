@@ -57,6 +57,9 @@ class LockSettings:
     still_guard_sigmas: float = 4.5
     recovery_sigmas: float = 1.5
     recovery_margin: float = 0.02
+    # Learn the score's noise from the frames themselves (live view). Off for frames
+    # that are not a continuous take, such as the frames of a focus stack.
+    learn_jitter: bool = True
 
     def __post_init__(self) -> None:
         if not (self.coc_px > 0 and math.isfinite(self.coc_px)):
@@ -163,8 +166,10 @@ class FocusLock:
         self._recent: deque[float] = deque(maxlen=4)
         self._previous_position: float | None = None
         self.peak = PeakSearch()
+        self._drive_direction = 0
         self._jitter_var: float | None = None
-        self._previous_relative: float | None = None
+        self._history: deque[float] = deque(maxlen=3)
+        self._second_differences: deque[float] = deque(maxlen=24)
 
     def relative_noise(self, reading: FocusReading) -> float:
         """The relative score's noise: the reading's own estimate, or the frame-to-frame
@@ -179,13 +184,15 @@ class FocusLock:
             return LockStatus(FocusState.LOST, None, 0.0, self.softening_below, self.soft_below, None, None)
         relative = reading.score / self.reference.score if self.reference.score > 0 else 0.0
         moving = position_steps is not None and self._previous_position is not None and position_steps != self._previous_position
-        if self._previous_relative is not None and not moving:
-            # Half the squared difference of consecutive readings estimates the noise
-            # variance of one reading (slowly varying focus contributes little).
-            sample = 0.5 * (relative - self._previous_relative) ** 2
-            self._jitter_var = sample if self._jitter_var is None else 0.97 * self._jitter_var + 0.03 * sample
-        self._previous_relative = relative
+        if self.settings.learn_jitter:
+            self._learn_jitter(relative)
         noise = self.relative_noise(reading)
+        if moving:
+            direction = 1 if position_steps > self._previous_position else -1
+            if direction != self._drive_direction:
+                # A rack the other way is a new search for the peak.
+                self.peak = PeakSearch()
+                self._drive_direction = direction
         self.state = self._next_state(relative, noise)
         if self.state == FocusState.LOST:  # coming back from a lost feature
             self.state = FocusState.SHARP
@@ -194,6 +201,20 @@ class FocusLock:
         self._previous_position = position_steps
         self._recent.append(relative)
         return LockStatus(self.state, relative, noise, self._softening_threshold(noise), self._soft_threshold(noise), hint, peak)
+
+    def _learn_jitter(self, relative: float) -> None:
+        """The score's frame-to-frame noise from second differences of recent readings:
+        a steady rack (a straight trend) cancels out, noise does not. A median over the
+        last two dozen keeps a sudden change from counting as noise."""
+        self._history.append(relative)
+        if len(self._history) < 3:
+            return
+        a, b, c = self._history
+        self._second_differences.append(abs(a - 2.0 * b + c))
+        if len(self._second_differences) >= 6:
+            # For white noise, a − 2b + c has variance 6σ²; median|x| = 0.6745·sd.
+            median = float(np.median(self._second_differences))
+            self._jitter_var = (median / 0.6745) ** 2 / 6.0
 
     def _softening_threshold(self, noise: float) -> float:
         return min(self.softening_below, 1.0 - self.settings.still_guard_sigmas * noise)

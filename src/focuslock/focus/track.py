@@ -65,8 +65,24 @@ class FeatureTracker:
             raise ValueError("Choose a feature at least 8×8 pixels to follow.")
         if x < 0 or y < 0 or x + w > width or y + h > height:
             raise ValueError(f"The feature box {x},{y},{w}×{h} is not inside the {width}×{height} frame.")
+        self._setup(grey[y : y + h, x : x + w], x, y)
+
+    @classmethod
+    def from_template(cls, patch: np.ndarray, position_px: tuple[float, float], settings: TrackSettings | None = None
+                      ) -> "FeatureTracker":
+        """A tracker for a feature seen elsewhere (``patch``), expected near ``position_px``."""
+        tracker = cls.__new__(cls)
+        tracker.settings = settings or TrackSettings()
+        h, w = patch.shape[:2]
+        if w < 8 or h < 8:
+            raise ValueError("Choose a feature at least 8×8 pixels to follow.")
+        tracker._setup(patch, *position_px)
+        return tracker
+
+    def _setup(self, patch: np.ndarray, x: float, y: float) -> None:
+        h, w = patch.shape[:2]
         self.size = (w, h)
-        raw = grey[y : y + h, x : x + w].astype(np.float32)
+        raw = patch.astype(np.float32)
         self.template = _normalised(self._smooth(raw))
         gx = cv2.Sobel(self.template, cv2.CV_32F, 1, 0, ksize=3, scale=1 / 8)
         gy = cv2.Sobel(self.template, cv2.CV_32F, 0, 1, ksize=3, scale=1 / 8)
