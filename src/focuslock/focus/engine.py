@@ -82,6 +82,7 @@ class FocusEngine:
         self._tracker_fresh = False
         self._fixed_roi: tuple[int, int, int, int] | None = None
         self._lock: FocusLock | None = None
+        self._fresh_lock = False
         self._noise_sigma: float | None = None
         self._frames = 0
         self._peaking_statistics: PeakingResult | None = None
@@ -129,14 +130,22 @@ class FocusEngine:
             if w >= 3 and h >= 3:
                 if laplacian is None and self._needs_noise():
                     self._noise_sigma = laplacian_noise_sigma(cv2.Laplacian(grey, cv2.CV_16S, ksize=1))
+                noise = self._lock.noise_for_frame(self._noise_sigma) if self._lock is not None else self._noise_sigma
                 reading = measure_roi(
                     grey[y : y + h, x : x + w],
                     settings.measure,
                     laplacian_roi=laplacian[y : y + h, x : x + w] if laplacian is not None else None,
-                    laplacian_noise=self._noise_sigma,
+                    laplacian_noise=noise,
                 )
         self._update_lock_request(grey, roi, settings, lost)
         lock_status = None
+        if self._lock is not None and self._lock.calibrating and reading is not None and track_result is not None \
+                and self._lock_request == settings.lock_request and not self._fresh_lock:
+            x, y, w, h = track_result.roi_px
+            # The feature's patch at its sub-pixel place, to average for calibration.
+            patch = cv2.getRectSubPix(grey, (int(w), int(h)), (x + (w - 1) / 2, y + (h - 1) / 2), patchType=cv2.CV_32F)
+            self._lock.add_calibration_patch(patch)
+        self._fresh_lock = False
         if self._lock is not None:
             lock_status = self._lock.update(reading, lost=lost or reading is None, position_steps=drive_position_steps)
         timings["measure_lock"] = (time.perf_counter() - after_track) * 1000.0
@@ -187,6 +196,7 @@ class FocusEngine:
             return
         self._lock = FocusLock(grey[y : y + h, x : x + w].copy(), settings.lock, settings.measure, self._noise_sigma)
         self._lock_request = settings.lock_request
+        self._fresh_lock = True  # this frame's patch is the lock's first
 
 
 def _clip(roi, shape) -> tuple[int, int, int, int]:

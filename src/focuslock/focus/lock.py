@@ -53,13 +53,17 @@ class LockSettings:
     coc_px: float = 2.0
     softening_fraction: float = 0.5
     confirm_frames: int = 2
-    instant_sigmas: float = 4.0
+    instant_sigmas: float = 2.0
     still_guard_sigmas: float = 4.5
     recovery_sigmas: float = 1.5
     recovery_margin: float = 0.02
     # Learn the score's noise from the frames themselves (live view). Off for frames
     # that are not a continuous take, such as the frames of a focus stack.
     learn_jitter: bool = True
+    # After locking, the feature's patch is averaged over this many frames and the
+    # thresholds calibrated again on the average: at high ISO a single frame's grain
+    # would otherwise pass for detail that blur removes.
+    calibration_frames: int = 8
 
     def __post_init__(self) -> None:
         if not (self.coc_px > 0 and math.isfinite(self.coc_px)):
@@ -123,7 +127,9 @@ def calibrate_thresholds(patch: np.ndarray, settings: LockSettings, measure: str
         # Equal second moment: a blur disk of diameter d has σ = d/4.
         sigma_px = fraction * settings.coc_px / 4.0
         blurred = cv2.GaussianBlur(patch.astype(np.float32), (0, 0), sigma_px, borderType=cv2.BORDER_REFLECT)
-        reading = measure_roi(np.clip(blurred + 0.5, 0, 255).astype(np.uint8), measure, laplacian_noise=_blurred_noise(laplacian_noise, sigma_px))
+        if patch.dtype == np.uint8:
+            blurred = np.clip(blurred + 0.5, 0, 255).astype(np.uint8)
+        reading = measure_roi(blurred, measure, laplacian_noise=_blurred_noise(laplacian_noise, sigma_px))
         ratios.append(reading.score / reference.score if reference.score > 0 else 0.0)
     softening, soft = ratios
     # A patch so plain that blur hardly changes it still needs usable, ordered bands.
@@ -160,6 +166,18 @@ class FocusLock:
         self.settings = settings or LockSettings()
         self.measure = measure
         self.reference, self.softening_below, self.soft_below = calibrate_thresholds(patch, self.settings, measure, laplacian_noise)
+        self._laplacian_noise = laplacian_noise
+        self._patch_sum = patch.astype(np.float64)
+        self._patch_count = 1
+        self._first_patch = patch.astype(np.float32)
+        self._laplacian_sum = np.zeros(patch.shape, np.float64)
+        self._laplacian_square_sum = np.zeros(patch.shape, np.float64)
+        self._add_laplacian(self._first_patch)
+        # The feature's own Laplacian noise, measured over the calibration frames (the
+        # frame-wide estimate counts texture as noise and ignores that a dark feature is
+        # less noisy than bright paper), and the frame-wide estimate it goes with.
+        self.roi_laplacian_noise: float | None = None
+        self.frame_laplacian_noise: float | None = laplacian_noise
         self.state = FocusState.SHARP
         self._pending: FocusState | None = None
         self._pending_count = 0
@@ -170,6 +188,52 @@ class FocusLock:
         self._jitter_var: float | None = None
         self._history: deque[float] = deque(maxlen=3)
         self._second_differences: deque[float] = deque(maxlen=24)
+
+    @property
+    def calibrating(self) -> bool:
+        return self._patch_count < self.settings.calibration_frames
+
+    def add_calibration_patch(self, patch: np.ndarray) -> None:
+        """Another view of the locked feature (aligned to the first); once there are
+        ``calibration_frames`` of them, the thresholds are calibrated on their average."""
+        if not self.calibrating or patch.shape != self._patch_sum.shape:
+            return
+        self._patch_sum += patch
+        self._patch_count += 1
+        self._add_laplacian(patch.astype(np.float32))
+        if not self.calibrating:
+            self._calibrate_on_average()
+
+    def finish_calibration(self) -> None:
+        """Calibrate on the views gathered so far (focus started to move: later views
+        would no longer show the feature as it was locked)."""
+        if self.calibrating:
+            if self._patch_count >= 2:
+                self._calibrate_on_average()
+            self._patch_count = max(self._patch_count, self.settings.calibration_frames)
+
+    def _add_laplacian(self, patch: np.ndarray) -> None:
+        laplacian = cv2.Laplacian(patch, cv2.CV_32F, ksize=1).astype(np.float64)
+        self._laplacian_sum += laplacian
+        self._laplacian_square_sum += laplacian * laplacian
+
+    def noise_for_frame(self, frame_laplacian_noise: float | None) -> float | None:
+        """The feature's Laplacian noise for a frame whose frame-wide estimate is given:
+        the feature's measured noise, scaled as the frame's noise changed since (an ISO
+        or exposure change); the frame-wide estimate until it has been measured."""
+        if self.roi_laplacian_noise is None or not frame_laplacian_noise or not self.frame_laplacian_noise:
+            return frame_laplacian_noise
+        return self.roi_laplacian_noise * frame_laplacian_noise / self.frame_laplacian_noise
+
+    def _calibrate_on_average(self) -> None:
+        count = self._patch_count
+        average = (self._patch_sum / count).astype(np.float32)
+        # Temporal variance of each pixel's Laplacian over the still frames: the noise.
+        mean = self._laplacian_sum / count
+        variance = (self._laplacian_square_sum / count - mean * mean) * count / (count - 1)
+        self.roi_laplacian_noise = float(np.sqrt(max(variance[1:-1, 1:-1].mean(), 1e-6)))
+        noise = self.roi_laplacian_noise / math.sqrt(count)
+        self.reference, self.softening_below, self.soft_below = calibrate_thresholds(average, self.settings, self.measure, noise)
 
     def relative_noise(self, reading: FocusReading) -> float:
         """The relative score's noise: the reading's own estimate, or the frame-to-frame
@@ -184,6 +248,8 @@ class FocusLock:
             return LockStatus(FocusState.LOST, None, 0.0, self.softening_below, self.soft_below, None, None)
         relative = reading.score / self.reference.score if self.reference.score > 0 else 0.0
         moving = position_steps is not None and self._previous_position is not None and position_steps != self._previous_position
+        if moving:
+            self.finish_calibration()
         if self.settings.learn_jitter:
             self._learn_jitter(relative)
         noise = self.relative_noise(reading)

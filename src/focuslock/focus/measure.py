@@ -67,7 +67,7 @@ def laplacian_noise_sigma(laplacian: np.ndarray) -> float:
 
 def measure_roi(grey_roi: np.ndarray, measure: str = DEFAULT_MEASURE, *, laplacian_roi: np.ndarray | None = None,
                 laplacian_noise: float | None = None) -> FocusReading:
-    """Measure the sharpness of a grey (uint8) region.
+    """Measure the sharpness of a grey region (uint8, or float32 for averaged patches).
 
     ``laplacian_roi`` may pass the region's 4-neighbour Laplacian (int16) when peaking
     already computed it; ``laplacian_noise`` the frame's Laplacian noise σ (else it is
@@ -81,7 +81,8 @@ def measure_roi(grey_roi: np.ndarray, measure: str = DEFAULT_MEASURE, *, laplaci
     mean_level = float(cv2.mean(grey_roi)[0])
     if measure in ("NLAPV", "LAPV"):
         if laplacian_roi is None:
-            laplacian_roi = cv2.Laplacian(grey_roi, cv2.CV_16S, ksize=1)
+            depth = cv2.CV_16S if grey_roi.dtype == np.uint8 else cv2.CV_32F
+            laplacian_roi = cv2.Laplacian(grey_roi, depth, ksize=1)
         if laplacian_noise is None:
             laplacian_noise = laplacian_noise_sigma(laplacian_roi)
         mean, sd = cv2.meanStdDev(laplacian_roi)

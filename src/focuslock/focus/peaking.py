@@ -59,7 +59,7 @@ class PeakingSettings:
     texture_edge_weight: float = 0.5
     threshold_mode: str = "statistical"
     levels: tuple[float, ...] = (2.5,)
-    noise_floor_sigmas: float = 3.5
+    noise_floor_sigmas: float = 4.5
     colours_rgb: tuple[tuple[int, int, int], ...] = ((255, 40, 40),)
     display: str = "colour"
     thin_lines: bool = False

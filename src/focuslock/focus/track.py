@@ -24,7 +24,7 @@ __all__ = ["FeatureTracker", "TrackResult", "TrackSettings"]
 class TrackSettings:
     search_radius_px: int = 24  # beyond the predicted position, at least
     lost_below: float = 0.45  # correlation under which the feature counts as lost
-    found_above: float = 0.55  # correlation needed to pick it up again once lost
+    found_above: float = 0.75  # correlation needed to pick it up again once lost (text repeats)
     smoothing_sigma_px: float = 1.0
     quick_accept: float = 0.9  # correlation at the predicted place that skips the search
 

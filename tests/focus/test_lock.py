@@ -1,0 +1,147 @@
+"""The lock's promises, checked against the simulated bench's truth.
+
+* SOFT trips within 2 frames of the locked feature's blur exceeding the permissible
+  circle of confusion, and not before it is close to it.
+* A still scene at high ISO does not flicker out of SHARP (fewer than 1 in 1,000).
+* A rack through the peak says when it passed it and by how many steps.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from focuslock.camera.sim import BenchConfig, SimulatedBench
+from focuslock.camera.sim_scene import SceneSpec
+from focuslock.focus.engine import FocusEngine, FocusSettings
+from focuslock.focus.lock import FocusLock, FocusState, LockSettings
+
+
+def _locked_bench(coc_px: float, iso: int = 100, size=(1024, 680), tilt_deg: float = 3.0, offset_steps: int = 0,
+                  step_um: float = 25.0):
+    """A bench focused on the coin's numeral (nearly flat to the camera, so the feature
+    has one depth and one blur), with the engine locked on it."""
+    bench = SimulatedBench(BenchConfig(frame_rate_hz=None, live_view_size_px=size, iso=iso, exposure_s=1 / 60 * 100 / iso,
+                                       scene=SceneSpec(tilt_deg=tilt_deg), focus_step_um=step_um))
+    bench.open()
+    roi = bench.landmark_roi_px("coin-numeral")
+    best = int(round(bench.best_focus_position_steps(roi)))
+    bench.drive_focus(best + offset_steps)
+    engine = FocusEngine()
+    settings = FocusSettings(lock=LockSettings(coc_px=coc_px)).follow(roi)
+    engine.process(bench.read_frame().image, settings, 0)
+    settings = settings.with_lock()
+    for _ in range(3):
+        result = engine.process(bench.read_frame().image, settings, 0)
+    assert result.state == "sharp" or offset_steps
+    return bench, engine, settings, roi, best
+
+
+def _rack_until_soft(bench, engine, settings, steps_per_frame: int, coc_px: float, limit: int = 400):
+    position = 0
+    first_over = first_soft = None
+    blur_at_soft = None
+    history = []
+    for frame_number in range(limit):
+        bench.drive_focus(steps_per_frame)
+        position += steps_per_frame
+        frame = bench.read_frame()
+        result = engine.process(frame.image, settings, position)
+        blur = bench.region_blur_px(result.track.roi_int, frame)
+        history.append((blur, result.state))
+        if first_over is None and blur > coc_px:
+            first_over = frame_number
+        if first_soft is None and result.state == "soft":
+            first_soft, blur_at_soft = frame_number, blur
+        if first_over is not None and first_soft is not None:
+            break
+    return first_over, first_soft, blur_at_soft, history
+
+
+@pytest.mark.parametrize("direction", [1, -1])
+@pytest.mark.parametrize("coc_px", [2.0, 3.0])
+def test_soft_trips_within_two_frames_of_the_blur_exceeding_the_coc(coc_px, direction):
+    bench, engine, settings, _, _ = _locked_bench(coc_px)
+    # 4 motor steps a frame: the blur grows by 0.08 px a frame, a slow hand rack.
+    first_over, first_soft, blur_at_soft, history = _rack_until_soft(bench, engine, settings, 4 * direction, coc_px)
+    assert first_over is not None and first_soft is not None
+    assert first_soft <= first_over + 2, (first_over, first_soft)
+    # Not a false alarm either: when it trips the feature is close to the limit.
+    assert blur_at_soft > 0.85 * coc_px, blur_at_soft
+    # And on the way, SOFTENING came first.
+    states = [state for _, state in history]
+    assert "softening" in states[: states.index("soft")]
+
+
+def test_soft_trips_at_the_coc_even_on_a_very_slow_rack():
+    """One motor step a frame (0.02 px of blur): the alarm trips within 10 % of the CoC."""
+    bench, engine, settings, _, _ = _locked_bench(3.0)
+    _, first_soft, blur_at_soft, _ = _rack_until_soft(bench, engine, settings, 1, 3.0, limit=600)
+    assert first_soft is not None
+    assert blur_at_soft == pytest.approx(3.0, rel=0.10)
+
+
+def test_a_still_scene_at_high_iso_does_not_flicker_out_of_sharp():
+    bench, engine, settings, _, _ = _locked_bench(3.0, iso=6400, size=(512, 340))
+    states = [engine.process(bench.read_frame().image, settings, 0).state for _ in range(3000)]
+    flickers = sum(state != "sharp" for state in states)
+    assert flickers < 3, f"{flickers} of 3000 frames left SHARP"
+
+
+def test_soft_still_trips_at_high_iso():
+    bench, engine, settings, _, _ = _locked_bench(3.0, iso=6400)
+    _, first_soft, blur_at_soft, _ = _rack_until_soft(bench, engine, settings, 4, 3.0)
+    assert first_soft is not None
+    assert blur_at_soft == pytest.approx(3.0, rel=0.15)
+
+
+def test_a_rack_through_the_peak_says_when_and_by_how_many_steps():
+    # 100 µm steps (a coarse drive); locked 30 steps (3 mm) short of the true peak, where
+    # the feature is soft; rack 2 steps a frame through the peak.
+    bench, engine, settings, roi, best = _locked_bench(3.0, offset_steps=-30, step_um=100.0)
+    position = 0
+    hints = []
+    passed = None
+    for _ in range(30):
+        bench.drive_focus(2)
+        position += 2
+        result = engine.process(bench.read_frame().image, settings, position)
+        hints.append(result.lock.hint)
+        if result.lock.peak.passed and passed is None:
+            passed = (position, result.lock.peak)
+    assert "sharper" in hints[:10]
+    assert passed is not None
+    position_at_pass, peak = passed
+    # The session's position counts from the lock (30 steps short of the true peak).
+    assert peak.best_position_steps == pytest.approx(30, abs=6)
+    assert peak.passed_by_steps == pytest.approx(position_at_pass - peak.best_position_steps)
+    assert hints[-1] == "passed the peak"
+
+
+def test_lost_feature_reads_lost_and_the_lock_recovers():
+    bench, engine, settings, roi, _ = _locked_bench(3.0, size=(512, 340))
+    frame = bench.read_frame()
+    covered = frame.image.copy()
+    x, y, w, h = roi
+    covered[y - 20 : y + h + 20, x - 20 : x + w + 20] = 100
+    assert engine.process(covered, settings, 0).state == "lost"
+    assert engine.process(bench.read_frame().image, settings, 0).state == "sharp"
+
+
+def test_lock_settings_refuse_nonsense():
+    with pytest.raises(ValueError, match="positive number of pixels"):
+        LockSettings(coc_px=0)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        LockSettings(softening_fraction=1.5)
+
+
+def test_thresholds_come_from_the_feature_itself():
+    """Fine texture loses more to the same blur than coarse texture: its thresholds sit
+    higher. Both describe the same blur (the CoC)."""
+    yy, xx = np.mgrid[:64, :64]
+    fine = (128 + 100 * np.sin(xx * 2 * np.pi / 4) * np.sin(yy * 2 * np.pi / 4)).astype(np.uint8)
+    coarse = (128 + 100 * np.sin(xx * 2 * np.pi / 16) * np.sin(yy * 2 * np.pi / 16)).astype(np.uint8)
+    fine_lock = FocusLock(fine, LockSettings(coc_px=3.0), laplacian_noise=0.5)
+    coarse_lock = FocusLock(coarse, LockSettings(coc_px=3.0), laplacian_noise=0.5)
+    assert fine_lock.soft_below < coarse_lock.soft_below
+    assert fine_lock.state == FocusState.SHARP
