@@ -130,8 +130,9 @@ def _video_frames(capture: cv2.VideoCapture, source: str, count: int | None) -> 
     failures = 0
     try:
         while True:
-            position_ms = capture.get(cv2.CAP_PROP_POS_MSEC)
             ok, bgr = capture.read()
+            # After a read, the position is the timestamp of the frame just read.
+            position_ms = capture.get(cv2.CAP_PROP_POS_MSEC)
             if ok and bgr is not None:
                 failures = 0
                 yield InputFrame(index, source, position_ms / 1000.0 if position_ms >= 0 else None, bgr)

@@ -7,6 +7,7 @@ never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -102,6 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # FFmpeg and OpenCV print their own diagnostics on stderr ("moov atom not found");
+    # the user gets our one sentence instead. Set before OpenCV opens anything.
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -160,8 +165,24 @@ def _demo(args: argparse.Namespace) -> int:
         # The demo knows its bench: it focuses on the coin's numeral, locks on it, then
         # racks away and back so that the lock states show.
         roi = bench.landmark_roi_px("coin-numeral")
-        script = lock_demo_script(bench.best_focus_position_steps(roi), roi, settings)
+        best = bench.best_focus_position_steps(roi)
+        coc_px = settings.focus.lock.coc_px
+        script = lock_demo_script(best, roi, settings, swing_steps=_demo_swing_steps(bench, roi, best, 2.5 * coc_px))
     return _run_headless(session, args, "demo", args.fps, script)
+
+
+def _demo_swing_steps(bench, roi, best_steps: float, blur_px: float) -> int:
+    """How far to rack from the feature's best focus for it to blur by ``blur_px``."""
+    import numpy as np
+
+    x, y, w, h = roi
+    depth_mm = float(np.median(bench.truth_depth_map_mm()[y : y + h, x : x + w]))
+    pitch_um = bench.sensor_pixel_pitch_um(bench.config.live_view_size_px[0])
+    for steps in range(5, 2000, 5):
+        focus_mm = bench.focus_distance_at(best_steps + steps)
+        if float(bench.blur_diameter_um(depth_mm, focus_mm)) / pitch_um > blur_px:
+            return steps
+    return 2000
 
 
 def _live(args: argparse.Namespace) -> int:

@@ -112,16 +112,19 @@ def _drive_towards(session: LiveSession, state: dict, target: int, step_per_comm
 
 
 def lock_demo_script(best_position_steps: float, roi_px: tuple[int, int, int, int], settings: PipelineSettings,
-                     swing_steps: int = 110, period_s: float = 6.0, step_per_command: int = 4
+                     swing_steps: int = 110, period_s: float = 6.0, step_per_command: int | None = None
                      ) -> Callable[[LiveSession, float], None]:
     """The lock demo: focus on the feature, choose it, lock, then rack away through
     SOFTENING to SOFT and back, as a focus puller checking a mark would."""
     state = {"position": 0, "followed": False, "locked": False, "settings": settings}
     best = int(round(best_position_steps))
+    if step_per_command is None:
+        # Fast enough to follow the swing at ~30 commands a second.
+        step_per_command = max(4, int(math.ceil(2 * math.pi * swing_steps / period_s / 25)))
 
     def script(session: LiveSession, elapsed_s: float) -> None:
         if elapsed_s < 1.0:
-            _drive_towards(session, state, best, 40)
+            _drive_towards(session, state, best, max(40, abs(best) // 10))
             if elapsed_s > 0.5 and not state["followed"] and state["position"] == best:
                 state["settings"] = state["settings"].with_focus(state["settings"].focus.follow(roi_px))
                 session.set_settings(state["settings"])

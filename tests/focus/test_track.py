@@ -103,3 +103,18 @@ def test_a_box_outside_the_frame_is_refused():
         FeatureTracker(np.zeros((100, 100), np.uint8), (90, 90, 20, 20))
     with pytest.raises(ValueError, match="at least 8×8"):
         FeatureTracker(np.zeros((100, 100), np.uint8), (10, 10, 4, 4))
+
+
+def test_lines_that_all_look_alike_do_not_make_the_box_slide_along_them():
+    """Vertical bars give no fix vertically (the aperture problem): moving sideways, the
+    box follows in x and keeps its height."""
+    bars = np.zeros((200, 300), np.uint8)
+    for x in range(0, 300, 7):
+        bars[:, x : x + 3] = 220
+    bars = cv2.GaussianBlur(bars, (0, 0), 1.0)
+    tracker = FeatureTracker(bars, (100, 60, 60, 50))
+    for shift in range(1, 4):
+        moved = np.roll(bars, shift, axis=1)
+        result = tracker.update(moved)
+    assert result.roi_px[1] == pytest.approx(60.0, abs=0.05)
+    assert result.roi_px[0] == pytest.approx(103.0, abs=0.1)

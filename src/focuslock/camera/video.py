@@ -96,8 +96,9 @@ class VideoCamera(PlaybackCamera):
         self._pacer.wait()
         capture = self._capture
         index = int(capture.get(cv2.CAP_PROP_POS_FRAMES))
-        position_ms = capture.get(cv2.CAP_PROP_POS_MSEC)
         ok, bgr = capture.read()
+        # After a read, the position is the timestamp of the frame just read.
+        position_ms = capture.get(cv2.CAP_PROP_POS_MSEC)
         if not ok or bgr is None:
             if self.is_device:
                 raise CameraDisconnectedError(f"{self.name} stopped sending frames; check the cable and the HDMI source.")

@@ -89,7 +89,20 @@ class FeatureTracker:
         # The patch's border pixels see outside it; leave them out of the solve.
         self._gx, self._gy = gx[1:-1, 1:-1].ravel(), gy[1:-1, 1:-1].ravel()
         hessian = np.array([[self._gx @ self._gx, self._gx @ self._gy], [self._gx @ self._gy, self._gy @ self._gy]], np.float64)
-        self._inverse_hessian = np.linalg.inv(hessian) if abs(np.linalg.det(hessian)) > 1e-9 else None
+        # The aperture problem: a feature with structure in one direction only (barcode
+        # bars, a straight edge) gives no fix along its lines. Along that axis the box
+        # keeps its predicted place instead of sliding, and the solve uses the strong
+        # axis alone.
+        eigenvalues, eigenvectors = np.linalg.eigh(hessian)
+        self._weak_axis = None
+        if eigenvalues[1] <= 1e-9:
+            self._inverse_hessian = None  # a flat patch: nothing to refine on
+        elif eigenvalues[0] < 0.02 * eigenvalues[1]:
+            self._weak_axis = eigenvectors[:, 0]
+            strong = eigenvectors[:, 1:2]
+            self._inverse_hessian = (strong @ strong.T) / eigenvalues[1]
+        else:
+            self._inverse_hessian = np.linalg.inv(hessian)
         # Coarse matching on a reduced copy: the template a few dozen pixels across.
         self.coarse_levels = 1
         while max(w, h) >> (self.coarse_levels + 1) >= 24 and (min(w, h) >> (self.coarse_levels + 1)) >= 8:
@@ -137,15 +150,24 @@ class FeatureTracker:
         y1 = min(int(math.ceil(max(py, expected_y))) + h + radius, height)
         if x1 - x0 < w or y1 - y0 < h:
             return self._lose(0.0)
-        coarse = self._coarse(grey[y0:y1, x0:x1])
+        scale = float(2**self.coarse_levels)
+        coarse = self._coarse(grey[y0:y1, x0:x1], ((expected_x - x0) / scale, (expected_y - y0) / scale))
         if coarse is None:
             return self._lose(0.0)
-        found_x, found_y = x0 + coarse[0], y0 + coarse[1]
+        found_x, found_y = self._constrain(x0 + coarse[0], y0 + coarse[1], expected_x, expected_y)
         found_x, found_y, confidence = self._refine(grey, found_x, found_y)
         threshold = self.settings.found_above if self.lost else self.settings.lost_below
         if confidence < threshold:
             return self._lose(confidence)
         return self._found(found_x, found_y, confidence)
+
+    def _constrain(self, x: float, y: float, expected_x: float, expected_y: float) -> tuple[float, float]:
+        """Drop the part of a move that lies along the feature's weak axis, if it has one."""
+        if self._weak_axis is None:
+            return x, y
+        dx, dy = x - expected_x, y - expected_y
+        along = dx * self._weak_axis[0] + dy * self._weak_axis[1]
+        return x - along * self._weak_axis[0], y - along * self._weak_axis[1]
 
     def _found(self, found_x: float, found_y: float, confidence: float) -> TrackResult:
         px, py = self.position
@@ -159,13 +181,18 @@ class FeatureTracker:
         self.frames_lost = 0
         return TrackResult((found_x, found_y, float(w), float(h)), shift, confidence, False)
 
-    def _coarse(self, window: np.ndarray) -> tuple[float, float] | None:
+    def _coarse(self, window: np.ndarray, expected_small: tuple[float, float]) -> tuple[float, float] | None:
         small = self._reduce(window.astype(np.float32), self.coarse_levels)
         template = self.coarse_template
         if small.shape[0] < template.shape[0] or small.shape[1] < template.shape[1]:
             return None
-        x, y, _ = _peak(cv2.matchTemplate(small, template, cv2.TM_CCOEFF_NORMED))
         scale = float(2**self.coarse_levels)
+        scores = cv2.matchTemplate(small, template, cv2.TM_CCOEFF_NORMED)
+        # Repeating patterns (text, bars, pins) give several near-equal peaks: prefer
+        # the one nearest to where the feature is expected, by a small margin per pixel.
+        rows, cols = np.mgrid[: scores.shape[0], : scores.shape[1]].astype(np.float32)
+        distance = np.hypot(cols - expected_small[0], rows - expected_small[1])
+        x, y, _ = _peak(scores - np.float32(_NEARBY_PREFERENCE_PER_PX * scale) * distance, scores)
         return x * scale, y * scale
 
     def _refine(self, grey: np.ndarray, x: float, y: float, iterations: int = 3) -> tuple[float, float, float]:
@@ -190,6 +217,9 @@ class FeatureTracker:
                 break
             error = (patch - self.template)[1:-1, 1:-1].ravel()
             dx, dy = self._inverse_hessian @ np.array([self._gx @ error, self._gy @ error])
+            if self._weak_axis is not None:  # no step along lines that all look alike
+                along = dx * self._weak_axis[0] + dy * self._weak_axis[1]
+                dx, dy = dx - along * self._weak_axis[0], dy - along * self._weak_axis[1]
             # The patch is the template moved by (x − true x): step against the error.
             dx, dy = max(-1.0, min(1.0, float(dx))), max(-1.0, min(1.0, float(dy)))
             x, y = x - dx, y - dy
@@ -213,12 +243,17 @@ def _normalised(patch: np.ndarray) -> np.ndarray:
     return (patch - float(mean[0, 0])) / max(float(sd[0, 0]), 1e-3)
 
 
-def _peak(scores: np.ndarray) -> tuple[float, float, float]:
-    """Sub-pixel position (x, y) and height of the highest correlation."""
-    _, best, _, (bx, by) = cv2.minMaxLoc(scores)
+# Correlation a candidate may give up per pixel of distance from the expected place.
+_NEARBY_PREFERENCE_PER_PX = 0.002
+
+
+def _peak(ranking: np.ndarray, scores: np.ndarray | None = None) -> tuple[float, float, float]:
+    """Sub-pixel position (x, y) of the best of ``ranking``, and its correlation."""
+    scores = ranking if scores is None else scores
+    _, _, _, (bx, by) = cv2.minMaxLoc(ranking)
     dx = _parabola(scores, by, bx, axis=1)
     dy = _parabola(scores, by, bx, axis=0)
-    return bx + dx, by + dy, float(best)
+    return bx + dx, by + dy, float(scores[by, bx])
 
 
 def _parabola(scores: np.ndarray, row: int, col: int, axis: int) -> float:

@@ -1,0 +1,81 @@
+"""The focus engine wired into a live session on the simulated bench."""
+
+from __future__ import annotations
+
+import csv
+import time
+
+from focuslock.camera.sim import BenchConfig, SimulatedBench
+from focuslock.cli import main
+from focuslock.focus.engine import FocusEngine, FocusSettings
+from focuslock.live import LiveSession
+from focuslock.pipeline import FramePipeline, PipelineSettings
+
+
+def test_engine_result_without_a_feature_is_peaking_only():
+    bench = SimulatedBench(BenchConfig(live_view_size_px=(256, 170), frame_rate_hz=None))
+    bench.open()
+    result = FocusEngine().process(bench.read_frame().image, FocusSettings())
+    assert result.peaking is not None and result.peaking.band.shape == (170, 256)
+    # Scratch buffers reused by the next frame never leave the engine.
+    assert result.peaking.response is None and result.peaking.laplacian is None
+    assert result.roi_px is None and result.lock is None and result.state is None
+    assert set(result.timings_ms) == {"peaking", "track", "measure_lock"}
+
+
+def test_choosing_a_new_feature_drops_the_lock():
+    bench = SimulatedBench(BenchConfig(live_view_size_px=(512, 340), frame_rate_hz=None))
+    bench.open()
+    engine = FocusEngine()
+    settings = FocusSettings().follow(bench.landmark_roi_px("coin-numeral"))
+    engine.process(bench.read_frame().image, settings)
+    settings = settings.with_lock()
+    assert engine.process(bench.read_frame().image, settings).state == "sharp"
+    settings = settings.follow(bench.landmark_roi_px("star"))
+    result = engine.process(bench.read_frame().image, settings)
+    assert result.lock is None and result.reading is not None
+    assert result.roi_px[:2] == tuple(float(v) for v in bench.landmark_roi_px("star")[:2])
+
+
+def _wait(predicate, session, timeout_s=10.0):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        analysis = session.next_analysis(0.5)
+        if analysis is not None and predicate(analysis):
+            return analysis
+    return None
+
+
+def test_a_locked_feature_goes_soft_in_the_live_session_when_focus_is_driven_away():
+    bench = SimulatedBench(BenchConfig(live_view_size_px=(512, 340), frame_rate_hz=60.0, f_number=2.8, exposure_s=1 / 250))
+    roi = bench.landmark_roi_px("coin-numeral")
+    bench.open()
+    best = int(round(bench.best_focus_position_steps(roi)))
+    settings = PipelineSettings()
+    with LiveSession(bench, processor=FramePipeline(), settings=settings) as session:
+        session.drive_focus(best).result(5)
+        settings = settings.with_focus(settings.focus.follow(roi))
+        session.set_settings(settings)
+        assert _wait(lambda a: a.results["focus"].reading is not None, session)
+        settings = settings.with_focus(settings.focus.with_lock())
+        session.set_settings(settings)
+        assert _wait(lambda a: a.results["focus"].state == "sharp", session)
+        for _ in range(30):
+            session.drive_focus(8).result(5)
+        soft = _wait(lambda a: a.results["focus"].state == "soft", session)
+        assert soft is not None
+        # Frames carry the session's count of the steps driven (the bench agrees).
+        assert soft.frame.metadata["drive_position_steps"] == soft.frame.metadata["sim_truth"].focus_position_steps
+        assert soft.frame.metadata["drive_position_steps"] > best
+        assert soft.results["display"].shape == soft.frame.image.shape
+
+
+def test_headless_demo_shows_the_lock_states_in_its_csv(tmp_path):
+    assert main(["demo", "--headless", "--seconds", "8", "--out", str(tmp_path), "--size", "512x340"]) == 0
+    with open(tmp_path / "demo.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    states = [r["state"] for r in rows if r["state"]]
+    assert {"sharp", "softening", "soft"} <= set(states)
+    locked = [r for r in rows if r["state"]]
+    assert all(r["roi_w"] and r["sharpness"] for r in locked)
+    assert any(r["hint"] == "passed the peak" for r in rows)

@@ -1,0 +1,148 @@
+"""focuslock analyze on real photographs (the shared focus stacks) and on real videos."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from focuslock.analyze import AnalysisError, analyze, write_csv
+from focuslock.camera.sim import BenchConfig, SimulatedBench
+from focuslock.camera.sim_scene import SceneSpec
+from focuslock.cli import main
+
+# Regions of the real stacks and the frame where each is visibly sharpest (checked by
+# eye on crops of every frame; see docs/DESIGN-NOTES.md).
+PCB_REGIONS = {
+    "socket shell (front)": ((420, 1000, 420, 100), 0),  # pcb_001
+    "SMD capacitor": ((440, 800, 150, 80), 3),  # pcb_004
+    "barcode (back)": ((500, 60, 900, 200), 6),  # pcb_007
+}
+SWITCH_REGIONS = {
+    "switch body corner": ((600, 500, 320, 240), 4),  # pcb_004.JPG
+    "solder pad edge": ((440, 320, 200, 200), 3),  # pcb_003.JPG
+}
+
+
+@pytest.mark.parametrize("name", list(PCB_REGIONS))
+def test_analyze_finds_each_pcb_region_sharpest_where_it_is_sharp(name, focus_stacks):
+    roi, sharpest = PCB_REGIONS[name]
+    report = analyze(str(focus_stacks / "pcb"), roi, lock_best=True)
+    assert report.best_frame == sharpest
+    assert report.frames[sharpest].state == "sharp"
+    assert report.frames[sharpest].relative == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("name", list(SWITCH_REGIONS))
+def test_analyze_finds_each_switch_region_sharpest_where_it_is_sharp(name, focus_stacks):
+    roi, sharpest = SWITCH_REGIONS[name]
+    report = analyze(str(focus_stacks / "switch" / "*.JPG"), roi, lock_best=True)
+    assert report.best_frame == sharpest
+
+
+def test_analyze_json_follows_the_documented_shape(focus_stacks, capsys):
+    assert main(["analyze", str(focus_stacks / "pcb"), "--roi", "440,800,150,80", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["input"] == str(focus_stacks / "pcb")
+    assert report["lock_frame"] == 0 and report["best_frame"] == 3
+    assert len(report["frames"]) == 7
+    first = report["frames"][0]
+    assert set(first) >= {"index", "source", "time_s", "sharpness", "relative", "state", "roi"}
+    assert first["relative"] == 1.0 and first["source"].endswith("pcb_001.jpg")
+    assert all(f["state"] in ("sharp", "softening", "soft", "lost") for f in report["frames"])
+    # Tracking follows the capacitor as focus breathing moves it down the frame.
+    assert report["frames"][6]["roi"][1] > report["frames"][0]["roi"][1] + 5
+
+
+def test_lock_frame_makes_that_frame_the_reference(focus_stacks):
+    report = analyze(str(focus_stacks / "pcb"), (440, 800, 150, 80), lock_frame=3)
+    assert report.lock_frame == 3
+    assert report.frames[3].relative == pytest.approx(1.0)
+    assert report.frames[0].state == "soft"  # pcb_001 is focused on the front
+
+
+def test_csv_and_plot_are_written(tmp_path, focus_stacks):
+    report = analyze(str(focus_stacks / "pcb"), (440, 800, 150, 80), lock_best=True)
+    write_csv(report, tmp_path / "out" / "pcb.csv")
+    lines = (tmp_path / "out" / "pcb.csv").read_text().splitlines()
+    assert lines[0].startswith("index,source,time_s,sharpness,relative,state")
+    assert len(lines) == 8
+    plot = cv2.imread(str(tmp_path / "out" / "pcb.png"))
+    assert plot is not None and plot.shape[1] >= 800 and plot.std() > 10
+
+
+def _sweep_video(path, frames: int = 21, step_um: float = 500.0):
+    """A focus sweep on the bench, written as a real MJPG video: the focus motor moves
+    one 0.5 mm step per frame through the coin's numeral (at f/2.8 the depth of field
+    within which blur stays under a live-view pixel is about 1.2 mm, so a step is
+    under half of it, as in a focus stack)."""
+    bench = SimulatedBench(BenchConfig(frame_rate_hz=None, focus_step_um=step_um, f_number=2.8, exposure_s=1 / 250,
+                                       backlash_steps=0, scene=SceneSpec(tilt_deg=3.0)))
+    bench.open()
+    roi = bench.landmark_roi_px("coin-numeral")
+    true_best = bench.best_focus_position_steps(roi)
+    start = int(round(true_best)) - frames // 2 + 2  # the peak off-centre, on purpose
+    bench.drive_focus(start)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (1024, 680))
+    for index in range(frames):
+        writer.write(cv2.cvtColor(bench.read_frame().image, cv2.COLOR_RGB2BGR))
+        bench.drive_focus(1)
+    writer.release()
+    return roi, true_best - start
+
+
+def test_best_frame_of_a_sweep_is_within_one_step_of_true_focus(tmp_path):
+    roi, true_best_index = _sweep_video(tmp_path / "sweep.avi")
+    report = analyze(str(tmp_path / "sweep.avi"), roi, lock_best=True)
+    assert abs(report.best_frame - true_best_index) <= 1, (report.best_frame, true_best_index)
+    assert report.frames[0].time_s == 0.0 and report.frames[1].time_s == pytest.approx(0.1)
+
+
+def test_a_corrupt_frame_in_a_sequence_is_reported_marked_and_skipped(tmp_path, focus_stacks, capsys):
+    for path in sorted((focus_stacks / "pcb").iterdir()):
+        if path.suffix == ".jpg":
+            (tmp_path / path.name).write_bytes(path.read_bytes())
+    (tmp_path / "pcb_003.jpg").write_bytes(b"\xff\xd8\xff truncated by a pulled card")
+    assert main(["analyze", str(tmp_path), "--roi", "440,800,150,80", "--json"]) == 0
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    bad = report["frames"][2]
+    assert bad["sharpness"] is None and bad["state"] == "lost" and "pcb_003.jpg" in bad["error"]
+    assert report["frames"][3]["sharpness"] is not None
+    assert "pcb_003.jpg is not a readable image" in captured.err
+
+
+def test_unreadable_input_exits_non_zero_with_one_sentence(tmp_path):
+    junk = tmp_path / "take.mp4"
+    junk.write_bytes(b"not a video" * 100)
+    for target, message in ((junk, "is not a video file OpenCV can read."), (tmp_path / "nothing", "does not exist.")):
+        result = subprocess.run([sys.executable, "-m", "focuslock", "analyze", str(target), "--roi", "1,1,10,10"],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 1
+        assert result.stderr.strip().endswith(message) and result.stderr.count("\n") == 1
+        assert "Traceback" not in result.stderr
+
+
+def test_a_box_outside_the_frames_is_refused(focus_stacks):
+    with pytest.raises(AnalysisError, match="not inside the 2048×1536 frames"):
+        analyze(str(focus_stacks / "pcb"), (2000, 1500, 100, 100))
+
+
+def test_no_track_measures_the_same_box_and_overlay_video_is_written(tmp_path, focus_stacks):
+    report = analyze(str(focus_stacks / "pcb"), (440, 800, 150, 80), track=False, overlay_video=tmp_path / "o.mp4")
+    assert {r.roi_px for r in report.frames} == {(440.0, 800.0, 150.0, 80.0)}
+    video = cv2.VideoCapture(str(tmp_path / "o.mp4"))
+    assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == 7
+    ok, first = video.read()
+    assert ok and first.shape[:2] == (1536, 2048)
+
+
+def test_measure_choice_is_used(focus_stacks):
+    report = analyze(str(focus_stacks / "pcb"), (440, 800, 150, 80), measure="TENG", lock_best=True)
+    assert report.measure == "TENG" and report.frames[3].reading.measure == "TENG"
+    assert report.best_frame == 3
+    assert np.isfinite([r.reading.score for r in report.frames]).all()
