@@ -75,9 +75,9 @@ def test_csv_and_plot_are_written(tmp_path, focus_stacks):
     assert plot is not None and plot.shape[1] >= 800 and plot.std() > 10
 
 
-def _sweep_video(path, frames: int = 21, step_um: float = 500.0):
+def _sweep_video(path, frames: int = 21, step_um: float = 1000.0):
     """A focus sweep on the bench, written as a real MJPG video: the focus motor moves
-    one 0.5 mm step per frame through the coin's numeral (at f/2.8 the depth of field
+    one 1 mm step per frame through the coin's numeral (at f/2.8 the depth of field
     within which blur stays under a live-view pixel is about 1.2 mm, so a step is
     under half of it, as in a focus stack)."""
     bench = SimulatedBench(BenchConfig(frame_rate_hz=None, focus_step_um=step_um, f_number=2.8, exposure_s=1 / 250,

@@ -52,8 +52,8 @@ ISO_VALUES = ("100", "200", "400", "800", "1600", "3200", "6400", "12800", "2560
 
 # Sensor noise model in 8-bit units at ISO 100, scaled by the ISO gain: photon shot noise
 # (variance proportional to the signal) and read noise.
-_SHOT_NOISE_VARIANCE_PER_DN = 0.020
-_READ_NOISE_DN = 0.35
+_SHOT_NOISE_VARIANCE_PER_DN = 0.008
+_READ_NOISE_DN = 0.1
 # Unit noise is stored as int16 in 1/64 of a standard deviation.
 _NOISE_UNIT = 64
 # Exposure that renders the target at its designed brightness.
@@ -436,8 +436,9 @@ class SimulatedBench:
         pad = 61
         bank_shape = (height + pad, width + pad, channels)
         if not live_view or self._noise.shape != bank_shape:
-            noise = np.empty(bank_shape if live_view else shape, np.float32)
-            cv2.randn(noise, 0.0, 1.0)
+            # NumPy's generator, seeded per bench: the same bench gives the same grain
+            # whatever else ran before (OpenCV's randn shares one global state).
+            noise = self._rng.standard_normal(bank_shape if live_view else shape, dtype=np.float32)
             # Demosaicing spreads sensor noise over neighbouring pixels; the grain that
             # results survives the live-view JPEG, as on a real body at high ISO.
             noise = cv2.GaussianBlur(noise, (0, 0), 0.6)
