@@ -10,6 +10,12 @@ machine, so that the ratio means something on any laptop:
 * session throughput — the bench through a running ``LiveSession``: frames acquired and
   analyses published per second with the bench unpaced, and whether a paced 30 fps
   bench keeps 30 fps while the session processes frames.
+* focus work — the full per-frame focus work (peaking painted, feature followed,
+  measured and locked) on a live-view frame of the bench. Reference: a minimal OpenCV
+  peaking (grey conversion, 3×3 Laplacian, threshold, masked colour copy). Goal: at
+  most 1.5× the reference at every size.
+* analyze — ``focuslock analyze`` on a 1080p video against OpenCV decoding the same
+  video alone. Goal: at least 0.8× the decoding speed.
 
 Usage: ``python scripts/bench.py [--json] [--sizes 1024x680,1920x1080] [--seconds S]``
 """
@@ -135,6 +141,98 @@ def bench_session(size: tuple[int, int], seconds: float) -> dict:
     }
 
 
+def minimal_peaking_reference(image_rgb: np.ndarray, colour_plane: np.ndarray, threshold: int = 40) -> np.ndarray:
+    """The reference: the least a peaking display does, written the fast OpenCV way."""
+    grey = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2GRAY)
+    response = cv2.convertScaleAbs(cv2.Laplacian(grey, cv2.CV_16S, ksize=1))
+    _, mask = cv2.threshold(response, threshold, 255, cv2.THRESH_BINARY)
+    out = image_rgb.copy()
+    cv2.copyTo(colour_plane, mask, out)
+    return out
+
+
+def bench_focus(size: tuple[int, int], repeats: int) -> dict:
+    from focuslock.focus.engine import FocusEngine, FocusSettings
+    from focuslock.focus.peaking import paint_peaking
+
+    bench = SimulatedBench(BenchConfig(live_view_size_px=size, frame_rate_hz=None))
+    bench.open()
+    roi = bench.landmark_roi_px("coin-numeral")
+    bench.drive_focus(int(round(bench.best_focus_position_steps(roi))))
+    frames = [bench.read_frame().image for _ in range(8)]
+    colour_plane = np.empty_like(frames[0])
+    colour_plane[:] = (255, 40, 40)
+    engine = FocusEngine()
+    settings = FocusSettings().follow(roi)
+    engine.process(frames[0], settings, 0)
+    settings = settings.with_lock()
+    for image in frames:
+        engine.process(image, settings, 0)
+    ours, reference = [], []
+    # Interleaved, so that both see the same machine state.
+    for i in range(repeats * 4):
+        image = frames[i % len(frames)]
+        started = time.perf_counter()
+        minimal_peaking_reference(image, colour_plane)
+        middle = time.perf_counter()
+        result = engine.process(image, settings, 0)
+        paint_peaking(image, result.peaking, settings.peaking)
+        ended = time.perf_counter()
+        reference.append((middle - started) * 1000.0)
+        ours.append((ended - middle) * 1000.0)
+    ours_ms, reference_ms = statistics.median(ours), statistics.median(reference)
+    return {
+        "size": f"{size[0]}x{size[1]}",
+        "focus_work_ms": round(ours_ms, 3),
+        "reference_ms": round(reference_ms, 3),
+        "ratio": round(ours_ms / reference_ms, 2),
+        "goal_met": ours_ms <= 1.5 * reference_ms,
+        "state": result.state,
+    }
+
+
+def bench_analyze(frames: int = 150) -> dict:
+    import tempfile
+
+    from focuslock.analyze import analyze
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = f"{folder}/take.mp4"
+        bench = SimulatedBench(BenchConfig(live_view_size_px=(1920, 1080), frame_rate_hz=None))
+        bench.open()
+        roi = bench.landmark_roi_px("coin-numeral")
+        writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (1920, 1080))
+        for index in range(frames):
+            bench.drive_focus(6 if (index // 25) % 2 == 0 else -6)
+            writer.write(cv2.cvtColor(bench.read_frame().image, cv2.COLOR_RGB2BGR))
+        writer.release()
+        bench.close()
+
+        def decode_only() -> float:
+            capture = cv2.VideoCapture(path)
+            started = time.perf_counter()
+            count = 0
+            while capture.read()[0]:
+                count += 1
+            capture.release()
+            return time.perf_counter() - started
+
+        def analyze_take() -> float:
+            started = time.perf_counter()
+            analyze(path, roi, lock_best=True)
+            return time.perf_counter() - started
+
+        decode_s = statistics.median([decode_only() for _ in range(3)])
+        analyze_s = statistics.median([analyze_take() for _ in range(3)])
+    return {
+        "video": f"1920x1080 MPEG-4, {frames} frames",
+        "decode_fps": round(frames / decode_s, 1),
+        "analyze_fps": round(frames / analyze_s, 1),
+        "speed_ratio": round(decode_s / analyze_s, 2),
+        "goal_met": decode_s / analyze_s >= 0.8,
+    }
+
+
 def _size(text: str) -> tuple[int, int]:
     width, height = (int(v) for v in text.lower().split("x"))
     return width, height
@@ -146,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default=",".join(f"{w}x{h}" for w, h in DEFAULT_SIZES))
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--seconds", type=float, default=4.0, help="length of each session run")
+    parser.add_argument("--analyze-frames", type=int, default=150, help="frames of the 1080p analyze video (0 skips it)")
     args = parser.parse_args(argv)
     sizes = [_size(s) for s in args.sizes.split(",") if s]
 
@@ -154,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
                     "opencv": cv2.__version__, "numpy": np.__version__},
         "render": [bench_render(size, args.repeats) for size in sizes],
         "session": [bench_session(size, args.seconds) for size in sizes],
+        "focus": [bench_focus(size, args.repeats) for size in sizes],
+        "analyze": bench_analyze(args.analyze_frames) if args.analyze_frames else None,
     }
     if args.json:
         print(json.dumps(results, indent=2))
@@ -169,6 +270,14 @@ def main(argv: list[str] | None = None) -> int:
     for row in results["session"]:
         print(f"{row['size']:>10} {row['unpaced_acquired_fps']:>16} {row['unpaced_published_fps']:>16} "
               f"{row['paced30_published_fps']:>17} {row['paced30_median_latency_ms']!s:>11} {str(row['paced30_keeps_30fps']):>9}")
+    print("\nFocus work per frame (peaking painted + feature tracked, measured, locked) vs minimal OpenCV peaking")
+    print(f"{'size':>10} {'ours ms':>9} {'ref ms':>8} {'ratio':>6} {'<=1.5x':>7}")
+    for row in results["focus"]:
+        print(f"{row['size']:>10} {row['focus_work_ms']:>9} {row['reference_ms']:>8} {row['ratio']:>6} {str(row['goal_met']):>7}")
+    if results["analyze"]:
+        row = results["analyze"]
+        print(f"\nanalyze on {row['video']}: {row['analyze_fps']} fps vs OpenCV decode alone {row['decode_fps']} fps "
+              f"(ratio {row['speed_ratio']}, goal >= 0.8: {row['goal_met']})")
     return 0
 
 

@@ -12,7 +12,8 @@ SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
 
 def test_bench_script_reports_every_figure_with_its_reference():
     result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--json", "--sizes", "256x170", "--repeats", "3", "--seconds", "0.5"],
+        [sys.executable, str(SCRIPT), "--json", "--sizes", "256x170", "--repeats", "3", "--seconds", "0.5",
+         "--analyze-frames", "0"],
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr
@@ -25,3 +26,5 @@ def test_bench_script_reports_every_figure_with_its_reference():
     assert abs(render["still_ratio"] - recomputed) <= 0.05 * recomputed + 0.01
     [session] = report["session"]
     assert session["unpaced_published_fps"] > 0
+    [focus] = report["focus"]
+    assert focus["reference_ms"] > 0 and focus["state"] == "sharp"

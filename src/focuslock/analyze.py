@@ -246,24 +246,28 @@ def analyze(target: str, roi_px: tuple[int, int, int, int], *, lock_frame: int |
             if item.bgr is None:
                 records.append(FrameRecord(item.index, item.source, item.time_s, None, None, True, item.error))
                 continue
-            grey = cv2.cvtColor(item.bgr, cv2.COLOR_BGR2GRAY)
             if not records or all(r.error for r in records):
-                _roi_inside(roi_px, grey.shape)
+                _roi_inside(roi_px, item.bgr.shape)
             if noise is None or item.index % _NOISE_REFRESH_FRAMES == 0:
-                noise = laplacian_noise_sigma(cv2.Laplacian(grey, cv2.CV_16S, ksize=1))
+                noise = laplacian_noise_sigma(cv2.Laplacian(_noise_sample(item.bgr), cv2.CV_16S, ksize=1))
+            # Only the part of the frame the feature can be in is converted to grey.
+            grey, origin = _grey_around(item.bgr, roi_px, tracker, writer is not None)
             roi: tuple[float, float, float, float] = tuple(float(v) for v in roi_px)  # type: ignore[assignment]
             lost = False
             if track and tracker is None and template is None:
-                tracker = FeatureTracker(grey, roi_px)  # frame 0 is where the region was drawn
+                # Frame 0 is where the region was drawn.
+                tracker = FeatureTracker(grey, (roi_px[0] - origin[0], roi_px[1] - origin[1], roi_px[2], roi_px[3]))
+                tracker.position = (float(roi_px[0]), float(roi_px[1]))
             elif track:
                 if tracker is None:
                     tracker = FeatureTracker.from_template(template, (roi_px[0], roi_px[1]))
-                result = tracker.update(grey)
+                    grey, origin = _grey_around(item.bgr, roi_px, tracker, writer is not None)
+                result = tracker.update(grey, origin)
                 roi, lost = result.roi_px, result.lost
             reading = None
             if not lost:
                 x, y, w, h = (int(round(v)) for v in roi)
-                patch = grey[y : y + h, x : x + w]
+                patch = grey[y - origin[1] : y - origin[1] + h, x - origin[0] : x - origin[0] + w]
                 if patch.shape[0] >= 3 and patch.shape[1] >= 3:
                     reading = measure_roi(patch, measure, laplacian_noise=noise)
                     if item.index == template_frame or reading.score > best_score:
@@ -275,7 +279,7 @@ def analyze(target: str, roi_px: tuple[int, int, int, int], *, lock_frame: int |
                         best_index, best_score = item.index, reading.score
             records.append(FrameRecord(item.index, item.source, item.time_s, reading, roi, lost or reading is None))
             if writer is not None:
-                writer.write(item, grey, records[-1])
+                writer.write(item, grey, records[-1])  # the whole frame in grey here
             if progress:
                 _progress(item.index + 1, count, started)
     finally:
@@ -294,6 +298,31 @@ def analyze(target: str, roi_px: tuple[int, int, int, int], *, lock_frame: int |
     if overlay_video is not None:
         report.written["overlay_video"] = str(overlay_video)
     return report
+
+
+def _grey_around(bgr: np.ndarray, roi_px, tracker: FeatureTracker | None, whole: bool) -> tuple[np.ndarray, tuple[int, int]]:
+    """Grey of the part of the frame where the feature can be, and that part's origin."""
+    height, width = bgr.shape[:2]
+    if whole:
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), (0, 0)
+    if tracker is not None:
+        x, y = tracker.position
+        w, h = tracker.size
+        margin = tracker.search_margin_px()
+    else:
+        x, y, w, h = roi_px
+        margin = 2
+    x0, y0 = max(int(math.floor(x)) - margin, 0), max(int(math.floor(y)) - margin, 0)
+    x1, y1 = min(int(math.ceil(x)) + w + margin, width), min(int(math.ceil(y)) + h + margin, height)
+    return cv2.cvtColor(bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY), (x0, y0)
+
+
+def _noise_sample(bgr: np.ndarray) -> np.ndarray:
+    """A large central part of the frame in grey, enough to read the noise from."""
+    height, width = bgr.shape[:2]
+    side_h, side_w = min(height, 768), min(width, 1024)
+    y0, x0 = (height - side_h) // 2, (width - side_w) // 2
+    return cv2.cvtColor(bgr[y0 : y0 + side_h, x0 : x0 + side_w], cv2.COLOR_BGR2GRAY)
 
 
 def _template_from(target: str, index: int, roi_px) -> np.ndarray:

@@ -125,8 +125,34 @@ class FeatureTracker:
             image = cv2.pyrDown(image)
         return image
 
-    def update(self, grey: np.ndarray) -> TrackResult:
-        """Find the feature in the next frame."""
+    def search_margin_px(self) -> int:
+        """How far beyond the feature's box the next search may look (a caller that
+        passes only part of the frame to :meth:`update` must include this margin)."""
+        vx, vy = self.velocity if not self.lost else (0.0, 0.0)
+        radius = self.settings.search_radius_px + int(math.ceil(math.hypot(vx, vy) * 0.5))
+        if self.lost:
+            radius = radius * (2 + min(self.frames_lost, 6))
+        return radius + int(math.ceil(max(abs(vx), abs(vy)))) + self.coarse_levels * 4 + 8
+
+    def update(self, grey: np.ndarray, origin_px: tuple[int, int] = (0, 0)) -> TrackResult:
+        """Find the feature in the next frame.
+
+        ``grey`` may be the whole frame, or only the part of it around the feature whose
+        top-left corner sits at ``origin_px`` in the frame (at least
+        :meth:`search_margin_px` beyond the box on every side the frame has).
+        """
+        ox, oy = origin_px
+        if ox or oy:
+            self.position = (self.position[0] - ox, self.position[1] - oy)
+            try:
+                result = self._update(grey)
+            finally:
+                self.position = (self.position[0] + ox, self.position[1] + oy)
+            x, y, w, h = result.roi_px
+            return TrackResult((x + ox, y + oy, w, h), result.shift_px, result.confidence, result.lost)
+        return self._update(grey)
+
+    def _update(self, grey: np.ndarray) -> TrackResult:
         w, h = self.size
         height, width = grey.shape[:2]
         px, py = self.position
