@@ -17,7 +17,7 @@ import numpy as np
 
 from focuslock.focus.lock import FocusLock, LockSettings, LockStatus
 from focuslock.focus.measure import DEFAULT_MEASURE, MEASURES, FocusReading, laplacian_noise_sigma, measure_roi
-from focuslock.focus.peaking import PeakingResult, PeakingSettings, Workspace, compute_peaking
+from focuslock.focus.peaking import PeakingResult, PeakingSettings, Workspace, clip_roi, compute_peaking
 from focuslock.focus.track import FeatureTracker, TrackResult, TrackSettings
 
 __all__ = ["FocusEngine", "FocusResult", "FocusSettings"]
@@ -126,7 +126,7 @@ class FocusEngine:
         reading = None
         lost = track_result is not None and track_result.lost
         if roi is not None and not lost:
-            x, y, w, h = _clip(roi, grey.shape)
+            x, y, w, h = clip_roi(roi, grey.shape)
             if w >= 3 and h >= 3:
                 if laplacian is None and self._needs_noise():
                     self._noise_sigma = laplacian_noise_sigma(cv2.Laplacian(grey, cv2.CV_16S, ksize=1))
@@ -169,7 +169,7 @@ class FocusEngine:
             self._lock_request = None
             self._fixed_roi = None
             if settings.roi_px is not None:
-                self._fixed_roi = _clip(settings.roi_px, grey.shape)
+                self._fixed_roi = clip_roi(settings.roi_px, grey.shape)
                 if settings.track:
                     try:
                         self._tracker = FeatureTracker(grey, self._fixed_roi, settings.tracking)
@@ -191,17 +191,9 @@ class FocusEngine:
             return
         if roi is None or lost:
             return  # nothing to lock on yet; try again next frame
-        x, y, w, h = _clip(roi, grey.shape)
+        x, y, w, h = clip_roi(roi, grey.shape)
         if w < 3 or h < 3:
             return
         self._lock = FocusLock(grey[y : y + h, x : x + w].copy(), settings.lock, settings.measure, self._noise_sigma)
         self._lock_request = settings.lock_request
         self._fresh_lock = True  # this frame's patch is the lock's first
-
-
-def _clip(roi, shape) -> tuple[int, int, int, int]:
-    x, y, w, h = (int(round(v)) for v in roi)
-    height, width = shape[:2]
-    x0, y0 = min(max(x, 0), width - 1), min(max(y, 0), height - 1)
-    x1, y1 = min(max(x + w, x0 + 1), width), min(max(y + h, y0 + 1), height)
-    return x0, y0, x1 - x0, y1 - y0

@@ -27,6 +27,7 @@ import numpy as np
 
 __all__ = [
     "Workspace",
+    "clip_roi",
     "DISPLAY_MODES",
     "OPERATORS",
     "THRESHOLD_MODES",
@@ -211,7 +212,7 @@ def compute_peaking(image_rgb: np.ndarray, settings: PeakingSettings, grey: np.n
         grey = luma(image_rgb)
     offset = (0, 0)
     if settings.roi_only and roi_px is not None:
-        x, y, w, h = _clip_roi(roi_px, grey.shape)
+        x, y, w, h = clip_roi(roi_px, grey.shape)
         grey = grey[y : y + h, x : x + w]
         offset = (x, y)
     response, laplacian = operator_response(grey, settings, workspace)
@@ -243,7 +244,8 @@ def _ridges(response: np.ndarray) -> np.ndarray:
     return cv2.compare(response, cv2.dilate(response, np.ones((3, 3), np.uint8)), cv2.CMP_GE)
 
 
-def _clip_roi(roi_px: tuple[int, int, int, int], shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+def clip_roi(roi_px, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """``roi_px`` (x, y, w, h), rounded and clipped to a frame of ``shape`` (at least 1×1)."""
     x, y, w, h = (int(round(v)) for v in roi_px)
     height, width = shape[:2]
     x0, y0 = min(max(x, 0), width - 1), min(max(y, 0), height - 1)
