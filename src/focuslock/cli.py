@@ -99,7 +99,43 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--csv", type=Path, help="write one row per frame here, and the plot next to it as PNG")
     analyze.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     analyze.add_argument("--overlay-video", type=Path, help="write the take with peaking and the feature's box as MP4")
+
+    dof = commands.add_parser("dof", help="depth of field for macro and long lenses, with diffraction")
+    _add_lens_options(dof)
+    where = dof.add_mutually_exclusive_group(required=True)
+    where.add_argument("--distance", type=float, help="focus distance in mm")
+    where.add_argument("--magnification", type=float, help="magnification instead of a distance (1 = life size)")
+    dof.add_argument("--distance-from", choices=("sensor", "lens"), default="sensor",
+                     help="measure the distance from the sensor plane, as lens scales do (default), or from the lens")
+    dof.add_argument("--json", action="store_true", help="print one JSON object")
+
+    stack = commands.add_parser("stack-plan", help="plan a focus stack: step size and number of frames")
+    _add_lens_options(stack)
+    stack.add_argument("--near", type=float, help="the subject's nearest point, mm (from --distance-from)")
+    stack.add_argument("--far", type=float, help="the subject's farthest point, mm")
+    stack.add_argument("--magnification", type=float, help="magnification at the near end, instead of --near")
+    stack.add_argument("--depth", type=float, help="the subject's depth in mm, instead of --far")
+    stack.add_argument("--distance-from", choices=("sensor", "lens"), default="sensor")
+    stack.add_argument("--overlap", type=float, default=0.3, help="overlap between frames as a fraction of the depth of field (default 0.3)")
+    stack.add_argument("--method", choices=("rail", "lens"), default="rail",
+                       help="move the camera on a rail (even steps) or refocus the lens (even in 1/distance)")
+    stack.add_argument("--criterion", choices=("geometric", "wave", "larger"), default="geometric",
+                       help="which depth of field sets the step (default geometric)")
+    stack.add_argument("--step-um", type=float, help="focus-drive calibration: µm of focus shift at the subject per drive step")
+    stack.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
+
+
+def _add_lens_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--focal-length", type=float, help="focal length in mm (or from --lens)")
+    parser.add_argument("--f-number", type=float, required=True, help="the aperture set on the lens")
+    parser.add_argument("--lens", help="a lens from the catalog (focal length, pupil ratio, limits)")
+    coc = parser.add_mutually_exclusive_group(required=True)
+    coc.add_argument("--sensor", help="a sensor format from the catalog (its CoC is the diagonal / 1500)")
+    coc.add_argument("--camera", help="a camera body from the catalog (its sensor and pixel pitch)")
+    coc.add_argument("--coc", type=float, help="circle of confusion in mm")
+    parser.add_argument("--pupil-ratio", type=float, help="exit / entrance pupil diameter (default 1, or the lens's)")
+    parser.add_argument("--wavelength-nm", type=float, default=550.0, help="wavelength for diffraction (default 550)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -233,7 +269,159 @@ def _analyze(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"demo": _demo, "live": _live, "analyze": _analyze}
+def _lens_setup(args: argparse.Namespace) -> dict:
+    """Focal length, CoC, pupil ratio and pixel pitch from the options and the catalog."""
+    from focuslock.optics.catalog import CatalogError, load_catalog
+
+    try:
+        catalog = load_catalog()
+        lens = catalog.lens(args.lens) if args.lens else None
+        camera = catalog.camera(args.camera) if args.camera else None
+        sensor = catalog.sensor(args.sensor) if args.sensor else (camera.sensor if camera else None)
+    except CatalogError as error:
+        raise UserError(str(error)) from None
+    focal = args.focal_length if args.focal_length is not None else (lens.focal_length_mm if lens else None)
+    if focal is None:
+        raise UserError("Give the focal length (--focal-length MM) or a lens from the catalog (--lens NAME).")
+    pupil = args.pupil_ratio if args.pupil_ratio is not None else ((lens.pupil_ratio if lens else None) or 1.0)
+    if lens is not None and not (lens.f_number_min - 1e-9 <= args.f_number <= lens.f_number_max + 1e-9):
+        raise UserError(f"The {lens.name} stops from f/{lens.f_number_min:g} to f/{lens.f_number_max:g}; "
+                        f"f/{args.f_number:g} is outside that range.")
+    return {
+        "focal_length_mm": focal,
+        "coc_mm": args.coc if args.coc is not None else sensor.coc_mm,
+        "pupil_ratio": pupil,
+        "pixel_pitch_um": camera.pixel_pitch_um if camera else None,
+        "lens": lens,
+        "camera": camera,
+        "sensor": sensor,
+    }
+
+
+def _dof(args: argparse.Namespace) -> int:
+    import json
+
+    from focuslock.optics.dof import OpticsError, depth_of_field
+
+    setup = _lens_setup(args)
+    try:
+        result = depth_of_field(setup["focal_length_mm"], args.f_number, setup["coc_mm"], distance_mm=args.distance,
+                                distance_from=args.distance_from, magnification=args.magnification,
+                                pupil_ratio=setup["pupil_ratio"], wavelength_nm=args.wavelength_nm,
+                                pixel_pitch_um=setup["pixel_pitch_um"])
+    except OpticsError as error:
+        raise UserError(str(error)) from None
+    lens = setup["lens"]
+    notes = list(result.warnings)
+    if lens is not None and result.magnification > lens.max_magnification * 1.02:
+        notes.append(f"The {lens.name} reaches {lens.max_magnification:g}× at most; {result.magnification:.3g}× needs "
+                     "extension tubes or a close-up lens.")
+    if args.json:
+        payload = result.to_json()
+        payload["warnings"] = notes
+        print(json.dumps(payload))
+        return EXIT_OK
+    print("\n".join(_dof_table(result, setup, notes)))
+    return EXIT_OK
+
+
+def _mm(value: float) -> str:
+    import math
+
+    if math.isinf(value):
+        return "infinity"
+    if value >= 10000:
+        return f"{value / 1000:.2f} m"
+    if value >= 10:
+        return f"{value:.1f} mm"
+    return f"{value:.3f} mm" if value >= 0.1 else f"{value * 1000:.1f} µm"
+
+
+def _limit_mm(value: float, total_mm: float) -> str:
+    """A near or far limit with enough digits that near and far differ when they do."""
+    import math
+
+    if math.isinf(value):
+        return "infinity"
+    if math.isinf(total_mm) or total_mm >= 100:
+        return _mm(value)
+    digits = min(4, max(1, 2 - int(math.floor(math.log10(max(total_mm, 1e-6))))))
+    return f"{value:.{digits}f} mm"
+
+
+def _dof_table(result, setup: dict, notes: list[str]) -> list[str]:
+    described = ", ".join(x for x in (
+        setup["lens"].name if setup["lens"] else f"{result.focal_length_mm:g} mm",
+        f"f/{result.f_number:g}",
+        setup["camera"].name if setup["camera"] else (setup["sensor"].name if setup["sensor"] else None),
+    ) if x)
+    lines = [
+        described,
+        f"  focus distance      {_mm(result.distance_from_sensor_mm)} from the sensor ({_mm(result.subject_distance_mm)} from the lens)",
+        f"  magnification       {result.magnification:.4g}×   effective aperture f/{result.effective_f_number:.3g}",
+        f"  circle of confusion {result.coc_mm * 1000:.1f} µm",
+        f"  hyperfocal distance {_mm(result.hyperfocal_mm)}",
+        f"  near limit          {_limit_mm(result.near_mm, result.total_mm)} from the lens   ({_mm(result.front_mm)} in front)",
+        f"  far limit           {_limit_mm(result.far_mm, result.total_mm)} from the lens   ({_mm(result.back_mm)} behind)",
+        f"  depth of field      {_mm(result.total_mm)} (geometric)   {_mm(result.wave_dof_mm)} (wave optics)",
+        f"  Airy disk           {result.airy_disk_um:.1f} µm" + (f" ({result.airy_disk_um / result.pixel_pitch_um:.1f} pixels)" if result.pixel_pitch_um else ""),
+    ]
+    lines += [f"note: {note}" for note in notes]
+    return lines
+
+
+def _stack_plan(args: argparse.Namespace) -> int:
+    import json
+
+    from focuslock.optics.dof import OpticsError, depth_of_field, subject_distance_from_sensor
+    from focuslock.optics.stack import DriveCalibration, plan_stack
+
+    setup = _lens_setup(args)
+    focal = setup["focal_length_mm"]
+    try:
+        if (args.near is None) == (args.magnification is None):
+            raise UserError("Give the subject's near end as --near MM or as --magnification M.")
+        if (args.far is None) == (args.depth is None):
+            raise UserError("Give the subject's far end as --far MM or its depth as --depth MM.")
+        if args.near is not None:
+            near_dof = depth_of_field(focal, args.f_number, setup["coc_mm"], distance_mm=args.near, distance_from=args.distance_from,
+                                      pupil_ratio=setup["pupil_ratio"], wavelength_nm=args.wavelength_nm)
+        else:
+            near_dof = depth_of_field(focal, args.f_number, setup["coc_mm"], magnification=args.magnification,
+                                      pupil_ratio=setup["pupil_ratio"], wavelength_nm=args.wavelength_nm)
+        near = near_dof.subject_distance_mm
+        if args.far is not None:
+            far = subject_distance_from_sensor(focal, args.far) if args.distance_from == "sensor" else args.far
+        else:
+            if not args.depth > 0:
+                raise UserError(f"The subject's depth must be a positive number of mm, got {args.depth:g}.")
+            far = near + args.depth
+        calibration = DriveCalibration(args.step_um) if args.step_um is not None else None
+        plan = plan_stack(near, far, near_dof, overlap=args.overlap, method=args.method, criterion=args.criterion,
+                          calibration=calibration)
+    except OpticsError as error:
+        raise UserError(str(error)) from None
+    if args.json:
+        payload = plan.to_json()
+        payload["magnification"] = round(near_dof.magnification, 6)
+        payload["effective_f_number"] = round(near_dof.effective_f_number, 4)
+        print(json.dumps(payload))
+        return EXIT_OK
+    lines = [
+        f"{plan.frames} frames, {'a rail' if plan.method == 'rail' else 'refocusing the lens'}, "
+        f"step {_mm(plan.step_mm)} ({plan.overlap * 100:.0f} % overlap of a {_mm(plan.frame_dof_mm)} {plan.criterion} depth of field)",
+        f"  from {_mm(plan.near_mm)} to {_mm(plan.far_mm)} from the lens (subject depth {_mm(plan.far_mm - plan.near_mm)}), "
+        f"magnification {near_dof.magnification:.3g}× at the near end, effective f/{near_dof.effective_f_number:.3g}",
+    ]
+    if plan.drive_steps is not None:
+        distinct = sorted(set(plan.drive_steps))
+        lines.append(f"  focus drive: {', '.join(str(s) for s in distinct)} steps between frames at {args.step_um:g} µm a step")
+    lines += [f"note: {note}" for note in near_dof.warnings]
+    print("\n".join(lines))
+    return EXIT_OK
+
+
+_COMMANDS = {"demo": _demo, "live": _live, "analyze": _analyze, "dof": _dof, "stack-plan": _stack_plan}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -65,6 +65,11 @@ def hud_lines(analysis: Analysis) -> list[str]:
         settings.append(f"peaking {focus.peaking.lit_fraction * 100:.1f}% lit")
     if settings:
         lines.append("  ".join(settings))
+    optics = analysis.results.get("optics")
+    if optics is not None:
+        far = "inf" if optics.far_mm == float("inf") else f"{optics.far_mm:.2f}"
+        lines.append(f"DoF {optics.total_mm:.2f} mm ({optics.near_mm:.2f} to {far} mm)  m {optics.magnification:.2f}x  "
+                     f"Airy {optics.airy_disk_um:.1f} um")
     if status.message and status.state not in ("live",):
         lines.append(status.message)
     if analysis.error:

@@ -341,6 +341,12 @@ class SimulatedBench:
                 "exposure_s": self.exposure_s,
                 "iso": self.iso,
                 "focal_length_mm": self.config.focal_length_mm,
+                # What a body with a lens that reports its focus distance would tell
+                # (from the lens's front principal plane, like the thin-lens model).
+                "focus_distance_mm": self.focus_distance_mm,
+                "sensor_width_mm": self.config.sensor_width_mm,
+                "sensor_height_mm": self.config.sensor_height_mm,
+                "pupil_ratio": self.config.pupil_ratio,
                 "jpeg_bytes": len(jpeg),
                 "sim_truth": truth,
             },

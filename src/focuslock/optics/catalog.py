@@ -1,0 +1,230 @@
+"""The sensor, camera and lens catalog (``calibration/sensors.toml``, ``lenses.toml``).
+
+Loaded once and validated: every error names the file, the entry and the field, so
+that adding a body or a lens is an edit to a TOML file with a clear answer when it is
+wrong. Names are found case- and punctuation-insensitively ("eos r5" finds
+"Canon EOS R5").
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from focuslock.resources import data_folder
+
+__all__ = ["Camera", "Catalog", "CatalogError", "Lens", "SensorFormat", "load_catalog"]
+
+
+class CatalogError(ValueError):
+    """A catalog file is wrong, or a name is not in it: one sentence for the user."""
+
+
+@dataclass(frozen=True)
+class SensorFormat:
+    key: str
+    name: str
+    width_mm: float
+    height_mm: float
+    coc_mm: float
+
+    @property
+    def diagonal_mm(self) -> float:
+        return math.hypot(self.width_mm, self.height_mm)
+
+
+@dataclass(frozen=True)
+class Camera:
+    name: str
+    sensor: SensorFormat
+    width_px: int
+    height_px: int
+
+    @property
+    def pixel_pitch_um(self) -> float:
+        return self.sensor.width_mm * 1000.0 / self.width_px
+
+
+@dataclass(frozen=True)
+class Lens:
+    name: str
+    focal_length_mm: float
+    f_number_min: float
+    f_number_max: float
+    min_focus_mm: float
+    max_magnification: float
+    focal_length_min_mm: float | None = None
+    pupil_ratio: float | None = None
+
+
+@dataclass(frozen=True)
+class Catalog:
+    formats: dict[str, SensorFormat]
+    cameras: tuple[Camera, ...]
+    lenses: tuple[Lens, ...]
+
+    def sensor(self, name: str) -> SensorFormat:
+        key = _normalise(name)
+        for sensor in self.formats.values():
+            if key in (_normalise(sensor.key), _normalise(sensor.name)):
+                return sensor
+        return self._only("sensor format", name, [s for s in self.formats.values() if key in _normalise(s.name)],
+                          [s.key for s in self.formats.values()])
+
+    def camera(self, name: str) -> Camera:
+        key = _normalise(name)
+        exact = [c for c in self.cameras if _normalise(c.name) == key]
+        if exact:
+            return exact[0]
+        return self._only("camera", name, [c for c in self.cameras if key in _normalise(c.name)], [c.name for c in self.cameras])
+
+    def lens(self, name: str) -> Lens:
+        key = _normalise(name)
+        exact = [lens for lens in self.lenses if _normalise(lens.name) == key]
+        if exact:
+            return exact[0]
+        return self._only("lens", name, [lens for lens in self.lenses if key in _normalise(lens.name)], [lens.name for lens in self.lenses])
+
+    @staticmethod
+    def _only(kind: str, asked: str, matches: list, known: list[str]):
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise CatalogError(f"No {kind} called {asked!r} in the catalog; known: {', '.join(known)}.")
+        names = ", ".join(getattr(m, "name", str(m)) for m in matches)
+        raise CatalogError(f"{asked!r} matches several of the catalog's {kind}s ({names}); give more of the name.")
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"[^a-z0-9.]+", "", str(text).lower())
+
+
+@functools.lru_cache(maxsize=4)
+def load_catalog(folder: Path | None = None) -> Catalog:
+    """Load and validate the catalog (from the installed ``calibration/`` by default)."""
+    folder = Path(folder) if folder is not None else data_folder("calibration")
+    sensors_path, lenses_path = folder / "sensors.toml", folder / "lenses.toml"
+    sensors = _read(sensors_path)
+    formats = _formats(sensors_path, sensors.get("formats"))
+    cameras = _cameras(sensors_path, sensors.get("bodies", []), formats)
+    lenses = _lenses(lenses_path, _read(lenses_path).get("lenses", []))
+    return Catalog(formats, cameras, lenses)
+
+
+def _read(path: Path) -> dict:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise CatalogError(f"The catalog file {path} is missing; reinstall focuslock.") from None
+    except tomllib.TOMLDecodeError as error:
+        raise CatalogError(f"{path.name} is not valid TOML: {error}.") from None
+
+
+class _Entry:
+    """Reads one entry's fields, with errors that say where."""
+
+    def __init__(self, path: Path, kind: str, label: str, data: object, allowed: set[str]) -> None:
+        self.where = f"{path.name}, {kind} {label!r}"
+        if not isinstance(data, dict):
+            raise CatalogError(f"{self.where}: expected a table of fields.")
+        unknown = set(data) - allowed
+        if unknown:
+            raise CatalogError(f"{self.where}: unknown field {sorted(unknown)[0]!r} (known: {', '.join(sorted(allowed))}).")
+        self.data = data
+
+    def text(self, field: str) -> str:
+        value = self.data.get(field)
+        if not isinstance(value, str) or not value.strip():
+            raise CatalogError(f"{self.where}: field {field!r} must be a non-empty text, got {value!r}.")
+        return value.strip()
+
+    def number(self, field: str, *, minimum: float = 0.0, maximum: float = math.inf, optional: bool = False,
+               integer: bool = False) -> float | None:
+        if field not in self.data:
+            if optional:
+                return None
+            raise CatalogError(f"{self.where}: field {field!r} is missing.")
+        value = self.data[field]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
+            kind = "a whole number" if integer else "a number"
+            raise CatalogError(f"{self.where}: field {field!r} must be {kind}, got {value!r}.")
+        if not (minimum < value <= maximum) or not math.isfinite(value):
+            raise CatalogError(f"{self.where}: field {field!r} must be more than {minimum:g}"
+                               f"{'' if math.isinf(maximum) else f' and at most {maximum:g}'}, got {value!r}.")
+        return value
+
+
+def _formats(path: Path, data: object) -> dict[str, SensorFormat]:
+    if not isinstance(data, dict) or not data:
+        raise CatalogError(f"{path.name}: no [formats.…] tables.")
+    formats = {}
+    for key, fields in data.items():
+        entry = _Entry(path, "format", key, fields, {"name", "width_mm", "height_mm", "coc_mm"})
+        width = entry.number("width_mm", maximum=200)
+        height = entry.number("height_mm", maximum=200)
+        coc = entry.number("coc_mm", maximum=1.0, optional=True)
+        if coc is None:
+            coc = math.hypot(width, height) / 1500.0  # the conventional d/1500
+        formats[key] = SensorFormat(key, entry.text("name"), float(width), float(height), float(coc))
+    return formats
+
+
+def _cameras(path: Path, data: object, formats: dict[str, SensorFormat]) -> tuple[Camera, ...]:
+    if not isinstance(data, list):
+        raise CatalogError(f"{path.name}: [[bodies]] must be a list of tables.")
+    cameras, seen = [], set()
+    for index, fields in enumerate(data, start=1):
+        label = fields.get("name", f"#{index}") if isinstance(fields, dict) else f"#{index}"
+        entry = _Entry(path, "body", label, fields, {"name", "sensor", "width_px", "height_px"})
+        name = entry.text("name")
+        if _normalise(name) in seen:
+            raise CatalogError(f"{entry.where}: the name appears twice.")
+        seen.add(_normalise(name))
+        sensor_key = entry.text("sensor")
+        if sensor_key not in formats:
+            raise CatalogError(f"{entry.where}: field 'sensor' names {sensor_key!r}, which is not a format "
+                               f"(known: {', '.join(formats)}).")
+        width = int(entry.number("width_px", maximum=100_000, integer=True))
+        height = int(entry.number("height_px", maximum=100_000, integer=True))
+        cameras.append(Camera(name, formats[sensor_key], width, height))
+    return tuple(cameras)
+
+
+def _lenses(path: Path, data: object) -> tuple[Lens, ...]:
+    if not isinstance(data, list):
+        raise CatalogError(f"{path.name}: [[lenses]] must be a list of tables.")
+    lenses, seen = [], set()
+    allowed = {"name", "focal_length_mm", "focal_length_min_mm", "f_number_min", "f_number_max", "min_focus_mm",
+               "max_magnification", "pupil_ratio"}
+    for index, fields in enumerate(data, start=1):
+        label = fields.get("name", f"#{index}") if isinstance(fields, dict) else f"#{index}"
+        entry = _Entry(path, "lens", label, fields, allowed)
+        name = entry.text("name")
+        if _normalise(name) in seen:
+            raise CatalogError(f"{entry.where}: the name appears twice.")
+        seen.add(_normalise(name))
+        focal = entry.number("focal_length_mm", maximum=5000)
+        focal_min = entry.number("focal_length_min_mm", maximum=5000, optional=True)
+        if focal_min is not None and focal_min > focal:
+            raise CatalogError(f"{entry.where}: field 'focal_length_min_mm' ({focal_min:g}) is longer than 'focal_length_mm' ({focal:g}).")
+        n_min = entry.number("f_number_min", minimum=0.49, maximum=128)
+        n_max = entry.number("f_number_max", minimum=0.49, maximum=128)
+        if n_max < n_min:
+            raise CatalogError(f"{entry.where}: field 'f_number_max' ({n_max:g}) is wider than 'f_number_min' ({n_min:g}).")
+        min_focus = entry.number("min_focus_mm", maximum=100_000)
+        if min_focus < 4 * (focal_min or focal) * 0.5:
+            # A thin lens focuses no closer than 4f (1:1) from the sensor; real internal-
+            # focus designs shorten their focal length, but not by half.
+            raise CatalogError(f"{entry.where}: field 'min_focus_mm' ({min_focus:g}) is too close for a {focal:g} mm lens.")
+        lenses.append(Lens(
+            name=name, focal_length_mm=float(focal), f_number_min=float(n_min), f_number_max=float(n_max),
+            min_focus_mm=float(min_focus), max_magnification=float(entry.number("max_magnification", maximum=100)),
+            focal_length_min_mm=None if focal_min is None else float(focal_min),
+            pupil_ratio=entry.number("pupil_ratio", minimum=0.05, maximum=20, optional=True),
+        ))
+    return tuple(lenses)

@@ -1,0 +1,245 @@
+"""Depth of field for macro and long lenses: thin-lens geometry with pupil ratio,
+diffraction, and the wave-optics depth of field.
+
+Conventions (all lengths in mm unless the name says otherwise):
+
+* ``subject_distance_mm`` is measured from the lens's front principal plane; lens scales
+  measure from the sensor plane, which matters at close range, so a distance "from the
+  sensor" is converted by solving the thin-lens equation (sensor-to-subject = s + v).
+* The pupil ratio P is exit-pupil diameter / entrance-pupil diameter (1 for a symmetric
+  lens; telephoto designs have P < 1, retrofocus designs P > 1).
+* A point at distance s images at v(s) = f·s/(s − f). With the exit pupil P·f/N wide and
+  (1 − P)·f behind the rear principal plane, its blur on a sensor set for s_f is
+  b = P·(f/N)·|v(s) − v(s_f)| / (v(s) − (1 − P)·f).
+  The near and far limits are where b equals the circle of confusion c; solved exactly.
+  For P = 1 they reduce to the classic near = s(H − f)/(H + s − 2f) and
+  far = s(H − f)/(H − s), infinite from the hyperfocal distance H = f²/(N·c) + f on.
+* Effective (working) f-number N_e = N·(1 + m/P). Airy disk diameter (to the first zero)
+  2.44·λ·N_e. Wave-optics depth of field λ/NA² with NA = m/(2·N_e) (Zerene Stacker's
+  criterion).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+__all__ = [
+    "DofResult",
+    "OpticsError",
+    "depth_of_field",
+    "hyperfocal_distance_mm",
+    "macro_dof_mm",
+    "magnification_for_distance",
+    "subject_distance_from_sensor",
+]
+
+DEFAULT_WAVELENGTH_NM = 550.0
+
+
+class OpticsError(ValueError):
+    """A lens value that cannot be: the text is one sentence naming the bad value."""
+
+
+@dataclass(frozen=True)
+class DofResult:
+    focal_length_mm: float
+    f_number: float
+    coc_mm: float
+    pupil_ratio: float
+    wavelength_nm: float
+    subject_distance_mm: float  # from the front principal plane
+    distance_from_sensor_mm: float
+    magnification: float
+    effective_f_number: float
+    hyperfocal_mm: float
+    near_mm: float
+    far_mm: float  # math.inf beyond the hyperfocal distance
+    front_mm: float
+    back_mm: float
+    total_mm: float  # math.inf when far is
+    airy_disk_um: float
+    wave_dof_mm: float
+    pixel_pitch_um: float | None = None
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def geometric_dof_mm(self) -> float:
+        return self.total_mm
+
+    @property
+    def diffraction_limited(self) -> bool:
+        """Diffraction softens more than the allowed defocus: Airy disk > CoC."""
+        return self.airy_disk_um > self.coc_mm * 1000.0
+
+    def planning_dof_mm(self, criterion: str = "geometric") -> float:
+        """The depth per frame to plan a stack with: ``geometric``, ``wave`` or the
+        ``larger`` of the two (at high magnification the wave-optics depth exceeds the
+        geometric one, and no stepping finer than it gains sharpness)."""
+        if criterion == "geometric":
+            return self.total_mm
+        if criterion == "wave":
+            return self.wave_dof_mm
+        if criterion == "larger":
+            return max(self.total_mm, self.wave_dof_mm)
+        raise OpticsError(f"Unknown depth-of-field criterion {criterion!r}; use geometric, wave or larger.")
+
+    def to_json(self) -> dict:
+        def finite(value: float) -> float | None:
+            return None if math.isinf(value) else round(value, 6)
+
+        return {
+            "focal_length_mm": self.focal_length_mm,
+            "f_number": self.f_number,
+            "coc_mm": self.coc_mm,
+            "pupil_ratio": self.pupil_ratio,
+            "wavelength_nm": self.wavelength_nm,
+            "subject_distance_mm": round(self.subject_distance_mm, 6),
+            "distance_from_sensor_mm": round(self.distance_from_sensor_mm, 6),
+            "magnification": round(self.magnification, 8),
+            "effective_f_number": round(self.effective_f_number, 6),
+            "hyperfocal_mm": round(self.hyperfocal_mm, 6),
+            "near_mm": round(self.near_mm, 6),
+            "far_mm": finite(self.far_mm),
+            "front_mm": round(self.front_mm, 6),
+            "back_mm": finite(self.back_mm),
+            "total_mm": finite(self.total_mm),
+            "airy_disk_um": round(self.airy_disk_um, 4),
+            "wave_dof_mm": finite(self.wave_dof_mm),
+            "pixel_pitch_um": self.pixel_pitch_um,
+            "diffraction_limited": self.diffraction_limited,
+            "warnings": list(self.warnings),
+        }
+
+
+def _positive(name: str, value: float, unit: str) -> float:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise OpticsError(f"The {name} must be a number, got {value!r}.") from None
+    if not math.isfinite(value) or value <= 0:
+        raise OpticsError(f"The {name} must be a positive number, got {value:g}{unit}.")
+    return value
+
+
+def _check_lens(focal_length_mm: float, f_number: float, coc_mm: float, pupil_ratio: float, wavelength_nm: float) -> None:
+    _positive("focal length", focal_length_mm, " mm")
+    try:
+        f_number = float(f_number)
+    except (TypeError, ValueError):
+        raise OpticsError(f"The f-number must be a number, got {f_number!r}.") from None
+    if not math.isfinite(f_number) or f_number < 0.5:
+        raise OpticsError(f"An f-number of {f_number:g} is not possible; lenses start at about f/0.5.")
+    _positive("circle of confusion", coc_mm, " mm")
+    if coc_mm > 1.0:
+        raise OpticsError(f"A circle of confusion of {coc_mm:g} mm is far too large; it is a fraction of a millimetre (0.03 for full frame).")
+    _positive("pupil ratio", pupil_ratio, "")
+    if not 0.05 <= pupil_ratio <= 20:
+        raise OpticsError(f"A pupil ratio of {pupil_ratio:g} is not a real lens's; it lies between about 0.2 and 5.")
+    _positive("wavelength", wavelength_nm, " nm")
+
+
+def hyperfocal_distance_mm(focal_length_mm: float, f_number: float, coc_mm: float) -> float:
+    """H = f²/(N·c) + f, from the front principal plane."""
+    return focal_length_mm**2 / (f_number * coc_mm) + focal_length_mm
+
+
+def magnification_for_distance(focal_length_mm: float, subject_distance_mm: float) -> float:
+    return focal_length_mm / (subject_distance_mm - focal_length_mm)
+
+
+def subject_distance_from_sensor(focal_length_mm: float, distance_from_sensor_mm: float) -> float:
+    """The subject's distance from the lens for a sensor-to-subject distance D.
+
+    Thin lens: D = s + v, v = f·s/(s − f), so s² − D·s + D·f = 0 and s is the larger root.
+    Below D = 4f (1:1) no subject can be focused.
+    """
+    f, d = focal_length_mm, distance_from_sensor_mm
+    discriminant = d * d - 4.0 * d * f
+    if discriminant < 0:
+        raise OpticsError(
+            f"A {f:g} mm lens cannot focus {d:g} mm from the sensor; the closest it can focus is {4 * f:g} mm (1:1)."
+        )
+    return (d + math.sqrt(discriminant)) / 2.0
+
+
+def macro_dof_mm(f_number: float, coc_mm: float, magnification: float, pupil_ratio: float = 1.0) -> float:
+    """The classic macro approximation 2·N·c·(1 + m/P)/m²."""
+    return 2.0 * f_number * coc_mm * (1.0 + magnification / pupil_ratio) / magnification**2
+
+
+def depth_of_field(focal_length_mm: float, f_number: float, coc_mm: float, *, distance_mm: float | None = None,
+                   distance_from: str = "sensor", magnification: float | None = None, pupil_ratio: float = 1.0,
+                   wavelength_nm: float = DEFAULT_WAVELENGTH_NM, pixel_pitch_um: float | None = None) -> DofResult:
+    """Depth of field for a subject at ``distance_mm`` (from the sensor or the lens) or at
+    a ``magnification``. Raises :class:`OpticsError` with one sentence for bad values."""
+    _check_lens(focal_length_mm, f_number, coc_mm, pupil_ratio, wavelength_nm)
+    f, n, c, p = float(focal_length_mm), float(f_number), float(coc_mm), float(pupil_ratio)
+    if (distance_mm is None) == (magnification is None):
+        raise OpticsError("Give either a focus distance or a magnification.")
+    if magnification is not None:
+        m = _positive("magnification", magnification, "×")
+        s = f * (1.0 + 1.0 / m)
+    else:
+        d = _positive("focus distance", distance_mm, " mm")
+        if distance_from == "sensor":
+            s = subject_distance_from_sensor(f, d)
+        elif distance_from == "lens":
+            if d <= f:
+                raise OpticsError(f"A focus distance of {d:g} mm from the lens is inside the {f:g} mm focal length; nothing can be focused there.")
+            s = d
+        else:
+            raise OpticsError(f"Distances are measured from the sensor or the lens, not {distance_from!r}.")
+        m = magnification_for_distance(f, s)
+    v_f = f * s / (s - f)
+    hyperfocal = hyperfocal_distance_mm(f, n, c)
+    near, far = _limits(f, n, c, p, s, v_f)
+    effective_n = n * (1.0 + m / p)
+    wavelength_mm = wavelength_nm * 1e-6
+    airy_um = 2.44 * wavelength_nm * 1e-3 * effective_n
+    numerical_aperture = m / (2.0 * effective_n)
+    wave_dof = wavelength_mm / numerical_aperture**2 if numerical_aperture > 0 else math.inf
+    warnings = _warnings(n, c, m, p, airy_um, wavelength_nm, pixel_pitch_um)
+    return DofResult(
+        focal_length_mm=f, f_number=n, coc_mm=c, pupil_ratio=p, wavelength_nm=float(wavelength_nm),
+        subject_distance_mm=s, distance_from_sensor_mm=s + v_f, magnification=m, effective_f_number=effective_n,
+        hyperfocal_mm=hyperfocal, near_mm=near, far_mm=far, front_mm=s - near, back_mm=far - s,
+        total_mm=far - near, airy_disk_um=airy_um, wave_dof_mm=wave_dof, pixel_pitch_um=pixel_pitch_um,
+        warnings=warnings,
+    )
+
+
+def _limits(f: float, n: float, c: float, p: float, s: float, v_f: float) -> tuple[float, float]:
+    """Exact near and far limits where the blur b(s) equals c (see the module docstring)."""
+    # Near side: the image lies behind the sensor (v > v_f).
+    if p * f <= n * c:
+        near = f  # blur never reaches c before the lens: everything in front is sharp
+    else:
+        v_near = f * (p * v_f - n * c * (1.0 - p)) / (p * f - n * c)
+        near = f * v_near / (v_near - f)
+    # Far side: the image lies in front of the sensor (v < v_f); none beyond H.
+    v_far = f * (p * v_f + n * c * (1.0 - p)) / (p * f + n * c)
+    far = f * v_far / (v_far - f) if v_far > f * (1.0 + 1e-12) else math.inf
+    if far < s:  # numerical edge: at s ≥ H the far limit is infinity
+        far = math.inf
+    return near, far
+
+
+def _warnings(n: float, c: float, m: float, p: float, airy_um: float, wavelength_nm: float, pixel_pitch_um: float | None
+              ) -> tuple[str, ...]:
+    warnings = []
+    coc_um = c * 1000.0
+    if airy_um > coc_um:
+        # The f-number at which the Airy disk equals the circle of confusion.
+        limit_n = coc_um / (2.44 * wavelength_nm * 1e-3) / (1.0 + m / p)
+        warnings.append(
+            f"At f/{n:g} (effective f/{n * (1 + m / p):.3g}) the Airy disk ({airy_um:.1f} µm) is larger than the circle "
+            f"of confusion ({coc_um:.0f} µm): diffraction softens the image more than defocus is allowed to; "
+            f"f/{limit_n:.2g} or wider keeps it within."
+        )
+    if pixel_pitch_um is not None and airy_um > 2.0 * pixel_pitch_um and airy_um <= coc_um:
+        warnings.append(
+            f"The Airy disk ({airy_um:.1f} µm) spans more than two {pixel_pitch_um:.2f} µm pixels: "
+            "pixel-level sharpness is already lost to diffraction."
+        )
+    return tuple(warnings)

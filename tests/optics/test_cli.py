@@ -1,0 +1,111 @@
+"""focuslock dof and stack-plan from the command line, and the DoF in live analyses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from focuslock.camera.sim import BenchConfig, SimulatedBench
+from focuslock.cli import main
+from focuslock.live import LiveSession
+from focuslock.optics.dof import depth_of_field
+from focuslock.pipeline import FramePipeline, PipelineSettings
+
+
+def _json(capsys, argv):
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_dof_json_has_the_documented_keys(capsys):
+    report = _json(capsys, ["dof", "--focal-length", "100", "--f-number", "16", "--magnification", "1", "--coc", "0.03", "--json"])
+    for key in ("hyperfocal_mm", "near_mm", "far_mm", "total_mm", "front_mm", "back_mm", "magnification",
+                "effective_f_number", "airy_disk_um", "wave_dof_mm", "coc_mm"):
+        assert key in report
+    assert round(report["total_mm"], 2) == 1.92 and round(report["wave_dof_mm"], 3) == 2.253
+    assert report["effective_f_number"] == 32
+
+
+def test_far_and_total_are_null_beyond_the_hyperfocal_distance(capsys):
+    report = _json(capsys, ["dof", "--focal-length", "50", "--f-number", "8", "--distance", "20000", "--coc", "0.03", "--json"])
+    assert report["far_mm"] is None and report["total_mm"] is None
+    assert round(report["hyperfocal_mm"]) == 10467
+
+
+def test_dof_with_a_camera_and_a_lens_from_the_catalog(capsys):
+    report = _json(capsys, ["dof", "--lens", "MP-E 65", "--camera", "EOS R5", "--f-number", "4", "--magnification", "5", "--json"])
+    assert report["focal_length_mm"] == 65
+    assert report["coc_mm"] == pytest.approx(0.0288, abs=1e-4)
+    assert report["pixel_pitch_um"] == pytest.approx(4.39, abs=0.01)
+    assert any("Airy disk" in w for w in report["warnings"])
+
+
+def test_distance_from_the_sensor_is_the_default(capsys):
+    sensor = _json(capsys, ["dof", "--focal-length", "100", "--f-number", "8", "--distance", "400", "--coc", "0.03", "--json"])
+    lens = _json(capsys, ["dof", "--focal-length", "100", "--f-number", "8", "--distance", "400", "--distance-from", "lens",
+                          "--coc", "0.03", "--json"])
+    assert sensor["magnification"] == pytest.approx(1.0)  # 4f from the sensor is 1:1
+    assert lens["magnification"] == pytest.approx(1 / 3)
+
+
+def test_the_readable_table(capsys):
+    assert main(["dof", "--focal-length", "50", "--f-number", "8", "--distance", "3000", "--sensor", "full-frame"]) == 0
+    out = capsys.readouterr().out
+    assert "hyperfocal distance" in out and "near limit" in out and "wave optics" in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--focal-length", "-50", "--f-number", "8", "--distance", "3000", "--coc", "0.03"], "The focal length must be a positive number, got -50 mm."),
+        (["--focal-length", "50", "--f-number", "0.3", "--distance", "3000", "--coc", "0.03"], "An f-number of 0.3 is not possible; lenses start at about f/0.5."),
+        (["--focal-length", "100", "--f-number", "8", "--distance", "80", "--distance-from", "lens", "--coc", "0.03"],
+         "A focus distance of 80 mm from the lens is inside the 100 mm focal length; nothing can be focused there."),
+        (["--lens", "EF 100mm f/2.8L", "--f-number", "64", "--magnification", "1", "--coc", "0.03"], "f/64 is outside that range."),
+        (["--focal-length", "50", "--f-number", "8", "--distance", "3000", "--camera", "Leica M11"], "No camera called 'Leica M11'"),
+    ],
+)
+def test_nonsense_exits_non_zero_with_one_sentence(argv, message):
+    result = subprocess.run([sys.executable, "-m", "focuslock", "dof", *argv], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert message in result.stderr and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_stack_plan_json(capsys):
+    report = _json(capsys, ["stack-plan", "--focal-length", "100", "--f-number", "8", "--coc", "0.03", "--magnification", "1",
+                            "--depth", "5", "--overlap", "0.3", "--step-um", "20", "--json"])
+    assert report["frames"] == len(report["positions_mm"]) >= 7
+    assert report["step_mm"] == pytest.approx(0.7 * depth_of_field(100, 8, 0.03, magnification=1).total_mm, rel=1e-3)
+    assert len(report["drive_steps"]) == report["frames"] - 1
+    lens = _json(capsys, ["stack-plan", "--focal-length", "100", "--f-number", "8", "--coc", "0.03", "--near", "1000",
+                          "--far", "3000", "--method", "lens", "--json"])
+    assert lens["method"] == "lens" and lens["frames"] >= 2
+
+
+def test_stack_plan_nonsense(capsys):
+    assert main(["stack-plan", "--focal-length", "100", "--f-number", "8", "--coc", "0.03", "--near", "500", "--far", "450"]) == 1
+    assert "nearer than the near limit" in capsys.readouterr().err
+    assert main(["stack-plan", "--focal-length", "100", "--f-number", "8", "--coc", "0.03", "--magnification", "1"]) == 1
+    assert "--far MM or its depth" in capsys.readouterr().err
+
+
+def test_the_live_analysis_carries_the_bench_depth_of_field():
+    bench = SimulatedBench(BenchConfig(live_view_size_px=(256, 170), frame_rate_hz=60.0, f_number=8.0))
+    with LiveSession(bench, processor=FramePipeline(), settings=PipelineSettings()) as session:
+        analysis = session.next_analysis(5.0)
+        assert analysis is not None
+        optics = analysis.results["optics"]
+        session.set_setting("aperture", "16").result(5)
+        deeper = None
+        for _ in range(50):
+            later = session.next_analysis(1.0)
+            if later is not None and later.frame.metadata["f_number"] == 16:
+                deeper = later.results["optics"]
+                break
+    expected = depth_of_field(100, 8, (36**2 + 24**2) ** 0.5 / 1500, distance_mm=bench.config.subject_distance, distance_from="lens")
+    assert optics.magnification == pytest.approx(0.5, rel=1e-3)
+    assert optics.total_mm == pytest.approx(expected.total_mm, rel=1e-3)
+    assert deeper is not None and deeper.total_mm > optics.total_mm * 1.9

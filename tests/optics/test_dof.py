@@ -1,0 +1,194 @@
+"""Depth of field: properties (hypothesis) and published worked cases, each cited."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from focuslock.optics.dof import (
+    OpticsError,
+    depth_of_field,
+    hyperfocal_distance_mm,
+    macro_dof_mm,
+    subject_distance_from_sensor,
+)
+
+focal_lengths = st.floats(10.0, 800.0)
+f_numbers = st.floats(1.0, 45.0)
+cocs = st.floats(0.005, 0.06)
+pupils = st.floats(0.3, 3.0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(focal_lengths, f_numbers, cocs, pupils, st.floats(1.05, 200.0))
+def test_near_is_before_focus_is_before_far(f, n, c, p, distance_in_focal_lengths):
+    result = depth_of_field(f, n, c, distance_mm=f * distance_in_focal_lengths, distance_from="lens", pupil_ratio=p)
+    assert result.near_mm <= result.subject_distance_mm <= result.far_mm
+    assert result.front_mm >= 0 and result.back_mm >= 0
+    assert result.total_mm == pytest.approx(result.front_mm + result.back_mm) or math.isinf(result.total_mm)
+
+
+@settings(max_examples=200, deadline=None)
+@given(focal_lengths, f_numbers, cocs, st.floats(1.05, 100.0), st.floats(1.05, 2.0))
+def test_depth_of_field_grows_with_f_number(f, n, c, distance_in_focal_lengths, factor):
+    assume(n * factor <= 64)
+    s = f * distance_in_focal_lengths
+    wide = depth_of_field(f, n, c, distance_mm=s, distance_from="lens")
+    narrow = depth_of_field(f, n * factor, c, distance_mm=s, distance_from="lens")
+    assert narrow.total_mm >= wide.total_mm
+
+
+@settings(max_examples=200, deadline=None)
+@given(focal_lengths, f_numbers, cocs, st.floats(1.05, 100.0), st.floats(1.01, 3.0))
+def test_depth_of_field_grows_with_distance(f, n, c, distance_in_focal_lengths, factor):
+    s = f * distance_in_focal_lengths
+    closer = depth_of_field(f, n, c, distance_mm=s, distance_from="lens")
+    farther = depth_of_field(f, n, c, distance_mm=s * factor, distance_from="lens")
+    assert farther.total_mm >= closer.total_mm
+
+
+@settings(max_examples=200, deadline=None)
+@given(focal_lengths, f_numbers, cocs, pupils, st.floats(0.5, 1.5))
+def test_far_becomes_infinite_exactly_at_the_hyperfocal_distance(f, n, c, p, fraction):
+    hyperfocal = hyperfocal_distance_mm(f, n, c)
+    assume(hyperfocal * fraction > f * 1.01)
+    result = depth_of_field(f, n, c, distance_mm=hyperfocal * fraction, distance_from="lens", pupil_ratio=p)
+    assert math.isinf(result.far_mm) == (fraction >= 1.0)
+    if fraction >= 1.0:
+        assert result.near_mm == pytest.approx(hyperfocal * fraction * (hyperfocal - f) / (hyperfocal + hyperfocal * fraction - 2 * f), rel=1e-6) or p != 1
+
+
+def test_just_inside_and_at_the_hyperfocal_distance():
+    hyperfocal = hyperfocal_distance_mm(50, 8, 0.03)
+    assert math.isfinite(depth_of_field(50, 8, 0.03, distance_mm=hyperfocal * (1 - 1e-9), distance_from="lens").far_mm)
+    at = depth_of_field(50, 8, 0.03, distance_mm=hyperfocal, distance_from="lens")
+    # Focused at H, everything from H/2 to infinity is sharp.
+    assert math.isinf(at.far_mm) and at.near_mm == pytest.approx(hyperfocal / 2, rel=1e-9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(30.0, 200.0), f_numbers, cocs, pupils, st.floats(0.2, 10.0))
+def test_the_macro_approximation_converges_to_the_exact_result(f, n, c, p, m):
+    exact = depth_of_field(f, n, c, magnification=m, pupil_ratio=p).total_mm
+    approx = macro_dof_mm(n, c, m, p)
+    # The approximation drops (N·c/f)² against m² and the near/far asymmetry: the
+    # smaller the depth of field compared with the focal length, the closer it is.
+    relative_error = abs(exact - approx) / exact
+    assert relative_error < 10 * (approx / (f / m)) + 1e-3
+
+
+def test_the_approximation_error_shrinks_as_magnification_grows():
+    errors = [abs(depth_of_field(100, 8, 0.03, magnification=m).total_mm - macro_dof_mm(8, 0.03, m)) / macro_dof_mm(8, 0.03, m)
+              for m in (0.1, 0.3, 1.0, 3.0)]
+    assert errors == sorted(errors, reverse=True)
+    assert errors[-1] < 1e-4
+
+
+@settings(max_examples=200, deadline=None)
+@given(focal_lengths, st.floats(4.2, 200.0))
+def test_distance_from_the_sensor_solves_the_thin_lens_equation(f, distance_in_focal_lengths):
+    d = f * distance_in_focal_lengths
+    s = subject_distance_from_sensor(f, d)
+    v = f * s / (s - f)
+    assert s + v == pytest.approx(d, rel=1e-9)
+    result = depth_of_field(f, 8, 0.03, distance_mm=d)
+    assert result.distance_from_sensor_mm == pytest.approx(d, rel=1e-9)
+
+
+# ------------------------------------------------------------------- published cases
+def test_hyperfocal_50mm_f8():
+    """FIELD-NOTES.md worked case; DOFMaster's formula H = f²/(N·c) + f
+    (http://dofmaster.com/equations.html): 50 mm, f/8, c = 0.030 mm → 10 467 mm."""
+    assert round(depth_of_field(50, 8, 0.030, distance_mm=3000).hyperfocal_mm) == 10467
+
+
+def test_zerene_one_to_one_at_f16():
+    """Zerene Stacker DOF calculator (https://zerenesystems.com/cms/stacker/docs/dofcalculator):
+    magnification 1, f/16 (effective f/32): wave-optics DOF 2.253 mm; with c = 0.030 mm,
+    classic DOF 1.92 mm. Also Table 2-A of .../docs/tables/macromicrodof."""
+    result = depth_of_field(100, 16, 0.030, magnification=1)
+    assert result.effective_f_number == pytest.approx(32)
+    assert round(result.wave_dof_mm, 3) == 2.253
+    assert round(result.total_mm, 2) == 1.92
+
+
+@pytest.mark.parametrize("f_number, classic_mm, wave_mm", [(2.8, 0.0242, 0.0248), (4.0, 0.0346, 0.0507)])
+def test_mp_e_65_at_5x(f_number, classic_mm, wave_mm):
+    """photomacrography.net, "MPE 65 DOF Calculation For f/2.8 and f/4.0" (R. J. Littlefield,
+    2017-11-10, https://www.photomacrography.net/forum/viewtopic.php?t=35788): at 5×, c = 0.018
+    mm, classic DOF 0.0242 mm (f/2.8) and 0.0346 mm (f/4); wave optics 0.0248 and 0.0507 mm."""
+    result = depth_of_field(65, f_number, 0.018, magnification=5)
+    assert round(result.total_mm, 4) == classic_mm
+    assert round(result.wave_dof_mm, 4) == wave_mm
+
+
+@pytest.mark.parametrize(
+    "magnification, f_number, dof_mm, effective",
+    [(0.1, 1.0, 4.2, 1.1), (0.5, 2.0, 0.46, 3.0), (1.0, 2.8, 0.21, 5.6), (1.0, 4.0, 0.30, 8.0), (5.0, 2.8, 0.026, 17.0),
+     (10.0, 4.0, 0.017, 44.0)],
+)
+def test_savazzi_table_1(magnification, f_number, dof_mm, effective):
+    """E. Savazzi, "Digital photography for science: close-up photography, macrophotography
+    and photomacrography", companion spreadsheet Table 1 (DoF and effective aperture E by
+    nominal aperture and magnification, APS-C c = 0.019 mm), two significant digits."""
+    result = depth_of_field(60, f_number, 0.019, magnification=magnification)
+    assert float(f"{result.total_mm:.2g}") == pytest.approx(dof_mm)
+    assert float(f"{result.effective_f_number:.2g}") == pytest.approx(effective)
+
+
+def test_airy_disk_and_the_diffraction_warning():
+    result = depth_of_field(100, 16, 0.030, magnification=1)
+    assert result.airy_disk_um == pytest.approx(2.44 * 0.55 * 32)
+    assert result.diffraction_limited
+    assert "Airy disk" in result.warnings[0] and "f/11" in result.warnings[0]
+    clean = depth_of_field(100, 5.6, 0.030, magnification=0.5)
+    assert not clean.diffraction_limited and clean.warnings == ()
+    pixels = depth_of_field(100, 11, 0.060, magnification=0.5, pixel_pitch_um=4.4)
+    assert any("pixels" in w for w in pixels.warnings)
+
+
+def test_planning_criterion():
+    result = depth_of_field(65, 4, 0.018, magnification=5)
+    assert result.planning_dof_mm("geometric") == result.total_mm
+    assert result.planning_dof_mm("wave") == result.wave_dof_mm
+    assert result.planning_dof_mm("larger") == max(result.total_mm, result.wave_dof_mm)
+    with pytest.raises(OpticsError, match="criterion"):
+        result.planning_dof_mm("banding")
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(focal_length_mm=-50, f_number=8, coc_mm=0.03, distance_mm=500), "focal length must be a positive number, got -50 mm"),
+        (dict(focal_length_mm=50, f_number=0.3, coc_mm=0.03, distance_mm=500), "f-number of 0.3 is not possible"),
+        (dict(focal_length_mm=50, f_number=8, coc_mm=0.03, distance_mm=40, distance_from="lens"), "inside the 50 mm focal length"),
+        (dict(focal_length_mm=100, f_number=8, coc_mm=0.03, distance_mm=300), "closest it can focus is 400 mm"),
+        (dict(focal_length_mm=100, f_number=8, coc_mm=3, distance_mm=3000), "far too large"),
+        (dict(focal_length_mm=100, f_number=8, coc_mm=0.03, magnification=-1), "magnification must be a positive number"),
+        (dict(focal_length_mm=100, f_number=8, coc_mm=0.03), "either a focus distance or a magnification"),
+        (dict(focal_length_mm=100, f_number=8, coc_mm=0.03, magnification=1, pupil_ratio=0), "pupil ratio"),
+    ],
+)
+def test_nonsense_values_are_one_sentence(kwargs, message):
+    with pytest.raises(OpticsError, match=message) as error:
+        focal = kwargs.pop("focal_length_mm")
+        n = kwargs.pop("f_number")
+        c = kwargs.pop("coc_mm")
+        depth_of_field(focal, n, c, **kwargs)
+    text = str(error.value)
+    assert text.endswith(".") and "\n" not in text
+
+
+@settings(max_examples=200, deadline=None)
+@given(focal_lengths, f_numbers, cocs, st.floats(1.05, 100.0))
+def test_symmetric_lens_matches_the_classic_thin_lens_formulas(f, n, c, distance_in_focal_lengths):
+    """P = 1: near = s(H − f)/(H + s − 2f), far = s(H − f)/(H − s) (FIELD-NOTES.md, DOFMaster)."""
+    s = f * distance_in_focal_lengths
+    h = hyperfocal_distance_mm(f, n, c)
+    result = depth_of_field(f, n, c, distance_mm=s, distance_from="lens")
+    assert result.near_mm == pytest.approx(s * (h - f) / (h + s - 2 * f), rel=1e-9)
+    if s < h:
+        assert result.far_mm == pytest.approx(s * (h - f) / (h - s), rel=1e-7)
