@@ -100,6 +100,16 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     analyze.add_argument("--overlay-video", type=Path, help="write the take with peaking and the feature's box as MP4")
 
+    cameras = commands.add_parser("cameras", help="list the cameras connected by USB")
+    cameras.add_argument("--json", action="store_true", help="print a JSON list")
+
+    capture = commands.add_parser("capture", help="capture with a tethered camera and download every file safely")
+    capture.add_argument("--camera", help="model (or part of it) or port, when several are connected")
+    capture.add_argument("--out", type=Path, default=Path("captures"), help="folder for the downloaded files (default captures)")
+    capture.add_argument("--count", type=int, default=1, help="how many captures (default 1)")
+    capture.add_argument("--delete-from-camera", action="store_true", help="delete each file from the camera once its download is verified")
+    capture.add_argument("--json", action="store_true", help='print {"files": [...]} of what was downloaded and verified')
+
     dof = commands.add_parser("dof", help="depth of field for macro and long lenses, with diffraction")
     _add_lens_options(dof)
     where = dof.add_mutually_exclusive_group(required=True)
@@ -227,9 +237,10 @@ def _live(args: argparse.Namespace) -> int:
     from focuslock.live import LiveSession
 
     try:
-        factory = camera_factory(args.source, loop=False)
+        factory = camera_factory(args.source, loop=False, download_folder=args.out / "captures")
         probe = factory()
         probe.open()  # fail fast with one sentence when the source is wrong
+        rate = probe.capabilities.frame_rate_hz
         probe.close()
     except CameraError as error:
         raise UserError(error.user_message) from None
@@ -237,7 +248,7 @@ def _live(args: argparse.Namespace) -> int:
         return _needs_window("live")
     from focuslock.pipeline import FramePipeline, PipelineSettings
 
-    rate = probe.capabilities.frame_rate_hz or 30.0
+    rate = rate or 30.0
     return _run_headless(LiveSession(factory, processor=FramePipeline(), settings=PipelineSettings()), args, "live", rate)
 
 
@@ -421,7 +432,60 @@ def _stack_plan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"demo": _demo, "live": _live, "analyze": _analyze, "dof": _dof, "stack-plan": _stack_plan}
+def _cameras(args: argparse.Namespace) -> int:
+    import json
+
+    from focuslock.camera.base import CameraError
+    from focuslock.camera.gphoto import list_cameras
+
+    try:
+        found = list_cameras()
+    except CameraError as error:
+        raise UserError(error.user_message) from None
+    if args.json:
+        print(json.dumps([camera.to_json() for camera in found]))
+    elif not found:
+        print("No camera found; check the cable, that the body is on and in PC/tether mode.")
+    else:
+        for camera in found:
+            print(f"{camera.model}  {camera.port}  (profile {camera.profile})")
+    return EXIT_OK
+
+
+def _capture(args: argparse.Namespace) -> int:
+    import json
+
+    from focuslock.camera.base import CameraError
+    from focuslock.camera.gphoto import GPhotoCamera
+
+    if args.count < 1:
+        raise UserError(f"--count must be 1 or more, got {args.count}.")
+    camera = GPhotoCamera(args.camera, download_folder=args.out, delete_after_download=args.delete_from_camera)
+    files: list[Path] = []
+    failure = None
+    try:
+        camera.open()
+        for _ in range(args.count):
+            files.extend(camera.capture(args.out))
+    except CameraError as error:
+        failure = error.user_message
+    finally:
+        camera.close()
+    if args.json:
+        print(json.dumps({"files": [str(path) for path in files], **({"error": failure} if failure else {})}))
+    else:
+        for path in files:
+            print(path)
+    if failure:
+        print(f"focuslock: {failure}", file=sys.stderr)
+        if files:
+            print(f"focuslock: the {len(files)} file(s) downloaded before are intact in {args.out}.", file=sys.stderr)
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+_COMMANDS = {"demo": _demo, "live": _live, "analyze": _analyze, "dof": _dof, "stack-plan": _stack_plan,
+             "cameras": _cameras, "capture": _capture}
 
 
 if __name__ == "__main__":  # pragma: no cover

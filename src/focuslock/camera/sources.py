@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable
 
 from focuslock.camera.base import Camera, CameraNotFoundError
@@ -12,7 +13,8 @@ __all__ = ["SOURCE_HELP", "camera_factory"]
 SOURCE_HELP = "sim | video:PATH_OR_INDEX | folder:DIR_OR_GLOB | gphoto2[:MODEL_OR_PORT]"
 
 
-def camera_factory(source: str, *, loop: bool = True, folder_rate_hz: float = 10.0) -> Callable[[], Camera]:
+def camera_factory(source: str, *, loop: bool = True, folder_rate_hz: float = 10.0,
+                   download_folder: Path | None = None) -> Callable[[], Camera]:
     """A factory that makes a NEW camera object for ``source`` on each call.
 
     The live session calls it again to reconnect; a tethered body must never be reused
@@ -33,5 +35,8 @@ def camera_factory(source: str, *, loop: bool = True, folder_rate_hz: float = 10
 
         return lambda: FolderCamera(argument, rate_hz=folder_rate_hz, loop=loop)
     if kind == "gphoto2":
-        raise CameraNotFoundError("Tethering through libgphoto2 is not built yet; use --source sim, video:… or folder:….")
+        from focuslock.camera.gphoto import GPhotoCamera
+
+        # A new object on every call: libgphoto2 must never see a closed camera again.
+        return lambda: GPhotoCamera(argument or None, download_folder=download_folder)
     raise CameraNotFoundError(f"{source!r} is not a source focuslock knows; use {SOURCE_HELP}.")

@@ -1,0 +1,557 @@
+"""Tethered cameras through libgphoto2 — the ONLY module that imports gphoto2 (lazily).
+
+One :class:`GPhotoCamera` wraps one ``gphoto2.Camera`` and has one owner (the live
+session's acquisition thread, or a command-line command). After ``close()`` the
+libgphoto2 object is dropped and never touched again: libgphoto2's virtual camera
+crashes the process on a call after ``exit()``, real drivers reopen silently. To
+reconnect, make a new GPhotoCamera.
+
+Facts this relies on (FIELD-NOTES.md): ``capture_preview()`` turns live view on by
+itself and returns JPEG bytes (copied before the CameraFile is dropped); settings are
+read and written one widget at a time (the whole tree takes seconds on some bodies);
+RAW+JPEG arrives as several FILE_ADDED events after ``trigger_capture()``; the PTP
+event 0x400A (StoreFull) or error -3/-115 means the card is full.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import cv2
+import numpy as np
+
+from focuslock.camera.base import (
+    Capabilities,
+    CameraBusyError,
+    CameraDisconnectedError,
+    CameraError,
+    CameraNotFoundError,
+    CorruptFrameError,
+    NotSupportedError,
+    Setting,
+    SettingValueError,
+    StorageFullError,
+)
+from focuslock.camera.files import sanitise_file_name, unique_path, write_file_atomically
+from focuslock.camera.playback import FramePacer
+from focuslock.camera.profiles import SETTING_NAMES, Profile, match_profile
+from focuslock.frames import Frame
+
+__all__ = ["CameraInfo", "GPhotoCamera", "list_cameras", "gphoto2_module"]
+
+# libgphoto2 error codes (gphoto2/gphoto2-result.h, gphoto2-port-result.h).
+GP_ERROR = -1
+GP_ERROR_BAD_PARAMETERS = -2
+GP_ERROR_NO_MEMORY = -3
+GP_ERROR_NOT_SUPPORTED = -6
+GP_ERROR_IO = -7
+GP_ERROR_TIMEOUT = -10
+GP_ERROR_IO_USB_FIND = -52
+GP_ERROR_IO_USB_CLAIM = -53
+GP_ERROR_MODEL_NOT_FOUND = -105
+GP_ERROR_CAMERA_BUSY = -110
+GP_ERROR_NO_SPACE = -115
+GP_ERROR_CAMERA_ERROR = -113
+DISCONNECT_CODES = {GP_ERROR_IO, -8, -11, -34, -35, -36, -37, -51, GP_ERROR_IO_USB_FIND, GP_ERROR_MODEL_NOT_FOUND}
+
+# A busy camera is asked again this many times, waiting longer each time.
+BUSY_RETRY_DELAYS_S = (0.05, 0.1, 0.2, 0.4, 0.8)
+# After CAPTURE_COMPLETE, more files (the JPEG of a RAW+JPEG pair) may still come.
+QUIET_PERIOD_S = 0.25
+CAPTURE_TIMEOUT_S = 30.0
+# With no live view, a body gives "live" frames by capturing this often at most.
+FALLBACK_FRAME_RATE_HZ = 1.0
+
+FREE_COMMAND = "gio mount -s gphoto2"
+
+
+def gphoto2_module():
+    """Import python-gphoto2 (only when a tethered camera is really used)."""
+    try:
+        return importlib.import_module("gphoto2")
+    except ImportError as error:  # e.g. Windows, where only video and folder sources work
+        raise CameraNotFoundError(
+            f"Tethering needs libgphoto2 through the gphoto2 Python package, which is not available here ({error})."
+        ) from None
+
+
+def _code(error: Exception) -> int | None:
+    return getattr(error, "code", None)
+
+
+def translate(error: Exception, doing: str) -> CameraError:
+    """A libgphoto2 error as the CameraError a user can act on."""
+    code = _code(error)
+    text = str(error).strip()
+    if code == GP_ERROR_IO_USB_CLAIM:
+        return CameraBusyError(
+            "The camera is held by another program (the desktop's photo import service). "
+            f"Run `{FREE_COMMAND}` (or stop gvfs-gphoto2-volume-monitor) and try again."
+        )
+    if code == GP_ERROR_CAMERA_BUSY:
+        return CameraBusyError(f"The camera stayed busy while {doing}; wait for it and try again.")
+    if code in (GP_ERROR_NO_MEMORY, GP_ERROR_NO_SPACE):
+        return StorageFullError("The camera's card (or its memory) is full; free space on it and capture again.")
+    if code == GP_ERROR_NOT_SUPPORTED:
+        return NotSupportedError(f"This camera does not support {doing}.")
+    if code in DISCONNECT_CODES or "PTP" in text and code == GP_ERROR:
+        return CameraDisconnectedError(f"The camera stopped answering while {doing} (cable pulled or body asleep); reconnecting.")
+    return CameraError(f"The camera reported an error while {doing}: {text or code}.")
+
+
+@dataclass(frozen=True)
+class CameraInfo:
+    model: str
+    port: str
+    profile: str
+
+    def to_json(self) -> dict:
+        return {"model": self.model, "port": self.port, "profile": self.profile}
+
+
+def list_cameras() -> list[CameraInfo]:
+    """Every camera libgphoto2 can see, with the profile that would drive it."""
+    gp = gphoto2_module()
+    try:
+        detected = gp.Camera.autodetect()
+    except Exception as error:
+        raise translate(error, "looking for cameras") from None
+    cameras = []
+    for index in range(detected.count()):
+        model, port = detected.get_name(index), detected.get_value(index)
+        manufacturer = model.split()[0] if model else ""
+        cameras.append(CameraInfo(model, port, match_profile(manufacturer, model).key))
+    return cameras
+
+
+def _matches(camera: CameraInfo, wanted: str | None) -> bool:
+    if not wanted:
+        return True
+    wanted_lower = wanted.lower()
+    return camera.port.lower() == wanted_lower or wanted_lower in camera.model.lower()
+
+
+class GPhotoCamera:
+    """A tethered body through libgphoto2. See the module docstring.
+
+    Parameters
+    ----------
+    model_or_port:
+        Which camera: a port (``usb:001,004``) or part of the model name; the only
+        one connected when omitted.
+    download_folder:
+        Where files the camera announces on its own (its shutter button) are saved.
+    delete_after_download:
+        Delete each file from the camera once its download is verified.
+    camera_factory:
+        Makes the libgphoto2 camera object: ``gphoto2.Camera`` unless a test puts a
+        named fake at this boundary (live view and focus drive need a real body).
+    """
+
+    def __init__(self, model_or_port: str | None = None, *, download_folder: Path | None = None,
+                 delete_after_download: bool = False, camera_factory: Callable[[], Any] | None = None) -> None:
+        self.wanted = model_or_port
+        self.download_folder = Path(download_folder) if download_folder is not None else None
+        self.delete_after_download = delete_after_download
+        self._factory = camera_factory
+        self._gp: Any = None
+        self._camera: Any = None
+        self._closed = False
+        self.info: CameraInfo | None = None
+        self.profile: Profile | None = None
+        self.name = f"Camera {model_or_port}" if model_or_port else "Tethered camera"
+        self.manufacturer = ""
+        self._sequence = 0
+        self._live_view = True
+        self._pacer = FramePacer(None)
+        self._zoom: str | None = None
+        self.downloaded: list[Path] = []
+        self._exposure_cache: dict | None = None
+        self._focus_drive_available = False
+        self._settings_available: tuple[str, ...] = ()
+
+    # ------------------------------------------------------------------ life cycle
+    def open(self) -> None:
+        if self._camera is not None:
+            return
+        if self._closed:
+            raise CameraError("This camera connection was closed; make a new one to reconnect.")
+        gp = self._gp = gphoto2_module()
+        if self._factory is None:
+            detected = [c for c in list_cameras() if _matches(c, self.wanted)]
+            if not detected:
+                if self.wanted:
+                    raise CameraNotFoundError(f"No camera matching {self.wanted!r} is connected; check the cable and that the body is on.")
+                raise CameraNotFoundError("No camera is connected; check the cable, that the body is on and in PC/tether mode.")
+            if len(detected) > 1 and not self.wanted:
+                names = ", ".join(f"{c.model} on {c.port}" for c in detected)
+                raise CameraNotFoundError(f"Several cameras are connected ({names}); choose one by model or port.")
+            self.info = detected[0]
+            camera = gp.Camera()
+            self._select_port(gp, camera, self.info)
+        else:
+            camera = self._factory()
+            self.info = CameraInfo(getattr(camera, "model_name", "Camera"), getattr(camera, "port_name", "fake:"), "")
+        try:
+            camera.init()
+        except Exception as error:
+            raise translate(error, "connecting") from None
+        self._camera = camera
+        summary = self._call(lambda: camera.get_summary().text, "reading the camera's summary", retry=True)
+        self.manufacturer = _summary_field(summary, "Manufacturer") or self.info.model.split()[0]
+        summary_model = _summary_field(summary, "Model") or ""
+        self.profile = self._choose_profile(summary_model)
+        self.info = CameraInfo(self.info.model, self.info.port, self.profile.key)
+        self.name = f"{self.info.model} on {self.info.port}"
+        drive = self.profile.focus_drive
+        # A family's focus drive is only there if this body has the widget (libgphoto2's
+        # virtual camera and some older bodies have none).
+        self._focus_drive_available = drive is not None and self._has_widget(drive.widget)
+        self._settings_available = tuple(
+            name for name in SETTING_NAMES
+            if name in self.profile.settings and name != "focal_length" and self._has_widget(self.profile.settings[name])
+        )
+
+    def _choose_profile(self, summary_model: str) -> Profile:
+        assert self.info is not None
+        for model in (self.info.model, summary_model):
+            profile = match_profile(self.manufacturer, model)
+            if not profile.fallback:
+                return profile
+        return match_profile(self.info.model.split()[0] if self.info.model else "", self.info.model)
+
+    @staticmethod
+    def _select_port(gp, camera, info: CameraInfo) -> None:
+        # Open exactly the camera that was chosen, not whichever libgphoto2 finds first.
+        ports = gp.PortInfoList()
+        ports.load()
+        abilities = gp.CameraAbilitiesList()
+        abilities.load()
+        camera.set_port_info(ports[ports.lookup_path(info.port)])
+        camera.set_abilities(abilities[abilities.lookup_model(info.model)])
+
+    def close(self) -> None:
+        """Turn live view off where the body needs it, and release the device."""
+        camera, self._camera = self._camera, None
+        if camera is None:
+            return
+        self._closed = True
+        try:
+            self._set_live_view(camera, on=False)
+        except Exception:
+            pass  # a vanished camera cannot be told; nothing else to do
+        try:
+            camera.exit()
+        except Exception:
+            pass
+        del camera
+        gc.collect()  # libgphoto2 releases shared state only when the object is gone
+
+    # ------------------------------------------------------------------- internals
+    def _require(self):
+        if self._camera is None:
+            raise CameraError(f"{self.name} is not open.")
+        return self._camera
+
+    def _call(self, action: Callable[[], Any], doing: str, *, retry: bool = True):
+        """Run a libgphoto2 call; a busy camera is asked again with growing pauses."""
+        delays = BUSY_RETRY_DELAYS_S if retry else ()
+        for attempt in range(len(delays) + 1):
+            try:
+                return action()
+            except Exception as error:
+                if _code(error) == GP_ERROR_CAMERA_BUSY and attempt < len(delays):
+                    time.sleep(delays[attempt])
+                    continue
+                raise translate(error, doing) from None
+        raise AssertionError("unreachable")
+
+    def _widget(self, name: str):
+        camera = self._require()
+        return self._call(lambda: camera.get_single_config(name), f"reading {name}")
+
+    def _has_widget(self, name: str) -> bool:
+        try:
+            self._widget(name)
+            return True
+        except CameraError:
+            return False
+
+    def _write(self, name: str, value: str) -> None:
+        camera = self._require()
+
+        def write():
+            widget = camera.get_single_config(name)
+            widget.set_value(value)
+            camera.set_single_config(name, widget)
+
+        self._call(write, f"setting {name} to {value}")
+
+    def _set_live_view(self, camera, on: bool) -> None:
+        profile = self.profile
+        if profile is None:
+            return
+        for widget in profile.live_view_widgets:
+            try:
+                config = camera.get_single_config(widget)
+            except Exception:
+                continue  # this body names it differently (eosviewfinder before 2014)
+            config.set_value(profile.live_view_on if on else profile.live_view_off)
+            camera.set_single_config(widget, config)
+            return
+
+    # ------------------------------------------------------------- Camera protocol
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(
+            live_view=True,
+            focus_drive=self._focus_drive_available,
+            capture=True,
+            settings=self._settings_available,
+            finite=False,
+            frame_rate_hz=None if self._live_view else FALLBACK_FRAME_RATE_HZ,
+            notes=() if self._live_view else ("No live view on this body: frames are captures, about one a second.",),
+        )
+
+    def read_frame(self) -> Frame:
+        camera = self._require()
+        self._download_announced(camera)
+        if self._live_view:
+            try:
+                data = self._call(lambda: bytes(memoryview(camera.capture_preview().get_data_and_size())), "reading live view")
+            except NotSupportedError:
+                # A body without live view: slow "live" frames from captures instead.
+                self._live_view = False
+                self._pacer = FramePacer(FALLBACK_FRAME_RATE_HZ)
+                raise NotSupportedError(
+                    f"{self.info.model if self.info else 'This camera'} has no live view over USB; "
+                    "focuslock shows a capture about once a second instead."
+                ) from None
+        else:
+            self._pacer.wait()
+            data = self._capture_to_memory(camera)
+        bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        if bgr is None:
+            self._sequence += 1
+            raise CorruptFrameError("A live-view frame from the camera could not be decoded; it was skipped.")
+        frame = Frame(
+            sequence=self._sequence,
+            timestamp_s=time.monotonic(),
+            image=cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB),
+            metadata={"source_kind": "gphoto2", "live_view": self._live_view, "jpeg_bytes": len(data), **self._exposure_metadata()},
+        )
+        self._sequence += 1
+        return frame
+
+    def _exposure_metadata(self) -> dict:
+        # Read at most every 30th frame: single widgets are cheap, but not free.
+        if self._sequence % 30 == 0 or self._exposure_cache is None:
+            meta: dict = {}
+            for name, key, parse in (("aperture", "f_number", _parse_f_number), ("shutterspeed", "exposure_s", _parse_shutter),
+                                     ("iso", "iso", _parse_int), ("focal_length", "focal_length_mm", _parse_float)):
+                widget = self.profile.settings.get(name) if self.profile else None
+                if not widget:
+                    continue
+                try:
+                    value = parse(str(self._widget(widget).get_value()))
+                except (CameraError, ValueError):
+                    continue
+                if value is not None:
+                    meta[key] = value
+            self._exposure_cache = meta
+        return dict(self._exposure_cache)
+
+    def _capture_to_memory(self, camera) -> bytes:
+        gp = self._gp
+        path = self._call(lambda: camera.capture(gp.GP_CAPTURE_IMAGE), "capturing a frame")
+        try:
+            camera_file = self._call(lambda: camera.file_get(path.folder, path.name, gp.GP_FILE_TYPE_NORMAL), "downloading a frame")
+            data = bytes(memoryview(camera_file.get_data_and_size()))
+        finally:
+            # Slow live frames must not fill the card.
+            try:
+                camera.file_delete(path.folder, path.name)
+            except Exception:
+                pass
+        return data
+
+    def drive_focus(self, steps: int) -> int:
+        profile = self.profile
+        if profile is None or profile.focus_drive is None or not self._focus_drive_available:
+            model = self.info.model if self.info else "This camera"
+            raise NotSupportedError(f"{model} offers no focus drive over USB; focus by hand (or on a rail).")
+        drive = profile.focus_drive
+        current = None
+        if drive.kind == "absolute":
+            current = int(float(self._widget(drive.widget).get_value()))
+        try:
+            values = drive.writes(int(steps), current)
+        except ValueError as error:
+            raise SettingValueError(str(error)) from None
+        for value in values:
+            self._write(drive.widget, value)
+        return int(steps)
+
+    def capture(self, folder: Path) -> list[Path]:
+        """Trigger a capture and download every file it makes (RAW+JPEG pairs too)."""
+        camera = self._require()
+        gp = self._gp
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self._call(camera.trigger_capture, "capturing")
+        written: list[Path] = []
+        complete_at = None
+        started = time.monotonic()
+        while True:
+            now = time.monotonic()
+            if complete_at is not None and now - complete_at > QUIET_PERIOD_S:
+                break
+            if now - started > CAPTURE_TIMEOUT_S:
+                if written:
+                    break
+                raise CameraError("The camera took no picture within 30 s; check the shutter and the focus mode.")
+            kind, data = self._call(lambda: camera.wait_for_event(100), "waiting for the capture")
+            if kind == gp.GP_EVENT_FILE_ADDED:
+                written.append(self._download(camera, data.folder, data.name, folder))
+            elif kind == gp.GP_EVENT_CAPTURE_COMPLETE:
+                complete_at = time.monotonic()
+            elif kind == gp.GP_EVENT_UNKNOWN and _is_store_full(data):
+                raise StorageFullError(
+                    "The camera's card is full: it took no picture. Every earlier file is intact"
+                    f"{' in ' + str(folder) if written or self.downloaded else ''}; free space on the card and capture again."
+                )
+            elif kind == gp.GP_EVENT_TIMEOUT and complete_at is None and written and now - started > 2.0:
+                complete_at = time.monotonic()  # some bodies never send CAPTURE_COMPLETE
+        if not written:
+            raise CameraError("The camera reported the capture complete but sent no file.")
+        return written
+
+    def _download(self, camera, camera_folder: str, camera_name: str, folder: Path) -> Path:
+        gp = self._gp
+        info = self._call(lambda: camera.file_get_info(camera_folder, camera_name), f"reading {camera_name}'s size")
+        expected = int(info.file.size) if info.file.fields & gp.GP_FILE_INFO_SIZE else None
+        camera_file = self._call(lambda: camera.file_get(camera_folder, camera_name, gp.GP_FILE_TYPE_NORMAL), f"downloading {camera_name}")
+        data = bytes(memoryview(camera_file.get_data_and_size()))
+        if expected is not None and len(data) != expected:
+            raise CameraError(f"{camera_name} arrived with {len(data)} of {expected} bytes; it stays on the camera, capture it again.")
+        folder.mkdir(parents=True, exist_ok=True)
+        path = write_file_atomically(unique_path(folder, sanitise_file_name(camera_name)), data)
+        if path.stat().st_size != len(data):
+            raise CameraError(f"{path.name} could not be written completely; it stays on the camera.")
+        self.downloaded.append(path)
+        if self.delete_after_download:
+            self._call(lambda: camera.file_delete(camera_folder, camera_name), f"deleting {camera_name} from the camera")
+        return path
+
+    def _download_announced(self, camera) -> None:
+        """Files the camera announced on its own (its shutter pressed): download them."""
+        gp = self._gp
+        for _ in range(16):  # drain what is waiting, without stalling live view
+            try:
+                kind, data = camera.wait_for_event(1)
+            except Exception as error:
+                raise translate(error, "reading the camera's events") from None
+            if kind == gp.GP_EVENT_TIMEOUT:
+                return
+            if kind == gp.GP_EVENT_FILE_ADDED:
+                folder = self.download_folder or Path.cwd()
+                self._download(camera, data.folder, data.name, folder)
+
+    def get_settings(self) -> dict[str, Setting]:
+        profile = self.profile
+        settings: dict[str, Setting] = {}
+        if profile is None:
+            return settings
+        for name in self.capabilities.settings:
+            widget_name = profile.settings[name]
+            try:
+                widget = self._widget(widget_name)
+            except CameraError:
+                continue  # this body lacks it
+            choices = ()
+            try:
+                choices = tuple(widget.get_choice(i) for i in range(widget.count_choices()))
+            except Exception:
+                pass
+            read_only = bool(widget.get_readonly()) if hasattr(widget, "get_readonly") else False
+            settings[name] = Setting(name, widget.get_label() or name, str(widget.get_value()), choices, read_only)
+        return settings
+
+    def set_setting(self, name: str, value: str) -> None:
+        profile = self.profile
+        if profile is None or name not in profile.settings:
+            raise SettingValueError(f"{self.name} has no setting called {name!r}.")
+        widget = self._widget(profile.settings[name])
+        choices = ()
+        try:
+            choices = tuple(widget.get_choice(i) for i in range(widget.count_choices()))
+        except Exception:
+            pass
+        if choices and value not in choices:
+            matched = _match_choice(value, choices)
+            if matched is None:
+                raise SettingValueError(f"{value} is not among this camera's {name} values; choose one of {', '.join(choices)}.")
+            value = matched
+        self._write(profile.settings[name], value)
+
+
+def _is_store_full(data: object) -> bool:
+    # PTP event 0x400A is StoreFull (PTP 1.1, ISO 15740).
+    return bool(re.search(r"PTP Event 400a", str(data), re.IGNORECASE))
+
+
+def _summary_field(summary: str, field: str) -> str | None:
+    match = re.search(rf"^{field}:\s*(.+)$", summary or "", re.MULTILINE)
+    return match.group(1).strip() if match else None
+
+
+def _match_choice(value: str, choices: tuple[str, ...]) -> str | None:
+    """'8' finds 'f/8', '1/100' finds '0.0100s' and the like, by numeric value."""
+    for parse in (_parse_f_number, _parse_shutter):
+        wanted = parse(value)
+        if wanted is None:
+            continue
+        for choice in choices:
+            parsed = parse(choice)
+            if parsed is not None and abs(parsed - wanted) <= 1e-3 * max(abs(wanted), 1e-9):
+                return choice
+    return None
+
+
+def _parse_f_number(text: str) -> float | None:
+    match = re.fullmatch(r"\s*(?:f/?)?\s*([0-9]+(?:\.[0-9]+)?)\s*", text, re.IGNORECASE)
+    return float(match.group(1)) if match else None
+
+
+def _parse_shutter(text: str) -> float | None:
+    """'1/125', '0.0080s', '2"' or '2' as seconds."""
+    text = text.strip().lower().removesuffix("s").rstrip('"').strip()
+    try:
+        if "/" in text:
+            numerator, _, denominator = text.partition("/")
+            return float(numerator) / float(denominator)
+        return float(text)
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def _parse_float(text: str) -> float | None:
+    match = re.search(r"-?[0-9]+(?:\.[0-9]+)?", text or "")
+    return float(match.group(0)) if match else None
+
+
+def _parse_int(text: str) -> int | None:
+    value = _parse_float(text)
+    return int(value) if value is not None else None
+
+
+def virtual_camera_folder() -> str | None:
+    """The folder libgphoto2's virtual camera serves, when one is switched on."""
+    return os.environ.get("VCAMERADIR")

@@ -1,0 +1,139 @@
+"""Tethering through libgphoto2, against libgphoto2's own virtual camera (a Nikon-flavoured
+PTP device emulated inside the real PTP driver; see FIELD-NOTES.md and conftest.py).
+
+Each test uses a fresh camera object and closes it: the virtual camera's state (its card
+among it) is reset only when every camera object is gone.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+
+import pytest
+
+from focuslock.camera.base import NotSupportedError, SettingValueError, StorageFullError
+from focuslock.camera.gphoto import GPhotoCamera, list_cameras, translate
+from focuslock.cli import main
+from tests.conftest import VIRTUAL_CAMERA_JPEG
+
+gphoto2 = pytest.importorskip("gphoto2")
+
+
+@pytest.fixture
+def camera(tmp_path):
+    gc.collect()  # no camera object of an earlier test may hold the virtual state
+    cam = GPhotoCamera(download_folder=tmp_path / "announced")
+    cam.open()
+    yield cam
+    cam.close()
+    gc.collect()
+
+
+def test_the_virtual_camera_is_listed_with_its_profile():
+    cameras = list_cameras()
+    assert [(c.model, c.port) for c in cameras] == [("Nikon DSC D750", "usb:001,001")]
+    assert cameras[0].profile == "nikon"
+
+
+def test_cameras_json(capsys):
+    assert main(["cameras", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"model": "Nikon DSC D750", "port": "usb:001,001", "profile": "nikon"}]
+
+
+def test_opening_by_port_or_model_and_refusing_what_is_not_there(tmp_path):
+    for wanted in ("usb:001,001", "D750"):
+        cam = GPhotoCamera(wanted)
+        cam.open()
+        assert cam.name == "Nikon DSC D750 on usb:001,001"
+        cam.close()
+    from focuslock.camera.base import CameraNotFoundError
+
+    with pytest.raises(CameraNotFoundError, match="No camera matching 'Canon'"):
+        GPhotoCamera("Canon").open()
+
+
+def test_settings_round_trip(camera):
+    camera.set_setting("aperture", "f/8")
+    assert camera.get_settings()["aperture"].value == "f/8"
+    camera.set_setting("aperture", "11")  # a photographer types 11, the body says f/11
+    assert camera.get_settings()["aperture"].value == "f/11"
+    camera.set_setting("shutterspeed", "1/100")
+    assert camera.get_settings()["shutterspeed"].value == "0.0100s"
+    camera.set_setting("exposurecompensation", "-1")
+    assert camera.get_settings()["exposurecompensation"].value == "-1"
+    with pytest.raises(SettingValueError, match="f/2.8, f/3.5"):
+        camera.set_setting("aperture", "f/1.2")
+    with pytest.raises(SettingValueError, match="no setting called 'warp'"):
+        camera.set_setting("warp", "9")
+
+
+def test_capture_downloads_a_byte_identical_file(camera, tmp_path):
+    [path] = camera.capture(tmp_path / "shots")
+    assert path.read_bytes() == VIRTUAL_CAMERA_JPEG.read_bytes()
+    assert path.parent == tmp_path / "shots" and path.suffix == ".JPG"
+    assert not list((tmp_path / "shots").glob("*.part"))
+
+
+def test_a_file_the_camera_announces_on_its_own_is_downloaded(camera, tmp_path):
+    # Setting the opcode widget makes the virtual camera announce a new file, as a body
+    # does when its own shutter button is pressed (FIELD-NOTES.md).
+    camera._write("opcode", "0x9999,0x0")
+    with pytest.raises(NotSupportedError):
+        camera.read_frame()  # no live view here; the events are drained all the same
+    announced = list((tmp_path / "announced").iterdir())
+    assert len(announced) == 1 and announced[0].read_bytes() == VIRTUAL_CAMERA_JPEG.read_bytes()
+
+
+def test_no_live_view_gives_a_clear_message_and_slow_frames_from_captures(camera):
+    with pytest.raises(NotSupportedError, match="no live view over USB; focuslock shows a capture about once a second"):
+        camera.read_frame()
+    frame = camera.read_frame()
+    assert frame.metadata["live_view"] is False
+    assert frame.image.shape == (480, 640, 3)
+    assert camera.capabilities.frame_rate_hz == 1.0
+
+
+def test_focus_drive_that_the_body_lacks_says_so(camera):
+    assert not camera.capabilities.focus_drive
+    with pytest.raises(NotSupportedError, match="offers no focus drive over USB"):
+        camera.drive_focus(5)
+
+
+def test_the_card_fills_after_26_captures_and_every_earlier_file_is_intact(tmp_path, capsys):
+    gc.collect()
+    code = main(["capture", "--out", str(tmp_path / "shots"), "--count", "30", "--json"])
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert code == 1
+    assert len(report["files"]) == 26
+    assert "card is full" in report["error"] and "card is full" in captured.err
+    assert "26 file(s) downloaded before are intact" in captured.err
+    assert captured.err.count("card is full") == 1
+    source = VIRTUAL_CAMERA_JPEG.read_bytes()
+    for name in report["files"]:
+        assert open(name, "rb").read() == source
+    assert len(list((tmp_path / "shots").iterdir())) == 26
+
+
+def test_capture_command_json(tmp_path, capsys):
+    gc.collect()
+    assert main(["capture", "--out", str(tmp_path), "--count", "2", "--json"]) == 0
+    files = json.loads(capsys.readouterr().out)["files"]
+    assert len(files) == 2 and len(set(files)) == 2
+
+
+@pytest.mark.parametrize(
+    "code, kind, words",
+    [
+        (-53, "CameraBusyError", "gio mount -s gphoto2"),
+        (-110, "CameraBusyError", "stayed busy"),
+        (-7, "CameraDisconnectedError", "reconnecting"),
+        (-3, "StorageFullError", "full"),
+        (-6, "NotSupportedError", "does not support"),
+    ],
+)
+def test_libgphoto2_errors_become_sentences(code, kind, words):
+    error = translate(gphoto2.GPhoto2Error(code), "capturing")
+    assert type(error).__name__ == kind and words in error.user_message
+    assert error.user_message.endswith(".")
