@@ -137,3 +137,18 @@ def test_libgphoto2_errors_become_sentences(code, kind, words):
     error = translate(gphoto2.GPhoto2Error(code), "capturing")
     assert type(error).__name__ == kind and words in error.user_message
     assert error.user_message.endswith(".")
+
+
+def test_live_headless_on_the_virtual_camera_falls_back_to_captures(tmp_path, capsys):
+    gc.collect()
+    code = main(["live", "--source", "gphoto2:D750", "--headless", "--seconds", "3", "--out", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert "has no live view over USB" in captured.err
+    rows = (tmp_path / "live.csv").read_text().splitlines()
+    assert len(rows) >= 2  # slow frames from captures, about one a second
+
+
+def test_a_source_that_names_no_connected_camera(tmp_path, capsys):
+    assert main(["live", "--source", "gphoto2:Hasselblad", "--headless", "--out", str(tmp_path)]) == 1
+    assert "No camera matching 'Hasselblad' is connected" in capsys.readouterr().err
