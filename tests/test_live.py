@@ -165,3 +165,31 @@ def test_commands_to_a_stopped_session_fail_with_a_sentence():
     session = LiveSession(SimulatedBench(BenchConfig(**FAST)))
     with pytest.raises(CameraError, match="not running"):
         session.drive_focus(1).result(1.0)
+
+
+def test_a_headless_recording_shows_reconnecting_while_the_camera_is_away(tmp_path):
+    import csv
+    import threading
+
+    from focuslock.headless import record_session
+
+    link = BenchLink()
+    session = LiveSession(lambda: SimulatedBench(BenchConfig(**FAST), link=link))
+    # The cable is pulled one second in and plugged back two seconds later.
+    pull = threading.Timer(1.0, link.unplug)
+    plug = threading.Timer(3.0, link.plug)
+    pull.start()
+    plug.start()
+    try:
+        result = record_session(session, 5.0, tmp_path, name="take", frame_rate_hz=60.0)
+    finally:
+        pull.cancel()
+        plug.cancel()
+        pull.join()
+        plug.join()
+    with open(tmp_path / "take.csv", newline="") as handle:
+        states = [row["camera_state"] for row in csv.DictReader(handle)]
+    assert "reconnecting" in states
+    first = states.index("reconnecting")
+    assert "live" in states[first:]  # and live again afterwards
+    assert "reconnecting" in result.camera_states

@@ -163,6 +163,8 @@ def record_session(session: LiveSession, seconds: float, out_dir: Path, *, name:
     writer: cv2.VideoWriter | None = None
     first_time_s: float | None = None
     last_event = 0
+    last_screen = None
+    last_status_write_s = 0.0
     session.start()
     started_s = time.monotonic()
     try:
@@ -178,16 +180,25 @@ def record_session(session: LiveSession, seconds: float, out_dir: Path, *, name:
                         result.errors.append(event.message)
                 analysis = session.next_analysis(timeout_s=0.1)
                 if analysis is None:
-                    state = session.status.state
-                    if not result.camera_states or result.camera_states[-1] != state:
-                        result.camera_states.append(state)
-                    if state == "ended":
+                    status = session.status
+                    if not result.camera_states or result.camera_states[-1] != status.state:
+                        result.camera_states.append(status.state)
+                    if status.state == "ended":
                         break
+                    if status.state in ("reconnecting", "busy", "error") and last_screen is not None \
+                            and time.monotonic() - last_status_write_s > 0.5:
+                        # No frames while the camera is away: the recording says why.
+                        last_status_write_s = time.monotonic()
+                        banner = draw_text_panel(last_screen, [status.state.upper(), status.message], corner="bottom-left",
+                                                 colour_rgb=(255, 200, 0))
+                        writer.write(cv2.cvtColor(banner, cv2.COLOR_RGB2BGR))
+                        result.frames_written += 1
+                        table.writerow(["", f"{time.monotonic() - started_s:.4f}", "", "", "", "", status.state, ""] + [""] * 8)
                     continue
                 state = analysis.camera_status.state
                 if not result.camera_states or result.camera_states[-1] != state:
                     result.camera_states.append(state)
-                screen = render_screen(analysis)
+                screen = last_screen = render_screen(analysis)
                 if writer is None:
                     height, width = screen.shape[:2]
                     writer = cv2.VideoWriter(str(result.video_path), cv2.VideoWriter_fourcc(*"mp4v"), frame_rate_hz, (width, height))

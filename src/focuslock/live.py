@@ -42,7 +42,7 @@ __all__ = ["LiveSession", "Processor", "SessionEvent"]
 T = TypeVar("T")
 
 # How long to wait between attempts to (re)open a camera, growing up to the last value.
-RECONNECT_DELAYS_S = (0.25, 0.5, 1.0, 2.0)
+RECONNECT_DELAYS_S = (0.25, 0.5, 1.0)
 # After an unexpected read failure, wait this long before reading again.
 READ_ERROR_PAUSE_S = 0.2
 # How many events are kept for consumers that poll late.

@@ -60,7 +60,12 @@ class FakeGPhoto2Body:
     failures: dict[str, list[int]] = field(default_factory=dict)
     on_call: Callable[[str], None] | None = None
     exited: bool = False
+    # What one trigger_capture() makes: (camera file name, bytes, size the camera reports).
+    capture_files: list[tuple[str, bytes, int]] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
     _next_frame: int = 0
+    _events: list = field(default_factory=list)
+    _files: dict = field(default_factory=dict)
 
     def _maybe_fail(self, method: str) -> None:
         if self.exited:
@@ -102,7 +107,32 @@ class FakeGPhoto2Body:
 
     def wait_for_event(self, timeout_ms: int):
         self._maybe_fail("wait_for_event")
+        if self._events:
+            return self._events.pop(0)
         return gphoto2.GP_EVENT_TIMEOUT, None
+
+    def trigger_capture(self) -> None:
+        """RAW+JPEG as bodies send it: two FILE_ADDED events, then CAPTURE_COMPLETE."""
+        self._maybe_fail("trigger_capture")
+        for name, data, size in self.capture_files:
+            path = type("CameraFilePath", (), {"folder": "/store_00010001/DCIM/100CANON", "name": name})()
+            self._files[name] = (data, size)
+            self._events.append((gphoto2.GP_EVENT_FILE_ADDED, path))
+        self._events.append((gphoto2.GP_EVENT_CAPTURE_COMPLETE, None))
+
+    def file_get_info(self, folder: str, name: str):
+        self._maybe_fail("file_get_info")
+        size = self._files[name][1]
+        file_info = type("FileInfo", (), {"fields": gphoto2.GP_FILE_INFO_SIZE, "size": size})()
+        return type("CameraFileInfo", (), {"file": file_info})()
+
+    def file_get(self, folder: str, name: str, kind: int):
+        self._maybe_fail("file_get")
+        return _Preview(self._files[name][0])
+
+    def file_delete(self, folder: str, name: str) -> None:
+        self._maybe_fail("file_delete")
+        self.deleted.append(name)
 
 
 def canon_r5_widgets() -> dict[str, FakeWidget]:

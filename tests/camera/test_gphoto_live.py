@@ -105,3 +105,45 @@ def test_a_vanished_camera_reconnects_with_a_new_object_and_resumes(recorded_fra
     messages = [event.message for event in session.events()]
     assert any("stopped answering while reading live view" in m for m in messages)
     assert any(m.startswith("Reconnected to") for m in messages)
+
+
+def test_raw_plus_jpeg_both_arrive_with_safe_names_and_are_deleted_only_once_verified(recorded_frames, tmp_path):
+    raw = b"II*\x00fake CR3 payload" * 1000
+    jpeg = recorded_frames[0]
+    body = _fake(recorded_frames, capture_files=[("IMG_0001.CR3", raw, len(raw)), ("../../IMG 0001:1.JPG", jpeg, len(jpeg))])
+    camera = GPhotoCamera(camera_factory=lambda: body, delete_after_download=True)
+    camera.open()
+    paths = camera.capture(tmp_path / "session")
+    camera.close()
+    assert [p.name for p in paths] == ["IMG_0001.CR3", "IMG_0001_1.JPG"]  # no path escapes the folder
+    assert all(p.parent == tmp_path / "session" for p in paths)
+    assert paths[0].read_bytes() == raw and paths[1].read_bytes() == jpeg
+    assert body.deleted == ["IMG_0001.CR3", "../../IMG 0001:1.JPG"]
+
+
+def test_a_short_download_is_refused_and_stays_on_the_camera(recorded_frames, tmp_path):
+    jpeg = recorded_frames[0]
+    body = _fake(recorded_frames, capture_files=[("IMG_0002.JPG", jpeg[:1000], len(jpeg))])
+    camera = GPhotoCamera(camera_factory=lambda: body, delete_after_download=True)
+    camera.open()
+    from focuslock.camera.base import CameraError
+
+    with pytest.raises(CameraError, match=f"arrived with 1000 of {len(jpeg)} bytes; it stays on the camera"):
+        camera.capture(tmp_path / "session")
+    camera.close()
+    assert body.deleted == []
+    assert not (tmp_path / "session" / "IMG_0002.JPG").exists()
+
+
+def test_live_view_size_is_a_setting_where_the_body_offers_a_choice(recorded_frames):
+    widgets = canon_r5_widgets()
+    from tests.camera.gphoto_boundary_fake import FakeWidget
+
+    widgets["liveviewsize"] = FakeWidget("liveviewsize", "Large", ("Large", "Medium", "Small"))
+    body = FakeGPhoto2Body(frames=recorded_frames, widgets=widgets)
+    camera = GPhotoCamera(camera_factory=lambda: body)
+    camera.open()
+    assert "liveviewsize" in camera.capabilities.settings
+    camera.set_setting("liveviewsize", "Medium")
+    assert camera.get_settings()["liveviewsize"].value == "Medium"
+    camera.close()

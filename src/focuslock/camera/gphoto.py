@@ -215,8 +215,8 @@ class GPhotoCamera:
         # virtual camera and some older bodies have none).
         self._focus_drive_available = drive is not None and self._has_widget(drive.widget)
         self._settings_available = tuple(
-            name for name in SETTING_NAMES
-            if name in self.profile.settings and name != "focal_length" and self._has_widget(self.profile.settings[name])
+            name for name in (*SETTING_NAMES, "liveviewsize")
+            if name != "focal_length" and self._widget_name(name) and self._has_widget(self._widget_name(name))
         )
 
     def _choose_profile(self, summary_model: str) -> Profile:
@@ -272,6 +272,14 @@ class GPhotoCamera:
                     continue
                 raise translate(error, doing) from None
         raise AssertionError("unreachable")
+
+    def _widget_name(self, setting: str) -> str | None:
+        """The body's widget for one of focuslock's setting names."""
+        if self.profile is None:
+            return None
+        if setting == "liveviewsize":
+            return self.profile.live_view_size_widget
+        return self.profile.settings.get(setting)
 
     def _widget(self, name: str):
         camera = self._require()
@@ -470,7 +478,7 @@ class GPhotoCamera:
         if profile is None:
             return settings
         for name in self.capabilities.settings:
-            widget_name = profile.settings[name]
+            widget_name = self._widget_name(name)
             try:
                 widget = self._widget(widget_name)
             except CameraError:
@@ -485,10 +493,10 @@ class GPhotoCamera:
         return settings
 
     def set_setting(self, name: str, value: str) -> None:
-        profile = self.profile
-        if profile is None or name not in profile.settings:
+        widget_name = self._widget_name(name)
+        if widget_name is None or name not in self.capabilities.settings:
             raise SettingValueError(f"{self.name} has no setting called {name!r}.")
-        widget = self._widget(profile.settings[name])
+        widget = self._widget(widget_name)
         choices = ()
         try:
             choices = tuple(widget.get_choice(i) for i in range(widget.count_choices()))
@@ -499,7 +507,7 @@ class GPhotoCamera:
             if matched is None:
                 raise SettingValueError(f"{value} is not among this camera's {name} values; choose one of {', '.join(choices)}.")
             value = matched
-        self._write(profile.settings[name], value)
+        self._write(widget_name, value)
 
 
 def _is_store_full(data: object) -> bool:
