@@ -76,18 +76,18 @@ class Catalog:
                           [s.key for s in self.formats.values()])
 
     def camera(self, name: str) -> Camera:
-        key = _normalise(name)
-        exact = [c for c in self.cameras if _normalise(c.name) == key]
-        if exact:
-            return exact[0]
-        return self._only("camera", name, [c for c in self.cameras if key in _normalise(c.name)], [c.name for c in self.cameras])
+        return self._find("camera", name, self.cameras)
 
     def lens(self, name: str) -> Lens:
-        key = _normalise(name)
-        exact = [lens for lens in self.lenses if _normalise(lens.name) == key]
+        return self._find("lens", name, self.lenses)
+
+    def _find(self, kind: str, asked: str, items):
+        """The item named exactly, else the one item whose name contains ``asked``."""
+        key = _normalise(asked)
+        exact = [item for item in items if _normalise(item.name) == key]
         if exact:
             return exact[0]
-        return self._only("lens", name, [lens for lens in self.lenses if key in _normalise(lens.name)], [lens.name for lens in self.lenses])
+        return self._only(kind, asked, [item for item in items if key in _normalise(item.name)], [item.name for item in items])
 
     @staticmethod
     def _only(kind: str, asked: str, matches: list, known: list[str]):
