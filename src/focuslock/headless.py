@@ -19,6 +19,7 @@ import cv2
 from focuslock.frames import Analysis
 from focuslock.live import LiveSession
 from focuslock.overlay.hud import draw_text_panel
+from focuslock.overlay.render import hud_lines as overlay_hud_lines
 from focuslock.pipeline import PipelineSettings
 
 __all__ = ["HeadlessResult", "focus_sweep_script", "hud_lines", "record_session"]
@@ -41,35 +42,25 @@ class HeadlessResult:
 
 
 def hud_lines(analysis: Analysis) -> list[str]:
-    """The HUD text for one analysis: camera state, rate, drops, timing, settings."""
-    meta = analysis.frame.metadata
+    """The HUD text for one analysis: camera state, rate, drops, timing, then what the
+    overlay renderer reports (exposure, depth of field, drift, lock state)."""
     status = analysis.camera_status
     rate = f"{analysis.frame_rate_hz:4.1f} fps" if analysis.frame_rate_hz else "-- fps"
     lines = [
         f"{status.state.upper()}  frame {analysis.frame.sequence}  {rate}  dropped {analysis.dropped_frames}",
         f"processing {analysis.processing_ms:5.1f} ms  latency {analysis.latency_ms:5.1f} ms",
     ]
-    settings = []
-    if "f_number" in meta:
-        settings.append(f"f/{meta['f_number']:g}")
-    if meta.get("exposure_s"):
-        exposure = meta["exposure_s"]
-        settings.append(f"1/{round(1 / exposure)} s" if exposure < 1 else f"{exposure:g} s")
-    if "iso" in meta:
-        settings.append(f"ISO {meta['iso']}")
-    truth = meta.get("sim_truth")
+    lines += overlay_hud_lines(analysis.frame.metadata, analysis.results.get("optics"), analysis.results.get("focus"),
+                               analysis.results.get("drift_px"))
+    extra = []
+    truth = analysis.frame.metadata.get("sim_truth")
     if truth is not None:
-        settings.append(f"focus {truth.focus_position_steps:+d} steps")
+        extra.append(f"focus {truth.focus_position_steps:+d} steps")
     focus = analysis.results.get("focus")
     if focus is not None and focus.peaking is not None:
-        settings.append(f"peaking {focus.peaking.lit_fraction * 100:.1f}% lit")
-    if settings:
-        lines.append("  ".join(settings))
-    optics = analysis.results.get("optics")
-    if optics is not None:
-        far = "inf" if optics.far_mm == float("inf") else f"{optics.far_mm:.2f}"
-        lines.append(f"DoF {optics.total_mm:.2f} mm ({optics.near_mm:.2f} to {far} mm)  m {optics.magnification:.2f}x  "
-                     f"Airy {optics.airy_disk_um:.1f} um")
+        extra.append(f"peaking {focus.peaking.lit_fraction * 100:.1f}% lit")
+    if extra:
+        lines.append("  ".join(extra))
     if status.message and status.state not in ("live",):
         lines.append(status.message)
     if analysis.error:

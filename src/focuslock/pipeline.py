@@ -14,7 +14,7 @@ from typing import Any, Mapping
 from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.frames import Frame
 from focuslock.optics.dof import DofResult, OpticsError, depth_of_field
-from focuslock.overlay.focus_layer import draw_focus_layer
+from focuslock.overlay.render import OverlayRenderer, OverlaySettings
 
 __all__ = ["FramePipeline", "OpticsSettings", "PipelineSettings", "optics_for_frame"]
 
@@ -36,10 +36,13 @@ class OpticsSettings:
     wavelength_nm: float = 550.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PipelineSettings:
     focus: FocusSettings = FocusSettings()
     optics: OpticsSettings = OpticsSettings()
+    overlay: OverlaySettings = OverlaySettings()
+    # The reference image for the ghost (RGB, any size); replaced whole, never changed.
+    reference_rgb: Any = None
 
     def with_focus(self, focus: FocusSettings) -> "PipelineSettings":
         return replace(self, focus=focus)
@@ -74,14 +77,18 @@ class FramePipeline:
 
     def __init__(self) -> None:
         self.engine = FocusEngine()
+        self.overlay = OverlayRenderer()
         self._optics_key: tuple | None = None
         self._optics: DofResult | None = None
 
     def __call__(self, frame: Frame, settings: PipelineSettings | None) -> dict:
         settings = settings or PipelineSettings()
         focus = self.engine.process(frame.image, settings.focus, frame.metadata.get("drive_position_steps"))
-        display = draw_focus_layer(frame.image, focus, settings.focus.peaking)
-        return {"focus": focus, "display": display, "optics": self._optics_for(frame, settings.optics)}
+        optics = self._optics_for(frame, settings.optics)
+        display = self.overlay.render(frame.image, focus, settings.focus.peaking, settings.overlay,
+                                      reference_rgb=settings.reference_rgb, optics=optics, metadata=frame.metadata)
+        drift = self.overlay.drift_px if settings.reference_rgb is not None and settings.overlay.ghost_mode != "off" else None
+        return {"focus": focus, "display": display, "optics": optics, "drift_px": drift}
 
     def _optics_for(self, frame: Frame, settings: OpticsSettings) -> DofResult | None:
         meta = frame.metadata

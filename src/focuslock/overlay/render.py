@@ -1,0 +1,327 @@
+"""The overlay renderer: everything drawn over live view, the same in the window and in
+headless recordings (numpy/OpenCV only).
+
+``OverlayRenderer.render(image, focus, optics, metadata, status)`` draws, in order: the
+reference ghost, zebras, peaking and the feature's box with its path (the focus layer),
+grid, centre mark, aspect/crop guide, safe areas, loupe, histogram, focus meter and the
+HUD. The renderer keeps the little state overlays need between frames (the feature's
+path, the meter's peak hold, the blink phase, the framing drift); one processing thread
+owns it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import cv2
+import numpy as np
+
+from focuslock.focus.engine import FocusResult
+from focuslock.focus.peaking import PeakingSettings
+from focuslock.optics.dof import DofResult
+from focuslock.overlay.focus_layer import STATE_COLOURS_RGB, draw_focus_layer
+from focuslock.overlay.hud import draw_text_panel
+
+__all__ = ["GHOST_MODES", "OverlayRenderer", "OverlaySettings", "parse_aspect"]
+
+GHOST_MODES = ("off", "blend", "difference", "split", "blink")
+
+
+def parse_aspect(text: str | None) -> float | None:
+    """'4:5', '16:9', '1:1', '2.39' → width / height; None or '' → no guide."""
+    if not text:
+        return None
+    if ":" in text:
+        width, _, height = text.partition(":")
+        value = float(width) / float(height)
+    else:
+        value = float(text)
+    if not (0.1 < value < 10):
+        raise ValueError(f"An aspect ratio of {text} is not one a frame could have.")
+    return value
+
+
+@dataclass(frozen=True)
+class OverlaySettings:
+    peaking: bool = True
+    grid: bool = False
+    centre_mark: bool = False
+    aspect_guide: str | None = None  # "4:5", "1:1", "16:9", ...
+    safe_areas: bool = False
+    ghost_mode: str = "off"
+    ghost_opacity: float = 0.5
+    loupe_zoom: int = 0  # 0 = off, 2–8
+    loupe_at: tuple[int, int] | None = None  # (x, y) under the pointer; None = the feature
+    zebras: bool = False
+    zebra_level: int = 250
+    histogram: str = "off"  # "off" | "luma" | "rgb"
+    focus_meter: bool = True
+    hud: bool = False  # the consumer draws the HUD with the session's own figures
+    path_length: int = 90
+
+    def __post_init__(self) -> None:
+        if self.ghost_mode not in GHOST_MODES:
+            raise ValueError(f"Unknown ghost mode {self.ghost_mode!r}; use one of {', '.join(GHOST_MODES)}.")
+        if self.loupe_zoom and not 2 <= self.loupe_zoom <= 8:
+            raise ValueError(f"The loupe magnifies 2 to 8 times, not {self.loupe_zoom}.")
+        if self.histogram not in ("off", "luma", "rgb"):
+            raise ValueError("The histogram is off, luma or rgb.")
+        parse_aspect(self.aspect_guide)
+
+    @classmethod
+    def everything(cls, **overrides) -> "OverlaySettings":
+        """Every overlay on (what the speed goal is measured with)."""
+        base = dict(grid=True, centre_mark=True, aspect_guide="4:5", safe_areas=True, ghost_mode="blend", loupe_zoom=4,
+                    zebras=True, histogram="rgb")
+        return cls(**{**base, **overrides})
+
+
+class OverlayRenderer:
+    def __init__(self) -> None:
+        self.path: deque[tuple[float, float]] = deque(maxlen=300)
+        self._path_request: Any = None
+        self.meter_peak = 0.0
+        self._meter_peak_time = 0.0
+        self._frames = 0
+        self.drift_px: tuple[float, float] | None = None
+        self._drift_reference_id: int | None = None
+        self._stripes: dict[tuple[int, int], np.ndarray] = {}
+        self._zebra_plane: np.ndarray | None = None
+
+    # ------------------------------------------------------------------ the frame
+    def render(self, image_rgb: np.ndarray, focus: FocusResult | None, peaking: PeakingSettings, settings: OverlaySettings,
+               *, reference_rgb: np.ndarray | None = None, optics: DofResult | None = None,
+               metadata: Mapping[str, Any] | None = None, hud_extra: Sequence[str] = ()) -> np.ndarray:
+        """A new RGB image with every overlay ``settings`` asks for."""
+        self._frames += 1
+        base = image_rgb
+        if reference_rgb is not None and settings.ghost_mode != "off":
+            base = self._ghost(image_rgb, reference_rgb, settings)
+        if settings.zebras:
+            base = self._zebras(base, image_rgb, settings.zebra_level)
+        if focus is not None:
+            out = draw_focus_layer(base, focus if settings.peaking else _without_peaking(focus), peaking)
+        else:
+            out = base.copy() if base is image_rgb else base
+        if focus is not None and focus.roi_px is not None:
+            self._draw_path(out, focus)
+        if settings.grid:
+            _grid(out)
+        if settings.centre_mark:
+            _centre_mark(out)
+        if settings.aspect_guide:
+            _aspect_guide(out, parse_aspect(settings.aspect_guide))
+        if settings.safe_areas:
+            _safe_areas(out)
+        if settings.loupe_zoom:
+            self._loupe(out, image_rgb, focus, settings)
+        if settings.histogram != "off":
+            _histogram(out, image_rgb, settings.histogram)
+        if settings.focus_meter and focus is not None and focus.lock is not None:
+            self._meter(out, focus)
+        if reference_rgb is not None and settings.ghost_mode != "off":
+            self._measure_drift(image_rgb, reference_rgb)
+        if settings.hud:
+            lines = hud_lines(metadata or {}, optics, focus, self.drift_px if settings.ghost_mode != "off" else None)
+            out = draw_text_panel(out, [*hud_extra, *lines], corner="top-left")
+        return out
+
+    # ---------------------------------------------------------------- the overlays
+    def _ghost(self, image: np.ndarray, reference: np.ndarray, settings: OverlaySettings) -> np.ndarray:
+        if reference.shape != image.shape:
+            reference = cv2.resize(reference, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_AREA)
+        mode = settings.ghost_mode
+        if mode == "blend":
+            return cv2.addWeighted(image, 1.0 - settings.ghost_opacity, reference, settings.ghost_opacity, 0.0)
+        if mode == "difference":
+            return cv2.absdiff(image, reference)
+        if mode == "split":
+            out = image.copy()
+            middle = image.shape[1] // 2
+            out[:, middle:] = reference[:, middle:]
+            cv2.line(out, (middle, 0), (middle, image.shape[0]), (255, 255, 255), 2)
+            return out
+        # blink: the reference every other half second, so that a move catches the eye
+        return reference.copy() if int(time.monotonic() * 2) % 2 else image
+
+    def _measure_drift(self, image: np.ndarray, reference: np.ndarray) -> None:
+        """How far the framing moved from the reference (px), every 10th frame."""
+        if self._frames % 10 and self._drift_reference_id == id(reference) and self.drift_px is not None:
+            return
+        self._drift_reference_id = id(reference)
+        scale = min(1.0, 512.0 / max(image.shape[:2]))
+        size = (max(16, int(image.shape[1] * scale)), max(16, int(image.shape[0] * scale)))
+        now = cv2.resize(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), size, interpolation=cv2.INTER_AREA).astype(np.float32)
+        then = cv2.resize(cv2.cvtColor(reference, cv2.COLOR_RGB2GRAY), size, interpolation=cv2.INTER_AREA).astype(np.float32)
+        window = cv2.createHanningWindow(size, cv2.CV_32F)
+        (dx, dy), _ = cv2.phaseCorrelate(then, now, window)
+        self.drift_px = (dx / scale, dy / scale)
+
+    def _zebras(self, base: np.ndarray, image: np.ndarray, level: int) -> np.ndarray:
+        """Diagonal stripes where any channel clips."""
+        clipped = cv2.threshold(cv2.max(cv2.max(image[..., 0], image[..., 1]), image[..., 2]), level - 1, 255, cv2.THRESH_BINARY)[1]
+        if not cv2.countNonZero(clipped):
+            return base
+        stripes = self._stripes.get(image.shape[:2])
+        if stripes is None:
+            rows, cols = np.indices(image.shape[:2])
+            stripes = np.where(((rows + cols) // 6) % 2 == 0, 255, 0).astype(np.uint8)
+            self._stripes = {image.shape[:2]: stripes}
+        mask = cv2.bitwise_and(clipped, stripes)
+        out = base.copy() if base is image else base
+        plane = self._zebra_plane
+        if plane is None or plane.shape != out.shape:
+            plane = self._zebra_plane = np.full(out.shape, (255, 0, 255), np.uint8)
+        cv2.copyTo(plane, mask, out)
+        return out
+
+    def _draw_path(self, out: np.ndarray, focus: FocusResult) -> None:
+        x, y, w, h = focus.roi_px
+        self.path.append((x + w / 2, y + h / 2))
+        if len(self.path) > 1:
+            points = np.array(list(self.path)[-90:], np.float32).reshape(-1, 1, 2)
+            colour = STATE_COLOURS_RGB.get(focus.state, (255, 255, 255))
+            cv2.polylines(out, [np.round(points * 4).astype(np.int32)], False, colour, 1, cv2.LINE_AA, 2)
+
+    def _loupe(self, out: np.ndarray, image: np.ndarray, focus: FocusResult | None, settings: OverlaySettings) -> None:
+        height, width = image.shape[:2]
+        inset = max(96, min(height, width) // 3)
+        source = inset // settings.loupe_zoom
+        if settings.loupe_at is not None:
+            cx, cy = settings.loupe_at
+        elif focus is not None and focus.roi_px is not None:
+            x, y, w, h = focus.roi_px
+            cx, cy = x + w / 2, y + h / 2
+        else:
+            cx, cy = width / 2, height / 2
+        x0 = int(min(max(cx - source / 2, 0), width - source))
+        y0 = int(min(max(cy - source / 2, 0), height - source))
+        # Nearest-neighbour: the loupe shows pixels as they are, never smoothed.
+        magnified = cv2.resize(image[y0 : y0 + source, x0 : x0 + source], (inset, inset), interpolation=cv2.INTER_NEAREST)
+        ox, oy = width - inset - 10, height - inset - 10
+        out[oy : oy + inset, ox : ox + inset] = magnified
+        colour = STATE_COLOURS_RGB.get(focus.state if focus is not None else None, (255, 255, 255))
+        cv2.rectangle(out, (ox - 1, oy - 1), (ox + inset, oy + inset), colour, 2)
+        cv2.putText(out, f"{settings.loupe_zoom}x", (ox + 6, oy + 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2, cv2.LINE_AA)
+
+    def _meter(self, out: np.ndarray, focus: FocusResult) -> None:
+        """A vertical bar of the relative sharpness, the lock band and a peak hold."""
+        lock = focus.lock
+        relative = lock.relative or 0.0
+        now = time.monotonic()
+        if relative >= self.meter_peak or now - self._meter_peak_time > 3.0:
+            self.meter_peak, self._meter_peak_time = relative, now
+        height, width = out.shape[:2]
+        bar_h = int(height * 0.5)
+        bar_w = max(14, width // 70)
+        x0 = width - bar_w - 14
+        y1 = int(height * 0.08) + bar_h
+        top = 1.2
+
+        def y_of(value: float) -> int:
+            return int(y1 - min(max(value, 0.0), top) / top * bar_h)
+
+        region = out[y1 - bar_h : y1, x0 : x0 + bar_w]
+        out[y1 - bar_h : y1, x0 : x0 + bar_w] = (region * 0.3).astype(np.uint8)
+        colour = STATE_COLOURS_RGB.get(lock.state.value, (255, 255, 255))
+        cv2.rectangle(out, (x0, y_of(relative)), (x0 + bar_w, y1), colour, -1)
+        for threshold, tint in ((lock.softening_below, STATE_COLOURS_RGB["softening"]), (lock.soft_below, STATE_COLOURS_RGB["soft"])):
+            cv2.line(out, (x0 - 4, y_of(threshold)), (x0 + bar_w + 4, y_of(threshold)), tint, 2)
+        cv2.line(out, (x0 - 6, y_of(self.meter_peak)), (x0 + bar_w + 6, y_of(self.meter_peak)), (255, 255, 255), 2)
+
+
+# ---------------------------------------------------------------------- helpers
+def _without_peaking(focus: FocusResult) -> FocusResult:
+    from dataclasses import replace
+
+    return replace(focus, peaking=None)
+
+
+def _grid(out: np.ndarray) -> None:
+    height, width = out.shape[:2]
+    for i in (1, 2):
+        x, y = width * i // 3, height * i // 3
+        cv2.line(out, (x, 0), (x, height), (230, 230, 230), 1, cv2.LINE_AA)
+        cv2.line(out, (0, y), (width, y), (230, 230, 230), 1, cv2.LINE_AA)
+
+
+def _centre_mark(out: np.ndarray) -> None:
+    height, width = out.shape[:2]
+    arm = max(10, min(height, width) // 40)
+    cx, cy = width // 2, height // 2
+    cv2.line(out, (cx - arm, cy), (cx + arm, cy), (255, 255, 255), 2, cv2.LINE_AA)
+    cv2.line(out, (cx, cy - arm), (cx, cy + arm), (255, 255, 255), 2, cv2.LINE_AA)
+
+
+def _aspect_guide(out: np.ndarray, aspect: float | None) -> None:
+    """Darken what a crop to ``aspect`` (width/height) would cut."""
+    if aspect is None:
+        return
+    height, width = out.shape[:2]
+    if width / height > aspect:
+        keep = int(round(height * aspect))
+        margin = (width - keep) // 2
+        for region in (out[:, :margin], out[:, margin + keep :]):
+            region[...] = (region * 0.35).astype(np.uint8)
+        cv2.rectangle(out, (margin, 0), (margin + keep - 1, height - 1), (255, 255, 255), 1)
+    else:
+        keep = int(round(width / aspect))
+        margin = (height - keep) // 2
+        for region in (out[:margin], out[margin + keep :]):
+            region[...] = (region * 0.35).astype(np.uint8)
+        cv2.rectangle(out, (0, margin), (width - 1, margin + keep - 1), (255, 255, 255), 1)
+
+
+def _safe_areas(out: np.ndarray) -> None:
+    """Action safe (93 %) and title safe (90 %), as broadcast monitors show them."""
+    height, width = out.shape[:2]
+    for share, colour in ((0.93, (200, 200, 200)), (0.90, (255, 220, 120))):
+        dx, dy = int(width * (1 - share) / 2), int(height * (1 - share) / 2)
+        cv2.rectangle(out, (dx, dy), (width - dx, height - dy), colour, 1, cv2.LINE_AA)
+
+
+def _histogram(out: np.ndarray, image: np.ndarray, mode: str) -> None:
+    height, width = out.shape[:2]
+    graph_w, graph_h = 256, max(60, height // 8)
+    x0, y0 = 10, height - graph_h - 10
+    region = out[y0 : y0 + graph_h, x0 : x0 + graph_w]
+    out[y0 : y0 + graph_h, x0 : x0 + graph_w] = (region * 0.25).astype(np.uint8)
+    sample = image[::4, ::4]
+    channels = [(cv2.cvtColor(np.ascontiguousarray(sample), cv2.COLOR_RGB2GRAY), (235, 235, 235))] if mode == "luma" else \
+        [(np.ascontiguousarray(sample[..., i]), colour) for i, colour in enumerate(((255, 70, 70), (70, 255, 70), (90, 140, 255)))]
+    for plane, colour in channels:
+        counts = cv2.calcHist([plane], [0], None, [256], [0, 256]).ravel()
+        counts = np.sqrt(counts / max(counts.max(), 1.0))  # square root: small peaks stay visible
+        points = np.stack([x0 + np.arange(256), y0 + graph_h - 1 - counts * (graph_h - 2)], axis=1).astype(np.int32)
+        cv2.polylines(out, [points.reshape(-1, 1, 2)], False, colour, 1, cv2.LINE_AA)
+
+
+def hud_lines(metadata: Mapping[str, Any], optics: DofResult | None, focus: FocusResult | None,
+              drift_px: tuple[float, float] | None) -> list[str]:
+    """Exposure, depth of field and framing drift, as the HUD shows them."""
+    lines = []
+    exposure = []
+    if metadata.get("f_number"):
+        exposure.append(f"f/{metadata['f_number']:g}")
+    if metadata.get("exposure_s"):
+        seconds = metadata["exposure_s"]
+        exposure.append(f"1/{round(1 / seconds)} s" if seconds < 1 else f"{seconds:g} s")
+    if metadata.get("iso"):
+        exposure.append(f"ISO {metadata['iso']}")
+    if exposure:
+        lines.append("  ".join(exposure))
+    if optics is not None:
+        far = "inf" if math.isinf(optics.far_mm) else f"{optics.far_mm:.2f}"
+        total = "inf" if math.isinf(optics.total_mm) else f"{optics.total_mm:.2f} mm"
+        lines.append(f"DoF {total}  near {optics.near_mm:.2f}  far {far}")
+    if drift_px is not None:
+        lines.append(f"framing drift {drift_px[0]:+.1f}, {drift_px[1]:+.1f} px")
+    if focus is not None and focus.lock is not None:
+        lock = focus.lock
+        state = lock.state.value.upper()
+        lines.append(f"{state}" + (f"  {lock.relative * 100:.0f}%" if lock.relative is not None else "") + (f"  {lock.hint}" if lock.hint else ""))
+    return lines
