@@ -22,7 +22,8 @@ VIRTUAL_CAMERA_DIR = _SANDBOX / "vcamera"
 VIRTUAL_CAMERA_JPEG = VIRTUAL_CAMERA_DIR / "source.jpg"
 
 
-def _make_virtual_camera_folder() -> None:
+def _make_virtual_camera_folder()
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen") -> None:
     import cv2
     import numpy as np
 
@@ -34,6 +35,7 @@ def _make_virtual_camera_folder() -> None:
 
 
 _make_virtual_camera_folder()
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["VCAMERADIR"] = str(VIRTUAL_CAMERA_DIR)
 os.environ["HOME"] = str(_SANDBOX / "home")
 os.environ["XDG_CONFIG_HOME"] = str(_SANDBOX / "home" / ".config")

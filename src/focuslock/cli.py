@@ -55,6 +55,8 @@ def _roi(text: str) -> tuple[int, int, int, int]:
 
 def _add_headless_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--headless", action="store_true", help="run without a window and record an MP4 and a CSV")
+    parser.add_argument("--screenshot", type=Path, help="save what the window shows as PNG (with --quit-after)")
+    parser.add_argument("--quit-after", type=_positive_float, help="close the window after this many seconds")
     parser.add_argument("--seconds", type=_positive_float, default=10.0, help="how long a headless run lasts (default 10)")
     parser.add_argument("--out", type=Path, default=Path("focuslock-out"), help="folder for the MP4 and CSV (default focuslock-out)")
 
@@ -167,13 +169,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _needs_window(command: str) -> int:
-    print(
-        f"focuslock: the window arrives in a later release; for now run `focuslock {command} --headless "
-        "--seconds 10 --out focuslock-out` to record what it would show to an MP4 and a CSV.",
-        file=sys.stderr,
-    )
-    return EXIT_USAGE
+def _window(session, settings, args, title: str, setup=None) -> int:
+    """Run the window; a machine without a display gets one sentence, not a Qt abort."""
+    if args.screenshot is not None and args.quit_after is None:
+        raise UserError("--screenshot needs --quit-after SECONDS (the screenshot is taken just before quitting).")
+    if not _display_available():
+        raise UserError("There is no display here; run with --headless (or under xvfb-run, or with QT_QPA_PLATFORM=offscreen).")
+    from focuslock.ui.app import run_window
+
+    return run_window(session, settings, title=title, capture_folder=args.out / "captures", screenshot=args.screenshot,
+                      quit_after_s=args.quit_after, setup=setup)
+
+
+def _display_available() -> bool:
+    if sys.platform != "linux":
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM"))
 
 
 def _run_headless(session, args, name: str, frame_rate_hz: float, script=None) -> int:
@@ -191,8 +202,6 @@ def _run_headless(session, args, name: str, frame_rate_hz: float, script=None) -
 
 
 def _demo(args: argparse.Namespace) -> int:
-    if not args.headless:
-        return _needs_window("demo")
     from focuslock.camera.sim import BenchConfig, SimulatedBench
     from focuslock.headless import lock_demo_script
     from focuslock.live import LiveSession
@@ -206,6 +215,21 @@ def _demo(args: argparse.Namespace) -> int:
     bench = SimulatedBench(config)
     settings = PipelineSettings()
     session = LiveSession(bench, processor=FramePipeline(), settings=settings)
+    if not args.headless:
+        roi = bench.landmark_roi_px("coin-numeral")
+        best = int(round(bench.best_focus_position_steps(roi)))
+
+        def setup(window) -> None:
+            # Start where a photographer would: focused on the coin, the numeral chosen
+            # and locked; the keys take it from there.
+            window.drive_focus(best)
+            if not args.no_sweep:
+                window.choose_feature(*roi)
+                QtCoreTimer.singleShot(600, window.toggle_lock)
+
+        from PySide6.QtCore import QTimer as QtCoreTimer
+
+        return _window(session, settings, args, "focuslock — simulated macro bench", setup)
     script = None
     if not args.no_sweep:
         # The demo knows its bench: it focuses on the coin's numeral, locks on it, then
@@ -244,12 +268,13 @@ def _live(args: argparse.Namespace) -> int:
         probe.close()
     except CameraError as error:
         raise UserError(error.user_message) from None
-    if not args.headless:
-        return _needs_window("live")
     from focuslock.pipeline import FramePipeline, PipelineSettings
 
+    session = LiveSession(factory, processor=FramePipeline(), settings=PipelineSettings())
+    if not args.headless:
+        return _window(session, PipelineSettings(), args, f"focuslock — {args.source}")
     rate = rate or 30.0
-    return _run_headless(LiveSession(factory, processor=FramePipeline(), settings=PipelineSettings()), args, "live", rate)
+    return _run_headless(session, args, "live", rate)
 
 
 def _analyze(args: argparse.Namespace) -> int:

@@ -81,6 +81,7 @@ class LockStatus:
     soft_below: float
     hint: str | None  # "sharper", "softer", "passed the peak", or None
     peak: "PeakStatus | None"
+    reference_score: float | None = None
 
 
 @dataclass(frozen=True)
@@ -245,7 +246,7 @@ class FocusLock:
     def update(self, reading: FocusReading | None, lost: bool = False, position_steps: float | None = None) -> LockStatus:
         if lost or reading is None:
             self._pending, self._pending_count = None, 0
-            return LockStatus(FocusState.LOST, None, 0.0, self.softening_below, self.soft_below, None, None)
+            return LockStatus(FocusState.LOST, None, 0.0, self.softening_below, self.soft_below, None, None, self.reference.score)
         relative = reading.score / self.reference.score if self.reference.score > 0 else 0.0
         moving = position_steps is not None and self._previous_position is not None and position_steps != self._previous_position
         if moving:
@@ -266,7 +267,8 @@ class FocusLock:
         hint = self._hint(relative, noise, moving, peak)
         self._previous_position = position_steps
         self._recent.append(relative)
-        return LockStatus(self.state, relative, noise, self._softening_threshold(noise), self._soft_threshold(noise), hint, peak)
+        return LockStatus(self.state, relative, noise, self._softening_threshold(noise), self._soft_threshold(noise), hint, peak,
+                          self.reference.score)
 
     def _learn_jitter(self, relative: float) -> None:
         """The score's frame-to-frame noise from second differences of recent readings:

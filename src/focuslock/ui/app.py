@@ -1,0 +1,54 @@
+"""Start the window on a live session: ``focuslock demo`` and ``focuslock live``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6 import QtCore, QtWidgets
+
+from focuslock.live import LiveSession
+from focuslock.pipeline import PipelineSettings
+from focuslock.ui.main_window import MainWindow
+
+__all__ = ["run_window"]
+
+
+def _quiet_platform_noise(kind, context, message: str) -> None:
+    # The offscreen and Xvfb platforms complain about window-manager hints no user can
+    # act on; everything else goes to stderr as Qt would print it.
+    if "propagateSizeHints" in message:
+        return
+    sys.stderr.write(message + "\n")
+
+
+def run_window(session: LiveSession, settings: PipelineSettings, *, title: str, capture_folder: Path,
+               screenshot: Path | None = None, quit_after_s: float | None = None, setup=None) -> int:
+    """Open the window, run until it is closed (or ``quit_after_s``), stop the session.
+
+    ``screenshot``: save what the window shows as PNG just before quitting.
+    ``setup``: called with the window once it is shown (the demo uses it to choose and
+    lock a feature so that a screenshot shows the lock at work).
+    """
+    QtCore.qInstallMessageHandler(_quiet_platform_noise)
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    app.setApplicationName("focuslock")
+    session.set_settings(settings)
+    session.start()
+    window = MainWindow(session, settings, title=title, capture_folder=capture_folder)
+    window.show()
+    if setup is not None:
+        setup(window)
+    if quit_after_s is not None:
+        def finish() -> None:
+            if screenshot is not None:
+                screenshot.parent.mkdir(parents=True, exist_ok=True)
+                window.grab().save(str(screenshot), "PNG")
+            window.close()
+
+        QtCore.QTimer.singleShot(int(quit_after_s * 1000), finish)
+    try:
+        code = app.exec()
+    finally:
+        session.stop()
+    return int(code)

@@ -1,0 +1,381 @@
+"""The main window: live view with overlays, the lock state, focus drive, plots, panels.
+
+The window never waits on the camera. A QTimer pulls the newest Analysis from the live
+session (no per-frame signals cross threads); commands go to the session and come back
+as Futures whose completion is handed to the UI thread by a queued signal.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import Future
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from focuslock.camera.base import CameraError
+from focuslock.focus.capture_check import check_capture
+from focuslock.frames import Analysis
+from focuslock.headless import hud_lines
+from focuslock.live import LiveSession
+from focuslock.optics.catalog import CatalogError, load_catalog
+from focuslock.overlay.render import GHOST_MODES
+from focuslock.pipeline import PipelineSettings
+from focuslock.ui.frame_view import FrameView
+from focuslock.ui.panels import CapturePanel, DofPanel, DrivePanel, SettingsPanel, SharpnessPlot, StateBanner
+from focuslock.ui.settings_store import SettingsStore
+
+__all__ = ["MainWindow", "SHORTCUTS"]
+
+SHORTCUTS = (
+    ("drag", "choose the feature that must be sharp"),
+    ("L", "lock on the feature / unlock"),
+    ("[  ]", "drive focus one fine step near / far"),
+    ("{  }", "drive focus one coarse step near / far"),
+    ("Space", "capture (downloaded and checked)"),
+    ("P", "peaking on / off"),
+    ("G", "grid and centre mark"),
+    ("Z", "zebras on clipped highlights"),
+    ("H", "histogram: off, luma, RGB"),
+    ("M", "loupe: off, 2×, 4×, 8×  (Shift+M: under the pointer)"),
+    ("R", "take the current frame as the reference"),
+    ("B", "reference ghost: off, blend, difference, split, blink"),
+    ("S", "sound on SOFT"),
+    ("F1 or ?", "this help"),
+)
+
+FINE_STEPS = 1
+COARSE_STEPS = 10
+UI_TICK_MS = 8
+PLOT_EVERY_S = 0.1
+
+
+class _Bridge(QtCore.QObject):
+    """Carries a finished Future's callback into the UI thread."""
+
+    done = QtCore.Signal(object)
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    def __init__(self, session: LiveSession, settings: PipelineSettings | None = None, *, title: str = "focuslock",
+                 capture_folder: Path | None = None, store: SettingsStore | None = None) -> None:
+        super().__init__()
+        self.session = session
+        self.settings = settings or session.settings or PipelineSettings()
+        self.capture_folder = Path(capture_folder) if capture_folder else Path.cwd() / "captures"
+        self.store = store or SettingsStore()
+        self.setWindowTitle(title)
+        self._bridge = _Bridge()
+        self._bridge.done.connect(lambda callback: callback())
+        self._last_sequence: int | None = None
+        self._last_analysis: Analysis | None = None
+        self._last_plot_s = 0.0
+        self._last_event = 0
+        self._beep_on_soft = bool(self.store.get("beep_on_soft", False))
+        self._previous_state: str | None = None
+        self._drive_total = 0
+        self._settings_requested = False
+        self.max_tick_gap_ms = 0.0
+        self._last_tick_s: float | None = None
+        self.started_s = time.monotonic()
+        try:
+            catalog = load_catalog()
+        except CatalogError:
+            catalog = None
+
+        self.view = FrameView()
+        self.banner = StateBanner()
+        centre = QtWidgets.QWidget()
+        column = QtWidgets.QVBoxLayout(centre)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.banner)
+        column.addWidget(self.view, 1)
+        self.setCentralWidget(centre)
+
+        self.plot = SharpnessPlot()
+        self.drive_panel = DrivePanel(FINE_STEPS, COARSE_STEPS)
+        self.dof_panel = DofPanel(catalog)
+        self.settings_panel = SettingsPanel()
+        self.capture_panel = CapturePanel()
+        side = QtWidgets.QWidget()
+        side_layout = QtWidgets.QVBoxLayout(side)
+        for widget in (self.plot, self.drive_panel, self.dof_panel, self.settings_panel, self.capture_panel):
+            side_layout.addWidget(widget)
+        side_layout.addStretch(1)
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidget(side)
+        scroll.setWidgetResizable(True)
+        self.dock = QtWidgets.QDockWidget("Focus", self)
+        self.dock.setObjectName("focus-dock")
+        self.dock.setWidget(scroll)
+        self.addDockWidget(QtCore.Qt.RightDockWidgetArea, self.dock)
+
+        self.status_label = QtWidgets.QLabel("starting…")
+        self.rate_label = QtWidgets.QLabel("")
+        self.statusBar().addWidget(self.status_label, 1)
+        self.statusBar().addPermanentWidget(self.rate_label)
+
+        self.help = QtWidgets.QLabel(self._help_text(), self.view)
+        self.help.setStyleSheet("QLabel { background: rgba(0,0,0,210); color: white; font-size: 15px; padding: 18px; }")
+        self.help.setTextFormat(QtCore.Qt.RichText)
+        self.help.hide()
+
+        self.view.featureChosen.connect(self.choose_feature)
+        self.view.pointerMoved.connect(self._pointer_moved)
+        self.drive_panel.drive.connect(self.drive_focus)
+        self.dof_panel.opticsChanged.connect(self._optics_changed)
+        self.settings_panel.settingChanged.connect(self._setting_changed)
+        self.capture_panel.capture.connect(self.capture)
+        self._restore()
+
+        self.timer = QtCore.QTimer(self)
+        self.timer.setTimerType(QtCore.Qt.PreciseTimer)
+        self.timer.timeout.connect(self.tick)
+        self.timer.start(UI_TICK_MS)
+
+    # ----------------------------------------------------------- user actions
+    def choose_feature(self, x: int, y: int, w: int, h: int) -> None:
+        """Follow the feature in this box (a new choice drops any lock)."""
+        self._apply(replace(self.settings, focus=self.settings.focus.follow((x, y, w, h))))
+        self.plot.clear_history()
+
+    def toggle_lock(self) -> None:
+        focus = self.settings.focus
+        if focus.roi_px is None:
+            self.status_label.setText("Drag a box around the detail that must be sharp, then press L.")
+            return
+        self._apply(replace(self.settings, focus=focus.with_lock(not focus.locked)))
+        if focus.locked:
+            self.plot.clear_history()
+
+    def drive_focus(self, steps: int) -> None:
+        future = self.session.drive_focus(steps)
+        self._when_done(future, lambda f: self._drive_done(f))
+
+    def capture(self) -> None:
+        self.capture_panel.busy()
+        status = self._last_analysis.results.get("focus") if self._last_analysis else None
+        frame_size = (self._last_analysis.frame.width_px, self._last_analysis.frame.height_px) if self._last_analysis else None
+        lock = status.lock if status is not None else None
+        roi = status.roi_px if status is not None else None
+        measure = self.settings.focus.measure
+        folder = self.capture_folder
+
+        def command(camera):
+            paths = camera.capture(folder)
+            # The focus check runs here, on the acquisition thread: live view pauses for
+            # a capture on a real body anyway, and the window's thread stays free.
+            checks = []
+            if lock is not None and lock.reference_score and roi is not None and frame_size is not None:
+                checks = [check_capture(path, frame_size, roi, lock.reference_score, lock.softening_below,
+                                        lock.soft_below, measure) for path in paths]
+            return paths, checks
+
+        self._when_done(self.session.submit(command), self._capture_done)
+
+    def set_overlay(self, **changes) -> None:
+        self._apply(replace(self.settings, overlay=replace(self.settings.overlay, **changes)))
+
+    def take_reference(self) -> None:
+        if self._last_analysis is not None:
+            self._apply(replace(self.settings, reference_rgb=self._last_analysis.frame.image))
+            if self.settings.overlay.ghost_mode == "off":
+                self.set_overlay(ghost_mode="blend")
+
+    # -------------------------------------------------------------- keyboard
+    def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:  # noqa: N802
+        key, text = event.key(), event.text()
+        overlay = self.settings.overlay
+        if key == QtCore.Qt.Key_L:
+            self.toggle_lock()
+        elif text == "[":
+            self.drive_focus(-FINE_STEPS)
+        elif text == "]":
+            self.drive_focus(FINE_STEPS)
+        elif text == "{":
+            self.drive_focus(-COARSE_STEPS)
+        elif text == "}":
+            self.drive_focus(COARSE_STEPS)
+        elif key == QtCore.Qt.Key_Space:
+            self.capture()
+        elif key == QtCore.Qt.Key_P:
+            self.set_overlay(peaking=not overlay.peaking)
+        elif key == QtCore.Qt.Key_G:
+            self.set_overlay(grid=not overlay.grid, centre_mark=not overlay.grid)
+        elif key == QtCore.Qt.Key_Z:
+            self.set_overlay(zebras=not overlay.zebras)
+        elif key == QtCore.Qt.Key_H:
+            self.set_overlay(histogram={"off": "luma", "luma": "rgb", "rgb": "off"}[overlay.histogram])
+        elif key == QtCore.Qt.Key_M:
+            under_pointer = bool(event.modifiers() & QtCore.Qt.ShiftModifier)
+            zoom = {0: 2, 2: 4, 4: 8, 8: 0}[overlay.loupe_zoom] if not under_pointer else (overlay.loupe_zoom or 4)
+            self._loupe_under_pointer = under_pointer
+            self.set_overlay(loupe_zoom=zoom, loupe_at=None)
+        elif key == QtCore.Qt.Key_R:
+            self.take_reference()
+        elif key == QtCore.Qt.Key_B:
+            modes = list(GHOST_MODES)
+            self.set_overlay(ghost_mode=modes[(modes.index(overlay.ghost_mode) + 1) % len(modes)])
+        elif key == QtCore.Qt.Key_S:
+            self._beep_on_soft = not self._beep_on_soft
+            self.status_label.setText(f"sound on SOFT {'on' if self._beep_on_soft else 'off'}")
+        elif key == QtCore.Qt.Key_F1 or text == "?":
+            self.toggle_help()
+        elif key == QtCore.Qt.Key_Escape and self.help.isVisible():
+            self.help.hide()
+        else:
+            super().keyPressEvent(event)
+
+    def toggle_help(self) -> None:
+        if self.help.isVisible():
+            self.help.hide()
+            return
+        self.help.adjustSize()
+        self.help.move(max(0, (self.view.width() - self.help.width()) // 2), max(0, (self.view.height() - self.help.height()) // 2))
+        self.help.show()
+        self.help.raise_()
+
+    @staticmethod
+    def _help_text() -> str:
+        rows = "".join(f"<tr><td style='padding-right:18px'><b>{key}</b></td><td>{what}</td></tr>" for key, what in SHORTCUTS)
+        return f"<h2>focuslock — keys</h2><table>{rows}</table><p>F1 or Esc closes this.</p>"
+
+    # ------------------------------------------------------------------ timer
+    def tick(self) -> None:
+        """Show the newest analysis (if new) and the session's status; never blocks."""
+        now = time.monotonic()
+        if self._last_tick_s is not None:
+            self.max_tick_gap_ms = max(self.max_tick_gap_ms, (now - self._last_tick_s) * 1000.0)
+        self._last_tick_s = now
+        analysis = self.session.latest_analysis()
+        if analysis is not None and analysis.frame.sequence != self._last_sequence:
+            self._last_sequence = analysis.frame.sequence
+            self._last_analysis = analysis
+            self._show(analysis, now)
+        self._show_status(analysis)
+        if not self._settings_requested and self.session.status.state == "live":
+            self._settings_requested = True
+            self._when_done(self.session.get_settings(), self._settings_arrived)
+
+    def _show(self, analysis: Analysis, now: float) -> None:
+        self.view.show_frame(analysis.results.get("display", analysis.frame.image))
+        self.view.set_hud(hud_lines(analysis))
+        focus = analysis.results.get("focus")
+        lock = focus.lock if focus is not None else None
+        if lock is not None:
+            self.banner.show_state(lock.state.value, lock.relative, lock.hint)
+            self.plot.add(now - self.started_s, lock.relative, lock.softening_below, lock.soft_below)
+            if self._beep_on_soft and lock.state.value == "soft" and self._previous_state != "soft":
+                QtWidgets.QApplication.beep()
+            self._previous_state = lock.state.value
+        else:
+            self.banner.show_state(None, None, None, following=focus is not None and focus.roi_px is not None)
+            self._previous_state = None
+        if now - self._last_plot_s > PLOT_EVERY_S:
+            self._last_plot_s = now
+            self.plot.redraw()
+            self.dof_panel.show_result(analysis.results.get("optics"))
+
+    def _show_status(self, analysis: Analysis | None) -> None:
+        status = self.session.status
+        text = status.state.upper() + (f" — {status.message}" if status.message and status.state != "live" else "")
+        for event in self.session.events(after=self._last_event):
+            self._last_event = event.number
+            if event.kind == "error" and status.state == "live":
+                text = f"LIVE — {event.message}"
+        if text != self.status_label.text() and (status.state != "live" or not self.status_label.text().startswith("LIVE —")):
+            self.status_label.setText(text)
+        if analysis is not None:
+            rate = f"{analysis.frame_rate_hz:.1f} fps" if analysis.frame_rate_hz else "-- fps"
+            self.rate_label.setText(f"{rate}   dropped {analysis.dropped_frames}   shown {self.view.frames_shown}")
+
+    # -------------------------------------------------------------- internals
+    def _apply(self, settings: PipelineSettings) -> None:
+        self.settings = settings
+        self.session.set_settings(settings)
+        self._remember_overlay()
+
+    def _when_done(self, future: Future, callback: Callable[[Future], None]) -> None:
+        future.add_done_callback(lambda f: self._bridge.done.emit(lambda: callback(f)))
+
+    def _drive_done(self, future: Future) -> None:
+        try:
+            moved = future.result()
+        except CameraError as error:
+            self.drive_panel.set_available(False, error.user_message)
+            return
+        self._drive_total += moved
+        self.drive_panel.position.setText(f"driven {self._drive_total:+d} steps")
+
+    def _capture_done(self, future: Future) -> None:
+        try:
+            paths, checks = future.result()
+        except CameraError as error:
+            self.capture_panel.done(error.user_message, "soft")
+            return
+        if checks:
+            worst = min(checks, key=lambda c: c.relative if c.relative is not None else 2.0)
+            self.capture_panel.done("\n".join(c.message for c in checks), worst.state)
+        else:
+            self.capture_panel.done("\n".join(f"{p.name}: saved (lock a feature to have captures checked)" for p in paths))
+
+    def _settings_arrived(self, future: Future) -> None:
+        try:
+            self.settings_panel.show_settings(future.result())
+        except CameraError as error:
+            self.status_label.setText(error.user_message)
+
+    def _setting_changed(self, name: str, value: str) -> None:
+        self._when_done(self.session.set_setting(name, value), lambda f: self._setting_done(f, name))
+
+    def _setting_done(self, future: Future, name: str) -> None:
+        try:
+            future.result()
+        except CameraError as error:
+            self.status_label.setText(error.user_message)
+        self._when_done(self.session.get_settings(), self._settings_arrived)
+
+    def _optics_changed(self, optics) -> None:
+        self._apply(replace(self.settings, optics=optics))
+
+    def _pointer_moved(self, x: int, y: int) -> None:
+        if getattr(self, "_loupe_under_pointer", False) and self.settings.overlay.loupe_zoom:
+            self.set_overlay(loupe_at=(x, y))
+
+    def _remember_overlay(self) -> None:
+        overlay = self.settings.overlay
+        self.store.set("overlay", {"peaking": overlay.peaking, "grid": overlay.grid, "zebras": overlay.zebras,
+                                   "histogram": overlay.histogram, "loupe_zoom": overlay.loupe_zoom})
+        self.store.set("beep_on_soft", self._beep_on_soft)
+
+    def _restore(self) -> None:
+        saved = self.store.get("overlay")
+        if isinstance(saved, dict):
+            try:
+                changes = {k: saved[k] for k in ("peaking", "grid", "zebras", "histogram", "loupe_zoom") if k in saved}
+                self.settings = replace(self.settings, overlay=replace(self.settings.overlay, centre_mark=bool(saved.get("grid")), **changes))
+                self.session.set_settings(self.settings)
+            except (TypeError, ValueError):
+                pass  # an old or hand-edited file: defaults instead
+        geometry = self.store.get("geometry")
+        if isinstance(geometry, str):
+            self.restoreGeometry(QtCore.QByteArray.fromBase64(geometry.encode()))
+        else:
+            self.resize(1500, 900)
+        state = self.store.get("window_state")
+        if isinstance(state, str):
+            self.restoreState(QtCore.QByteArray.fromBase64(state.encode()))
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802
+        self.timer.stop()
+        self.store.set("geometry", bytes(self.saveGeometry().toBase64()).decode())
+        self.store.set("window_state", bytes(self.saveState().toBase64()).decode())
+        self._remember_overlay()
+        try:
+            self.store.save()
+        except OSError:
+            pass  # settings are a convenience; never block closing
+        super().closeEvent(event)

@@ -1,0 +1,253 @@
+"""The side panels: sharpness plot, focus drive, depth of field, camera settings, capture."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from focuslock.camera.base import Setting
+from focuslock.optics.catalog import Catalog
+from focuslock.optics.dof import DofResult
+from focuslock.overlay.focus_layer import STATE_COLOURS_RGB
+from focuslock.pipeline import OpticsSettings
+
+__all__ = ["CapturePanel", "DofPanel", "DrivePanel", "SettingsPanel", "SharpnessPlot", "StateBanner"]
+
+
+class StateBanner(QtWidgets.QLabel):
+    """The lock state in big letters and its colour: readable from two metres."""
+
+    def __init__(self) -> None:
+        super().__init__("NO FEATURE — drag a box around the detail that must be sharp")
+        self.setAlignment(QtCore.Qt.AlignCenter)
+        self.setMinimumHeight(56)
+        self.state: str | None = None
+        self.show_state(None, None, None)
+
+    def show_state(self, state: str | None, relative: float | None, hint: str | None, following: bool = False) -> None:
+        self.state = state
+        if state is None:
+            text = "FOLLOWING — press L to lock" if following else "NO FEATURE — drag a box around the detail that must be sharp"
+            colour, ink = (60, 60, 60), (255, 255, 255)
+        else:
+            text = state.upper()
+            if relative is not None:
+                text += f"  {relative * 100:.0f}%"
+            if hint:
+                text += f"  —  {hint}"
+            colour = STATE_COLOURS_RGB.get(state, (120, 120, 120))
+            ink = (0, 0, 0) if state in ("sharp", "softening") else (255, 255, 255)
+        self.setText(text)
+        self.setStyleSheet(
+            f"QLabel {{ background: rgb{colour}; color: rgb{ink}; font-size: 26px; font-weight: bold; padding: 6px; }}"
+        )
+
+
+class SharpnessPlot(pg.PlotWidget):
+    """Relative sharpness over the last minute, the lock band and the peak so far."""
+
+    def __init__(self, seconds: float = 60.0) -> None:
+        super().__init__()
+        self.setBackground((25, 25, 25))
+        self.setMinimumHeight(160)
+        self.setLabel("left", "sharpness", units="")
+        self.setLabel("bottom", "seconds")
+        self.setYRange(0, 1.2)
+        self.showGrid(x=False, y=True, alpha=0.2)
+        self.seconds = seconds
+        self.times: deque[float] = deque()
+        self.values: deque[float] = deque()
+        self.curve = self.plot([], [], pen=pg.mkPen((230, 230, 230), width=2))
+        self.softening_line = pg.InfiniteLine(angle=0, pen=pg.mkPen(STATE_COLOURS_RGB["softening"], width=1))
+        self.soft_line = pg.InfiniteLine(angle=0, pen=pg.mkPen(STATE_COLOURS_RGB["soft"], width=1))
+        self.peak_marker = pg.ScatterPlotItem(size=10, brush=pg.mkBrush(255, 255, 255))
+        for item in (self.softening_line, self.soft_line, self.peak_marker):
+            self.addItem(item)
+        self.softening_line.hide()
+        self.soft_line.hide()
+
+    def add(self, time_s: float, relative: float | None, softening: float | None, soft: float | None) -> None:
+        if relative is None:
+            return
+        self.times.append(time_s)
+        self.values.append(relative)
+        while self.times and time_s - self.times[0] > self.seconds:
+            self.times.popleft()
+            self.values.popleft()
+        for line, value in ((self.softening_line, softening), (self.soft_line, soft)):
+            if value is None:
+                line.hide()
+            else:
+                line.setValue(value)
+                line.show()
+
+    def redraw(self) -> None:
+        if not self.times:
+            self.curve.setData([], [])
+            self.peak_marker.setData([], [])
+            return
+        origin = self.times[-1]
+        xs = [t - origin for t in self.times]
+        self.curve.setData(xs, list(self.values))
+        best = max(range(len(self.values)), key=self.values.__getitem__)
+        self.peak_marker.setData([xs[best]], [self.values[best]])
+
+    def clear_history(self) -> None:
+        self.times.clear()
+        self.values.clear()
+        self.redraw()
+
+
+class DrivePanel(QtWidgets.QGroupBox):
+    """Fine and coarse focus drive, near and far."""
+
+    drive = QtCore.Signal(int)
+
+    def __init__(self, fine_steps: int = 1, coarse_steps: int = 10) -> None:
+        super().__init__("Focus drive")
+        layout = QtWidgets.QGridLayout(self)
+        self.buttons: dict[str, QtWidgets.QPushButton] = {}
+        for column, (key, label, steps) in enumerate((
+            ("near_coarse", "◀◀ near  {", -coarse_steps), ("near_fine", "◀ near  [", -fine_steps),
+            ("far_fine", "far ▶  ]", fine_steps), ("far_coarse", "far ▶▶  }", coarse_steps),
+        )):
+            button = QtWidgets.QPushButton(label)
+            button.setMinimumHeight(36)
+            button.setToolTip(f"Drive focus {abs(steps)} step{'s' if abs(steps) > 1 else ''} {'nearer' if steps < 0 else 'farther'}")
+            button.clicked.connect(lambda _=False, n=steps: self.drive.emit(n))
+            layout.addWidget(button, 0, column)
+            self.buttons[key] = button
+        self.position = QtWidgets.QLabel("driven 0 steps")
+        layout.addWidget(self.position, 1, 0, 1, 4)
+
+    def set_available(self, available: bool, reason: str = "") -> None:
+        for button in self.buttons.values():
+            button.setEnabled(available)
+        if not available and reason:
+            self.position.setText(reason)
+
+
+class DofPanel(QtWidgets.QGroupBox):
+    """Depth of field for the camera's aperture, with a lens and body from the catalog."""
+
+    opticsChanged = QtCore.Signal(object)  # OpticsSettings
+
+    def __init__(self, catalog: Catalog | None) -> None:
+        super().__init__("Depth of field")
+        self.catalog = catalog
+        form = QtWidgets.QFormLayout(self)
+        self.lens = QtWidgets.QComboBox()
+        self.lens.addItem("as the camera reports")
+        self.body = QtWidgets.QComboBox()
+        self.body.addItem("as the camera reports")
+        if catalog is not None:
+            for lens in catalog.lenses:
+                self.lens.addItem(lens.name)
+            for camera in catalog.cameras:
+                self.body.addItem(camera.name)
+        self.magnification = QtWidgets.QDoubleSpinBox()
+        self.magnification.setRange(0.0, 20.0)
+        self.magnification.setDecimals(3)
+        self.magnification.setSingleStep(0.05)
+        self.magnification.setSpecialValueText("from the focus distance")
+        form.addRow("lens", self.lens)
+        form.addRow("body", self.body)
+        form.addRow("magnification", self.magnification)
+        self.result = QtWidgets.QLabel("—")
+        self.result.setWordWrap(True)
+        self.result.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
+        form.addRow(self.result)
+        for widget in (self.lens, self.body):
+            widget.currentIndexChanged.connect(self._emit)
+        self.magnification.valueChanged.connect(self._emit)
+
+    def optics_settings(self) -> OpticsSettings:
+        focal = None
+        pupil = None
+        coc = None
+        if self.catalog is not None and self.lens.currentIndex() > 0:
+            lens = self.catalog.lens(self.lens.currentText())
+            focal, pupil = lens.focal_length_mm, lens.pupil_ratio
+        if self.catalog is not None and self.body.currentIndex() > 0:
+            coc = self.catalog.camera(self.body.currentText()).sensor.coc_mm
+        magnification = self.magnification.value() or None
+        return OpticsSettings(coc_mm=coc, magnification=magnification, focal_length_mm=focal, pupil_ratio=pupil)
+
+    def _emit(self, *_args) -> None:
+        self.opticsChanged.emit(self.optics_settings())
+
+    def show_result(self, optics: DofResult | None) -> None:
+        if optics is None:
+            self.result.setText("Not enough known: choose a lens or give a magnification.")
+            return
+        far = "∞" if math.isinf(optics.far_mm) else f"{optics.far_mm:.2f} mm"
+        total = "∞" if math.isinf(optics.total_mm) else f"{optics.total_mm:.3f} mm"
+        text = (f"f/{optics.f_number:g} (effective f/{optics.effective_f_number:.3g}), {optics.magnification:.3g}×\n"
+                f"near {optics.near_mm:.2f} mm, far {far}\n"
+                f"depth {total} (wave optics {optics.wave_dof_mm:.3f} mm)\n"
+                f"Airy disk {optics.airy_disk_um:.1f} µm, CoC {optics.coc_mm * 1000:.0f} µm")
+        if optics.warnings:
+            text += "\n⚠ " + optics.warnings[0]
+        self.result.setText(text)
+
+
+class SettingsPanel(QtWidgets.QGroupBox):
+    """The camera's settings, as it reports them; a change is sent to the camera."""
+
+    settingChanged = QtCore.Signal(str, str)
+
+    def __init__(self) -> None:
+        super().__init__("Camera settings")
+        self.form = QtWidgets.QFormLayout(self)
+        self.boxes: dict[str, QtWidgets.QComboBox] = {}
+        self.placeholder = QtWidgets.QLabel("waiting for the camera…")
+        self.form.addRow(self.placeholder)
+
+    def show_settings(self, settings: dict[str, Setting]) -> None:
+        if self.placeholder is not None:
+            self.form.removeRow(self.placeholder)
+            self.placeholder = None
+        for name, setting in settings.items():
+            box = self.boxes.get(name)
+            if box is None:
+                box = QtWidgets.QComboBox()
+                box.addItems(list(setting.choices) or [setting.value])
+                box.setEnabled(not setting.read_only)
+                box.currentTextChanged.connect(lambda value, n=name: self.settingChanged.emit(n, value))
+                self.boxes[name] = box
+                self.form.addRow(setting.label, box)
+            blocked = box.blockSignals(True)
+            box.setCurrentText(setting.value)
+            box.blockSignals(blocked)
+        if not settings:
+            self.form.addRow(QtWidgets.QLabel("this source has no settings"))
+
+
+class CapturePanel(QtWidgets.QGroupBox):
+    """Capture with automatic download, and the focus check of what was captured."""
+
+    capture = QtCore.Signal()
+
+    def __init__(self) -> None:
+        super().__init__("Capture")
+        layout = QtWidgets.QVBoxLayout(self)
+        self.button = QtWidgets.QPushButton("Capture  (Space)")
+        self.button.setMinimumHeight(40)
+        self.button.clicked.connect(self.capture.emit)
+        self.result = QtWidgets.QLabel("—")
+        self.result.setWordWrap(True)
+        layout.addWidget(self.button)
+        layout.addWidget(self.result)
+
+    def busy(self) -> None:
+        self.button.setEnabled(False)
+        self.result.setText("capturing…")
+
+    def done(self, text: str, state: str | None = None) -> None:
+        self.button.setEnabled(True)
+        colour = STATE_COLOURS_RGB.get(state, (220, 220, 220))
+        self.result.setStyleSheet(f"QLabel {{ color: rgb{colour}; }}")
+        self.result.setText(text)
