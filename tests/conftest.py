@@ -22,8 +22,7 @@ VIRTUAL_CAMERA_DIR = _SANDBOX / "vcamera"
 VIRTUAL_CAMERA_JPEG = VIRTUAL_CAMERA_DIR / "source.jpg"
 
 
-def _make_virtual_camera_folder()
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen") -> None:
+def _make_virtual_camera_folder() -> None:
     import cv2
     import numpy as np
 

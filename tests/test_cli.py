@@ -35,10 +35,33 @@ def test_headless_demo_writes_a_playable_mp4_and_a_csv(tmp_path, capsys):
     assert "demo.mp4" in capsys.readouterr().out
 
 
-def test_demo_without_headless_says_the_window_comes_later(capsys):
-    assert main(["demo"]) == 2
-    err = capsys.readouterr().err
-    assert "later" in err and "--headless" in err
+def test_demo_opens_the_window_and_saves_a_screenshot(tmp_path):
+    import os
+
+    shot = tmp_path / "window.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "focuslock", "demo", "--size", "512x340", "--screenshot", str(shot),
+                             "--quit-after", "3", "--out", str(tmp_path)], capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 0, result.stderr
+    image = cv2.imread(str(shot))
+    assert image is not None and image.shape[1] >= 800
+    assert image.std() > 20  # a window with live view in it, not a blank grab
+
+
+def test_without_a_display_the_window_says_how_to_run_headless(tmp_path):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = subprocess.run([sys.executable, "-m", "focuslock", "demo", "--out", str(tmp_path)], capture_output=True,
+                            text=True, timeout=60, env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip() == ("focuslock: There is no display here; run with --headless "
+                                     "(or under xvfb-run, or with QT_QPA_PLATFORM=offscreen).")
+
+
+def test_a_screenshot_needs_a_time_to_quit(capsys):
+    assert main(["demo", "--screenshot", "x.png"]) == 1
+    assert "--quit-after" in capsys.readouterr().err
 
 
 def test_live_on_a_folder_records_each_image(tmp_path):

@@ -273,18 +273,28 @@ def _draw_coin_face(canvas: _PlaneCanvas, spec: SceneSpec) -> tuple[np.ndarray, 
 
 # ----------------------------------------------------------------------------- layers
 def _plane_to_view(canvas: _PlaneCanvas, grid: ViewGrid, tilt_rad: float, y_shift_mm: float, image: np.ndarray,
-                   box: tuple[int, int, int, int], interpolation: int) -> np.ndarray:
+                   box: tuple[int, int, int, int], interpolation: int, oversample: int = 2) -> np.ndarray:
     """Resample a plane-canvas image onto the view box (rows r0:r1, cols c0:c1).
 
-    A view pixel at (X, Y) shows the plane point u = X, v = (Y − y_shift)/cosθ.
+    A view pixel at (X, Y) shows the plane point u = X, v = (Y − y_shift)/cosθ. The
+    tilt compresses the plane vertically; sampling each view pixel at ``oversample``²
+    points and averaging them keeps that compression from aliasing fine print into
+    false detail (a camera's pixel integrates its area too).
     """
     r0, r1, c0, c1 = box
     x_mm, y_mm = grid.xy_mm()
-    map_x = ((x_mm[c0:c1] - canvas.u0) * canvas.px_per_mm - 0.5).astype(np.float32)
-    map_y = (((y_mm[r0:r1] - y_shift_mm) / math.cos(tilt_rad) - canvas.v0) * canvas.px_per_mm - 0.5).astype(np.float32)
-    grid_x = np.ascontiguousarray(np.broadcast_to(map_x[None, :], (r1 - r0, c1 - c0)))
-    grid_y = np.ascontiguousarray(np.broadcast_to(map_y[:, None], (r1 - r0, c1 - c0)))
-    return cv2.remap(image, grid_x, grid_y, interpolation, borderMode=cv2.BORDER_REFLECT)
+    step = grid.mm_per_px / oversample
+    offsets = (np.arange(oversample, dtype=np.float32) + 0.5) * step - grid.mm_per_px / 2
+    xs = (x_mm[c0:c1, None] + offsets[None, :]).reshape(-1)
+    ys = (y_mm[r0:r1, None] + offsets[None, :]).reshape(-1)
+    map_x = ((xs - canvas.u0) * canvas.px_per_mm - 0.5).astype(np.float32)
+    map_y = (((ys - y_shift_mm) / math.cos(tilt_rad) - canvas.v0) * canvas.px_per_mm - 0.5).astype(np.float32)
+    grid_x = np.ascontiguousarray(np.broadcast_to(map_x[None, :], (ys.size, xs.size)))
+    grid_y = np.ascontiguousarray(np.broadcast_to(map_y[:, None], (ys.size, xs.size)))
+    fine = cv2.remap(image, grid_x, grid_y, interpolation, borderMode=cv2.BORDER_REFLECT)
+    if oversample == 1:
+        return fine
+    return cv2.resize(fine, (c1 - c0, r1 - r0), interpolation=cv2.INTER_AREA)
 
 
 def _supersampled(grid: ViewGrid) -> float:
