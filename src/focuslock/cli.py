@@ -225,9 +225,7 @@ def _demo(args: argparse.Namespace) -> int:
             window.drive_focus(best)
             if not args.no_sweep:
                 window.choose_feature(*roi)
-                QtCoreTimer.singleShot(600, window.toggle_lock)
-
-        from PySide6.QtCore import QTimer as QtCoreTimer
+                window.lock_after(0.6)
 
         return _window(session, settings, args, "focuslock — simulated macro bench", setup)
     script = None

@@ -151,6 +151,10 @@ class MainWindow(QtWidgets.QMainWindow):
         if focus.locked:
             self.plot.clear_history()
 
+    def lock_after(self, seconds: float) -> None:
+        """Lock on the followed feature in a moment (once frames of it have arrived)."""
+        QtCore.QTimer.singleShot(int(seconds * 1000), self.toggle_lock)
+
     def drive_focus(self, steps: int) -> None:
         future = self.session.drive_focus(steps)
         self._when_done(future, lambda f: self._drive_done(f))
