@@ -13,7 +13,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
 def test_bench_script_reports_every_figure_with_its_reference():
     result = subprocess.run(
         [sys.executable, str(SCRIPT), "--json", "--sizes", "256x170", "--repeats", "3", "--seconds", "0.5",
-         "--analyze-frames", "0"],
+         "--analyze-frames", "0", "--no-window"],
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr
