@@ -302,7 +302,7 @@ def bench_window(seconds: float = 6.0) -> dict:
         window.show()
         _run_events(app, 1.0)
         window.max_tick_gap_ms = 0.0
-        link.make_busy(40)
+        link.make_busy(8)  # eight busy answers, 0.2 s apart
         _run_events(app, 2.0)
         link.unplug()
         _run_events(app, 2.0)

@@ -11,7 +11,16 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-__all__ = ["draw_text_panel"]
+__all__ = ["darken", "draw_text_panel"]
+
+
+def darken(image: np.ndarray, top: int, bottom: int, left: int, right: int, factor: float) -> None:
+    """Scale a rectangle of ``image`` by ``factor`` in place (a translucent dark panel).
+
+    OpenCV's saturating scale, not NumPy arithmetic: no float copy of the region."""
+    region = image[top:bottom, left:right]
+    if region.size:
+        image[top:bottom, left:right] = cv2.convertScaleAbs(region, alpha=factor)
 
 
 def draw_text_panel(image_rgb: np.ndarray, lines: Sequence[str], corner: str = "top-left",
@@ -33,8 +42,7 @@ def draw_text_panel(image_rgb: np.ndarray, lines: Sequence[str], corner: str = "
     y0 = pad if "top" in corner else height - panel_h - pad
     x1, y1 = min(width, x0 + panel_w), min(height, y0 + panel_h)
     x0, y0 = max(0, x0), max(0, y0)
-    region = out[y0:y1, x0:x1]
-    out[y0:y1, x0:x1] = (region * 0.35).astype(np.uint8)
+    darken(out, y0, y1, x0, x1, 0.35)
     for i, line in enumerate(lines):
         baseline = y0 + pad // 2 + line_height * (i + 1) - line_height // 4
         cv2.putText(out, line, (x0 + pad, baseline), font, scale, colour_rgb, thickness, cv2.LINE_AA)

@@ -24,7 +24,7 @@ from focuslock.focus.engine import FocusResult
 from focuslock.focus.peaking import PeakingSettings
 from focuslock.optics.dof import DofResult
 from focuslock.overlay.focus_layer import STATE_COLOURS_RGB, draw_focus_layer
-from focuslock.overlay.hud import draw_text_panel
+from focuslock.overlay.hud import darken, draw_text_panel
 
 __all__ = ["GHOST_MODES", "OverlayRenderer", "OverlaySettings", "parse_aspect"]
 
@@ -162,8 +162,9 @@ class OverlayRenderer:
         self.drift_px = (dx / scale, dy / scale)
 
     def _zebras(self, base: np.ndarray, image: np.ndarray, level: int) -> np.ndarray:
-        """Diagonal stripes where any channel clips."""
-        clipped = cv2.threshold(cv2.max(cv2.max(image[..., 0], image[..., 1]), image[..., 2]), level - 1, 255, cv2.THRESH_BINARY)[1]
+        """Diagonal stripes where the luma clips (as camera zebras read luma)."""
+        luma = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        clipped = cv2.threshold(luma, level - 1, 255, cv2.THRESH_BINARY)[1]
         if not cv2.countNonZero(clipped):
             return base
         stripes = self._stripes.get(image.shape[:2])
@@ -225,8 +226,7 @@ class OverlayRenderer:
         def y_of(value: float) -> int:
             return int(y1 - min(max(value, 0.0), top) / top * bar_h)
 
-        region = out[y1 - bar_h : y1, x0 : x0 + bar_w]
-        out[y1 - bar_h : y1, x0 : x0 + bar_w] = (region * 0.3).astype(np.uint8)
+        darken(out, y1 - bar_h, y1, x0, x0 + bar_w, 0.3)
         colour = STATE_COLOURS_RGB.get(lock.state.value, (255, 255, 255))
         cv2.rectangle(out, (x0, y_of(relative)), (x0 + bar_w, y1), colour, -1)
         for threshold, tint in ((lock.softening_below, STATE_COLOURS_RGB["softening"]), (lock.soft_below, STATE_COLOURS_RGB["soft"])):
@@ -265,14 +265,14 @@ def _aspect_guide(out: np.ndarray, aspect: float | None) -> None:
     if width / height > aspect:
         keep = int(round(height * aspect))
         margin = (width - keep) // 2
-        for region in (out[:, :margin], out[:, margin + keep :]):
-            region[...] = (region * 0.35).astype(np.uint8)
+        darken(out, 0, height, 0, margin, 0.35)
+        darken(out, 0, height, margin + keep, width, 0.35)
         cv2.rectangle(out, (margin, 0), (margin + keep - 1, height - 1), (255, 255, 255), 1)
     else:
         keep = int(round(width / aspect))
         margin = (height - keep) // 2
-        for region in (out[:margin], out[margin + keep :]):
-            region[...] = (region * 0.35).astype(np.uint8)
+        darken(out, 0, margin, 0, width, 0.35)
+        darken(out, margin + keep, height, 0, width, 0.35)
         cv2.rectangle(out, (0, margin), (width - 1, margin + keep - 1), (255, 255, 255), 1)
 
 
@@ -288,8 +288,7 @@ def _histogram(out: np.ndarray, image: np.ndarray, mode: str) -> None:
     height, width = out.shape[:2]
     graph_w, graph_h = 256, max(60, height // 8)
     x0, y0 = 10, height - graph_h - 10
-    region = out[y0 : y0 + graph_h, x0 : x0 + graph_w]
-    out[y0 : y0 + graph_h, x0 : x0 + graph_w] = (region * 0.25).astype(np.uint8)
+    darken(out, y0, y0 + graph_h, x0, x0 + graph_w, 0.25)
     sample = image[::4, ::4]
     channels = [(cv2.cvtColor(np.ascontiguousarray(sample), cv2.COLOR_RGB2GRAY), (235, 235, 235))] if mode == "luma" else \
         [(np.ascontiguousarray(sample[..., i]), colour) for i, colour in enumerate(((255, 70, 70), (70, 255, 70), (90, 140, 255)))]

@@ -28,6 +28,10 @@ class StateBanner(QtWidgets.QLabel):
         self.show_state(None, None, None)
 
     def show_state(self, state: str | None, relative: float | None, hint: str | None, following: bool = False) -> None:
+        key = (state, None if relative is None else round(relative * 100), hint, following)
+        if key == getattr(self, "_shown", None):
+            return  # a style sheet change re-polishes the widget: only when it changes
+        self._shown = key
         self.state = state
         if state is None:
             text = "FOLLOWING — press L to lock" if following else "NO FEATURE — drag a box around the detail that must be sharp"
@@ -41,9 +45,9 @@ class StateBanner(QtWidgets.QLabel):
             colour = STATE_COLOURS_RGB.get(state, (120, 120, 120))
             ink = (0, 0, 0) if state in ("sharp", "softening") else (255, 255, 255)
         self.setText(text)
-        self.setStyleSheet(
-            f"QLabel {{ background: rgb{colour}; color: rgb{ink}; font-size: 26px; font-weight: bold; padding: 6px; }}"
-        )
+        style = f"QLabel {{ background: rgb{colour}; color: rgb{ink}; font-size: 26px; font-weight: bold; padding: 6px; }}"
+        if style != self.styleSheet():
+            self.setStyleSheet(style)
 
 
 class SharpnessPlot(pg.PlotWidget):
@@ -70,21 +74,24 @@ class SharpnessPlot(pg.PlotWidget):
         self.soft_line.hide()
 
     def add(self, time_s: float, relative: float | None, softening: float | None, soft: float | None) -> None:
+        """Record a reading; nothing is repainted until :meth:`redraw`."""
         if relative is None:
             return
         self.times.append(time_s)
         self.values.append(relative)
+        self._thresholds = (softening, soft)
         while self.times and time_s - self.times[0] > self.seconds:
             self.times.popleft()
             self.values.popleft()
+
+    def redraw(self) -> None:
+        softening, soft = getattr(self, "_thresholds", (None, None))
         for line, value in ((self.softening_line, softening), (self.soft_line, soft)):
             if value is None:
                 line.hide()
             else:
                 line.setValue(value)
                 line.show()
-
-    def redraw(self) -> None:
         if not self.times:
             self.curve.setData([], [])
             self.peak_marker.setData([], [])
