@@ -282,11 +282,13 @@ def bench_window(seconds: float = 6.0) -> dict:
         window.show()
         _run_events(app, 1.5)
         shown_before, sequence_before = window.view.frames_shown, session.frames.put_count
+        published_before = session.analyses.put_count
         started = time.monotonic()
         _run_events(app, seconds)
         elapsed = time.monotonic() - started
         shown = window.view.frames_shown - shown_before
         offered = session.frames.put_count - sequence_before
+        results["published_fps"] = round((session.analyses.put_count - published_before) / elapsed, 1)
         window.close()
         session.stop()
         results["display_fps"] = round(shown / elapsed, 1)

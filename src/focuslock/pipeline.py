@@ -86,7 +86,8 @@ class FramePipeline:
         focus = self.engine.process(frame.image, settings.focus, frame.metadata.get("drive_position_steps"))
         optics = self._optics_for(frame, settings.optics)
         display = self.overlay.render(frame.image, focus, settings.focus.peaking, settings.overlay,
-                                      reference_rgb=settings.reference_rgb, optics=optics, metadata=frame.metadata)
+                                      reference_rgb=settings.reference_rgb, optics=optics, metadata=frame.metadata,
+                                      luma=self.engine.last_grey)
         drift = self.overlay.drift_px if settings.reference_rgb is not None and settings.overlay.ghost_mode != "off" else None
         return {"focus": focus, "display": display, "optics": optics, "drift_px": drift}
 

@@ -28,8 +28,9 @@ __all__ = ["FramePacer", "PlaybackCamera", "encode_png"]
 class FramePacer:
     """Sleeps so that frames come out at ``rate_hz``, like a camera's live view.
 
-    When the caller falls behind it does not burst to catch up: the schedule restarts
-    from now (a real live view drops frames, it never speeds up).
+    A late frame (a slow decode) is made up by the next one coming sooner, so that the
+    rate holds on average; a caller more than two frames behind does not burst to catch
+    up: the schedule restarts from now (a real live view drops frames, never speeds up).
     """
 
     def __init__(self, rate_hz: float | None) -> None:
@@ -42,7 +43,7 @@ class FramePacer:
         if self.interval_s is None:
             return
         now = time.monotonic()
-        if self._next_s is None or now - self._next_s > self.interval_s:
+        if self._next_s is None or now - self._next_s > 2 * self.interval_s:
             self._next_s = now
         elif now < self._next_s:
             time.sleep(self._next_s - now)

@@ -76,6 +76,7 @@ class FocusEngine:
 
     def __init__(self) -> None:
         self.workspace = Workspace()
+        self.last_grey: np.ndarray | None = None
         self._roi_request: int | None = None
         self._lock_request: int | None = None
         self._tracker: FeatureTracker | None = None
@@ -93,6 +94,8 @@ class FocusEngine:
         started = time.perf_counter()
         height, width = image_rgb.shape[:2]
         grey = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2GRAY, dst=self.workspace.buffer("grey", (height, width), np.uint8))
+        # Scratch: the luma of the frame just processed, for the overlay of the same call.
+        self.last_grey = grey
         roi = self._roi_for(grey, settings)
 
         peaking = None

@@ -95,14 +95,16 @@ class OverlayRenderer:
     # ------------------------------------------------------------------ the frame
     def render(self, image_rgb: np.ndarray, focus: FocusResult | None, peaking: PeakingSettings, settings: OverlaySettings,
                *, reference_rgb: np.ndarray | None = None, optics: DofResult | None = None,
-               metadata: Mapping[str, Any] | None = None, hud_extra: Sequence[str] = ()) -> np.ndarray:
-        """A new RGB image with every overlay ``settings`` asks for."""
+               metadata: Mapping[str, Any] | None = None, hud_extra: Sequence[str] = (),
+               luma: np.ndarray | None = None) -> np.ndarray:
+        """A new RGB image with every overlay ``settings`` asks for (``luma``: the frame's
+        grey if the caller has it already)."""
         self._frames += 1
         base = image_rgb
         if reference_rgb is not None and settings.ghost_mode != "off":
             base = self._ghost(image_rgb, reference_rgb, settings)
         if settings.zebras:
-            base = self._zebras(base, image_rgb, settings.zebra_level)
+            base = self._zebras(base, image_rgb, settings.zebra_level, luma)
         if focus is not None:
             out = draw_focus_layer(base, focus if settings.peaking else _without_peaking(focus), peaking)
         else:
@@ -161,9 +163,10 @@ class OverlayRenderer:
         (dx, dy), _ = cv2.phaseCorrelate(then, now, window)
         self.drift_px = (dx / scale, dy / scale)
 
-    def _zebras(self, base: np.ndarray, image: np.ndarray, level: int) -> np.ndarray:
+    def _zebras(self, base: np.ndarray, image: np.ndarray, level: int, luma: np.ndarray | None) -> np.ndarray:
         """Diagonal stripes where the luma clips (as camera zebras read luma)."""
-        luma = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        if luma is None or luma.shape != image.shape[:2]:
+            luma = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         clipped = cv2.threshold(luma, level - 1, 255, cv2.THRESH_BINARY)[1]
         if not cv2.countNonZero(clipped):
             return base
@@ -190,8 +193,9 @@ class OverlayRenderer:
 
     def _loupe(self, out: np.ndarray, image: np.ndarray, focus: FocusResult | None, settings: OverlaySettings) -> None:
         height, width = image.shape[:2]
-        inset = max(96, min(height, width) // 3)
-        source = inset // settings.loupe_zoom
+        # Every source pixel becomes an exact zoom × zoom block.
+        source = max(8, max(96, min(height, width) // 3) // settings.loupe_zoom)
+        inset = source * settings.loupe_zoom
         if settings.loupe_at is not None:
             cx, cy = settings.loupe_at
         elif focus is not None and focus.roi_px is not None:

@@ -1,0 +1,122 @@
+"""The overlay renderer, overlay by overlay, on real frames of the simulated bench."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from focuslock.camera.sim import BenchConfig, SimulatedBench
+from focuslock.focus.engine import FocusEngine, FocusSettings
+from focuslock.focus.peaking import PeakingSettings
+from focuslock.overlay.render import OverlayRenderer, OverlaySettings, parse_aspect
+
+NONE = OverlaySettings(peaking=False, focus_meter=False)
+
+
+@pytest.fixture(scope="module")
+def frame():
+    bench = SimulatedBench(BenchConfig(live_view_size_px=(480, 320), frame_rate_hz=None))
+    bench.open()
+    return bench.read_frame().image
+
+
+def _render(image, settings, **kwargs):
+    return OverlayRenderer().render(image, None, PeakingSettings(), settings, **kwargs)
+
+
+def test_nothing_on_leaves_the_frame_alone_and_never_paints_into_it(frame):
+    out = _render(frame, NONE)
+    assert np.array_equal(out, frame) and out is not frame
+
+
+def test_grid_and_centre_mark(frame):
+    out = _render(frame, OverlaySettings(peaking=False, grid=True, centre_mark=True))
+    changed = np.any(out != frame, axis=2)
+    assert changed[:, 160].mean() > 0.9 and changed[:, 320].mean() > 0.9  # thirds of 480
+    assert changed[106, :].mean() > 0.9 and changed[213, :].mean() > 0.9  # thirds of 320
+    assert changed[160, 240]  # the centre mark
+
+
+def test_aspect_guide_darkens_what_the_crop_cuts(frame):
+    out = _render(frame, OverlaySettings(peaking=False, aspect_guide="1:1"))
+    # 480×320 cropped square: 80 px each side are outside.
+    assert out[:, 10].mean() < 0.5 * frame[:, 10].mean()
+    assert np.array_equal(out[5:-5, 240], frame[5:-5, 240])
+    assert parse_aspect("16:9") == pytest.approx(16 / 9)
+    with pytest.raises(ValueError):
+        parse_aspect("1:100")
+
+
+def test_safe_areas_draw_two_frames(frame):
+    out = _render(frame, OverlaySettings(peaking=False, safe_areas=True))
+    changed = np.any(out != frame, axis=2)
+    assert changed[160, int(480 * 0.035)] and changed[160, int(480 * 0.05)]
+
+
+def test_zebras_stripe_only_the_clipped(frame):
+    import cv2
+
+    image = frame.copy()
+    image[50:90, 50:150] = 255
+    out = _render(image, OverlaySettings(peaking=False, zebras=True))
+    stripes = np.all(out == (255, 0, 255), axis=2)
+    assert 0.3 < stripes[50:90, 50:150].mean() < 0.7  # striped, not filled
+    luma = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    assert not stripes[luma < 250].any()  # nothing that does not clip
+
+
+def test_ghost_blend_difference_split(frame):
+    reference = np.roll(frame, 5, axis=1)
+    blend = _render(frame, OverlaySettings(peaking=False, ghost_mode="blend", ghost_opacity=0.5), reference_rgb=reference)
+    expected = (frame.astype(int) + reference.astype(int)) / 2
+    assert np.abs(blend.astype(int) - expected).max() <= 1
+    same = _render(frame, OverlaySettings(peaking=False, ghost_mode="difference"), reference_rgb=frame)
+    assert same.max() == 0
+    split = _render(frame, OverlaySettings(peaking=False, ghost_mode="split"), reference_rgb=reference)
+    assert np.array_equal(split[:, :200], frame[:, :200]) and np.array_equal(split[:, 300:], reference[:, 300:])
+
+
+def test_framing_drift_is_read_in_pixels(frame):
+    renderer = OverlayRenderer()
+    moved = np.roll(np.roll(frame, 12, axis=1), -7, axis=0)
+    renderer.render(moved, None, PeakingSettings(), OverlaySettings(peaking=False, ghost_mode="blend"), reference_rgb=frame)
+    dx, dy = renderer.drift_px
+    assert dx == pytest.approx(12, abs=1.0) and dy == pytest.approx(-7, abs=1.0)
+
+
+def test_loupe_shows_pixels_magnified(frame):
+    settings = OverlaySettings(peaking=False, loupe_zoom=4, loupe_at=(240, 160))
+    out = _render(frame, settings)
+    source = max(96, 320 // 3) // 4
+    inset = source * 4
+    ox, oy = 480 - inset - 10, 320 - inset - 10
+    x0, y0 = 240 - source // 2, 160 - source // 2
+    # Nearest-neighbour: each source pixel becomes a 4×4 block.
+    block = out[oy + 40 : oy + 44, ox + 40 : ox + 44]
+    assert np.all(block == frame[y0 + 10, x0 + 10])
+    with pytest.raises(ValueError, match="2 to 8"):
+        OverlaySettings(loupe_zoom=12)
+
+
+def test_histogram_is_drawn_bottom_left(frame):
+    out = _render(frame, OverlaySettings(peaking=False, histogram="rgb"))
+    assert np.any(out[-80:, 10:266] != frame[-80:, 10:266])
+    assert np.array_equal(out[:100, 300:], frame[:100, 300:])
+
+
+def test_feature_box_path_and_meter_with_peak_hold():
+    bench = SimulatedBench(BenchConfig(live_view_size_px=(480, 320), frame_rate_hz=None, drift_px_per_frame=(2.0, 0.0)))
+    bench.open()
+    engine = FocusEngine()
+    renderer = OverlayRenderer()
+    settings = FocusSettings().follow(bench.landmark_roi_px("coin-numeral"))
+    engine.process(bench.read_frame().image, settings, 0)
+    settings = settings.with_lock()
+    for _ in range(6):
+        image = bench.read_frame().image
+        focus = engine.process(image, settings, 0)
+        out = renderer.render(image, focus, settings.peaking, OverlaySettings(peaking=False))
+    assert len(renderer.path) == 6 and renderer.path[-1][0] > renderer.path[0][0] + 8  # followed the drift
+    assert renderer.meter_peak >= focus.lock.relative
+    meter_column = out[:, 480 - 14 - 7]
+    assert np.any(np.all(meter_column == (40, 220, 70), axis=1))  # the bar, in the SHARP green
