@@ -255,9 +255,11 @@ def bench_window(seconds: float = 6.0) -> dict:
     from focuslock.focus.engine import FocusSettings
     from focuslock.overlay.render import OverlaySettings
     from focuslock.pipeline import FramePipeline, PipelineSettings
+    from focuslock.ui.app import quiet_platform_noise
     from focuslock.ui.main_window import MainWindow
     from focuslock.ui.settings_store import SettingsStore
 
+    QtCore.qInstallMessageHandler(quiet_platform_noise)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     results: dict = {}
     with tempfile.TemporaryDirectory() as folder:

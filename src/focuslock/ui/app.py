@@ -11,10 +11,10 @@ from focuslock.live import LiveSession
 from focuslock.pipeline import PipelineSettings
 from focuslock.ui.main_window import MainWindow
 
-__all__ = ["run_window"]
+__all__ = ["quiet_platform_noise", "run_window"]
 
 
-def _quiet_platform_noise(kind, context, message: str) -> None:
+def quiet_platform_noise(kind, context, message: str) -> None:
     # The offscreen and Xvfb platforms complain about window-manager hints no user can
     # act on; everything else goes to stderr as Qt would print it.
     if "propagateSizeHints" in message:
@@ -30,7 +30,7 @@ def run_window(session: LiveSession, settings: PipelineSettings, *, title: str, 
     ``setup``: called with the window once it is shown (the demo uses it to choose and
     lock a feature so that a screenshot shows the lock at work).
     """
-    QtCore.qInstallMessageHandler(_quiet_platform_noise)
+    QtCore.qInstallMessageHandler(quiet_platform_noise)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     app.setApplicationName("focuslock")
     session.set_settings(settings)
