@@ -23,7 +23,8 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from focuslock.camera.folder import IMAGE_SUFFIXES, list_images
+from focuslock.camera.base import CorruptFrameError
+from focuslock.camera.folder import IMAGE_SUFFIXES, list_images, read_bgr_image
 from focuslock.focus.lock import FocusLock, FocusState, LockSettings
 from focuslock.focus.measure import DEFAULT_MEASURE, MEASURES, FocusReading, laplacian_noise_sigma, measure_roi
 from focuslock.focus.peaking import PeakingSettings, compute_peaking, paint_peaking
@@ -150,14 +151,9 @@ def _video_frames(capture: cv2.VideoCapture, source: str, count: int | None) -> 
 def _image_frames(paths: list[Path]) -> Iterator[InputFrame]:
     for index, path in enumerate(paths):
         try:
-            data = np.fromfile(path, dtype=np.uint8)
-            bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-        except OSError:
-            bgr = None
-        if bgr is None:
-            yield InputFrame(index, str(path), None, None, f"{path.name} is not a readable image and was skipped.")
-        else:
-            yield InputFrame(index, str(path), None, bgr)
+            yield InputFrame(index, str(path), None, read_bgr_image(path))
+        except CorruptFrameError as error:
+            yield InputFrame(index, str(path), None, None, error.user_message)
 
 
 class _Prefetch:

@@ -22,7 +22,7 @@ from focuslock.overlay.hud import draw_text_panel
 from focuslock.overlay.render import hud_lines as overlay_hud_lines
 from focuslock.pipeline import PipelineSettings
 
-__all__ = ["HeadlessResult", "focus_sweep_script", "hud_lines", "record_session"]
+__all__ = ["HeadlessResult", "hud_lines", "lock_demo_script", "record_session"]
 
 CSV_COLUMNS = (
     "sequence", "time_s", "processing_ms", "latency_ms", "dropped_frames",
@@ -85,18 +85,6 @@ def _focus_columns(analysis: Analysis) -> list:
     state = lock.state.value if lock is not None else ""
     hint = lock.hint or "" if lock is not None else ""
     return [*roi, score, relative, state, hint]
-
-
-def focus_sweep_script(amplitude_steps: int = 240, period_s: float = 10.0, step_per_command: int = 6) -> Callable[[LiveSession, float], None]:
-    """A demo script that racks focus back and forth through the scene like a focus
-    puller hunting for the mark: near, far, near, ... ``amplitude_steps`` each side."""
-    state = {"position": 0}
-
-    def script(session: LiveSession, elapsed_s: float) -> None:
-        target = int(round(amplitude_steps * math.sin(2 * math.pi * elapsed_s / period_s)))
-        _drive_towards(session, state, target, step_per_command)
-
-    return script
 
 
 def _drive_towards(session: LiveSession, state: dict, target: int, step_per_command: int) -> None:

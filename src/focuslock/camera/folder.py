@@ -21,7 +21,7 @@ from focuslock.camera.base import (
 from focuslock.camera.playback import FramePacer, PlaybackCamera
 from focuslock.frames import Frame
 
-__all__ = ["FolderCamera", "IMAGE_SUFFIXES", "list_images", "natural_key", "read_rgb_image"]
+__all__ = ["FolderCamera", "IMAGE_SUFFIXES", "list_images", "natural_key", "read_bgr_image", "read_rgb_image"]
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp"})
 _DIGITS = re.compile(r"(\d+)")
@@ -46,8 +46,9 @@ def list_images(target: str | os.PathLike) -> list[Path]:
     return sorted(images, key=natural_key)
 
 
-def read_rgb_image(path: Path) -> np.ndarray:
-    """An image file as RGB uint8. Raises :class:`CorruptFrameError` when it cannot be read."""
+def read_bgr_image(path: Path) -> np.ndarray:
+    """An image file as OpenCV's BGR uint8. Raises :class:`CorruptFrameError` when it
+    cannot be read."""
     try:
         data = np.fromfile(path, dtype=np.uint8)  # unlike cv2.imread, handles any path
     except OSError as error:
@@ -55,7 +56,12 @@ def read_rgb_image(path: Path) -> np.ndarray:
     bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if bgr is None:
         raise CorruptFrameError(f"{path.name} is not a readable image; it was skipped.")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return bgr
+
+
+def read_rgb_image(path: Path) -> np.ndarray:
+    """An image file as RGB uint8. Raises :class:`CorruptFrameError` when it cannot be read."""
+    return cv2.cvtColor(read_bgr_image(path), cv2.COLOR_BGR2RGB)
 
 
 class FolderCamera(PlaybackCamera):

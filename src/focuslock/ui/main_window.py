@@ -79,6 +79,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._previous_state: str | None = None
         self._drive_total = 0
         self._settings_requested = False
+        self._loupe_under_pointer = False
         self.max_tick_gap_ms = 0.0
         self._last_tick_s: float | None = None
         self.started_s = time.monotonic()
@@ -348,7 +349,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._apply(replace(self.settings, optics=optics))
 
     def _pointer_moved(self, x: int, y: int) -> None:
-        if getattr(self, "_loupe_under_pointer", False) and self.settings.overlay.loupe_zoom:
+        if self._loupe_under_pointer and self.settings.overlay.loupe_zoom:
             self.set_overlay(loupe_at=(x, y))
 
     def _remember_overlay(self) -> None:
