@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PySide6 import QtCore
 
@@ -161,3 +162,23 @@ def test_a_drag_on_the_view_chooses_the_feature(qtbot, bench_window):
     qtbot.waitUntil(lambda: window.settings.focus.roi_px == (100, 80, 60, 50), timeout=2000)
     qtbot.waitUntil(lambda: (a := window.session.latest_analysis()) is not None
                     and a.results["focus"].roi_px is not None, timeout=5000)
+
+
+def test_a_source_without_focus_drive_greys_out_the_drive(qtbot, tmp_path):
+    import cv2
+
+    from focuslock.camera.folder import FolderCamera
+
+    for index in range(3):
+        cv2.imwrite(str(tmp_path / f"f{index}.png"), (index * 40 + np.zeros((120, 160, 3), np.uint8)))
+    session = LiveSession(FolderCamera(tmp_path, rate_hz=20.0, loop=True), processor=FramePipeline(), settings=PipelineSettings())
+    session.start()
+    try:
+        window = MainWindow(session, PipelineSettings(), store=SettingsStore(tmp_path / "w.json"), capture_folder=tmp_path)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitUntil(lambda: not window.drive_panel.buttons["far_fine"].isEnabled(), timeout=5000)
+        assert "cannot drive focus" in window.drive_panel.position.text()
+        window.close()
+    finally:
+        session.stop()

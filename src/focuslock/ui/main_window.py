@@ -266,6 +266,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if not self._settings_requested and self.session.status.state == "live":
             self._settings_requested = True
             self._when_done(self.session.get_settings(), self._settings_arrived)
+            self._when_done(self.session.submit(lambda camera: camera.capabilities), self._capabilities_arrived)
 
     def _show(self, analysis: Analysis, now: float) -> None:
         self.view.show_frame(analysis.results.get("display", analysis.frame.image))
@@ -328,6 +329,16 @@ class MainWindow(QtWidgets.QMainWindow):
             self.capture_panel.done("\n".join(c.message for c in checks), worst.state)
         else:
             self.capture_panel.done("\n".join(f"{p.name}: saved (lock a feature to have captures checked)" for p in paths))
+
+    def _capabilities_arrived(self, future: Future) -> None:
+        try:
+            capabilities = future.result()
+        except CameraError:
+            return
+        if not capabilities.focus_drive:
+            self.drive_panel.set_available(False, "This source cannot drive focus: rack by hand and watch the lock.")
+        if not capabilities.capture:
+            self.capture_panel.button.setEnabled(False)
 
     def _settings_arrived(self, future: Future) -> None:
         try:
