@@ -133,7 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="move the camera on a rail (even steps) or refocus the lens (even in 1/distance)")
     stack.add_argument("--criterion", choices=("geometric", "wave", "larger"), default="geometric",
                        help="which depth of field sets the step (default geometric)")
-    stack.add_argument("--step-um", type=float, help="focus-drive calibration: µm of focus shift at the subject per drive step")
+    calibration = stack.add_mutually_exclusive_group()
+    calibration.add_argument("--step-um", type=float, help="focus-drive calibration: µm of focus shift at the subject per drive step")
+    calibration.add_argument("--calibration", type=Path, help="a focus-drive calibration record (TOML, see calibration/README.md)")
     stack.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
@@ -408,7 +410,7 @@ def _stack_plan(args: argparse.Namespace) -> int:
     import json
 
     from focuslock.optics.dof import OpticsError, depth_of_field, subject_distance_from_sensor
-    from focuslock.optics.stack import DriveCalibration, plan_stack
+    from focuslock.optics.stack import DriveCalibration, load_drive_calibration, plan_stack
 
     setup = _lens_setup(args)
     focal = setup["focal_length_mm"]
@@ -430,7 +432,10 @@ def _stack_plan(args: argparse.Namespace) -> int:
             if not args.depth > 0:
                 raise UserError(f"The subject's depth must be a positive number of mm, got {args.depth:g}.")
             far = near + args.depth
-        calibration = DriveCalibration(args.step_um) if args.step_um is not None else None
+        if args.calibration is not None:
+            calibration = load_drive_calibration(args.calibration, args.camera, args.lens)
+        else:
+            calibration = DriveCalibration(args.step_um) if args.step_um is not None else None
         plan = plan_stack(near, far, near_dof, overlap=args.overlap, method=args.method, criterion=args.criterion,
                           calibration=calibration)
     except OpticsError as error:
@@ -449,7 +454,9 @@ def _stack_plan(args: argparse.Namespace) -> int:
     ]
     if plan.drive_steps is not None:
         distinct = sorted(set(plan.drive_steps))
-        lines.append(f"  focus drive: {', '.join(str(s) for s in distinct)} steps between frames at {args.step_um:g} µm a step")
+        step_um = calibration.step_um
+        setting = f" ({calibration.drive_setting})" if calibration.drive_setting else ""
+        lines.append(f"  focus drive: {', '.join(str(s) for s in distinct)} steps{setting} between frames at {step_um:g} µm a step")
     lines += [f"note: {note}" for note in near_dof.warnings]
     print("\n".join(lines))
     return EXIT_OK

@@ -109,3 +109,16 @@ def test_the_live_analysis_carries_the_bench_depth_of_field():
     assert optics.magnification == pytest.approx(0.5, rel=1e-3)
     assert optics.total_mm == pytest.approx(expected.total_mm, rel=1e-3)
     assert deeper is not None and deeper.total_mm > optics.total_mm * 1.9
+
+
+def test_stack_plan_reads_a_calibration_record(tmp_path, capsys):
+    record = tmp_path / "drive.toml"
+    record.write_text('[[focus_drive]]\ncamera = "Canon EOS R5"\nlens = "Canon RF 100mm F2.8L Macro IS USM"\n'
+                      'drive_setting = "Near 1"\nat_distance_mm = 300\nstep_um = 41.5\n')
+    report = _json(capsys, ["stack-plan", "--lens", "RF 100mm", "--camera", "EOS R5", "--f-number", "8", "--magnification", "1",
+                            "--depth", "4", "--calibration", str(record), "--json"])
+    assert report["drive_setting"] == "Near 1"
+    assert report["drive_steps"][0] == round(report["step_mm"] * 1000 / 41.5)
+    assert main(["stack-plan", "--focal-length", "100", "--f-number", "8", "--coc", "0.03", "--magnification", "1",
+                 "--depth", "4", "--calibration", str(tmp_path / "missing.toml")]) == 1
+    assert "does not exist" in capsys.readouterr().err

@@ -182,3 +182,17 @@ def test_a_source_without_focus_drive_greys_out_the_drive(qtbot, tmp_path):
         window.close()
     finally:
         session.stop()
+
+
+def test_peaking_is_tunable_from_the_panel(qtbot, bench_window):
+    window, _, _ = bench_window
+    panel = window.peaking_panel
+    panel.colour.setCurrentText("three bands")
+    panel.display.setCurrentText("mono")
+    panel.sensitivity.setCurrentText("5 (most)")
+    peaking = window.settings.focus.peaking
+    assert len(peaking.levels) == 3 and peaking.display == "mono" and peaking.levels[0] == 1.2
+    qtbot.waitUntil(lambda: (a := window.session.latest_analysis()) is not None
+                    and len(a.results["focus"].peaking.thresholds) == 3, timeout=5000)
+    panel.colour.setCurrentText("cyan")
+    assert window.settings.focus.peaking.colours_rgb == ((40, 230, 255),)

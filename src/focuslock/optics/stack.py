@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from focuslock.optics.dof import DofResult, OpticsError, depth_of_field
 
-__all__ = ["DriveCalibration", "StackPlan", "plan_stack"]
+__all__ = ["DriveCalibration", "StackPlan", "load_drive_calibration", "plan_stack"]
 
 MAX_FRAMES = 10_000
 
@@ -35,6 +35,36 @@ class DriveCalibration:
     def __post_init__(self) -> None:
         if not (self.step_um > 0 and math.isfinite(self.step_um)):
             raise OpticsError(f"A focus-drive step must move focus by a positive distance, got {self.step_um} µm.")
+
+
+def load_drive_calibration(path, camera: str | None = None, lens: str | None = None) -> DriveCalibration:
+    """The focus-drive calibration record (calibration/README.md) from a TOML file: the
+    first ``[[focus_drive]]`` entry, or the one whose camera and lens contain the names."""
+    import tomllib
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            records = tomllib.load(handle).get("focus_drive", [])
+    except FileNotFoundError:
+        raise OpticsError(f"The calibration file {path} does not exist.") from None
+    except tomllib.TOMLDecodeError as error:
+        raise OpticsError(f"{path.name} is not valid TOML: {error}.") from None
+    if not isinstance(records, list) or not records:
+        raise OpticsError(f"{path.name} holds no [[focus_drive]] calibration record.")
+    for index, record in enumerate(records, start=1):
+        if not isinstance(record, dict):
+            raise OpticsError(f"{path.name}: focus_drive record {index} is not a table.")
+        if camera and camera.lower() not in str(record.get("camera", "")).lower():
+            continue
+        if lens and lens.lower() not in str(record.get("lens", "")).lower():
+            continue
+        step = record.get("step_um")
+        if isinstance(step, bool) or not isinstance(step, (int, float)):
+            raise OpticsError(f"{path.name}: focus_drive record {index} needs 'step_um', a number of µm, got {step!r}.")
+        return DriveCalibration(float(step), str(record.get("drive_setting", "")))
+    raise OpticsError(f"{path.name} has no focus_drive record for {camera or 'any camera'} with {lens or 'any lens'}.")
 
 
 @dataclass(frozen=True)

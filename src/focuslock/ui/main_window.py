@@ -24,7 +24,7 @@ from focuslock.optics.catalog import CatalogError, load_catalog
 from focuslock.overlay.render import GHOST_MODES
 from focuslock.pipeline import PipelineSettings
 from focuslock.ui.frame_view import FrameView
-from focuslock.ui.panels import CapturePanel, DofPanel, DrivePanel, SettingsPanel, SharpnessPlot, StateBanner
+from focuslock.ui.panels import CapturePanel, DofPanel, DrivePanel, PeakingPanel, SettingsPanel, SharpnessPlot, StateBanner
 from focuslock.ui.settings_store import SettingsStore
 
 __all__ = ["MainWindow", "SHORTCUTS"]
@@ -103,9 +103,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.dof_panel = DofPanel(catalog)
         self.settings_panel = SettingsPanel()
         self.capture_panel = CapturePanel()
+        self.peaking_panel = PeakingPanel(self.settings.focus.peaking)
         side = QtWidgets.QWidget()
         side_layout = QtWidgets.QVBoxLayout(side)
-        for widget in (self.plot, self.drive_panel, self.dof_panel, self.settings_panel, self.capture_panel):
+        for widget in (self.plot, self.drive_panel, self.capture_panel, self.dof_panel, self.settings_panel, self.peaking_panel):
             side_layout.addWidget(widget)
         side_layout.addStretch(1)
         scroll = QtWidgets.QScrollArea()
@@ -132,6 +133,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.dof_panel.opticsChanged.connect(self._optics_changed)
         self.settings_panel.settingChanged.connect(self._setting_changed)
         self.capture_panel.capture.connect(self.capture)
+        self.peaking_panel.peakingChanged.connect(self._peaking_changed)
         self._restore()
 
         self.timer = QtCore.QTimer(self)
@@ -355,6 +357,9 @@ class MainWindow(QtWidgets.QMainWindow):
         except CameraError as error:
             self.status_label.setText(error.user_message)
         self._when_done(self.session.get_settings(), self._settings_arrived)
+
+    def _peaking_changed(self, peaking) -> None:
+        self._apply(replace(self.settings, focus=replace(self.settings.focus, peaking=peaking)))
 
     def _optics_changed(self, optics) -> None:
         self._apply(replace(self.settings, optics=optics))

@@ -8,13 +8,16 @@ from collections import deque
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from dataclasses import replace
+
 from focuslock.camera.base import Setting
+from focuslock.focus.peaking import DISPLAY_MODES, OPERATORS, PeakingSettings
 from focuslock.optics.catalog import Catalog
 from focuslock.optics.dof import DofResult
 from focuslock.overlay.focus_layer import STATE_COLOURS_RGB
 from focuslock.pipeline import OpticsSettings
 
-__all__ = ["CapturePanel", "DofPanel", "DrivePanel", "SettingsPanel", "SharpnessPlot", "StateBanner"]
+__all__ = ["CapturePanel", "DofPanel", "DrivePanel", "PeakingPanel", "SettingsPanel", "SharpnessPlot", "StateBanner"]
 
 
 class StateBanner(QtWidgets.QLabel):
@@ -258,3 +261,63 @@ class CapturePanel(QtWidgets.QGroupBox):
         colour = STATE_COLOURS_RGB.get(state, (220, 220, 220))
         self.result.setStyleSheet(f"QLabel {{ color: rgb{colour}; }}")
         self.result.setText(text)
+
+
+PEAKING_COLOURS = {
+    "red": (255, 40, 40), "yellow": (255, 230, 20), "green": (40, 230, 60), "cyan": (40, 230, 255),
+    "blue": (60, 110, 255), "magenta": (255, 40, 255), "white": (255, 255, 255),
+}
+SENSITIVITY_SIGMAS = {"1 (least)": 4.0, "2": 3.2, "3": 2.5, "4": 1.8, "5 (most)": 1.2}
+
+
+class PeakingPanel(QtWidgets.QGroupBox):
+    """How peaking looks: operator, sensitivity (five steps, as on-set monitors offer),
+    one colour or three bands, colour over the picture / over mono / outline, thin lines,
+    only inside the feature's box."""
+
+    peakingChanged = QtCore.Signal(object)  # PeakingSettings
+
+    def __init__(self, settings: PeakingSettings) -> None:
+        super().__init__("Peaking")
+        form = QtWidgets.QFormLayout(self)
+        self.operator = QtWidgets.QComboBox()
+        self.operator.addItems(list(OPERATORS))
+        self.operator.setCurrentText(settings.operator)
+        self.sensitivity = QtWidgets.QComboBox()
+        self.sensitivity.addItems(list(SENSITIVITY_SIGMAS))
+        self.sensitivity.setCurrentText("3")
+        self.colour = QtWidgets.QComboBox()
+        self.colour.addItems([*PEAKING_COLOURS, "three bands"])
+        self.display = QtWidgets.QComboBox()
+        self.display.addItems(list(DISPLAY_MODES))
+        self.display.setCurrentText(settings.display)
+        self.texture = QtWidgets.QCheckBox("favour fine texture over edges")
+        self.thin = QtWidgets.QCheckBox("thin lines")
+        self.roi_only = QtWidgets.QCheckBox("only inside the feature's box")
+        form.addRow("operator", self.operator)
+        form.addRow("sensitivity", self.sensitivity)
+        form.addRow("colour", self.colour)
+        form.addRow("show", self.display)
+        for box in (self.texture, self.thin, self.roi_only):
+            form.addRow(box)
+        for combo in (self.operator, self.sensitivity, self.colour, self.display):
+            combo.currentIndexChanged.connect(self._emit)
+        for box in (self.texture, self.thin, self.roi_only):
+            box.toggled.connect(self._emit)
+        self._base = settings
+
+    def peaking_settings(self) -> PeakingSettings:
+        sigma = SENSITIVITY_SIGMAS[self.sensitivity.currentText()]
+        if self.colour.currentText() == "three bands":
+            base = PeakingSettings.three_bands()
+            levels = (sigma, sigma * 2, sigma * 4)
+            colours = base.colours_rgb
+        else:
+            levels = (sigma,)
+            colours = (PEAKING_COLOURS[self.colour.currentText()],)
+        return replace(self._base, operator=self.operator.currentText(), threshold_mode="statistical", levels=levels,
+                       colours_rgb=colours, display=self.display.currentText(), favour_texture=self.texture.isChecked(),
+                       thin_lines=self.thin.isChecked(), roi_only=self.roi_only.isChecked(), enabled=True)
+
+    def _emit(self, *_args) -> None:
+        self.peakingChanged.emit(self.peaking_settings())
