@@ -124,8 +124,9 @@ def test_a_slow_consumer_drops_frames_instead_of_building_latency():
         analyses = [session.next_analysis(3.0) for _ in range(8)]
     last = analyses[-1]
     assert last is not None and last.dropped_frames > 0
-    # Latest wins: a frame waits at most for the one being processed, never a queue.
-    assert max(a.latency_ms for a in analyses if a) < 50 + 50 + 30
+    # Latest wins: a frame waits at most for the one being processed (≈ 2 × 50 ms), never
+    # a queue (which would have grown to 8 × 50 ms over these frames).
+    assert max(a.latency_ms for a in analyses if a) < 200
 
 
 def test_settings_snapshot_is_replaced_whole():
