@@ -168,13 +168,11 @@ class FocusLock:
         self.settings = settings or LockSettings()
         self.measure = measure
         self.reference, self.softening_below, self.soft_below = calibrate_thresholds(patch, self.settings, measure, laplacian_noise)
-        self._laplacian_noise = laplacian_noise
         self._patch_sum = patch.astype(np.float64)
         self._patch_count = 1
-        self._first_patch = patch.astype(np.float32)
         self._laplacian_sum = np.zeros(patch.shape, np.float64)
         self._laplacian_square_sum = np.zeros(patch.shape, np.float64)
-        self._add_laplacian(self._first_patch)
+        self._add_laplacian(patch.astype(np.float32))
         # The feature's own Laplacian noise, measured over the calibration frames (the
         # frame-wide estimate counts texture as noise and ignores that a dark feature is
         # less noisy than bright paper), and the frame-wide estimate it goes with.
@@ -183,7 +181,7 @@ class FocusLock:
         self.state = FocusState.SHARP
         self._pending: FocusState | None = None
         self._pending_count = 0
-        self._recent: deque[float] = deque(maxlen=4)
+        self._previous_relative: float | None = None
         self._previous_position: float | None = None
         self.peak = PeakSearch()
         self._drive_direction = 0
@@ -262,12 +260,10 @@ class FocusLock:
                 self.peak = PeakSearch()
                 self._drive_direction = direction
         self.state = self._next_state(relative, noise)
-        if self.state == FocusState.LOST:  # coming back from a lost feature
-            self.state = FocusState.SHARP
         peak = self.peak.update(relative, noise, position_steps)
         hint = self._hint(relative, noise, moving, peak)
         self._previous_position = position_steps
-        self._recent.append(relative)
+        self._previous_relative = relative
         return LockStatus(self.state, relative, noise, self._softening_threshold(noise), self._soft_threshold(noise), hint, peak,
                           self.reference.score)
 
@@ -302,7 +298,7 @@ class FocusLock:
 
     def _next_state(self, relative: float, noise: float) -> FocusState:
         settings = self.settings
-        current = self.state if self.state in _RANK else FocusState.SHARP
+        current = self.state  # never LOST: a lost feature is reported, not remembered
         raw = self._raw_state(relative, noise)
         if _RANK[raw] > _RANK[current]:
             threshold = self._soft_threshold(noise) if raw == FocusState.SOFT else self._softening_threshold(noise)
@@ -324,11 +320,11 @@ class FocusLock:
         return current
 
     def _hint(self, relative: float, noise: float, moving: bool, peak: PeakStatus) -> str | None:
-        if not moving or not self._recent:
+        if not moving or self._previous_relative is None:
             return None
         if peak.passed:
             return "passed the peak"
-        change = relative - self._recent[-1]
+        change = relative - self._previous_relative
         if change > noise:
             return "sharper"
         if change < -noise:
