@@ -25,6 +25,7 @@ import numpy as np
 
 from focuslock.camera.base import CorruptFrameError
 from focuslock.camera.folder import IMAGE_SUFFIXES, list_images, read_bgr_image
+from focuslock.focus.engine import NOISE_REFRESH_FRAMES
 from focuslock.focus.lock import FocusLock, FocusState, LockSettings
 from focuslock.focus.measure import DEFAULT_MEASURE, MEASURES, FocusReading, laplacian_noise_sigma, measure_roi
 from focuslock.focus.peaking import PeakingSettings, compute_peaking, paint_peaking
@@ -33,8 +34,6 @@ from focuslock.overlay.focus_layer import STATE_COLOURS_RGB
 from focuslock.overlay.plot import draw_sharpness_plot
 
 __all__ = ["AnalysisError", "FrameRecord", "InputFrame", "analyze", "iter_input"]
-
-_NOISE_REFRESH_FRAMES = 8
 
 
 class AnalysisError(Exception):
@@ -244,7 +243,7 @@ def analyze(target: str, roi_px: tuple[int, int, int, int], *, lock_frame: int |
                 continue
             if not records or all(r.error for r in records):
                 _roi_inside(roi_px, item.bgr.shape)
-            if noise is None or item.index % _NOISE_REFRESH_FRAMES == 0:
+            if noise is None or item.index % NOISE_REFRESH_FRAMES == 0:
                 noise = laplacian_noise_sigma(cv2.Laplacian(_noise_sample(item.bgr), cv2.CV_16S, ksize=1))
             # Only the part of the frame the feature can be in is converted to grey.
             grey, origin = _grey_around(item.bgr, roi_px, tracker, writer is not None)

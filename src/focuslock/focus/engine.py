@@ -23,7 +23,7 @@ from focuslock.focus.track import FeatureTracker, TrackResult, TrackSettings
 __all__ = ["FocusEngine", "FocusResult", "FocusSettings"]
 
 # Without a Laplacian from peaking, the frame's noise is re-estimated this often.
-_NOISE_REFRESH_FRAMES = 8
+NOISE_REFRESH_FRAMES = 8
 # Peaking thresholds and the noise floor follow the scene, not single frames: they are
 # measured every few frames (at once when the settings or the frame size change).
 _PEAKING_STATISTICS_FRAMES = 3
@@ -162,7 +162,7 @@ class FocusEngine:
 
     # ------------------------------------------------------------------ internals
     def _needs_noise(self) -> bool:
-        return self._noise_sigma is None or self._frames % _NOISE_REFRESH_FRAMES == 0
+        return self._noise_sigma is None or self._frames % NOISE_REFRESH_FRAMES == 0
 
     def _roi_for(self, grey: np.ndarray, settings: FocusSettings) -> tuple[int, int, int, int] | None:
         if settings.roi_request != self._roi_request:

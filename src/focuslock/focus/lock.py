@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from focuslock.focus.measure import DEFAULT_MEASURE, FocusReading, measure_roi
+from focuslock.focus.measure import DEFAULT_MEASURE, MAD_TO_SIGMA, FocusReading, measure_roi
 
 __all__ = ["FocusLock", "FocusState", "LockSettings", "LockStatus", "PeakSearch", "PeakStatus"]
 
@@ -277,11 +277,11 @@ class FocusLock:
         a, b, c = self._history
         self._second_differences.append(abs(a - 2.0 * b + c))
         if len(self._second_differences) >= 6:
-            # For white noise, a − 2b + c has variance 6σ²; median|x| = 0.6745·sd.
+            # For white noise, a − 2b + c has variance 6σ².
             # statistics.median sorts two dozen floats in Python: a tenth of np.median's
             # cost on a deque, on the hot path of every frame.
             median = statistics.median(self._second_differences)
-            self._jitter_var = (median / 0.6745) ** 2 / 6.0
+            self._jitter_var = (median * MAD_TO_SIGMA) ** 2 / 6.0
 
     def _softening_threshold(self, noise: float) -> float:
         return min(self.softening_below, 1.0 - self.settings.still_guard_sigmas * noise)

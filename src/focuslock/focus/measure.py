@@ -34,7 +34,8 @@ DEFAULT_MEASURE = "NLAPV"
 # Neighbouring Laplacian values share pixels: roughly one independent sample per
 # EFFECTIVE_AREA pixels when judging how noisy a mean over a region is.
 _EFFECTIVE_AREA_PX = 4.0
-_MAD_TO_SIGMA = 1.0 / 0.6745
+# Median of |x| for a zero-mean Gaussian is 0.6745·σ.
+MAD_TO_SIGMA = 1.0 / 0.6745
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ def laplacian_noise_sigma(laplacian: np.ndarray) -> float:
     """Noise σ of a Laplacian response, from its median magnitude (robust: texture is
     the minority of pixels in a macro frame, where most of the picture is defocused)."""
     sample = laplacian[::4, ::4] if laplacian.shape[0] >= 64 and laplacian.shape[1] >= 64 else laplacian
-    return max(float(np.median(np.abs(sample.astype(np.int32)))), 0.5) * _MAD_TO_SIGMA
+    return max(float(np.median(np.abs(sample.astype(np.int32)))), 0.5) * MAD_TO_SIGMA
 
 
 def measure_roi(grey_roi: np.ndarray, measure: str = DEFAULT_MEASURE, *, laplacian_roi: np.ndarray | None = None,

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from focuslock.focus.measure import MAD_TO_SIGMA
+
 __all__ = [
     "Workspace",
     "clip_roi",
@@ -42,8 +44,6 @@ OPERATORS = ("laplacian", "sobel", "detail")
 THRESHOLD_MODES = ("fixed", "adaptive", "statistical")
 DISPLAY_MODES = ("colour", "mono", "outline")
 
-# Median of |x| for a zero-mean Gaussian is 0.6745·σ.
-_MAD_TO_SIGMA = 1.0 / 0.6745
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,7 @@ def thresholds_for(histogram: np.ndarray, settings: PeakingSettings) -> tuple[tu
     cumulative = np.cumsum(histogram) / total
     levels = np.arange(256, dtype=np.float64)
     median = float(np.searchsorted(cumulative, 0.5))
-    noise_sigma = max(median, 0.5) * _MAD_TO_SIGMA
+    noise_sigma = max(median, 0.5) * MAD_TO_SIGMA
     if settings.threshold_mode == "fixed":
         values = tuple(float(v) for v in settings.levels)
     elif settings.threshold_mode == "adaptive":
