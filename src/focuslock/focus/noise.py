@@ -1,0 +1,145 @@
+"""The one noise model: how much of a frame's fine detail is sensor noise.
+
+Every judgement of focus subtracts the noise's share from a detail measure, so peaking,
+the blur estimate, the lock, the capture check and ``analyze`` all ask this module, and
+all get the same number: ``sigma`` — the standard deviation (grey levels, 0–255) of
+white noise that has the same high-frequency energy as the noise in the frame.
+
+Two estimators, the better one whenever it can be had:
+
+* **temporal** — two views of the same still feature, aligned to the whole pixel:
+  σ² = var(a − b) / 2. Texture cancels, so it is the cleanest estimate live view offers.
+  It is measured on first differences (the band the blur estimate works in), so that
+  the spatially correlated noise of a demosaiced, scaled, JPEG-compressed live view is
+  measured where it matters rather than assumed white.
+* **single frame** — Immerkær's fast estimator (1996): the mask
+  [[1,−2,1],[−2,4,−2],[1,−2,1]] cancels smooth picture content; σ = √(π/2)/6 · mean|R|.
+  Texture inflates it, so only pixels whose Sobel gradient is in the lowest
+  ``_FLAT_SHARE`` of the frame are used. The Sobel kernel is odd and Immerkær's even: on
+  Gaussian noise their responses are uncorrelated and so independent, and choosing
+  pixels by gradient does not bias the estimate on noise. Float throughout: never
+  quantised.
+
+:class:`NoiseModel` smooths the single-frame estimates over time and, once a temporal
+estimate exists, scales them by the ratio the two estimators showed on the same frames
+(which takes out the single-frame estimator's texture bias and the noise's correlation).
+Nothing here is rescaled by a scene statistic that moves with focus or clipping.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+__all__ = ["NoiseModel", "single_frame_noise_sigma", "temporal_noise_sigma", "MAD_TO_SIGMA"]
+
+# Median of |x| for a zero-mean Gaussian is 0.6745·σ.
+MAD_TO_SIGMA = 1.0 / 0.6745
+# Share of the frame's pixels (lowest Sobel gradient) that the single-frame estimate uses.
+_FLAT_SHARE = 0.3
+# A floor: even a perfect 8-bit frame carries quantisation noise of 1/√12 grey levels.
+MIN_SIGMA = 1.0 / math.sqrt(12.0)
+_IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
+
+
+def single_frame_noise_sigma(grey: np.ndarray, max_pixels: int = 250_000) -> float:
+    """Noise σ (grey levels) of one grey frame or region, robust to texture.
+
+    Large inputs are read from a centred sample of about ``max_pixels`` pixels (noise is
+    the same everywhere in a frame; the estimate needs tens of thousands of pixels, not
+    millions).
+    """
+    if grey.ndim != 2 or grey.shape[0] < 5 or grey.shape[1] < 5:
+        raise ValueError("A noise estimate needs a grey region of at least 5×5 pixels.")
+    height, width = grey.shape
+    if height * width > max_pixels:
+        scale = math.sqrt(max_pixels / (height * width))
+        h, w = max(int(height * scale), 5), max(int(width * scale), 5)
+        y0, x0 = (height - h) // 2, (width - w) // 2
+        grey = grey[y0 : y0 + h, x0 : x0 + w]
+    image = grey.astype(np.float32)
+    response = np.abs(cv2.filter2D(image, cv2.CV_32F, _IMMERKAER)[1:-1, 1:-1])
+    gx = cv2.Sobel(image, cv2.CV_32F, 1, 0, ksize=3)[1:-1, 1:-1]
+    gy = cv2.Sobel(image, cv2.CV_32F, 0, 1, ksize=3)[1:-1, 1:-1]
+    gradient = gx * gx + gy * gy
+    threshold = float(np.partition(gradient.ravel(), int(gradient.size * _FLAT_SHARE))[int(gradient.size * _FLAT_SHARE)])
+    flat = gradient <= threshold
+    if int(np.count_nonzero(flat)) < 16:
+        flat = np.ones_like(flat)
+    sigma = float(response[flat].mean()) * math.sqrt(math.pi / 2.0) / 6.0
+    return max(sigma, MIN_SIGMA)
+
+
+def temporal_noise_sigma(view_a: np.ndarray, view_b: np.ndarray) -> float:
+    """White-equivalent noise σ from two aligned views of a still feature.
+
+    Measured on first differences: var(Δa − Δb) = 2·(2σ²) per axis for white noise of σ,
+    so correlated noise is reported as the white noise that disturbs a gradient measure
+    as much.
+    """
+    if view_a.shape != view_b.shape or view_a.ndim != 2 or min(view_a.shape) < 3:
+        raise ValueError("A temporal noise estimate needs two grey views of the same size, at least 3×3.")
+    difference = view_a.astype(np.float32) - view_b.astype(np.float32)
+    dx = difference[:, 1:] - difference[:, :-1]
+    dy = difference[1:, :] - difference[:-1, :]
+    # Each axis: var = 2 (two frames) × 2 (first difference) × σ².
+    energy = 0.5 * (float(np.mean(dx * dx)) + float(np.mean(dy * dy)))
+    return max(math.sqrt(energy / 4.0), MIN_SIGMA)
+
+
+class NoiseModel:
+    """The noise of one session or one take.
+
+    ``observe_frame`` feeds single-frame estimates (smoothed exponentially, so one odd
+    frame moves the estimate by ``smoothing``); ``observe_views`` feeds pairs of aligned
+    views of a still feature (the temporal estimate). ``sigma`` is the best current
+    estimate: temporal-calibrated once pairs were seen, single-frame before.
+    """
+
+    def __init__(self, smoothing: float = 0.2) -> None:
+        self.smoothing = smoothing
+        self._single: float | None = None
+        self._temporal_to_single: float | None = None
+        self._pairs: list[tuple[float, float]] = []
+        self.fixed: float | None = None
+
+    @classmethod
+    def fixed_at(cls, sigma: float) -> "NoiseModel":
+        """A model that always answers ``sigma`` (a take whose noise was measured once)."""
+        model = cls()
+        model.fixed = max(float(sigma), MIN_SIGMA)
+        return model
+
+    @property
+    def source(self) -> str:
+        if self.fixed is not None:
+            return "fixed"
+        return "temporal" if self._temporal_to_single is not None else "single-frame"
+
+    @property
+    def sigma(self) -> float | None:
+        if self.fixed is not None:
+            return self.fixed
+        if self._single is None:
+            return None
+        return self._single * (self._temporal_to_single or 1.0)
+
+    def observe_frame(self, grey: np.ndarray) -> float:
+        estimate = single_frame_noise_sigma(grey)
+        if self._single is None:
+            self._single = estimate
+        else:
+            self._single += self.smoothing * (estimate - self._single)
+        return self.sigma  # type: ignore[return-value]
+
+    def observe_views(self, view_a: np.ndarray, view_b: np.ndarray) -> None:
+        """A pair of aligned views of the still feature: calibrates the single-frame
+        estimate against the temporal one (median over the pairs seen)."""
+        if self._single is None or self.fixed is not None:
+            return
+        self._pairs.append((temporal_noise_sigma(view_a, view_b), self._single))
+        self._pairs = self._pairs[-16:]
+        ratios = sorted(t / s for t, s in self._pairs)
+        self._temporal_to_single = ratios[len(ratios) // 2]
