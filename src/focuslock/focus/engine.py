@@ -1,10 +1,15 @@
 """The per-frame focus work: peaking, then the chosen feature followed, measured, locked.
 
-One :class:`FocusEngine` lives on the processing thread and keeps the tracker and the
-lock between frames. It reads a :class:`FocusSettings` snapshot every frame; the user
-(window, command line, demo script) replaces the snapshot whole: to follow a new feature
-it sets ``roi_px`` and bumps ``roi_request``; to lock it sets ``locked`` and bumps
-``lock_request``.
+One :class:`FocusEngine` keeps the noise model, the tracker and the lock between frames,
+and every path that judges focus asks it: the live session (processing thread),
+``focuslock analyze`` (in take mode) and the capture check (one frame). It reads a
+:class:`FocusSettings` snapshot every frame; the user (window, command line, demo
+script) replaces the snapshot whole: to follow a new feature it sets ``roi_px`` and bumps
+``roi_request``; to lock it sets ``locked`` and bumps ``lock_request``.
+
+Reference and readings are cut out of the frame the same way — at the tracked position
+rounded to the whole pixel, with context around — so that no resampling low-passes one
+side only.
 """
 
 from __future__ import annotations
@@ -15,18 +20,24 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
-from focuslock.focus.lock import FocusLock, LockSettings, LockStatus
-from focuslock.focus.measure import DEFAULT_MEASURE, MEASURES, FocusReading, laplacian_noise_sigma, measure_roi
+from focuslock.focus.lock import FocusLock, LockSettings, LockStatus, view_margin_px
+from focuslock.focus.measure import DEFAULT_MEASURE, MEASURES, FocusReading, measure_roi
+from focuslock.focus.noise import NoiseModel
 from focuslock.focus.peaking import PeakingResult, PeakingSettings, Workspace, clip_roi, compute_peaking
 from focuslock.focus.track import FeatureTracker, TrackResult, TrackSettings
 
-__all__ = ["FocusEngine", "FocusResult", "FocusSettings"]
+__all__ = ["FocusEngine", "FocusResult", "FocusSettings", "extract_view", "clipped_share"]
 
-# Without a Laplacian from peaking, the frame's noise is re-estimated this often.
-NOISE_REFRESH_FRAMES = 8
-# Peaking thresholds and the noise floor follow the scene, not single frames: they are
-# measured every few frames (at once when the settings or the frame size change).
+# Peaking thresholds follow the scene, not single frames: they are measured every few
+# frames (at once when the settings or the frame size change).
 _PEAKING_STATISTICS_FRAMES = 3
+# The live noise estimate is refreshed this often (it is smoothed over refreshes).
+_NOISE_FRAMES = 2
+# A channel value at or above this counts as clipped.
+_CLIP_LEVEL = 250
+# Two consecutive views count as aligned for the temporal noise estimate when the
+# tracker moved the feature by less than this.
+_STILL_SHIFT_PX = 0.2
 
 
 @dataclass(frozen=True)
@@ -56,7 +67,8 @@ class FocusSettings:
 
 @dataclass(frozen=True, eq=False)
 class FocusResult:
-    """What the focus engine found in one frame."""
+    """What the focus engine found in one frame. ``noise_sigma``: the noise model's
+    pixel σ (grey levels) used for this frame."""
 
     peaking: PeakingResult | None
     roi_px: tuple[float, float, float, float] | None
@@ -71,11 +83,44 @@ class FocusResult:
         return self.lock.state.value if self.lock is not None else None
 
 
-class FocusEngine:
-    """Keeps the tracker and the lock of one live session. One thread owns it."""
+def extract_view(grey: np.ndarray, roi_px, margin_px: int) -> np.ndarray | None:
+    """The feature's box at the whole pixel with ``margin_px`` of context on every side
+    (mirrored where the frame ends), or None when the box is not inside the frame."""
+    x, y, w, h = (int(round(v)) for v in roi_px)
+    height, width = grey.shape[:2]
+    if w < 3 or h < 3 or x < 0 or y < 0 or x + w > width or y + h > height:
+        return None
+    x0, y0 = x - margin_px, y - margin_px
+    x1, y1 = x + w + margin_px, y + h + margin_px
+    cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
+    view = grey[cy0:cy1, cx0:cx1]
+    if (cx0, cy0, cx1, cy1) != (x0, y0, x1, y1):
+        view = cv2.copyMakeBorder(view, cy0 - y0, y1 - cy1, cx0 - x0, x1 - cx1, cv2.BORDER_REFLECT)
+    return view
 
-    def __init__(self) -> None:
+
+def clipped_share(image_rgb: np.ndarray, roi_px) -> float:
+    """Share of the box's pixels with any channel clipped (at or above 250)."""
+    x, y, w, h = clip_roi(roi_px, image_rgb.shape)
+    box = image_rgb[y : y + h, x : x + w]
+    if box.size == 0:
+        return 0.0
+    brightest = box.max(axis=2)
+    return float(cv2.countNonZero(cv2.compare(brightest, _CLIP_LEVEL - 1, cv2.CMP_GT))) / float(w * h)
+
+
+class FocusEngine:
+    """Keeps the noise model, the tracker and the lock of one session or take. One
+    thread owns it.
+
+    ``take_mode``: the frames are a take or a stack, not a continuous live view: the
+    noise is measured once, on the frame the lock is taken on, and held for the take.
+    """
+
+    def __init__(self, take_mode: bool = False) -> None:
+        self.take_mode = take_mode
         self.workspace = Workspace()
+        self.noise = NoiseModel()
         self.last_grey: np.ndarray | None = None
         self._roi_request: int | None = None
         self._lock_request: int | None = None
@@ -83,11 +128,14 @@ class FocusEngine:
         self._tracker_fresh = False
         self._fixed_roi: tuple[int, int, int, int] | None = None
         self._lock: FocusLock | None = None
-        self._fresh_lock = False
-        self._noise_sigma: float | None = None
+        self._previous_view: np.ndarray | None = None
         self._frames = 0
         self._peaking_statistics: PeakingResult | None = None
         self._peaking_key: tuple | None = None
+
+    @property
+    def lock(self) -> FocusLock | None:
+        return self._lock
 
     def process(self, image_rgb: np.ndarray, settings: FocusSettings, drive_position_steps: float | None = None) -> FocusResult:
         timings: dict[str, float] = {}
@@ -96,20 +144,19 @@ class FocusEngine:
         grey = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2GRAY, dst=self.workspace.buffer("grey", (height, width), np.uint8))
         # Scratch: the luma of the frame just processed, for the overlay of the same call.
         self.last_grey = grey
+        if self.noise.fixed is None and (self.noise.sigma is None or self._frames % _NOISE_FRAMES == 0):
+            self.noise.observe_frame(grey)
+        noise_sigma = self.noise.sigma
         roi = self._roi_for(grey, settings)
 
         peaking = None
-        laplacian = None
         if settings.peaking.enabled:
             key = (settings.peaking, grey.shape, roi if settings.peaking.roi_only else None)
             reuse = self._peaking_statistics if key == self._peaking_key and self._frames % _PEAKING_STATISTICS_FRAMES else None
-            peaking = compute_peaking(image_rgb, settings.peaking, grey, roi_px=roi, workspace=self.workspace, reuse=reuse)
+            peaking = compute_peaking(image_rgb, settings.peaking, grey, roi_px=roi, workspace=self.workspace, reuse=reuse,
+                                      noise_sigma=noise_sigma)
             if reuse is None:
                 self._peaking_statistics, self._peaking_key = peaking, key
-            if settings.peaking.operator == "laplacian" and not settings.peaking.favour_texture and peaking.offset_px == (0, 0) \
-                    and peaking.laplacian is not None and peaking.laplacian.shape == grey.shape:
-                laplacian = peaking.laplacian
-                self._noise_sigma = peaking.noise_sigma
         after_peaking = time.perf_counter()
         timings["peaking"] = (after_peaking - started) * 1000.0
 
@@ -131,26 +178,8 @@ class FocusEngine:
         if roi is not None and not lost:
             x, y, w, h = clip_roi(roi, grey.shape)
             if w >= 3 and h >= 3:
-                if laplacian is None and self._needs_noise():
-                    self._noise_sigma = laplacian_noise_sigma(cv2.Laplacian(grey, cv2.CV_16S, ksize=1))
-                noise = self._lock.noise_for_frame(self._noise_sigma) if self._lock is not None else self._noise_sigma
-                reading = measure_roi(
-                    grey[y : y + h, x : x + w],
-                    settings.measure,
-                    laplacian_roi=laplacian[y : y + h, x : x + w] if laplacian is not None else None,
-                    laplacian_noise=noise,
-                )
-        self._update_lock_request(grey, roi, settings, lost)
-        lock_status = None
-        if self._lock is not None and self._lock.calibrating and reading is not None and track_result is not None \
-                and self._lock_request == settings.lock_request and not self._fresh_lock:
-            x, y, w, h = track_result.roi_px
-            # The feature's patch at its sub-pixel place, to average for calibration.
-            patch = cv2.getRectSubPix(grey, (int(w), int(h)), (x + (w - 1) / 2, y + (h - 1) / 2), patchType=cv2.CV_32F)
-            self._lock.add_calibration_patch(patch)
-        self._fresh_lock = False
-        if self._lock is not None:
-            lock_status = self._lock.update(reading, lost=lost or reading is None, position_steps=drive_position_steps)
+                reading = measure_roi(grey[y : y + h, x : x + w], settings.measure, noise_sigma=noise_sigma)
+        lock_status = self._lock_step(image_rgb, grey, roi, settings, track_result, lost, reading, drive_position_steps)
         timings["measure_lock"] = (time.perf_counter() - after_track) * 1000.0
         self._frames += 1
         published_peaking = None
@@ -158,11 +187,37 @@ class FocusEngine:
             # The response and Laplacian are scratch buffers reused next frame.
             published_peaking = replace(peaking, response=None, laplacian=None)
         roi_out = track_result.roi_px if track_result is not None else (tuple(float(v) for v in roi) if roi else None)
-        return FocusResult(published_peaking, roi_out, reading, track_result, lock_status, self._noise_sigma, timings)
+        return FocusResult(published_peaking, roi_out, reading, track_result, lock_status, self.noise.sigma, timings)
 
     # ------------------------------------------------------------------ internals
-    def _needs_noise(self) -> bool:
-        return self._noise_sigma is None or self._frames % NOISE_REFRESH_FRAMES == 0
+    def _lock_step(self, image_rgb, grey, roi, settings: FocusSettings, track_result: TrackResult | None, lost: bool,
+                   reading: FocusReading | None, drive_position_steps: float | None) -> LockStatus | None:
+        if not settings.locked:
+            self._lock, self._lock_request, self._previous_view = None, None, None
+            return None
+        lock_settings = replace(settings.lock, take_mode=settings.lock.take_mode or self.take_mode)
+        margin = view_margin_px(lock_settings.coc_px)
+        view = extract_view(grey, roi, margin) if roi is not None and not lost and reading is not None else None
+        clipped = clipped_share(image_rgb, roi) if view is not None else 0.0
+        fresh = settings.lock_request != self._lock_request or self._lock is None
+        if fresh:
+            if view is None:
+                return None  # nothing to lock on yet; try again next frame
+            if self.take_mode:
+                # One noise model per take: measured on the lock frame, held.
+                self.noise = NoiseModel.fixed_at(self.noise.sigma or 1.0)
+            self._lock = FocusLock(view, self.noise.sigma, lock_settings, clipped)
+            self._lock_request = settings.lock_request
+            self._previous_view = view.copy()
+        elif self._lock.calibrating and view is not None and track_result is not None:
+            still = abs(track_result.shift_px[0]) < _STILL_SHIFT_PX and abs(track_result.shift_px[1]) < _STILL_SHIFT_PX
+            if still and self._previous_view is not None and self._previous_view.shape == view.shape:
+                self.noise.observe_views(self._previous_view[margin:-margin, margin:-margin], view[margin:-margin, margin:-margin])
+            self._lock.add_calibration_view(view, self.noise.sigma)
+            self._previous_view = view.copy() if self._lock.calibrating else None
+        confidence = track_result.confidence if track_result is not None else 1.0
+        return self._lock.update(view, self.noise.sigma, lost=lost or view is None, track_confidence=confidence,
+                                 clipped_share=clipped, position_steps=drive_position_steps)
 
     def _roi_for(self, grey: np.ndarray, settings: FocusSettings) -> tuple[int, int, int, int] | None:
         if settings.roi_request != self._roi_request:
@@ -185,18 +240,9 @@ class FocusEngine:
             return int(round(x)), int(round(y)), w, h
         return self._fixed_roi
 
-    def _update_lock_request(self, grey: np.ndarray, roi, settings: FocusSettings, lost: bool) -> None:
-        if not settings.locked:
-            self._lock = None
-            self._lock_request = None
-            return
-        if settings.lock_request == self._lock_request and self._lock is not None:
-            return
-        if roi is None or lost:
-            return  # nothing to lock on yet; try again next frame
-        x, y, w, h = clip_roi(roi, grey.shape)
-        if w < 3 or h < 3:
-            return
-        self._lock = FocusLock(grey[y : y + h, x : x + w].copy(), settings.lock, settings.measure, self._noise_sigma)
-        self._lock_request = settings.lock_request
-        self._fresh_lock = True  # this frame's patch is the lock's first
+    def restart_tracking_at(self, template_grey: np.ndarray, position_px: tuple[float, float], settings: TrackSettings) -> None:
+        """Follow a feature seen in another frame (``template_grey``), expected near
+        ``position_px``: how a take is analysed from a lock frame that is not its first."""
+        self._tracker = FeatureTracker.from_template(template_grey, position_px, settings)
+        self._tracker_fresh = False
+

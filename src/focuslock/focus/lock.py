@@ -1,44 +1,47 @@
-"""Focus lock: once locked, every frame says SHARP, SOFTENING, SOFT or LOST.
+"""Focus lock: once locked, every frame says SHARP, SOFTENING, SOFT, UNCERTAIN or LOST.
 
-Thresholds come from the feature itself and the permissible circle of confusion. At
-lock time the locked patch is blurred by the CoC (and by half of it) and measured:
-blur adds in quadrature, so those scores are what the feature will read when its
-defocus blur reaches half the CoC (SOFTENING) and the CoC (SOFT), whatever its texture.
-The score is the noise-corrected measure relative to the reference.
+The verdict quantity is the feature's added defocus blur ``d`` (disc diameter, live-view
+pixels) against its locked reference (:mod:`.defocus`), compared with the permissible
+circle of confusion ``c`` in live-view pixels:
 
-Noise-aware hysteresis keeps a still scene at high ISO from flickering:
-* a worse state needs two frames in a row beyond its threshold (or one frame far
-  beyond it), so one noisy reading cannot trip the alarm;
-* thresholds never sit within ``still_guard_sigmas`` noise deviations of the reference
-  (at extreme noise SOFTENING becomes less sensitive rather than flickering);
-* a better state needs the score back above its threshold by a margin.
+* SHARP below ½ c, SOFTENING from ½ c to c, SOFT beyond c;
+* UNCERTAIN when the reading cannot resolve the CoC — too little detail for the noise
+  (already at lock time: the lock says so in one sentence), clipped highlights in the
+  feature, the tracker unsure of where the feature is — with the reason. A feature
+  confidently blurred past the CoC is SOFT even when the rest is uncertain, except with
+  clipping or an unsure track (then the blur itself cannot be trusted);
+* LOST when the tracker lost the feature.
 
-A :class:`PeakSearch` watches a rack (by hand or by focus drive): it remembers the best
-score and says when the peak was passed, and by how many steps when the drive's
-position is known.
+Never SHARP by default: SHARP needs an estimate below ½ c whose noise is small enough
+that a blur of c would have been seen.
+
+Hysteresis comes from the noise **at lock time**: a worse state needs ``confirm_frames``
+readings past its threshold (one reading far past it suffices); a better state needs the
+blur back below the threshold by ``h`` = max(2 σ_lock, 5 % of c).
+
+Hints (sharper / softer / passed the peak) come from the verdict's own trend, so they work
+when focus is racked by hand or on a rail, and count drive steps when a drive reports
+its position.
 """
 
 from __future__ import annotations
 
 import enum
-import functools
 import math
-import statistics
-from collections import deque
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
-from focuslock.focus.measure import DEFAULT_MEASURE, MAD_TO_SIGMA, FocusReading, measure_roi
+from focuslock.focus.defocus import BlurEstimate, BlurReference
 
-__all__ = ["FocusLock", "FocusState", "LockSettings", "LockStatus", "PeakSearch", "PeakStatus"]
+__all__ = ["FocusLock", "FocusState", "LockSettings", "LockStatus", "PeakSearch", "PeakStatus", "view_margin_px"]
 
 
 class FocusState(str, enum.Enum):
     SHARP = "sharp"
     SOFTENING = "softening"
     SOFT = "soft"
+    UNCERTAIN = "uncertain"
     LOST = "lost"
 
 
@@ -47,47 +50,46 @@ _RANK = {FocusState.SHARP: 0, FocusState.SOFTENING: 1, FocusState.SOFT: 2}
 
 @dataclass(frozen=True)
 class LockSettings:
-    """``coc_px``: permissible blur circle in live-view pixels (the optics give it from
-    the CoC in µm and the live-view pixel pitch). SOFTENING starts at
-    ``softening_fraction`` of it."""
+    """``coc_px``: permissible blur circle in live-view pixels (from the optics: see
+    :func:`focuslock.optics.dof.coc_in_live_view_px`). SOFTENING starts at
+    ``softening_fraction`` of it.
+
+    ``take_mode``: the frames are a take or a stack, not a continuous live view: no
+    calibration over following frames, one reading past a threshold decides.
+    """
 
     coc_px: float = 2.0
     softening_fraction: float = 0.5
     confirm_frames: int = 2
-    instant_sigmas: float = 2.0
-    still_guard_sigmas: float = 4.5
-    recovery_sigmas: float = 1.5
-    recovery_margin: float = 0.02
-    # Learn the score's noise from the frames themselves (live view). Off for frames
-    # that are not a continuous take, such as the frames of a focus stack.
-    learn_jitter: bool = True
-    # After locking, the feature's patch is averaged over this many frames and the
-    # thresholds calibrated again on the average: at high ISO a single frame's grain
-    # would otherwise pass for detail that blur removes.
-    calibration_frames: int = 8
+    take_mode: bool = False
+    calibration_frames: int = 6
+    # The blur estimate's noise (1σ) above which it cannot tell SHARP from SOFT.
+    resolvable_sd_fraction: float = 0.25
+    min_track_confidence: float = 0.6
+    # Share of the feature's pixels with a clipped channel that makes the reading unsure
+    # (beyond what was clipped at lock time).
+    clipped_share: float = 0.02
 
     def __post_init__(self) -> None:
         if not (self.coc_px > 0 and math.isfinite(self.coc_px)):
             raise ValueError(f"The permissible circle of confusion must be a positive number of pixels, got {self.coc_px}.")
+        if self.coc_px > 200:
+            raise ValueError(f"A circle of confusion of {self.coc_px:g} live-view pixels is not plausible; give at most 200.")
         if not 0 < self.softening_fraction < 1:
             raise ValueError("SOFTENING must start at a fraction of the circle of confusion between 0 and 1.")
 
 
-@dataclass(frozen=True)
-class LockStatus:
-    state: FocusState
-    relative: float | None  # score / reference score
-    relative_noise: float  # the relative score's frame-to-frame noise (1σ)
-    softening_below: float
-    soft_below: float
-    hint: str | None  # "sharper", "softer", "passed the peak", or None
-    peak: "PeakStatus | None"
-    reference_score: float | None = None
+def view_margin_px(coc_px: float) -> int:
+    """Context around the feature's box that a view carries: enough for the largest
+    blur on the reference's curve and the coarse band's smoothing."""
+    from focuslock.focus.defocus import COARSE_SIGMA_PX, _MIN_CURVE_SPAN_PX
+
+    return int(math.ceil(max(_MIN_CURVE_SPAN_PX, 4.0 * coc_px) / 2.0)) + int(math.ceil(3 * COARSE_SIGMA_PX)) + 1
 
 
 @dataclass(frozen=True)
 class PeakStatus:
-    best_relative: float
+    best_blur_px: float
     best_position_steps: float | None
     best_frame: int
     passed: bool
@@ -96,22 +98,19 @@ class PeakStatus:
 
 
 class PeakSearch:
-    """Remembers the best score of a rack and says when it has been passed."""
+    """Remembers the least blur of a rack and says when it has been passed."""
 
-    def __init__(self, drop_sigmas: float = 3.0, drop_fraction: float = 0.03) -> None:
-        self.drop_sigmas = drop_sigmas
-        self.drop_fraction = drop_fraction
+    def __init__(self) -> None:
         self.best: float | None = None
         self.best_position: float | None = None
         self.best_frame = 0
         self.frame = -1
 
-    def update(self, relative: float, noise: float, position_steps: float | None) -> PeakStatus:
+    def update(self, blur_px: float, margin_px: float, position_steps: float | None) -> PeakStatus:
         self.frame += 1
-        if self.best is None or relative > self.best:
-            self.best, self.best_position, self.best_frame = relative, position_steps, self.frame
-        drop = self.best - relative
-        passed = drop > max(self.drop_sigmas * noise, self.drop_fraction * self.best) and self.frame > self.best_frame
+        if self.best is None or blur_px < self.best:
+            self.best, self.best_position, self.best_frame = blur_px, position_steps, self.frame
+        passed = blur_px - self.best > margin_px and self.frame > self.best_frame
         by_steps = None
         if passed and position_steps is not None and self.best_position is not None:
             by_steps = abs(position_steps - self.best_position)
@@ -119,214 +118,232 @@ class PeakSearch:
                           self.frame - self.best_frame if passed else 0)
 
 
-def calibrate_thresholds(patch: np.ndarray, settings: LockSettings, measure: str, laplacian_noise: float | None
-                         ) -> tuple[FocusReading, float, float]:
-    """The reference reading of a locked patch and the relative scores at which it
-    reaches SOFTENING and SOFT (its reading when blurred by those fractions of the CoC)."""
-    reference = measure_roi(patch, measure, laplacian_noise=laplacian_noise)
-    ratios = []
-    for fraction in (settings.softening_fraction, 1.0):
-        # Equal second moment: a blur disk of diameter d has σ = d/4.
-        sigma_px = fraction * settings.coc_px / 4.0
-        blurred = cv2.GaussianBlur(patch.astype(np.float32), (0, 0), sigma_px, borderType=cv2.BORDER_REFLECT)
-        if patch.dtype == np.uint8:
-            blurred = np.clip(blurred + 0.5, 0, 255).astype(np.uint8)
-        reading = measure_roi(blurred, measure, laplacian_noise=_blurred_noise(laplacian_noise, sigma_px))
-        ratios.append(reading.score / reference.score if reference.score > 0 else 0.0)
-    softening, soft = ratios
-    # A patch so plain that blur hardly changes it still needs usable, ordered bands.
-    softening = min(softening, 0.97)
-    soft = min(soft, softening - 0.02)
-    return reference, softening, soft
+@dataclass(frozen=True)
+class LockStatus:
+    """The verdict on one frame.
 
+    ``blur_px`` the added blur (disc diameter, live-view px; negative: sharper than the
+    lock) and ``blur_sd_px`` its noise; ``coc_px`` the circle of confusion it is judged
+    against; ``reason`` why the state is UNCERTAIN or LOST; ``warning`` what the lock
+    said when it was taken (too little detail, clipping), for as long as it holds.
+    """
 
-def _blurred_noise(laplacian_noise: float | None, sigma_px: float) -> float | None:
-    """Noise σ of the Laplacian once the noise is blurred by a further ``sigma_px``."""
-    if laplacian_noise is None:
-        return None
-    return laplacian_noise * _white_noise_laplacian_gain(round(sigma_px, 2))
+    state: FocusState
+    blur_px: float | None
+    blur_sd_px: float | None
+    coc_px: float
+    reason: str | None = None
+    hint: str | None = None
+    peak: PeakStatus | None = None
+    warning: str | None = None
+    calibrating: bool = False
+    beyond_range: bool = False
 
+    @property
+    def coc_share(self) -> float | None:
+        """The blur as a share of the CoC: how much of the depth of field is used
+        (0 = in the plane of the lock, 1 = at the edge of the depth of field)."""
+        return None if self.blur_px is None else self.blur_px / self.coc_px
 
-@functools.lru_cache(maxsize=64)
-def _white_noise_laplacian_gain(sigma_px: float) -> float:
-    """How much a Gaussian blur of ``sigma_px`` shrinks the Laplacian of white noise,
-    measured once on a noise field (camera noise is a little correlated, so this
-    subtracts slightly too little noise from the blurred patch: SOFT trips early,
-    never late)."""
-    noise = np.random.default_rng(0).standard_normal((256, 256)).astype(np.float32)
-    before = cv2.Laplacian(noise, cv2.CV_32F, ksize=1)[8:-8, 8:-8].std()
-    blurred = cv2.GaussianBlur(noise, (0, 0), sigma_px) if sigma_px > 0 else noise
-    after = cv2.Laplacian(blurred, cv2.CV_32F, ksize=1)[8:-8, 8:-8].std()
-    return float(after / before)
+    @property
+    def softening_share(self) -> float:
+        return 0.5
+
+    def describe(self) -> str:
+        """One line for a banner, a HUD or a log: state, blur in px and in CoC."""
+        text = self.state.value.upper()
+        if self.blur_px is not None and self.state not in (FocusState.LOST,):
+            more = "≥" if self.beyond_range else ""
+            text += f"  blur {more}{self.blur_px:+.2f} px ({more}{self.coc_share:.2f} CoC)"
+        if self.reason:
+            text += f" — {self.reason}"
+        return text
 
 
 class FocusLock:
-    """The state machine for one locked feature."""
+    """The state machine for one locked feature.
 
-    def __init__(self, patch: np.ndarray, settings: LockSettings | None = None, measure: str = DEFAULT_MEASURE,
-                 laplacian_noise: float | None = None) -> None:
+    ``view``: the feature at lock time, whole-pixel, with ``view_margin_px`` of context on
+    every side; ``noise_sigma`` the noise model's σ then.
+    """
+
+    def __init__(self, view: np.ndarray, noise_sigma: float, settings: LockSettings | None = None,
+                 clipped_share_at_lock: float = 0.0) -> None:
         self.settings = settings or LockSettings()
-        self.measure = measure
-        self.reference, self.softening_below, self.soft_below = calibrate_thresholds(patch, self.settings, measure, laplacian_noise)
-        self._patch_sum = patch.astype(np.float64)
-        self._patch_count = 1
-        self._laplacian_sum = np.zeros(patch.shape, np.float64)
-        self._laplacian_square_sum = np.zeros(patch.shape, np.float64)
-        self._add_laplacian(patch.astype(np.float32))
-        # The feature's own Laplacian noise, measured over the calibration frames (the
-        # frame-wide estimate counts texture as noise and ignores that a dark feature is
-        # less noisy than bright paper), and the frame-wide estimate it goes with.
-        self.roi_laplacian_noise: float | None = None
-        self.frame_laplacian_noise: float | None = laplacian_noise
-        self.state = FocusState.SHARP
+        self.margin_px = view_margin_px(self.settings.coc_px)
+        self._views = [view.astype(np.float32)]
+        self._calibration_closed = False
+        self.noise_sigma_at_lock = float(noise_sigma)
+        self.clipped_share_at_lock = clipped_share_at_lock
+        self._build_reference()
+        self.state: FocusState = FocusState.SHARP if self.resolvable else FocusState.UNCERTAIN
         self._pending: FocusState | None = None
         self._pending_count = 0
-        self._previous_relative: float | None = None
+        self._history: list[float] = []
         self._previous_position: float | None = None
+        self._direction = 0
+        self._seen_sharpening = False
         self.peak = PeakSearch()
-        self._drive_direction = 0
-        self._jitter_var: float | None = None
-        self._history: deque[float] = deque(maxlen=3)
-        self._second_differences: deque[float] = deque(maxlen=24)
+
+    # ------------------------------------------------------------------ calibration
+    def _build_reference(self) -> None:
+        settings = self.settings
+        self.reference = BlurReference(self._views, self.noise_sigma_at_lock, settings.coc_px, self.margin_px)
+        # How well the lock can tell blur at the SOFTENING threshold, from the noise now:
+        # the estimate's noise where the feature is blurred by half the CoC.
+        half = settings.softening_fraction * settings.coc_px
+        self.lock_sd_px = self._predicted_sd(half)
+        self.hysteresis_px = max(2.0 * self.lock_sd_px, 0.05 * settings.coc_px)
+        self.resolvable = self.lock_sd_px <= settings.resolvable_sd_fraction * settings.coc_px
+        self.warning: str | None = None
+        if not self.resolvable:
+            self.warning = ("Too little fine detail in the feature for the noise to judge a blur of "
+                            f"{settings.coc_px:.1f} px: choose a feature with more fine texture or a larger box, "
+                            "add light or lower the ISO, or zoom live view.")
+        elif self.clipped_share_at_lock > settings.clipped_share:
+            self.warning = ("Highlights in the feature are clipped: lower the exposure for a trustworthy verdict.")
+
+    def _predicted_sd(self, blur_px: float) -> float:
+        """σ of the blur estimate for a fresh view blurred by ``blur_px``, from the curve
+        (its signal at that blur) and the lock-time noise."""
+        reference = self.reference
+        fine = float(np.interp(blur_px, reference.diameters_px, reference.fine_curve))
+        if fine <= 0:
+            return math.inf
+        noise_var = self.noise_sigma_at_lock ** 2 * 4.0  # white noise in both first differences
+        v = noise_var / 2.0
+        pixels = reference.reference.pixels
+        fine_sd = math.sqrt(2.0 * (2.0 * fine * v + 2.0 * v * v) / max(pixels / 2.0, 1.0))
+        return (fine_sd / fine) / reference.slope_at(blur_px)
 
     @property
     def calibrating(self) -> bool:
-        return self._patch_count < self.settings.calibration_frames
+        return not (self.settings.take_mode or self._calibration_closed) and len(self._views) < self.settings.calibration_frames
 
-    def add_calibration_patch(self, patch: np.ndarray) -> None:
-        """Another view of the locked feature (aligned to the first); once there are
-        ``calibration_frames`` of them, the thresholds are calibrated on their average."""
-        if not self.calibrating or patch.shape != self._patch_sum.shape:
+    def add_calibration_view(self, view: np.ndarray, noise_sigma: float) -> None:
+        """Another whole-pixel view of the still feature: the curve is averaged over the
+        views (their noise averages out) once ``calibration_frames`` are in."""
+        if not self.calibrating or view.shape != self._views[0].shape:
             return
-        self._patch_sum += patch
-        self._patch_count += 1
-        self._add_laplacian(patch.astype(np.float32))
+        self._views.append(view.astype(np.float32))
+        self.noise_sigma_at_lock = float(noise_sigma)
         if not self.calibrating:
-            self._calibrate_on_average()
+            self._build_reference()
 
     def finish_calibration(self) -> None:
         """Calibrate on the views gathered so far (focus started to move: later views
         would no longer show the feature as it was locked)."""
         if self.calibrating:
-            if self._patch_count >= 2:
-                self._calibrate_on_average()
-            self._patch_count = max(self._patch_count, self.settings.calibration_frames)
+            if len(self._views) >= 2:
+                self._build_reference()
+            self._calibration_closed = True
 
-    def _add_laplacian(self, patch: np.ndarray) -> None:
-        laplacian = cv2.Laplacian(patch, cv2.CV_32F, ksize=1).astype(np.float64)
-        self._laplacian_sum += laplacian
-        self._laplacian_square_sum += laplacian * laplacian
-
-    def noise_for_frame(self, frame_laplacian_noise: float | None) -> float | None:
-        """The feature's Laplacian noise for a frame whose frame-wide estimate is given:
-        the feature's measured noise, scaled as the frame's noise changed since (an ISO
-        or exposure change); the frame-wide estimate until it has been measured."""
-        if self.roi_laplacian_noise is None or not frame_laplacian_noise or not self.frame_laplacian_noise:
-            return frame_laplacian_noise
-        return self.roi_laplacian_noise * frame_laplacian_noise / self.frame_laplacian_noise
-
-    def _calibrate_on_average(self) -> None:
-        count = self._patch_count
-        average = (self._patch_sum / count).astype(np.float32)
-        # Temporal variance of each pixel's Laplacian over the still frames: the noise.
-        mean = self._laplacian_sum / count
-        variance = (self._laplacian_square_sum / count - mean * mean) * count / (count - 1)
-        self.roi_laplacian_noise = float(np.sqrt(max(variance[1:-1, 1:-1].mean(), 1e-6)))
-        noise = self.roi_laplacian_noise / math.sqrt(count)
-        self.reference, self.softening_below, self.soft_below = calibrate_thresholds(average, self.settings, self.measure, noise)
-
-    def relative_noise(self, reading: FocusReading) -> float:
-        """The relative score's noise: the reading's own estimate, or the frame-to-frame
-        jitter seen while nothing moves, whichever is larger."""
-        model = reading.noise_sd / self.reference.score if self.reference.score > 0 else 1.0
-        jitter = math.sqrt(self._jitter_var) if self._jitter_var is not None else 0.0
-        return max(model, jitter, 1e-4)
-
-    def update(self, reading: FocusReading | None, lost: bool = False, position_steps: float | None = None) -> LockStatus:
-        if lost or reading is None:
-            self._pending, self._pending_count = None, 0
-            return LockStatus(FocusState.LOST, None, 0.0, self.softening_below, self.soft_below, None, None, self.reference.score)
-        relative = reading.score / self.reference.score if self.reference.score > 0 else 0.0
-        moving = position_steps is not None and self._previous_position is not None and position_steps != self._previous_position
-        if moving:
-            self.finish_calibration()
-        if self.settings.learn_jitter:
-            self._learn_jitter(relative)
-        noise = self.relative_noise(reading)
-        if moving:
-            direction = 1 if position_steps > self._previous_position else -1
-            if direction != self._drive_direction:
-                # A rack the other way is a new search for the peak.
-                self.peak = PeakSearch()
-                self._drive_direction = direction
-        self.state = self._next_state(relative, noise)
-        peak = self.peak.update(relative, noise, position_steps)
-        hint = self._hint(relative, noise, moving, peak)
-        self._previous_position = position_steps
-        self._previous_relative = relative
-        return LockStatus(self.state, relative, noise, self._softening_threshold(noise), self._soft_threshold(noise), hint, peak,
-                          self.reference.score)
-
-    def _learn_jitter(self, relative: float) -> None:
-        """The score's frame-to-frame noise from second differences of recent readings:
-        a steady rack (a straight trend) cancels out, noise does not. A median over the
-        last two dozen keeps a sudden change from counting as noise."""
-        self._history.append(relative)
-        if len(self._history) < 3:
-            return
-        a, b, c = self._history
-        self._second_differences.append(abs(a - 2.0 * b + c))
-        if len(self._second_differences) >= 6:
-            # For white noise, a − 2b + c has variance 6σ².
-            # statistics.median sorts two dozen floats in Python: a tenth of np.median's
-            # cost on a deque, on the hot path of every frame.
-            median = statistics.median(self._second_differences)
-            self._jitter_var = (median * MAD_TO_SIGMA) ** 2 / 6.0
-
-    def _softening_threshold(self, noise: float) -> float:
-        return min(self.softening_below, 1.0 - self.settings.still_guard_sigmas * noise)
-
-    def _soft_threshold(self, noise: float) -> float:
-        return min(self.soft_below, self._softening_threshold(noise) - noise)
-
-    def _raw_state(self, relative: float, noise: float) -> FocusState:
-        if relative < self._soft_threshold(noise):
-            return FocusState.SOFT
-        if relative < self._softening_threshold(noise):
-            return FocusState.SOFTENING
-        return FocusState.SHARP
-
-    def _next_state(self, relative: float, noise: float) -> FocusState:
+    # ------------------------------------------------------------------ per frame
+    def update(self, view: np.ndarray | None, noise_sigma: float | None, *, lost: bool = False, track_confidence: float = 1.0,
+               clipped_share: float = 0.0, position_steps: float | None = None) -> LockStatus:
         settings = self.settings
-        current = self.state  # never LOST: a lost feature is reported, not remembered
-        raw = self._raw_state(relative, noise)
+        coc = settings.coc_px
+        if lost or view is None or noise_sigma is None:
+            self._pending, self._pending_count = None, 0
+            self.state = FocusState.LOST
+            return LockStatus(FocusState.LOST, None, None, coc, "the feature is out of sight", warning=self.warning)
+        moving = position_steps is not None and self._previous_position is not None and position_steps != self._previous_position
+        if moving and self.calibrating:
+            self.finish_calibration()
+        estimate = self.reference.estimate(view, noise_sigma)
+        state, reason = self._judge(estimate, track_confidence, clipped_share)
+        self.state = state
+        hint, peak = self._hint(estimate, moving, position_steps)
+        self._previous_position = position_steps
+        return LockStatus(state, estimate.blur_px, estimate.blur_sd_px, coc, reason, hint, peak, self.warning,
+                          self.calibrating, estimate.beyond_range)
+
+    def _judge(self, estimate: BlurEstimate, track_confidence: float, clipped_share: float) -> tuple[FocusState, str | None]:
+        settings = self.settings
+        coc = settings.coc_px
+        blur, sd = estimate.blur_px, estimate.blur_sd_px
+        clipped = clipped_share > max(settings.clipped_share, self.clipped_share_at_lock + settings.clipped_share)
+        if clipped:
+            return self._uncertain(f"{clipped_share * 100:.0f}% of the feature is clipped")
+        confidently_soft = self.resolvable and (estimate.no_detail or blur - 2.0 * sd >= coc)
+        if confidently_soft:
+            # A defocused feature also matches its template less well: an unsure track
+            # may be the blur itself. Saying SOFT there is never false reassurance.
+            return self._step(FocusState.SOFT, blur), None
+        if track_confidence < settings.min_track_confidence:
+            return self._uncertain("the tracker is unsure where the feature is")
+        if not self.resolvable:
+            return self._uncertain("too little detail for the noise at lock time")
+        if estimate.no_detail or sd > settings.resolvable_sd_fraction * coc:
+            return self._uncertain("too little detail left to judge")
+        half = settings.softening_fraction * coc
+        raw = FocusState.SHARP if blur < half else FocusState.SOFTENING if blur < coc else FocusState.SOFT
+        return self._step(raw, blur), None
+
+    def _uncertain(self, reason: str) -> tuple[FocusState, str]:
+        self._pending, self._pending_count = None, 0
+        return FocusState.UNCERTAIN, reason
+
+    def _threshold(self, state: FocusState) -> float:
+        coc = self.settings.coc_px
+        return {FocusState.SHARP: -math.inf, FocusState.SOFTENING: self.settings.softening_fraction * coc,
+                FocusState.SOFT: coc}[state]
+
+    def _step(self, raw: FocusState, blur: float) -> FocusState:
+        """The next state from the raw one, with hysteresis sized at lock time."""
+        current = self.state
+        if current not in _RANK:
+            # From UNCERTAIN or LOST: take the reading as it is, but a SHARP reading must
+            # be clear of the SOFTENING threshold by the hysteresis.
+            self._pending, self._pending_count = None, 0
+            if raw == FocusState.SHARP and blur >= self._threshold(FocusState.SOFTENING) - self.hysteresis_px:
+                return FocusState.SOFTENING
+            return raw
         if _RANK[raw] > _RANK[current]:
-            threshold = self._soft_threshold(noise) if raw == FocusState.SOFT else self._softening_threshold(noise)
-            if relative < threshold - settings.instant_sigmas * noise:
-                self._pending, self._pending_count = None, 0
-                return raw
+            confirm = 1 if self.settings.take_mode else self.settings.confirm_frames
+            if blur >= self._threshold(raw) + 2.0 * self.hysteresis_px:
+                confirm = 1
             self._pending_count = self._pending_count + 1 if self._pending is not None else 1
             self._pending = raw if self._pending is None or _RANK[raw] < _RANK[self._pending] else self._pending
-            if self._pending_count >= settings.confirm_frames:
-                state, self._pending, self._pending_count = self._pending, None, 0
+            if self._pending_count >= confirm:
+                state, self._pending, self._pending_count = raw, None, 0
                 return state
             return current
         self._pending, self._pending_count = None, 0
         if _RANK[raw] < _RANK[current]:
-            # Back to a better state only when clearly above that state's threshold.
-            margin = max(settings.recovery_margin, settings.recovery_sigmas * noise)
-            better = self._raw_state(relative - margin, noise)
-            return better if _RANK[better] < _RANK[current] else current
+            # Back to a better state only when clearly below the worse state's threshold.
+            better = raw
+            while _RANK[better] < _RANK[current] and blur >= self._threshold(_next_worse(better)) - self.hysteresis_px:
+                better = _next_worse(better)
+            return better
         return current
 
-    def _hint(self, relative: float, noise: float, moving: bool, peak: PeakStatus) -> str | None:
-        if not moving or self._previous_relative is None:
-            return None
-        if peak.passed:
-            return "passed the peak"
-        change = relative - self._previous_relative
-        if change > noise:
-            return "sharper"
-        if change < -noise:
-            return "softer"
-        return None
+    def _hint(self, estimate: BlurEstimate, moving: bool, position_steps: float | None) -> tuple[str | None, PeakStatus | None]:
+        """sharper / softer / passed the peak, from the blur's own trend (a rack by hand
+        or on a rail shows as a trend); a drive's position, when known, counts steps."""
+        blur = estimate.blur_px
+        margin = max(2.0 * self.lock_sd_px, 0.1 * self.settings.coc_px)
+        # The trend over the last three frames: a slow rack shows, one noisy frame not.
+        previous = self._history[-3] if len(self._history) >= 3 else (self._history[0] if self._history else None)
+        self._history = (self._history + [blur])[-8:]
+        if previous is None or not math.isfinite(estimate.blur_sd_px):
+            return None, None
+        change = blur - previous
+        trending = abs(change) > margin or moving
+        direction = 0 if not trending else (1 if change > 0 else -1)
+        if direction < 0 and self._direction > 0:
+            self.peak = PeakSearch()  # turned back towards focus: a new search
+        if direction < 0:
+            self._seen_sharpening = True  # a peak can only be passed on the way through it
+        if direction:
+            self._direction = direction
+        peak = self.peak.update(blur, max(3.0 * self.lock_sd_px, 0.15 * self.settings.coc_px), position_steps)
+        if not trending:
+            return None, peak
+        if peak.passed and direction > 0 and self._seen_sharpening:
+            return "passed the peak", peak
+        return ("sharper" if direction < 0 else "softer"), peak
+
+
+def _next_worse(state: FocusState) -> FocusState:
+    return {FocusState.SHARP: FocusState.SOFTENING, FocusState.SOFTENING: FocusState.SOFT, FocusState.SOFT: FocusState.SOFT}[state]

@@ -26,7 +26,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["MEASURES", "DEFAULT_MEASURE", "FocusReading", "measure_roi", "laplacian_noise_sigma"]
+from focuslock.focus.noise import MIN_SIGMA, single_frame_noise_sigma
+
+__all__ = ["MEASURES", "DEFAULT_MEASURE", "FocusReading", "measure_roi"]
 
 MEASURES = ("NLAPV", "LAPM", "LAPV", "TENG", "GLVA")
 DEFAULT_MEASURE = "NLAPV"
@@ -34,8 +36,6 @@ DEFAULT_MEASURE = "NLAPV"
 # Neighbouring Laplacian values share pixels: roughly one independent sample per
 # EFFECTIVE_AREA pixels when judging how noisy a mean over a region is.
 _EFFECTIVE_AREA_PX = 4.0
-# Median of |x| for a zero-mean Gaussian is 0.6745·σ.
-MAD_TO_SIGMA = 1.0 / 0.6745
 
 
 @dataclass(frozen=True)
@@ -59,20 +59,11 @@ class FocusReading:
         return self.score / self.noise_sd if self.noise_sd > 0 else math.inf
 
 
-def laplacian_noise_sigma(laplacian: np.ndarray) -> float:
-    """Noise σ of a Laplacian response, from its median magnitude (robust: texture is
-    the minority of pixels in a macro frame, where most of the picture is defocused)."""
-    sample = laplacian[::4, ::4] if laplacian.shape[0] >= 64 and laplacian.shape[1] >= 64 else laplacian
-    return max(float(np.median(np.abs(sample.astype(np.int32)))), 0.5) * MAD_TO_SIGMA
+def measure_roi(grey_roi: np.ndarray, measure: str = DEFAULT_MEASURE, *, noise_sigma: float | None = None) -> FocusReading:
+    """Measure the sharpness of a grey region (uint8 or float32).
 
-
-def measure_roi(grey_roi: np.ndarray, measure: str = DEFAULT_MEASURE, *, laplacian_roi: np.ndarray | None = None,
-                laplacian_noise: float | None = None) -> FocusReading:
-    """Measure the sharpness of a grey region (uint8, or float32 for averaged patches).
-
-    ``laplacian_roi`` may pass the region's 4-neighbour Laplacian (int16) when peaking
-    already computed it; ``laplacian_noise`` the frame's Laplacian noise σ (else it is
-    estimated from the region itself, which overestimates it on dense texture).
+    ``noise_sigma``: the pixel noise σ from the one noise model (:mod:`.noise`); without
+    it, estimated from the region itself.
     """
     if grey_roi.ndim != 2 or grey_roi.size < 9:
         raise ValueError("A focus measure needs a grey region of at least 3×3 pixels.")
@@ -81,11 +72,10 @@ def measure_roi(grey_roi: np.ndarray, measure: str = DEFAULT_MEASURE, *, laplaci
     pixels = int(grey_roi.size)
     mean_level = float(cv2.mean(grey_roi)[0])
     if measure in ("NLAPV", "LAPV"):
-        if laplacian_roi is None:
-            depth = cv2.CV_16S if grey_roi.dtype == np.uint8 else cv2.CV_32F
-            laplacian_roi = cv2.Laplacian(grey_roi, depth, ksize=1)
-        if laplacian_noise is None:
-            laplacian_noise = laplacian_noise_sigma(laplacian_roi)
+        depth = cv2.CV_16S if grey_roi.dtype == np.uint8 else cv2.CV_32F
+        laplacian_roi = cv2.Laplacian(grey_roi, depth, ksize=1)
+        # The 4-neighbour Laplacian's taps (1, 1, 1, 1, −4) have Σk² = 20.
+        laplacian_noise = math.sqrt(20.0) * (noise_sigma if noise_sigma is not None else _grey_noise_sigma(grey_roi))
         mean, sd = cv2.meanStdDev(laplacian_roi)
         energy = float(sd[0, 0]) ** 2 + float(mean[0, 0]) ** 2
         noise_var = laplacian_noise**2
@@ -100,7 +90,7 @@ def measure_roi(grey_roi: np.ndarray, measure: str = DEFAULT_MEASURE, *, laplaci
         root_sd = energy_sd / (2.0 * math.sqrt(signal_var)) if signal_var > energy_sd else math.sqrt(energy_sd)
         return FocusReading(measure, math.sqrt(signal_var) / level, root_sd / level, 0.0, mean_level, pixels)
     grey = grey_roi.astype(np.float32)
-    noise = laplacian_noise / math.sqrt(20.0) if laplacian_noise is not None else _grey_noise_sigma(grey_roi)
+    noise = noise_sigma if noise_sigma is not None else _grey_noise_sigma(grey_roi)
     n_eff = max(pixels / _EFFECTIVE_AREA_PX, 1.0)
     if measure == "LAPM":
         kernel = np.array([[-1.0, 2.0, -1.0]], np.float32)
@@ -124,9 +114,4 @@ def measure_roi(grey_roi: np.ndarray, measure: str = DEFAULT_MEASURE, *, laplaci
 
 
 def _grey_noise_sigma(grey: np.ndarray) -> float:
-    """Immerkær's fast noise estimate (1996) of a grey image's noise σ."""
-    if grey.shape[0] < 3 or grey.shape[1] < 3:
-        return 0.5
-    kernel = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
-    response = cv2.filter2D(grey.astype(np.float32), -1, kernel, borderType=cv2.BORDER_REFLECT)[1:-1, 1:-1]
-    return max(float(np.abs(response).mean()) * math.sqrt(math.pi / 2.0) / 6.0, 0.25)
+    return single_frame_noise_sigma(grey) if min(grey.shape) >= 5 else MIN_SIGMA

@@ -44,21 +44,30 @@ MIN_SIGMA = 1.0 / math.sqrt(12.0)
 _IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 
 
-def single_frame_noise_sigma(grey: np.ndarray, max_pixels: int = 250_000) -> float:
+def single_frame_noise_sigma(grey: np.ndarray, max_pixels: int = 65_536) -> float:
     """Noise σ (grey levels) of one grey frame or region, robust to texture.
 
-    Large inputs are read from a centred sample of about ``max_pixels`` pixels (noise is
-    the same everywhere in a frame; the estimate needs tens of thousands of pixels, not
-    millions).
+    Large inputs are read from tiles spread over the frame, about ``max_pixels`` in all:
+    noise is the same everywhere, the estimate needs tens of thousands of pixels, and
+    tiles (unlike a centre crop) also find the out-of-focus parts of a macro frame.
     """
     if grey.ndim != 2 or grey.shape[0] < 5 or grey.shape[1] < 5:
         raise ValueError("A noise estimate needs a grey region of at least 5×5 pixels.")
     height, width = grey.shape
     if height * width > max_pixels:
-        scale = math.sqrt(max_pixels / (height * width))
-        h, w = max(int(height * scale), 5), max(int(width * scale), 5)
-        y0, x0 = (height - h) // 2, (width - w) // 2
-        grey = grey[y0 : y0 + h, x0 : x0 + w]
+        tile = 64
+        count = max(1, max_pixels // (tile * tile))
+        rows = max(1, min(int(round(math.sqrt(count * height / width))), height // tile))
+        cols = max(1, min(count // rows, width // tile))
+        ys = np.linspace(0, height - tile, rows).astype(int)
+        xs = np.linspace(0, width - tile, cols).astype(int)
+        estimates = [_immerkaer_flat(grey[y : y + tile, x : x + tile]) for y in ys for x in xs]
+        # The flat-pixel mean over all tiles, weighting tiles alike.
+        return max(float(np.mean(sorted(estimates)[: max(1, (len(estimates) + 1) // 2)])) if estimates else MIN_SIGMA, MIN_SIGMA)
+    return max(_immerkaer_flat(grey), MIN_SIGMA)
+
+
+def _immerkaer_flat(grey: np.ndarray) -> float:
     image = grey.astype(np.float32)
     response = np.abs(cv2.filter2D(image, cv2.CV_32F, _IMMERKAER)[1:-1, 1:-1])
     gx = cv2.Sobel(image, cv2.CV_32F, 1, 0, ksize=3)[1:-1, 1:-1]
@@ -68,8 +77,7 @@ def single_frame_noise_sigma(grey: np.ndarray, max_pixels: int = 250_000) -> flo
     flat = gradient <= threshold
     if int(np.count_nonzero(flat)) < 16:
         flat = np.ones_like(flat)
-    sigma = float(response[flat].mean()) * math.sqrt(math.pi / 2.0) / 6.0
-    return max(sigma, MIN_SIGMA)
+    return float(response[flat].mean()) * math.sqrt(math.pi / 2.0) / 6.0
 
 
 def temporal_noise_sigma(view_a: np.ndarray, view_b: np.ndarray) -> float:

@@ -14,8 +14,8 @@ Thresholds (``threshold_mode``): ``"fixed"`` (response levels 0–255), ``"adapt
 (keeps a chosen share of pixels lit, like Magic Lantern's 0.5–1 %) and ``"statistical"``
 (mean + k·σ of the frame's response, never below a multiple of the noise floor, so that
 sensor noise at high ISO stays dark). Each band (good / better / best) has its own level
-and colour. The noise floor is read from the frame itself: in a macro frame most pixels
-are out of focus, so the median response is the noise (σ ≈ median / 0.6745).
+and colour. The noise floor comes from the one noise model (:mod:`.noise`): the pixel
+noise σ times the operator's noise gain.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from focuslock.focus.measure import MAD_TO_SIGMA
+from focuslock.focus.noise import single_frame_noise_sigma
 
 __all__ = [
     "Workspace",
@@ -177,13 +177,18 @@ def _histogram(response: np.ndarray) -> np.ndarray:
     return cv2.calcHist([sample], [0], None, [256], [0, 256]).ravel()
 
 
-def thresholds_for(histogram: np.ndarray, settings: PeakingSettings) -> tuple[tuple[float, ...], float]:
-    """Band thresholds (response levels) and the noise σ, from the response histogram."""
+# How much each operator's |response| (as painted, 0–255) grows per grey level of white
+# pixel noise: √Σk² of its kernel times its display scale.
+_OPERATOR_NOISE_GAIN = {"laplacian": float(np.sqrt(20.0)), "sobel": 0.25 * float(np.sqrt(24.0)), "detail": 0.5 * float(np.sqrt(24.0))}
+
+
+def thresholds_for(histogram: np.ndarray, settings: PeakingSettings, pixel_noise_sigma: float) -> tuple[tuple[float, ...], float]:
+    """Band thresholds (response levels) and the response's noise σ, from the response
+    histogram and the pixel noise σ of the noise model."""
     total = float(histogram.sum()) or 1.0
     cumulative = np.cumsum(histogram) / total
     levels = np.arange(256, dtype=np.float64)
-    median = float(np.searchsorted(cumulative, 0.5))
-    noise_sigma = max(median, 0.5) * MAD_TO_SIGMA
+    noise_sigma = pixel_noise_sigma * _OPERATOR_NOISE_GAIN[settings.operator]
     if settings.threshold_mode == "fixed":
         values = tuple(float(v) for v in settings.levels)
     elif settings.threshold_mode == "adaptive":
@@ -200,13 +205,15 @@ def thresholds_for(histogram: np.ndarray, settings: PeakingSettings) -> tuple[tu
 
 def compute_peaking(image_rgb: np.ndarray, settings: PeakingSettings, grey: np.ndarray | None = None,
                     roi_px: tuple[int, int, int, int] | None = None, workspace: Workspace | None = None,
-                    reuse: PeakingResult | None = None) -> PeakingResult:
+                    reuse: PeakingResult | None = None, noise_sigma: float | None = None) -> PeakingResult:
     """Peaking of one frame (or of ``roi_px`` only when ``settings.roi_only``).
 
     With a ``workspace`` the result's ``response`` and ``laplacian`` are scratch buffers
     that the next call overwrites: read them before processing another frame. With
     ``reuse``, the thresholds, noise and lit share of that earlier result are kept
     instead of being measured again (they follow the scene, not the frame).
+    ``noise_sigma``: the pixel noise σ from the session's noise model (else estimated
+    from this frame with the same estimator).
     """
     if grey is None:
         grey = luma(image_rgb)
@@ -221,7 +228,8 @@ def compute_peaking(image_rgb: np.ndarray, settings: PeakingSettings, grey: np.n
         thresholds, noise_sigma = reuse.thresholds, reuse.noise_sigma
     else:
         histogram = _histogram(response)
-        thresholds, noise_sigma = thresholds_for(histogram, settings)
+        pixel_noise = noise_sigma if noise_sigma is not None else single_frame_noise_sigma(grey)
+        thresholds, noise_sigma = thresholds_for(histogram, settings, pixel_noise)
     if len(thresholds) == 1:
         band = cv2.threshold(response, thresholds[0] - 1, 1, cv2.THRESH_BINARY)[1]
     else:
