@@ -25,13 +25,14 @@ import numpy as np
 
 from focuslock.camera.base import CorruptFrameError
 from focuslock.camera.folder import IMAGE_SUFFIXES, list_images, read_bgr_image
-from focuslock.focus.engine import NOISE_REFRESH_FRAMES
-from focuslock.focus.lock import FocusLock, FocusState, LockSettings
-from focuslock.focus.measure import DEFAULT_MEASURE, MEASURES, FocusReading, laplacian_noise_sigma, measure_roi
-from focuslock.focus.peaking import PeakingSettings, compute_peaking, paint_peaking
-from focuslock.focus.track import FeatureTracker
+from focuslock.focus.engine import FocusEngine, FocusSettings
+from focuslock.focus.lock import FocusState, LockSettings, LockStatus
+from focuslock.focus.measure import DEFAULT_MEASURE, MEASURES, FocusReading
+from focuslock.focus.peaking import PeakingSettings
 from focuslock.overlay.focus_layer import STATE_COLOURS_RGB
+from focuslock.overlay.hud import draw_text_panel
 from focuslock.overlay.plot import draw_sharpness_plot
+from focuslock.overlay.render import OverlayRenderer, OverlaySettings
 
 __all__ = ["AnalysisError", "FrameRecord", "InputFrame", "analyze", "iter_input"]
 
@@ -58,8 +59,11 @@ class FrameRecord:
     roi_px: tuple[float, float, float, float] | None
     lost: bool
     error: str | None = None
-    relative: float | None = None
+    lock: LockStatus | None = None
     state: str = "lost"
+    blur_px: float | None = None
+    blur_sd_px: float | None = None
+    reason: str | None = None
 
 
 @dataclass
@@ -69,23 +73,31 @@ class AnalysisReport:
     best_frame: int | None
     lock_frame: int | None
     measure: str
-    softening_below: float | None = None
-    soft_below: float | None = None
     frame_count_hint: int | None = None
     written: dict = field(default_factory=dict)
+    coc_px: float | None = None
+    noise_sigma: float | None = None
+    lock_warning: str | None = None
 
     def to_json(self) -> dict:
         return {
             "input": self.input,
             "measure": self.measure,
+            "coc_px": self.coc_px,
+            "noise_sigma": None if self.noise_sigma is None else round(self.noise_sigma, 4),
+            "lock_warning": self.lock_warning,
             "frames": [
                 {
                     "index": r.index,
                     "source": r.source,
+                    "file": None if r.source is None else Path(r.source).name,
                     "time_s": None if r.time_s is None else round(r.time_s, 4),
                     "sharpness": None if r.reading is None else r.reading.score,
-                    "relative": None if r.relative is None else round(r.relative, 5),
+                    "blur_px": None if r.blur_px is None else round(r.blur_px, 4),
+                    "blur_sd_px": None if r.blur_sd_px is None or not math.isfinite(r.blur_sd_px) else round(r.blur_sd_px, 4),
+                    "coc_share": None if r.blur_px is None or not self.coc_px else round(r.blur_px / self.coc_px, 4),
                     "state": r.state,
+                    **({"reason": r.reason} if r.reason else {}),
                     "roi": None if r.roi_px is None else [round(v, 2) for v in r.roi_px],
                     **({"error": r.error} if r.error else {}),
                 }
@@ -218,63 +230,70 @@ def analyze(target: str, roi_px: tuple[int, int, int, int], *, lock_frame: int |
     """Analyse every frame of ``target`` for the feature in ``roi_px``.
 
     ``roi_px`` is where the feature is in the lock frame (frame 0 unless ``lock_frame``
-    says otherwise; frame 0 with ``lock_best``).
+    says otherwise; with ``lock_best`` it is where the feature is in frame 0, and the
+    lock goes to the sharpest frame found by a first pass). The frames run through the
+    same :class:`~focuslock.focus.engine.FocusEngine` as live view, in take mode: the
+    noise is measured once on the lock frame and every frame is judged on its own.
     """
     if measure not in MEASURES:
         raise AnalysisError(f"Unknown measure {measure!r}; use one of {', '.join(MEASURES)}.")
-    lock_settings = lock_settings or LockSettings()
-    template = None
-    template_frame = 0 if lock_best or not lock_frame else int(lock_frame)
-    if template_frame:
-        template = _template_from(target, template_frame, roi_px)
+    lock_settings = dataclasses.replace(lock_settings or LockSettings(), take_mode=True)
+    lock_index = 0 if lock_best or not lock_frame else int(lock_frame)
+    report = _run(target, roi_px, lock_index, track, measure, lock_settings, None, progress and not lock_best)
+    if lock_best:
+        best = report.best_frame
+        if best is None:
+            raise AnalysisError(f"The feature could not be measured in any frame of {target}.")
+        roi_best = report.frames[best].roi_px
+        best_roi = tuple(int(round(v)) for v in roi_best) if roi_best is not None else roi_px
+        report = _run(target, best_roi, best, track, measure, lock_settings, overlay_video, progress)
+    elif overlay_video is not None:
+        report = _run(target, roi_px, lock_index, track, measure, lock_settings, overlay_video, False)
+    return report
+
+
+def _run(target: str, roi_px, lock_index: int, track: bool, measure: str, lock_settings: LockSettings,
+         overlay_video: Path | None, progress: bool) -> AnalysisReport:
+    """One pass: lock on frame ``lock_index`` at ``roi_px``, then judge every frame."""
+    engine = FocusEngine(take_mode=True)
+    settings = FocusSettings(measure=measure, track=track, lock=lock_settings,
+                             peaking=PeakingSettings(enabled=overlay_video is not None)).follow(roi_px).with_lock(True)
+    lock_rgb = _frame_rgb(target, lock_index)
+    _roi_inside(roi_px, lock_rgb.shape)
+    first = engine.process(lock_rgb, settings)
+    if first.lock is None:
+        raise AnalysisError(f"The feature could not be measured in the lock frame {lock_index}.")
+    if engine.lock is not None and engine.lock.warning:
+        sys.stderr.write(engine.lock.warning + "\n")
+    if track and lock_index != 0:
+        x, y, w, h = roi_px
+        engine.restart_tracking_at(cv2.cvtColor(lock_rgb, cv2.COLOR_RGB2GRAY)[y : y + h, x : x + w], (x, y), settings.tracking)
     frames, count = iter_input(target)
     prefetch = _Prefetch(frames)
     records: list[FrameRecord] = []
-    patches: dict[int, np.ndarray] = {}
-    best_index, best_score = None, -math.inf
-    tracker: FeatureTracker | None = None
-    noise: float | None = None
-    writer = _OverlayWriter(overlay_video) if overlay_video is not None else None
+    writer = _OverlayWriter(overlay_video, _take_frame_rate(target)) if overlay_video is not None else None
     started = time.monotonic()
     try:
         for item in prefetch:
             if item.bgr is None:
                 records.append(FrameRecord(item.index, item.source, item.time_s, None, None, True, item.error))
                 continue
-            if not records or all(r.error for r in records):
-                _roi_inside(roi_px, item.bgr.shape)
-            if noise is None or item.index % NOISE_REFRESH_FRAMES == 0:
-                noise = laplacian_noise_sigma(cv2.Laplacian(_noise_sample(item.bgr), cv2.CV_16S, ksize=1))
-            # Only the part of the frame the feature can be in is converted to grey.
-            grey, origin = _grey_around(item.bgr, roi_px, tracker, writer is not None)
-            roi: tuple[float, float, float, float] = tuple(float(v) for v in roi_px)  # type: ignore[assignment]
-            lost = False
-            if track and tracker is None and template is None:
-                # Frame 0 is where the region was drawn.
-                tracker = FeatureTracker(grey, (roi_px[0] - origin[0], roi_px[1] - origin[1], roi_px[2], roi_px[3]))
-                tracker.position = (float(roi_px[0]), float(roi_px[1]))
-            elif track:
-                if tracker is None:
-                    tracker = FeatureTracker.from_template(template, (roi_px[0], roi_px[1]))
-                    grey, origin = _grey_around(item.bgr, roi_px, tracker, writer is not None)
-                result = tracker.update(grey, origin)
-                roi, lost = result.roi_px, result.lost
-            reading = None
-            if not lost:
-                x, y, w, h = (int(round(v)) for v in roi)
-                patch = grey[y - origin[1] : y - origin[1] + h, x - origin[0] : x - origin[0] + w]
-                if patch.shape[0] >= 3 and patch.shape[1] >= 3:
-                    reading = measure_roi(patch, measure, laplacian_noise=noise)
-                    if item.index == template_frame or reading.score > best_score:
-                        patches[item.index] = patch.copy()
-                        if reading.score > best_score:
-                            for stale in [k for k in patches if k not in (template_frame, item.index)]:
-                                del patches[stale]
-                    if reading.score > best_score:
-                        best_index, best_score = item.index, reading.score
-            records.append(FrameRecord(item.index, item.source, item.time_s, reading, roi, lost or reading is None))
+            rgb = cv2.cvtColor(item.bgr, cv2.COLOR_BGR2RGB)
+            if rgb.shape != lock_rgb.shape:
+                records.append(FrameRecord(item.index, item.source, item.time_s, None, None, True,
+                                           f"Frame {item.index} is {rgb.shape[1]}×{rgb.shape[0]}, not the lock frame's size; skipped."))
+                continue
+            result = engine.process(rgb, settings)
+            record = FrameRecord(item.index, item.source, item.time_s, result.reading, result.roi_px,
+                                 result.lock is None or result.lock.state == FocusState.LOST, lock=result.lock)
+            if result.lock is not None:
+                record.state = result.lock.state.value
+                record.blur_px = result.lock.blur_px
+                record.blur_sd_px = result.lock.blur_sd_px
+                record.reason = result.lock.reason
+            records.append(record)
             if writer is not None:
-                writer.write(item, grey, records[-1])  # the whole frame in grey here
+                writer.write(rgb, result, settings, engine)
             if progress:
                 _progress(item.index + 1, count, started)
     finally:
@@ -285,75 +304,44 @@ def analyze(target: str, roi_px: tuple[int, int, int, int], *, lock_frame: int |
             sys.stderr.write("\n")
     if not records or all(r.error for r in records):
         raise AnalysisError(f"No frame of {target} could be read.")
-    reference_index = best_index if lock_best else template_frame
-    report = AnalysisReport(target, records, best_index, reference_index, measure, frame_count_hint=count)
-    if reference_index is None or reference_index not in patches:
-        raise AnalysisError(f"The feature could not be measured in the lock frame {reference_index}.")
-    _apply_lock(report, patches[reference_index], lock_settings, measure, noise)
+    judged = [r for r in records if r.blur_px is not None and r.state != FocusState.LOST.value]
+    best = min(judged, key=lambda r: r.blur_px).index if judged else None
+    report = AnalysisReport(target, records, best, lock_index, measure, frame_count_hint=count)
+    report.coc_px = lock_settings.coc_px
+    report.noise_sigma = engine.noise.sigma
+    report.lock_warning = engine.lock.warning if engine.lock is not None else None
     if overlay_video is not None:
         report.written["overlay_video"] = str(overlay_video)
     return report
 
 
-def _grey_around(bgr: np.ndarray, roi_px, tracker: FeatureTracker | None, whole: bool) -> tuple[np.ndarray, tuple[int, int]]:
-    """Grey of the part of the frame where the feature can be, and that part's origin."""
-    height, width = bgr.shape[:2]
-    if whole:
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), (0, 0)
-    if tracker is not None:
-        x, y = tracker.position
-        w, h = tracker.size
-        margin = tracker.search_margin_px()
-    else:
-        x, y, w, h = roi_px
-        margin = 2
-    x0, y0 = max(int(math.floor(x)) - margin, 0), max(int(math.floor(y)) - margin, 0)
-    x1, y1 = min(int(math.ceil(x)) + w + margin, width), min(int(math.ceil(y)) + h + margin, height)
-    return cv2.cvtColor(bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY), (x0, y0)
-
-
-def _noise_sample(bgr: np.ndarray) -> np.ndarray:
-    """A large central part of the frame in grey, enough to read the noise from."""
-    height, width = bgr.shape[:2]
-    side_h, side_w = min(height, 768), min(width, 1024)
-    y0, x0 = (height - side_h) // 2, (width - side_w) // 2
-    return cv2.cvtColor(bgr[y0 : y0 + side_h, x0 : x0 + side_w], cv2.COLOR_BGR2GRAY)
-
-
-def _template_from(target: str, index: int, roi_px) -> np.ndarray:
+def _frame_rgb(target: str, index: int) -> np.ndarray:
     frames, count = iter_input(target)
     if count is not None and index >= count:
         raise AnalysisError(f"The input has {count} frames; there is no frame {index} to lock on.")
-    for item in frames:
-        if item.index == index:
-            close = getattr(frames, "close", None)
-            if close:
-                close()
-            if item.bgr is None:
-                raise AnalysisError(f"The lock frame {index} cannot be read: {item.error}")
-            grey = cv2.cvtColor(item.bgr, cv2.COLOR_BGR2GRAY)
-            _roi_inside(roi_px, grey.shape)
-            x, y, w, h = roi_px
-            return grey[y : y + h, x : x + w].copy()
+    try:
+        for item in frames:
+            if item.index == index:
+                if item.bgr is None:
+                    raise AnalysisError(f"The lock frame {index} cannot be read: {item.error}")
+                return cv2.cvtColor(item.bgr, cv2.COLOR_BGR2RGB)
+    finally:
+        close = getattr(frames, "close", None)
+        if close:
+            close()
     raise AnalysisError(f"The input has no frame {index} to lock on.")
 
 
-def _apply_lock(report: AnalysisReport, patch: np.ndarray, settings: LockSettings, measure: str, noise: float | None) -> None:
-    # The frames of a stack or a take are not a still live view: no noise learning.
-    lock = FocusLock(patch, dataclasses.replace(settings, learn_jitter=False), measure, noise)
-    reference = report.frames[report.lock_frame].reading if report.lock_frame is not None else None
-    reference_score = reference.score if reference is not None else lock.reference.score
-    report.softening_below, report.soft_below = lock.softening_below, lock.soft_below
-    for record in report.frames:
-        if record.reading is None:
-            record.state, record.relative = FocusState.LOST.value, None
-            lock.update(None, lost=True)
-            continue
-        status = lock.update(record.reading)
-        # Relative to the reference frame's own reading (the lock re-measures its patch
-        # with the same measure, so the two agree; this keeps relative = 1 exactly there).
-        record.relative = record.reading.score / reference_score if reference_score > 0 else None
-        record.state = status.state.value
+def _take_frame_rate(target: str) -> float:
+    """A video's own frame rate; a stack or folder plays one frame a second."""
+    path = Path(target)
+    if _is_video(path):
+        capture = cv2.VideoCapture(str(path))
+        rate = capture.get(cv2.CAP_PROP_FPS) or 0.0
+        capture.release()
+        if 0.5 < rate < 500:
+            return float(rate)
+    return 1.0
 
 
 def _progress(done: int, total: int | None, started: float) -> None:
@@ -368,34 +356,27 @@ def _progress(done: int, total: int | None, started: float) -> None:
 
 
 class _OverlayWriter:
-    """The take with peaking and the feature's box, as an MP4 (every frame one size)."""
+    """The take as an MP4 drawn by the same overlay renderer as live view: peaking, the
+    feature's box in its state colour, the verdict."""
 
-    def __init__(self, path: Path, frame_rate_hz: float = 25.0) -> None:
+    def __init__(self, path: Path, frame_rate_hz: float) -> None:
         self.path = path
         self.frame_rate_hz = frame_rate_hz
         self.size: tuple[int, int] | None = None
         self.writer: cv2.VideoWriter | None = None
-        self.peaking = PeakingSettings()
+        self.renderer = OverlayRenderer()
 
-    def write(self, item: InputFrame, grey: np.ndarray, record: FrameRecord) -> None:
-        rgb = cv2.cvtColor(item.bgr, cv2.COLOR_BGR2RGB)
-        out = paint_peaking(rgb, compute_peaking(rgb, self.peaking, grey), self.peaking)
-        if record.roi_px is not None:
-            x, y, w, h = (int(round(v)) for v in record.roi_px)
-            colour = STATE_COLOURS_RGB["lost" if record.lost else None]
-            thickness = max(2, out.shape[0] // 400)
-            cv2.rectangle(out, (x, y), (x + w, y + h), colour, thickness, cv2.LINE_AA)
-            label = "LOST" if record.reading is None else f"{record.reading.measure} {record.reading.score:.3g}"
-            cv2.putText(out, label, (x, max(20, y - 8)), cv2.FONT_HERSHEY_SIMPLEX, max(0.6, out.shape[0] / 1200), colour,
-                        thickness, cv2.LINE_AA)
+    def write(self, rgb: np.ndarray, result, settings: FocusSettings, engine: FocusEngine) -> None:
+        out = self.renderer.render(rgb, result, settings.peaking, OverlaySettings(), luma=engine.last_grey)
+        if result.lock is not None:
+            out = draw_text_panel(out, [result.lock.describe()], corner="bottom-left",
+                                  colour_rgb=STATE_COLOURS_RGB.get(result.lock.state.value, (255, 255, 255)))
         if self.writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.size = (out.shape[1], out.shape[0])
             self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.frame_rate_hz, self.size)
             if not self.writer.isOpened():
                 raise AnalysisError(f"Could not write the overlay video {self.path}.")
-        if (out.shape[1], out.shape[0]) != self.size:
-            out = cv2.resize(out, self.size)
         self.writer.write(cv2.cvtColor(out, cv2.COLOR_RGB2BGR))
 
     def close(self) -> None:
@@ -408,20 +389,24 @@ def write_csv(report: AnalysisReport, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as handle:
         table = csv.writer(handle)
-        table.writerow(["index", "source", "time_s", "sharpness", "relative", "state", "roi_x", "roi_y", "roi_w", "roi_h", "error"])
+        table.writerow(["index", "file", "time_s", "blur_px", "blur_sd_px", "coc_share", "state", "reason", "sharpness",
+                        "roi_x", "roi_y", "roi_w", "roi_h", "error"])
         for r in report.frames:
             roi = [f"{v:.2f}" for v in r.roi_px] if r.roi_px is not None else ["", "", "", ""]
-            table.writerow([r.index, r.source or "", "" if r.time_s is None else f"{r.time_s:.4f}",
-                            "" if r.reading is None else f"{r.reading.score:.6g}",
-                            "" if r.relative is None else f"{r.relative:.5f}", r.state, *roi, r.error or ""])
+            table.writerow([r.index, Path(r.source).name if r.source else "", "" if r.time_s is None else f"{r.time_s:.4f}",
+                            "" if r.blur_px is None else f"{r.blur_px:.4f}",
+                            "" if r.blur_sd_px is None or not math.isfinite(r.blur_sd_px) else f"{r.blur_sd_px:.4f}",
+                            "" if r.blur_px is None or not report.coc_px else f"{r.blur_px / report.coc_px:.4f}",
+                            r.state, r.reason or "", "" if r.reading is None else f"{r.reading.score:.6g}", *roi, r.error or ""])
     plot_path = path.with_suffix(".png")
     xs = [r.time_s if r.time_s is not None else float(r.index) for r in report.frames]
     axis = "time (s)" if any(r.time_s is not None for r in report.frames) else "frame"
-    image = draw_sharpness_plot(xs, [r.relative for r in report.frames], [r.state for r in report.frames],
-                                softening_below=report.softening_below, soft_below=report.soft_below,
+    shares = [None if r.blur_px is None or not report.coc_px else r.blur_px / report.coc_px for r in report.frames]
+    image = draw_sharpness_plot(xs, shares, [r.state for r in report.frames],
                                 best_x=xs[report.best_frame] if report.best_frame is not None else None,
                                 lock_x=xs[report.lock_frame] if report.lock_frame is not None else None,
-                                x_label=axis, title=f"{Path(report.input).name}: {report.measure} relative to frame {report.lock_frame}")
+                                x_label=axis, title=f"{Path(report.input).name}: blur against frame {report.lock_frame}, "
+                                                    f"CoC {report.coc_px:g} px")
     cv2.imwrite(str(plot_path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
     report.written["csv"] = str(path)
     report.written["plot"] = str(plot_path)
@@ -435,8 +420,11 @@ def summary_lines(report: AnalysisReport) -> list[str]:
     lines = [
         f"{report.input}: {len(report.frames)} frames, measure {report.measure}",
         f"best frame {report.best_frame}, lock frame {report.lock_frame}",
-        "states: " + ", ".join(f"{state} {counts[state]}" for state in ("sharp", "softening", "soft", "lost") if state in counts),
+        "states: " + ", ".join(f"{state} {counts[state]}" for state in ("sharp", "softening", "soft", "uncertain", "lost")
+                               if state in counts),
     ]
+    if report.lock_warning:
+        lines.append(report.lock_warning)
     corrupt = [r for r in report.frames if r.error]
     if corrupt:
         lines.append(f"skipped {len(corrupt)} unreadable frame(s): " + "; ".join(r.error for r in corrupt[:3]))

@@ -17,6 +17,8 @@ STATE_COLOURS_RGB = {
     "sharp": (40, 220, 70),
     "softening": (255, 200, 0),
     "soft": (255, 40, 40),
+    "uncertain": (150, 150, 170),  # grey: the tool cannot tell, it does not reassure
+    "stale": (120, 120, 120),
     "lost": (160, 160, 160),
     None: (255, 255, 255),  # following, not locked
 }
@@ -38,8 +40,8 @@ def draw_focus_layer(image_rgb: np.ndarray, focus: FocusResult, peaking_settings
     cv2.rectangle(out, (x, y), (x + w, y + h), colour, thickness, cv2.LINE_AA)
     if focus.lock is not None:
         label = state.upper()
-        if focus.lock.relative is not None:
-            label += f" {focus.lock.relative * 100:3.0f}%"
+        if focus.lock.coc_share is not None and state not in ("lost",):
+            label += f" {focus.lock.coc_share:.2f} CoC"
         if focus.lock.hint:
             label += f"  {focus.lock.hint}"
     elif focus.reading is not None:

@@ -84,7 +84,7 @@ class OverlayRenderer:
     def __init__(self) -> None:
         self.path: deque[tuple[float, float]] = deque(maxlen=300)
         self._path_request: Any = None
-        self.meter_peak = 0.0
+        self.meter_peak = math.inf
         self._meter_peak_time = 0.0
         self._frames = 0
         self.drift_px: tuple[float, float] | None = None
@@ -214,27 +214,29 @@ class OverlayRenderer:
         cv2.putText(out, f"{settings.loupe_zoom}x", (ox + 6, oy + 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2, cv2.LINE_AA)
 
     def _meter(self, out: np.ndarray, focus: FocusResult) -> None:
-        """A vertical bar of the relative sharpness, the lock band and a peak hold."""
+        """A vertical bar of the feature's blur in CoC (0 at the bottom = as sharp as the
+        lock, the SOFTENING and SOFT marks labelled), with a hold on the least blur."""
         lock = focus.lock
-        relative = lock.relative or 0.0
+        share = lock.coc_share if lock.coc_share is not None else 2.0
         now = time.monotonic()
-        if relative >= self.meter_peak or now - self._meter_peak_time > 3.0:
-            self.meter_peak, self._meter_peak_time = relative, now
+        if share <= self.meter_peak or now - self._meter_peak_time > 3.0:
+            self.meter_peak, self._meter_peak_time = share, now
         height, width = out.shape[:2]
         bar_h = int(height * 0.5)
         bar_w = max(14, width // 70)
         x0 = width - bar_w - 14
         y1 = int(height * 0.08) + bar_h
-        top = 1.2
+        top = 2.0
 
         def y_of(value: float) -> int:
             return int(y1 - min(max(value, 0.0), top) / top * bar_h)
 
         darken(out, y1 - bar_h, y1, x0, x0 + bar_w, 0.3)
         colour = STATE_COLOURS_RGB.get(lock.state.value, (255, 255, 255))
-        cv2.rectangle(out, (x0, y_of(relative)), (x0 + bar_w, y1), colour, -1)
-        for threshold, tint in ((lock.softening_below, STATE_COLOURS_RGB["softening"]), (lock.soft_below, STATE_COLOURS_RGB["soft"])):
+        cv2.rectangle(out, (x0, y_of(share)), (x0 + bar_w, y1), colour, -1)
+        for threshold, tint, label in ((0.5, STATE_COLOURS_RGB["softening"], "1/2"), (1.0, STATE_COLOURS_RGB["soft"], "CoC")):
             cv2.line(out, (x0 - 4, y_of(threshold)), (x0 + bar_w + 4, y_of(threshold)), tint, 2)
+            cv2.putText(out, label, (x0 - 40, y_of(threshold) + 5), cv2.FONT_HERSHEY_SIMPLEX, 0.45, tint, 1, cv2.LINE_AA)
         cv2.line(out, (x0 - 6, y_of(self.meter_peak)), (x0 + bar_w + 6, y_of(self.meter_peak)), (255, 255, 255), 2)
 
 
@@ -325,6 +327,7 @@ def hud_lines(metadata: Mapping[str, Any], optics: DofResult | None, focus: Focu
         lines.append(f"framing drift {drift_px[0]:+.1f}, {drift_px[1]:+.1f} px")
     if focus is not None and focus.lock is not None:
         lock = focus.lock
-        state = lock.state.value.upper()
-        lines.append(f"{state}" + (f"  {lock.relative * 100:.0f}%" if lock.relative is not None else "") + (f"  {lock.hint}" if lock.hint else ""))
+        lines.append(lock.describe() + (f"  {lock.hint}" if lock.hint else ""))
+        if lock.warning:
+            lines.append(lock.warning)
     return lines
