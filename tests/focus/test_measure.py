@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from focuslock.camera.sim import BenchConfig, SimulatedBench
-from focuslock.focus.measure import DEFAULT_MEASURE, MEASURES, laplacian_noise_sigma, measure_roi
+from focuslock.focus.measure import DEFAULT_MEASURE, MEASURES, measure_roi
+from focuslock.focus.noise import single_frame_noise_sigma
 
 
 def _patch(focus_stacks):
@@ -67,8 +68,7 @@ def test_the_noise_estimate_matches_the_frame_to_frame_scatter():
     readings = []
     for _ in range(60):
         grey = cv2.cvtColor(bench.read_frame().image, cv2.COLOR_RGB2GRAY)
-        laplacian = cv2.Laplacian(grey, cv2.CV_16S, ksize=1)
-        readings.append(measure_roi(grey[y : y + h, x : x + w], laplacian_noise=laplacian_noise_sigma(laplacian)))
+        readings.append(measure_roi(grey[y : y + h, x : x + w], noise_sigma=single_frame_noise_sigma(grey)))
     scores = np.array([r.score for r in readings])
     predicted = float(np.median([r.noise_sd for r in readings]))
     measured = float(scores.std())
@@ -77,11 +77,11 @@ def test_the_noise_estimate_matches_the_frame_to_frame_scatter():
 
 def test_noise_correction_reads_pure_noise_as_nearly_nothing():
     noise = np.clip(128 + np.random.default_rng(2).normal(0, 6, (80, 80)), 0, 255).astype(np.uint8)
-    laplacian_noise = float(cv2.Laplacian(noise, cv2.CV_32F, ksize=1).std())
-    corrected = measure_roi(noise, "NLAPV", laplacian_noise=laplacian_noise)
-    raw = measure_roi(noise, "LAPV", laplacian_noise=laplacian_noise)
+    pixel_noise = single_frame_noise_sigma(noise)
+    corrected = measure_roi(noise, "NLAPV", noise_sigma=pixel_noise)
+    raw = measure_roi(noise, "LAPV", noise_sigma=pixel_noise)
     assert corrected.score < 0.25 * math.sqrt(raw.score) / corrected.mean_level
-    assert raw.noise_floor == pytest.approx(laplacian_noise**2)
+    assert raw.noise_floor == pytest.approx(20.0 * pixel_noise**2)
 
 
 def test_bad_regions_and_names_are_refused():

@@ -572,6 +572,15 @@ class SimulatedBench:
         x, y, w, h = roi_px
         return float(np.median(self.truth_blur_map_px(frame)[y : y + h, x : x + w]))
 
+    def region_defocus_blur_px(self, roi_px: tuple[int, int, int, int], frame: Frame | None = None) -> float:
+        """Median geometric defocus blur diameter (live-view px, diffraction left out)
+        inside ``roi_px``: what the CoC criterion and the focus verdict judge."""
+        x, y, w, h = roi_px
+        truth = SimTruth.of(frame) if frame is not None else None
+        depth = self.truth_depth_map_mm(frame)[y : y + h, x : x + w]
+        geometric_um = self.geometric_blur_um(depth, truth.focus_distance_mm if truth else None, truth.f_number if truth else None)
+        return float(np.median(geometric_um)) / self.sensor_pixel_pitch_um(self.config.live_view_size_px[0])
+
     def best_focus_position_steps(self, roi_px: tuple[int, int, int, int], frame: Frame | None = None) -> float:
         """Motor position (steps, no backlash) that best focuses a region's detail.
 

@@ -43,6 +43,8 @@ COARSE_SIGMA_PX = 2.0
 _CURVE_COC_MULTIPLES = (0.0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0)
 _MIN_CURVE_SPAN_PX = 6.0
 _SUPERSAMPLE = 16
+# The coarse band must hold this many times the noise's share for the ratio to mean blur.
+_MIN_COARSE_TO_NOISE = 25.0
 
 
 @functools.lru_cache(maxsize=256)
@@ -107,6 +109,7 @@ class BandEnergies:
     coarse: float
     fine_sd: float
     pixels: int
+    coarse_noise: float = 0.0
 
     @property
     def ratio(self) -> float:
@@ -138,7 +141,8 @@ def band_energies(patch: np.ndarray, noise_sigma: float, noise_blur_px: float = 
     noise_var = noise_sigma * noise_sigma
     fine_noise = noise_var * fine_gain
     fine = fine_raw - fine_noise
-    coarse = coarse_raw - noise_var * coarse_gain
+    coarse_noise = noise_var * coarse_gain
+    coarse = coarse_raw - coarse_noise
     pixels = int(inner.size)
     # Per axis the first differences are s + n with var(n) = fine_noise/2; var(mean of
     # (s + n)²) = (4·s²·v + 2·v²)/N. Neighbouring differences share a pixel: about one
@@ -146,7 +150,7 @@ def band_energies(patch: np.ndarray, noise_sigma: float, noise_blur_px: float = 
     v = fine_noise / 2.0
     n_eff = max(pixels / 2.0, 1.0)
     fine_sd = math.sqrt(2.0 * (4.0 * max(fine, 0.0) / 2.0 * v + 2.0 * v * v) / n_eff)
-    return BandEnergies(fine, coarse, fine_sd, pixels)
+    return BandEnergies(fine, coarse, fine_sd, pixels, coarse_noise)
 
 
 def _mean_difference_energy(image: np.ndarray) -> float:
@@ -261,6 +265,11 @@ class BlurReference:
         if energies.fine <= 2.0 * energies.fine_sd or energies.coarse <= 0:
             # No detail above the noise: blurred at least past the end of the curve.
             return BlurEstimate(float(self.diameters_px[-1]), math.inf, energies, beyond_range=True, no_detail=True)
+        if energies.coarse < _MIN_COARSE_TO_NOISE * energies.coarse_noise:
+            # The coarse band is mostly noise (a very fine or very plain pattern): the
+            # ratio says nothing about blur. Report it as unresolvable, never as sharp.
+            blur, beyond = self.blur_for_ratio(energies.ratio)
+            return BlurEstimate(blur, math.inf, energies, beyond_range=beyond)
         blur, beyond = self.blur_for_ratio(energies.ratio)
         # The coarse band is far less noisy than the fine one: the ratio's relative
         # noise is the fine band's.

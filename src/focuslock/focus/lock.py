@@ -194,7 +194,9 @@ class FocusLock:
         half = settings.softening_fraction * settings.coc_px
         self.lock_sd_px = self._predicted_sd(half)
         self.hysteresis_px = max(2.0 * self.lock_sd_px, 0.05 * settings.coc_px)
-        self.resolvable = self.lock_sd_px <= settings.resolvable_sd_fraction * settings.coc_px
+        reference = self.reference.reference
+        self.resolvable = (self.lock_sd_px <= settings.resolvable_sd_fraction * settings.coc_px
+                           and reference.coarse >= 25.0 * reference.coarse_noise)
         self.warning: str | None = None
         if not self.resolvable:
             self.warning = ("Too little fine detail in the feature for the noise to judge a blur of "
