@@ -304,8 +304,8 @@ def _run(target: str, roi_px, lock_index: int, track: bool, measure: str, lock_s
             sys.stderr.write("\n")
     if not records or all(r.error for r in records):
         raise AnalysisError(f"No frame of {target} could be read.")
-    judged = [r for r in records if r.blur_px is not None and r.state != FocusState.LOST.value]
-    best = min(judged, key=lambda r: r.blur_px).index if judged else None
+    judged = [r for r in records if r.lock is not None and r.lock.fine_energy is not None and r.state != FocusState.LOST.value]
+    best = max(judged, key=lambda r: r.lock.fine_energy).index if judged else None
     report = AnalysisReport(target, records, best, lock_index, measure, frame_count_hint=count)
     report.coc_px = lock_settings.coc_px
     report.noise_sigma = engine.noise.sigma

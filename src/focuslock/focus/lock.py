@@ -138,6 +138,10 @@ class LockStatus:
     warning: str | None = None
     calibrating: bool = False
     beyond_range: bool = False
+    # The feature's noise-corrected fine-band energy: larger is sharper and it never
+    # saturates, so it ranks the frames of a stack (one exposure) even where the blur
+    # estimate runs off its curve or a box spans several depths.
+    fine_energy: float | None = None
 
     @property
     def coc_share(self) -> float | None:
@@ -258,7 +262,7 @@ class FocusLock:
         hint, peak = self._hint(estimate, moving, position_steps)
         self._previous_position = position_steps
         return LockStatus(state, estimate.blur_px, estimate.blur_sd_px, coc, reason, hint, peak, self.warning,
-                          self.calibrating, estimate.beyond_range)
+                          self.calibrating, estimate.beyond_range, estimate.energies.fine)
 
     def _judge(self, estimate: BlurEstimate, track_confidence: float, clipped_share: float) -> tuple[FocusState, str | None]:
         settings = self.settings
