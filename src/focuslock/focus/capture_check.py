@@ -1,8 +1,10 @@
 """Does a capture hold the locked feature sharp? Checked on the file itself.
 
-The capture is larger than live view; the feature's patch is reduced to live-view scale
-(area averaging, as the body's live view is made) and measured with the lock's measure,
-so that its score compares with the lock's reference and thresholds.
+The capture is larger than live view and may have another aspect ratio. It is reduced to
+live-view scale (area averaging, as a body makes its live view), the feature's box is
+mapped into it (live view shows the sensor's full width; a different aspect ratio is a
+centred crop or band), and the feature is judged by the lock's own blur estimator against
+the same circle of confusion — no allowance: the same estimator, the same thresholds.
 """
 
 from __future__ import annotations
@@ -13,30 +15,31 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from focuslock.focus.measure import DEFAULT_MEASURE, laplacian_noise_sigma, measure_roi
+from focuslock.focus.defocus import BlurReference
+from focuslock.focus.noise import single_frame_noise_sigma
 
-__all__ = ["CAPTURE_ALLOWANCE", "CaptureCheck", "check_capture"]
-
-# A capture is made by other processing than live view (full resolution, its own JPEG
-# engine, no live-view aliasing); reduced to live-view scale, the same feature at the
-# same focus measures 80–95 % of the live view's sharpness on the simulated bench. The
-# check allows 20 % before it calls a capture softer than the lock; a capture that is
-# really soft falls far below that (SOFT sits at 40–70 %).
-CAPTURE_ALLOWANCE = 0.20
+__all__ = ["CaptureCheck", "check_capture"]
 
 
 @dataclass(frozen=True)
 class CaptureCheck:
     path: Path
-    relative: float | None
-    state: str | None  # "sharp" | "softening" | "soft" | None (could not check)
+    blur_px: float | None
+    state: str | None  # "sharp" | "softening" | "soft" | "uncertain" | None (could not check)
     message: str
 
 
+def _extract(grey: np.ndarray, roi, margin: int) -> np.ndarray | None:
+    x, y, w, h = (int(round(v)) for v in roi)
+    height, width = grey.shape
+    if x - margin < 0 or y - margin < 0 or x + w + margin > width or y + h + margin > height:
+        return None
+    return grey[y - margin : y + h + margin, x - margin : x + w + margin]
+
+
 def check_capture(path: Path, live_size_px: tuple[int, int], roi_live_px: tuple[float, float, float, float],
-                  reference_score: float, softening_below: float, soft_below: float,
-                  measure: str = DEFAULT_MEASURE) -> CaptureCheck:
-    """Measure the locked feature in the captured file ``path``."""
+                  reference: BlurReference, softening_fraction: float = 0.5) -> CaptureCheck:
+    """Judge the locked feature in the captured file ``path``."""
     path = Path(path)
     data = np.fromfile(path, dtype=np.uint8) if path.exists() else np.zeros(0, np.uint8)
     bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
@@ -45,21 +48,23 @@ def check_capture(path: Path, live_size_px: tuple[int, int], roi_live_px: tuple[
     height, width = bgr.shape[:2]
     live_w, live_h = live_size_px
     scale = width / live_w
+    reduced_h = max(3, int(round(height / scale)))
+    grey = cv2.resize(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), (live_w, reduced_h), interpolation=cv2.INTER_AREA)
+    # Live view spans the sensor's width; its height sits centred in the capture's.
     x, y, w, h = roi_live_px
-    # The same field of view: the feature's box scaled to the capture, with a margin so
-    # that the reduction does not see the border.
-    x0, y0 = int(max(0, (x - 4) * scale)), int(max(0, (y - 4) * scale))
-    x1, y1 = int(min(width, (x + w + 4) * scale)), int(min(height, (y + h + 4) * scale))
-    grey = cv2.cvtColor(bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
-    reduced = cv2.resize(grey, (max(3, int(round((x1 - x0) / scale))), max(3, int(round((y1 - y0) / scale)))),
-                         interpolation=cv2.INTER_AREA)
-    patch = reduced[4:-4, 4:-4] if reduced.shape[0] > 12 and reduced.shape[1] > 12 else reduced
-    # The noise from the whole capture at live-view scale, as the lock read it from whole
-    # frames (the patch alone would count its own texture as noise).
-    whole = cv2.resize(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), (live_w, live_h), interpolation=cv2.INTER_AREA)
-    noise = laplacian_noise_sigma(cv2.Laplacian(whole, cv2.CV_16S, ksize=1))
-    score = measure_roi(patch, measure, laplacian_noise=noise).score
-    relative = score / reference_score if reference_score > 0 else 0.0
-    allowance = CAPTURE_ALLOWANCE
-    state = "sharp" if relative >= softening_below - allowance else "softening" if relative >= soft_below - allowance else "soft"
-    return CaptureCheck(path, relative, state, f"{path.name}: {state.upper()} ({relative * 100:.0f}% of the locked sharpness)")
+    y += (reduced_h - live_h) / 2.0
+    view = _extract(grey, (x, y, w, h), reference.margin_px)
+    if view is None:
+        return CaptureCheck(path, None, None, f"{path.name}: saved; the locked feature is outside this capture's frame.")
+    estimate = reference.estimate(view, single_frame_noise_sigma(grey))
+    coc = reference.coc_px
+    if not np.isfinite(estimate.blur_sd_px) or estimate.blur_sd_px > 0.25 * coc:
+        if estimate.no_detail or estimate.blur_px - 2 * (0 if not np.isfinite(estimate.blur_sd_px) else estimate.blur_sd_px) >= coc:
+            state = "soft"
+        else:
+            state = "uncertain"
+    else:
+        state = "sharp" if estimate.blur_px < softening_fraction * coc else "softening" if estimate.blur_px < coc else "soft"
+    more = "≥" if estimate.beyond_range else ""
+    return CaptureCheck(path, estimate.blur_px, state,
+                        f"{path.name}: {state.upper()} (blur {more}{estimate.blur_px:+.2f} px, {more}{estimate.blur_px / coc:.2f} CoC)")

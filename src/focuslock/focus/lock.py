@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -142,6 +142,9 @@ class LockStatus:
     # saturates, so it ranks the frames of a stack (one exposure) even where the blur
     # estimate runs off its curve or a box spans several depths.
     fine_energy: float | None = None
+    # The locked reference (replaced whole, never changed: safe to read on any thread),
+    # for the capture check to judge a capture with the same estimator.
+    reference: BlurReference | None = field(default=None, repr=False, compare=False)
 
     @property
     def coc_share(self) -> float | None:
@@ -262,7 +265,7 @@ class FocusLock:
         hint, peak = self._hint(estimate, moving, position_steps)
         self._previous_position = position_steps
         return LockStatus(state, estimate.blur_px, estimate.blur_sd_px, coc, reason, hint, peak, self.warning,
-                          self.calibrating, estimate.beyond_range, estimate.energies.fine)
+                          self.calibrating, estimate.beyond_range, estimate.energies.fine, self.reference)
 
     def _judge(self, estimate: BlurEstimate, track_confidence: float, clipped_share: float) -> tuple[FocusState, str | None]:
         settings = self.settings

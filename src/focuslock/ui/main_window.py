@@ -170,7 +170,6 @@ class MainWindow(QtWidgets.QMainWindow):
         frame_size = (self._last_analysis.frame.width_px, self._last_analysis.frame.height_px) if self._last_analysis else None
         lock = status.lock if status is not None else None
         roi = status.roi_px if status is not None else None
-        measure = self.settings.focus.measure
         folder = self.capture_folder
 
         def command(camera):
@@ -178,9 +177,8 @@ class MainWindow(QtWidgets.QMainWindow):
             # The focus check runs here, on the acquisition thread: live view pauses for
             # a capture on a real body anyway, and the window's thread stays free.
             checks = []
-            if lock is not None and lock.reference_score and roi is not None and frame_size is not None:
-                checks = [check_capture(path, frame_size, roi, lock.reference_score, lock.softening_below,
-                                        lock.soft_below, measure) for path in paths]
+            if lock is not None and lock.reference is not None and roi is not None and frame_size is not None:
+                checks = [check_capture(path, frame_size, roi, lock.reference) for path in paths]
             return paths, checks
 
         self._when_done(self.session.submit(command), self._capture_done)
@@ -275,8 +273,8 @@ class MainWindow(QtWidgets.QMainWindow):
         focus = analysis.results.get("focus")
         lock = focus.lock if focus is not None else None
         if lock is not None:
-            self.banner.show_state(lock.state.value, lock.relative, lock.hint)
-            self.plot.add(now - self.started_s, lock.relative, lock.softening_below, lock.soft_below)
+            self.banner.show_state(lock.state.value, lock.coc_share, lock.hint, reason=lock.reason or lock.warning)
+            self.plot.add(now - self.started_s, lock.coc_share, 0.5, 1.0)
             if self._beep_on_soft and lock.state.value == "soft" and self._previous_state != "soft":
                 QtWidgets.QApplication.beep()
             self._previous_state = lock.state.value
@@ -327,7 +325,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.capture_panel.done(error.user_message, "soft")
             return
         if checks:
-            worst = min(checks, key=lambda c: c.relative if c.relative is not None else 2.0)
+            worst = max(checks, key=lambda c: c.blur_px if c.blur_px is not None else -1e9)
             self.capture_panel.done("\n".join(c.message for c in checks), worst.state)
         else:
             self.capture_panel.done("\n".join(f"{p.name}: saved (lock a feature to have captures checked)" for p in paths))

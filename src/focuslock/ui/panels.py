@@ -30,8 +30,9 @@ class StateBanner(QtWidgets.QLabel):
         self.state: str | None = None
         self.show_state(None, None, None)
 
-    def show_state(self, state: str | None, relative: float | None, hint: str | None, following: bool = False) -> None:
-        key = (state, None if relative is None else round(relative * 100), hint, following)
+    def show_state(self, state: str | None, coc_share: float | None, hint: str | None, following: bool = False,
+                   reason: str | None = None) -> None:
+        key = (state, None if coc_share is None else round(coc_share * 100), hint, following, reason)
         if key == getattr(self, "_shown", None):
             return  # a style sheet change re-polishes the widget: only when it changes
         self._shown = key
@@ -41,8 +42,10 @@ class StateBanner(QtWidgets.QLabel):
             colour, ink = (60, 60, 60), (255, 255, 255)
         else:
             text = state.upper()
-            if relative is not None:
-                text += f"  {relative * 100:.0f}%"
+            if coc_share is not None and state != "lost":
+                text += f"  {coc_share:.2f} CoC"
+            if reason and state in ("uncertain", "lost"):
+                text += f"  —  {reason}"
             if hint:
                 text += f"  —  {hint}"
             colour = STATE_COLOURS_RGB.get(state, (120, 120, 120))
@@ -60,9 +63,9 @@ class SharpnessPlot(pg.PlotWidget):
         super().__init__()
         self.setBackground((25, 25, 25))
         self.setMinimumHeight(160)
-        self.setLabel("left", "sharpness", units="")
+        self.setLabel("left", "blur / CoC", units="")
         self.setLabel("bottom", "seconds")
-        self.setYRange(0, 1.2)
+        self.setYRange(-0.5, 2.0)
         self.showGrid(x=False, y=True, alpha=0.2)
         self.seconds = seconds
         self.times: deque[float] = deque()
