@@ -27,7 +27,7 @@ __all__ = ["HeadlessResult", "hud_lines", "lock_demo_script", "record_session"]
 CSV_COLUMNS = (
     "sequence", "time_s", "processing_ms", "latency_ms", "dropped_frames",
     "frame_rate_hz", "camera_state", "focus_position_steps",
-    "roi_x", "roi_y", "roi_w", "roi_h", "sharpness", "relative", "state", "hint",
+    "roi_x", "roi_y", "roi_w", "roi_h", "sharpness", "blur_px", "state", "hint",
 )
 
 
@@ -81,7 +81,7 @@ def _focus_columns(analysis: Analysis) -> list:
     roi = [f"{v:.2f}" for v in focus.roi_px] if focus.roi_px is not None else [""] * 4
     score = f"{focus.reading.score:.6g}" if focus.reading is not None else ""
     lock = focus.lock
-    relative = f"{lock.relative:.4f}" if lock is not None and lock.relative is not None else ""
+    relative = f"{lock.blur_px:.4f}" if lock is not None and lock.blur_px is not None else ""
     state = lock.state.value if lock is not None else ""
     hint = lock.hint or "" if lock is not None else ""
     return [*roi, score, relative, state, hint]
