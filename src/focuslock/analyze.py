@@ -60,10 +60,22 @@ class FrameRecord:
     lost: bool
     error: str | None = None
     lock: LockStatus | None = None
-    state: str = "lost"
-    blur_px: float | None = None
-    blur_sd_px: float | None = None
-    reason: str | None = None
+
+    @property
+    def state(self) -> str:
+        return self.lock.state.value if self.lock is not None else FocusState.LOST.value
+
+    @property
+    def blur_px(self) -> float | None:
+        return self.lock.blur_px if self.lock is not None else None
+
+    @property
+    def blur_sd_px(self) -> float | None:
+        return self.lock.blur_sd_px if self.lock is not None else None
+
+    @property
+    def reason(self) -> str | None:
+        return self.lock.reason if self.lock is not None else None
 
 
 @dataclass
@@ -238,18 +250,17 @@ def analyze(target: str, roi_px: tuple[int, int, int, int], *, lock_frame: int |
     if measure not in MEASURES:
         raise AnalysisError(f"Unknown measure {measure!r}; use one of {', '.join(MEASURES)}.")
     lock_settings = dataclasses.replace(lock_settings or LockSettings(), take_mode=True)
-    lock_index = 0 if lock_best or not lock_frame else int(lock_frame)
-    report = _run(target, roi_px, lock_index, track, measure, lock_settings, None, progress and not lock_best)
-    if lock_best:
-        best = report.best_frame
-        if best is None:
-            raise AnalysisError(f"The feature could not be measured in any frame of {target}.")
-        roi_best = report.frames[best].roi_px
-        best_roi = tuple(int(round(v)) for v in roi_best) if roi_best is not None else roi_px
-        report = _run(target, best_roi, best, track, measure, lock_settings, overlay_video, progress)
-    elif overlay_video is not None:
-        report = _run(target, roi_px, lock_index, track, measure, lock_settings, overlay_video, False)
-    return report
+    if not lock_best:
+        lock_index = int(lock_frame) if lock_frame else 0
+        return _run(target, roi_px, lock_index, track, measure, lock_settings, overlay_video, progress)
+    # A first pass locked on frame 0 finds the sharpest frame; the second locks there.
+    first = _run(target, roi_px, 0, track, measure, lock_settings, None, False)
+    best = first.best_frame
+    if best is None:
+        raise AnalysisError(f"The feature could not be measured in any frame of {target}.")
+    roi_best = first.frames[best].roi_px
+    best_roi = tuple(int(round(v)) for v in roi_best) if roi_best is not None else roi_px
+    return _run(target, best_roi, best, track, measure, lock_settings, overlay_video, progress)
 
 
 def _run(target: str, roi_px, lock_index: int, track: bool, measure: str, lock_settings: LockSettings,
@@ -263,8 +274,6 @@ def _run(target: str, roi_px, lock_index: int, track: bool, measure: str, lock_s
     first = engine.process(lock_rgb, settings)
     if first.lock is None:
         raise AnalysisError(f"The feature could not be measured in the lock frame {lock_index}.")
-    if engine.lock is not None and engine.lock.warning:
-        sys.stderr.write(engine.lock.warning + "\n")
     if track and lock_index != 0:
         x, y, w, h = roi_px
         engine.restart_tracking_at(cv2.cvtColor(lock_rgb, cv2.COLOR_RGB2GRAY)[y : y + h, x : x + w], (x, y), settings.tracking)
@@ -284,14 +293,8 @@ def _run(target: str, roi_px, lock_index: int, track: bool, measure: str, lock_s
                                            f"Frame {item.index} is {rgb.shape[1]}×{rgb.shape[0]}, not the lock frame's size; skipped."))
                 continue
             result = engine.process(rgb, settings)
-            record = FrameRecord(item.index, item.source, item.time_s, result.reading, result.roi_px,
-                                 result.lock is None or result.lock.state == FocusState.LOST, lock=result.lock)
-            if result.lock is not None:
-                record.state = result.lock.state.value
-                record.blur_px = result.lock.blur_px
-                record.blur_sd_px = result.lock.blur_sd_px
-                record.reason = result.lock.reason
-            records.append(record)
+            records.append(FrameRecord(item.index, item.source, item.time_s, result.reading, result.roi_px,
+                                       result.lock is None or result.lock.state == FocusState.LOST, lock=result.lock))
             if writer is not None:
                 writer.write(rgb, result, settings, engine)
             if progress:

@@ -16,6 +16,8 @@ import cv2
 import numpy as np
 
 from focuslock.focus.defocus import BlurReference
+from focuslock.focus.engine import extract_view
+from focuslock.focus.lock import LockSettings, describe_blur, judge_estimate
 from focuslock.focus.noise import single_frame_noise_sigma
 
 __all__ = ["CaptureCheck", "check_capture"]
@@ -29,17 +31,11 @@ class CaptureCheck:
     message: str
 
 
-def _extract(grey: np.ndarray, roi, margin: int) -> np.ndarray | None:
-    x, y, w, h = (int(round(v)) for v in roi)
-    height, width = grey.shape
-    if x - margin < 0 or y - margin < 0 or x + w + margin > width or y + h + margin > height:
-        return None
-    return grey[y - margin : y + h + margin, x - margin : x + w + margin]
-
-
 def check_capture(path: Path, live_size_px: tuple[int, int], roi_live_px: tuple[float, float, float, float],
-                  reference: BlurReference, softening_fraction: float = 0.5) -> CaptureCheck:
-    """Judge the locked feature in the captured file ``path``."""
+                  reference: BlurReference, settings: LockSettings | None = None) -> CaptureCheck:
+    """Judge the locked feature in the captured file ``path`` (``settings``: the lock's,
+    by default those of a lock on ``reference``'s circle of confusion)."""
+    settings = settings or LockSettings(coc_px=reference.coc_px)
     path = Path(path)
     data = np.fromfile(path, dtype=np.uint8) if path.exists() else np.zeros(0, np.uint8)
     bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
@@ -52,19 +48,10 @@ def check_capture(path: Path, live_size_px: tuple[int, int], roi_live_px: tuple[
     grey = cv2.resize(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), (live_w, reduced_h), interpolation=cv2.INTER_AREA)
     # Live view spans the sensor's width; its height sits centred in the capture's.
     x, y, w, h = roi_live_px
-    y += (reduced_h - live_h) / 2.0
-    view = _extract(grey, (x, y, w, h), reference.margin_px)
+    view = extract_view(grey, (x, y + (reduced_h - live_h) / 2.0, w, h), reference.margin_px)
     if view is None:
         return CaptureCheck(path, None, None, f"{path.name}: saved; the locked feature is outside this capture's frame.")
     estimate = reference.estimate(view, single_frame_noise_sigma(grey))
-    coc = reference.coc_px
-    if not np.isfinite(estimate.blur_sd_px) or estimate.blur_sd_px > 0.25 * coc:
-        if estimate.no_detail or estimate.blur_px - 2 * (0 if not np.isfinite(estimate.blur_sd_px) else estimate.blur_sd_px) >= coc:
-            state = "soft"
-        else:
-            state = "uncertain"
-    else:
-        state = "sharp" if estimate.blur_px < softening_fraction * coc else "softening" if estimate.blur_px < coc else "soft"
-    more = "≥" if estimate.beyond_range else ""
-    return CaptureCheck(path, estimate.blur_px, state,
-                        f"{path.name}: {state.upper()} (blur {more}{estimate.blur_px:+.2f} px, {more}{estimate.blur_px / coc:.2f} CoC)")
+    state, reason = judge_estimate(estimate, settings)
+    text = f"{path.name}: {state.value.upper()} ({describe_blur(estimate.blur_px, reference.coc_px, estimate.beyond_range)})"
+    return CaptureCheck(path, estimate.blur_px, state.value, text + (f" — {reason}" if reason else ""))

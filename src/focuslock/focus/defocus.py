@@ -35,7 +35,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["BandEnergies", "BlurEstimate", "BlurReference", "band_energies", "disc_kernel", "defocus"]
+from focuslock.focus.noise import first_difference_energy
+
+__all__ = ["BandEnergies", "BlurEstimate", "BlurReference", "band_energies", "disc_kernel", "defocus", "fine_energy_sd",
+           "view_margin_px"]
 
 COARSE_SIGMA_PX = 2.0
 # Diameters (as multiples of the CoC) at which the reference's through-focus curve is
@@ -77,9 +80,20 @@ def disc_kernel(diameter_px: float) -> np.ndarray:
     return (kernel / kernel.sum()).astype(np.float32)
 
 
+def view_margin_px(coc_px: float) -> int:
+    """Context around the feature's box that a view carries: enough for the largest
+    blur on the reference's curve and the coarse band's smoothing."""
+    return int(math.ceil(max(_MIN_CURVE_SPAN_PX, 4.0 * coc_px) / 2.0)) + int(math.ceil(3 * COARSE_SIGMA_PX)) + 1
+
+
+@functools.lru_cache(maxsize=8)
+def _coarse_kernel_1d() -> np.ndarray:
+    return cv2.getGaussianKernel(int(2 * math.ceil(3 * COARSE_SIGMA_PX) + 1), COARSE_SIGMA_PX, cv2.CV_32F)
+
+
 @functools.lru_cache(maxsize=8)
 def _coarse_kernel() -> np.ndarray:
-    k = cv2.getGaussianKernel(int(2 * math.ceil(3 * COARSE_SIGMA_PX) + 1), COARSE_SIGMA_PX, cv2.CV_64F)
+    k = _coarse_kernel_1d().astype(np.float64)
     return (k @ k.T).astype(np.float32)
 
 
@@ -116,8 +130,23 @@ class BandEnergies:
         return self.fine / self.coarse if self.coarse > 0 else 0.0
 
     @property
-    def snr(self) -> float:
-        return self.fine / self.fine_sd if self.fine_sd > 0 else math.inf
+    def coarse_resolved(self) -> bool:
+        """The coarse band holds enough signal above its noise for the ratio to mean blur
+        (not so for a very fine or very plain pattern)."""
+        return self.coarse >= _MIN_COARSE_TO_NOISE * self.coarse_noise
+
+
+def fine_energy_sd(fine: float, fine_noise: float, pixels: int) -> float:
+    """Standard deviation from noise of a noise-corrected fine-band energy ``fine`` whose
+    noise share was ``fine_noise``, over ``pixels`` pixels.
+
+    Per axis the first differences are s + n with var(n) = fine_noise/2; var(mean of
+    (s + n)²) = (4·s²·v + 2·v²)/N. Neighbouring differences share a pixel: about one
+    independent sample per two pixels.
+    """
+    v = fine_noise / 2.0
+    n_eff = max(pixels / 2.0, 1.0)
+    return math.sqrt(2.0 * (2.0 * max(fine, 0.0) * v + 2.0 * v * v) / n_eff)
 
 
 def band_energies(patch: np.ndarray, noise_sigma: float, noise_blur_px: float = 0.0, *, margin_px: int = 0) -> BandEnergies:
@@ -129,14 +158,15 @@ def band_energies(patch: np.ndarray, noise_sigma: float, noise_blur_px: float = 
     reference blurred for the through-focus curve), which shrinks its energy.
     """
     image = patch.astype(np.float32, copy=False)
-    coarse_image = cv2.filter2D(image, cv2.CV_32F, _coarse_kernel(), borderType=cv2.BORDER_REFLECT)
+    kernel = _coarse_kernel_1d()
+    coarse_image = cv2.sepFilter2D(image, cv2.CV_32F, kernel, kernel, borderType=cv2.BORDER_REFLECT)
     m = margin_px
     inner = image[m : image.shape[0] - m, m : image.shape[1] - m] if m else image
     coarse_inner = coarse_image[m : image.shape[0] - m, m : image.shape[1] - m] if m else coarse_image
     if inner.shape[0] < 3 or inner.shape[1] < 3:
         raise ValueError("The feature must be at least 3×3 pixels to measure its blur.")
-    fine_raw = _mean_difference_energy(inner)
-    coarse_raw = _mean_difference_energy(coarse_inner)
+    fine_raw = first_difference_energy(inner)
+    coarse_raw = first_difference_energy(coarse_inner)
     fine_gain, coarse_gain = _noise_gains(round(noise_blur_px, 4))
     noise_var = noise_sigma * noise_sigma
     fine_noise = noise_var * fine_gain
@@ -144,19 +174,7 @@ def band_energies(patch: np.ndarray, noise_sigma: float, noise_blur_px: float = 
     coarse_noise = noise_var * coarse_gain
     coarse = coarse_raw - coarse_noise
     pixels = int(inner.size)
-    # Per axis the first differences are s + n with var(n) = fine_noise/2; var(mean of
-    # (s + n)²) = (4·s²·v + 2·v²)/N. Neighbouring differences share a pixel: about one
-    # independent sample per two pixels.
-    v = fine_noise / 2.0
-    n_eff = max(pixels / 2.0, 1.0)
-    fine_sd = math.sqrt(2.0 * (4.0 * max(fine, 0.0) / 2.0 * v + 2.0 * v * v) / n_eff)
-    return BandEnergies(fine, coarse, fine_sd, pixels, coarse_noise)
-
-
-def _mean_difference_energy(image: np.ndarray) -> float:
-    dx = image[:, 1:] - image[:, :-1]
-    dy = image[1:, :] - image[:-1, :]
-    return float(cv2.mean(cv2.multiply(dx, dx))[0] + cv2.mean(cv2.multiply(dy, dy))[0])
+    return BandEnergies(fine, coarse, fine_energy_sd(fine, fine_noise, pixels), pixels, coarse_noise)
 
 
 def defocus(patch: np.ndarray, diameter_px: float) -> np.ndarray:
@@ -213,18 +231,12 @@ class BlurReference:
         coarse /= len(views)
         self.reference = band_energies(views[0], noise_sigma, margin_px=margin_px)
         self.fine_curve = fine
-        self.coarse_curve = coarse
         ratio = np.where(coarse > 0, fine / np.maximum(coarse, 1e-12), 0.0)
         # Noise left in the average can make neighbouring samples cross: force the curve
         # to fall (a blur never adds detail).
-        ratio = np.minimum.accumulate(np.maximum(ratio, 1e-9))
-        self.ratio_curve = ratio
-        self._log_ratio = np.log(ratio)
+        self._log_ratio = np.log(np.minimum.accumulate(np.maximum(ratio, 1e-9)))
 
     # ------------------------------------------------------------------ reading
-    @property
-    def reference_ratio(self) -> float:
-        return float(self.ratio_curve[0])
 
     def blur_for_ratio(self, ratio: float) -> tuple[float, bool]:
         """Blur diameter (px) whose curve value is ``ratio``; and whether it lies beyond
@@ -265,7 +277,7 @@ class BlurReference:
         if energies.fine <= 2.0 * energies.fine_sd or energies.coarse <= 0:
             # No detail above the noise: blurred at least past the end of the curve.
             return BlurEstimate(float(self.diameters_px[-1]), math.inf, energies, beyond_range=True, no_detail=True)
-        if energies.coarse < _MIN_COARSE_TO_NOISE * energies.coarse_noise:
+        if not energies.coarse_resolved:
             # The coarse band is mostly noise (a very fine or very plain pattern): the
             # ratio says nothing about blur. Report it as unresolvable, never as sharp.
             blur, beyond = self.blur_for_ratio(energies.ratio)

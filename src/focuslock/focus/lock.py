@@ -32,9 +32,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from focuslock.focus.defocus import BlurEstimate, BlurReference
+from focuslock.focus.defocus import BlurEstimate, BlurReference, fine_energy_sd, view_margin_px
 
-__all__ = ["FocusLock", "FocusState", "LockSettings", "LockStatus", "PeakSearch", "PeakStatus", "view_margin_px"]
+__all__ = ["FocusLock", "FocusState", "LockSettings", "LockStatus", "PeakSearch", "PeakStatus", "describe_blur", "judge_estimate",
+           "view_margin_px"]
 
 
 class FocusState(str, enum.Enum):
@@ -79,12 +80,31 @@ class LockSettings:
             raise ValueError("SOFTENING must start at a fraction of the circle of confusion between 0 and 1.")
 
 
-def view_margin_px(coc_px: float) -> int:
-    """Context around the feature's box that a view carries: enough for the largest
-    blur on the reference's curve and the coarse band's smoothing."""
-    from focuslock.focus.defocus import COARSE_SIGMA_PX, _MIN_CURVE_SPAN_PX
+def _confidently_soft(estimate: BlurEstimate, coc_px: float) -> bool:
+    return estimate.no_detail or estimate.blur_px - 2.0 * estimate.blur_sd_px >= coc_px
 
-    return int(math.ceil(max(_MIN_CURVE_SPAN_PX, 4.0 * coc_px) / 2.0)) + int(math.ceil(3 * COARSE_SIGMA_PX)) + 1
+
+def judge_estimate(estimate: BlurEstimate, settings: LockSettings, resolvable: bool = True) -> tuple[FocusState, str | None]:
+    """The verdict on one blur estimate, before hysteresis: SOFT when confidently past the
+    CoC; UNCERTAIN (with the reason) when the noise cannot resolve the CoC; otherwise by
+    the thresholds. ``resolvable``: whether the reference could resolve the CoC at all."""
+    coc = settings.coc_px
+    if resolvable and _confidently_soft(estimate, coc):
+        return FocusState.SOFT, None
+    if not resolvable:
+        return FocusState.UNCERTAIN, "too little detail for the noise at lock time"
+    if estimate.no_detail or estimate.blur_sd_px > settings.resolvable_sd_fraction * coc:
+        return FocusState.UNCERTAIN, "too little detail left to judge"
+    blur = estimate.blur_px
+    if blur < settings.softening_fraction * coc:
+        return FocusState.SHARP, None
+    return (FocusState.SOFTENING if blur < coc else FocusState.SOFT), None
+
+
+def describe_blur(blur_px: float, coc_px: float, beyond_range: bool = False) -> str:
+    """'blur +0.42 px (0.21 CoC)'; '≥' when the blur ran past the reference's curve."""
+    more = "≥" if beyond_range else ""
+    return f"blur {more}{blur_px:+.2f} px ({more}{blur_px / coc_px:.2f} CoC)"
 
 
 @dataclass(frozen=True)
@@ -152,16 +172,11 @@ class LockStatus:
         (0 = in the plane of the lock, 1 = at the edge of the depth of field)."""
         return None if self.blur_px is None else self.blur_px / self.coc_px
 
-    @property
-    def softening_share(self) -> float:
-        return 0.5
-
     def describe(self) -> str:
         """One line for a banner, a HUD or a log: state, blur in px and in CoC."""
         text = self.state.value.upper()
-        if self.blur_px is not None and self.state not in (FocusState.LOST,):
-            more = "≥" if self.beyond_range else ""
-            text += f"  blur {more}{self.blur_px:+.2f} px ({more}{self.coc_share:.2f} CoC)"
+        if self.blur_px is not None and self.state != FocusState.LOST:
+            text += "  " + describe_blur(self.blur_px, self.coc_px, self.beyond_range)
         if self.reason:
             text += f" — {self.reason}"
         return text
@@ -201,9 +216,8 @@ class FocusLock:
         half = settings.softening_fraction * settings.coc_px
         self.lock_sd_px = self._predicted_sd(half)
         self.hysteresis_px = max(2.0 * self.lock_sd_px, 0.05 * settings.coc_px)
-        reference = self.reference.reference
         self.resolvable = (self.lock_sd_px <= settings.resolvable_sd_fraction * settings.coc_px
-                           and reference.coarse >= 25.0 * reference.coarse_noise)
+                           and self.reference.reference.coarse_resolved)
         self.warning: str | None = None
         if not self.resolvable:
             self.warning = ("Too little fine detail in the feature for the noise to judge a blur of "
@@ -219,10 +233,8 @@ class FocusLock:
         fine = float(np.interp(blur_px, reference.diameters_px, reference.fine_curve))
         if fine <= 0:
             return math.inf
-        noise_var = self.noise_sigma_at_lock ** 2 * 4.0  # white noise in both first differences
-        v = noise_var / 2.0
-        pixels = reference.reference.pixels
-        fine_sd = math.sqrt(2.0 * (2.0 * fine * v + 2.0 * v * v) / max(pixels / 2.0, 1.0))
+        # A fresh view's noise is unblurred: white noise of σ gives 4σ² in the fine band.
+        fine_sd = fine_energy_sd(fine, 4.0 * self.noise_sigma_at_lock ** 2, reference.reference.pixels)
         return (fine_sd / fine) / reference.slope_at(blur_px)
 
     @property
@@ -269,25 +281,19 @@ class FocusLock:
 
     def _judge(self, estimate: BlurEstimate, track_confidence: float, clipped_share: float) -> tuple[FocusState, str | None]:
         settings = self.settings
-        coc = settings.coc_px
-        blur, sd = estimate.blur_px, estimate.blur_sd_px
         clipped = clipped_share > max(settings.clipped_share, self.clipped_share_at_lock + settings.clipped_share)
         if clipped:
             return self._uncertain(f"{clipped_share * 100:.0f}% of the feature is clipped")
-        confidently_soft = self.resolvable and (estimate.no_detail or blur - 2.0 * sd >= coc)
-        if confidently_soft:
+        if self.resolvable and _confidently_soft(estimate, settings.coc_px):
             # A defocused feature also matches its template less well: an unsure track
             # may be the blur itself. Saying SOFT there is never false reassurance.
-            return self._step(FocusState.SOFT, blur), None
+            return self._step(FocusState.SOFT, estimate.blur_px), None
         if track_confidence < settings.min_track_confidence:
             return self._uncertain("the tracker is unsure where the feature is")
-        if not self.resolvable:
-            return self._uncertain("too little detail for the noise at lock time")
-        if estimate.no_detail or sd > settings.resolvable_sd_fraction * coc:
-            return self._uncertain("too little detail left to judge")
-        half = settings.softening_fraction * coc
-        raw = FocusState.SHARP if blur < half else FocusState.SOFTENING if blur < coc else FocusState.SOFT
-        return self._step(raw, blur), None
+        raw, reason = judge_estimate(estimate, settings, self.resolvable)
+        if reason is not None:
+            return self._uncertain(reason)
+        return self._step(raw, estimate.blur_px), None
 
     def _uncertain(self, reason: str) -> tuple[FocusState, str]:
         self._pending, self._pending_count = None, 0
