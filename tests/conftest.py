@@ -1,4 +1,4 @@
-"""Shared fixtures: no test may leave a thread running; real data from ../shared."""
+"""Shared fixtures: no test may leave a thread running; real focus stacks shipped in tests/data."""
 
 from __future__ import annotations
 
@@ -11,8 +11,11 @@ from pathlib import Path
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
-FOCUS_STACKS = SHARED_DATA / "focus-stacks"
+# The two real MIT-licensed stacks of ../shared/data/focus-stacks, reduced to half size
+# (1024×768, JPEG 85) so that they ship with the tests (LICENSE.md beside them).
+REDUCED_STACKS = PROJECT_ROOT / "tests" / "data" / "focus-stacks"
+# The originals' size: tests name regions in its coordinates.
+STACK_SIZE_PX = (2048, 1536)
 
 # libgphoto2's virtual camera (FIELD-NOTES.md): switched on by VCAMERADIR, read when
 # the gphoto2 package is first imported, so set here before any test imports it. Its
@@ -54,9 +57,18 @@ def no_thread_outlives_the_test():
     assert not leftover, f"threads left running: {[t.name for t in leftover]}"
 
 
-@pytest.fixture
-def focus_stacks() -> Path:
-    """The real macro focus stacks in ../shared/data/focus-stacks (skip where absent)."""
-    if not FOCUS_STACKS.is_dir():
-        pytest.skip("../shared/data/focus-stacks is not beside this checkout")
-    return FOCUS_STACKS
+@pytest.fixture(scope="session")
+def focus_stacks(tmp_path_factory) -> Path:
+    """The real macro focus stacks, brought back to the originals' 2048×1536 (cubic) from
+    the reduced copies in tests/data, so that every checkout runs the same tests with no
+    ../shared beside it. Half the originals' resolution: fine detail is the reduced
+    copies', coordinates are the originals'."""
+    import cv2
+
+    root = tmp_path_factory.mktemp("focus-stacks")
+    for stack in ("pcb", "switch"):
+        (root / stack).mkdir()
+        for source in sorted((REDUCED_STACKS / stack).iterdir()):
+            image = cv2.resize(cv2.imread(str(source)), STACK_SIZE_PX, interpolation=cv2.INTER_CUBIC)
+            cv2.imwrite(str(root / stack / source.name), image, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    return root
