@@ -69,7 +69,9 @@ def test_live_on_a_folder_records_each_image(tmp_path):
     code = main(["live", "--source", f"folder:{folder}", "--headless", "--seconds", "5", "--out", str(tmp_path / "out")])
     assert code == 0
     rows = _rows(tmp_path / "out" / "live.csv")
-    assert [r["sequence"] for r in rows][-1] == "4"
+    assert [r["sequence"] for r in rows if r["verdict"] == "LIVE"] == ["0", "1", "2", "3", "4"]
+    # Once the folder has run out, the recording says so instead of going quiet.
+    assert rows[-1]["verdict"] == "ENDED" and rows[-1]["camera_state"] == "ended"
 
 
 def test_a_bad_source_is_one_sentence_and_a_non_zero_exit(tmp_path):

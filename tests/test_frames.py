@@ -69,3 +69,22 @@ def test_an_item_put_before_close_is_still_delivered():
     assert slot.get(0) == 7
     with pytest.raises(SlotClosed):
         slot.get(0)
+
+
+def test_a_verdict_is_live_while_frames_come_and_says_why_once_they_stop():
+    from focuslock.frames import CameraStatus, frame_freshness
+
+    live = CameraStatus("live")
+    assert frame_freshness(10.0, 10.2, 30.0, live).label == "LIVE"
+    # A slow source (an image folder at 1 fps) is not stale between two of its frames.
+    assert frame_freshness(10.0, 12.5, 1.0, live).label == "LIVE"
+    assert frame_freshness(10.0, 13.5, 1.0, live).label == "NO SIGNAL"
+    silent = frame_freshness(10.0, 12.0, 30.0, live)
+    assert silent.stale and silent.describe() == "NO SIGNAL — verdict from 2.0 s ago (no new frame from the source)"
+    # The last frame of a video is true when it arrives; it goes stale as ENDED.
+    ended = CameraStatus("ended", "The video file take.mp4 ended.")
+    assert frame_freshness(10.0, 10.1, 30.0, ended).label == "LIVE"
+    assert frame_freshness(10.0, 22.0, 30.0, ended).describe() == "ENDED — verdict from 12 s ago (The video file take.mp4 ended.)"
+    assert frame_freshness(10.0, 11.0, 30.0, live, busy_with="capture").describe() == \
+        "PAUSED — verdict from 1.0 s ago (capture in progress)"
+    assert frame_freshness(10.0, 11.0, 30.0, CameraStatus("reconnecting", "The camera was disconnected.")).label == "NO SIGNAL"

@@ -16,7 +16,7 @@ from typing import Any, Generic, Mapping, TypeVar
 
 import numpy as np
 
-__all__ = ["Analysis", "CameraStatus", "Frame", "LatestSlot", "SlotClosed"]
+__all__ = ["Analysis", "CameraStatus", "Frame", "Freshness", "LatestSlot", "SlotClosed", "frame_freshness"]
 
 
 def _read_only_metadata(metadata: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -173,3 +173,55 @@ class Analysis:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "results", _read_only_metadata(self.results))
+
+
+# A verdict is stale once no new frame has arrived for this long, or for three frame
+# intervals of a slow source (an image folder at 1 fps is not stale between frames).
+STALE_AFTER_S = 0.75
+_STALE_AFTER_FRAMES = 3.0
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How old the newest verdict is and why no newer one came.
+
+    ``label`` is ``"LIVE"`` while frames arrive, otherwise ``"ENDED"`` (a finite source ran
+    out), ``"PAUSED"`` (the camera is busy: a capture, a setting) or ``"NO SIGNAL"`` (the
+    camera is away, failing or silent). ``age_s``: seconds since the newest frame arrived.
+    """
+
+    label: str
+    age_s: float
+    reason: str = ""
+
+    @property
+    def stale(self) -> bool:
+        return self.label != "LIVE"
+
+    def describe(self) -> str:
+        """'ENDED — verdict from 12 s ago (the video ended)'; '' while live."""
+        if not self.stale:
+            return ""
+        age = f"{self.age_s:.0f} s" if self.age_s >= 9.5 else f"{self.age_s:.1f} s"
+        return f"{self.label} — verdict from {age} ago" + (f" ({self.reason})" if self.reason else "")
+
+
+def frame_freshness(frame_timestamp_s: float, now_s: float, frame_rate_hz: float | None, status: CameraStatus,
+                    busy_with: str | None = None) -> Freshness:
+    """Whether the verdict of the frame taken at ``frame_timestamp_s`` (monotonic clock,
+    as every source stamps its frames) still describes what is in front of the lens.
+
+    ``busy_with`` names a camera command still running (``"capture"``), which explains
+    a pause in live view; the camera's state explains the others. The newest frame is
+    live until no frame has followed it for a moment, whatever the camera's state: the
+    last frame of a video is as true as the one before it when it arrives.
+    """
+    age_s = max(0.0, now_s - frame_timestamp_s)
+    expected_interval_s = 1.0 / frame_rate_hz if frame_rate_hz and frame_rate_hz > 0 else 0.0
+    if age_s <= max(STALE_AFTER_S, _STALE_AFTER_FRAMES * expected_interval_s):
+        return Freshness("LIVE", age_s)
+    if status.state == "ended":
+        return Freshness("ENDED", age_s, status.message)
+    if busy_with or status.state == "busy":
+        return Freshness("PAUSED", age_s, f"{busy_with} in progress" if busy_with else status.message)
+    return Freshness("NO SIGNAL", age_s, status.message or "no new frame from the source")

@@ -16,19 +16,26 @@ from typing import Callable
 
 import cv2
 
-from focuslock.frames import Analysis
+from focuslock.frames import Analysis, Freshness
 from focuslock.live import LiveSession
+from focuslock.overlay.focus_layer import draw_stale
 from focuslock.overlay.hud import draw_text_panel
 from focuslock.overlay.render import hud_lines as overlay_hud_lines
 from focuslock.pipeline import PipelineSettings
 
 __all__ = ["HeadlessResult", "hud_lines", "lock_demo_script", "record_session"]
 
+# ``verdict``: LIVE, or ENDED / PAUSED / NO SIGNAL on the rows written while no frame
+# comes (their ``state`` is "stale" and ``reason`` says from how long ago the last verdict is).
 CSV_COLUMNS = (
     "sequence", "time_s", "processing_ms", "latency_ms", "dropped_frames",
-    "frame_rate_hz", "camera_state", "focus_position_steps",
-    "roi_x", "roi_y", "roi_w", "roi_h", "sharpness", "blur_px", "state", "hint",
+    "frame_rate_hz", "camera_state", "verdict", "frame_age_s", "focus_position_steps",
+    "roi_x", "roi_y", "roi_w", "roi_h", "sharpness", "blur_px", "blur_sd_px", "coc_px", "coc_share",
+    "state", "reason", "hint",
 )
+_FOCUS_COLUMNS = 12
+# While no frame comes, the recording shows the stale verdict this often.
+_STALE_ROW_EVERY_S = 0.5
 
 
 @dataclass
@@ -41,15 +48,19 @@ class HeadlessResult:
     errors: list[str] = field(default_factory=list)
 
 
-def hud_lines(analysis: Analysis) -> list[str]:
-    """The HUD text for one analysis: camera state, rate, drops, timing, then what the
-    overlay renderer reports (exposure, depth of field, drift, lock state)."""
+def hud_lines(analysis: Analysis, freshness: Freshness | None = None) -> list[str]:
+    """The HUD text for one analysis: LIVE (or why not, and the frame's age), rate, drops,
+    timing, then what the overlay renderer reports (exposure, depth of field, drift, lock)."""
     status = analysis.camera_status
     rate = f"{analysis.frame_rate_hz:4.1f} fps" if analysis.frame_rate_hz else "-- fps"
-    lines = [
-        f"{status.state.upper()}  frame {analysis.frame.sequence}  {rate}  dropped {analysis.dropped_frames}",
-        f"processing {analysis.processing_ms:5.1f} ms  latency {analysis.latency_ms:5.1f} ms",
-    ]
+    first = f"{status.state.upper()}  frame {analysis.frame.sequence}  {rate}  dropped {analysis.dropped_frames}"
+    if freshness is not None:
+        first = (f"{freshness.label}  frame {analysis.frame.sequence}  age {freshness.age_s:.1f} s  {rate}  "
+                 f"dropped {analysis.dropped_frames}")
+    lines = [first]
+    if freshness is not None and freshness.stale:
+        lines.append(freshness.describe())
+    lines.append(f"processing {analysis.processing_ms:5.1f} ms  latency {analysis.latency_ms:5.1f} ms")
     lines += overlay_hud_lines(analysis.frame.metadata, analysis.results.get("optics"), analysis.results.get("focus"),
                                analysis.results.get("drift_px"))
     extra = []
@@ -68,23 +79,47 @@ def hud_lines(analysis: Analysis) -> list[str]:
     return lines
 
 
-def render_screen(analysis: Analysis) -> "cv2.typing.MatLike":
+def render_screen(analysis: Analysis, freshness: Freshness | None = None) -> "cv2.typing.MatLike":
     """What the window shows for one analysis, as an RGB image."""
     image = analysis.results.get("display", analysis.frame.image)
-    return draw_text_panel(image, hud_lines(analysis))
+    return draw_text_panel(image, hud_lines(analysis, freshness))
 
 
 def _focus_columns(analysis: Analysis) -> list:
     focus = analysis.results.get("focus")
     if focus is None:
-        return [""] * 8
+        return [""] * _FOCUS_COLUMNS
     roi = [f"{v:.2f}" for v in focus.roi_px] if focus.roi_px is not None else [""] * 4
     score = f"{focus.reading.score:.6g}" if focus.reading is not None else ""
     lock = focus.lock
-    relative = f"{lock.blur_px:.4f}" if lock is not None and lock.blur_px is not None else ""
-    state = lock.state.value if lock is not None else ""
-    hint = lock.hint or "" if lock is not None else ""
-    return [*roi, score, relative, state, hint]
+    if lock is None:
+        return [*roi, score] + [""] * (_FOCUS_COLUMNS - 5)
+
+    def number(value: float | None) -> str:
+        return f"{value:.4f}" if value is not None and math.isfinite(value) else ""
+
+    return [*roi, score, number(lock.blur_px), number(lock.blur_sd_px), number(lock.coc_px), number(lock.coc_share),
+            lock.state.value, lock.reason or "", lock.hint or ""]
+
+
+def _stale_screen(analysis: Analysis, freshness: Freshness, message: str):
+    """The last picture dimmed, its box grey with the verdict's age, the HUD saying why."""
+    focus = analysis.results.get("focus")
+    roi = focus.roi_px if focus is not None else None
+    image = draw_stale(analysis.results.get("display", analysis.frame.image), roi, f"{freshness.label} {freshness.age_s:.0f} s")
+    lines = hud_lines(analysis, freshness) + ([message] if message and message not in freshness.describe() else [])
+    return draw_text_panel(image, lines)
+
+
+def _stale_row(analysis: Analysis, freshness: Freshness, camera_state: str, time_s: float) -> list:
+    focus = analysis.results.get("focus")
+    lock = focus.lock if focus is not None else None
+    last = f" (last: {lock.state.value})" if lock is not None else ""
+    row = ["", f"{time_s:.4f}", "", "", analysis.dropped_frames, "", camera_state, freshness.label, f"{freshness.age_s:.3f}", ""]
+    focus_columns = [""] * _FOCUS_COLUMNS
+    if lock is not None:
+        focus_columns[-3:-1] = ["stale", freshness.describe() + last]
+    return row + focus_columns
 
 
 def _drive_towards(session: LiveSession, state: dict, target: int, step_per_command: int) -> None:
@@ -142,7 +177,7 @@ def record_session(session: LiveSession, seconds: float, out_dir: Path, *, name:
     writer: cv2.VideoWriter | None = None
     first_time_s: float | None = None
     last_event = 0
-    last_screen = None
+    last_analysis: Analysis | None = None
     last_status_write_s = 0.0
     session.start()
     started_s = time.monotonic()
@@ -162,22 +197,24 @@ def record_session(session: LiveSession, seconds: float, out_dir: Path, *, name:
                     status = session.status
                     if not result.camera_states or result.camera_states[-1] != status.state:
                         result.camera_states.append(status.state)
-                    if status.state == "ended":
-                        break
-                    if status.state in ("reconnecting", "busy", "error") and last_screen is not None \
-                            and time.monotonic() - last_status_write_s > 0.5:
-                        # No frames while the camera is away: the recording says why.
+                    freshness = session.freshness(last_analysis) if last_analysis is not None else None
+                    if freshness is not None and freshness.stale and writer is not None \
+                            and time.monotonic() - last_status_write_s > _STALE_ROW_EVERY_S:
+                        # No frames (ended, paused, camera away): the recording and the CSV
+                        # say so, and how old the last verdict is; they never repeat it as live.
                         last_status_write_s = time.monotonic()
-                        banner = draw_text_panel(last_screen, [status.state.upper(), status.message], corner="bottom-left",
-                                                 colour_rgb=(255, 200, 0))
-                        writer.write(cv2.cvtColor(banner, cv2.COLOR_RGB2BGR))
+                        writer.write(cv2.cvtColor(_stale_screen(last_analysis, freshness, status.message), cv2.COLOR_RGB2BGR))
                         result.frames_written += 1
-                        table.writerow(["", f"{time.monotonic() - started_s:.4f}", "", "", "", "", status.state, ""] + [""] * 8)
+                        table.writerow(_stale_row(last_analysis, freshness, status.state, time.monotonic() - first_time_s))
+                    if status.state == "ended" and (freshness is None or freshness.stale):
+                        break  # after the ENDED row: the recording ends on the truth
                     continue
+                last_analysis = analysis
                 state = analysis.camera_status.state
                 if not result.camera_states or result.camera_states[-1] != state:
                     result.camera_states.append(state)
-                screen = last_screen = render_screen(analysis)
+                freshness = session.freshness(analysis)
+                screen = render_screen(analysis, freshness)
                 if writer is None:
                     height, width = screen.shape[:2]
                     writer = cv2.VideoWriter(str(result.video_path), cv2.VideoWriter_fourcc(*"mp4v"), frame_rate_hz, (width, height))
@@ -197,6 +234,8 @@ def record_session(session: LiveSession, seconds: float, out_dir: Path, *, name:
                     analysis.dropped_frames,
                     f"{analysis.frame_rate_hz:.2f}" if analysis.frame_rate_hz else "",
                     state,
+                    freshness.label,
+                    f"{freshness.age_s:.3f}",
                     truth.focus_position_steps if truth is not None else "",
                     *_focus_columns(analysis),
                 ])

@@ -35,7 +35,7 @@ from focuslock.camera.base import (
     EndOfStream,
     Setting,
 )
-from focuslock.frames import Analysis, CameraStatus, Frame, LatestSlot, SlotClosed
+from focuslock.frames import Analysis, CameraStatus, Frame, Freshness, LatestSlot, SlotClosed, frame_freshness
 
 __all__ = ["LiveSession", "Processor", "SessionEvent"]
 
@@ -100,7 +100,8 @@ class LiveSession:
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
-        self._commands: queue.Queue[tuple[Callable[[Camera], Any], Future]] = queue.Queue()
+        self._commands: queue.Queue[tuple[Callable[[Camera], Any], Future, str | None]] = queue.Queue()
+        self._busy_with: str | None = None
         self._events: collections.deque[SessionEvent] = collections.deque(maxlen=EVENT_HISTORY)
         self._event_numbers = itertools.count(1)
         self._status = CameraStatus("stopped", "", time.monotonic())
@@ -174,6 +175,20 @@ class LiveSession:
     def latest_analysis(self) -> Analysis | None:
         return self.analyses.peek()
 
+    @property
+    def busy_with(self) -> str | None:
+        """The label of the camera command running now (``"capture"``), if it has one."""
+        return self._busy_with
+
+    def freshness(self, analysis: Analysis | None = None, now_s: float | None = None) -> Freshness:
+        """How old the verdict of ``analysis`` (default: the newest) is, and why no newer
+        one came: what the window and the headless output show beside every verdict."""
+        analysis = analysis if analysis is not None else self.latest_analysis()
+        now_s = time.monotonic() if now_s is None else now_s
+        if analysis is None:
+            return Freshness("NO SIGNAL", float("inf"), self._status.message or "no frame has arrived yet")
+        return frame_freshness(analysis.frame.timestamp_s, now_s, analysis.frame_rate_hz, self._status, self._busy_with)
+
     def set_settings(self, settings: Any) -> None:
         """Replace the processing settings snapshot (whole; it is never mutated)."""
         self._settings = settings
@@ -183,13 +198,16 @@ class LiveSession:
         return self._settings
 
     # ------------------------------------------------------------------ commands
-    def submit(self, command: Callable[[Camera], T]) -> "Future[T]":
-        """Run ``command(camera)`` on the acquisition thread between two frames."""
+    def submit(self, command: Callable[[Camera], T], label: str | None = None) -> "Future[T]":
+        """Run ``command(camera)`` on the acquisition thread between two frames.
+
+        ``label`` ("capture") names the command while it runs, so that a pause in live
+        view it causes is shown as PAUSED, not as a lost signal."""
         future: Future[T] = Future()
         if not self.running:
             future.set_exception(CameraError("The live session is not running; start it first."))
             return future
-        self._commands.put((command, future))
+        self._commands.put((command, future, label))
         return future
 
     def drive_focus(self, steps: int) -> "Future[int]":
@@ -204,7 +222,7 @@ class LiveSession:
         return self.submit(command)
 
     def capture(self, folder: Path) -> "Future[list[Path]]":
-        return self.submit(lambda camera: camera.capture(Path(folder)))
+        return self.submit(lambda camera: camera.capture(Path(folder)), label="capture")
 
     def set_setting(self, name: str, value: str) -> "Future[None]":
         return self.submit(lambda camera: camera.set_setting(name, value))
@@ -223,7 +241,7 @@ class LiveSession:
     def _fail_pending_commands(self) -> None:
         while True:
             try:
-                _, future = self._commands.get_nowait()
+                _, future, _ = self._commands.get_nowait()
             except queue.Empty:
                 return
             if future.set_running_or_notify_cancel():
@@ -232,11 +250,12 @@ class LiveSession:
     def _run_commands(self, camera: Camera) -> None:
         while not self._stop.is_set():
             try:
-                command, future = self._commands.get_nowait()
+                command, future, label = self._commands.get_nowait()
             except queue.Empty:
                 return
             if not future.set_running_or_notify_cancel():
                 continue
+            self._busy_with = label
             try:
                 future.set_result(command(camera))
             except CameraDisconnectedError as error:
@@ -248,6 +267,8 @@ class LiveSession:
             except Exception as error:  # a bug must reach the caller, not kill the thread
                 self._report("error", f"A camera command failed unexpectedly: {error!r}.")
                 future.set_exception(error)
+            finally:
+                self._busy_with = None
 
     def _open_camera(self) -> Camera | None:
         """Make and open a camera, retrying with back-off until it works or we stop."""

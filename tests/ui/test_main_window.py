@@ -136,6 +136,9 @@ def test_the_window_stays_responsive_while_the_camera_reconnects(qtbot, tmp_path
         qtbot.waitUntil(lambda: window.status_label.text().startswith("RECONNECTING"), timeout=5000)
         window.max_tick_gap_ms = 0.0
         qtbot.wait(1500)
+        # Without frames the last picture is not passed off as live.
+        assert window.rate_label.text().startswith("NO SIGNAL")
+        assert window.view.hud.toPlainText().startswith("NO SIGNAL")
         link.plug()
         qtbot.waitUntil(lambda: window.status_label.text().startswith("LIVE"), timeout=10000)
         window.close()
@@ -196,3 +199,74 @@ def test_peaking_is_tunable_from_the_panel(qtbot, bench_window):
                     and len(a.results["focus"].peaking.thresholds) == 3, timeout=5000)
     panel.colour.setCurrentText("cyan")
     assert window.settings.focus.peaking.colours_rgb == ((40, 230, 255),)
+
+
+def _real_texture_video(path, frames: int, fps: float = 30.0):
+    """A still shot of a real photograph (the text crop of the MIT stacks) as a video."""
+    import cv2
+    from pathlib import Path
+
+    crop = cv2.imread(str(Path(__file__).parents[1] / "data" / "focus-stacks" / "text_sw1.jpg"))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (crop.shape[1], crop.shape[0]))
+    for _ in range(frames):
+        writer.write(crop)
+    writer.release()
+    return path
+
+
+def test_a_verdict_whose_frames_stopped_is_shown_as_stale_not_as_sharp(qtbot, tmp_path):
+    from focuslock.camera.video import VideoCamera
+
+    video = _real_texture_video(tmp_path / "take.avi", frames=60)  # two seconds, then the file ends
+    session = LiveSession(lambda: VideoCamera(video, paced=True, loop=False), processor=FramePipeline(),
+                          settings=PipelineSettings())
+    session.start()
+    window = MainWindow(session, PipelineSettings(), capture_folder=tmp_path / "captures",
+                        store=SettingsStore(tmp_path / "window.json"))
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        qtbot.waitUntil(lambda: window.view.frames_shown > 2, timeout=10000)
+        window.choose_feature(140, 90, 120, 100)
+        qtbot.wait(100)
+        window.toggle_lock()
+        qtbot.waitUntil(lambda: window.banner.state == "sharp", timeout=5000)
+        assert window.rate_label.text().startswith("LIVE")
+        # The file ends: within a moment the verdict says it is old, in grey, everywhere.
+        qtbot.waitUntil(lambda: window.banner.stale, timeout=10000)
+        assert window.banner.text().startswith("ENDED — verdict from")
+        assert "last SHARP" in window.banner.text()
+        assert "120, 120, 120" in window.banner.styleSheet()  # grey, not the green of SHARP
+        assert window.rate_label.text().startswith("ENDED")
+        assert window.view.hud.toPlainText().startswith("ENDED")
+        # The picture is dimmed and the box grey: the last display shown is not the live one.
+        display = window._last_analysis.results["display"]
+        shown = window.view.image_item.image
+        assert shown.mean() < 0.7 * display.mean()
+        # And the age grows as time passes.
+        first_text = window.banner.text()
+        qtbot.waitUntil(lambda: window.banner.text() != first_text, timeout=3000)
+        assert window.banner.stale
+    finally:
+        window.close()
+        session.stop()
+
+
+def test_live_view_paused_by_a_capture_says_paused_and_comes_back(qtbot, bench_window):
+    import time
+
+    window, bench, session = bench_window
+    roi = bench.landmark_roi_px("coin-numeral")
+    window.drive_focus(int(round(bench.best_focus_position_steps(roi))))
+    window.choose_feature(*roi)
+    qtbot.wait(300)
+    window.toggle_lock()
+    qtbot.waitUntil(lambda: window.banner.state == "sharp", timeout=5000)
+    # A real body blocks live view for seconds while it captures and writes; the bench
+    # captures at once, so the pause is made here by a capture command that takes its time.
+    session.submit(lambda camera: time.sleep(2.0), label="capture")
+    qtbot.waitUntil(lambda: window.banner.stale, timeout=5000)
+    assert window.banner.text().startswith("PAUSED — verdict from")
+    assert "capture in progress" in window.banner.text()
+    qtbot.waitUntil(lambda: not window.banner.stale, timeout=5000)
+    assert window.banner.state == "sharp" and window.rate_label.text().startswith("LIVE")

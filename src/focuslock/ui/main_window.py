@@ -21,6 +21,7 @@ from focuslock.frames import Analysis
 from focuslock.headless import hud_lines
 from focuslock.live import LiveSession
 from focuslock.optics.catalog import CatalogError, load_catalog
+from focuslock.overlay.focus_layer import draw_stale
 from focuslock.overlay.render import GHOST_MODES
 from focuslock.pipeline import PipelineSettings
 from focuslock.ui.frame_view import FrameView
@@ -73,6 +74,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._bridge.done.connect(lambda callback: callback())
         self._last_sequence: int | None = None
         self._last_analysis: Analysis | None = None
+        self._stale_shown: tuple | None = None
         self._last_plot_s = 0.0
         self._last_event = 0
         self._beep_on_soft = bool(self.store.get("beep_on_soft", False))
@@ -181,7 +183,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 checks = [check_capture(path, frame_size, roi, lock.reference) for path in paths]
             return paths, checks
 
-        self._when_done(self.session.submit(command), self._capture_done)
+        self._when_done(self.session.submit(command, label="capture"), self._capture_done)
 
     def set_overlay(self, **changes) -> None:
         self._apply(replace(self.settings, overlay=replace(self.settings.overlay, **changes)))
@@ -261,7 +263,10 @@ class MainWindow(QtWidgets.QMainWindow):
         if analysis is not None and analysis.frame.sequence != self._last_sequence:
             self._last_sequence = analysis.frame.sequence
             self._last_analysis = analysis
+            self._stale_shown = None
             self._show(analysis, now)
+        if analysis is not None:
+            self._show_freshness(analysis, now)
         self._show_status(analysis)
         if not self._settings_requested and self.session.status.state == "live":
             self._settings_requested = True
@@ -284,11 +289,37 @@ class MainWindow(QtWidgets.QMainWindow):
         if now - self._last_plot_s > PLOT_EVERY_S:
             # Text and plots change ten times a second; the picture, every frame.
             self._last_plot_s = now
-            self.view.set_hud(hud_lines(analysis))
+            self.view.set_hud(hud_lines(analysis, self.session.freshness(analysis, now)))
             self.plot.redraw()
             self.dof_panel.show_result(analysis.results.get("optics"))
-            rate = f"{analysis.frame_rate_hz:.1f} fps" if analysis.frame_rate_hz else "-- fps"
-            self.rate_label.setText(f"{rate}   dropped {analysis.dropped_frames}   shown {self.view.frames_shown}")
+
+    def _show_freshness(self, analysis: Analysis, now: float) -> None:
+        """Frame age and rate beside the verdict; once no frame comes, the banner, the
+        box and the HUD say how old the verdict is and why (ENDED, PAUSED, NO SIGNAL)."""
+        freshness = self.session.freshness(analysis, now)
+        rate = f"{analysis.frame_rate_hz:.1f} fps" if analysis.frame_rate_hz else "-- fps"
+        age = f"frame age {freshness.age_s:.1f} s" if freshness.age_s < 10 else f"frame age {freshness.age_s:.0f} s"
+        rate_text = f"{freshness.label}   {age}   {rate}   dropped {analysis.dropped_frames}   shown {self.view.frames_shown}"
+        if rate_text != self.rate_label.text():
+            self.rate_label.setText(rate_text)
+        if not freshness.stale:
+            return
+        # Redrawn when the shown age changes (whole seconds), not every tick.
+        key = (freshness.label, int(freshness.age_s))
+        if key == self._stale_shown:
+            return
+        self._stale_shown = key
+        focus = analysis.results.get("focus")
+        lock = focus.lock if focus is not None else None
+        last = None
+        if lock is not None:
+            last = lock.state.value.upper() + (f" {lock.coc_share:.2f} CoC" if lock.coc_share is not None else "")
+        self.banner.show_stale(freshness.describe(), last)
+        roi = focus.roi_px if focus is not None else None
+        self.view.show_frame(draw_stale(analysis.results.get("display", analysis.frame.image), roi,
+                                        f"{freshness.label} {freshness.age_s:.0f} s"))
+        self.view.set_hud(hud_lines(analysis, freshness))
+        self._previous_state = None
 
     def _show_status(self, analysis: Analysis | None) -> None:
         status = self.session.status

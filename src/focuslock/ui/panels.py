@@ -27,8 +27,22 @@ class StateBanner(QtWidgets.QLabel):
         super().__init__("NO FEATURE — drag a box around the detail that must be sharp")
         self.setAlignment(QtCore.Qt.AlignCenter)
         self.setMinimumHeight(56)
+        # A long reason wraps rather than widening the window past a laptop's screen.
+        self.setWordWrap(True)
         self.state: str | None = None
+        self.stale = False
         self.show_state(None, None, None)
+
+    def show_stale(self, freshness_text: str, last_verdict: str | None) -> None:
+        """No new frame: 'ENDED — verdict from 12 s ago (…)  ·  last SHARP 0.12 CoC', grey,
+        so that an old verdict never reads as a live one."""
+        key = ("stale", freshness_text, last_verdict)
+        if key == getattr(self, "_shown", None):
+            return
+        self._shown = key
+        self.stale = True
+        text = freshness_text + (f"  ·  last {last_verdict}" if last_verdict else "")
+        self._paint(text, STATE_COLOURS_RGB["stale"], (255, 255, 255))
 
     def show_state(self, state: str | None, coc_share: float | None, hint: str | None, following: bool = False,
                    reason: str | None = None) -> None:
@@ -37,6 +51,7 @@ class StateBanner(QtWidgets.QLabel):
             return  # a style sheet change re-polishes the widget: only when it changes
         self._shown = key
         self.state = state
+        self.stale = False
         if state is None:
             text = "FOLLOWING — press L to lock" if following else "NO FEATURE — drag a box around the detail that must be sharp"
             colour, ink = (60, 60, 60), (255, 255, 255)
@@ -50,6 +65,9 @@ class StateBanner(QtWidgets.QLabel):
                 text += f"  —  {hint}"
             colour = STATE_COLOURS_RGB.get(state, (120, 120, 120))
             ink = (0, 0, 0) if state in ("sharp", "softening") else (255, 255, 255)
+        self._paint(text, colour, ink)
+
+    def _paint(self, text: str, colour, ink) -> None:
         self.setText(text)
         style = f"QLabel {{ background: rgb{colour}; color: rgb{ink}; font-size: 26px; font-weight: bold; padding: 6px; }}"
         if style != self.styleSheet():
