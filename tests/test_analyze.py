@@ -70,7 +70,7 @@ def test_csv_and_plot_are_written(tmp_path, focus_stacks):
     report = analyze(str(focus_stacks / "pcb"), (440, 800, 150, 80), lock_best=True)
     write_csv(report, tmp_path / "out" / "pcb.csv")
     lines = (tmp_path / "out" / "pcb.csv").read_text().splitlines()
-    assert lines[0].startswith("index,file,time_s,blur_px,blur_sd_px,coc_share,state,reason")
+    assert lines[0].startswith("index,file,time_s,blur_px,blur_sd_px,blur_um,coc_share,state,reason")
     assert len(lines) == 8
     plot = cv2.imread(str(tmp_path / "out" / "pcb.png"))
     assert plot is not None and plot.shape[1] >= 800 and plot.std() > 10
@@ -147,3 +147,28 @@ def test_measure_choice_is_used(focus_stacks):
     assert report.measure == "TENG" and report.frames[3].reading.measure == "TENG"
     assert report.best_frame == 3
     assert np.isfinite([r.reading.score for r in report.frames]).all()
+
+
+def test_the_coc_comes_from_the_body_and_blurs_are_given_in_microns(focus_stacks, capsys):
+    # The stack's frames are 2048 px wide; a full-frame body's CoC (28.8 µm) over
+    # 36 mm / 2048 px = 17.6 µm per pixel is 1.64 px.
+    assert main(["analyze", str(focus_stacks / "pcb"), "--roi", "440,800,150,80", "--camera", "Canon EOS R5", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["coc_px"] == pytest.approx(28.844 / (36000 / 2048), abs=0.001)
+    assert report["coc_um"] == pytest.approx(28.844, abs=0.001)
+    for frame in report["frames"]:
+        if frame["blur_px"] is not None:
+            assert frame["blur_um"] == pytest.approx(frame["blur_px"] * 36000 / 2048, abs=0.01)
+            assert frame["coc_share"] == pytest.approx(frame["blur_px"] / report["coc_px"], abs=1e-3)
+    # --coc-um with a sensor width gives the same pixels as the body with its own CoC.
+    assert main(["analyze", str(focus_stacks / "pcb"), "--roi", "440,800,150,80", "--coc-um", "28.844",
+                 "--sensor-width-mm", "36", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["coc_px"] == pytest.approx(report["coc_px"], abs=1e-3)
+
+
+def test_a_coc_in_microns_without_a_sensor_is_one_sentence(focus_stacks, capsys):
+    assert main(["analyze", str(focus_stacks / "pcb"), "--roi", "440,800,150,80", "--coc-um", "20"]) == 1
+    assert capsys.readouterr().err.strip() == ("focuslock: --coc-um needs the sensor: add --camera NAME (see the catalog) "
+                                                "or --sensor-width-mm MM.")
+    assert main(["analyze", str(focus_stacks / "pcb"), "--roi", "440,800,150,80", "--coc-px", "2", "--camera", "Canon EOS R5"]) == 1
+    assert "not both" in capsys.readouterr().err

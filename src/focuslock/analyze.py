@@ -29,6 +29,7 @@ from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.focus.lock import FocusState, LockSettings, LockStatus
 from focuslock.focus.measure import DEFAULT_MEASURE, MEASURES, FocusReading
 from focuslock.focus.peaking import PeakingSettings
+from focuslock.optics.dof import LIVE_VIEW_RESOLVES_COC_PX, LiveViewCoc, coc_in_live_view
 from focuslock.overlay.focus_layer import STATE_COLOURS_RGB
 from focuslock.overlay.hud import draw_text_panel
 from focuslock.overlay.plot import draw_sharpness_plot
@@ -88,6 +89,8 @@ class AnalysisReport:
     frame_count_hint: int | None = None
     written: dict = field(default_factory=dict)
     coc_px: float | None = None
+    # The CoC from the optics (with --coc-um or a body): gives blurs in µm on the sensor.
+    coc: LiveViewCoc | None = None
     noise_sigma: float | None = None
     lock_warning: str | None = None
 
@@ -96,6 +99,8 @@ class AnalysisReport:
             "input": self.input,
             "measure": self.measure,
             "coc_px": self.coc_px,
+            "coc_um": None if self.coc is None else round(self.coc.coc_um, 3),
+            "pixel_pitch_um": None if self.coc is None else round(self.coc.pixel_pitch_um, 4),
             "noise_sigma": None if self.noise_sigma is None else round(self.noise_sigma, 4),
             "lock_warning": self.lock_warning,
             "frames": [
@@ -107,6 +112,7 @@ class AnalysisReport:
                     "sharpness": None if r.reading is None else r.reading.score,
                     "blur_px": None if r.blur_px is None else round(r.blur_px, 4),
                     "blur_sd_px": None if r.blur_sd_px is None or not math.isfinite(r.blur_sd_px) else round(r.blur_sd_px, 4),
+                    "blur_um": None if r.blur_px is None or self.coc is None else round(self.coc.blur_um(r.blur_px), 3),
                     "coc_share": None if r.blur_px is None or not self.coc_px else round(r.blur_px / self.coc_px, 4),
                     "state": r.state,
                     **({"reason": r.reason} if r.reason else {}),
@@ -236,9 +242,23 @@ def _roi_inside(roi: tuple[int, int, int, int], shape: tuple[int, ...]) -> None:
         raise AnalysisError(f"The region {x},{y},{w},{h} is not inside the {width}×{height} frames.")
 
 
+@dataclass(frozen=True)
+class TakeSensor:
+    """The sensor the take was shot with, to derive the CoC in the take's pixels:
+    ``coc_mm`` None is the sensor's conventional diagonal / 1500."""
+
+    width_mm: float
+    height_mm: float | None = None
+    coc_mm: float | None = None
+
+    def coc(self, frame_width_px: int) -> LiveViewCoc:
+        return coc_in_live_view(frame_width_px, coc_mm=self.coc_mm, sensor_width_mm=self.width_mm,
+                                sensor_height_mm=self.height_mm)
+
+
 def analyze(target: str, roi_px: tuple[int, int, int, int], *, lock_frame: int | None = 0, lock_best: bool = False,
             track: bool = True, measure: str = DEFAULT_MEASURE, lock_settings: LockSettings | None = None,
-            overlay_video: Path | None = None, progress: bool = False) -> AnalysisReport:
+            overlay_video: Path | None = None, progress: bool = False, sensor: TakeSensor | None = None) -> AnalysisReport:
     """Analyse every frame of ``target`` for the feature in ``roi_px``.
 
     ``roi_px`` is where the feature is in the lock frame (frame 0 unless ``lock_frame``
@@ -246,31 +266,36 @@ def analyze(target: str, roi_px: tuple[int, int, int, int], *, lock_frame: int |
     lock goes to the sharpest frame found by a first pass). The frames run through the
     same :class:`~focuslock.focus.engine.FocusEngine` as live view, in take mode: the
     noise is measured once on the lock frame and every frame is judged on its own.
+    With ``sensor`` the CoC comes from the optics (the sensor's CoC in the take's
+    pixels) instead of ``lock_settings.coc_px``, and blurs are also given in µm.
     """
     if measure not in MEASURES:
         raise AnalysisError(f"Unknown measure {measure!r}; use one of {', '.join(MEASURES)}.")
     lock_settings = dataclasses.replace(lock_settings or LockSettings(), take_mode=True)
     if not lock_best:
         lock_index = int(lock_frame) if lock_frame else 0
-        return _run(target, roi_px, lock_index, track, measure, lock_settings, overlay_video, progress)
+        return _run(target, roi_px, lock_index, track, measure, lock_settings, overlay_video, progress, sensor)
     # A first pass locked on frame 0 finds the sharpest frame; the second locks there.
-    first = _run(target, roi_px, 0, track, measure, lock_settings, None, False)
+    first = _run(target, roi_px, 0, track, measure, lock_settings, None, False, sensor)
     best = first.best_frame
     if best is None:
         raise AnalysisError(f"The feature could not be measured in any frame of {target}.")
     roi_best = first.frames[best].roi_px
     best_roi = tuple(int(round(v)) for v in roi_best) if roi_best is not None else roi_px
-    return _run(target, best_roi, best, track, measure, lock_settings, overlay_video, progress)
+    return _run(target, best_roi, best, track, measure, lock_settings, overlay_video, progress, sensor)
 
 
 def _run(target: str, roi_px, lock_index: int, track: bool, measure: str, lock_settings: LockSettings,
-         overlay_video: Path | None, progress: bool) -> AnalysisReport:
+         overlay_video: Path | None, progress: bool, sensor: TakeSensor | None) -> AnalysisReport:
     """One pass: lock on frame ``lock_index`` at ``roi_px``, then judge every frame."""
     engine = FocusEngine(take_mode=True)
-    settings = FocusSettings(measure=measure, track=track, lock=lock_settings,
-                             peaking=PeakingSettings(enabled=overlay_video is not None)).follow(roi_px).with_lock(True)
     lock_rgb = _frame_rgb(target, lock_index)
     _roi_inside(roi_px, lock_rgb.shape)
+    coc = sensor.coc(lock_rgb.shape[1]) if sensor is not None else None
+    if coc is not None:
+        lock_settings = dataclasses.replace(lock_settings, coc_px=coc.coc_px)
+    settings = FocusSettings(measure=measure, track=track, lock=lock_settings,
+                             peaking=PeakingSettings(enabled=overlay_video is not None)).follow(roi_px).with_lock(True)
     first = engine.process(lock_rgb, settings)
     if first.lock is None:
         raise AnalysisError(f"The feature could not be measured in the lock frame {lock_index}.")
@@ -311,6 +336,7 @@ def _run(target: str, roi_px, lock_index: int, track: bool, measure: str, lock_s
     best = max(judged, key=lambda r: r.lock.fine_energy).index if judged else None
     report = AnalysisReport(target, records, best, lock_index, measure, frame_count_hint=count)
     report.coc_px = lock_settings.coc_px
+    report.coc = coc
     report.noise_sigma = engine.noise.sigma
     report.lock_warning = engine.lock.warning if engine.lock is not None else None
     if overlay_video is not None:
@@ -392,13 +418,14 @@ def write_csv(report: AnalysisReport, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as handle:
         table = csv.writer(handle)
-        table.writerow(["index", "file", "time_s", "blur_px", "blur_sd_px", "coc_share", "state", "reason", "sharpness",
+        table.writerow(["index", "file", "time_s", "blur_px", "blur_sd_px", "blur_um", "coc_share", "state", "reason", "sharpness",
                         "roi_x", "roi_y", "roi_w", "roi_h", "error"])
         for r in report.frames:
             roi = [f"{v:.2f}" for v in r.roi_px] if r.roi_px is not None else ["", "", "", ""]
             table.writerow([r.index, Path(r.source).name if r.source else "", "" if r.time_s is None else f"{r.time_s:.4f}",
                             "" if r.blur_px is None else f"{r.blur_px:.4f}",
                             "" if r.blur_sd_px is None or not math.isfinite(r.blur_sd_px) else f"{r.blur_sd_px:.4f}",
+                            "" if r.blur_px is None or report.coc is None else f"{report.coc.blur_um(r.blur_px):.3f}",
                             "" if r.blur_px is None or not report.coc_px else f"{r.blur_px / report.coc_px:.4f}",
                             r.state, r.reason or "", "" if r.reading is None else f"{r.reading.score:.6g}", *roi, r.error or ""])
     plot_path = path.with_suffix(".png")
@@ -426,6 +453,12 @@ def summary_lines(report: AnalysisReport) -> list[str]:
         "states: " + ", ".join(f"{state} {counts[state]}" for state in ("sharp", "softening", "soft", "uncertain", "lost")
                                if state in counts),
     ]
+    if report.coc is not None:
+        coc = report.coc
+        lines.append(f"CoC {coc.coc_um:.0f} µm = {coc.coc_px:.2f} px of these frames ({coc.pixel_pitch_um:.1f} µm per pixel)")
+        if coc.coc_px < LIVE_VIEW_RESOLVES_COC_PX:
+            lines.append(f"The CoC is finer than these frames resolve ({coc.coc_px:.2f} px): they cannot tell sharp from "
+                         "softening; analyse the full-resolution files.")
     if report.lock_warning:
         lines.append(report.lock_warning)
     corrupt = [r for r in report.frames if r.error]

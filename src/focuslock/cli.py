@@ -96,8 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
     from focuslock.focus.measure import DEFAULT_MEASURE, MEASURES
 
     analyze.add_argument("--measure", choices=MEASURES, default=DEFAULT_MEASURE, help=f"focus measure (default {DEFAULT_MEASURE})")
-    analyze.add_argument("--coc-px", type=_positive_float, default=2.0,
-                         help="permissible blur circle in pixels of the input: SOFT beyond it, SOFTENING beyond half (default 2)")
+    coc = analyze.add_argument_group("circle of confusion (SOFT beyond it, SOFTENING beyond half)")
+    coc.add_argument("--coc-px", type=_positive_float,
+                     help="in pixels of the input (default 2, or from --camera / --sensor-width-mm)")
+    coc.add_argument("--coc-um", type=_positive_float, help="in µm on the sensor (needs --camera or --sensor-width-mm)")
+    coc.add_argument("--camera", help="the body the take was shot with, from the catalog (its sensor and CoC)")
+    coc.add_argument("--sensor-width-mm", type=_positive_float, help="the sensor's width, when the body is not in the catalog")
     analyze.add_argument("--csv", type=Path, help="write one row per frame here, and the plot next to it as PNG")
     analyze.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     analyze.add_argument("--overlay-video", type=Path, help="write the take with peaking and the feature's box as MP4")
@@ -207,6 +211,7 @@ def _demo(args: argparse.Namespace) -> int:
     from focuslock.camera.sim import BenchConfig, SimulatedBench
     from focuslock.headless import lock_demo_script
     from focuslock.live import LiveSession
+    from focuslock.optics.dof import coc_in_live_view
     from focuslock.pipeline import FramePipeline, PipelineSettings
 
     try:
@@ -236,7 +241,8 @@ def _demo(args: argparse.Namespace) -> int:
         # racks away and back so that the lock states show.
         roi = bench.landmark_roi_px("coin-numeral")
         best = bench.best_focus_position_steps(roi)
-        coc_px = settings.focus.lock.coc_px
+        coc_px = coc_in_live_view(config.live_view_size_px[0], sensor_width_mm=config.sensor_width_mm,
+                                  sensor_height_mm=config.sensor_height_mm).coc_px
         script = lock_demo_script(best, roi, settings, swing_steps=_demo_swing_steps(bench, roi, best, 2.5 * coc_px))
     return _run_headless(session, args, "demo", args.fps, script)
 
@@ -282,14 +288,16 @@ def _analyze(args: argparse.Namespace) -> int:
 
     from focuslock.analyze import AnalysisError, analyze, summary_lines, write_csv
     from focuslock.focus.lock import LockSettings
+    from focuslock.optics.dof import ASSUMED_COC_PX
 
     if args.lock_frame < 0:
         raise UserError(f"--lock-frame must be 0 or more, got {args.lock_frame}.")
+    sensor = _take_sensor(args)
     try:
         report = analyze(
             args.input, args.roi, lock_frame=args.lock_frame, lock_best=args.lock_best, track=not args.no_track,
-            measure=args.measure, lock_settings=LockSettings(coc_px=args.coc_px), overlay_video=args.overlay_video,
-            progress=sys.stderr.isatty() and not args.json,
+            measure=args.measure, lock_settings=LockSettings(coc_px=args.coc_px or ASSUMED_COC_PX),
+            overlay_video=args.overlay_video, progress=sys.stderr.isatty() and not args.json, sensor=sensor,
         )
         if args.csv is not None:
             write_csv(report, args.csv)
@@ -303,6 +311,32 @@ def _analyze(args: argparse.Namespace) -> int:
     else:
         print("\n".join(summary_lines(report)))
     return EXIT_OK
+
+
+def _take_sensor(args: argparse.Namespace):
+    """The sensor behind ``analyze``'s CoC: a catalog body, or a width (with --coc-um)."""
+    from focuslock.analyze import TakeSensor
+    from focuslock.optics.catalog import CatalogError, load_catalog
+
+    if args.coc_px is not None and (args.coc_um is not None or args.camera or args.sensor_width_mm):
+        raise UserError("Give the CoC either in pixels (--coc-px) or through the optics (--coc-um, --camera, "
+                        "--sensor-width-mm), not both.")
+    if args.camera and args.sensor_width_mm:
+        raise UserError("Give either --camera or --sensor-width-mm, not both.")
+    coc_mm = args.coc_um / 1000.0 if args.coc_um is not None else None
+    if coc_mm is not None and coc_mm > 1.0:
+        raise UserError(f"A circle of confusion of {args.coc_um:g} µm is far too large; it is a few tens of µm (30 for full frame).")
+    if args.camera:
+        try:
+            body = load_catalog().camera(args.camera)
+        except CatalogError as error:
+            raise UserError(str(error)) from None
+        return TakeSensor(body.sensor.width_mm, body.sensor.height_mm, coc_mm if coc_mm is not None else body.sensor.coc_mm)
+    if args.sensor_width_mm:
+        return TakeSensor(args.sensor_width_mm, None, coc_mm)
+    if coc_mm is not None:
+        raise UserError("--coc-um needs the sensor: add --camera NAME (see the catalog) or --sensor-width-mm MM.")
+    return None
 
 
 def _lens_setup(args: argparse.Namespace) -> dict:

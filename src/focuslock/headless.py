@@ -63,6 +63,11 @@ def hud_lines(analysis: Analysis, freshness: Freshness | None = None) -> list[st
     lines.append(f"processing {analysis.processing_ms:5.1f} ms  latency {analysis.latency_ms:5.1f} ms")
     lines += overlay_hud_lines(analysis.frame.metadata, analysis.results.get("optics"), analysis.results.get("focus"),
                                analysis.results.get("drift_px"))
+    coc = analysis.results.get("coc")
+    if coc is not None:
+        lines.append(coc.describe())
+        if coc.warning:
+            lines.append(coc.warning)
     extra = []
     truth = analysis.frame.metadata.get("sim_truth")
     if truth is not None:

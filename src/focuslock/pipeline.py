@@ -13,10 +13,10 @@ from typing import Any, Mapping
 
 from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.frames import Frame
-from focuslock.optics.dof import DofResult, OpticsError, depth_of_field
+from focuslock.optics.dof import DofResult, LiveViewCoc, OpticsError, coc_in_live_view, depth_of_field
 from focuslock.overlay.render import OverlayRenderer, OverlaySettings
 
-__all__ = ["FramePipeline", "OpticsSettings", "PipelineSettings", "optics_for_frame"]
+__all__ = ["FramePipeline", "OpticsSettings", "PipelineSettings", "live_view_coc", "optics_for_frame"]
 
 
 @dataclass(frozen=True)
@@ -25,10 +25,15 @@ class OpticsSettings:
 
     ``coc_mm`` None: the conventional CoC of the frame's sensor (diagonal / 1500).
     ``magnification`` or ``focus_distance_mm`` stand in for a body that does not report
-    where it focuses; ``focal_length_mm`` for one that does not report its lens.
+    where it focuses; ``focal_length_mm`` for one that does not report its lens;
+    ``sensor_width_mm``/``sensor_height_mm`` for one that does not report its sensor.
+    ``coc_px``: the user's CoC in live-view pixels, instead of the one from the optics.
     """
 
     coc_mm: float | None = None
+    sensor_width_mm: float | None = None
+    sensor_height_mm: float | None = None
+    coc_px: float | None = None
     magnification: float | None = None
     focus_distance_mm: float | None = None  # from the lens
     focal_length_mm: float | None = None
@@ -56,7 +61,7 @@ def optics_for_frame(metadata: Mapping[str, Any], settings: OpticsSettings) -> D
         return None
     coc = settings.coc_mm
     if coc is None:
-        width, height = metadata.get("sensor_width_mm"), metadata.get("sensor_height_mm")
+        width, height = _sensor_mm(metadata, settings)
         coc = math.hypot(width, height) / 1500.0 if width and height else 0.030
     pupil = settings.pupil_ratio or metadata.get("pupil_ratio") or 1.0
     distance = settings.focus_distance_mm or metadata.get("focus_distance_mm")
@@ -72,6 +77,20 @@ def optics_for_frame(metadata: Mapping[str, Any], settings: OpticsSettings) -> D
     return None
 
 
+def _sensor_mm(metadata: Mapping[str, Any], settings: OpticsSettings) -> tuple[float | None, float | None]:
+    if settings.sensor_width_mm:
+        return settings.sensor_width_mm, settings.sensor_height_mm
+    return metadata.get("sensor_width_mm"), metadata.get("sensor_height_mm")
+
+
+def live_view_coc(metadata: Mapping[str, Any], settings: OpticsSettings, live_view_width_px: int) -> LiveViewCoc:
+    """The CoC in pixels of this live view: the user's, or the body's CoC through the
+    sensor width, the live-view width and the live-view zoom the frame reports."""
+    width, height = _sensor_mm(metadata, settings)
+    return coc_in_live_view(live_view_width_px, coc_mm=settings.coc_mm, sensor_width_mm=width, sensor_height_mm=height,
+                            zoom=float(metadata.get("live_view_zoom") or 1.0), user_coc_px=settings.coc_px)
+
+
 class FramePipeline:
     """Called on the processing thread only."""
 
@@ -80,16 +99,30 @@ class FramePipeline:
         self.overlay = OverlayRenderer()
         self._optics_key: tuple | None = None
         self._optics: DofResult | None = None
+        self._coc_key: tuple | None = None
+        self._coc: LiveViewCoc | None = None
 
     def __call__(self, frame: Frame, settings: PipelineSettings | None) -> dict:
         settings = settings or PipelineSettings()
-        focus = self.engine.process(frame.image, settings.focus, frame.metadata.get("drive_position_steps"))
+        coc = self._coc_for(frame, settings.optics)
+        focus_settings = settings.focus
+        if focus_settings.lock.coc_px != coc.coc_px:
+            # The lock judges against the CoC of the optics (taken when it locks).
+            focus_settings = replace(focus_settings, lock=replace(focus_settings.lock, coc_px=coc.coc_px))
+        focus = self.engine.process(frame.image, focus_settings, frame.metadata.get("drive_position_steps"))
         optics = self._optics_for(frame, settings.optics)
         display = self.overlay.render(frame.image, focus, settings.focus.peaking, settings.overlay,
                                       reference_rgb=settings.reference_rgb, optics=optics, metadata=frame.metadata,
                                       luma=self.engine.last_grey)
         drift = self.overlay.drift_px if settings.reference_rgb is not None and settings.overlay.ghost_mode != "off" else None
-        return {"focus": focus, "display": display, "optics": optics, "drift_px": drift}
+        return {"focus": focus, "display": display, "optics": optics, "drift_px": drift, "coc": coc}
+
+    def _coc_for(self, frame: Frame, settings: OpticsSettings) -> LiveViewCoc:
+        meta = frame.metadata
+        key = (settings, frame.width_px, meta.get("sensor_width_mm"), meta.get("sensor_height_mm"), meta.get("live_view_zoom"))
+        if key != self._coc_key:
+            self._coc_key, self._coc = key, live_view_coc(meta, settings, frame.width_px)
+        return self._coc
 
     def _optics_for(self, frame: Frame, settings: OpticsSettings) -> DofResult | None:
         meta = frame.metadata

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import time
+from dataclasses import replace
+
+import pytest
 
 from focuslock.camera.sim import BenchConfig, SimulatedBench
 from focuslock.cli import main
@@ -79,3 +82,37 @@ def test_headless_demo_shows_the_lock_states_in_its_csv(tmp_path):
     locked = [r for r in rows if r["state"]]
     assert all(r["roi_w"] and r["sharpness"] for r in locked)
     assert any(r["hint"] == "passed the peak" for r in rows)
+
+
+def test_the_live_lock_judges_against_the_coc_of_the_optics():
+    # The bench reports its sensor (36 × 24 mm); at 512 px wide and 5× live-view zoom the
+    # pipeline's CoC is the sensor's 28.8 µm over 36 mm / (512 × 5) per pixel.
+    from dataclasses import replace as replace_frame
+
+    from focuslock.frames import Frame
+    from focuslock.optics.dof import coc_in_live_view
+    from focuslock.pipeline import OpticsSettings
+
+    bench = SimulatedBench(BenchConfig(live_view_size_px=(512, 340), frame_rate_hz=None))
+    bench.open()
+    roi = bench.landmark_roi_px("coin-numeral")
+    bench.drive_focus(int(round(bench.best_focus_position_steps(roi))))
+    pipeline = FramePipeline()
+    settings = PipelineSettings()
+    settings = settings.with_focus(settings.focus.follow(roi))
+
+    def zoomed(frame: Frame) -> Frame:  # live-view zoom reported as a body reports it
+        return replace_frame(frame, metadata={**frame.metadata, "live_view_zoom": 5.0})
+
+    pipeline(zoomed(bench.read_frame()), settings)
+    settings = settings.with_focus(settings.focus.with_lock())
+    results = pipeline(zoomed(bench.read_frame()), settings)
+    expected = coc_in_live_view(512 * 5, sensor_width_mm=36.0, sensor_height_mm=24.0).coc_px
+    assert results["coc"].coc_px == pytest.approx(expected)
+    assert results["focus"].lock.coc_px == pytest.approx(expected)
+    # The user's CoC in pixels wins over the optics.
+    settings = replace(settings, optics=OpticsSettings(coc_px=3.5))
+    settings = settings.with_focus(settings.focus.with_lock(False))
+    pipeline(bench.read_frame(), settings)
+    settings = settings.with_focus(settings.focus.with_lock(True))
+    assert pipeline(bench.read_frame(), settings)["focus"].lock.coc_px == 3.5

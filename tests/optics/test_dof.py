@@ -192,3 +192,35 @@ def test_symmetric_lens_matches_the_classic_thin_lens_formulas(f, n, c, distance
     assert result.near_mm == pytest.approx(s * (h - f) / (h + s - 2 * f), rel=1e-9)
     if s < h:
         assert result.far_mm == pytest.approx(s * (h - f) / (h - s), rel=1e-7)
+
+
+def test_the_coc_in_live_view_pixels_follows_sensor_live_view_width_and_zoom():
+    from focuslock.optics.dof import coc_in_live_view
+
+    # Full frame (36 × 24 mm, CoC = diagonal / 1500 = 28.8 µm) in a 1024-px live view:
+    # one live-view pixel covers 35.2 µm of the sensor.
+    full = coc_in_live_view(1024, sensor_width_mm=36.0, sensor_height_mm=24.0)
+    assert full.coc_um == pytest.approx(28.84, abs=0.01)
+    assert full.pixel_pitch_um == pytest.approx(35.156, abs=0.001)
+    assert full.coc_px == pytest.approx(0.820, abs=0.001)
+    assert full.source == "optics"
+    # Below what live view shows: say so and say how far to zoom for a 3-px CoC.
+    assert "zoom live view to 4×" in full.warning
+    zoomed = coc_in_live_view(1024, sensor_width_mm=36.0, sensor_height_mm=24.0, zoom=5.0)
+    assert zoomed.coc_px == pytest.approx(5 * full.coc_px) and zoomed.warning is None
+    # A body's own CoC, and a blur in µm on the sensor.
+    body = coc_in_live_view(2000, coc_mm=0.019, sensor_width_mm=23.5, sensor_height_mm=15.6)
+    assert body.coc_px == pytest.approx(19.0 / 11.75)
+    assert body.blur_um(2.0) == pytest.approx(23.5)
+    # The user's wins; an unknown sensor is assumed and the warning says what to give.
+    assert coc_in_live_view(1024, sensor_width_mm=36.0, user_coc_px=3.0).coc_px == 3.0
+    unknown = coc_in_live_view(1920)
+    assert unknown.source == "assumed" and unknown.coc_px == 2.0 and "choose the camera body" in unknown.warning
+
+
+def test_a_blur_of_one_coc_lies_at_the_edge_of_the_depth_of_field():
+    from focuslock.optics.dof import depth_for_blur_mm
+
+    result = depth_of_field(100.0, 8.0, 0.03, magnification=1.0)
+    assert depth_for_blur_mm(result, 30.0) == pytest.approx(result.total_mm / 2)
+    assert depth_for_blur_mm(result, 15.0) == pytest.approx(result.total_mm / 4)

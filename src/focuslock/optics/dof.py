@@ -25,9 +25,14 @@ import math
 from dataclasses import dataclass, field
 
 __all__ = [
+    "ASSUMED_COC_PX",
+    "LIVE_VIEW_RESOLVES_COC_PX",
     "DofResult",
+    "LiveViewCoc",
+    "coc_in_live_view",
     "OpticsError",
     "depth_of_field",
+    "depth_for_blur_mm",
     "hyperfocal_distance_mm",
     "macro_dof_mm",
     "magnification_for_distance",
@@ -35,6 +40,15 @@ __all__ = [
 ]
 
 DEFAULT_WAVELENGTH_NM = 550.0
+# A CoC under this many live-view pixels is at the scale of the live-view pixel itself
+# (demosaicing, downscaling and JPEG already blur that much): SHARP (below half of it)
+# rests on sub-pixel changes that only a quiet, detailed feature shows (the lock's noise
+# test says UNCERTAIN where they are lost), so the user is told to zoom live view.
+LIVE_VIEW_RESOLVES_COC_PX = 1.5
+# Zoom suggested so that the CoC spans at least this many live-view pixels.
+_COMFORTABLE_COC_PX = 3.0
+# Used when nothing tells the sensor's size (a video file, a capture card).
+ASSUMED_COC_PX = 2.0
 
 
 class OpticsError(ValueError):
@@ -110,6 +124,69 @@ class DofResult:
             "diffraction_limited": self.diffraction_limited,
             "warnings": list(self.warnings),
         }
+
+
+@dataclass(frozen=True)
+class LiveViewCoc:
+    """The permissible circle of confusion in live-view pixels, and where it came from.
+
+    ``pixel_pitch_um``: the sensor width one live-view pixel covers (None when the sensor
+    is unknown); ``source``: "optics", "user" or "assumed"; ``warning``: one sentence
+    when live view cannot resolve the CoC (or when it had to be assumed).
+    """
+
+    coc_px: float
+    coc_um: float | None
+    pixel_pitch_um: float | None
+    source: str
+    warning: str | None = None
+
+    def blur_um(self, blur_px: float) -> float | None:
+        """A blur in live-view pixels as microns on the sensor."""
+        return None if self.pixel_pitch_um is None else blur_px * self.pixel_pitch_um
+
+    def describe(self) -> str:
+        """'CoC 30 µm = 4.3 live-view px'."""
+        if self.coc_um is None:
+            return f"CoC {self.coc_px:.2f} live-view px ({self.source})"
+        return f"CoC {self.coc_um:.0f} µm = {self.coc_px:.2f} live-view px"
+
+
+def coc_in_live_view(live_view_width_px: int, *, coc_mm: float | None = None, sensor_width_mm: float | None = None,
+                     sensor_height_mm: float | None = None, zoom: float = 1.0, user_coc_px: float | None = None
+                     ) -> LiveViewCoc:
+    """The body's CoC (``coc_mm``; default the sensor's diagonal / 1500) in pixels of a
+    live view ``live_view_width_px`` wide that shows 1/``zoom`` of the sensor's width.
+
+    ``user_coc_px`` wins when given. Without a sensor width the CoC is assumed to be
+    ``ASSUMED_COC_PX`` and the warning says how to give the real one.
+    """
+    if user_coc_px is not None:
+        return LiveViewCoc(float(user_coc_px), None, None, "user")
+    if not sensor_width_mm or sensor_width_mm <= 0 or live_view_width_px <= 0 or zoom <= 0:
+        return LiveViewCoc(ASSUMED_COC_PX, None, None, "assumed",
+                           f"The sensor size is unknown, so the CoC is assumed to be {ASSUMED_COC_PX:g} live-view px: "
+                           "choose the camera body (or give the CoC in pixels).")
+    if coc_mm is None:
+        coc_mm = math.hypot(sensor_width_mm, sensor_height_mm) / 1500.0 if sensor_height_mm else sensor_width_mm / 1250.0
+    pitch_um = sensor_width_mm * 1000.0 / (live_view_width_px * zoom)
+    coc_um = coc_mm * 1000.0
+    coc_px = coc_um / pitch_um
+    warning = None
+    if coc_px < LIVE_VIEW_RESOLVES_COC_PX:
+        needed = math.ceil(_COMFORTABLE_COC_PX / coc_px * zoom)
+        warning = (f"The CoC ({coc_um:.0f} µm) is {coc_px:.2f} live-view px, finer than live view shows: the verdict "
+                   f"rests on sub-pixel changes; zoom live view to {needed}× on the feature for one with margin.")
+    return LiveViewCoc(coc_px, coc_um, pitch_um, "optics", warning)
+
+
+def depth_for_blur_mm(result: "DofResult", blur_um_at_sensor: float) -> float | None:
+    """How far from the plane of focus (mm, at the subject) a point blurred by
+    ``blur_um_at_sensor`` lies: the blur grows in proportion to the distance within the
+    depth of field, which spans ±½ of it for a blur of one CoC."""
+    if not math.isfinite(result.total_mm):
+        return None
+    return 0.5 * result.total_mm * blur_um_at_sensor / (result.coc_mm * 1000.0)
 
 
 def _positive(name: str, value: float, unit: str) -> float:

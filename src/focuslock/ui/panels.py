@@ -202,10 +202,13 @@ class DofPanel(QtWidgets.QGroupBox):
         if self.catalog is not None and self.lens.currentIndex() > 0:
             lens = self.catalog.lens(self.lens.currentText())
             focal, pupil = lens.focal_length_mm, lens.pupil_ratio
+        width = height = None
         if self.catalog is not None and self.body.currentIndex() > 0:
-            coc = self.catalog.camera(self.body.currentText()).sensor.coc_mm
+            sensor = self.catalog.camera(self.body.currentText()).sensor
+            coc, width, height = sensor.coc_mm, sensor.width_mm, sensor.height_mm
         magnification = self.magnification.value() or None
-        return OpticsSettings(coc_mm=coc, magnification=magnification, focal_length_mm=focal, pupil_ratio=pupil)
+        return OpticsSettings(coc_mm=coc, magnification=magnification, focal_length_mm=focal, pupil_ratio=pupil,
+                              sensor_width_mm=width, sensor_height_mm=height)
 
     def _emit(self, *_args) -> None:
         self.opticsChanged.emit(self.optics_settings())
