@@ -84,6 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     live = commands.add_parser("live", help="run the live session on a camera or another source")
     live.add_argument("--source", default="sim", help=SOURCE_HELP)
+    live.add_argument("--roi", type=_roi, help="follow the feature in this box X,Y,W,H (live-view pixels)")
+    live.add_argument("--lock", action="store_true", help="lock on the --roi feature in the first frame where it is found")
+    live.add_argument("--coc-px", type=_positive_float,
+                      help="circle of confusion in live-view pixels (default: from the camera's sensor and live-view size)")
     _add_headless_options(live)
 
     analyze = commands.add_parser("analyze", help="check the focus of a feature frame by frame in a take, a stack or a folder")
@@ -274,13 +278,29 @@ def _live(args: argparse.Namespace) -> int:
         probe.close()
     except CameraError as error:
         raise UserError(error.user_message) from None
-    from focuslock.pipeline import FramePipeline, PipelineSettings
+    from focuslock.headless import FollowAndLock
+    from focuslock.pipeline import FramePipeline, OpticsSettings, PipelineSettings
 
-    session = LiveSession(factory, processor=FramePipeline(), settings=PipelineSettings())
+    if args.lock and args.roi is None:
+        raise UserError("--lock needs the feature's box: add --roi X,Y,W,H.")
+    settings = PipelineSettings(optics=OpticsSettings(coc_px=args.coc_px))
+    session = LiveSession(factory, processor=FramePipeline(), settings=settings)
     if not args.headless:
-        return _window(session, PipelineSettings(), args, f"focuslock — {args.source}")
+        def setup(window) -> None:
+            if args.roi is not None:
+                window.choose_feature(*args.roi)
+                if args.lock:
+                    window.lock_when_found()
+
+        return _window(session, settings, args, f"focuslock — {args.source}", setup)
     rate = rate or 30.0
-    return _run_headless(session, args, "live", rate)
+    script = FollowAndLock(args.roi, settings, lock=args.lock) if args.roi is not None else None
+    code = _run_headless(session, args, "live", rate, script)
+    if script is not None and args.lock and not script.locked:
+        print(f"focuslock: the feature at --roi {','.join(map(str, args.roi))} was never found inside a frame; "
+              "nothing was locked.", file=sys.stderr)
+        return EXIT_FAILURE
+    return code
 
 
 def _analyze(args: argparse.Namespace) -> int:

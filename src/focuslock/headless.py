@@ -23,7 +23,7 @@ from focuslock.overlay.hud import draw_text_panel
 from focuslock.overlay.render import hud_lines as overlay_hud_lines
 from focuslock.pipeline import PipelineSettings
 
-__all__ = ["HeadlessResult", "hud_lines", "lock_demo_script", "record_session"]
+__all__ = ["HeadlessResult", "FollowAndLock", "hud_lines", "lock_demo_script", "record_session"]
 
 # ``verdict``: LIVE, or ENDED / PAUSED / NO SIGNAL on the rows written while no frame
 # comes (their ``state`` is "stale" and ``reason`` says from how long ago the last verdict is).
@@ -125,6 +125,34 @@ def _stale_row(analysis: Analysis, freshness: Freshness, camera_state: str, time
     if lock is not None:
         focus_columns[-3:-1] = ["stale", freshness.describe() + last]
     return row + focus_columns
+
+
+class FollowAndLock:
+    """A script for :func:`record_session`: follow the feature in ``roi_px`` from the first frame and, with ``lock``, lock on
+    it in the first frame where it is found (measured inside the frame)."""
+
+    def __init__(self, roi_px: tuple[int, int, int, int], settings: PipelineSettings, lock: bool = True) -> None:
+        self.roi_px = roi_px
+        self.settings = settings
+        self.lock = lock
+        self.followed = False
+        self.locked = False
+
+    def __call__(self, session: LiveSession, elapsed_s: float) -> None:
+        if not self.followed:
+            self.settings = self.settings.with_focus(self.settings.focus.follow(self.roi_px))
+            session.set_settings(self.settings)
+            self.followed = True
+            return
+        if not self.lock or self.locked:
+            return
+        analysis = session.latest_analysis()
+        focus = analysis.results.get("focus") if analysis is not None else None
+        # Found: the frame was processed with this box and the feature measured in it.
+        if focus is not None and focus.reading is not None:
+            self.settings = self.settings.with_focus(self.settings.focus.with_lock(True))
+            session.set_settings(self.settings)
+            self.locked = True
 
 
 def _drive_towards(session: LiveSession, state: dict, target: int, step_per_command: int) -> None:

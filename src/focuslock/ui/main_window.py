@@ -158,6 +158,15 @@ class MainWindow(QtWidgets.QMainWindow):
         if focus.locked:
             self.plot.clear_history()
 
+    def lock_when_found(self) -> None:
+        """Lock on the followed feature in the first frame where it is measured."""
+        focus = self._last_analysis.results.get("focus") if self._last_analysis is not None else None
+        if focus is not None and focus.reading is not None and self.settings.focus.roi_px is not None:
+            if not self.settings.focus.locked:
+                self.toggle_lock()
+            return
+        QtCore.QTimer.singleShot(50, self.lock_when_found)
+
     def lock_after(self, seconds: float) -> None:
         """Lock on the followed feature in a moment (once frames of it have arrived)."""
         QtCore.QTimer.singleShot(int(seconds * 1000), self.toggle_lock)
