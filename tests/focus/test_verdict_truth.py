@@ -1,0 +1,143 @@
+"""The verdict against a known truth, on real photographs (the crops in tests/data, MIT):
+each is defocused by a known disc — what a lens does — with sensor noise, at several
+noise levels and contrasts, and run through the live engine as live view would deliver it.
+
+What a user relies on:
+* the lock frame and frames blurred by less than ¼ CoC read SHARP;
+* SOFT first appears between 0.75× and 1.4× the CoC, and never goes back to SHARP while
+  the blur grows; the blur estimate grows with the true blur;
+* a one-stop exposure change and a 0.5 px vibration are not focus changes;
+* a featureless patch never reads SHARP once defocused beyond the CoC;
+* a defocused capture is called SOFT by the capture check.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from focuslock.focus.capture_check import check_capture
+from focuslock.focus.engine import FocusEngine, FocusSettings
+from focuslock.focus.lock import LockSettings
+from focuslock.focus.synthetic import degrade
+
+DATA = Path(__file__).parents[1] / "data" / "focus-stacks"
+CROPS = ("text_sw1", "barcode", "header_pins", "switch_corner")
+ROI = (100, 75, 200, 150)  # the middle of a 400×300 crop
+COC_PX = 2.0
+STILL_FRAMES = 8  # the live lock calibrates on the first still frames
+
+
+def _crop(name: str) -> np.ndarray:
+    return cv2.cvtColor(cv2.imread(str(DATA / f"{name}.jpg")), cv2.COLOR_BGR2RGB)
+
+
+def _spearman(a, b) -> float:
+    ra, rb = np.argsort(np.argsort(a)), np.argsort(np.argsort(b))
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def _live(frames, coc_px: float = COC_PX, roi=ROI):
+    """The engine as the live session runs it: follow, lock on the second frame, judge."""
+    engine = FocusEngine()
+    settings = FocusSettings(lock=LockSettings(coc_px=coc_px)).follow(roi)
+    results = []
+    for index, frame in enumerate(frames):
+        if index == 1:
+            settings = settings.with_lock()
+        results.append(engine.process(frame, settings))
+    return results[1:], engine
+
+
+def _ramp(rgb, noise_sd: float, contrast: float, top_coc: float = 2.5, steps: int = 25):
+    blurs = [0.0] * STILL_FRAMES + [top_coc * COC_PX * (i + 1) / steps for i in range(steps)]
+    frames = [degrade(rgb, blur, noise_sd, contrast=contrast, seed=i) for i, blur in enumerate(blurs)]
+    return [0.0] + blurs, [degrade(rgb, 0.0, noise_sd, contrast=contrast, seed=999)] + frames
+
+
+@pytest.mark.parametrize("contrast", [1.0, 0.5])
+@pytest.mark.parametrize("noise_sd", [1.0, 3.0])
+@pytest.mark.parametrize("crop", CROPS)
+def test_a_defocus_ramp_reads_sharp_then_soft_at_the_coc(crop, noise_sd, contrast):
+    blurs, frames = _ramp(_crop(crop), noise_sd, contrast)
+    results, _ = _live(frames)
+    blurs = blurs[1:]
+    states = [r.state for r in results]
+    estimates = [r.lock.blur_px for r in results]
+    assert states[0] == "sharp", results[0].lock.describe()
+    for blur, state, result in zip(blurs, states, results):
+        if blur < 0.25 * COC_PX:
+            assert state == "sharp", (blur, result.lock.describe())
+    first_soft = states.index("soft")
+    assert 0.75 * COC_PX <= blurs[first_soft] <= 1.4 * COC_PX, (blurs[first_soft], results[first_soft].lock.describe())
+    assert "sharp" not in states[first_soft:]
+    ramp = slice(STILL_FRAMES, None)
+    assert _spearman(blurs[ramp], estimates[ramp]) > 0.97
+    # At the CoC the estimate is the blur, within a fifth of it.
+    at_coc = blurs.index(min(blurs, key=lambda b: abs(b - COC_PX)))
+    assert estimates[at_coc] == pytest.approx(blurs[at_coc], rel=0.2)
+
+
+@pytest.mark.parametrize("crop", CROPS)
+def test_one_stop_of_exposure_is_not_a_focus_change(crop):
+    rgb = _crop(crop)
+    # Exposed at 45 % of the photograph's brightness, then one stop down and one stop up
+    # (nothing clips): SHARP throughout.
+    for base, changed in ((0.45, 0.225), (0.45, 0.9)):
+        frames = [degrade(rgb, 0.0, 2.0, gain=base, seed=i) for i in range(STILL_FRAMES + 1)]
+        frames += [degrade(rgb, 0.0, 2.0, gain=changed, seed=100 + i) for i in range(6)]
+        results, _ = _live(frames)
+        for result in results[STILL_FRAMES:]:
+            assert result.state == "sharp", (crop, changed, result.lock.describe())
+            assert abs(result.lock.blur_px) < 0.25 * COC_PX
+    # One stop over the photograph itself clips the feature: not sure, and saying why.
+    frames = [degrade(rgb, 0.0, 2.0, seed=i) for i in range(STILL_FRAMES + 1)]
+    frames += [degrade(rgb, 0.0, 2.0, gain=2.0, seed=100 + i) for i in range(6)]
+    results, _ = _live(frames)
+    for result in results[STILL_FRAMES:]:
+        assert result.state == "uncertain" and "clipped" in result.lock.reason, (crop, result.lock.describe())
+
+
+@pytest.mark.parametrize("crop", CROPS)
+def test_half_a_pixel_of_vibration_is_not_a_focus_change(crop):
+    rgb = _crop(crop)
+    frames = [degrade(rgb, 0.0, 2.0, seed=i) for i in range(STILL_FRAMES + 1)]
+    shifts = [(0.5, 0.0), (0.0, 0.5), (-0.5, 0.0), (0.5, -0.5), (0.0, 0.0), (-0.5, 0.5)] * 2
+    frames += [degrade(rgb, 0.0, 2.0, shift_px=shift, seed=200 + i) for i, shift in enumerate(shifts)]
+    results, _ = _live(frames)
+    for result in results[STILL_FRAMES:]:
+        assert result.state == "sharp", (crop, result.lock.describe())
+        assert abs(result.lock.blur_px) < 0.25 * COC_PX
+
+
+def test_a_featureless_patch_is_never_sharp_once_defocused_beyond_the_coc():
+    # A plain, softly shaded surface (the paper of the text crop, its texture smoothed
+    # away) with sensor noise: no detail that could show a blur of the CoC.
+    rgb = cv2.GaussianBlur(_crop("text_sw1"), (0, 0), 12.0)
+    for noise_sd in (1.0, 3.0):
+        blurs, frames = _ramp(rgb, noise_sd, 1.0, top_coc=4.0, steps=16)
+        results, _ = _live(frames)
+        for blur, result in zip(blurs[1:], results):
+            if blur > COC_PX:
+                assert result.state in ("uncertain", "soft"), (noise_sd, blur, result.lock.describe())
+        # And the lock said so when it was taken.
+        assert results[0].state == "uncertain" and results[0].lock.warning
+
+
+def test_a_defocused_capture_is_called_soft_and_a_sharp_one_sharp(tmp_path):
+    # Live view 400×300 of a real photograph; the captures are twice as large (800×600)
+    # and of another aspect ratio (800×533, 3:2), as a body's files are.
+    sharp_large = cv2.resize(_crop("text_sw1"), (800, 600), interpolation=cv2.INTER_CUBIC)
+    live = cv2.resize(sharp_large, (400, 300), interpolation=cv2.INTER_AREA)
+    frames = [degrade(live, 0.0, 1.0, seed=i) for i in range(STILL_FRAMES + 1)]
+    results, engine = _live(frames)
+    reference = results[-1].lock.reference
+    band = sharp_large[33:566]  # the 3:2 file: live view's full width, a centred band
+    for name, capture_blur_px, expected in (("sharp", 0.0, "sharp"), ("soft", 3.0 * COC_PX * 2, "soft")):
+        path = tmp_path / f"{name}.png"
+        cv2.imwrite(str(path), cv2.cvtColor(degrade(band, capture_blur_px, 1.0, seed=7), cv2.COLOR_RGB2BGR))
+        check = check_capture(path, (400, 300), ROI, reference)
+        assert check.state == expected, check.message
