@@ -339,6 +339,9 @@ def _size(text: str) -> tuple[int, int]:
     return width, height
 
 
+_PARTS = ("render", "session", "focus", "analyze", "window")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
@@ -347,36 +350,63 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=4.0, help="length of each session run")
     parser.add_argument("--analyze-frames", type=int, default=150, help="frames of the 1080p analyze video (0 skips it)")
     parser.add_argument("--no-window", dest="window", action="store_false", help="skip the window measurements")
+    parser.add_argument("--only", choices=_PARTS, action="append",
+                        help="run only this part (repeatable), e.g. --only focus")
     args = parser.parse_args(argv)
     sizes = [_size(s) for s in args.sizes.split(",") if s]
+    parts = set(args.only or _PARTS)
+    if not args.window:
+        parts.discard("window")
+    if not args.analyze_frames:
+        parts.discard("analyze")
 
     results = {
         "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": __import__("os").cpu_count(),
                     "opencv": cv2.__version__, "numpy": np.__version__},
-        "render": [bench_render(size, args.repeats) for size in sizes],
-        "session": [bench_session(size, args.seconds) for size in sizes],
-        "focus": [bench_focus(size, args.repeats) for size in sizes],
-        "analyze": bench_analyze(args.analyze_frames) if args.analyze_frames else None,
-        "window": bench_window() if args.window else None,
+        "render": [bench_render(size, args.repeats) for size in sizes] if "render" in parts else [],
+        "session": [bench_session(size, args.seconds) for size in sizes] if "session" in parts else [],
+        "focus": [bench_focus(size, args.repeats) for size in sizes] if "focus" in parts else [],
+        "analyze": bench_analyze(args.analyze_frames or 150) if "analyze" in parts else None,
+        "window": bench_window() if "window" in parts else None,
     }
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
     print(f"machine: {results['machine']}")
+    if results["render"]:
+        _print_render(results)
+    if results["session"]:
+        _print_session(results)
+    if results["focus"]:
+        _print_focus(results)
+    _print_rest(results)
+    return 0
+
+
+def _print_render(results: dict) -> None:
     print("\nSimulated render (median per frame; reference = OpenCV JPEG encode+decode of the same frame)")
     print(f"{'size':>10} {'still ms':>9} {'fps':>6} {'racking ms':>11} {'fps':>6} {'ref ms':>7} {'still/ref':>9} {'rack/ref':>9}")
     for row in results["render"]:
         print(f"{row['size']:>10} {row['still_frame_ms']:>9} {row['still_fps']:>6} {row['racking_frame_ms']:>11} "
               f"{row['racking_fps']:>6} {row['reference_jpeg_ms']:>7} {row['still_ratio']:>9} {row['racking_ratio']:>9}")
+
+
+def _print_session(results: dict) -> None:
     print("\nSession throughput (full processing: peaking, lock, overlay; focus racking every frame)")
     print(f"{'size':>10} {'unpaced acq fps':>16} {'unpaced pub fps':>16} {'paced-30 pub fps':>17} {'latency ms':>11} {'keeps 30':>9}")
     for row in results["session"]:
         print(f"{row['size']:>10} {row['unpaced_acquired_fps']:>16} {row['unpaced_published_fps']:>16} "
               f"{row['paced30_published_fps']:>17} {row['paced30_median_latency_ms']!s:>11} {str(row['paced30_keeps_30fps']):>9}")
+
+
+def _print_focus(results: dict) -> None:
     print("\nFocus work per frame (peaking painted + feature tracked, measured, locked) vs minimal OpenCV peaking")
     print(f"{'size':>10} {'ours ms':>9} {'ref ms':>8} {'ratio':>6} {'<=1.5x':>7}")
     for row in results["focus"]:
         print(f"{row['size']:>10} {row['focus_work_ms']:>9} {row['reference_ms']:>8} {row['ratio']:>6} {str(row['goal_met']):>7}")
+
+
+def _print_rest(results: dict) -> None:
     if results["analyze"]:
         row = results["analyze"]
         print(f"\nanalyze on {row['video']}: {row['analyze_fps']} fps vs OpenCV decode alone {row['decode_fps']} fps "
@@ -387,7 +417,6 @@ def main(argv: list[str] | None = None) -> int:
               f"({row['shown_of_60']} of 60; goal >= 58: {row['goal_58_of_60']})")
         print(f"window while the camera is busy, then reconnecting: longest UI gap {row['max_ui_gap_ms']} ms "
               f"(goal < 50: {row['goal_gap_under_50_ms']})")
-    return 0
 
 
 if __name__ == "__main__":

@@ -31,10 +31,11 @@ __all__ = ["FocusEngine", "FocusResult", "FocusSettings", "extract_view", "clipp
 # Peaking thresholds follow the scene, not single frames: they are measured every few
 # frames (at once when the settings or the frame size change).
 _PEAKING_STATISTICS_FRAMES = 3
-# The live noise estimate is refreshed this often: noise follows the exposure settings,
-# not single frames, and each refresh is smoothed into the estimate. A refresh costs about
-# 1 ms at 1024×680; every frame it would be most of the focus work.
-_NOISE_FRAMES = 8
+# The live noise estimate is refreshed this often (every ~0.5 s at 30 fps): noise follows
+# the exposure settings, not single frames, and each refresh is smoothed into the
+# estimate. A refresh costs about 2 ms at 1024×680 (16 tiles); every 8th frame it was a
+# tenth of the focus work.
+_NOISE_FRAMES = 16
 # A channel value at or above this counts as clipped.
 _CLIP_LEVEL = 250
 # Two consecutive views count as aligned for the temporal noise estimate when the

@@ -117,7 +117,7 @@ class NoiseModel:
     estimate: temporal-calibrated once pairs were seen, single-frame before.
     """
 
-    def __init__(self, smoothing: float = 0.2) -> None:
+    def __init__(self, smoothing: float = 0.3) -> None:
         self.smoothing = smoothing
         self._single: float | None = None
         self._temporal_to_single: float | None = None
