@@ -28,3 +28,23 @@ def test_bench_script_reports_every_figure_with_its_reference():
     assert session["unpaced_published_fps"] > 0
     [focus] = report["focus"]
     assert focus["reference_ms"] > 0 and focus["state"] == "sharp"
+
+
+def test_bench_only_runs_the_parts_asked_for():
+    result = subprocess.run([sys.executable, str(SCRIPT), "--json", "--sizes", "256x170", "--repeats", "3", "--only", "focus"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert [row["size"] for row in report["focus"]] == ["256x170"]
+    assert report["render"] == [] and report["session"] == [] and report["analyze"] is None and report["window"] is None
+
+
+def test_the_focus_truth_script_tabulates_every_noise_level_and_contrast():
+    script = SCRIPT.parent / "focus_truth.py"
+    result = subprocess.run([sys.executable, str(script), "--crops", "barcode"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.strip().splitlines()[1:]]
+    assert len(rows) == 9  # three noise levels × three contrasts
+    assert {(row[1], row[2]) for row in rows} == {(sd, c) for sd in ("1", "3", "8") for c in ("1", "0.5", "0.2")}
+    # The last column counts frames read SHARP past the CoC: never.
+    assert all(row[-1] == "0" for row in rows)
