@@ -198,12 +198,18 @@ class Freshness:
     def stale(self) -> bool:
         return self.label != "LIVE"
 
+    def headline(self) -> str:
+        """'ENDED — verdict from 12 s ago'; '' while live."""
+        if not self.stale:
+            return ""
+        age = f"{self.age_s:.0f} s" if self.age_s >= 9.5 else f"{self.age_s:.1f} s"
+        return f"{self.label} — verdict from {age} ago"
+
     def describe(self) -> str:
         """'ENDED — verdict from 12 s ago (the video ended)'; '' while live."""
         if not self.stale:
             return ""
-        age = f"{self.age_s:.0f} s" if self.age_s >= 9.5 else f"{self.age_s:.1f} s"
-        return f"{self.label} — verdict from {age} ago" + (f" ({self.reason})" if self.reason else "")
+        return self.headline() + (f" ({self.reason})" if self.reason else "")
 
 
 def frame_freshness(frame_timestamp_s: float, now_s: float, frame_rate_hz: float | None, status: CameraStatus,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import math
+import textwrap
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,7 @@ CSV_COLUMNS = (
     "state", "reason", "hint",
 )
 _FOCUS_COLUMNS = 12
+_HUD_WRAP_CHARS = 72
 # While no frame comes, the recording shows the stale verdict this often.
 _STALE_ROW_EVERY_S = 0.5
 
@@ -67,7 +69,8 @@ def hud_lines(analysis: Analysis, freshness: Freshness | None = None) -> list[st
     if coc is not None:
         lines.append(coc.describe())
         if coc.warning:
-            lines.append(coc.warning)
+            # Wrapped: the HUD sits on the picture and must not run off its edge.
+            lines += textwrap.wrap(coc.warning, width=_HUD_WRAP_CHARS)
     extra = []
     truth = analysis.frame.metadata.get("sim_truth")
     if truth is not None:
@@ -111,7 +114,7 @@ def _stale_screen(analysis: Analysis, freshness: Freshness, message: str):
     """The last picture dimmed, its box grey with the verdict's age, the HUD saying why."""
     focus = analysis.results.get("focus")
     roi = focus.roi_px if focus is not None else None
-    image = draw_stale(analysis.results.get("display", analysis.frame.image), roi, f"{freshness.label} {freshness.age_s:.0f} s")
+    image = draw_stale(analysis.frame.image, roi, f"{freshness.label} {freshness.age_s:.0f} s")
     lines = hud_lines(analysis, freshness) + ([message] if message and message not in freshness.describe() else [])
     return draw_text_panel(image, lines)
 

@@ -65,8 +65,9 @@ def _box_with_label(out: np.ndarray, roi_px, colour, label: str, ink) -> None:
 
 
 def draw_stale(image_rgb: np.ndarray, roi_px, label: str) -> np.ndarray:
-    """A new image: the last picture dimmed and the feature's box grey with ``label``
-    ("ENDED 12 s"), so that a verdict no longer fed by frames cannot pass for a live one."""
+    """A new image: the last frame (without the live overlays, whose colours would still
+    claim a verdict) dimmed, and the feature's box grey with ``label`` ("ENDED 12 s"), so
+    that a verdict no longer fed by frames cannot pass for a live one."""
     out = cv2.convertScaleAbs(image_rgb, alpha=0.5)
     if roi_px is not None:
         _box_with_label(out, roi_px, STATE_COLOURS_RGB["stale"], label, (230, 230, 230))

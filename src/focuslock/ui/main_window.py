@@ -323,9 +323,10 @@ class MainWindow(QtWidgets.QMainWindow):
         last = None
         if lock is not None:
             last = lock.state.value.upper() + (f" {lock.coc_share:.2f} CoC" if lock.coc_share is not None else "")
-        self.banner.show_stale(freshness.describe(), last)
+        # The banner stays short (read from two metres); the status bar says why.
+        self.banner.show_stale(freshness.headline(), last)
         roi = focus.roi_px if focus is not None else None
-        self.view.show_frame(draw_stale(analysis.results.get("display", analysis.frame.image), roi,
+        self.view.show_frame(draw_stale(analysis.frame.image, roi,
                                         f"{freshness.label} {freshness.age_s:.0f} s"))
         self.view.set_hud(hud_lines(analysis, freshness))
         self._previous_state = None
