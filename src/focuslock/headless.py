@@ -24,7 +24,7 @@ from focuslock.overlay.hud import draw_text_panel
 from focuslock.overlay.render import hud_lines as overlay_hud_lines
 from focuslock.pipeline import PipelineSettings
 
-__all__ = ["HeadlessResult", "FollowAndLock", "hud_lines", "lock_demo_script", "record_session"]
+__all__ = ["HeadlessResult", "FollowAndLock", "hud_lines", "lock_demo_script", "record_session", "stale_picture"]
 
 # ``verdict``: LIVE, or ENDED / PAUSED / NO SIGNAL on the rows written while no frame
 # comes (their ``state`` is "stale" and ``reason`` says from how long ago the last verdict is).
@@ -55,11 +55,10 @@ def hud_lines(analysis: Analysis, freshness: Freshness | None = None) -> list[st
     timing, then what the overlay renderer reports (exposure, depth of field, drift, lock)."""
     status = analysis.camera_status
     rate = f"{analysis.frame_rate_hz:4.1f} fps" if analysis.frame_rate_hz else "-- fps"
-    first = f"{status.state.upper()}  frame {analysis.frame.sequence}  {rate}  dropped {analysis.dropped_frames}"
+    label, age = status.state.upper(), ""
     if freshness is not None:
-        first = (f"{freshness.label}  frame {analysis.frame.sequence}  age {freshness.age_s:.1f} s  {rate}  "
-                 f"dropped {analysis.dropped_frames}")
-    lines = [first]
+        label, age = freshness.label, f"  age {freshness.age_s:.1f} s"
+    lines = [f"{label}  frame {analysis.frame.sequence}{age}  {rate}  dropped {analysis.dropped_frames}"]
     if freshness is not None and freshness.stale:
         lines.append(freshness.describe())
     lines.append(f"processing {analysis.processing_ms:5.1f} ms  latency {analysis.latency_ms:5.1f} ms")
@@ -110,13 +109,18 @@ def _focus_columns(analysis: Analysis) -> list:
             lock.state.value, lock.reason or "", lock.hint or ""]
 
 
-def _stale_screen(analysis: Analysis, freshness: Freshness, message: str):
-    """The last picture dimmed, its box grey with the verdict's age, the HUD saying why."""
+def stale_picture(analysis: Analysis, freshness: Freshness):
+    """What is shown once no frame comes: the last frame dimmed, the feature's box grey
+    with the verdict's age ("ENDED 12 s"); the window and the recordings alike."""
     focus = analysis.results.get("focus")
     roi = focus.roi_px if focus is not None else None
-    image = draw_stale(analysis.frame.image, roi, f"{freshness.label} {freshness.age_s:.0f} s")
+    return draw_stale(analysis.frame.image, roi, f"{freshness.label} {freshness.age_s:.0f} s")
+
+
+def _stale_screen(analysis: Analysis, freshness: Freshness, message: str):
+    """The stale picture with the HUD saying why."""
     lines = hud_lines(analysis, freshness) + ([message] if message and message not in freshness.describe() else [])
-    return draw_text_panel(image, lines)
+    return draw_text_panel(stale_picture(analysis, freshness), lines)
 
 
 def _stale_row(analysis: Analysis, freshness: Freshness, camera_state: str, time_s: float) -> list:

@@ -175,11 +175,6 @@ class LiveSession:
     def latest_analysis(self) -> Analysis | None:
         return self.analyses.peek()
 
-    @property
-    def busy_with(self) -> str | None:
-        """The label of the camera command running now (``"capture"``), if it has one."""
-        return self._busy_with
-
     def freshness(self, analysis: Analysis | None = None, now_s: float | None = None) -> Freshness:
         """How old the verdict of ``analysis`` (default: the newest) is, and why no newer
         one came: what the window and the headless output show beside every verdict."""

@@ -7,13 +7,12 @@ its processing thread for each newest frame; it returns the named results stored
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.frames import Frame
-from focuslock.optics.dof import DofResult, LiveViewCoc, OpticsError, coc_in_live_view, depth_of_field
+from focuslock.optics.dof import DofResult, LiveViewCoc, OpticsError, coc_in_live_view, conventional_coc_mm, depth_of_field
 from focuslock.overlay.render import OverlayRenderer, OverlaySettings
 
 __all__ = ["FramePipeline", "OpticsSettings", "PipelineSettings", "live_view_coc", "optics_for_frame"]
@@ -62,7 +61,7 @@ def optics_for_frame(metadata: Mapping[str, Any], settings: OpticsSettings) -> D
     coc = settings.coc_mm
     if coc is None:
         width, height = _sensor_mm(metadata, settings)
-        coc = math.hypot(width, height) / 1500.0 if width and height else 0.030
+        coc = conventional_coc_mm(width, height) if width and height else 0.030
     pupil = settings.pupil_ratio or metadata.get("pupil_ratio") or 1.0
     distance = settings.focus_distance_mm or metadata.get("focus_distance_mm")
     try:

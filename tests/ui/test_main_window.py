@@ -30,6 +30,16 @@ def bench_window(qtbot, tmp_path):
     session.stop()
 
 
+def _lock_on_the_coin_in_focus(qtbot, window, bench) -> None:
+    """Focus the bench on the coin's numeral, choose it and lock: SHARP."""
+    roi = bench.landmark_roi_px("coin-numeral")
+    window.drive_focus(int(round(bench.best_focus_position_steps(roi))))
+    window.choose_feature(*roi)
+    qtbot.wait(300)
+    window.toggle_lock()
+    qtbot.waitUntil(lambda: window.banner.state == "sharp", timeout=5000)
+
+
 def test_choose_lock_and_drive_until_soft(qtbot, bench_window):
     window, bench, session = bench_window
     roi = bench.landmark_roi_px("coin-numeral")
@@ -71,12 +81,7 @@ def test_panels_update_from_the_camera(qtbot, bench_window):
 
 def test_capture_is_downloaded_and_its_focus_checked(qtbot, bench_window, tmp_path):
     window, bench, session = bench_window
-    roi = bench.landmark_roi_px("coin-numeral")
-    window.drive_focus(int(round(bench.best_focus_position_steps(roi))))
-    window.choose_feature(*roi)
-    qtbot.wait(300)
-    window.toggle_lock()
-    qtbot.waitUntil(lambda: window.banner.state == "sharp", timeout=5000)
+    _lock_on_the_coin_in_focus(qtbot, window, bench)
     qtbot.keyClick(window, QtCore.Qt.Key_Space)
     qtbot.waitUntil(lambda: "SIM_0001.JPG" in window.capture_panel.result.text(), timeout=15000)
     assert "SHARP" in window.capture_panel.result.text()
@@ -260,12 +265,7 @@ def test_live_view_paused_by_a_capture_says_paused_and_comes_back(qtbot, bench_w
     import time
 
     window, bench, session = bench_window
-    roi = bench.landmark_roi_px("coin-numeral")
-    window.drive_focus(int(round(bench.best_focus_position_steps(roi))))
-    window.choose_feature(*roi)
-    qtbot.wait(300)
-    window.toggle_lock()
-    qtbot.waitUntil(lambda: window.banner.state == "sharp", timeout=5000)
+    _lock_on_the_coin_in_focus(qtbot, window, bench)
     # A real body blocks live view for seconds while it captures and writes; the bench
     # captures at once, so the pause is made here by a capture command that takes its time.
     session.submit(lambda camera: time.sleep(2.0), label="capture")

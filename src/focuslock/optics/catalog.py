@@ -15,6 +15,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from focuslock.optics.dof import conventional_coc_mm
 from focuslock.resources import data_folder
 
 __all__ = ["Camera", "Catalog", "CatalogError", "Lens", "SensorFormat", "load_catalog"]
@@ -169,7 +170,7 @@ def _formats(path: Path, data: object) -> dict[str, SensorFormat]:
         height = entry.number("height_mm", maximum=200)
         coc = entry.number("coc_mm", maximum=1.0, optional=True)
         if coc is None:
-            coc = math.hypot(width, height) / 1500.0  # the conventional d/1500
+            coc = conventional_coc_mm(width, height)
         formats[key] = SensorFormat(key, entry.text("name"), float(width), float(height), float(coc))
     return formats
 

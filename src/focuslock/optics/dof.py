@@ -30,6 +30,7 @@ __all__ = [
     "DofResult",
     "LiveViewCoc",
     "coc_in_live_view",
+    "conventional_coc_mm",
     "OpticsError",
     "depth_of_field",
     "depth_for_blur_mm",
@@ -152,6 +153,14 @@ class LiveViewCoc:
         return f"CoC {self.coc_um:.0f} µm = {self.coc_px:.2f} live-view px"
 
 
+def conventional_coc_mm(sensor_width_mm: float, sensor_height_mm: float | None = None) -> float:
+    """The conventional circle of confusion of a sensor: its diagonal / 1500 (width / 1250
+    when only the width is known, the same for a 3:2 sensor)."""
+    if sensor_height_mm:
+        return math.hypot(sensor_width_mm, sensor_height_mm) / 1500.0
+    return sensor_width_mm / 1250.0
+
+
 def coc_in_live_view(live_view_width_px: int, *, coc_mm: float | None = None, sensor_width_mm: float | None = None,
                      sensor_height_mm: float | None = None, zoom: float = 1.0, user_coc_px: float | None = None
                      ) -> LiveViewCoc:
@@ -168,7 +177,7 @@ def coc_in_live_view(live_view_width_px: int, *, coc_mm: float | None = None, se
                            f"The sensor size is unknown, so the CoC is assumed to be {ASSUMED_COC_PX:g} live-view px: "
                            "choose the camera body (or give the CoC in pixels).")
     if coc_mm is None:
-        coc_mm = math.hypot(sensor_width_mm, sensor_height_mm) / 1500.0 if sensor_height_mm else sensor_width_mm / 1250.0
+        coc_mm = conventional_coc_mm(sensor_width_mm, sensor_height_mm)
     pitch_um = sensor_width_mm * 1000.0 / (live_view_width_px * zoom)
     coc_um = coc_mm * 1000.0
     coc_px = coc_um / pitch_um

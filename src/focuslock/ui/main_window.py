@@ -18,10 +18,9 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from focuslock.camera.base import CameraError
 from focuslock.focus.capture_check import check_capture
 from focuslock.frames import Analysis
-from focuslock.headless import hud_lines
+from focuslock.headless import hud_lines, stale_picture
 from focuslock.live import LiveSession
 from focuslock.optics.catalog import CatalogError, load_catalog
-from focuslock.overlay.focus_layer import draw_stale
 from focuslock.overlay.render import GHOST_MODES
 from focuslock.pipeline import PipelineSettings
 from focuslock.ui.frame_view import FrameView
@@ -325,9 +324,7 @@ class MainWindow(QtWidgets.QMainWindow):
             last = lock.state.value.upper() + (f" {lock.coc_share:.2f} CoC" if lock.coc_share is not None else "")
         # The banner stays short (read from two metres); the status bar says why.
         self.banner.show_stale(freshness.headline(), last)
-        roi = focus.roi_px if focus is not None else None
-        self.view.show_frame(draw_stale(analysis.frame.image, roi,
-                                        f"{freshness.label} {freshness.age_s:.0f} s"))
+        self.view.show_frame(stale_picture(analysis, freshness))
         self.view.set_hud(hud_lines(analysis, freshness))
         self._previous_state = None
 
