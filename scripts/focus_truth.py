@@ -5,7 +5,7 @@ The four crops of the MIT focus stacks in tests/data are defocused by a uniform 
 known diameter (what a lens does), their contrast scaled, sensor noise added
 (``focuslock.focus.synthetic.degrade``), and run through the live ``FocusEngine`` as live
 view would deliver them: still frames (the lock calibrates on them), then a ramp from 0
-to 2.5 CoC (CoC 2 px). Reported, per noise level (sd 1, 3, 8 grey levels: roughly ISO
+to 2.5 CoC (CoC 2 px, or ``--coc-px``). Reported, per noise level (sd 1, 3, 8 grey levels: roughly ISO
 100, 1600, 6400 on a live view) and contrast (1, 0.5, 0.2):
 
 * rank correlation (Spearman) of each focus measure with the true blur — the measures of
@@ -60,11 +60,11 @@ def _jpeg(rgb: np.ndarray, quality: int | None) -> np.ndarray:
     return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
-def run_case(crop: str, noise_sd: float, contrast: float, quality: int | None = None) -> dict:
+def run_case(crop: str, noise_sd: float, contrast: float, quality: int | None = None, coc_px: float = COC_PX) -> dict:
     rgb = cv2.cvtColor(cv2.imread(str(DATA / f"{crop}.jpg")), cv2.COLOR_BGR2RGB)
-    blurs = [0.0] * (STILL_FRAMES + 1) + [2.5 * COC_PX * (i + 1) / RAMP_STEPS for i in range(RAMP_STEPS)]
+    blurs = [0.0] * (STILL_FRAMES + 1) + [2.5 * coc_px * (i + 1) / RAMP_STEPS for i in range(RAMP_STEPS)]
     engine = FocusEngine()
-    settings = FocusSettings(lock=LockSettings(coc_px=COC_PX)).follow(ROI)
+    settings = FocusSettings(lock=LockSettings(coc_px=coc_px)).follow(ROI)
     x, y, w, h = ROI
     rows = []
     for index, blur in enumerate(blurs):
@@ -82,15 +82,15 @@ def run_case(crop: str, noise_sd: float, contrast: float, quality: int | None = 
     estimates = [lock.blur_px for _, lock, _ in ramp]
     states = [lock.state.value for _, lock, _ in ramp]
     first_soft = next((b for b, s in zip(true, states) if s == "soft"), None)
-    errors = [abs(e - b) for b, e, s in zip(true, estimates, states) if b <= 2 * COC_PX and e is not None and s != "uncertain"]
+    errors = [abs(e - b) for b, e, s in zip(true, estimates, states) if b <= 2 * coc_px and e is not None and s != "uncertain"]
     return {
         "crop": crop, "noise_sd": noise_sd, "contrast": contrast, "jpeg": quality,
         "rho": {m: spearman(true, [sc[m] for _, _, sc in ramp]) for m in MEASURES},
         "rho_blur": spearman(true, estimates),
         "median_abs_error_px": statistics.median(errors) if errors else float("nan"),
-        "first_soft_coc": None if first_soft is None else first_soft / COC_PX,
+        "first_soft_coc": None if first_soft is None else first_soft / coc_px,
         "uncertain_share": states.count("uncertain") / len(states),
-        "sharp_beyond_coc": sum(1 for b, s in zip(true, states) if b > COC_PX and s == "sharp"),
+        "sharp_beyond_coc": sum(1 for b, s in zip(true, states) if b > coc_px and s == "sharp"),
         "lock_state": rows[0][1].state.value,
     }
 
@@ -122,13 +122,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jpeg", default="", help="also run after a JPEG round trip at these qualities, e.g. 90,50")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     parser.add_argument("--crops", default=",".join(CROPS))
+    parser.add_argument("--coc-px", type=float, default=COC_PX, help=f"the CoC in pixels (default {COC_PX:g})")
     args = parser.parse_args(argv)
     crops = [c for c in args.crops.split(",") if c]
-    cases = [run_case(crop, sd, contrast) for crop in crops for sd in NOISE_SDS for contrast in CONTRASTS]
+    cases = [run_case(crop, sd, contrast, coc_px=args.coc_px) for crop in crops for sd in NOISE_SDS for contrast in CONTRASTS]
     print("\n".join(table(cases, args.markdown)))
     for quality in [int(q) for q in args.jpeg.split(",") if q]:
         print()
-        jpeg_cases = [run_case(crop, sd, 1.0, quality) for crop in crops for sd in NOISE_SDS]
+        jpeg_cases = [run_case(crop, sd, 1.0, quality, coc_px=args.coc_px) for crop in crops for sd in NOISE_SDS]
         print("\n".join(table(jpeg_cases, args.markdown)))
     return 0
 

@@ -34,8 +34,10 @@ def test_analyze_finds_each_pcb_region_sharpest_where_it_is_sharp(name, focus_st
     report = analyze(str(focus_stacks / "pcb"), roi, lock_best=True)
     assert report.best_frame == sharpest
     assert report.frames[sharpest].state == "sharp"
-    # Re-found by the tracker, the lock frame reads its own reference within a pixel's noise.
-    assert report.frames[sharpest].blur_px == pytest.approx(0.0, abs=0.05)
+    # Re-found by the tracker, the lock frame reads its own reference within a tenth of
+    # the CoC (2 px): near zero blur the through-focus curve is flat, so the noise of a
+    # view one pixel off shows as a tenth of a pixel or so.
+    assert report.frames[sharpest].blur_px == pytest.approx(0.0, abs=0.2)
 
 
 @pytest.mark.parametrize("name", list(SWITCH_REGIONS))
@@ -70,7 +72,7 @@ def test_csv_and_plot_are_written(tmp_path, focus_stacks):
     report = analyze(str(focus_stacks / "pcb"), (440, 800, 150, 80), lock_best=True)
     write_csv(report, tmp_path / "out" / "pcb.csv")
     lines = (tmp_path / "out" / "pcb.csv").read_text().splitlines()
-    assert lines[0].startswith("index,file,time_s,blur_px,blur_sd_px,blur_um,coc_share,state,reason")
+    assert lines[0].startswith("index,file,time_s,blur_px,blur_sd_px,blur_um,coc_share,defocus_um,state,reason")
     assert len(lines) == 8
     plot = cv2.imread(str(tmp_path / "out" / "pcb.png"))
     assert plot is not None and plot.shape[1] >= 800 and plot.std() > 10

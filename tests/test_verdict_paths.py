@@ -83,3 +83,47 @@ def test_live_and_analyze_give_the_same_states_on_the_same_frames(ramp, tmp_path
 def test_lock_without_a_box_is_one_sentence(capsys):
     assert main(["live", "--source", "sim", "--headless", "--lock"]) == 1
     assert capsys.readouterr().err.strip() == "focuslock: --lock needs the feature's box: add --roi X,Y,W,H."
+
+
+def test_analyze_gives_each_frames_depth_from_the_plane_of_focus(ramp, capsys):
+    """With the sensor, the aperture and the magnification, `analyze` turns each blur into
+    µm of defocus at the subject: the known disc's depth (½ DoF per CoC of blur), within
+    a fifth, from half the CoC on. A sensor 3.6 mm wide over these 400 px: 9 µm a pixel,
+    so a CoC of 18 µm is the 2 px used above."""
+    from focuslock.optics.dof import depth_of_field
+
+    folder, blurs = ramp
+    assert main(["analyze", str(folder), "--roi", ",".join(map(str, ROI)), "--sensor-width-mm", "3.6", "--coc-um", "18",
+                 "--f-number", "8", "--magnification", "1", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    dof_mm = depth_of_field(100.0, 8, 0.018, magnification=1.0).total_mm
+    assert report["dof_mm"] == pytest.approx(dof_mm, rel=1e-3)
+    checked = 0
+    for frame, blur in zip(report["frames"], blurs):
+        if blur >= 0.5 * COC_PX:
+            truth_um = 0.5 * dof_mm * 1000.0 * blur / COC_PX
+            assert frame["defocus_um"] == pytest.approx(truth_um, rel=0.2), (frame["file"], blur)
+            checked += 1
+    assert checked >= 20
+    assert main(["analyze", str(folder), "--roi", ",".join(map(str, ROI)), "--sensor-width-mm", "3.6", "--coc-um", "18",
+                 "--f-number", "8", "--magnification", "1"]) == 0
+    summary = capsys.readouterr().out
+    assert f"DoF {dof_mm * 1000:.0f} µm at f/8 and 1×" in summary and "farthest from the lock frame's plane of focus" in summary
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--f-number", "8"], "needs both --f-number and --magnification"),
+    (["--f-number", "8", "--magnification", "1"], "needs the sensor too"),
+    (["--coc-px", "inf"], "finite number"),
+    (["--roi", "inf,0,10,10"], "is not a box"),
+])
+def test_depth_options_without_what_they_need_are_one_sentence(ramp, capsys, options, message):
+    folder, _ = ramp
+    args = ["analyze", str(folder), "--roi", ",".join(map(str, ROI)), *options]
+    try:
+        code = main(args)
+    except SystemExit as exit_:  # argparse refuses a bad value itself
+        code = exit_.code
+    assert code in (1, 2)  # 1: our sentence; 2: argparse's
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err

@@ -29,13 +29,14 @@ from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.focus.lock import FocusState, LockSettings, LockStatus
 from focuslock.focus.measure import DEFAULT_MEASURE, MEASURES, FocusReading
 from focuslock.focus.peaking import PeakingSettings
-from focuslock.optics.dof import LIVE_VIEW_RESOLVES_COC_PX, LiveViewCoc, coc_in_live_view
+from focuslock.optics.dof import (LIVE_VIEW_RESOLVES_COC_PX, DofResult, LiveViewCoc, OpticsError, coc_in_live_view,
+                                  depth_for_blur_mm, depth_of_field, describe_depth)
 from focuslock.overlay.focus_layer import STATE_COLOURS_RGB
 from focuslock.overlay.hud import draw_text_panel
 from focuslock.overlay.plot import draw_sharpness_plot
 from focuslock.overlay.render import OverlayRenderer, OverlaySettings
 
-__all__ = ["AnalysisError", "FrameRecord", "InputFrame", "analyze", "iter_input"]
+__all__ = ["AnalysisError", "FrameRecord", "InputFrame", "TakeLens", "TakeSensor", "analyze", "iter_input"]
 
 
 class AnalysisError(Exception):
@@ -93,6 +94,17 @@ class AnalysisReport:
     coc: LiveViewCoc | None = None
     noise_sigma: float | None = None
     lock_warning: str | None = None
+    # The depth of field of the take's optics (with --f-number and --magnification): turns
+    # blurs into distance from the plane of focus at the subject.
+    dof: DofResult | None = None
+
+    def defocus_um(self, record: "FrameRecord") -> float | None:
+        """How far (µm, at the subject) the feature lies from the lock frame's plane of
+        focus, from its blur and the optics; None without them or for a sharper frame."""
+        if self.dof is None or self.coc is None or record.blur_px is None or record.blur_px <= 0:
+            return None
+        depth_mm = depth_for_blur_mm(self.dof, self.coc.blur_um(record.blur_px))
+        return None if depth_mm is None else depth_mm * 1000.0
 
     def to_json(self) -> dict:
         return {
@@ -103,6 +115,7 @@ class AnalysisReport:
             "pixel_pitch_um": None if self.coc is None else round(self.coc.pixel_pitch_um, 4),
             "noise_sigma": None if self.noise_sigma is None else round(self.noise_sigma, 4),
             "lock_warning": self.lock_warning,
+            "dof_mm": None if self.dof is None or not math.isfinite(self.dof.total_mm) else round(self.dof.total_mm, 5),
             "frames": [
                 {
                     "index": r.index,
@@ -114,6 +127,7 @@ class AnalysisReport:
                     "blur_sd_px": None if r.blur_sd_px is None or not math.isfinite(r.blur_sd_px) else round(r.blur_sd_px, 4),
                     "blur_um": None if r.blur_px is None or self.coc is None else round(self.coc.blur_um(r.blur_px), 3),
                     "coc_share": None if r.blur_px is None or not self.coc_px else round(r.blur_px / self.coc_px, 4),
+                    "defocus_um": _rounded(self.defocus_um(r), 2),
                     "state": r.state,
                     **({"reason": r.reason} if r.reason else {}),
                     "roi": None if r.roi_px is None else [round(v, 2) for v in r.roi_px],
@@ -124,6 +138,14 @@ class AnalysisReport:
             "best_frame": self.best_frame,
             "lock_frame": self.lock_frame,
         }
+
+
+def _text(value: float | None, form: str) -> str:
+    return "" if value is None else form.format(value)
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 # ----------------------------------------------------------------------------- input
@@ -256,9 +278,30 @@ class TakeSensor:
                                 sensor_height_mm=self.height_mm)
 
 
+@dataclass(frozen=True)
+class TakeLens:
+    """The aperture and magnification the take was shot at: with the sensor's CoC they
+    give the depth of field, and each blur becomes a distance from the plane of focus.
+    The focal length matters little at macro magnifications (the depth of field there
+    depends on N·c·(1 + m/p)/m²), hence its default."""
+
+    f_number: float
+    magnification: float
+    focal_length_mm: float = 100.0
+    pupil_ratio: float = 1.0
+
+    def depth_of_field(self, coc_um: float) -> DofResult:
+        try:
+            return depth_of_field(self.focal_length_mm, self.f_number, coc_um / 1000.0, magnification=self.magnification,
+                                  pupil_ratio=self.pupil_ratio)
+        except OpticsError as error:
+            raise AnalysisError(str(error)) from None
+
+
 def analyze(target: str, roi_px: tuple[int, int, int, int], *, lock_frame: int | None = 0, lock_best: bool = False,
             track: bool = True, measure: str = DEFAULT_MEASURE, lock_settings: LockSettings | None = None,
-            overlay_video: Path | None = None, progress: bool = False, sensor: TakeSensor | None = None) -> AnalysisReport:
+            overlay_video: Path | None = None, progress: bool = False, sensor: TakeSensor | None = None,
+            lens: TakeLens | None = None) -> AnalysisReport:
     """Analyse every frame of ``target`` for the feature in ``roi_px``.
 
     ``roi_px`` is where the feature is in the lock frame (frame 0 unless ``lock_frame``
@@ -267,31 +310,36 @@ def analyze(target: str, roi_px: tuple[int, int, int, int], *, lock_frame: int |
     same :class:`~focuslock.focus.engine.FocusEngine` as live view, in take mode: the
     noise is measured once on the lock frame and every frame is judged on its own.
     With ``sensor`` the CoC comes from the optics (the sensor's CoC in the take's
-    pixels) instead of ``lock_settings.coc_px``, and blurs are also given in µm.
+    pixels) instead of ``lock_settings.coc_px``, and blurs are also given in µm; with
+    ``lens`` too, as µm of defocus at the subject.
     """
+    if lens is not None and sensor is None:
+        raise AnalysisError("The defocus at the subject needs the sensor too: add --camera NAME or --sensor-width-mm MM.")
     if measure not in MEASURES:
         raise AnalysisError(f"Unknown measure {measure!r}; use one of {', '.join(MEASURES)}.")
     lock_settings = dataclasses.replace(lock_settings or LockSettings(), take_mode=True)
     if not lock_best:
         lock_index = int(lock_frame) if lock_frame else 0
-        return _run(target, roi_px, lock_index, track, measure, lock_settings, overlay_video, progress, sensor)
+        return _run(target, roi_px, lock_index, track, measure, lock_settings, overlay_video, progress, sensor, lens)
     # A first pass locked on frame 0 finds the sharpest frame; the second locks there.
-    first = _run(target, roi_px, 0, track, measure, lock_settings, None, False, sensor)
+    first = _run(target, roi_px, 0, track, measure, lock_settings, None, False, sensor, None)
     best = first.best_frame
     if best is None:
         raise AnalysisError(f"The feature could not be measured in any frame of {target}.")
     roi_best = first.frames[best].roi_px
     best_roi = tuple(int(round(v)) for v in roi_best) if roi_best is not None else roi_px
-    return _run(target, best_roi, best, track, measure, lock_settings, overlay_video, progress, sensor)
+    return _run(target, best_roi, best, track, measure, lock_settings, overlay_video, progress, sensor, lens)
 
 
 def _run(target: str, roi_px, lock_index: int, track: bool, measure: str, lock_settings: LockSettings,
-         overlay_video: Path | None, progress: bool, sensor: TakeSensor | None) -> AnalysisReport:
+         overlay_video: Path | None, progress: bool, sensor: TakeSensor | None, lens: TakeLens | None) -> AnalysisReport:
     """One pass: lock on frame ``lock_index`` at ``roi_px``, then judge every frame."""
     engine = FocusEngine(take_mode=True)
     lock_rgb = _frame_rgb(target, lock_index)
     _roi_inside(roi_px, lock_rgb.shape)
     coc = sensor.coc(lock_rgb.shape[1]) if sensor is not None else None
+    # Before the pass, so that impossible optics stop the run at once.
+    dof = lens.depth_of_field(coc.coc_um) if lens is not None and coc is not None and coc.coc_um else None
     if coc is not None:
         lock_settings = dataclasses.replace(lock_settings, coc_px=coc.coc_px)
     settings = FocusSettings(measure=measure, track=track, lock=lock_settings,
@@ -337,6 +385,7 @@ def _run(target: str, roi_px, lock_index: int, track: bool, measure: str, lock_s
     report = AnalysisReport(target, records, best, lock_index, measure, frame_count_hint=count)
     report.coc_px = lock_settings.coc_px
     report.coc = coc
+    report.dof = dof
     report.noise_sigma = engine.noise.sigma
     report.lock_warning = engine.lock.warning if engine.lock is not None else None
     if overlay_video is not None:
@@ -418,7 +467,7 @@ def write_csv(report: AnalysisReport, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as handle:
         table = csv.writer(handle)
-        table.writerow(["index", "file", "time_s", "blur_px", "blur_sd_px", "blur_um", "coc_share", "state", "reason", "sharpness",
+        table.writerow(["index", "file", "time_s", "blur_px", "blur_sd_px", "blur_um", "coc_share", "defocus_um", "state", "reason", "sharpness",
                         "roi_x", "roi_y", "roi_w", "roi_h", "error"])
         for r in report.frames:
             roi = [f"{v:.2f}" for v in r.roi_px] if r.roi_px is not None else ["", "", "", ""]
@@ -427,7 +476,7 @@ def write_csv(report: AnalysisReport, path: Path) -> Path:
                             "" if r.blur_sd_px is None or not math.isfinite(r.blur_sd_px) else f"{r.blur_sd_px:.4f}",
                             "" if r.blur_px is None or report.coc is None else f"{report.coc.blur_um(r.blur_px):.3f}",
                             "" if r.blur_px is None or not report.coc_px else f"{r.blur_px / report.coc_px:.4f}",
-                            r.state, r.reason or "", "" if r.reading is None else f"{r.reading.score:.6g}", *roi, r.error or ""])
+                            _text(report.defocus_um(r), "{:.2f}"), r.state, r.reason or "", "" if r.reading is None else f"{r.reading.score:.6g}", *roi, r.error or ""])
     plot_path = path.with_suffix(".png")
     xs = [r.time_s if r.time_s is not None else float(r.index) for r in report.frames]
     axis = "time (s)" if any(r.time_s is not None for r in report.frames) else "frame"
@@ -459,6 +508,15 @@ def summary_lines(report: AnalysisReport) -> list[str]:
         if coc.coc_px < LIVE_VIEW_RESOLVES_COC_PX:
             lines.append(f"The CoC is finer than these frames resolve ({coc.coc_px:.2f} px): they cannot tell sharp from "
                          "softening; analyse the full-resolution files.")
+    if report.dof is not None and math.isfinite(report.dof.total_mm):
+        dof = report.dof
+        defocus = [(report.defocus_um(r), r.index) for r in report.frames]
+        defocus = [(um, index) for um, index in defocus if um is not None]
+        line = f"DoF {describe_depth(dof.total_mm)} at f/{dof.f_number:g} and {dof.magnification:g}×"
+        if defocus:
+            um, index = max(defocus)
+            line += f"; farthest from the lock frame's plane of focus: frame {index}, about {describe_depth(um / 1000.0)}"
+        lines.append(line)
     if report.lock_warning:
         lines.append(report.lock_warning)
     corrupt = [r for r in report.frames if r.error]

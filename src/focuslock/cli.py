@@ -7,6 +7,7 @@ never a traceback.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -38,15 +39,15 @@ def _positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number.") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text} must be more than 0.")
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"{text} must be a finite number more than 0.")
     return value
 
 
 def _roi(text: str) -> tuple[int, int, int, int]:
     try:
         x, y, w, h = (int(round(float(part))) for part in text.split(","))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: "inf"
         raise argparse.ArgumentTypeError(f"{text!r} is not a box X,Y,W,H such as 600,300,80,60.") from None
     if w < 3 or h < 3 or x < 0 or y < 0:
         raise argparse.ArgumentTypeError(f"{text} is not a usable box: X and Y at least 0, W and H at least 3.")
@@ -106,6 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     coc.add_argument("--coc-um", type=_positive_float, help="in µm on the sensor (needs --camera or --sensor-width-mm)")
     coc.add_argument("--camera", help="the body the take was shot with, from the catalog (its sensor and CoC)")
     coc.add_argument("--sensor-width-mm", type=_positive_float, help="the sensor's width, when the body is not in the catalog")
+    depth = analyze.add_argument_group("depth (each blur as µm of defocus at the subject; needs the sensor above)")
+    depth.add_argument("--f-number", type=_positive_float, help="the aperture set on the lens")
+    depth.add_argument("--magnification", type=_positive_float, help="the magnification (1 = life size)")
+    depth.add_argument("--focal-length", type=_positive_float, default=100.0,
+                       help="in mm (default 100; matters little at macro magnifications)")
     analyze.add_argument("--csv", type=Path, help="write one row per frame here, and the plot next to it as PNG")
     analyze.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     analyze.add_argument("--overlay-video", type=Path, help="write the take with peaking and the feature's box as MP4")
@@ -313,11 +319,13 @@ def _analyze(args: argparse.Namespace) -> int:
     if args.lock_frame < 0:
         raise UserError(f"--lock-frame must be 0 or more, got {args.lock_frame}.")
     sensor = _take_sensor(args)
+    lens = _take_lens(args, sensor)
     try:
         report = analyze(
             args.input, args.roi, lock_frame=args.lock_frame, lock_best=args.lock_best, track=not args.no_track,
             measure=args.measure, lock_settings=LockSettings(coc_px=args.coc_px or ASSUMED_COC_PX),
             overlay_video=args.overlay_video, progress=sys.stderr.isatty() and not args.json, sensor=sensor,
+            lens=lens,
         )
         if args.csv is not None:
             write_csv(report, args.csv)
@@ -357,6 +365,19 @@ def _take_sensor(args: argparse.Namespace):
     if coc_mm is not None:
         raise UserError("--coc-um needs the sensor: add --camera NAME (see the catalog) or --sensor-width-mm MM.")
     return None
+
+
+def _take_lens(args: argparse.Namespace, sensor):
+    """The aperture and magnification behind ``analyze``'s defocus at the subject."""
+    from focuslock.analyze import TakeLens
+
+    if args.f_number is None and args.magnification is None:
+        return None
+    if args.f_number is None or args.magnification is None:
+        raise UserError("The defocus at the subject needs both --f-number and --magnification.")
+    if sensor is None:
+        raise UserError("The defocus at the subject needs the sensor too: add --camera NAME or --sensor-width-mm MM.")
+    return TakeLens(args.f_number, args.magnification, args.focal_length)
 
 
 def _lens_setup(args: argparse.Namespace) -> dict:

@@ -21,6 +21,7 @@ from focuslock.frames import Analysis, Freshness
 from focuslock.live import LiveSession
 from focuslock.overlay.focus_layer import draw_stale
 from focuslock.overlay.hud import draw_text_panel
+from focuslock.overlay.render import defocus_line
 from focuslock.overlay.render import hud_lines as overlay_hud_lines
 from focuslock.pipeline import PipelineSettings
 
@@ -65,6 +66,9 @@ def hud_lines(analysis: Analysis, freshness: Freshness | None = None) -> list[st
     lines += overlay_hud_lines(analysis.frame.metadata, analysis.results.get("optics"), analysis.results.get("focus"),
                                analysis.results.get("drift_px"))
     coc = analysis.results.get("coc")
+    defocus = defocus_line(analysis.results.get("optics"), coc, analysis.results.get("focus"))
+    if defocus is not None:
+        lines.append(defocus)
     if coc is not None:
         lines.append(coc.describe())
         if coc.warning:

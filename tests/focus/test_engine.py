@@ -12,7 +12,7 @@ from focuslock.camera.sim import BenchConfig, SimulatedBench
 from focuslock.cli import main
 from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.live import LiveSession
-from focuslock.pipeline import FramePipeline, PipelineSettings
+from focuslock.pipeline import FramePipeline, OpticsSettings, PipelineSettings
 
 
 def test_engine_result_without_a_feature_is_peaking_only():
@@ -54,7 +54,9 @@ def test_a_locked_feature_goes_soft_in_the_live_session_when_focus_is_driven_awa
     roi = bench.landmark_roi_px("coin-numeral")
     bench.open()
     best = int(round(bench.best_focus_position_steps(roi)))
-    settings = PipelineSettings()
+    # At 512 px the sensor's CoC is 0.41 live-view px, finer than live view resolves (the
+    # lock says UNCERTAIN there); the user's CoC of 2 px is one it can judge.
+    settings = PipelineSettings(optics=OpticsSettings(coc_px=2.0))
     with LiveSession(bench, processor=FramePipeline(), settings=settings) as session:
         session.drive_focus(best).result(5)
         settings = settings.with_focus(settings.focus.follow(roi))
@@ -91,7 +93,6 @@ def test_the_live_lock_judges_against_the_coc_of_the_optics():
 
     from focuslock.frames import Frame
     from focuslock.optics.dof import coc_in_live_view
-    from focuslock.pipeline import OpticsSettings
 
     bench = SimulatedBench(BenchConfig(live_view_size_px=(512, 340), frame_rate_hz=None))
     bench.open()
@@ -116,3 +117,53 @@ def test_the_live_lock_judges_against_the_coc_of_the_optics():
     pipeline(bench.read_frame(), settings)
     settings = settings.with_focus(settings.focus.with_lock(True))
     assert pipeline(bench.read_frame(), settings)["focus"].lock.coc_px == 3.5
+
+
+def test_the_live_verdict_reads_the_benchs_true_defocus_at_the_sensors_own_coc():
+    """The bench at 1024 px and f/5.6, its target square to the camera (one depth in the
+    star's box), locked at best focus with the CoC from the optics (0.82 live-view px):
+    driven away step by step, the verdict is never SHARP once the true blur passes the
+    CoC, and the depth the HUD gives (µm from the lock's plane of focus) is the distance
+    the drive moved the plane of focus, within a fifth, from half the CoC on."""
+    from focuslock.camera.sim_scene import SceneSpec
+    from focuslock.headless import hud_lines
+    from focuslock.frames import Analysis, CameraStatus
+    from focuslock.optics.dof import depth_for_blur_mm, describe_depth
+
+    bench = SimulatedBench(BenchConfig(live_view_size_px=(1024, 680), frame_rate_hz=None, f_number=5.6,
+                                       scene=SceneSpec(tilt_deg=0.0)))
+    bench.open()
+    roi = bench.landmark_roi_px("star")
+    best = int(round(bench.best_focus_position_steps(roi)))
+    bench.drive_focus(best)
+    pipeline = FramePipeline()
+    settings = PipelineSettings()
+    settings = settings.with_focus(settings.focus.follow(roi))
+    pipeline(bench.read_frame(), settings)
+    settings = settings.with_focus(settings.focus.with_lock())
+    for _ in range(8):  # the lock calibrates on the first still frames
+        results = pipeline(bench.read_frame(), settings)
+    coc_px = results["coc"].coc_px
+    assert coc_px == pytest.approx(0.82, abs=0.01)
+    moved = 0
+    checked = 0
+    for target in (10, 20, 30, 40, 60, 90, 120):
+        bench.drive_focus(target - moved)
+        moved = target
+        frame = bench.read_frame()
+        results = pipeline(frame, settings)
+        lock = results["focus"].lock
+        truth_px = bench.region_defocus_blur_px(roi, frame)
+        if truth_px > coc_px:
+            assert lock.state.value in ("soft", "softening", "uncertain") and lock.state.value != "sharp", lock.describe()
+        if truth_px > 1.4 * coc_px:
+            assert lock.state.value == "soft", (truth_px, lock.describe())
+        if truth_px >= 0.5 * coc_px:
+            depth_mm = depth_for_blur_mm(results["optics"], results["coc"].blur_um(lock.blur_px))
+            truth_mm = target * bench.config.focus_step_um / 1000.0
+            assert depth_mm == pytest.approx(truth_mm, rel=0.2), (target, lock.describe())
+            analysis = Analysis(frame, 5.0, 5.0, 0, 30.0, CameraStatus("live"), results)
+            assert any(f"about {describe_depth(depth_mm)} from the lock's plane of focus" in line
+                       for line in hud_lines(analysis)), hud_lines(analysis)
+            checked += 1
+    assert checked >= 5

@@ -8,19 +8,25 @@ from PySide6 import QtCore
 
 from focuslock.camera.sim import BenchConfig, BenchLink, SimulatedBench
 from focuslock.live import LiveSession
-from focuslock.pipeline import FramePipeline, PipelineSettings
+from focuslock.pipeline import FramePipeline, OpticsSettings, PipelineSettings
 from focuslock.ui.frame_view import drag_to_roi
 from focuslock.ui.main_window import SHORTCUTS, MainWindow
 from focuslock.ui.settings_store import SettingsStore
+
+
+# A 512 px live view of the bench's full-frame sensor makes the CoC 0.41 px, finer than
+# any verdict can resolve (the lock says UNCERTAIN there, as it should); the window tests
+# judge against a CoC of 2 px, as a user who zoomed live view 5× would.
+JUDGEABLE = PipelineSettings(optics=OpticsSettings(coc_px=2.0))
 
 
 @pytest.fixture
 def bench_window(qtbot, tmp_path):
     bench = SimulatedBench(BenchConfig(live_view_size_px=(512, 340), frame_rate_hz=30.0, f_number=2.8, exposure_s=1 / 250,
                                        capture_width_px=1536))
-    session = LiveSession(bench, processor=FramePipeline(), settings=PipelineSettings())
+    session = LiveSession(bench, processor=FramePipeline(), settings=JUDGEABLE)
     session.start()
-    window = MainWindow(session, PipelineSettings(), capture_folder=tmp_path / "captures",
+    window = MainWindow(session, JUDGEABLE, capture_folder=tmp_path / "captures",
                         store=SettingsStore(tmp_path / "window.json"))
     qtbot.addWidget(window)
     window.show()

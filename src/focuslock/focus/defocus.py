@@ -45,7 +45,6 @@ COARSE_SIGMA_PX = 2.0
 # sampled; finer where the verdict's thresholds lie. Extended to at least 6 px absolute.
 _CURVE_COC_MULTIPLES = (0.0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0)
 _MIN_CURVE_SPAN_PX = 6.0
-_SUPERSAMPLE = 16
 # The coarse band must hold this many times the noise's share for the ratio to mean blur.
 _MIN_COARSE_TO_NOISE = 25.0
 
@@ -55,29 +54,48 @@ def disc_kernel(diameter_px: float) -> np.ndarray:
     """A uniform disc of ``diameter_px`` (what a defocused lens does) as a kernel for a
     pixel image, float32, sum 1.
 
-    The disc is supersampled and each sample is shared among the four nearest pixel
-    centres (bilinear): a pixel image stands for a continuous picture, and a disc even
-    smaller than one pixel softens it a little. Small discs are therefore exact, not a
-    3-tap Gaussian far from the intended size; diameter 0 is the identity.
+    A pixel image is a sampled, band-limited picture; blurring the picture by a disc
+    and sampling it again multiplies its spectrum by the disc's transfer function
+    2·J1(π·d·ρ)/(π·d·ρ) up to the Nyquist frequency. The kernel is that transfer
+    function brought back to pixels (inverse DFT), cut at the disc's radius plus a few
+    pixels of its ringing. Splatting a supersampled disc onto pixels instead (bilinear
+    or by area) adds the interpolator's own blur — σ² of 1/6 px², more than a whole
+    CoC of 1 px — and made every small blur look three times smaller than it is.
+    Diameter 0 is the identity.
     """
     if not (diameter_px >= 0 and math.isfinite(diameter_px)):
         raise ValueError(f"A blur disc needs a finite diameter ≥ 0 px, got {diameter_px}.")
-    radius = diameter_px / 2.0
-    if radius < 1e-3:
+    if diameter_px < 1e-3:
         return np.ones((1, 1), np.float32)
-    half = int(math.ceil(radius)) + 1
-    n = 2 * half + 1
-    steps = max(_SUPERSAMPLE, int(math.ceil(_SUPERSAMPLE * radius)))
-    offsets = (np.arange(2 * steps) + 0.5) / steps - 1.0  # symmetric samples in (−1, 1)
-    xx, yy = np.meshgrid(offsets * radius, offsets * radius)
-    inside = xx * xx + yy * yy <= radius * radius
-    xs, ys = xx[inside] + half, yy[inside] + half
-    x0, y0 = np.floor(xs).astype(int), np.floor(ys).astype(int)
-    fx, fy = xs - x0, ys - y0
-    kernel = np.zeros((n, n), np.float64)
-    for dx, dy, weight in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
-        np.add.at(kernel, (y0 + dy, x0 + dx), weight)
+    half = int(math.ceil(diameter_px / 2.0)) + _DISC_RINGING_PX
+    size = 64
+    while size < 4 * (2 * half + 1):
+        size *= 2
+    frequencies = np.fft.fftfreq(size)
+    rho = np.hypot(frequencies[:, None], frequencies[None, :])
+    transfer = _jinc(math.pi * diameter_px * rho)
+    kernel = np.fft.fftshift(np.real(np.fft.ifft2(transfer)))
+    centre = size // 2
+    kernel = kernel[centre - half : centre + half + 1, centre - half : centre + half + 1]
     return (kernel / kernel.sum()).astype(np.float32)
+
+
+_DISC_RINGING_PX = 3
+_J1_NODES = np.linspace(0.0, math.pi, 257)[:-1] + math.pi / 512.0  # midpoints of 256 steps over [0, π]
+
+
+def _jinc(x: np.ndarray) -> np.ndarray:
+    """2·J1(x)/x (1 at x = 0), with J1 from Bessel's integral (1/π)∫₀^π cos(τ − x·sin τ) dτ;
+    the midpoint rule on this smooth periodic integrand is exact to ~1e-12 for x < 100."""
+    x = np.asarray(x, np.float64)
+    flat = x.ravel()
+    j1 = np.empty_like(flat)
+    for start in range(0, flat.size, 4096):  # bounded memory for large grids
+        chunk = flat[start : start + 4096, None]
+        j1[start : start + 4096] = np.cos(_J1_NODES[None, :] - chunk * np.sin(_J1_NODES[None, :])).mean(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(flat > 1e-9, 2.0 * j1 / np.maximum(flat, 1e-300), 1.0)
+    return out.reshape(x.shape)
 
 
 def view_margin_px(coc_px: float) -> int:
@@ -190,7 +208,8 @@ class BlurEstimate:
     ``blur_px``: disc diameter in live-view pixels (negative: sharper than the lock);
     ``blur_sd_px``: its standard deviation from noise; ``beyond_range``: blurred past the
     end of the reference's curve (``blur_px`` is then a lower bound); ``no_detail``: the
-    fine band holds no signal above the noise at all.
+    fine band holds no signal above the noise at all; ``blur_high_px``: the largest blur
+    the reading allows at two standard deviations.
     """
 
     blur_px: float
@@ -198,6 +217,8 @@ class BlurEstimate:
     energies: BandEnergies
     beyond_range: bool = False
     no_detail: bool = False
+    # The most blur the reading allows (ratio 2σ towards softer, through the curve).
+    blur_high_px: float = math.inf
 
 
 class BlurReference:
@@ -216,20 +237,41 @@ class BlurReference:
             raise ValueError(f"The circle of confusion must be a positive number of pixels, got {coc_px}.")
         self.coc_px = float(coc_px)
         self.margin_px = int(margin_px)
-        self.noise_sigma = float(noise_sigma)
         span = max(_MIN_CURVE_SPAN_PX, 4.0 * coc_px)
         diameters = sorted({round(coc_px * m, 4) for m in _CURVE_COC_MULTIPLES if coc_px * m <= span} | {round(span, 4)})
         self.diameters_px = np.array(diameters, np.float64)
-        fine = np.zeros(len(diameters))
-        coarse = np.zeros(len(diameters))
+        # Band energies before the noise's share is taken off, summed over the views: the
+        # noise correction follows the noise model as it settles (the first view's noise
+        # is a single-frame estimate; later views bring the temporal one).
+        self._raw_fine = np.zeros(len(diameters))
+        self._raw_coarse = np.zeros(len(diameters))
+        self._gains = np.array([_noise_gains(d) for d in diameters])  # (fine, coarse) per diameter
+        self._first_view = views[0]
+        self._view_count = 0
         for view in views:
-            for i, d in enumerate(diameters):
-                e = band_energies(defocus(view, d), noise_sigma, d, margin_px=margin_px)
-                fine[i] += e.fine
-                coarse[i] += e.coarse
-        fine /= len(views)
-        coarse /= len(views)
-        self.reference = band_energies(views[0], noise_sigma, margin_px=margin_px)
+            self._accumulate(view)
+        self.set_noise(noise_sigma)
+
+    def _accumulate(self, view: np.ndarray) -> None:
+        for i, d in enumerate(self.diameters_px):
+            raw = band_energies(defocus(view, float(d)), 0.0, margin_px=self.margin_px)
+            self._raw_fine[i] += raw.fine
+            self._raw_coarse[i] += raw.coarse
+        self._view_count += 1
+
+    def add_view(self, view: np.ndarray, noise_sigma: float) -> None:
+        """Another aligned, whole-pixel view of the still feature (same size), and the
+        noise model's σ now: the curve is averaged over all views and corrected for it."""
+        self._accumulate(view)
+        self.set_noise(noise_sigma)
+
+    def set_noise(self, noise_sigma: float) -> None:
+        """Correct the curve for a noise of ``noise_sigma`` grey levels."""
+        self.noise_sigma = float(noise_sigma)
+        noise_var = self.noise_sigma**2
+        fine = self._raw_fine / self._view_count - noise_var * self._gains[:, 0]
+        coarse = self._raw_coarse / self._view_count - noise_var * self._gains[:, 1]
+        self.reference = band_energies(self._first_view, self.noise_sigma, margin_px=self.margin_px)
         self.fine_curve = fine
         ratio = np.where(coarse > 0, fine / np.maximum(coarse, 1e-12), 0.0)
         # Noise left in the average can make neighbouring samples cross: force the curve
@@ -260,16 +302,24 @@ class BlurReference:
         # log_curve falls with d: interpolate on the reversed arrays.
         return float(np.interp(log_value, log_curve[::-1], self.diameters_px[::-1])), False
 
-    def slope_at(self, blur_px: float) -> float:
-        """|d log q / d d| of the curve at ``blur_px`` (per px), never zero."""
-        d = abs(blur_px)
-        diameters = self.diameters_px
-        i = int(np.clip(np.searchsorted(diameters, d) - 1, 0, len(diameters) - 2))
-        slope = (self._log_ratio[i] - self._log_ratio[i + 1]) / (diameters[i + 1] - diameters[i])
-        # Never flatter than the curve's mean slope over its whole span / 20: a plateau
-        # from forced monotonicity must not make an estimate look infinitely uncertain.
-        mean_slope = (self._log_ratio[0] - self._log_ratio[-1]) / (diameters[-1] - diameters[0])
-        return float(max(slope, mean_slope / 20.0, 1e-6))
+    def blur_and_sd(self, ratio: float, relative_sd: float) -> tuple[float, float, bool]:
+        """The blur for ``ratio``, its standard deviation when the ratio has the relative
+        standard deviation ``relative_sd``, and whether it lies beyond the curve.
+
+        The σ is half the blur interval that ratio ± 1σ spans on the curve, not the
+        curve's local slope: near zero blur the curve is flat (a disc's transfer
+        function starts as 1 − (π·d·ρ)²/8), so the slope says "infinitely unsure" where
+        the interval says how far from zero the blur can be."""
+        blur, beyond = self.blur_for_ratio(ratio)
+        if not (relative_sd >= 0 and math.isfinite(relative_sd)):
+            return blur, math.inf, beyond
+        softer, _ = self.blur_for_ratio(ratio * math.exp(-relative_sd))
+        sharper, _ = self.blur_for_ratio(ratio * math.exp(relative_sd))
+        return blur, max(0.5 * (softer - sharper), 0.0), beyond
+
+    def ratio_at(self, blur_px: float) -> float:
+        """The curve's ratio at a blur of ``blur_px`` ≥ 0."""
+        return float(math.exp(np.interp(blur_px, self.diameters_px, self._log_ratio)))
 
     def estimate(self, view: np.ndarray, noise_sigma: float) -> BlurEstimate:
         """The blur of ``view`` (same size and margin as the reference views)."""
@@ -282,8 +332,9 @@ class BlurReference:
             # ratio says nothing about blur. Report it as unresolvable, never as sharp.
             blur, beyond = self.blur_for_ratio(energies.ratio)
             return BlurEstimate(blur, math.inf, energies, beyond_range=beyond)
-        blur, beyond = self.blur_for_ratio(energies.ratio)
         # The coarse band is far less noisy than the fine one: the ratio's relative
         # noise is the fine band's.
         relative_sd = energies.fine_sd / energies.fine
-        return BlurEstimate(blur, relative_sd / self.slope_at(blur), energies, beyond_range=beyond)
+        blur, sd, beyond = self.blur_and_sd(energies.ratio, relative_sd)
+        high, high_beyond = self.blur_for_ratio(energies.ratio * math.exp(-2.0 * relative_sd))
+        return BlurEstimate(blur, sd, energies, beyond_range=beyond, blur_high_px=math.inf if high_beyond else high)

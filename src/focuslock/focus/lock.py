@@ -64,8 +64,12 @@ class LockSettings:
     confirm_frames: int = 2
     take_mode: bool = False
     calibration_frames: int = 6
-    # The blur estimate's noise (1σ) above which it cannot tell SHARP from SOFT.
+    # At lock time: the estimate's noise (1σ) at half the CoC above which the feature
+    # cannot tell SHARP from SOFT at all.
     resolvable_sd_fraction: float = 0.25
+    # Per frame: the estimate's noise (1σ) above which a reading says nothing (±1σ wider
+    # than the CoC).
+    reading_sd_fraction: float = 0.5
     min_track_confidence: float = 0.6
     # Share of the feature's pixels with a clipped channel that makes the reading unsure
     # (beyond what was clipped at lock time).
@@ -93,10 +97,14 @@ def judge_estimate(estimate: BlurEstimate, settings: LockSettings, resolvable: b
         return FocusState.SOFT, None
     if not resolvable:
         return FocusState.UNCERTAIN, "too little detail for the noise at lock time"
-    if estimate.no_detail or estimate.blur_sd_px > settings.resolvable_sd_fraction * coc:
+    if estimate.no_detail or estimate.blur_sd_px > settings.reading_sd_fraction * coc:
         return FocusState.UNCERTAIN, "too little detail left to judge"
     blur = estimate.blur_px
     if blur < settings.softening_fraction * coc:
+        # SHARP only when the reading rules out a blur of the CoC: near zero blur the
+        # through-focus curve is flat, and noise there hides what lies under it.
+        if estimate.blur_high_px >= coc:
+            return FocusState.UNCERTAIN, "too little detail to rule out a blur of the CoC"
         return FocusState.SHARP, None
     return (FocusState.SOFTENING if blur < coc else FocusState.SOFT), None
 
@@ -193,11 +201,14 @@ class FocusLock:
                  clipped_share_at_lock: float = 0.0) -> None:
         self.settings = settings or LockSettings()
         self.margin_px = view_margin_px(self.settings.coc_px)
-        self._views = [view.astype(np.float32)]
+        self._view_shape = view.shape
+        self._view_count = 1
         self._calibration_closed = False
         self.noise_sigma_at_lock = float(noise_sigma)
         self.clipped_share_at_lock = clipped_share_at_lock
-        self._build_reference()
+        self.reference = BlurReference([view.astype(np.float32)], self.noise_sigma_at_lock, self.settings.coc_px,
+                                       self.margin_px)
+        self._size_thresholds()
         self.state: FocusState = FocusState.SHARP if self.resolvable else FocusState.UNCERTAIN
         self._pending: FocusState | None = None
         self._pending_count = 0
@@ -208,9 +219,8 @@ class FocusLock:
         self.peak = PeakSearch()
 
     # ------------------------------------------------------------------ calibration
-    def _build_reference(self) -> None:
+    def _size_thresholds(self) -> None:
         settings = self.settings
-        self.reference = BlurReference(self._views, self.noise_sigma_at_lock, settings.coc_px, self.margin_px)
         # How well the lock can tell blur at the SOFTENING threshold, from the noise now:
         # the estimate's noise where the feature is blurred by half the CoC.
         half = settings.softening_fraction * settings.coc_px
@@ -235,29 +245,28 @@ class FocusLock:
             return math.inf
         # A fresh view's noise is unblurred: white noise of σ gives 4σ² in the fine band.
         fine_sd = fine_energy_sd(fine, 4.0 * self.noise_sigma_at_lock ** 2, reference.reference.pixels)
-        return (fine_sd / fine) / reference.slope_at(blur_px)
+        return reference.blur_and_sd(reference.ratio_at(blur_px), fine_sd / fine)[1]
 
     @property
     def calibrating(self) -> bool:
-        return not (self.settings.take_mode or self._calibration_closed) and len(self._views) < self.settings.calibration_frames
+        return (not (self.settings.take_mode or self._calibration_closed)
+                and self._view_count < self.settings.calibration_frames)
 
     def add_calibration_view(self, view: np.ndarray, noise_sigma: float) -> None:
         """Another whole-pixel view of the still feature: the curve is averaged over the
-        views (their noise averages out) once ``calibration_frames`` are in."""
-        if not self.calibrating or view.shape != self._views[0].shape:
+        views (their noise averages out) and corrected for the noise model as it settles
+        (its first σ is a single-frame estimate, later ones temporal)."""
+        if not self.calibrating or view.shape != self._view_shape:
             return
-        self._views.append(view.astype(np.float32))
+        self._view_count += 1
         self.noise_sigma_at_lock = float(noise_sigma)
-        if not self.calibrating:
-            self._build_reference()
+        self.reference.add_view(view.astype(np.float32), self.noise_sigma_at_lock)
+        self._size_thresholds()
 
     def finish_calibration(self) -> None:
-        """Calibrate on the views gathered so far (focus started to move: later views
-        would no longer show the feature as it was locked)."""
-        if self.calibrating:
-            if len(self._views) >= 2:
-                self._build_reference()
-            self._calibration_closed = True
+        """Stop calibrating (focus started to move: later views would no longer show the
+        feature as it was locked)."""
+        self._calibration_closed = True
 
     # ------------------------------------------------------------------ per frame
     def update(self, view: np.ndarray | None, noise_sigma: float | None, *, lost: bool = False, track_confidence: float = 1.0,

@@ -5,15 +5,26 @@ uniform disc; what a sensor adds is noise. These helpers make such frames from a
 sharp photograph so that the focus verdict can be tested (and documented, see
 ``scripts/focus_truth.py``) against a truth that is known exactly, not against the
 simulated bench the engine was tuned on.
+
+The disc is applied as a camera applies it, independently of the estimator's own disc
+(:func:`focuslock.focus.defocus.disc_kernel`): the photograph is taken as the picture
+at ``OVERSAMPLE`` times the frame's resolution (Lanczos), blurred there by a disc drawn
+by its area on each fine pixel, and averaged back over each frame pixel, as a sensor's
+pixels do. Every frame, sharp or not, goes through the same resampling.
 """
 
 from __future__ import annotations
 
+import functools
+import math
+
+import cv2
 import numpy as np
 
-from focuslock.focus.defocus import defocus
+__all__ = ["OVERSAMPLE", "degrade", "lens_defocus"]
 
-__all__ = ["degrade"]
+OVERSAMPLE = 4
+_COVERAGE_SAMPLES = 8  # per fine pixel and axis, to draw the disc by its area
 
 
 def degrade(image_rgb: np.ndarray, blur_px: float, noise_sd: float, *, contrast: float = 1.0, gain: float = 1.0,
@@ -24,8 +35,7 @@ def degrade(image_rgb: np.ndarray, blur_px: float, noise_sd: float, *, contrast:
     Fourier shift so that no interpolation blur is added), with Gaussian noise of
     ``noise_sd`` grey levels per channel; uint8 RGB."""
     image = image_rgb.astype(np.float32)
-    if blur_px > 0:
-        image = np.stack([defocus(image[..., c], blur_px) for c in range(3)], axis=-1)
+    image = lens_defocus(image, blur_px)
     if shift_px != (0.0, 0.0):
         image = np.stack([_fourier_shift(image[..., c], shift_px) for c in range(3)], axis=-1)
     if contrast != 1.0:
@@ -44,3 +54,30 @@ def _fourier_shift(channel: np.ndarray, shift_px: tuple[float, float]) -> np.nda
     fx = np.fft.fftfreq(width)[None, :]
     phase = np.exp(-2j * np.pi * (fx * shift_px[0] + fy * shift_px[1]))
     return np.real(np.fft.ifft2(np.fft.fft2(channel) * phase)).astype(np.float32)
+
+
+def lens_defocus(image: np.ndarray, blur_px: float) -> np.ndarray:
+    """``image`` (float32, H×W or H×W×C) blurred by a disc of ``blur_px`` frame pixels,
+    through a picture at ``OVERSAMPLE`` times the resolution (see the module docstring)."""
+    if not (blur_px >= 0 and math.isfinite(blur_px)):
+        raise ValueError(f"A blur disc needs a finite diameter ≥ 0 px, got {blur_px}.")
+    height, width = image.shape[:2]
+    fine = cv2.resize(image, (width * OVERSAMPLE, height * OVERSAMPLE), interpolation=cv2.INTER_LANCZOS4)
+    if blur_px > 0:
+        fine = cv2.filter2D(fine, cv2.CV_32F, _area_disc(round(blur_px * OVERSAMPLE, 4)), borderType=cv2.BORDER_REFLECT)
+    return cv2.resize(fine, (width, height), interpolation=cv2.INTER_AREA)
+
+
+@functools.lru_cache(maxsize=64)
+def _area_disc(diameter_px: float) -> np.ndarray:
+    """A disc of ``diameter_px``: each pixel weighted by the share of it the disc covers."""
+    radius = diameter_px / 2.0
+    half = int(math.ceil(radius))
+    n = 2 * half + 1
+    steps = _COVERAGE_SAMPLES
+    offsets = (np.arange(n * steps) + 0.5) / steps - half - 0.5
+    inside = (offsets[None, :] ** 2 + offsets[:, None] ** 2 <= radius * radius).astype(np.float64)
+    kernel = inside.reshape(n, steps, n, steps).sum(axis=(1, 3))
+    if kernel.sum() == 0:  # a disc smaller than one sample: a point
+        kernel[half, half] = 1.0
+    return (kernel / kernel.sum()).astype(np.float32)

@@ -198,6 +198,12 @@ def depth_for_blur_mm(result: "DofResult", blur_um_at_sensor: float) -> float | 
     return 0.5 * result.total_mm * blur_um_at_sensor / (result.coc_mm * 1000.0)
 
 
+def describe_depth(depth_mm: float) -> str:
+    """A depth at the subject as a photographer reads it: '85 µm' below a millimetre,
+    '1.56 mm' above."""
+    return f"{depth_mm * 1000:.0f} µm" if abs(depth_mm) < 1.0 else f"{depth_mm:.2f} mm"
+
+
 def _positive(name: str, value: float, unit: str) -> float:
     try:
         value = float(value)
