@@ -30,7 +30,7 @@ from focuslock.focus.lock import FocusState, LockSettings, LockStatus
 from focuslock.focus.measure import DEFAULT_MEASURE, MEASURES, FocusReading
 from focuslock.focus.peaking import PeakingSettings
 from focuslock.optics.dof import (LIVE_VIEW_RESOLVES_COC_PX, DofResult, LiveViewCoc, OpticsError, coc_in_live_view,
-                                  depth_for_blur_mm, depth_of_field, describe_depth)
+                                  depth_for_live_view_blur_mm, depth_of_field, describe_depth)
 from focuslock.overlay.focus_layer import STATE_COLOURS_RGB
 from focuslock.overlay.hud import draw_text_panel
 from focuslock.overlay.plot import draw_sharpness_plot
@@ -80,6 +80,10 @@ class FrameRecord:
         return self.lock.reason if self.lock is not None else None
 
 
+# The blur of each frame in its units, and the decimals the JSON and the CSV give it.
+FRAME_NUMBER_DIGITS = {"blur_px": 4, "blur_sd_px": 4, "blur_um": 3, "coc_share": 4, "defocus_um": 2}
+
+
 @dataclass
 class AnalysisReport:
     input: str
@@ -101,10 +105,22 @@ class AnalysisReport:
     def defocus_um(self, record: "FrameRecord") -> float | None:
         """How far (µm, at the subject) the feature lies from the lock frame's plane of
         focus, from its blur and the optics; None without them or for a sharper frame."""
-        if self.dof is None or self.coc is None or record.blur_px is None or record.blur_px <= 0:
+        if self.dof is None or self.coc is None or record.blur_px is None:
             return None
-        depth_mm = depth_for_blur_mm(self.dof, self.coc.blur_um(record.blur_px))
+        depth_mm = depth_for_live_view_blur_mm(self.dof, self.coc, record.blur_px)
         return None if depth_mm is None else depth_mm * 1000.0
+
+    def frame_numbers(self, record: "FrameRecord") -> dict[str, float | None]:
+        """A frame's blur in every unit this report has (None where it has not), in the
+        order of ``FRAME_NUMBER_DIGITS``: what the JSON, the CSV and the plot give."""
+        blur, sd = record.blur_px, record.blur_sd_px
+        return {
+            "blur_px": blur,
+            "blur_sd_px": sd if sd is not None and math.isfinite(sd) else None,
+            "blur_um": None if blur is None or self.coc is None else self.coc.blur_um(blur),
+            "coc_share": None if blur is None or not self.coc_px else blur / self.coc_px,
+            "defocus_um": self.defocus_um(record),
+        }
 
     def to_json(self) -> dict:
         return {
@@ -123,11 +139,8 @@ class AnalysisReport:
                     "file": None if r.source is None else Path(r.source).name,
                     "time_s": None if r.time_s is None else round(r.time_s, 4),
                     "sharpness": None if r.reading is None else r.reading.score,
-                    "blur_px": None if r.blur_px is None else round(r.blur_px, 4),
-                    "blur_sd_px": None if r.blur_sd_px is None or not math.isfinite(r.blur_sd_px) else round(r.blur_sd_px, 4),
-                    "blur_um": None if r.blur_px is None or self.coc is None else round(self.coc.blur_um(r.blur_px), 3),
-                    "coc_share": None if r.blur_px is None or not self.coc_px else round(r.blur_px / self.coc_px, 4),
-                    "defocus_um": _rounded(self.defocus_um(r), 2),
+                    **{name: None if value is None else round(value, FRAME_NUMBER_DIGITS[name])
+                       for name, value in self.frame_numbers(r).items()},
                     "state": r.state,
                     **({"reason": r.reason} if r.reason else {}),
                     "roi": None if r.roi_px is None else [round(v, 2) for v in r.roi_px],
@@ -138,14 +151,6 @@ class AnalysisReport:
             "best_frame": self.best_frame,
             "lock_frame": self.lock_frame,
         }
-
-
-def _text(value: float | None, form: str) -> str:
-    return "" if value is None else form.format(value)
-
-
-def _rounded(value: float | None, digits: int) -> float | None:
-    return None if value is None else round(value, digits)
 
 
 # ----------------------------------------------------------------------------- input
@@ -467,20 +472,19 @@ def write_csv(report: AnalysisReport, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as handle:
         table = csv.writer(handle)
-        table.writerow(["index", "file", "time_s", "blur_px", "blur_sd_px", "blur_um", "coc_share", "defocus_um", "state", "reason", "sharpness",
+        table.writerow(["index", "file", "time_s", *FRAME_NUMBER_DIGITS, "state", "reason", "sharpness",
                         "roi_x", "roi_y", "roi_w", "roi_h", "error"])
         for r in report.frames:
             roi = [f"{v:.2f}" for v in r.roi_px] if r.roi_px is not None else ["", "", "", ""]
+            numbers = ["" if value is None else f"{value:.{FRAME_NUMBER_DIGITS[name]}f}"
+                       for name, value in report.frame_numbers(r).items()]
             table.writerow([r.index, Path(r.source).name if r.source else "", "" if r.time_s is None else f"{r.time_s:.4f}",
-                            "" if r.blur_px is None else f"{r.blur_px:.4f}",
-                            "" if r.blur_sd_px is None or not math.isfinite(r.blur_sd_px) else f"{r.blur_sd_px:.4f}",
-                            "" if r.blur_px is None or report.coc is None else f"{report.coc.blur_um(r.blur_px):.3f}",
-                            "" if r.blur_px is None or not report.coc_px else f"{r.blur_px / report.coc_px:.4f}",
-                            _text(report.defocus_um(r), "{:.2f}"), r.state, r.reason or "", "" if r.reading is None else f"{r.reading.score:.6g}", *roi, r.error or ""])
+                            *numbers, r.state, r.reason or "", "" if r.reading is None else f"{r.reading.score:.6g}", *roi,
+                            r.error or ""])
     plot_path = path.with_suffix(".png")
     xs = [r.time_s if r.time_s is not None else float(r.index) for r in report.frames]
     axis = "time (s)" if any(r.time_s is not None for r in report.frames) else "frame"
-    shares = [None if r.blur_px is None or not report.coc_px else r.blur_px / report.coc_px for r in report.frames]
+    shares = [report.frame_numbers(r)["coc_share"] for r in report.frames]
     image = draw_sharpness_plot(xs, shares, [r.state for r in report.frames],
                                 best_x=xs[report.best_frame] if report.best_frame is not None else None,
                                 lock_x=xs[report.lock_frame] if report.lock_frame is not None else None,

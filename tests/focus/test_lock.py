@@ -143,7 +143,7 @@ def test_the_verdict_is_in_pixels_of_blur_whatever_the_texture():
     """Fine and coarse texture lose different shares of their detail to the same blur;
     the verdict is the blur itself, so both read the same diameter."""
     from focuslock.focus.defocus import defocus
-    from focuslock.focus.lock import view_margin_px
+    from focuslock.focus.defocus import view_margin_px
 
     import cv2
 
@@ -170,7 +170,7 @@ def test_a_single_frequency_pattern_is_never_called_sharp():
     """A pure grating loses contrast to blur but keeps its band ratio: the estimator
     cannot see its blur, and must say so rather than reassure."""
     from focuslock.focus.defocus import defocus
-    from focuslock.focus.lock import view_margin_px
+    from focuslock.focus.defocus import view_margin_px
 
     margin = view_margin_px(3.0)
     size = 64 + 2 * margin

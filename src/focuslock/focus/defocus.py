@@ -47,6 +47,9 @@ _CURVE_COC_MULTIPLES = (0.0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0, 1
 _MIN_CURVE_SPAN_PX = 6.0
 # The coarse band must hold this many times the noise's share for the ratio to mean blur.
 _MIN_COARSE_TO_NOISE = 25.0
+# The disc kernel keeps this much of its ringing beyond the disc's radius.
+_DISC_RINGING_PX = 3
+_J1_NODES = np.linspace(0.0, math.pi, 257)[:-1] + math.pi / 512.0  # midpoints of 256 steps over [0, π]
 
 
 @functools.lru_cache(maxsize=256)
@@ -78,10 +81,6 @@ def disc_kernel(diameter_px: float) -> np.ndarray:
     centre = size // 2
     kernel = kernel[centre - half : centre + half + 1, centre - half : centre + half + 1]
     return (kernel / kernel.sum()).astype(np.float32)
-
-
-_DISC_RINGING_PX = 3
-_J1_NODES = np.linspace(0.0, math.pi, 257)[:-1] + math.pi / 512.0  # midpoints of 256 steps over [0, π]
 
 
 def _jinc(x: np.ndarray) -> np.ndarray:
@@ -258,6 +257,11 @@ class BlurReference:
             self._raw_fine[i] += raw.fine
             self._raw_coarse[i] += raw.coarse
         self._view_count += 1
+
+    @property
+    def view_count(self) -> int:
+        """How many views the curve is averaged over."""
+        return self._view_count
 
     def add_view(self, view: np.ndarray, noise_sigma: float) -> None:
         """Another aligned, whole-pixel view of the still feature (same size), and the

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
-from focuslock.focus.lock import FocusLock, LockSettings, LockStatus, view_margin_px
+from focuslock.focus.defocus import view_margin_px
+from focuslock.focus.lock import FocusLock, LockSettings, LockStatus
 from focuslock.focus.measure import DEFAULT_MEASURE, MEASURES, FocusReading, measure_roi
 from focuslock.focus.noise import NoiseModel
 from focuslock.focus.peaking import PeakingResult, PeakingSettings, Workspace, clip_roi, compute_peaking

@@ -34,8 +34,7 @@ import numpy as np
 
 from focuslock.focus.defocus import BlurEstimate, BlurReference, fine_energy_sd, view_margin_px
 
-__all__ = ["FocusLock", "FocusState", "LockSettings", "LockStatus", "PeakSearch", "PeakStatus", "describe_blur", "judge_estimate",
-           "view_margin_px"]
+__all__ = ["FocusLock", "FocusState", "LockSettings", "LockStatus", "PeakSearch", "PeakStatus", "describe_blur", "judge_estimate"]
 
 
 class FocusState(str, enum.Enum):
@@ -52,7 +51,7 @@ _RANK = {FocusState.SHARP: 0, FocusState.SOFTENING: 1, FocusState.SOFT: 2}
 @dataclass(frozen=True)
 class LockSettings:
     """``coc_px``: permissible blur circle in live-view pixels (from the optics: see
-    :func:`focuslock.optics.dof.coc_in_live_view_px`). SOFTENING starts at
+    :func:`focuslock.optics.dof.coc_in_live_view`). SOFTENING starts at
     ``softening_fraction`` of it.
 
     ``take_mode``: the frames are a take or a stack, not a continuous live view: no
@@ -202,7 +201,6 @@ class FocusLock:
         self.settings = settings or LockSettings()
         self.margin_px = view_margin_px(self.settings.coc_px)
         self._view_shape = view.shape
-        self._view_count = 1
         self._calibration_closed = False
         self.noise_sigma_at_lock = float(noise_sigma)
         self.clipped_share_at_lock = clipped_share_at_lock
@@ -250,7 +248,7 @@ class FocusLock:
     @property
     def calibrating(self) -> bool:
         return (not (self.settings.take_mode or self._calibration_closed)
-                and self._view_count < self.settings.calibration_frames)
+                and self.reference.view_count < self.settings.calibration_frames)
 
     def add_calibration_view(self, view: np.ndarray, noise_sigma: float) -> None:
         """Another whole-pixel view of the still feature: the curve is averaged over the
@@ -258,7 +256,6 @@ class FocusLock:
         (its first σ is a single-frame estimate, later ones temporal)."""
         if not self.calibrating or view.shape != self._view_shape:
             return
-        self._view_count += 1
         self.noise_sigma_at_lock = float(noise_sigma)
         self.reference.add_view(view.astype(np.float32), self.noise_sigma_at_lock)
         self._size_thresholds()

@@ -198,6 +198,16 @@ def depth_for_blur_mm(result: "DofResult", blur_um_at_sensor: float) -> float | 
     return 0.5 * result.total_mm * blur_um_at_sensor / (result.coc_mm * 1000.0)
 
 
+def depth_for_live_view_blur_mm(result: "DofResult", coc: LiveViewCoc, blur_px: float) -> float | None:
+    """How far from the plane of focus (mm, at the subject) a feature lies whose blur has
+    grown by ``blur_px`` live-view pixels: None for a blur ≤ 0 (as sharp as the reference
+    or sharper: no depth to tell), an unknown pixel pitch or an unbounded depth of field."""
+    if blur_px <= 0:
+        return None
+    blur_um = coc.blur_um(blur_px)
+    return None if blur_um is None else depth_for_blur_mm(result, blur_um)
+
+
 def describe_depth(depth_mm: float) -> str:
     """A depth at the subject as a photographer reads it: '85 µm' below a millimetre,
     '1.56 mm' above."""

@@ -22,7 +22,7 @@ import numpy as np
 
 from focuslock.focus.engine import FocusResult
 from focuslock.focus.peaking import PeakingSettings
-from focuslock.optics.dof import DofResult, LiveViewCoc, depth_for_blur_mm, describe_depth
+from focuslock.optics.dof import DofResult, LiveViewCoc, depth_for_live_view_blur_mm, describe_depth
 from focuslock.overlay.focus_layer import STATE_COLOURS_RGB, draw_focus_layer
 from focuslock.overlay.hud import darken, draw_text_panel
 
@@ -339,14 +339,13 @@ def defocus_line(optics: DofResult | None, coc: LiveViewCoc | None, focus: Focus
     of focus (0.40 of the way to the DoF's edge)'. None without the optics, the sensor's
     pixel pitch or a blur (a frame sharper than the lock has no depth to tell)."""
     lock = focus.lock if focus is not None else None
-    if optics is None or coc is None or lock is None or lock.blur_px is None or lock.blur_px <= 0:
+    if optics is None or coc is None or lock is None or lock.blur_px is None:
         return None
-    blur_um = coc.blur_um(lock.blur_px)
-    depth_mm = depth_for_blur_mm(optics, blur_um) if blur_um is not None else None
+    depth_mm = depth_for_live_view_blur_mm(optics, coc, lock.blur_px)
     if depth_mm is None:
         return None
-    # The share of the half-depth, from the same physical CoC as the depth (the user's CoC
-    # in pixels may differ from the optics'; the depth follows the optics).
-    share = blur_um / (optics.coc_mm * 1000.0)
+    # The share of the half-depth, from the optics' CoC as the depth is (the user's CoC in
+    # pixels may differ from the optics').
+    share = depth_mm / (0.5 * optics.total_mm)
     more = "≥ " if lock.beyond_range else ""
     return f"{more}about {describe_depth(depth_mm)} from the lock's plane of focus ({share:.2f} of the way to the DoF's edge)"
