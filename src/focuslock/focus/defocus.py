@@ -281,6 +281,10 @@ class BlurReference:
         # Noise left in the average can make neighbouring samples cross: force the curve
         # to fall (a blur never adds detail).
         self._log_ratio = np.log(np.minimum.accumulate(np.maximum(ratio, 1e-9)))
+        # Rising copies for interpolating blur from a reading, made once per calibration
+        # (read several times a frame).
+        self._rising_log_ratio = np.ascontiguousarray(self._log_ratio[::-1])
+        self._rising_diameters_px = np.ascontiguousarray(self.diameters_px[::-1])
 
     # ------------------------------------------------------------------ reading
 
@@ -304,7 +308,7 @@ class BlurReference:
         if log_value < log_curve[-1]:
             return float(self.diameters_px[-1]), True
         # log_curve falls with d: interpolate on the reversed arrays.
-        return float(np.interp(log_value, log_curve[::-1], self.diameters_px[::-1])), False
+        return float(np.interp(log_value, self._rising_log_ratio, self._rising_diameters_px)), False
 
     def blur_and_sd(self, ratio: float, relative_sd: float) -> tuple[float, float, bool]:
         """The blur for ``ratio``, its standard deviation when the ratio has the relative
