@@ -566,16 +566,18 @@ def _capture(args: argparse.Namespace) -> int:
     if args.count < 1:
         raise UserError(f"--count must be 1 or more, got {args.count}.")
     camera = GPhotoCamera(args.camera, download_folder=args.out, delete_after_download=args.delete_from_camera)
-    files: list[Path] = []
     failure = None
     try:
         camera.open()
         for _ in range(args.count):
-            files.extend(camera.capture(args.out))
+            camera.capture(args.out)
     except CameraError as error:
         failure = error.user_message
     finally:
         camera.close()
+    # Every file that reached the disk, verified, in order: also the first of a RAW+JPEG
+    # pair whose second part failed, and files the body announced on its own.
+    files = list(camera.downloaded)
     if args.json:
         print(json.dumps({"files": [str(path) for path in files], **({"error": failure} if failure else {})}))
     else:

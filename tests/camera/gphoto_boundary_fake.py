@@ -60,7 +60,8 @@ class FakeGPhoto2Body:
     failures: dict[str, list[int]] = field(default_factory=dict)
     on_call: Callable[[str], None] | None = None
     exited: bool = False
-    # What one trigger_capture() makes: (camera file name, bytes, size the camera reports).
+    # What one trigger_capture() makes: (camera file name, bytes, size the camera reports,
+    # or None for a body that reports no size).
     capture_files: list[tuple[str, bytes, int]] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     _next_frame: int = 0
@@ -123,7 +124,8 @@ class FakeGPhoto2Body:
     def file_get_info(self, folder: str, name: str):
         self._maybe_fail("file_get_info")
         size = self._files[name][1]
-        file_info = type("FileInfo", (), {"fields": gphoto2.GP_FILE_INFO_SIZE, "size": size})()
+        fields = gphoto2.GP_FILE_INFO_SIZE if size is not None else 0
+        file_info = type("FileInfo", (), {"fields": fields, "size": size or 0})()
         return type("CameraFileInfo", (), {"file": file_info})()
 
     def file_get(self, folder: str, name: str, kind: int):

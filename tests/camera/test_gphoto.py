@@ -152,3 +152,36 @@ def test_live_headless_on_the_virtual_camera_falls_back_to_captures(tmp_path, ca
 def test_a_source_that_names_no_connected_camera(tmp_path, capsys):
     assert main(["live", "--source", "gphoto2:Hasselblad", "--headless", "--out", str(tmp_path)]) == 1
     assert "No camera matching 'Hasselblad' is connected" in capsys.readouterr().err
+
+
+def test_a_full_disk_during_capture_gives_json_of_every_saved_file_and_one_sentence(tmp_path):
+    """The computer's disk (a real tmpfs that fills, tests/small_disk.py) fills on the
+    fourth download: the three saved files are listed, whole, and the error is a sentence."""
+    from tests.small_disk import SmallDisk, python_argv
+
+    source_bytes = VIRTUAL_CAMERA_JPEG.stat().st_size
+    disk = SmallDisk(tmp_path / "shots", size_kb=(3 * source_bytes + source_bytes // 2) // 1024)
+    script = f"""
+import contextlib, io, json, sys
+from focuslock.cli import main
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    code = main(["capture", "--out", {str(disk.folder)!r}, "--count", "6", "--json"])
+report = json.loads(out.getvalue())
+source = open({str(VIRTUAL_CAMERA_JPEG)!r}, "rb").read()
+report["whole"] = [open(p, "rb").read() == source for p in report["files"]]
+import os
+report["left"] = sorted(os.listdir({str(disk.folder)!r}))
+report["code"] = code
+print(json.dumps(report))
+"""
+    result = disk.run(python_argv("-c", script))
+    assert "Traceback" not in result.stderr, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["code"] == 1
+    assert "could not be saved" in report["error"] and "stays on the camera" in report["error"]
+    if disk.kind == "tmpfs":
+        assert report["error"].startswith("The disk is full")
+        assert len(report["files"]) == 3
+    assert all(report["whole"])
+    assert report["left"] == sorted(p.rsplit("/", 1)[-1] for p in report["files"])

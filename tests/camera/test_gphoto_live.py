@@ -13,7 +13,7 @@ from focuslock.camera.gphoto import GPhotoCamera
 from focuslock.live import LiveSession
 from tests.camera.gphoto_boundary_fake import FakeGPhoto2Body, canon_r5_widgets
 
-pytest.importorskip("gphoto2")
+gphoto2 = pytest.importorskip("gphoto2")
 
 
 @pytest.fixture
@@ -147,3 +147,55 @@ def test_live_view_size_is_a_setting_where_the_body_offers_a_choice(recorded_fra
     camera.set_setting("liveviewsize", "Medium")
     assert camera.get_settings()["liveviewsize"].value == "Medium"
     camera.close()
+
+
+def test_without_a_size_from_the_body_a_cut_jpeg_is_refused_and_stays_on_the_card(recorded_frames, tmp_path):
+    jpeg = recorded_frames[0]
+    # The body reports no size and sends 10 of the file's bytes in every 30 (a cut transfer).
+    body = _fake(recorded_frames, capture_files=[("IMG_0003.JPG", jpeg[: len(jpeg) // 3], None)])
+    camera = GPhotoCamera(camera_factory=lambda: body, delete_after_download=True)
+    camera.open()
+    from focuslock.camera.base import CameraError
+
+    with pytest.raises(CameraError, match="arrived cut short .* it stays on the camera"):
+        camera.capture(tmp_path / "session")
+    camera.close()
+    assert body.deleted == []
+    assert not (tmp_path / "session").exists() or not any((tmp_path / "session").iterdir())
+
+
+def test_without_a_size_a_whole_file_read_twice_alike_is_kept_and_then_deleted(recorded_frames, tmp_path):
+    jpeg = recorded_frames[1]
+    body = _fake(recorded_frames, capture_files=[("IMG_0004.JPG", jpeg, None)])
+    camera = GPhotoCamera(camera_factory=lambda: body, delete_after_download=True)
+    camera.open()
+    [path] = camera.capture(tmp_path / "session")
+    camera.close()
+    assert path.read_bytes() == jpeg and body.deleted == ["IMG_0004.JPG"]
+
+
+def test_a_file_saved_before_a_later_one_failed_is_still_reported(recorded_frames, tmp_path):
+    raw = b"II*\x00fake CR3 payload" * 1000
+    jpeg = recorded_frames[0]
+    body = _fake(recorded_frames, capture_files=[("IMG_0005.CR3", raw, len(raw)), ("IMG_0005.JPG", jpeg, len(jpeg))])
+    reads = []
+
+    def pull_the_cable_on_the_second_file(method: str) -> None:
+        if method == "file_get":
+            reads.append(method)
+            if len(reads) == 2:
+                body.failures["file_get"] = [gphoto2.GP_ERROR_IO_USB_FIND]
+
+    body.on_call = pull_the_cable_on_the_second_file
+    camera = GPhotoCamera(camera_factory=lambda: body, delete_after_download=True)
+    camera.open()
+    from focuslock.camera.base import CameraError
+
+    with pytest.raises(CameraError) as raised:
+        camera.capture(tmp_path / "session")
+    camera.close()
+    # The RAW was verified, saved and deleted from the card: it must not vanish from the lists.
+    assert body.deleted == ["IMG_0005.CR3"]
+    assert raised.value.saved_paths == [tmp_path / "session" / "IMG_0005.CR3"]
+    assert camera.downloaded == raised.value.saved_paths
+    assert raised.value.saved_paths[0].read_bytes() == raw

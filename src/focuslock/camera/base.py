@@ -27,6 +27,7 @@ __all__ = [
     "CameraNotFoundError",
     "Capabilities",
     "CorruptFrameError",
+    "DiskError",
     "EndOfStream",
     "NotSupportedError",
     "Setting",
@@ -41,6 +42,9 @@ class CameraError(Exception):
     def __init__(self, user_message: str) -> None:
         super().__init__(user_message)
         self.user_message = user_message
+        # Files of the failed operation that were saved, complete and verified, before
+        # it failed (a capture's RAW before its JPEG failed): they must still be listed.
+        self.saved_paths: list[Path] = []
 
 
 class CameraNotFoundError(CameraError):
@@ -65,6 +69,11 @@ class SettingValueError(CameraError):
 
 class StorageFullError(CameraError):
     """The card or the camera's memory is full; earlier files are intact."""
+
+
+class DiskError(CameraError):
+    """The computer could not save a file (disk full, folder not writable, read-back
+    mismatch); the file stays on the camera and every earlier file is intact."""
 
 
 class CorruptFrameError(CameraError):

@@ -1,58 +1,177 @@
-"""Writing captured files so that nothing is ever half-written or overwritten.
+"""Saving captured files so that nothing is ever half-written, overwritten or misplaced.
 
-Every source's ``capture`` goes through here: a temporary name in the target folder,
-flush, fsync, rename. A crash or a pulled cable leaves either the whole file or a
-``.part`` file, never a truncated picture under its real name.
+Every source's ``capture`` goes through :func:`save_new_file`:
+
+* the bytes go to a temporary file of a random name in the target folder, created
+  exclusively (``O_EXCL``: a planted symlink or another writer's file is never opened),
+  flushed and fsynced;
+* the file on disk is read back and compared with the bytes by SHA-256;
+* the final name is claimed atomically with ``os.link`` — it fails when the name exists,
+  so two writers of one name (two downloads, a user's own file) each keep their file,
+  the second as ``NAME-2.EXT``; where a file system has no hard links (FAT, exFAT), the
+  name is claimed with an exclusive create and the finished file renamed over it.
+
+A crash leaves either the whole file under its final name or a hidden ``.NAME.*.part``
+file, never a truncated picture under its real name.
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import os
 import re
+import tempfile
+import unicodedata
 from pathlib import Path
 
-__all__ = ["sanitise_file_name", "unique_path", "write_file_atomically"]
+__all__ = ["SaveError", "DiskFullError", "sanitise_file_name", "save_capture", "save_new_file", "sha256_of", "claim_new_path"]
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# Longest name we write, in UTF-8 bytes (file systems allow 255; room for "-NNN").
+_MAX_NAME_BYTES = 120
+# Anything but letters, digits (any script), dot, dash and underscore.
+_UNSAFE = re.compile(r"[^\w.-]+", re.UNICODE)
+_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+
+
+class SaveError(OSError):
+    """A file could not be saved completely; ``str()`` is one sentence for the user."""
+
+
+class DiskFullError(SaveError):
+    """The disk (or the user's quota) is full."""
 
 
 def sanitise_file_name(name: str, fallback: str = "capture") -> str:
     """A safe base name from an untrusted one (camera-supplied names are untrusted).
 
-    Drops any folder part, replaces characters other than letters, digits, dot, dash
-    and underscore, and refuses names that are empty or only dots.
+    Drops any folder part, keeps letters and digits of every script (``写真.JPG`` stays
+    ``写真.JPG``), dot, dash and underscore, replaces the rest, and keeps the extension
+    when the name must be shortened or its stem is empty (``.JPG`` → ``capture.JPG``).
     """
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    base = _UNSAFE.sub("_", base).strip("._") or fallback
-    return base[:120]
+    base = unicodedata.normalize("NFC", name.replace("\\", "/").rsplit("/", 1)[-1])
+    base = _UNSAFE.sub("_", base)
+    stem, dot, extension = base.rpartition(".")
+    if not dot:
+        stem, extension = base, ""
+    stem = stem.strip("._") or fallback
+    extension = extension.strip("._")[:16]
+    if stem.upper() in _WINDOWS_RESERVED:
+        stem = f"_{stem}"
+    suffix = f".{extension}" if extension else ""
+    room = _MAX_NAME_BYTES - len(suffix.encode())
+    stem = stem.encode()[:room].decode(errors="ignore") or fallback
+    return stem + suffix
 
 
-def unique_path(folder: Path, name: str) -> Path:
-    """``folder/name``, or ``folder/stem-2.ext``, ``-3``, ... if that exists already."""
-    candidate = folder / name
+def sha256_of(path: Path, chunk_bytes: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_bytes):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _candidates(folder: Path, name: str):
     stem, suffix = os.path.splitext(name)
+    yield folder / name
     counter = 2
-    while candidate.exists():
-        candidate = folder / f"{stem}-{counter}{suffix}"
+    while True:
+        yield folder / f"{stem}-{counter}{suffix}"
         counter += 1
-    return candidate
 
 
-def write_file_atomically(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file, fsync and rename."""
-    path = Path(path)
-    temporary = path.with_name(path.name + ".part")
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-    _fsync_folder(path.parent)
-    return path
+def claim_new_path(folder: Path, name: str) -> Path:
+    """Create an empty file under ``folder/name`` (or ``stem-2.ext``, ...) exclusively and
+    return its path: for outputs written by a library that opens its file by name."""
+    folder = Path(folder)
+    for candidate in _candidates(folder, name):
+        try:
+            fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return candidate
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def save_new_file(folder: Path, name: str, data: bytes) -> Path:
+    """Save ``data`` as a new file in ``folder`` named after ``name`` (sanitised; numbered
+    when taken) and return its path, complete, verified and durable.
+
+    Raises :class:`DiskFullError` or :class:`SaveError` (one sentence); nothing
+    partial is left under a real name, and no existing file is touched.
+    """
+    folder = Path(folder)
+    safe = sanitise_file_name(name)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(prefix=f".{safe}.", suffix=".part", dir=folder)
+    except OSError as error:
+        raise _save_error(error, safe, folder) from None
+    temporary_path = Path(temporary)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        expected = hashlib.sha256(data).hexdigest()
+        if temporary_path.stat().st_size != len(data) or sha256_of(temporary_path) != expected:
+            raise SaveError(f"{safe} read back from {folder} differs from what was written; the disk may be failing.")
+        final = _claim(temporary_path, folder, safe)
+        _fsync_folder(folder)
+        return final
+    except SaveError:
+        raise
+    except OSError as error:
+        raise _save_error(error, safe, folder) from None
+    finally:
+        try:
+            temporary_path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError:
+            pass
+
+
+def save_capture(folder: Path, name: str, data: bytes, *, stays_on_camera: bool = False) -> Path:
+    """:func:`save_new_file` for a camera's capture: failures become
+    :class:`~focuslock.camera.base.DiskError` with one sentence."""
+    from focuslock.camera.base import DiskError
+
+    try:
+        return save_new_file(folder, name, data)
+    except SaveError as error:
+        tail = " The file stays on the camera." if stays_on_camera else ""
+        raise DiskError(f"{error}{tail}") from None
+
+
+def _claim(temporary: Path, folder: Path, name: str) -> Path:
+    for candidate in _candidates(folder, name):
+        try:
+            os.link(temporary, candidate)
+            return candidate
+        except FileExistsError:
+            continue
+        except OSError as error:
+            if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+                raise
+            break  # no hard links here: claim by exclusive create, then rename over it
+    placeholder = claim_new_path(folder, name)
+    os.replace(temporary, placeholder)
+    return placeholder
+
+
+def _save_error(error: OSError, name: str, folder: Path) -> SaveError:
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFullError(f"The disk is full: {name} could not be saved in {folder}; free some space and try again.")
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return SaveError(f"{folder} cannot be written to ({error.strerror}); choose another folder.")
+    return SaveError(f"{name} could not be saved in {folder}: {error.strerror or error}.")
 
 
 def _fsync_folder(folder: Path) -> None:
-    # The rename itself is durable only once the folder entry is flushed (POSIX).
+    # The new name itself is durable only once the folder entry is flushed (POSIX).
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:

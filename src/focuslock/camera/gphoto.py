@@ -16,6 +16,7 @@ event 0x400A (StoreFull) or error -3/-115 means the card is full.
 from __future__ import annotations
 
 import gc
+import hashlib
 import importlib
 import os
 import re
@@ -39,7 +40,7 @@ from focuslock.camera.base import (
     SettingValueError,
     StorageFullError,
 )
-from focuslock.camera.files import sanitise_file_name, unique_path, write_file_atomically
+from focuslock.camera.files import save_capture
 from focuslock.camera.playback import FramePacer
 from focuslock.camera.profiles import SETTING_NAMES, Profile, match_profile
 from focuslock.frames import Frame
@@ -410,11 +411,17 @@ class GPhotoCamera:
     def capture(self, folder: Path) -> list[Path]:
         """Trigger a capture and download every file it makes (RAW+JPEG pairs too)."""
         camera = self._require()
-        gp = self._gp
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
         self._call(camera.trigger_capture, "capturing")
         written: list[Path] = []
+        try:
+            return self._collect_capture(camera, folder, written)
+        except CameraError as error:
+            error.saved_paths = list(written)
+            raise
+
+    def _collect_capture(self, camera, folder: Path, written: list[Path]) -> list[Path]:
+        gp = self._gp
         complete_at = None
         started = time.monotonic()
         while True:
@@ -442,21 +449,35 @@ class GPhotoCamera:
         return written
 
     def _download(self, camera, camera_folder: str, camera_name: str, folder: Path) -> Path:
+        """Download one file, verify it, save it as a new file, and only then (if asked)
+        delete it from the card."""
         gp = self._gp
         info = self._call(lambda: camera.file_get_info(camera_folder, camera_name), f"reading {camera_name}'s size")
         expected = int(info.file.size) if info.file.fields & gp.GP_FILE_INFO_SIZE else None
-        camera_file = self._call(lambda: camera.file_get(camera_folder, camera_name, gp.GP_FILE_TYPE_NORMAL), f"downloading {camera_name}")
-        data = bytes(memoryview(camera_file.get_data_and_size()))
+        data = self._read_camera_file(camera, camera_folder, camera_name)
         if expected is not None and len(data) != expected:
             raise CameraError(f"{camera_name} arrived with {len(data)} of {expected} bytes; it stays on the camera, capture it again.")
-        folder.mkdir(parents=True, exist_ok=True)
-        path = write_file_atomically(unique_path(folder, sanitise_file_name(camera_name)), data)
-        if path.stat().st_size != len(data):
-            raise CameraError(f"{path.name} could not be written completely; it stays on the camera.")
+        if expected is None:
+            # No size to check against: a second read must give the same bytes, and a
+            # JPEG must end with its end-of-image marker (a cut transfer does not).
+            again = self._read_camera_file(camera, camera_folder, camera_name)
+            if hashlib.sha256(again).digest() != hashlib.sha256(data).digest():
+                raise CameraError(f"{camera_name} read twice from the camera gave different bytes; "
+                                  "it stays on the camera, capture it again.")
+            if _jpeg_cut_short(data):
+                raise CameraError(f"{camera_name} arrived cut short ({len(data)} bytes, no end-of-image marker); "
+                                  "it stays on the camera, capture it again.")
+        path = save_capture(folder, camera_name, data, stays_on_camera=True)
         self.downloaded.append(path)
         if self.delete_after_download:
             self._call(lambda: camera.file_delete(camera_folder, camera_name), f"deleting {camera_name} from the camera")
         return path
+
+    def _read_camera_file(self, camera, camera_folder: str, camera_name: str) -> bytes:
+        gp = self._gp
+        camera_file = self._call(lambda: camera.file_get(camera_folder, camera_name, gp.GP_FILE_TYPE_NORMAL),
+                                 f"downloading {camera_name}")
+        return bytes(memoryview(camera_file.get_data_and_size()))
 
     def _download_announced(self, camera) -> None:
         """Files the camera announced on its own (its shutter pressed): download them."""
@@ -508,6 +529,12 @@ class GPhotoCamera:
                 raise SettingValueError(f"{value} is not among this camera's {name} values; choose one of {', '.join(choices)}.")
             value = matched
         self._write(widget_name, value)
+
+
+def _jpeg_cut_short(data: bytes) -> bool:
+    """A JPEG (by its start marker) that does not end with the end-of-image marker
+    (trailing zero padding allowed)."""
+    return data[:3] == b"\xff\xd8\xff" and data.rstrip(b"\x00")[-2:] != b"\xff\xd9"
 
 
 def _is_store_full(data: object) -> bool:

@@ -19,7 +19,7 @@ from focuslock.camera.base import (
     Setting,
     SettingValueError,
 )
-from focuslock.camera.files import unique_path, write_file_atomically
+from focuslock.camera.files import save_capture
 from focuslock.frames import Frame
 
 __all__ = ["FramePacer", "PlaybackCamera", "encode_png"]
@@ -75,12 +75,8 @@ class PlaybackCamera:
     def capture(self, folder: Path) -> list[Path]:
         if self._last_frame is None:
             raise CameraError("There is no frame to save yet; wait for live view to start.")
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
         frame = self._last_frame
-        path = unique_path(folder, f"grab_{frame.sequence:06d}.png")
-        write_file_atomically(path, encode_png(frame.image))
-        return [path]
+        return [save_capture(Path(folder), f"grab_{frame.sequence:06d}.png", encode_png(frame.image))]
 
     def get_settings(self) -> dict[str, Setting]:
         return {}

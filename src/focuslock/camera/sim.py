@@ -38,7 +38,7 @@ from focuslock.camera.base import (
     Setting,
     SettingValueError,
 )
-from focuslock.camera.files import unique_path, write_file_atomically
+from focuslock.camera.files import save_capture
 from focuslock.camera.playback import FramePacer
 from focuslock.camera.sim_render import LayerBlurCache, composite
 from focuslock.camera.sim_scene import Layer, SceneSpec, ViewGrid, build_layers
@@ -485,7 +485,6 @@ class SimulatedBench:
         """Render the scene at full sensor resolution and save it as a JPEG."""
         self.link.check()
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
         cfg = self.config
         width = int(cfg.capture_width_px)
         height = int(round(width * cfg.sensor_height_mm / cfg.sensor_width_mm))
@@ -502,9 +501,7 @@ class SimulatedBench:
         if not ok:
             raise CameraError("The simulated bench could not encode the capture.")
         self._capture_number += 1
-        path = unique_path(folder, f"SIM_{self._capture_number:04d}.JPG")
-        write_file_atomically(path, jpeg.tobytes())
-        return [path]
+        return [save_capture(folder, f"SIM_{self._capture_number:04d}.JPG", jpeg.tobytes())]
 
     def get_settings(self) -> dict[str, Setting]:
         return {
