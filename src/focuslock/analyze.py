@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 import math
+import os
 import queue
 import sys
 import threading
@@ -24,6 +26,7 @@ import cv2
 import numpy as np
 
 from focuslock.camera.base import CorruptFrameError
+from focuslock.camera.files import save_error_for
 from focuslock.camera.folder import IMAGE_SUFFIXES, list_images, read_bgr_image
 from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.focus.lock import FocusState, LockSettings, LockStatus
@@ -34,7 +37,9 @@ from focuslock.optics.dof import (LIVE_VIEW_RESOLVES_COC_PX, DofResult, LiveView
 from focuslock.overlay.focus_layer import STATE_COLOURS_RGB
 from focuslock.overlay.hud import draw_text_panel
 from focuslock.overlay.plot import draw_sharpness_plot
+from focuslock.outputs import OutputError, replace_file
 from focuslock.overlay.render import OverlayRenderer, OverlaySettings
+from focuslock.recording import RecordingError, VideoRecorder
 
 __all__ = ["AnalysisError", "FrameRecord", "InputFrame", "TakeLens", "TakeSensor", "analyze", "iter_input"]
 
@@ -180,6 +185,18 @@ def iter_input(target: str) -> tuple[Iterator[InputFrame], int | None]:
     if not paths:
         raise AnalysisError(f"{target} holds no images to analyse.")
     return _image_frames(paths), len(paths)
+
+
+def input_paths(target: str) -> list[Path]:
+    """The files ``target`` names (a video, an image, or the images of a folder or glob):
+    what no output may replace."""
+    path = Path(target)
+    if path.is_file():
+        return [path]
+    try:
+        return list_images(target)
+    except Exception:  # noqa: BLE001 - nothing readable: nothing to protect either
+        return []
 
 
 def _video_frames(capture: cv2.VideoCapture, source: str, count: int | None) -> Iterator[InputFrame]:
@@ -360,6 +377,7 @@ def _run(target: str, roi_px, lock_index: int, track: bool, measure: str, lock_s
     records: list[FrameRecord] = []
     writer = _OverlayWriter(overlay_video, _take_frame_rate(target)) if overlay_video is not None else None
     started = time.monotonic()
+    completed = False
     try:
         for item in prefetch:
             if item.bgr is None:
@@ -377,10 +395,11 @@ def _run(target: str, roi_px, lock_index: int, track: bool, measure: str, lock_s
                 writer.write(rgb, result, settings, engine)
             if progress:
                 _progress(item.index + 1, count, started)
+        completed = True
     finally:
         prefetch.close()
         if writer is not None:
-            writer.close()
+            writer.close(complete=completed)
         if progress:
             sys.stderr.write("\n")
     if not records or all(r.error for r in records):
@@ -440,13 +459,18 @@ def _progress(done: int, total: int | None, started: float) -> None:
 
 class _OverlayWriter:
     """The take as an MP4 drawn by the same overlay renderer as live view: peaking, the
-    feature's box in its state colour, the verdict."""
+    feature's box in its state colour, the verdict. Written under a hidden temporary
+    name beside ``path`` and renamed into place when complete (after the outputs were
+    checked: never over an input, over an existing file only with ``--force``)."""
 
     def __init__(self, path: Path, frame_rate_hz: float) -> None:
-        self.path = path
-        self.frame_rate_hz = frame_rate_hz
-        self.size: tuple[int, int] | None = None
-        self.writer: cv2.VideoWriter | None = None
+        self.path = Path(path)
+        self.temporary = self.path.with_name(f".{self.path.stem}.part{self.path.suffix or '.mp4'}")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise AnalysisError(str(save_error_for(error, self.path.name, self.path.parent))) from None
+        self.recorder = VideoRecorder(self.temporary, frame_rate_hz)
         self.renderer = OverlayRenderer()
 
     def write(self, rgb: np.ndarray, result, settings: FocusSettings, engine: FocusEngine) -> None:
@@ -454,34 +478,41 @@ class _OverlayWriter:
         if result.lock is not None:
             out = draw_text_panel(out, [result.lock.describe()], corner="bottom-left",
                                   colour_rgb=STATE_COLOURS_RGB.get(result.lock.state.value, (255, 255, 255)))
-        if self.writer is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.size = (out.shape[1], out.shape[0])
-            self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.frame_rate_hz, self.size)
-            if not self.writer.isOpened():
-                raise AnalysisError(f"Could not write the overlay video {self.path}.")
-        self.writer.write(cv2.cvtColor(out, cv2.COLOR_RGB2BGR))
+        try:
+            self.recorder.write(out)
+        except RecordingError as error:
+            raise AnalysisError(f"{error} The overlay video is left as {self.temporary}.") from None
 
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.release()
+    def close(self, complete: bool = True) -> None:
+        segments = self.recorder.close()
+        if complete and segments:
+            try:
+                os.replace(self.temporary, self.path)
+            except OSError as error:
+                raise AnalysisError(str(save_error_for(error, self.path.name, self.path.parent))) from None
 
 
 # ---------------------------------------------------------------------------- outputs
+def plot_path_for(csv_path: Path) -> Path:
+    """Where the plot goes: beside the CSV, same name, ``.png``."""
+    return Path(csv_path).with_suffix(".png")
+
+
 def write_csv(report: AnalysisReport, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as handle:
-        table = csv.writer(handle)
-        table.writerow(["index", "file", "time_s", *FRAME_NUMBER_DIGITS, "state", "reason", "sharpness",
-                        "roi_x", "roi_y", "roi_w", "roi_h", "error"])
-        for r in report.frames:
-            roi = [f"{v:.2f}" for v in r.roi_px] if r.roi_px is not None else ["", "", "", ""]
-            numbers = ["" if value is None else f"{value:.{FRAME_NUMBER_DIGITS[name]}f}"
-                       for name, value in report.frame_numbers(r).items()]
-            table.writerow([r.index, Path(r.source).name if r.source else "", "" if r.time_s is None else f"{r.time_s:.4f}",
-                            *numbers, r.state, r.reason or "", "" if r.reading is None else f"{r.reading.score:.6g}", *roi,
-                            r.error or ""])
-    plot_path = path.with_suffix(".png")
+    """The per-frame CSV and its plot, each written whole (temporary file and rename);
+    the caller checked both names first (:func:`focuslock.outputs.check_outputs`)."""
+    text = io.StringIO(newline="")
+    table = csv.writer(text)
+    table.writerow(["index", "file", "time_s", *FRAME_NUMBER_DIGITS, "state", "reason", "sharpness",
+                    "roi_x", "roi_y", "roi_w", "roi_h", "error"])
+    for r in report.frames:
+        roi = [f"{v:.2f}" for v in r.roi_px] if r.roi_px is not None else ["", "", "", ""]
+        numbers = ["" if value is None else f"{value:.{FRAME_NUMBER_DIGITS[name]}f}"
+                   for name, value in report.frame_numbers(r).items()]
+        table.writerow([r.index, Path(r.source).name if r.source else "", "" if r.time_s is None else f"{r.time_s:.4f}",
+                        *numbers, r.state, r.reason or "", "" if r.reading is None else f"{r.reading.score:.6g}", *roi,
+                        r.error or ""])
+    plot_path = plot_path_for(path)
     xs = [r.time_s if r.time_s is not None else float(r.index) for r in report.frames]
     axis = "time (s)" if any(r.time_s is not None for r in report.frames) else "frame"
     shares = [report.frame_numbers(r)["coc_share"] for r in report.frames]
@@ -490,7 +521,13 @@ def write_csv(report: AnalysisReport, path: Path) -> Path:
                                 lock_x=xs[report.lock_frame] if report.lock_frame is not None else None,
                                 x_label=axis, title=f"{Path(report.input).name}: blur against frame {report.lock_frame}, "
                                                     f"CoC {report.coc_px:g} px")
-    cv2.imwrite(str(plot_path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    ok, png = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    try:
+        replace_file(path, text.getvalue().encode("utf-8"))
+        if ok:
+            replace_file(plot_path, png.tobytes())
+    except OutputError as error:
+        raise AnalysisError(str(error)) from None
     report.written["csv"] = str(path)
     report.written["plot"] = str(plot_path)
     return path

@@ -59,7 +59,9 @@ def _add_headless_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--screenshot", type=Path, help="save what the window shows as PNG (with --quit-after)")
     parser.add_argument("--quit-after", type=_positive_float, help="close the window after this many seconds")
     parser.add_argument("--seconds", type=_positive_float, default=10.0, help="how long a headless run lasts (default 10)")
-    parser.add_argument("--out", type=Path, default=Path("focuslock-out"), help="folder for the MP4 and CSV (default focuslock-out)")
+    parser.add_argument("--out", type=Path, default=Path("focuslock-out"),
+                        help="folder for the MP4 and CSV (default focuslock-out; a second run adds NAME-2.*, never replaces)")
+    parser.add_argument("--max-mb", type=_positive_float, help="stop recording once the video reaches this many megabytes")
 
 
 def _add_bench_options(parser: argparse.ArgumentParser) -> None:
@@ -115,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--csv", type=Path, help="write one row per frame here, and the plot next to it as PNG")
     analyze.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     analyze.add_argument("--overlay-video", type=Path, help="write the take with peaking and the feature's box as MP4")
+    analyze.add_argument("--force", action="store_true",
+                         help="replace --csv, its plot and --overlay-video if they exist (an input is never replaced)")
 
     cameras = commands.add_parser("cameras", help="list the cameras connected by USB")
     cameras.add_argument("--json", action="store_true", help="print a JSON list")
@@ -205,16 +209,29 @@ def _display_available() -> bool:
 
 def _run_headless(session, args, name: str, frame_rate_hz: float, script=None) -> int:
     from focuslock.headless import record_session
+    from focuslock.outputs import OutputError
 
-    result = record_session(session, args.seconds, args.out, name=name, frame_rate_hz=frame_rate_hz, script=script)
-    print(f"wrote {result.video_path} and {result.csv_path}: {result.frames_written} frames", end="")
-    print(f", {result.frames_not_recorded} not recorded" if result.frames_not_recorded else "")
+    max_bytes = int(args.max_mb * 1e6) if args.max_mb is not None else None
+    try:
+        result = record_session(session, args.seconds, args.out, name=name, frame_rate_hz=frame_rate_hz, script=script,
+                                max_bytes=max_bytes)
+    except OutputError as error:
+        raise UserError(str(error)) from None
+    videos = " and ".join(str(path) for path in result.video_files)
+    if result.video_files:
+        print(f"wrote {videos} and {result.csv_path}: {result.frames_written} frames", end="")
+        print(f", {result.frames_not_recorded} not recorded" if result.frames_not_recorded else "")
+    for message in result.notes:
+        print(f"focuslock: {message}", file=sys.stderr)
     for message in dict.fromkeys(result.errors):
         print(f"focuslock: {message}", file=sys.stderr)
+    if result.failure:
+        print(f"focuslock: {result.failure}", file=sys.stderr)
     if result.frames_written == 0:
-        print("focuslock: no frame arrived from the source.", file=sys.stderr)
+        print(f"focuslock: no frame arrived from the source; nothing was recorded (the CSV {result.csv_path} "
+              "has only its header).", file=sys.stderr)
         return EXIT_FAILURE
-    return EXIT_OK
+    return EXIT_FAILURE if result.failure else EXIT_OK
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -312,12 +329,25 @@ def _live(args: argparse.Namespace) -> int:
 def _analyze(args: argparse.Namespace) -> int:
     import json
 
-    from focuslock.analyze import AnalysisError, analyze, summary_lines, write_csv
+    from focuslock.analyze import AnalysisError, analyze, input_paths, plot_path_for, summary_lines, write_csv
     from focuslock.focus.lock import LockSettings
     from focuslock.optics.dof import ASSUMED_COC_PX
+    from focuslock.outputs import OutputError, check_outputs
 
     if args.lock_frame < 0:
         raise UserError(f"--lock-frame must be 0 or more, got {args.lock_frame}.")
+    outputs = {}
+    if args.csv is not None:
+        outputs["--csv"] = args.csv
+        outputs["the plot beside --csv"] = plot_path_for(args.csv)
+    if args.overlay_video is not None:
+        outputs["--overlay-video"] = args.overlay_video
+    try:
+        # Before any work: an output must never replace an input, nor an existing file
+        # unless --force.
+        check_outputs(outputs, input_paths(args.input), force=args.force)
+    except OutputError as error:
+        raise UserError(str(error)) from None
     sensor = _take_sensor(args)
     lens = _take_lens(args, sensor)
     try:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import csv
 import math
+import signal
 import textwrap
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,13 +19,16 @@ from typing import Callable
 
 import cv2
 
+from focuslock.camera.files import save_error_for
 from focuslock.frames import Analysis, Freshness
 from focuslock.live import LiveSession
 from focuslock.overlay.focus_layer import draw_stale
 from focuslock.overlay.hud import draw_text_panel
 from focuslock.overlay.render import defocus_line
 from focuslock.overlay.render import hud_lines as overlay_hud_lines
+from focuslock.outputs import claim_run_paths
 from focuslock.pipeline import PipelineSettings
+from focuslock.recording import RecordingError, RecordingFull, VideoRecorder
 
 __all__ = ["HeadlessResult", "FollowAndLock", "hud_lines", "lock_demo_script", "record_session", "stale_picture"]
 
@@ -49,6 +54,14 @@ class HeadlessResult:
     frames_not_recorded: int = 0
     camera_states: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # What the user should know that is not an error: a size cap reached, a signal, a
+    # change of frame size that started a new file.
+    notes: list[str] = field(default_factory=list)
+    # Every video file written (one, or more when the frame size changed); empty when
+    # no frame arrived.
+    video_files: list[Path] = field(default_factory=list)
+    # Why the recording stopped before its time (a full disk), in one sentence.
+    failure: str | None = None
 
 
 def hud_lines(analysis: Analysis, freshness: Freshness | None = None) -> list[str]:
@@ -210,26 +223,37 @@ def lock_demo_script(best_position_steps: float, roi_px: tuple[int, int, int, in
 
 def record_session(session: LiveSession, seconds: float, out_dir: Path, *, name: str = "demo",
                    frame_rate_hz: float = 30.0,
-                   script: Callable[[LiveSession, float], None] | None = None) -> HeadlessResult:
-    """Run ``session`` for ``seconds``, writing ``out_dir/NAME.mp4`` and ``NAME.csv``.
+                   script: Callable[[LiveSession, float], None] | None = None,
+                   max_bytes: int | None = None) -> HeadlessResult:
+    """Run ``session`` for ``seconds``, writing ``out_dir/NAME.mp4`` and ``NAME.csv``
+    (``NAME-2.*``, ... when a run's files are there already: nothing is replaced).
 
-    The session is started if needed and stopped at the end.
+    The recording survives: the MP4 is fragmented (it plays up to the last second when
+    the process is killed or the disk fills), every CSV row reaches the file as it is
+    written, SIGTERM and SIGHUP end the run cleanly, a full disk stops it with one
+    sentence in ``errors``, and ``max_bytes`` caps the video's size. The session is
+    started if needed and stopped at the end.
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    result = HeadlessResult(out_dir / f"{name}.mp4", out_dir / f"{name}.csv")
-    writer: cv2.VideoWriter | None = None
+    video_path, csv_path = claim_run_paths(Path(out_dir), name, (".mp4", ".csv"))
+    result = HeadlessResult(video_path, csv_path)
+    recorder = VideoRecorder(video_path, frame_rate_hz, max_bytes=max_bytes)
     first_time_s: float | None = None
     last_event = 0
     last_analysis: Analysis | None = None
     last_status_write_s = 0.0
+    stop = _StopOnSignals()
     session.start()
     started_s = time.monotonic()
     try:
-        with open(result.csv_path, "w", newline="") as handle:
+        with stop, open(result.csv_path, "w", newline="") as handle:
             table = csv.writer(handle)
-            table.writerow(CSV_COLUMNS)
-            while (elapsed_s := time.monotonic() - started_s) < seconds:
+
+            def write_row(row: list) -> None:
+                table.writerow(row)
+                handle.flush()  # a killed run keeps every row written so far
+
+            write_row(list(CSV_COLUMNS))
+            while (elapsed_s := time.monotonic() - started_s) < seconds and not stop.requested:
                 if script is not None:
                     script(session, elapsed_s)
                 for event in session.events(after=last_event):
@@ -242,14 +266,14 @@ def record_session(session: LiveSession, seconds: float, out_dir: Path, *, name:
                     if not result.camera_states or result.camera_states[-1] != status.state:
                         result.camera_states.append(status.state)
                     freshness = session.freshness(last_analysis) if last_analysis is not None else None
-                    if freshness is not None and freshness.stale and writer is not None \
+                    if freshness is not None and freshness.stale and result.frames_written \
                             and time.monotonic() - last_status_write_s > _STALE_ROW_EVERY_S:
                         # No frames (ended, paused, camera away): the recording and the CSV
                         # say so, and how old the last verdict is; they never repeat it as live.
                         last_status_write_s = time.monotonic()
-                        writer.write(cv2.cvtColor(_stale_screen(last_analysis, freshness, status.message), cv2.COLOR_RGB2BGR))
+                        recorder.write(_stale_screen(last_analysis, freshness, status.message), time.monotonic())
                         result.frames_written += 1
-                        table.writerow(_stale_row(last_analysis, freshness, status.state, time.monotonic() - first_time_s))
+                        write_row(_stale_row(last_analysis, freshness, status.state, time.monotonic() - first_time_s))
                     if status.state == "ended" and (freshness is None or freshness.stale):
                         break  # after the ENDED row: the recording ends on the truth
                     continue
@@ -258,19 +282,13 @@ def record_session(session: LiveSession, seconds: float, out_dir: Path, *, name:
                 if not result.camera_states or result.camera_states[-1] != state:
                     result.camera_states.append(state)
                 freshness = session.freshness(analysis)
-                screen = render_screen(analysis, freshness)
-                if writer is None:
-                    height, width = screen.shape[:2]
-                    writer = cv2.VideoWriter(str(result.video_path), cv2.VideoWriter_fourcc(*"mp4v"), frame_rate_hz, (width, height))
-                    if not writer.isOpened():
-                        raise OSError(f"Could not write the video {result.video_path}.")
-                writer.write(cv2.cvtColor(screen, cv2.COLOR_RGB2BGR))
+                recorder.write(render_screen(analysis, freshness), time.monotonic())
                 result.frames_written += 1
                 frame = analysis.frame
                 if first_time_s is None:
                     first_time_s = frame.timestamp_s
                 truth = frame.metadata.get("sim_truth")
-                table.writerow([
+                write_row([
                     frame.sequence,
                     f"{frame.timestamp_s - first_time_s:.4f}",
                     f"{analysis.processing_ms:.3f}",
@@ -283,9 +301,47 @@ def record_session(session: LiveSession, seconds: float, out_dir: Path, *, name:
                     truth.focus_position_steps if truth is not None else "",
                     *_focus_columns(analysis),
                 ])
+    except RecordingFull as full:
+        result.notes.append(str(full))
+    except RecordingError as error:
+        result.failure = str(error)
+    except OSError as error:  # the CSV: a full disk, a folder pulled away
+        result.failure = (f"{save_error_for(error, result.csv_path.name, result.csv_path.parent)} "
+                          f"The run stopped after {result.frames_written} frames; what was written is kept.")
     finally:
         session.stop()
-        if writer is not None:
-            writer.release()
+        result.video_files = recorder.close()
+        result.notes += recorder.notes
+    if stop.requested:
+        result.notes.append(f"Stopped by {stop.requested}; the recording and the CSV are complete up to that moment.")
+    if not result.video_files:
+        # Nothing arrived: no empty MP4 is left to look like a recording.
+        video_path.unlink(missing_ok=True)
     result.frames_not_recorded = session.analyses.dropped_count
     return result
+
+
+class _StopOnSignals:
+    """SIGTERM and SIGHUP (a closed terminal, ``kill``, a service manager) ask the run to
+    end cleanly instead of killing it mid-write. Only in the main thread, where Python
+    delivers signals; elsewhere the run relies on the recording's fragments."""
+
+    _SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+    def __init__(self) -> None:
+        self.requested: str | None = None
+        self._previous: dict = {}
+
+    def _handle(self, number, _frame) -> None:
+        self.requested = signal.Signals(number).name
+
+    def __enter__(self) -> "_StopOnSignals":
+        if threading.current_thread() is threading.main_thread():
+            for number in self._SIGNALS:
+                self._previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for number, previous in self._previous.items():
+            signal.signal(number, previous)
+        self._previous.clear()

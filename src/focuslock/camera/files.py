@@ -25,7 +25,7 @@ import tempfile
 import unicodedata
 from pathlib import Path
 
-__all__ = ["SaveError", "DiskFullError", "sanitise_file_name", "save_capture", "save_new_file", "sha256_of", "claim_new_path"]
+__all__ = ["SaveError", "DiskFullError", "fsync_folder", "save_error_for", "sanitise_file_name", "save_capture", "save_new_file", "sha256_of", "claim_new_path"]
 
 # Longest name we write, in UTF-8 bytes (file systems allow 255; room for "-NNN").
 _MAX_NAME_BYTES = 120
@@ -108,7 +108,7 @@ def save_new_file(folder: Path, name: str, data: bytes) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(prefix=f".{safe}.", suffix=".part", dir=folder)
     except OSError as error:
-        raise _save_error(error, safe, folder) from None
+        raise save_error_for(error, safe, folder) from None
     temporary_path = Path(temporary)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -119,12 +119,12 @@ def save_new_file(folder: Path, name: str, data: bytes) -> Path:
         if temporary_path.stat().st_size != len(data) or sha256_of(temporary_path) != expected:
             raise SaveError(f"{safe} read back from {folder} differs from what was written; the disk may be failing.")
         final = _claim(temporary_path, folder, safe)
-        _fsync_folder(folder)
+        fsync_folder(folder)
         return final
     except SaveError:
         raise
     except OSError as error:
-        raise _save_error(error, safe, folder) from None
+        raise save_error_for(error, safe, folder) from None
     finally:
         try:
             temporary_path.unlink()
@@ -162,7 +162,7 @@ def _claim(temporary: Path, folder: Path, name: str) -> Path:
     return placeholder
 
 
-def _save_error(error: OSError, name: str, folder: Path) -> SaveError:
+def save_error_for(error: OSError, name: str, folder: Path) -> SaveError:
     if error.errno in (errno.ENOSPC, errno.EDQUOT):
         return DiskFullError(f"The disk is full: {name} could not be saved in {folder}; free some space and try again.")
     if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
@@ -170,7 +170,7 @@ def _save_error(error: OSError, name: str, folder: Path) -> SaveError:
     return SaveError(f"{name} could not be saved in {folder}: {error.strerror or error}.")
 
 
-def _fsync_folder(folder: Path) -> None:
+def fsync_folder(folder: Path) -> None:
     # The new name itself is durable only once the folder entry is flushed (POSIX).
     try:
         fd = os.open(folder, os.O_RDONLY)

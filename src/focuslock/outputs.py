@@ -1,0 +1,118 @@
+"""Output files that never overwrite what the user has: checked before a run, written
+whole or not at all.
+
+* :func:`check_outputs` refuses, before any work, an output that is one of the run's
+  inputs (never allowed, not even with ``--force``), two outputs of one name, and an
+  output that exists (unless ``force``), each in one sentence.
+* :func:`replace_file` writes a finished output through a temporary file and a rename,
+  so a crash leaves the old file or the new one, never half of one.
+* :func:`claim_run_paths` picks ``NAME.mp4`` + ``NAME.csv``, or ``NAME-2.*``, ... so
+  that a second run into one folder never replaces the first run's files.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable
+
+from focuslock.camera.files import SaveError, fsync_folder, save_error_for
+
+__all__ = ["OutputError", "check_outputs", "claim_run_paths", "replace_file"]
+
+
+class OutputError(Exception):
+    """An output that must not or cannot be written; ``str()`` is one sentence."""
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
+
+
+def check_outputs(outputs: dict[str, Path], inputs: Iterable[Path], force: bool = False) -> None:
+    """Refuse, in one sentence, outputs that would destroy an input, collide, or replace
+    an existing file without ``force``. ``outputs`` maps what the user calls each
+    output (``"--csv"``, ``"the plot beside --csv"``) to its path."""
+    inputs = [Path(p) for p in inputs]
+    seen: dict[Path, str] = {}
+    for label, path in outputs.items():
+        path = Path(path)
+        for source in inputs:
+            if _same_file(path, source):
+                raise OutputError(f"{label} ({path}) is one of the input files; it would be destroyed. Choose another name.")
+        resolved = path.resolve()
+        if resolved in seen:
+            raise OutputError(f"{label} and {seen[resolved]} would both be written to {path}; choose different names.")
+        seen[resolved] = label
+        if path.is_dir():
+            raise OutputError(f"{label} ({path}) is a folder; give a file name.")
+        if path.exists() and not force:
+            raise OutputError(f"{path} exists ({label}); choose another name, or add --force to replace it.")
+        folder = path.parent
+        existing = folder
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            raise OutputError(f"{label} ({path}) cannot be written: {existing} is a file, not a folder.")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise OutputError(f"{label} ({path}) cannot be written: {existing} is not writable; choose another folder.")
+
+
+def replace_file(path: Path, data: bytes) -> Path:
+    """Write ``data`` as ``path`` whole: temporary file, fsync, rename over ``path``."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as error:
+        raise OutputError(str(save_error_for(error, path.name, path.parent))) from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError as error:
+        raise OutputError(str(error if isinstance(error, SaveError) else save_error_for(error, path.name, path.parent))) from None
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    fsync_folder(path.parent)
+    return path
+
+
+def claim_run_paths(folder: Path, name: str, suffixes: tuple[str, ...]) -> tuple[Path, ...]:
+    """Create empty files ``NAME<suffix>`` for every suffix, or ``NAME-2<suffix>``, ...:
+    the first number for which none of them exists; each created exclusively, so two
+    runs started at once into one folder get different numbers too."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(str(save_error_for(error, name, folder))) from None
+    number = 1
+    while True:
+        stem = name if number == 1 else f"{name}-{number}"
+        paths = tuple(folder / f"{stem}{suffix}" for suffix in suffixes)
+        if not any(p.exists() or p.is_symlink() for p in paths):
+            created: list[Path] = []
+            try:
+                for path in paths:
+                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+                    os.close(fd)
+                    created.append(path)
+                return paths
+            except FileExistsError:
+                for path in created:
+                    path.unlink(missing_ok=True)
+            except OSError as error:
+                for path in created:
+                    path.unlink(missing_ok=True)
+                raise OutputError(str(save_error_for(error, paths[0].name, folder))) from None
+        number += 1
