@@ -122,7 +122,7 @@ def test_a_corrupt_frame_in_a_sequence_is_reported_marked_and_skipped(tmp_path, 
 def test_unreadable_input_exits_non_zero_with_one_sentence(tmp_path):
     junk = tmp_path / "take.mp4"
     junk.write_bytes(b"not a video" * 100)
-    for target, message in ((junk, "is not a video file OpenCV can read."), (tmp_path / "nothing", "does not exist.")):
+    for target, message in ((junk, "is not a video file that can be read."), (tmp_path / "nothing", "does not exist.")):
         result = subprocess.run([sys.executable, "-m", "focuslock", "analyze", str(target), "--roi", "1,1,10,10"],
                                 capture_output=True, text=True, timeout=60)
         assert result.returncode == 1

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -55,7 +54,7 @@ def test_a_csv_whose_plot_would_replace_an_input_photo_is_refused(stack, capsys)
     code = main(["analyze", str(stack), "--roi", ROI, "--csv", str(first.with_suffix(".csv"))])
     err = capsys.readouterr().err
     assert code == 1
-    assert f"is one of the input files; it would be destroyed" in err and err.count("\n") == 1
+    assert "is one of the input files; it would be destroyed" in err and err.count("\n") == 1
     assert _digests(stack) == before  # not a byte of the take changed, nothing added
 
 

@@ -127,3 +127,37 @@ def test_depth_options_without_what_they_need_are_one_sentence(ramp, capsys, opt
     assert code in (1, 2)  # 1: our sentence; 2: argparse's
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["demo", "--headless", "--fps", "inf"], "argument --fps: inf must be a finite number more than 0"),
+    (["demo", "--headless", "--fps", "1e-9"], "is outside 0.1–240"),
+    (["demo", "--headless", "--size", "30000x30000"], "is larger than 7680x4320"),
+    (["stack-plan", "--focal-length", "100", "--f-number", "8", "--near", "nan", "--depth", "5", "--coc", "0.03"],
+     "argument --near: nan is not a finite number"),
+])
+def test_hostile_options_are_refused_by_the_parser_in_one_sentence(capsys, argv, words):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    assert words in capsys.readouterr().err
+
+
+def test_hostile_values_past_the_parser_are_one_sentence(tmp_path, capsys):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    cases = [
+        (["demo", "--headless", "--seconds", "1", "--out", str(a_file)], "is a file, not a folder; give --out a folder"),
+        (["demo", "--headless", "--seconds", "1", "--out", str(tmp_path), "--magnification", "50"],
+         "goes up to 5× magnification"),
+        (["stack-plan", "--focal-length", "100", "--f-number", "8", "--near", "500", "--depth", "5", "--coc", "0.03",
+          "--calibration", str(tmp_path)], "is a folder, not a TOML file"),
+        (["dof", "--focal-length", "1e308", "--f-number", "1", "--distance", "1000", "--coc", "0.03"],
+         "is beyond any lens"),
+        (["dof", "--focal-length", "100", "--f-number", "8", "--magnification", "1", "--coc", "0.03",
+          "--wavelength-nm", "5"], "is not light a camera records"),
+    ]
+    for argv, words in cases:
+        assert main(argv) == 1, argv
+        err = capsys.readouterr().err
+        assert words in err and "Traceback" not in err and err.count("\n") == 1, (argv, err)

@@ -25,9 +25,10 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from focuslock.camera.base import CorruptFrameError
+from focuslock.camera.base import CameraError, CorruptFrameError
 from focuslock.camera.files import save_error_for
 from focuslock.camera.folder import IMAGE_SUFFIXES, list_images, read_bgr_image
+from focuslock.camera.video_file import VideoFileReader
 from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.focus.lock import FocusState, LockSettings, LockStatus
 from focuslock.focus.measure import DEFAULT_MEASURE, MEASURES, FocusReading
@@ -167,12 +168,11 @@ def iter_input(target: str) -> tuple[Iterator[InputFrame], int | None]:
     """Frames of a video file, a folder of images or a glob, with a count if known."""
     path = Path(target)
     if _is_video(path):
-        capture = cv2.VideoCapture(str(path))
-        if not capture.isOpened():
-            capture.release()
-            raise AnalysisError(f"{target} is not a video file OpenCV can read.")
-        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) or None
-        return _video_frames(capture, str(path), count), count
+        try:
+            reader = VideoFileReader(path, pixel_format="bgr24")
+        except CameraError as error:
+            raise AnalysisError(error.user_message) from None
+        return _video_frames(reader), reader.frame_count
     if path.is_file():
         paths = [path]
     elif path.is_dir() or any(ch in target for ch in "*?["):
@@ -199,26 +199,19 @@ def input_paths(target: str) -> list[Path]:
         return []
 
 
-def _video_frames(capture: cv2.VideoCapture, source: str, count: int | None) -> Iterator[InputFrame]:
-    index = 0
-    failures = 0
+def _video_frames(reader: VideoFileReader) -> Iterator[InputFrame]:
+    """The reader's frames as the analysis takes them; a damaged stretch becomes one
+    record per frame it lost, each with the reader's sentence."""
+    source = str(reader.path)
     try:
-        while True:
-            ok, bgr = capture.read()
-            # After a read, the position is the timestamp of the frame just read.
-            position_ms = capture.get(cv2.CAP_PROP_POS_MSEC)
-            if ok and bgr is not None:
-                failures = 0
-                yield InputFrame(index, source, position_ms / 1000.0 if position_ms >= 0 else None, bgr)
-            else:
-                if count is None or index >= count - 1 or failures >= 25:
-                    return
-                failures += 1
-                capture.set(cv2.CAP_PROP_POS_FRAMES, index + 1)
-                yield InputFrame(index, source, None, None, f"Frame {index} could not be decoded and was skipped.")
-            index += 1
+        for item in reader.frames():
+            if item.image is not None:
+                yield InputFrame(item.index, source, item.time_s, item.image)
+                continue
+            for index in range(item.index, (item.last_index if item.last_index is not None else item.index) + 1):
+                yield InputFrame(index, source, None, None, item.error)
     finally:
-        capture.release()
+        reader.close()
 
 
 def _image_frames(paths: list[Path]) -> Iterator[InputFrame]:
@@ -438,10 +431,12 @@ def _take_frame_rate(target: str) -> float:
     """A video's own frame rate; a stack or folder plays one frame a second."""
     path = Path(target)
     if _is_video(path):
-        capture = cv2.VideoCapture(str(path))
-        rate = capture.get(cv2.CAP_PROP_FPS) or 0.0
-        capture.release()
-        if 0.5 < rate < 500:
+        try:
+            with VideoFileReader(path) as reader:
+                rate = reader.frame_rate_hz
+        except CameraError:
+            rate = None
+        if rate is not None and 0.5 < rate < 500:
             return float(rate)
     return 1.0
 

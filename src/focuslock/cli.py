@@ -20,6 +20,11 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
 
+# The simulated bench's limits: 8K live view, 0.1–240 frames a second.
+MAX_SIZE_PX = (7680, 4320)
+MIN_FPS, MAX_FPS = 0.1, 240.0
+
+
 class UserError(Exception):
     """A problem the user can fix; its text is printed as it is."""
 
@@ -31,7 +36,44 @@ def _size(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(f"{text!r} is not a size like 1024x680.") from None
     if width < 16 or height < 16:
         raise argparse.ArgumentTypeError(f"{text} is too small for live view.")
+    if width > MAX_SIZE_PX[0] or height > MAX_SIZE_PX[1]:
+        raise argparse.ArgumentTypeError(f"{text} is larger than {MAX_SIZE_PX[0]}x{MAX_SIZE_PX[1]}, the largest live view simulated.")
     return width, height
+
+
+def _finite_float(text: str) -> float:
+    """Any finite number: "nan" and "inf" are refused here, not printed into results."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number.") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text} is not a finite number.")
+    return value
+
+
+def _frame_rate(text: str) -> float:
+    value = _positive_float(text)
+    if not (MIN_FPS <= value <= MAX_FPS):
+        raise argparse.ArgumentTypeError(f"{text} frames a second is outside {MIN_FPS:g}–{MAX_FPS:g}.")
+    return value
+
+
+def _print_json(payload) -> None:
+    """One JSON object on stdout; a non-finite number (an infinite far limit) is null,
+    never the NaN or Infinity that strict JSON readers refuse."""
+    import json
+
+    def clean(value):
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {key: clean(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [clean(item) for item in value]
+        return value
+
+    print(json.dumps(clean(payload), allow_nan=False))
 
 
 def _positive_float(text: str) -> float:
@@ -67,8 +109,8 @@ def _add_headless_options(parser: argparse.ArgumentParser) -> None:
 def _add_bench_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("simulated bench")
     group.add_argument("--size", type=_size, default=(1024, 680), help="live-view size WxH (default 1024x680)")
-    group.add_argument("--fps", type=_positive_float, default=30.0, help="live-view frame rate (default 30)")
-    group.add_argument("--f-number", type=float, default=5.6, help="aperture (default 5.6)")
+    group.add_argument("--fps", type=_frame_rate, default=30.0, help="live-view frame rate (default 30)")
+    group.add_argument("--f-number", type=_finite_float, default=5.6, help="aperture (default 5.6)")
     group.add_argument("--iso", type=int, default=100, help="ISO (default 100)")
     group.add_argument("--magnification", type=_positive_float, default=0.5, help="magnification at the centre (default 0.5)")
 
@@ -133,41 +175,41 @@ def build_parser() -> argparse.ArgumentParser:
     dof = commands.add_parser("dof", help="depth of field for macro and long lenses, with diffraction")
     _add_lens_options(dof)
     where = dof.add_mutually_exclusive_group(required=True)
-    where.add_argument("--distance", type=float, help="focus distance in mm")
-    where.add_argument("--magnification", type=float, help="magnification instead of a distance (1 = life size)")
+    where.add_argument("--distance", type=_finite_float, help="focus distance in mm")
+    where.add_argument("--magnification", type=_finite_float, help="magnification instead of a distance (1 = life size)")
     dof.add_argument("--distance-from", choices=("sensor", "lens"), default="sensor",
                      help="measure the distance from the sensor plane, as lens scales do (default), or from the lens")
     dof.add_argument("--json", action="store_true", help="print one JSON object")
 
     stack = commands.add_parser("stack-plan", help="plan a focus stack: step size and number of frames")
     _add_lens_options(stack)
-    stack.add_argument("--near", type=float, help="the subject's nearest point, mm (from --distance-from)")
-    stack.add_argument("--far", type=float, help="the subject's farthest point, mm")
-    stack.add_argument("--magnification", type=float, help="magnification at the near end, instead of --near")
-    stack.add_argument("--depth", type=float, help="the subject's depth in mm, instead of --far")
+    stack.add_argument("--near", type=_finite_float, help="the subject's nearest point, mm (from --distance-from)")
+    stack.add_argument("--far", type=_finite_float, help="the subject's farthest point, mm")
+    stack.add_argument("--magnification", type=_finite_float, help="magnification at the near end, instead of --near")
+    stack.add_argument("--depth", type=_finite_float, help="the subject's depth in mm, instead of --far")
     stack.add_argument("--distance-from", choices=("sensor", "lens"), default="sensor")
-    stack.add_argument("--overlap", type=float, default=0.3, help="overlap between frames as a fraction of the depth of field (default 0.3)")
+    stack.add_argument("--overlap", type=_finite_float, default=0.3, help="overlap between frames as a fraction of the depth of field (default 0.3)")
     stack.add_argument("--method", choices=("rail", "lens"), default="rail",
                        help="move the camera on a rail (even steps) or refocus the lens (even in 1/distance)")
     stack.add_argument("--criterion", choices=("geometric", "wave", "larger"), default="geometric",
                        help="which depth of field sets the step (default geometric)")
     calibration = stack.add_mutually_exclusive_group()
-    calibration.add_argument("--step-um", type=float, help="focus-drive calibration: µm of focus shift at the subject per drive step")
+    calibration.add_argument("--step-um", type=_finite_float, help="focus-drive calibration: µm of focus shift at the subject per drive step")
     calibration.add_argument("--calibration", type=Path, help="a focus-drive calibration record (TOML, see calibration/README.md)")
     stack.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
 
 def _add_lens_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--focal-length", type=float, help="focal length in mm (or from --lens)")
-    parser.add_argument("--f-number", type=float, required=True, help="the aperture set on the lens")
+    parser.add_argument("--focal-length", type=_finite_float, help="focal length in mm (or from --lens)")
+    parser.add_argument("--f-number", type=_finite_float, required=True, help="the aperture set on the lens")
     parser.add_argument("--lens", help="a lens from the catalog (focal length, pupil ratio, limits)")
     coc = parser.add_mutually_exclusive_group(required=True)
     coc.add_argument("--sensor", help="a sensor format from the catalog (its CoC is the diagonal / 1500)")
     coc.add_argument("--camera", help="a camera body from the catalog (its sensor and pixel pitch)")
-    coc.add_argument("--coc", type=float, help="circle of confusion in mm")
-    parser.add_argument("--pupil-ratio", type=float, help="exit / entrance pupil diameter (default 1, or the lens's)")
-    parser.add_argument("--wavelength-nm", type=float, default=550.0, help="wavelength for diffraction (default 550)")
+    coc.add_argument("--coc", type=_finite_float, help="circle of confusion in mm")
+    parser.add_argument("--pupil-ratio", type=_finite_float, help="exit / entrance pupil diameter (default 1, or the lens's)")
+    parser.add_argument("--wavelength-nm", type=_finite_float, default=550.0, help="wavelength for diffraction (default 550)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -327,8 +369,6 @@ def _live(args: argparse.Namespace) -> int:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    import json
-
     from focuslock.analyze import AnalysisError, analyze, input_paths, plot_path_for, summary_lines, write_csv
     from focuslock.focus.lock import LockSettings
     from focuslock.optics.dof import ASSUMED_COC_PX
@@ -365,7 +405,7 @@ def _analyze(args: argparse.Namespace) -> int:
         if record.error:
             print(f"focuslock: {record.error}", file=sys.stderr)
     if args.json:
-        print(json.dumps(report.to_json()))
+        _print_json(report.to_json())
     else:
         print("\n".join(summary_lines(report)))
     return EXIT_OK
@@ -440,8 +480,6 @@ def _lens_setup(args: argparse.Namespace) -> dict:
 
 
 def _dof(args: argparse.Namespace) -> int:
-    import json
-
     from focuslock.optics.dof import OpticsError, depth_of_field
 
     setup = _lens_setup(args)
@@ -460,7 +498,7 @@ def _dof(args: argparse.Namespace) -> int:
     if args.json:
         payload = result.to_json()
         payload["warnings"] = notes
-        print(json.dumps(payload))
+        _print_json(payload)
         return EXIT_OK
     print("\n".join(_dof_table(result, setup, notes)))
     return EXIT_OK
@@ -512,8 +550,6 @@ def _dof_table(result, setup: dict, notes: list[str]) -> list[str]:
 
 
 def _stack_plan(args: argparse.Namespace) -> int:
-    import json
-
     from focuslock.optics.dof import OpticsError, depth_of_field, subject_distance_from_sensor
     from focuslock.optics.stack import DriveCalibration, load_drive_calibration, plan_stack
 
@@ -549,7 +585,7 @@ def _stack_plan(args: argparse.Namespace) -> int:
         payload = plan.to_json()
         payload["magnification"] = round(near_dof.magnification, 6)
         payload["effective_f_number"] = round(near_dof.effective_f_number, 4)
-        print(json.dumps(payload))
+        _print_json(payload)
         return EXIT_OK
     lines = [
         f"{plan.frames} frames, {'a rail' if plan.method == 'rail' else 'refocusing the lens'}, "
@@ -568,8 +604,6 @@ def _stack_plan(args: argparse.Namespace) -> int:
 
 
 def _cameras(args: argparse.Namespace) -> int:
-    import json
-
     from focuslock.camera.base import CameraError
     from focuslock.camera.gphoto import list_cameras
 
@@ -578,7 +612,7 @@ def _cameras(args: argparse.Namespace) -> int:
     except CameraError as error:
         raise UserError(error.user_message) from None
     if args.json:
-        print(json.dumps([camera.to_json() for camera in found]))
+        _print_json([camera.to_json() for camera in found])
     elif not found:
         print("No camera found; check the cable, that the body is on and in PC/tether mode.")
     else:
@@ -588,8 +622,6 @@ def _cameras(args: argparse.Namespace) -> int:
 
 
 def _capture(args: argparse.Namespace) -> int:
-    import json
-
     from focuslock.camera.base import CameraError
     from focuslock.camera.gphoto import GPhotoCamera
 
@@ -609,7 +641,7 @@ def _capture(args: argparse.Namespace) -> int:
     # pair whose second part failed, and files the body announced on its own.
     files = list(camera.downloaded)
     if args.json:
-        print(json.dumps({"files": [str(path) for path in files], **({"error": failure} if failure else {})}))
+        _print_json({"files": [str(path) for path in files], **({"error": failure} if failure else {})})
     else:
         for path in files:
             print(path)

@@ -92,6 +92,11 @@ def claim_run_paths(folder: Path, name: str, suffixes: tuple[str, ...]) -> tuple
     the first number for which none of them exists; each created exclusively, so two
     runs started at once into one folder get different numbers too."""
     folder = Path(folder)
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(f"{existing} is a file, not a folder; give --out a folder.")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:

@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from focuslock.camera.base import NotSupportedError, SettingValueError, StorageFullError
+from focuslock.camera.base import NotSupportedError, SettingValueError
 from focuslock.camera.gphoto import GPhotoCamera, list_cameras, translate
 from focuslock.cli import main
 from tests.conftest import VIRTUAL_CAMERA_JPEG

@@ -102,3 +102,58 @@ def test_bad_profiles_name_the_file_and_the_field(tmp_path, old, new, message):
     with pytest.raises(ProfileError, match=message.replace("(", r"\(").replace("[", r"\[").replace("]", r"\]")) as error:
         load_profile(broken)
     assert str(error.value).startswith("canon-eos.toml")
+
+
+def _drivers_copy(tmp_path):
+    folder = tmp_path / "drivers"
+    shutil.copytree(data_folder("drivers"), folder)
+    return folder
+
+
+def test_one_broken_profile_is_skipped_with_its_line_and_every_other_family_still_works(tmp_path, capsys):
+    folder = _drivers_copy(tmp_path)
+    sony = folder / "sony.toml"
+    sony.write_text(sony.read_text().replace("[focus_drive]", "[focus_drive", 1))  # a syntax error
+    load_profiles.cache_clear()
+    profiles = load_profiles(folder)
+    err = capsys.readouterr().err
+    assert "sony.toml, line" in err and "(not valid TOML)" in err and "This profile was skipped" in err
+    assert "sony" not in [p.key for p in profiles]
+    assert match_profile("Canon Inc.", "Canon EOS R5", profiles).key == "canon-eos"
+    assert match_profile("Nikon Corporation", "Nikon Z 8", profiles).key == "nikon"
+    # A Sony body still gets a profile: the generic one.
+    assert match_profile("Sony Corporation", "ILCE-7RM5", profiles).key == "generic-ptp"
+
+
+@pytest.mark.parametrize("damage, words", [
+    (lambda folder: (folder / "fujifilm.toml").write_bytes((folder / "fujifilm.toml").read_bytes() + b"\n# caf\xe9\n"),
+     "fujifilm.toml, line"),
+    (lambda folder: (folder / "extra.toml").mkdir(), "extra.toml is a folder, not a TOML file"),
+    (lambda folder: (folder / "olympus.toml").write_text(
+        (folder / "olympus.toml").read_text().replace('name = "', 'fallback = "no"\nname = "', 1)),
+     "olympus.toml, line 2: field 'fallback' must be true or false, got 'no'"),
+])
+def test_bad_bytes_a_folder_and_a_text_for_a_boolean_are_skipped_in_one_sentence(tmp_path, capsys, damage, words):
+    folder = _drivers_copy(tmp_path)
+    damage(folder)
+    load_profiles.cache_clear()
+    profiles = load_profiles(folder)
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1
+    assert len(profiles) >= 6
+
+
+def test_a_users_own_profile_loads_beside_the_shipped_ones(tmp_path, monkeypatch):
+    user = tmp_path / "config"
+    (user / "drivers").mkdir(parents=True)
+    (user / "drivers" / "pentax.toml").write_text(
+        'name = "Pentax K"\n[match]\nmanufacturer = ["*PENTAX*", "*Ricoh*"]\nmodel = ["*"]\n'
+        '[live_view]\nwidget = ["viewfinder"]\n')
+    monkeypatch.setenv("FOCUSLOCK_CONFIG_DIR", str(user))
+    load_profiles.cache_clear()
+    try:
+        profiles = load_profiles()
+        assert match_profile("RICOH IMAGING COMPANY, LTD.", "PENTAX K-3 Mark III", profiles).name == "Pentax K"
+        assert match_profile("Canon Inc.", "Canon EOS R6", profiles).key == "canon-eos"
+    finally:
+        load_profiles.cache_clear()

@@ -42,21 +42,62 @@ def _broken_copy(tmp_path: Path, file: str, old: str, new: str) -> Path:
 
 
 @pytest.mark.parametrize(
-    "file, old, new, message",
+    "file, old, new, message, skipped",
     [
         ("lenses.toml", "focal_length_mm = 100\nf_number_min = 2.8", "focal_length_mm = -100\nf_number_min = 2.8",
-         "lenses.toml, lens 'Canon EF 100mm f/2.8L Macro IS USM': field 'focal_length_mm' must be more than 0"),
-        ("lenses.toml", "max_magnification = 5.0", "max_magnification = \"five\"", "field 'max_magnification' must be a number"),
-        ("lenses.toml", "f_number_max = 32\nmin_focus_mm = 300", "f_number_max = 2\nmin_focus_mm = 300", "'f_number_max' (2) is wider"),
-        ("sensors.toml", 'sensor = "aps-c-canon"', 'sensor = "aps-k"', "field 'sensor' names 'aps-k'"),
-        ("sensors.toml", "width_px = 8192", "widht_px = 8192", "unknown field 'widht_px'"),
-        ("sensors.toml", "[formats.full-frame]", "[formats.full-frame", "not valid TOML"),
+         "lenses.toml, line 12, lens 'Canon EF 100mm f/2.8L Macro IS USM': field 'focal_length_mm' must be more than 0",
+         ("lens", "Canon EF 100mm f/2.8L Macro IS USM")),
+        ("lenses.toml", "max_magnification = 5.0", "max_magnification = \"five\"", "field 'max_magnification' must be a number",
+         ("lens", "MP-E 65")),
+        ("lenses.toml", "f_number_max = 32\nmin_focus_mm = 300", "f_number_max = 2\nmin_focus_mm = 300",
+         "'f_number_max' (2) is wider", ("lens", "Canon EF 100mm f/2.8L Macro IS USM")),
+        ("sensors.toml", 'sensor = "aps-c-canon"', 'sensor = "aps-k"', "field 'sensor' names 'aps-k'", None),
+        ("sensors.toml", "width_px = 8192", "widht_px = 8192", "unknown field 'widht_px'", ("camera", "EOS R5")),
     ],
 )
-def test_bad_entries_name_the_file_the_entry_and_the_field(tmp_path, file, old, new, message):
+def test_a_bad_entry_is_skipped_with_a_warning_naming_file_line_and_field(tmp_path, capsys, file, old, new, message,
+                                                                          skipped):
     folder = _broken_copy(tmp_path, file, old, new)
-    with pytest.raises(CatalogError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    catalog = load_catalog(folder)
+    err = capsys.readouterr().err
+    assert message in err and "was skipped; the rest of the catalog works" in err
+    assert err.count("\n") == 1  # one entry broken, one warning
+    # The rest works: the shipped catalog minus the broken entry.
+    shipped = load_catalog()
+    assert len(catalog.lenses) + len(catalog.cameras) == len(shipped.lenses) + len(shipped.cameras) - 1
+    assert catalog.lens("Laowa 100") and catalog.camera("Z 8")
+    if skipped is not None:
+        kind, name = skipped
+        with pytest.raises(CatalogError):
+            getattr(catalog, kind)(name)
+
+
+def test_a_shipped_file_that_is_not_toml_is_one_sentence_with_its_line(tmp_path):
+    folder = _broken_copy(tmp_path, "sensors.toml", "[formats.full-frame]", "[formats.full-frame")
+    with pytest.raises(CatalogError, match=r"sensors.toml, line \d+: .*\(not valid TOML\)"):
         load_catalog(folder)
+
+
+def test_the_users_own_lenses_load_beside_the_shipped_ones_and_a_broken_user_file_is_skipped(tmp_path, monkeypatch,
+                                                                                              capsys):
+    from focuslock.optics import catalog as catalog_module
+
+    user = tmp_path / "config"
+    (user / "calibration").mkdir(parents=True)
+    (user / "calibration" / "lenses.toml").write_text(
+        '[[lenses]]\nname = "Home-made 50 mm bellows"\nfocal_length_mm = 50\nf_number_min = 4\nf_number_max = 32\n'
+        'min_focus_mm = 200\nmax_magnification = 3\n')
+    (user / "calibration" / "sensors.toml").write_bytes(b"[formats.odd]\nname = \"caf\xe9\"\n")  # Latin-1, not UTF-8
+    monkeypatch.setenv("FOCUSLOCK_CONFIG_DIR", str(user))
+    catalog_module.load_catalog.cache_clear()
+    try:
+        catalog = load_catalog()
+        assert catalog.lens("bellows").focal_length_mm == 50
+        assert catalog.lens("MP-E 65").max_magnification == 5  # the shipped ones still there
+        err = capsys.readouterr().err
+        assert "sensors.toml, line 2: byte 0xe9 is not UTF-8 text" in err and "The file was skipped" in err
+    finally:
+        catalog_module.load_catalog.cache_clear()
 
 
 def test_the_catalog_ships_inside_the_package_layout():

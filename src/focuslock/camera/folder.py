@@ -18,6 +18,7 @@ from focuslock.camera.base import (
     CorruptFrameError,
     EndOfStream,
 )
+from focuslock.camera.limits import decode_image
 from focuslock.camera.playback import FramePacer, PlaybackCamera
 from focuslock.frames import Frame
 
@@ -47,16 +48,14 @@ def list_images(target: str | os.PathLike) -> list[Path]:
 
 
 def read_bgr_image(path: Path) -> np.ndarray:
-    """An image file as OpenCV's BGR uint8. Raises :class:`CorruptFrameError` when it
-    cannot be read."""
+    """An image file as OpenCV's BGR uint8, its declared size checked before decoding
+    (:mod:`.limits`). Raises :class:`CorruptFrameError` (one sentence) when it cannot be
+    read or lies outside the size limits."""
     try:
         data = np.fromfile(path, dtype=np.uint8)  # unlike cv2.imread, handles any path
     except OSError as error:
         raise CorruptFrameError(f"{path.name} could not be read ({error.strerror}); it was skipped.") from error
-    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if bgr is None:
-        raise CorruptFrameError(f"{path.name} is not a readable image; it was skipped.")
-    return bgr
+    return decode_image(data, path.name)
 
 
 def read_rgb_image(path: Path) -> np.ndarray:

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 import cv2
-import numpy as np
 
 from focuslock.camera.base import (
     Capabilities,
@@ -41,6 +40,7 @@ from focuslock.camera.base import (
     StorageFullError,
 )
 from focuslock.camera.files import save_capture
+from focuslock.camera.limits import decode_image
 from focuslock.camera.playback import FramePacer
 from focuslock.camera.profiles import SETTING_NAMES, Profile, match_profile
 from focuslock.frames import Frame
@@ -346,10 +346,11 @@ class GPhotoCamera:
         else:
             self._pacer.wait()
             data = self._capture_to_memory(camera)
-        bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-        if bgr is None:
+        try:
+            bgr = decode_image(data, "A live-view frame from the camera")
+        except CorruptFrameError:
             self._sequence += 1
-            raise CorruptFrameError("A live-view frame from the camera could not be decoded; it was skipped.")
+            raise
         frame = Frame(
             sequence=self._sequence,
             timestamp_s=time.monotonic(),

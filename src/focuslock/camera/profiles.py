@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import fnmatch
 import functools
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from focuslock.resources import data_folder
+from focuslock.resources import DataFileError, data_folders, line_of, read_toml, warn
 
 __all__ = [
     "FocusDrive",
@@ -114,11 +113,33 @@ class Profile:
         return fits(manufacturer or "", self.manufacturers) and fits(model or "", self.models)
 
 
+def _where(path: Path, field_name: str | None = None) -> str:
+    """``canon-eos.toml, line 12``: the file, and the line that sets the field if found."""
+    line = line_of(path, field_name) if field_name else None
+    return f"{path.name}, line {line}" if line else path.name
+
+
 def _table(path: Path, data: dict, name: str) -> dict:
     value = data.get(name, {})
     if not isinstance(value, dict):
-        raise ProfileError(f"{path.name}: [{name}] must be a table.")
+        raise ProfileError(f"{_where(path, name)}: [{name}] must be a table.")
     return value
+
+
+def _flag(path: Path, section: str, data: dict, field_name: str, default: bool) -> bool:
+    """A true/false field: the text "no" or the number 0 is not a boolean."""
+    value = data.get(field_name, default)
+    if not isinstance(value, bool):
+        raise ProfileError(f"{_where(path, field_name)}: field '{section}{field_name}' must be true or false, got {value!r}.")
+    return value
+
+
+def _choice_text(path: Path, section: str, data: dict, field_name: str, default: str) -> str:
+    """A widget value: a text, or a whole number written without quotes."""
+    value = data.get(field_name, default)
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ProfileError(f"{_where(path, field_name)}: field '{section}{field_name}' must be a text, got {value!r}.")
+    return str(value)
 
 
 def _text(path: Path, section: str, data: dict, field_name: str, *, optional: bool = True) -> str | None:
@@ -126,9 +147,9 @@ def _text(path: Path, section: str, data: dict, field_name: str, *, optional: bo
     if value is None:
         if optional:
             return None
-        raise ProfileError(f"{path.name}: field '{section}{field_name}' is missing.")
+        raise ProfileError(f"{_where(path, field_name)}: field '{section}{field_name}' is missing.")
     if not isinstance(value, str) or not value:
-        raise ProfileError(f"{path.name}: field '{section}{field_name}' must be a text, got {value!r}.")
+        raise ProfileError(f"{_where(path, field_name)}: field '{section}{field_name}' must be a text, got {value!r}.")
     return value
 
 
@@ -137,7 +158,7 @@ def _texts(path: Path, section: str, data: dict, field_name: str) -> tuple[str, 
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise ProfileError(f"{path.name}: field '{section}{field_name}' must be a list of texts, got {value!r}.")
+        raise ProfileError(f"{_where(path, field_name)}: field '{section}{field_name}' must be a list of texts, got {value!r}.")
     return tuple(value)
 
 
@@ -153,16 +174,16 @@ _KNOWN = {
 
 def load_profile(path: Path) -> Profile:
     try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except tomllib.TOMLDecodeError as error:
-        raise ProfileError(f"{path.name} is not valid TOML: {error}.") from None
+        data = read_toml(path)
+    except DataFileError as error:
+        raise ProfileError(str(error)) from None
     for section, known in _KNOWN.items():
         table = data if not section else _table(path, data, section)
         unknown = set(table) - known
         if unknown:
             where = f"[{section}]" if section else "the top level"
-            raise ProfileError(f"{path.name}: unknown field {sorted(unknown)[0]!r} in {where}.")
+            field_name = sorted(unknown)[0]
+            raise ProfileError(f"{_where(path, field_name)}: unknown field {field_name!r} in {where}.")
     name = _text(path, "", data, "name", optional=False)
     match = _table(path, data, "match")
     manufacturers = _texts(path, "match.", match, "manufacturer")
@@ -175,22 +196,22 @@ def load_profile(path: Path) -> Profile:
     settings = _table(path, data, "settings")
     for key, widget in settings.items():
         if key not in SETTING_NAMES:
-            raise ProfileError(f"{path.name}: [settings] names {key!r}; focuslock knows {', '.join(SETTING_NAMES)}.")
+            raise ProfileError(f"{_where(path, key)}: [settings] names {key!r}; focuslock knows {', '.join(SETTING_NAMES)}.")
         if not isinstance(widget, str) or not widget:
-            raise ProfileError(f"{path.name}: field 'settings.{key}' must be a widget name, got {widget!r}.")
+            raise ProfileError(f"{_where(path, key)}: field 'settings.{key}' must be a widget name, got {widget!r}.")
     return Profile(
         key=path.stem,
         name=name,
         manufacturers=manufacturers,
         models=models,
-        fallback=bool(data.get("fallback", False)),
+        fallback=_flag(path, "", data, "fallback", False),
         live_view_widgets=_texts(path, "live_view.", live, "widget"),
-        live_view_on=str(live.get("on", "1")),
-        live_view_off=str(live.get("off", "0")),
+        live_view_on=_choice_text(path, "live_view.", live, "on", "1"),
+        live_view_off=_choice_text(path, "live_view.", live, "off", "0"),
         live_view_size_widget=_text(path, "live_view.", live, "size_widget"),
         zoom_widget=_text(path, "zoom.", zoom, "widget"),
         zoom_values=_texts(path, "zoom.", zoom, "values"),
-        zoom_readable=bool(zoom.get("readable", True)),
+        zoom_readable=_flag(path, "zoom.", zoom, "readable", True),
         zoom_position_widget=_text(path, "zoom.", zoom, "position_widget"),
         focus_drive=_focus_drive(path, data.get("focus_drive")),
         capture_target_widget=_text(path, "capture.", capture, "target_widget"),
@@ -204,15 +225,15 @@ def _focus_drive(path: Path, data: object) -> FocusDrive | None:
     if data is None:
         return None
     if not isinstance(data, dict):
-        raise ProfileError(f"{path.name}: [focus_drive] must be a table.")
+        raise ProfileError(f"{_where(path, 'focus_drive')}: [focus_drive] must be a table.")
     widget = _text(path, "focus_drive.", data, "widget", optional=False)
     kind = _text(path, "focus_drive.", data, "kind", optional=False)
     if kind not in FOCUS_KINDS:
-        raise ProfileError(f"{path.name}: field 'focus_drive.kind' is {kind!r}; use one of {', '.join(FOCUS_KINDS)}.")
+        raise ProfileError(f"{_where(path, 'kind')}: field 'focus_drive.kind' is {kind!r}; use one of {', '.join(FOCUS_KINDS)}.")
     near, far = _texts(path, "focus_drive.", data, "near"), _texts(path, "focus_drive.", data, "far")
     units = data.get("step_units", [])
     if not isinstance(units, list) or not all(isinstance(u, int) and u > 0 for u in units):
-        raise ProfileError(f"{path.name}: field 'focus_drive.step_units' must be a list of positive whole numbers.")
+        raise ProfileError(f"{_where(path, 'step_units')}: field 'focus_drive.step_units' must be a list of positive whole numbers.")
     if kind == "radio":
         if not near or len(near) != len(far):
             raise ProfileError(f"{path.name}: a radio focus drive needs as many 'near' as 'far' choices.")
@@ -225,18 +246,27 @@ def _focus_drive(path: Path, data: object) -> FocusDrive | None:
         raise ProfileError(f"{path.name}: 'focus_drive.minimum' must be negative and 'maximum' positive whole numbers.")
     near_sign = data.get("near_sign", -1)
     if near_sign not in (-1, 1):
-        raise ProfileError(f"{path.name}: field 'focus_drive.near_sign' must be -1 or 1.")
-    return FocusDrive(widget, kind, near, far, str(data.get("none", "None")), bool(data.get("reset_between", False)),
-                      tuple(units), minimum, maximum, near_sign)
+        raise ProfileError(f"{_where(path, 'near_sign')}: field 'focus_drive.near_sign' must be -1 or 1.")
+    return FocusDrive(widget, kind, near, far, _choice_text(path, "focus_drive.", data, "none", "None"),
+                      _flag(path, "focus_drive.", data, "reset_between", False), tuple(units), minimum, maximum, near_sign)
 
 
 @functools.lru_cache(maxsize=4)
 def load_profiles(folder: Path | None = None) -> tuple[Profile, ...]:
-    """Every profile, the fallback ones last."""
-    folder = Path(folder) if folder is not None else data_folder("drivers")
-    profiles = [load_profile(path) for path in sorted(folder.glob("*.toml"))]
+    """Every profile, the fallback ones last: the shipped ``drivers/`` and the user's
+    own (a user profile of the same file name replaces the shipped one). A profile that
+    fails is skipped with a warning naming its file and line; the others work."""
+    folders = (Path(folder),) if folder is not None else data_folders("drivers")
+    by_key: dict[str, Profile] = {}
+    for each in folders:
+        for path in sorted(each.glob("*.toml")):
+            try:
+                by_key[path.stem] = load_profile(path)
+            except ProfileError as error:
+                warn(f"{error} This profile was skipped; the others work.")
+    profiles = list(by_key.values())
     if not profiles:
-        raise ProfileError(f"No camera profiles in {folder}; reinstall focuslock.")
+        raise ProfileError(f"No usable camera profile in {', '.join(map(str, folders))}; reinstall focuslock.")
     return tuple(sorted(profiles, key=lambda p: (p.fallback, p.key)))
 
 

@@ -60,6 +60,10 @@ _NOISE_UNIT = 64
 _REFERENCE_EXPOSURE = (1 / 60, 100, 5.6)
 
 
+# The strongest macro lenses (Canon MP-E 65, Laowa 25 mm 2.5–5×) stop at 5:1.
+MAX_BENCH_MAGNIFICATION = 5.0
+
+
 @dataclass(frozen=True)
 class BenchConfig:
     """Everything about the simulated bench. Lengths in mm unless the name says so."""
@@ -102,6 +106,9 @@ class BenchConfig:
             raise ValueError("Give the bench a magnification or a subject distance.")
         if self.magnification is not None:
             _check_positive("magnification", self.magnification, "×")
+            if self.magnification > MAX_BENCH_MAGNIFICATION:
+                raise ValueError(f"The simulated bench goes up to {MAX_BENCH_MAGNIFICATION:g}× magnification "
+                                 f"(a 5:1 macro lens), not {self.magnification:g}×.")
         if self.subject_distance_mm is not None and self.subject_distance_mm <= self.focal_length_mm:
             raise ValueError(
                 f"A subject distance of {self.subject_distance_mm} mm is inside the focal length "
@@ -554,10 +561,6 @@ class SimulatedBench:
         """Median total blur diameter (µm on the sensor) inside ``roi_px`` = (x, y, w, h)."""
         x, y, w, h = roi_px
         return float(np.median(self.truth_blur_map_um(frame)[y : y + h, x : x + w]))
-
-    def region_blur_px(self, roi_px: tuple[int, int, int, int], frame: Frame | None = None) -> float:
-        """Median total blur diameter (live-view px) inside ``roi_px`` = (x, y, w, h)."""
-        return self.region_blur_um(roi_px, frame) / self.sensor_pixel_pitch_um(self.config.live_view_size_px[0])
 
     def truth_depth_map_mm(self, frame: Frame | None = None) -> np.ndarray:
         """Distance from the lens (mm) of what each pixel of a frame shows."""

@@ -11,12 +11,11 @@ from __future__ import annotations
 import functools
 import math
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from focuslock.optics.dof import conventional_coc_mm
-from focuslock.resources import data_folder
+from focuslock.resources import DataFileError, data_folders, line_of, read_toml, warn
 
 __all__ = ["Camera", "Catalog", "CatalogError", "Lens", "SensorFormat", "load_catalog"]
 
@@ -106,37 +105,79 @@ def _normalise(text: str) -> str:
 
 @functools.lru_cache(maxsize=4)
 def load_catalog(folder: Path | None = None) -> Catalog:
-    """Load and validate the catalog (from the installed ``calibration/`` by default)."""
-    folder = Path(folder) if folder is not None else data_folder("calibration")
-    sensors_path, lenses_path = folder / "sensors.toml", folder / "lenses.toml"
-    sensors = _read(sensors_path)
-    formats = _formats(sensors_path, sensors.get("formats"))
-    cameras = _cameras(sensors_path, sensors.get("bodies", []), formats)
-    lenses = _lenses(lenses_path, _read(lenses_path).get("lenses", []))
-    return Catalog(formats, cameras, lenses)
+    """Load and validate the catalog: the installed ``calibration/`` and the user's own
+    ``sensors.toml`` / ``lenses.toml`` beside it (a user entry of the same name replaces
+    the shipped one). A broken entry, or a broken user file, is skipped with a warning
+    that names the file and line; the rest works."""
+    folders = (Path(folder),) if folder is not None else data_folders("calibration")
+    formats: dict[str, SensorFormat] = {}
+    cameras: dict[str, Camera] = {}
+    lenses: dict[str, Lens] = {}
+    for number, each in enumerate(folders):
+        shipped = number == 0
+        sensors_path, lenses_path = each / "sensors.toml", each / "lenses.toml"
+        sensors = _read(sensors_path, required=shipped)
+        if sensors is not None:
+            try:
+                formats.update(_formats(sensors_path, sensors.get("formats", {} if not shipped else None)))
+            except CatalogError as error:
+                if shipped:
+                    raise
+                warn(f"{error} Its formats were skipped.")
+            for camera in _cameras(sensors_path, sensors.get("bodies", []), formats):
+                cameras[_normalise(camera.name)] = camera
+        lens_data = _read(lenses_path, required=shipped)
+        if lens_data is not None:
+            for lens in _lenses(lenses_path, lens_data.get("lenses", [])):
+                lenses[_normalise(lens.name)] = lens
+    if not formats:
+        raise CatalogError("The catalog has no usable sensor format; reinstall focuslock.")
+    return Catalog(formats, tuple(cameras.values()), tuple(lenses.values()))
 
 
-def _read(path: Path) -> dict:
+def _read(path: Path, required: bool) -> dict | None:
+    """A catalog file; a shipped one must be there and whole, a user's own one is
+    skipped with a warning when it is not."""
+    if not required and not path.exists():
+        return None
     try:
-        with open(path, "rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        raise CatalogError(f"The catalog file {path} is missing; reinstall focuslock.") from None
-    except tomllib.TOMLDecodeError as error:
-        raise CatalogError(f"{path.name} is not valid TOML: {error}.") from None
+        return read_toml(path)
+    except DataFileError as error:
+        if required:
+            if not path.exists():
+                raise CatalogError(f"The catalog file {path} is missing; reinstall focuslock.") from None
+            raise CatalogError(str(error)) from None
+        warn(f"{error} The file was skipped; the shipped catalog works.")
+        return None
+
+
+def _each_entry(build):
+    """Run ``build`` for one entry; a :class:`CatalogError` skips the entry with a warning."""
+    try:
+        return build()
+    except CatalogError as error:
+        warn(f"{error} The entry was skipped; the rest of the catalog works.")
+        return None
 
 
 class _Entry:
     """Reads one entry's fields, with errors that say where."""
 
-    def __init__(self, path: Path, kind: str, label: str, data: object, allowed: set[str]) -> None:
-        self.where = f"{path.name}, {kind} {label!r}"
+    def __init__(self, path: Path, kind: str, label: str, data: object, allowed: set[str], header: str | None = None) -> None:
+        self._path, self._kind, self._label, self._header = path, kind, label, header
         if not isinstance(data, dict):
             raise CatalogError(f"{self.where}: expected a table of fields.")
         unknown = set(data) - allowed
         if unknown:
             raise CatalogError(f"{self.where}: unknown field {sorted(unknown)[0]!r} (known: {', '.join(sorted(allowed))}).")
         self.data = data
+
+    @property
+    def where(self) -> str:
+        """``lenses.toml, line 40, lens 'MP-E 65'`` (found only when an error needs it)."""
+        path = self._path
+        line = line_of(path, "", value=self._header) if self._header else line_of(path, "name", value=f'"{self._label}"')
+        return f"{path.name}{f', line {line}' if line else ''}, {self._kind} {self._label!r}"
 
     def text(self, field: str) -> str:
         value = self.data.get(field)
@@ -161,71 +202,88 @@ class _Entry:
 
 
 def _formats(path: Path, data: object) -> dict[str, SensorFormat]:
-    if not isinstance(data, dict) or not data:
+    if not isinstance(data, dict):
         raise CatalogError(f"{path.name}: no [formats.…] tables.")
     formats = {}
     for key, fields in data.items():
-        entry = _Entry(path, "format", key, fields, {"name", "width_mm", "height_mm", "coc_mm"})
-        width = entry.number("width_mm", maximum=200)
-        height = entry.number("height_mm", maximum=200)
-        coc = entry.number("coc_mm", maximum=1.0, optional=True)
-        if coc is None:
-            coc = conventional_coc_mm(width, height)
-        formats[key] = SensorFormat(key, entry.text("name"), float(width), float(height), float(coc))
+        def build(key=key, fields=fields) -> SensorFormat:
+            entry = _Entry(path, "format", key, fields, {"name", "width_mm", "height_mm", "coc_mm"}, header=f"[formats.{key}]")
+            width = entry.number("width_mm", maximum=200)
+            height = entry.number("height_mm", maximum=200)
+            coc = entry.number("coc_mm", maximum=1.0, optional=True)
+            if coc is None:
+                coc = conventional_coc_mm(width, height)
+            return SensorFormat(key, entry.text("name"), float(width), float(height), float(coc))
+
+        made = _each_entry(build)
+        if made is not None:
+            formats[key] = made
     return formats
 
 
 def _cameras(path: Path, data: object, formats: dict[str, SensorFormat]) -> tuple[Camera, ...]:
     if not isinstance(data, list):
-        raise CatalogError(f"{path.name}: [[bodies]] must be a list of tables.")
+        warn(f"{path.name}: [[bodies]] must be a list of tables; the bodies in it were skipped.")
+        return ()
     cameras, seen = [], set()
     for index, fields in enumerate(data, start=1):
-        label = fields.get("name", f"#{index}") if isinstance(fields, dict) else f"#{index}"
-        entry = _Entry(path, "body", label, fields, {"name", "sensor", "width_px", "height_px"})
-        name = entry.text("name")
-        if _normalise(name) in seen:
-            raise CatalogError(f"{entry.where}: the name appears twice.")
-        seen.add(_normalise(name))
-        sensor_key = entry.text("sensor")
-        if sensor_key not in formats:
-            raise CatalogError(f"{entry.where}: field 'sensor' names {sensor_key!r}, which is not a format "
-                               f"(known: {', '.join(formats)}).")
-        width = int(entry.number("width_px", maximum=100_000, integer=True))
-        height = int(entry.number("height_px", maximum=100_000, integer=True))
-        cameras.append(Camera(name, formats[sensor_key], width, height))
+        def build(index=index, fields=fields) -> Camera:
+            label = fields.get("name", f"#{index}") if isinstance(fields, dict) else f"#{index}"
+            entry = _Entry(path, "body", label, fields, {"name", "sensor", "width_px", "height_px"})
+            name = entry.text("name")
+            if _normalise(name) in seen:
+                raise CatalogError(f"{entry.where}: the name appears twice.")
+            sensor_key = entry.text("sensor")
+            if sensor_key not in formats:
+                raise CatalogError(f"{entry.where}: field 'sensor' names {sensor_key!r}, which is not a format "
+                                   f"(known: {', '.join(formats)}).")
+            width = int(entry.number("width_px", maximum=100_000, integer=True))
+            height = int(entry.number("height_px", maximum=100_000, integer=True))
+            seen.add(_normalise(name))
+            return Camera(name, formats[sensor_key], width, height)
+
+        made = _each_entry(build)
+        if made is not None:
+            cameras.append(made)
     return tuple(cameras)
 
 
 def _lenses(path: Path, data: object) -> tuple[Lens, ...]:
     if not isinstance(data, list):
-        raise CatalogError(f"{path.name}: [[lenses]] must be a list of tables.")
+        warn(f"{path.name}: [[lenses]] must be a list of tables; the lenses in it were skipped.")
+        return ()
     lenses, seen = [], set()
     allowed = {"name", "focal_length_mm", "focal_length_min_mm", "f_number_min", "f_number_max", "min_focus_mm",
                "max_magnification", "pupil_ratio"}
     for index, fields in enumerate(data, start=1):
-        label = fields.get("name", f"#{index}") if isinstance(fields, dict) else f"#{index}"
-        entry = _Entry(path, "lens", label, fields, allowed)
-        name = entry.text("name")
-        if _normalise(name) in seen:
-            raise CatalogError(f"{entry.where}: the name appears twice.")
-        seen.add(_normalise(name))
-        focal = entry.number("focal_length_mm", maximum=5000)
-        focal_min = entry.number("focal_length_min_mm", maximum=5000, optional=True)
-        if focal_min is not None and focal_min > focal:
-            raise CatalogError(f"{entry.where}: field 'focal_length_min_mm' ({focal_min:g}) is longer than 'focal_length_mm' ({focal:g}).")
-        n_min = entry.number("f_number_min", minimum=0.49, maximum=128)
-        n_max = entry.number("f_number_max", minimum=0.49, maximum=128)
-        if n_max < n_min:
-            raise CatalogError(f"{entry.where}: field 'f_number_max' ({n_max:g}) is wider than 'f_number_min' ({n_min:g}).")
-        min_focus = entry.number("min_focus_mm", maximum=100_000)
-        if min_focus < 4 * (focal_min or focal) * 0.5:
-            # A thin lens focuses no closer than 4f (1:1) from the sensor; real internal-
-            # focus designs shorten their focal length, but not by half.
-            raise CatalogError(f"{entry.where}: field 'min_focus_mm' ({min_focus:g}) is too close for a {focal:g} mm lens.")
-        lenses.append(Lens(
-            name=name, focal_length_mm=float(focal), f_number_min=float(n_min), f_number_max=float(n_max),
-            min_focus_mm=float(min_focus), max_magnification=float(entry.number("max_magnification", maximum=100)),
-            focal_length_min_mm=None if focal_min is None else float(focal_min),
-            pupil_ratio=entry.number("pupil_ratio", minimum=0.05, maximum=20, optional=True),
-        ))
+        def build(index=index, fields=fields) -> Lens:
+            label = fields.get("name", f"#{index}") if isinstance(fields, dict) else f"#{index}"
+            entry = _Entry(path, "lens", label, fields, allowed)
+            name = entry.text("name")
+            if _normalise(name) in seen:
+                raise CatalogError(f"{entry.where}: the name appears twice.")
+            focal = entry.number("focal_length_mm", maximum=5000)
+            focal_min = entry.number("focal_length_min_mm", maximum=5000, optional=True)
+            if focal_min is not None and focal_min > focal:
+                raise CatalogError(f"{entry.where}: field 'focal_length_min_mm' ({focal_min:g}) is longer than 'focal_length_mm' ({focal:g}).")
+            n_min = entry.number("f_number_min", minimum=0.49, maximum=128)
+            n_max = entry.number("f_number_max", minimum=0.49, maximum=128)
+            if n_max < n_min:
+                raise CatalogError(f"{entry.where}: field 'f_number_max' ({n_max:g}) is wider than 'f_number_min' ({n_min:g}).")
+            min_focus = entry.number("min_focus_mm", maximum=100_000)
+            if min_focus < 4 * (focal_min or focal) * 0.5:
+                # A thin lens focuses no closer than 4f (1:1) from the sensor; real internal-
+                # focus designs shorten their focal length, but not by half.
+                raise CatalogError(f"{entry.where}: field 'min_focus_mm' ({min_focus:g}) is too close for a {focal:g} mm lens.")
+            seen.add(_normalise(name))
+            return Lens(
+                name=name, focal_length_mm=float(focal), f_number_min=float(n_min), f_number_max=float(n_max),
+                min_focus_mm=float(min_focus), max_magnification=float(entry.number("max_magnification", maximum=100)),
+                focal_length_min_mm=None if focal_min is None else float(focal_min),
+                pupil_ratio=entry.number("pupil_ratio", minimum=0.05, maximum=20, optional=True),
+            )
+
+        made = _each_entry(build)
+        if made is not None:
+            lenses.append(made)
     return tuple(lenses)

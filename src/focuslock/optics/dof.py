@@ -224,21 +224,36 @@ def _positive(name: str, value: float, unit: str) -> float:
     return value
 
 
+# What real optics span; values outside are typing errors, and would overflow the maths.
+MAX_FOCAL_LENGTH_MM = 20_000.0
+MAX_F_NUMBER = 1024.0
+WAVELENGTH_RANGE_NM = (200.0, 2000.0)  # what silicon sensors see, with room on both sides
+MAX_DISTANCE_MM = 1e10
+MAGNIFICATION_RANGE = (1e-7, 100.0)
+
+
 def _check_lens(focal_length_mm: float, f_number: float, coc_mm: float, pupil_ratio: float, wavelength_nm: float) -> None:
-    _positive("focal length", focal_length_mm, " mm")
+    focal_length_mm = _positive("focal length", focal_length_mm, " mm")
+    if focal_length_mm > MAX_FOCAL_LENGTH_MM:
+        raise OpticsError(f"A focal length of {focal_length_mm:g} mm is beyond any lens (up to {MAX_FOCAL_LENGTH_MM:g} mm).")
     try:
         f_number = float(f_number)
     except (TypeError, ValueError):
         raise OpticsError(f"The f-number must be a number, got {f_number!r}.") from None
     if not math.isfinite(f_number) or f_number < 0.5:
         raise OpticsError(f"An f-number of {f_number:g} is not possible; lenses start at about f/0.5.")
+    if f_number > MAX_F_NUMBER:
+        raise OpticsError(f"An f-number of {f_number:g} is beyond any lens (pinholes reach about f/{MAX_F_NUMBER:g}).")
     _positive("circle of confusion", coc_mm, " mm")
     if coc_mm > 1.0:
         raise OpticsError(f"A circle of confusion of {coc_mm:g} mm is far too large; it is a fraction of a millimetre (0.03 for full frame).")
     _positive("pupil ratio", pupil_ratio, "")
     if not 0.05 <= pupil_ratio <= 20:
         raise OpticsError(f"A pupil ratio of {pupil_ratio:g} is not a real lens's; it lies between about 0.2 and 5.")
-    _positive("wavelength", wavelength_nm, " nm")
+    wavelength_nm = _positive("wavelength", wavelength_nm, " nm")
+    low, high = WAVELENGTH_RANGE_NM
+    if not low <= wavelength_nm <= high:
+        raise OpticsError(f"A wavelength of {wavelength_nm:g} nm is not light a camera records ({low:g}–{high:g} nm; 550 is green).")
 
 
 def hyperfocal_distance_mm(focal_length_mm: float, f_number: float, coc_mm: float) -> float:
@@ -281,9 +296,15 @@ def depth_of_field(focal_length_mm: float, f_number: float, coc_mm: float, *, di
         raise OpticsError("Give either a focus distance or a magnification.")
     if magnification is not None:
         m = _positive("magnification", magnification, "×")
+        if not MAGNIFICATION_RANGE[0] <= m <= MAGNIFICATION_RANGE[1]:
+            raise OpticsError(f"A magnification of {m:g}× is outside what this model covers "
+                              f"({MAGNIFICATION_RANGE[0]:g}× to {MAGNIFICATION_RANGE[1]:g}×).")
         s = f * (1.0 + 1.0 / m)
     else:
         d = _positive("focus distance", distance_mm, " mm")
+        if d > MAX_DISTANCE_MM:
+            raise OpticsError(f"A focus distance of {d:g} mm is beyond this model (up to {MAX_DISTANCE_MM:g} mm); "
+                              "focus at infinity is the hyperfocal case.")
         if distance_from == "sensor":
             s = subject_distance_from_sensor(f, d)
         elif distance_from == "lens":

@@ -40,17 +40,17 @@ class DriveCalibration:
 def load_drive_calibration(path, camera: str | None = None, lens: str | None = None) -> DriveCalibration:
     """The focus-drive calibration record (calibration/README.md) from a TOML file: the
     first ``[[focus_drive]]`` entry, or the one whose camera and lens contain the names."""
-    import tomllib
     from pathlib import Path
 
+    from focuslock.resources import DataFileError, read_toml
+
     path = Path(path)
+    if not path.exists():
+        raise OpticsError(f"The calibration file {path} does not exist.")
     try:
-        with open(path, "rb") as handle:
-            records = tomllib.load(handle).get("focus_drive", [])
-    except FileNotFoundError:
-        raise OpticsError(f"The calibration file {path} does not exist.") from None
-    except tomllib.TOMLDecodeError as error:
-        raise OpticsError(f"{path.name} is not valid TOML: {error}.") from None
+        records = read_toml(path).get("focus_drive", [])
+    except DataFileError as error:
+        raise OpticsError(str(error)) from None
     if not isinstance(records, list) or not records:
         raise OpticsError(f"{path.name} holds no [[focus_drive]] calibration record.")
     for index, record in enumerate(records, start=1):
