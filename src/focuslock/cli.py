@@ -629,10 +629,16 @@ def _capture(args: argparse.Namespace) -> int:
         raise UserError(f"--count must be 1 or more, got {args.count}.")
     camera = GPhotoCamera(args.camera, download_folder=args.out, delete_after_download=args.delete_from_camera)
     failure = None
+    printed: set[Path] = set()
     try:
         camera.open()
         for _ in range(args.count):
-            camera.capture(args.out)
+            for path in camera.capture(args.out):
+                if not args.json:
+                    # At once: a run cut short (a kill, a pulled cable) has still said
+                    # where each finished file is.
+                    print(path, flush=True)
+                    printed.add(path)
     except CameraError as error:
         failure = error.user_message
     finally:
@@ -643,8 +649,11 @@ def _capture(args: argparse.Namespace) -> int:
     if args.json:
         _print_json({"files": [str(path) for path in files], **({"error": failure} if failure else {})})
     else:
+        # Files the body announced on its own, and those saved by a capture that then
+        # failed (a RAW before its JPEG), were not printed yet.
         for path in files:
-            print(path)
+            if path not in printed:
+                print(path)
     if failure:
         print(f"focuslock: {failure}", file=sys.stderr)
         if files:

@@ -40,7 +40,7 @@ from focuslock.camera.base import (
     StorageFullError,
 )
 from focuslock.camera.files import save_capture
-from focuslock.camera.limits import decode_image
+from focuslock.camera.limits import decode_image, jpeg_cut_short
 from focuslock.camera.playback import FramePacer
 from focuslock.camera.profiles import SETTING_NAMES, Profile, match_profile
 from focuslock.frames import Frame
@@ -465,7 +465,7 @@ class GPhotoCamera:
             if hashlib.sha256(again).digest() != hashlib.sha256(data).digest():
                 raise CameraError(f"{camera_name} read twice from the camera gave different bytes; "
                                   "it stays on the camera, capture it again.")
-            if _jpeg_cut_short(data):
+            if jpeg_cut_short(data):
                 raise CameraError(f"{camera_name} arrived cut short ({len(data)} bytes, no end-of-image marker); "
                                   "it stays on the camera, capture it again.")
         path = save_capture(folder, camera_name, data, stays_on_camera=True)
@@ -530,12 +530,6 @@ class GPhotoCamera:
                 raise SettingValueError(f"{value} is not among this camera's {name} values; choose one of {', '.join(choices)}.")
             value = matched
         self._write(widget_name, value)
-
-
-def _jpeg_cut_short(data: bytes) -> bool:
-    """A JPEG (by its start marker) that does not end with the end-of-image marker
-    (trailing zero padding allowed)."""
-    return data[:3] == b"\xff\xd8\xff" and data.rstrip(b"\x00")[-2:] != b"\xff\xd9"
 
 
 def _is_store_full(data: object) -> bool:

@@ -17,7 +17,8 @@ import numpy as np
 
 from focuslock.camera.base import CorruptFrameError
 
-__all__ = ["MAX_FRAME_PIXELS", "MIN_FRAME_SIDE_PX", "FrameSizeError", "check_frame_size", "decode_image", "header_size"]
+__all__ = ["MAX_FRAME_PIXELS", "MIN_FRAME_SIDE_PX", "FrameSizeError", "check_frame_size", "decode_image", "header_size",
+           "jpeg_cut_short"]
 
 # 200 million pixels: above the largest camera files made today (151 MP medium format),
 # far below what would exhaust a laptop (an RGB frame of this size is 600 MB).
@@ -49,6 +50,9 @@ def decode_image(data: bytes | np.ndarray, name: str, flags: int = cv2.IMREAD_CO
     size = header_size(buffer[:_HEADER_BYTES].tobytes())
     if size is not None:
         check_frame_size(size[0], size[1], name, max_pixels)
+    if jpeg_cut_short(buffer):
+        # libjpeg would "decode" it with the missing part grey: a picture that lies.
+        raise CorruptFrameError(f"{name} arrived cut short (a JPEG without its end marker); it was skipped.")
     try:
         image = cv2.imdecode(buffer, flags) if buffer.size else None
     except cv2.error:
@@ -63,6 +67,17 @@ def decode_image(data: bytes | np.ndarray, name: str, flags: int = cv2.IMREAD_CO
 # Enough for any JPEG's markers before its frame header (EXIF is at most 64 KB) and the
 # first IFDs of a TIFF; a size not found here is checked after decoding.
 _HEADER_BYTES = 1 << 18
+
+
+def jpeg_cut_short(data: bytes | np.ndarray) -> bool:
+    """A JPEG (by its start marker) that does not end with its end-of-image marker
+    (trailing zero padding allowed): a transfer that was cut."""
+    if len(data) < 4 or bytes(data[:3]) != b"\xff\xd8\xff":
+        return False
+    end = len(data)
+    while end > 2 and data[end - 1] == 0:
+        end -= 1
+    return bytes(data[end - 2 : end]) != b"\xff\xd9"
 
 
 def header_size(head: bytes) -> tuple[int, int] | None:

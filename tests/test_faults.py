@@ -1,0 +1,116 @@
+"""The live session survives every fault a source can throw at it, on every kind of
+source: the fault-injection wrapper (focuslock.camera.faults) around the real bench, a
+real video file and a real image folder. A short run of scripts/soak.py too."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from focuslock.camera.base import CameraDisconnectedError
+from focuslock.camera.faults import FAULT_KINDS, FaultPlan, FaultyCamera, faulty_factory
+from focuslock.camera.folder import FolderCamera
+from focuslock.camera.sim import BenchConfig, SimulatedBench
+from focuslock.camera.video import VideoCamera
+from focuslock.live import LiveSession
+from focuslock.recording import VideoRecorder
+
+FRAME_FAULTS = ("busy", "disconnect", "corrupt", "truncated", "resize", "stall")
+
+
+def _textures(count: int = 12) -> list[np.ndarray]:
+    rng = np.random.default_rng(4)
+    return [cv2.GaussianBlur(rng.integers(0, 255, (120, 160, 3), dtype=np.uint8), (0, 0), 1.0) for _ in range(count)]
+
+
+def _sources(tmp_path: Path) -> dict:
+    video = tmp_path / "take.mp4"
+    recorder = VideoRecorder(video, 30)
+    for image in _textures():
+        recorder.write(image)
+    recorder.close()
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for index, image in enumerate(_textures()):
+        cv2.imwrite(str(folder / f"f{index:02d}.png"), image)
+    return {
+        "bench": lambda: SimulatedBench(BenchConfig(live_view_size_px=(320, 212), frame_rate_hz=30.0)),
+        "video": lambda: VideoCamera(video, paced=True, loop=True),
+        "folder": lambda: FolderCamera(folder, rate_hz=30.0, loop=True),
+    }
+
+
+def _next_frames(session: LiveSession, count: int, timeout_s: float = 10.0) -> list:
+    got, deadline = [], time.monotonic() + timeout_s
+    while len(got) < count and time.monotonic() < deadline:
+        analysis = session.next_analysis(timeout_s=0.5)
+        if analysis is not None:
+            got.append(analysis)
+    return got
+
+
+@pytest.mark.parametrize("source", ["bench", "video", "folder"])
+def test_the_session_survives_every_frame_fault_on_every_source(tmp_path, source):
+    plan = FaultPlan(stall_s=0.4)
+    made: list[FaultyCamera] = []
+    factory = _sources(tmp_path)[source]
+
+    def make() -> FaultyCamera:
+        camera = faulty_factory(factory, plan)()
+        made.append(camera)
+        return camera
+
+    session = LiveSession(make)
+    session.start()
+    try:
+        assert len(_next_frames(session, 3)) == 3
+        sizes = set()
+        for kind in FRAME_FAULTS:
+            made[-1].inject(kind)
+            after = _next_frames(session, 5)
+            assert len(after) == 5, f"no frames after {kind}"
+            sizes |= {a.frame.image.shape for a in after}
+            assert session.status.state == "live"
+        messages = " ".join(event.message for event in session.events())
+    finally:
+        session.stop()
+    assert dict(plan.counts) == {kind: 1 for kind in FRAME_FAULTS}
+    assert session.reconnect_count == 1 and len(made) == 2  # a new camera object after the pulled cable
+    assert "cut short" in messages and "not a readable image" in messages and "busy" in messages
+    assert len(sizes) == 2  # the size change reached the frames
+
+
+def test_a_cable_pulled_mid_download_reports_the_file_saved_before_it(tmp_path):
+    plan = FaultPlan()
+    camera = FaultyCamera(SimulatedBench(BenchConfig(live_view_size_px=(320, 212), frame_rate_hz=None)), plan)
+    camera.open()
+    camera.inject("download")
+    with pytest.raises(CameraDisconnectedError) as raised:
+        camera.capture(tmp_path / "shots")
+    camera.close()
+    assert [p.parent for p in raised.value.saved_paths] == [tmp_path / "shots"]
+    assert sorted((tmp_path / "shots").iterdir()) == raised.value.saved_paths
+    assert raised.value.saved_paths[0].read_bytes()[:2] == b"\xff\xd8"
+
+
+def test_unknown_faults_are_refused():
+    with pytest.raises(ValueError, match="Unknown fault 'fire'"):
+        FaultPlan({"fire": 1.0})
+    assert set(FRAME_FAULTS) | {"download"} == set(FAULT_KINDS)
+
+
+def test_a_short_soak_keeps_live_view_threads_and_memory(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("soak", Path(__file__).resolve().parents[1] / "scripts" / "soak.py")
+    soak = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(soak)
+    result = soak.soak(8.0, seed=3, fault_rate=20.0)
+    assert result["faults_total"] >= 5 and result["frames"] > 60
+    assert result["live_at_end"]
+    assert result["threads_after_stop"] <= result["threads_before_start"]
+    assert result["longest_wait_for_a_frame_s"] < 3.0
