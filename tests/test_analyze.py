@@ -116,7 +116,7 @@ def test_a_corrupt_frame_in_a_sequence_is_reported_marked_and_skipped(tmp_path, 
     bad = report["frames"][2]
     assert bad["sharpness"] is None and bad["state"] == "lost" and "pcb_003.jpg" in bad["error"]
     assert report["frames"][3]["sharpness"] is not None
-    assert "pcb_003.jpg is not a readable image" in captured.err
+    assert "pcb_003.jpg arrived cut short (a JPEG without its end marker); it was skipped." in captured.err
 
 
 def test_unreadable_input_exits_non_zero_with_one_sentence(tmp_path):

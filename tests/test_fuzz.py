@@ -4,12 +4,8 @@ sentence — never a traceback, never NaN or Infinity in JSON (hypothesis)."""
 from __future__ import annotations
 
 import json
-import math
 import struct
-from pathlib import Path
 
-import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -131,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--source", default="sim", help=SOURCE_HELP)
     live.add_argument("--roi", type=_roi, help="follow the feature in this box X,Y,W,H (live-view pixels)")
     live.add_argument("--lock", action="store_true", help="lock on the --roi feature in the first frame where it is found")
+    live.add_argument("--captures-as-live-view", action="store_true",
+                      help="on a body without USB live view, show a capture about once a second "
+                           "(each is a shutter actuation: about 3,600 an hour)")
     live.add_argument("--coc-px", type=_positive_float,
                       help="circle of confusion in live-view pixels (default: from the camera's sensor and live-view size)")
     _add_headless_options(live)
@@ -336,7 +339,8 @@ def _live(args: argparse.Namespace) -> int:
     from focuslock.live import LiveSession
 
     try:
-        factory = camera_factory(args.source, loop=False, download_folder=args.out / "captures")
+        factory = camera_factory(args.source, loop=False, download_folder=args.out / "captures",
+                                 captures_as_live_view=args.captures_as_live_view)
         probe = factory()
         probe.open()  # fail fast with one sentence when the source is wrong
         rate = probe.capabilities.frame_rate_hz

@@ -65,7 +65,8 @@ def camera(request, tmp_path) -> Camera:
         from focuslock.camera.gphoto import GPhotoCamera
 
         gc.collect()
-        cam: Camera = GPhotoCamera(download_folder=tmp_path / "announced")
+        # No USB live view on the virtual camera: frames from captures, as the user may opt in to.
+        cam: Camera = GPhotoCamera(download_folder=tmp_path / "announced", captures_as_live_view=True)
         yield cam
         cam.close()
         gc.collect()

@@ -86,13 +86,31 @@ def test_a_file_the_camera_announces_on_its_own_is_downloaded(camera, tmp_path):
     assert len(announced) == 1 and announced[0].read_bytes() == VIRTUAL_CAMERA_JPEG.read_bytes()
 
 
-def test_no_live_view_gives_a_clear_message_and_slow_frames_from_captures(camera):
-    with pytest.raises(NotSupportedError, match="no live view over USB; focuslock shows a capture about once a second"):
-        camera.read_frame()
-    frame = camera.read_frame()
-    assert frame.metadata["live_view"] is False
-    assert frame.image.shape == (480, 640, 3)
-    assert camera.capabilities.frame_rate_hz == 1.0
+def test_no_live_view_never_fires_the_shutter_unasked(camera, tmp_path):
+    for _ in range(3):
+        with pytest.raises(NotSupportedError, match="no live view over USB; to see a capture about once a second "
+                                                    r"instead \(a shutter actuation each, about 3,600 an hour\), "
+                                                    "run with --captures-as-live-view"):
+            camera.read_frame()
+    # The virtual camera's card: no picture was taken by the refusals.
+    assert camera.downloaded == []
+    assert camera.capabilities.frame_rate_hz is None
+
+
+def test_with_the_opt_in_a_body_without_live_view_shows_slow_frames_from_captures(tmp_path):
+    gc.collect()
+    camera = GPhotoCamera(download_folder=tmp_path / "announced", captures_as_live_view=True)
+    camera.open()
+    try:
+        with pytest.raises(NotSupportedError, match="focuslock shows a capture about once a second instead"):
+            camera.read_frame()
+        frame = camera.read_frame()
+        assert frame.metadata["live_view"] is False
+        assert frame.image.shape == (480, 640, 3)
+        assert camera.capabilities.frame_rate_hz == 1.0
+    finally:
+        camera.close()
+        gc.collect()
 
 
 def test_focus_drive_that_the_body_lacks_says_so(camera):
@@ -140,13 +158,19 @@ def test_libgphoto2_errors_become_sentences(code, kind, words):
     assert error.user_message.endswith(".")
 
 
-def test_live_headless_on_the_virtual_camera_falls_back_to_captures(tmp_path, capsys):
+def test_live_headless_on_the_virtual_camera_uses_captures_only_when_asked(tmp_path, capsys):
     gc.collect()
-    code = main(["live", "--source", "gphoto2:D750", "--headless", "--seconds", "3", "--out", str(tmp_path)])
+    code = main(["live", "--source", "gphoto2:D750", "--headless", "--seconds", "2", "--out", str(tmp_path / "unasked")])
+    captured = capsys.readouterr()
+    assert code == 1 and "run with --captures-as-live-view" in captured.err
+    assert "Traceback" not in captured.err
+    gc.collect()
+    code = main(["live", "--source", "gphoto2:D750", "--headless", "--seconds", "3", "--out", str(tmp_path / "asked"),
+                 "--captures-as-live-view"])
     captured = capsys.readouterr()
     assert code == 0
     assert "has no live view over USB" in captured.err
-    rows = (tmp_path / "live.csv").read_text().splitlines()
+    rows = (tmp_path / "asked" / "live.csv").read_text().splitlines()
     assert len(rows) >= 2  # slow frames from captures, about one a second
 
 

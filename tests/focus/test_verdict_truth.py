@@ -165,5 +165,5 @@ def test_a_defocused_capture_is_called_soft_and_a_sharp_one_sharp(tmp_path):
     for name, capture_blur_px, expected in (("sharp", 0.0, "sharp"), ("soft", 3.0 * COC_PX * 2, "soft")):
         path = tmp_path / f"{name}.png"
         cv2.imwrite(str(path), cv2.cvtColor(degrade(band, capture_blur_px, 1.0, seed=7), cv2.COLOR_RGB2BGR))
-        check = check_capture(path, (400, 300), ROI, reference)
+        check = check_capture(path, cv2.imread(str(path)), (400, 300), ROI, reference)
         assert check.state == expected, check.message

@@ -280,3 +280,99 @@ def test_live_view_paused_by_a_capture_says_paused_and_comes_back(qtbot, bench_w
     assert "capture in progress" in window.view.hud.toPlainText()
     qtbot.waitUntil(lambda: not window.banner.stale, timeout=5000)
     assert window.banner.state == "sharp" and window.rate_label.text().startswith("LIVE")
+
+
+def _window_on(qtbot, tmp_path, camera, capture_folder):
+    session = LiveSession(camera, processor=FramePipeline(), settings=JUDGEABLE)
+    session.start()
+    window = MainWindow(session, JUDGEABLE, capture_folder=capture_folder, store=SettingsStore(tmp_path / "window.json"))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.view.frames_shown > 3, timeout=10000)
+    return window, session
+
+
+def test_a_capture_that_cannot_be_saved_says_so_and_the_next_one_works(qtbot, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the capture folder should be")
+    bench = SimulatedBench(BenchConfig(live_view_size_px=(512, 340), frame_rate_hz=30.0, capture_width_px=1024))
+    window, session = _window_on(qtbot, tmp_path, bench, blocker / "captures")
+    try:
+        window.capture()
+        qtbot.waitUntil(lambda: window.capture_panel.button.isEnabled(), timeout=20000)
+        assert "could not be saved" in window.capture_panel.result.text()
+        window.capture_folder = tmp_path / "captures"  # the photographer picks another folder
+        window.capture()
+        qtbot.waitUntil(lambda: "SIM_0002.JPG" in window.capture_panel.result.text(), timeout=20000)
+        assert (tmp_path / "captures" / "SIM_0002.JPG").exists()
+    finally:
+        window.close()
+        session.stop()
+
+
+def test_a_capture_cut_mid_download_lists_the_file_it_saved(qtbot, tmp_path):
+    from focuslock.camera.faults import FaultPlan, FaultyCamera
+
+    faulty = FaultyCamera(SimulatedBench(BenchConfig(live_view_size_px=(512, 340), frame_rate_hz=30.0,
+                                                     capture_width_px=1024)), FaultPlan())
+    window, session = _window_on(qtbot, tmp_path, faulty, tmp_path / "captures")
+    try:
+        faulty.inject("download")
+        window.capture()
+        qtbot.waitUntil(lambda: window.capture_panel.button.isEnabled(), timeout=20000)
+        text = window.capture_panel.result.text()
+        assert "stopped answering during the download" in text and "SIM_0001.JPG: saved before the failure" in text
+    finally:
+        window.close()
+        session.stop()
+
+
+class SlowLensBench(SimulatedBench):
+    """FAKE timing only: a real body's lens takes time to move, the bench's does not.
+    Everything else is the real bench."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.moves: list[tuple[float, int]] = []
+
+    def drive_focus(self, steps: int) -> int:
+        import time
+
+        time.sleep(0.15)  # a focus motor's move
+        self.moves.append((time.monotonic(), steps))
+        return super().drive_focus(steps)
+
+
+def test_a_held_focus_key_stops_the_lens_within_one_move_of_its_release(qtbot, tmp_path):
+    import time
+
+    bench = SlowLensBench(BenchConfig(live_view_size_px=(512, 340), frame_rate_hz=30.0))
+    window, session = _window_on(qtbot, tmp_path, bench, tmp_path / "captures")
+    try:
+        for _ in range(30):  # key repeat: 30 presses in about 0.3 s
+            qtbot.keyClick(window, "]")
+            qtbot.wait(10)
+        released = time.monotonic()
+        qtbot.wait(1200)
+        after_release = [when for when, _ in bench.moves if when > released]
+        # The move in flight at the release and at most one waiting press: never the 30.
+        assert len(after_release) <= 2, bench.moves
+        assert 1 <= len(bench.moves) <= 6
+    finally:
+        window.close()
+        session.stop()
+
+
+def test_closing_the_window_during_a_capture_waits_for_it(qtbot, tmp_path):
+    bench = SimulatedBench(BenchConfig(live_view_size_px=(512, 340), frame_rate_hz=30.0, capture_width_px=3000))
+    window, session = _window_on(qtbot, tmp_path, bench, tmp_path / "captures")
+    try:
+        window.capture()
+        qtbot.wait(100)  # the capture is rendering and saving
+        window.close()
+        assert window.closing_note == "The capture finished before closing."
+        saved = list((tmp_path / "captures").iterdir())
+        assert [p.name for p in saved] == ["SIM_0001.JPG"]
+        assert saved[0].read_bytes()[-2:] == b"\xff\xd9"  # whole
+    finally:
+        session.stop()

@@ -154,10 +154,15 @@ class GPhotoCamera:
     camera_factory:
         Makes the libgphoto2 camera object: ``gphoto2.Camera`` unless a test puts a
         named fake at this boundary (live view and focus drive need a real body).
+    captures_as_live_view:
+        On a body without USB live view, show a capture about once a second instead.
+        Off unless asked for: every frame is a shutter actuation (about 3,600 an hour).
     """
 
     def __init__(self, model_or_port: str | None = None, *, download_folder: Path | None = None,
-                 delete_after_download: bool = False, camera_factory: Callable[[], Any] | None = None) -> None:
+                 delete_after_download: bool = False, camera_factory: Callable[[], Any] | None = None,
+                 captures_as_live_view: bool = False) -> None:
+        self.captures_as_live_view = captures_as_live_view
         self.wanted = model_or_port
         self.download_folder = Path(download_folder) if download_folder is not None else None
         self.delete_after_download = delete_after_download
@@ -336,12 +341,19 @@ class GPhotoCamera:
             try:
                 data = self._call(lambda: bytes(memoryview(camera.capture_preview().get_data_and_size())), "reading live view")
             except NotSupportedError:
-                # A body without live view: slow "live" frames from captures instead.
+                model = self.info.model if self.info else "This camera"
+                if not self.captures_as_live_view:
+                    # Never fire the shutter unasked: each frame would wear it.
+                    raise NotSupportedError(
+                        f"{model} has no live view over USB; to see a capture about once a second instead (a shutter "
+                        "actuation each, about 3,600 an hour), run with --captures-as-live-view."
+                    ) from None
+                # Asked for: slow "live" frames from captures.
                 self._live_view = False
                 self._pacer = FramePacer(FALLBACK_FRAME_RATE_HZ)
                 raise NotSupportedError(
-                    f"{self.info.model if self.info else 'This camera'} has no live view over USB; "
-                    "focuslock shows a capture about once a second instead."
+                    f"{model} has no live view over USB; focuslock shows a capture about once a second instead "
+                    "(a shutter actuation each)."
                 ) from None
         else:
             self._pacer.wait()

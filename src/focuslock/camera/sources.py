@@ -14,7 +14,7 @@ SOURCE_HELP = "sim | video:PATH_OR_INDEX | folder:DIR_OR_GLOB | gphoto2[:MODEL_O
 
 
 def camera_factory(source: str, *, loop: bool = True, folder_rate_hz: float = 10.0,
-                   download_folder: Path | None = None) -> Callable[[], Camera]:
+                   download_folder: Path | None = None, captures_as_live_view: bool = False) -> Callable[[], Camera]:
     """A factory that makes a NEW camera object for ``source`` on each call.
 
     The live session calls it again to reconnect; a tethered body must never be reused
@@ -38,5 +38,6 @@ def camera_factory(source: str, *, loop: bool = True, folder_rate_hz: float = 10
         from focuslock.camera.gphoto import GPhotoCamera
 
         # A new object on every call: libgphoto2 must never see a closed camera again.
-        return lambda: GPhotoCamera(argument or None, download_folder=download_folder)
+        return lambda: GPhotoCamera(argument or None, download_folder=download_folder,
+                                    captures_as_live_view=captures_as_live_view)
     raise CameraNotFoundError(f"{source!r} is not a source focuslock knows; use {SOURCE_HELP}.")

@@ -31,16 +31,14 @@ class CaptureCheck:
     message: str
 
 
-def check_capture(path: Path, live_size_px: tuple[int, int], roi_live_px: tuple[float, float, float, float],
-                  reference: BlurReference, settings: LockSettings | None = None) -> CaptureCheck:
-    """Judge the locked feature in the captured file ``path`` (``settings``: the lock's,
-    by default those of a lock on ``reference``'s circle of confusion)."""
+def check_capture(path: Path, bgr: np.ndarray, live_size_px: tuple[int, int],
+                  roi_live_px: tuple[float, float, float, float], reference: BlurReference,
+                  settings: LockSettings | None = None) -> CaptureCheck:
+    """Judge the locked feature in the capture ``bgr`` (decoded from the file ``path`` by
+    the caller, through the size limits of the sources); ``settings``: the lock's, by
+    default those of a lock on ``reference``'s circle of confusion."""
     settings = settings or LockSettings(coc_px=reference.coc_px)
     path = Path(path)
-    data = np.fromfile(path, dtype=np.uint8) if path.exists() else np.zeros(0, np.uint8)
-    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if bgr is None:
-        return CaptureCheck(path, None, None, f"{path.name}: saved; not an image focuslock can read to check (RAW).")
     height, width = bgr.shape[:2]
     live_w, live_h = live_size_px
     scale = width / live_w

@@ -7,6 +7,7 @@ as Futures whose completion is handed to the UI thread by a queued signal.
 
 from __future__ import annotations
 
+import sys
 import time
 from concurrent.futures import Future
 from dataclasses import replace
@@ -15,19 +16,22 @@ from typing import Callable
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from focuslock.camera.base import CameraError
-from focuslock.focus.capture_check import check_capture
+from focuslock.camera.base import CameraError, NotSupportedError
 from focuslock.frames import Analysis
 from focuslock.headless import hud_lines, stale_picture
 from focuslock.live import LiveSession
 from focuslock.optics.catalog import CatalogError, load_catalog
 from focuslock.overlay.render import GHOST_MODES
 from focuslock.pipeline import PipelineSettings
+from focuslock.session.checks import check_captured_files
 from focuslock.ui.frame_view import FrameView
 from focuslock.ui.panels import CapturePanel, DofPanel, DrivePanel, PeakingPanel, SettingsPanel, SharpnessPlot, StateBanner
 from focuslock.ui.settings_store import SettingsStore
 
 __all__ = ["MainWindow", "SHORTCUTS"]
+
+# How long closing the window waits for a capture still downloading.
+CLOSE_WAIT_FOR_CAPTURE_S = 120.0
 
 SHORTCUTS = (
     ("drag", "choose the feature that must be sharp"),
@@ -79,6 +83,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self._beep_on_soft = bool(self.store.get("beep_on_soft", False))
         self._previous_state: str | None = None
         self._drive_total = 0
+        # Focus-drive presses coalesce: one move in flight, at most one waiting (the
+        # latest press), so a held key never queues moves that run on after its release.
+        self._drive_in_flight: Future | None = None
+        self._drive_waiting: int | None = None
+        self._capture_in_flight: Future | None = None
+        self.closing_note: str | None = None
         self._settings_requested = False
         self._loupe_under_pointer = False
         self.max_tick_gap_ms = 0.0
@@ -171,8 +181,11 @@ class MainWindow(QtWidgets.QMainWindow):
         QtCore.QTimer.singleShot(int(seconds * 1000), self.toggle_lock)
 
     def drive_focus(self, steps: int) -> None:
-        future = self.session.drive_focus(steps)
-        self._when_done(future, lambda f: self._drive_done(f))
+        if self._drive_in_flight is not None and not self._drive_in_flight.done():
+            self._drive_waiting = int(steps)  # replaces an earlier waiting press, never adds up
+            return
+        self._drive_in_flight = self.session.drive_focus(steps)
+        self._when_done(self._drive_in_flight, lambda f: self._drive_done(f))
 
     def capture(self) -> None:
         self.capture_panel.busy()
@@ -188,10 +201,11 @@ class MainWindow(QtWidgets.QMainWindow):
             # a capture on a real body anyway, and the window's thread stays free.
             checks = []
             if lock is not None and lock.reference is not None and roi is not None and frame_size is not None:
-                checks = [check_capture(path, frame_size, roi, lock.reference) for path in paths]
+                checks = check_captured_files(paths, frame_size, roi, lock.reference)
             return paths, checks
 
-        self._when_done(self.session.submit(command, label="capture"), self._capture_done)
+        self._capture_in_flight = self.session.submit(command, label="capture")
+        self._when_done(self._capture_in_flight, self._capture_done)
 
     def set_overlay(self, **changes) -> None:
         self._apply(replace(self.settings, overlay=replace(self.settings.overlay, **changes)))
@@ -348,10 +362,17 @@ class MainWindow(QtWidgets.QMainWindow):
         future.add_done_callback(lambda f: self._bridge.done.emit(lambda: callback(f)))
 
     def _drive_done(self, future: Future) -> None:
+        self._drive_in_flight = None
+        waiting, self._drive_waiting = self._drive_waiting, None
+        if waiting is not None:
+            self.drive_focus(waiting)
         try:
             moved = future.result()
-        except CameraError as error:
+        except NotSupportedError as error:
             self.drive_panel.set_available(False, error.user_message)
+            return
+        except Exception as error:  # noqa: BLE001 - busy, unplugged: say so, keep the drive usable
+            self.statusBar().showMessage(error.user_message if isinstance(error, CameraError) else f"Focus drive failed: {error}.", 8000)
             return
         self._drive_total += moved
         self.drive_panel.position.setText(f"driven {self._drive_total:+d} steps")
@@ -359,14 +380,39 @@ class MainWindow(QtWidgets.QMainWindow):
     def _capture_done(self, future: Future) -> None:
         try:
             paths, checks = future.result()
-        except CameraError as error:
-            self.capture_panel.done(error.user_message, "soft")
+        except Exception as error:  # noqa: BLE001 - any failure: one sentence, and the panel usable again
+            message = error.user_message if isinstance(error, CameraError) else f"The capture failed: {error}."
+            saved = getattr(error, "saved_paths", [])
+            if saved:
+                message += "\n" + "\n".join(f"{p.name}: saved before the failure" for p in saved)
+            self.capture_panel.done(message, "soft")
             return
         if checks:
             worst = max(checks, key=lambda c: c.blur_px if c.blur_px is not None else -1e9)
             self.capture_panel.done("\n".join(c.message for c in checks), worst.state)
         else:
             self.capture_panel.done("\n".join(f"{p.name}: saved (lock a feature to have captures checked)" for p in paths))
+
+    def _finish_capture_before_closing(self, timeout_s: float = CLOSE_WAIT_FOR_CAPTURE_S) -> None:
+        """A capture still downloading is waited for, with a visible message, so that
+        closing never abandons a file half-way; what happened stays in ``closing_note``."""
+        future = self._capture_in_flight
+        if future is None or future.done():
+            return
+        self.capture_panel.result.setText("Waiting for the capture to finish downloading before closing…")
+        self.statusBar().showMessage("Waiting for the capture to finish downloading before closing…")
+        deadline = time.monotonic() + timeout_s
+        while not future.done() and time.monotonic() < deadline:
+            QtWidgets.QApplication.processEvents(QtCore.QEventLoop.AllEvents, 50)
+            time.sleep(0.02)
+        if future.done():
+            error = future.exception()
+            self.closing_note = ("The capture finished before closing." if error is None else
+                                 f"The capture running at closing failed: {getattr(error, 'user_message', error)}")
+        else:
+            self.closing_note = (f"Closed after waiting {timeout_s:.0f} s for a capture that did not finish; "
+                                 "files it had saved are in the capture folder, the rest stays on the camera.")
+        print(f"focuslock: {self.closing_note}", file=sys.stderr)
 
     def _capabilities_arrived(self, future: Future) -> None:
         try:
@@ -429,6 +475,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.restoreState(QtCore.QByteArray.fromBase64(state.encode()))
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802
+        self._finish_capture_before_closing()
         self.timer.stop()
         self.store.set("geometry", bytes(self.saveGeometry().toBase64()).decode())
         self.store.set("window_state", bytes(self.saveState().toBase64()).decode())

@@ -1,0 +1,34 @@
+"""The focus check of captured files: each file read through the sources' size limits,
+then judged by the lock's own estimator (:func:`focuslock.focus.capture_check.check_capture`).
+A file that cannot be judged (a RAW, a damaged JPEG) is saved all the same and says so."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from focuslock.camera.base import CorruptFrameError
+from focuslock.camera.limits import FrameSizeError, decode_image
+from focuslock.focus.capture_check import CaptureCheck, check_capture
+from focuslock.focus.defocus import BlurReference
+
+__all__ = ["check_captured_files"]
+
+
+def check_captured_files(paths: list[Path], live_size_px: tuple[int, int], roi_live_px, reference: BlurReference
+                         ) -> list[CaptureCheck]:
+    checks = []
+    for path in map(Path, paths):
+        try:
+            bgr = decode_image(np.fromfile(path, dtype=np.uint8), path.name)
+        except FrameSizeError:
+            checks.append(CaptureCheck(path, None, None, f"{path.name}: saved; its focus was not checked "
+                                                         "(its size is outside what focuslock decodes)."))
+            continue
+        except (CorruptFrameError, OSError):
+            checks.append(CaptureCheck(path, None, None, f"{path.name}: saved; its focus was not checked "
+                                                         "(focuslock reads JPEG, PNG and TIFF, e.g. not RAW)."))
+            continue
+        checks.append(check_capture(path, bgr, live_size_px, roi_live_px, reference))
+    return checks
