@@ -6,11 +6,12 @@ tmpfs that fills (tests/small_disk.py)."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 
 import pytest
 
-from focuslock.camera.files import sanitise_file_name, save_new_file
+from focuslock.camera.files import SaveError, sanitise_file_name, save_new_file
 from tests.small_disk import SmallDisk, python_argv
 
 
@@ -100,3 +101,38 @@ print(json.dumps({{"saved": saved, "error": error, "left": sorted(os.listdir(fol
     assert all(report["ok"])
     assert report["left"] == sorted(p.rsplit("/", 1)[-1] for p in report["saved"])
 
+
+
+def test_a_folder_without_write_permission_is_one_sentence_for_captures_and_outputs():
+    """Run without write permission (as nobody when the suite runs as root)."""
+    from focuslock.outputs import OutputError, check_outputs, claim_run_paths
+    from tests.unprivileged import read_only_folder, remove, run_unprivileged
+
+    folder = read_only_folder()
+
+    def attempt() -> dict:
+        answers = {"uid": os.geteuid()}
+        try:
+            save_new_file(folder, "IMG_0001.JPG", b"picture")
+        except SaveError as error:
+            answers["capture"] = str(error)
+        try:
+            check_outputs({"--csv": folder / "take.csv"}, [])
+        except OutputError as error:
+            answers["csv"] = str(error)
+        try:
+            claim_run_paths(folder / "run", "live", (".mp4", ".csv"))
+        except OutputError as error:
+            answers["run"] = str(error)
+        answers["left"] = sorted(os.listdir(folder))
+        return answers
+
+    try:
+        answers = run_unprivileged(attempt)
+    finally:
+        remove(folder)
+    assert answers["uid"] != 0
+    assert answers["capture"] == f"{folder} cannot be written to (Permission denied); choose another folder."
+    assert answers["csv"].endswith(f"{folder} is not writable; choose another folder.")
+    assert "cannot be written to (Permission denied)" in answers["run"]
+    assert answers["left"] == []
