@@ -156,6 +156,8 @@ def test_hostile_values_past_the_parser_are_one_sentence(tmp_path, capsys):
          "is beyond any lens"),
         (["dof", "--focal-length", "100", "--f-number", "8", "--magnification", "1", "--coc", "0.03",
           "--wavelength-nm", "5"], "is not light a camera records"),
+        (["dof", "--focal-length", "65", "--f-number", "8", "--magnification", "1000", "--coc", "0.03"],
+         "A magnification of 1000× is outside what this model covers"),
     ]
     for argv, words in cases:
         assert main(argv) == 1, argv

@@ -227,9 +227,9 @@ def _positive(name: str, value: float, unit: str) -> float:
 # What real optics span; values outside are typing errors, and would overflow the maths.
 MAX_FOCAL_LENGTH_MM = 20_000.0
 MAX_F_NUMBER = 1024.0
-WAVELENGTH_RANGE_NM = (200.0, 2000.0)  # what silicon sensors see, with room on both sides
+WAVELENGTH_RANGE_NM = (380.0, 1000.0)  # visible light to the near infrared silicon records
 MAX_DISTANCE_MM = 1e10
-MAGNIFICATION_RANGE = (1e-7, 100.0)
+MAGNIFICATION_RANGE = (1e-7, 20.0)  # beyond 20× is a microscope objective, not this model
 
 
 def _check_lens(focal_length_mm: float, f_number: float, coc_mm: float, pupil_ratio: float, wavelength_nm: float) -> None:
