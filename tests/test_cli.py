@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import cv2
+import pytest
 
 from focuslock.cli import main
 from focuslock.headless import CSV_COLUMNS
@@ -92,3 +93,22 @@ def test_an_unknown_source_kind_names_the_known_ones(capsys):
 def test_nonsense_bench_values_are_refused(tmp_path, capsys):
     assert main(["demo", "--headless", "--f-number", "0.2", "--out", str(tmp_path)]) == 1
     assert "f-number of 0.2 is not possible" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("magnification", [0.1, 0.5, 1.0, 2.0, 3.0, 5.0])
+def test_the_demo_keeps_its_feature_in_frame_and_locked_from_0_1_to_5x(tmp_path, magnification):
+    out = tmp_path / f"m{magnification}"
+    assert main(["demo", "--headless", "--seconds", "3", "--out", str(out), "--size", "512x340", "--fps", "20",
+                 "--magnification", str(magnification)]) == 0
+    with open(out / "demo.csv", newline="") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["roi_x"]]
+    assert rows, "the demo never followed its feature"
+    for row in rows:
+        x, y, w, h = (float(row[k]) for k in ("roi_x", "roi_y", "roi_w", "roi_h"))
+        assert x >= 0 and y >= 0 and x + w <= 512 and y + h <= 340, row
+    locked = [row["state"] for row in rows if row["state"]]
+    assert locked and "lost" not in locked
+
+    capture = cv2.VideoCapture(str(out / "demo.mp4"))
+    assert int(capture.get(cv2.CAP_PROP_FOURCC)).to_bytes(4, "little").decode().lower() in ("avc1", "h264")
+    assert capture.read()[0]

@@ -291,11 +291,15 @@ def _demo(args: argparse.Namespace) -> int:
                              iso=args.iso, magnification=args.magnification)
     except ValueError as error:
         raise UserError(str(error)) from None
+    # The coin's numeral, or at high magnification (where it overfills the frame) the
+    # engraved letters; the bench aimed at it when it would not be in frame.
+    feature = _demo_feature(config)
+    config = config.aimed_at(feature)
     bench = SimulatedBench(config)
     settings = PipelineSettings()
     session = LiveSession(bench, processor=FramePipeline(), settings=settings)
     if not args.headless:
-        roi = bench.landmark_roi_px("coin-numeral")
+        roi = bench.landmark_roi_px(feature)
         best = int(round(bench.best_focus_position_steps(roi)))
 
         def setup(window) -> None:
@@ -311,12 +315,25 @@ def _demo(args: argparse.Namespace) -> int:
     if not args.no_sweep:
         # The demo knows its bench: it focuses on the coin's numeral, locks on it, then
         # racks away and back so that the lock states show.
-        roi = bench.landmark_roi_px("coin-numeral")
+        roi = bench.landmark_roi_px(feature)
         best = bench.best_focus_position_steps(roi)
         coc_px = coc_in_live_view(config.live_view_size_px[0], sensor_width_mm=config.sensor_width_mm,
                                   sensor_height_mm=config.sensor_height_mm).coc_px
         script = lock_demo_script(best, roi, settings, swing_steps=_demo_swing_steps(bench, roi, best, 2.5 * coc_px))
     return _run_headless(session, args, "demo", args.fps, script)
+
+
+def _demo_feature(config) -> str:
+    """The demo's feature: the coin's numeral where it fits in the frame, else the
+    engraved letters on the coin's rim (4.5 mm wide: in frame up to 5×)."""
+    from focuslock.camera.sim import landmark_on_view
+
+    _, (width_mm, height_mm) = landmark_on_view(config.scene, "coin-numeral")
+    width_px, height_px = config.live_view_size_px
+    magnification = config.focal_length_mm / (config.subject_distance - config.focal_length_mm)
+    mm_per_px = config.sensor_width_mm / magnification / width_px
+    fits = width_mm / mm_per_px <= 0.8 * width_px and height_mm / mm_per_px <= 0.8 * height_px
+    return "coin-numeral" if fits else "coin-letters"
 
 
 def _demo_swing_steps(bench, roi, best_steps: float, blur_px: float) -> int:

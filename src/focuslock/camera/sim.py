@@ -64,6 +64,29 @@ _REFERENCE_EXPOSURE = (1 / 60, 100, 5.6)
 MAX_BENCH_MAGNIFICATION = 5.0
 
 
+def landmark_on_view(scene: SceneSpec, name: str) -> tuple[tuple[float, float], tuple[float, float]]:
+    """A named detail's centre (x, y) and size (width, height) in mm as the camera sees
+    it (the target tilted, raised objects shifted up by their height)."""
+    tilt = math.radians(scene.tilt_deg)
+    cu, cv = scene.coin_centre_mm
+    radius = scene.coin_diameter_mm / 2
+    du, dv = scene.droplet_centre_mm
+    r = scene.droplet_radius_mm
+    # (u, v) centre on the plane, (width, height) in mm, height above the plane.
+    boxes = {
+        "coin-numeral": ((cu, cv - 0.1), (6.0, 7.0), scene.coin_thickness_mm),
+        "coin-letters": ((cu, cv - 0.8 * radius), (4.5, 1.6), scene.coin_thickness_mm),
+        "droplet-highlight": ((du - 0.35 * r, dv - 0.38 * r), (0.55 * r, 0.45 * r), scene.droplet_height_mm),
+        "ruler": ((-22.0, 0.0), (5.0, 4.0), 0.0),
+        "star": ((26.0, 18.0), (7.0, 7.0), 0.0),
+        "bars": ((25.0, -16.0), (10.0, 3.0), 0.0),
+    }
+    if name not in boxes:
+        raise ValueError(f"The bench has no landmark {name!r}; choose one of {', '.join(boxes)}.")
+    (u, v), (width_mm, height_mm), raised_mm = boxes[name]
+    return (u, v * math.cos(tilt) - raised_mm * math.sin(tilt)), (width_mm, height_mm * math.cos(tilt))
+
+
 @dataclass(frozen=True)
 class BenchConfig:
     """Everything about the simulated bench. Lengths in mm unless the name says so."""
@@ -72,12 +95,16 @@ class BenchConfig:
     focal_length_mm: float = 100.0
     f_number: float = 5.6
     pupil_ratio: float = 1.0
-    magnification: float | None = 0.5  # at the frame centre; or give subject_distance_mm
+    magnification: float | None = 0.5  # at the scene's origin; or give subject_distance_mm
     subject_distance_mm: float | None = None  # from the lens's front principal plane
     sensor_width_mm: float = 36.0
     sensor_height_mm: float = 24.0
     capture_width_px: int = 6000
     live_view_size_px: tuple[int, int] = (1024, 680)  # (width, height)
+    # Where the camera points: the view's centre in mm on the subject (x right, y down
+    # the frame) from the scene's origin; at high magnification the view is a few mm
+    # wide and must be aimed at the detail to see (BenchConfig.aimed_at).
+    view_centre_mm: tuple[float, float] = (0.0, 0.0)
     wavelength_nm: float = 550.0
     # Focus motor: one step moves the plane of focus by step_um at the subject.
     focus_step_um: float = 25.0
@@ -96,6 +123,19 @@ class BenchConfig:
     motion_margin_px: int = 48  # how far the subject may move before it bounces back
     scene: SceneSpec = SceneSpec()
     seed: int = 1
+
+    def aimed_at(self, landmark: str, fill: float = 0.8) -> "BenchConfig":
+        """This bench pointed at ``landmark`` when the detail would not lie inside
+        ``fill`` of the frame where it is (at high magnification the view is a few mm
+        across); unchanged otherwise."""
+        (x_mm, y_mm), (width_mm, height_mm) = landmark_on_view(self.scene, landmark)
+        width_px, height_px = self.live_view_size_px
+        magnification = self.focal_length_mm / (self.subject_distance - self.focal_length_mm)
+        mm_per_px = self.sensor_width_mm / magnification / width_px
+        half_w, half_h = fill * width_px * mm_per_px / 2, fill * height_px * mm_per_px / 2
+        cx, cy = self.view_centre_mm
+        inside = abs(x_mm - cx) + width_mm / 2 <= half_w and abs(y_mm - cy) + height_mm / 2 <= half_h
+        return self if inside else dataclasses.replace(self, view_centre_mm=(x_mm, y_mm))
 
     def __post_init__(self) -> None:
         _check_positive("focal length", self.focal_length_mm, "mm")
@@ -222,7 +262,8 @@ class SimulatedBench:
     def live_view_grid(self) -> ViewGrid:
         """The live-view pixel grid, before the margin for subject motion."""
         width, height = self.config.live_view_size_px
-        return ViewGrid(width, height, self._mm_per_px(width))
+        cx, cy = self.config.view_centre_mm
+        return ViewGrid(width, height, self._mm_per_px(width), cx, cy)
 
     def _mm_per_px(self, width_px: int) -> float:
         cfg = self.config
@@ -294,7 +335,8 @@ class SimulatedBench:
         self.link.check(opening=True)
         grid = self.live_view_grid
         margin = self.config.motion_margin_px
-        self._grid = ViewGrid(grid.width_px + 2 * margin, grid.height_px + 2 * margin, grid.mm_per_px)
+        self._grid = ViewGrid(grid.width_px + 2 * margin, grid.height_px + 2 * margin, grid.mm_per_px,
+                              grid.centre_x_mm, grid.centre_y_mm)
         self._caches = [LayerBlurCache(layer) for layer in self._build_layers(self._grid)]
         self._render_key = None
         self._opened = True
@@ -499,7 +541,8 @@ class SimulatedBench:
         dx, dy = self.subject_offset_px
         live = self.live_view_grid
         # The subject's offset in live-view pixels moves the capture's view the other way.
-        grid = dataclasses.replace(grid, centre_x_mm=-dx * live.mm_per_px, centre_y_mm=-dy * live.mm_per_px)
+        grid = dataclasses.replace(grid, centre_x_mm=live.centre_x_mm - dx * live.mm_per_px,
+                                   centre_y_mm=live.centre_y_mm - dy * live.mm_per_px)
         caches = [LayerBlurCache(layer, keep=False) for layer in self._build_layers(grid)]
         pitch_um = self.sensor_pixel_pitch_um(width)
         sigmas = [(self.blur_diameter_um(c.layer.depth_mm) / pitch_um / 4.0).astype(np.float32) for c in caches]
@@ -611,28 +654,11 @@ class SimulatedBench:
         """A live-view box (x, y, w, h) around a named detail of the scene at its home
         position: ``coin-numeral``, ``coin-letters`` (engraved letters at the top of the
         rim), ``droplet-highlight``, ``ruler``, ``star``, ``bars``."""
-        scene = self.config.scene
-        tilt = math.radians(scene.tilt_deg)
-        cu, cv = scene.coin_centre_mm
-        radius = scene.coin_diameter_mm / 2
-        du, dv = scene.droplet_centre_mm
-        r = scene.droplet_radius_mm
-        # (u, v) centre on the plane, (width, height) in mm, height above the plane.
-        boxes = {
-            "coin-numeral": ((cu, cv - 0.1), (6.0, 7.0), scene.coin_thickness_mm),
-            "coin-letters": ((cu, cv - 0.8 * radius), (4.5, 1.6), scene.coin_thickness_mm),
-            "droplet-highlight": ((du - 0.35 * r, dv - 0.38 * r), (0.55 * r, 0.45 * r), scene.droplet_height_mm),
-            "ruler": ((-22.0, 0.0), (5.0, 4.0), 0.0),
-            "star": ((26.0, 18.0), (7.0, 7.0), 0.0),
-            "bars": ((25.0, -16.0), (10.0, 3.0), 0.0),
-        }
-        if name not in boxes:
-            raise ValueError(f"The bench has no landmark {name!r}; choose one of {', '.join(boxes)}.")
-        (u, v), (width_mm, height_mm), raised_mm = boxes[name]
+        (x_mm, y_mm), (width_mm, height_mm) = landmark_on_view(self.config.scene, name)
         grid = self.live_view_grid
-        col, row = grid.to_px(u, v * math.cos(tilt) - raised_mm * math.sin(tilt))
+        col, row = grid.to_px(x_mm, y_mm)
         w = width_mm / grid.mm_per_px
-        h = height_mm * math.cos(tilt) / grid.mm_per_px
+        h = height_mm / grid.mm_per_px
         return int(round(col - w / 2)), int(round(row - h / 2)), max(8, int(round(w))), max(8, int(round(h)))
 
     def _visible_depth_mm(self) -> np.ndarray:

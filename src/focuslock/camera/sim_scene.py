@@ -342,7 +342,8 @@ def build_layers(spec: SceneSpec, grid: ViewGrid, subject_distance_mm: float, bl
         layers.append(_coin_layer(spec, grid, subject_distance_mm, blur_margin_mm, px_per_mm, ss, sin_t, cos_t))
     if spec.droplet:
         layers.append(_droplet_layer(spec, grid, subject_distance_mm, blur_margin_mm, target_bgr, sin_t, cos_t))
-    return layers
+    # At high magnification the view is a few mm across: an object outside it has no layer.
+    return [layer for layer in layers if layer is not None]
 
 
 def _downsampled(canvas: _PlaneCanvas, factor: float) -> _PlaneCanvas:
@@ -356,7 +357,7 @@ def _downsampled(canvas: _PlaneCanvas, factor: float) -> _PlaneCanvas:
 
 
 def _coin_layer(spec: SceneSpec, grid: ViewGrid, s0: float, margin_mm: float, px_per_mm: float, ss: float,
-                sin_t: float, cos_t: float) -> Layer:
+                sin_t: float, cos_t: float) -> Layer | None:
     cu, cv = spec.coin_centre_mm
     radius = spec.coin_diameter_mm / 2
     thickness = spec.coin_thickness_mm
@@ -365,6 +366,8 @@ def _coin_layer(spec: SceneSpec, grid: ViewGrid, s0: float, margin_mm: float, px
     centre_xy = (cu, cv * cos_t + y_shift)
     box = _box_around(grid, centre_xy, radius + margin_mm)
     r0, r1, c0, c1 = box
+    if r1 - r0 < 2 or c1 - c0 < 2:
+        return None  # the coin lies outside this view
     canvas = _PlaneCanvas((cu - radius - 1, cu + radius + 1), (cv - radius - 1, cv + radius + 1), px_per_mm)
     face, coverage = _draw_coin_face(canvas, spec)
     canvas = _downsampled(canvas, ss)
@@ -387,11 +390,13 @@ def _coin_layer(spec: SceneSpec, grid: ViewGrid, s0: float, margin_mm: float, px
 
 
 def _droplet_layer(spec: SceneSpec, grid: ViewGrid, s0: float, margin_mm: float, target_bgr: np.ndarray,
-                   sin_t: float, cos_t: float) -> Layer:
+                   sin_t: float, cos_t: float) -> Layer | None:
     du, dv = spec.droplet_centre_mm
     radius, cap_height = spec.droplet_radius_mm, spec.droplet_height_mm
     box = _box_around(grid, (du, dv * cos_t), radius + margin_mm)
     r0, r1, c0, c1 = box
+    if r1 - r0 < 2 or c1 - c0 < 2:
+        return None  # the droplet lies outside this view
     x_mm, y_mm = grid.xy_mm()
     uu = x_mm[c0:c1][None, :].astype(np.float32)
     # First guess of the plane point under each pixel, then one correction for the
