@@ -112,3 +112,18 @@ def test_the_demo_keeps_its_feature_in_frame_and_locked_from_0_1_to_5x(tmp_path,
     capture = cv2.VideoCapture(str(out / "demo.mp4"))
     assert int(capture.get(cv2.CAP_PROP_FOURCC)).to_bytes(4, "little").decode().lower() in ("avc1", "h264")
     assert capture.read()[0]
+
+
+def test_a_missing_qt_x11_library_is_one_sentence_not_an_abort(tmp_path, monkeypatch, capsys):
+    """FAKE: the library's absence (it is installed here, and no test may uninstall it):
+    ctypes' lookup answers "not found" for libxcb-cursor, as on a minimal Debian."""
+    import ctypes.util
+
+    real = ctypes.util.find_library
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: None if name == "xcb-cursor" else real(name))
+    monkeypatch.setenv("DISPLAY", ":99")
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    assert main(["demo", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err == ("focuslock: The window needs the system library libxcb-cursor0 (Qt 6 on X11): "
+                   "sudo apt install libxcb-cursor0; or run with --headless.\n")

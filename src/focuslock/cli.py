@@ -240,10 +240,28 @@ def _window(session, settings, args, title: str, setup=None) -> int:
         raise UserError("--screenshot needs --quit-after SECONDS (the screenshot is taken just before quitting).")
     if not _display_available():
         raise UserError("There is no display here; run with --headless (or under xvfb-run, or with QT_QPA_PLATFORM=offscreen).")
+    missing = _missing_x11_library()
+    if missing:
+        raise UserError(f"The window needs the system library {missing} (Qt 6 on X11): sudo apt install {missing}; "
+                        "or run with --headless.")
     from focuslock.ui.app import run_window
 
     return run_window(session, settings, title=title, capture_folder=args.out / "captures", screenshot=args.screenshot,
                       quit_after_s=args.quit_after, setup=setup)
+
+
+def _missing_x11_library() -> str | None:
+    """The Debian package of a library Qt's X11 plugin cannot start without, if absent
+    (Qt aborts the process then, with no sentence a user can act on)."""
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if sys.platform != "linux" or not os.environ.get("DISPLAY") or (platform and not platform.startswith("xcb")):
+        return None
+    import ctypes.util
+
+    for library, package in (("xcb-cursor", "libxcb-cursor0"), ("xkbcommon-x11", "libxkbcommon-x11-0")):
+        if ctypes.util.find_library(library) is None:
+            return package
+    return None
 
 
 def _display_available() -> bool:

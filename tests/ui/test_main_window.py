@@ -376,3 +376,25 @@ def test_closing_the_window_during_a_capture_waits_for_it(qtbot, tmp_path):
         assert saved[0].read_bytes()[-2:] == b"\xff\xd9"  # whole
     finally:
         session.stop()
+
+
+def test_the_window_fits_its_screen_and_view_reset_layout_restores_the_panels(qtbot, tmp_path):
+    from focuslock.ui.main_window import DOCK_MIN_WIDTH_PX
+
+    bench = SimulatedBench(BenchConfig(live_view_size_px=(512, 340), frame_rate_hz=30.0))
+    window, session = _window_on(qtbot, tmp_path, bench, tmp_path / "captures")
+    try:
+        available = window.screen().availableGeometry()
+        assert window.width() <= available.width() and window.height() <= available.height()
+        # A layout squeezed and hidden by an earlier session...
+        window.dock.hide()
+        window.resizeDocks([window.dock], [40], QtCore.Qt.Horizontal)
+        # ... comes back from View ▸ Reset layout.
+        [reset] = [a for a in window.menuBar().actions()[0].menu().actions() if a.text() == "Reset layout"]
+        reset.trigger()
+        qtbot.waitUntil(lambda: window.dock.isVisible(), timeout=3000)
+        assert window.dock.width() >= DOCK_MIN_WIDTH_PX
+        assert window.store.get("window_state") is None
+    finally:
+        window.close()
+        session.stop()

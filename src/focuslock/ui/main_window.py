@@ -30,6 +30,10 @@ from focuslock.ui.settings_store import SettingsStore
 
 __all__ = ["MainWindow", "SHORTCUTS"]
 
+# The window's default size (shrunk to fit smaller screens) and the panels' column.
+DEFAULT_SIZE_PX = (1500, 900)
+DOCK_DEFAULT_WIDTH_PX = 340
+DOCK_MIN_WIDTH_PX = 260
 # How long closing the window waits for a capture still downloading.
 CLOSE_WAIT_FOR_CAPTURE_S = 120.0
 
@@ -126,7 +130,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.dock = QtWidgets.QDockWidget("Focus", self)
         self.dock.setObjectName("focus-dock")
         self.dock.setWidget(scroll)
+        # Never squeezed to a sliver by a remembered layout: the panels stay readable.
+        self.dock.setMinimumWidth(DOCK_MIN_WIDTH_PX)
         self.addDockWidget(QtCore.Qt.RightDockWidgetArea, self.dock)
+        view_menu = self.menuBar().addMenu("&View")
+        reset = view_menu.addAction("Reset layout")
+        reset.triggered.connect(self.reset_layout)
+        view_menu.addAction(self.dock.toggleViewAction())
 
         self.status_label = QtWidgets.QLabel("starting…")
         self.rate_label = QtWidgets.QLabel("")
@@ -466,13 +476,35 @@ class MainWindow(QtWidgets.QMainWindow):
             except (TypeError, ValueError):
                 pass  # an old or hand-edited file: defaults instead
         geometry = self.store.get("geometry")
-        if isinstance(geometry, str):
-            self.restoreGeometry(QtCore.QByteArray.fromBase64(geometry.encode()))
-        else:
-            self.resize(1500, 900)
         state = self.store.get("window_state")
-        if isinstance(state, str):
+        if isinstance(geometry, str) and isinstance(state, str):
+            self.restoreGeometry(QtCore.QByteArray.fromBase64(geometry.encode()))
             self.restoreState(QtCore.QByteArray.fromBase64(state.encode()))
+        else:
+            self._default_layout()
+
+    def reset_layout(self) -> None:
+        """View ▸ Reset layout: the default size for this screen, the panels docked on
+        the right at their default width, the remembered layout forgotten."""
+        self.store.set("geometry", None)
+        self.store.set("window_state", None)
+        if self.dock.isFloating():
+            self.dock.setFloating(False)
+        self.removeDockWidget(self.dock)
+        self.addDockWidget(QtCore.Qt.RightDockWidgetArea, self.dock)
+        self.dock.show()
+        self._default_layout()
+
+    def _default_layout(self) -> None:
+        """A window that fits the screen it opens on (a 1366×768 laptop too), the view
+        taking most of it and the panels a readable column."""
+        screen = self.screen() or QtWidgets.QApplication.primaryScreen()
+        available = screen.availableGeometry() if screen is not None else QtCore.QRect(0, 0, 1500, 900)
+        width = min(DEFAULT_SIZE_PX[0], int(available.width() * 0.96))
+        height = min(DEFAULT_SIZE_PX[1], int(available.height() * 0.94))
+        self.resize(width, height)
+        self.move(available.x() + (available.width() - width) // 2, available.y() + (available.height() - height) // 2)
+        self.resizeDocks([self.dock], [max(DOCK_MIN_WIDTH_PX, min(DOCK_DEFAULT_WIDTH_PX, width // 4))], QtCore.Qt.Horizontal)
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802
         self._finish_capture_before_closing()
