@@ -500,7 +500,27 @@ def _lens_setup(args: argparse.Namespace) -> dict:
         sensor = catalog.sensor(args.sensor) if args.sensor else (camera.sensor if camera else None)
     except CatalogError as error:
         raise UserError(str(error)) from None
+    if lens is not None and args.focal_length is not None:
+        shortest = lens.focal_length_min_mm or lens.focal_length_mm
+        if not shortest - 1e-6 <= args.focal_length <= lens.focal_length_mm + 1e-6:
+            span = (f"{lens.focal_length_mm:g} mm" if lens.focal_length_min_mm is None
+                    else f"{shortest:g}–{lens.focal_length_mm:g} mm")
+            raise UserError(f"The {lens.name} is {span}; --focal-length {args.focal_length:g} contradicts it "
+                            "(give only --lens, or only --focal-length).")
     focal = args.focal_length if args.focal_length is not None else (lens.focal_length_mm if lens else None)
+    magnification = getattr(args, "magnification", None)
+    if lens is not None and magnification is not None:
+        if magnification < lens.min_magnification - 1e-9:
+            raise UserError(f"The {lens.name} focuses from {lens.min_magnification:g}× to {lens.max_magnification:g}×; "
+                            f"{magnification:g}× is outside its range.")
+        if magnification > lens.max_magnification * 1.02:
+            raise UserError(f"The {lens.name} reaches {lens.max_magnification:g}× at most; for {magnification:g}× with "
+                            "extension tubes give --focal-length (and --pupil-ratio) instead of --lens.")
+    distance = getattr(args, "distance", None)
+    if lens is not None and distance is not None and getattr(args, "distance_from", "sensor") == "sensor" \
+            and distance < lens.min_focus_mm - 1e-6:
+        raise UserError(f"The {lens.name} focuses no closer than {lens.min_focus_mm:g} mm from the sensor; "
+                        f"{distance:g} mm is closer.")
     if focal is None:
         raise UserError("Give the focal length (--focal-length MM) or a lens from the catalog (--lens NAME).")
     pupil = args.pupil_ratio if args.pupil_ratio is not None else ((lens.pupil_ratio if lens else None) or 1.0)
@@ -633,13 +653,25 @@ def _stack_plan(args: argparse.Namespace) -> int:
         f"magnification {near_dof.magnification:.3g}× at the near end, effective f/{near_dof.effective_f_number:.3g}",
     ]
     if plan.drive_steps is not None:
-        distinct = sorted(set(plan.drive_steps))
         step_um = calibration.step_um
         setting = f" ({calibration.drive_setting})" if calibration.drive_setting else ""
-        lines.append(f"  focus drive: {', '.join(str(s) for s in distinct)} steps{setting} between frames at {step_um:g} µm a step")
+        lines.append(f"  focus drive between frames, in order: {_runs(plan.drive_steps)} steps{setting} at {step_um:g} µm a step")
     lines += [f"note: {note}" for note in near_dof.warnings]
     print("\n".join(lines))
     return EXIT_OK
+
+
+def _runs(values) -> str:
+    """``40, 40, 40, 37`` as ``3 × 40, 37``: in order, repeats counted."""
+    parts, previous, count = [], None, 0
+    for value in list(values) + [None]:
+        if value == previous:
+            count += 1
+            continue
+        if previous is not None:
+            parts.append(f"{count} × {previous}" if count > 1 else str(previous))
+        previous, count = value, 1
+    return ", ".join(parts)
 
 
 def _cameras(args: argparse.Namespace) -> int:

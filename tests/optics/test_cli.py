@@ -66,6 +66,17 @@ def test_the_readable_table(capsys):
          "A focus distance of 80 mm from the lens is inside the 100 mm focal length; nothing can be focused there."),
         (["--lens", "EF 100mm f/2.8L", "--f-number", "64", "--magnification", "1", "--coc", "0.03"], "f/64 is outside that range."),
         (["--focal-length", "50", "--f-number", "8", "--distance", "3000", "--camera", "Leica M11"], "No camera called 'Leica M11'"),
+        (["--lens", "MP-E 65", "--camera", "EOS R5", "--f-number", "4", "--magnification", "0.5"],
+         "The Canon MP-E 65mm f/2.8 1-5x Macro focuses from 1× to 5×; 0.5× is outside its range."),
+        (["--lens", "MP-E 65", "--camera", "EOS R5", "--f-number", "4", "--magnification", "8"], "reaches 5× at most"),
+        (["--lens", "MP-E 65", "--focal-length", "100", "--camera", "EOS R5", "--f-number", "4", "--magnification", "2"],
+         "is 65 mm; --focal-length 100 contradicts it"),
+        (["--lens", "RF 100mm F2.8", "--camera", "EOS R5", "--f-number", "4", "--distance", "200"],
+         "focuses no closer than 260 mm from the sensor"),
+        (["--lens", "RF 100", "--camera", "EOS R5", "--f-number", "8", "--distance", "2000"],
+         "matches several of the catalog's lenses"),
+        (["--focal-length", "100", "--f-number", "8", "--magnification", "1000", "--coc", "0.03"],
+         "A magnification of 1000× is outside what this model covers (1e-07× to 20×)."),
     ],
 )
 def test_nonsense_exits_non_zero_with_one_sentence(argv, message):
@@ -83,6 +94,21 @@ def test_stack_plan_json(capsys):
     lens = _json(capsys, ["stack-plan", "--focal-length", "100", "--f-number", "8", "--coc", "0.03", "--near", "1000",
                           "--far", "3000", "--method", "lens", "--json"])
     assert lens["method"] == "lens" and lens["frames"] >= 2
+
+
+def test_a_lens_stack_ends_at_the_far_limit_and_lists_its_drive_steps_in_order(capsys):
+    # Towards the hyperfocal distance (41.7 m here) a whole step in 1/distance reaches
+    # past the far limit: the plan used to put its last frame at 248 m, or behind the lens.
+    argv = ["stack-plan", "--focal-length", "100", "--f-number", "8", "--coc", "0.03", "--near", "5000", "--far",
+            "40000", "--distance-from", "lens", "--method", "lens", "--step-um", "5"]
+    plan = _json(capsys, argv + ["--json"])
+    positions = plan["positions_mm"]
+    assert positions == sorted(positions) and positions[0] > 0
+    assert positions[-1] == pytest.approx(40000, rel=1e-6)
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    steps = ", ".join(str(s) for s in plan["drive_steps"])
+    assert f"in order: {steps} steps" in text
 
 
 def test_stack_plan_nonsense(capsys):

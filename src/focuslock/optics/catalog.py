@@ -59,6 +59,8 @@ class Lens:
     max_magnification: float
     focal_length_min_mm: float | None = None
     pupil_ratio: float | None = None
+    # Macro-only lenses (MP-E 65: 1–5×) do not focus below this.
+    min_magnification: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,8 @@ class Catalog:
         if not matches:
             raise CatalogError(f"No {kind} called {asked!r} in the catalog; known: {', '.join(known)}.")
         names = ", ".join(getattr(m, "name", str(m)) for m in matches)
-        raise CatalogError(f"{asked!r} matches several of the catalog's {kind}s ({names}); give more of the name.")
+        plural = {"lens": "lenses"}.get(kind, f"{kind}s")
+        raise CatalogError(f"{asked!r} matches several of the catalog's {plural} ({names}); give more of the name.")
 
 
 def _normalise(text: str) -> str:
@@ -254,7 +257,7 @@ def _lenses(path: Path, data: object) -> tuple[Lens, ...]:
         return ()
     lenses, seen = [], set()
     allowed = {"name", "focal_length_mm", "focal_length_min_mm", "f_number_min", "f_number_max", "min_focus_mm",
-               "max_magnification", "pupil_ratio"}
+               "max_magnification", "pupil_ratio", "min_magnification"}
     for index, fields in enumerate(data, start=1):
         def build(index=index, fields=fields) -> Lens:
             label = fields.get("name", f"#{index}") if isinstance(fields, dict) else f"#{index}"
@@ -281,6 +284,7 @@ def _lenses(path: Path, data: object) -> tuple[Lens, ...]:
                 min_focus_mm=float(min_focus), max_magnification=float(entry.number("max_magnification", maximum=100)),
                 focal_length_min_mm=None if focal_min is None else float(focal_min),
                 pupil_ratio=entry.number("pupil_ratio", minimum=0.05, maximum=20, optional=True),
+                min_magnification=float(entry.number("min_magnification", maximum=100, optional=True) or 0.0),
             )
 
         made = _each_entry(build)

@@ -130,7 +130,10 @@ def plan_stack(near_mm: float, far_mm: float, dof: DofResult, *, overlap: float 
         span = 1.0 / near_mm - 1.0 / far_mm
         frames = int(math.ceil(span / reciprocal_step - 1e-9)) + 1 if span > 0 else 1
         _check_frames(frames)
-        positions = tuple(1.0 / (1.0 / near_mm - i * reciprocal_step) for i in range(frames))
+        # The last frame sits at the far limit, never past it: near the hyperfocal
+        # distance a whole step would reach beyond infinity (a negative distance).
+        far_reciprocal = 1.0 / far_mm
+        positions = tuple(1.0 / max(1.0 / near_mm - i * reciprocal_step, far_reciprocal) for i in range(frames))
     drive_steps = None
     if calibration is not None:
         drive_steps = tuple(int(round((b - a) * 1000.0 / calibration.step_um)) for a, b in zip(positions, positions[1:]))
