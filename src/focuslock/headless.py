@@ -68,14 +68,14 @@ def hud_lines(analysis: Analysis, freshness: Freshness | None = None) -> list[st
     """The HUD text for one analysis: LIVE (or why not, and the frame's age), rate, drops,
     timing, then what the overlay renderer reports (exposure, depth of field, drift, lock)."""
     status = analysis.camera_status
-    rate = f"{analysis.frame_rate_hz:4.1f} fps" if analysis.frame_rate_hz else "-- fps"
+    rate = f"{analysis.frame_rate_hz:.0f} frames/s" if analysis.frame_rate_hz else "-- frames/s"
     label, age = status.state.upper(), ""
     if freshness is not None:
-        label, age = freshness.label, f"  age {freshness.age_s:.1f} s"
-    lines = [f"{label}  frame {analysis.frame.sequence}{age}  {rate}  dropped {analysis.dropped_frames}"]
+        label, age = freshness.label, f"  frame age {freshness.age_s:.1f} s"
+    dropped = f"  ({analysis.dropped_frames} dropped)" if analysis.dropped_frames else ""
+    lines = [f"{label}  {rate}{age}{dropped}"]
     if freshness is not None and freshness.stale:
         lines.append(freshness.describe())
-    lines.append(f"processing {analysis.processing_ms:5.1f} ms  latency {analysis.latency_ms:5.1f} ms")
     lines += overlay_hud_lines(analysis.frame.metadata, analysis.results.get("optics"), analysis.results.get("focus"),
                                analysis.results.get("drift_px"))
     coc = analysis.results.get("coc")
@@ -83,19 +83,13 @@ def hud_lines(analysis: Analysis, freshness: Freshness | None = None) -> list[st
     if defocus is not None:
         lines.append(defocus)
     if coc is not None:
-        lines.append(coc.describe())
+        lines.append(coc.describe().replace("CoC ", "Circle of confusion ", 1).replace("live-view px", "px of live view"))
         if coc.warning:
             # Wrapped: the HUD sits on the picture and must not run off its edge.
             lines += textwrap.wrap(coc.warning, width=_HUD_WRAP_CHARS)
-    extra = []
     truth = analysis.frame.metadata.get("sim_truth")
     if truth is not None:
-        extra.append(f"focus {truth.focus_position_steps:+d} steps")
-    focus = analysis.results.get("focus")
-    if focus is not None and focus.peaking is not None:
-        extra.append(f"peaking {focus.peaking.lit_fraction * 100:.1f}% lit")
-    if extra:
-        lines.append("  ".join(extra))
+        lines.append(f"Simulated bench: focus motor at {truth.focus_position_steps:+d} steps")
     if status.message and status.state not in ("live",):
         lines.append(status.message)
     if analysis.error:

@@ -321,17 +321,26 @@ def hud_lines(metadata: Mapping[str, Any], optics: DofResult | None, focus: Focu
     if exposure:
         lines.append("  ".join(exposure))
     if optics is not None:
-        far = "inf" if math.isinf(optics.far_mm) else f"{optics.far_mm:.2f}"
-        total = "inf" if math.isinf(optics.total_mm) else f"{optics.total_mm:.2f} mm"
-        lines.append(f"DoF {total}  near {optics.near_mm:.2f}  far {far}")
+        if math.isinf(optics.total_mm):
+            lines.append(f"Depth of field {optics.near_mm / 1000:.2f} m to infinity")
+        else:
+            lines.append(f"Depth of field {describe_depth(optics.total_mm)}  "
+                         f"({_distance(optics.near_mm)} to {_distance(optics.far_mm)} from the lens)")
     if drift_px is not None:
-        lines.append(f"framing drift {drift_px[0]:+.1f}, {drift_px[1]:+.1f} px")
+        lines.append(f"Framing moved {drift_px[0]:+.1f}, {drift_px[1]:+.1f} px from the reference")
     if focus is not None and focus.lock is not None:
+        # The state itself is the banner's (and the box's); here only what to do.
         lock = focus.lock
-        lines.append(lock.describe() + (f"  {lock.hint}" if lock.hint else ""))
+        if lock.hint:
+            lines.append(lock.hint[0].upper() + lock.hint[1:])
         if lock.warning:
             lines.append(lock.warning)
     return lines
+
+
+def _distance(mm: float) -> str:
+    """A distance from the lens: mm to a tenth below a metre, m above."""
+    return f"{mm:.1f} mm" if mm < 1000 else f"{mm / 1000:.2f} m"
 
 
 def defocus_line(optics: DofResult | None, coc: LiveViewCoc | None, focus: FocusResult | None) -> str | None:
@@ -348,4 +357,5 @@ def defocus_line(optics: DofResult | None, coc: LiveViewCoc | None, focus: Focus
     # pixels may differ from the optics').
     share = depth_mm / (0.5 * optics.total_mm)
     more = "≥ " if lock.beyond_range else ""
-    return f"{more}about {describe_depth(depth_mm)} from the lock's plane of focus ({share:.2f} of the way to the DoF's edge)"
+    return (f"Feature {more}about {describe_depth(depth_mm)} from the lock's plane of focus: "
+            f"{share * 100:.0f} % of the way to the edge of the depth of field")

@@ -124,9 +124,15 @@ class MainWindow(QtWidgets.QMainWindow):
         for widget in (self.plot, self.drive_panel, self.capture_panel, self.dof_panel, self.settings_panel, self.peaking_panel):
             side_layout.addWidget(widget)
         side_layout.addStretch(1)
+        # The column scrolls up and down, never sideways: long choices (lens names) are
+        # cut in their boxes, not the panels in the dock.
+        for combo in side.findChildren(QtWidgets.QComboBox):
+            combo.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(10)
         scroll = QtWidgets.QScrollArea()
         scroll.setWidget(side)
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
         self.dock = QtWidgets.QDockWidget("Focus", self)
         self.dock.setObjectName("focus-dock")
         self.dock.setWidget(scroll)
@@ -500,6 +506,9 @@ class MainWindow(QtWidgets.QMainWindow):
         taking most of it and the panels a readable column."""
         screen = self.screen() or QtWidgets.QApplication.primaryScreen()
         available = screen.availableGeometry() if screen is not None else QtCore.QRect(0, 0, 1500, 900)
+        if QtGui.QGuiApplication.platformName() == "offscreen":
+            # No screen to fit (an offscreen screenshot): the default size as it is.
+            available = QtCore.QRect(0, 0, *DEFAULT_SIZE_PX)
         width = min(DEFAULT_SIZE_PX[0], int(available.width() * 0.96))
         height = min(DEFAULT_SIZE_PX[1], int(available.height() * 0.94))
         self.resize(width, height)

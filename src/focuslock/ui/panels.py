@@ -141,18 +141,20 @@ class DrivePanel(QtWidgets.QGroupBox):
         super().__init__("Focus drive")
         layout = QtWidgets.QGridLayout(self)
         self.buttons: dict[str, QtWidgets.QPushButton] = {}
-        for column, (key, label, steps) in enumerate((
-            ("near_coarse", "◀◀ near  {", -coarse_steps), ("near_fine", "◀ near  [", -fine_steps),
-            ("far_fine", "far ▶  ]", fine_steps), ("far_coarse", "far ▶▶  }", coarse_steps),
+        # Two rows (fine above coarse), near on the left: fits the panel's column.
+        for (row, column), (key, label, steps) in zip(((0, 0), (0, 1), (1, 0), (1, 1)), (
+            ("near_fine", "◀ near  [", -fine_steps), ("far_fine", "far ▶  ]", fine_steps),
+            ("near_coarse", "◀◀ near  {", -coarse_steps), ("far_coarse", "far ▶▶  }", coarse_steps),
         )):
             button = QtWidgets.QPushButton(label)
-            button.setMinimumHeight(36)
+            button.setMinimumHeight(32)
             button.setToolTip(f"Drive focus {abs(steps)} step{'s' if abs(steps) > 1 else ''} {'nearer' if steps < 0 else 'farther'}")
             button.clicked.connect(lambda _=False, n=steps: self.drive.emit(n))
-            layout.addWidget(button, 0, column)
+            layout.addWidget(button, row, column)
             self.buttons[key] = button
         self.position = QtWidgets.QLabel("driven 0 steps")
-        layout.addWidget(self.position, 1, 0, 1, 4)
+        self.position.setWordWrap(True)
+        layout.addWidget(self.position, 2, 0, 1, 2)
 
     def set_available(self, available: bool, reason: str = "") -> None:
         for button in self.buttons.values():
