@@ -96,15 +96,15 @@ def test_favouring_texture_damps_strong_steps():
 
 def test_display_modes():
     _, frame = _frame()
-    settings = PeakingSettings()
+    settings = PeakingSettings(auto_colour=False)
     peaking = compute_peaking(frame.image, settings)
     lit = peaking.band > 0
     colour = paint_peaking(frame.image, peaking, settings)
     assert np.array_equal(colour[~lit], frame.image[~lit])
     assert np.all(colour[lit] == settings.colours_rgb[0])
-    mono = paint_peaking(frame.image, peaking, PeakingSettings(display="mono"))
+    mono = paint_peaking(frame.image, peaking, PeakingSettings(display="mono", auto_colour=False))
     assert np.all(mono[~lit][:, 0] == mono[~lit][:, 1]) and np.all(mono[~lit][:, 1] == mono[~lit][:, 2])
-    outline = paint_peaking(frame.image, peaking, PeakingSettings(display="outline"))
+    outline = paint_peaking(frame.image, peaking, PeakingSettings(display="outline", auto_colour=False))
     assert outline[~lit].max() == 0 and np.all(outline[lit] == settings.colours_rgb[0])
     thin = compute_peaking(frame.image, PeakingSettings(thin_lines=True))
     assert 0 < (thin.band > 0).sum() < lit.sum()
@@ -150,3 +150,23 @@ def test_peaking_on_a_real_stack_follows_the_focus(focus_stacks):
     assert lit[0][socket].mean() > 2 * lit[1][socket].mean()
     assert lit[1][barcode].mean() > 2 * lit[0][barcode].mean()
     assert luma(frames[0]).shape == (1536, 2048)
+
+
+def test_the_default_peaking_colour_contrasts_with_the_scene():
+    from focuslock.focus.peaking import contrasting_colour
+
+    rng = np.random.default_rng(8)
+    grey = np.repeat(rng.integers(40, 220, (240, 320, 1), dtype=np.uint8), 3, axis=2)
+    assert contrasting_colour(grey) == (255, 40, 40)  # a neutral scene keeps the usual red
+    copper = grey.copy()
+    copper[..., 0] = np.clip(grey[..., 0].astype(int) + 90, 0, 255)  # a copper coin / a red label
+    copper[..., 2] = grey[..., 2] // 3
+    chosen = contrasting_colour(copper)
+    assert chosen != (255, 40, 40) and chosen != (255, 230, 20)  # not red, not the neighbouring yellow
+    # Painted: the bench (a copper coin, red print) gets the chosen colour, not red.
+    _, frame = _frame()
+    peaking = compute_peaking(frame.image, PeakingSettings())
+    painted = paint_peaking(frame.image, peaking, PeakingSettings())
+    lit = peaking.band > 0
+    assert peaking.contrast_colour_rgb == contrasting_colour(frame.image)
+    assert np.all(painted[lit] == peaking.contrast_colour_rgb)

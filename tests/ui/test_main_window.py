@@ -202,6 +202,7 @@ def test_a_source_without_focus_drive_greys_out_the_drive(qtbot, tmp_path):
 def test_peaking_is_tunable_from_the_panel(qtbot, bench_window):
     window, _, _ = bench_window
     panel = window.peaking_panel
+    assert panel.colour.currentText() == "auto (contrasts with the scene)"  # the default
     panel.colour.setCurrentText("three bands")
     panel.display.setCurrentText("mono")
     panel.sensitivity.setCurrentText("5 (most)")
@@ -211,6 +212,13 @@ def test_peaking_is_tunable_from_the_panel(qtbot, bench_window):
                     and len(a.results["focus"].peaking.thresholds) == 3, timeout=5000)
     panel.colour.setCurrentText("cyan")
     assert window.settings.focus.peaking.colours_rgb == ((40, 230, 255),)
+    assert not window.settings.focus.peaking.auto_colour
+    # The picker's colour (what QColorDialog returns) is painted as it is.
+    panel.set_custom_colour((12, 200, 180))
+    assert panel.colour.currentText() == "picked colour"
+    assert window.settings.focus.peaking.colours_rgb == ((12, 200, 180),) and not window.settings.focus.peaking.auto_colour
+    panel.colour.setCurrentText("auto (contrasts with the scene)")
+    assert window.settings.focus.peaking.auto_colour
 
 
 def _real_texture_video(path, frames: int, fps: float = 30.0):

@@ -192,7 +192,8 @@ class FocusEngine:
             # The response and Laplacian are scratch buffers reused next frame.
             # (Built directly: dataclasses.replace costs more than the rest of the line.)
             published_peaking = PeakingResult(peaking.band, None, peaking.thresholds, peaking.noise_sigma,
-                                              peaking.lit_fraction, None, peaking.offset_px, peaking.extra)
+                                              peaking.lit_fraction, None, peaking.offset_px, peaking.extra,
+                                              peaking.contrast_colour_rgb)
         roi_out = track_result.roi_px if track_result is not None else (tuple(float(v) for v in roi) if roi else None)
         return FocusResult(published_peaking, roi_out, reading, track_result, lock_status, self.noise.sigma, timings)
 

@@ -37,6 +37,7 @@ __all__ = [
     "PeakingSettings",
     "compute_peaking",
     "luma",
+    "contrasting_colour",
     "paint_peaking",
 ]
 
@@ -62,6 +63,9 @@ class PeakingSettings:
     levels: tuple[float, ...] = (2.5,)
     noise_floor_sigmas: float = 4.5
     colours_rgb: tuple[tuple[int, int, int], ...] = ((255, 40, 40),)
+    # One band painted in the colour that contrasts most with the scene's own colours
+    # (red peaking on a copper coin or a red label is hard to see), instead of colours_rgb.
+    auto_colour: bool = True
     display: str = "colour"
     thin_lines: bool = False
     roi_only: bool = False
@@ -106,6 +110,8 @@ class PeakingResult:
     laplacian: np.ndarray | None = None
     offset_px: tuple[int, int] = (0, 0)  # (x, y) of band[0, 0] in the frame
     extra: dict = field(default_factory=dict)
+    # The colour that contrasts most with this scene (for PeakingSettings.auto_colour).
+    contrast_colour_rgb: tuple[int, int, int] | None = None
 
 
 def luma(image_rgb: np.ndarray) -> np.ndarray:
@@ -226,10 +232,12 @@ def compute_peaking(image_rgb: np.ndarray, settings: PeakingSettings, grey: np.n
     if reuse is not None:
         histogram = None
         thresholds, noise_sigma = reuse.thresholds, reuse.noise_sigma
+        contrast = reuse.contrast_colour_rgb
     else:
         histogram = _histogram(response)
         pixel_noise = noise_sigma if noise_sigma is not None else single_frame_noise_sigma(grey)
         thresholds, noise_sigma = thresholds_for(histogram, settings, pixel_noise)
+        contrast = contrasting_colour(image_rgb) if settings.auto_colour and len(settings.levels) == 1 else None
     if len(thresholds) == 1:
         band = cv2.threshold(response, thresholds[0] - 1, 1, cv2.THRESH_BINARY)[1]
     else:
@@ -244,7 +252,35 @@ def compute_peaking(image_rgb: np.ndarray, settings: PeakingSettings, grey: np.n
     else:
         # From the (sampled) histogram: the share of responses at or above band 1.
         lit_fraction = float(histogram[int(np.ceil(thresholds[0])) :].sum() / max(histogram.sum(), 1.0))
-    return PeakingResult(band, response, thresholds, noise_sigma, lit_fraction, laplacian, offset)
+    return PeakingResult(band, response, thresholds, noise_sigma, lit_fraction, laplacian, offset,
+                         contrast_colour_rgb=contrast)
+
+
+# Peaking colours offered by the automatic choice, with their hue on OpenCV's 0–180
+# scale, in order of preference when the scene leaves several free (red first: what
+# monitors and Magic Lantern use by default).
+_CONTRAST_CANDIDATES = (((255, 40, 40), 0), ((255, 230, 20), 28), ((40, 230, 60), 60), ((40, 230, 255), 90),
+                        ((255, 40, 255), 150), ((60, 110, 255), 118))
+_HUE_NEIGHBOURHOOD = 20  # a candidate is hidden by scene colours within this many hue units
+
+
+def contrasting_colour(image_rgb: np.ndarray, sample_step: int = 8) -> tuple[int, int, int]:
+    """The peaking colour that the scene's own colours hide least: the candidate hue with
+    the least saturated, bright area of the frame within ±20 hue units of it (a copper
+    coin or red label hides red; a grey target hides none, and red is kept)."""
+    sample = np.ascontiguousarray(image_rgb[::sample_step, ::sample_step])
+    hsv = cv2.cvtColor(sample, cv2.COLOR_RGB2HSV)
+    hue = hsv[..., 0].astype(np.int16)
+    weight = hsv[..., 1].astype(np.float32) * hsv[..., 2].astype(np.float32) / (255.0 * 255.0)
+    histogram = np.bincount(hue.ravel(), weights=weight.ravel(), minlength=180)[:180]
+    masses = []
+    for _, candidate_hue in _CONTRAST_CANDIDATES:
+        offsets = (np.arange(-_HUE_NEIGHBOURHOOD, _HUE_NEIGHBOURHOOD + 1) + candidate_hue) % 180
+        masses.append(float(histogram[offsets].sum()))
+    total = float(weight.sum()) or 1.0
+    # Prefer the earlier candidates unless a later one is clearly freer (2 % of the frame).
+    best = min(range(len(masses)), key=lambda i: masses[i] / total + 0.02 * i / len(masses))
+    return _CONTRAST_CANDIDATES[best][0]
 
 
 def _ridges(response: np.ndarray) -> np.ndarray:
@@ -294,7 +330,8 @@ def paint_peaking(image_rgb: np.ndarray, peaking: PeakingResult, settings: Peaki
     h, w = peaking.band.shape
     target = out[y : y + h, x : x + w]
     if len(peaking.thresholds) == 1:
-        cv2.copyTo(_colour_plane(target.shape, tuple(settings.colours_rgb[0])), peaking.band, target)
+        colour = peaking.contrast_colour_rgb if settings.auto_colour and peaking.contrast_colour_rgb else settings.colours_rgb[0]
+        cv2.copyTo(_colour_plane(target.shape, tuple(colour)), peaking.band, target)
         return out
     for index in range(1, len(peaking.thresholds) + 1):
         mask = cv2.compare(peaking.band, index, cv2.CMP_EQ)
