@@ -86,7 +86,8 @@ def test_the_session_survives_every_frame_fault_on_every_source(tmp_path, source
 
 def test_a_cable_pulled_mid_download_reports_the_file_saved_before_it(tmp_path):
     plan = FaultPlan()
-    camera = FaultyCamera(SimulatedBench(BenchConfig(live_view_size_px=(320, 212), frame_rate_hz=None)), plan)
+    camera = FaultyCamera(SimulatedBench(BenchConfig(live_view_size_px=(320, 212), frame_rate_hz=None,
+                                                     capture_width_px=900)), plan)
     camera.open()
     camera.inject("download")
     with pytest.raises(CameraDisconnectedError) as raised:

@@ -230,7 +230,7 @@ def test_a_capture_killed_at_random_moments_never_leaves_a_file_that_looks_compl
         out = tmp_path / f"run{run}"
         process = subprocess.Popen([sys.executable, "-m", "focuslock", "capture", "--count", "8", "--out", str(out)],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(rng.uniform(0.4, 2.5))
+        time.sleep(rng.uniform(0.4, 1.8))
         if process.poll() is None:
             killed_mid_run += 1
         process.send_signal(signal.SIGKILL)
