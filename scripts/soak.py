@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 
 WARM_UP_S = 20.0  # caches, the lock's calibration, OpenCV's thread pool: then measure
+# Memory is sampled this often (between captures) to tell a leak (a slope) from a plateau.
+SAMPLE_EVERY_S = 300.0
 # The bench renders a 24 MP capture in ~15 s (live view pauses meanwhile): one a minute.
 CAPTURE_EVERY_S = 60.0
 
@@ -74,6 +76,8 @@ def soak(seconds: float, seed: int = 1, fault_rate: float = 1.0, progress: bool 
     last_frame_s = None
     captures_ok = captures_failed = files_reported = 0
     baseline: dict | None = None
+    rss_samples: list[tuple[int, float]] = []  # (seconds, MB), once a sample period, no capture in flight
+    next_sample_s = None
     threads_before = threading.active_count()
     session.start()
     started = time.monotonic()
@@ -98,6 +102,10 @@ def soak(seconds: float, seed: int = 1, fault_rate: float = 1.0, progress: bool 
             if baseline is None and capture is None and captures_ok + captures_failed >= 1 \
                     and now - started >= min(WARM_UP_S, seconds / 4):
                 baseline = {"rss_mb": rss_mb(), "threads": threading.active_count(), "at_s": now - started}
+                next_sample_s = now + SAMPLE_EVERY_S
+            if next_sample_s is not None and now >= next_sample_s and capture is None:
+                rss_samples.append((int(now - started), round(rss_mb(), 1)))
+                next_sample_s = now + SAMPLE_EVERY_S
             if now >= next_command_s:
                 # A photographer nudging focus back and forth.
                 session.drive_focus(rng.choice((-8, -4, 4, 8)))
@@ -146,6 +154,7 @@ def soak(seconds: float, seed: int = 1, fault_rate: float = 1.0, progress: bool 
         "rss_mb_after_warm_up": round(baseline["rss_mb"], 1),
         "rss_mb_at_end": round(end["rss_mb"], 1),
         "rss_growth_mb": round(end["rss_mb"] - baseline["rss_mb"], 1),
+        "rss_mb_samples": rss_samples,
         "threads_before_start": threads_before,
         "threads_after_warm_up": baseline["threads"],
         "threads_at_end": end["threads"],
