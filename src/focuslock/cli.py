@@ -348,8 +348,7 @@ def _demo_feature(config) -> str:
 
     _, (width_mm, height_mm) = landmark_on_view(config.scene, "coin-numeral")
     width_px, height_px = config.live_view_size_px
-    magnification = config.focal_length_mm / (config.subject_distance - config.focal_length_mm)
-    mm_per_px = config.sensor_width_mm / magnification / width_px
+    mm_per_px = config.mm_per_px(width_px)
     fits = width_mm / mm_per_px <= 0.8 * width_px and height_mm / mm_per_px <= 0.8 * height_px
     return "coin-numeral" if fits else "coin-letters"
 

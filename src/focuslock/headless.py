@@ -83,7 +83,7 @@ def hud_lines(analysis: Analysis, freshness: Freshness | None = None) -> list[st
     if defocus is not None:
         lines.append(defocus)
     if coc is not None:
-        lines.append(coc.describe().replace("CoC ", "Circle of confusion ", 1).replace("live-view px", "px of live view"))
+        lines.append(coc.describe())
         if coc.warning:
             # Wrapped: the HUD sits on the picture and must not run off its edge.
             lines += textwrap.wrap(coc.warning, width=_HUD_WRAP_CHARS)
@@ -225,7 +225,7 @@ def record_session(session: LiveSession, seconds: float, out_dir: Path, *, name:
     The recording survives: the MP4 is fragmented (it plays up to the last second when
     the process is killed or the disk fills), every CSV row reaches the file as it is
     written, SIGTERM and SIGHUP end the run cleanly, a full disk stops it with one
-    sentence in ``errors``, and ``max_bytes`` caps the video's size. The session is
+    sentence in ``failure``, and ``max_bytes`` caps the video's size. The session is
     started if needed and stopped at the end.
     """
     video_path, csv_path = claim_run_paths(Path(out_dir), name, (".mp4", ".csv"))

@@ -13,11 +13,10 @@ whole or not at all.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Iterable
 
-from focuslock.camera.files import SaveError, fsync_folder, save_error_for
+from focuslock.camera.files import SaveError, create_exclusively, fsync_folder, save_error_for, written_temporary
 
 __all__ = ["OutputError", "check_outputs", "claim_run_paths", "replace_file"]
 
@@ -54,10 +53,7 @@ def check_outputs(outputs: dict[str, Path], inputs: Iterable[Path], force: bool 
             raise OutputError(f"{label} ({path}) is a folder; give a file name.")
         if path.exists() and not force:
             raise OutputError(f"{path} exists ({label}); choose another name, or add --force to replace it.")
-        folder = path.parent
-        existing = folder
-        while not existing.exists() and existing != existing.parent:
-            existing = existing.parent
+        existing = _nearest_existing(path.parent)
         if not existing.is_dir():
             raise OutputError(f"{label} ({path}) cannot be written: {existing} is a file, not a folder.")
         if not os.access(existing, os.W_OK | os.X_OK):
@@ -68,21 +64,13 @@ def replace_file(path: Path, data: bytes) -> Path:
     """Write ``data`` as ``path`` whole: temporary file, fsync, rename over ``path``."""
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    except OSError as error:
-        raise OutputError(str(save_error_for(error, path.name, path.parent))) from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except OSError as error:
-        raise OutputError(str(error if isinstance(error, SaveError) else save_error_for(error, path.name, path.parent))) from None
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+        with written_temporary(path.parent, path.name, data) as temporary:
+            try:
+                os.replace(temporary, path)
+            except OSError as error:
+                raise save_error_for(error, path.name, path.parent) from None
+    except SaveError as error:
+        raise OutputError(str(error)) from None
     fsync_folder(path.parent)
     return path
 
@@ -92,9 +80,7 @@ def claim_run_paths(folder: Path, name: str, suffixes: tuple[str, ...]) -> tuple
     the first number for which none of them exists; each created exclusively, so two
     runs started at once into one folder get different numbers too."""
     folder = Path(folder)
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
+    existing = _nearest_existing(folder)
     if not existing.is_dir():
         raise OutputError(f"{existing} is a file, not a folder; give --out a folder.")
     try:
@@ -109,8 +95,7 @@ def claim_run_paths(folder: Path, name: str, suffixes: tuple[str, ...]) -> tuple
             created: list[Path] = []
             try:
                 for path in paths:
-                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
-                    os.close(fd)
+                    create_exclusively(path)
                     created.append(path)
                 return paths
             except FileExistsError:
@@ -121,3 +106,10 @@ def claim_run_paths(folder: Path, name: str, suffixes: tuple[str, ...]) -> tuple
                     path.unlink(missing_ok=True)
                 raise OutputError(str(save_error_for(error, paths[0].name, folder))) from None
         number += 1
+
+
+def _nearest_existing(path: Path) -> Path:
+    """``path``, or its nearest ancestor that exists: where a write would first land."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path

@@ -17,6 +17,7 @@ file, never a truncated picture under its real name.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -24,8 +25,10 @@ import re
 import tempfile
 import unicodedata
 from pathlib import Path
+from typing import Iterator
 
-__all__ = ["SaveError", "DiskFullError", "fsync_folder", "save_error_for", "sanitise_file_name", "save_capture", "save_new_file", "sha256_of", "claim_new_path"]
+__all__ = ["SaveError", "DiskFullError", "claim_new_path", "create_exclusively", "fsync_folder", "save_capture",
+           "save_error_for", "save_new_file", "sanitise_file_name", "sha256_of", "written_temporary"]
 
 # Longest name we write, in UTF-8 bytes (file systems allow 255; room for "-NNN").
 _MAX_NAME_BYTES = 120
@@ -81,18 +84,48 @@ def _candidates(folder: Path, name: str):
         counter += 1
 
 
+def create_exclusively(path: Path) -> None:
+    """Create the empty file ``path``; FileExistsError if anything (a symlink too) is there."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644))
+
+
 def claim_new_path(folder: Path, name: str) -> Path:
     """Create an empty file under ``folder/name`` (or ``stem-2.ext``, ...) exclusively and
     return its path: for outputs written by a library that opens its file by name."""
-    folder = Path(folder)
-    for candidate in _candidates(folder, name):
+    for candidate in _candidates(Path(folder), name):
         try:
-            fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+            create_exclusively(candidate)
         except FileExistsError:
             continue
-        os.close(fd)
         return candidate
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+@contextlib.contextmanager
+def written_temporary(folder: Path, name: str, data: bytes) -> Iterator[Path]:
+    """``data`` in a new hidden temporary file ``.NAME.*.part`` of ``folder``, created
+    exclusively (``O_EXCL``: never through a planted symlink), flushed and fsynced;
+    removed on leaving unless it was renamed away. Failures are :class:`SaveError`."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
+    except OSError as error:
+        raise save_error_for(error, name, folder) from None
+    path = Path(temporary)
+    try:
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as error:
+            raise save_error_for(error, name, folder) from None
+        yield path
+    finally:
+        try:
+            path.unlink()
+        except OSError:
+            pass  # renamed into place, or a disk that refuses even this: nothing to save
 
 
 def save_new_file(folder: Path, name: str, data: bytes) -> Path:
@@ -104,34 +137,17 @@ def save_new_file(folder: Path, name: str, data: bytes) -> Path:
     """
     folder = Path(folder)
     safe = sanitise_file_name(name)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(prefix=f".{safe}.", suffix=".part", dir=folder)
-    except OSError as error:
-        raise save_error_for(error, safe, folder) from None
-    temporary_path = Path(temporary)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        expected = hashlib.sha256(data).hexdigest()
-        if temporary_path.stat().st_size != len(data) or sha256_of(temporary_path) != expected:
-            raise SaveError(f"{safe} read back from {folder} differs from what was written; the disk may be failing.")
-        final = _claim(temporary_path, folder, safe)
-        fsync_folder(folder)
-        return final
-    except SaveError:
-        raise
-    except OSError as error:
-        raise save_error_for(error, safe, folder) from None
-    finally:
+    with written_temporary(folder, safe, data) as temporary:
         try:
-            temporary_path.unlink()
-        except FileNotFoundError:
-            pass
-        except OSError:
-            pass
+            if temporary.stat().st_size != len(data) or sha256_of(temporary) != hashlib.sha256(data).hexdigest():
+                raise SaveError(f"{safe} read back from {folder} differs from what was written; the disk may be failing.")
+            final = _claim(temporary, folder, safe)
+            fsync_folder(folder)
+            return final
+        except SaveError:
+            raise
+        except OSError as error:
+            raise save_error_for(error, safe, folder) from None
 
 
 def save_capture(folder: Path, name: str, data: bytes, *, stays_on_camera: bool = False) -> Path:

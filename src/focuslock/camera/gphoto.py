@@ -16,7 +16,6 @@ event 0x400A (StoreFull) or error -3/-115 means the card is full.
 from __future__ import annotations
 
 import gc
-import hashlib
 import importlib
 import os
 import re
@@ -474,7 +473,7 @@ class GPhotoCamera:
             # No size to check against: a second read must give the same bytes, and a
             # JPEG must end with its end-of-image marker (a cut transfer does not).
             again = self._read_camera_file(camera, camera_folder, camera_name)
-            if hashlib.sha256(again).digest() != hashlib.sha256(data).digest():
+            if again != data:
                 raise CameraError(f"{camera_name} read twice from the camera gave different bytes; "
                                   "it stays on the camera, capture it again.")
             if jpeg_cut_short(data):

@@ -124,14 +124,22 @@ class BenchConfig:
     scene: SceneSpec = SceneSpec()
     seed: int = 1
 
+    @property
+    def centre_magnification(self) -> float:
+        """The magnification of the target at the scene's origin."""
+        return self.focal_length_mm / (self.subject_distance - self.focal_length_mm)
+
+    def mm_per_px(self, width_px: int) -> float:
+        """One pixel's size at the subject (mm) in an image ``width_px`` wide across the sensor."""
+        return self.sensor_width_mm / self.centre_magnification / width_px
+
     def aimed_at(self, landmark: str, fill: float = 0.8) -> "BenchConfig":
         """This bench pointed at ``landmark`` when the detail would not lie inside
         ``fill`` of the frame where it is (at high magnification the view is a few mm
         across); unchanged otherwise."""
         (x_mm, y_mm), (width_mm, height_mm) = landmark_on_view(self.scene, landmark)
         width_px, height_px = self.live_view_size_px
-        magnification = self.focal_length_mm / (self.subject_distance - self.focal_length_mm)
-        mm_per_px = self.sensor_width_mm / magnification / width_px
+        mm_per_px = self.mm_per_px(width_px)
         half_w, half_h = fill * width_px * mm_per_px / 2, fill * height_px * mm_per_px / 2
         cx, cy = self.view_centre_mm
         inside = abs(x_mm - cx) + width_mm / 2 <= half_w and abs(y_mm - cy) + height_mm / 2 <= half_h
@@ -263,15 +271,7 @@ class SimulatedBench:
         """The live-view pixel grid, before the margin for subject motion."""
         width, height = self.config.live_view_size_px
         cx, cy = self.config.view_centre_mm
-        return ViewGrid(width, height, self._mm_per_px(width), cx, cy)
-
-    def _mm_per_px(self, width_px: int) -> float:
-        cfg = self.config
-        return cfg.sensor_width_mm / self._centre_magnification() / width_px
-
-    def _centre_magnification(self) -> float:
-        cfg = self.config
-        return cfg.focal_length_mm / (cfg.subject_distance - cfg.focal_length_mm)
+        return ViewGrid(width, height, self.config.mm_per_px(width), cx, cy)
 
     @property
     def focus_distance_mm(self) -> float:
@@ -353,7 +353,7 @@ class SimulatedBench:
         return build_layers(self.config.scene, grid, self.config.subject_distance, margin_mm)
 
     def _sigma_maps_px(self, caches: list[LayerBlurCache], grid: ViewGrid, focus_distance_mm: float) -> list[np.ndarray]:
-        pitch_um = self.sensor_pixel_pitch_um(int(round(self.config.sensor_width_mm / self._centre_magnification() / grid.mm_per_px)))
+        pitch_um = self.sensor_pixel_pitch_um(int(round(self.config.sensor_width_mm / self.config.centre_magnification / grid.mm_per_px)))
         maps = []
         for cache in caches:
             diameter_um = self.blur_diameter_um(cache.layer.depth_mm, focus_distance_mm)
@@ -537,7 +537,7 @@ class SimulatedBench:
         cfg = self.config
         width = int(cfg.capture_width_px)
         height = int(round(width * cfg.sensor_height_mm / cfg.sensor_width_mm))
-        grid = ViewGrid(width, height, self._mm_per_px(width))
+        grid = ViewGrid(width, height, self.config.mm_per_px(width))
         dx, dy = self.subject_offset_px
         live = self.live_view_grid
         # The subject's offset in live-view pixels moves the capture's view the other way.

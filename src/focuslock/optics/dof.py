@@ -147,10 +147,10 @@ class LiveViewCoc:
         return None if self.pixel_pitch_um is None else blur_px * self.pixel_pitch_um
 
     def describe(self) -> str:
-        """'CoC 30 µm = 4.3 live-view px'."""
+        """'Circle of confusion 30 µm = 4.30 px of live view' (the HUD's line)."""
         if self.coc_um is None:
-            return f"CoC {self.coc_px:.2f} live-view px ({self.source})"
-        return f"CoC {self.coc_um:.0f} µm = {self.coc_px:.2f} live-view px"
+            return f"Circle of confusion {self.coc_px:.2f} px of live view ({self.source})"
+        return f"Circle of confusion {self.coc_um:.0f} µm = {self.coc_px:.2f} px of live view"
 
 
 def conventional_coc_mm(sensor_width_mm: float, sensor_height_mm: float | None = None) -> float:

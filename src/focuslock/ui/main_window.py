@@ -197,7 +197,9 @@ class MainWindow(QtWidgets.QMainWindow):
         QtCore.QTimer.singleShot(int(seconds * 1000), self.toggle_lock)
 
     def drive_focus(self, steps: int) -> None:
-        if self._drive_in_flight is not None and not self._drive_in_flight.done():
+        # In flight until _drive_done has run on this thread, not merely until the future
+        # is done on the worker: a press in between would start a second chain of moves.
+        if self._drive_in_flight is not None:
             self._drive_waiting = int(steps)  # replaces an earlier waiting press, never adds up
             return
         self._drive_in_flight = self.session.drive_focus(steps)
@@ -378,6 +380,8 @@ class MainWindow(QtWidgets.QMainWindow):
         future.add_done_callback(lambda f: self._bridge.done.emit(lambda: callback(f)))
 
     def _drive_done(self, future: Future) -> None:
+        if future is not self._drive_in_flight:
+            return
         self._drive_in_flight = None
         waiting, self._drive_waiting = self._drive_waiting, None
         if waiting is not None:
@@ -505,10 +509,11 @@ class MainWindow(QtWidgets.QMainWindow):
         """A window that fits the screen it opens on (a 1366×768 laptop too), the view
         taking most of it and the panels a readable column."""
         screen = self.screen() or QtWidgets.QApplication.primaryScreen()
-        available = screen.availableGeometry() if screen is not None else QtCore.QRect(0, 0, 1500, 900)
-        if QtGui.QGuiApplication.platformName() == "offscreen":
-            # No screen to fit (an offscreen screenshot): the default size as it is.
+        if screen is None or QtGui.QGuiApplication.platformName() == "offscreen":
+            # No screen to fit (an offscreen screenshot): fit the default size instead.
             available = QtCore.QRect(0, 0, *DEFAULT_SIZE_PX)
+        else:
+            available = screen.availableGeometry()
         width = min(DEFAULT_SIZE_PX[0], int(available.width() * 0.96))
         height = min(DEFAULT_SIZE_PX[1], int(available.height() * 0.94))
         self.resize(width, height)
