@@ -506,8 +506,26 @@ def _lens_setup(args: argparse.Namespace) -> dict:
                     else f"{shortest:g}–{lens.focal_length_mm:g} mm")
             raise UserError(f"The {lens.name} is {span}; --focal-length {args.focal_length:g} contradicts it "
                             "(give only --lens, or only --focal-length).")
-    focal = args.focal_length if args.focal_length is not None else (lens.focal_length_mm if lens else None)
     magnification = getattr(args, "magnification", None)
+    # dof's focus distance, or stack-plan's near end.
+    distance = getattr(args, "distance", None)
+    if distance is None:
+        distance = getattr(args, "near", None)
+    from_lens = getattr(args, "distance_from", "sensor") == "lens"
+    focal = args.focal_length
+    breathing_note, focused_magnification = None, None
+    if focal is None and lens is not None:
+        # Internal-focus lenses shorten as they focus close (the RF 100 Macro is about
+        # 63 mm at its 260 mm closest focus): the optics use the focal length there, and
+        # a distance is turned into the magnification the lens has there.
+        focal, focused_magnification = lens.focus_at(magnification=magnification,
+                                                     distance_from_sensor_mm=None if from_lens else distance,
+                                                     distance_from_lens_mm=distance if from_lens else None)
+        if focal < lens.focal_length_mm * 0.98:
+            breathing_note = (f"The {lens.name} focuses by shortening its focal length: about {focal:.0f} mm "
+                              f"here (the optics use that).")
+        else:
+            focused_magnification = None
     if lens is not None and magnification is not None:
         if magnification < lens.min_magnification - 1e-9:
             raise UserError(f"The {lens.name} focuses from {lens.min_magnification:g}× to {lens.max_magnification:g}×; "
@@ -515,8 +533,7 @@ def _lens_setup(args: argparse.Namespace) -> dict:
         if magnification > lens.max_magnification * 1.02:
             raise UserError(f"The {lens.name} reaches {lens.max_magnification:g}× at most; for {magnification:g}× with "
                             "extension tubes give --focal-length (and --pupil-ratio) instead of --lens.")
-    distance = getattr(args, "distance", None)
-    if lens is not None and distance is not None and getattr(args, "distance_from", "sensor") == "sensor" \
+    if lens is not None and distance is not None and not from_lens \
             and distance < lens.min_focus_mm - 1e-6:
         raise UserError(f"The {lens.name} focuses no closer than {lens.min_focus_mm:g} mm from the sensor; "
                         f"{distance:g} mm is closer.")
@@ -534,6 +551,10 @@ def _lens_setup(args: argparse.Namespace) -> dict:
         "lens": lens,
         "camera": camera,
         "sensor": sensor,
+        "notes": [breathing_note] if breathing_note else [],
+        # Set when a distance was given for a lens that shortens as it focuses: the
+        # magnification there (a thin lens of that focal length has two focus solutions).
+        "focused_magnification": focused_magnification if magnification is None else None,
     }
 
 
@@ -542,14 +563,17 @@ def _dof(args: argparse.Namespace) -> int:
 
     setup = _lens_setup(args)
     try:
-        result = depth_of_field(setup["focal_length_mm"], args.f_number, setup["coc_mm"], distance_mm=args.distance,
-                                distance_from=args.distance_from, magnification=args.magnification,
+        by_magnification = setup["focused_magnification"]
+        result = depth_of_field(setup["focal_length_mm"], args.f_number, setup["coc_mm"],
+                                distance_mm=args.distance if by_magnification is None else None,
+                                distance_from=args.distance_from,
+                                magnification=args.magnification if by_magnification is None else by_magnification,
                                 pupil_ratio=setup["pupil_ratio"], wavelength_nm=args.wavelength_nm,
                                 pixel_pitch_um=setup["pixel_pitch_um"])
     except OpticsError as error:
         raise UserError(str(error)) from None
     lens = setup["lens"]
-    notes = list(result.warnings)
+    notes = [*setup["notes"], *result.warnings]
     if lens is not None and result.magnification > lens.max_magnification * 1.02:
         notes.append(f"The {lens.name} reaches {lens.max_magnification:g}× at most; {result.magnification:.3g}× needs "
                      "extension tubes or a close-up lens.")
@@ -618,11 +642,12 @@ def _stack_plan(args: argparse.Namespace) -> int:
             raise UserError("Give the subject's near end as --near MM or as --magnification M.")
         if (args.far is None) == (args.depth is None):
             raise UserError("Give the subject's far end as --far MM or its depth as --depth MM.")
-        if args.near is not None:
+        near_magnification = setup["focused_magnification"] or args.magnification
+        if near_magnification is None:
             near_dof = depth_of_field(focal, args.f_number, setup["coc_mm"], distance_mm=args.near, distance_from=args.distance_from,
                                       pupil_ratio=setup["pupil_ratio"], wavelength_nm=args.wavelength_nm)
         else:
-            near_dof = depth_of_field(focal, args.f_number, setup["coc_mm"], magnification=args.magnification,
+            near_dof = depth_of_field(focal, args.f_number, setup["coc_mm"], magnification=near_magnification,
                                       pupil_ratio=setup["pupil_ratio"], wavelength_nm=args.wavelength_nm)
         near = near_dof.subject_distance_mm
         if args.far is not None:
@@ -643,6 +668,7 @@ def _stack_plan(args: argparse.Namespace) -> int:
         payload = plan.to_json()
         payload["magnification"] = round(near_dof.magnification, 6)
         payload["effective_f_number"] = round(near_dof.effective_f_number, 4)
+        payload["warnings"] = [*setup["notes"], *near_dof.warnings]
         _print_json(payload)
         return EXIT_OK
     lines = [
@@ -655,7 +681,7 @@ def _stack_plan(args: argparse.Namespace) -> int:
         step_um = calibration.step_um
         setting = f" ({calibration.drive_setting})" if calibration.drive_setting else ""
         lines.append(f"  focus drive between frames, in order: {_runs(plan.drive_steps)} steps{setting} at {step_um:g} µm a step")
-    lines += [f"note: {note}" for note in near_dof.warnings]
+    lines += [f"note: {note}" for note in [*setup["notes"], *near_dof.warnings]]
     print("\n".join(lines))
     return EXIT_OK
 

@@ -170,3 +170,20 @@ def test_the_default_peaking_colour_contrasts_with_the_scene():
     lit = peaking.band > 0
     assert peaking.contrast_colour_rgb == contrasting_colour(frame.image)
     assert np.all(painted[lit] == peaking.contrast_colour_rgb)
+
+
+@pytest.mark.parametrize("settings", [PeakingSettings(threshold_mode="fixed", levels=(level,))
+                                      for level in (1.0, 12.0, 40.5, 254.6, 255.0)] + [PeakingSettings()],
+                         ids=lambda s: f"{s.threshold_mode}-{s.levels[0]}")
+def test_the_live_paths_band_is_the_band_of_the_thresholded_response(settings):
+    """The live path (a workspace) finds the band by one range test on the signed
+    Laplacian instead of thresholding |Laplacian|: every pixel must land in the same band,
+    fractional and saturating thresholds included, and the statistics must agree."""
+    from focuslock.focus.peaking import Workspace
+
+    _, frame = _frame(iso=1600)
+    plain = compute_peaking(frame.image, settings)
+    live = compute_peaking(frame.image, settings, workspace=Workspace())
+    assert live.response is None  # the |Laplacian| image was not made
+    assert live.thresholds == plain.thresholds and live.lit_fraction == plain.lit_fraction
+    assert np.array_equal(live.band, plain.band)

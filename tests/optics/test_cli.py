@@ -148,3 +148,31 @@ def test_stack_plan_reads_a_calibration_record(tmp_path, capsys):
     assert main(["stack-plan", "--focal-length", "100", "--f-number", "8", "--coc", "0.03", "--magnification", "1",
                  "--depth", "4", "--calibration", str(tmp_path / "missing.toml")]) == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("distance_mm", [260.0, 300.0, 350.0, 399.0])
+def test_an_internal_focus_macro_lens_focuses_where_its_catalog_says(capsys, distance_mm):
+    """The RF 100 Macro focuses from 260 mm (1.4×): a fixed 100 mm thin lens could not
+    focus closer than 400 mm. Between the two the lens shortens its focal length; the
+    magnification grows as the distance shrinks and reaches 1.4× at 260 mm."""
+    report = _json(capsys, ["dof", "--lens", "RF 100mm F2.8", "--camera", "EOS R5", "--f-number", "8",
+                            "--distance", f"{distance_mm:g}", "--json"])
+    assert report["distance_from_sensor_mm"] == pytest.approx(distance_mm, rel=1e-6)
+    assert 0.4 < report["magnification"] <= 1.4 + 1e-6
+    assert 60.0 < report["focal_length_mm"] < 100.0
+    assert any("shortening its focal length" in w for w in report["warnings"])
+    if distance_mm == 260.0:
+        assert report["magnification"] == pytest.approx(1.4, rel=1e-3)
+
+
+def test_the_breathing_model_is_monotone_and_leaves_fixed_lenses_alone():
+    from focuslock.optics.catalog import load_catalog
+
+    catalog = load_catalog()
+    rf100 = catalog.lens("RF 100mm F2.8")
+    magnifications = [rf100.focus_at(distance_from_sensor_mm=d)[1] for d in (260, 280, 320, 400, 1000, 10000)]
+    assert magnifications == sorted(magnifications, reverse=True) and magnifications[-1] < 0.011
+    assert rf100.focus_at(distance_from_sensor_mm=1e6)[0] == pytest.approx(100.0, rel=1e-3)  # at infinity: 100 mm
+    # A lens whose catalog a fixed focal length explains (and a macro-only lens) keeps it.
+    mpe = catalog.lens("MP-E 65")
+    assert not mpe.shortens_when_focusing and mpe.focus_at(magnification=3) == (65.0, None)

@@ -120,3 +120,21 @@ def test_feature_box_path_and_meter_with_peak_hold():
     assert renderer.meter_peak <= focus.lock.coc_share  # the hold keeps the least blur
     meter_column = out[:, 480 - 14 - 7]
     assert np.any(np.all(meter_column == (40, 220, 70), axis=1))  # the bar, in the SHARP green
+
+
+@pytest.mark.parametrize("corner", ["bottom-right", "bottom-left", "top-right", "centre"])
+def test_the_loupe_never_covers_the_followed_feature(frame, corner):
+    """Wherever the followed box sits (the loupe's usual corner included), the 4× loupe
+    is drawn elsewhere: the pixels of the box are the engine's picture, untouched."""
+    height, width = frame.shape[:2]
+    w, h = 60, 50
+    x, y = {"bottom-right": (width - w - 20, height - h - 20), "bottom-left": (20, height - h - 20),
+            "top-right": (width - w - 20, 20), "centre": ((width - w) // 2, (height - h) // 2)}[corner]
+    engine = FocusEngine()
+    focus = engine.process(frame, FocusSettings(peaking=PeakingSettings(enabled=False)).follow((x, y, w, h)))
+    settings = OverlaySettings(peaking=False, focus_meter=False, hud=False, loupe_zoom=4)
+    plain = OverlayRenderer().render(frame, focus, PeakingSettings(), OverlaySettings(peaking=False, focus_meter=False, hud=False))
+    out = OverlayRenderer().render(frame, focus, PeakingSettings(), settings)
+    inside = (slice(y + 3, y + h - 3), slice(x + 3, x + w - 3))  # inside the box's outline
+    assert np.array_equal(out[inside], plain[inside])
+    assert np.any(out != plain)  # the loupe was drawn

@@ -28,6 +28,7 @@ circle of confusion.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 from dataclasses import dataclass
@@ -174,7 +175,9 @@ def band_energies(patch: np.ndarray, noise_sigma: float, noise_blur_px: float = 
     ``noise_blur_px``: the patch's noise has been blurred by a disc of that diameter (a
     reference blurred for the through-focus curve), which shrinks its energy.
     """
-    image = patch.astype(np.float32, copy=False)
+    # uint8 views are read as they are (the filter converts as it smooths, and the
+    # norms of uint8 differences are exact): no float copy per frame.
+    image = patch if patch.dtype == np.uint8 else patch.astype(np.float32, copy=False)
     kernel = _coarse_kernel_1d()
     coarse_image = cv2.sepFilter2D(image, cv2.CV_32F, kernel, kernel, borderType=cv2.BORDER_REFLECT)
     m = margin_px
@@ -283,8 +286,10 @@ class BlurReference:
         self._log_ratio = np.log(np.minimum.accumulate(np.maximum(ratio, 1e-9)))
         # Rising copies for interpolating blur from a reading, made once per calibration
         # (read several times a frame).
-        self._rising_log_ratio = np.ascontiguousarray(self._log_ratio[::-1])
-        self._rising_diameters_px = np.ascontiguousarray(self.diameters_px[::-1])
+        # (Python lists: a bisection on a dozen points is several times cheaper than
+        # np.interp's call overhead.)
+        self._rising_log_ratio = [float(v) for v in self._log_ratio[::-1]]
+        self._rising_diameters_px = [float(v) for v in self.diameters_px[::-1]]
 
     # ------------------------------------------------------------------ reading
 
@@ -308,7 +313,14 @@ class BlurReference:
         if log_value < log_curve[-1]:
             return float(self.diameters_px[-1]), True
         # log_curve falls with d: interpolate on the reversed arrays.
-        return float(np.interp(log_value, self._rising_log_ratio, self._rising_diameters_px)), False
+        xs, ys = self._rising_log_ratio, self._rising_diameters_px
+        right = bisect.bisect_right(xs, log_value)
+        if right >= len(xs):
+            return ys[-1], False
+        left = right - 1
+        span = xs[right] - xs[left]
+        share = (log_value - xs[left]) / span if span > 0 else 0.0
+        return ys[left] + share * (ys[right] - ys[left]), False
 
     def blur_and_sd(self, ratio: float, relative_sd: float) -> tuple[float, float, bool]:
         """The blur for ``ratio``, its standard deviation when the ratio has the relative

@@ -66,24 +66,33 @@ def single_frame_noise_sigma(grey: np.ndarray, max_pixels: int = 65_536) -> floa
         cols = max(1, min(count // rows, width // tile))
         ys = np.linspace(0, height - tile, rows).astype(int)
         xs = np.linspace(0, width - tile, cols).astype(int)
-        estimates = [_immerkaer_flat(grey[y : y + tile, x : x + tile]) for y in ys for x in xs]
+        tiles = np.stack([grey[y : y + tile, x : x + tile] for y in ys for x in xs])
         # The median tile: robust to tiles full of texture, and not biased towards the
         # darkest tiles (shot noise grows with the level).
-        return max(float(np.median(estimates)), MIN_SIGMA)
-    return max(_immerkaer_flat(grey), MIN_SIGMA)
+        return max(float(np.median(_immerkaer_flat(tiles))), MIN_SIGMA)
+    return max(float(_immerkaer_flat(grey[np.newaxis])[0]), MIN_SIGMA)
 
 
-def _immerkaer_flat(grey: np.ndarray) -> float:
-    image = grey.astype(np.float32)
-    response = np.abs(cv2.filter2D(image, cv2.CV_32F, _LAPLACIAN)[1:-1, 1:-1])
-    gx = cv2.Sobel(image, cv2.CV_32F, 1, 0, ksize=3)[1:-1, 1:-1]
-    gy = cv2.Sobel(image, cv2.CV_32F, 0, 1, ksize=3)[1:-1, 1:-1]
-    gradient = gx * gx + gy * gy
-    threshold = float(np.partition(gradient.ravel(), int(gradient.size * _FLAT_SHARE))[int(gradient.size * _FLAT_SHARE)])
+def _immerkaer_flat(tiles: np.ndarray) -> np.ndarray:
+    """The estimate of each of ``tiles`` (n, h, w), all filtered in one pass.
+
+    The tiles are filtered stacked one above the other: a 3×3 filter mixes neighbouring
+    tiles only in each tile's first and last row, which are dropped with the border."""
+    count, height, width = tiles.shape
+    image = tiles.reshape(count * height, width).astype(np.float32)
+    response = np.abs(cv2.filter2D(image, cv2.CV_32F, _LAPLACIAN)).reshape(count, height, width)[:, 1:-1, 1:-1]
+    gx = cv2.Sobel(image, cv2.CV_32F, 1, 0, ksize=3).reshape(count, height, width)[:, 1:-1, 1:-1]
+    gy = cv2.Sobel(image, cv2.CV_32F, 0, 1, ksize=3).reshape(count, height, width)[:, 1:-1, 1:-1]
+    gradient = (gx * gx + gy * gy).reshape(count, -1)
+    response = response.reshape(count, -1)
+    rank = int(gradient.shape[1] * _FLAT_SHARE)
+    threshold = np.partition(gradient, rank, axis=1)[:, rank : rank + 1]
     flat = gradient <= threshold
-    if int(np.count_nonzero(flat)) < 16:
-        flat = np.ones_like(flat)
-    return float(response[flat].mean()) * math.sqrt(math.pi / 2.0) / math.sqrt(20.0)
+    flat_count = flat.sum(axis=1)
+    # A tile with too few flat pixels (impossible unless tiny) is read whole.
+    flat[flat_count < 16] = True
+    means = (response * flat).sum(axis=1) / flat.sum(axis=1)
+    return means * (math.sqrt(math.pi / 2.0) / math.sqrt(20.0))
 
 
 def temporal_noise_sigma(view_a: np.ndarray, view_b: np.ndarray) -> float:
@@ -101,7 +110,7 @@ def temporal_noise_sigma(view_a: np.ndarray, view_b: np.ndarray) -> float:
 
 
 def first_difference_energy(image: np.ndarray) -> float:
-    """mean(Δx²) + mean(Δy²) of a float32 image: the band the blur estimate and the
+    """mean(Δx²) + mean(Δy²) of a float32 or uint8 image: the band the blur estimate and the
     temporal noise estimate both read (white noise of σ gives 4σ²)."""
     height, width = image.shape[:2]
     # cv2.norm of the difference of two shifted views: one pass each, no temporaries.

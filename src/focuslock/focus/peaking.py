@@ -20,6 +20,7 @@ noise σ times the operator's noise gain.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import cv2
@@ -176,11 +177,15 @@ def _gradient_magnitude(grey: np.ndarray, spacing_px: int) -> np.ndarray:
     return cv2.magnitude(gx, gy)
 
 
-def _histogram(response: np.ndarray) -> np.ndarray:
-    # Every 4th row and column: the statistics of a whole frame to well under 1 %,
-    # at a sixteenth of the cost.
-    sample = response[::4, ::4] if response.shape[0] >= 64 and response.shape[1] >= 64 else response
-    return cv2.calcHist([sample], [0], None, [256], [0, 256]).ravel()
+def _sample(image: np.ndarray) -> np.ndarray:
+    """Every 4th row and column: the statistics of a whole frame to well under 1 %, at a
+    sixteenth of the cost."""
+    return image[::4, ::4] if image.shape[0] >= 64 and image.shape[1] >= 64 else image
+
+
+def _histogram(sampled_response: np.ndarray) -> np.ndarray:
+    """Histogram of a sampled uint8 response (see :func:`_sample`)."""
+    return cv2.calcHist([sampled_response], [0], None, [256], [0, 256]).ravel()
 
 
 # How much each operator's |response| (as painted, 0–255) grows per grey level of white
@@ -211,7 +216,8 @@ def thresholds_for(histogram: np.ndarray, settings: PeakingSettings, pixel_noise
 
 def compute_peaking(image_rgb: np.ndarray, settings: PeakingSettings, grey: np.ndarray | None = None,
                     roi_px: tuple[int, int, int, int] | None = None, workspace: Workspace | None = None,
-                    reuse: PeakingResult | None = None, noise_sigma: float | None = None) -> PeakingResult:
+                    reuse: PeakingResult | None = None, noise_sigma: float | None = None,
+                    contrast_colour_rgb: tuple[int, int, int] | None = None) -> PeakingResult:
     """Peaking of one frame (or of ``roi_px`` only when ``settings.roi_only``).
 
     With a ``workspace`` the result's ``response`` and ``laplacian`` are scratch buffers
@@ -219,7 +225,8 @@ def compute_peaking(image_rgb: np.ndarray, settings: PeakingSettings, grey: np.n
     ``reuse``, the thresholds, noise and lit share of that earlier result are kept
     instead of being measured again (they follow the scene, not the frame).
     ``noise_sigma``: the pixel noise σ from the session's noise model (else estimated
-    from this frame with the same estimator).
+    from this frame with the same estimator). ``contrast_colour_rgb``: the automatic
+    peaking colour chosen on an earlier frame (else chosen on this one when needed).
     """
     if grey is None:
         grey = luma(image_rgb)
@@ -228,17 +235,33 @@ def compute_peaking(image_rgb: np.ndarray, settings: PeakingSettings, grey: np.n
         x, y, w, h = clip_roi(roi_px, grey.shape)
         grey = grey[y : y + h, x : x + w]
         offset = (x, y)
-    response, laplacian = operator_response(grey, settings, workspace)
+    # The live path (a workspace, one band of the plain Laplacian) never makes the
+    # |Laplacian| image: the band is one range test on the signed Laplacian, and the
+    # statistics read a sample of it. Same band, two passes over the frame fewer.
+    signed_only = (workspace is not None and settings.operator == "laplacian" and not settings.favour_texture
+                   and len(settings.levels) == 1 and not settings.thin_lines)
+    if signed_only:
+        response = None
+        laplacian = cv2.Laplacian(grey, cv2.CV_16S, dst=workspace.buffer("laplacian", grey.shape, np.int16), ksize=1)
+    else:
+        response, laplacian = operator_response(grey, settings, workspace)
     if reuse is not None:
         histogram = None
         thresholds, noise_sigma = reuse.thresholds, reuse.noise_sigma
         contrast = reuse.contrast_colour_rgb
     else:
-        histogram = _histogram(response)
+        histogram = _histogram(_sample(response) if response is not None else cv2.convertScaleAbs(_sample(laplacian)))
         pixel_noise = noise_sigma if noise_sigma is not None else single_frame_noise_sigma(grey)
         thresholds, noise_sigma = thresholds_for(histogram, settings, pixel_noise)
-        contrast = contrasting_colour(image_rgb) if settings.auto_colour and len(settings.levels) == 1 else None
-    if len(thresholds) == 1:
+        contrast = contrast_colour_rgb
+        if contrast is None and settings.auto_colour and len(settings.levels) == 1:
+            contrast = contrasting_colour(image_rgb)
+    if response is None:
+        # |L| ≥ ⌊t − 1⌋ + 1 (what thresholding the saturated |L| at t − 1 lets through):
+        # inRange marks the rest 255, and 1 − 255 saturates to 0.
+        inside = int(math.floor(thresholds[0] - 1.0))
+        band = cv2.subtract(1, cv2.inRange(laplacian, -inside, inside))
+    elif len(thresholds) == 1:
         band = cv2.threshold(response, thresholds[0] - 1, 1, cv2.THRESH_BINARY)[1]
     else:
         # One table lookup gives every pixel its band: the number of thresholds it reaches.

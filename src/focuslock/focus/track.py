@@ -11,6 +11,7 @@ a wider window around the last place it saw the feature until it finds it again.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -87,8 +88,8 @@ class FeatureTracker:
         gx = cv2.Sobel(self.template, cv2.CV_32F, 1, 0, ksize=3, scale=1 / 8)
         gy = cv2.Sobel(self.template, cv2.CV_32F, 0, 1, ksize=3, scale=1 / 8)
         # The patch's border pixels see outside it; leave them out of the solve.
-        self._gx, self._gy = gx[1:-1, 1:-1].ravel(), gy[1:-1, 1:-1].ravel()
-        hessian = np.array([[self._gx @ self._gx, self._gx @ self._gy], [self._gx @ self._gy, self._gy @ self._gy]], np.float64)
+        inner_gx, inner_gy = gx[1:-1, 1:-1].ravel(), gy[1:-1, 1:-1].ravel()
+        hessian = np.array([[inner_gx @ inner_gx, inner_gx @ inner_gy], [inner_gx @ inner_gy, inner_gy @ inner_gy]], np.float64)
         # The aperture problem: a feature with structure in one direction only (barcode
         # bars, a straight edge) gives no fix along its lines. Along that axis the box
         # keeps its predicted place instead of sliding, and the solve uses the strong
@@ -103,6 +104,20 @@ class FeatureTracker:
             self._inverse_hessian = (strong @ strong.T) / eigenvalues[1]
         else:
             self._inverse_hessian = np.linalg.inv(hessian)
+        self._step_rows = None
+        if self._inverse_hessian is not None:
+            # The Lucas–Kanade step as one projection of the raw patch: rows of
+            # H⁻¹·[gx; gy] laid over the whole patch (zero on its border), so that with
+            # patch = (raw − m)/s the step H⁻¹·[gx; gy]·(patch − template) is
+            # (rows·raw − m·Σrows)/s − rows·template. No normalised copy per step.
+            rows = np.zeros((2, h, w), np.float64)
+            rows[0, 1:-1, 1:-1] = gx[1:-1, 1:-1]
+            rows[1, 1:-1, 1:-1] = gy[1:-1, 1:-1]
+            rows = (self._inverse_hessian @ rows.reshape(2, -1)).astype(np.float32)
+            self._step_rows = rows
+            self._step_rows_sum = rows.sum(axis=1, dtype=np.float64)
+            self._step_of_template = rows @ self.template.ravel()
+        self._template_flat = np.ascontiguousarray(self.template.ravel())
         # Coarse matching on a reduced copy: the template a few dozen pixels across.
         self.coarse_levels = 1
         while max(w, h) >> (self.coarse_levels + 1) >= 24 and (min(w, h) >> (self.coarse_levels + 1)) >= 8:
@@ -116,8 +131,13 @@ class FeatureTracker:
         self.frames_lost = 0
 
     def _smooth(self, patch: np.ndarray) -> np.ndarray:
+        """The patch (uint8 or float32) lightly smoothed, as float32: one separable
+        Gaussian pass that also converts, instead of a conversion and then a blur."""
         sigma = self.settings.smoothing_sigma_px
-        return cv2.GaussianBlur(patch, (0, 0), sigma) if sigma > 0 else patch
+        if sigma <= 0:
+            return patch.astype(np.float32, copy=False)
+        kernel = _gaussian_kernel(sigma)
+        return cv2.sepFilter2D(patch, cv2.CV_32F, kernel, kernel)
 
     @staticmethod
     def _reduce(image: np.ndarray, levels: int) -> np.ndarray:
@@ -229,40 +249,51 @@ class FeatureTracker:
         margin = iterations + 3
         rx0, ry0 = max(int(math.floor(x)) - margin, 0), max(int(math.floor(y)) - margin, 0)
         rx1, ry1 = min(int(math.ceil(x)) + w + margin, width), min(int(math.ceil(y)) + h + margin, height)
-        region = self._smooth(grey[ry0:ry1, rx0:rx1].astype(np.float32))
+        region = self._smooth(grey[ry0:ry1, rx0:rx1])
 
-        def patch_at(px: float, py: float) -> np.ndarray | None:
+        def patch_at(px: float, py: float) -> tuple[np.ndarray, float, float] | None:
+            """The raw patch there (flat), its mean and standard deviation."""
             if px < rx0 or py < ry0 or px + w > rx1 or py + h > ry1:
                 return None
             centre = (px - rx0 + (w - 1) / 2, py - ry0 + (h - 1) / 2)
-            return _normalised(cv2.getRectSubPix(region, (w, h), centre))
+            raw = cv2.getRectSubPix(region, (w, h), centre).ravel()
+            mean, sd = cv2.meanStdDev(raw)
+            return raw, float(mean[0, 0]), max(float(sd[0, 0]), 1e-3)
 
         patch = patch_at(x, y)
         for _ in range(iterations):
-            if patch is None or self._inverse_hessian is None:
+            if patch is None or self._step_rows is None:
                 break
-            error = (patch - self.template)[1:-1, 1:-1].ravel()
-            dx, dy = self._inverse_hessian @ np.array([self._gx @ error, self._gy @ error])
+            raw, mean, sd = patch
+            dx, dy = (self._step_rows @ raw - mean * self._step_rows_sum) / sd - self._step_of_template
             if self._weak_axis is not None:  # no step along lines that all look alike
                 along = dx * self._weak_axis[0] + dy * self._weak_axis[1]
                 dx, dy = dx - along * self._weak_axis[0], dy - along * self._weak_axis[1]
             # The patch is the template moved by (x − true x): step against the error.
             dx, dy = max(-1.0, min(1.0, float(dx))), max(-1.0, min(1.0, float(dy)))
+            if abs(dx) < 0.05 and abs(dy) < 0.05:
+                break  # the view is cut at the whole pixel: a finer step is moot (and costs a patch)
             x, y = x - dx, y - dy
             patch = patch_at(x, y)
-            if abs(dx) < 0.05 and abs(dy) < 0.05:  # the view is cut at the whole pixel: finer is moot
-                break
         if patch is None:
             return x, y, 0.0
-        # The mean of the product of two normalised patches, as one dot product (numpy's
-        # .mean() costs more in overhead than the arithmetic on a feature-sized patch).
-        return x, y, float(np.dot(patch.ravel(), self.template.ravel())) / patch.size
+        # NCC: the mean of the product of the normalised patch and the template; the
+        # template has zero mean, so the patch's mean drops out.
+        raw, _, sd = patch
+        return x, y, float(np.dot(raw, self._template_flat)) / (sd * raw.size)
 
     def _lose(self, confidence: float) -> TrackResult:
         self.lost = True
         self.frames_lost += 1
         w, h = self.size
         return TrackResult((self.position[0], self.position[1], float(w), float(h)), (0.0, 0.0), confidence, True)
+
+
+@functools.lru_cache(maxsize=8)
+def _gaussian_kernel(sigma_px: float) -> np.ndarray:
+    # The size cv2.GaussianBlur picks for float images: 8σ + 1, odd.
+    size = int(round(sigma_px * 8 + 1)) | 1
+    return cv2.getGaussianKernel(size, sigma_px, cv2.CV_32F)
 
 
 def _normalised(patch: np.ndarray) -> np.ndarray:

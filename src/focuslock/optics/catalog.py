@@ -62,6 +62,60 @@ class Lens:
     # Macro-only lenses (MP-E 65: 1–5×) do not focus below this.
     min_magnification: float = 0.0
 
+    @property
+    def shortens_when_focusing(self) -> bool:
+        """Whether the lens must shorten its focal length as it focuses close (internal
+        focusing, as most modern macro lenses do): a fixed focal length could not reach
+        its catalogued magnification at its closest focus distance (a thin lens of focal
+        length f at magnification m sits f·(m+1)²/m from the subject, sensor included).
+        Macro-only lenses (extension grows with magnification) are taken as they are."""
+        m = self.max_magnification
+        return (self.min_magnification <= 0 and m > 0
+                and self.focal_length_mm * (m + 1.0) ** 2 / m > self.min_focus_mm * 1.001)
+
+    def focus_at(self, *, distance_from_sensor_mm: float | None = None, distance_from_lens_mm: float | None = None,
+                 magnification: float | None = None) -> tuple[float, float | None]:
+        """The effective focal length (mm) focused at a distance (from the sensor or from
+        the lens) or a magnification, and the magnification there (None when neither was
+        given or the lens keeps its focal length): the catalogued focal length at
+        infinity, shortening in proportion to the magnification down to the focal length
+        that puts the closest focus at the maximum magnification (the RF 100 Macro: about
+        63 mm at 260 mm and 1.4×)."""
+        if not self.shortens_when_focusing:
+            return self.focal_length_mm, None
+        m_max = self.max_magnification
+        closest = self.min_focus_mm * m_max / (m_max + 1.0) ** 2
+
+        def focal(m: float) -> float:
+            return self.focal_length_mm + (closest - self.focal_length_mm) * min(max(m, 0.0), m_max) / m_max
+
+        if magnification is not None:
+            return focal(magnification), magnification
+        if distance_from_sensor_mm is not None:
+            wanted = distance_from_sensor_mm
+
+            def distance(m: float) -> float:  # sensor to subject: f·(m+1)²/m
+                return focal(m) * (m + 1.0) ** 2 / m
+        elif distance_from_lens_mm is not None:
+            wanted = distance_from_lens_mm
+
+            def distance(m: float) -> float:  # lens to subject: f·(1 + 1/m)
+                return focal(m) * (1.0 + 1.0 / m)
+        else:
+            return self.focal_length_mm, None
+        low, high = 1e-12, m_max
+        if wanted <= distance(high):
+            return focal(high), high
+        # The distance falls as the magnification grows over the lens's range: bisect.
+        for _ in range(100):
+            middle = 0.5 * (low + high)
+            if distance(middle) > wanted:
+                low = middle
+            else:
+                high = middle
+        m = 0.5 * (low + high)
+        return focal(m), m
+
 
 @dataclass(frozen=True)
 class Catalog:

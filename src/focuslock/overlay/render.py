@@ -26,7 +26,7 @@ from focuslock.optics.dof import DofResult, LiveViewCoc, depth_for_live_view_blu
 from focuslock.overlay.focus_layer import STATE_COLOURS_RGB, draw_focus_layer
 from focuslock.overlay.hud import darken, draw_text_panel
 
-__all__ = ["GHOST_MODES", "OverlayRenderer", "OverlaySettings", "defocus_line", "parse_aspect"]
+__all__ = ["GHOST_MODES", "OverlayRenderer", "OverlaySettings", "defocus_line", "loupe_origin", "parse_aspect"]
 
 GHOST_MODES = ("off", "blend", "difference", "split", "blink")
 
@@ -207,7 +207,11 @@ class OverlayRenderer:
         y0 = int(min(max(cy - source / 2, 0), height - source))
         # Nearest-neighbour: the loupe shows pixels as they are, never smoothed.
         magnified = cv2.resize(image[y0 : y0 + source, x0 : x0 + source], (inset, inset), interpolation=cv2.INTER_NEAREST)
-        ox, oy = width - inset - 10, height - inset - 10
+        # Never over what it magnifies: the followed box, or the square under the pointer.
+        box = (x0, y0, source, source)
+        if settings.loupe_at is None and focus is not None and focus.roi_px is not None:
+            box = focus.roi_px
+        ox, oy = loupe_origin((width, height), inset, box)
         out[oy : oy + inset, ox : ox + inset] = magnified
         colour = STATE_COLOURS_RGB.get(focus.state if focus is not None else None, (255, 255, 255))
         cv2.rectangle(out, (ox - 1, oy - 1), (ox + inset, oy + inset), colour, 2)
@@ -242,6 +246,38 @@ class OverlayRenderer:
 
 
 # ---------------------------------------------------------------------- helpers
+_LOUPE_GAP_PX = 10
+
+
+def loupe_origin(frame_size_px: tuple[int, int], inset_px: int,
+                 box_px: tuple[float, float, float, float] | None) -> tuple[int, int]:
+    """Top-left corner of the loupe's inset: bottom right, unless that would cover the
+    followed box; then the first free one of bottom left, top right (beside the meter)
+    and top left; if the box is so large that it touches all four, the corner that covers
+    least of it. The inset must never hide the detail the user is watching."""
+    width, height = frame_size_px
+    gap = _LOUPE_GAP_PX
+    right, bottom = width - inset_px - gap, height - inset_px - gap
+    meter_clearance = max(14, width // 70) + 60  # the meter bar and its labels
+    candidates = [(right, bottom), (gap, bottom), (max(right - meter_clearance, gap), gap), (gap, gap)]
+    candidates = [(min(max(x, 0), max(width - inset_px, 0)), min(max(y, 0), max(height - inset_px, 0))) for x, y in candidates]
+    if box_px is None:
+        return candidates[0]
+    bx, by, bw, bh = box_px
+    bx0, by0, bx1, by1 = bx - gap, by - gap, bx + bw + gap, by + bh + gap
+
+    def covered(origin: tuple[int, int]) -> float:
+        ox, oy = origin
+        overlap_w = min(ox + inset_px, bx1) - max(ox, bx0)
+        overlap_h = min(oy + inset_px, by1) - max(oy, by0)
+        return max(overlap_w, 0.0) * max(overlap_h, 0.0)
+
+    for origin in candidates:
+        if covered(origin) == 0.0:
+            return origin
+    return min(candidates, key=covered)
+
+
 def _without_peaking(focus: FocusResult) -> FocusResult:
     from dataclasses import replace
 

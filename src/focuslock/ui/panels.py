@@ -75,31 +75,46 @@ class StateBanner(QtWidgets.QLabel):
 
 
 class SharpnessPlot(pg.PlotWidget):
-    """Relative sharpness over the last minute, the lock band and the peak so far."""
+    """The locked feature's blur over the last minute (in CoC: 0 = as sharp as at the
+    lock), with the SOFTENING and SOFT lines labelled and the sharpest moment marked."""
+
+    # The y axis always shows at least this much (the lock, both lines and some room),
+    # and grows to whatever the blur reaches.
+    MIN_Y_RANGE = (-0.5, 2.0)
 
     def __init__(self, seconds: float = 60.0) -> None:
         super().__init__()
         self.setBackground((25, 25, 25))
         self.setMinimumHeight(160)
-        self.setLabel("left", "blur / CoC", units="")
-        self.setLabel("bottom", "seconds")
-        self.setYRange(-0.5, 2.0)
+        # No units: pyqtgraph would rescale them ("seconds (x0.001)").
+        self.setLabel("left", "blur (× CoC)")
+        self.setLabel("bottom", "seconds before now")
+        self.setMouseEnabled(x=False, y=False)
+        self.y_range = self.MIN_Y_RANGE
+        self.setYRange(*self.y_range, padding=0)
         self.showGrid(x=False, y=True, alpha=0.2)
         self.seconds = seconds
         self.times: deque[float] = deque()
         self.values: deque[float] = deque()
         self.curve = self.plot([], [], pen=pg.mkPen((230, 230, 230), width=2))
-        self.softening_line = pg.InfiniteLine(angle=0, pen=pg.mkPen(STATE_COLOURS_RGB["softening"], width=1))
-        self.soft_line = pg.InfiniteLine(angle=0, pen=pg.mkPen(STATE_COLOURS_RGB["soft"], width=1))
+        self.softening_line = self._threshold_line("softening", "SOFTENING")
+        self.soft_line = self._threshold_line("soft", "SOFT")
         self.peak_marker = pg.ScatterPlotItem(size=10, brush=pg.mkBrush(255, 255, 255))
-        for item in (self.softening_line, self.soft_line, self.peak_marker):
+        self.peak_label = pg.TextItem("sharpest", color=(255, 255, 255), anchor=(0.5, 1.3))
+        for item in (self.softening_line, self.soft_line, self.peak_marker, self.peak_label):
             self.addItem(item)
         self.softening_line.hide()
         self.soft_line.hide()
+        self.peak_label.hide()
+
+    def _threshold_line(self, state: str, name: str) -> pg.InfiniteLine:
+        colour = STATE_COLOURS_RGB[state]
+        return pg.InfiniteLine(angle=0, pen=pg.mkPen(colour, width=1, style=QtCore.Qt.PenStyle.DashLine), label=name,
+                               labelOpts={"position": 0.08, "color": colour, "anchors": [(0, 1), (0, 1)]})
 
     def add(self, time_s: float, relative: float | None, softening: float | None, soft: float | None) -> None:
         """Record a reading; nothing is repainted until :meth:`redraw`."""
-        if relative is None:
+        if relative is None or not math.isfinite(relative):
             return
         self.times.append(time_s)
         self.values.append(relative)
@@ -110,21 +125,43 @@ class SharpnessPlot(pg.PlotWidget):
 
     def redraw(self) -> None:
         softening, soft = getattr(self, "_thresholds", (None, None))
-        for line, value in ((self.softening_line, softening), (self.soft_line, soft)):
+        for line, value, name in ((self.softening_line, softening, "SOFTENING"), (self.soft_line, soft, "SOFT")):
             if value is None:
                 line.hide()
             else:
-                line.setValue(value)
+                if line.value() != value:
+                    line.setValue(value)
+                    line.label.setText(f"{name} from {value:g} CoC")
                 line.show()
         if not self.times:
             self.curve.setData([], [])
             self.peak_marker.setData([], [])
+            self.peak_label.hide()
             return
         origin = self.times[-1]
         xs = [t - origin for t in self.times]
-        self.curve.setData(xs, list(self.values))
-        best = max(range(len(self.values)), key=self.values.__getitem__)
-        self.peak_marker.setData([xs[best]], [self.values[best]])
+        values = list(self.values)
+        self.curve.setData(xs, values)
+        # Least blur = sharpest.
+        best = min(range(len(values)), key=values.__getitem__)
+        self.peak_marker.setData([xs[best]], [values[best]])
+        self.peak_label.setPos(xs[best], values[best])
+        self.peak_label.show()
+        self._fit_y(min(values), max(values))
+
+    def _fit_y(self, lowest: float, highest: float) -> None:
+        """Grow the y axis to the readings (never below the minimum range); changed only
+        when a reading leaves it or the readings have come well back inside, so that the
+        axes are not repainted every frame."""
+        low = min(self.MIN_Y_RANGE[0], lowest - 0.1 * abs(lowest))
+        high = max(self.MIN_Y_RANGE[1], highest * 1.1)
+        current_low, current_high = self.y_range
+        outside = low < current_low or high > current_high
+        too_loose = current_high > self.MIN_Y_RANGE[1] and high < 0.6 * current_high
+        too_loose = too_loose or (current_low < self.MIN_Y_RANGE[0] and low > 0.6 * current_low)
+        if outside or too_loose:
+            self.y_range = (low, high)
+            self.setYRange(low, high, padding=0)
 
     def clear_history(self) -> None:
         self.times.clear()
@@ -201,14 +238,16 @@ class DofPanel(QtWidgets.QGroupBox):
         focal = None
         pupil = None
         coc = None
+        magnification = self.magnification.value() or None
         if self.catalog is not None and self.lens.currentIndex() > 0:
             lens = self.catalog.lens(self.lens.currentText())
-            focal, pupil = lens.focal_length_mm, lens.pupil_ratio
+            # An internal-focus macro lens is shorter at close focus (see Lens.focus_at).
+            focal, _ = lens.focus_at(magnification=magnification)
+            pupil = lens.pupil_ratio
         width = height = None
         if self.catalog is not None and self.body.currentIndex() > 0:
             sensor = self.catalog.camera(self.body.currentText()).sensor
             coc, width, height = sensor.coc_mm, sensor.width_mm, sensor.height_mm
-        magnification = self.magnification.value() or None
         return OpticsSettings(coc_mm=coc, magnification=magnification, focal_length_mm=focal, pupil_ratio=pupil,
                               sensor_width_mm=width, sensor_height_mm=height)
 
