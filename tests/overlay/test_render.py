@@ -138,3 +138,33 @@ def test_the_loupe_never_covers_the_followed_feature(frame, corner):
     inside = (slice(y + 3, y + h - 3), slice(x + 3, x + w - 3))  # inside the box's outline
     assert np.array_equal(out[inside], plain[inside])
     assert np.any(out != plain)  # the loupe was drawn
+
+
+def test_overlays_drawn_at_the_display_size_keep_every_peaking_line_and_the_box_in_place(frame):
+    """The window asks for its picture at the size it shows (here 0.6×): the picture is
+    that size, the followed box lands where the frame's box scales to, and no peaking
+    line of the frame disappears in the scaling."""
+    height, width = frame.shape[:2]
+    roi = (200, 120, 60, 50)
+    focus = FocusEngine().process(frame, FocusSettings().follow(roi))
+    plain = OverlaySettings(focus_meter=False)
+    small = OverlaySettings(focus_meter=False, display_size_px=(int(width * 0.6), int(height * 0.6)))
+    full = OverlayRenderer().render(frame, focus, PeakingSettings(), plain)
+    shown = OverlayRenderer().render(frame, focus, PeakingSettings(), small)
+    assert shown.shape[:2] == (round(height * 0.6), round(width * 0.6))
+    peaking_colour = np.array(focus.peaking.contrast_colour_rgb or PeakingSettings().colours_rgb[0])
+    lit_full = np.all(full == peaking_colour, axis=2)
+    lit_shown = np.all(shown == peaking_colour, axis=2)
+    # Every lit frame pixel maps to a lit display pixel (or one beside it).
+    ys, xs = np.nonzero(lit_full)
+    near = np.zeros_like(lit_shown)
+    near[np.clip(np.round(ys * 0.6).astype(int), 0, lit_shown.shape[0] - 1),
+         np.clip(np.round(xs * 0.6).astype(int), 0, lit_shown.shape[1] - 1)] = True
+    covered = (lit_shown | np.roll(lit_shown, 1, 0) | np.roll(lit_shown, 1, 1) | np.roll(lit_shown, -1, 0) | np.roll(lit_shown, -1, 1))
+    assert lit_full.sum() > 100 and (covered[near]).mean() > 0.97
+    # The box's outline (white: following, not locked) sits at the scaled place.
+    x, y = round(roi[0] * 0.6), round(roi[1] * 0.6)
+    assert np.all(shown[y + 5, x - 1 : x + 2] >= 200)
+    # A display as large as the frame changes nothing.
+    same = OverlayRenderer().render(frame, focus, PeakingSettings(), OverlaySettings(focus_meter=False, display_size_px=(width, height)))
+    assert np.array_equal(same, full)

@@ -409,3 +409,23 @@ def test_the_window_fits_its_screen_and_view_reset_layout_restores_the_panels(qt
     finally:
         window.close()
         session.stop()
+
+
+def test_a_large_frame_is_drawn_at_the_size_the_window_shows_it(qtbot, tmp_path):
+    """A 1920×1080 source in a small window: the pipeline is told the picture's size and
+    draws overlays at it (never for pixels the screen cannot show); the view still
+    speaks frame pixels."""
+    bench = SimulatedBench(BenchConfig(live_view_size_px=(1920, 1080), frame_rate_hz=10.0))
+    window, session = _window_on(qtbot, tmp_path, bench, tmp_path / "captures")
+    try:
+        window.resize(1100, 700)
+        qtbot.waitUntil(lambda: window.settings.overlay.display_size_px is not None, timeout=5000)
+        shown_w, shown_h = window.view.display_size_px()
+        qtbot.waitUntil(lambda: window.view.image_item.image is not None
+                        and window.view.image_item.image.shape[1] <= shown_w + 8, timeout=10000)
+        picture = window.view.image_item.image
+        assert picture.shape[1] < 1920 and picture.shape[0] < 1080
+        assert window.view.frame_size == (1920, 1080)
+    finally:
+        window.close()
+        session.stop()

@@ -44,3 +44,25 @@ def test_the_plot_comes_back_to_its_usual_range_after_a_spike(qtbot):
     plot.add(12.0, float("inf"), 0.5, 1.0)  # never drawn, never breaks the axis
     plot.redraw()
     assert _y_range(plot) == pytest.approx(SharpnessPlot.MIN_Y_RANGE)
+
+
+def test_a_picture_drawn_at_the_display_size_still_speaks_frame_pixels(qtbot):
+    """The pipeline draws the window's picture at the size it is shown; the view keeps
+    the frame's pixels as its coordinates, so a drag still chooses a box in the frame."""
+    import numpy as np
+
+    from focuslock.ui.frame_view import FrameView
+
+    view = FrameView()
+    qtbot.addWidget(view)
+    view.resize(800, 500)
+    view.show()
+    view.show_frame(np.zeros((540, 960, 3), np.uint8), (1920, 1080))
+    rect = view.image_item.mapRectToParent(view.image_item.boundingRect())
+    assert (rect.width(), rect.height()) == (1920, 1080) and view.frame_size == (1920, 1080)
+    chosen = []
+    view.featureChosen.connect(lambda *roi: chosen.append(roi))
+    view.finish_drag((1000.0, 500.0), (1100.0, 560.0))
+    assert chosen == [(1000, 500, 100, 60)]
+    w, h = view.display_size_px()
+    assert 16 <= w <= 800 * view.devicePixelRatioF() and 16 <= h <= 500 * view.devicePixelRatioF()

@@ -26,7 +26,7 @@ from focuslock.optics.dof import DofResult, LiveViewCoc, depth_for_live_view_blu
 from focuslock.overlay.focus_layer import STATE_COLOURS_RGB, draw_focus_layer
 from focuslock.overlay.hud import darken, draw_text_panel
 
-__all__ = ["GHOST_MODES", "OverlayRenderer", "OverlaySettings", "defocus_line", "loupe_origin", "parse_aspect"]
+__all__ = ["GHOST_MODES", "OverlayRenderer", "OverlaySettings", "defocus_line", "display_scale", "loupe_origin", "parse_aspect"]
 
 GHOST_MODES = ("off", "blend", "difference", "split", "blink")
 
@@ -62,6 +62,10 @@ class OverlaySettings:
     focus_meter: bool = True
     hud: bool = False  # the consumer draws the HUD with the session's own figures
     path_length: int = 90
+    # The size (device pixels) the picture is shown at. When the frame is larger, the
+    # overlays are drawn on a copy scaled to fit it: the window never pays for painting
+    # pixels the screen cannot show. None: at the frame's own size (recordings).
+    display_size_px: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         if self.ghost_mode not in GHOST_MODES:
@@ -70,6 +74,9 @@ class OverlaySettings:
             raise ValueError(f"The loupe magnifies 2 to 8 times, not {self.loupe_zoom}.")
         if self.histogram not in ("off", "luma", "rgb"):
             raise ValueError("The histogram is off, luma or rgb.")
+        if self.display_size_px is not None and not (len(self.display_size_px) == 2
+                                                     and all(int(v) >= 16 for v in self.display_size_px)):
+            raise ValueError(f"A display of {self.display_size_px} pixels is too small to show a frame.")
         parse_aspect(self.aspect_guide)
 
     @classmethod
@@ -100,6 +107,17 @@ class OverlayRenderer:
         """A new RGB image with every overlay ``settings`` asks for (``luma``: the frame's
         grey if the caller has it already)."""
         self._frames += 1
+        full_image = image_rgb
+        scale = display_scale(image_rgb.shape, settings.display_size_px)
+        if scale < 1.0:
+            # Draw at the size the screen shows: the picture scaled once, the focus
+            # layer's box and peaking mapped onto it (the loupe still reads the frame).
+            size = (max(1, int(round(image_rgb.shape[1] * scale))), max(1, int(round(image_rgb.shape[0] * scale))))
+            image_rgb = cv2.resize(image_rgb, size, interpolation=cv2.INTER_LINEAR)
+            luma = None
+            focus = _scaled_focus(focus, scale, size) if focus is not None else None
+            if reference_rgb is not None and settings.ghost_mode != "off":
+                reference_rgb = self._reference_at(reference_rgb, size)
         base = image_rgb
         if reference_rgb is not None and settings.ghost_mode != "off":
             base = self._ghost(image_rgb, reference_rgb, settings)
@@ -110,7 +128,7 @@ class OverlayRenderer:
         else:
             out = base.copy() if base is image_rgb else base
         if focus is not None and focus.roi_px is not None:
-            self._draw_path(out, focus)
+            self._draw_path(out, focus, scale)
         if settings.grid:
             _grid(out)
         if settings.centre_mark:
@@ -120,13 +138,14 @@ class OverlayRenderer:
         if settings.safe_areas:
             _safe_areas(out)
         if settings.loupe_zoom:
-            self._loupe(out, image_rgb, focus, settings)
+            self._loupe(out, full_image, focus, settings, scale)
         if settings.histogram != "off":
             _histogram(out, image_rgb, settings.histogram)
         if settings.focus_meter and focus is not None and focus.lock is not None:
             self._meter(out, focus)
         if reference_rgb is not None and settings.ghost_mode != "off":
-            self._measure_drift(image_rgb, reference_rgb)
+            # Drift is measured (and reported) in the frame's pixels.
+            self._measure_drift(image_rgb, reference_rgb, 1.0 / scale)
         if settings.hud:
             lines = hud_lines(metadata or {}, optics, focus, self.drift_px if settings.ghost_mode != "off" else None)
             out = draw_text_panel(out, [*hud_extra, *lines], corner="top-left")
@@ -150,8 +169,9 @@ class OverlayRenderer:
         # blink: the reference every other half second, so that a move catches the eye
         return reference.copy() if int(time.monotonic() * 2) % 2 else image
 
-    def _measure_drift(self, image: np.ndarray, reference: np.ndarray) -> None:
-        """How far the framing moved from the reference (px), every 10th frame."""
+    def _measure_drift(self, image: np.ndarray, reference: np.ndarray, frame_px_per_px: float = 1.0) -> None:
+        """How far the framing moved from the reference (frame pixels), every 10th frame
+        (``frame_px_per_px``: frame pixels per pixel of ``image``)."""
         if self._frames % 10 and self._drift_reference_id == id(reference) and self.drift_px is not None:
             return
         self._drift_reference_id = id(reference)
@@ -161,7 +181,7 @@ class OverlayRenderer:
         then = cv2.resize(cv2.cvtColor(reference, cv2.COLOR_RGB2GRAY), size, interpolation=cv2.INTER_AREA).astype(np.float32)
         window = cv2.createHanningWindow(size, cv2.CV_32F)
         (dx, dy), _ = cv2.phaseCorrelate(then, now, window)
-        self.drift_px = (dx / scale, dy / scale)
+        self.drift_px = (dx / scale * frame_px_per_px, dy / scale * frame_px_per_px)
 
     def _zebras(self, base: np.ndarray, image: np.ndarray, level: int, luma: np.ndarray | None) -> np.ndarray:
         """Diagonal stripes where the luma clips (as camera zebras read luma)."""
@@ -183,24 +203,30 @@ class OverlayRenderer:
         cv2.copyTo(plane, mask, out)
         return out
 
-    def _draw_path(self, out: np.ndarray, focus: FocusResult) -> None:
+    def _draw_path(self, out: np.ndarray, focus: FocusResult, scale: float = 1.0) -> None:
+        """The feature's recent path (kept in frame pixels, drawn at ``scale``)."""
         x, y, w, h = focus.roi_px
-        self.path.append((x + w / 2, y + h / 2))
+        self.path.append(((x + w / 2) / scale, (y + h / 2) / scale))
         if len(self.path) > 1:
-            points = np.array(list(self.path)[-90:], np.float32).reshape(-1, 1, 2)
+            points = np.array(list(self.path)[-90:], np.float32).reshape(-1, 1, 2) * np.float32(scale)
             colour = STATE_COLOURS_RGB.get(focus.state, (255, 255, 255))
             cv2.polylines(out, [np.round(points * 4).astype(np.int32)], False, colour, 1, cv2.LINE_AA, 2)
 
-    def _loupe(self, out: np.ndarray, image: np.ndarray, focus: FocusResult | None, settings: OverlaySettings) -> None:
+    def _loupe(self, out: np.ndarray, image: np.ndarray, focus: FocusResult | None, settings: OverlaySettings,
+               scale: float = 1.0) -> None:
+        """The loupe: frame pixels (``image``, the frame at its own size) magnified by
+        whole blocks into ``out``, which shows the frame at ``scale``. ``focus`` and
+        ``loupe_at`` are in ``out``'s and the frame's pixels respectively."""
         height, width = image.shape[:2]
-        # Every source pixel becomes an exact zoom × zoom block.
-        source = max(8, max(96, min(height, width) // 3) // settings.loupe_zoom)
+        out_height, out_width = out.shape[:2]
+        # Every source pixel becomes an exact zoom × zoom block on the screen.
+        source = max(8, max(96, min(out_height, out_width) // 3) // settings.loupe_zoom)
         inset = source * settings.loupe_zoom
         if settings.loupe_at is not None:
             cx, cy = settings.loupe_at
         elif focus is not None and focus.roi_px is not None:
             x, y, w, h = focus.roi_px
-            cx, cy = x + w / 2, y + h / 2
+            cx, cy = (x + w / 2) / scale, (y + h / 2) / scale
         else:
             cx, cy = width / 2, height / 2
         x0 = int(min(max(cx - source / 2, 0), width - source))
@@ -208,14 +234,22 @@ class OverlayRenderer:
         # Nearest-neighbour: the loupe shows pixels as they are, never smoothed.
         magnified = cv2.resize(image[y0 : y0 + source, x0 : x0 + source], (inset, inset), interpolation=cv2.INTER_NEAREST)
         # Never over what it magnifies: the followed box, or the square under the pointer.
-        box = (x0, y0, source, source)
+        box = (x0 * scale, y0 * scale, source * scale, source * scale)
         if settings.loupe_at is None and focus is not None and focus.roi_px is not None:
             box = focus.roi_px
-        ox, oy = loupe_origin((width, height), inset, box)
+        ox, oy = loupe_origin((out_width, out_height), inset, box)
         out[oy : oy + inset, ox : ox + inset] = magnified
         colour = STATE_COLOURS_RGB.get(focus.state if focus is not None else None, (255, 255, 255))
         cv2.rectangle(out, (ox - 1, oy - 1), (ox + inset, oy + inset), colour, 2)
         cv2.putText(out, f"{settings.loupe_zoom}x", (ox + 6, oy + 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2, cv2.LINE_AA)
+
+    def _reference_at(self, reference: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+        """The ghost's reference at the display size, scaled once per reference and size."""
+        key = (id(reference), size)
+        if getattr(self, "_scaled_reference_key", None) != key:
+            self._scaled_reference_key = key
+            self._scaled_reference = cv2.resize(reference, size, interpolation=cv2.INTER_AREA)
+        return self._scaled_reference
 
     def _meter(self, out: np.ndarray, focus: FocusResult) -> None:
         """A vertical bar of the feature's blur in CoC (0 at the bottom = as sharp as the
@@ -247,6 +281,41 @@ class OverlayRenderer:
 
 # ---------------------------------------------------------------------- helpers
 _LOUPE_GAP_PX = 10
+
+
+def display_scale(frame_shape: tuple[int, ...], display_size_px: tuple[int, int] | None) -> float:
+    """The scale (≤ 1) at which a frame fits the display, keeping its aspect; 1 when the
+    display is as large as the frame or nearly (scaling would cost more than it saves)."""
+    if display_size_px is None:
+        return 1.0
+    height, width = frame_shape[:2]
+    scale = min(display_size_px[0] / width, display_size_px[1] / height)
+    return scale if scale < 0.9 else 1.0
+
+
+def _scaled_focus(focus: FocusResult, scale: float, size: tuple[int, int]) -> FocusResult:
+    """``focus`` as drawn on the frame scaled by ``scale`` to ``size`` (w, h): the box and
+    the peaking band mapped; the verdict itself untouched."""
+    from dataclasses import replace
+
+    roi = None
+    if focus.roi_px is not None:
+        roi = tuple(v * scale for v in focus.roi_px)
+    peaking = focus.peaking
+    if peaking is not None:
+        band = peaking.band
+        # A one-pixel peaking line must survive the scaling: each output pixel takes the
+        # strongest band among the frame pixels it covers (dilate, then sample).
+        reach = int(math.ceil(1.0 / scale))
+        if reach > 1:
+            band = cv2.dilate(band, np.ones((reach, reach), np.uint8))
+        ox, oy = peaking.offset_px
+        band_size = (max(1, int(round(band.shape[1] * scale))), max(1, int(round(band.shape[0] * scale))))
+        band_size = (min(band_size[0], size[0]), min(band_size[1], size[1]))
+        band = cv2.resize(band, band_size, interpolation=cv2.INTER_NEAREST)
+        offset = (min(int(round(ox * scale)), size[0] - band_size[0]), min(int(round(oy * scale)), size[1] - band_size[1]))
+        peaking = replace(peaking, band=band, offset_px=offset)
+    return replace(focus, roi_px=roi, peaking=peaking)
 
 
 def loupe_origin(frame_size_px: tuple[int, int], inset_px: int,

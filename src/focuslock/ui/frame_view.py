@@ -70,19 +70,35 @@ class FrameView(pg.GraphicsLayoutWidget):
         self.hud.setFont(font)
         self.view.addItem(self.hud, ignoreBounds=True)
         self.frame_size: tuple[int, int] | None = None
+        self._placement: tuple | None = None
         self.frames_shown = 0
         self.scene().sigMouseMoved.connect(self._mouse_moved)
 
-    def show_frame(self, image: np.ndarray) -> None:
-        """Hand a new RGB uint8 frame to the display (never modified afterwards)."""
+    def show_frame(self, image: np.ndarray, frame_size: tuple[int, int] | None = None) -> None:
+        """Hand a new RGB uint8 picture to the display (never modified afterwards).
+
+        ``frame_size`` (w, h): the frame the picture shows, when the picture was drawn
+        smaller (at the display's size): the view keeps frame pixels as its
+        coordinates, so boxes drawn and pointers read stay in frame pixels."""
         height, width = image.shape[:2]
+        frame_size = frame_size or (width, height)
         # levels=None for uint8: pyqtgraph wraps the buffer as a QImage without a
         # per-pixel pass (FIELD-NOTES.md); no autoLevels, no histogram.
         self.image_item.setImage(image, autoLevels=False, levels=None)
-        if self.frame_size != (width, height):
-            self.frame_size = (width, height)
-            self.view.setRange(xRange=(0, width), yRange=(0, height), padding=0)
+        placement = ((width, height), frame_size)
+        if placement != self._placement:
+            self._placement = placement
+            self.image_item.setRect(QtCore.QRectF(0, 0, frame_size[0], frame_size[1]))
+        if self.frame_size != frame_size:
+            self.frame_size = frame_size
+            self.view.setRange(xRange=(0, frame_size[0]), yRange=(0, frame_size[1]), padding=0)
         self.frames_shown += 1
+
+    def display_size_px(self) -> tuple[int, int]:
+        """The size of the picture area in device pixels (what a frame is drawn at)."""
+        ratio = self.devicePixelRatioF()
+        rect = self.view.sceneBoundingRect()
+        return max(16, int(rect.width() * ratio)), max(16, int(rect.height() * ratio))
 
     def set_hud(self, lines: list[str]) -> None:
         self.hud.setText("\n".join(lines))

@@ -308,13 +308,23 @@ class MainWindow(QtWidgets.QMainWindow):
         if analysis is not None:
             self._show_freshness(analysis, now)
         self._show_status(analysis)
+        self._follow_display_size()
         if not self._settings_requested and self.session.status.state == "live":
             self._settings_requested = True
             self._when_done(self.session.get_settings(), self._settings_arrived)
             self._when_done(self.session.submit(lambda camera: camera.capabilities), self._capabilities_arrived)
 
+    def _follow_display_size(self) -> None:
+        """Overlays are drawn at the size the picture is shown (never for pixels the
+        screen cannot show): tell the pipeline when the view's size changes."""
+        size = self.view.display_size_px()
+        sent = self.settings.overlay.display_size_px
+        if sent is None or abs(size[0] - sent[0]) > 8 or abs(size[1] - sent[1]) > 8:
+            self.set_overlay(display_size_px=size)
+
     def _show(self, analysis: Analysis, now: float) -> None:
-        self.view.show_frame(analysis.results.get("display", analysis.frame.image))
+        self.view.show_frame(analysis.results.get("display", analysis.frame.image),
+                             (analysis.frame.width_px, analysis.frame.height_px))
         focus = analysis.results.get("focus")
         lock = focus.lock if focus is not None else None
         if lock is not None:
