@@ -145,6 +145,9 @@ class SharpnessPlot(pg.PlotWidget):
         # Least blur = sharpest.
         best = min(range(len(values)), key=values.__getitem__)
         self.peak_marker.setData([xs[best]], [values[best]])
+        # The label reads towards the middle of the plot, never off its right edge
+        # (the sharpest moment is often the latest).
+        self.peak_label.setAnchor((1.0, 1.3) if xs[best] > xs[0] / 2 else (0.0, 1.3))
         self.peak_label.setPos(xs[best], values[best])
         self.peak_label.show()
         self._fit_y(min(values), max(values))
