@@ -127,3 +127,20 @@ def test_a_missing_qt_x11_library_is_one_sentence_not_an_abort(tmp_path, monkeyp
     err = capsys.readouterr().err
     assert err == ("focuslock: The window needs the system library libxcb-cursor0 (Qt 6 on X11): "
                    "sudo apt install libxcb-cursor0; or run with --headless.\n")
+
+
+def test_a_reader_that_goes_away_gets_no_traceback():
+    """`focuslock dof … | head -1`: the pipe closes before the table is written; the
+    command stops quietly (as Unix tools do) instead of printing a BrokenPipeError."""
+    import os
+    import subprocess
+    import sys
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before a byte is written
+    result = subprocess.run([sys.executable, "-m", "focuslock", "dof", "--focal-length", "100", "--f-number", "8",
+                             "--coc", "0.03", "--distance", "1000"], stdout=write_end, stderr=subprocess.PIPE,
+                            text=True, timeout=60)
+    os.close(write_end)
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr, result.stderr
+    assert result.returncode == 1

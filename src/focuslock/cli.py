@@ -232,6 +232,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`focuslock dof … | head`): stop quietly as Unix tools
+        # do, and keep Python from reporting the pipe once more when it flushes at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILURE
 
 
 def _window(session, settings, args, title: str, setup=None) -> int:
