@@ -59,8 +59,10 @@ def _return_large_buffers_to_the_system() -> None:
     each time such a block is freed (up to 32 MB): after the first few frames, new
     frames, a reconnected bench's caches and 24 MP captures come from the heap, whose
     holes do not go back to the system. An hour of live view with reconnects and
-    captures grew by 31 MB that way; with the threshold fixed at 1 MB the same load holds
-    flat. A no-op where there is no glibc (macOS, Windows, musl)."""
+    captures grew by 31 MB that way. With the threshold fixed at 1 MB it still grows
+    (13 MB in 30 minutes; 45 MB in an hour on a busy machine: docs/RELIABILITY.md), so
+    this is one cause, not the whole story. A no-op where there is no glibc (macOS,
+    Windows, musl)."""
     try:
         import ctypes
 
@@ -68,7 +70,6 @@ def _return_large_buffers_to_the_system() -> None:
         libc.mallopt(-3, LARGE_BUFFER_BYTES)  # M_MMAP_THRESHOLD
     except (OSError, AttributeError):
         pass
-
 
 
 class Processor(Protocol):

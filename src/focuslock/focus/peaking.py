@@ -139,15 +139,20 @@ class Workspace:
         return array
 
 
+def _signed_laplacian(grey: np.ndarray, workspace: Workspace | None) -> np.ndarray:
+    """The 4-neighbour Laplacian of luma as int16 (into the workspace's buffer if any)."""
+    dst = workspace.buffer("laplacian", grey.shape, np.int16) if workspace is not None else None
+    return cv2.Laplacian(grey, cv2.CV_16S, dst=dst, ksize=1)
+
+
 def operator_response(grey: np.ndarray, settings: PeakingSettings, workspace: Workspace | None = None
                       ) -> tuple[np.ndarray, np.ndarray | None]:
     """The operator's response as uint8 |value|, and the signed Laplacian when computed."""
     if settings.operator == "laplacian":
+        laplacian = _signed_laplacian(grey, workspace)
         if workspace is not None:
-            laplacian = cv2.Laplacian(grey, cv2.CV_16S, dst=workspace.buffer("laplacian", grey.shape, np.int16), ksize=1)
             response = cv2.convertScaleAbs(laplacian, dst=workspace.buffer("response", grey.shape, np.uint8))
         else:
-            laplacian = cv2.Laplacian(grey, cv2.CV_16S, ksize=1)
             response = cv2.convertScaleAbs(laplacian)
         if settings.favour_texture:
             # Magic Lantern's edge filter: strong single steps have a large first
@@ -242,7 +247,7 @@ def compute_peaking(image_rgb: np.ndarray, settings: PeakingSettings, grey: np.n
                    and len(settings.levels) == 1 and not settings.thin_lines)
     if signed_only:
         response = None
-        laplacian = cv2.Laplacian(grey, cv2.CV_16S, dst=workspace.buffer("laplacian", grey.shape, np.int16), ksize=1)
+        laplacian = _signed_laplacian(grey, workspace)
     else:
         response, laplacian = operator_response(grey, settings, workspace)
     if reuse is not None:

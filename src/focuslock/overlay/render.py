@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping, Sequence
 
 import cv2
@@ -98,6 +98,8 @@ class OverlayRenderer:
         self._drift_reference_id: int | None = None
         self._stripes: dict[tuple[int, int], np.ndarray] = {}
         self._zebra_plane: np.ndarray | None = None
+        self._scaled_reference_key: tuple | None = None
+        self._scaled_reference: np.ndarray | None = None
 
     # ------------------------------------------------------------------ the frame
     def render(self, image_rgb: np.ndarray, focus: FocusResult | None, peaking: PeakingSettings, settings: OverlaySettings,
@@ -246,7 +248,7 @@ class OverlayRenderer:
     def _reference_at(self, reference: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         """The ghost's reference at the display size, scaled once per reference and size."""
         key = (id(reference), size)
-        if getattr(self, "_scaled_reference_key", None) != key:
+        if self._scaled_reference_key != key:
             self._scaled_reference_key = key
             self._scaled_reference = cv2.resize(reference, size, interpolation=cv2.INTER_AREA)
         return self._scaled_reference
@@ -296,8 +298,6 @@ def display_scale(frame_shape: tuple[int, ...], display_size_px: tuple[int, int]
 def _scaled_focus(focus: FocusResult, scale: float, size: tuple[int, int]) -> FocusResult:
     """``focus`` as drawn on the frame scaled by ``scale`` to ``size`` (w, h): the box and
     the peaking band mapped; the verdict itself untouched."""
-    from dataclasses import replace
-
     roi = None
     if focus.roi_px is not None:
         roi = tuple(v * scale for v in focus.roi_px)
@@ -348,8 +348,6 @@ def loupe_origin(frame_size_px: tuple[int, int], inset_px: int,
 
 
 def _without_peaking(focus: FocusResult) -> FocusResult:
-    from dataclasses import replace
-
     return replace(focus, peaking=None)
 
 

@@ -110,7 +110,7 @@ class SharpnessPlot(pg.PlotWidget):
     def _threshold_line(self, state: str, name: str) -> pg.InfiniteLine:
         colour = STATE_COLOURS_RGB[state]
         return pg.InfiniteLine(angle=0, pen=pg.mkPen(colour, width=1, style=QtCore.Qt.PenStyle.DashLine), label=name,
-                               labelOpts={"position": 0.08, "color": colour, "anchors": [(0, 1), (0, 1)]})
+                               name=name, labelOpts={"position": 0.08, "color": colour, "anchors": [(0, 1), (0, 1)]})
 
     def add(self, time_s: float, relative: float | None, softening: float | None, soft: float | None) -> None:
         """Record a reading; nothing is repainted until :meth:`redraw`."""
@@ -125,13 +125,13 @@ class SharpnessPlot(pg.PlotWidget):
 
     def redraw(self) -> None:
         softening, soft = getattr(self, "_thresholds", (None, None))
-        for line, value, name in ((self.softening_line, softening, "SOFTENING"), (self.soft_line, soft, "SOFT")):
+        for line, value in ((self.softening_line, softening), (self.soft_line, soft)):
             if value is None:
                 line.hide()
             else:
                 if line.value() != value:
                     line.setValue(value)
-                    line.label.setText(f"{name} from {value:g} CoC")
+                    line.label.setText(f"{line.name()} from {value:g} CoC")
                 line.show()
         if not self.times:
             self.curve.setData([], [])
