@@ -8,11 +8,13 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
 from focuslock.camera.sim import BenchConfig, SimulatedBench
 from focuslock.camera.sim_scene import SceneSpec
+from focuslock.focus.defocus import view_margin_px
 from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.focus.lock import FocusLock, FocusState, LockSettings
 
@@ -182,3 +184,28 @@ def test_a_single_frequency_pattern_is_never_called_sharp():
         for blur in (3.0, 4.5, 6.0):
             status = lock.update(np.rint(defocus(grating, blur) + rng.normal(0, 1.0, grating.shape)), 1.0)
             assert status.state in (FocusState.UNCERTAIN, FocusState.SOFT), (period, blur, status.describe())
+
+
+def test_a_box_is_read_in_parts_only_where_each_part_can_hold_detail():
+    from focuslock.focus.parts import MIN_PART_PX, part_regions
+
+    # A box long enough on both axes: four quarters that tile it exactly.
+    parts = part_regions(200, 150)
+    assert parts == [(0, 0, 100, 75), (100, 0, 200, 75), (0, 75, 100, 150), (100, 75, 200, 150)]
+    # A thin strip (a label's edge): halves along its length only.
+    assert part_regions(300, 2 * MIN_PART_PX - 1) == [(0, 0, 150, 2 * MIN_PART_PX - 1), (150, 0, 300, 2 * MIN_PART_PX - 1)]
+    # A small box is read whole.
+    assert part_regions(2 * MIN_PART_PX - 1, 2 * MIN_PART_PX - 1) == []
+
+
+def test_a_plain_part_of_the_box_is_not_read_on_its_own():
+    # The left half of the box is plain (no detail for the noise to judge), the right
+    # half textured: only the right parts are read, so the plain half's noise never
+    # raises an alarm.
+    margin = view_margin_px(2.0)
+    rng = np.random.default_rng(3)
+    view = np.full((120 + 2 * margin, 160 + 2 * margin), 128.0, np.float32)
+    view[:, margin + 80 :] += rng.normal(0, 40, (view.shape[0], view.shape[1] - margin - 80)).astype(np.float32)
+    view = cv2.GaussianBlur(np.clip(view + rng.normal(0, 2, view.shape), 0, 255).astype(np.uint8), (0, 0), 1.0)
+    lock = FocusLock(view, 1.0, LockSettings(coc_px=2.0))
+    assert lock.reference.read_parts == (False, True, False, True)

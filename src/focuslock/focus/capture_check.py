@@ -4,7 +4,8 @@ The capture is larger than live view and may have another aspect ratio. It is re
 live-view scale (area averaging, as a body makes its live view), the feature's box is
 mapped into it (live view shows the sensor's full width; a different aspect ratio is a
 centred crop or band), and the feature is judged by the lock's own blur estimator against
-the same circle of confusion — no allowance: the same estimator, the same thresholds.
+the same circle of confusion — no allowance: the same estimator, the same thresholds, the
+same parts of the box (:mod:`.parts`).
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from focuslock.focus.defocus import BlurReference
 from focuslock.focus.engine import extract_view
-from focuslock.focus.lock import LockSettings, describe_blur, judge_estimate
+from focuslock.focus.lock import LockSettings, describe_blur, judge_feature
 from focuslock.focus.noise import single_frame_noise_sigma
+from focuslock.focus.parts import FeatureReference
 
 __all__ = ["CaptureCheck", "check_capture"]
 
@@ -32,7 +33,7 @@ class CaptureCheck:
 
 
 def check_capture(path: Path, bgr: np.ndarray, live_size_px: tuple[int, int],
-                  roi_live_px: tuple[float, float, float, float], reference: BlurReference,
+                  roi_live_px: tuple[float, float, float, float], reference: FeatureReference,
                   settings: LockSettings | None = None) -> CaptureCheck:
     """Judge the locked feature in the capture ``bgr`` (decoded from the file ``path`` by
     the caller, through the size limits of the sources); ``settings``: the lock's, by
@@ -49,7 +50,7 @@ def check_capture(path: Path, bgr: np.ndarray, live_size_px: tuple[int, int],
     view = extract_view(grey, (x, y + (reduced_h - live_h) / 2.0, w, h), reference.margin_px)
     if view is None:
         return CaptureCheck(path, None, None, f"{path.name}: saved; the locked feature is outside this capture's frame.")
-    estimate = reference.estimate(view, single_frame_noise_sigma(grey))
-    state, reason = judge_estimate(estimate, settings)
-    text = f"{path.name}: {state.value.upper()} ({describe_blur(estimate.blur_px, reference.coc_px, estimate.beyond_range)})"
-    return CaptureCheck(path, estimate.blur_px, state.value, text + (f" — {reason}" if reason else ""))
+    verdict = judge_feature(reference.estimate(view, single_frame_noise_sigma(grey)), settings)
+    shown = verdict.shown
+    text = f"{path.name}: {verdict.state.value.upper()} ({describe_blur(shown.blur_px, reference.coc_px, shown.beyond_range)})"
+    return CaptureCheck(path, shown.blur_px, verdict.state.value, text + (f" — {verdict.reason}" if verdict.reason else ""))

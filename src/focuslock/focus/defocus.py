@@ -38,8 +38,8 @@ import numpy as np
 
 from focuslock.focus.noise import first_difference_energy
 
-__all__ = ["BandEnergies", "BlurEstimate", "BlurReference", "band_energies", "disc_kernel", "defocus", "fine_energy_sd",
-           "view_margin_px"]
+__all__ = ["BandEnergies", "BlurEstimate", "BlurReference", "band_energies", "coarse_band", "curve_diameters_px", "curve_views",
+           "disc_kernel", "defocus", "fine_energy_sd", "view_margin_px"]
 
 COARSE_SIGMA_PX = 2.0
 # Diameters (as multiples of the CoC) at which the reference's through-focus curve is
@@ -167,22 +167,36 @@ def fine_energy_sd(fine: float, fine_noise: float, pixels: int) -> float:
     return math.sqrt(2.0 * (2.0 * max(fine, 0.0) * v + 2.0 * v * v) / n_eff)
 
 
-def band_energies(patch: np.ndarray, noise_sigma: float, noise_blur_px: float = 0.0, *, margin_px: int = 0) -> BandEnergies:
+def coarse_band(image: np.ndarray) -> np.ndarray:
+    """``image`` smoothed by the coarse band's Gaussian (float32): computed once per view and
+    shared by every region read from it."""
+    image = image if image.dtype == np.uint8 else image.astype(np.float32, copy=False)
+    kernel = _coarse_kernel_1d()
+    return cv2.sepFilter2D(image, cv2.CV_32F, kernel, kernel, borderType=cv2.BORDER_REFLECT)
+
+
+def band_energies(patch: np.ndarray, noise_sigma: float, noise_blur_px: float = 0.0, *, margin_px: int = 0,
+                  region: tuple[int, int, int, int] | None = None, coarse_image: np.ndarray | None = None) -> BandEnergies:
     """Noise-corrected band energies of a grey patch.
 
     ``margin_px`` pixels on every side are context only (so that the coarse band's
-    smoothing sees real picture, not a mirrored border); energies are over the inside.
-    ``noise_blur_px``: the patch's noise has been blurred by a disc of that diameter (a
-    reference blurred for the through-focus curve), which shrinks its energy.
+    smoothing sees real picture, not a mirrored border); energies are over the inside, or
+    over ``region`` (x0, y0, x1, y1) of the inside. ``coarse_image``: the patch's
+    :func:`coarse_band`, when already computed. ``noise_blur_px``: the patch's noise has
+    been blurred by a disc of that diameter (a reference blurred for the through-focus
+    curve), which shrinks its energy.
     """
     # uint8 views are read as they are (the filter converts as it smooths, and the
     # norms of uint8 differences are exact): no float copy per frame.
     image = patch if patch.dtype == np.uint8 else patch.astype(np.float32, copy=False)
-    kernel = _coarse_kernel_1d()
-    coarse_image = cv2.sepFilter2D(image, cv2.CV_32F, kernel, kernel, borderType=cv2.BORDER_REFLECT)
+    if coarse_image is None:
+        coarse_image = coarse_band(image)
     m = margin_px
-    inner = image[m : image.shape[0] - m, m : image.shape[1] - m] if m else image
-    coarse_inner = coarse_image[m : image.shape[0] - m, m : image.shape[1] - m] if m else coarse_image
+    if region is None:
+        region = (0, 0, image.shape[1] - 2 * m, image.shape[0] - 2 * m)
+    x0, y0, x1, y1 = region
+    inner = image[m + y0 : m + y1, m + x0 : m + x1]
+    coarse_inner = coarse_image[m + y0 : m + y1, m + x0 : m + x1]
     if inner.shape[0] < 3 or inner.shape[1] < 3:
         raise ValueError("The feature must be at least 3×3 pixels to measure its blur.")
     fine_raw = first_difference_energy(inner)
@@ -223,25 +237,46 @@ class BlurEstimate:
     blur_high_px: float = math.inf
 
 
+def curve_diameters_px(coc_px: float) -> np.ndarray:
+    """The blur diameters (px) at which a reference's through-focus curve is sampled."""
+    span = max(_MIN_CURVE_SPAN_PX, 4.0 * coc_px)
+    return np.array(sorted({round(coc_px * m, 4) for m in _CURVE_COC_MULTIPLES if coc_px * m <= span} | {round(span, 4)}),
+                    np.float64)
+
+
+def curve_views(view: np.ndarray, coc_px: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``view`` blurred by each of the curve's diameters, with its coarse band: the
+    expensive half of a through-focus curve, shared by the references of every region
+    read from one view (the whole box and its parts)."""
+    out = []
+    for d in curve_diameters_px(coc_px):
+        blurred = defocus(view, float(d))
+        out.append((blurred, coarse_band(blurred)))
+    return out
+
+
 class BlurReference:
     """The locked feature's through-focus curve and the reading of later views.
 
     ``views``: one or more aligned, whole-pixel views of the still feature with
     ``margin_px`` of context on every side (the curve is averaged over them, which
     averages out their noise); ``coc_px``: the permissible circle of confusion in
-    live-view pixels, which sets the curve's span.
+    live-view pixels, which sets the curve's span; ``region``: the part (x0, y0, x1, y1)
+    of the box inside the margin that this reference reads (default: all of it).
     """
 
-    def __init__(self, views: list[np.ndarray], noise_sigma: float, coc_px: float, margin_px: int) -> None:
+    def __init__(self, views: list[np.ndarray], noise_sigma: float, coc_px: float, margin_px: int,
+                 region: tuple[int, int, int, int] | None = None,
+                 blurred: list[list[tuple[np.ndarray, np.ndarray]]] | None = None) -> None:
         if not views:
             raise ValueError("A blur reference needs at least one view of the feature.")
         if not (coc_px > 0 and math.isfinite(coc_px)):
             raise ValueError(f"The circle of confusion must be a positive number of pixels, got {coc_px}.")
         self.coc_px = float(coc_px)
         self.margin_px = int(margin_px)
-        span = max(_MIN_CURVE_SPAN_PX, 4.0 * coc_px)
-        diameters = sorted({round(coc_px * m, 4) for m in _CURVE_COC_MULTIPLES if coc_px * m <= span} | {round(span, 4)})
-        self.diameters_px = np.array(diameters, np.float64)
+        self.region = region
+        self.diameters_px = curve_diameters_px(coc_px)
+        diameters = [float(d) for d in self.diameters_px]
         # Band energies before the noise's share is taken off, summed over the views: the
         # noise correction follows the noise model as it settles (the first view's noise
         # is a single-frame estimate; later views bring the temporal one).
@@ -250,13 +285,13 @@ class BlurReference:
         self._gains = np.array([_noise_gains(d) for d in diameters])  # (fine, coarse) per diameter
         self._first_view = views[0]
         self._view_count = 0
-        for view in views:
-            self._accumulate(view)
+        for i, view in enumerate(views):
+            self._accumulate(view, blurred[i] if blurred is not None else None)
         self.set_noise(noise_sigma)
 
-    def _accumulate(self, view: np.ndarray) -> None:
-        for i, d in enumerate(self.diameters_px):
-            raw = band_energies(defocus(view, float(d)), 0.0, margin_px=self.margin_px)
+    def _accumulate(self, view: np.ndarray, blurred: list[tuple[np.ndarray, np.ndarray]] | None = None) -> None:
+        for i, (image, coarse) in enumerate(blurred or curve_views(view, self.coc_px)):
+            raw = band_energies(image, 0.0, margin_px=self.margin_px, region=self.region, coarse_image=coarse)
             self._raw_fine[i] += raw.fine
             self._raw_coarse[i] += raw.coarse
         self._view_count += 1
@@ -266,11 +301,23 @@ class BlurReference:
         """How many views the curve is averaged over."""
         return self._view_count
 
-    def add_view(self, view: np.ndarray, noise_sigma: float) -> None:
+    def add_view(self, view: np.ndarray, noise_sigma: float,
+                 blurred: list[tuple[np.ndarray, np.ndarray]] | None = None) -> None:
         """Another aligned, whole-pixel view of the still feature (same size), and the
-        noise model's σ now: the curve is averaged over all views and corrected for it."""
-        self._accumulate(view)
+        noise model's σ now: the curve is averaged over all views and corrected for it.
+        ``blurred``: the view's :func:`curve_views`, when already made."""
+        self._accumulate(view, blurred)
         self.set_noise(noise_sigma)
+
+    def predicted_sd(self, blur_px: float, noise_sigma: float) -> float:
+        """σ of the blur estimate for a fresh view blurred by ``blur_px``, from the curve
+        (its signal at that blur) and a noise of ``noise_sigma``."""
+        fine = float(np.interp(blur_px, self.diameters_px, self.fine_curve))
+        if fine <= 0:
+            return math.inf
+        # A fresh view's noise is unblurred: white noise of σ gives 4σ² in the fine band.
+        fine_sd = fine_energy_sd(fine, 4.0 * noise_sigma**2, self.reference.pixels)
+        return self.blur_and_sd(self.ratio_at(blur_px), fine_sd / fine)[1]
 
     def set_noise(self, noise_sigma: float) -> None:
         """Correct the curve for a noise of ``noise_sigma`` grey levels."""
@@ -278,7 +325,7 @@ class BlurReference:
         noise_var = self.noise_sigma**2
         fine = self._raw_fine / self._view_count - noise_var * self._gains[:, 0]
         coarse = self._raw_coarse / self._view_count - noise_var * self._gains[:, 1]
-        self.reference = band_energies(self._first_view, self.noise_sigma, margin_px=self.margin_px)
+        self.reference = band_energies(self._first_view, self.noise_sigma, margin_px=self.margin_px, region=self.region)
         self.fine_curve = fine
         ratio = np.where(coarse > 0, fine / np.maximum(coarse, 1e-12), 0.0)
         # Noise left in the average can make neighbouring samples cross: force the curve
@@ -341,9 +388,10 @@ class BlurReference:
         """The curve's ratio at a blur of ``blur_px`` ≥ 0."""
         return float(math.exp(np.interp(blur_px, self.diameters_px, self._log_ratio)))
 
-    def estimate(self, view: np.ndarray, noise_sigma: float) -> BlurEstimate:
-        """The blur of ``view`` (same size and margin as the reference views)."""
-        energies = band_energies(view, noise_sigma, margin_px=self.margin_px)
+    def estimate(self, view: np.ndarray, noise_sigma: float, coarse_image: np.ndarray | None = None) -> BlurEstimate:
+        """The blur of ``view`` (same size and margin as the reference views);
+        ``coarse_image``: its :func:`coarse_band`, when already computed."""
+        energies = band_energies(view, noise_sigma, margin_px=self.margin_px, region=self.region, coarse_image=coarse_image)
         if energies.fine <= 2.0 * energies.fine_sd or energies.coarse <= 0:
             # No detail above the noise: blurred at least past the end of the curve.
             return BlurEstimate(float(self.diameters_px[-1]), math.inf, energies, beyond_range=True, no_detail=True)

@@ -32,9 +32,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from focuslock.focus.defocus import BlurEstimate, BlurReference, fine_energy_sd, view_margin_px
+from focuslock.focus.defocus import BlurEstimate, view_margin_px
+from focuslock.focus.parts import PART_REASON, FeatureEstimate, FeatureReference, confident_blur_px
 
-__all__ = ["FocusLock", "FocusState", "LockSettings", "LockStatus", "PeakSearch", "PeakStatus", "describe_blur", "judge_estimate"]
+__all__ = ["FocusLock", "FocusState", "LockSettings", "LockStatus", "PeakSearch", "PeakStatus", "Verdict", "describe_blur",
+           "judge_estimate", "judge_feature"]
 
 
 class FocusState(str, enum.Enum):
@@ -108,6 +110,53 @@ def judge_estimate(estimate: BlurEstimate, settings: LockSettings, resolvable: b
     return (FocusState.SOFTENING if blur < coc else FocusState.SOFT), None
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """One reading judged, before hysteresis: the state, why (UNCERTAIN's reason, or the
+    part of the box that set it), the estimate it rests on (the whole box's, or the
+    part's), and the blur (px) that the thresholds compared."""
+
+    state: FocusState
+    reason: str | None
+    shown: BlurEstimate
+    judged_blur_px: float
+
+
+def judge_feature(estimate: FeatureEstimate, settings: LockSettings, resolvable: bool = True,
+                  part_blurs_px: list[float] | None = None, unsure: str | None = None) -> Verdict:
+    """The verdict on the whole box and its parts (:mod:`.parts`).
+
+    A part sets the verdict when it is confidently worse than the whole: its blur less
+    two standard deviations (``part_blurs_px``, by default from this reading alone; the
+    lock confirms them over two readings) past the SOFTENING or SOFT threshold.
+    ``unsure``: a reason (an unsure track) that makes the verdict UNCERTAIN unless the
+    feature is confidently soft."""
+    coc = settings.coc_px
+    whole = estimate.whole
+    if part_blurs_px is None:
+        part_blurs_px = [confident_blur_px(p) if p is not None else -math.inf for p in estimate.parts]
+    part_state, part = None, None
+    if resolvable and part_blurs_px:
+        part = int(np.argmax(part_blurs_px))
+        floor = part_blurs_px[part]
+        part_state = (FocusState.SOFT if floor >= coc else
+                      FocusState.SOFTENING if floor >= settings.softening_fraction * coc else None)
+    whole_soft = resolvable and _confidently_soft(whole, coc)
+    if part_state == FocusState.SOFT and not (whole_soft and whole.blur_px >= part_blurs_px[part]):
+        return Verdict(FocusState.SOFT, PART_REASON, estimate.parts[part], part_blurs_px[part])
+    if whole_soft:
+        return Verdict(FocusState.SOFT, None, whole, whole.blur_px)
+    if unsure is not None:
+        return Verdict(FocusState.UNCERTAIN, unsure, whole, whole.blur_px)
+    state, reason = judge_estimate(whole, settings, resolvable)
+    if part_state is not None and (reason is not None or (_RANK[part_state] >= _RANK[state]
+                                                          and part_blurs_px[part] > whole.blur_px)):
+        # The part is confidently softer than the whole reads: it sets the verdict and the
+        # blur shown (the whole's would understate what the user sees in that part).
+        return Verdict(part_state, PART_REASON, estimate.parts[part], part_blurs_px[part])
+    return Verdict(state, reason, whole, whole.blur_px)
+
+
 def describe_blur(blur_px: float, coc_px: float, beyond_range: bool = False) -> str:
     """'blur +0.42 px (0.21 CoC)'; '≥' when the blur ran past the reference's curve."""
     more = "≥" if beyond_range else ""
@@ -171,7 +220,7 @@ class LockStatus:
     fine_energy: float | None = None
     # The locked reference (replaced whole, never changed: safe to read on any thread),
     # for the capture check to judge a capture with the same estimator.
-    reference: BlurReference | None = field(default=None, repr=False, compare=False)
+    reference: FeatureReference | None = field(default=None, repr=False, compare=False)
 
     @property
     def coc_share(self) -> float | None:
@@ -204,8 +253,10 @@ class FocusLock:
         self._calibration_closed = False
         self.noise_sigma_at_lock = float(noise_sigma)
         self.clipped_share_at_lock = clipped_share_at_lock
-        self.reference = BlurReference([view.astype(np.float32)], self.noise_sigma_at_lock, self.settings.coc_px,
-                                       self.margin_px)
+        self.reference = FeatureReference(view, self.noise_sigma_at_lock, self.settings.coc_px, self.margin_px)
+        # Each part's confident blur in the previous reading: a part sets the verdict only
+        # when two readings in a row agree (one noisy reading of a small part never does).
+        self._previous_part_blurs_px: list[float] | None = None
         self._size_thresholds()
         self.state: FocusState = FocusState.SHARP if self.resolvable else FocusState.UNCERTAIN
         self._pending: FocusState | None = None
@@ -222,10 +273,13 @@ class FocusLock:
         # How well the lock can tell blur at the SOFTENING threshold, from the noise now:
         # the estimate's noise where the feature is blurred by half the CoC.
         half = settings.softening_fraction * settings.coc_px
-        self.lock_sd_px = self._predicted_sd(half)
+        whole = self.reference.whole
+        self.lock_sd_px = whole.predicted_sd(half, self.noise_sigma_at_lock)
         self.hysteresis_px = max(2.0 * self.lock_sd_px, 0.05 * settings.coc_px)
-        self.resolvable = (self.lock_sd_px <= settings.resolvable_sd_fraction * settings.coc_px
-                           and self.reference.reference.coarse_resolved)
+        max_sd_px = settings.resolvable_sd_fraction * settings.coc_px
+        self.resolvable = self.lock_sd_px <= max_sd_px and whole.reference.coarse_resolved
+        # The parts that can tell SHARP from SOFT on their own are read every frame.
+        self.reference.size_parts(half, max_sd_px)
         self.warning: str | None = None
         if not self.resolvable:
             self.warning = ("Too little fine detail in the feature for the noise to judge a blur of "
@@ -233,17 +287,6 @@ class FocusLock:
                             "add light or lower the ISO, or zoom live view.")
         elif self.clipped_share_at_lock > settings.clipped_share:
             self.warning = ("Highlights in the feature are clipped: lower the exposure for a trustworthy verdict.")
-
-    def _predicted_sd(self, blur_px: float) -> float:
-        """σ of the blur estimate for a fresh view blurred by ``blur_px``, from the curve
-        (its signal at that blur) and the lock-time noise."""
-        reference = self.reference
-        fine = float(np.interp(blur_px, reference.diameters_px, reference.fine_curve))
-        if fine <= 0:
-            return math.inf
-        # A fresh view's noise is unblurred: white noise of σ gives 4σ² in the fine band.
-        fine_sd = fine_energy_sd(fine, 4.0 * self.noise_sigma_at_lock ** 2, reference.reference.pixels)
-        return reference.blur_and_sd(reference.ratio_at(blur_px), fine_sd / fine)[1]
 
     @property
     def calibrating(self) -> bool:
@@ -257,7 +300,7 @@ class FocusLock:
         if not self.calibrating or view.shape != self._view_shape:
             return
         self.noise_sigma_at_lock = float(noise_sigma)
-        self.reference.add_view(view.astype(np.float32), self.noise_sigma_at_lock)
+        self.reference.add_view(view, self.noise_sigma_at_lock)
         self._size_thresholds()
 
     def finish_calibration(self) -> None:
@@ -272,34 +315,44 @@ class FocusLock:
         coc = settings.coc_px
         if lost or view is None or noise_sigma is None:
             self._pending, self._pending_count = None, 0
+            self._previous_part_blurs_px = None
             self.state = FocusState.LOST
             return LockStatus(FocusState.LOST, None, None, coc, "the feature is out of sight", warning=self.warning)
         moving = position_steps is not None and self._previous_position is not None and position_steps != self._previous_position
         if moving and self.calibrating:
             self.finish_calibration()
         estimate = self.reference.estimate(view, noise_sigma)
-        state, reason = self._judge(estimate, track_confidence, clipped_share)
+        state, reason, shown = self._judge(estimate, track_confidence, clipped_share)
         self.state = state
-        hint, peak = self._hint(estimate, moving, position_steps)
+        hint, peak = self._hint(estimate.whole, moving, position_steps)
         self._previous_position = position_steps
-        return LockStatus(state, estimate.blur_px, estimate.blur_sd_px, coc, reason, hint, peak, self.warning,
-                          self.calibrating, estimate.beyond_range, estimate.energies.fine, self.reference)
+        return LockStatus(state, shown.blur_px, shown.blur_sd_px, coc, reason, hint, peak, self.warning,
+                          self.calibrating, shown.beyond_range, estimate.whole.energies.fine, self.reference)
 
-    def _judge(self, estimate: BlurEstimate, track_confidence: float, clipped_share: float) -> tuple[FocusState, str | None]:
+    def _judge(self, estimate: FeatureEstimate, track_confidence: float,
+               clipped_share: float) -> tuple[FocusState, str | None, BlurEstimate]:
         settings = self.settings
+        part_blurs = [confident_blur_px(p) if p is not None else -math.inf for p in estimate.parts]
+        confirmed = part_blurs
+        if not settings.take_mode:
+            previous = self._previous_part_blurs_px or [-math.inf] * len(part_blurs)
+            confirmed = [min(now, before) for now, before in zip(part_blurs, previous)]
+        self._previous_part_blurs_px = part_blurs
         clipped = clipped_share > max(settings.clipped_share, self.clipped_share_at_lock + settings.clipped_share)
         if clipped:
-            return self._uncertain(f"{clipped_share * 100:.0f}% of the feature is clipped")
-        if self.resolvable and _confidently_soft(estimate, settings.coc_px):
-            # A defocused feature also matches its template less well: an unsure track
-            # may be the blur itself. Saying SOFT there is never false reassurance.
-            return self._step(FocusState.SOFT, estimate.blur_px), None
-        if track_confidence < settings.min_track_confidence:
-            return self._uncertain("the tracker is unsure where the feature is")
-        raw, reason = judge_estimate(estimate, settings, self.resolvable)
-        if reason is not None:
-            return self._uncertain(reason)
-        return self._step(raw, estimate.blur_px), None
+            return (*self._uncertain(f"{clipped_share * 100:.0f}% of the feature is clipped"), estimate.whole)
+        # A defocused feature also matches its template less well: an unsure track may be
+        # the blur itself. Saying SOFT there is never false reassurance (judge_feature).
+        unsure = "the tracker is unsure where the feature is" if track_confidence < settings.min_track_confidence else None
+        verdict = judge_feature(estimate, settings, self.resolvable, confirmed, unsure)
+        if verdict.state == FocusState.UNCERTAIN:
+            return (*self._uncertain(verdict.reason), verdict.shown)
+        state = self._step(verdict.state, verdict.judged_blur_px)
+        # A part that set the verdict is named (and its blur shown) unless the state is
+        # still SHARP, waiting for the worse reading to be confirmed.
+        if state == FocusState.SHARP:
+            return state, None, estimate.whole
+        return state, verdict.reason, verdict.shown
 
     def _uncertain(self, reason: str) -> tuple[FocusState, str]:
         self._pending, self._pending_count = None, 0

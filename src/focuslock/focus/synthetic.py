@@ -21,7 +21,7 @@ import math
 import cv2
 import numpy as np
 
-__all__ = ["OVERSAMPLE", "degrade", "lens_defocus"]
+__all__ = ["OVERSAMPLE", "TiltedPlane", "degrade", "lens_defocus"]
 
 OVERSAMPLE = 4
 _COVERAGE_SAMPLES = 8  # per fine pixel and axis, to draw the disc by its area
@@ -45,6 +45,42 @@ def degrade(image_rgb: np.ndarray, blur_px: float, noise_sd: float, *, contrast:
     if noise_sd > 0:
         image = image + np.random.default_rng(seed).normal(0.0, noise_sd, image.shape).astype(np.float32)
     return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+
+
+class TiltedPlane:
+    """A photograph on a plane tilted away from the lens: its blur varies along x.
+
+    A subject deeper than the depth of field seen as a camera sees it: the point at
+    column x is defocused by a disc of ``blur_of_column_px[x]``. The photograph is
+    defocused once per ``level_step_px`` up to ``max_blur_px`` (as :func:`lens_defocus`
+    does), and each column is interpolated between the two levels around its blur.
+    """
+
+    def __init__(self, image_rgb: np.ndarray, max_blur_px: float, level_step_px: float = 0.25) -> None:
+        if not (max_blur_px >= 0 and math.isfinite(max_blur_px)) or not level_step_px > 0:
+            raise ValueError("A tilted plane needs a finite maximum blur ≥ 0 px and a positive level step.")
+        self.level_step_px = float(level_step_px)
+        image = image_rgb.astype(np.float32)
+        count = int(math.ceil(max_blur_px / level_step_px)) + 2
+        self.levels = np.stack([lens_defocus(image, i * level_step_px) for i in range(count)])
+
+    def frame(self, blur_of_column_px: np.ndarray, noise_sd: float, seed: int = 0) -> np.ndarray:
+        """One uint8 RGB frame with Gaussian noise of ``noise_sd`` grey levels per channel."""
+        levels = self.levels
+        width = levels.shape[2]
+        blur = np.clip(np.asarray(blur_of_column_px, np.float64), 0.0, (len(levels) - 2) * self.level_step_px)
+        if blur.shape != (width,):
+            raise ValueError(f"Give one blur per column ({width}), got shape {blur.shape}.")
+        position = blur / self.level_step_px
+        lower = np.floor(position).astype(int)
+        share = (position - lower).astype(np.float32)[None, :, None]
+        columns = np.arange(width)
+        below = levels[lower, :, columns].transpose(1, 0, 2)  # (height, width, channels)
+        above = levels[lower + 1, :, columns].transpose(1, 0, 2)
+        image = below * (1.0 - share) + above * share
+        if noise_sd > 0:
+            image = image + np.random.default_rng(seed).normal(0.0, noise_sd, image.shape).astype(np.float32)
+        return np.clip(np.rint(image), 0, 255).astype(np.uint8)
 
 
 def _fourier_shift(channel: np.ndarray, shift_px: tuple[float, float]) -> np.ndarray:

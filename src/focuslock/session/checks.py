@@ -11,12 +11,12 @@ import numpy as np
 from focuslock.camera.base import CorruptFrameError
 from focuslock.camera.limits import FrameSizeError, decode_image
 from focuslock.focus.capture_check import CaptureCheck, check_capture
-from focuslock.focus.defocus import BlurReference
+from focuslock.focus.parts import FeatureReference
 
 __all__ = ["check_captured_files"]
 
 
-def check_captured_files(paths: list[Path], live_size_px: tuple[int, int], roi_live_px, reference: BlurReference
+def check_captured_files(paths: list[Path], live_size_px: tuple[int, int], roi_live_px, reference: FeatureReference
                          ) -> list[CaptureCheck]:
     checks = []
     for path in map(Path, paths):
