@@ -17,8 +17,14 @@ to 2.5 CoC (CoC 2 px, or ``--coc-px``). Reported, per noise level (sd 1, 3, 8 gr
 * with ``--jpeg``, the same after a JPEG round trip at each quality (as live view and
   video codecs deliver frames).
 
-Usage: ``python scripts/focus_truth.py [--jpeg 90,50] [--markdown]``; the tables in
-docs/FOCUS-TRUTH.md come from ``--markdown --jpeg 90,50``.
+With ``--tilted``: a box deeper than the depth of field instead — each crop on a plane
+tilted away from the lens (``synthetic.TiltedPlane``), the box 1.5 and 3 times as deep
+as the DoF, locked with the plane of focus through its middle, then racked until its
+right half leaves the DoF; reported against the blur the softest half has gained, with
+the box read in parts (as the lock does) and read whole only (as it did before).
+
+Usage: ``python scripts/focus_truth.py [--jpeg 90,50] [--markdown] [--tilted]``; the
+tables in docs/FOCUS-TRUTH.md come from ``--markdown --jpeg 90,50`` and ``--markdown --tilted``.
 """
 
 from __future__ import annotations
@@ -34,7 +40,8 @@ import numpy as np
 from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.focus.lock import LockSettings
 from focuslock.focus.measure import MEASURES, measure_roi
-from focuslock.focus.synthetic import degrade
+from focuslock.focus.parts import FeatureReference
+from focuslock.focus.synthetic import TiltedPlane, degrade
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "focus-stacks"
 CROPS = ("text_sw1", "barcode", "header_pins", "switch_corner")
@@ -117,14 +124,69 @@ def table(cases: list[dict], markdown: bool) -> list[str]:
     return lines
 
 
+TILTED_DEPTHS_DOF = (1.5, 3.0)
+
+
+def run_tilted(plane: TiltedPlane, crop: str, noise_sd: float, depth_dof: float, parts: bool) -> dict:
+    rack = plane.rack(ROI, COC_PX, depth_dof, noise_sd, STILL_FRAMES)
+    size_parts = FeatureReference.size_parts
+    if not parts:
+        # Read the box whole only, as the lock did before parts (a measurement switch,
+        # not a user setting).
+        FeatureReference.size_parts = lambda self, blur_px, max_sd_px: None
+    try:
+        engine = FocusEngine()
+        settings = FocusSettings(lock=LockSettings(coc_px=COC_PX)).follow(ROI)
+        states = []
+        for index, frame in enumerate(rack.frames):
+            if index == 1:
+                settings = settings.with_lock()
+            result = engine.process(frame, settings)
+            if index:
+                states.append(result.state)
+    finally:
+        FeatureReference.size_parts = size_parts
+    truths = [rack.gained_coc(p) for p in rack.planes_px[1:]]
+
+    def first(state):
+        return next((t for t, s in zip(truths, states) if s == state), None)
+
+    return {"crop": crop, "noise_sd": noise_sd, "depth_dof": depth_dof, "parts": parts,
+            "first_softening_coc": first("softening"), "first_soft_coc": first("soft"),
+            "sharp_beyond_coc": sum(1 for t, s in zip(truths, states) if s == "sharp" and t >= 1.0),
+            "sharp_lock": states[0] == "sharp"}
+
+
+def tilted_table(crops: list[str], markdown: bool) -> list[str]:
+    head = ["crop", "noise sd", "box depth (DoF)", "SHARP at lock", "SOFTENING from", "SOFT from", "SHARP ≥ 1 CoC",
+            "whole only: SOFT from", "whole only: SHARP ≥ 1 CoC"]
+    lines = (["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] if markdown else ["  ".join(head)])
+    for crop in crops:
+        plane = TiltedPlane(cv2.cvtColor(cv2.imread(str(DATA / f"{crop}.jpg")), cv2.COLOR_BGR2RGB),
+                            max_blur_px=max(TILTED_DEPTHS_DOF) * COC_PX * 1.5 + 1.0)
+        for noise_sd in NOISE_SDS:
+            for depth in TILTED_DEPTHS_DOF:
+                with_parts = run_tilted(plane, crop, noise_sd, depth, True)
+                whole = run_tilted(plane, crop, noise_sd, depth, False)
+                cells = [crop, f"{noise_sd:g}", f"{depth:g}", "yes" if with_parts["sharp_lock"] else "no",
+                         _fmt(with_parts["first_softening_coc"]), _fmt(with_parts["first_soft_coc"]),
+                         str(with_parts["sharp_beyond_coc"]), _fmt(whole["first_soft_coc"]), str(whole["sharp_beyond_coc"])]
+                lines.append(("| " + " | ".join(cells) + " |") if markdown else "  ".join(cells))
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--jpeg", default="", help="also run after a JPEG round trip at these qualities, e.g. 90,50")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     parser.add_argument("--crops", default=",".join(CROPS))
     parser.add_argument("--coc-px", type=float, default=COC_PX, help=f"the CoC in pixels (default {COC_PX:g})")
+    parser.add_argument("--tilted", action="store_true", help="a box deeper than the depth of field (see above)")
     args = parser.parse_args(argv)
     crops = [c for c in args.crops.split(",") if c]
+    if args.tilted:
+        print("\n".join(tilted_table(crops, args.markdown)))
+        return 0
     cases = [run_case(crop, sd, contrast, coc_px=args.coc_px) for crop in crops for sd in NOISE_SDS for contrast in CONTRASTS]
     print("\n".join(table(cases, args.markdown)))
     for quality in [int(q) for q in args.jpeg.split(",") if q]:

@@ -16,7 +16,6 @@ What a user relies on:
 from __future__ import annotations
 
 import functools
-import math
 from pathlib import Path
 
 import cv2
@@ -179,7 +178,6 @@ def test_a_defocused_capture_is_called_soft_and_a_sharp_one_sharp(tmp_path):
 # right edges are blurred by 0.75 CoC. Then focus racks until the plane sits 60 px left
 # of the box: the left half sharpens, the right half leaves the depth of field.
 BOX_DEPTH_DOF = 1.5
-FRAME_WIDTH_PX = 400
 
 
 @functools.lru_cache(maxsize=2)
@@ -187,56 +185,37 @@ def _tilted(crop: str) -> TiltedPlane:
     return TiltedPlane(_crop(crop), max_blur_px=4.5)
 
 
-def _tilted_rack(crop: str, noise_sd: float):
-    x0, _, width, _ = ROI
-    slope = BOX_DEPTH_DOF * COC_PX / width  # blur (px) per column away from the plane of focus
-    middle = x0 + width / 2.0
-    planes = [middle] * (STILL_FRAMES + 1) + list(np.linspace(middle, x0 - 60.0, 33))
-    columns = np.arange(float(FRAME_WIDTH_PX))
-    frames = [_tilted(crop).frame(slope * np.abs(columns - plane), noise_sd, seed=i) for i, plane in enumerate(planes)]
-
-    def gained_coc(plane: float) -> float:
-        """The truth: the most blur any part of the box (2×2 parts; their middles at a
-        quarter and three quarters of the width) has gained since the lock, in CoC. A
-        disc's second moment grows with the square of its diameter, and blurs add so."""
-        middles = (x0 + width / 4.0, x0 + 3.0 * width / 4.0)
-        return max(math.sqrt(max((slope * abs(m - plane)) ** 2 - (slope * abs(m - middle)) ** 2, 0.0))
-                   for m in middles) / COC_PX
-
-    return planes[1:], frames, gained_coc, slope
-
-
 @pytest.mark.parametrize("noise_sd", [1.0, 3.0])
 @pytest.mark.parametrize("crop", CROPS)
 def test_a_box_deeper_than_the_depth_of_field_is_not_called_sharp_when_part_of_it_leaves(crop, noise_sd):
     # The whole box's blur is led by its sharpest detail: read alone, it stayed SHARP
     # here until the right half had gained 1.5 CoC.
-    planes, frames, gained_coc, _ = _tilted_rack(crop, noise_sd)
-    results, _ = _live(frames)
+    rack = _tilted(crop).rack(ROI, COC_PX, BOX_DEPTH_DOF, noise_sd, STILL_FRAMES)
+    results, _ = _live(rack.frames)
     assert results[0].state == "sharp", results[0].lock.describe()
+    planes = rack.planes_px[1:]
     for plane, result in zip(planes, results):
-        truth = gained_coc(plane)
+        truth = rack.gained_coc(plane)
         if truth >= 0.8:
             assert result.state != "sharp", (truth, result.lock.describe())
         if result.state == "soft":
             assert truth >= 0.75, (truth, result.lock.describe())
-    soft = [gained_coc(p) for p, r in zip(planes, results) if r.state == "soft"]
+    soft = [rack.gained_coc(p) for p, r in zip(planes, results) if r.state == "soft"]
     assert soft and soft[0] <= 1.4, soft[:1]
     # And it says why, in the words of the fix.
     assert any(r.state == "soft" and r.lock.reason == PART_REASON for r in results)
 
 
 def test_the_capture_check_reads_the_parts_of_a_deep_box_too(tmp_path):
-    planes, frames, gained_coc, _ = _tilted_rack("barcode", 1.0)
-    results, _ = _live(frames[: STILL_FRAMES + 1])
+    rack = _tilted("barcode").rack(ROI, COC_PX, BOX_DEPTH_DOF, 1.0, STILL_FRAMES, steps=1)
+    results, _ = _live(rack.frames)
     reference = results[-1].lock.reference
     # A capture with the plane of focus 40 px left of the box: the whole box reads
     # SOFTENING (its left edge is sharp), its right half has gained more than the CoC.
     plane = ROI[0] - 40.0
-    assert gained_coc(plane) > 1.3
-    x0, _, width, _ = ROI
-    columns = np.arange(float(FRAME_WIDTH_PX))
-    capture = _tilted("barcode").frame(BOX_DEPTH_DOF * COC_PX / width * np.abs(columns - plane), 1.0, seed=5)
+    assert rack.gained_coc(plane) > 1.3
+    columns = np.arange(float(rack.frames[0].shape[1]))
+    capture = _tilted("barcode").frame(rack.slope * np.abs(columns - plane), 1.0, seed=5)
     path = tmp_path / "deep.png"
     cv2.imwrite(str(path), cv2.cvtColor(capture, cv2.COLOR_RGB2BGR))
     check = check_capture(path, cv2.imread(str(path)), (400, 300), ROI, reference)

@@ -141,20 +141,29 @@ def judge_feature(estimate: FeatureEstimate, settings: LockSettings, resolvable:
         floor = part_blurs_px[part]
         part_state = (FocusState.SOFT if floor >= coc else
                       FocusState.SOFTENING if floor >= settings.softening_fraction * coc else None)
-    whole_soft = resolvable and _confidently_soft(whole, coc)
-    if part_state == FocusState.SOFT and not (whole_soft and whole.blur_px >= part_blurs_px[part]):
-        return Verdict(FocusState.SOFT, PART_REASON, estimate.parts[part], part_blurs_px[part])
-    if whole_soft:
+    if resolvable and _confidently_soft(whole, coc):
         return Verdict(FocusState.SOFT, None, whole, whole.blur_px)
+    if part_state == FocusState.SOFT:
+        return Verdict(FocusState.SOFT, PART_REASON, estimate.parts[part], part_blurs_px[part])
     if unsure is not None:
         return Verdict(FocusState.UNCERTAIN, unsure, whole, whole.blur_px)
     state, reason = judge_estimate(whole, settings, resolvable)
-    if part_state is not None and (reason is not None or (_RANK[part_state] >= _RANK[state]
-                                                          and part_blurs_px[part] > whole.blur_px)):
-        # The part is confidently softer than the whole reads: it sets the verdict and the
+    if part_state is not None and (reason is not None or _RANK[part_state] > _RANK[state]
+                                   or (_RANK[part_state] == _RANK[state] and _diverging(estimate))):
+        # The part is confidently worse than the whole reads: it sets the verdict and the
         # blur shown (the whole's would understate what the user sees in that part).
+        # Where the whole already says as much, only while the parts diverge (one
+        # sharper than at lock, as when the plane of focus crosses the box): a part of
+        # little contrast also reads more blur than the whole after a JPEG round trip
+        # (its fine detail quantised away first), and there the whole is the truer figure.
         return Verdict(part_state, PART_REASON, estimate.parts[part], part_blurs_px[part])
     return Verdict(state, reason, whole, whole.blur_px)
+
+
+def _diverging(estimate: FeatureEstimate) -> bool:
+    """Some part of the box reads confidently sharper than at lock."""
+    return any(p is not None and math.isfinite(p.blur_sd_px) and p.blur_px + 2.0 * p.blur_sd_px < 0
+               for p in estimate.parts)
 
 
 def describe_blur(blur_px: float, coc_px: float, beyond_range: bool = False) -> str:

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-__all__ = ["OVERSAMPLE", "TiltedPlane", "degrade", "lens_defocus"]
+__all__ = ["OVERSAMPLE", "TiltedPlane", "TiltedRack", "degrade", "lens_defocus"]
 
 OVERSAMPLE = 4
 _COVERAGE_SAMPLES = 8  # per fine pixel and axis, to draw the disc by its area
@@ -81,6 +82,44 @@ class TiltedPlane:
         if noise_sd > 0:
             image = image + np.random.default_rng(seed).normal(0.0, noise_sd, image.shape).astype(np.float32)
         return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+
+    def rack(self, box_px: tuple[int, int, int, int], coc_px: float, box_depth_dof: float, noise_sd: float,
+             still_frames: int, steps: int = 33, beyond_px: float = 60.0) -> TiltedRack:
+        """A box ``box_depth_dof`` times as deep as the depth of field, locked with the
+        plane of focus through its middle (``still_frames`` + 1 frames: its edges blurred
+        by half that many CoC), then racked in ``steps`` until the plane sits
+        ``beyond_px`` left of the box: the left half sharpens, the right half leaves."""
+        x0, _, width, _ = box_px
+        slope = box_depth_dof * coc_px / width
+        middle = x0 + width / 2.0
+        planes = [middle] * (still_frames + 1) + [float(p) for p in np.linspace(middle, x0 - beyond_px, steps)]
+        columns = np.arange(float(self.levels.shape[2]))
+        frames = [self.frame(slope * np.abs(columns - plane), noise_sd, seed=i) for i, plane in enumerate(planes)]
+        return TiltedRack(planes, frames, slope, tuple(box_px), coc_px)
+
+
+@dataclass(frozen=True)
+class TiltedRack:
+    """Frames of a focus rack across a box on a tilted plane (:meth:`TiltedPlane.rack`):
+    ``planes_px`` the column of the plane of focus in each frame, ``slope`` the blur (px)
+    per column away from it."""
+
+    planes_px: list[float]
+    frames: list[np.ndarray]
+    slope: float
+    box_px: tuple[int, int, int, int]
+    coc_px: float
+
+    def gained_coc(self, plane_px: float) -> float:
+        """The truth: the most blur any part of the box has gained since the first frame,
+        in CoC, at the middles of the box's halves along x (the parts the lock reads,
+        :mod:`focuslock.focus.parts`). A disc's second moment grows with the square of its
+        diameter, and blurs add so."""
+        x0, _, width, _ = self.box_px
+        locked = self.planes_px[0]
+        middles = (x0 + width / 4.0, x0 + 3.0 * width / 4.0)
+        gained = [(self.slope * abs(m - plane_px)) ** 2 - (self.slope * abs(m - locked)) ** 2 for m in middles]
+        return math.sqrt(max(max(gained), 0.0)) / self.coc_px
 
 
 def _fourier_shift(channel: np.ndarray, shift_px: tuple[float, float]) -> np.ndarray:
