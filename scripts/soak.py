@@ -51,7 +51,8 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def soak(seconds: float, seed: int = 1, fault_rate: float = 1.0, progress: bool = False) -> dict:
+def soak(seconds: float, seed: int = 1, fault_rate: float = 1.0, progress: bool = False,
+         capture_every_s: float = CAPTURE_EVERY_S) -> dict:
     from focuslock.camera.faults import FaultPlan, faulty_factory
     from focuslock.camera.sim import BenchConfig, SimulatedBench
     from focuslock.focus.engine import FocusSettings
@@ -99,7 +100,7 @@ def soak(seconds: float, seed: int = 1, fault_rate: float = 1.0, progress: bool 
                     longest_wait_s = max(longest_wait_s, now - last_frame_s)
                 last_frame_s = now
                 capture_seen_during_wait = capture is not None
-            if baseline is None and capture is None and captures_ok + captures_failed >= 1 \
+            if baseline is None and capture is None and (captures_ok + captures_failed >= 1 or not capture_every_s) \
                     and now - started >= min(WARM_UP_S, seconds / 4):
                 baseline = {"rss_mb": rss_mb(), "threads": threading.active_count(), "at_s": now - started}
                 next_sample_s = now + SAMPLE_EVERY_S
@@ -110,7 +111,7 @@ def soak(seconds: float, seed: int = 1, fault_rate: float = 1.0, progress: bool 
                 # A photographer nudging focus back and forth.
                 session.drive_focus(rng.choice((-8, -4, 4, 8)))
                 next_command_s = now + rng.uniform(0.5, 2.0)
-            if capture is None and now >= next_capture_s:
+            if capture is None and capture_every_s and now >= next_capture_s:
                 capture = session.capture(scratch)
             if capture is not None and capture.done():
                 error = capture.exception()
@@ -122,7 +123,7 @@ def soak(seconds: float, seed: int = 1, fault_rate: float = 1.0, progress: bool 
                 for path in scratch.iterdir():
                     path.unlink()
                 capture = None
-                next_capture_s = time.monotonic() + CAPTURE_EVERY_S
+                next_capture_s = time.monotonic() + capture_every_s
             if progress and frames % 300 == 0 and analysis is not None:
                 print(f"\r{now - started:7.0f} s  {frames} frames  faults {sum(plan.counts.values())}  "
                       f"RSS {rss_mb():.1f} MB", end="", file=sys.stderr, flush=True)
@@ -167,9 +168,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--fault-rate", type=float, default=1.0, help="scale every fault's probability (default 1)")
+    parser.add_argument("--capture-every", type=float, default=CAPTURE_EVERY_S,
+                        help=f"seconds between captures, 0 for none (default {CAPTURE_EVERY_S:g})")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    result = soak(args.seconds, args.seed, args.fault_rate, progress=not args.json and sys.stderr.isatty())
+    result = soak(args.seconds, args.seed, args.fault_rate, progress=not args.json and sys.stderr.isatty(),
+                  capture_every_s=args.capture_every)
     if args.json:
         print(json.dumps(result))
     else:

@@ -200,6 +200,15 @@ def build_parser() -> argparse.ArgumentParser:
     calibration.add_argument("--step-um", type=_finite_float, help="focus-drive calibration: µm of focus shift at the subject per drive step")
     calibration.add_argument("--calibration", type=Path, help="a focus-drive calibration record (TOML, see calibration/README.md)")
     stack.add_argument("--json", action="store_true", help="print one JSON object")
+
+    check = commands.add_parser("stack-check", help="check a shot focus stack: gaps, frames that did not move, redundant frames")
+    check.add_argument("input", help="a folder of the stack's frames, or a glob such as 'stack/*.jpg' (in focus order)")
+    check.add_argument("--coc-px", type=_positive_float,
+                       help="circle of confusion in the frames' pixels (default: the frame's diagonal / 1500)")
+    check.add_argument("--step-mm", type=_positive_float, help="the focus step between frames, mm: gaps are placed in mm")
+    check.add_argument("--map", type=Path, help="write a coverage map (PNG)")
+    check.add_argument("--force", action="store_true", help="replace an existing --map file")
+    check.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
 
@@ -764,8 +773,36 @@ def _capture(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _stack_check(args: argparse.Namespace) -> int:
+    from focuslock.camera.folder import list_images
+    from focuslock.outputs import OutputError, check_outputs
+    from focuslock.stack_check import StackCheckError, report_json, report_lines, run_stack_check, write_map
+
+    try:
+        if args.map is not None:
+            try:
+                inputs = list_images(args.input)
+            except Exception:  # unreadable input: said below, by the check itself
+                inputs = []
+            check_outputs({"--map": args.map}, inputs, force=args.force)
+        coverage, warnings = run_stack_check(args.input, args.coc_px)
+        if args.map is not None:
+            write_map(coverage, args.map)
+    except (StackCheckError, OutputError) as error:
+        raise UserError(str(error)) from None
+    if args.json:
+        _print_json(report_json(coverage, warnings, args.step_mm))
+    else:
+        for warning in warnings:
+            print(f"focuslock: {warning}", file=sys.stderr)
+        print("\n".join(report_lines(coverage, args.step_mm)))
+        if args.map is not None:
+            print(f"coverage map: {args.map}")
+    return EXIT_OK
+
+
 _COMMANDS = {"demo": _demo, "live": _live, "analyze": _analyze, "dof": _dof, "stack-plan": _stack_plan,
-             "cameras": _cameras, "capture": _capture}
+             "stack-check": _stack_check, "cameras": _cameras, "capture": _capture}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,224 @@
+"""Does a focus stack cover its subject? Gaps, redundant frames and frames that did not move.
+
+A stack is sharp everywhere when every part of the subject lies within the depth of field
+of at least one frame. Measured from the frames alone, in the verdict's own unit:
+
+1. The frames are aligned to the middle one (a lens that refocuses breathes: its scale
+   changes a little from frame to frame) by ECC on smoothed copies, composing the
+   transforms of neighbouring frames, which look alike.
+2. The picture is cut into tiles; a tile with detail above the noise (the one noise
+   model) in some frame is judged, a plain one is not.
+3. Between neighbouring frames i and i+1, the **step blur**: how much blur (disc
+   diameter, px, :mod:`.defocus`) one frame adds to the other, read on the tiles that
+   are sharpest in one of the two — the tiles whose subject sits at a frame show the
+   whole step. A point midway between two frames is blurred by half a step in both: the
+   stack covers it while half a step is at most the CoC.
+4. A tile is covered when its sharpest frame is blurred by at most the CoC there: its
+   own blur follows from the step and how much its neighbour reads against it.
+
+A step of less than a tenth of the CoC means that the focus did not move (a lost drive
+step, a frame taken twice); frames whose neighbours are less than two CoC apart can be
+dropped (chosen together, from the first frame on).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from focuslock.focus.defocus import BlurReference, band_energies, curve_diameters_px
+from focuslock.focus.noise import single_frame_noise_sigma
+
+__all__ = ["StackCoverage", "StepReport", "TileCoverage", "align_stack", "check_coverage"]
+
+TILE_PX = 48
+_MARGIN_PX = 12  # context around a tile for the coarse band and the blur's spread
+# A tile is judged when its fine band holds this many standard deviations of its noise
+# in its sharpest frame.
+_DETAIL_SIGMAS = 12.0
+# A step below this share of the CoC is no step: the focus did not move.
+NOT_MOVED_COC = 0.1
+# The share of a step's tiles whose blur sets it: the tiles sitting at a frame show the
+# whole step, the others less (a high percentile, robust to one odd tile).
+_STEP_PERCENTILE = 80.0
+
+
+@dataclass(frozen=True)
+class StepReport:
+    """Between frames ``index`` and ``index + 1``: the blur one adds to the other (px),
+    how many tiles showed it, and what that means."""
+
+    index: int
+    blur_px: float | None
+    tiles: int
+    gap: bool
+    not_moved: bool
+    beyond_range: bool = False  # the blur ran past the end of the curves: at least ``blur_px``
+
+
+@dataclass(frozen=True)
+class TileCoverage:
+    box_px: tuple[int, int, int, int]
+    sharpest_frame: int
+    position_frames: float  # where the subject sits, in frames (fractional)
+    blur_at_nearest_px: float
+    covered: bool
+
+
+@dataclass
+class StackCoverage:
+    names: list[str]
+    coc_px: float
+    scale: float  # analysis pixels per frame pixel
+    breathing: float  # scale of the last frame against the first, minus 1
+    steps: list[StepReport]
+    tiles: list[TileCoverage]
+    redundant: list[int]
+    aligned_grey: list[np.ndarray] = field(repr=False, default_factory=list)
+    sharpest_map: np.ndarray | None = field(repr=False, default=None)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def gaps(self) -> list[StepReport]:
+        return [s for s in self.steps if s.gap]
+
+    @property
+    def not_moved(self) -> list[StepReport]:
+        return [s for s in self.steps if s.not_moved]
+
+
+def _smoothed(grey: np.ndarray) -> np.ndarray:
+    return cv2.GaussianBlur(grey, (0, 0), 2.0)
+
+
+def align_stack(greys: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
+    """Affine transforms that bring every frame onto the middle one, the aligned frames,
+    and warnings for neighbours that could not be aligned (left as they were)."""
+    count = len(greys)
+    middle = count // 2
+    warnings: list[str] = []
+    small = [_smoothed(cv2.resize(g, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)) for g in greys]
+    pair = [np.eye(2, 3, dtype=np.float32) for _ in range(count)]  # frame i onto its neighbour towards the middle
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 60, 1e-5)
+    for i in range(count):
+        if i == middle:
+            continue
+        target = i + 1 if i < middle else i - 1
+        warp = np.eye(2, 3, dtype=np.float32)
+        try:
+            _, warp = cv2.findTransformECC(small[target], small[i], warp, cv2.MOTION_AFFINE, criteria, None, 5)
+        except cv2.error:
+            warnings.append(f"Frame {i + 1} could not be aligned with frame {target + 1}; it is compared as it is.")
+            warp = np.eye(2, 3, dtype=np.float32)
+        warp[:, 2] *= 2.0  # half-size translation back to full size
+        pair[i] = warp
+    # Compose towards the middle: maps from the middle frame's coordinates into frame i.
+    transforms = [np.eye(2, 3, dtype=np.float64) for _ in range(count)]
+
+    def as3(m):
+        return np.vstack([m, [0.0, 0.0, 1.0]])
+
+    for i in range(middle - 1, -1, -1):
+        transforms[i] = (as3(transforms[i + 1]) @ as3(pair[i].astype(np.float64)))[:2]
+    for i in range(middle + 1, count):
+        transforms[i] = (as3(transforms[i - 1]) @ as3(pair[i].astype(np.float64)))[:2]
+    height, width = greys[middle].shape
+    aligned = [cv2.warpAffine(g, t.astype(np.float32), (width, height), flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+                              borderMode=cv2.BORDER_REFLECT) for g, t in zip(greys, transforms)]
+    return transforms, aligned, warnings
+
+
+def _scale_of(transform: np.ndarray) -> float:
+    return math.sqrt(abs(float(np.linalg.det(transform[:, :2]))))
+
+
+def check_coverage(greys: list[np.ndarray], names: list[str], coc_px: float, scale: float = 1.0) -> StackCoverage:
+    """The coverage of a stack of grey frames (float32, analysis size, in focus order).
+    ``coc_px``: the circle of confusion in analysis pixels."""
+    if len(greys) < 2:
+        raise ValueError("A focus stack needs at least two frames to check.")
+    shape = greys[0].shape
+    if any(g.shape != shape for g in greys):
+        raise ValueError("The frames of a stack must all have the same size.")
+    transforms, aligned, warnings = align_stack(greys)
+    breathing = _scale_of(transforms[-1]) / _scale_of(transforms[0]) - 1.0
+    sigmas = [single_frame_noise_sigma(np.clip(g, 0, 255).astype(np.uint8)) for g in aligned]
+    height, width = shape
+    m = _MARGIN_PX
+    boxes = [(x, y, TILE_PX, TILE_PX) for y in range(m, height - TILE_PX - m + 1, TILE_PX)
+             for x in range(m, width - TILE_PX - m + 1, TILE_PX)]
+    count = len(aligned)
+
+    def view(frame: int, box) -> np.ndarray:
+        x, y, w, h = box
+        return aligned[frame][y - m : y + h + m, x - m : x + w + m]
+
+    fine = np.zeros((len(boxes), count))
+    detailed = np.zeros(len(boxes), bool)
+    for b, box in enumerate(boxes):
+        for f in range(count):
+            e = band_energies(view(f, box), sigmas[f], margin_px=m)
+            fine[b, f] = e.fine
+            if e.fine >= _DETAIL_SIGMAS * e.fine_sd and e.coarse_resolved:
+                detailed[b] = True
+    sharpest = np.argmax(fine, axis=1)
+
+    # Step blur between neighbours, from the tiles sharpest in one of the two; and each
+    # tile's blur in its neighbours relative to its sharpest frame.
+    step_blurs: list[list[float]] = [[] for _ in range(count - 1)]
+    relative: dict[int, dict[int, float]] = {}
+    for b in np.flatnonzero(detailed):
+        p = int(sharpest[b])
+        reference = BlurReference([view(p, boxes[b])], sigmas[p], coc_px, m)
+        relative[b] = {}
+        for other in (p - 1, p + 1):
+            if 0 <= other < count:
+                estimate = reference.estimate(view(other, boxes[b]), sigmas[other])
+                if math.isfinite(estimate.blur_sd_px) or estimate.no_detail:
+                    blur = max(estimate.blur_px, 0.0)
+                    step_blurs[min(p, other)].append(blur)
+                    relative[b][other] = blur
+    steps = []
+    curve_end_px = float(curve_diameters_px(coc_px)[-1])
+    for i, blurs in enumerate(step_blurs):
+        blur = float(np.percentile(blurs, _STEP_PERCENTILE)) if blurs else None
+        steps.append(StepReport(i, blur, len(blurs), gap=blur is not None and blur / 2.0 > coc_px,
+                                not_moved=blur is not None and blur < NOT_MOVED_COC * coc_px,
+                                beyond_range=blur is not None and blur >= curve_end_px - 1e-6))
+
+    tiles = []
+    for b in np.flatnonzero(detailed):
+        p = int(sharpest[b])
+        # The tile's own blur in its sharpest frame: with its subject d px (of blur) from
+        # frame p towards a neighbour a step of s px away, the neighbour is blurred by
+        # s − d and reads sqrt((s − d)² − d²) against frame p (blur discs add by their
+        # second moments), so d = (s² − r²) / 2s for the reading r. The nearer side is the
+        # neighbour that reads less blur.
+        own_blur, position = 0.0, float(p)
+        sides = [(r, other) for other, r in relative[b].items() if steps[min(p, other)].blur_px]
+        if sides:
+            r, other = min(sides)
+            step = steps[min(p, other)].blur_px
+            own_blur = float(np.clip((step * step - r * r) / (2.0 * step), 0.0, step / 2.0))
+            position = p + math.copysign(own_blur / step, other - p)
+        tiles.append(TileCoverage(boxes[b], p, position, own_blur, own_blur <= coc_px))
+
+    # Frames that can be dropped together: walking from the first frame, a frame goes
+    # when the last frame kept and the next one stay within 2 CoC of each other (blur
+    # along the depth adds up step by step).
+    redundant = []
+    since_kept = 0.0
+    for j in range(1, count - 1):
+        before, after = steps[j - 1].blur_px, steps[j].blur_px
+        if before is None or after is None:
+            since_kept = 0.0
+            continue
+        since_kept += before
+        if (since_kept + after) / 2.0 <= coc_px:
+            redundant.append(j)
+        else:
+            since_kept = 0.0
+    return StackCoverage(list(names), coc_px, scale, breathing, steps, tiles, redundant, aligned, None, warnings)
