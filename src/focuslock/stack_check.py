@@ -144,7 +144,8 @@ def coverage_map(coverage: StackCoverage) -> np.ndarray:
     base = cv2.cvtColor(np.clip(middle, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
     tint = base.copy()
     count = max(len(coverage.names) - 1, 1)
-    colours = cv2.applyColorMap(np.linspace(0, 255, len(coverage.names)).astype(np.uint8)[:, None], cv2.COLORMAP_TURBO)
+    # Turbo from its blue to its red, without the near-black ends (unreadable on a dark picture).
+    colours = cv2.applyColorMap(np.linspace(30, 230, len(coverage.names)).astype(np.uint8)[:, None], cv2.COLORMAP_TURBO)
     for tile in coverage.tiles:
         x, y, w, h = tile.box_px
         colour = colours[min(tile.sharpest_frame, count), 0].tolist()
@@ -154,7 +155,24 @@ def coverage_map(coverage: StackCoverage) -> np.ndarray:
         if not tile.covered:
             x, y, w, h = tile.box_px
             cv2.rectangle(picture, (x + 1, y + 1), (x + w - 2, y + h - 2), (0, 0, 255), thickness=2)
-    return picture
+    return np.vstack([picture, _legend(picture.shape[1], colours[:, 0], len(coverage.names))])
+
+
+def _legend(width_px: int, colours: np.ndarray, frames: int) -> np.ndarray:
+    """A strip under the map: the colour of each frame, and what a red outline means."""
+    strip = np.full((36, width_px, 3), 32, np.uint8)
+    font, scale = cv2.FONT_HERSHEY_SIMPLEX, 0.45
+    cv2.putText(strip, "sharpest in frame:", (8, 23), font, scale, (230, 230, 230), 1, cv2.LINE_AA)
+    x = 160
+    swatch = max(18, min(40, (width_px - 420) // max(frames, 1)))
+    for index, colour in enumerate(colours):
+        cv2.rectangle(strip, (x, 8), (x + swatch - 3, 28), colour.tolist(), thickness=-1)
+        if index in (0, frames - 1) or frames <= 12:
+            cv2.putText(strip, str(index + 1), (x + 2, 23), font, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
+        x += swatch
+    cv2.rectangle(strip, (x + 16, 8), (x + 36, 28), (0, 0, 255), thickness=2)
+    cv2.putText(strip, "soft in every frame", (x + 44, 23), font, scale, (230, 230, 230), 1, cv2.LINE_AA)
+    return strip
 
 
 def write_map(coverage: StackCoverage, path: Path) -> Path:
