@@ -20,9 +20,9 @@ import pytest
 from focuslock.cli import main
 
 PCB = Path(__file__).parent / "data" / "focus-stacks" / "pcb"
-# A CoC at which the pcb stack's steps (one frame blurs the next by 3.7–7.9 px of its
+# A CoC at which the pcb stack's steps (one frame blurs the next by 1.8–3.8 px of its
 # 1024 px width) keep every depth within the depth of field of some frame.
-COC_PX = 4.5
+COC_PX = 2.5
 
 
 def _check(capsys, target, *extra) -> dict:
@@ -52,13 +52,25 @@ def test_the_whole_stack_has_no_gap(capsys):
     assert any("No gap" in line for line in report["report"])
 
 
-def test_a_frame_taken_out_of_the_middle_leaves_a_gap_where_it_was(tmp_path, capsys):
-    report = _check(capsys, _copy(tmp_path, drop=("pcb_004.jpg",)))
+def test_frames_taken_out_of_the_middle_leave_a_gap_where_they_were(tmp_path, capsys):
+    report = _check(capsys, _copy(tmp_path, drop=("pcb_004.jpg", "pcb_005.jpg")))
     gaps = [step for step in report["steps"] if step["gap"]]
-    assert [[report["frames"][i] for i in gap["between"]] for gap in gaps] == [["pcb_003.jpg", "pcb_005.jpg"]]
+    assert [[report["frames"][i] for i in gap["between"]] for gap in gaps] == [["pcb_003.jpg", "pcb_006.jpg"]]
     assert gaps[0]["blur_coc"] > 2.0
     assert report["parts_soft"] > 0
-    assert any(line.startswith("Gap: between frames 3 and 4 (pcb_003.jpg, pcb_005.jpg)") for line in report["report"])
+    assert any(line.startswith("Gap: between frames 3 and 4 (pcb_003.jpg, pcb_006.jpg)") for line in report["report"])
+
+
+def test_one_frame_taken_out_makes_the_largest_step_where_it_was(tmp_path, capsys):
+    whole = _check(capsys, PCB)
+    report = _check(capsys, _copy(tmp_path, drop=("pcb_004.jpg",)))
+    largest = max(report["steps"], key=lambda step: step["blur_px"])
+    assert [report["frames"][i] for i in largest["between"]] == ["pcb_003.jpg", "pcb_005.jpg"]
+    # About the two steps it replaced (blur adds up along the depth), well past any of
+    # the whole stack's steps.
+    replaced = whole["steps"][2]["blur_px"] + whole["steps"][3]["blur_px"]
+    assert 0.7 * replaced < largest["blur_px"] < 1.3 * replaced
+    assert largest["blur_px"] > 1.3 * max(step["blur_px"] for step in whole["steps"])
 
 
 def test_a_frame_taken_twice_is_reported_as_not_moved(tmp_path, capsys):
@@ -70,10 +82,11 @@ def test_a_frame_taken_twice_is_reported_as_not_moved(tmp_path, capsys):
 
 
 def test_gaps_are_placed_in_millimetres_when_the_step_is_known(tmp_path, capsys):
-    folder = _copy(tmp_path, drop=("pcb_004.jpg",))
+    folder = _copy(tmp_path, drop=("pcb_004.jpg", "pcb_005.jpg"))
     assert main(["stack-check", str(folder), "--coc-px", str(COC_PX), "--step-mm", "0.1"]) == 0
     out = capsys.readouterr().out
-    # The gap lies between the 3rd and 4th frames kept: 2.5 steps from the first.
+    # The gap lies between the 3rd and 4th frames kept: 2.5 steps from the first (the
+    # frames are taken to be evenly spaced).
     assert "at about +0.250 mm from the first frame" in out
 
 

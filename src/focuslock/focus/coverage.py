@@ -41,9 +41,9 @@ _MARGIN_PX = 12  # context around a tile for the coarse band and the blur's spre
 _DETAIL_SIGMAS = 12.0
 # A step below this share of the CoC is no step: the focus did not move.
 NOT_MOVED_COC = 0.1
-# The share of a step's tiles whose blur sets it: the tiles sitting at a frame show the
-# whole step, the others less (a high percentile, robust to one odd tile).
-_STEP_PERCENTILE = 80.0
+# The percentile of a step's tile readings that sets it: the tiles sitting at a frame
+# show the whole step, the others less (a high percentile, robust to a few odd tiles).
+_STEP_PERCENTILE = 90.0
 
 
 @dataclass(frozen=True)
@@ -168,7 +168,12 @@ def check_coverage(greys: list[np.ndarray], names: list[str], coc_px: float, sca
 
     # Step blur between neighbours, from the tiles sharpest in one of the two; and each
     # tile's blur in its neighbours relative to its sharpest frame.
-    step_blurs: list[list[float]] = [[] for _ in range(count - 1)]
+    # A tile counts towards the step on the side its subject lies: there it reads
+    # between 0 (midway) and the whole step (at frame p); on the other side it would read
+    # more than the step and inflate it. The side is first the neighbour that reads less
+    # blur, then (twice) the one the steps so found explain. A tile at either end of the
+    # stack (one neighbour; its subject may lie beyond the stack) counts only where no
+    # tile between two frames does.
     relative: dict[int, dict[int, float]] = {}
     for b in np.flatnonzero(detailed):
         p = int(sharpest[b])
@@ -178,14 +183,47 @@ def check_coverage(greys: list[np.ndarray], names: list[str], coc_px: float, sca
             if 0 <= other < count:
                 estimate = reference.estimate(view(other, boxes[b]), sigmas[other])
                 if math.isfinite(estimate.blur_sd_px) or estimate.no_detail:
-                    blur = max(estimate.blur_px, 0.0)
-                    step_blurs[min(p, other)].append(blur)
-                    relative[b][other] = blur
+                    relative[b][other] = max(estimate.blur_px, 0.0)
+    def estimate_steps(side_of) -> list[float | None]:
+        step_blurs: list[list[float]] = [[] for _ in range(count - 1)]
+        end_blurs: list[list[float]] = [[] for _ in range(count - 1)]
+        for b, readings in relative.items():
+            if readings:
+                other = side_of(b)
+                (step_blurs if len(readings) == 2 else end_blurs)[min(int(sharpest[b]), other)].append(readings[other])
+        counts[:] = [len(blurs or ends) for blurs, ends in zip(step_blurs, end_blurs)]
+        return [float(np.percentile(blurs or ends, _STEP_PERCENTILE)) if (blurs or ends) else None
+                for blurs, ends in zip(step_blurs, end_blurs)]
+
+    def nearer_by_reading(b: int) -> int:
+        return min((r, o) for o, r in relative[b].items())[1]
+
+    def nearer_by_model(b: int) -> int:
+        # With steps s known, a subject x px (of blur) from frame p towards a neighbour
+        # reads r² = s² − 2·s·x there and s'² + 2·s'·x on the other side: the side where
+        # (s² − r²) / 2s is larger holds it. Next to a gap (one large step) the reading
+        # alone picks the wrong side for subjects in the gap.
+        p = int(sharpest[b])
+        if len(relative[b]) < 2:
+            return next(iter(relative[b]))
+        best = None
+        for other, r in relative[b].items():
+            step = first_steps[min(p, other)]
+            if not step:
+                return nearer_by_reading(b)
+            x = (step * step - r * r) / (2.0 * step)
+            if best is None or x > best[0]:
+                best = (x, other)
+        return best[1]
+
+    counts: list[int] = [0] * (count - 1)
+    first_steps = estimate_steps(nearer_by_reading)
+    for _ in range(2):
+        first_steps = estimate_steps(nearer_by_model)
     steps = []
     curve_end_px = float(curve_diameters_px(coc_px)[-1])
-    for i, blurs in enumerate(step_blurs):
-        blur = float(np.percentile(blurs, _STEP_PERCENTILE)) if blurs else None
-        steps.append(StepReport(i, blur, len(blurs), gap=blur is not None and blur / 2.0 > coc_px,
+    for i, blur in enumerate(first_steps):
+        steps.append(StepReport(i, blur, counts[i], gap=blur is not None and blur / 2.0 > coc_px,
                                 not_moved=blur is not None and blur < NOT_MOVED_COC * coc_px,
                                 beyond_range=blur is not None and blur >= curve_end_px - 1e-6))
 
