@@ -27,9 +27,11 @@ ALLOWED = {
     "recording": set(),
     "headless": {"live", "pipeline", "camera", "focus", "optics", "overlay", "frames", "session", "outputs", "recording"},
     "analyze": {"camera", "focus", "optics", "overlay", "frames", "outputs", "recording"},
+    # A shot stack checked after the fact, like analyze: files in, a report out.
+    "stack_check": {"camera", "focus", "outputs"},
     "ui": {"live", "pipeline", "camera", "focus", "optics", "overlay", "frames", "session", "headless", "resources",
            "outputs", "recording"},
-    "cli": {"ui", "live", "pipeline", "analyze", "camera", "focus", "optics", "overlay", "frames", "session", "headless",
+    "cli": {"ui", "live", "pipeline", "analyze", "stack_check", "camera", "focus", "optics", "overlay", "frames", "session", "headless",
             "resources", "outputs", "recording"},
     "__main__": {"cli"},
     "__init__": set(),
