@@ -29,9 +29,11 @@ ALLOWED = {
     "analyze": {"camera", "focus", "optics", "overlay", "frames", "outputs", "recording"},
     # A shot stack checked after the fact, like analyze: files in, a report out.
     "stack_check": {"camera", "focus", "outputs"},
+    # Measures the drive through the live pipeline: a camera, frames, the optics.
+    "calibrate": {"camera", "pipeline", "optics", "outputs", "resources"},
     "ui": {"live", "pipeline", "camera", "focus", "optics", "overlay", "frames", "session", "headless", "resources",
            "outputs", "recording"},
-    "cli": {"ui", "live", "pipeline", "analyze", "stack_check", "camera", "focus", "optics", "overlay", "frames", "session", "headless",
+    "cli": {"ui", "live", "pipeline", "analyze", "stack_check", "calibrate", "camera", "focus", "optics", "overlay", "frames", "session", "headless",
             "resources", "outputs", "recording"},
     "__main__": {"cli"},
     "__init__": set(),

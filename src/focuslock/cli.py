@@ -201,6 +201,19 @@ def build_parser() -> argparse.ArgumentParser:
     calibration.add_argument("--calibration", type=Path, help="a focus-drive calibration record (TOML, see calibration/README.md)")
     stack.add_argument("--json", action="store_true", help="print one JSON object")
 
+    calibrate = commands.add_parser("calibrate", help="measure the camera and lens: focus-drive steps")
+    what = calibrate.add_subparsers(dest="what", required=True, metavar="WHAT")
+    steps = what.add_parser("focus-steps", help="how far one focus-drive step moves focus, and the backlash, from live view")
+    steps.add_argument("--source", default="sim", help=SOURCE_HELP)
+    steps.add_argument("--roi", type=_roi, help="the feature to sweep through focus, X,Y,W,H in live-view pixels, in focus "
+                                               "(default on the simulated bench: the demo's feature, focused)")
+    steps.add_argument("--camera-name", help="the body's name for the record (default: the source's)")
+    steps.add_argument("--lens-name", default="", help="the lens's name for the record")
+    steps.add_argument("--drive-setting", default="", help="the drive step measured, e.g. Canon 'Near 1'")
+    steps.add_argument("--out", type=Path, help="calibration file to add the record to (default: the user's calibration folder)")
+    steps.add_argument("--dry-run", action="store_true", help="measure and print; save nothing")
+    steps.add_argument("--json", action="store_true", help="print one JSON object")
+
     check = commands.add_parser("stack-check", help="check a shot focus stack: gaps, frames that did not move, redundant frames")
     check.add_argument("input", help="a folder of the stack's frames, or a glob such as 'stack/*.jpg' (in focus order)")
     check.add_argument("--coc-px", type=_positive_float,
@@ -773,6 +786,55 @@ def _capture(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _calibrate(args: argparse.Namespace) -> int:
+    from focuslock.calibrate import CalibrationError, calibrate_focus_steps, save_record, user_calibration_path
+    from focuslock.camera.base import CameraError
+    from focuslock.camera.sources import camera_factory
+
+    roi = args.roi
+    try:
+        if args.source == "sim":
+            # The bench as the demo starts: aimed at its feature and focused on it.
+            from focuslock.camera.sim import BenchConfig, SimulatedBench
+
+            config = BenchConfig()
+            feature = _demo_feature(config)
+            camera = SimulatedBench(config.aimed_at(feature))
+            camera.open()
+            if roi is None:
+                roi = camera.landmark_roi_px(feature)
+                camera.drive_focus(int(round(camera.best_focus_position_steps(roi))))
+        else:
+            camera = camera_factory(args.source, loop=False)()
+            camera.open()
+    except CameraError as error:
+        raise UserError(error.user_message) from None
+    try:
+        if roi is None:
+            raise UserError("Give --roi X,Y,W,H: the feature to sweep through focus, in focus now.")
+        progress = None if args.json or not sys.stderr.isatty() else (lambda text: print(text, file=sys.stderr))
+        result = calibrate_focus_steps(camera, roi, progress=progress)
+    except (CalibrationError, CameraError) as error:
+        raise UserError(getattr(error, "user_message", None) or str(error)) from None
+    finally:
+        camera.close()
+    record = result.record(args.camera_name or camera.name, args.lens_name, args.drive_setting)
+    path = args.out or user_calibration_path()
+    if not args.dry_run:
+        try:
+            save_record(path, record)
+        except CalibrationError as error:
+            raise UserError(str(error)) from None
+    if args.json:
+        _print_json({**record, "blur_px_per_step": result.blur_px_per_step, "coc_px": result.coc_px,
+                     "saved_to": None if args.dry_run else str(path)})
+    else:
+        print(f"one drive step moves focus by {result.step_um:.2f} µm at the subject; backlash "
+              f"{result.backlash_steps:.1f} steps (blur {result.blur_px_per_step:.3f} px per step, CoC {result.coc_px:.2f} px)")
+        print("not saved (--dry-run)" if args.dry_run else f"saved to {path}")
+    return EXIT_OK
+
+
 def _stack_check(args: argparse.Namespace) -> int:
     from focuslock.camera.folder import list_images
     from focuslock.outputs import OutputError, check_outputs
@@ -802,7 +864,7 @@ def _stack_check(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"demo": _demo, "live": _live, "analyze": _analyze, "dof": _dof, "stack-plan": _stack_plan,
-             "stack-check": _stack_check, "cameras": _cameras, "capture": _capture}
+             "stack-check": _stack_check, "calibrate": _calibrate, "cameras": _cameras, "capture": _capture}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -227,6 +227,9 @@ class LockStatus:
     # saturates, so it ranks the frames of a stack (one exposure) even where the blur
     # estimate runs off its curve or a box spans several depths.
     fine_energy: float | None = None
+    # The whole box's blur (px), also when a part set the verdict and ``blur_px`` is the
+    # part's: what a sweep through focus reads (one quantity from frame to frame).
+    whole_blur_px: float | None = None
     # The locked reference (replaced whole, never changed: safe to read on any thread),
     # for the capture check to judge a capture with the same estimator.
     reference: FeatureReference | None = field(default=None, repr=False, compare=False)
@@ -336,7 +339,8 @@ class FocusLock:
         hint, peak = self._hint(estimate.whole, moving, position_steps)
         self._previous_position = position_steps
         return LockStatus(state, shown.blur_px, shown.blur_sd_px, coc, reason, hint, peak, self.warning,
-                          self.calibrating, shown.beyond_range, estimate.whole.energies.fine, self.reference)
+                          self.calibrating, shown.beyond_range, estimate.whole.energies.fine, estimate.whole.blur_px,
+                          self.reference)
 
     def _judge(self, estimate: FeatureEstimate, track_confidence: float,
                clipped_share: float) -> tuple[FocusState, str | None, BlurEstimate]:

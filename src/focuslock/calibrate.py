@@ -1,0 +1,318 @@
+"""Focus-drive calibration from live view: how far one drive step moves the plane of
+focus, and how many steps a change of direction loses (backlash).
+
+No body reports where its focus is, so the drive is measured through the picture: the
+locked feature is swept through focus in even drive steps, up and then down, and each
+position's blur is read by the lock's own estimator (:mod:`focuslock.focus.defocus`).
+A lens out of focus blurs a point by a disc whose diameter grows in proportion to the
+focus shift, so the blur is ``g·|x − x₀|`` in drive steps ``x``; against a reference
+that was itself blurred by ``b_ref`` the estimator reads ``±sqrt(|b² − b_ref²|)``
+(discs add by their second moments), which makes ``sign·reading²`` a parabola in ``x``:
+``g²(x − x₀)² − b_ref²``. Its fit gives ``g`` (blur px per step) and ``x₀`` (best
+focus). The optics turn ``g`` into µm of focus shift at the subject
+(:func:`focuslock.optics.dof.depth_for_live_view_blur_mm`); the best focus found
+sweeping up and sweeping down differ by the backlash.
+
+The camera is driven directly, one frame at a time, through the same
+:class:`~focuslock.pipeline.FramePipeline` as live view.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from focuslock.camera.base import Camera, CorruptFrameError
+from focuslock.optics.dof import depth_for_live_view_blur_mm
+from focuslock.pipeline import FramePipeline, PipelineSettings
+
+__all__ = ["CalibrationError", "FocusStepCalibration", "SweepPoint", "calibrate_focus_steps", "save_record",
+           "user_calibration_path"]
+
+# The lock calibrates its reference on this many still frames first.
+_LOCK_FRAMES = 8
+# The sweep reaches this blur (in CoC) on each side of best focus: far enough for the
+# V's arms, within the estimator's curve (4 CoC).
+_ARM_BLUR_COC = 3.0
+# Readings past this blur (CoC) belong to an arm of the V.
+_ARM_FROM_COC = 1.0
+# Each sweep starts this many steps (at least) beyond its range, so that the backlash of
+# a change of direction is taken out before the first reading.
+_MIN_BACKLASH_GUARD_STEPS = 32
+
+
+class CalibrationError(Exception):
+    """One sentence for the user."""
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    position_steps: int
+    blur_px: float
+    direction: int  # +1 sweeping up (farther), −1 down
+
+
+@dataclass(frozen=True)
+class FocusStepCalibration:
+    """What the sweep found. ``step_um``: focus shift at the subject per drive step;
+    ``backlash_steps``: steps lost on a change of direction; ``best_position_steps``:
+    best focus of the feature approached from below (drive coordinates)."""
+
+    step_um: float
+    backlash_steps: float
+    blur_px_per_step: float
+    best_position_steps: float
+    coc_px: float
+    magnification: float | None
+    points: list[SweepPoint] = field(repr=False, default_factory=list)
+
+    def record(self, camera: str, lens: str, drive_setting: str = "", at_distance_mm: float | None = None) -> dict:
+        """The calibration record (calibration/README.md) for a TOML file."""
+        record = {"camera": camera, "lens": lens, "drive_setting": drive_setting, "step_um": round(float(self.step_um), 3),
+                  "backlash_steps": round(float(self.backlash_steps), 1)}
+        if at_distance_mm is not None:
+            record["at_distance_mm"] = round(float(at_distance_mm), 2)
+        if self.magnification is not None:
+            record["magnification"] = round(float(self.magnification), 4)
+        return record
+
+
+class _Sweeper:
+    def __init__(self, camera: Camera, roi_px, settings: PipelineSettings | None, frames_per_point: int,
+                 settle_frames: int, progress: Callable[[str], None] | None) -> None:
+        self.camera = camera
+        self.pipeline = FramePipeline()
+        settings = settings or PipelineSettings()
+        self.settings = settings.with_focus(settings.focus.follow(tuple(int(v) for v in roi_px)))
+        self.frames_per_point = frames_per_point
+        self.settle_frames = settle_frames
+        self.progress = progress
+        self.position = 0  # drive steps from where the calibration started
+        self.results: dict | None = None
+
+    def frame(self) -> dict:
+        for _ in range(5):
+            try:
+                return self.pipeline(self.camera.read_frame(), self.settings)
+            except CorruptFrameError:
+                continue
+        raise CalibrationError("Live view keeps delivering damaged frames; the calibration stopped.")
+
+    def lock(self) -> None:
+        self.frame()
+        self.settings = self.settings.with_focus(self.settings.focus.with_lock())
+        for _ in range(_LOCK_FRAMES):
+            self.results = self.frame()
+        lock = self.results["focus"].lock
+        if lock is None:
+            raise CalibrationError("The feature could not be locked: choose a box inside the frame.")
+        if lock.warning and "too little" in lock.warning.lower():
+            raise CalibrationError("The feature holds too little detail for the noise to calibrate by: " + lock.warning)
+
+    def move(self, steps: int) -> None:
+        if steps:
+            moved = self.camera.drive_focus(int(steps))
+            if moved != steps:
+                raise CalibrationError(f"The focus drive stopped at an end after {moved} of {steps} steps; start the "
+                                       "calibration with the feature in focus, away from the lens's focus limits.")
+            self.position += steps
+
+    def blur(self) -> tuple[float | None, bool]:
+        """The feature's blur here (mean of a few frames) and whether it ran past the curve."""
+        for _ in range(self.settle_frames):
+            self.frame()
+        readings, beyond = [], False
+        for _ in range(self.frames_per_point):
+            lock = self.frame()["focus"].lock
+            if lock is None or lock.blur_px is None or lock.state.value == "lost":
+                raise CalibrationError("The feature was lost during the sweep; steady the subject and start again.")
+            readings.append(lock.whole_blur_px)
+            beyond = beyond or (lock.beyond_range and lock.whole_blur_px == lock.blur_px)
+        return float(np.mean(readings)), beyond
+
+
+def _fit(points: list[SweepPoint], coc_px: float) -> tuple[float, float]:
+    """(g px per step, x₀ steps) from one sweep.
+
+    The arms — readings past ``_ARM_FROM_COC`` CoC on each side of the least blur — are
+    straight lines of slope ±g that meet at best focus; fitted as lines, they hold also for
+    a feature deeper than the depth of field (its sharpest part leads the reading, which
+    flattens the bottom of the V, not its arms). With too few readings on an arm, the
+    parabola of sign·reading² (exact for a flat feature) is fitted instead."""
+    if len(points) < 5:
+        raise CalibrationError("Too few readings in the sweep to fit the feature's focus curve.")
+    x = np.array([p.position_steps for p in points], float)
+    e = np.array([p.blur_px for p in points], float)
+    lowest = x[int(np.argmin(e))]
+    left = (x < lowest) & (e >= _ARM_FROM_COC * coc_px)
+    right = (x > lowest) & (e >= _ARM_FROM_COC * coc_px)
+    if left.sum() >= 3 and right.sum() >= 3:
+        slope_left, offset_left = np.polyfit(x[left], e[left], 1)
+        slope_right, offset_right = np.polyfit(x[right], e[right], 1)
+        if slope_left < 0 < slope_right:
+            return 0.5 * (slope_right - slope_left), (offset_left - offset_right) / (slope_right - slope_left)
+    return _fit_parabola(x, e)
+
+
+def _fit_parabola(x: np.ndarray, e: np.ndarray) -> tuple[float, float]:
+    y = np.copysign(e**2, e)
+    a, b, _ = np.polyfit(x, y, 2)
+    if not a > 0:
+        raise CalibrationError("The feature's blur did not grow on both sides of focus: the sweep missed best focus.")
+    return math.sqrt(a), -b / (2.0 * a)
+
+
+def _fit_both(up: list[SweepPoint], down: list[SweepPoint], coc_px: float) -> tuple[float, float, float]:
+    """(g, best focus sweeping up, best focus sweeping down) from both sweeps at once.
+
+    One slope for all four arms (a disc grows alike on both sides of focus) and one
+    flattening ``h`` of the V's bottom; only the centre differs between the sweeps, by
+    the backlash. Given each reading's arm the model is linear in (g, g·x₀↑, g·x₀↓, h):
+    left arm e = g·(x₀ − x) − h, right arm e = g·(x − x₀) − h. Sharing the slope between
+    the sweeps is what makes their centres, and so the backlash, precise."""
+    rows, values, arms = [], [], []
+    for points, column in ((up, 1), (down, 2)):
+        x = np.array([p.position_steps for p in points], float)
+        e = np.array([p.blur_px for p in points], float)
+        lowest = x[int(np.argmin(e))]
+        for xi, ei in zip(x, e):
+            if ei < _ARM_FROM_COC * coc_px or xi == lowest:
+                continue
+            side = 1.0 if xi > lowest else -1.0
+            row = [side * xi, 0.0, 0.0, -1.0]
+            row[column] = -side
+            rows.append(row)
+            values.append(ei)
+            arms.append((column, side))
+    counts = [arms.count((column, side)) for column in (1, 2) for side in (-1.0, 1.0)]
+    if min(counts) < 3:
+        g_up, best_up = _fit(up, coc_px)
+        g_down, best_down = _fit(down, coc_px)
+        return 0.5 * (g_up + g_down), best_up, best_down
+    (g, u, d, _), *_ = np.linalg.lstsq(np.array(rows), np.array(values), rcond=None)
+    if not g > 0:
+        raise CalibrationError("The feature's blur did not grow on both sides of focus: the sweep missed best focus.")
+    return float(g), float(u / g), float(d / g)
+
+
+def calibrate_focus_steps(camera: Camera, roi_px, *, settings: PipelineSettings | None = None, points_per_arm: int = 12,
+                          frames_per_point: int = 3, settle_frames: int = 1, max_probe_steps: int = 4000,
+                          progress: Callable[[str], None] | None = None) -> FocusStepCalibration:
+    """Sweep ``camera``'s focus drive through the feature in ``roi_px`` (live-view px),
+    which should be in focus when this starts, and measure the drive. The camera must be
+    open; it is left at the feature's best focus, approached from below."""
+    if not camera.capabilities.focus_drive:
+        raise CalibrationError(f"{camera.name} cannot drive focus from the computer; nothing to calibrate.")
+    sweep = _Sweeper(camera, roi_px, settings, frames_per_point, settle_frames, progress)
+    sweep.lock()
+    optics, coc = sweep.results["optics"], sweep.results["coc"]
+    if optics is None or coc.pixel_pitch_um is None:
+        raise CalibrationError("Calibrating needs the optics: give the focal length, aperture and magnification "
+                               "(or a lens that reports its focus distance) and the sensor.")
+    coc_px = coc.coc_px
+
+    # How far the blur reaches the arm's end: doubling probes upwards, then back.
+    probe = 1
+    while True:
+        sweep.move(probe - sweep.position)
+        blur, beyond = sweep.blur()
+        if beyond or (blur is not None and blur >= _ARM_BLUR_COC * coc_px):
+            break
+        if probe >= max_probe_steps:
+            raise CalibrationError(f"The feature did not blur past {_ARM_BLUR_COC:g} CoC within {max_probe_steps} "
+                                   "steps: the drive is not moving the focus, or the steps are very fine.")
+        probe = min(probe * 2, max_probe_steps)
+    half_width = max(int(round(probe * 1.25)), points_per_arm)
+    stride = max(1, half_width // points_per_arm)
+    low, high = -stride * points_per_arm, stride * points_per_arm
+    if progress:
+        progress(f"sweeping ±{high} steps in steps of {stride}")
+
+    points: list[SweepPoint] = []
+    # Up: start below the range so that any backlash is taken out before the first
+    # reading: by more than any backlash a drive is likely to have (it is not known yet).
+    guard = max(high, _MIN_BACKLASH_GUARD_STEPS)
+    sweep.move(low - guard - sweep.position)
+    for target in range(low, high + 1, stride):
+        sweep.move(target - sweep.position)
+        blur, beyond = sweep.blur()
+        if not beyond:
+            points.append(SweepPoint(target, blur, +1))
+    # Down, from above the range.
+    sweep.move(high + guard - sweep.position)
+    for target in range(high, low - 1, -stride):
+        sweep.move(target - sweep.position)
+        blur, beyond = sweep.blur()
+        if not beyond:
+            points.append(SweepPoint(target, blur, -1))
+    up = [p for p in points if p.direction > 0]
+    down = [p for p in points if p.direction < 0]
+    g, best_up, best_down = _fit_both(up, down, coc_px)
+    depth_mm = depth_for_live_view_blur_mm(optics, coc, g)
+    if depth_mm is None:
+        raise CalibrationError("The optics give no finite depth of field here; the step cannot be put in µm.")
+    # Leave the lens at best focus, approached from below as the sweep up did.
+    if abs(best_up - best_down) > 0.8 * guard:
+        raise CalibrationError(f"The backlash ({best_up - best_down:.0f} steps) is close to the {guard} steps the sweep "
+                               "allowed for it; the figures cannot be trusted.")
+    sweep.move(int(math.floor(best_up)) - guard - sweep.position)
+    sweep.move(int(round(best_up)) - sweep.position)
+    return FocusStepCalibration(step_um=depth_mm * 1000.0, backlash_steps=best_up - best_down, blur_px_per_step=g,
+                                best_position_steps=best_up, coc_px=coc_px, magnification=optics.magnification,
+                                points=points)
+
+
+# ---------------------------------------------------------------------- the record file
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        if not math.isfinite(value):
+            raise CalibrationError(f"A calibration figure is not a finite number ({value}); nothing was saved.")
+        return repr(float(value)) if isinstance(value, float) else repr(int(value))
+    # JSON's string escapes (\" \\ \n \uXXXX) are TOML's basic-string escapes.
+    import json
+
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def save_record(path, record: dict) -> None:
+    """Add ``record`` to the ``[[focus_drive]]`` records of ``path`` (calibration/README.md),
+    replacing the record for the same camera, lens and drive setting; the file is
+    written whole (temporary file, then rename), so a failure leaves the old one."""
+    from pathlib import Path
+
+    from focuslock.outputs import OutputError, replace_file
+    from focuslock.resources import DataFileError, read_toml
+
+    path = Path(path)
+    records: list[dict] = []
+    if path.exists():
+        try:
+            records = [r for r in read_toml(path).get("focus_drive", []) if isinstance(r, dict)]
+        except DataFileError as error:
+            raise CalibrationError(f"{error} Fix or move it; the new calibration was not saved.") from None
+    key = ("camera", "lens", "drive_setting")
+    records = [r for r in records if tuple(r.get(k, "") for k in key) != tuple(record.get(k, "") for k in key)]
+    records.append(record)
+    lines = ["# Focus-drive calibrations measured by `focuslock calibrate focus-steps` (calibration/README.md).", ""]
+    for entry in records:
+        lines.append("[[focus_drive]]")
+        lines += [f"{name} = {_toml_value(value)}" for name, value in entry.items()]
+        lines.append("")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        replace_file(path, "\n".join(lines).encode("utf-8"))
+    except (OSError, OutputError) as error:
+        raise CalibrationError(f"The calibration could not be saved to {path}: {error}") from None
+
+
+def user_calibration_path():
+    """Where measured calibrations are kept: the user's calibration folder."""
+    from focuslock.resources import user_config_folder
+
+    return user_config_folder() / "calibration" / "focus-drive.toml"
