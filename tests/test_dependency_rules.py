@@ -31,6 +31,8 @@ ALLOWED = {
     "stack_check": {"camera", "focus", "outputs"},
     # Measures the drive through the live pipeline: a camera, frames, the optics.
     "calibrate": {"camera", "pipeline", "optics", "outputs", "resources"},
+    # Named focus marks: the drive sweeps of calibrate, read against a mark's reference.
+    "marks": {"calibrate", "camera", "focus", "pipeline"},
     "ui": {"live", "pipeline", "camera", "focus", "optics", "overlay", "frames", "session", "headless", "resources",
            "outputs", "recording"},
     "cli": {"ui", "live", "pipeline", "analyze", "stack_check", "calibrate", "camera", "focus", "optics", "overlay", "frames", "session", "headless",

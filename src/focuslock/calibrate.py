@@ -29,19 +29,19 @@ from focuslock.camera.base import Camera, CorruptFrameError
 from focuslock.optics.dof import depth_for_live_view_blur_mm
 from focuslock.pipeline import FramePipeline, PipelineSettings
 
-__all__ = ["CalibrationError", "FocusStepCalibration", "SweepPoint", "calibrate_focus_steps", "save_record",
+__all__ = ["CalibrationError", "DriveSweep", "fit_sweep", "FocusStepCalibration", "SweepPoint", "calibrate_focus_steps", "save_record",
            "user_calibration_path"]
 
 # The lock calibrates its reference on this many still frames first.
 _LOCK_FRAMES = 8
 # The sweep reaches this blur (in CoC) on each side of best focus: far enough for the
 # V's arms, within the estimator's curve (4 CoC).
-_ARM_BLUR_COC = 3.0
+ARM_BLUR_COC = 3.0
 # Readings past this blur (CoC) belong to an arm of the V.
 _ARM_FROM_COC = 1.0
 # Each sweep starts this many steps (at least) beyond its range, so that the backlash of
 # a change of direction is taken out before the first reading.
-_MIN_BACKLASH_GUARD_STEPS = 32
+MIN_BACKLASH_GUARD_STEPS = 32
 
 
 class CalibrationError(Exception):
@@ -80,7 +80,10 @@ class FocusStepCalibration:
         return record
 
 
-class _Sweeper:
+class DriveSweep:
+    """Drives a camera's focus in steps and reads the feature's blur at each position,
+    through the live pipeline. ``position``: drive steps from where it started."""
+
     def __init__(self, camera: Camera, roi_px, settings: PipelineSettings | None, frames_per_point: int,
                  settle_frames: int, progress: Callable[[str], None] | None) -> None:
         self.camera = camera
@@ -116,25 +119,71 @@ class _Sweeper:
         if steps:
             moved = self.camera.drive_focus(int(steps))
             if moved != steps:
-                raise CalibrationError(f"The focus drive stopped at an end after {moved} of {steps} steps; start the "
-                                       "calibration with the feature in focus, away from the lens's focus limits.")
+                raise CalibrationError(f"The focus drive stopped at an end after {moved} of {steps} steps; start with "
+                                       "the feature in focus, away from the lens's focus limits.")
             self.position += steps
 
-    def blur(self) -> tuple[float | None, bool]:
+    def read_one(self, results: dict) -> tuple[float, bool]:
+        """The feature's blur in one frame's results (the lock's, of the whole box) and
+        whether it ran past the estimator's curve."""
+        lock = results["focus"].lock
+        if lock is None or lock.blur_px is None or lock.state.value == "lost":
+            raise CalibrationError("The feature was lost during the sweep; steady the subject and start again.")
+        return lock.whole_blur_px, lock.beyond_range and lock.whole_blur_px == lock.blur_px
+
+    def blur(self) -> tuple[float, bool]:
         """The feature's blur here (mean of a few frames) and whether it ran past the curve."""
         for _ in range(self.settle_frames):
             self.frame()
         readings, beyond = [], False
         for _ in range(self.frames_per_point):
-            lock = self.frame()["focus"].lock
-            if lock is None or lock.blur_px is None or lock.state.value == "lost":
-                raise CalibrationError("The feature was lost during the sweep; steady the subject and start again.")
-            readings.append(lock.whole_blur_px)
-            beyond = beyond or (lock.beyond_range and lock.whole_blur_px == lock.blur_px)
+            blur, past = self.read_one(self.frame())
+            readings.append(blur)
+            beyond = beyond or past
         return float(np.mean(readings)), beyond
 
+    def probe_arm(self, arm_blur_px: float, max_steps: int) -> int:
+        """Steps upwards from here until the feature's blur reaches ``arm_blur_px``
+        (doubling), coming back to where it started."""
+        start = self.position
+        probe = 1
+        while True:
+            self.move(start + probe - self.position)
+            blur, beyond = self.blur()
+            if beyond or blur >= arm_blur_px:
+                break
+            if probe >= max_steps:
+                raise CalibrationError(f"The feature did not blur past {ARM_BLUR_COC:g} CoC within {max_steps} steps: "
+                                       "the drive is not moving the focus, or the steps are very fine.")
+            probe = min(probe * 2, max_steps)
+        self.move(start - self.position)
+        return probe
 
-def _fit(points: list[SweepPoint], coc_px: float) -> tuple[float, float]:
+    def sweep(self, low: int, high: int, stride: int, guard: int, direction: int) -> list[SweepPoint]:
+        """Readings from ``low`` to ``high`` (up, ``direction`` +1) or back (−1), in
+        ``stride`` steps, starting ``guard`` steps beyond the range so that the backlash of
+        the change of direction is taken out first. Readings past the curve are dropped."""
+        points = []
+        if direction > 0:
+            self.move(low - guard - self.position)
+            targets = range(low, high + 1, stride)
+        else:
+            self.move(high + guard - self.position)
+            targets = range(high, low - 1, -stride)
+        for target in targets:
+            self.move(target - self.position)
+            blur, beyond = self.blur()
+            if not beyond:
+                points.append(SweepPoint(target, blur, direction))
+        return points
+
+    def settle_at(self, position: float, guard: int) -> None:
+        """To ``position`` (rounded), approached from below as an upward sweep does."""
+        self.move(int(math.floor(position)) - guard - self.position)
+        self.move(int(round(position)) - self.position)
+
+
+def fit_sweep(points: list[SweepPoint], coc_px: float) -> tuple[float, float]:
     """(g px per step, x₀ steps) from one sweep.
 
     The arms — readings past ``_ARM_FROM_COC`` CoC on each side of the least blur — are
@@ -189,8 +238,8 @@ def _fit_both(up: list[SweepPoint], down: list[SweepPoint], coc_px: float) -> tu
             arms.append((column, side))
     counts = [arms.count((column, side)) for column in (1, 2) for side in (-1.0, 1.0)]
     if min(counts) < 3:
-        g_up, best_up = _fit(up, coc_px)
-        g_down, best_down = _fit(down, coc_px)
+        g_up, best_up = fit_sweep(up, coc_px)
+        g_down, best_down = fit_sweep(down, coc_px)
         return 0.5 * (g_up + g_down), best_up, best_down
     (g, u, d, _), *_ = np.linalg.lstsq(np.array(rows), np.array(values), rcond=None)
     if not g > 0:
@@ -206,7 +255,7 @@ def calibrate_focus_steps(camera: Camera, roi_px, *, settings: PipelineSettings 
     open; it is left at the feature's best focus, approached from below."""
     if not camera.capabilities.focus_drive:
         raise CalibrationError(f"{camera.name} cannot drive focus from the computer; nothing to calibrate.")
-    sweep = _Sweeper(camera, roi_px, settings, frames_per_point, settle_frames, progress)
+    sweep = DriveSweep(camera, roi_px, settings, frames_per_point, settle_frames, progress)
     sweep.lock()
     optics, coc = sweep.results["optics"], sweep.results["coc"]
     if optics is None or coc.pixel_pitch_um is None:
@@ -215,41 +264,18 @@ def calibrate_focus_steps(camera: Camera, roi_px, *, settings: PipelineSettings 
     coc_px = coc.coc_px
 
     # How far the blur reaches the arm's end: doubling probes upwards, then back.
-    probe = 1
-    while True:
-        sweep.move(probe - sweep.position)
-        blur, beyond = sweep.blur()
-        if beyond or (blur is not None and blur >= _ARM_BLUR_COC * coc_px):
-            break
-        if probe >= max_probe_steps:
-            raise CalibrationError(f"The feature did not blur past {_ARM_BLUR_COC:g} CoC within {max_probe_steps} "
-                                   "steps: the drive is not moving the focus, or the steps are very fine.")
-        probe = min(probe * 2, max_probe_steps)
+    probe = sweep.probe_arm(ARM_BLUR_COC * coc_px, max_probe_steps)
     half_width = max(int(round(probe * 1.25)), points_per_arm)
     stride = max(1, half_width // points_per_arm)
     low, high = -stride * points_per_arm, stride * points_per_arm
     if progress:
         progress(f"sweeping ±{high} steps in steps of {stride}")
-
-    points: list[SweepPoint] = []
-    # Up: start below the range so that any backlash is taken out before the first
-    # reading: by more than any backlash a drive is likely to have (it is not known yet).
-    guard = max(high, _MIN_BACKLASH_GUARD_STEPS)
-    sweep.move(low - guard - sweep.position)
-    for target in range(low, high + 1, stride):
-        sweep.move(target - sweep.position)
-        blur, beyond = sweep.blur()
-        if not beyond:
-            points.append(SweepPoint(target, blur, +1))
-    # Down, from above the range.
-    sweep.move(high + guard - sweep.position)
-    for target in range(high, low - 1, -stride):
-        sweep.move(target - sweep.position)
-        blur, beyond = sweep.blur()
-        if not beyond:
-            points.append(SweepPoint(target, blur, -1))
-    up = [p for p in points if p.direction > 0]
-    down = [p for p in points if p.direction < 0]
+    # Each sweep starts beyond its range by more than any backlash a drive is likely to
+    # have (it is not known yet).
+    guard = max(high, MIN_BACKLASH_GUARD_STEPS)
+    up = sweep.sweep(low, high, stride, guard, +1)
+    down = sweep.sweep(low, high, stride, guard, -1)
+    points = up + down
     g, best_up, best_down = _fit_both(up, down, coc_px)
     depth_mm = depth_for_live_view_blur_mm(optics, coc, g)
     if depth_mm is None:
@@ -258,8 +284,7 @@ def calibrate_focus_steps(camera: Camera, roi_px, *, settings: PipelineSettings 
     if abs(best_up - best_down) > 0.8 * guard:
         raise CalibrationError(f"The backlash ({best_up - best_down:.0f} steps) is close to the {guard} steps the sweep "
                                "allowed for it; the figures cannot be trusted.")
-    sweep.move(int(math.floor(best_up)) - guard - sweep.position)
-    sweep.move(int(round(best_up)) - sweep.position)
+    sweep.settle_at(best_up, guard)
     return FocusStepCalibration(step_um=depth_mm * 1000.0, backlash_steps=best_up - best_down, blur_px_per_step=g,
                                 best_position_steps=best_up, coc_px=coc_px, magnification=optics.magnification,
                                 points=points)
