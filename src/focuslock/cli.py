@@ -214,6 +214,20 @@ def build_parser() -> argparse.ArgumentParser:
     steps.add_argument("--dry-run", action="store_true", help="measure and print; save nothing")
     steps.add_argument("--json", action="store_true", help="print one JSON object")
 
+    shoot = commands.add_parser("stack-shoot", help="drive and capture a focus stack, then check its coverage")
+    shoot.add_argument("--source", default="sim", help=SOURCE_HELP)
+    shoot.add_argument("--near-steps", type=int, required=True, help="the stack's near end: drive steps nearer than focus now")
+    shoot.add_argument("--far-steps", type=int, required=True, help="the stack's far end: drive steps farther than focus now")
+    shoot.add_argument("--overlap", type=_finite_float, default=0.3, help="overlap between frames as a fraction of the depth of field (default 0.3)")
+    drive = shoot.add_mutually_exclusive_group()
+    drive.add_argument("--step-um", type=_positive_float, help="µm of focus shift per drive step (default: the calibration)")
+    drive.add_argument("--calibration", type=Path, help="a focus-drive calibration file (default: the user's, measured by `calibrate focus-steps`)")
+    shoot.add_argument("--out", type=Path, default=Path("stack"), help="folder for the frames (default stack)")
+    shoot.add_argument("--no-check", action="store_true", help="do not run stack-check on the frames afterwards")
+    shoot.add_argument("--magnification", type=_positive_float, help="simulated bench only: its magnification")
+    shoot.add_argument("--capture-width-px", type=int, help="simulated bench only: the width of its captures")
+    shoot.add_argument("--json", action="store_true", help="print one JSON object")
+
     check = commands.add_parser("stack-check", help="check a shot focus stack: gaps, frames that did not move, redundant frames")
     check.add_argument("input", help="a folder of the stack's frames, or a glob such as 'stack/*.jpg' (in focus order)")
     check.add_argument("--coc-px", type=_positive_float,
@@ -835,6 +849,85 @@ def _calibrate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _stack_shoot(args: argparse.Namespace) -> int:
+    from focuslock.calibrate import user_calibration_path
+    from focuslock.camera.base import CameraError
+    from focuslock.camera.sources import camera_factory
+    from focuslock.optics.dof import OpticsError
+    from focuslock.optics.stack import load_drive_calibration
+    from focuslock.stack_shoot import InterruptFlag, StackShootError, frame_step_steps, optics_of, plan_slices, shoot_stack
+
+    try:
+        if args.source == "sim":
+            from focuslock.camera.sim import BenchConfig, SimulatedBench
+
+            config = BenchConfig(**({"magnification": args.magnification} if args.magnification else {}),
+                                 **({"capture_width_px": args.capture_width_px} if args.capture_width_px else {}))
+            camera = SimulatedBench(config.aimed_at(_demo_feature(config)))
+        else:
+            if args.magnification or args.capture_width_px:
+                raise UserError("--magnification and --capture-width-px set up the simulated bench; this source is a camera.")
+            camera = camera_factory(args.source, loop=False)()
+        camera.open()
+    except (CameraError, ValueError) as error:
+        raise UserError(getattr(error, "user_message", None) or str(error)) from None
+    try:
+        if not camera.capabilities.focus_drive or not camera.capabilities.capture:
+            raise UserError(f"{camera.name} cannot both drive focus and capture from the computer; a stack needs both.")
+        step_um = args.step_um
+        if step_um is None:
+            path = args.calibration or user_calibration_path()
+            try:
+                step_um = load_drive_calibration(path, camera=camera.name).step_um
+            except OpticsError as error:
+                raise UserError(f"{error} Measure the drive first: focuslock calibrate focus-steps "
+                                "(or give --step-um).") from None
+        optics, sensor_width_mm = optics_of(camera)
+        every = frame_step_steps(optics, step_um, args.overlap)
+        positions = plan_slices(args.near_steps, args.far_steps, every)
+        if not args.json:
+            print(f"{len(positions)} frames, one every {every} steps ({every * step_um:.0f} µm; depth of field "
+                  f"{optics.planning_dof_mm() * 1000:.0f} µm per frame, overlap {args.overlap:g})")
+
+        def progress(index, count, files) -> None:
+            if not args.json:
+                print(f"frame {index + 1}/{count} at {positions[index]:+d} steps: " + ", ".join(str(p) for p in files),
+                      flush=True)
+
+        with InterruptFlag() as stop:
+            shot = shoot_stack(camera, positions, args.out, progress=progress, should_stop=stop)
+    except StackShootError as error:
+        raise UserError(str(error)) from None
+    finally:
+        camera.close()
+    report = None
+    if not args.no_check and len(shot.all_files) >= 2:
+        from focuslock.stack_check import StackCheckError, report_json, report_lines, run_stack_check
+
+        coc_px = None
+        if sensor_width_mm:
+            import cv2
+
+            first = cv2.imread(str(shot.all_files[0]), cv2.IMREAD_REDUCED_GRAYSCALE_8)
+            if first is not None:
+                coc_px = optics.coc_mm / sensor_width_mm * first.shape[1] * 8
+        try:
+            coverage, warnings = run_stack_check(args.out, coc_px)
+            report = report_json(coverage, warnings) if args.json else report_lines(coverage)
+        except StackCheckError as error:
+            report = [f"stack-check: {error}"]
+    if args.json:
+        _print_json({**shot.manifest(), "folder": str(shot.folder), "files": [str(p) for p in shot.all_files],
+                     "check": report})
+    else:
+        if shot.stopped:
+            print(f"focuslock: the stack stopped after {len(shot.files)} of {len(positions)} frames: {shot.stopped}. "
+                  f"The {len(shot.all_files)} file(s) saved are in {shot.folder}.", file=sys.stderr)
+        for line in report or []:
+            print(line)
+    return EXIT_FAILURE if shot.stopped else EXIT_OK
+
+
 def _stack_check(args: argparse.Namespace) -> int:
     from focuslock.camera.folder import list_images
     from focuslock.outputs import OutputError, check_outputs
@@ -864,7 +957,7 @@ def _stack_check(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"demo": _demo, "live": _live, "analyze": _analyze, "dof": _dof, "stack-plan": _stack_plan,
-             "stack-check": _stack_check, "calibrate": _calibrate, "cameras": _cameras, "capture": _capture}
+             "stack-check": _stack_check, "stack-shoot": _stack_shoot, "calibrate": _calibrate, "cameras": _cameras, "capture": _capture}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -39,6 +39,14 @@ _MARGIN_PX = 12  # context around a tile for the coarse band and the blur's spre
 # A tile is judged when its fine band holds this many standard deviations of its noise
 # in its sharpest frame.
 _DETAIL_SIGMAS = 12.0
+# And at least this fine-band energy (grey levels²: differences of about one level): a
+# JPEG's flat areas hold a little of its own blocking and rounding, and the noise model,
+# which JPEG fools there, would take it for detail.
+_MIN_FINE_ENERGY = 2.0
+# A tile's readings count only where they resolve a blur of this many CoC (a gap's
+# size) with a standard deviation of at most this share of the CoC.
+_GAP_BLUR_COC = 2.0
+_READING_SD_COC = 0.35
 # A step below this share of the CoC is no step: the focus did not move.
 NOT_MOVED_COC = 0.1
 # The percentile of a step's tile readings that sets it: the tiles sitting at a frame
@@ -162,7 +170,7 @@ def check_coverage(greys: list[np.ndarray], names: list[str], coc_px: float, sca
         for f in range(count):
             e = band_energies(view(f, box), sigmas[f], margin_px=m)
             fine[b, f] = e.fine
-            if e.fine >= _DETAIL_SIGMAS * e.fine_sd and e.coarse_resolved:
+            if e.fine >= max(_DETAIL_SIGMAS * e.fine_sd, _MIN_FINE_ENERGY) and e.coarse_resolved:
                 detailed[b] = True
     sharpest = np.argmax(fine, axis=1)
 
@@ -179,11 +187,17 @@ def check_coverage(greys: list[np.ndarray], names: list[str], coc_px: float, sca
         p = int(sharpest[b])
         reference = BlurReference([view(p, boxes[b])], sigmas[p], coc_px, m)
         relative[b] = {}
+        if not reference.predicted_sd(_GAP_BLUR_COC * coc_px, sigmas[p]) <= _READING_SD_COC * coc_px:
+            # Too little detail for the noise to tell a step of the gap's size: its fine
+            # band would vanish into the noise and read as "blurred past the curve".
+            continue
         for other in (p - 1, p + 1):
             if 0 <= other < count:
                 estimate = reference.estimate(view(other, boxes[b]), sigmas[other])
                 if math.isfinite(estimate.blur_sd_px) or estimate.no_detail:
                     relative[b][other] = max(estimate.blur_px, 0.0)
+    curve_end_px = float(curve_diameters_px(coc_px)[-1])
+
     def estimate_steps(side_of) -> list[float | None]:
         step_blurs: list[list[float]] = [[] for _ in range(count - 1)]
         end_blurs: list[list[float]] = [[] for _ in range(count - 1)]
@@ -192,8 +206,19 @@ def check_coverage(greys: list[np.ndarray], names: list[str], coc_px: float, sca
                 other = side_of(b)
                 (step_blurs if len(readings) == 2 else end_blurs)[min(int(sharpest[b]), other)].append(readings[other])
         counts[:] = [len(blurs or ends) for blurs, ends in zip(step_blurs, end_blurs)]
-        return [float(np.percentile(blurs or ends, _STEP_PERCENTILE)) if (blurs or ends) else None
-                for blurs, ends in zip(step_blurs, end_blurs)]
+        return [_step_of(blurs or ends) for blurs, ends in zip(step_blurs, end_blurs)]
+
+    def _step_of(readings: list[float]) -> float | None:
+        # Readings past the curve's end come from tiles whose content changed between the
+        # frames (an occluding edge defocused over its background) as well as from real
+        # large steps: they set the step only when they are most of its readings.
+        if not readings:
+            return None
+        within = [r for r in readings if r < curve_end_px - 1e-6]
+        if len(within) * 2 <= len(readings):
+            return curve_end_px
+        return float(np.percentile(within, _STEP_PERCENTILE))
+
 
     def nearer_by_reading(b: int) -> int:
         return min((r, o) for o, r in relative[b].items())[1]
@@ -221,7 +246,6 @@ def check_coverage(greys: list[np.ndarray], names: list[str], coc_px: float, sca
     for _ in range(2):
         first_steps = estimate_steps(nearer_by_model)
     steps = []
-    curve_end_px = float(curve_diameters_px(coc_px)[-1])
     for i, blur in enumerate(first_steps):
         steps.append(StepReport(i, blur, counts[i], gap=blur is not None and blur / 2.0 > coc_px,
                                 not_moved=blur is not None and blur < NOT_MOVED_COC * coc_px,
