@@ -904,13 +904,13 @@ def _stack_shoot(args: argparse.Namespace) -> int:
     if not args.no_check and len(shot.all_files) >= 2:
         from focuslock.stack_check import StackCheckError, report_json, report_lines, run_stack_check
 
-        coc_px = None
-        if sensor_width_mm:
-            import cv2
+        from focuslock.camera.limits import header_size
 
-            first = cv2.imread(str(shot.all_files[0]), cv2.IMREAD_REDUCED_GRAYSCALE_8)
-            if first is not None:
-                coc_px = optics.coc_mm / sensor_width_mm * first.shape[1] * 8
+        coc_px = None
+        size = header_size(shot.all_files[0].read_bytes()[:65536]) if sensor_width_mm else None
+        if size is not None:
+            # The optics' CoC in the files' own pixels (they span the sensor's width).
+            coc_px = optics.coc_mm / sensor_width_mm * size[0]
         try:
             coverage, warnings = run_stack_check(args.out, coc_px)
             report = report_json(coverage, warnings) if args.json else report_lines(coverage)
