@@ -266,9 +266,7 @@ class FocusLock:
         self.noise_sigma_at_lock = float(noise_sigma)
         self.clipped_share_at_lock = clipped_share_at_lock
         self.reference = FeatureReference(view, self.noise_sigma_at_lock, self.settings.coc_px, self.margin_px)
-        # Each part's confident blur in the previous reading: a part sets the verdict only
-        # when two readings in a row agree (one noisy reading of a small part never does).
-        self._previous_part_blurs_px: list[float] | None = None
+        self._reset_parts()
         self._size_thresholds()
         self.state: FocusState = FocusState.SHARP if self.resolvable else FocusState.UNCERTAIN
         self._pending: FocusState | None = None
@@ -327,13 +325,13 @@ class FocusLock:
         coc = settings.coc_px
         if lost or view is None or noise_sigma is None:
             self._pending, self._pending_count = None, 0
-            self._previous_part_blurs_px = None
+            self._reset_parts()
             self.state = FocusState.LOST
             return LockStatus(FocusState.LOST, None, None, coc, "the feature is out of sight", warning=self.warning)
         moving = position_steps is not None and self._previous_position is not None and position_steps != self._previous_position
         if moving and self.calibrating:
             self.finish_calibration()
-        estimate = self.reference.estimate(view, noise_sigma)
+        estimate = self._read(view, noise_sigma)
         state, reason, shown = self._judge(estimate, track_confidence, clipped_share)
         self.state = state
         hint, peak = self._hint(estimate.whole, moving, position_steps)
@@ -345,12 +343,9 @@ class FocusLock:
     def _judge(self, estimate: FeatureEstimate, track_confidence: float,
                clipped_share: float) -> tuple[FocusState, str | None, BlurEstimate]:
         settings = self.settings
-        part_blurs = [confident_blur_px(p) if p is not None else -math.inf for p in estimate.parts]
-        confirmed = part_blurs
-        if not settings.take_mode:
-            previous = self._previous_part_blurs_px or [-math.inf] * len(part_blurs)
-            confirmed = [min(now, before) for now, before in zip(part_blurs, previous)]
-        self._previous_part_blurs_px = part_blurs
+        # A part counts by its two latest readings (live; a take's single reading decides).
+        confirmed = self._part_blurs_now if settings.take_mode else [
+            min(now, before) for now, before in zip(self._part_blurs_now, self._part_blurs_before)]
         clipped = clipped_share > max(settings.clipped_share, self.clipped_share_at_lock + settings.clipped_share)
         if clipped:
             return (*self._uncertain(f"{clipped_share * 100:.0f}% of the feature is clipped"), estimate.whole)
@@ -366,6 +361,32 @@ class FocusLock:
         if state == FocusState.SHARP:
             return state, None, estimate.whole
         return state, verdict.reason, verdict.shown
+
+    def _reset_parts(self) -> None:
+        """Forget the parts' readings (a new lock, or the feature lost from sight)."""
+        count = len(self.reference.parts)
+        self._part_latest: list[BlurEstimate | None] = [None] * count
+        self._part_blurs_now = [-math.inf] * count
+        self._part_blurs_before = [-math.inf] * count
+        self._next_part = 0
+
+    def _read(self, view: np.ndarray, noise_sigma: float) -> FeatureEstimate:
+        """The whole box every frame; its parts all at once in a take, one a frame in turn
+        live (a part then counts by its two latest readings, a few frames apart: one noisy
+        reading of a small part never sets the verdict)."""
+        readable = self.reference.readable_parts
+        if self.settings.take_mode or not readable:
+            wanted = readable
+        else:
+            wanted = [readable[self._next_part % len(readable)]]
+            self._next_part += 1
+        estimate = self.reference.estimate(view, noise_sigma, wanted)
+        for index in wanted:
+            part = estimate.parts[index]
+            self._part_latest[index] = part
+            self._part_blurs_before[index] = self._part_blurs_now[index]
+            self._part_blurs_now[index] = confident_blur_px(part)
+        return FeatureEstimate(estimate.whole, tuple(self._part_latest))
 
     def _uncertain(self, reason: str) -> tuple[FocusState, str]:
         self._pending, self._pending_count = None, 0
