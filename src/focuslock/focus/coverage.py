@@ -139,6 +139,54 @@ def align_stack(greys: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndar
     return transforms, aligned, warnings
 
 
+def _fit_steps(relative: dict[int, dict[int, float]], sharpest: dict[int, int], weights: dict[int, float],
+               first: list[float | None], coc_px: float, curve_end_px: float) -> list[float | None]:
+    """Every step at once from the tiles between two neighbours.
+
+    A tile sharpest in frame p, its subject d px (of blur) from p towards p + 1, reads
+    r₋² = s₋² + 2·s₋·d in frame p − 1 and r₊² = s₊² − 2·s₊·d in frame p + 1 (blur discs add
+    by their second moments; s₋, s₊ the steps on either side). Eliminating d leaves one
+    equation in the two steps, whatever the side the subject lies on:
+    (s₊·r₋² + s₋·r₊²) / (s₋ + s₊) = s₋·s₊. All tiles together fix all steps: Gauss–Newton,
+    each tile weighted by its readings' precision (a faint texture, which a JPEG also
+    makes over-read, counts little), with Huber's down-weighting of outlying tiles. On
+    a photograph on a tilted plane stacked in known steps this reads the steps within
+    a few per cent where the first estimate (a percentile of one-sided readings) read
+    some of them at a fifth — missing gaps. Steps no tile lies between keep the first
+    estimate."""
+    equations = [(sharpest[b] - 1, sharpest[b], r[sharpest[b] - 1], r[sharpest[b] + 1], weights[b])
+                 for b, r in relative.items()]
+    if not equations:
+        return first
+    floor = 1e-3 * coc_px
+    s = np.array([max(v, floor) if v is not None else coc_px for v in first], float)
+    used = sorted({e[0] for e in equations} | {e[1] for e in equations})
+    left = np.array([e[0] for e in equations])
+    right = np.array([e[1] for e in equations])
+    rm2 = np.array([e[2] ** 2 for e in equations])
+    rp2 = np.array([e[3] ** 2 for e in equations])
+    root_w = np.sqrt(np.array([e[4] for e in equations]))
+    for _ in range(40):
+        sm, sp = s[left], s[right]
+        total = sm + sp
+        mixed = sp * rm2 + sm * rp2
+        residual = (mixed / total - sm * sp) * root_w
+        d_sm = ((rp2 * total - mixed) / total**2 - sp) * root_w
+        d_sp = ((rm2 * total - mixed) / total**2 - sm) * root_w
+        scale = 1.5 * float(np.median(np.abs(residual))) + 1e-12
+        huber = np.where(np.abs(residual) <= scale, 1.0, scale / np.maximum(np.abs(residual), 1e-12))
+        jacobian = np.zeros((len(equations), len(s)))
+        rows = np.arange(len(equations))
+        jacobian[rows, left] += d_sm * huber
+        jacobian[rows, right] += d_sp * huber
+        delta = np.zeros(len(s))
+        delta[used], *_ = np.linalg.lstsq(jacobian[:, used], -residual * huber, rcond=None)
+        s = np.clip(s + delta, floor, curve_end_px)
+        if float(np.max(np.abs(delta))) < 1e-4 * coc_px:
+            break
+    return [float(s[i]) if i in used else first[i] for i in range(len(first))]
+
+
 def _scale_of(transform: np.ndarray) -> float:
     return math.sqrt(abs(float(np.linalg.det(transform[:, :2]))))
 
@@ -245,6 +293,14 @@ def check_coverage(greys: list[np.ndarray], names: list[str], coc_px: float, sca
     first_steps = estimate_steps(nearer_by_reading)
     for _ in range(2):
         first_steps = estimate_steps(nearer_by_model)
+    weights = {}
+    for b in relative:
+        if len(relative[b]) == 2:
+            p = int(sharpest[b])
+            reference = BlurReference([view(p, boxes[b])], sigmas[p], coc_px, m)
+            weights[b] = 1.0 / max(reference.predicted_sd(coc_px, sigmas[p]), 1e-3 * coc_px) ** 2
+    first_steps = _fit_steps({b: relative[b] for b in weights}, {b: int(sharpest[b]) for b in weights}, weights,
+                             first_steps, coc_px, curve_end_px)
     steps = []
     for i, blur in enumerate(first_steps):
         steps.append(StepReport(i, blur, counts[i], gap=blur is not None and blur / 2.0 > coc_px,
