@@ -60,14 +60,15 @@ def test_the_command_saves_a_record_that_stack_plan_reads(tmp_path, monkeypatch,
     assert record["camera"] == "Simulated macro bench" and record["lens"] == "bench 100 mm"
     # The default bench moves focus 25 µm a step.
     assert record["step_um"] == pytest.approx(25.0, rel=0.10)
-    # Measured again: the record is replaced, not repeated; another lens adds one.
-    assert main(["calibrate", "focus-steps", "--lens-name", "bench 100 mm", "--drive-setting", "fine", "--json"]) == 0
-    capsys.readouterr()
+    # Measured again (the record the command writes, with another figure): replaced,
+    # not repeated; another lens adds one.
+    save_record(path, {**record, "step_um": 26.0})
     save_record(path, {"camera": "Simulated macro bench", "lens": "other", "drive_setting": "", "step_um": 3.0})
-    assert [r["lens"] for r in read_toml(path)["focus_drive"]] == ["bench 100 mm", "other"]
+    records = read_toml(path)["focus_drive"]
+    assert [(r["lens"], r["step_um"]) for r in records] == [("bench 100 mm", 26.0), ("other", 3.0)]
     assert main(["stack-plan", "--calibration", str(path), "--focal-length", "100",
                  "--f-number", "5.6", "--sensor", "full-frame", "--magnification", "0.5", "--depth", "5"]) == 0
-    assert f"at {read_toml(path)['focus_drive'][0]['step_um']:g} µm a step" in capsys.readouterr().out
+    assert "at 26 µm a step" in capsys.readouterr().out
 
 
 def test_a_source_without_a_focus_drive_or_a_broken_record_file_gets_one_sentence(tmp_path, capsys):

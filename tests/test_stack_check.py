@@ -9,6 +9,7 @@ front to back; bad input gets one sentence.
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 from pathlib import Path
@@ -56,6 +57,14 @@ def test_the_whole_stack_has_one_gap_at_its_front(capsys):
     assert any(line.startswith("Gap: between frames 1 and 2 (pcb_001.jpg, pcb_002.jpg)") for line in report["report"])
 
 
+@functools.lru_cache(maxsize=1)
+def _barcode_plane():
+    from focuslock.focus.synthetic import TiltedPlane
+
+    rgb = cv2.cvtColor(cv2.imread(str(PCB.parent / "barcode.jpg")), cv2.COLOR_BGR2RGB)
+    return TiltedPlane(rgb, max_blur_px=9.0)
+
+
 @pytest.mark.parametrize("step_px", [1.4, 2.5])
 def test_steps_are_read_within_a_tenth_on_a_stack_of_known_steps(step_px):
     """A photograph on a plane tilted away from the lens (the barcode crop, MIT), stacked
@@ -63,11 +72,10 @@ def test_steps_are_read_within_a_tenth_on_a_stack_of_known_steps(step_px):
     next by ``step_px``: the truth is known. With a CoC of 1 px, steps of 2.5 px leave a
     gap between every pair (half a step is past the CoC), steps of 1.4 px none."""
     from focuslock.focus.coverage import check_coverage
-    from focuslock.focus.synthetic import TiltedPlane
 
     rgb = cv2.cvtColor(cv2.imread(str(PCB.parent / "barcode.jpg")), cv2.COLOR_BGR2RGB)
     slope = 0.02  # blur px per column away from the plane of focus
-    plane = TiltedPlane(rgb, max_blur_px=9.0)
+    plane = _barcode_plane()
     columns = np.arange(float(rgb.shape[1]))
     planes = np.arange(0.0, rgb.shape[1] + step_px / slope, step_px / slope)
     frames = [cv2.cvtColor(plane.frame(slope * np.abs(columns - p), 1.0, seed=i), cv2.COLOR_RGB2GRAY).astype(np.float32)
