@@ -66,3 +66,16 @@ def test_a_picture_drawn_at_the_display_size_still_speaks_frame_pixels(qtbot):
     assert chosen == [(1000, 500, 100, 60)]
     w, h = view.display_size_px()
     assert 16 <= w <= 800 * view.devicePixelRatioF() and 16 <= h <= 500 * view.devicePixelRatioF()
+
+
+def test_the_banner_says_when_part_of_the_box_set_the_verdict(qtbot):
+    from focuslock.focus.parts import PART_REASON
+    from focuslock.ui.panels import StateBanner
+
+    banner = StateBanner()
+    qtbot.addWidget(banner)
+    banner.show_state("soft", 1.13, None, reason=PART_REASON)
+    assert banner.text() == "SOFT  1.13 CoC  —  part of the box is softer than the rest"
+    # A verdict of the whole box says nothing more.
+    banner.show_state("soft", 1.2, None, reason=None)
+    assert banner.text() == "SOFT  1.20 CoC"

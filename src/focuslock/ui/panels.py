@@ -61,6 +61,10 @@ class StateBanner(QtWidgets.QLabel):
                 text += f"  {coc_share:.2f} CoC"
             if reason and state in ("uncertain", "lost"):
                 text += f"  —  {reason}"
+            elif reason:
+                # A verdict set by part of the box: say so (its first clause; the whole
+                # sentence, with what to do, is in the HUD and the log).
+                text += f"  —  {reason.split(':')[0]}"
             if hint:
                 text += f"  —  {hint}"
             colour = STATE_COLOURS_RGB.get(state, (120, 120, 120))
