@@ -29,8 +29,9 @@ ALLOWED = {
     "analyze": {"camera", "focus", "optics", "overlay", "frames", "outputs", "recording"},
     # A shot stack checked after the fact, like analyze: files in, a report out.
     "stack_check": {"camera", "focus", "outputs"},
-    # Measures the drive through the live pipeline: a camera, frames, the optics.
-    "calibrate": {"camera", "pipeline", "optics", "outputs", "resources"},
+    # Measures the drive through the live pipeline: a camera, frames, the optics; reads
+    # the box in parts with the lock's own references (focus).
+    "calibrate": {"camera", "focus", "pipeline", "optics", "outputs", "resources"},
     # Named focus marks: the drive sweeps of calibrate, read against a mark's reference.
     "marks": {"calibrate", "camera", "focus", "pipeline"},
     # Drives and captures a stack (the drive's guard from calibrate, the optics through

@@ -24,7 +24,7 @@ import numpy as np
 
 from focuslock.focus.defocus import BlurEstimate, BlurReference, coarse_band, curve_views
 
-__all__ = ["FeatureEstimate", "FeatureReference", "MIN_PART_PX", "PART_REASON", "confident_blur_px", "part_regions"]
+__all__ = ["FeatureEstimate", "FeatureReference", "MIN_PART_PX", "PART_REASON", "confident_blur_px", "grid_regions", "part_regions"]
 
 # A part narrower than this (px) holds too little detail to be read on its own: a box
 # is split along an axis only when both halves are at least this long.
@@ -36,10 +36,15 @@ PART_REASON = "part of the box is softer than the rest: the box spans more than 
 def part_regions(width_px: int, height_px: int) -> list[tuple[int, int, int, int]]:
     """The parts (x0, y0, x1, y1) of a box of ``width_px`` × ``height_px``: halves along
     each axis long enough for two parts; none for a box too small to split."""
-    cols = 2 if width_px >= 2 * MIN_PART_PX else 1
-    rows = 2 if height_px >= 2 * MIN_PART_PX else 1
-    if cols * rows == 1:
-        return []
+    regions = grid_regions(width_px, height_px, 2)
+    return regions if len(regions) > 1 else []
+
+
+def grid_regions(width_px: int, height_px: int, max_per_axis: int) -> list[tuple[int, int, int, int]]:
+    """A grid of up to ``max_per_axis`` × ``max_per_axis`` parts, none shorter than
+    :data:`MIN_PART_PX` along either axis (one part for a box too small to split)."""
+    cols = max(1, min(max_per_axis, width_px // MIN_PART_PX))
+    rows = max(1, min(max_per_axis, height_px // MIN_PART_PX))
     return [(width_px * c // cols, height_px * r // rows, width_px * (c + 1) // cols, height_px * (r + 1) // rows)
             for r in range(rows) for c in range(cols)]
 
@@ -68,14 +73,16 @@ class FeatureReference:
     """The locked feature's through-focus curves: the whole box and its parts.
 
     ``view``: the feature at lock time, whole-pixel, with ``margin_px`` of context on
-    every side. Which parts are read is decided by the lock (:meth:`size_parts`): a part
-    too plain for the noise would only add noise.
+    every side; ``regions``: the parts (default :func:`part_regions`; the focus-drive
+    calibration reads a finer grid). Which parts are read is decided by the lock
+    (:meth:`size_parts`): a part too plain for the noise would only add noise.
     """
 
-    def __init__(self, view: np.ndarray, noise_sigma: float, coc_px: float, margin_px: int) -> None:
+    def __init__(self, view: np.ndarray, noise_sigma: float, coc_px: float, margin_px: int,
+                 regions: list[tuple[int, int, int, int]] | None = None) -> None:
         view = view.astype(np.float32, copy=False)
         height, width = view.shape[0] - 2 * margin_px, view.shape[1] - 2 * margin_px
-        self.regions = part_regions(width, height)
+        self.regions = part_regions(width, height) if regions is None else list(regions)
         blurred = [curve_views(view, coc_px)]
         self.whole = BlurReference([view], noise_sigma, coc_px, margin_px, blurred=blurred)
         self.parts = [BlurReference([view], noise_sigma, coc_px, margin_px, region=r, blurred=blurred)
