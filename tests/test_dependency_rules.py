@@ -33,13 +33,13 @@ ALLOWED = {
     # the box in parts with the lock's own references (focus).
     "calibrate": {"camera", "focus", "pipeline", "optics", "outputs", "resources"},
     # Named focus marks: the drive sweeps of calibrate, read against a mark's reference.
-    "marks": {"calibrate", "camera", "focus", "pipeline"},
+    "marks": {"calibrate", "camera", "focus", "pipeline", "outputs", "resources"},
     # Drives and captures a stack (the drive's guard from calibrate, the optics through
     # the pipeline).
-    "stack_shoot": {"calibrate", "camera", "optics", "pipeline", "outputs"},
+    "stack_shoot": {"calibrate", "camera", "marks", "optics", "pipeline", "outputs"},
     "ui": {"live", "pipeline", "camera", "focus", "optics", "overlay", "frames", "session", "headless", "resources",
            "outputs", "recording"},
-    "cli": {"ui", "live", "pipeline", "analyze", "stack_check", "stack_shoot", "calibrate", "camera", "focus", "optics", "overlay", "frames", "session", "headless",
+    "cli": {"ui", "live", "pipeline", "analyze", "stack_check", "stack_shoot", "calibrate", "marks", "camera", "focus", "optics", "overlay", "frames", "session", "headless",
             "resources", "outputs", "recording"},
     "__main__": {"cli"},
     "__init__": set(),

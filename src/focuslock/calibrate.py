@@ -105,7 +105,7 @@ class DriveSweep:
         # The box read as a grid of small parts, each against its own curve (built by
         # :meth:`read_in_parts`); None: the whole box only.
         self.grid: FeatureReference | None = None
-        self._lock_views: list[np.ndarray] = []
+        self.lock_views: list[np.ndarray] = []
 
     def frame(self) -> dict:
         for _ in range(5):
@@ -118,12 +118,12 @@ class DriveSweep:
     def lock(self) -> None:
         self.frame()
         self.settings = self.settings.with_focus(self.settings.focus.with_lock())
-        self._lock_views = []
+        self.lock_views = []
         for _ in range(_LOCK_FRAMES):
             self.results = self.frame()
             view = self._feature_view(self.results)
             if view is not None:
-                self._lock_views.append(view)
+                self.lock_views.append(view)
         lock = self.results["focus"].lock
         if lock is None:
             raise CalibrationError("The feature could not be locked: choose a box inside the frame.")
@@ -141,7 +141,7 @@ class DriveSweep:
         :data:`~focuslock.focus.parts.MIN_PART_PX`), each against its own curve from the
         lock's views; parts too plain for the noise are not read."""
         lock = self.results["focus"].lock
-        views = [v for v in self._lock_views if v.shape == self._lock_views[-1].shape]
+        views = [v for v in self.lock_views if v.shape == self.lock_views[-1].shape]
         margin = lock.reference.margin_px
         height, width = views[0].shape[0] - 2 * margin, views[0].shape[1] - 2 * margin
         noise = self.pipeline.engine.noise.sigma or 1.0
@@ -157,7 +157,7 @@ class DriveSweep:
         if self.grid is None:
             return ()
         view = self._feature_view(results)
-        if view is None or view.shape != self._lock_views[-1].shape:
+        if view is None or view.shape != self.lock_views[-1].shape:
             raise CalibrationError("The feature left the frame during the sweep; steady the subject and start again.")
         estimate = self.grid.estimate(view, self.pipeline.engine.noise.sigma or 1.0)
         return tuple(None if part is None or part.beyond_range or part.no_detail else part.blur_px for part in estimate.parts)

@@ -216,8 +216,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     shoot = commands.add_parser("stack-shoot", help="drive and capture a focus stack, then check its coverage")
     shoot.add_argument("--source", default="sim", help=SOURCE_HELP)
-    shoot.add_argument("--near-steps", type=int, required=True, help="the stack's near end: drive steps nearer than focus now")
-    shoot.add_argument("--far-steps", type=int, required=True, help="the stack's far end: drive steps farther than focus now")
+    shoot.add_argument("--near-steps", type=int, help="the stack's near end: drive steps nearer than focus now")
+    shoot.add_argument("--far-steps", type=int, help="the stack's far end: drive steps farther than focus now")
+    shoot.add_argument("--from-mark", metavar="NAME", help="or: from this mark (set by `focuslock mark set`) …")
+    shoot.add_argument("--to-mark", metavar="NAME", help="… to this one (the drive goes back to the nearer first)")
+    shoot.add_argument("--marks", type=Path, help="the marks' folder (default: the user's)")
     shoot.add_argument("--overlap", type=_finite_float, default=0.3, help="overlap between frames as a fraction of the depth of field (default 0.3)")
     drive = shoot.add_mutually_exclusive_group()
     drive.add_argument("--step-um", type=_positive_float, help="µm of focus shift per drive step (default: the calibration)")
@@ -227,6 +230,24 @@ def build_parser() -> argparse.ArgumentParser:
     shoot.add_argument("--magnification", type=_positive_float, help="simulated bench only: its magnification")
     shoot.add_argument("--capture-width-px", type=int, help="simulated bench only: the width of its captures")
     shoot.add_argument("--json", action="store_true", help="print one JSON object")
+
+    mark = commands.add_parser("mark", help="named focus marks: set one on a feature in focus, go back to it, list them")
+    mark_actions = mark.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for action, text in (("set", "mark the feature in --roi, in focus now"), ("go", "drive back to a mark and find its best focus"),
+                         ("drive", "move the focus drive by --steps (nearer < 0 < farther)"), ("list", "the marks kept"),
+                         ("delete", "forget a mark")):
+        sub = mark_actions.add_parser(action, help=text)
+        if action in ("set", "go", "delete"):
+            sub.add_argument("name", help="the mark's name (A, B, 'label edge', …)")
+        if action in ("set", "go", "drive"):
+            sub.add_argument("--source", default="sim", help=SOURCE_HELP)
+            sub.add_argument("--magnification", type=_positive_float, help="simulated bench only: its magnification")
+        if action == "set":
+            sub.add_argument("--roi", type=_roi, help="the feature, X,Y,W,H in live-view pixels, in focus now")
+        if action == "drive":
+            sub.add_argument("--steps", type=int, required=True, help="drive steps to move")
+        sub.add_argument("--marks", type=Path, help="the marks' folder (default: the user's)")
+        sub.add_argument("--json", action="store_true", help="print one JSON object")
 
     check = commands.add_parser("stack-check", help="check a shot focus stack: gaps, frames that did not move, redundant frames")
     check.add_argument("input", help="a folder of the stack's frames, or a glob such as 'stack/*.jpg' (in focus order)")
@@ -849,28 +870,119 @@ def _calibrate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _stack_shoot(args: argparse.Namespace) -> int:
-    from focuslock.calibrate import user_calibration_path
+def _mark_store(args: argparse.Namespace):
+    from focuslock.marks import MarkStore, default_marks_folder
+
+    return MarkStore(args.marks or default_marks_folder())
+
+
+def _open_drive_camera(args: argparse.Namespace, marks=None):
+    """The source, opened, its focus drive counted from where ``marks`` last left it. The
+    simulated bench's lens stays where the last command left it, as a real lens does."""
     from focuslock.camera.base import CameraError
     from focuslock.camera.sources import camera_factory
-    from focuslock.optics.dof import OpticsError
-    from focuslock.optics.stack import load_drive_calibration
-    from focuslock.stack_shoot import InterruptFlag, StackShootError, frame_step_steps, optics_of, plan_slices, shoot_stack
+    from focuslock.marks import DriveCounter, MarkError
 
+    magnification = getattr(args, "magnification", None)
+    capture_width_px = getattr(args, "capture_width_px", None)
     try:
         if args.source == "sim":
             from focuslock.camera.sim import BenchConfig, SimulatedBench
 
-            config = BenchConfig(**({"magnification": args.magnification} if args.magnification else {}),
-                                 **({"capture_width_px": args.capture_width_px} if args.capture_width_px else {}))
+            start = marks.drive_position(SimulatedBench.NAME) if marks is not None else 0
+            config = BenchConfig(**({"magnification": magnification} if magnification else {}),
+                                 **({"capture_width_px": capture_width_px} if capture_width_px else {}),
+                                 focus_start_steps=start)
             camera = SimulatedBench(config.aimed_at(_demo_feature(config)))
         else:
-            if args.magnification or args.capture_width_px:
+            if magnification or capture_width_px:
                 raise UserError("--magnification and --capture-width-px set up the simulated bench; this source is a camera.")
             camera = camera_factory(args.source, loop=False)()
         camera.open()
-    except (CameraError, ValueError) as error:
+        return DriveCounter(camera, marks.drive_position(camera.name) if marks is not None else 0)
+    except (CameraError, MarkError, ValueError) as error:
         raise UserError(getattr(error, "user_message", None) or str(error)) from None
+
+
+def _close_drive_camera(camera, marks) -> None:
+    """Close the camera, keeping the drive's count for the next command."""
+    camera.close()
+    if marks is not None:
+        from focuslock.marks import MarkError
+
+        try:
+            marks.set_drive_position(camera.name, camera.position_steps)
+        except MarkError as error:
+            print(f"focuslock: {error}", file=sys.stderr)
+
+
+def _mark(args: argparse.Namespace) -> int:
+    from focuslock.camera.base import CameraError
+    from focuslock.marks import MarkError, go_to_mark, take_mark
+
+    marks = _mark_store(args)
+    try:
+        if args.action == "list":
+            entries = marks.entries()
+            if args.json:
+                _print_json({"folder": str(marks.folder), "marks": entries})
+            else:
+                for name, entry in entries.items():
+                    x, y, w, h = entry["roi_px"]
+                    print(f"{name}: box {w}×{h} at {x},{y}, drive step {entry['position_steps']:+d} ({entry['camera']}, set {entry['set_at']})")
+                if not entries:
+                    print(f"no marks in {marks.folder}")
+            return EXIT_OK
+        if args.action == "delete":
+            marks.delete(args.name)
+            print(f"mark {args.name} deleted")
+            return EXIT_OK
+        camera = _open_drive_camera(args, marks)
+        try:
+            if not camera.capabilities.focus_drive and args.action != "set":
+                raise UserError(f"{camera.name} cannot drive focus from the computer.")
+            if args.action == "drive":
+                camera.drive_focus(args.steps)
+                outcome = {"drive_position_steps": camera.position_steps}
+                text = f"focus drive at step {camera.position_steps:+d}"
+            elif args.action == "set":
+                if args.roi is None:
+                    raise UserError("Give --roi X,Y,W,H: the feature to mark, in focus now.")
+                mark = take_mark(camera, args.name, args.roi, camera.position_steps)
+                marks.save(mark)
+                outcome = {"name": mark.name, "roi_px": list(mark.roi_px), "position_steps": mark.position_steps}
+                text = f"mark {mark.name} set on the box {mark.roi_px[2]}×{mark.roi_px[3]} at drive step {mark.position_steps:+d}"
+            else:
+                mark = marks.load(args.name)
+                result = go_to_mark(camera, mark, camera.position_steps)
+                outcome = {"name": mark.name, "position_steps": result.position_steps,
+                           "moved_from_mark_steps": round(float(result.moved_from_mark_steps), 2)}
+                text = (f"at mark {mark.name}: best focus found {result.moved_from_mark_steps:+.1f} steps from where it was set "
+                        f"(drive step {result.position_steps:+d})")
+        finally:
+            _close_drive_camera(camera, marks)
+    except (MarkError, CameraError) as error:
+        raise UserError(getattr(error, "user_message", None) or str(error)) from None
+    _print_json(outcome) if args.json else print(text)
+    return EXIT_OK
+
+
+def _stack_shoot(args: argparse.Namespace) -> int:
+    from focuslock.calibrate import user_calibration_path
+    from focuslock.marks import MarkError
+    from focuslock.optics.dof import OpticsError
+    from focuslock.optics.stack import load_drive_calibration
+    from focuslock.stack_shoot import (InterruptFlag, StackShootError, frame_step_steps, go_to_nearer_mark, optics_of,
+                                       plan_slices, shoot_stack)
+
+    marks = None
+    if args.from_mark or args.to_mark:
+        if not (args.from_mark and args.to_mark) or args.near_steps is not None or args.far_steps is not None:
+            raise UserError("Give --from-mark and --to-mark together, or --near-steps and --far-steps instead.")
+        marks = _mark_store(args)
+    elif args.near_steps is None or args.far_steps is None:
+        raise UserError("Say where the stack runs: --near-steps N --far-steps M, or --from-mark A --to-mark B.")
+    camera = _open_drive_camera(args, marks)
     try:
         if not camera.capabilities.focus_drive or not camera.capabilities.capture:
             raise UserError(f"{camera.name} cannot both drive focus and capture from the computer; a stack needs both.")
@@ -884,7 +996,13 @@ def _stack_shoot(args: argparse.Namespace) -> int:
                                 "(or give --step-um).") from None
         optics, sensor_width_mm = optics_of(camera)
         every = frame_step_steps(optics, step_um, args.overlap)
-        positions = plan_slices(args.near_steps, args.far_steps, every)
+        if marks is not None:
+            first, second = (marks.load(name) for name in (args.from_mark, args.to_mark))
+            if not args.json:
+                print(f"going back to the nearer of marks {first.name} and {second.name} …", flush=True)
+            positions, _ = go_to_nearer_mark(camera, first, second, camera.position_steps, every)
+        else:
+            positions = plan_slices(args.near_steps, args.far_steps, every)
         if not args.json:
             print(f"{len(positions)} frames, one every {every} steps ({every * step_um:.0f} µm; depth of field "
                   f"{optics.planning_dof_mm() * 1000:.0f} µm per frame, overlap {args.overlap:g})")
@@ -896,10 +1014,10 @@ def _stack_shoot(args: argparse.Namespace) -> int:
 
         with InterruptFlag() as stop:
             shot = shoot_stack(camera, positions, args.out, progress=progress, should_stop=stop)
-    except StackShootError as error:
+    except (StackShootError, MarkError) as error:
         raise UserError(str(error)) from None
     finally:
-        camera.close()
+        _close_drive_camera(camera, marks)
     report = None
     if not args.no_check and len(shot.all_files) >= 2:
         from focuslock.stack_check import StackCheckError, report_json, report_lines, run_stack_check
@@ -957,7 +1075,7 @@ def _stack_check(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"demo": _demo, "live": _live, "analyze": _analyze, "dof": _dof, "stack-plan": _stack_plan,
-             "stack-check": _stack_check, "stack-shoot": _stack_shoot, "calibrate": _calibrate, "cameras": _cameras, "capture": _capture}
+             "stack-check": _stack_check, "stack-shoot": _stack_shoot, "mark": _mark, "calibrate": _calibrate, "cameras": _cameras, "capture": _capture}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -17,7 +17,6 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
 from focuslock.calibrate import ARM_BLUR_COC, MIN_BACKLASH_GUARD_STEPS, CalibrationError, DriveSweep, fit_sweep
@@ -26,7 +25,8 @@ from focuslock.focus.engine import extract_view
 from focuslock.focus.parts import FeatureReference
 from focuslock.pipeline import PipelineSettings
 
-__all__ = ["GoToResult", "Mark", "MarkError", "go_to_mark", "take_mark"]
+__all__ = ["DriveCounter", "GoToResult", "Mark", "MarkError", "MarkStore", "check_mark_name", "default_marks_folder", "go_to_mark",
+           "take_mark"]
 
 
 class MarkError(CalibrationError):
@@ -41,6 +41,11 @@ class Mark:
     template: np.ndarray = field(repr=False)  # the feature's grey look, for the tracker
     reference: FeatureReference = field(repr=False)
     coc_px: float = 0.0
+    # What the reference was built from, kept so that a saved mark can be read back:
+    # the lock's views (whole-pixel, with the reference's margin) and the noise then.
+    views: list[np.ndarray] = field(repr=False, default_factory=list)
+    noise_sigma: float = 1.0
+    camera: str = ""
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,10 @@ def take_mark(camera: Camera, name: str, roi_px, position_steps: int, settings: 
     roi = tuple(int(round(v)) for v in sweep.results["focus"].roi_px)
     x, y, w, h = roi
     template = sweep.pipeline.engine.last_grey[y : y + h, x : x + w].copy()
-    return Mark(name, roi, int(position_steps), template, lock.reference, lock.coc_px)
+    views = [v.copy() for v in sweep.lock_views]
+    noise = float(sweep.pipeline.engine.noise.sigma or 1.0)
+    return Mark(check_mark_name(name), roi, int(position_steps), template, lock.reference, lock.coc_px, views, noise,
+                getattr(camera, "name", ""))
 
 
 class _MarkSweep(DriveSweep):
@@ -130,3 +138,147 @@ def go_to_mark(camera: Camera, mark: Mark, position_steps: int, *, blur_px_per_s
         _, best = fit_sweep(points, float("inf"))
     sweep.settle_at(best, guard)
     return GoToResult(sweep.position, best, g, best - mark.position_steps)
+
+
+# ------------------------------------------------------------------------ kept on disk
+
+_NAME_CHARACTERS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 -_.")
+_STORE_VERSION = 1
+
+
+def check_mark_name(name: str) -> str:
+    """A mark's name as given (A, B, "label edge"): letters, digits, spaces, - _ and .,
+    up to 40 characters."""
+    name = str(name).strip()
+    if not name or len(name) > 40 or not set(name) <= _NAME_CHARACTERS or name.startswith("."):
+        raise MarkError(f"A mark's name is 1–40 letters, digits, spaces, '-', '_' or '.', got {name!r}.")
+    return name
+
+
+class DriveCounter:
+    """A camera whose focus-drive moves are counted: no body says where its focus is, so
+    the count — kept across commands by :class:`MarkStore` — is where the marks are
+    measured from. Turning the focus ring by hand breaks it; going to a mark finds best
+    focus again from the picture within its search."""
+
+    def __init__(self, camera: Camera, position_steps: int = 0) -> None:
+        self._camera = camera
+        self.position_steps = int(position_steps)
+
+    def drive_focus(self, steps: int) -> int:
+        moved = self._camera.drive_focus(steps)
+        self.position_steps += int(moved)
+        return moved
+
+    def __getattr__(self, name: str):
+        return getattr(self._camera, name)
+
+
+class MarkStore:
+    """Marks kept in a folder: ``marks.json`` (names, boxes, drive positions, and the drive's
+    count for each camera) and one ``mark-NAME.npz`` per mark (its look and the views its
+    reference is built from). Every file is written whole (temporary file, then rename)."""
+
+    def __init__(self, folder) -> None:
+        from pathlib import Path
+
+        self.folder = Path(folder)
+        self._index_path = self.folder / "marks.json"
+
+    # -------------------------------------------------------------- the index
+    def _index(self) -> dict:
+        import json
+
+        if not self._index_path.exists():
+            return {"version": _STORE_VERSION, "drive_position_steps": {}, "marks": {}}
+        try:
+            index = json.loads(self._index_path.read_text(encoding="utf-8"))
+            if not isinstance(index.get("marks"), dict) or not isinstance(index.get("drive_position_steps"), dict):
+                raise ValueError("not a marks index")
+        except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+            raise MarkError(f"{self._index_path} is not a readable marks file; move it away to start afresh.") from None
+        return index
+
+    def _write(self, path, data: bytes) -> None:
+        from focuslock.outputs import OutputError, replace_file
+
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            replace_file(path, data)
+        except (OSError, OutputError) as error:
+            raise MarkError(f"The marks could not be saved in {self.folder}: {error}") from None
+
+    def _write_index(self, index: dict) -> None:
+        import json
+
+        self._write(self._index_path, json.dumps(index, indent=2, ensure_ascii=False).encode("utf-8"))
+
+    def _array_path(self, name: str):
+        return self.folder / f"mark-{name.replace(' ', '_')}.npz"
+
+    # -------------------------------------------------------------- the drive's count
+    def drive_position(self, camera_name: str) -> int:
+        """The drive's count for ``camera_name`` as the last command left it (0 at first)."""
+        return int(self._index()["drive_position_steps"].get(camera_name, 0))
+
+    def set_drive_position(self, camera_name: str, position_steps: int) -> None:
+        index = self._index()
+        index["drive_position_steps"][camera_name] = int(position_steps)
+        self._write_index(index)
+
+    # -------------------------------------------------------------- marks
+    def names(self) -> list[str]:
+        return sorted(self._index()["marks"])
+
+    def entries(self) -> dict[str, dict]:
+        return dict(self._index()["marks"])
+
+    def save(self, mark: Mark) -> None:
+        """Keep ``mark`` (replacing one of the same name)."""
+        import io
+        from datetime import datetime, timezone
+
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, template=mark.template, views=np.stack(mark.views))
+        self._write(self._array_path(mark.name), buffer.getvalue())
+        index = self._index()
+        index["marks"][mark.name] = {"roi_px": list(mark.roi_px), "position_steps": int(mark.position_steps),
+                                     "coc_px": float(mark.coc_px), "margin_px": int(mark.reference.margin_px),
+                                     "noise_sigma": float(mark.noise_sigma), "camera": mark.camera,
+                                     "set_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        self._write_index(index)
+
+    def load(self, name: str) -> Mark:
+        entry = self._index()["marks"].get(name)
+        if entry is None:
+            known = ", ".join(self.names()) or "none yet"
+            raise MarkError(f"There is no mark {name!r} in {self.folder} (marks: {known}).")
+        try:
+            with np.load(self._array_path(name), allow_pickle=False) as arrays:
+                template, views = arrays["template"], list(arrays["views"])
+            roi = tuple(int(v) for v in entry["roi_px"])
+            coc, margin, noise = float(entry["coc_px"]), int(entry["margin_px"]), float(entry["noise_sigma"])
+        except (OSError, KeyError, ValueError, TypeError, EOFError):
+            raise MarkError(f"Mark {name}'s files in {self.folder} are damaged; set the mark again.") from None
+        if not views or template.shape != (roi[3], roi[2]) or views[0].shape != (roi[3] + 2 * margin, roi[2] + 2 * margin):
+            raise MarkError(f"Mark {name}'s files in {self.folder} do not fit together; set the mark again.")
+        reference = FeatureReference(views[0], noise, coc, margin)
+        for view in views[1:]:
+            reference.add_view(view, noise)
+        return Mark(name, roi, int(entry["position_steps"]), template, reference, coc, views, noise,
+                    str(entry.get("camera", "")))
+
+    def delete(self, name: str) -> None:
+        index = self._index()
+        if name not in index["marks"]:
+            raise MarkError(f"There is no mark {name!r} in {self.folder}.")
+        del index["marks"][name]
+        self._write_index(index)
+        self._array_path(name).unlink(missing_ok=True)
+
+
+def default_marks_folder():
+    """Where marks are kept unless told: the user's config folder."""
+    from focuslock.resources import user_config_folder
+
+    return user_config_folder() / "marks"

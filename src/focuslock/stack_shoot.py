@@ -23,10 +23,12 @@ from pathlib import Path
 
 from focuslock.calibrate import MIN_BACKLASH_GUARD_STEPS
 from focuslock.camera.base import Camera, CameraError, CorruptFrameError
+from focuslock.marks import GoToResult, Mark, go_to_mark
 from focuslock.optics.dof import DofResult
 from focuslock.pipeline import FramePipeline, PipelineSettings
 
-__all__ = ["InterruptFlag", "StackShootError", "StackShot", "frame_step_steps", "optics_of", "plan_slices", "shoot_stack"]
+__all__ = ["InterruptFlag", "StackShootError", "StackShot", "frame_step_steps", "go_to_nearer_mark", "optics_of", "plan_slices", "shoot_between_marks",
+           "shoot_stack"]
 
 
 class StackShootError(Exception):
@@ -129,6 +131,34 @@ def shoot_stack(camera: Camera, positions_steps: list[int], folder: Path, *,
         shot.stopped = error.user_message
     _write_manifest(shot)
     return shot
+
+
+def go_to_nearer_mark(camera: Camera, first: Mark, second: Mark, position_steps: int, every_steps: int, *,
+                      blur_px_per_step: float | None = None,
+                      settings: PipelineSettings | None = None) -> tuple[list[int], GoToResult]:
+    """Drive back to the nearer of two marks (finding its best focus again from the
+    picture) and plan frames ``every_steps`` apart from there up to the farther one's
+    stored position. ``position_steps``: where the drive is now, in the marks' count.
+    Returns the positions (steps from here) and where the drive arrived."""
+    near, far = sorted((first, second), key=lambda mark: mark.position_steps)
+    arrived = go_to_mark(camera, near, position_steps, blur_px_per_step=blur_px_per_step, settings=settings)
+    span = far.position_steps - arrived.position_steps
+    if span < 0:
+        raise StackShootError(f"Mark {far.name} lies nearer than mark {near.name}'s best focus; set the marks again.")
+    return plan_slices(0, span, every_steps), arrived
+
+
+def shoot_between_marks(camera: Camera, first: Mark, second: Mark, position_steps: int, step_um: float, folder: Path, *,
+                        overlap: float = 0.3, blur_px_per_step: float | None = None, settings: PipelineSettings | None = None,
+                        progress: Callable[[int, int, list[Path]], None] | None = None,
+                        should_stop: Callable[[], bool] | None = None) -> tuple[StackShot, GoToResult]:
+    """A stack from one mark to the other, frames one depth of field × (1 − overlap) apart
+    (:func:`go_to_nearer_mark`, then :func:`shoot_stack`)."""
+    optics, _ = optics_of(camera, settings)
+    every = frame_step_steps(optics, step_um, overlap)
+    positions, arrived = go_to_nearer_mark(camera, first, second, position_steps, every,
+                                           blur_px_per_step=blur_px_per_step, settings=settings)
+    return shoot_stack(camera, positions, folder, progress=progress, should_stop=should_stop), arrived
 
 
 def _write_manifest(shot: StackShot) -> None:

@@ -62,6 +62,9 @@ _REFERENCE_EXPOSURE = (1 / 60, 100, 5.6)
 
 # The strongest macro lenses (Canon MP-E 65, Laowa 25 mm 2.5–5×) stop at 5:1.
 MAX_BENCH_MAGNIFICATION = 5.0
+# A capture of at most this many pixels keeps its scene layers for the next capture
+# (see SimulatedBench._capture_layers).
+_CACHED_CAPTURE_PX = 2_500_000
 
 
 def landmark_on_view(scene: SceneSpec, name: str) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -236,11 +239,13 @@ class BenchLink:
 class SimulatedBench:
     """A simulated tethered camera on a macro bench. See the module docstring."""
 
+    NAME = "Simulated macro bench"
+
     def __init__(self, config: BenchConfig | None = None, link: BenchLink | None = None) -> None:
         self.config = config or BenchConfig()
         self.link = link or BenchLink()
         cfg = self.config
-        self.name = "Simulated macro bench"
+        self.name = self.NAME
         self.f_number = float(cfg.f_number)
         self.exposure_s = float(cfg.exposure_s)
         self.iso = int(cfg.iso)
@@ -259,6 +264,7 @@ class SimulatedBench:
         self._caches: list[LayerBlurCache] | None = None
         self._grid: ViewGrid | None = None
         self._render_key: tuple | None = None
+        self._capture_layers_cache: tuple[ViewGrid, list[Layer]] | None = None
         self._clean_bgr: np.ndarray | None = None
         self._all_in_focus_bgr: np.ndarray | None = None
         self._noise = np.empty((1, 1, 3), np.int16)
@@ -351,6 +357,16 @@ class SimulatedBench:
         # Raised objects need room for their blurred rims: the largest blur on the bench.
         margin_mm = 40 * grid.mm_per_px
         return build_layers(self.config.scene, grid, self.config.subject_distance, margin_mm)
+
+    def _capture_layers(self, grid: ViewGrid) -> list[Layer]:
+        """The scene's layers for a capture: drawn again for each capture, except that a
+        small capture (a stack on the bench: dozens of frames of one view) keeps the last
+        ones; a full-size capture's layers would hold a quarter of a gigabyte."""
+        if grid.width_px * grid.height_px > _CACHED_CAPTURE_PX:
+            return self._build_layers(grid)
+        if self._capture_layers_cache is None or self._capture_layers_cache[0] != grid:
+            self._capture_layers_cache = (grid, self._build_layers(grid))
+        return self._capture_layers_cache[1]
 
     def _sigma_maps_px(self, caches: list[LayerBlurCache], grid: ViewGrid, focus_distance_mm: float) -> list[np.ndarray]:
         pitch_um = self.sensor_pixel_pitch_um(int(round(self.config.sensor_width_mm / self.config.centre_magnification / grid.mm_per_px)))
@@ -543,7 +559,7 @@ class SimulatedBench:
         # The subject's offset in live-view pixels moves the capture's view the other way.
         grid = dataclasses.replace(grid, centre_x_mm=live.centre_x_mm - dx * live.mm_per_px,
                                    centre_y_mm=live.centre_y_mm - dy * live.mm_per_px)
-        caches = [LayerBlurCache(layer, keep=False) for layer in self._build_layers(grid)]
+        caches = [LayerBlurCache(layer, keep=False) for layer in self._capture_layers(grid)]
         pitch_um = self.sensor_pixel_pitch_um(width)
         sigmas = [(self.blur_diameter_um(c.layer.depth_mm) / pitch_um / 4.0).astype(np.float32) for c in caches]
         bgr = self._expose(composite(caches, sigmas), live_view=False)

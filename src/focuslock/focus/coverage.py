@@ -18,7 +18,7 @@ of at least one frame. Measured from the frames alone, in the verdict's own unit
 
 A step of less than a tenth of the CoC means that the focus did not move (a lost drive
 step, a frame taken twice); frames whose neighbours are less than two CoC apart can be
-dropped (chosen together, from the first frame on).
+dropped (chosen together, from the first frame on; with a margin for the steps' error).
 """
 
 from __future__ import annotations
@@ -43,15 +43,28 @@ _DETAIL_SIGMAS = 12.0
 # JPEG's flat areas hold a little of its own blocking and rounding, and the noise model,
 # which JPEG fools there, would take it for detail.
 _MIN_FINE_ENERGY = 2.0
-# A tile's readings count only where they resolve a blur of this many CoC (a gap's
-# size) with a standard deviation of at most this share of the CoC.
-_GAP_BLUR_COC = 2.0
-_READING_SD_COC = 0.35
+# A tile's readings count towards the steps only where they tell a blur of one CoC (a
+# step of a planned stack) with a standard deviation of at most this share of the CoC.
+# Fainter tiles (a smooth surface whose fine band is mostly the JPEG's rounding) read
+# steps several times too large — the coin's face at 2× read 3–6 px for steps of 0.9 —
+# and a row of them at one depth outvoted the few precise tiles.
+_READING_SD_COC = 0.15
 # A step below this share of the CoC is no step: the focus did not move.
 NOT_MOVED_COC = 0.1
 # The percentile of a step's tile readings that sets it: the tiles sitting at a frame
 # show the whole step, the others less (a high percentile, robust to a few odd tiles).
 _STEP_PERCENTILE = 90.0
+# A frame is called redundant only when its neighbours stay within this share of the CoC
+# of each other at their midpoint: small steps may read a quarter low (the bench's coin
+# at 2×: 0.86 px for steps of 1.0 at f/8; two neighbouring steps of 1.3 CoC read 0.65
+# and 0.68 at f/5.6), and a frame dropped on our word that was needed leaves a gap the
+# shooter finds too late.
+_REDUNDANT_COC = 0.6
+# The steps' fit pulls each step towards the typical one with the weight of this many
+# typical tiles.
+_PRIOR_TILES = 0.02
+# The steps' fit counts a tile fully up to this many standard deviations off (Huber).
+_HUBER_SIGMAS = 2.0
 
 
 @dataclass(frozen=True)
@@ -149,7 +162,8 @@ def _fit_steps(relative: dict[int, dict[int, float]], sharpest: dict[int, int], 
     equation in the two steps, whatever the side the subject lies on:
     (s₊·r₋² + s₋·r₊²) / (s₋ + s₊) = s₋·s₊. All tiles together fix all steps: Gauss–Newton,
     each tile weighted by its readings' precision (a faint texture, which a JPEG also
-    makes over-read, counts little), with Huber's down-weighting of outlying tiles. On
+    makes over-read, counts little), then with Huber's down-weighting of tiles off by
+    more than their precision allows. On
     a photograph on a tilted plane stacked in known steps this reads the steps within
     a few per cent where the first estimate (a percentile of one-sided readings) read
     some of them at a fifth — missing gaps. Steps no tile lies between keep the first
@@ -159,31 +173,78 @@ def _fit_steps(relative: dict[int, dict[int, float]], sharpest: dict[int, int], 
     if not equations:
         return first
     floor = 1e-3 * coc_px
-    s = np.array([max(v, floor) if v is not None else coc_px for v in first], float)
+    # Every step starts at the typical first estimate (a planned stack moves evenly): a
+    # first estimate of nought beside a large one started the fit in a false valley.
+    typical = [v for v in first if v is not None and v > floor]
+    s = np.full(len(first), float(np.median(typical)) if typical else coc_px)
     used = sorted({e[0] for e in equations} | {e[1] for e in equations})
     left = np.array([e[0] for e in equations])
     right = np.array([e[1] for e in equations])
     rm2 = np.array([e[2] ** 2 for e in equations])
     rp2 = np.array([e[3] ** 2 for e in equations])
     root_w = np.sqrt(np.array([e[4] for e in equations]))
-    for _ in range(40):
+    def weighted(s: np.ndarray, robust: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Residuals, their derivatives by s₋ and s₊, and the rows' weights at ``s``."""
         sm, sp = s[left], s[right]
         total = sm + sp
         mixed = sp * rm2 + sm * rp2
         residual = (mixed / total - sm * sp) * root_w
         d_sm = ((rp2 * total - mixed) / total**2 - sp) * root_w
         d_sp = ((rm2 * total - mixed) / total**2 - sm) * root_w
-        scale = 1.5 * float(np.median(np.abs(residual))) + 1e-12
-        huber = np.where(np.abs(residual) <= scale, 1.0, scale / np.maximum(np.abs(residual), 1e-12))
-        jacobian = np.zeros((len(equations), len(s)))
+        rows_weight = np.ones(len(equations))
+        if robust:
+            # A residual in px² of a reading r with standard deviation σ has about 2·s·σ
+            # of spread; beyond _HUBER_SIGMAS of them a tile counts less.
+            standard = np.abs(residual) / (2.0 * np.maximum(0.5 * total, floor))
+            rows_weight = np.sqrt(np.minimum(1.0, _HUBER_SIGMAS / np.maximum(standard, 1e-12)))
+        return residual, d_sm, d_sp, rows_weight
+
+    # A weak pull of every step towards the typical one, worth half a typical tile: where
+    # the tiles cannot tell how a blur splits between the steps on either side of their
+    # frame (no tile sits in the next frame), the fit otherwise slid along that valley to
+    # one step of nought beside one of several CoC — a false gap.
+    typical_step = float(s[0])
+    prior_root = math.sqrt(_PRIOR_TILES * float(np.median(root_w**2))) * 2.0 * typical_step
+    used_index = np.array(used)
+
+    def system(s: np.ndarray, robust: bool, rows_weight: np.ndarray | None = None):
+        residual, d_sm, d_sp, weight = weighted(s, robust)
+        if rows_weight is not None:
+            weight = rows_weight
+        jacobian = np.zeros((len(equations) + len(used), len(s)))
         rows = np.arange(len(equations))
-        jacobian[rows, left] += d_sm * huber
-        jacobian[rows, right] += d_sp * huber
-        delta = np.zeros(len(s))
-        delta[used], *_ = np.linalg.lstsq(jacobian[:, used], -residual * huber, rcond=None)
-        s = np.clip(s + delta, floor, curve_end_px)
-        if float(np.max(np.abs(delta))) < 1e-4 * coc_px:
-            break
+        jacobian[rows, left] += d_sm * weight
+        jacobian[rows, right] += d_sp * weight
+        jacobian[len(equations) + np.arange(len(used)), used_index] = prior_root
+        full = np.concatenate([residual * weight, prior_root * (s[used_index] - typical_step)])
+        return full, jacobian, weight
+
+    def solve(s: np.ndarray, robust: bool) -> np.ndarray:
+        for _ in range(40):
+            residual, jacobian, weight = system(s, robust)
+            cost = float(np.sum(residual**2))
+            delta = np.zeros(len(s))
+            delta[used], *_ = np.linalg.lstsq(jacobian[:, used], -residual, rcond=None)
+            # Halve the step until the fit improves: a full Gauss–Newton step from far
+            # off can overshoot to the bounds and stay there.
+            for _ in range(12):
+                trial = np.clip(s + delta, floor, curve_end_px)
+                if float(np.sum(system(trial, robust, weight)[0] ** 2)) <= cost:
+                    break
+                delta *= 0.5
+            else:
+                break
+            s = trial
+            if float(np.max(np.abs(delta))) < 1e-4 * coc_px:
+                break
+        return s
+
+    # First by the tiles' precision alone — the precise tiles lead — then with Huber's
+    # down-weighting of tiles that disagree by more than their noise allows (a faint
+    # texture after JPEG: its finest detail is rounded away in a blurred frame and it
+    # reads several times the step). A scale taken from the residuals themselves (their
+    # median) was set by the many faint tiles: it cast out the few precise ones instead.
+    s = solve(solve(s, robust=False), robust=True)
     return [float(s[i]) if i in used else first[i] for i in range(len(first))]
 
 
@@ -235,9 +296,9 @@ def check_coverage(greys: list[np.ndarray], names: list[str], coc_px: float, sca
         p = int(sharpest[b])
         reference = BlurReference([view(p, boxes[b])], sigmas[p], coc_px, m)
         relative[b] = {}
-        if not reference.predicted_sd(_GAP_BLUR_COC * coc_px, sigmas[p]) <= _READING_SD_COC * coc_px:
-            # Too little detail for the noise to tell a step of the gap's size: its fine
-            # band would vanish into the noise and read as "blurred past the curve".
+        if not reference.predicted_sd(coc_px, sigmas[p]) <= _READING_SD_COC * coc_px:
+            # Too little detail for the noise to tell a step: its fine band would vanish
+            # into the noise and read as "blurred past the curve".
             continue
         for other in (p - 1, p + 1):
             if 0 <= other < count:
@@ -335,7 +396,7 @@ def check_coverage(greys: list[np.ndarray], names: list[str], coc_px: float, sca
             since_kept = 0.0
             continue
         since_kept += before
-        if (since_kept + after) / 2.0 <= coc_px:
+        if (since_kept + after) / 2.0 <= _REDUNDANT_COC * coc_px:
             redundant.append(j)
         else:
             since_kept = 0.0
