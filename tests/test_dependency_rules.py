@@ -36,9 +36,10 @@ ALLOWED = {
     "marks": {"calibrate", "camera", "focus", "pipeline", "outputs", "resources"},
     # Drives and captures a stack (the drive's guard from calibrate, the optics through
     # the pipeline).
-    "stack_shoot": {"calibrate", "camera", "marks", "optics", "pipeline", "outputs"},
+    "stack_shoot": {"calibrate", "camera", "marks", "optics", "pipeline", "outputs", "stack_check"},
+    # The window: the live session, and the stack tools for its marks-and-stack panel.
     "ui": {"live", "pipeline", "camera", "focus", "optics", "overlay", "frames", "session", "headless", "resources",
-           "outputs", "recording"},
+           "outputs", "recording", "marks", "stack_shoot", "calibrate", "stack_check"},
     "cli": {"ui", "live", "pipeline", "analyze", "stack_check", "stack_shoot", "calibrate", "marks", "camera", "focus", "optics", "overlay", "frames", "session", "headless",
             "resources", "outputs", "recording"},
     "__main__": {"cli"},

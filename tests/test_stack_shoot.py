@@ -86,6 +86,26 @@ def test_stopping_between_slices_keeps_every_frame_shot(tmp_path):
     assert json.loads((tmp_path / "stack" / "stack.json").read_text())["stopped"] == "stopped by the user"
 
 
+def test_a_paused_stack_waits_with_the_drive_still_and_then_finishes(tmp_path):
+    bench = _bench()
+    moves_seen_while_paused = []
+
+    def paused() -> bool:
+        # Paused after the second frame for five looks, then resumed.
+        if len(bench.glass_at_capture) == 2 and len(moves_seen_while_paused) < 5:
+            moves_seen_while_paused.append(len(bench.moves))
+            return True
+        return False
+
+    try:
+        positions = plan_slices(10, 10, 5)
+        shot = shoot_stack(bench, positions, tmp_path / "stack", should_pause=paused)
+    finally:
+        bench.close()
+    assert len(moves_seen_while_paused) == 5 and len(set(moves_seen_while_paused)) == 1  # nothing moved
+    assert shot.stopped is None and len(shot.all_files) == len(positions)
+
+
 def test_the_command_shoots_and_checks_the_stack(tmp_path, capsys):
     out = tmp_path / "stack"
     assert main(["stack-shoot", "--magnification", "2", "--capture-width-px", "400", "--near-steps", "24",

@@ -1020,17 +1020,11 @@ def _stack_shoot(args: argparse.Namespace) -> int:
         _close_drive_camera(camera, marks)
     report = None
     if not args.no_check and len(shot.all_files) >= 2:
-        from focuslock.stack_check import StackCheckError, report_json, report_lines, run_stack_check
+        from focuslock.stack_check import StackCheckError, report_json, report_lines
+        from focuslock.stack_shoot import check_shot
 
-        from focuslock.camera.limits import header_size
-
-        coc_px = None
-        size = header_size(shot.all_files[0].read_bytes()[:65536]) if sensor_width_mm else None
-        if size is not None:
-            # The optics' CoC in the files' own pixels (they span the sensor's width).
-            coc_px = optics.coc_mm / sensor_width_mm * size[0]
         try:
-            coverage, warnings = run_stack_check(args.out, coc_px)
+            coverage, warnings = check_shot(shot, optics, sensor_width_mm)
             report = report_json(coverage, warnings) if args.json else report_lines(coverage)
         except StackCheckError as error:
             report = [f"stack-check: {error}"]

@@ -17,6 +17,7 @@ import json
 import math
 import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +28,12 @@ from focuslock.marks import GoToResult, Mark, go_to_mark
 from focuslock.optics.dof import DofResult
 from focuslock.pipeline import FramePipeline, PipelineSettings
 
-__all__ = ["InterruptFlag", "StackShootError", "StackShot", "frame_step_steps", "go_to_nearer_mark", "optics_of", "plan_slices", "shoot_between_marks",
+__all__ = ["InterruptFlag", "StackShootError", "StackShot", "check_shot", "frame_step_steps", "go_to_nearer_mark", "optics_of", "plan_slices", "shoot_between_marks",
            "shoot_stack"]
+
+
+# A paused stack looks every this often whether it may go on.
+_PAUSE_POLL_S = 0.05
 
 
 class StackShootError(Exception):
@@ -96,10 +101,13 @@ def optics_of(camera: Camera, settings: PipelineSettings | None = None) -> tuple
 
 def shoot_stack(camera: Camera, positions_steps: list[int], folder: Path, *,
                 progress: Callable[[int, int, list[Path]], None] | None = None,
-                should_stop: Callable[[], bool] | None = None) -> StackShot:
+                should_stop: Callable[[], bool] | None = None,
+                should_pause: Callable[[], bool] | None = None) -> StackShot:
     """Drive to each position (steps from the present focus; always moving up, the first
     approached from below) and capture into ``folder``. Stops between slices when
-    ``should_stop`` says so or the camera fails; what was saved is in the result."""
+    ``should_stop`` says so or the camera fails; what was saved is in the result. While
+    ``should_pause`` says so it waits between slices (the drive where it is, nothing
+    moving: a pause to adjust the light or chase a fly off the subject)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     shot = StackShot(folder, list(positions_steps))
@@ -108,6 +116,8 @@ def shoot_stack(camera: Camera, positions_steps: list[int], folder: Path, *,
         first = positions_steps[0] - MIN_BACKLASH_GUARD_STEPS
         position += camera.drive_focus(first)
         for index, target in enumerate(positions_steps):
+            while should_pause is not None and should_pause() and not (should_stop is not None and should_stop()):
+                time.sleep(_PAUSE_POLL_S)
             if should_stop is not None and should_stop():
                 shot.stopped = "stopped by the user"
                 break
@@ -151,14 +161,30 @@ def go_to_nearer_mark(camera: Camera, first: Mark, second: Mark, position_steps:
 def shoot_between_marks(camera: Camera, first: Mark, second: Mark, position_steps: int, step_um: float, folder: Path, *,
                         overlap: float = 0.3, blur_px_per_step: float | None = None, settings: PipelineSettings | None = None,
                         progress: Callable[[int, int, list[Path]], None] | None = None,
-                        should_stop: Callable[[], bool] | None = None) -> tuple[StackShot, GoToResult]:
+                        should_stop: Callable[[], bool] | None = None,
+                        should_pause: Callable[[], bool] | None = None) -> tuple[StackShot, GoToResult]:
     """A stack from one mark to the other, frames one depth of field × (1 − overlap) apart
     (:func:`go_to_nearer_mark`, then :func:`shoot_stack`)."""
     optics, _ = optics_of(camera, settings)
     every = frame_step_steps(optics, step_um, overlap)
     positions, arrived = go_to_nearer_mark(camera, first, second, position_steps, every,
                                            blur_px_per_step=blur_px_per_step, settings=settings)
-    return shoot_stack(camera, positions, folder, progress=progress, should_stop=should_stop), arrived
+    return shoot_stack(camera, positions, folder, progress=progress, should_stop=should_stop,
+                       should_pause=should_pause), arrived
+
+
+def check_shot(shot: StackShot, optics: DofResult, sensor_width_mm: float | None):
+    """``stack-check`` on a shot stack's frames at the optics' CoC in the files' own pixels
+    (they span the sensor's width; the frame's diagonal / 1500 when the sensor is not
+    known). Raises :class:`~focuslock.stack_check.StackCheckError`."""
+    from focuslock.camera.limits import header_size
+    from focuslock.stack_check import run_stack_check
+
+    coc_px = None
+    size = header_size(shot.all_files[0].read_bytes()[:65536]) if sensor_width_mm and shot.all_files else None
+    if size is not None:
+        coc_px = optics.coc_mm / sensor_width_mm * size[0]
+    return run_stack_check(shot.folder, coc_px)
 
 
 def _write_manifest(shot: StackShot) -> None:

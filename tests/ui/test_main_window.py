@@ -429,3 +429,60 @@ def test_a_large_frame_is_drawn_at_the_size_the_window_shows_it(qtbot, tmp_path)
     finally:
         window.close()
         session.stop()
+
+
+def test_marks_and_a_stack_from_the_panel_with_stop(qtbot, bench_window, tmp_path, monkeypatch):
+    """Set A on the coin's numeral and B on the ruler 2.9 mm farther, wander off, shoot the
+    stack A → B from the panel (the drive calibration from the user's file), then shoot
+    again and stop it after its first frame: every frame shot is kept and listed."""
+    import json
+
+    from focuslock.calibrate import save_record, user_calibration_path
+
+    window, bench, session = bench_window
+    monkeypatch.setenv("FOCUSLOCK_CONFIG_DIR", str(tmp_path / "config"))
+    save_record(user_calibration_path(), {"camera": bench.name, "lens": "", "drive_setting": "", "step_um": 25.0})
+    panel = window.stack_panel
+    assert not panel.buttons["shoot"].isEnabled()  # no marks yet
+
+    def idle() -> bool:
+        return window.stack_job is None or (window.stack_job.done() and panel.buttons["set_A"].isEnabled())
+
+    def drive_to(target: int) -> None:
+        window.drive_focus(target - window._drive_total)
+        qtbot.waitUntil(lambda: window._drive_total == target and window._drive_in_flight is None, timeout=10000)
+
+    for name, landmark in (("A", "coin-numeral"), ("B", "ruler")):
+        roi = bench.landmark_roi_px(landmark)
+        drive_to(int(round(bench.best_focus_position_steps(roi))))
+        window.choose_feature(*roi)
+        qtbot.wait(300)
+        qtbot.mouseClick(panel.buttons[f"set_{name}"], QtCore.Qt.LeftButton)
+        qtbot.waitUntil(lambda: name in window.marks and idle(), timeout=20000)
+    assert window.marks["A"].position_steps < window.marks["B"].position_steps
+    assert panel.buttons["shoot"].isEnabled() and panel.buttons["go_B"].isEnabled()
+    drive_to(window._drive_total + 60)
+
+    qtbot.mouseClick(panel.buttons["shoot"], QtCore.Qt.LeftButton)
+    assert panel.buttons["stop"].isEnabled() and not panel.buttons["shoot"].isEnabled()
+    qtbot.waitUntil(lambda: idle() and "frame(s) in" in panel.status.text(), timeout=90000)
+    folders = sorted((tmp_path / "captures").glob("stack-*"))
+    assert len(folders) == 1
+    manifest = json.loads((folders[0] / "stack.json").read_text())
+    assert manifest["stopped"] is None and manifest["planned_slices"] >= 4
+    assert len(list(folders[0].glob("*.JPG"))) == manifest["planned_slices"]
+    assert "No gap" in panel.status.text(), panel.status.text()
+    # The drive ended at B (its stored count, within the search around A).
+    assert abs(window._drive_total - window.marks["B"].position_steps) <= 3
+
+    # Again, stopped after the first frame: the frame is kept and the panel says so.
+    qtbot.wait(1100)  # a new folder name (one a second)
+    qtbot.mouseClick(panel.buttons["shoot"], QtCore.Qt.LeftButton)
+    qtbot.waitUntil(lambda: "frame 1 of" in panel.status.text(), timeout=60000)
+    qtbot.mouseClick(panel.buttons["stop"], QtCore.Qt.LeftButton)
+    qtbot.waitUntil(lambda: idle() and "frame(s) in" in panel.status.text(), timeout=60000)
+    assert "stopped by the user" in panel.status.text()
+    second = sorted((tmp_path / "captures").glob("stack-*"))[-1]
+    manifest = json.loads((second / "stack.json").read_text())
+    assert 1 <= len(list(second.glob("*.JPG"))) < manifest["planned_slices"]
+    assert manifest["stopped"] == "stopped by the user"

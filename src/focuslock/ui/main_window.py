@@ -8,6 +8,7 @@ as Futures whose completion is handed to the UI thread by a queued signal.
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from concurrent.futures import Future
 from dataclasses import replace
@@ -25,7 +26,8 @@ from focuslock.overlay.render import GHOST_MODES
 from focuslock.pipeline import PipelineSettings
 from focuslock.session.checks import check_captured_files
 from focuslock.ui.frame_view import FrameView
-from focuslock.ui.panels import CapturePanel, DofPanel, DrivePanel, PeakingPanel, SettingsPanel, SharpnessPlot, StateBanner
+from focuslock.ui.panels import (CapturePanel, DofPanel, DrivePanel, PeakingPanel, SettingsPanel, SharpnessPlot, StackPanel,
+                                 StateBanner)
 from focuslock.ui.settings_store import SettingsStore
 
 __all__ = ["MainWindow", "SHORTCUTS"]
@@ -92,6 +94,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self._drive_in_flight: Future | None = None
         self._drive_waiting: int | None = None
         self._capture_in_flight: Future | None = None
+        # Marks A and B (focuslock.marks.Mark) and the stack between them.
+        self.marks: dict = {}
+        self.stack_job: Future | None = None
+        self._stack_pause = threading.Event()
+        self._stack_stop = threading.Event()
         self.closing_note: str | None = None
         self._settings_requested = False
         self._loupe_under_pointer = False
@@ -118,10 +125,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.dof_panel = DofPanel(catalog)
         self.settings_panel = SettingsPanel()
         self.capture_panel = CapturePanel()
+        self.stack_panel = StackPanel()
         self.peaking_panel = PeakingPanel(self.settings.focus.peaking)
         side = QtWidgets.QWidget()
         side_layout = QtWidgets.QVBoxLayout(side)
-        for widget in (self.plot, self.drive_panel, self.capture_panel, self.dof_panel, self.settings_panel, self.peaking_panel):
+        for widget in (self.plot, self.drive_panel, self.capture_panel, self.stack_panel, self.dof_panel, self.settings_panel,
+                       self.peaking_panel):
             side_layout.addWidget(widget)
         side_layout.addStretch(1)
         # The column scrolls up and down, never sideways: long choices (lens names) are
@@ -160,6 +169,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.dof_panel.opticsChanged.connect(self._optics_changed)
         self.settings_panel.settingChanged.connect(self._setting_changed)
         self.capture_panel.capture.connect(self.capture)
+        self.stack_panel.setMark.connect(self.set_mark)
+        self.stack_panel.goToMark.connect(self.go_to_mark)
+        self.stack_panel.shoot.connect(self.shoot_stack)
+        self.stack_panel.pauseToggled.connect(lambda paused: self._stack_pause.set() if paused else self._stack_pause.clear())
+        self.stack_panel.stop.connect(self._stack_stop.set)
         self.peaking_panel.peakingChanged.connect(self._peaking_changed)
         self._restore()
 
@@ -224,6 +238,120 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self._capture_in_flight = self.session.submit(command, label="capture")
         self._when_done(self._capture_in_flight, self._capture_done)
+
+    # ----------------------------------------------------- marks and the stack
+    def _box_now(self) -> tuple[int, int, int, int] | None:
+        status = self._last_analysis.results.get("focus") if self._last_analysis else None
+        if status is None or status.roi_px is None:
+            return None
+        return tuple(int(round(v)) for v in status.roi_px)
+
+    def _stack_job(self, command, label: str, done: Callable[[object], None]) -> None:
+        """Run ``command`` on the camera's thread (live view waits, as for a capture); the
+        panel is busy until ``done`` has taken its result, and says what went wrong."""
+        from focuslock.calibrate import CalibrationError
+        from focuslock.stack_shoot import StackShootError
+
+        self.stack_panel.set_running(True)
+        self.stack_job = self.session.submit(command, label=label)
+
+        def finished(future: Future) -> None:
+            self.stack_panel.set_running(False)
+            try:
+                done(future.result())
+            except (CalibrationError, StackShootError) as error:
+                self.stack_panel.say(str(error))
+            except Exception as error:  # noqa: BLE001 - a camera failure: one sentence, the panel usable again
+                self.stack_panel.say(error.user_message if isinstance(error, CameraError) else f"{label} failed: {error}.")
+            self.stack_panel.set_running(False)
+
+        self._when_done(self.stack_job, finished)
+
+    def set_mark(self, name: str) -> None:
+        """Mark the boxed feature, sharp now, at the drive's present count."""
+        from focuslock.marks import take_mark
+
+        roi = self._box_now()
+        if roi is None:
+            self.stack_panel.say(f"Drag a box around the detail to mark, focus on it, then Set {name}.")
+            return
+        position, settings = self._drive_total, self.settings
+        self.stack_panel.say(f"setting mark {name}…")
+
+        def done(mark) -> None:
+            self.marks[name] = mark
+            self.stack_panel.mark_set(name, f"drive step {mark.position_steps:+d}")
+
+        self._stack_job(lambda camera: take_mark(camera, name, roi, position, settings), f"setting mark {name}", done)
+
+    def go_to_mark(self, name: str) -> None:
+        from focuslock.marks import go_to_mark
+
+        mark = self.marks.get(name)
+        if mark is None:
+            return
+        position, settings = self._drive_total, self.settings
+        self.stack_panel.say(f"going to mark {name}: driving there and finding best focus…")
+
+        def done(result) -> None:
+            self._drive_total = result.position_steps
+            self.drive_panel.position.setText(f"driven {self._drive_total:+d} steps")
+            self.stack_panel.say(f"at mark {name}: best focus {result.moved_from_mark_steps:+.1f} steps from where it was set")
+
+        self._stack_job(lambda camera: go_to_mark(camera, mark, position, settings=settings), f"going to mark {name}", done)
+
+    def shoot_stack(self) -> None:
+        """A focus stack from mark A to mark B (nearer first) into the capture folder,
+        then its coverage check."""
+        from focuslock.calibrate import user_calibration_path
+        from focuslock.marks import DriveCounter
+        from focuslock.optics.dof import OpticsError
+        from focuslock.optics.stack import load_drive_calibration
+        from focuslock.stack_check import StackCheckError, report_lines
+        from focuslock.stack_shoot import StackShootError, check_shot, optics_of, shoot_between_marks
+
+        if set(self.marks) != {"A", "B"}:
+            return
+        first, second = self.marks["A"], self.marks["B"]
+        position, settings = self._drive_total, self.settings
+        folder = self.capture_folder / time.strftime("stack-%Y%m%d-%H%M%S")
+        self._stack_stop.clear()
+        self._stack_pause.clear()
+        panel = self.stack_panel
+
+        def progress(index: int, count: int, files) -> None:
+            text = f"frame {index + 1} of {count}: {files[0].name if files else '—'}"
+            self._bridge.done.emit(lambda: panel.say(text))
+
+        def command(camera):
+            counter = DriveCounter(camera, position)
+            try:
+                step_um = load_drive_calibration(user_calibration_path(), camera=camera.name).step_um
+            except OpticsError as error:
+                raise StackShootError(f"{error} Measure the drive first: focuslock calibrate focus-steps.") from None
+            shot, _ = shoot_between_marks(counter, first, second, position, step_um, folder, settings=settings,
+                                          progress=progress, should_stop=self._stack_stop.is_set,
+                                          should_pause=self._stack_pause.is_set)
+            report = []
+            if len(shot.all_files) >= 2:
+                optics, sensor_width_mm = optics_of(camera, settings)
+                try:
+                    report = report_lines(check_shot(shot, optics, sensor_width_mm)[0])
+                except StackCheckError as error:
+                    report = [f"stack-check: {error}"]
+            return shot, counter.position_steps, report
+
+        def done(outcome) -> None:
+            shot, self._drive_total, report = outcome
+            self.drive_panel.position.setText(f"driven {self._drive_total:+d} steps")
+            head = f"{len(shot.all_files)} frame(s) in {shot.folder.name}"
+            if shot.stopped:
+                head += f" — stopped: {shot.stopped}"
+            # The verdict lines of the check: gaps, not moved, redundant, or none.
+            panel.say("\n".join([head, *[line for line in report if line.startswith(("Gap", "No gap", "Not moved", "Redundant"))]]))
+
+        panel.say("going back to the nearer mark…")
+        self._stack_job(command, "the focus stack", done)
 
     def set_overlay(self, **changes) -> None:
         self._apply(replace(self.settings, overlay=replace(self.settings.overlay, **changes)))
@@ -423,24 +551,26 @@ class MainWindow(QtWidgets.QMainWindow):
         else:
             self.capture_panel.done("\n".join(f"{p.name}: saved (lock a feature to have captures checked)" for p in paths))
 
-    def _finish_capture_before_closing(self, timeout_s: float = CLOSE_WAIT_FOR_CAPTURE_S) -> None:
-        """A capture still downloading is waited for, with a visible message, so that
-        closing never abandons a file half-way; what happened stays in ``closing_note``."""
-        future = self._capture_in_flight
+    def _finish_capture_before_closing(self, timeout_s: float = CLOSE_WAIT_FOR_CAPTURE_S, future: Future | None = None,
+                                       what: str = "the capture") -> None:
+        """A capture still downloading (or ``future``: a stack stopping after its frame) is
+        waited for, with a visible message, so that closing never abandons a file half-way;
+        what happened stays in ``closing_note``."""
+        future = future or self._capture_in_flight
         if future is None or future.done():
             return
-        self.capture_panel.result.setText("Waiting for the capture to finish downloading before closing…")
-        self.statusBar().showMessage("Waiting for the capture to finish downloading before closing…")
+        self.capture_panel.result.setText(f"Waiting for {what} to finish downloading before closing…")
+        self.statusBar().showMessage(f"Waiting for {what} to finish downloading before closing…")
         deadline = time.monotonic() + timeout_s
         while not future.done() and time.monotonic() < deadline:
             QtWidgets.QApplication.processEvents(QtCore.QEventLoop.AllEvents, 50)
             time.sleep(0.02)
         if future.done():
             error = future.exception()
-            self.closing_note = ("The capture finished before closing." if error is None else
-                                 f"The capture running at closing failed: {getattr(error, 'user_message', error)}")
+            self.closing_note = (f"{what.capitalize()} finished before closing." if error is None else
+                                 f"{what.capitalize()} running at closing failed: {getattr(error, 'user_message', error)}")
         else:
-            self.closing_note = (f"Closed after waiting {timeout_s:.0f} s for a capture that did not finish; "
+            self.closing_note = (f"Closed after waiting {timeout_s:.0f} s for {what}, which did not finish; "
                                  "files it had saved are in the capture folder, the rest stays on the camera.")
         print(f"focuslock: {self.closing_note}", file=sys.stderr)
 
@@ -531,6 +661,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.resizeDocks([self.dock], [max(DOCK_MIN_WIDTH_PX, min(DOCK_DEFAULT_WIDTH_PX, width // 4))], QtCore.Qt.Horizontal)
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802
+        if self.stack_job is not None and not self.stack_job.done():
+            # A stack stops after the frame being captured; that frame is downloaded.
+            self._stack_stop.set()
+            self._stack_pause.clear()
+            self._finish_capture_before_closing(future=self.stack_job, what="the focus stack")
         self._finish_capture_before_closing()
         self.timer.stop()
         self.store.set("geometry", bytes(self.saveGeometry().toBase64()).decode())
