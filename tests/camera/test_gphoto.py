@@ -260,3 +260,12 @@ def test_a_capture_killed_at_random_moments_never_leaves_a_file_that_looks_compl
           f"{visible_total} whole files on disk, none partial")  # for docs/RELIABILITY.md (pytest -s)
     # The kills landed across the runs, not all before the first file or after the last.
     assert killed_mid_run >= RUNS - 2 and printed_total > RUNS and visible_total >= printed_total
+
+
+def test_a_body_without_a_live_view_zoom_says_so(camera):
+    # libgphoto2's virtual camera has no zoom widget (a Canon body's `eoszoom` is the real one).
+    from focuslock.camera.base import NotSupportedError
+
+    assert camera.capabilities.live_view_zooms == ()
+    with pytest.raises(NotSupportedError, match="does not zoom live view 5×"):
+        camera.set_live_view_zoom(5.0)

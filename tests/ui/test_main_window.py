@@ -486,3 +486,28 @@ def test_marks_and_a_stack_from_the_panel_with_stop(qtbot, bench_window, tmp_pat
     manifest = json.loads((second / "stack.json").read_text())
     assert 1 <= len(list(second.glob("*.JPG"))) < manifest["planned_slices"]
     assert manifest["stopped"] == "stopped by the user"
+
+
+def test_the_v_key_zooms_the_cameras_live_view_on_the_box_and_the_box_follows(qtbot, bench_window):
+    window, bench, session = bench_window
+    roi = bench.landmark_roi_px("coin-numeral")
+    window.choose_feature(*roi)
+    qtbot.waitUntil(lambda: window.live_view_zooms == (1.0, 5.0, 10.0), timeout=10000)
+    qtbot.waitUntil(lambda: window._box_now() is not None, timeout=5000)
+    qtbot.keyClick(window, QtCore.Qt.Key_V)
+    qtbot.waitUntil(lambda: window.zoom_window is not None, timeout=20000)
+    assert window.zoom_window.zoom == 5.0
+    # The box now holds the numeral in the zoomed view's pixels (the bench's own landmark
+    # box at this zoom, within its rounding).
+    qtbot.waitUntil(lambda: window._last_analysis.frame.metadata.get("live_view_zoom") == 5.0, timeout=10000)
+    expected = bench.landmark_roi_px("coin-numeral")
+    assert all(abs(a - b) <= 4 for a, b in zip(window.settings.focus.roi_px, expected))
+    assert "press L to lock again" in window.statusBar().currentMessage()
+    # V twice more: 10× (the box, 430 px tall now, is larger than the view: dropped, and
+    # said), then back to the whole view with the box where it was.
+    qtbot.keyClick(window, QtCore.Qt.Key_V)
+    qtbot.waitUntil(lambda: window.zoom_window is not None and window.zoom_window.zoom == 10.0, timeout=30000)
+    assert window.settings.focus.roi_px is None and "larger than this view" in window.statusBar().currentMessage()
+    qtbot.keyClick(window, QtCore.Qt.Key_V)
+    qtbot.waitUntil(lambda: window.zoom_window is None and "live view 1×" in window.statusBar().currentMessage(), timeout=30000)
+    assert all(abs(a - b) <= 2 for a, b in zip(window.settings.focus.roi_px, roi)), (window.settings.focus.roi_px, roi)

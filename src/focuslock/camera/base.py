@@ -112,6 +112,9 @@ class Capabilities:
     finite: bool = False
     # Nominal live-view rate, when the source knows it.
     frame_rate_hz: float | None = None
+    # The live-view zooms the body offers (empty: none from the computer); a camera that
+    # offers them has ``set_live_view_zoom(zoom, centre_px)`` (focuslock.camera.zoom).
+    live_view_zooms: tuple[float, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 

@@ -42,6 +42,7 @@ from focuslock.camera.files import save_capture
 from focuslock.camera.limits import decode_image, jpeg_cut_short
 from focuslock.camera.playback import FramePacer
 from focuslock.camera.profiles import SETTING_NAMES, Profile, match_profile
+from focuslock.camera.zoom import ZoomWindow
 from focuslock.frames import Frame
 
 __all__ = ["CameraInfo", "GPhotoCamera", "list_cameras", "gphoto2_module"]
@@ -177,6 +178,9 @@ class GPhotoCamera:
         self._live_view = True
         self._pacer = FramePacer(None)
         self._zoom: str | None = None
+        self._zooms_available: tuple[float, ...] = ()
+        self._live_view_size: tuple[int, int] | None = None
+        self._zoom_window: ZoomWindow | None = None
         self.downloaded: list[Path] = []
         self._exposure_cache: dict | None = None
         self._focus_drive_available = False
@@ -219,6 +223,9 @@ class GPhotoCamera:
         # A family's focus drive is only there if this body has the widget (libgphoto2's
         # virtual camera and some older bodies have none).
         self._focus_drive_available = drive is not None and self._has_widget(drive.widget)
+        zoom = self.profile.zoom_widget
+        self._zooms_available = tuple(sorted({1.0, *(float(v) for v in self.profile.zoom_values if _is_number(v))})
+                                      ) if zoom and self.profile.zoom_values and self._has_widget(zoom) else ()
         self._settings_available = tuple(
             name for name in (*SETTING_NAMES, "liveviewsize")
             if name != "focal_length" and self._widget_name(name) and self._has_widget(self._widget_name(name))
@@ -330,6 +337,7 @@ class GPhotoCamera:
             settings=self._settings_available,
             finite=False,
             frame_rate_hz=None if self._live_view else FALLBACK_FRAME_RATE_HZ,
+            live_view_zooms=self._zooms_available if self._live_view else (),
             notes=() if self._live_view else ("No live view on this body: frames are captures, about one a second.",),
         )
 
@@ -362,11 +370,14 @@ class GPhotoCamera:
         except CorruptFrameError:
             self._sequence += 1
             raise
+        if self._zoom_window is None:
+            self._live_view_size = (bgr.shape[1], bgr.shape[0])
         frame = Frame(
             sequence=self._sequence,
             timestamp_s=time.monotonic(),
             image=cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB),
-            metadata={"source_kind": "gphoto2", "live_view": self._live_view, "jpeg_bytes": len(data), **self._exposure_metadata()},
+            metadata={"source_kind": "gphoto2", "live_view": self._live_view, "jpeg_bytes": len(data), **self._exposure_metadata(),
+                      **(self._zoom_window.metadata() if self._zoom_window is not None else {})},
         )
         self._sequence += 1
         return frame
@@ -525,6 +536,23 @@ class GPhotoCamera:
             settings[name] = Setting(name, widget.get_label() or name, str(widget.get_value()), choices, read_only)
         return settings
 
+    def set_live_view_zoom(self, zoom: float, centre_px: tuple[float, float] | None = None) -> ZoomWindow:
+        """Zoom the body's live view (its profile's zoom widget: Canon ``eoszoom``, Nikon
+        ``liveviewimagezoomratio``). The body zooms on its own focus frame; focuslock
+        does not move it (Canon's ``eoszoomposition`` takes sensor coordinates whose
+        scale differs between bodies and is not verified here): frame the feature in the
+        middle. Returns the window shown, taken as centred."""
+        if zoom not in self._zooms_available:
+            offered = ", ".join(f"{z:g}×" for z in self._zooms_available) or "none"
+            raise NotSupportedError(f"{self.name} does not zoom live view {zoom:g}× from the computer (zooms: {offered}).")
+        value = next((v for v in self.profile.zoom_values if _is_number(v) and float(v) == zoom), "1")
+        self._write(self.profile.zoom_widget, value)
+        self._zoom = value
+        size = self._live_view_size or (1024, 680)
+        window = ZoomWindow.centred_on(zoom, (size[0] / 2.0, size[1] / 2.0), size)
+        self._zoom_window = None if zoom == 1.0 else window
+        return window
+
     def set_setting(self, name: str, value: str) -> None:
         widget_name = self._widget_name(name)
         if widget_name is None or name not in self.capabilities.settings:
@@ -541,6 +569,14 @@ class GPhotoCamera:
                 raise SettingValueError(f"{value} is not among this camera's {name} values; choose one of {', '.join(choices)}.")
             value = matched
         self._write(widget_name, value)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
 
 
 def _is_store_full(data: object) -> bool:

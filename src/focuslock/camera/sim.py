@@ -42,6 +42,7 @@ from focuslock.camera.files import save_capture
 from focuslock.camera.playback import FramePacer
 from focuslock.camera.sim_render import LayerBlurCache, composite
 from focuslock.camera.sim_scene import Layer, SceneSpec, ViewGrid, build_layers
+from focuslock.camera.zoom import ZoomError, ZoomWindow
 from focuslock.frames import Frame
 
 __all__ = ["BenchConfig", "BenchLink", "SimulatedBench", "SimTruth"]
@@ -62,6 +63,8 @@ _REFERENCE_EXPOSURE = (1 / 60, 100, 5.6)
 
 # The strongest macro lenses (Canon MP-E 65, Laowa 25 mm 2.5–5×) stop at 5:1.
 MAX_BENCH_MAGNIFICATION = 5.0
+# The bench's live-view zooms (as Canon bodies offer: 5× and 10×).
+LIVE_VIEW_ZOOMS = (1.0, 5.0, 10.0)
 # A capture of at most this many pixels keeps its scene layers for the next capture
 # (see SimulatedBench._capture_layers).
 _CACHED_CAPTURE_PX = 2_500_000
@@ -265,6 +268,7 @@ class SimulatedBench:
         self._grid: ViewGrid | None = None
         self._render_key: tuple | None = None
         self._capture_layers_cache: tuple[ViewGrid, list[Layer]] | None = None
+        self._zoom_window: ZoomWindow | None = None
         self._clean_bgr: np.ndarray | None = None
         self._all_in_focus_bgr: np.ndarray | None = None
         self._noise = np.empty((1, 1, 3), np.int16)
@@ -274,10 +278,42 @@ class SimulatedBench:
     # ------------------------------------------------------------------ geometry
     @property
     def live_view_grid(self) -> ViewGrid:
-        """The live-view pixel grid, before the margin for subject motion."""
+        """The live-view pixel grid, before the margin for subject motion (zoomed: the
+        zoom window's part of the unzoomed view, at the zoom's finer pitch)."""
         width, height = self.config.live_view_size_px
         cx, cy = self.config.view_centre_mm
-        return ViewGrid(width, height, self.config.mm_per_px(width), cx, cy)
+        mm_per_px = self.config.mm_per_px(width)
+        zoom = self._zoom_window
+        if zoom is None or zoom.zoom == 1.0:
+            return ViewGrid(width, height, mm_per_px, cx, cy)
+        # The window's centre, in the unzoomed view's edge coordinates, as mm.
+        centre_col, centre_row = zoom.centre_px
+        return ViewGrid(width, height, mm_per_px / zoom.zoom, cx + (centre_col - width / 2) * mm_per_px,
+                        cy + (centre_row - height / 2) * mm_per_px)
+
+    @property
+    def live_view_zoom(self) -> float:
+        return 1.0 if self._zoom_window is None else self._zoom_window.zoom
+
+    def live_view_pitch_um(self) -> float:
+        """The sensor's width per live-view pixel (µm), at the present zoom."""
+        return self.sensor_pixel_pitch_um(self.config.live_view_size_px[0]) / self.live_view_zoom
+
+    def set_live_view_zoom(self, zoom: float, centre_px: tuple[float, float] | None = None) -> ZoomWindow:
+        """Zoom live view ``zoom``× (1, 5 or 10, as Canon bodies do) on ``centre_px`` of the
+        unzoomed view (default: its centre); the window moves inside the view near its
+        edges. Returns the window shown."""
+        if zoom not in LIVE_VIEW_ZOOMS:
+            raise ZoomError(f"The simulated bench zooms live view {', '.join(f'{z:g}×' for z in LIVE_VIEW_ZOOMS)}, not {zoom:g}×.")
+        width, height = self.config.live_view_size_px
+        window = ZoomWindow.centred_on(zoom, centre_px or (width / 2.0, height / 2.0), (width, height))
+        self._zoom_window = None if zoom == 1.0 else window
+        if self._opened:
+            # The view changed: its layers are drawn again at the new pitch.
+            self._opened = False
+            self.close()
+            self.open()
+        return window
 
     @property
     def focus_distance_mm(self) -> float:
@@ -332,6 +368,7 @@ class SimulatedBench:
             settings=("aperture", "shutterspeed", "iso"),
             finite=False,
             frame_rate_hz=self.config.frame_rate_hz,
+            live_view_zooms=LIVE_VIEW_ZOOMS,
             notes=("Simulated: a tilted printed target, a coin and a water droplet on a macro bench.",),
         )
 
@@ -413,6 +450,7 @@ class SimulatedBench:
                 "sensor_height_mm": self.config.sensor_height_mm,
                 "pupil_ratio": self.config.pupil_ratio,
                 "jpeg_bytes": len(jpeg),
+                **(self._zoom_window.metadata() if self._zoom_window is not None else {}),
                 "sim_truth": truth,
             },
         )
@@ -610,7 +648,7 @@ class SimulatedBench:
 
     def truth_blur_map_px(self, frame: Frame | None = None) -> np.ndarray:
         """Total blur diameter in live-view pixels of what each pixel of a frame shows."""
-        return self.truth_blur_map_um(frame) / self.sensor_pixel_pitch_um(self.config.live_view_size_px[0])
+        return self.truth_blur_map_um(frame) / self.live_view_pitch_um()
 
     def pixel_blur_um(self, x_px: int, y_px: int, frame: Frame | None = None) -> float:
         """Total blur diameter (µm on the sensor) at one live-view pixel."""
@@ -638,7 +676,7 @@ class SimulatedBench:
         truth = SimTruth.of(frame) if frame is not None else None
         depth = self.truth_depth_map_mm(frame)[y : y + h, x : x + w]
         geometric_um = self.geometric_blur_um(depth, truth.focus_distance_mm if truth else None, truth.f_number if truth else None)
-        return float(np.median(geometric_um)) / self.sensor_pixel_pitch_um(self.config.live_view_size_px[0])
+        return float(np.median(geometric_um)) / self.live_view_pitch_um()
 
     def best_focus_position_steps(self, roi_px: tuple[int, int, int, int], frame: Frame | None = None) -> float:
         """Motor position (steps, no backlash) that best focuses a region's detail.

@@ -50,6 +50,7 @@ SHORTCUTS = (
     ("Z", "zebras on clipped highlights"),
     ("H", "histogram: off, luma, RGB"),
     ("M", "loupe: off, 2×, 4×, 8×  (Shift+M: under the pointer)"),
+    ("V", "the camera's live-view zoom on the box: 1×, 5×, 10× (the CoC grows with it; lock again)"),
     ("R", "take the current frame as the reference"),
     ("B", "reference ghost: off, blend, difference, split, blink"),
     ("S", "sound on SOFT"),
@@ -97,6 +98,10 @@ class MainWindow(QtWidgets.QMainWindow):
         # Marks A and B (focuslock.marks.Mark) and the stack between them.
         self.marks: dict = {}
         self.stack_job: Future | None = None
+        # The camera's live-view zooms and the window now shown (focuslock.camera.zoom).
+        self.live_view_zooms: tuple[float, ...] = ()
+        self.zoom_window = None
+        self._unzoomed_box: tuple[int, int, int, int] | None = None
         self._stack_pause = threading.Event()
         self._stack_stop = threading.Event()
         self.closing_note: str | None = None
@@ -241,9 +246,16 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ----------------------------------------------------- marks and the stack
     def _box_now(self) -> tuple[int, int, int, int] | None:
-        status = self._last_analysis.results.get("focus") if self._last_analysis else None
-        if status is None or status.roi_px is None:
+        """The feature's box now (where the tracker has it), in the present view's pixels;
+        the box as chosen while no frame of the present zoom has been analysed yet."""
+        chosen = self.settings.focus.roi_px
+        if chosen is None:
             return None
+        analysis = self._last_analysis
+        status = analysis.results.get("focus") if analysis is not None else None
+        zoom = self.zoom_window.zoom if self.zoom_window is not None else 1.0
+        if status is None or status.roi_px is None or float(analysis.frame.metadata.get("live_view_zoom") or 1.0) != zoom:
+            return tuple(int(v) for v in chosen)
         return tuple(int(round(v)) for v in status.roi_px)
 
     def _stack_job(self, command, label: str, done: Callable[[object], None]) -> None:
@@ -353,6 +365,50 @@ class MainWindow(QtWidgets.QMainWindow):
         panel.say("going back to the nearer mark…")
         self._stack_job(command, "the focus stack", done)
 
+    def zoom_live_view(self, zoom: float | None = None) -> None:
+        """The camera's live-view zoom (the next one offered, or ``zoom``) centred on the
+        box (else the middle). The box follows into the zoomed view; a lock is dropped,
+        since the CoC in live-view pixels grows with the zoom: lock again where sharp."""
+        if not self.live_view_zooms:
+            self.statusBar().showMessage("This source has no live-view zoom from the computer.", 8000)
+            return
+        current = self.zoom_window.zoom if self.zoom_window is not None else 1.0
+        if zoom is None:
+            later = [z for z in self.live_view_zooms if z > current]
+            zoom = later[0] if later else 1.0
+        box = self._box_now()
+        if box is not None and self.zoom_window is not None:
+            box = self.zoom_window.to_unzoomed(box)  # the box in the unzoomed view
+        box = box or self._unzoomed_box  # a box too large for the last zoom comes back
+        centre = (box[0] + box[2] / 2.0, box[1] + box[3] / 2.0) if box is not None else None
+        self.statusBar().showMessage(f"zooming live view {zoom:g}×…")
+
+        def arrived(future: Future) -> None:
+            try:
+                window = future.result()
+            except CameraError as error:
+                self.statusBar().showMessage(error.user_message, 10000)
+                return
+            except Exception as error:  # noqa: BLE001 - a zoom the source refuses: say so
+                self.statusBar().showMessage(str(error), 10000)
+                return
+            self.zoom_window = window if window.zoom != 1.0 else None
+            self._unzoomed_box = box
+            if box is None:
+                self.statusBar().showMessage(f"live view {window.zoom:g}×", 10000)
+            elif window.zoom == 1.0 or window.contains(box):
+                self.choose_feature(*window.to_zoomed(box))
+                self.statusBar().showMessage(f"live view {window.zoom:g}×: the box followed; press L to lock again where it "
+                                             "is sharp", 10000)
+            else:
+                # The box is larger than the zoomed view: nothing to follow until one is drawn.
+                self._apply(replace(self.settings, focus=self.settings.focus.follow(None)))
+                self.statusBar().showMessage(f"live view {window.zoom:g}×: the box is larger than this view; draw a smaller one "
+                                             "(it comes back when you zoom out)", 10000)
+
+        self._when_done(self.session.submit(lambda camera: camera.set_live_view_zoom(zoom, centre), label="live-view zoom"),
+                        arrived)
+
     def set_overlay(self, **changes) -> None:
         self._apply(replace(self.settings, overlay=replace(self.settings.overlay, **changes)))
 
@@ -391,6 +447,8 @@ class MainWindow(QtWidgets.QMainWindow):
             zoom = {0: 2, 2: 4, 4: 8, 8: 0}[overlay.loupe_zoom] if not under_pointer else (overlay.loupe_zoom or 4)
             self._loupe_under_pointer = under_pointer
             self.set_overlay(loupe_zoom=zoom, loupe_at=None)
+        elif key == QtCore.Qt.Key_V:
+            self.zoom_live_view()
         elif key == QtCore.Qt.Key_R:
             self.take_reference()
         elif key == QtCore.Qt.Key_B:
@@ -583,6 +641,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.drive_panel.set_available(False, "This source cannot drive focus: rack by hand and watch the lock.")
         if not capabilities.capture:
             self.capture_panel.button.setEnabled(False)
+        self.live_view_zooms = tuple(capabilities.live_view_zooms)
 
     def _settings_arrived(self, future: Future) -> None:
         try:
