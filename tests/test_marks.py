@@ -54,6 +54,10 @@ def test_a_mark_whose_feature_no_longer_fits_the_frame_says_so():
     bench, roi, best = _bench(0.5, 25.0, 2)
     try:
         mark = take_mark(bench, "B", roi, int(round(best)))
+        # Live view zoomed since: the mark's box is in other pixels.
+        bench.set_live_view_zoom(5.0)
+        with pytest.raises(MarkError, match="zoom live view to 1×"):
+            go_to_mark(bench, mark, int(round(best)))
     finally:
         bench.close()
     # The same bench with a small live view (another body, or live view resized): the

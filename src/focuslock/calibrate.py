@@ -105,12 +105,15 @@ class DriveSweep:
         # The box read as a grid of small parts, each against its own curve (built by
         # :meth:`read_in_parts`); None: the whole box only.
         self.grid: FeatureReference | None = None
+        self.live_view_zoom = 1.0  # of the last frame read
         self.lock_views: list[np.ndarray] = []
 
     def frame(self) -> dict:
         for _ in range(5):
             try:
-                return self.pipeline(self.camera.read_frame(), self.settings)
+                frame = self.camera.read_frame()
+                self.live_view_zoom = float(frame.metadata.get("live_view_zoom") or 1.0)
+                return self.pipeline(frame, self.settings)
             except CorruptFrameError:
                 continue
         raise CalibrationError("Live view keeps delivering damaged frames; the calibration stopped.")

@@ -46,6 +46,7 @@ class Mark:
     views: list[np.ndarray] = field(repr=False, default_factory=list)
     noise_sigma: float = 1.0
     camera: str = ""
+    live_view_zoom: float = 1.0  # the box is in the pixels of live view at this zoom
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def take_mark(camera: Camera, name: str, roi_px, position_steps: int, settings: 
     views = [v.copy() for v in sweep.lock_views]
     noise = float(sweep.pipeline.engine.noise.sigma or 1.0)
     return Mark(check_mark_name(name), roi, int(position_steps), template, lock.reference, lock.coc_px, views, noise,
-                getattr(camera, "name", ""))
+                getattr(camera, "name", ""), sweep.live_view_zoom)
 
 
 class _MarkSweep(DriveSweep):
@@ -78,6 +79,9 @@ class _MarkSweep(DriveSweep):
         super().__init__(camera, mark.roi_px, settings, frames_per_point, 1, None)
         self.mark = mark
         first = self.frame()
+        if self.live_view_zoom != mark.live_view_zoom:
+            raise MarkError(f"Mark {mark.name} was set with live view at {mark.live_view_zoom:g}× and it is at "
+                            f"{self.live_view_zoom:g}× now; zoom live view to {mark.live_view_zoom:g}× and go again.")
         height, width = self.pipeline.engine.last_grey.shape
         x, y, w, h = mark.roi_px
         if x < 0 or y < 0 or x + w > width or y + h > height:
@@ -245,6 +249,7 @@ class MarkStore:
         index["marks"][mark.name] = {"roi_px": list(mark.roi_px), "position_steps": int(mark.position_steps),
                                      "coc_px": float(mark.coc_px), "margin_px": int(mark.reference.margin_px),
                                      "noise_sigma": float(mark.noise_sigma), "camera": mark.camera,
+                                     "live_view_zoom": float(mark.live_view_zoom),
                                      "set_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         self._write_index(index)
 
@@ -266,7 +271,7 @@ class MarkStore:
         for view in views[1:]:
             reference.add_view(view, noise)
         return Mark(name, roi, int(entry["position_steps"]), template, reference, coc, views, noise,
-                    str(entry.get("camera", "")))
+                    str(entry.get("camera", "")), float(entry.get("live_view_zoom", 1.0)))
 
     def delete(self, name: str) -> None:
         index = self._index()
