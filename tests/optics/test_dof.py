@@ -224,3 +224,19 @@ def test_a_blur_of_one_coc_lies_at_the_edge_of_the_depth_of_field():
     result = depth_of_field(100.0, 8.0, 0.03, magnification=1.0)
     assert depth_for_blur_mm(result, 30.0) == pytest.approx(result.total_mm / 2)
     assert depth_for_blur_mm(result, 15.0) == pytest.approx(result.total_mm / 4)
+
+
+def test_the_aperture_that_covers_a_depth_is_the_widest_full_stop_whose_depth_of_field_spans_it():
+    from focuslock.optics.dof import aperture_covering, describe_coverage, macro_dof_mm
+
+    optics = depth_of_field(100, 5.6, 0.03, magnification=0.5)
+    covering, wider = aperture_covering(2.9, optics)
+    # The macro formula 2·N·c·(1 + m)/m² at 0.5×: 0.36·N mm — 2.9 mm needs N ≥ 8.06.
+    assert covering.f_number == 11.0 and wider.f_number == 8.0
+    assert covering.total_mm >= 2.9 > wider.total_mm
+    assert covering.total_mm == pytest.approx(macro_dof_mm(11, 0.03, 0.5), rel=0.02)
+    assert describe_coverage(2.9, optics).startswith("f/11 covers both (depth of field 3.96 mm); f/8 does not (2.88 mm)")
+    # At 2× no stop holds 3 mm: say so, never a stop that does not.
+    assert describe_coverage(3.0, depth_of_field(100, 5.6, 0.03, magnification=2.0)).startswith("no aperture up to f/64")
+    # Diffraction is named where the stop that covers pays for it.
+    assert "diffraction blurs" in describe_coverage(1.5, depth_of_field(100, 5.6, 0.03, magnification=2.0))

@@ -460,6 +460,9 @@ def test_marks_and_a_stack_from_the_panel_with_stop(qtbot, bench_window, tmp_pat
         qtbot.mouseClick(panel.buttons[f"set_{name}"], QtCore.Qt.LeftButton)
         qtbot.waitUntil(lambda: name in window.marks and idle(), timeout=20000)
     assert window.marks["A"].position_steps < window.marks["B"].position_steps
+    # How far apart, and which aperture's depth of field would hold both (0.5×: the
+    # macro depth of field 2·N·c·(1 + m)/m² reaches 2.9 mm at f/11, not at f/8).
+    assert "A and B lie 2.9" in panel.status.text() and "f/11 covers both" in panel.status.text(), panel.status.text()
     assert panel.buttons["shoot"].isEnabled() and panel.buttons["go_B"].isEnabled()
     drive_to(window._drive_total + 60)
 

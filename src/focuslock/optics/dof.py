@@ -366,3 +366,39 @@ def _warnings(n: float, c: float, m: float, p: float, airy_um: float, wavelength
             "pixel-level sharpness is already lost to diffraction."
         )
     return tuple(warnings)
+
+
+# Full stops a lens offers, for "which aperture covers this depth".
+FULL_STOPS = (1.4, 2.0, 2.8, 4.0, 5.6, 8.0, 11.0, 16.0, 22.0, 32.0, 45.0, 64.0)
+
+
+def aperture_covering(depth_mm: float, optics: DofResult) -> tuple[DofResult | None, DofResult | None]:
+    """The widest full stop whose depth of field spans ``depth_mm`` with focus placed
+    between its ends (same lens, magnification and CoC as ``optics``), and the stop one
+    wider that does not; (None, widest tried) when none up to f/64 does."""
+    if not (depth_mm >= 0 and math.isfinite(depth_mm)):
+        raise OpticsError(f"A depth to cover must be a finite number of mm ≥ 0, got {depth_mm}.")
+    wider: DofResult | None = None
+    for stop in FULL_STOPS:
+        result = depth_of_field(optics.focal_length_mm, stop, optics.coc_mm, magnification=optics.magnification,
+                                pupil_ratio=optics.pupil_ratio, wavelength_nm=optics.wavelength_nm,
+                                pixel_pitch_um=optics.pixel_pitch_um)
+        if result.total_mm >= depth_mm:
+            return result, wider
+        wider = result
+    return None, wider
+
+
+def describe_coverage(depth_mm: float, optics: DofResult, names: str = "both") -> str:
+    """'f/16 covers both (depth of field 3.05 mm); f/11 does not (2.11 mm)', with what
+    diffraction costs at that stop, or that no aperture does (stack instead)."""
+    covering, wider = aperture_covering(depth_mm, optics)
+    if covering is None:
+        return (f"no aperture up to f/{FULL_STOPS[-1]:g} covers {names} ({describe_depth(depth_mm)} apart): shoot a stack")
+    text = f"f/{covering.f_number:g} covers {names} (depth of field {describe_depth(covering.total_mm)})"
+    if wider is not None:
+        text += f"; f/{wider.f_number:g} does not ({describe_depth(wider.total_mm)})"
+    if covering.diffraction_limited:
+        text += (f"; at f/{covering.f_number:g} diffraction blurs by {covering.airy_disk_um:.0f} µm, more than the "
+                 f"{covering.coc_mm * 1000:.0f} µm CoC")
+    return text

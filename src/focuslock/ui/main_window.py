@@ -293,8 +293,29 @@ class MainWindow(QtWidgets.QMainWindow):
         def done(mark) -> None:
             self.marks[name] = mark
             self.stack_panel.mark_set(name, f"drive step {mark.position_steps:+d}")
+            if len(self.marks) == 2:
+                self.stack_panel.say(self.stack_panel.status.text() + "\n" + self._marks_apart())
 
         self._stack_job(lambda camera: take_mark(camera, name, roi, position, settings), f"setting mark {name}", done)
+
+    def _marks_apart(self) -> str:
+        """How far apart the marks lie, in mm at the subject (drive steps × the drive
+        calibration), and which aperture's depth of field covers both."""
+        from focuslock.calibrate import user_calibration_path
+        from focuslock.optics.dof import OpticsError, describe_coverage, describe_depth
+        from focuslock.optics.stack import load_drive_calibration
+
+        steps = abs(self.marks["B"].position_steps - self.marks["A"].position_steps)
+        optics = self._last_analysis.results.get("optics") if self._last_analysis is not None else None
+        try:
+            step_um = load_drive_calibration(user_calibration_path(), camera=self.marks["A"].camera or None).step_um
+        except OpticsError:
+            return f"A and B lie {steps} drive steps apart; calibrate the drive (focuslock calibrate focus-steps) for mm."
+        depth_mm = steps * step_um / 1000.0
+        text = f"A and B lie {describe_depth(depth_mm)} apart ({steps} steps at {step_um:g} µm)"
+        if optics is None:
+            return text + "."
+        return f"{text}: {describe_coverage(depth_mm, optics)}."
 
     def go_to_mark(self, name: str) -> None:
         from focuslock.marks import go_to_mark
