@@ -47,6 +47,9 @@ MIN_BACKLASH_GUARD_STEPS = 32
 # The box is also read as a grid of up to this many parts a side (each at least 24 px):
 # a part of a deep box spans little depth (see :func:`_fit_by_parts`).
 _GRID_PER_AXIS = 4
+# A part of the calibration's grid is at least this long a side: smaller than the lock's
+# parts (a sweep averages dozens of readings; a 43 px box on the tilted coin must split).
+_MIN_GRID_PART_PX = 12
 
 
 class CalibrationError(Exception):
@@ -148,7 +151,8 @@ class DriveSweep:
         margin = lock.reference.margin_px
         height, width = views[0].shape[0] - 2 * margin, views[0].shape[1] - 2 * margin
         noise = self.pipeline.engine.noise.sigma or 1.0
-        grid = FeatureReference(views[0], noise, lock.coc_px, margin, regions=grid_regions(width, height, max_per_axis))
+        grid = FeatureReference(views[0], noise, lock.coc_px, margin,
+                                regions=grid_regions(width, height, max_per_axis, _MIN_GRID_PART_PX))
         for view in views[1:]:
             grid.add_view(view, noise)
         fractions = self.settings.focus.lock
@@ -206,7 +210,7 @@ class DriveSweep:
         """Steps upwards from here until the feature's blur reaches ``arm_blur_px``
         (doubling), coming back to where it started."""
         start = self.position
-        probe = 1
+        probe, below = 1, 0
         while True:
             self.move(start + probe - self.position)
             blur, beyond = self.blur()
@@ -215,7 +219,20 @@ class DriveSweep:
             if probe >= max_steps:
                 raise CalibrationError(f"The feature did not blur past {ARM_BLUR_COC:g} CoC within {max_steps} steps: "
                                        "the drive is not moving the focus, or the steps are very fine.")
-            probe = min(probe * 2, max_steps)
+            below, probe = probe, min(probe * 2, max_steps)
+        # Two halvings between the last probe short of the arm's end and the first past
+        # it: doubling alone can overshoot twofold, and the sweeps (with their guard for
+        # the backlash, as long again) would then run into the lens's focus limits.
+        for _ in range(2):
+            middle = (below + probe) // 2
+            if middle <= below:
+                break
+            self.move(start + middle - self.position)
+            blur, beyond = self.blur()
+            if beyond or blur >= arm_blur_px:
+                probe = middle
+            else:
+                below = middle
         self.move(start - self.position)
         return probe
 

@@ -40,11 +40,12 @@ def part_regions(width_px: int, height_px: int) -> list[tuple[int, int, int, int
     return regions if len(regions) > 1 else []
 
 
-def grid_regions(width_px: int, height_px: int, max_per_axis: int) -> list[tuple[int, int, int, int]]:
+def grid_regions(width_px: int, height_px: int, max_per_axis: int,
+                 min_part_px: int = MIN_PART_PX) -> list[tuple[int, int, int, int]]:
     """A grid of up to ``max_per_axis`` × ``max_per_axis`` parts, none shorter than
-    :data:`MIN_PART_PX` along either axis (one part for a box too small to split)."""
-    cols = max(1, min(max_per_axis, width_px // MIN_PART_PX))
-    rows = max(1, min(max_per_axis, height_px // MIN_PART_PX))
+    ``min_part_px`` along either axis (one part for a box too small to split)."""
+    cols = max(1, min(max_per_axis, width_px // min_part_px))
+    rows = max(1, min(max_per_axis, height_px // min_part_px))
     return [(width_px * c // cols, height_px * r // rows, width_px * (c + 1) // cols, height_px * (r + 1) // rows)
             for r in range(rows) for c in range(cols)]
 

@@ -167,11 +167,14 @@ def coc_in_live_view(live_view_width_px: int, *, coc_mm: float | None = None, se
     """The body's CoC (``coc_mm``; default the sensor's diagonal / 1500) in pixels of a
     live view ``live_view_width_px`` wide that shows 1/``zoom`` of the sensor's width.
 
-    ``user_coc_px`` wins when given. Without a sensor width the CoC is assumed to be
+    ``user_coc_px`` wins when given (in microns too, where the sensor says how wide a
+    live-view pixel is). Without a sensor width the CoC is assumed to be
     ``ASSUMED_COC_PX`` and the warning says how to give the real one.
     """
     if user_coc_px is not None:
-        return LiveViewCoc(float(user_coc_px), None, None, "user")
+        known = bool(sensor_width_mm and sensor_width_mm > 0 and live_view_width_px > 0 and zoom > 0)
+        pitch = sensor_width_mm * 1000.0 / (live_view_width_px * zoom) if known else None
+        return LiveViewCoc(float(user_coc_px), float(user_coc_px) * pitch if pitch else None, pitch, "user")
     if not sensor_width_mm or sensor_width_mm <= 0 or live_view_width_px <= 0 or zoom <= 0:
         return LiveViewCoc(ASSUMED_COC_PX, None, None, "assumed",
                            f"The sensor size is unknown, so the CoC is assumed to be {ASSUMED_COC_PX:g} live-view px: "

@@ -177,6 +177,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.stack_panel.setMark.connect(self.set_mark)
         self.stack_panel.goToMark.connect(self.go_to_mark)
         self.stack_panel.shoot.connect(self.shoot_stack)
+        self.stack_panel.calibrate.connect(self.calibrate_drive)
         self.stack_panel.pauseToggled.connect(lambda paused: self._stack_pause.set() if paused else self._stack_pause.clear())
         self.stack_panel.stop.connect(self._stack_stop.set)
         self.peaking_panel.peakingChanged.connect(self._peaking_changed)
@@ -297,6 +298,33 @@ class MainWindow(QtWidgets.QMainWindow):
                 self.stack_panel.say(self.stack_panel.status.text() + "\n" + self._marks_apart())
 
         self._stack_job(lambda camera: take_mark(camera, name, roi, position, settings), f"setting mark {name}", done)
+
+    def calibrate_drive(self) -> None:
+        """Measure the focus drive on the boxed feature (sharp now) and keep the record in
+        the user's calibration file, as `focuslock calibrate focus-steps` does."""
+        from focuslock.calibrate import calibrate_focus_steps, save_record, user_calibration_path
+
+        roi = self._box_now()
+        if roi is None:
+            self.stack_panel.say("Drag a box around a detailed feature, focus on it, then Calibrate drive.")
+            return
+        settings, start = self.settings, self._drive_total
+        path = user_calibration_path()
+        self.stack_panel.say("calibrating: sweeping the drive through the feature, up and down…")
+
+        def command(camera):
+            result = calibrate_focus_steps(camera, roi, settings=settings)
+            save_record(path, result.record(camera.name, ""))
+            return result
+
+        def done(result) -> None:
+            # The sweep leaves the lens at the feature's best focus, approached from below.
+            self._drive_total = start + int(round(result.best_position_steps))
+            self.drive_panel.position.setText(f"driven {self._drive_total:+d} steps")
+            self.stack_panel.say(f"one drive step moves focus {result.step_um:.1f} µm; backlash {result.backlash_steps:.1f} "
+                                 f"steps — saved to {path.name}")
+
+        self._stack_job(command, "calibrating the drive", done)
 
     def _marks_apart(self) -> str:
         """How far apart the marks lie, in mm at the subject (drive steps × the drive

@@ -341,6 +341,7 @@ class StackPanel(QtWidgets.QGroupBox):
 
     setMark = QtCore.Signal(str)
     goToMark = QtCore.Signal(str)
+    calibrate = QtCore.Signal()
     shoot = QtCore.Signal()
     pauseToggled = QtCore.Signal(bool)
     stop = QtCore.Signal()
@@ -358,6 +359,11 @@ class StackPanel(QtWidgets.QGroupBox):
                 self.buttons[key] = button
         self.buttons["set_A"].setToolTip("Mark the feature in the box where it is sharp now")
         self.buttons["go_A"].setToolTip("Drive back to mark A and find its best focus again from the picture")
+        self.buttons["calibrate"] = QtWidgets.QPushButton("Calibrate drive")
+        self.buttons["calibrate"].setToolTip("Sweep the drive through the boxed feature (sharp now): µm per step and "
+                                             "backlash, saved for stacks and marks")
+        self.buttons["calibrate"].clicked.connect(self.calibrate.emit)
+        layout.addWidget(self.buttons["calibrate"], 5, 0, 1, 2)
         self.buttons["shoot"] = QtWidgets.QPushButton("Shoot stack A → B")
         self.buttons["shoot"].setToolTip("One frame every depth of field × 0.7 from the nearer mark to the farther, "
                                          "from the optics and the drive calibration")
