@@ -26,8 +26,9 @@ def test_headless_demo_writes_a_playable_mp4_and_a_csv(tmp_path, capsys):
     sequences = [int(r["sequence"]) for r in rows]
     assert sequences == sorted(sequences)
     assert all(r["camera_state"] == "live" for r in rows)
-    # The demo racks focus: the motor position changes over the run.
-    assert len({r["focus_position_steps"] for r in rows}) > 3
+    # The demo racks focus: the motor position changes over the run (how many positions
+    # a 1.5 s run sees depends on the machine's load; that it moves does not).
+    assert len({r["focus_position_steps"] for r in rows}) >= 2
     video = cv2.VideoCapture(str(tmp_path / "demo.mp4"))
     assert video.isOpened()
     assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == len(rows)
