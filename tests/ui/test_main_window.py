@@ -431,7 +431,19 @@ def test_a_large_frame_is_drawn_at_the_size_the_window_shows_it(qtbot, tmp_path)
         session.stop()
 
 
-def test_marks_and_a_stack_from_the_panel_with_stop(qtbot, bench_window, tmp_path, monkeypatch):
+@pytest.fixture
+def quick_bench_window(qtbot, tmp_path):
+    """The bench of ``bench_window`` at 120 frames a second (the sweeps and stacks read
+    hundreds of frames) with smaller captures."""
+    bench = SimulatedBench(BenchConfig(live_view_size_px=(512, 340), frame_rate_hz=120.0, f_number=2.8,
+                                       exposure_s=1 / 250, capture_width_px=1024))
+    window, session = _window_on(qtbot, tmp_path, bench, tmp_path / "captures")
+    yield window, bench, session
+    window.close()
+    session.stop()
+
+
+def test_marks_and_a_stack_from_the_panel_with_stop(qtbot, quick_bench_window, tmp_path, monkeypatch):
     """Calibrate the drive from the panel, set A on the coin's numeral and B on the ruler
     2.9 mm farther, wander off, shoot the stack A → B from the panel, then shoot again and
     stop it after its first frame: every frame shot is kept and listed."""
@@ -440,7 +452,7 @@ def test_marks_and_a_stack_from_the_panel_with_stop(qtbot, bench_window, tmp_pat
     from focuslock.calibrate import user_calibration_path
     from focuslock.resources import read_toml
 
-    window, bench, session = bench_window
+    window, bench, session = quick_bench_window
     monkeypatch.setenv("FOCUSLOCK_CONFIG_DIR", str(tmp_path / "config"))
     panel = window.stack_panel
     assert not panel.buttons["shoot"].isEnabled()  # no marks yet
