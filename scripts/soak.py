@@ -52,7 +52,7 @@ def rss_mb() -> float:
 
 
 def soak(seconds: float, seed: int = 1, fault_rate: float = 1.0, progress: bool = False,
-         capture_every_s: float = CAPTURE_EVERY_S) -> dict:
+         capture_every_s: float = CAPTURE_EVERY_S, only_faults: tuple[str, ...] = ()) -> dict:
     from focuslock.camera.faults import FaultPlan, faulty_factory
     from focuslock.camera.sim import BenchConfig, SimulatedBench
     from focuslock.focus.engine import FocusSettings
@@ -62,8 +62,14 @@ def soak(seconds: float, seed: int = 1, fault_rate: float = 1.0, progress: bool 
     # Per frame at 30 fps: with rate 1, about one fault of some kind every 4 seconds.
     per_frame = {"busy": 0.002, "disconnect": 0.001, "corrupt": 0.002, "truncated": 0.002, "resize": 0.0005,
                  "stall": 0.001}
-    plan = FaultPlan({**{k: v * fault_rate for k, v in per_frame.items()}, "download": 0.3 * min(fault_rate, 1.0)},
-                     seed=seed)
+    rates = {**{k: v * fault_rate for k, v in per_frame.items()}, "download": 0.3 * min(fault_rate, 1.0)}
+    if only_faults:
+        unknown = set(only_faults) - set(rates)
+        if unknown:
+            raise SystemExit(f"soak.py: unknown fault kind(s) {', '.join(sorted(unknown))}; known: {', '.join(rates)}.")
+        # Splitting a growth: the other kinds of fault switched off.
+        rates = {k: (v if k in only_faults else 0.0) for k, v in rates.items()}
+    plan = FaultPlan(rates, seed=seed)
     config = BenchConfig(frame_rate_hz=30.0)
     bench_probe = SimulatedBench(config)
     roi = bench_probe.landmark_roi_px("coin-numeral")
@@ -170,10 +176,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fault-rate", type=float, default=1.0, help="scale every fault's probability (default 1)")
     parser.add_argument("--capture-every", type=float, default=CAPTURE_EVERY_S,
                         help=f"seconds between captures, 0 for none (default {CAPTURE_EVERY_S:g})")
+    parser.add_argument("--only-faults", default="",
+                        help="comma-separated fault kinds to keep (busy, disconnect, corrupt, truncated, resize, stall, "
+                             "download); the others off (default: all)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     result = soak(args.seconds, args.seed, args.fault_rate, progress=not args.json and sys.stderr.isatty(),
-                  capture_every_s=args.capture_every)
+                  capture_every_s=args.capture_every,
+                  only_faults=tuple(k.strip() for k in args.only_faults.split(",") if k.strip()))
     if args.json:
         print(json.dumps(result))
     else:
