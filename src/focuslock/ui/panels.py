@@ -355,7 +355,7 @@ class StackPanel(QtWidgets.QGroupBox):
                                                             (f"go_{name}", f"Go to {name}", self.goToMark))):
                 button = QtWidgets.QPushButton(label)
                 button.clicked.connect(lambda _=False, n=name, sig=signal: sig.emit(n))
-                layout.addWidget(button, row, column)
+                layout.addWidget(button, row + 1, column)
                 self.buttons[key] = button
         self.buttons["set_A"].setToolTip("Mark the feature in the box where it is sharp now")
         self.buttons["go_A"].setToolTip("Drive back to mark A and find its best focus again from the picture")
@@ -363,23 +363,24 @@ class StackPanel(QtWidgets.QGroupBox):
         self.buttons["calibrate"].setToolTip("Sweep the drive through the boxed feature (sharp now): µm per step and "
                                              "backlash, saved for stacks and marks")
         self.buttons["calibrate"].clicked.connect(self.calibrate.emit)
-        layout.addWidget(self.buttons["calibrate"], 5, 0, 1, 2)
+        layout.addWidget(self.buttons["calibrate"], 0, 0, 1, 2)
         self.buttons["shoot"] = QtWidgets.QPushButton("Shoot stack A → B")
         self.buttons["shoot"].setToolTip("One frame every depth of field × 0.7 from the nearer mark to the farther, "
                                          "from the optics and the drive calibration")
         self.buttons["shoot"].clicked.connect(self.shoot.emit)
-        layout.addWidget(self.buttons["shoot"], 2, 0, 1, 2)
+        layout.addWidget(self.buttons["shoot"], 3, 0, 1, 2)
         self.buttons["pause"] = QtWidgets.QPushButton("Pause")
         self.buttons["pause"].setCheckable(True)
         self.buttons["pause"].toggled.connect(self._pause_toggled)
         self.buttons["stop"] = QtWidgets.QPushButton("Stop")
         self.buttons["stop"].setToolTip("Stop after the frame being captured; every frame shot is kept")
         self.buttons["stop"].clicked.connect(self.stop.emit)
-        layout.addWidget(self.buttons["pause"], 3, 0)
-        layout.addWidget(self.buttons["stop"], 3, 1)
-        self.status = QtWidgets.QLabel("Box a detail that must be sharp, focus on it, Set A; the same for B.")
+        layout.addWidget(self.buttons["pause"], 4, 0)
+        layout.addWidget(self.buttons["stop"], 4, 1)
+        self.status = QtWidgets.QLabel("Once per lens: Calibrate drive on a detailed feature in focus. Then box a detail "
+                                       "that must be sharp, focus on it, Set A; the same for B.")
         self.status.setWordWrap(True)
-        layout.addWidget(self.status, 4, 0, 1, 2)
+        layout.addWidget(self.status, 5, 0, 1, 2)
         self.marks: dict[str, str] = {}
         self.set_running(False)
 
