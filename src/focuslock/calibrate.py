@@ -44,8 +44,8 @@ _ARM_FROM_COC = 1.0
 # Each sweep starts this many steps (at least) beyond its range, so that the backlash of
 # a change of direction is taken out before the first reading.
 MIN_BACKLASH_GUARD_STEPS = 32
-# The box is also read as a grid of up to this many parts a side (each at least 24 px):
-# a part of a deep box spans little depth (see :func:`_fit_by_parts`).
+# The box is also read as a grid of up to this many parts a side (each at least
+# _MIN_GRID_PART_PX): a part of a deep box spans little depth (see :func:`_fit_by_parts`).
 _GRID_PER_AXIS = 4
 # A part of the calibration's grid is at least this long a side: smaller than the lock's
 # parts (a sweep averages dozens of readings; a 43 px box on the tilted coin must split).
@@ -144,17 +144,15 @@ class DriveSweep:
 
     def read_in_parts(self, max_per_axis: int) -> None:
         """Also read the box as a grid of up to ``max_per_axis``² parts (none under
-        :data:`~focuslock.focus.parts.MIN_PART_PX`), each against its own curve from the
-        lock's views; parts too plain for the noise are not read."""
+        ``_MIN_GRID_PART_PX``), each against its own curve from the lock's views; parts too
+        plain for the noise are not read."""
         lock = self.results["focus"].lock
         views = [v for v in self.lock_views if v.shape == self.lock_views[-1].shape]
         margin = lock.reference.margin_px
         height, width = views[0].shape[0] - 2 * margin, views[0].shape[1] - 2 * margin
         noise = self.pipeline.engine.noise.sigma or 1.0
-        grid = FeatureReference(views[0], noise, lock.coc_px, margin,
-                                regions=grid_regions(width, height, max_per_axis, _MIN_GRID_PART_PX))
-        for view in views[1:]:
-            grid.add_view(view, noise)
+        grid = FeatureReference.from_views(views, noise, lock.coc_px, margin,
+                                           grid_regions(width, height, max_per_axis, _MIN_GRID_PART_PX))
         fractions = self.settings.focus.lock
         grid.size_parts(fractions.softening_fraction * lock.coc_px, fractions.resolvable_sd_fraction * lock.coc_px)
         self.grid = grid if len(grid.readable_parts) >= 2 else None

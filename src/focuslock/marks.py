@@ -267,9 +267,7 @@ class MarkStore:
             raise MarkError(f"Mark {name}'s files in {self.folder} are damaged; set the mark again.") from None
         if not views or template.shape != (roi[3], roi[2]) or views[0].shape != (roi[3] + 2 * margin, roi[2] + 2 * margin):
             raise MarkError(f"Mark {name}'s files in {self.folder} do not fit together; set the mark again.")
-        reference = FeatureReference(views[0], noise, coc, margin)
-        for view in views[1:]:
-            reference.add_view(view, noise)
+        reference = FeatureReference.from_views(views, noise, coc, margin)
         return Mark(name, roi, int(entry["position_steps"]), template, reference, coc, views, noise,
                     str(entry.get("camera", "")), float(entry.get("live_view_zoom", 1.0)))
 

@@ -173,15 +173,15 @@ def shoot_between_marks(camera: Camera, first: Mark, second: Mark, position_step
                        should_pause=should_pause), arrived
 
 
-def check_shot(shot: StackShot, optics: DofResult, sensor_width_mm: float | None):
+def check_shot(shot: StackShot, optics: DofResult | None, sensor_width_mm: float | None):
     """``stack-check`` on a shot stack's frames at the optics' CoC in the files' own pixels
     (they span the sensor's width; the frame's diagonal / 1500 when the sensor is not
-    known). Raises :class:`~focuslock.stack_check.StackCheckError`."""
+    known, or no optics). Raises :class:`~focuslock.stack_check.StackCheckError`."""
     from focuslock.camera.limits import header_size
     from focuslock.stack_check import run_stack_check
 
     coc_px = None
-    size = header_size(shot.all_files[0].read_bytes()[:65536]) if sensor_width_mm and shot.all_files else None
+    size = header_size(shot.all_files[0].read_bytes()[:65536]) if optics and sensor_width_mm and shot.all_files else None
     if size is not None:
         coc_px = optics.coc_mm / sensor_width_mm * size[0]
     return run_stack_check(shot.folder, coc_px)

@@ -310,7 +310,6 @@ class SimulatedBench:
         self._zoom_window = None if zoom == 1.0 else window
         if self._opened:
             # The view changed: its layers are drawn again at the new pitch.
-            self._opened = False
             self.close()
             self.open()
         return window

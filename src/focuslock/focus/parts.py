@@ -90,6 +90,16 @@ class FeatureReference:
                       for r in self.regions]
         self.read_parts: tuple[bool, ...] = (False,) * len(self.parts)
 
+    @classmethod
+    def from_views(cls, views: list[np.ndarray], noise_sigma: float, coc_px: float, margin_px: int,
+                   regions: list[tuple[int, int, int, int]] | None = None) -> "FeatureReference":
+        """The reference averaged over several aligned views of the still feature (the
+        first builds it, the rest are added)."""
+        reference = cls(views[0], noise_sigma, coc_px, margin_px, regions)
+        for view in views[1:]:
+            reference.add_view(view, noise_sigma)
+        return reference
+
     @property
     def coc_px(self) -> float:
         return self.whole.coc_px

@@ -269,14 +269,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.stack_job = self.session.submit(command, label=label)
 
         def finished(future: Future) -> None:
-            self.stack_panel.set_running(False)
             try:
                 done(future.result())
             except (CalibrationError, StackShootError) as error:
                 self.stack_panel.say(str(error))
             except Exception as error:  # noqa: BLE001 - a camera failure: one sentence, the panel usable again
                 self.stack_panel.say(error.user_message if isinstance(error, CameraError) else f"{label} failed: {error}.")
-            self.stack_panel.set_running(False)
+            finally:
+                # After ``done``: a mark it added enables its Go and Shoot buttons.
+                self.stack_panel.set_running(False)
 
         self._when_done(self.stack_job, finished)
 
@@ -369,12 +370,17 @@ class MainWindow(QtWidgets.QMainWindow):
         from focuslock.optics.dof import OpticsError
         from focuslock.optics.stack import load_drive_calibration
         from focuslock.stack_check import StackCheckError, report_lines
-        from focuslock.stack_shoot import StackShootError, check_shot, optics_of, shoot_between_marks
+        from focuslock.stack_shoot import StackShootError, check_shot, shoot_between_marks
 
         if set(self.marks) != {"A", "B"}:
             return
         first, second = self.marks["A"], self.marks["B"]
         position, settings = self._drive_total, self.settings
+        # The coverage check afterwards judges at the optics' CoC live view reports now
+        # (the stack itself plans from a fresh frame's optics).
+        analysis = self._last_analysis
+        optics = analysis.results.get("optics") if analysis is not None else None
+        sensor_width_mm = analysis.frame.metadata.get("sensor_width_mm") if optics is not None else None
         folder = self.capture_folder / time.strftime("stack-%Y%m%d-%H%M%S")
         self._stack_stop.clear()
         self._stack_pause.clear()
@@ -395,7 +401,6 @@ class MainWindow(QtWidgets.QMainWindow):
                                           should_pause=self._stack_pause.is_set)
             report = []
             if len(shot.all_files) >= 2:
-                optics, sensor_width_mm = optics_of(camera, settings)
                 try:
                     report = report_lines(check_shot(shot, optics, sensor_width_mm)[0])
                 except StackCheckError as error:
