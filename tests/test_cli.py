@@ -22,13 +22,17 @@ def test_headless_demo_writes_a_playable_mp4_and_a_csv(tmp_path, capsys):
     assert code == 0
     rows = _rows(tmp_path / "demo.csv")
     assert tuple(rows[0]) == CSV_COLUMNS
-    assert len(rows) >= 10
-    sequences = [int(r["sequence"]) for r in rows]
+    # On a loaded machine a frame can be late: the recording then has a row saying the
+    # verdict is stale (no sequence, never "LIVE"), the truth rather than a repeat.
+    frame_rows = [r for r in rows if r["sequence"]]
+    assert all(r["verdict"] != "LIVE" and float(r["frame_age_s"]) > 0 for r in rows if not r["sequence"])
+    assert len(frame_rows) >= 10
+    sequences = [int(r["sequence"]) for r in frame_rows]
     assert sequences == sorted(sequences)
     assert all(r["camera_state"] == "live" for r in rows)
     # The demo racks focus: the motor position changes over the run (how many positions
     # a 1.5 s run sees depends on the machine's load; that it moves does not).
-    assert len({r["focus_position_steps"] for r in rows}) >= 2
+    assert len({r["focus_position_steps"] for r in frame_rows}) >= 2
     video = cv2.VideoCapture(str(tmp_path / "demo.mp4"))
     assert video.isOpened()
     assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == len(rows)

@@ -217,7 +217,7 @@ def lock_demo_script(best_position_steps: float, roi_px: tuple[int, int, int, in
 
 def record_session(session: LiveSession, seconds: float, out_dir: Path, *, name: str = "demo",
                    frame_rate_hz: float = 30.0,
-                   script: Callable[[LiveSession, float], None] | None = None,
+                   script: Callable[[LiveSession, float], bool | None] | None = None,
                    max_bytes: int | None = None) -> HeadlessResult:
     """Run ``session`` for ``seconds``, writing ``out_dir/NAME.mp4`` and ``NAME.csv``
     (``NAME-2.*``, ... when a run's files are there already: nothing is replaced).
@@ -226,7 +226,8 @@ def record_session(session: LiveSession, seconds: float, out_dir: Path, *, name:
     the process is killed or the disk fills), every CSV row reaches the file as it is
     written, SIGTERM and SIGHUP end the run cleanly, a full disk stops it with one
     sentence in ``failure``, and ``max_bytes`` caps the video's size. The session is
-    started if needed and stopped at the end.
+    started if needed and stopped at the end. ``script`` is called before each frame with
+    the session and the seconds elapsed; when it returns true the run ends there.
     """
     video_path, csv_path = claim_run_paths(Path(out_dir), name, (".mp4", ".csv"))
     result = HeadlessResult(video_path, csv_path)
@@ -248,8 +249,8 @@ def record_session(session: LiveSession, seconds: float, out_dir: Path, *, name:
 
             write_row(list(CSV_COLUMNS))
             while (elapsed_s := time.monotonic() - started_s) < seconds and not stop.requested:
-                if script is not None:
-                    script(session, elapsed_s)
+                if script is not None and script(session, elapsed_s):
+                    break  # the script's run is over (a scripted check ends when it has seen enough)
                 for event in session.events(after=last_event):
                     last_event = event.number
                     if event.kind == "error":
