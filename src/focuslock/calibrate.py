@@ -26,8 +26,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from focuslock.camera.base import Camera, CorruptFrameError
-from focuslock.focus.engine import extract_view
+from focuslock.focus.feature import extract_view
 from focuslock.focus.parts import FeatureReference, grid_regions
+from focuslock.focus.through_focus import ARM_FROM_COC, ThroughFocusError, fit_through_focus
 from focuslock.optics.dof import depth_for_live_view_blur_mm
 from focuslock.pipeline import FramePipeline, PipelineSettings
 
@@ -39,8 +40,6 @@ _LOCK_FRAMES = 8
 # The sweep reaches this blur (in CoC) on each side of best focus: far enough for the
 # V's arms, within the estimator's curve (4 CoC).
 ARM_BLUR_COC = 3.0
-# Readings past this blur (CoC) belong to an arm of the V.
-_ARM_FROM_COC = 1.0
 # Each sweep starts this many steps (at least) beyond its range, so that the backlash of
 # a change of direction is taken out before the first reading.
 MIN_BACKLASH_GUARD_STEPS = 32
@@ -259,34 +258,12 @@ class DriveSweep:
 
 
 def fit_sweep(points: list[SweepPoint], coc_px: float) -> tuple[float, float]:
-    """(g px per step, x₀ steps) from one sweep.
-
-    The arms — readings past ``_ARM_FROM_COC`` CoC on each side of the least blur — are
-    straight lines of slope ±g that meet at best focus; fitted as lines, they hold also for
-    a feature deeper than the depth of field (its sharpest part leads the reading, which
-    flattens the bottom of the V, not its arms). With too few readings on an arm, the
-    parabola of sign·reading² (exact for a flat feature) is fitted instead."""
-    if len(points) < 5:
-        raise CalibrationError("Too few readings in the sweep to fit the feature's focus curve.")
-    x = np.array([p.position_steps for p in points], float)
-    e = np.array([p.blur_px for p in points], float)
-    lowest = x[int(np.argmin(e))]
-    left = (x < lowest) & (e >= _ARM_FROM_COC * coc_px)
-    right = (x > lowest) & (e >= _ARM_FROM_COC * coc_px)
-    if left.sum() >= 3 and right.sum() >= 3:
-        slope_left, offset_left = np.polyfit(x[left], e[left], 1)
-        slope_right, offset_right = np.polyfit(x[right], e[right], 1)
-        if slope_left < 0 < slope_right:
-            return 0.5 * (slope_right - slope_left), (offset_left - offset_right) / (slope_right - slope_left)
-    return _fit_parabola(x, e)
-
-
-def _fit_parabola(x: np.ndarray, e: np.ndarray) -> tuple[float, float]:
-    y = np.copysign(e**2, e)
-    a, b, _ = np.polyfit(x, y, 2)
-    if not a > 0:
-        raise CalibrationError("The feature's blur did not grow on both sides of focus: the sweep missed best focus.")
-    return math.sqrt(a), -b / (2.0 * a)
+    """(g px per step, x₀ steps) from one sweep
+    (:func:`~focuslock.focus.through_focus.fit_through_focus`)."""
+    try:
+        return fit_through_focus([p.position_steps for p in points], [p.blur_px for p in points], coc_px)
+    except ThroughFocusError as error:
+        raise CalibrationError(str(error)) from None
 
 
 def _fit_both(up: list[SweepPoint], down: list[SweepPoint], coc_px: float) -> tuple[float, float, float]:
@@ -303,7 +280,7 @@ def _fit_both(up: list[SweepPoint], down: list[SweepPoint], coc_px: float) -> tu
         e = np.array([p.blur_px for p in points], float)
         lowest = x[int(np.argmin(e))]
         for xi, ei in zip(x, e):
-            if ei < _ARM_FROM_COC * coc_px or xi == lowest:
+            if ei < ARM_FROM_COC * coc_px or xi == lowest:
                 continue
             side = 1.0 if xi > lowest else -1.0
             row = [side * xi, 0.0, 0.0, -1.0]
@@ -344,7 +321,7 @@ def _fit_by_parts(up: list[SweepPoint], down: list[SweepPoint], coc_px: float) -
                 break
             lowest = min(read, key=lambda r: r[1])[0]
             arm = [(float(x), float(e), is_down, 1.0 if x > lowest else -1.0) for x, e in read
-                   if e >= _ARM_FROM_COC * coc_px and x != lowest]
+                   if e >= ARM_FROM_COC * coc_px and x != lowest]
             if min(sum(1 for a in arm if a[3] < 0), sum(1 for a in arm if a[3] > 0)) < 3:
                 break
             rows += arm

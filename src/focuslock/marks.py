@@ -21,7 +21,7 @@ import numpy as np
 
 from focuslock.calibrate import ARM_BLUR_COC, MIN_BACKLASH_GUARD_STEPS, CalibrationError, DriveSweep, fit_sweep
 from focuslock.camera.base import Camera
-from focuslock.focus.engine import extract_view
+from focuslock.focus.feature import extract_view
 from focuslock.focus.parts import FeatureReference
 from focuslock.pipeline import PipelineSettings
 

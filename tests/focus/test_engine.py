@@ -23,7 +23,7 @@ def test_engine_result_without_a_feature_is_peaking_only():
     # Scratch buffers reused by the next frame never leave the engine.
     assert result.peaking.response is None and result.peaking.laplacian is None
     assert result.roi_px is None and result.lock is None and result.state is None
-    assert set(result.timings_ms) == {"peaking", "track", "measure_lock"}
+    assert set(result.timings_ms) == {"peaking", "features"}
 
 
 def test_choosing_a_new_feature_drops_the_lock():

@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from focuslock.focus.engine import extract_view
+from focuslock.focus.feature import extract_view
 from focuslock.focus.lock import LockSettings, describe_blur, judge_feature
 from focuslock.focus.noise import single_frame_noise_sigma
 from focuslock.focus.parts import FeatureReference

@@ -20,14 +20,15 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
-from focuslock.focus.defocus import view_margin_px
-from focuslock.focus.lock import FocusLock, LockSettings, LockStatus
-from focuslock.focus.measure import DEFAULT_MEASURE, MEASURES, FocusReading, measure_roi
+from focuslock.focus.feature import FeatureResult, FollowedFeature, clipped_share, extract_view
+from focuslock.focus.lock import FocusLock, FocusState, LockSettings, LockStatus
+from focuslock.focus.measure import DEFAULT_MEASURE, MEASURES, FocusReading
 from focuslock.focus.noise import NoiseModel
-from focuslock.focus.peaking import PeakingResult, PeakingSettings, Workspace, clip_roi, compute_peaking
-from focuslock.focus.track import FeatureTracker, TrackResult, TrackSettings
+from focuslock.focus.placement import DepthPlacement, Placement
+from focuslock.focus.peaking import PeakingResult, PeakingSettings, Workspace, compute_peaking
+from focuslock.focus.track import TrackResult, TrackSettings
 
-__all__ = ["FocusEngine", "FocusResult", "FocusSettings", "extract_view", "clipped_share"]
+__all__ = ["MAX_FEATURES", "FeatureResult", "FocusEngine", "FocusResult", "FocusSettings", "extract_view", "clipped_share"]
 
 # Peaking thresholds follow the scene, not single frames: they are measured every few
 # frames (at once when the settings or the frame size change).
@@ -40,11 +41,9 @@ _PEAKING_COLOUR_FRAMES = 30
 # estimate. A refresh costs about 1.3 ms at 1024×680 (15 tiles filtered in one pass);
 # every 8th frame it was a tenth of the focus work.
 _NOISE_FRAMES = 16
-# A channel value at or above this counts as clipped.
-_CLIP_LEVEL = 250
-# Two consecutive views count as aligned for the temporal noise estimate when the
-# tracker moved the feature by less than this.
-_STILL_SHIFT_PX = 0.2
+# Features followed and locked at once: the chosen one and up to three more (a label's
+# front edge and a cap's rim; more boxes than this crowd a live view and the work).
+MAX_FEATURES = 4
 
 
 @dataclass(frozen=True)
@@ -58,14 +57,36 @@ class FocusSettings:
     lock_request: int = 0
     lock: LockSettings = LockSettings()
     tracking: TrackSettings = TrackSettings()
+    # The further features (boxes in frame pixels where they were chosen), followed, and
+    # locked with the first: each judged on its own; ``more_request`` bumps on a change.
+    more_roi_px: tuple[tuple[int, int, int, int], ...] = ()
+    more_request: int = 0
 
     def __post_init__(self) -> None:
         if self.measure not in MEASURES:
             raise ValueError(f"Unknown focus measure {self.measure!r}; use one of {', '.join(MEASURES)}.")
+        if len(self.more_roi_px) > MAX_FEATURES - 1:
+            raise ValueError(f"At most {MAX_FEATURES} features can be followed at once.")
 
     def follow(self, roi_px: tuple[int, int, int, int] | None) -> "FocusSettings":
-        """Settings that start following the feature in ``roi_px`` (and drop any lock)."""
-        return replace(self, roi_px=roi_px, roi_request=self.roi_request + 1, locked=False)
+        """Settings that start following the feature in ``roi_px`` (and drop any lock and
+        the further features)."""
+        return replace(self, roi_px=roi_px, roi_request=self.roi_request + 1, locked=False,
+                       more_roi_px=(), more_request=self.more_request + (1 if self.more_roi_px else 0))
+
+    def add_feature(self, roi_px: tuple[int, int, int, int]) -> "FocusSettings":
+        """Settings that also follow the feature in ``roi_px`` (locked at once when the
+        others are). Raises ValueError beyond :data:`MAX_FEATURES` or without a first."""
+        if self.roi_px is None:
+            raise ValueError("Choose the first feature before adding more.")
+        if len(self.more_roi_px) >= MAX_FEATURES - 1:
+            raise ValueError(f"At most {MAX_FEATURES} features can be followed at once; clear the others first.")
+        return replace(self, more_roi_px=self.more_roi_px + (tuple(int(v) for v in roi_px),),
+                       more_request=self.more_request + 1)
+
+    def without_more_features(self) -> "FocusSettings":
+        """Settings that follow the first feature only."""
+        return replace(self, more_roi_px=(), more_request=self.more_request + 1) if self.more_roi_px else self
 
     def with_lock(self, locked: bool = True) -> "FocusSettings":
         """Settings that lock on the followed feature where it is now (or unlock)."""
@@ -74,8 +95,9 @@ class FocusSettings:
 
 @dataclass(frozen=True, eq=False)
 class FocusResult:
-    """What the focus engine found in one frame. ``noise_sigma``: the noise model's
-    pixel σ (grey levels) used for this frame."""
+    """What the focus engine found in one frame: peaking, the first feature (``roi_px``,
+    ``reading``, ``track``, ``lock``) and the further ones (``more``). ``noise_sigma``:
+    the noise model's pixel σ (grey levels) used for this frame."""
 
     peaking: PeakingResult | None
     roi_px: tuple[float, float, float, float] | None
@@ -84,42 +106,37 @@ class FocusResult:
     lock: LockStatus | None
     noise_sigma: float | None
     timings_ms: dict = field(default_factory=dict)
+    more: tuple[FeatureResult, ...] = ()
+    # With two or more features locked and a drive whose count is known: where each is
+    # sharpest along the drive, from racking through them (None before).
+    placement: Placement | None = None
 
     @property
     def state(self) -> str | None:
         return self.lock.state.value if self.lock is not None else None
 
-
-def extract_view(grey: np.ndarray, roi_px, margin_px: int) -> np.ndarray | None:
-    """The feature's box at the whole pixel with ``margin_px`` of context on every side
-    (mirrored where the frame ends), or None when the box is not inside the frame."""
-    x, y, w, h = (int(round(v)) for v in roi_px)
-    height, width = grey.shape[:2]
-    if w < 3 or h < 3 or x < 0 or y < 0 or x + w > width or y + h > height:
-        return None
-    x0, y0 = x - margin_px, y - margin_px
-    x1, y1 = x + w + margin_px, y + h + margin_px
-    cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
-    view = grey[cy0:cy1, cx0:cx1]
-    if (cx0, cy0, cx1, cy1) != (x0, y0, x1, y1):
-        view = cv2.copyMakeBorder(view, cy0 - y0, y1 - cy1, cx0 - x0, x1 - cx1, cv2.BORDER_REFLECT)
-    return view
+    @property
+    def features(self) -> tuple[FeatureResult, ...]:
+        """Every followed feature, the first first (none when nothing is followed)."""
+        if self.roi_px is None:
+            return ()
+        return (FeatureResult(self.roi_px, self.reading, self.track, self.lock), *self.more)
 
 
-def clipped_share(image_rgb: np.ndarray, roi_px) -> float:
-    """Share of the box's pixels with any channel clipped (at or above 250)."""
-    x, y, w, h = clip_roi(roi_px, image_rgb.shape)
-    box = image_rgb[y : y + h, x : x + w]
-    if box.size == 0:
-        return 0.0
-    # One OpenCV pass: the pixels whose every channel is below the clip level.
-    unclipped = cv2.inRange(box, (0, 0, 0), (_CLIP_LEVEL - 1,) * 3)
-    return 1.0 - float(cv2.countNonZero(unclipped)) / float(w * h)
+def _doubt_locked_soft(result: FeatureResult, locked_soft: bool) -> FeatureResult:
+    """A feature found to have been locked out of focus cannot be called sharp: its
+    reference is soft, so SHARP would only mean "as soft as when locked"."""
+    lock = result.lock
+    if not locked_soft or lock is None or lock.state not in (FocusState.SHARP, FocusState.SOFTENING):
+        return result
+    doubted = replace(lock, state=FocusState.UNCERTAIN,
+                      reason="it was locked out of focus (its best focus lies elsewhere on the drive): lock it again there")
+    return replace(result, lock=doubted)
 
 
 class FocusEngine:
-    """Keeps the noise model, the tracker and the lock of one session or take. One
-    thread owns it.
+    """Keeps the noise model, the followed features (trackers and locks) of one session
+    or take. One thread owns it.
 
     ``take_mode``: the frames are a take or a stack, not a continuous live view: the
     noise is measured once, on the frame the lock is taken on, and held for the take.
@@ -131,19 +148,19 @@ class FocusEngine:
         self.noise = NoiseModel()
         self.last_grey: np.ndarray | None = None
         self._roi_request: int | None = None
-        self._lock_request: int | None = None
-        self._tracker: FeatureTracker | None = None
-        self._tracker_fresh = False
-        self._fixed_roi: tuple[int, int, int, int] | None = None
-        self._lock: FocusLock | None = None
-        self._previous_view: np.ndarray | None = None
+        self._more_request: int | None = None
+        self._first: FollowedFeature | None = None
+        self._more: list[FollowedFeature] = []
+        self._placement: DepthPlacement | None = None
+        self._placement_key: tuple | None = None
         self._frames = 0
         self._peaking_statistics: PeakingResult | None = None
         self._peaking_key: tuple | None = None
 
     @property
     def lock(self) -> FocusLock | None:
-        return self._lock
+        """The first feature's lock."""
+        return self._first.lock if self._first is not None else None
 
     def process(self, image_rgb: np.ndarray, settings: FocusSettings, drive_position_steps: float | None = None) -> FocusResult:
         timings: dict[str, float] = {}
@@ -155,7 +172,8 @@ class FocusEngine:
         if self.noise.fixed is None and (self.noise.sigma is None or self._frames % _NOISE_FRAMES == 0):
             self.noise.observe_frame(grey)
         noise_sigma = self.noise.sigma
-        roi = self._roi_for(grey, settings)
+        self._follow_requested(grey, settings)
+        roi = self._first.roi_now(settings.track) if self._first is not None else None
 
         peaking = None
         if settings.peaking.enabled:
@@ -171,27 +189,14 @@ class FocusEngine:
         after_peaking = time.perf_counter()
         timings["peaking"] = (after_peaking - started) * 1000.0
 
-        track_result = None
-        if self._tracker is not None and settings.track:
-            if self._tracker_fresh:
-                self._tracker_fresh = False
-                x, y = self._tracker.position
-                w, h = self._tracker.size
-                track_result = TrackResult((x, y, float(w), float(h)), (0.0, 0.0), 1.0, False)
-            else:
-                track_result = self._tracker.update(grey)
-            roi = track_result.roi_int
-        after_track = time.perf_counter()
-        timings["track"] = (after_track - after_peaking) * 1000.0
-
-        reading = None
-        lost = track_result is not None and track_result.lost
-        if roi is not None and not lost:
-            x, y, w, h = clip_roi(roi, grey.shape)
-            if w >= 3 and h >= 3:
-                reading = measure_roi(grey[y : y + h, x : x + w], settings.measure, noise_sigma=noise_sigma)
-        lock_status = self._lock_step(image_rgb, grey, roi, settings, track_result, lost, reading, drive_position_steps)
-        timings["measure_lock"] = (time.perf_counter() - after_track) * 1000.0
+        results = [feature.step(image_rgb, grey, track=settings.track, measure=settings.measure, locked=settings.locked,
+                                lock_request=settings.lock_request, lock_settings=settings.lock, noise=self.noise,
+                                take_mode=self.take_mode, drive_position_steps=drive_position_steps)
+                   for feature in ([self._first] if self._first is not None else []) + self._more]
+        placement = self._place(results, settings, drive_position_steps)
+        if placement is not None and any(placement.locked_soft):
+            results = [_doubt_locked_soft(result, soft) for result, soft in zip(results, placement.locked_soft)]
+        timings["features"] = (time.perf_counter() - after_peaking) * 1000.0
         self._frames += 1
         published_peaking = None
         if peaking is not None:
@@ -200,63 +205,48 @@ class FocusEngine:
             published_peaking = PeakingResult(peaking.band, None, peaking.thresholds, peaking.noise_sigma,
                                               peaking.lit_fraction, None, peaking.offset_px, peaking.extra,
                                               peaking.contrast_colour_rgb)
-        roi_out = track_result.roi_px if track_result is not None else (tuple(float(v) for v in roi) if roi else None)
-        return FocusResult(published_peaking, roi_out, reading, track_result, lock_status, self.noise.sigma, timings)
+        first = results[0] if results else FeatureResult(None, None, None, None)
+        return FocusResult(published_peaking, first.roi_px, first.reading, first.track, first.lock, self.noise.sigma,
+                           timings, tuple(results[1:]), placement)
 
     # ------------------------------------------------------------------ internals
-    def _lock_step(self, image_rgb, grey, roi, settings: FocusSettings, track_result: TrackResult | None, lost: bool,
-                   reading: FocusReading | None, drive_position_steps: float | None) -> LockStatus | None:
-        if not settings.locked:
-            self._lock, self._lock_request, self._previous_view = None, None, None
-            return None
-        margin = view_margin_px(settings.lock.coc_px)
-        view = extract_view(grey, roi, margin) if roi is not None and not lost and reading is not None else None
-        clipped = clipped_share(image_rgb, roi) if view is not None else 0.0
-        fresh = settings.lock_request != self._lock_request or self._lock is None
-        if fresh:
-            if view is None:
-                return None  # nothing to lock on yet; try again next frame
-            if self.take_mode:
-                # One noise model per take: measured on the lock frame, held.
-                self.noise = NoiseModel.fixed_at(self.noise.sigma or 1.0)
-            lock_settings = replace(settings.lock, take_mode=settings.lock.take_mode or self.take_mode)
-            self._lock = FocusLock(view, self.noise.sigma, lock_settings, clipped)
-            self._lock_request = settings.lock_request
-            self._previous_view = view.copy()
-        elif self._lock.calibrating and view is not None and track_result is not None:
-            still = abs(track_result.shift_px[0]) < _STILL_SHIFT_PX and abs(track_result.shift_px[1]) < _STILL_SHIFT_PX
-            if still and self._previous_view is not None and self._previous_view.shape == view.shape:
-                self.noise.observe_views(self._previous_view[margin:-margin, margin:-margin], view[margin:-margin, margin:-margin])
-            self._lock.add_calibration_view(view, self.noise.sigma)
-            self._previous_view = view.copy() if self._lock.calibrating else None
-        confidence = track_result.confidence if track_result is not None else 1.0
-        return self._lock.update(view, self.noise.sigma, lost=lost or view is None, track_confidence=confidence,
-                                 clipped_share=clipped, position_steps=drive_position_steps)
-
-    def _roi_for(self, grey: np.ndarray, settings: FocusSettings) -> tuple[int, int, int, int] | None:
+    def _follow_requested(self, grey: np.ndarray, settings: FocusSettings) -> None:
+        """A new first feature (dropping every lock and the further ones) or a new set of
+        further features, as the settings ask."""
         if settings.roi_request != self._roi_request:
             self._roi_request = settings.roi_request
-            self._tracker = None
-            self._lock = None
-            self._lock_request = None
-            self._fixed_roi = None
+            self._first = None
+            self._more = []
+            self._more_request = None
             if settings.roi_px is not None:
-                self._fixed_roi = clip_roi(settings.roi_px, grey.shape)
-                if settings.track:
-                    try:
-                        self._tracker = FeatureTracker(grey, self._fixed_roi, settings.tracking)
-                        self._tracker_fresh = True
-                    except ValueError:
-                        self._tracker = None  # too small or outside: measure it where it is
-        if self._tracker is not None and settings.track:
-            x, y = self._tracker.position
-            w, h = self._tracker.size
-            return int(round(x)), int(round(y)), w, h
-        return self._fixed_roi
+                self._first = FollowedFeature(grey, settings.roi_px, settings.tracking, settings.track)
+        if settings.more_request != self._more_request:
+            self._more_request = settings.more_request
+            # Features already followed keep their trackers and locks; new boxes start.
+            kept = {feature.chosen_roi: feature for feature in self._more}
+            self._more = [kept.get(tuple(roi)) or FollowedFeature(grey, roi, settings.tracking, settings.track, feeds_noise=False)
+                          for roi in settings.more_roi_px] if self._first is not None else []
+
+    def _place(self, results: list[FeatureResult], settings: FocusSettings,
+               drive_position_steps: float | None) -> Placement | None:
+        """Feeds the placement in depth while two or more features are locked; a new set of
+        features or a new lock starts it again."""
+        locks = [result.lock for result in results]
+        if len(locks) < 2 or any(lock is None for lock in locks):
+            self._placement = self._placement_key = None
+            return None
+        key = (self._roi_request, self._more_request, settings.lock_request, len(locks), locks[0].coc_px)
+        if key != self._placement_key:
+            self._placement_key = key
+            self._placement = DepthPlacement(len(locks), locks[0].coc_px)
+        readable = [lock.state.value != "lost" and lock.whole_blur_px is not None for lock in locks]
+        return self._placement.observe(drive_position_steps,
+                                       [lock.fine_energy if ok else None for lock, ok in zip(locks, readable)],
+                                       [lock.whole_blur_px if ok else None for lock, ok in zip(locks, readable)])
 
     def restart_tracking_at(self, template_grey: np.ndarray, position_px: tuple[float, float], settings: TrackSettings) -> None:
         """Follow a feature seen in another frame (``template_grey``), expected near
         ``position_px``: how a take is analysed from a lock frame that is not its first."""
-        self._tracker = FeatureTracker.from_template(template_grey, position_px, settings)
-        self._tracker_fresh = False
-
+        if self._first is None:
+            raise RuntimeError("No feature is followed: set roi_px before restarting its tracking.")
+        self._first.restart_tracking_at(template_grey, position_px, settings)

@@ -142,6 +142,12 @@ class NoiseModel:
         model.fixed = max(float(sigma), MIN_SIGMA)
         return model
 
+    def hold(self) -> None:
+        """From now on always answer the present estimate (a take: the noise measured on
+        the lock frame, held for the take). Does nothing when already held."""
+        if self.fixed is None:
+            self.fixed = max(float(self.sigma or 1.0), MIN_SIGMA)
+
     @property
     def source(self) -> str:
         if self.fixed is not None:
