@@ -25,6 +25,7 @@ from focuslock.live import LiveSession
 from focuslock.overlay.focus_layer import draw_stale
 from focuslock.overlay.hud import draw_text_panel
 from focuslock.overlay.render import defocus_line
+from focuslock.overlay.placement_text import describe_placement
 from focuslock.overlay.render import hud_lines as overlay_hud_lines
 from focuslock.outputs import claim_run_paths
 from focuslock.pipeline import PipelineSettings
@@ -64,9 +65,11 @@ class HeadlessResult:
     failure: str | None = None
 
 
-def hud_lines(analysis: Analysis, freshness: Freshness | None = None) -> list[str]:
+def hud_lines(analysis: Analysis, freshness: Freshness | None = None, drive_step_um: float | None = None) -> list[str]:
     """The HUD text for one analysis: LIVE (or why not, and the frame's age), rate, drops,
-    timing, then what the overlay renderer reports (exposure, depth of field, drift, lock)."""
+    timing, then what the overlay renderer reports (exposure, depth of field, drift, lock)
+    and, with several features locked, where they lie in depth (``drive_step_um``: the
+    drive's calibration, when known)."""
     status = analysis.camera_status
     rate = f"{analysis.frame_rate_hz:.0f} frames/s" if analysis.frame_rate_hz else "-- frames/s"
     label, age = status.state.upper(), ""
@@ -82,6 +85,11 @@ def hud_lines(analysis: Analysis, freshness: Freshness | None = None) -> list[st
     defocus = defocus_line(analysis.results.get("optics"), coc, analysis.results.get("focus"))
     if defocus is not None:
         lines.append(defocus)
+    focus = analysis.results.get("focus")
+    if focus is not None and len(focus.features) >= 2 and focus.lock is not None:
+        for line in describe_placement(focus.placement, analysis.results.get("optics"), coc, drive_step_um,
+                                       feature_count=len(focus.features)):
+            lines += textwrap.wrap(line, width=_HUD_WRAP_CHARS)
     if coc is not None:
         lines.append(coc.describe())
         if coc.warning:

@@ -548,3 +548,32 @@ def test_the_v_key_zooms_the_cameras_live_view_on_the_box_and_the_box_follows(qt
     qtbot.keyClick(window, QtCore.Qt.Key_V)
     qtbot.waitUntil(lambda: window.zoom_window is None and "live view 1×" in window.statusBar().currentMessage(), timeout=30000)
     assert all(abs(a - b) <= 2 for a, b in zip(window.settings.focus.roi_px, roi)), (window.settings.focus.roi_px, roi)
+
+
+def test_ctrl_drag_adds_features_locked_together_and_c_clears_them(qtbot, bench_window):
+    window, bench, _ = bench_window
+    _lock_on_the_coin_in_focus(qtbot, window, bench)
+    letters = bench.landmark_roi_px("coin-letters")
+    x, y, w, h = letters
+    window.view.finish_drag((x, y), (x + w, y + h), adding=True)  # a drag with Ctrl held
+
+    def two_locked():
+        analysis = window.session.latest_analysis()
+        features = analysis.results["focus"].features if analysis is not None else ()
+        return len(features) == 2 and all(f.lock is not None for f in features)
+
+    qtbot.waitUntil(two_locked, timeout=5000)
+    # Each feature has its own state; the HUD says how to place them in depth.
+    qtbot.waitUntil(lambda: "rack focus through all of them" in window.view.hud.toPlainText().replace("\n", " "),
+                    timeout=5000)
+    features = window.session.latest_analysis().results["focus"].features
+    # The added one was locked wherever focus was: not judged until a rack places it.
+    assert features[0].state == "sharp" and features[1].state == "uncertain"
+    assert "rack focus through it" in features[1].lock.reason
+    for index in range(2):
+        window.view.finish_drag((20 + 30 * index, 20), (45 + 30 * index, 45), adding=True)
+    window.view.finish_drag((20, 200), (45, 225), adding=True)  # a fifth
+    assert "At most 4 features" in window.status_label.text()
+    qtbot.keyClick(window, QtCore.Qt.Key_C)
+    qtbot.waitUntil(lambda: len(window.session.latest_analysis().results["focus"].features) == 1, timeout=5000)
+    assert window.settings.focus.locked  # the first keeps its lock

@@ -123,15 +123,28 @@ class FocusResult:
         return (FeatureResult(self.roi_px, self.reading, self.track, self.lock), *self.more)
 
 
-def _doubt_locked_soft(result: FeatureResult, locked_soft: bool) -> FeatureResult:
-    """A feature found to have been locked out of focus cannot be called sharp: its
-    reference is soft, so SHARP would only mean "as soft as when locked"."""
+_NOT_PLACED = ("added without its best focus known: rack focus through it (one direction) to place it, "
+               "or lock it alone at its best")
+_LOCKED_SOFT = "it was locked out of focus (its best focus lies elsewhere on the drive): lock it again there"
+
+
+def _why_not_judged(placement: Placement | None, index: int) -> str | None:
+    """Why an added feature (``index`` ≥ 1) cannot be judged against its reference: the
+    user chose the first one sharp and locked it; the others were locked wherever focus
+    was, so each is judged only once a rack has shown it was locked within half a CoC of
+    its best focus."""
+    if placement is None or index >= len(placement.peaks) or placement.peaks[index] is None:
+        return _NOT_PLACED
+    return _LOCKED_SOFT if placement.locked_soft[index] else None
+
+
+def _doubt(result: FeatureResult, reason: str | None) -> FeatureResult:
+    """A feature whose reference may be soft cannot be called sharp: SHARP would only mean
+    "as soft as when locked". SOFT stays (softer than a soft reference is soft)."""
     lock = result.lock
-    if not locked_soft or lock is None or lock.state not in (FocusState.SHARP, FocusState.SOFTENING):
+    if reason is None or lock is None or lock.state not in (FocusState.SHARP, FocusState.SOFTENING):
         return result
-    doubted = replace(lock, state=FocusState.UNCERTAIN,
-                      reason="it was locked out of focus (its best focus lies elsewhere on the drive): lock it again there")
-    return replace(result, lock=doubted)
+    return replace(result, lock=replace(lock, state=FocusState.UNCERTAIN, reason=reason))
 
 
 class FocusEngine:
@@ -194,8 +207,11 @@ class FocusEngine:
                                 take_mode=self.take_mode, drive_position_steps=drive_position_steps)
                    for feature in ([self._first] if self._first is not None else []) + self._more]
         placement = self._place(results, settings, drive_position_steps)
-        if placement is not None and any(placement.locked_soft):
-            results = [_doubt_locked_soft(result, soft) for result, soft in zip(results, placement.locked_soft)]
+        if len(results) >= 2:
+            results = [results[0]] + [_doubt(result, _why_not_judged(placement, index))
+                                      for index, result in enumerate(results[1:], start=1)]
+            if placement is not None and placement.locked_soft[:1] == (True,):
+                results[0] = _doubt(results[0], _LOCKED_SOFT)
         timings["features"] = (time.perf_counter() - after_peaking) * 1000.0
         self._frames += 1
         published_peaking = None

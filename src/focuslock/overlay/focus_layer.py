@@ -8,7 +8,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from focuslock.focus.engine import FocusResult
+from focuslock.focus.engine import FeatureResult, FocusResult
 from focuslock.focus.peaking import PeakingSettings, paint_peaking
 
 __all__ = ["STATE_COLOURS_RGB", "draw_focus_layer", "draw_stale"]
@@ -25,27 +25,34 @@ STATE_COLOURS_RGB = {
 
 
 def draw_focus_layer(image_rgb: np.ndarray, focus: FocusResult, peaking_settings: PeakingSettings) -> np.ndarray:
-    """A new image: peaking painted, then the feature's box and its state."""
+    """A new image: peaking painted, then each followed feature's box and its state
+    (numbered 1, 2, … when there are several)."""
     if focus.peaking is not None:
         out = paint_peaking(image_rgb, focus.peaking, peaking_settings)
     else:
         out = image_rgb.copy()
-    if focus.roi_px is None:
-        return out
-    state = focus.state
-    colour = STATE_COLOURS_RGB.get(state, (255, 255, 255))
-    if focus.lock is not None:
-        label = state.upper()
-        if focus.lock.coc_share is not None and state not in ("lost",):
-            label += f" {focus.lock.coc_share:.2f} CoC"
-        if focus.lock.hint:
-            label += f"  {focus.lock.hint}"
-    elif focus.reading is not None:
-        label = f"{focus.reading.measure} {focus.reading.score:.3g}"
-    else:
-        label = "LOST" if focus.track is not None and focus.track.lost else ""
-    _box_with_label(out, focus.roi_px, colour, label, colour)
+    features = focus.features
+    for number, feature in enumerate(features, start=1):
+        label = _feature_label(feature)
+        if len(features) > 1:
+            label = f"{number} {label}".strip()
+        colour = STATE_COLOURS_RGB.get(feature.state, (255, 255, 255))
+        _box_with_label(out, feature.roi_px, colour, label, colour)
     return out
+
+
+def _feature_label(feature: FeatureResult) -> str:
+    state = feature.state
+    if feature.lock is not None:
+        label = state.upper()
+        if feature.lock.coc_share is not None and state not in ("lost",):
+            label += f" {feature.lock.coc_share:.2f} CoC"
+        if feature.lock.hint:
+            label += f"  {feature.lock.hint}"
+        return label
+    if feature.reading is not None:
+        return f"{feature.reading.measure} {feature.reading.score:.3g}"
+    return "LOST" if feature.track is not None and feature.track.lost else ""
 
 
 def _box_with_label(out: np.ndarray, roi_px, colour, label: str, ink) -> None:

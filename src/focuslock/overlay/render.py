@@ -315,7 +315,9 @@ def _scaled_focus(focus: FocusResult, scale: float, size: tuple[int, int]) -> Fo
         band = cv2.resize(band, band_size, interpolation=cv2.INTER_NEAREST)
         offset = (min(int(round(ox * scale)), size[0] - band_size[0]), min(int(round(oy * scale)), size[1] - band_size[1]))
         peaking = replace(peaking, band=band, offset_px=offset)
-    return replace(focus, roi_px=roi, peaking=peaking)
+    more = tuple(replace(feature, roi_px=tuple(v * scale for v in feature.roi_px)) for feature in focus.more
+                 if feature.roi_px is not None)
+    return replace(focus, roi_px=roi, peaking=peaking, more=more)
 
 
 def loupe_origin(frame_size_px: tuple[int, int], inset_px: int,

@@ -47,13 +47,16 @@ class _FrameViewBox(pg.ViewBox):
         self._band.show()
         if event.isFinish():
             self._band.hide()
-            self._owner.finish_drag((start.x(), start.y()), (now.x(), now.y()))
+            adding = bool(event.modifiers() & (QtCore.Qt.ControlModifier | QtCore.Qt.ShiftModifier))
+            self._owner.finish_drag((start.x(), start.y()), (now.x(), now.y()), adding)
 
 
 class FrameView(pg.GraphicsLayoutWidget):
-    """Shows RGB frames; emits ``featureChosen(x, y, w, h)`` after a drag."""
+    """Shows RGB frames; emits ``featureChosen(x, y, w, h)`` after a drag, and
+    ``featureAdded`` after a drag with Ctrl or Shift held."""
 
     featureChosen = QtCore.Signal(int, int, int, int)
+    featureAdded = QtCore.Signal(int, int, int, int)
     pointerMoved = QtCore.Signal(int, int)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
@@ -104,12 +107,13 @@ class FrameView(pg.GraphicsLayoutWidget):
         self.hud.setText("\n".join(lines))
         self.hud.setPos(0, 0)
 
-    def finish_drag(self, start: tuple[float, float], end: tuple[float, float]) -> None:
+    def finish_drag(self, start: tuple[float, float], end: tuple[float, float], adding: bool = False) -> None:
+        """A drag chose a feature (``adding``: Ctrl or Shift held — one more feature)."""
         if self.frame_size is None:
             return
         roi = drag_to_roi(start, end, self.frame_size)
         if roi is not None:
-            self.featureChosen.emit(*roi)
+            (self.featureAdded if adding else self.featureChosen).emit(*roi)
 
     def _mouse_moved(self, scene_pos) -> None:
         if self.frame_size is None:

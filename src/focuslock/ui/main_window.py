@@ -41,6 +41,8 @@ CLOSE_WAIT_FOR_CAPTURE_S = 120.0
 
 SHORTCUTS = (
     ("drag", "choose the feature that must be sharp"),
+    ("Ctrl+drag", "add a feature (up to four, locked together, each with its state)"),
+    ("C", "clear the added features (keep the first)"),
     ("L", "lock on the feature / unlock"),
     ("[  ]", "drive focus one fine step near / far"),
     ("{  }", "drive focus one coarse step near / far"),
@@ -90,6 +92,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self._beep_on_soft = bool(self.store.get("beep_on_soft", False))
         self._previous_state: str | None = None
         self._drive_total = 0
+        # The drive's calibration (µm a step), read once and again after calibrating; None
+        # when there is none (the HUD then takes the step from the rack's blur slope).
+        self._drive_step_um: float | None | bool = False
         # Focus-drive presses coalesce: one move in flight, at most one waiting (the
         # latest press), so a held key never queues moves that run on after its release.
         self._drive_in_flight: Future | None = None
@@ -169,6 +174,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.help.hide()
 
         self.view.featureChosen.connect(self.choose_feature)
+        self.view.featureAdded.connect(self.add_feature)
         self.view.pointerMoved.connect(self._pointer_moved)
         self.drive_panel.drive.connect(self.drive_focus)
         self.dof_panel.opticsChanged.connect(self._optics_changed)
@@ -193,6 +199,21 @@ class MainWindow(QtWidgets.QMainWindow):
         """Follow the feature in this box (a new choice drops any lock)."""
         self._apply(replace(self.settings, focus=self.settings.focus.follow((x, y, w, h))))
         self.plot.clear_history()
+
+    def add_feature(self, x: int, y: int, w: int, h: int) -> None:
+        """Also follow the feature in this box (locked at once when the others are);
+        rack focus through them all to place them in depth."""
+        try:
+            focus = self.settings.focus.add_feature((x, y, w, h))
+        except ValueError as error:
+            self.status_label.setText(str(error))
+            return
+        self._apply(replace(self.settings, focus=focus))
+        self.status_label.setText(f"{len(focus.more_roi_px) + 1} features followed; rack focus through them to place "
+                                  "them in depth.")
+
+    def clear_added_features(self) -> None:
+        self._apply(replace(self.settings, focus=self.settings.focus.without_more_features()))
 
     def toggle_lock(self) -> None:
         focus = self.settings.focus
@@ -321,11 +342,24 @@ class MainWindow(QtWidgets.QMainWindow):
         def done(result) -> None:
             # The sweep leaves the lens at the feature's best focus, approached from below.
             self._drive_total = start + int(round(result.best_position_steps))
+            self._drive_step_um = result.step_um
             self.drive_panel.position.setText(f"driven {self._drive_total:+d} steps")
             self.stack_panel.say(f"one drive step moves focus {result.step_um:.1f} µm; backlash {result.backlash_steps:.1f} "
                                  f"steps — saved to {path.name}")
 
         self._stack_job(command, "calibrating the drive", done)
+
+    def _calibrated_step_um(self) -> float | None:
+        if self._drive_step_um is False:
+            from focuslock.calibrate import user_calibration_path
+            from focuslock.optics.dof import OpticsError
+            from focuslock.optics.stack import load_drive_calibration
+
+            try:
+                self._drive_step_um = load_drive_calibration(user_calibration_path()).step_um
+            except OpticsError:
+                self._drive_step_um = None
+        return self._drive_step_um
 
     def _marks_apart(self) -> str:
         """How far apart the marks lie, in mm at the subject (drive steps × the drive
@@ -503,6 +537,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.set_overlay(loupe_zoom=zoom, loupe_at=None)
         elif key == QtCore.Qt.Key_V:
             self.zoom_live_view()
+        elif key == QtCore.Qt.Key_C:
+            self.clear_added_features()
         elif key == QtCore.Qt.Key_R:
             self.take_reference()
         elif key == QtCore.Qt.Key_B:
@@ -579,7 +615,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if now - self._last_plot_s > PLOT_EVERY_S:
             # Text and plots change ten times a second; the picture, every frame.
             self._last_plot_s = now
-            self.view.set_hud(hud_lines(analysis, self.session.freshness(analysis, now)))
+            self.view.set_hud(hud_lines(analysis, self.session.freshness(analysis, now), self._calibrated_step_um()))
             self.plot.redraw()
             self.dof_panel.show_result(analysis.results.get("optics"))
 
@@ -607,7 +643,7 @@ class MainWindow(QtWidgets.QMainWindow):
         # The banner stays short (read from two metres); the status bar says why.
         self.banner.show_stale(freshness.headline(), last)
         self.view.show_frame(stale_picture(analysis, freshness))
-        self.view.set_hud(hud_lines(analysis, freshness))
+        self.view.set_hud(hud_lines(analysis, freshness, self._calibrated_step_um()))
         self._previous_state = None
 
     def _show_status(self, analysis: Analysis | None) -> None:
