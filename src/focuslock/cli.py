@@ -257,6 +257,28 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--map", type=Path, help="write a coverage map (PNG)")
     check.add_argument("--force", action="store_true", help="replace an existing --map file")
     check.add_argument("--json", action="store_true", help="print one JSON object")
+
+    watch = commands.add_parser("watch", help="check every picture another tether program drops into a folder: "
+                                              "verdicts, XMP sidecars, a shot log")
+    watch.add_argument("folder", type=Path, help="the folder the tether program saves into")
+    watch.add_argument("--roi", type=_roi, action="append", metavar="X,Y,W,H",
+                       help="a feature that must be sharp, in the reference picture's pixels (repeat for up to four)")
+    watch.add_argument("--reference", type=Path, help="the picture the boxes are drawn on (default: the first picture in "
+                                                      "the folder); kept in the session folder")
+    watch.add_argument("--session", type=Path, help="the session folder with its shot log (default: the watched folder)")
+    watch.add_argument("--once", action="store_true", help="handle the pictures there now, then stop")
+    watch_coc = watch.add_argument_group("circle of confusion (default: the picture's diagonal / 1500)")
+    watch_coc.add_argument("--coc-px", type=_positive_float, help="in the pictures' pixels")
+    watch_coc.add_argument("--coc-um", type=_positive_float, help="in µm on the sensor (needs --camera or --sensor-width-mm)")
+    watch_coc.add_argument("--camera", help="the body, from the catalog (its sensor and CoC)")
+    watch_coc.add_argument("--sensor-width-mm", type=_positive_float, help="the sensor's width, when the body is not in the catalog")
+    watch.add_argument("--drift-limit-pct", type=_positive_float, default=1.0,
+                       help="how far a feature may sit from its place in the reference, %% of the width (default 1)")
+    watch.add_argument("--sidecars", choices=("both", "lightroom", "darktable", "none"), default="both",
+                       help="XMP sidecars: NAME.xmp (Lightroom, Capture One), NAME.EXT.xmp (darktable), both (default) or none")
+    watch.add_argument("--poll-s", type=_positive_float, default=1.0, help="scan the folder at least this often (default 1 s)")
+    watch.add_argument("--no-events", action="store_true", help="scan only, no file events (network shares that send none)")
+    watch.add_argument("--json", action="store_true", help="one JSON object per shot, a line each")
     return parser
 
 
@@ -1068,8 +1090,48 @@ def _stack_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _watch(args: argparse.Namespace) -> int:
+    import threading
+
+    from focuslock.session.store import SessionError
+    from focuslock.watch import WatchError, WatchOptions, install_stop_signals, open_session, print_json_line, run_watch
+
+    if args.roi and len(args.roi) > 4:
+        raise UserError("Give at most four features (--roi) to check in every shot.")
+    if args.drift_limit_pct >= 100:
+        raise UserError("--drift-limit-pct is a share of the width under 100 (e.g. 1).")
+    sensor = _take_sensor(args)
+    coc = {"coc_px": args.coc_px, "coc_um": None if sensor is None or sensor.coc_mm is None else sensor.coc_mm * 1000.0,
+           "sensor_width_mm": None if sensor is None else sensor.width_mm, "camera": args.camera}
+    if not args.folder.is_dir():
+        raise UserError(f"The folder to watch, {args.folder}, does not exist or is not a folder.")
+    session_dir = args.session or args.folder
+    try:
+        store, judge = open_session(session_dir, args.folder, args.roi, args.reference, coc, args.drift_limit_pct / 100.0)
+    except (SessionError, WatchError) as error:
+        raise UserError(str(error)) from None
+    stop = threading.Event()
+    install_stop_signals(stop)
+    options = WatchOptions(once=args.once, sidecars=args.sidecars, poll_s=args.poll_s, use_events=not args.no_events)
+    say = (lambda text: print(text, file=sys.stderr, flush=True)) if args.json else (lambda text: print(text, flush=True))
+    try:
+        counts = run_watch(args.folder, store, judge, options, say=say, stop=stop,
+                           on_shot=print_json_line if args.json else None)
+    except KeyboardInterrupt:
+        counts = None
+    except (SessionError, WatchError) as error:
+        raise UserError(str(error)) from None
+    finally:
+        store.close()
+    if counts is not None:
+        say("Done: " + ", ".join(f"{count} {name}" for name, count in counts.items() if count) if any(counts.values())
+            else "Done: no new pictures.")
+    return EXIT_OK
+
+
 _COMMANDS = {"demo": _demo, "live": _live, "analyze": _analyze, "dof": _dof, "stack-plan": _stack_plan,
-             "stack-check": _stack_check, "stack-shoot": _stack_shoot, "mark": _mark, "calibrate": _calibrate, "cameras": _cameras, "capture": _capture}
+             "stack-check": _stack_check, "stack-shoot": _stack_shoot, "mark": _mark, "calibrate": _calibrate, "cameras": _cameras, "capture": _capture,
+             "watch": _watch}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -101,6 +101,16 @@ def claim_new_path(folder: Path, name: str) -> Path:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _read_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# Read once at import: os.umask can only be read by setting it, which is not thread-safe.
+_UMASK = _read_umask()
+
+
 @contextlib.contextmanager
 def written_temporary(folder: Path, name: str, data: bytes) -> Iterator[Path]:
     """``data`` in a new hidden temporary file ``.NAME.*.part`` of ``folder``, created
@@ -114,6 +124,10 @@ def written_temporary(folder: Path, name: str, data: bytes) -> Iterator[Path]:
     path = Path(temporary)
     try:
         try:
+            # mkstemp makes the file private (0600); a picture, a sidecar or a report is
+            # the user's ordinary file, readable as their umask says (a studio's share).
+            with contextlib.suppress(OSError, AttributeError):
+                os.fchmod(fd, 0o666 & ~_UMASK)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
                 handle.flush()

@@ -17,11 +17,11 @@ import cv2
 import numpy as np
 
 from focuslock.focus.feature import extract_view
-from focuslock.focus.lock import LockSettings, describe_blur, judge_feature
+from focuslock.focus.lock import LockSettings, Verdict, describe_blur, judge_feature
 from focuslock.focus.noise import single_frame_noise_sigma
 from focuslock.focus.parts import FeatureReference
 
-__all__ = ["CaptureCheck", "check_capture"]
+__all__ = ["CaptureCheck", "check_capture", "judge_view", "reduce_to_live_scale"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,29 @@ class CaptureCheck:
     message: str
 
 
+def reduce_to_live_scale(bgr: np.ndarray, live_width_px: int) -> np.ndarray:
+    """The capture in grey, reduced to ``live_width_px`` wide (area averaging, as a body
+    makes its live view) keeping its aspect ratio."""
+    height, width = bgr.shape[:2]
+    reduced_h = max(3, int(round(height * live_width_px / width)))
+    grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY) if bgr.ndim == 3 else bgr
+    if (width, height) == (live_width_px, reduced_h):
+        return grey
+    return cv2.resize(grey, (live_width_px, reduced_h), interpolation=cv2.INTER_AREA)
+
+
+def judge_view(grey: np.ndarray, roi_px: tuple[float, float, float, float], reference: FeatureReference,
+               settings: LockSettings, resolvable: bool = True, unsure: str | None = None) -> Verdict | None:
+    """The verdict on the feature at ``roi_px`` of ``grey`` (at the reference's scale) by
+    the lock's estimator, with the noise of this frame alone; None when the box is not
+    inside the frame. ``unsure``: a reason (the feature was hard to find) that makes the
+    verdict UNCERTAIN unless it is confidently soft."""
+    view = extract_view(grey, roi_px, reference.margin_px)
+    if view is None:
+        return None
+    return judge_feature(reference.estimate(view, single_frame_noise_sigma(grey)), settings, resolvable, unsure=unsure)
+
+
 def check_capture(path: Path, bgr: np.ndarray, live_size_px: tuple[int, int],
                   roi_live_px: tuple[float, float, float, float], reference: FeatureReference,
                   settings: LockSettings | None = None) -> CaptureCheck:
@@ -40,17 +63,13 @@ def check_capture(path: Path, bgr: np.ndarray, live_size_px: tuple[int, int],
     default those of a lock on ``reference``'s circle of confusion."""
     settings = settings or LockSettings(coc_px=reference.coc_px)
     path = Path(path)
-    height, width = bgr.shape[:2]
     live_w, live_h = live_size_px
-    scale = width / live_w
-    reduced_h = max(3, int(round(height / scale)))
-    grey = cv2.resize(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), (live_w, reduced_h), interpolation=cv2.INTER_AREA)
+    grey = reduce_to_live_scale(bgr, live_w)
     # Live view spans the sensor's width; its height sits centred in the capture's.
     x, y, w, h = roi_live_px
-    view = extract_view(grey, (x, y + (reduced_h - live_h) / 2.0, w, h), reference.margin_px)
-    if view is None:
+    verdict = judge_view(grey, (x, y + (grey.shape[0] - live_h) / 2.0, w, h), reference, settings)
+    if verdict is None:
         return CaptureCheck(path, None, None, f"{path.name}: saved; the locked feature is outside this capture's frame.")
-    verdict = judge_feature(reference.estimate(view, single_frame_noise_sigma(grey)), settings)
     shown = verdict.shown
     text = f"{path.name}: {verdict.state.value.upper()} ({describe_blur(shown.blur_px, reference.coc_px, shown.beyond_range)})"
     return CaptureCheck(path, shown.blur_px, verdict.state.value, text + (f" — {verdict.reason}" if verdict.reason else ""))

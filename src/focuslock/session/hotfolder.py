@@ -1,0 +1,200 @@
+"""A hot folder: pictures that another tether program (Capture One, Smart Shooter, the
+camera maker's own) drops into a folder, each handed over once it is completely written.
+
+How a file is known to be complete, since writers differ (one write, many small writes
+with pauses, a copy over a network share, a write under a temporary name then a rename):
+
+* its size and modification time have not changed for ``settle_s``, and
+* its structure is whole: a JPEG ends with its end-of-image marker, a PNG with its IEND
+  chunk (a JPEG cut short would otherwise decode with a grey bottom half).
+
+A file that is stable but whose structure stays broken is handed over all the same after
+``give_up_s`` (the caller then reports it unreadable and skips it). Names that are
+temporary by convention (hidden files, ``*.part``, ``*.tmp``, ``*~``, ``*.crdownload``)
+and sidecars are ignored; a rename to the final name is seen as a new file.
+
+Changes are noticed through the operating system's file events (the ``watchdog``
+library: inotify, FSEvents, ReadDirectoryChangesW), which only wake the scan early; the
+folder is also scanned every ``poll_s``, so that a network share that sends no events, or
+an event lost in an overflow, still gets every file (and where ``watchdog`` cannot start,
+polling alone does the job). Memory stays flat however many files pass: only files not
+yet handed over are remembered with their sizes; those handed over as names.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from focuslock.camera.folder import IMAGE_SUFFIXES, natural_key
+
+__all__ = ["HotFolder", "RAW_SUFFIXES", "ReadyFile", "structure_complete"]
+
+# Camera RAW files: not judged (focuslock decodes JPEG, PNG, TIFF), kept with their
+# JPEG as companions of the shot.
+RAW_SUFFIXES = frozenset({".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".raf", ".orf", ".rw2",
+                          ".dng", ".pef", ".srw", ".iiq", ".3fr", ".fff", ".x3f", ".erf", ".mos", ".raw"})
+_TEMPORARY_SUFFIXES = (".part", ".tmp", ".temp", ".crdownload", ".download", "~", ".xmp")
+
+
+@dataclass(frozen=True)
+class ReadyFile:
+    path: Path
+    complete: bool  # False: stable but its structure never became whole (report it)
+
+
+def structure_complete(path: Path) -> bool | None:
+    """Whether the file's own structure says it is whole: True or False for JPEG and
+    PNG, None (cannot tell) for other kinds."""
+    suffix = path.suffix.lower()
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - 16))
+            tail = handle.read(16)
+    except OSError:
+        return False
+    if head.startswith(b"\xff\xd8"):
+        # JPEG: the end-of-image marker, perhaps followed by a few padding bytes.
+        return b"\xff\xd9" in tail
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return b"IEND" in tail
+    if suffix in (".jpg", ".jpeg", ".png"):
+        return False  # named as one, but not (yet) one
+    return None
+
+
+@dataclass
+class _Pending:
+    size: int
+    mtime_ns: int
+    changed_at: float  # monotonic time of the last change seen
+
+
+class HotFolder:
+    """Watches ``folder`` (not its sub-folders) for new pictures and RAW files.
+
+    ``done``: names already handled (say, from the session's log), never handed over
+    again. Call :meth:`start`, then :meth:`ready` in a loop with :meth:`wait` between,
+    then :meth:`stop`. ``clock``: monotonic seconds (a test may drive it)."""
+
+    def __init__(self, folder: Path, *, settle_s: float = 0.5, give_up_s: float = 20.0, poll_s: float = 1.0,
+                 use_events: bool = True, done: set[str] | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.folder = Path(folder)
+        self.settle_s = settle_s
+        self.give_up_s = give_up_s
+        self.poll_s = poll_s
+        self._use_events = use_events
+        self._clock = clock
+        self._pending: dict[str, _Pending] = {}
+        self._done: set[str] = set(done or ())
+        self._wake = threading.Event()
+        self._observer = None
+        self.events_note: str | None = None
+
+    # ------------------------------------------------------------------ events
+    def start(self) -> None:
+        if not self.folder.is_dir():
+            raise FileNotFoundError(f"The hot folder {self.folder} does not exist or is not a folder.")
+        if not self._use_events:
+            self.events_note = "polling the folder (file events off)"
+            return
+        try:
+            from watchdog.events import FileSystemEventHandler
+            from watchdog.observers import Observer
+        except ImportError:
+            self.events_note = "polling the folder (the watchdog library is not installed)"
+            return
+        wake = self._wake
+
+        class _Wake(FileSystemEventHandler):
+            def on_any_event(self, event) -> None:  # noqa: D401 - watchdog's callback
+                wake.set()
+
+        try:
+            observer = Observer()
+            observer.daemon = True
+            observer.schedule(_Wake(), str(self.folder), recursive=False)
+            observer.start()
+        except OSError as error:  # an inotify limit reached, a share without events
+            self.events_note = f"polling the folder (file events unavailable: {error.strerror or error})"
+            return
+        self._observer = observer
+        self.events_note = "file events, and a scan every {:g} s".format(self.poll_s)
+
+    def stop(self) -> None:
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join(timeout=5)
+            self._observer = None
+
+    def wait(self, timeout_s: float | None = None) -> None:
+        """Sleep until a file event or ``timeout_s`` (default: the poll interval)."""
+        self._wake.wait(self.poll_s if timeout_s is None else timeout_s)
+        self._wake.clear()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # ------------------------------------------------------------------ scanning
+    @property
+    def pending_count(self) -> int:
+        return len(self._pending)
+
+    def mark_done(self, name: str) -> None:
+        self._done.add(name)
+        self._pending.pop(name, None)
+
+    def ready(self) -> list[ReadyFile]:
+        """The files complete since the last call (natural name order), each once."""
+        now = self._clock()
+        ready = []
+        seen = set()
+        try:
+            entries = list(os.scandir(self.folder))
+        except OSError:
+            return []  # the folder went away for a moment (a share reconnecting)
+        for entry in entries:
+            name = entry.name
+            if name in self._done or not _wanted(name):
+                continue
+            try:
+                if not entry.is_file():
+                    continue
+                stat = entry.stat()
+            except OSError:
+                continue  # renamed or deleted while we looked
+            seen.add(name)
+            pending = self._pending.get(name)
+            if pending is None or (pending.size, pending.mtime_ns) != (stat.st_size, stat.st_mtime_ns):
+                self._pending[name] = _Pending(stat.st_size, stat.st_mtime_ns, now)
+                continue
+            if now - pending.changed_at < self.settle_s or stat.st_size == 0:
+                continue
+            whole = structure_complete(Path(entry.path))
+            if whole is False and now - pending.changed_at < self.give_up_s:
+                continue  # still being written, with a pause longer than settle_s
+            ready.append(ReadyFile(Path(entry.path), whole is not False))
+        # Files that vanished (a temporary deleted, a rename) are forgotten.
+        for name in list(self._pending):
+            if name not in seen:
+                del self._pending[name]
+        for item in ready:
+            self.mark_done(item.path.name)
+        return sorted(ready, key=lambda r: natural_key(r.path))
+
+
+def _wanted(name: str) -> bool:
+    if name.startswith("."):
+        return False
+    lower = name.lower()
+    if lower.endswith(_TEMPORARY_SUFFIXES):
+        return False
+    suffix = os.path.splitext(lower)[1]
+    return suffix in IMAGE_SUFFIXES or suffix in RAW_SUFFIXES

@@ -1,0 +1,430 @@
+"""The shot log: one SQLite database per session folder, recording every capture.
+
+Why SQLite (standard library) and how it is kept whole:
+
+* WAL journal, ``synchronous=FULL``: a transaction that returned from COMMIT survives a
+  killed process and a power cut; a process killed inside a transaction leaves the
+  database as it was before it (the log is replayed or discarded when next opened).
+* One transaction per shot: its row, its files (with SHA-256) and each feature's verdict
+  land together or not at all, so a killed writer never leaves half a shot.
+* One writer: an exclusive lock on ``focuslock-session.lock`` (``flock``, released by
+  the kernel when the process dies, so a killed writer never leaves a stale lock). A
+  second writer is refused in one sentence; readers (the report) need no lock.
+* A file is logged once: its path is unique, so re-checking a folder after a crash only
+  adds what was missing.
+* Versioned schema: ``PRAGMA user_version`` counts the migrations applied; each runs in
+  its own transaction with the version bump; a database from a newer focuslock is refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import json
+import math
+import os
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+__all__ = ["DATABASE_NAME", "now_utc", "FeatureVerdict", "LoggedShot", "SessionError", "ShotFile", "ShotRecord", "ShotStore",
+           "SCHEMA_VERSION", "VERDICTS"]
+
+DATABASE_NAME = "focuslock-session.sqlite"
+LOCK_NAME = "focuslock-session.lock"
+# The overall verdicts of a shot, worst first for the report's summary.
+VERDICTS = ("soft", "drift", "uncertain", "pass")
+
+# Each entry moves the schema one version up; never edit one that has shipped, add one.
+_MIGRATIONS: tuple[str, ...] = (
+    # 1: the shot log.
+    """
+    CREATE TABLE session (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        created_utc TEXT NOT NULL,
+        name TEXT NOT NULL,
+        setup_json TEXT NOT NULL
+    );
+    CREATE TABLE shots (
+        id INTEGER PRIMARY KEY,
+        sequence INTEGER NOT NULL UNIQUE,
+        logged_utc TEXT NOT NULL,
+        name TEXT NOT NULL,
+        verdict TEXT NOT NULL CHECK (verdict IN ('pass', 'soft', 'drift', 'uncertain')),
+        reason TEXT,
+        drift_px REAL,
+        drift_share REAL,
+        camera_json TEXT NOT NULL DEFAULT '{}',
+        optics_json TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE TABLE shot_files (
+        id INTEGER PRIMARY KEY,
+        shot_id INTEGER NOT NULL REFERENCES shots(id) ON DELETE CASCADE,
+        path TEXT NOT NULL UNIQUE,
+        sha256 TEXT NOT NULL,
+        size_bytes INTEGER NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('judged', 'companion'))
+    );
+    CREATE INDEX shot_files_by_shot ON shot_files(shot_id);
+    CREATE TABLE feature_verdicts (
+        shot_id INTEGER NOT NULL REFERENCES shots(id) ON DELETE CASCADE,
+        feature INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        reason TEXT,
+        blur_px REAL,
+        blur_sd_px REAL,
+        blur_um REAL,
+        coc_share REAL,
+        found_x_px REAL, found_y_px REAL,
+        drift_px REAL,
+        PRIMARY KEY (shot_id, feature)
+    );
+    """,
+    # 2: the SKU (from a barcode, or typed) that named the shot.
+    """
+    ALTER TABLE shots ADD COLUMN sku TEXT;
+    """,
+)
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+
+class SessionError(Exception):
+    """The session's database cannot be used; ``str()`` is one sentence for the user."""
+
+
+@dataclass(frozen=True)
+class ShotFile:
+    """A file of a shot: ``path`` as given (made relative to the session folder when
+    inside it), its SHA-256 and size; ``role``: the judged picture or a companion (the
+    RAW beside a JPEG)."""
+
+    path: str
+    sha256: str
+    size_bytes: int
+    role: str = "judged"
+
+
+@dataclass(frozen=True)
+class FeatureVerdict:
+    """One locked feature's verdict on the full-resolution file."""
+
+    feature: int
+    state: str
+    reason: str | None = None
+    blur_px: float | None = None
+    blur_sd_px: float | None = None
+    blur_um: float | None = None
+    coc_share: float | None = None
+    found_px: tuple[float, float] | None = None  # where the feature's box was found (file px)
+    drift_px: float | None = None  # how far from where the reference has it (file px)
+
+
+@dataclass(frozen=True)
+class ShotRecord:
+    """What one capture adds to the log."""
+
+    name: str
+    files: tuple[ShotFile, ...]
+    verdict: str
+    reason: str | None = None
+    features: tuple[FeatureVerdict, ...] = ()
+    drift_px: float | None = None
+    drift_share: float | None = None
+    camera: dict = field(default_factory=dict)
+    optics: dict = field(default_factory=dict)
+    sku: str | None = None
+
+
+@dataclass(frozen=True)
+class LoggedShot:
+    """A shot as read back from the log."""
+
+    id: int
+    sequence: int
+    logged_utc: str
+    record: ShotRecord
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+class ShotStore:
+    """The shot log of one session folder. Open it with :meth:`open` (the one writer) or
+    :meth:`read` (read-only, for the report); close it, or use it as a context manager."""
+
+    def __init__(self, connection: sqlite3.Connection, folder: Path, lock_handle=None) -> None:
+        self._db = connection
+        self.folder = folder
+        self._lock_handle = lock_handle
+
+    # ------------------------------------------------------------------ opening
+    @classmethod
+    def open(cls, folder: Path, *, name: str | None = None, setup: dict | None = None) -> "ShotStore":
+        """Open (creating the folder and the database when new) as the session's writer."""
+        folder = Path(folder)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise SessionError(f"The session folder {folder} cannot be created ({error.strerror or error}).") from None
+        if not folder.is_dir():
+            raise SessionError(f"The session {folder} is not a folder.")
+        lock_handle = _take_writer_lock(folder)
+        try:
+            connection = _connect(folder / DATABASE_NAME, read_only=False)
+            store = cls(connection, folder, lock_handle)
+            store._migrate()
+            store._ensure_session_row(name or folder.name, setup or {})
+            return store
+        except BaseException:
+            lock_handle.close()
+            raise
+
+    @classmethod
+    def read(cls, folder: Path) -> "ShotStore":
+        """Open an existing session read-only (another process may be writing it)."""
+        folder = Path(folder)
+        path = folder / DATABASE_NAME
+        if not path.is_file():
+            raise SessionError(f"{folder} is not a focuslock session (it has no {DATABASE_NAME}).")
+        store = cls(_connect(path, read_only=True), folder)
+        version = store._version()
+        if version > SCHEMA_VERSION:
+            store.close()
+            raise SessionError(f"The session {folder} was written by a newer focuslock (schema {version}); update focuslock to read it.")
+        if version < SCHEMA_VERSION:
+            store.close()
+            raise SessionError(f"The session {folder} was written by an older focuslock; open it once for writing "
+                               "(focuslock watch --session … --once) to bring it up to date.")
+        return store
+
+    def close(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self._db.close()
+        if self._lock_handle is not None:
+            self._lock_handle.close()
+            self._lock_handle = None
+
+    def __enter__(self) -> "ShotStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _version(self) -> int:
+        return int(self._execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        version = self._version()
+        if version > SCHEMA_VERSION:
+            raise SessionError(f"The session {self.folder} was written by a newer focuslock (schema {version}); "
+                               "update focuslock to use it.")
+        for number in range(version, SCHEMA_VERSION):
+            with self._transaction():
+                for statement in _statements(_MIGRATIONS[number]):
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {number + 1}")
+
+    def _ensure_session_row(self, name: str, setup: dict) -> None:
+        with self._transaction():
+            row = self._db.execute("SELECT setup_json FROM session WHERE id = 1").fetchone()
+            if row is None:
+                self._db.execute("INSERT INTO session (id, created_utc, name, setup_json) VALUES (1, ?, ?, ?)",
+                                 (now_utc(), name, json.dumps(setup, sort_keys=True)))
+            elif setup:
+                self._db.execute("UPDATE session SET setup_json = ? WHERE id = 1", (json.dumps(setup, sort_keys=True),))
+
+    def save_setup(self, setup: dict) -> None:
+        """Keep what the session's shots are judged against (its reference, features, CoC)."""
+        self._ensure_session_row(self.folder.name, setup)
+
+    # ------------------------------------------------------------------ writing
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as error:
+            raise _session_error(error, self.folder) from None
+        try:
+            yield
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+            raise
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.Error as error:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+            raise _session_error(error, self.folder) from None
+
+    def relative_path(self, path: Path | str) -> str:
+        """How a file is named in the log: relative to the session folder when inside it
+        (the session can be moved whole), otherwise absolute."""
+        path = Path(path).absolute()
+        try:
+            return path.relative_to(self.folder.absolute()).as_posix()
+        except ValueError:
+            return str(path)
+
+    def record_shot(self, shot: ShotRecord) -> LoggedShot:
+        """Log one shot in one transaction; the next sequence number is its own. A file
+        already logged is refused (:class:`SessionError`): one capture, one row."""
+        try:
+            with self._transaction():
+                for file in shot.files:
+                    if self._db.execute("SELECT 1 FROM shot_files WHERE path = ?", (file.path,)).fetchone():
+                        raise SessionError(f"{file.path} is already in the session's log.")
+                sequence = int(self._db.execute("SELECT COALESCE(MAX(sequence), 0) + 1 FROM shots").fetchone()[0])
+                logged = now_utc()
+                cursor = self._db.execute(
+                    "INSERT INTO shots (sequence, logged_utc, name, verdict, reason, drift_px, drift_share, camera_json,"
+                    " optics_json, sku) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (sequence, logged, shot.name, shot.verdict, shot.reason, _finite(shot.drift_px), _finite(shot.drift_share),
+                     json.dumps(shot.camera, sort_keys=True), json.dumps(shot.optics, sort_keys=True), shot.sku))
+                shot_id = int(cursor.lastrowid)
+                self._db.executemany(
+                    "INSERT INTO shot_files (shot_id, path, sha256, size_bytes, role) VALUES (?, ?, ?, ?, ?)",
+                    [(shot_id, f.path, f.sha256, int(f.size_bytes), f.role) for f in shot.files])
+                self._db.executemany(
+                    "INSERT INTO feature_verdicts (shot_id, feature, state, reason, blur_px, blur_sd_px, blur_um, coc_share,"
+                    " found_x_px, found_y_px, drift_px) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(shot_id, v.feature, v.state, v.reason, _finite(v.blur_px), _finite(v.blur_sd_px), _finite(v.blur_um),
+                      _finite(v.coc_share), None if v.found_px is None else _finite(v.found_px[0]),
+                      None if v.found_px is None else _finite(v.found_px[1]), _finite(v.drift_px))
+                     for v in shot.features])
+        except sqlite3.IntegrityError as error:
+            raise SessionError(f"The shot {shot.name} could not be logged: {error}.") from None
+        return LoggedShot(shot_id, sequence, logged, shot)
+
+    # ------------------------------------------------------------------ reading
+    def _execute(self, sql: str, parameters: tuple = ()) -> sqlite3.Cursor:
+        try:
+            return self._db.execute(sql, parameters)
+        except sqlite3.Error as error:
+            raise _session_error(error, self.folder) from None
+
+    def name(self) -> str:
+        return str(self._execute("SELECT name FROM session WHERE id = 1").fetchone()[0])
+
+    def setup(self) -> dict:
+        row = self._execute("SELECT setup_json, created_utc FROM session WHERE id = 1").fetchone()
+        return json.loads(row[0]) if row else {}
+
+    def created_utc(self) -> str:
+        return str(self._execute("SELECT created_utc FROM session WHERE id = 1").fetchone()[0])
+
+    def is_logged(self, path: str) -> bool:
+        return self._execute("SELECT 1 FROM shot_files WHERE path = ?", (path,)).fetchone() is not None
+
+    def logged_paths(self) -> set[str]:
+        return {row[0] for row in self._execute("SELECT path FROM shot_files")}
+
+    def shot_count(self) -> int:
+        return int(self._execute("SELECT COUNT(*) FROM shots").fetchone()[0])
+
+    def verdict_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(VERDICTS, 0)
+        for verdict, count in self._execute("SELECT verdict, COUNT(*) FROM shots GROUP BY verdict"):
+            counts[verdict] = int(count)
+        return counts
+
+    def shots(self, batch: int = 200) -> Iterator[LoggedShot]:
+        """Every shot in sequence order, read in batches so that thousands of shots never
+        sit in memory at once."""
+        last = 0
+        while True:
+            rows = self._execute(
+                "SELECT id, sequence, logged_utc, name, verdict, reason, drift_px, drift_share, camera_json, optics_json, sku"
+                " FROM shots WHERE sequence > ? ORDER BY sequence LIMIT ?", (last, batch)).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield self._logged(row)
+            last = rows[-1][1]
+
+    def _logged(self, row) -> LoggedShot:
+        shot_id = row[0]
+        files = tuple(ShotFile(*f) for f in self._execute(
+            "SELECT path, sha256, size_bytes, role FROM shot_files WHERE shot_id = ? ORDER BY id", (shot_id,)))
+        features = tuple(
+            FeatureVerdict(f[0], f[1], f[2], f[3], f[4], f[5], f[6], None if f[7] is None else (f[7], f[8]), f[9])
+            for f in self._execute("SELECT feature, state, reason, blur_px, blur_sd_px, blur_um, coc_share, found_x_px,"
+                                   " found_y_px, drift_px FROM feature_verdicts WHERE shot_id = ? ORDER BY feature", (shot_id,)))
+        record = ShotRecord(row[3], files, row[4], row[5], features, row[6], row[7], json.loads(row[8]), json.loads(row[9]), row[10])
+        return LoggedShot(shot_id, row[1], row[2], record)
+
+    def integrity_problems(self) -> list[str]:
+        """What SQLite's own check finds wrong (empty when the database is whole)."""
+        problems = [row[0] for row in self._execute("PRAGMA integrity_check")]
+        problems += [f"foreign key broken in {row[0]}" for row in self._execute("PRAGMA foreign_key_check")]
+        return [p for p in problems if p != "ok"]
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def now_utc() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _connect(path: Path, read_only: bool) -> sqlite3.Connection:
+    try:
+        if read_only:
+            connection = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, isolation_level=None,
+                                         check_same_thread=False)
+        else:
+            connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        connection.execute("PRAGMA busy_timeout = 5000")
+        if not read_only:
+            if connection.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
+                raise SessionError(f"The session's database {path} cannot keep a write-ahead log here; "
+                                   "put the session on a local disk.")
+            connection.execute("PRAGMA synchronous = FULL")
+        connection.execute("PRAGMA foreign_keys = ON")
+        # Reading the schema proves that the file is a database at all.
+        connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return connection
+    except sqlite3.Error as error:
+        raise _session_error(error, path.parent) from None
+
+
+def _session_error(error: sqlite3.Error, folder: Path) -> SessionError:
+    text = str(error)
+    if "not a database" in text or "malformed" in text:
+        return SessionError(f"The session's database in {folder} is damaged ({text}); keep a copy and start a new session "
+                            "folder — the captures themselves are untouched.")
+    if "disk" in text and "full" in text:
+        return SessionError(f"The disk holding the session {folder} is full; free space, then go on — nothing logged was lost.")
+    if "readonly" in text or "unable to open" in text:
+        return SessionError(f"The session's database in {folder} cannot be written ({text}); check the folder's permissions.")
+    if "locked" in text or "busy" in text:
+        return SessionError(f"The session's database in {folder} is busy in another program; close it and try again.")
+    return SessionError(f"The session's database in {folder} failed: {text}.")
+
+
+def _take_writer_lock(folder: Path):
+    """The session's one-writer lock (``flock``: the kernel drops it when the holder
+    dies, so a killed writer never leaves a stale lock behind)."""
+    path = folder / LOCK_NAME
+    try:
+        handle = open(path, "a+")
+    except OSError as error:
+        raise SessionError(f"The session folder {folder} cannot be written ({error.strerror or error}).") from None
+    try:
+        import fcntl
+    except ImportError:  # Windows: SQLite's own locking is the only guard there
+        return handle
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise SessionError(f"The session {folder} is open in another focuslock; close that one first "
+                           "(one program writes a session at a time).") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle

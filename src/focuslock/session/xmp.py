@@ -1,0 +1,238 @@
+"""XMP sidecars: the verdict as a rating and a colour label that Lightroom, Capture One
+and darktable show, and the scores in focuslock's own namespace.
+
+Which file each program reads:
+
+* Lightroom Classic and Capture One: ``NAME.xmp`` beside the picture (the extension
+  replaced) — for a RAW+JPEG pair, one sidecar for both.
+* darktable (and digiKam): ``NAME.EXT.xmp`` (the extension kept), one per file.
+
+So by default both are written (``style="both"``); ``"lightroom"`` or ``"darktable"``
+write one kind. What goes in: ``xmp:Rating`` (0–5; −1 is Lightroom's "rejected"),
+``xmp:Label`` (the label's name: Lightroom and Capture One match it by name; darktable
+reads it too) and darktable's ``darktable:colorlabels``, plus ``focuslock:*`` (verdict,
+reason, each feature's blur, drift).
+
+An existing sidecar is merged, never clobbered: it is parsed, only our properties are
+set, everything else (darktable's edit history, keywords, a Lightroom develop setting)
+is kept with its namespaces' prefixes, and the file is replaced atomically. A rating or
+label a person set afterwards (one that differs from the one focuslock last wrote) is
+left alone. A sidecar that cannot be parsed is not touched; the caller is told in one
+sentence.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+from focuslock.outputs import OutputError, replace_file
+
+__all__ = ["FOCUSLOCK_NS", "RatingPolicy", "SidecarError", "XmpFields", "sidecar_paths", "write_sidecar"]
+
+FOCUSLOCK_NS = "http://ns.focuslock.org/xmp/1.0/"
+_NS = {
+    "x": "adobe:ns:meta/",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "xmp": "http://ns.adobe.com/xap/1.0/",
+    "darktable": "http://darktable.sf.net/",
+    "focuslock": FOCUSLOCK_NS,
+}
+_RDF = "{%s}" % _NS["rdf"]
+_XMP = "{%s}" % _NS["xmp"]
+_DT = "{%s}" % _NS["darktable"]
+_FL = "{%s}" % FOCUSLOCK_NS
+# darktable numbers its five colour labels.
+_DARKTABLE_LABELS = {"Red": 0, "Yellow": 1, "Green": 2, "Blue": 3, "Purple": 4}
+_LABELS = tuple(_DARKTABLE_LABELS)
+_PACKET_ID = "W5M0MpCehiHzreSzNTczkc9d"  # the XMP packet's fixed id (XMP spec, part 1)
+
+
+class SidecarError(Exception):
+    """A sidecar that could not be written or merged; ``str()`` is one sentence."""
+
+
+@dataclass(frozen=True)
+class RatingPolicy:
+    """Stars and colour label for each overall verdict (configurable in a recipe)."""
+
+    ratings: tuple[tuple[str, int], ...] = (("pass", 5), ("uncertain", 3), ("drift", 2), ("soft", 1))
+    labels: tuple[tuple[str, str], ...] = (("pass", "Green"), ("uncertain", "Blue"), ("drift", "Yellow"), ("soft", "Red"))
+
+    def __post_init__(self) -> None:
+        for verdict, stars in self.ratings:
+            if not isinstance(stars, int) or not -1 <= stars <= 5:
+                raise ValueError(f"The rating for {verdict} must be a whole number from -1 (rejected) to 5, got {stars!r}.")
+        for verdict, label in self.labels:
+            if label not in _LABELS and label != "":
+                raise ValueError(f"The label for {verdict} must be one of {', '.join(_LABELS)} (or empty), got {label!r}.")
+
+    @classmethod
+    def from_mapping(cls, data: dict) -> "RatingPolicy":
+        """From a recipe's ``[xmp]`` table: ``rating = {pass = 5, …}``, ``label = {pass = "Green", …}``."""
+        default = cls()
+        ratings = dict(default.ratings) | dict(data.get("rating", {}))
+        labels = dict(default.labels) | dict(data.get("label", {}))
+        return cls(tuple(ratings.items()), tuple(labels.items()))
+
+    def rating(self, verdict: str) -> int:
+        return dict(self.ratings).get(verdict, 0)
+
+    def label(self, verdict: str) -> str:
+        return dict(self.labels).get(verdict, "")
+
+
+@dataclass(frozen=True)
+class XmpFields:
+    """What focuslock writes for one shot."""
+
+    verdict: str
+    reason: str | None
+    session: str
+    sequence: int
+    checked_utc: str
+    features: tuple[str, ...] = ()  # one line per feature: "1 sharp, blur 0.4 px (0.14 CoC)"
+    worst_coc_share: float | None = None
+    drift_px: float | None = None
+    sku: str | None = None
+
+
+def sidecar_paths(picture: Path, style: str = "both") -> list[Path]:
+    """The sidecars of ``picture`` that ``style`` asks for (see the module's text)."""
+    picture = Path(picture)
+    lightroom = picture.with_suffix(".xmp")
+    darktable = picture.with_name(picture.name + ".xmp")
+    return {"both": [lightroom, darktable], "lightroom": [lightroom], "darktable": [darktable]}[style]
+
+
+def write_sidecar(path: Path, fields: XmpFields, policy: RatingPolicy) -> Path:
+    """Create or merge the sidecar ``path`` with ``fields``; returns the path."""
+    path = Path(path)
+    existing = None
+    if path.exists():
+        try:
+            existing = path.read_bytes()
+        except OSError as error:
+            raise SidecarError(f"The sidecar {path.name} cannot be read ({error.strerror or error}); it was left as it is.") from None
+    try:
+        data = merge_sidecar(existing, fields, policy)
+    except ET.ParseError:
+        raise SidecarError(f"The sidecar {path.name} is not valid XMP; it was left as it is (the verdict is in the session's log).") from None
+    try:
+        return replace_file(path, data)
+    except OutputError as error:
+        raise SidecarError(str(error)) from None
+
+
+def merge_sidecar(existing: bytes | None, fields: XmpFields, policy: RatingPolicy) -> bytes:
+    """The sidecar's new bytes: ``existing`` (None for a new one) with our properties set."""
+    prefixes = dict(_NS)
+    if existing:
+        prefixes |= _declared_prefixes(existing)
+        root = ET.fromstring(existing)
+    else:
+        root = ET.Element("{adobe:ns:meta/}xmpmeta")
+    for prefix, uri in prefixes.items():
+        ET.register_namespace(prefix, uri)
+    rdf = root if root.tag == _RDF + "RDF" else root.find(_RDF + "RDF")
+    if rdf is None:
+        rdf = ET.SubElement(root, _RDF + "RDF")
+    descriptions = rdf.findall(_RDF + "Description")
+    if not descriptions:
+        descriptions = [ET.SubElement(rdf, _RDF + "Description", {_RDF + "about": ""})]
+    ours = descriptions[0]
+
+    rating, label = policy.rating(fields.verdict), policy.label(fields.verdict)
+    written_rating = _get(descriptions, _FL + "Rating")
+    written_label = _get(descriptions, _FL + "Label")
+    present_rating = _get(descriptions, _XMP + "Rating")
+    present_label = _get(descriptions, _XMP + "Label")
+    # Rating and label: ours when absent or when what is there is what we wrote last.
+    if present_rating is None or present_rating == written_rating:
+        _set(descriptions, ours, _XMP + "Rating", str(rating))
+        _set(descriptions, ours, _FL + "Rating", str(rating))
+    if present_label is None or present_label == written_label:
+        _set(descriptions, ours, _XMP + "Label", label)
+    # darktable keeps its own list of labels: replaced only when empty or ours.
+    present_darktable = _darktable_labels(descriptions)
+    if not present_darktable or present_darktable == _darktable_number(written_label):
+        _set_darktable_label(descriptions, ours, label)
+    if (present_label is None or present_label == written_label) or not present_darktable:
+        _set(descriptions, ours, _FL + "Label", label)
+    _set(descriptions, ours, _FL + "Verdict", fields.verdict)
+    _set(descriptions, ours, _FL + "Reason", fields.reason or "")
+    _set(descriptions, ours, _FL + "Session", fields.session)
+    _set(descriptions, ours, _FL + "Sequence", str(fields.sequence))
+    _set(descriptions, ours, _FL + "CheckedUTC", fields.checked_utc)
+    _set(descriptions, ours, _FL + "WorstBlurCoC", _number(fields.worst_coc_share, 3))
+    _set(descriptions, ours, _FL + "DriftPx", _number(fields.drift_px, 1))
+    _set(descriptions, ours, _FL + "SKU", fields.sku or "")
+    _remove(descriptions, _FL + "Features")
+    features = ET.SubElement(ours, _FL + "Features")
+    sequence = ET.SubElement(features, _RDF + "Seq")
+    for line in fields.features:
+        ET.SubElement(sequence, _RDF + "li").text = line
+
+    ET.indent(root, space=" ")
+    body = ET.tostring(root, encoding="unicode")
+    packet = f'<?xpacket begin="\ufeff" id="{_PACKET_ID}"?>\n{body}\n<?xpacket end="w"?>\n'
+    return packet.encode("utf-8")
+
+
+def _declared_prefixes(data: bytes) -> dict[str, str]:
+    """The namespace prefixes the file declares, so that writing it back keeps them
+    (``darktable:history``, not ``ns3:history``)."""
+    prefixes = {}
+    for _, (prefix, uri) in ET.iterparse(io.BytesIO(data), events=("start-ns",)):
+        if prefix and not re.fullmatch(r"ns\d+", prefix):
+            prefixes[prefix] = uri
+    return prefixes
+
+
+def _get(descriptions, name: str) -> str | None:
+    for description in descriptions:
+        if name in description.attrib:
+            return description.attrib[name]
+        element = description.find(name)
+        if element is not None:
+            return (element.text or "").strip()
+    return None
+
+
+def _remove(descriptions, name: str) -> None:
+    for description in descriptions:
+        description.attrib.pop(name, None)
+        for element in description.findall(name):
+            description.remove(element)
+
+
+def _set(descriptions, ours, name: str, value: str) -> None:
+    _remove(descriptions, name)
+    ET.SubElement(ours, name).text = value
+
+
+def _darktable_labels(descriptions) -> list[str]:
+    labels = []
+    for description in descriptions:
+        for element in description.findall(_DT + "colorlabels"):
+            labels += [(li.text or "").strip() for li in element.iter(_RDF + "li")]
+    return labels
+
+
+def _darktable_number(label: str | None) -> list[str]:
+    return [str(_DARKTABLE_LABELS[label])] if label in _DARKTABLE_LABELS else []
+
+
+def _set_darktable_label(descriptions, ours, label: str) -> None:
+    _remove(descriptions, _DT + "colorlabels")
+    if label in _DARKTABLE_LABELS:
+        element = ET.SubElement(ours, _DT + "colorlabels")
+        ET.SubElement(ET.SubElement(element, _RDF + "Seq"), _RDF + "li").text = str(_DARKTABLE_LABELS[label])
+
+
+def _number(value: float | None, digits: int) -> str:
+    return "" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"

@@ -1,0 +1,258 @@
+"""``focuslock watch``: check every picture another tether program drops into a folder.
+
+Each complete picture (:mod:`focuslock.session.hotfolder`) is judged against the
+session's reference (:mod:`focuslock.session.shot_check`: the capture check's estimator),
+its sidecars written (:mod:`focuslock.session.xmp`), and the shot logged in the
+session's database (:mod:`focuslock.session.store`). RAW files travel with the JPEG of
+the same name (RAW+JPEG) as companions of its shot.
+
+Order of work per shot, so that a killed process loses nothing and repeats nothing:
+the sidecars first (a merge, harmless to repeat), then the shot's one transaction in the
+log. A file is handled once it is in the log; after a crash, the next run (``--once`` or
+not) handles exactly the files that are not.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from focuslock.camera.base import CorruptFrameError
+from focuslock.camera.files import SaveError, save_new_file, sha256_of
+from focuslock.camera.folder import IMAGE_SUFFIXES, list_images, read_bgr_image
+from focuslock.session.hotfolder import RAW_SUFFIXES, HotFolder
+from focuslock.session.shot_check import SessionSetup, SetupError, ShotJudge, ShotVerdict
+from focuslock.session.store import SessionError, ShotFile, ShotRecord, ShotStore, now_utc
+from focuslock.session.xmp import RatingPolicy, SidecarError, XmpFields, sidecar_paths, write_sidecar
+
+__all__ = ["WatchError", "WatchOptions", "open_session", "run_watch"]
+
+# How long a RAW waits for its JPEG before it is logged alone (seconds after it is complete).
+_PAIR_WAIT_S = 5.0
+
+
+class WatchError(Exception):
+    """The watch cannot start or go on; ``str()`` is one sentence."""
+
+
+@dataclass
+class WatchOptions:
+    once: bool = False
+    sidecars: str = "both"  # both | lightroom | darktable | none
+    policy: RatingPolicy = field(default_factory=RatingPolicy)
+    settle_s: float = 0.5
+    poll_s: float = 1.0
+    use_events: bool = True
+    give_up_s: float = 20.0
+
+
+def open_session(session_dir: Path, folder: Path, features_px: list[tuple[int, int, int, int]] | None,
+                 reference: Path | None, coc: dict, drift_limit_share: float | None) -> tuple[ShotStore, ShotJudge]:
+    """Open (or start) the session and its judge. A new session needs the features
+    (``features_px``); its reference is ``reference`` or the first picture in ``folder``,
+    copied into the session folder so that the session stands on its own."""
+    store = ShotStore.open(session_dir)
+    try:
+        stored = store.setup()
+        if stored:
+            setup = SessionSetup.from_json(stored)
+            if features_px and [tuple(map(float, f)) for f in features_px] != [tuple(f) for f in setup.features_px]:
+                raise WatchError(f"The session {session_dir} was set up with other features ({_boxes(setup.features_px)}); "
+                                 "start a new session folder (--session) for these.")
+            reference_path = store.folder / setup.reference
+        else:
+            if not features_px:
+                raise WatchError("A new session needs the feature that must be sharp: --roi X,Y,W,H (in the reference "
+                                 "picture's pixels), or a recipe.")
+            source = reference or _first_picture(folder)
+            if source is None:
+                raise WatchError(f"There is no picture in {folder} yet to take as the reference; give one with --reference FILE.")
+            reference_path = _keep_reference(store.folder, Path(source))
+            setup = SessionSetup(store.relative_path(reference_path), tuple(tuple(map(float, f)) for f in features_px),
+                                 drift_limit_share=0.01 if drift_limit_share is None else drift_limit_share, **coc)
+        try:
+            reference_bgr = read_bgr_image(reference_path)
+        except CorruptFrameError as error:
+            raise WatchError(f"The session's reference picture cannot be read: {error}") from None
+        try:
+            judge = ShotJudge(reference_bgr, setup)
+        except SetupError as error:
+            raise WatchError(str(error)) from None
+        if not stored:
+            store.save_setup(setup.to_json())
+        return store, judge
+    except BaseException:
+        store.close()
+        raise
+
+
+def run_watch(folder: Path, store: ShotStore, judge: ShotJudge, options: WatchOptions,
+              say: Callable[[str], None] = print, stop: threading.Event | None = None,
+              on_shot: Callable[[dict], None] | None = None) -> dict:
+    """Watch ``folder`` until ``stop`` is set (or, with ``options.once``, until what is
+    there is handled). Returns counts of shots by verdict and unreadable files."""
+    stop = stop or threading.Event()
+    folder = Path(folder)
+    # Names in the log live relative to the session folder, or absolute.
+    done = {Path(p).name for p in store.logged_paths() if (store.folder / p).resolve().parent == folder.resolve()}
+    reference = (store.folder / judge.setup.reference).resolve()
+    if reference.parent == folder.resolve():
+        done.add(reference.name)  # the copy kept in the session is not a shot
+    hot = HotFolder(folder, settle_s=options.settle_s, poll_s=options.poll_s, use_events=options.use_events,
+                    give_up_s=options.give_up_s, done=done)
+    try:
+        hot.start()
+    except FileNotFoundError as error:
+        raise WatchError(str(error)) from None
+    counts = {"pass": 0, "soft": 0, "drift": 0, "uncertain": 0, "unreadable": 0}
+    waiting_raw: dict[str, tuple[Path, float]] = {}
+    say(f"Watching {folder} ({hot.events_note}); session {store.folder}; {store.shot_count()} shots logged so far.")
+    for warning in judge.warnings:
+        say(f"Warning: {warning}")
+    try:
+        while True:
+            ready = hot.ready()
+            pictures = [r for r in ready if r.path.suffix.lower() in IMAGE_SUFFIXES]
+            for item in ready:
+                if item.path.suffix.lower() in RAW_SUFFIXES:
+                    waiting_raw[item.path.stem] = (item.path, time.monotonic())
+            for item in pictures:
+                if stop.is_set():
+                    break
+                companions = []
+                raw = waiting_raw.pop(item.path.stem, None)
+                if raw is not None:
+                    companions.append(raw[0])
+                result = _handle(item.path, item.complete, companions, store, judge, options)
+                counts[result["verdict"] if result["readable"] else "unreadable"] += 1
+                say(result["text"])
+                if on_shot is not None:
+                    on_shot(result)
+            # A RAW whose JPEG never came: logged alone, unjudged (uncertain).
+            now = time.monotonic()
+            for stem, (path, since) in list(waiting_raw.items()):
+                if options.once or now - since >= _PAIR_WAIT_S:
+                    del waiting_raw[stem]
+                    result = _handle(path, True, [], store, judge, options)
+                    counts["uncertain"] += 1
+                    say(result["text"])
+                    if on_shot is not None:
+                        on_shot(result)
+            if stop.is_set():
+                break
+            if options.once and not hot.pending_count and not waiting_raw and not ready:
+                break
+            hot.wait(min(options.poll_s, options.settle_s) if hot.pending_count or options.once else None)
+    finally:
+        hot.stop()
+    return counts
+
+
+def _handle(path: Path, complete: bool, companions: list[Path], store: ShotStore, judge: ShotJudge,
+            options: WatchOptions) -> dict:
+    """Judge one picture, write its sidecars, log it; returns what to tell the user."""
+    readable = complete and path.suffix.lower() in IMAGE_SUFFIXES
+    if readable:
+        verdict = judge.judge_file(path)
+        readable = verdict.size_px is not None
+    elif path.suffix.lower() in RAW_SUFFIXES:
+        verdict = ShotVerdict(path, "uncertain", "a RAW file alone: its focus was not checked (shoot RAW+JPEG to have it "
+                                                 "checked)", (), None, None, None)
+    else:
+        verdict = ShotVerdict(path, "uncertain", f"{path.name} never became a whole picture (cut short?); its focus was "
+                                                 "not checked", (), None, None, None)
+    files = []
+    for role, file in [("judged", path)] + [("companion", c) for c in companions]:
+        try:
+            files.append(ShotFile(store.relative_path(file), sha256_of(file), file.stat().st_size, role))
+        except OSError as error:
+            raise WatchError(f"{file.name} cannot be read for its checksum ({error.strerror or error}).") from None
+    sequence = store.shot_count() + 1
+    feature_lines = tuple(_feature_line(f) for f in verdict.features)
+    shares = [f.coc_share for f in verdict.features if f.coc_share is not None]
+    fields = XmpFields(verdict.verdict, verdict.reason, store.name(), sequence, now_utc(), feature_lines,
+                       max(shares) if shares else None, verdict.drift_px)
+    notes = []
+    if options.sidecars != "none":
+        for picture in [path] + companions:
+            for sidecar in sidecar_paths(picture, options.sidecars):
+                try:
+                    write_sidecar(sidecar, fields, options.policy)
+                except SidecarError as error:
+                    notes.append(str(error))
+    record = ShotRecord(path.name, tuple(files), verdict.verdict, verdict.reason, verdict.features, verdict.drift_px,
+                        verdict.drift_share, {}, dict(judge.setup.optics))
+    try:
+        logged = store.record_shot(record)
+    except SessionError as error:
+        raise WatchError(str(error)) from None
+    text = f"#{logged.sequence} {verdict.describe()}"
+    if feature_lines and verdict.verdict != "uncertain" or len(feature_lines) > 1:
+        text += " · " + "; ".join(feature_lines)
+    for note in notes:
+        text += f"\n  {note}"
+    return {"sequence": logged.sequence, "file": path.name, "verdict": verdict.verdict, "reason": verdict.reason,
+            "features": [_feature_json(f) for f in verdict.features], "drift_px": _round(verdict.drift_px, 1),
+            "drift_share": _round(verdict.drift_share, 4), "companions": [c.name for c in companions],
+            "readable": readable, "notes": notes, "text": text}
+
+
+def _feature_line(feature) -> str:
+    text = f"feature {feature.feature + 1} {feature.state}"
+    if feature.blur_px is not None:
+        text += f", blur {round(feature.blur_px, 1) + 0.0:+.1f} px"
+        if feature.coc_share is not None:
+            text += f" ({round(feature.coc_share, 2) + 0.0:.2f} CoC)"
+    return text
+
+
+def _feature_json(feature) -> dict:
+    return {"feature": feature.feature + 1, "state": feature.state, "reason": feature.reason,
+            "blur_px": _round(feature.blur_px, 3), "blur_sd_px": _round(feature.blur_sd_px, 3),
+            "blur_um": _round(feature.blur_um, 2), "coc_share": _round(feature.coc_share, 3),
+            "drift_px": _round(feature.drift_px, 1)}
+
+
+def _round(value, digits: int):
+    return None if value is None or not math.isfinite(value) else round(value, digits)
+
+
+def _first_picture(folder: Path) -> Path | None:
+    try:
+        pictures = list_images(folder)
+    except Exception:  # noqa: BLE001 - a missing folder is reported by the caller
+        return None
+    return pictures[0] if pictures else None
+
+
+def _keep_reference(session_folder: Path, source: Path) -> Path:
+    """A copy of the reference picture in the session folder (``reference.EXT``)."""
+    try:
+        data = source.read_bytes()
+    except OSError as error:
+        raise WatchError(f"The reference picture {source} cannot be read ({error.strerror or error}).") from None
+    try:
+        return save_new_file(session_folder, f"reference{source.suffix.lower()}", data)
+    except SaveError as error:
+        raise WatchError(str(error)) from None
+
+
+def _boxes(features) -> str:
+    return "; ".join(",".join(f"{v:g}" for v in f) for f in features)
+
+
+def install_stop_signals(stop: threading.Event) -> None:
+    """SIGTERM and SIGHUP end the watch after the current file (as Ctrl-C does)."""
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), lambda *_: stop.set())
+
+
+def print_json_line(result: dict) -> None:
+    print(json.dumps({k: v for k, v in result.items() if k != "text"}), flush=True)
