@@ -40,8 +40,10 @@ ALLOWED = {
     # The window: the live session, and the stack tools for its marks-and-stack panel.
     "ui": {"live", "pipeline", "camera", "focus", "optics", "overlay", "frames", "session", "headless", "resources",
            "outputs", "recording", "marks", "stack_shoot", "calibrate", "stack_check"},
-    "cli": {"ui", "live", "pipeline", "analyze", "stack_check", "stack_shoot", "calibrate", "marks", "camera", "focus", "optics", "overlay", "frames", "session", "headless",
+    "cli": {"ui", "watch", "live", "pipeline", "analyze", "stack_check", "stack_shoot", "calibrate", "marks", "camera", "focus", "optics", "overlay", "frames", "session", "headless",
             "resources", "outputs", "recording"},
+    # The hot folder: pictures in, judged and logged by the session's parts.
+    "watch": {"session", "camera"},
     "__main__": {"cli"},
     "__init__": set(),
 }

@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import cv2
-import pytest
 
 from focuslock.cli import main
 from focuslock.focus.synthetic import degrade

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-from focuslock.camera.files import SaveError, create_exclusively, fsync_folder, save_error_for, written_temporary
+from focuslock.camera.files import SaveError, create_exclusively, replace_file_atomically, save_error_for
 
 __all__ = ["OutputError", "check_outputs", "claim_run_paths", "replace_file"]
 
@@ -62,17 +62,10 @@ def check_outputs(outputs: dict[str, Path], inputs: Iterable[Path], force: bool 
 
 def replace_file(path: Path, data: bytes) -> Path:
     """Write ``data`` as ``path`` whole: temporary file, fsync, rename over ``path``."""
-    path = Path(path)
     try:
-        with written_temporary(path.parent, path.name, data) as temporary:
-            try:
-                os.replace(temporary, path)
-            except OSError as error:
-                raise save_error_for(error, path.name, path.parent) from None
+        return replace_file_atomically(path, data)
     except SaveError as error:
         raise OutputError(str(error)) from None
-    fsync_folder(path.parent)
-    return path
 
 
 def claim_run_paths(folder: Path, name: str, suffixes: tuple[str, ...]) -> tuple[Path, ...]:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Iterator
 
 __all__ = ["SaveError", "DiskFullError", "claim_new_path", "create_exclusively", "fsync_folder", "save_capture",
-           "save_error_for", "save_new_file", "sanitise_file_name", "sha256_of", "written_temporary"]
+           "replace_file_atomically", "save_error_for", "save_new_file", "sanitise_file_name", "sha256_of", "written_temporary"]
 
 # Longest name we write, in UTF-8 bytes (file systems allow 255; room for "-NNN").
 _MAX_NAME_BYTES = 120
@@ -140,6 +140,19 @@ def written_temporary(folder: Path, name: str, data: bytes) -> Iterator[Path]:
             path.unlink()
         except OSError:
             pass  # renamed into place, or a disk that refuses even this: nothing to save
+
+
+def replace_file_atomically(path: Path, data: bytes) -> Path:
+    """Write ``data`` as ``path`` whole: temporary file, fsync, rename over ``path``, so a
+    crash leaves the old file or the new one, never half of one. Raises :class:`SaveError`."""
+    path = Path(path)
+    with written_temporary(path.parent, path.name, data) as temporary:
+        try:
+            os.replace(temporary, path)
+        except OSError as error:
+            raise save_error_for(error, path.name, path.parent) from None
+    fsync_folder(path.parent)
+    return path
 
 
 def save_new_file(folder: Path, name: str, data: bytes) -> Path:

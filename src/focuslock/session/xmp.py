@@ -30,7 +30,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from focuslock.outputs import OutputError, replace_file
+from focuslock.camera.files import SaveError, replace_file_atomically
 
 __all__ = ["FOCUSLOCK_NS", "RatingPolicy", "SidecarError", "XmpFields", "sidecar_paths", "write_sidecar"]
 
@@ -123,8 +123,8 @@ def write_sidecar(path: Path, fields: XmpFields, policy: RatingPolicy) -> Path:
     except ET.ParseError:
         raise SidecarError(f"The sidecar {path.name} is not valid XMP; it was left as it is (the verdict is in the session's log).") from None
     try:
-        return replace_file(path, data)
-    except OutputError as error:
+        return replace_file_atomically(path, data)
+    except SaveError as error:
         raise SidecarError(str(error)) from None
 
 
