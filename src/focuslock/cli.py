@@ -279,6 +279,11 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("--poll-s", type=_positive_float, default=1.0, help="scan the folder at least this often (default 1 s)")
     watch.add_argument("--no-events", action="store_true", help="scan only, no file events (network shares that send none)")
     watch.add_argument("--json", action="store_true", help="one JSON object per shot, a line each")
+
+    report = commands.add_parser("report", help="a session's report: an HTML page and a CSV of every shot")
+    report.add_argument("session", type=Path, help="the session folder (with focuslock-session.sqlite)")
+    report.add_argument("--out", type=Path, help="the HTML file (default: SESSION/report.html, replaced); the CSV beside it")
+    report.add_argument("--force", action="store_true", help="replace an existing --out file")
     return parser
 
 
@@ -1129,9 +1134,30 @@ def _watch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _report(args: argparse.Namespace) -> int:
+    from focuslock.outputs import OutputError, check_outputs, replace_file
+    from focuslock.session.report import render_report
+    from focuslock.session.store import SessionError, ShotStore
+
+    html_path = args.out if args.out is not None else args.session / "report.html"
+    csv_path = html_path.with_suffix(".csv")
+    try:
+        with ShotStore.read(args.session) as store:
+            # The default report is focuslock's own file, remade each time; one the user named is theirs.
+            check_outputs({"--out": html_path, "the CSV beside --out": csv_path}, [],
+                          force=args.force or args.out is None)
+            page, table = render_report(store)
+        replace_file(csv_path, table.encode("utf-8"))
+        replace_file(html_path, page.encode("utf-8"))
+    except (SessionError, OutputError) as error:
+        raise UserError(str(error)) from None
+    print(f"report: {html_path}\ntable: {csv_path}")
+    return EXIT_OK
+
+
 _COMMANDS = {"demo": _demo, "live": _live, "analyze": _analyze, "dof": _dof, "stack-plan": _stack_plan,
              "stack-check": _stack_check, "stack-shoot": _stack_shoot, "mark": _mark, "calibrate": _calibrate, "cameras": _cameras, "capture": _capture,
-             "watch": _watch}
+             "watch": _watch, "report": _report}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,268 @@
+"""A session's report: one self-contained HTML page (pictures inlined, no script, no
+network) and a CSV with a row per shot, from the shot log alone plus the files it names.
+
+The page: the verdicts counted, the setup (reference, features, circle of confusion,
+drift limit), the sharpness and drift of every shot across the session as an inline SVG
+plot, and a row per shot with a thumbnail, each feature's crop at 100 % (the file's own
+pixels, where it was found), the verdict and why, and the files with their checksums.
+Shots are read from the log in batches, so a session of thousands stays in bounds.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from focuslock.camera.base import CorruptFrameError
+from focuslock.camera.limits import decode_image
+from focuslock.session.store import LoggedShot, ShotStore
+
+__all__ = ["CSV_COLUMNS", "MAX_FEATURES_IN_CSV", "render_report"]
+
+MAX_FEATURES_IN_CSV = 4
+CSV_COLUMNS = (["sequence", "logged_utc", "file", "verdict", "reason", "worst_blur_coc", "drift_px", "drift_pct", "sku",
+                "sha256", "companions"]
+               + [f"feature{i}_{what}" for i in range(1, MAX_FEATURES_IN_CSV + 1)
+                  for what in ("state", "blur_px", "blur_um", "blur_coc", "reason")])
+_THUMB_WIDTH_PX = 240
+_CROP_MAX_PX = 320  # a feature's crop at 100 %, cut to this many pixels a side
+_VERDICT_COLOURS = {"pass": "#2e9d4a", "soft": "#d23c32", "drift": "#d9a400", "uncertain": "#7a7f87"}
+
+
+def render_report(store: ShotStore) -> tuple[str, str]:
+    """The report's HTML and CSV texts."""
+    setup = store.setup()
+    features = [tuple(f) for f in setup.get("features_px", [])]
+    rows_html: list[str] = []
+    points: list[tuple[int, float | None, float | None, str]] = []
+    csv_text = io.StringIO()
+    writer = csv.writer(csv_text, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for shot in store.shots():
+        worst = _worst_coc(shot)
+        drift_pct = None if shot.record.drift_share is None else 100.0 * shot.record.drift_share
+        points.append((shot.sequence, worst, drift_pct, shot.record.verdict))
+        writer.writerow(_csv_row(shot, worst, drift_pct))
+        rows_html.append(_shot_row(store, shot, features, worst, drift_pct))
+    counts = store.verdict_counts()
+    page = _PAGE.format(
+        title=html.escape(f"focuslock session {store.name()}"),
+        name=html.escape(store.name()),
+        created=html.escape(store.created_utc()),
+        total=sum(counts.values()),
+        counts="".join(f'<span class="badge" style="background:{_VERDICT_COLOURS[v]}">{counts[v]} {v}</span> '
+                       for v in ("pass", "soft", "drift", "uncertain")),
+        settings=_settings_table(setup),
+        plot=_plot_svg(points),
+        rows="\n".join(rows_html) or '<tr><td colspan="6">No shots logged yet.</td></tr>',
+    )
+    return page, csv_text.getvalue()
+
+
+def _worst_coc(shot: LoggedShot) -> float | None:
+    shares = [f.coc_share for f in shot.record.features if f.coc_share is not None and math.isfinite(f.coc_share)]
+    return max(shares) if shares else None
+
+
+def _fmt(value: float | None, digits: int) -> str:
+    return "" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+def _csv_row(shot: LoggedShot, worst: float | None, drift_pct: float | None) -> list:
+    record = shot.record
+    judged = next((f for f in record.files if f.role == "judged"), None)
+    row = [shot.sequence, shot.logged_utc, record.name, record.verdict, record.reason or "", _fmt(worst, 3),
+           _fmt(record.drift_px, 1), _fmt(drift_pct, 2), record.sku or "", judged.sha256 if judged else "",
+           " ".join(f.path for f in record.files if f.role == "companion")]
+    for index in range(MAX_FEATURES_IN_CSV):
+        feature = next((f for f in record.features if f.feature == index), None)
+        row += ([feature.state, _fmt(feature.blur_px, 3), _fmt(feature.blur_um, 2), _fmt(feature.coc_share, 3),
+                 feature.reason or ""] if feature else ["", "", "", "", ""])
+    return row
+
+
+def _shot_row(store: ShotStore, shot: LoggedShot, features, worst: float | None, drift_pct: float | None) -> str:
+    record = shot.record
+    judged = next((f for f in record.files if f.role == "judged"), None)
+    picture = None
+    if judged is not None:
+        try:
+            picture = decode_image(np.fromfile(store.folder / judged.path, dtype=np.uint8), judged.path)
+        except (CorruptFrameError, OSError, ValueError):
+            picture = None
+    thumb = _thumbnail(picture) if picture is not None else '<div class="missing">not a picture focuslock reads</div>'
+    crops = []
+    for feature in record.features:
+        if picture is None or feature.found_px is None or feature.feature >= len(features):
+            continue
+        _, _, w, h = features[feature.feature]
+        crops.append(_crop(picture, feature.found_px, (w, h), f"feature {feature.feature + 1}: {feature.state}"))
+    lines = []
+    for feature in record.features:
+        text = f"{feature.feature + 1}: {feature.state}"
+        if feature.blur_px is not None:
+            text += f", blur {round(feature.blur_px, 2) + 0.0:+.2f} px"
+            if feature.blur_um is not None:
+                text += f" = {feature.blur_um:.1f} µm"
+            if feature.coc_share is not None:
+                text += f" ({round(feature.coc_share, 2) + 0.0:.2f} CoC)"
+        lines.append(html.escape(text))
+    files = "<br>".join(f'{html.escape(f.path)} <span class="hash">{f.sha256[:12]}…</span>' for f in record.files)
+    colour = _VERDICT_COLOURS.get(record.verdict, "#444")
+    return (f'<tr class="shot" id="shot-{shot.sequence}"><td>{shot.sequence}</td><td>{thumb}</td>'
+            f'<td class="crops">{"".join(crops)}</td>'
+            f'<td><span class="badge" style="background:{colour}">{html.escape(record.verdict.upper())}</span>'
+            f'<div class="reason">{html.escape(record.reason or "")}</div><div class="features">{"<br>".join(lines)}</div>'
+            f'<div>drift {_fmt(record.drift_px, 1) or "–"} px ({_fmt(drift_pct, 2) or "–"} %)</div></td>'
+            f'<td class="files">{files}<div class="time">{html.escape(shot.logged_utc)}</div></td></tr>')
+
+
+def _data_uri(image: np.ndarray, quality: int = 85) -> str:
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return "data:image/jpeg;base64," + base64.b64encode(encoded.tobytes()).decode("ascii") if ok else ""
+
+
+def _thumbnail(picture: np.ndarray) -> str:
+    height, width = picture.shape[:2]
+    scale = min(1.0, _THUMB_WIDTH_PX / width)
+    small = cv2.resize(picture, (max(1, int(width * scale)), max(1, int(height * scale))), interpolation=cv2.INTER_AREA)
+    return f'<img class="thumb" alt="thumbnail" src="{_data_uri(small)}">'
+
+
+def _crop(picture: np.ndarray, found_px: tuple[float, float], size_px: tuple[float, float], title: str) -> str:
+    """The feature's box at 100 % (the file's pixels), cut to ``_CROP_MAX_PX`` about its centre."""
+    height, width = picture.shape[:2]
+    x, y = found_px
+    w, h = size_px
+    cw, ch = int(min(w, _CROP_MAX_PX)), int(min(h, _CROP_MAX_PX))
+    x0 = int(round(x + (w - cw) / 2))
+    y0 = int(round(y + (h - ch) / 2))
+    x0, y0 = max(0, min(x0, width - cw)), max(0, min(y0, height - ch))
+    crop = picture[y0:y0 + ch, x0:x0 + cw]
+    if crop.size == 0:
+        return ""
+    # Shown at its own pixel size (no browser scaling: the point of a 100 % crop).
+    return (f'<figure><img class="crop" alt="{html.escape(title)}" width="{crop.shape[1]}" height="{crop.shape[0]}" '
+            f'src="{_data_uri(crop, 92)}"><figcaption>{html.escape(title)}</figcaption></figure>')
+
+
+def _settings_table(setup: dict) -> str:
+    rows = []
+    labels = {"reference": "reference picture", "features_px": "features (x, y, w, h px)", "coc_px": "CoC (px)",
+              "coc_um": "CoC (µm)", "sensor_width_mm": "sensor width (mm)", "drift_limit_share": "drift limit",
+              "camera": "camera", "lens": "lens"}
+    for key, label in labels.items():
+        value = setup.get(key)
+        if value is None:
+            continue
+        if key == "features_px":
+            value = "; ".join(",".join(f"{v:g}" for v in f) for f in value)
+        elif key == "drift_limit_share":
+            value = f"{100 * float(value):g} % of the width"
+        rows.append(f"<tr><th>{html.escape(label)}</th><td>{html.escape(str(value))}</td></tr>")
+    if setup.get("coc_px") is None and setup.get("coc_um") is None:
+        rows.append("<tr><th>CoC</th><td>the picture's diagonal / 1500</td></tr>")
+    for key, value in sorted((setup.get("optics") or {}).items()):
+        rows.append(f"<tr><th>{html.escape(str(key))}</th><td>{html.escape(str(value))}</td></tr>")
+    return "\n".join(rows)
+
+
+def _plot_svg(points: list[tuple[int, float | None, float | None, str]]) -> str:
+    """Blur of the worst feature (in CoC) and drift (% of width) for every shot, with the
+    SOFTENING (½ CoC) and SOFT (1 CoC) lines labelled."""
+    if not points:
+        return "<p>No shots yet.</p>"
+    width, height, left, right, top, bottom = 900, 260, 60, 20, 16, 36
+    blurs = [p[1] for p in points if p[1] is not None]
+    y_max = max(1.5, max(blurs, default=0.0) * 1.1)
+    y_min = min(0.0, min(blurs, default=0.0) * 1.1)
+    first, last = points[0][0], points[-1][0]
+    span = max(1, last - first)
+
+    def sx(seq: float) -> float:
+        return left + (seq - first) / span * (width - left - right)
+
+    def sy(value: float) -> float:
+        return top + (y_max - value) / (y_max - y_min) * (height - top - bottom)
+
+    parts = [f'<svg class="plot" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+             'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" font-size="11">',
+             f'<rect x="{left}" y="{top}" width="{width - left - right}" height="{height - top - bottom}" fill="#fafafa" stroke="#ccc"/>']
+    for value, label, colour in ((0.5, "SOFTENING ½ CoC", "#d9a400"), (1.0, "SOFT 1 CoC", "#d23c32")):
+        y = sy(value)
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{colour}" stroke-dasharray="5,4"/>')
+        parts.append(f'<text x="{width - right - 4}" y="{y - 4:.1f}" text-anchor="end" fill="{colour}">{label}</text>')
+    for tick in _ticks(y_min, y_max):
+        parts.append(f'<text x="{left - 6}" y="{sy(tick) + 4:.1f}" text-anchor="end">{tick:g}</text>')
+    for tick in _ticks(first, last, whole=True):
+        parts.append(f'<text x="{sx(tick):.1f}" y="{height - bottom + 16}" text-anchor="middle">{tick:g}</text>')
+    parts.append(f'<text x="{left + (width - left - right) / 2}" y="{height - 4}" text-anchor="middle">shot</text>')
+    parts.append(f'<text x="14" y="{top + (height - top - bottom) / 2}" transform="rotate(-90 14 {top + (height - top - bottom) / 2})" '
+                 'text-anchor="middle">blur of the worst feature (CoC)</text>')
+    line = [f"{sx(seq):.1f},{sy(blur):.1f}" for seq, blur, _, _ in points if blur is not None]
+    if len(line) > 1:
+        parts.append(f'<polyline points="{" ".join(line)}" fill="none" stroke="#888" stroke-width="1"/>')
+    for seq, blur, drift, verdict in points:
+        y = sy(blur) if blur is not None else sy(y_min) - 4
+        parts.append(f'<circle cx="{sx(seq):.1f}" cy="{y:.1f}" r="4" fill="{_VERDICT_COLOURS.get(verdict, "#444")}">'
+                     f'<title>shot {seq}: {verdict}, blur {_fmt(blur, 2) or "–"} CoC, drift {_fmt(drift, 2) or "–"} %</title></circle>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _ticks(low: float, high: float, whole: bool = False, count: int = 6) -> list[float]:
+    span = high - low
+    if span <= 0:
+        return [low]
+    raw = span / count
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    if whole:
+        step = max(1.0, round(step))
+    start = math.ceil(low / step) * step
+    ticks = []
+    value = start
+    while value <= high + 1e-9:
+        ticks.append(round(value, 6))
+        value += step
+    return ticks
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 24px; color: #222; }}
+h1 {{ font-size: 22px; margin-bottom: 4px; }}
+.badge {{ color: #fff; padding: 2px 8px; border-radius: 4px; font-weight: 600; font-size: 13px; }}
+table {{ border-collapse: collapse; }}
+.settings th {{ text-align: left; padding: 2px 12px 2px 0; font-weight: 500; color: #555; }}
+.shots td {{ border-top: 1px solid #ddd; padding: 8px; vertical-align: top; font-size: 13px; }}
+.shots th {{ text-align: left; padding: 6px 8px; border-bottom: 2px solid #aaa; }}
+.crops figure {{ display: inline-block; margin: 0 8px 0 0; }}
+.crop {{ image-rendering: pixelated; border: 1px solid #999; }}
+figcaption {{ font-size: 11px; color: #555; }}
+.reason {{ margin: 4px 0; max-width: 320px; }}
+.hash, .time {{ color: #888; font-size: 11px; }}
+.missing {{ color: #888; font-style: italic; width: 240px; }}
+</style></head>
+<body>
+<h1>{name}</h1>
+<div>started {created} · {total} shots · {counts}</div>
+<h2>Setup</h2>
+<table class="settings">{settings}</table>
+<h2>Blur across the session</h2>
+{plot}
+<h2>Shots</h2>
+<table class="shots">
+<tr><th>#</th><th>picture</th><th>features at 100 %</th><th>verdict</th><th>files</th></tr>
+{rows}
+</table>
+</body></html>
+"""
