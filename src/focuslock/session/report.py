@@ -15,7 +15,6 @@ import csv
 import html
 import io
 import math
-from pathlib import Path
 
 import cv2
 import numpy as np
