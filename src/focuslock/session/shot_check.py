@@ -37,14 +37,13 @@ from focuslock.focus.feature import clipped_share, extract_view
 from focuslock.focus.lock import FocusLock, FocusState, LockSettings
 from focuslock.focus.noise import single_frame_noise_sigma
 from focuslock.focus.track import FeatureTracker, TrackSettings
+from focuslock.optics.dof import conventional_coc_mm
 from focuslock.session.store import FeatureVerdict
 
 __all__ = ["SessionSetup", "ShotJudge", "ShotVerdict", "SetupError", "WORKING_COC_PX"]
 
 # The CoC's width (px) at the working scale: enough for the estimator to resolve it.
 WORKING_COC_PX = 3.0
-# The d/1500 convention (the CoC of a print seen whole) when nothing says more.
-_DIAGONALS_PER_COC = 1500.0
 # How far (share of the working width) a feature is searched for around its place.
 _SEARCH_SHARE = 0.12
 
@@ -91,7 +90,8 @@ class SessionSetup:
             return float(self.coc_px), "given"
         if self.coc_um is not None and self.sensor_width_mm:
             return self.coc_um / (self.sensor_width_mm * 1000.0 / width_px), "optics"
-        return math.hypot(width_px, height_px) / _DIAGONALS_PER_COC, "d/1500"
+        # The d/1500 convention (the CoC of a print seen whole), the same share in pixels.
+        return conventional_coc_mm(width_px, height_px), "d/1500"
 
 
 @dataclass(frozen=True)
