@@ -173,27 +173,29 @@ def _handle(path: Path, complete: bool, companions: list[Path], store: ShotStore
             files.append(ShotFile(store.relative_path(file), sha256_of(file), file.stat().st_size, role))
         except OSError as error:
             raise WatchError(f"{file.name} cannot be read for its checksum ({error.strerror or error}).") from None
-    sequence = store.shot_count() + 1
-    feature_lines = tuple(_feature_line(f) for f in verdict.features)
-    shares = [f.coc_share for f in verdict.features if f.coc_share is not None]
-    fields = XmpFields(verdict.verdict, verdict.reason, store.name(), sequence, now_utc(), feature_lines,
-                       max(shares) if shares else None, verdict.drift_px)
-    notes = []
-    if options.sidecars != "none":
-        for picture in [path] + companions:
-            for sidecar in sidecar_paths(picture, options.sidecars):
-                try:
-                    write_sidecar(sidecar, fields, options.policy)
-                except SidecarError as error:
-                    notes.append(str(error))
     record = ShotRecord(path.name, tuple(files), verdict.verdict, verdict.reason, verdict.features, verdict.drift_px,
                         verdict.drift_share, {}, dict(judge.setup.optics))
+    # The sequence the log will give it: one writer, so the next one is known beforehand.
+    sequence = store.shot_count() + 1
+    feature_lines = tuple(f.describe() for f in verdict.features)
+    fields = XmpFields(verdict.verdict, verdict.reason, store.name(), sequence, now_utc(), feature_lines,
+                       record.worst_coc_share, verdict.drift_px)
+    notes = []
+    if options.sidecars != "none":
+        # A RAW+JPEG pair shares Lightroom's NAME.xmp: each sidecar written once.
+        sidecars = dict.fromkeys(s for picture in [path] + companions for s in sidecar_paths(picture, options.sidecars))
+        for sidecar in sidecars:
+            try:
+                write_sidecar(sidecar, fields, options.policy)
+            except SidecarError as error:
+                notes.append(str(error))
     try:
         logged = store.record_shot(record)
     except SessionError as error:
         raise WatchError(str(error)) from None
     text = f"#{logged.sequence} {verdict.describe()}"
-    if feature_lines and verdict.verdict != "uncertain" or len(feature_lines) > 1:
+    # A lone uncertain feature's reason is already the shot's; otherwise list every feature.
+    if (feature_lines and verdict.verdict != "uncertain") or len(feature_lines) > 1:
         text += " · " + "; ".join(feature_lines)
     for note in notes:
         text += f"\n  {note}"
@@ -201,15 +203,6 @@ def _handle(path: Path, complete: bool, companions: list[Path], store: ShotStore
             "features": [_feature_json(f) for f in verdict.features], "drift_px": _round(verdict.drift_px, 1),
             "drift_share": _round(verdict.drift_share, 4), "companions": [c.name for c in companions],
             "readable": readable, "notes": notes, "text": text}
-
-
-def _feature_line(feature) -> str:
-    text = f"feature {feature.feature + 1} {feature.state}"
-    if feature.blur_px is not None:
-        text += f", blur {round(feature.blur_px, 1) + 0.0:+.1f} px"
-        if feature.coc_share is not None:
-            text += f" ({round(feature.coc_share, 2) + 0.0:.2f} CoC)"
-    return text
 
 
 def _feature_json(feature) -> dict:

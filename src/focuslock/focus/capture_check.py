@@ -21,7 +21,7 @@ from focuslock.focus.lock import LockSettings, Verdict, describe_blur, judge_fea
 from focuslock.focus.noise import single_frame_noise_sigma
 from focuslock.focus.parts import FeatureReference
 
-__all__ = ["CaptureCheck", "check_capture", "judge_view", "reduce_to_live_scale"]
+__all__ = ["CaptureCheck", "check_capture", "judge_view", "reduce_to_width"]
 
 
 @dataclass(frozen=True)
@@ -32,27 +32,30 @@ class CaptureCheck:
     message: str
 
 
-def reduce_to_live_scale(bgr: np.ndarray, live_width_px: int) -> np.ndarray:
-    """The capture in grey, reduced to ``live_width_px`` wide (area averaging, as a body
-    makes its live view) keeping its aspect ratio."""
-    height, width = bgr.shape[:2]
-    reduced_h = max(3, int(round(height * live_width_px / width)))
-    grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY) if bgr.ndim == 3 else bgr
-    if (width, height) == (live_width_px, reduced_h):
-        return grey
-    return cv2.resize(grey, (live_width_px, reduced_h), interpolation=cv2.INTER_AREA)
+def reduce_to_width(image: np.ndarray, width_px: int) -> np.ndarray:
+    """``image`` (grey or colour) reduced to ``width_px`` wide keeping its aspect ratio,
+    by area averaging (as a body makes its live view); as it is when already that wide."""
+    height, width = image.shape[:2]
+    reduced_h = max(3, int(round(height * width_px / width)))
+    if (width, height) == (width_px, reduced_h):
+        return image
+    return cv2.resize(image, (width_px, reduced_h), interpolation=cv2.INTER_AREA)
 
 
 def judge_view(grey: np.ndarray, roi_px: tuple[float, float, float, float], reference: FeatureReference,
-               settings: LockSettings, resolvable: bool = True, unsure: str | None = None) -> Verdict | None:
+               settings: LockSettings, resolvable: bool = True, unsure: str | None = None,
+               noise_sigma: float | None = None) -> Verdict | None:
     """The verdict on the feature at ``roi_px`` of ``grey`` (at the reference's scale) by
-    the lock's estimator, with the noise of this frame alone; None when the box is not
-    inside the frame. ``unsure``: a reason (the feature was hard to find) that makes the
-    verdict UNCERTAIN unless it is confidently soft."""
+    the lock's estimator, with the noise of this frame alone (``noise_sigma``, when the
+    caller already has it for several features); None when the box is not inside the
+    frame. ``unsure``: a reason (the feature was hard to find) that makes the verdict
+    UNCERTAIN unless it is confidently soft."""
     view = extract_view(grey, roi_px, reference.margin_px)
     if view is None:
         return None
-    return judge_feature(reference.estimate(view, single_frame_noise_sigma(grey)), settings, resolvable, unsure=unsure)
+    if noise_sigma is None:
+        noise_sigma = single_frame_noise_sigma(grey)
+    return judge_feature(reference.estimate(view, noise_sigma), settings, resolvable, unsure=unsure)
 
 
 def check_capture(path: Path, bgr: np.ndarray, live_size_px: tuple[int, int],
@@ -64,7 +67,7 @@ def check_capture(path: Path, bgr: np.ndarray, live_size_px: tuple[int, int],
     settings = settings or LockSettings(coc_px=reference.coc_px)
     path = Path(path)
     live_w, live_h = live_size_px
-    grey = reduce_to_live_scale(bgr, live_w)
+    grey = reduce_to_width(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY) if bgr.ndim == 3 else bgr, live_w)
     # Live view spans the sensor's width; its height sits centred in the capture's.
     x, y, w, h = roi_live_px
     verdict = judge_view(grey, (x, y + (grey.shape[0] - live_h) / 2.0, w, h), reference, settings)

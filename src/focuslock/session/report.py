@@ -45,11 +45,11 @@ def render_report(store: ShotStore) -> tuple[str, str]:
     writer = csv.writer(csv_text, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for shot in store.shots():
-        worst = _worst_coc(shot)
+        worst = shot.record.worst_coc_share
         drift_pct = None if shot.record.drift_share is None else 100.0 * shot.record.drift_share
         points.append((shot.sequence, worst, drift_pct, shot.record.verdict))
         writer.writerow(_csv_row(shot, worst, drift_pct))
-        rows_html.append(_shot_row(store, shot, features, worst, drift_pct))
+        rows_html.append(_shot_row(store, shot, features, drift_pct))
     counts = store.verdict_counts()
     page = _PAGE.format(
         title=html.escape(f"focuslock session {store.name()}"),
@@ -63,11 +63,6 @@ def render_report(store: ShotStore) -> tuple[str, str]:
         rows="\n".join(rows_html) or '<tr><td colspan="6">No shots logged yet.</td></tr>',
     )
     return page, csv_text.getvalue()
-
-
-def _worst_coc(shot: LoggedShot) -> float | None:
-    shares = [f.coc_share for f in shot.record.features if f.coc_share is not None and math.isfinite(f.coc_share)]
-    return max(shares) if shares else None
 
 
 def _fmt(value: float | None, digits: int) -> str:
@@ -87,7 +82,7 @@ def _csv_row(shot: LoggedShot, worst: float | None, drift_pct: float | None) -> 
     return row
 
 
-def _shot_row(store: ShotStore, shot: LoggedShot, features, worst: float | None, drift_pct: float | None) -> str:
+def _shot_row(store: ShotStore, shot: LoggedShot, features, drift_pct: float | None) -> str:
     record = shot.record
     judged = next((f for f in record.files if f.role == "judged"), None)
     picture = None
@@ -103,16 +98,7 @@ def _shot_row(store: ShotStore, shot: LoggedShot, features, worst: float | None,
             continue
         _, _, w, h = features[feature.feature]
         crops.append(_crop(picture, feature.found_px, (w, h), f"feature {feature.feature + 1}: {feature.state}"))
-    lines = []
-    for feature in record.features:
-        text = f"{feature.feature + 1}: {feature.state}"
-        if feature.blur_px is not None:
-            text += f", blur {round(feature.blur_px, 2) + 0.0:+.2f} px"
-            if feature.blur_um is not None:
-                text += f" = {feature.blur_um:.1f} µm"
-            if feature.coc_share is not None:
-                text += f" ({round(feature.coc_share, 2) + 0.0:.2f} CoC)"
-        lines.append(html.escape(text))
+    lines = [html.escape(feature.describe()) for feature in record.features]
     files = "<br>".join(f'{html.escape(f.path)} <span class="hash">{f.sha256[:12]}…</span>' for f in record.files)
     colour = _VERDICT_COLOURS.get(record.verdict, "#444")
     return (f'<tr class="shot" id="shot-{shot.sequence}"><td>{shot.sequence}</td><td>{thumb}</td>'

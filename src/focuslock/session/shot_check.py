@@ -31,7 +31,7 @@ import numpy as np
 
 from focuslock.camera.base import CorruptFrameError
 from focuslock.camera.limits import FrameSizeError, decode_image
-from focuslock.focus.capture_check import judge_view
+from focuslock.focus.capture_check import judge_view, reduce_to_width
 from focuslock.focus.defocus import view_margin_px
 from focuslock.focus.feature import clipped_share, extract_view
 from focuslock.focus.lock import FocusLock, FocusState, LockSettings
@@ -84,14 +84,14 @@ class SessionSetup:
                    data.get("coc_px"), data.get("coc_um"), data.get("sensor_width_mm"),
                    float(data.get("drift_limit_share", 0.01)), data.get("camera"), data.get("lens"), dict(data.get("optics") or {}))
 
-    def coc_in_file_px(self, width_px: int, height_px: int) -> tuple[float, str]:
-        """The CoC in pixels of a picture ``width_px`` wide, and where it came from."""
+    def coc_in_file_px(self, width_px: int, height_px: int) -> float:
+        """The CoC in pixels of a picture ``width_px`` × ``height_px``."""
         if self.coc_px is not None:
-            return float(self.coc_px), "given"
+            return float(self.coc_px)
         if self.coc_um is not None and self.sensor_width_mm:
-            return self.coc_um / (self.sensor_width_mm * 1000.0 / width_px), "optics"
+            return self.coc_um / (self.sensor_width_mm * 1000.0 / width_px)
         # The d/1500 convention (the CoC of a print seen whole), the same share in pixels.
-        return conventional_coc_mm(width_px, height_px), "d/1500"
+        return conventional_coc_mm(width_px, height_px)
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,6 @@ class _Feature:
     roi_work: tuple[float, float, float, float]
     template: np.ndarray
     lock: FocusLock
-    clipped_at_lock: float
 
 
 class ShotJudge:
@@ -131,7 +130,7 @@ class ShotJudge:
         self.setup = setup
         height, width = reference_bgr.shape[:2]
         self.reference_size_px = (width, height)
-        coc_file_px, self.coc_source = setup.coc_in_file_px(width, height)
+        coc_file_px = setup.coc_in_file_px(width, height)
         if not (math.isfinite(coc_file_px) and coc_file_px > 0):
             raise SetupError("The circle of confusion must be a positive number of pixels.")
         # Reduce only as far as keeps WORKING_COC_PX per CoC (never enlarge).
@@ -143,8 +142,8 @@ class ShotJudge:
             raise SetupError(f"A circle of confusion of {coc_file_px:g} px is not plausible for a {width}-pixel-wide picture.")
         self.pixel_pitch_um = (setup.sensor_width_mm * 1000.0 / width) if setup.sensor_width_mm else None
         self.settings = LockSettings(coc_px=self.coc_work_px, take_mode=True)
-        colour = _reduce_colour(reference_bgr, self.work_width_px)
-        grey = cv2.cvtColor(colour, cv2.COLOR_BGR2GRAY)
+        colour, grey = _working_copies(reference_bgr, self.work_width_px)
+        noise_sigma = single_frame_noise_sigma(grey)
         self.features: list[_Feature] = []
         for index, roi in enumerate(setup.features_px):
             roi_work = _scale_roi(roi, self.work_scale)
@@ -155,9 +154,9 @@ class ShotJudge:
             if x < 0 or y < 0 or x + w > grey.shape[1] or y + h > grey.shape[0]:
                 raise SetupError(f"Feature {index + 1} ({_roi_text(roi)}) is not inside the {width}×{height} reference picture.")
             roi_work = (float(x), float(y), float(w), float(h))
-            lock = FocusLock(extract_view(grey, roi_work, view_margin_px(self.settings.coc_px)), single_frame_noise_sigma(grey), self.settings,
+            lock = FocusLock(extract_view(grey, roi_work, view_margin_px(self.settings.coc_px)), noise_sigma, self.settings,
                              clipped_share(colour, roi_work))
-            self.features.append(_Feature(roi_work, grey[y:y + h, x:x + w].copy(), lock, clipped_share(colour, roi_work)))
+            self.features.append(_Feature(roi_work, grey[y:y + h, x:x + w].copy(), lock))
 
     @property
     def warnings(self) -> list[str]:
@@ -179,18 +178,17 @@ class ShotJudge:
 
     def judge(self, path: Path, bgr: np.ndarray) -> ShotVerdict:
         height, width = bgr.shape[:2]
-        ref_w, ref_h = self.reference_size_px
+        ref_h = self.reference_size_px[1]
         # The shot may be another size (a smaller JPEG beside the RAW): the same working
         # scale relative to its width; another aspect ratio is a centred band, as on a body.
-        colour = _reduce_colour(bgr, self.work_width_px)
-        grey = cv2.cvtColor(colour, cv2.COLOR_BGR2GRAY)
+        colour, grey = _working_copies(bgr, self.work_width_px)
         band_offset = (grey.shape[0] - ref_h * self.work_scale) / 2.0
         to_file = width / self.work_width_px
         noise = single_frame_noise_sigma(grey)
         verdicts = []
         for index, feature in enumerate(self.features):
             verdicts.append(self._judge_feature(index, feature, colour, grey, band_offset, to_file, noise))
-        return _overall(Path(path), tuple(verdicts), self.setup.drift_limit_share, width, (width, height))
+        return _overall(Path(path), tuple(verdicts), self.setup.drift_limit_share, (width, height))
 
     def _judge_feature(self, index: int, feature: _Feature, colour: np.ndarray, grey: np.ndarray, band_offset: float,
                        to_file: float, noise: float) -> FeatureVerdict:
@@ -209,9 +207,9 @@ class ShotJudge:
         unsure = None
         if track.confidence < settings.min_track_confidence:
             unsure = f"the feature was found only with low confidence ({track.confidence:.2f})"
-        elif clipped_share(colour, found) > settings.clipped_share + feature.clipped_at_lock:
+        elif clipped_share(colour, found) > settings.clipped_share + feature.lock.clipped_share_at_lock:
             unsure = "highlights in the feature are clipped: lower the exposure for a trustworthy verdict"
-        verdict = judge_view(grey, found, feature.lock.reference, settings, feature.lock.resolvable, unsure)
+        verdict = judge_view(grey, found, feature.lock.reference, settings, feature.lock.resolvable, unsure, noise)
         if verdict is None:
             return FeatureVerdict(index, FocusState.UNCERTAIN.value, "the feature lies at the edge of this shot",
                                   found_px=(fx * to_file, fy * to_file), drift_px=drift_work * to_file)
@@ -231,11 +229,11 @@ class ShotJudge:
             (fx * to_file, (fy - band_offset) * to_file), drift_work * to_file)
 
 
-def _overall(path: Path, features: tuple[FeatureVerdict, ...], drift_limit_share: float, width_px: int,
+def _overall(path: Path, features: tuple[FeatureVerdict, ...], drift_limit_share: float,
              size_px: tuple[int, int]) -> ShotVerdict:
     drifts = [f.drift_px for f in features if f.drift_px is not None]
     drift_px = max(drifts) if drifts else None
-    drift_share = None if drift_px is None else drift_px / width_px
+    drift_share = None if drift_px is None else drift_px / size_px[0]
     soft = [f for f in features if f.state == FocusState.SOFT.value]
     unsure = [f for f in features if f.state in (FocusState.UNCERTAIN.value, FocusState.LOST.value)]
     if soft:
@@ -253,13 +251,12 @@ def _overall(path: Path, features: tuple[FeatureVerdict, ...], drift_limit_share
     return ShotVerdict(path, verdict, reason, features, drift_px, drift_share, size_px)
 
 
-def _reduce_colour(bgr: np.ndarray, width_px: int) -> np.ndarray:
+def _working_copies(bgr: np.ndarray, width_px: int) -> tuple[np.ndarray, np.ndarray]:
+    """The picture at the working width in colour (for clipped highlights) and in grey."""
     if bgr.ndim == 2:
         bgr = cv2.cvtColor(bgr, cv2.COLOR_GRAY2BGR)
-    height, width = bgr.shape[:2]
-    if width == width_px:
-        return bgr
-    return cv2.resize(bgr, (width_px, max(3, int(round(height * width_px / width)))), interpolation=cv2.INTER_AREA)
+    colour = reduce_to_width(bgr, width_px)
+    return colour, cv2.cvtColor(colour, cv2.COLOR_BGR2GRAY)
 
 
 def _scale_roi(roi, scale: float) -> tuple[float, float, float, float]:

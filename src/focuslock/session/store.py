@@ -119,6 +119,17 @@ class FeatureVerdict:
     found_px: tuple[float, float] | None = None  # where the feature's box was found (file px)
     drift_px: float | None = None  # how far from where the reference has it (file px)
 
+    def describe(self) -> str:
+        """'feature 1 soft, blur +8.05 px = 35.4 µm (1.34 CoC)': what the log says of it."""
+        text = f"feature {self.feature + 1} {self.state}"
+        if self.blur_px is not None:
+            text += f", blur {round(self.blur_px, 2) + 0.0:+.2f} px"
+            if self.blur_um is not None:
+                text += f" = {self.blur_um:.1f} µm"
+            if self.coc_share is not None:
+                text += f" ({round(self.coc_share, 2) + 0.0:.2f} CoC)"
+        return text
+
 
 @dataclass(frozen=True)
 class ShotRecord:
@@ -134,6 +145,12 @@ class ShotRecord:
     camera: dict = field(default_factory=dict)
     optics: dict = field(default_factory=dict)
     sku: str | None = None
+
+    @property
+    def worst_coc_share(self) -> float | None:
+        """The blur of the blurriest feature, in CoC (None when no feature was measured)."""
+        shares = [f.coc_share for f in self.features if f.coc_share is not None and math.isfinite(f.coc_share)]
+        return max(shares) if shares else None
 
 
 @dataclass(frozen=True)
@@ -273,9 +290,6 @@ class ShotStore:
         already logged is refused (:class:`SessionError`): one capture, one row."""
         try:
             with self._transaction():
-                for file in shot.files:
-                    if self._db.execute("SELECT 1 FROM shot_files WHERE path = ?", (file.path,)).fetchone():
-                        raise SessionError(f"{file.path} is already in the session's log.")
                 sequence = int(self._db.execute("SELECT COALESCE(MAX(sequence), 0) + 1 FROM shots").fetchone()[0])
                 logged = now_utc()
                 cursor = self._db.execute(
@@ -295,6 +309,9 @@ class ShotStore:
                       None if v.found_px is None else _finite(v.found_px[1]), _finite(v.drift_px))
                      for v in shot.features])
         except sqlite3.IntegrityError as error:
+            # The unique path (the transaction rolled back whole): the file is logged already.
+            if "shot_files.path" in str(error):
+                raise SessionError(f"A file of {shot.name} is already in the session's log.") from None
             raise SessionError(f"The shot {shot.name} could not be logged: {error}.") from None
         return LoggedShot(shot_id, sequence, logged, shot)
 
