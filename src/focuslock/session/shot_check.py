@@ -212,7 +212,7 @@ class ShotJudge:
         verdict = judge_view(grey, found, feature.lock.reference, settings, feature.lock.resolvable, unsure, noise)
         if verdict is None:
             return FeatureVerdict(index, FocusState.UNCERTAIN.value, "the feature lies at the edge of this shot",
-                                  found_px=(fx * to_file, fy * to_file), drift_px=drift_work * to_file)
+                                  found_px=(fx * to_file, (fy - band_offset) * to_file), drift_px=drift_work * to_file)
         shown = verdict.shown
         blur_px = shown.blur_px
         blur_sd = shown.blur_sd_px if math.isfinite(shown.blur_sd_px) else None
