@@ -153,7 +153,8 @@ class DriveSweep:
         grid = FeatureReference.from_views(views, noise, lock.coc_px, margin,
                                            grid_regions(width, height, max_per_axis, _MIN_GRID_PART_PX))
         fractions = self.settings.focus.lock
-        grid.size_parts(fractions.softening_fraction * lock.coc_px, fractions.resolvable_sd_fraction * lock.coc_px)
+        grid.size_parts(fractions.softening_fraction * lock.coc_px, fractions.resolvable_sd_fraction * lock.coc_px,
+                        self.pipeline.engine.noise.sigma_sd)
         self.grid = grid if len(grid.readable_parts) >= 2 else None
 
     def read_parts(self, results: dict) -> tuple[float | None, ...]:
@@ -163,7 +164,8 @@ class DriveSweep:
         view = self._feature_view(results)
         if view is None or view.shape != self.lock_views[-1].shape:
             raise CalibrationError("The feature left the frame during the sweep; steady the subject and start again.")
-        estimate = self.grid.estimate(view, self.pipeline.engine.noise.sigma or 1.0)
+        noise = self.pipeline.engine.noise
+        estimate = self.grid.estimate(view, noise.sigma or 1.0, noise_sd=noise.sigma_sd)
         return tuple(None if part is None or part.beyond_range or part.no_detail else part.blur_px for part in estimate.parts)
 
     def move(self, steps: int) -> None:

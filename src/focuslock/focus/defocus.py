@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from focuslock.focus.noise import first_difference_energy
+from focuslock.focus.noise import first_difference_energy, noise_sigma_sd
 
 __all__ = ["BandEnergies", "BlurEstimate", "BlurReference", "band_energies", "coarse_band", "curve_diameters_px", "curve_views",
            "disc_kernel", "defocus", "fine_energy_sd", "view_margin_px"]
@@ -154,17 +154,21 @@ class BandEnergies:
         return self.coarse >= _MIN_COARSE_TO_NOISE * self.coarse_noise
 
 
-def fine_energy_sd(fine: float, fine_noise: float, pixels: int) -> float:
+def fine_energy_sd(fine: float, fine_noise: float, pixels: int, noise_relative_sd: float = 0.0) -> float:
     """Standard deviation from noise of a noise-corrected fine-band energy ``fine`` whose
-    noise share was ``fine_noise``, over ``pixels`` pixels.
+    noise share was ``fine_noise``, over ``pixels`` pixels, when the noise σ behind that
+    share is known to a relative standard deviation ``noise_relative_sd``.
 
-    Per axis the first differences are s + n with var(n) = fine_noise/2; var(mean of
-    (s + n)²) = (4·s²·v + 2·v²)/N. Neighbouring differences share a pixel: about one
-    independent sample per two pixels.
+    Sampling: per axis the first differences are s + n with var(n) = fine_noise/2;
+    var(mean of (s + n)²) = (4·s²·v + 2·v²)/N. Neighbouring differences share a pixel:
+    about one independent sample per two pixels. The share itself: fine_noise ∝ σ², so
+    it is off by 2·fine_noise·δσ/σ — the same in every pixel, so no pixel count averages
+    it away, and where the share is most of the band it outweighs the sampling.
     """
     v = fine_noise / 2.0
     n_eff = max(pixels / 2.0, 1.0)
-    return math.sqrt(2.0 * (2.0 * max(fine, 0.0) * v + 2.0 * v * v) / n_eff)
+    sampling_var = 2.0 * (2.0 * max(fine, 0.0) * v + 2.0 * v * v) / n_eff
+    return math.sqrt(sampling_var + (2.0 * fine_noise * noise_relative_sd) ** 2)
 
 
 def coarse_band(image: np.ndarray) -> np.ndarray:
@@ -176,7 +180,8 @@ def coarse_band(image: np.ndarray) -> np.ndarray:
 
 
 def band_energies(patch: np.ndarray, noise_sigma: float, noise_blur_px: float = 0.0, *, margin_px: int = 0,
-                  region: tuple[int, int, int, int] | None = None, coarse_image: np.ndarray | None = None) -> BandEnergies:
+                  region: tuple[int, int, int, int] | None = None, coarse_image: np.ndarray | None = None,
+                  noise_sd: float = 0.0) -> BandEnergies:
     """Noise-corrected band energies of a grey patch.
 
     ``margin_px`` pixels on every side are context only (so that the coarse band's
@@ -184,7 +189,8 @@ def band_energies(patch: np.ndarray, noise_sigma: float, noise_blur_px: float = 
     over ``region`` (x0, y0, x1, y1) of the inside. ``coarse_image``: the patch's
     :func:`coarse_band`, when already computed. ``noise_blur_px``: the patch's noise has
     been blurred by a disc of that diameter (a reference blurred for the through-focus
-    curve), which shrinks its energy.
+    curve), which shrinks its energy. ``noise_sd``: the standard deviation of
+    ``noise_sigma`` itself (:func:`focuslock.focus.noise.noise_sigma_sd`).
     """
     # uint8 views are read as they are (the filter converts as it smooths, and the
     # norms of uint8 differences are exact): no float copy per frame.
@@ -208,7 +214,8 @@ def band_energies(patch: np.ndarray, noise_sigma: float, noise_blur_px: float = 
     coarse_noise = noise_var * coarse_gain
     coarse = coarse_raw - coarse_noise
     pixels = int(inner.size)
-    return BandEnergies(fine, coarse, fine_energy_sd(fine, fine_noise, pixels), pixels, coarse_noise)
+    noise_relative_sd = noise_sd / noise_sigma if noise_sigma > 0 else 0.0
+    return BandEnergies(fine, coarse, fine_energy_sd(fine, fine_noise, pixels, noise_relative_sd), pixels, coarse_noise)
 
 
 def defocus(patch: np.ndarray, diameter_px: float) -> np.ndarray:
@@ -309,14 +316,18 @@ class BlurReference:
         self._accumulate(view, blurred)
         self.set_noise(noise_sigma)
 
-    def predicted_sd(self, blur_px: float, noise_sigma: float) -> float:
+    def predicted_sd(self, blur_px: float, noise_sigma: float, noise_sd: float | None = None) -> float:
         """σ of the blur estimate for a fresh view blurred by ``blur_px``, from the curve
-        (its signal at that blur) and a noise of ``noise_sigma``."""
+        (its signal at that blur) and a noise of ``noise_sigma`` known to ``noise_sd``
+        (default: a single-frame estimate's, :func:`.noise.noise_sigma_sd`)."""
         fine = float(np.interp(blur_px, self.diameters_px, self.fine_curve))
         if fine <= 0:
             return math.inf
+        if noise_sd is None:
+            noise_sd = noise_sigma_sd(noise_sigma)
         # A fresh view's noise is unblurred: white noise of σ gives 4σ² in the fine band.
-        fine_sd = fine_energy_sd(fine, 4.0 * noise_sigma**2, self.reference.pixels)
+        fine_sd = fine_energy_sd(fine, 4.0 * noise_sigma**2, self.reference.pixels,
+                                 noise_sd / noise_sigma if noise_sigma > 0 else 0.0)
         return self.blur_and_sd(self.ratio_at(blur_px), fine_sd / fine)[1]
 
     def set_noise(self, noise_sigma: float) -> None:
@@ -388,10 +399,16 @@ class BlurReference:
         """The curve's ratio at a blur of ``blur_px`` ≥ 0."""
         return float(math.exp(np.interp(blur_px, self.diameters_px, self._log_ratio)))
 
-    def estimate(self, view: np.ndarray, noise_sigma: float, coarse_image: np.ndarray | None = None) -> BlurEstimate:
-        """The blur of ``view`` (same size and margin as the reference views);
-        ``coarse_image``: its :func:`coarse_band`, when already computed."""
-        energies = band_energies(view, noise_sigma, margin_px=self.margin_px, region=self.region, coarse_image=coarse_image)
+    def estimate(self, view: np.ndarray, noise_sigma: float, coarse_image: np.ndarray | None = None,
+                 noise_sd: float | None = None) -> BlurEstimate:
+        """The blur of ``view`` (same size and margin as the reference views) with noise of
+        ``noise_sigma`` known to ``noise_sd`` (default: a single-frame estimate's, the
+        least certain: :func:`.noise.noise_sigma_sd`); ``coarse_image``: its
+        :func:`coarse_band`, when already computed."""
+        if noise_sd is None:
+            noise_sd = noise_sigma_sd(noise_sigma)
+        energies = band_energies(view, noise_sigma, margin_px=self.margin_px, region=self.region, coarse_image=coarse_image,
+                                 noise_sd=noise_sd)
         if energies.fine <= 2.0 * energies.fine_sd or energies.coarse <= 0:
             # No detail above the noise: blurred at least past the end of the curve.
             return BlurEstimate(float(self.diameters_px[-1]), math.inf, energies, beyond_range=True, no_detail=True)

@@ -146,15 +146,16 @@ class FollowedFeature:
                 return None  # nothing to lock on yet; try again next frame
             if take_mode:
                 noise.hold()  # one noise model per take: measured on the lock frame, held
-            self.lock = FocusLock(view, noise.sigma, replace(settings, take_mode=settings.take_mode or take_mode), clipped)
+            self.lock = FocusLock(view, noise.sigma, replace(settings, take_mode=settings.take_mode or take_mode), clipped,
+                                  noise.sigma_sd)
             self.lock_request = lock_request
             self._previous_view = view.copy()
         elif self.lock.calibrating and view is not None and track_result is not None:
             still = abs(track_result.shift_px[0]) < _STILL_SHIFT_PX and abs(track_result.shift_px[1]) < _STILL_SHIFT_PX
             if self.feeds_noise and still and self._previous_view is not None and self._previous_view.shape == view.shape:
                 noise.observe_views(self._previous_view[margin:-margin, margin:-margin], view[margin:-margin, margin:-margin])
-            self.lock.add_calibration_view(view, noise.sigma)
+            self.lock.add_calibration_view(view, noise.sigma, noise.sigma_sd)
             self._previous_view = view.copy() if self.lock.calibrating else None
         confidence = track_result.confidence if track_result is not None else 1.0
         return self.lock.update(view, noise.sigma, lost=lost or view is None, track_confidence=confidence,
-                                clipped_share=clipped, position_steps=drive_position_steps)
+                                clipped_share=clipped, position_steps=drive_position_steps, noise_sd=noise.sigma_sd)

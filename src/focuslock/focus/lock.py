@@ -47,6 +47,9 @@ class FocusState(str, enum.Enum):
     LOST = "lost"
 
 
+# UNCERTAIN's reason while a live lock measures the noise on its first still frames.
+CALIBRATING_REASON = "calibrating: measuring the noise on the still feature — hold still"
+
 _RANK = {FocusState.SHARP: 0, FocusState.SOFTENING: 1, FocusState.SOFT: 2}
 
 
@@ -254,16 +257,18 @@ class FocusLock:
     """The state machine for one locked feature.
 
     ``view``: the feature at lock time, whole-pixel, with ``view_margin_px`` of context on
-    every side; ``noise_sigma`` the noise model's σ then.
+    every side; ``noise_sigma`` the noise model's σ then, known to ``noise_sd`` (default:
+    a single-frame estimate's, :func:`focuslock.focus.noise.noise_sigma_sd`).
     """
 
     def __init__(self, view: np.ndarray, noise_sigma: float, settings: LockSettings | None = None,
-                 clipped_share_at_lock: float = 0.0) -> None:
+                 clipped_share_at_lock: float = 0.0, noise_sd: float | None = None) -> None:
         self.settings = settings or LockSettings()
         self.margin_px = view_margin_px(self.settings.coc_px)
         self._view_shape = view.shape
         self._calibration_closed = False
         self.noise_sigma_at_lock = float(noise_sigma)
+        self.noise_sd_at_lock = noise_sd
         self.clipped_share_at_lock = clipped_share_at_lock
         self.reference = FeatureReference(view, self.noise_sigma_at_lock, self.settings.coc_px, self.margin_px)
         self._reset_parts()
@@ -284,12 +289,12 @@ class FocusLock:
         # the estimate's noise where the feature is blurred by half the CoC.
         half = settings.softening_fraction * settings.coc_px
         whole = self.reference.whole
-        self.lock_sd_px = whole.predicted_sd(half, self.noise_sigma_at_lock)
+        self.lock_sd_px = whole.predicted_sd(half, self.noise_sigma_at_lock, self.noise_sd_at_lock)
         self.hysteresis_px = max(2.0 * self.lock_sd_px, 0.05 * settings.coc_px)
         max_sd_px = settings.resolvable_sd_fraction * settings.coc_px
         self.resolvable = self.lock_sd_px <= max_sd_px and whole.reference.coarse_resolved
         # The parts that can tell SHARP from SOFT on their own are read every frame.
-        self.reference.size_parts(half, max_sd_px)
+        self.reference.size_parts(half, max_sd_px, self.noise_sd_at_lock)
         self.warning: str | None = None
         if not self.resolvable:
             self.warning = ("Too little fine detail in the feature for the noise to judge a blur of "
@@ -303,13 +308,22 @@ class FocusLock:
         return (not (self.settings.take_mode or self._calibration_closed)
                 and self.reference.view_count < self.settings.calibration_frames)
 
-    def add_calibration_view(self, view: np.ndarray, noise_sigma: float) -> None:
+    @property
+    def shown_warning(self) -> str | None:
+        """The lock's warning, once it is final: while a live lock calibrates, "too little
+        detail" may rest on the first frame's single-frame noise estimate alone."""
+        if self.calibrating and not self.resolvable:
+            return None
+        return self.warning
+
+    def add_calibration_view(self, view: np.ndarray, noise_sigma: float, noise_sd: float | None = None) -> None:
         """Another whole-pixel view of the still feature: the curve is averaged over the
         views (their noise averages out) and corrected for the noise model as it settles
         (its first σ is a single-frame estimate, later ones temporal)."""
         if not self.calibrating or view.shape != self._view_shape:
             return
         self.noise_sigma_at_lock = float(noise_sigma)
+        self.noise_sd_at_lock = noise_sd
         self.reference.add_view(view, self.noise_sigma_at_lock)
         self._size_thresholds()
 
@@ -320,23 +334,26 @@ class FocusLock:
 
     # ------------------------------------------------------------------ per frame
     def update(self, view: np.ndarray | None, noise_sigma: float | None, *, lost: bool = False, track_confidence: float = 1.0,
-               clipped_share: float = 0.0, position_steps: float | None = None) -> LockStatus:
+               clipped_share: float = 0.0, position_steps: float | None = None,
+               noise_sd: float | None = None) -> LockStatus:
+        """Judge this frame's ``view`` of the feature, with the noise model's σ now
+        (``noise_sd``: how well it is known; default a single-frame estimate's)."""
         settings = self.settings
         coc = settings.coc_px
         if lost or view is None or noise_sigma is None:
             self._pending, self._pending_count = None, 0
             self._reset_parts()
             self.state = FocusState.LOST
-            return LockStatus(FocusState.LOST, None, None, coc, "the feature is out of sight", warning=self.warning)
+            return LockStatus(FocusState.LOST, None, None, coc, "the feature is out of sight", warning=self.shown_warning)
         moving = position_steps is not None and self._previous_position is not None and position_steps != self._previous_position
         if moving and self.calibrating:
             self.finish_calibration()
-        estimate = self._read(view, noise_sigma)
+        estimate = self._read(view, noise_sigma, noise_sd)
         state, reason, shown = self._judge(estimate, track_confidence, clipped_share)
         self.state = state
         hint, peak = self._hint(estimate.whole, moving, position_steps)
         self._previous_position = position_steps
-        return LockStatus(state, shown.blur_px, shown.blur_sd_px, coc, reason, hint, peak, self.warning,
+        return LockStatus(state, shown.blur_px, shown.blur_sd_px, coc, reason, hint, peak, self.shown_warning,
                           self.calibrating, shown.beyond_range, estimate.whole.energies.fine, estimate.whole.blur_px,
                           self.reference)
 
@@ -349,6 +366,11 @@ class FocusLock:
         clipped = clipped_share > max(settings.clipped_share, self.clipped_share_at_lock + settings.clipped_share)
         if clipped:
             return (*self._uncertain(f"{clipped_share * 100:.0f}% of the feature is clipped"), estimate.whole)
+        if not self.resolvable and self.calibrating:
+            # Live, the lock frame's noise is a single-frame estimate (the least certain);
+            # the still frames that follow measure it from their differences. Whether the
+            # feature can be judged is known only then: not SHARP, not yet a warning.
+            return (*self._uncertain(CALIBRATING_REASON), estimate.whole)
         # A defocused feature also matches its template less well: an unsure track may be
         # the blur itself. Saying SOFT there is never false reassurance (judge_feature).
         unsure = "the tracker is unsure where the feature is" if track_confidence < settings.min_track_confidence else None
@@ -370,7 +392,7 @@ class FocusLock:
         self._part_blurs_before = [-math.inf] * count
         self._next_part = 0
 
-    def _read(self, view: np.ndarray, noise_sigma: float) -> FeatureEstimate:
+    def _read(self, view: np.ndarray, noise_sigma: float, noise_sd: float | None) -> FeatureEstimate:
         """The whole box every frame; its parts all at once in a take, one a frame in turn
         live (a part then counts by its two latest readings, a few frames apart: one noisy
         reading of a small part never sets the verdict)."""
@@ -380,7 +402,7 @@ class FocusLock:
         else:
             wanted = [readable[self._next_part % len(readable)]]
             self._next_part += 1
-        estimate = self.reference.estimate(view, noise_sigma, wanted)
+        estimate = self.reference.estimate(view, noise_sigma, wanted, noise_sd)
         for index in wanted:
             part = estimate.parts[index]
             self._part_latest[index] = part

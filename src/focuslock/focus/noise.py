@@ -21,9 +21,10 @@ Two estimators, the better one whenever it can be had:
   throughout: never quantised.
 
 :class:`NoiseModel` smooths the single-frame estimates over time and, once a temporal
-estimate exists, scales them by the ratio the two estimators showed on the same frames
-(which takes out the single-frame estimator's texture bias and the noise's correlation).
-Nothing here is rescaled by a scene statistic that moves with focus or clipping.
+estimate exists, holds it (the single-frame estimate only says when it has gone stale).
+Nothing here is rescaled by a scene statistic that moves with focus or clipping. Each
+estimate comes with its own uncertainty (:func:`noise_sigma_sd`), which every judgement
+of focus counts.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ import math
 import cv2
 import numpy as np
 
-__all__ = ["NoiseModel", "first_difference_energy", "single_frame_noise_sigma", "temporal_noise_sigma", "MAD_TO_SIGMA"]
+__all__ = ["NoiseModel", "first_difference_energy", "noise_sigma_sd", "single_frame_noise_sigma", "temporal_noise_sigma",
+           "MAD_TO_SIGMA"]
 
 # Median of |x| for a zero-mean Gaussian is 0.6745·σ.
 MAD_TO_SIGMA = 1.0 / 0.6745
@@ -47,6 +49,19 @@ MIN_SIGMA = 1.0 / math.sqrt(12.0)
 # disturbs the Laplacian and first-difference bands); the Laplacian is the band peaking
 # paints and close to the band the blur estimate reads.
 _LAPLACIAN = np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], np.float32)
+# How far off an estimate of σ can be (its standard deviation: a share of σ plus grey
+# levels). Single frame, measured on the four test photographs (as they are and enlarged
+# 3×, sharp and blurred, contrast 1 and ¼, noise 0.5–6): never below 0.73× the truth
+# (quantisation steps of flat low-contrast frames read as no noise) — the side that
+# would make a soft feature read sharp, which this σ covers — but up to 2× over it on a
+# sharp, finely detailed frame at low noise (texture read as noise; there the texture
+# outweighs the noise in every band, so an overestimate moves a blur reading little).
+# Temporal: two
+# views of one feature cancel the picture; on the same photographs (noise 0.5–3) the
+# temporal σ was within 0.5 % of the noise's true first-difference energy; allowed 4×
+# that for frame-to-frame changes (flicker, JPEG) that a still bench does not have.
+_SINGLE_FRAME_SD = (0.05, 0.10)
+_TEMPORAL_SD = (0.02, 0.01)
 
 
 def single_frame_noise_sigma(grey: np.ndarray, max_pixels: int = 65_536) -> float:
@@ -95,6 +110,18 @@ def _immerkaer_flat(tiles: np.ndarray) -> np.ndarray:
     return means * (math.sqrt(math.pi / 2.0) / math.sqrt(20.0))
 
 
+def noise_sigma_sd(sigma: float, temporal: bool = False) -> float:
+    """The standard deviation (grey levels) of a noise estimate ``sigma``: single-frame by
+    default, ``temporal`` when it came from two views of the still feature.
+
+    A judgement of focus subtracts the noise's share from the fine band; where that share
+    is most of the band (a plain or already soft feature), a σ that is 20 % low leaves
+    enough noise in the band to read as detail a blur has removed. The estimators' own
+    error therefore counts in every estimate's uncertainty (:mod:`.defocus`)."""
+    relative, absolute = _TEMPORAL_SD if temporal else _SINGLE_FRAME_SD
+    return relative * sigma + absolute
+
+
 def temporal_noise_sigma(view_a: np.ndarray, view_b: np.ndarray) -> float:
     """White-equivalent noise σ from two aligned views of a still feature.
 
@@ -125,42 +152,71 @@ class NoiseModel:
     ``observe_frame`` feeds single-frame estimates (smoothed exponentially, so one odd
     frame moves the estimate by ``smoothing``); ``observe_views`` feeds pairs of aligned
     views of a still feature (the temporal estimate). ``sigma`` is the best current
-    estimate: temporal-calibrated once pairs were seen, single-frame before.
+    estimate: the temporal one (median of the pairs) once pairs were seen, single-frame
+    before.
+
+    The temporal σ is held, not rescaled by the single-frame estimate as it moves: that
+    estimate reads texture as noise, so it falls as focus softens the frame (by half on a
+    sharp, finely detailed frame at low noise) while the noise stays the same. Only a
+    change larger than focus makes — the single-frame estimate ×2.5 or ÷2.5 from where it
+    stood when
+    the pairs were taken: a new ISO, much more or less light — says the held σ is stale;
+    then the single-frame estimate answers (with its larger uncertainty) until new pairs
+    come.
     """
+
+    # How far the single-frame estimate may move from where it stood at the temporal
+    # measurement before the held temporal σ is taken as stale (focus alone moved it
+    # 0.5× on the test photographs; one stop of ISO moves the noise ~1.4×, three ~2.8×:
+    # a smaller change is held until new pairs measure it).
+    STALE_FACTOR = 2.5
 
     def __init__(self, smoothing: float = 0.3) -> None:
         self.smoothing = smoothing
         self._single: float | None = None
-        self._temporal_to_single: float | None = None
-        self._pairs: list[tuple[float, float]] = []
+        self._pairs: list[tuple[float, float]] = []  # (temporal σ, single-frame σ then)
+        self._temporal: float | None = None
+        self._single_at_temporal: float | None = None
         self.fixed: float | None = None
-
-    @classmethod
-    def fixed_at(cls, sigma: float) -> "NoiseModel":
-        """A model that always answers ``sigma`` (a take whose noise was measured once)."""
-        model = cls()
-        model.fixed = max(float(sigma), MIN_SIGMA)
-        return model
+        self._fixed_temporal = False
 
     def hold(self) -> None:
         """From now on always answer the present estimate (a take: the noise measured on
         the lock frame, held for the take). Does nothing when already held."""
         if self.fixed is None:
+            self._fixed_temporal = self._temporal_valid
             self.fixed = max(float(self.sigma or 1.0), MIN_SIGMA)
 
     @property
+    def _temporal_valid(self) -> bool:
+        if self._temporal is None or self._single is None or self._single_at_temporal is None:
+            return False
+        change = self._single / self._single_at_temporal
+        return 1.0 / self.STALE_FACTOR <= change <= self.STALE_FACTOR
+
+    @property
     def source(self) -> str:
+        """Which estimator answers: "temporal", "single-frame" or "fixed" (held)."""
         if self.fixed is not None:
             return "fixed"
-        return "temporal" if self._temporal_to_single is not None else "single-frame"
+        return "temporal" if self._temporal_valid else "single-frame"
+
+    @property
+    def sigma_sd(self) -> float | None:
+        """The standard deviation of :attr:`sigma` (see :func:`noise_sigma_sd`)."""
+        sigma = self.sigma
+        if sigma is None:
+            return None
+        temporal = self._fixed_temporal if self.fixed is not None else self._temporal_valid
+        return noise_sigma_sd(sigma, temporal=temporal)
 
     @property
     def sigma(self) -> float | None:
         if self.fixed is not None:
             return self.fixed
-        if self._single is None:
-            return None
-        return self._single * (self._temporal_to_single or 1.0)
+        if self._temporal_valid:
+            return self._temporal
+        return self._single
 
     def observe_frame(self, grey: np.ndarray) -> float:
         estimate = single_frame_noise_sigma(grey)
@@ -171,11 +227,14 @@ class NoiseModel:
         return self.sigma  # type: ignore[return-value]
 
     def observe_views(self, view_a: np.ndarray, view_b: np.ndarray) -> None:
-        """A pair of aligned views of the still feature: calibrates the single-frame
-        estimate against the temporal one (median over the pairs seen)."""
+        """A pair of aligned views of the still feature: the temporal σ is the median of
+        the latest pairs (pairs taken before the noise changed are dropped)."""
         if self._single is None or self.fixed is not None:
             return
+        if self._temporal is not None and not self._temporal_valid:
+            self._pairs = []  # the noise changed since those pairs
         self._pairs.append((temporal_noise_sigma(view_a, view_b), self._single))
         self._pairs = self._pairs[-16:]
-        ratios = sorted(t / s for t, s in self._pairs)
-        self._temporal_to_single = ratios[len(ratios) // 2]
+        middle = len(self._pairs) // 2
+        self._temporal = sorted(t for t, _ in self._pairs)[middle]
+        self._single_at_temporal = sorted(s for _, s in self._pairs)[middle]

@@ -120,10 +120,12 @@ class FeatureReference:
         for reference in (self.whole, *self.parts):
             reference.add_view(view, noise_sigma, blurred)
 
-    def size_parts(self, blur_px: float, max_sd_px: float) -> None:
+    def size_parts(self, blur_px: float, max_sd_px: float, noise_sd: float | None = None) -> None:
         """Read only the parts whose estimate, at a blur of ``blur_px``, would have a
-        standard deviation of at most ``max_sd_px`` at the reference's noise."""
-        self.read_parts = tuple(bool(part.reference.coarse_resolved and part.predicted_sd(blur_px, part.noise_sigma) <= max_sd_px)
+        standard deviation of at most ``max_sd_px`` at the reference's noise (known to
+        ``noise_sd``, default a single-frame estimate's)."""
+        self.read_parts = tuple(bool(part.reference.coarse_resolved
+                                     and part.predicted_sd(blur_px, part.noise_sigma, noise_sd) <= max_sd_px)
                                 for part in self.parts)
 
     @property
@@ -131,12 +133,14 @@ class FeatureReference:
         """The indices of the parts that are read."""
         return [i for i, read in enumerate(self.read_parts) if read]
 
-    def estimate(self, view: np.ndarray, noise_sigma: float, parts: list[int] | None = None) -> FeatureEstimate:
+    def estimate(self, view: np.ndarray, noise_sigma: float, parts: list[int] | None = None,
+                 noise_sd: float | None = None) -> FeatureEstimate:
         """The blur of ``view`` (same size and margin as the lock's), whole and by part:
-        every part that is read, or only those in ``parts`` (the others None)."""
+        every part that is read, or only those in ``parts`` (the others None). ``noise_sd``:
+        how well ``noise_sigma`` is known (default: a single-frame estimate's)."""
         coarse = coarse_band(view)
-        whole = self.whole.estimate(view, noise_sigma, coarse)
+        whole = self.whole.estimate(view, noise_sigma, coarse, noise_sd)
         wanted = set(self.readable_parts if parts is None else parts)
-        estimates = tuple(part.estimate(view, noise_sigma, coarse) if i in wanted and self.read_parts[i] else None
+        estimates = tuple(part.estimate(view, noise_sigma, coarse, noise_sd) if i in wanted and self.read_parts[i] else None
                           for i, part in enumerate(self.parts))
         return FeatureEstimate(whole, estimates)
