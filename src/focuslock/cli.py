@@ -263,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("folder", type=Path, help="the folder the tether program saves into")
     watch.add_argument("--roi", type=_roi, action="append", metavar="X,Y,W,H",
                        help="a feature that must be sharp, in the reference picture's pixels (repeat for up to four)")
+    watch.add_argument("--recipe", type=Path, help="a saved recipe: its features, reference, CoC, drift limit and ratings")
     watch.add_argument("--reference", type=Path, help="the picture the boxes are drawn on (default: the first picture in "
                                                       "the folder); kept in the session folder")
     watch.add_argument("--session", type=Path, help="the session folder with its shot log (default: the watched folder)")
@@ -272,13 +273,38 @@ def build_parser() -> argparse.ArgumentParser:
     watch_coc.add_argument("--coc-um", type=_positive_float, help="in µm on the sensor (needs --camera or --sensor-width-mm)")
     watch_coc.add_argument("--camera", help="the body, from the catalog (its sensor and CoC)")
     watch_coc.add_argument("--sensor-width-mm", type=_positive_float, help="the sensor's width, when the body is not in the catalog")
-    watch.add_argument("--drift-limit-pct", type=_positive_float, default=1.0,
+    watch.add_argument("--drift-limit-pct", type=_positive_float,
                        help="how far a feature may sit from its place in the reference, %% of the width (default 1)")
     watch.add_argument("--sidecars", choices=("both", "lightroom", "darktable", "none"), default="both",
                        help="XMP sidecars: NAME.xmp (Lightroom, Capture One), NAME.EXT.xmp (darktable), both (default) or none")
     watch.add_argument("--poll-s", type=_positive_float, default=1.0, help="scan the folder at least this often (default 1 s)")
     watch.add_argument("--no-events", action="store_true", help="scan only, no file events (network shares that send none)")
     watch.add_argument("--json", action="store_true", help="one JSON object per shot, a line each")
+
+    recipe = commands.add_parser("recipe", help="save a studio setup as a recipe, or compare a camera with one")
+    recipe_commands = recipe.add_subparsers(dest="recipe_command", required=True, metavar="save|check")
+    save = recipe_commands.add_parser("save", help="write RECIPE.toml and its reference RECIPE.png")
+    save.add_argument("recipe", type=Path, help="the recipe file to write (.toml); the reference PNG goes beside it")
+    save.add_argument("--reference", type=Path, required=True, help="the picture the boxes are drawn on (a sharp shot)")
+    save.add_argument("--roi", type=_roi, action="append", required=True, metavar="X,Y,W,H",
+                      help="a feature that must be sharp, in the reference's pixels (up to four)")
+    save.add_argument("--source", help="read the camera's settings from this source (e.g. gphoto2)")
+    save.add_argument("--name", help="the recipe's name (default: the file's name)")
+    save.add_argument("--lens", help="the lens, as you name it")
+    save.add_argument("--mark", action="append", default=[], help="a focus mark the setup uses (by name)")
+    save_coc = save.add_argument_group("circle of confusion (default: the picture's diagonal / 1500)")
+    save_coc.add_argument("--coc-px", type=_positive_float, help="in the reference's pixels")
+    save_coc.add_argument("--coc-um", type=_positive_float, help="in µm on the sensor (needs --camera or --sensor-width-mm)")
+    save_coc.add_argument("--camera", help="the body, from the catalog (its sensor and CoC)")
+    save_coc.add_argument("--sensor-width-mm", type=_positive_float, help="the sensor's width, when the body is not in the catalog")
+    save.add_argument("--drift-limit-pct", type=_positive_float, default=1.0,
+                      help="how far a feature may move, in %% of the width, before a shot says drift (default 1)")
+    save.add_argument("--force", action="store_true", help="replace an existing recipe")
+    check_recipe = recipe_commands.add_parser("check", help="list every setting where the camera differs from the recipe")
+    check_recipe.add_argument("recipe", type=Path, help="the recipe (.toml)")
+    check_recipe.add_argument("--source", required=True, help="the camera (e.g. gphoto2)")
+    check_recipe.add_argument("--apply", action="store_true", help="set the camera to the recipe's values")
+    check_recipe.add_argument("--json", action="store_true", help="print one JSON object")
 
     report = commands.add_parser("report", help="a session's report: an HTML page and a CSV of every shot")
     report.add_argument("session", type=Path, help="the session folder (with focuslock-session.sqlite)")
@@ -1098,26 +1124,51 @@ def _stack_check(args: argparse.Namespace) -> int:
 def _watch(args: argparse.Namespace) -> int:
     import threading
 
+    from focuslock.session.recipe import RecipeError, load_recipe
     from focuslock.session.store import SessionError
+    from focuslock.session.xmp import RatingPolicy
     from focuslock.watch import WatchError, WatchOptions, install_stop_signals, open_session, print_json_line, run_watch
 
     if args.roi and len(args.roi) > 4:
         raise UserError("Give at most four features (--roi) to check in every shot.")
-    if args.drift_limit_pct >= 100:
+    if args.drift_limit_pct is not None and args.drift_limit_pct >= 100:
         raise UserError("--drift-limit-pct is a share of the width under 100 (e.g. 1).")
-    sensor = _take_sensor(args)
-    coc = {"coc_px": args.coc_px, "coc_um": None if sensor is None or sensor.coc_mm is None else sensor.coc_mm * 1000.0,
-           "sensor_width_mm": None if sensor is None else sensor.width_mm, "camera": args.camera}
+    policy = RatingPolicy()
+    if args.recipe is not None:
+        given = [name for name, value in (("--roi", args.roi), ("--reference", args.reference), ("--coc-px", args.coc_px),
+                                          ("--coc-um", args.coc_um), ("--camera", args.camera),
+                                          ("--sensor-width-mm", args.sensor_width_mm)) if value]
+        if given:
+            raise UserError(f"The recipe sets the features, reference and CoC; leave out {', '.join(given)} "
+                            "(or edit the recipe).")
+        try:
+            recipe, _ = load_recipe(args.recipe)
+            policy = recipe.rating_policy()
+        except RecipeError as error:
+            raise UserError(str(error)) from None
+        features = [tuple(f) for f in recipe.features_px]
+        reference = args.recipe.parent / recipe.reference
+        optics = recipe.optics
+        coc = {"coc_px": optics.get("coc_px"), "coc_um": optics.get("coc_um"), "sensor_width_mm": optics.get("sensor_width_mm"),
+               "camera": recipe.camera_name, "lens": recipe.lens}
+        drift_pct = args.drift_limit_pct if args.drift_limit_pct is not None else recipe.drift_limit_pct
+    else:
+        sensor = _take_sensor(args)
+        coc = {"coc_px": args.coc_px, "coc_um": None if sensor is None or sensor.coc_mm is None else sensor.coc_mm * 1000.0,
+               "sensor_width_mm": None if sensor is None else sensor.width_mm, "camera": args.camera}
+        features, reference = args.roi, args.reference
+        drift_pct = 1.0 if args.drift_limit_pct is None else args.drift_limit_pct
     if not args.folder.is_dir():
         raise UserError(f"The folder to watch, {args.folder}, does not exist or is not a folder.")
     session_dir = args.session or args.folder
     try:
-        store, judge = open_session(session_dir, args.folder, args.roi, args.reference, coc, args.drift_limit_pct / 100.0)
+        store, judge = open_session(session_dir, args.folder, features, reference, coc, drift_pct / 100.0)
     except (SessionError, WatchError) as error:
         raise UserError(str(error)) from None
     stop = threading.Event()
     install_stop_signals(stop)
-    options = WatchOptions(once=args.once, sidecars=args.sidecars, poll_s=args.poll_s, use_events=not args.no_events)
+    options = WatchOptions(once=args.once, sidecars=args.sidecars, policy=policy, poll_s=args.poll_s,
+                           use_events=not args.no_events)
     say = (lambda text: print(text, file=sys.stderr, flush=True)) if args.json else (lambda text: print(text, flush=True))
     try:
         counts = run_watch(args.folder, store, judge, options, say=say, stop=stop,
@@ -1132,6 +1183,82 @@ def _watch(args: argparse.Namespace) -> int:
         say("Done: " + ", ".join(f"{count} {name}" for name, count in counts.items() if count) if any(counts.values())
             else "Done: no new pictures.")
     return EXIT_OK
+
+
+def _recipe(args: argparse.Namespace) -> int:
+    from focuslock.camera.base import CameraError
+    from focuslock.camera.sources import camera_factory
+    from focuslock.camera.folder import read_bgr_image
+    from focuslock.session.recipe import (Recipe, RecipeError, apply_settings, diff_settings, load_recipe,
+                                          read_camera_settings, save_recipe)
+
+    def open_camera(source: str):
+        try:
+            camera = camera_factory(source, loop=False)()
+            camera.open()
+        except CameraError as error:
+            raise UserError(error.user_message) from None
+        return camera
+
+    try:
+        if args.recipe_command == "save":
+            if len(args.roi) > 4:
+                raise UserError("Give at most four features (--roi) to check in every shot.")
+            sensor = _take_sensor(args)
+            try:
+                reference = read_bgr_image(args.reference)
+            except CameraError as error:
+                raise UserError(error.user_message) from None
+            height, width = reference.shape[:2]
+            for x, y, w, h in args.roi:
+                if x < 0 or y < 0 or x + w > width or y + h > height:
+                    raise UserError(f"The box {x},{y},{w},{h} is not inside the {width}×{height} reference picture.")
+            settings, camera_name = {}, args.camera
+            if args.source:
+                camera = open_camera(args.source)
+                try:
+                    settings, camera_name = read_camera_settings(camera), camera.name
+                finally:
+                    camera.close()
+            optics = {}
+            if args.coc_px is not None:
+                optics["coc_px"] = args.coc_px
+            if sensor is not None:
+                optics["sensor_width_mm"] = sensor.width_mm
+                if sensor.coc_mm is not None:
+                    optics["coc_um"] = sensor.coc_mm * 1000.0
+            recipe = Recipe(args.name or args.recipe.stem, args.recipe.with_suffix(".png").name,
+                            tuple(tuple(map(float, r)) for r in args.roi), camera_name, settings, args.lens, optics,
+                            tuple(args.mark), drift_limit_pct=args.drift_limit_pct)
+            png = save_recipe(args.recipe, recipe, reference, force=args.force)
+            print(f"recipe: {args.recipe}\nreference: {png}\n{len(settings)} camera settings, {len(args.roi)} features")
+            return EXIT_OK
+        recipe, _ = load_recipe(args.recipe)
+        camera = open_camera(args.source)
+        try:
+            differences = diff_settings(recipe, camera)
+            applied, problems = apply_settings(recipe, camera) if args.apply else ([], [])
+            remaining = diff_settings(recipe, camera) if args.apply else differences
+        finally:
+            camera.close()
+    except RecipeError as error:
+        raise UserError(str(error)) from None
+    if args.json:
+        _print_json({"recipe": str(args.recipe), "camera": camera.name,
+                     "differences": [d.__dict__ for d in differences], "applied": [d.name for d in applied],
+                     "problems": problems, "matches": not remaining})
+    else:
+        if not differences:
+            print(f"{camera.name} matches the recipe {recipe.name}.")
+        for difference in differences:
+            done = " → set" if difference in applied else ""
+            print(difference.describe() + done)
+        for problem in problems:
+            print(problem)
+        if args.apply:
+            print("The camera now matches the recipe." if not remaining
+                  else f"{len(remaining)} setting(s) still differ from the recipe.")
+    return EXIT_OK if not remaining else EXIT_FAILURE
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -1157,7 +1284,7 @@ def _report(args: argparse.Namespace) -> int:
 
 _COMMANDS = {"demo": _demo, "live": _live, "analyze": _analyze, "dof": _dof, "stack-plan": _stack_plan,
              "stack-check": _stack_check, "stack-shoot": _stack_shoot, "mark": _mark, "calibrate": _calibrate, "cameras": _cameras, "capture": _capture,
-             "watch": _watch, "report": _report}
+             "watch": _watch, "report": _report, "recipe": _recipe}
 
 
 if __name__ == "__main__":  # pragma: no cover
