@@ -55,22 +55,26 @@ def test_a_single_frame_estimate_is_never_low_beyond_its_stated_uncertainty(crop
                 assert estimate == pytest.approx(truth, rel=0.1)
 
 
-def _follow(frames: list[np.ndarray]) -> list[NoiseModel]:
-    """The noise model as the live engine feeds it: a single-frame estimate per frame and
-    a temporal pair from consecutive views of the still feature while the lock calibrates
-    (here the first six frames); the model's state after each frame."""
-    model, seen = NoiseModel(), []
+def _feed(frames: list[np.ndarray], model: NoiseModel, paired):
+    """The noise model as the live engine feeds it: a single-frame estimate per frame and,
+    where ``paired(index)``, a temporal pair of this and the previous view of the still
+    feature (live: while the lock calibrates). Yields the index after each frame."""
     x, y, w, h = BOX
     previous = None
     for index, frame in enumerate(frames):
         grey = _grey(frame)
         model.observe_frame(grey)
         view = grey[y : y + h, x : x + w]
-        if previous is not None and index < 6:
+        if previous is not None and paired(index):
             model.observe_views(previous, view)
         previous = view
-        seen.append((model.source, model.sigma, model.sigma_sd))
-    return seen
+        yield index
+
+
+def _follow(frames: list[np.ndarray]) -> list[tuple[str, float, float]]:
+    """(source, σ, its sd) after each frame, pairs on the first six frames."""
+    model = NoiseModel()
+    return [(model.source, model.sigma, model.sigma_sd) for _ in _feed(frames, model, lambda index: index < 6)]
 
 
 @pytest.mark.parametrize("crop", ["barcode", "header_pins"])
@@ -95,12 +99,7 @@ def test_a_new_iso_makes_the_held_noise_stale_until_new_pairs_measure_it():
     rgb = _crop("switch_corner")
     frames = [degrade(rgb, 0.0, 1.0, seed=i) for i in range(6)] + [degrade(rgb, 0.0, 6.0, seed=10 + i) for i in range(8)]
     model = NoiseModel(smoothing=1.0)  # every frame's estimate at once, to see the switch
-    x, y, w, h = BOX
-    previous = None
-    for index, frame in enumerate(frames):
-        grey = _grey(frame)
-        model.observe_frame(grey)
-        view = grey[y : y + h, x : x + w]
+    for index in _feed(frames, model, lambda index: index != 6):
         if index == 5:
             held = model.sigma
             assert model.source == "temporal"
@@ -108,17 +107,13 @@ def test_a_new_iso_makes_the_held_noise_stale_until_new_pairs_measure_it():
             # Six times the noise (a jump of five stops): the held temporal σ is stale; the
             # single-frame estimate answers, with its larger uncertainty.
             assert model.source == "single-frame"
-            assert model.sigma == pytest.approx(_true_sigma(rgb, 0.0, 6.0, seed=16), rel=0.1)
+            assert model.sigma == pytest.approx(_true_sigma(rgb, 0.0, 6.0, seed=10), rel=0.1)
             assert model.sigma_sd == pytest.approx(noise_sigma_sd(model.sigma))
         if index >= 7:
-            model.observe_views(previous, view)
             # New pairs: measured again, from the pairs since the change only.
             assert model.source == "temporal"
-            assert model.sigma == pytest.approx(_true_sigma(rgb, 0.0, 6.0, seed=index), rel=0.05)
+            assert model.sigma == pytest.approx(_true_sigma(rgb, 0.0, 6.0, seed=10 + index - 6), rel=0.05)
             assert model.sigma > 4.0 * held
-        elif previous is not None and index < 6:
-            model.observe_views(previous, view)
-        previous = view
 
 
 def test_a_held_model_keeps_its_estimator_s_uncertainty():
