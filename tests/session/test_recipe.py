@@ -141,6 +141,8 @@ def test_watch_with_a_recipe_uses_its_features_reference_and_ratings(tmp_path, c
     (lambda p: p.write_text(p.read_text().replace("[xmp]\n", "[xmp]\nrating = {pass = 9}\n")), "rating for pass"),
     (lambda p: p.write_text(p.read_text().replace("format = 1", "format = 7")), "newer focuslock"),
     (lambda p: p.write_bytes(b"\xff\xfe\x00garbage"), "not a text file"),
+    (lambda p: p.write_text(p.read_text().replace("[naming]\n", "[naming]\npattern = \"{session}_{barcode}\"\n")),
+     "uses {barcode}"),
 ])
 def test_a_broken_recipe_is_one_sentence_and_nothing_is_written(tmp_path, capsys, damage, words):
     reference = _reference(tmp_path)

@@ -32,6 +32,7 @@ import numpy as np
 
 from focuslock.camera.base import Camera, CameraError
 from focuslock.camera.files import SaveError, replace_file_atomically
+from focuslock.session.naming import NamePattern, NamingError
 from focuslock.session.shot_check import SessionSetup
 from focuslock.session.xmp import RatingPolicy
 
@@ -227,9 +228,15 @@ def _from_mapping(data: dict, file_name: str) -> Recipe:
     marks = data.get("marks", [])
     if not isinstance(marks, list) or not all(isinstance(m, str) for m in marks):
         raise fail("marks must be a list of mark names")
+    naming = _table(data, "naming", fail)
+    if "pattern" in naming:
+        try:
+            NamePattern(str(naming["pattern"]))
+        except NamingError as error:
+            raise RecipeError(f"{file_name}: {error}") from None
     recipe = Recipe(name.strip(), reference, tuple(features), camera.get("name"), dict(settings),
                     lens if isinstance(lens, str) else None, optics, tuple(marks), _table(data, "overlay", fail),
-                    _table(data, "naming", fail), _table(data, "xmp", fail), float(drift))
+                    naming, _table(data, "xmp", fail), float(drift))
     recipe.rating_policy()  # refuse a bad [xmp] table now, not at the first shot
     return recipe
 
