@@ -174,6 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
     capture.add_argument("--count", type=int, default=1, help="how many captures (default 1)")
     capture.add_argument("--delete-from-camera", action="store_true", help="delete each file from the camera once its download is verified")
     capture.add_argument("--json", action="store_true", help='print {"files": [...]} of what was downloaded and verified')
+    capture.add_argument("--session", type=Path, help="log each capture in this session folder (with --recipe): named, "
+                                                       "judged, rated in XMP sidecars")
+    capture.add_argument("--recipe", type=Path, help="the recipe the session checks against (its features, CoC, naming)")
+    capture.add_argument("--sku", help="the product's code for the names and the log (as a card's barcode gives it)")
 
     dof = commands.add_parser("dof", help="depth of field for macro and long lenses, with diffraction")
     _add_lens_options(dof)
@@ -839,13 +843,25 @@ def _capture(args: argparse.Namespace) -> int:
 
     if args.count < 1:
         raise UserError(f"--count must be 1 or more, got {args.count}.")
-    camera = GPhotoCamera(args.camera, download_folder=args.out, delete_after_download=args.delete_from_camera)
+    if (args.session is None) != (args.recipe is None):
+        raise UserError("--session and --recipe go together: the session checks every capture against the recipe.")
+    session = _open_capture_session(args) if args.session is not None else None
+    out = args.session if session is not None else args.out
+    camera = GPhotoCamera(args.camera, download_folder=out, delete_after_download=args.delete_from_camera)
     failure = None
     printed: set[Path] = set()
+    shots = []
     try:
         camera.open()
         for _ in range(args.count):
-            for path in camera.capture(args.out):
+            paths = camera.capture(out)
+            if session is not None:
+                shot = session(paths, camera.name)
+                shots.append(shot)
+                paths = [out / shot["file"], *(out / c for c in shot["companions"])]
+                if not args.json:
+                    print(shot["text"], flush=True)
+            for path in paths:
                 if not args.json:
                     # At once: a run cut short (a kill, a pulled cable) has still said
                     # where each finished file is.
@@ -855,11 +871,19 @@ def _capture(args: argparse.Namespace) -> int:
         failure = error.user_message
     finally:
         camera.close()
+        if session is not None:
+            session.close()
     # Every file that reached the disk, verified, in order: also the first of a RAW+JPEG
     # pair whose second part failed, and files the body announced on its own.
     files = list(camera.downloaded)
+    if session is not None:
+        # Named by the recipe since they were downloaded.
+        files = [out / name for shot in shots for name in [shot["file"], *shot["companions"]]] + [
+            f for f in files if f.exists() and f not in printed]
     if args.json:
-        _print_json({"files": [str(path) for path in files], **({"error": failure} if failure else {})})
+        _print_json({"files": [str(path) for path in files], **({"shots": [{k: v for k, v in shot.items() if k != "text"}
+                                                                            for shot in shots]} if session else {}),
+                     **({"error": failure} if failure else {})})
     else:
         # Files the body announced on its own, and those saved by a capture that then
         # failed (a RAW before its JPEG), were not printed yet.
@@ -872,6 +896,40 @@ def _capture(args: argparse.Namespace) -> int:
             print(f"focuslock: the {len(files)} file(s) downloaded before are intact in {args.out}.", file=sys.stderr)
         return EXIT_FAILURE
     return EXIT_OK
+
+
+class _CaptureSession:
+    """``capture --session``: each capture's files named by the recipe, judged and logged."""
+
+    def __init__(self, store, judge, options, pattern, sku) -> None:
+        self.store, self.judge, self.options, self.pattern, self.sku = store, judge, options, pattern, sku
+
+    def __call__(self, paths: list[Path], camera_name: str) -> dict:
+        from focuslock.watch import log_capture
+
+        return log_capture(paths, self.store, self.judge, self.options, pattern=self.pattern, sku=self.sku,
+                           camera=camera_name)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _open_capture_session(args: argparse.Namespace) -> _CaptureSession:
+    from focuslock.session.naming import DEFAULT_PATTERN, NamePattern, NamingError
+    from focuslock.session.store import SessionError
+    from focuslock.watch import WatchError, WatchOptions, open_session
+
+    recipe, features, reference, coc = _session_from_recipe(args.recipe)
+    try:
+        pattern = NamePattern(str(recipe.naming.get("pattern", DEFAULT_PATTERN)))
+    except NamingError as error:
+        raise UserError(str(error)) from None
+    args.session.mkdir(parents=True, exist_ok=True)
+    try:
+        store, judge = open_session(args.session, args.session, features, reference, coc, recipe.drift_limit_pct / 100.0)
+    except (SessionError, WatchError) as error:
+        raise UserError(str(error)) from None
+    return _CaptureSession(store, judge, WatchOptions(policy=recipe.rating_policy()), pattern, args.sku)
 
 
 def _calibrate(args: argparse.Namespace) -> int:
@@ -1121,10 +1179,25 @@ def _stack_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _session_from_recipe(path: Path):
+    """A recipe and what a session set up from it needs: features, the reference's path,
+    the CoC arguments of ``open_session``."""
+    from focuslock.session.recipe import RecipeError, load_recipe
+
+    try:
+        recipe, _ = load_recipe(path)
+        recipe.rating_policy()
+    except RecipeError as error:
+        raise UserError(str(error)) from None
+    optics = recipe.optics
+    coc = {"coc_px": optics.get("coc_px"), "coc_um": optics.get("coc_um"), "sensor_width_mm": optics.get("sensor_width_mm"),
+           "camera": recipe.camera_name, "lens": recipe.lens}
+    return recipe, [tuple(f) for f in recipe.features_px], path.parent / recipe.reference, coc
+
+
 def _watch(args: argparse.Namespace) -> int:
     import threading
 
-    from focuslock.session.recipe import RecipeError, load_recipe
     from focuslock.session.store import SessionError
     from focuslock.session.xmp import RatingPolicy
     from focuslock.watch import WatchError, WatchOptions, install_stop_signals, open_session, print_json_line, run_watch
@@ -1141,16 +1214,8 @@ def _watch(args: argparse.Namespace) -> int:
         if given:
             raise UserError(f"The recipe sets the features, reference and CoC; leave out {', '.join(given)} "
                             "(or edit the recipe).")
-        try:
-            recipe, _ = load_recipe(args.recipe)
-            policy = recipe.rating_policy()
-        except RecipeError as error:
-            raise UserError(str(error)) from None
-        features = [tuple(f) for f in recipe.features_px]
-        reference = args.recipe.parent / recipe.reference
-        optics = recipe.optics
-        coc = {"coc_px": optics.get("coc_px"), "coc_um": optics.get("coc_um"), "sensor_width_mm": optics.get("sensor_width_mm"),
-               "camera": recipe.camera_name, "lens": recipe.lens}
+        recipe, features, reference, coc = _session_from_recipe(args.recipe)
+        policy = recipe.rating_policy()
         drift_pct = args.drift_limit_pct if args.drift_limit_pct is not None else recipe.drift_limit_pct
     else:
         sensor = _take_sensor(args)

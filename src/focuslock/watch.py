@@ -20,6 +20,7 @@ import signal
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
@@ -27,6 +28,7 @@ from focuslock.camera.base import CorruptFrameError
 from focuslock.camera.files import SaveError, save_new_file, sha256_of
 from focuslock.camera.folder import IMAGE_SUFFIXES, list_images, read_bgr_image
 from focuslock.session.hotfolder import RAW_SUFFIXES, HotFolder
+from focuslock.session.naming import NamePattern, name_shot
 from focuslock.session.shot_check import SessionSetup, SetupError, ShotJudge, ShotVerdict
 from focuslock.session.store import SessionError, ShotFile, ShotRecord, ShotStore, now_utc
 from focuslock.session.xmp import RatingPolicy, SidecarError, XmpFields, sidecar_paths, write_sidecar
@@ -154,8 +156,27 @@ def run_watch(folder: Path, store: ShotStore, judge: ShotJudge, options: WatchOp
     return counts
 
 
+def log_capture(files: list[Path], store: ShotStore, judge: ShotJudge, options: WatchOptions, *,
+                pattern: NamePattern | None = None, sku: str | None = None, camera: str | None = None) -> dict:
+    """One capture's downloaded files (a JPEG, or RAW+JPEG) named by ``pattern`` (the
+    pair keeps one stem), judged, given sidecars and logged as one shot, as the hot
+    folder does; ``sku`` the product's code. Returns what to tell the user."""
+    if pattern is not None:
+        sequence = store.shot_count() + 1
+        when = datetime.now()
+        renamed = []
+        for file in files:
+            name = pattern.render(session=store.name(), sequence=sequence, when=when, extension=file.suffix, sku=sku,
+                                  camera=camera, original=file.stem)
+            renamed.append(name_shot(file, name))
+        files = renamed
+    pictures = [f for f in files if f.suffix.lower() in IMAGE_SUFFIXES]
+    judged = pictures[0] if pictures else files[0]
+    return _handle(judged, True, [f for f in files if f != judged], store, judge, options, sku)
+
+
 def _handle(path: Path, complete: bool, companions: list[Path], store: ShotStore, judge: ShotJudge,
-            options: WatchOptions) -> dict:
+            options: WatchOptions, sku: str | None = None) -> dict:
     """Judge one picture, write its sidecars, log it; returns what to tell the user."""
     readable = complete and path.suffix.lower() in IMAGE_SUFFIXES
     if readable:
@@ -174,12 +195,12 @@ def _handle(path: Path, complete: bool, companions: list[Path], store: ShotStore
         except OSError as error:
             raise WatchError(f"{file.name} cannot be read for its checksum ({error.strerror or error}).") from None
     record = ShotRecord(path.name, tuple(files), verdict.verdict, verdict.reason, verdict.features, verdict.drift_px,
-                        verdict.drift_share, {}, dict(judge.setup.optics))
+                        verdict.drift_share, {}, dict(judge.setup.optics), sku)
     # The sequence the log will give it: one writer, so the next one is known beforehand.
     sequence = store.shot_count() + 1
     feature_lines = tuple(f.describe() for f in verdict.features)
     fields = XmpFields(verdict.verdict, verdict.reason, store.name(), sequence, now_utc(), feature_lines,
-                       record.worst_coc_share, verdict.drift_px)
+                       record.worst_coc_share, verdict.drift_px, sku)
     notes = []
     if options.sidecars != "none":
         # A RAW+JPEG pair shares Lightroom's NAME.xmp: each sidecar written once.
@@ -202,7 +223,7 @@ def _handle(path: Path, complete: bool, companions: list[Path], store: ShotStore
     return {"sequence": logged.sequence, "file": path.name, "verdict": verdict.verdict, "reason": verdict.reason,
             "features": [_feature_json(f) for f in verdict.features], "drift_px": _round(verdict.drift_px, 1),
             "drift_share": _round(verdict.drift_share, 4), "companions": [c.name for c in companions],
-            "readable": readable, "notes": notes, "text": text}
+            "readable": readable, "notes": notes, "sku": sku, "text": text}
 
 
 def _feature_json(feature) -> dict:

@@ -168,3 +168,34 @@ def test_saving_never_replaces_a_recipe_without_force(tmp_path, capsys):
     assert _cli(capsys, "recipe", "save", str(recipe_path), "--reference", str(reference), "--roi", "10,10,100,100",
                 "--force")[0] == 0
     assert load_recipe(recipe_path)[0].features_px == ((10.0, 10.0, 100.0, 100.0),)
+
+
+def test_capture_into_a_session_names_judges_rates_and_logs_each_capture(tmp_path, capsys):
+    from focuslock.session.store import ShotStore
+    from tests.conftest import VIRTUAL_CAMERA_JPEG
+
+    # The virtual camera's picture is the reference: its word "focuslock" must be sharp.
+    recipe_path = tmp_path / "r.toml"
+    assert _cli(capsys, "recipe", "save", str(recipe_path), "--reference", str(VIRTUAL_CAMERA_JPEG),
+                "--roi", "50,180,440,100", "--coc-px", "4")[0] == 0
+    recipe_path.write_text(recipe_path.read_text().replace("[naming]\n", '[naming]\npattern = "{session}_{sku}_{seq:03d}"\n'))
+    session = tmp_path / "studio"
+    code, out, err = _cli(capsys, "capture", "--session", str(session), "--recipe", str(recipe_path),
+                          "--sku", "4006381333931", "--count", "2", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    names = ["studio_4006381333931_001.JPG", "studio_4006381333931_002.JPG"]
+    assert [Path(f).name for f in report["files"]] == names
+    assert [(s["file"], s["verdict"], s["sku"]) for s in report["shots"]] == [(n, "pass", "4006381333931") for n in names]
+    # The next product, and a name the session already used is never reused.
+    code, out, _ = _cli(capsys, "capture", "--session", str(session), "--recipe", str(recipe_path), "--sku", "X1")
+    assert code == 0 and "studio_X1_003.JPG: PASS" in out
+    with ShotStore.read(session) as store:
+        logged = [(s.record.name, s.record.sku, s.record.verdict) for s in store.shots()]
+    assert logged == [(names[0], "4006381333931", "pass"), (names[1], "4006381333931", "pass"), ("studio_X1_003.JPG", "X1", "pass")]
+    tags = json.loads(subprocess.run([EXIFTOOL, "-j", "-XMP-focuslock:Sku", "-Rating", str(session / "studio_X1_003.xmp")],
+                                     capture_output=True, text=True, check=True).stdout)
+    assert (tags[0]["Sku"], tags[0]["Rating"]) == ("X1", 5)
+    # The two options go together, in one sentence.
+    code, _, err = _cli(capsys, "capture", "--session", str(session))
+    assert code != 0 and "go together" in err and err.count("\n") == 1
