@@ -29,6 +29,7 @@ circle of confusion.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ import numpy as np
 from focuslock.focus.noise import first_difference_energy, noise_sigma_sd
 
 __all__ = ["BandEnergies", "BlurEstimate", "BlurReference", "band_energies", "coarse_band", "curve_diameters_px", "curve_views",
-           "disc_kernel", "defocus", "fine_energy_sd", "view_margin_px"]
+           "disc_kernel", "defocus", "fine_energy_sd", "noise_bias_sd", "view_margin_px"]
 
 COARSE_SIGMA_PX = 2.0
 # Diameters (as multiples of the CoC) at which the reference's through-focus curve is
@@ -154,21 +155,30 @@ class BandEnergies:
         return self.coarse >= _MIN_COARSE_TO_NOISE * self.coarse_noise
 
 
-def fine_energy_sd(fine: float, fine_noise: float, pixels: int, noise_relative_sd: float = 0.0) -> float:
+def fine_energy_sd(fine: float, fine_noise: float, pixels: int, noise_bias_sd: float = 0.0) -> float:
     """Standard deviation from noise of a noise-corrected fine-band energy ``fine`` whose
-    noise share was ``fine_noise``, over ``pixels`` pixels, when the noise σ behind that
-    share is known to a relative standard deviation ``noise_relative_sd``.
+    noise share was ``fine_noise``, over ``pixels`` pixels; ``noise_bias_sd``: the part
+    that the noise estimate's own error adds (:func:`noise_bias_sd`).
 
     Sampling: per axis the first differences are s + n with var(n) = fine_noise/2;
     var(mean of (s + n)²) = (4·s²·v + 2·v²)/N. Neighbouring differences share a pixel:
-    about one independent sample per two pixels. The share itself: fine_noise ∝ σ², so
-    it is off by 2·fine_noise·δσ/σ — the same in every pixel, so no pixel count averages
-    it away, and where the share is most of the band it outweighs the sampling.
+    about one independent sample per two pixels.
     """
     v = fine_noise / 2.0
     n_eff = max(pixels / 2.0, 1.0)
     sampling_var = 2.0 * (2.0 * max(fine, 0.0) * v + 2.0 * v * v) / n_eff
-    return math.sqrt(sampling_var + (2.0 * fine_noise * noise_relative_sd) ** 2)
+    return math.sqrt(sampling_var + noise_bias_sd**2)
+
+
+def noise_bias_sd(noise_sigma: float, noise_sd: float, blur_px: float) -> float:
+    """How far a σ known to ``noise_sd`` can move a fresh view's fine band *against the
+    reference's curve* at a blur of ``blur_px``: the view's noise share is 4σ², the
+    curve's at that blur the blurred noise's g(d)·σ² (corrected with the same σ), so an
+    error δσ moves the reading by 2σ·δσ·(4 − g(d)) — nothing at d = 0, nearly the whole
+    share past a few pixels. The same in every pixel: no pixel count averages it away, and
+    where the noise is most of the band it outweighs the sampling."""
+    fresh_gain = _noise_gains(0.0)[0]
+    return 2.0 * noise_sigma * noise_sd * max(fresh_gain - _noise_gains(round(max(blur_px, 0.0), 4))[0], 0.0)
 
 
 def coarse_band(image: np.ndarray) -> np.ndarray:
@@ -180,8 +190,7 @@ def coarse_band(image: np.ndarray) -> np.ndarray:
 
 
 def band_energies(patch: np.ndarray, noise_sigma: float, noise_blur_px: float = 0.0, *, margin_px: int = 0,
-                  region: tuple[int, int, int, int] | None = None, coarse_image: np.ndarray | None = None,
-                  noise_sd: float = 0.0) -> BandEnergies:
+                  region: tuple[int, int, int, int] | None = None, coarse_image: np.ndarray | None = None) -> BandEnergies:
     """Noise-corrected band energies of a grey patch.
 
     ``margin_px`` pixels on every side are context only (so that the coarse band's
@@ -189,8 +198,8 @@ def band_energies(patch: np.ndarray, noise_sigma: float, noise_blur_px: float = 
     over ``region`` (x0, y0, x1, y1) of the inside. ``coarse_image``: the patch's
     :func:`coarse_band`, when already computed. ``noise_blur_px``: the patch's noise has
     been blurred by a disc of that diameter (a reference blurred for the through-focus
-    curve), which shrinks its energy. ``noise_sd``: the standard deviation of
-    ``noise_sigma`` itself (:func:`focuslock.focus.noise.noise_sigma_sd`).
+    curve), which shrinks its energy. ``fine_sd`` counts sampling only (see
+    :func:`noise_bias_sd` for the noise estimate's own error).
     """
     # uint8 views are read as they are (the filter converts as it smooths, and the
     # norms of uint8 differences are exact): no float copy per frame.
@@ -214,8 +223,7 @@ def band_energies(patch: np.ndarray, noise_sigma: float, noise_blur_px: float = 
     coarse_noise = noise_var * coarse_gain
     coarse = coarse_raw - coarse_noise
     pixels = int(inner.size)
-    noise_relative_sd = noise_sd / noise_sigma if noise_sigma > 0 else 0.0
-    return BandEnergies(fine, coarse, fine_energy_sd(fine, fine_noise, pixels, noise_relative_sd), pixels, coarse_noise)
+    return BandEnergies(fine, coarse, fine_energy_sd(fine, fine_noise, pixels), pixels, coarse_noise)
 
 
 def defocus(patch: np.ndarray, diameter_px: float) -> np.ndarray:
@@ -326,9 +334,17 @@ class BlurReference:
         if noise_sd is None:
             noise_sd = noise_sigma_sd(noise_sigma)
         # A fresh view's noise is unblurred: white noise of σ gives 4σ² in the fine band.
+        # The σ's own error counted as a reading counts it (_judged_blur_px).
         fine_sd = fine_energy_sd(fine, 4.0 * noise_sigma**2, self.reference.pixels,
-                                 noise_sd / noise_sigma if noise_sigma > 0 else 0.0)
+                                 noise_bias_sd(noise_sigma, noise_sd, self._judged_blur_px(blur_px)))
         return self.blur_and_sd(self.ratio_at(blur_px), fine_sd / fine)[1]
+
+    def _judged_blur_px(self, blur_px: float) -> float:
+        """The blur at which the noise estimate's error is counted: at least the CoC — a
+        reading must rule out a view blurred by the CoC, whose noise share the curve no
+        longer holds (near zero blur the error cancels against the curve, and counting it
+        there only would make a sharp reading look surer than the question allows)."""
+        return max(blur_px, self.coc_px)
 
     def set_noise(self, noise_sigma: float) -> None:
         """Correct the curve for a noise of ``noise_sigma`` grey levels."""
@@ -407,8 +423,11 @@ class BlurReference:
         :func:`coarse_band`, when already computed."""
         if noise_sd is None:
             noise_sd = noise_sigma_sd(noise_sigma)
-        energies = band_energies(view, noise_sigma, margin_px=self.margin_px, region=self.region, coarse_image=coarse_image,
-                                 noise_sd=noise_sd)
+        energies = band_energies(view, noise_sigma, margin_px=self.margin_px, region=self.region, coarse_image=coarse_image)
+        if energies.coarse > 0 and energies.fine > 0:
+            read_px, _ = self.blur_for_ratio(energies.ratio)
+            bias = noise_bias_sd(noise_sigma, noise_sd, self._judged_blur_px(read_px))
+            energies = dataclasses.replace(energies, fine_sd=math.hypot(energies.fine_sd, bias))
         if energies.fine <= 2.0 * energies.fine_sd or energies.coarse <= 0:
             # No detail above the noise: blurred at least past the end of the curve.
             return BlurEstimate(float(self.diameters_px[-1]), math.inf, energies, beyond_range=True, no_detail=True)
