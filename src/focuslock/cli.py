@@ -1185,8 +1185,7 @@ def _session_from_recipe(path: Path):
     from focuslock.session.recipe import RecipeError, load_recipe
 
     try:
-        recipe, _ = load_recipe(path)
-        recipe.rating_policy()
+        recipe, _ = load_recipe(path)  # its [xmp] table checked there too
     except RecipeError as error:
         raise UserError(str(error)) from None
     optics = recipe.optics

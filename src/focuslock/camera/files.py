@@ -27,7 +27,7 @@ import unicodedata
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["SaveError", "DiskFullError", "claim_new_path", "create_exclusively", "fsync_folder", "save_capture",
+__all__ = ["SaveError", "DiskFullError", "claim_name_for", "claim_new_path", "create_exclusively", "fsync_folder", "save_capture",
            "replace_file_atomically", "save_error_for", "save_new_file", "sanitise_file_name", "sha256_of", "written_temporary"]
 
 # Longest name we write, in UTF-8 bytes (file systems allow 255; room for "-NNN").
@@ -168,7 +168,7 @@ def save_new_file(folder: Path, name: str, data: bytes) -> Path:
         try:
             if temporary.stat().st_size != len(data) or sha256_of(temporary) != hashlib.sha256(data).hexdigest():
                 raise SaveError(f"{safe} read back from {folder} differs from what was written; the disk may be failing.")
-            final = _claim(temporary, folder, safe)
+            final = claim_name_for(temporary, folder, safe)
             fsync_folder(folder)
             return final
         except SaveError:
@@ -189,10 +189,14 @@ def save_capture(folder: Path, name: str, data: bytes, *, stays_on_camera: bool 
         raise DiskError(f"{error}{tail}") from None
 
 
-def _claim(temporary: Path, folder: Path, name: str) -> Path:
+def claim_name_for(existing: Path, folder: Path, name: str) -> Path:
+    """Give the file ``existing`` (on the same file system) the first free name of
+    ``folder/name``, ``stem-2.ext``, … and return it, never replacing a file: a hard link
+    where the file system has them (``existing`` stays; the caller removes it), else an
+    exclusive claim and a rename over it (``existing`` is moved)."""
     for candidate in _candidates(folder, name):
         try:
-            os.link(temporary, candidate)
+            os.link(existing, candidate)
             return candidate
         except FileExistsError:
             continue
@@ -201,7 +205,7 @@ def _claim(temporary: Path, folder: Path, name: str) -> Path:
                 raise
             break  # no hard links here: claim by exclusive create, then rename over it
     placeholder = claim_new_path(folder, name)
-    os.replace(temporary, placeholder)
+    os.replace(existing, placeholder)
     return placeholder
 
 

@@ -29,10 +29,9 @@ circle of confusion.
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -40,7 +39,7 @@ import numpy as np
 from focuslock.focus.noise import first_difference_energy, noise_sigma_sd
 
 __all__ = ["BandEnergies", "BlurEstimate", "BlurReference", "band_energies", "coarse_band", "curve_diameters_px", "curve_views",
-           "disc_kernel", "defocus", "fine_energy_sd", "noise_bias_sd", "view_margin_px"]
+           "disc_kernel", "defocus", "fine_energy_sd", "view_margin_px"]
 
 COARSE_SIGMA_PX = 2.0
 # Diameters (as multiples of the CoC) at which the reference's through-focus curve is
@@ -158,7 +157,7 @@ class BandEnergies:
 def fine_energy_sd(fine: float, fine_noise: float, pixels: int, noise_bias_sd: float = 0.0) -> float:
     """Standard deviation from noise of a noise-corrected fine-band energy ``fine`` whose
     noise share was ``fine_noise``, over ``pixels`` pixels; ``noise_bias_sd``: the part
-    that the noise estimate's own error adds (:func:`noise_bias_sd`).
+    that the noise estimate's own error adds (:meth:`BlurReference.noise_bias_sd`).
 
     Sampling: per axis the first differences are s + n with var(n) = fine_noise/2;
     var(mean of (s + n)²) = (4·s²·v + 2·v²)/N. Neighbouring differences share a pixel:
@@ -168,17 +167,6 @@ def fine_energy_sd(fine: float, fine_noise: float, pixels: int, noise_bias_sd: f
     n_eff = max(pixels / 2.0, 1.0)
     sampling_var = 2.0 * (2.0 * max(fine, 0.0) * v + 2.0 * v * v) / n_eff
     return math.sqrt(sampling_var + noise_bias_sd**2)
-
-
-def noise_bias_sd(noise_sigma: float, noise_sd: float, blur_px: float) -> float:
-    """How far a σ known to ``noise_sd`` can move a fresh view's fine band *against the
-    reference's curve* at a blur of ``blur_px``: the view's noise share is 4σ², the
-    curve's at that blur the blurred noise's g(d)·σ² (corrected with the same σ), so an
-    error δσ moves the reading by 2σ·δσ·(4 − g(d)) — nothing at d = 0, nearly the whole
-    share past a few pixels. The same in every pixel: no pixel count averages it away, and
-    where the noise is most of the band it outweighs the sampling."""
-    fresh_gain = _noise_gains(0.0)[0]
-    return 2.0 * noise_sigma * noise_sd * max(fresh_gain - _noise_gains(round(max(blur_px, 0.0), 4))[0], 0.0)
 
 
 def coarse_band(image: np.ndarray) -> np.ndarray:
@@ -199,7 +187,7 @@ def band_energies(patch: np.ndarray, noise_sigma: float, noise_blur_px: float = 
     :func:`coarse_band`, when already computed. ``noise_blur_px``: the patch's noise has
     been blurred by a disc of that diameter (a reference blurred for the through-focus
     curve), which shrinks its energy. ``fine_sd`` counts sampling only (see
-    :func:`noise_bias_sd` for the noise estimate's own error).
+    :meth:`BlurReference.noise_bias_sd` for the noise estimate's own error).
     """
     # uint8 views are read as they are (the filter converts as it smooths, and the
     # norms of uint8 differences are exact): no float copy per frame.
@@ -334,17 +322,27 @@ class BlurReference:
         if noise_sd is None:
             noise_sd = noise_sigma_sd(noise_sigma)
         # A fresh view's noise is unblurred: white noise of σ gives 4σ² in the fine band.
-        # The σ's own error counted as a reading counts it (_judged_blur_px).
         fine_sd = fine_energy_sd(fine, 4.0 * noise_sigma**2, self.reference.pixels,
-                                 noise_bias_sd(noise_sigma, noise_sd, self._judged_blur_px(blur_px)))
+                                 self.noise_bias_sd(noise_sigma, noise_sd, blur_px))
         return self.blur_and_sd(self.ratio_at(blur_px), fine_sd / fine)[1]
 
-    def _judged_blur_px(self, blur_px: float) -> float:
-        """The blur at which the noise estimate's error is counted: at least the CoC — a
-        reading must rule out a view blurred by the CoC, whose noise share the curve no
-        longer holds (near zero blur the error cancels against the curve, and counting it
-        there only would make a sharp reading look surer than the question allows)."""
-        return max(blur_px, self.coc_px)
+    def noise_bias_sd(self, noise_sigma: float, noise_sd: float, blur_px: float) -> float:
+        """How far a σ known to ``noise_sd`` can move a fresh view's fine band *against this
+        curve* at a blur of ``blur_px``: the view's noise share is g(0)·σ² = 4σ², the
+        curve's at that blur the blurred noise's g(d)·σ² (corrected with the same σ), so an
+        error δσ moves the reading by 2σ·δσ·(g(0) − g(d)) — nothing at d = 0, nearly the
+        whole share past a few pixels. The same in every pixel: no pixel count averages it
+        away, and where the noise is most of the band it outweighs the sampling.
+
+        Counted at the CoC at least: a reading must rule out a view blurred by the CoC,
+        whose noise share the curve no longer holds (counting it only where the reading
+        lies would make a sharp reading look surer than the question allows). g(d) is
+        interpolated between the curve's own diameters: a disc's gain computed afresh for
+        every reading would cost tens of milliseconds a frame."""
+        fine_gains = self._gains[:, 0]
+        judged_px = max(blur_px, self.coc_px)
+        gain = float(np.interp(judged_px, self.diameters_px, fine_gains))
+        return 2.0 * noise_sigma * noise_sd * max(float(fine_gains[0]) - gain, 0.0)
 
     def set_noise(self, noise_sigma: float) -> None:
         """Correct the curve for a noise of ``noise_sigma`` grey levels."""
@@ -405,11 +403,15 @@ class BlurReference:
         function starts as 1 − (π·d·ρ)²/8), so the slope says "infinitely unsure" where
         the interval says how far from zero the blur can be."""
         blur, beyond = self.blur_for_ratio(ratio)
+        return blur, self._sd_around(ratio, relative_sd), beyond
+
+    def _sd_around(self, ratio: float, relative_sd: float) -> float:
+        """Half the blur interval that ``ratio`` ± ``relative_sd`` spans on the curve."""
         if not (relative_sd >= 0 and math.isfinite(relative_sd)):
-            return blur, math.inf, beyond
+            return math.inf
         softer, _ = self.blur_for_ratio(ratio * math.exp(-relative_sd))
         sharper, _ = self.blur_for_ratio(ratio * math.exp(relative_sd))
-        return blur, max(0.5 * (softer - sharper), 0.0), beyond
+        return max(0.5 * (softer - sharper), 0.0)
 
     def ratio_at(self, blur_px: float) -> float:
         """The curve's ratio at a blur of ``blur_px`` ≥ 0."""
@@ -424,21 +426,20 @@ class BlurReference:
         if noise_sd is None:
             noise_sd = noise_sigma_sd(noise_sigma)
         energies = band_energies(view, noise_sigma, margin_px=self.margin_px, region=self.region, coarse_image=coarse_image)
+        blur, beyond = self.blur_for_ratio(energies.ratio)
         if energies.coarse > 0 and energies.fine > 0:
-            read_px, _ = self.blur_for_ratio(energies.ratio)
-            bias = noise_bias_sd(noise_sigma, noise_sd, self._judged_blur_px(read_px))
-            energies = dataclasses.replace(energies, fine_sd=math.hypot(energies.fine_sd, bias))
+            bias = self.noise_bias_sd(noise_sigma, noise_sd, blur)
+            energies = replace(energies, fine_sd=math.hypot(energies.fine_sd, bias))
         if energies.fine <= 2.0 * energies.fine_sd or energies.coarse <= 0:
             # No detail above the noise: blurred at least past the end of the curve.
             return BlurEstimate(float(self.diameters_px[-1]), math.inf, energies, beyond_range=True, no_detail=True)
         if not energies.coarse_resolved:
             # The coarse band is mostly noise (a very fine or very plain pattern): the
             # ratio says nothing about blur. Report it as unresolvable, never as sharp.
-            blur, beyond = self.blur_for_ratio(energies.ratio)
             return BlurEstimate(blur, math.inf, energies, beyond_range=beyond)
         # The coarse band is far less noisy than the fine one: the ratio's relative
         # noise is the fine band's.
         relative_sd = energies.fine_sd / energies.fine
-        blur, sd, beyond = self.blur_and_sd(energies.ratio, relative_sd)
+        sd = self._sd_around(energies.ratio, relative_sd)
         high, high_beyond = self.blur_for_ratio(energies.ratio * math.exp(-2.0 * relative_sd))
         return BlurEstimate(blur, sd, energies, beyond_range=beyond, blur_high_px=math.inf if high_beyond else high)

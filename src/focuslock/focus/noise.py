@@ -56,10 +56,10 @@ _LAPLACIAN = np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], np.float32)
 # would make a soft feature read sharp, which this σ covers — but up to 2× over it on a
 # sharp, finely detailed frame at low noise (texture read as noise; there the texture
 # outweighs the noise in every band, so an overestimate moves a blur reading little).
-# Temporal: two
-# views of one feature cancel the picture; on the same photographs (noise 0.5–3) the
-# temporal σ was within 0.5 % of the noise's true first-difference energy; allowed
-# twice that for frame-to-frame changes (flicker, JPEG) that a still bench does not have.
+# Temporal: two views of one feature cancel the picture; on the same photographs (noise
+# 0.5–3) the temporal σ was within 0.5 % of the noise's true first-difference energy;
+# allowed twice that for frame-to-frame changes (flicker, JPEG) that a still bench does
+# not have.
 # (At 2 % the live engine read every ramp at sd 8 and contrast ½ UNCERTAIN although its
 # blur estimate tracked the truth within 0.16 px.)
 _SINGLE_FRAME_SD = (0.05, 0.10)
@@ -161,10 +161,9 @@ class NoiseModel:
     estimate reads texture as noise, so it falls as focus softens the frame (by half on a
     sharp, finely detailed frame at low noise) while the noise stays the same. Only a
     change larger than focus makes — the single-frame estimate ×2.5 or ÷2.5 from where it
-    stood when
-    the pairs were taken: a new ISO, much more or less light — says the held σ is stale;
-    then the single-frame estimate answers (with its larger uncertainty) until new pairs
-    come.
+    stood when the pairs were taken: a new ISO, much more or less light — says the held σ
+    is stale; then the single-frame estimate answers (with its larger uncertainty) until
+    new pairs come. A held model (:meth:`hold`) takes no more estimates of either kind.
     """
 
     # How far the single-frame estimate may move from where it stood at the temporal
@@ -180,13 +179,11 @@ class NoiseModel:
         self._temporal: float | None = None
         self._single_at_temporal: float | None = None
         self.fixed: float | None = None
-        self._fixed_temporal = False
 
     def hold(self) -> None:
         """From now on always answer the present estimate (a take: the noise measured on
         the lock frame, held for the take). Does nothing when already held."""
         if self.fixed is None:
-            self._fixed_temporal = self._temporal_valid
             self.fixed = max(float(self.sigma or 1.0), MIN_SIGMA)
 
     @property
@@ -209,8 +206,8 @@ class NoiseModel:
         sigma = self.sigma
         if sigma is None:
             return None
-        temporal = self._fixed_temporal if self.fixed is not None else self._temporal_valid
-        return noise_sigma_sd(sigma, temporal=temporal)
+        # Held or not: the estimator that answered (nothing changes it once held).
+        return noise_sigma_sd(sigma, temporal=self._temporal_valid)
 
     @property
     def sigma(self) -> float | None:
@@ -221,6 +218,8 @@ class NoiseModel:
         return self._single
 
     def observe_frame(self, grey: np.ndarray) -> float:
+        if self.fixed is not None:
+            return self.fixed
         estimate = single_frame_noise_sigma(grey)
         if self._single is None:
             self._single = estimate

@@ -16,7 +16,6 @@ replaces a file (a taken name gets ``-2``, ``-3``, …): never two files with on
 
 from __future__ import annotations
 
-import os
 import string
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from focuslock.camera.files import claim_new_path, sanitise_file_name
+from focuslock.camera.files import claim_name_for, sanitise_file_name
 
 __all__ = ["DEFAULT_PATTERN", "NamePattern", "NamingError", "ProductCode", "name_shot", "read_product_code"]
 
@@ -123,15 +122,11 @@ def _corners(points, scale: float) -> tuple[tuple[float, float], ...]:
 
 def name_shot(path: Path, name: str) -> Path:
     """Give the shot at ``path`` the name ``name`` in its own folder, never replacing a
-    file: a taken name gets ``-2``, ``-3``, … (claimed exclusively, then the shot moved
-    over the claim in one rename). Returns the new path."""
+    file: a taken name gets ``-2``, ``-3``, … (:func:`~focuslock.camera.files.claim_name_for`).
+    Returns the new path."""
     path = Path(path)
     if path.name == name:
         return path
-    claimed = claim_new_path(path.parent, name)
-    try:
-        os.replace(path, claimed)
-    except OSError:
-        claimed.unlink(missing_ok=True)
-        raise
+    claimed = claim_name_for(path, path.parent, name)
+    path.unlink(missing_ok=True)  # the old name of a hard link (a rename left none)
     return claimed

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import math
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -33,7 +33,6 @@ import numpy as np
 from focuslock.camera.base import Camera, CameraError
 from focuslock.camera.files import SaveError, replace_file_atomically
 from focuslock.session.naming import NamePattern, NamingError
-from focuslock.session.shot_check import SessionSetup
 from focuslock.session.xmp import RatingPolicy
 
 __all__ = ["Recipe", "RecipeError", "SettingDifference", "apply_settings", "diff_settings", "load_recipe", "read_camera_settings",
@@ -78,13 +77,6 @@ class Recipe:
     naming: dict = field(default_factory=dict)
     xmp: dict = field(default_factory=dict)
     drift_limit_pct: float = 1.0
-
-    def session_setup(self, reference_name: str) -> SessionSetup:
-        """The shot check's setup for this recipe, its reference kept as ``reference_name``."""
-        optics = self.optics
-        return SessionSetup(reference_name, self.features_px, optics.get("coc_px"), optics.get("coc_um"),
-                            optics.get("sensor_width_mm"), self.drift_limit_pct / 100.0, self.camera_name, self.lens,
-                            {k: v for k, v in optics.items() if k not in ("coc_px", "coc_um", "sensor_width_mm")})
 
     def rating_policy(self) -> RatingPolicy:
         try:
@@ -148,7 +140,7 @@ def save_recipe(path: Path, recipe: Recipe, reference_bgr: np.ndarray, *, force:
             raise RecipeError(f"{target} exists; choose another name or replace it with --force.")
     if not path.parent.is_dir():
         raise RecipeError(f"The folder {path.parent} does not exist.")
-    recipe = Recipe(**{**recipe.__dict__, "reference": png.name})
+    recipe = replace(recipe, reference=png.name)
     ok, encoded = cv2.imencode(".png", reference_bgr)
     if not ok:
         raise RecipeError("The reference picture could not be encoded as PNG.")
