@@ -9,6 +9,7 @@ import threading
 import time
 
 import cv2
+import numpy as np
 import pytest
 
 from focuslock.camera.base import CameraError
@@ -130,7 +131,9 @@ def test_a_slow_consumer_drops_frames_instead_of_building_latency():
     config = BenchConfig(**{**FAST, "frame_rate_hz": None})
     with LiveSession(SimulatedBench(config), processor=slow) as session:
         assert _wait_for(lambda: processed)
-        assert _wait_for(lambda: session.frames.dropped_count >= 3)
+        # Frames dropped before the processor took its first one do not count.
+        dropped_before = session.frames.dropped_count
+        assert _wait_for(lambda: session.frames.dropped_count >= dropped_before + 3)
         release.set()
         assert _wait_for(lambda: len(processed) >= 3)
         last = session.next_analysis(10.0)
@@ -206,3 +209,29 @@ def test_a_headless_recording_shows_reconnecting_while_the_camera_is_away(tmp_pa
     first = states.index("reconnecting")
     assert "live" in states[first:]  # and live again afterwards
     assert "reconnecting" in result.camera_states
+
+def test_a_recording_of_a_file_keeps_every_frame_however_slow_the_processing(tmp_path):
+    # A file is not live: with keep_every_frame a slow processor slows the source down
+    # instead of dropping frames (what `live --headless` on a video or folder uses).
+    folder = tmp_path / "stack"
+    folder.mkdir()
+    rng = np.random.default_rng(3)
+    for index in range(12):
+        cv2.imwrite(str(folder / f"frame_{index:03d}.png"), rng.integers(0, 255, (60, 80, 3), dtype=np.uint8))
+    processed = []
+
+    def slow(frame, settings):
+        processed.append(frame.sequence)
+        time.sleep(0.05)
+        return {}
+
+    taken = []
+    with LiveSession(FolderCamera(folder), processor=slow, keep_every_frame=True) as session:
+        while (analysis := session.next_analysis(5.0)) is not None:
+            taken.append(analysis.frame.sequence)
+            time.sleep(0.03)  # a slow consumer too (the recorder)
+            if session.status.state == "ended" and len(taken) == 12:
+                break
+    assert processed == list(range(12))
+    assert taken == list(range(12))
+    assert session.frames.dropped_count == 0 and session.analyses.dropped_count == 0

@@ -498,6 +498,7 @@ def _live(args: argparse.Namespace) -> int:
         probe = factory()
         probe.open()  # fail fast with one sentence when the source is wrong
         rate = probe.capabilities.frame_rate_hz
+        finite = probe.capabilities.finite
         probe.close()
     except CameraError as error:
         raise UserError(error.user_message) from None
@@ -507,7 +508,9 @@ def _live(args: argparse.Namespace) -> int:
     if args.lock and args.roi is None:
         raise UserError("--lock needs the feature's box: add --roi X,Y,W,H.")
     settings = PipelineSettings(optics=OpticsSettings(coc_px=args.coc_px))
-    session = LiveSession(factory, processor=FramePipeline(), settings=settings)
+    # A headless recording of a file keeps every frame of it; the window plays it live.
+    session = LiveSession(factory, processor=FramePipeline(), settings=settings,
+                          keep_every_frame=finite and args.headless)
     if not args.headless:
         def setup(window) -> None:
             if args.roi is not None:

@@ -88,19 +88,26 @@ class LatestSlot(Generic[T]):
     dropped. ``get`` waits for an item that has not been taken yet. ``peek`` returns the
     newest item without taking it (for pollers such as the window's timer). ``close``
     wakes every waiting consumer; they get :class:`SlotClosed` once nothing new is left.
+
+    With ``keep_every_item`` the slot is a one-place queue instead: ``put`` waits until the
+    waiting item was taken (or the slot closed), so nothing is dropped. For a recording
+    of a file, where every frame is there to be analysed and none is late.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, keep_every_item: bool = False) -> None:
         self._condition = threading.Condition()
         self._item: T | None = None
         self._fresh = False
         self._closed = False
+        self.keep_every_item = keep_every_item
         self.put_count = 0
         self.dropped_count = 0
         self.taken_count = 0
 
     def put(self, item: T) -> None:
         with self._condition:
+            while self.keep_every_item and self._fresh and not self._closed:
+                self._condition.wait()
             if self._closed:
                 return
             if self._fresh:
@@ -123,6 +130,8 @@ class LatestSlot(Generic[T]):
                 self._condition.wait(remaining)
             self._fresh = False
             self.taken_count += 1
+            if self.keep_every_item:
+                self._condition.notify_all()  # a waiting put may go on
             return self._item
 
     def peek(self) -> T | None:

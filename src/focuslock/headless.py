@@ -45,6 +45,8 @@ _FOCUS_COLUMNS = 12
 _HUD_WRAP_CHARS = 72
 # While no frame comes, the recording shows the stale verdict this often.
 _STALE_ROW_EVERY_S = 0.5
+# How long a run waits for its source's first frame (a body waking, a busy machine).
+FIRST_FRAME_WAIT_S = 20.0
 
 
 @dataclass
@@ -247,6 +249,10 @@ def record_session(session: LiveSession, seconds: float, out_dir: Path, *, name:
     stop = _StopOnSignals()
     session.start()
     started_s = time.monotonic()
+    # The recording's length counts from its first frame, so that a camera slow to open
+    # (or a busy machine) still gives the run asked for; a source that never delivers
+    # ends the run after FIRST_FRAME_WAIT_S (or the run's length, if longer).
+    first_frame_s: float | None = None
     try:
         with stop, open(result.csv_path, "w", newline="") as handle:
             table = csv.writer(handle)
@@ -256,7 +262,14 @@ def record_session(session: LiveSession, seconds: float, out_dir: Path, *, name:
                 handle.flush()  # a killed run keeps every row written so far
 
             write_row(list(CSV_COLUMNS))
-            while (elapsed_s := time.monotonic() - started_s) < seconds and not stop.requested:
+            while not stop.requested:
+                now_s = time.monotonic()
+                if first_frame_s is None:
+                    if now_s - started_s >= max(seconds, FIRST_FRAME_WAIT_S):
+                        break
+                    elapsed_s = 0.0
+                elif (elapsed_s := now_s - first_frame_s) >= seconds:
+                    break
                 if script is not None and script(session, elapsed_s):
                     break  # the script's run is over (a scripted check ends when it has seen enough)
                 for event in session.events(after=last_event):
@@ -281,6 +294,8 @@ def record_session(session: LiveSession, seconds: float, out_dir: Path, *, name:
                         break  # after the ENDED row: the recording ends on the truth
                     continue
                 last_analysis = analysis
+                if first_frame_s is None:
+                    first_frame_s = time.monotonic()
                 state = analysis.camera_status.state
                 if not result.camera_states or result.camera_states[-1] != state:
                     result.camera_states.append(state)

@@ -7,7 +7,8 @@
 * The acquisition thread is the only caller of the camera (libgphoto2 allows one).
   Commands (focus drive, capture, settings) reach it through a queue and run between
   two frames; each returns a ``concurrent.futures.Future``.
-* Both hand-offs are latest-wins: a slow stage drops frames (counted), never queues.
+* Both hand-offs are latest-wins: a slow stage drops frames (counted), never queues
+  (unless every frame of a file is to be kept: ``keep_every_frame``).
 * Camera errors become status changes and events that consumers read; they never kill
   the session. A disconnected camera is replaced by a NEW camera object from the
   factory (libgphoto2 must never see a camera object again after it was closed).
@@ -111,6 +112,10 @@ class LiveSession:
         snapshot; returns the named results stored in the :class:`Analysis`.
     settings:
         The first settings snapshot; replace it whole with :meth:`set_settings`.
+    keep_every_frame:
+        Hand every frame on instead of the newest (a slow stage then slows the source
+        instead of dropping): for recording a file, which is not live and where every
+        frame is there to be analysed.
     """
 
     def __init__(
@@ -118,6 +123,7 @@ class LiveSession:
         camera: Camera | Callable[[], Camera],
         processor: Processor | None = None,
         settings: Any = None,
+        keep_every_frame: bool = False,
     ) -> None:
         if callable(camera) and not isinstance(camera, Camera):
             self._camera_factory: Callable[[], Camera] = camera
@@ -136,8 +142,9 @@ class LiveSession:
         self._event_numbers = itertools.count(1)
         self._status = CameraStatus("stopped", "", time.monotonic())
         self.camera: Camera | None = None
-        self.frames: LatestSlot[Frame] = LatestSlot()
-        self.analyses: LatestSlot[Analysis] = LatestSlot()
+        self.keep_every_frame = keep_every_frame
+        self.frames: LatestSlot[Frame] = LatestSlot(keep_every_frame)
+        self.analyses: LatestSlot[Analysis] = LatestSlot(keep_every_frame)
         self._source_gaps = 0
         self._drive_position_steps = 0
         self._frame_rate_hz: float | None = None
@@ -150,8 +157,8 @@ class LiveSession:
             if self._threads:
                 return self
             self._stop.clear()
-            self.frames = LatestSlot()
-            self.analyses = LatestSlot()
+            self.frames = LatestSlot(self.keep_every_frame)
+            self.analyses = LatestSlot(self.keep_every_frame)
             self._source_gaps = 0
             self._set_status("starting")
             self._threads = [
@@ -170,6 +177,8 @@ class LiveSession:
             return
         self._stop.set()
         self.frames.close()
+        if self.keep_every_frame:
+            self.analyses.close()  # the processor may be waiting for a consumer that left
         for thread in threads:
             thread.join(timeout_s)
         self.analyses.close()

@@ -83,8 +83,10 @@ def test_headless_demo_shows_the_lock_states_in_its_csv(tmp_path):
         rows = list(csv.DictReader(handle))
     states = [r["state"] for r in rows if r["state"]]
     assert {"sharp", "softening", "soft"} <= set(states)
-    locked = [r for r in rows if r["state"]]
+    locked = [r for r in rows if r["state"] and r["state"] != "stale"]
     assert all(r["roi_w"] and r["sharpness"] for r in locked)
+    # A busy machine may stall frames: those rows say the verdict is stale, and how old.
+    assert all("verdict from" in r["reason"] for r in rows if r["state"] == "stale")
     assert any(r["hint"] == "passed the peak" for r in rows)
 
 

@@ -253,8 +253,9 @@ def test_a_verdict_whose_frames_stopped_is_shown_as_stale_not_as_sharp(qtbot, tm
         qtbot.waitUntil(lambda: window.banner.state == "sharp", timeout=5000)
         assert window.rate_label.text().startswith("LIVE")
         # The file ends: within a moment the verdict says it is old, in grey, everywhere.
-        qtbot.waitUntil(lambda: window.banner.stale, timeout=10000)
-        assert window.banner.text().startswith("ENDED — verdict from")
+        # (A busy machine may first stall the frames long enough for NO SIGNAL: also true.)
+        qtbot.waitUntil(lambda: window.banner.text().startswith("ENDED — verdict from"), timeout=10000)
+        assert window.banner.stale
         assert "last SHARP" in window.banner.text()
         assert "120, 120, 120" in window.banner.styleSheet()  # grey, not the green of SHARP
         assert window.rate_label.text().startswith("ENDED")
@@ -339,6 +340,8 @@ class SlowLensBench(SimulatedBench):
     """FAKE timing only: a real body's lens takes time to move, the bench's does not.
     Everything else is the real bench."""
 
+    MOVE_S = 0.15
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.moves: list[tuple[float, int]] = []
@@ -346,7 +349,7 @@ class SlowLensBench(SimulatedBench):
     def drive_focus(self, steps: int) -> int:
         import time
 
-        time.sleep(0.15)  # a focus motor's move
+        time.sleep(self.MOVE_S)  # a focus motor's move
         self.moves.append((time.monotonic(), steps))
         return super().drive_focus(steps)
 
@@ -357,6 +360,7 @@ def test_a_held_focus_key_stops_the_lens_within_one_move_of_its_release(qtbot, t
     bench = SlowLensBench(BenchConfig(live_view_size_px=(512, 340), frame_rate_hz=30.0))
     window, session = _window_on(qtbot, tmp_path, bench, tmp_path / "captures")
     try:
+        pressed = time.monotonic()
         for _ in range(30):  # key repeat: 30 presses in about 0.3 s
             qtbot.keyClick(window, "]")
             qtbot.wait(10)
@@ -365,7 +369,10 @@ def test_a_held_focus_key_stops_the_lens_within_one_move_of_its_release(qtbot, t
         after_release = [when for when, _ in bench.moves if when > released]
         # The move in flight at the release and at most one waiting press: never the 30.
         assert len(after_release) <= 2, bench.moves
-        assert 1 <= len(bench.moves) <= 6
+        # While the key was held the lens moved as fast as it can, no more (the presses
+        # take longer on a busy machine, and so more moves fit in them).
+        moves_while_held = (released - pressed) / SlowLensBench.MOVE_S
+        assert 1 <= len(bench.moves) <= int(moves_while_held) + 3
     finally:
         window.close()
         session.stop()
