@@ -53,6 +53,7 @@ def rss_mb() -> float:
 
 def soak(seconds: float, seed: int = 1, fault_rate: float = 1.0, progress: bool = False,
          capture_every_s: float = CAPTURE_EVERY_S, only_faults: tuple[str, ...] = ()) -> dict:
+    from focuslock.camera.base import CameraError
     from focuslock.camera.faults import FaultPlan, faulty_factory
     from focuslock.camera.sim import BenchConfig, SimulatedBench
     from focuslock.focus.engine import FocusSettings
@@ -93,7 +94,12 @@ def soak(seconds: float, seed: int = 1, fault_rate: float = 1.0, progress: bool 
     capture = None  # the capture in flight: live view pauses while the bench renders 24 MP
     capture_seen_during_wait = False
     try:
-        session.drive_focus(best).result(timeout=10)
+        for _ in range(50):  # the faults start at once: the setup move, too, may meet one
+            try:
+                session.drive_focus(best).result(timeout=10)
+                break
+            except CameraError:
+                continue
         session.set_settings(settings.with_focus(settings.focus.follow(roi).with_lock()))
         while (now := time.monotonic()) - started < seconds:
             analysis = session.next_analysis(timeout_s=0.5)

@@ -41,7 +41,7 @@ from focuslock.camera.base import (
 from focuslock.camera.files import save_capture
 from focuslock.camera.playback import FramePacer
 from focuslock.camera.sim_render import LayerBlurCache, composite
-from focuslock.camera.sim_scene import Layer, SceneSpec, ViewGrid, build_layers
+from focuslock.camera.sim_scene import Layer, SceneSpec, ViewGrid, cached_layers
 from focuslock.camera.zoom import ZoomError, ZoomWindow
 from focuslock.frames import Frame
 
@@ -65,9 +65,6 @@ _REFERENCE_EXPOSURE = (1 / 60, 100, 5.6)
 MAX_BENCH_MAGNIFICATION = 5.0
 # The bench's live-view zooms (as Canon bodies offer: 5× and 10×).
 LIVE_VIEW_ZOOMS = (1.0, 5.0, 10.0)
-# A capture of at most this many pixels keeps its scene layers for the next capture
-# (see SimulatedBench._capture_layers).
-_CACHED_CAPTURE_PX = 2_500_000
 
 
 def landmark_on_view(scene: SceneSpec, name: str) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -267,7 +264,6 @@ class SimulatedBench:
         self._caches: list[LayerBlurCache] | None = None
         self._grid: ViewGrid | None = None
         self._render_key: tuple | None = None
-        self._capture_layers_cache: tuple[ViewGrid, list[Layer]] | None = None
         self._zoom_window: ZoomWindow | None = None
         self._clean_bgr: np.ndarray | None = None
         self._all_in_focus_bgr: np.ndarray | None = None
@@ -392,17 +388,13 @@ class SimulatedBench:
     def _build_layers(self, grid: ViewGrid) -> list[Layer]:
         # Raised objects need room for their blurred rims: the largest blur on the bench.
         margin_mm = 40 * grid.mm_per_px
-        return build_layers(self.config.scene, grid, self.config.subject_distance, margin_mm)
+        return cached_layers(self.config.scene, grid, self.config.subject_distance, margin_mm)
 
     def _capture_layers(self, grid: ViewGrid) -> list[Layer]:
-        """The scene's layers for a capture: drawn again for each capture, except that a
-        small capture (a stack on the bench: dozens of frames of one view) keeps the last
-        ones; a full-size capture's layers would hold a quarter of a gigabyte."""
-        if grid.width_px * grid.height_px > _CACHED_CAPTURE_PX:
-            return self._build_layers(grid)
-        if self._capture_layers_cache is None or self._capture_layers_cache[0] != grid:
-            self._capture_layers_cache = (grid, self._build_layers(grid))
-        return self._capture_layers_cache[1]
+        """The scene's layers for a capture: a small capture (a stack on the bench: dozens
+        of frames of one view) reuses the drawing; a full-size capture's layers would hold
+        a quarter of a gigabyte and are drawn again each time (sim_scene.cached_layers)."""
+        return self._build_layers(grid)
 
     def _sigma_maps_px(self, caches: list[LayerBlurCache], grid: ViewGrid, focus_distance_mm: float) -> list[np.ndarray]:
         pitch_um = self.sensor_pixel_pitch_um(int(round(self.config.sensor_width_mm / self.config.centre_magnification / grid.mm_per_px)))

@@ -20,13 +20,15 @@ the view. The renderer blurs each layer by its own depth and composites back to 
 
 from __future__ import annotations
 
+import collections
 import math
+import threading
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-__all__ = ["Layer", "SceneSpec", "ViewGrid", "build_layers"]
+__all__ = ["Layer", "SceneSpec", "ViewGrid", "build_layers", "cached_layers"]
 
 
 @dataclass(frozen=True)
@@ -309,6 +311,37 @@ def _box_around(grid: ViewGrid, centre_xy_mm: tuple[float, float], half_extent_m
     r0, r1 = max(0, int(row - half)), min(grid.height_px, int(math.ceil(row + half)) + 1)
     c0, c1 = max(0, int(col - half)), min(grid.width_px, int(math.ceil(col + half)) + 1)
     return r0, r1, c0, c1
+
+
+# Views drawn recently, shared by every bench in the process: a reconnect, a second
+# bench on the same scene (each CLI command in one process, the tests) or a small
+# capture reuses the drawing instead of spending most of a second on it again. Views of
+# more than LAYER_CACHE_MAX_PX pixels are not kept (a full-size capture: ~250 MB).
+LAYER_CACHE_ENTRIES = 4
+LAYER_CACHE_MAX_PX = 2_500_000
+_layer_cache: collections.OrderedDict[tuple, list[Layer]] = collections.OrderedDict()
+_layer_cache_lock = threading.Lock()
+
+
+def cached_layers(spec: SceneSpec, grid: ViewGrid, subject_distance_mm: float, blur_margin_mm: float) -> list[Layer]:
+    """:func:`build_layers`, drawn once per view and kept (read-only) for the next ask."""
+    if grid.width_px * grid.height_px > LAYER_CACHE_MAX_PX:
+        return build_layers(spec, grid, subject_distance_mm, blur_margin_mm)
+    key = (spec, grid, float(subject_distance_mm), float(blur_margin_mm))
+    with _layer_cache_lock:
+        layers = _layer_cache.get(key)
+        if layers is not None:
+            _layer_cache.move_to_end(key)
+            return layers
+    layers = build_layers(spec, grid, subject_distance_mm, blur_margin_mm)
+    for layer in layers:  # shared between benches: nobody may draw on them
+        layer.pixels.flags.writeable = False
+        layer.depth_mm.flags.writeable = False
+    with _layer_cache_lock:
+        _layer_cache[key] = layers
+        while len(_layer_cache) > LAYER_CACHE_ENTRIES:
+            _layer_cache.popitem(last=False)
+    return layers
 
 
 def build_layers(spec: SceneSpec, grid: ViewGrid, subject_distance_mm: float, blur_margin_mm: float) -> list[Layer]:
