@@ -15,8 +15,11 @@ pixels do. Every frame, sharp or not, goes through the same resampling.
 
 from __future__ import annotations
 
+import collections
 import functools
+import hashlib
 import math
+import threading
 from dataclasses import dataclass
 
 import cv2
@@ -131,11 +134,37 @@ def _fourier_shift(channel: np.ndarray, shift_px: tuple[float, float]) -> np.nda
     return np.real(np.fft.ifft2(np.fft.fft2(channel) * phase)).astype(np.float32)
 
 
+# Defocused pictures kept for the next ask: a truth table or a test defocuses one
+# photograph by the same discs at every noise level and contrast (noise and contrast
+# are applied after the lens). Bounded by bytes, oldest dropped first.
+_DEFOCUS_CACHE_BYTES = 96 << 20
+_defocus_cache: collections.OrderedDict[tuple, np.ndarray] = collections.OrderedDict()
+_defocus_cache_lock = threading.Lock()
+
+
 def lens_defocus(image: np.ndarray, blur_px: float) -> np.ndarray:
     """``image`` (float32, H×W or H×W×C) blurred by a disc of ``blur_px`` frame pixels,
-    through a picture at ``OVERSAMPLE`` times the resolution (see the module docstring)."""
+    through a picture at ``OVERSAMPLE`` times the resolution (see the module docstring).
+    Read-only: the same picture is handed to every caller that asks for it."""
     if not (blur_px >= 0 and math.isfinite(blur_px)):
         raise ValueError(f"A blur disc needs a finite diameter ≥ 0 px, got {blur_px}.")
+    image = np.ascontiguousarray(image, dtype=np.float32)
+    key = (hashlib.blake2b(image.data, digest_size=16).digest(), image.shape, float(blur_px))
+    with _defocus_cache_lock:
+        cached = _defocus_cache.get(key)
+        if cached is not None:
+            _defocus_cache.move_to_end(key)
+            return cached
+    result = _lens_defocus(image, blur_px)
+    result.flags.writeable = False
+    with _defocus_cache_lock:
+        _defocus_cache[key] = result
+        while sum(a.nbytes for a in _defocus_cache.values()) > _DEFOCUS_CACHE_BYTES and len(_defocus_cache) > 1:
+            _defocus_cache.popitem(last=False)
+    return result
+
+
+def _lens_defocus(image: np.ndarray, blur_px: float) -> np.ndarray:
     height, width = image.shape[:2]
     fine = cv2.resize(image, (width * OVERSAMPLE, height * OVERSAMPLE), interpolation=cv2.INTER_LANCZOS4)
     if blur_px > 0:
