@@ -166,7 +166,8 @@ def test_a_watcher_killed_at_random_points_loses_and_repeats_nothing(tmp_path):
     folder = tmp_path / "hot"
     folder.mkdir()
     scene = cv2.resize(_scene(), (600, 450), interpolation=cv2.INTER_AREA)
-    for i in range(30):
+    shots = 15
+    for i in range(shots):
         _save(folder / f"IMG_{i:03d}.JPG", degrade(scene, 4.0 if i % 3 == 2 else 0.0, 2.0, seed=i))
     session = tmp_path / "session"
     command = [sys.executable, "-m", "focuslock", "watch", str(folder), "--roi", "225,150,150,120", "--coc-px", "3",
@@ -175,7 +176,7 @@ def test_a_watcher_killed_at_random_points_loses_and_repeats_nothing(tmp_path):
     kills = 0
     for _ in range(40):
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line_count = rng.randint(1, 6)
+        line_count = rng.randint(1, 4)
         for _ in range(line_count):  # let it log a few shots, then kill it mid-work
             if not process.stdout.readline():
                 break
@@ -184,22 +185,22 @@ def test_a_watcher_killed_at_random_points_loses_and_repeats_nothing(tmp_path):
         process.communicate()
         kills += process.returncode == -signal.SIGKILL
         with ShotStore.read(session) as store:
-            if store.shot_count() == 30:
+            if store.shot_count() == shots:
                 break
     finished = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert finished.returncode == 0, finished.stderr
     assert kills >= 3
     with ShotStore.read(session) as store:
         assert store.integrity_problems() == []
-        shots = list(store.shots())
-    assert sorted(s.record.name for s in shots) == [f"IMG_{i:03d}.JPG" for i in range(30)]
-    assert [s.sequence for s in shots] == list(range(1, 31))
-    assert {s.record.name: s.record.verdict for s in shots} == {f"IMG_{i:03d}.JPG": "soft" if i % 3 == 2 else "pass"
-                                                                  for i in range(30)}
+        logged = list(store.shots())
+    assert sorted(s.record.name for s in logged) == [f"IMG_{i:03d}.JPG" for i in range(shots)]
+    assert [s.sequence for s in logged] == list(range(1, shots + 1))
+    assert {s.record.name: s.record.verdict for s in logged} == {f"IMG_{i:03d}.JPG": "soft" if i % 3 == 2 else "pass"
+                                                                   for i in range(shots)}
     # Every sidecar is whole XMP with the shot's verdict, whatever moment the kills hit.
     tags = json.loads(subprocess.run([EXIFTOOL, "-j", "-XMP-focuslock:Verdict", *map(str, sorted(folder.glob("*.JPG.xmp")))],
                                      capture_output=True, text=True, check=True).stdout)
-    assert {Path(t["SourceFile"]).name[:-4]: t["Verdict"] for t in tags} == {s.record.name: s.record.verdict for s in shots}
+    assert {Path(t["SourceFile"]).name[:-4]: t["Verdict"] for t in tags} == {s.record.name: s.record.verdict for s in logged}
 
 
 _THOUSAND = textwrap.dedent("""

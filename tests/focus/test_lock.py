@@ -88,9 +88,10 @@ def test_soft_trips_at_the_coc_even_on_a_very_slow_rack():
 
 def test_a_still_scene_at_high_iso_does_not_flicker_out_of_sharp():
     bench, engine, settings, _, _ = _locked_bench(3.0, iso=6400, size=(512, 340))
-    states = [engine.process(bench.read_frame().image, settings, 0).state for _ in range(3000)]
+    # 50 seconds of 30 fps live view: at most one frame in 1500 may leave SHARP.
+    states = [engine.process(bench.read_frame().image, settings, 0).state for _ in range(1500)]
     flickers = sum(state != "sharp" for state in states)
-    assert flickers < 3, f"{flickers} of 3000 frames left SHARP"
+    assert flickers <= 1, f"{flickers} of 1500 frames left SHARP"
 
 
 def test_soft_still_trips_at_high_iso():
