@@ -272,10 +272,7 @@ def record_session(session: LiveSession, seconds: float, out_dir: Path, *, name:
                     break
                 if script is not None and script(session, elapsed_s):
                     break  # the script's run is over (a scripted check ends when it has seen enough)
-                for event in session.events(after=last_event):
-                    last_event = event.number
-                    if event.kind == "error":
-                        result.errors.append(event.message)
+                last_event = _collect_errors(session, last_event, result)
                 analysis = session.next_analysis(timeout_s=0.1)
                 if analysis is None:
                     status = session.status
@@ -327,6 +324,7 @@ def record_session(session: LiveSession, seconds: float, out_dir: Path, *, name:
         result.failure = (f"{save_error_for(error, result.csv_path.name, result.csv_path.parent)} "
                           f"The run stopped after {result.frames_written} frames; what was written is kept.")
     finally:
+        _collect_errors(session, last_event, result)  # what ended the run, too
         session.stop()
         result.video_files = recorder.close()
         result.notes += recorder.notes
@@ -337,6 +335,15 @@ def record_session(session: LiveSession, seconds: float, out_dir: Path, *, name:
         video_path.unlink(missing_ok=True)
     result.frames_not_recorded = session.analyses.dropped_count
     return result
+
+
+def _collect_errors(session: LiveSession, last_event: int, result: HeadlessResult) -> int:
+    """The session's error events after ``last_event`` into ``result``; the last number seen."""
+    for event in session.events(after=last_event):
+        last_event = event.number
+        if event.kind == "error":
+            result.errors.append(event.message)
+    return last_event
 
 
 class _StopOnSignals:

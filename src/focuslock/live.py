@@ -34,6 +34,7 @@ from focuslock.camera.base import (
     CameraError,
     CorruptFrameError,
     EndOfStream,
+    NoLiveViewError,
     Setting,
 )
 from focuslock.frames import Analysis, CameraStatus, Frame, Freshness, LatestSlot, SlotClosed, frame_freshness
@@ -356,6 +357,10 @@ class LiveSession:
             except EndOfStream as error:
                 ended = True
                 self._report("info", error.user_message)
+                self._set_status("ended", error.user_message)
+            except NoLiveViewError as error:
+                ended = True  # asking again would fail again: say it once, and no frame comes
+                self._report("error", error.user_message)
                 self._set_status("ended", error.user_message)
             except CorruptFrameError as error:
                 self._report("warning", error.user_message)

@@ -29,6 +29,7 @@ __all__ = [
     "CorruptFrameError",
     "DiskError",
     "EndOfStream",
+    "NoLiveViewError",
     "NotSupportedError",
     "Setting",
     "SettingValueError",
@@ -61,6 +62,11 @@ class CameraDisconnectedError(CameraError):
 
 class NotSupportedError(CameraError):
     """This source cannot do what was asked (focus drive on a video file, ...)."""
+
+
+class NoLiveViewError(NotSupportedError):
+    """The source has no live view to read, and nothing was asked to stand in for it:
+    no frame will come (the session ends its frames instead of asking again)."""
 
 
 class SettingValueError(CameraError):

@@ -33,6 +33,7 @@ from focuslock.camera.base import (
     CameraError,
     CameraNotFoundError,
     CorruptFrameError,
+    NoLiveViewError,
     NotSupportedError,
     Setting,
     SettingValueError,
@@ -351,7 +352,7 @@ class GPhotoCamera:
                 model = self.info.model if self.info else "This camera"
                 if not self.captures_as_live_view:
                     # Never fire the shutter unasked: each frame would wear it.
-                    raise NotSupportedError(
+                    raise NoLiveViewError(
                         f"{model} has no live view over USB; to see a capture about once a second instead (a shutter "
                         "actuation each, about 3,600 an hour), run with --captures-as-live-view."
                     ) from None
