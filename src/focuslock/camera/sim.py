@@ -61,6 +61,9 @@ _NOISE_UNIT = 64
 _REFERENCE_EXPOSURE = (1 / 60, 100, 5.6)
 
 
+# A capture of at most this many pixels keeps its layers' blur ladder for the next
+# capture (SimulatedBench._capture_blur_caches): up to ~100 MB at this size.
+_KEPT_CAPTURE_LADDER_PX = 1_000_000
 # The strongest macro lenses (Canon MP-E 65, Laowa 25 mm 2.5–5×) stop at 5:1.
 MAX_BENCH_MAGNIFICATION = 5.0
 # The bench's live-view zooms (as Canon bodies offer: 5× and 10×).
@@ -260,6 +263,7 @@ class SimulatedBench:
         self._pacer = FramePacer(cfg.frame_rate_hz)
         self._sequence = 0
         self._capture_number = 0
+        self._capture_ladder: tuple[ViewGrid, list[LayerBlurCache]] | None = None
         self._opened = False
         self._caches: list[LayerBlurCache] | None = None
         self._grid: ViewGrid | None = None
@@ -382,6 +386,7 @@ class SimulatedBench:
     def close(self) -> None:
         self._opened = False
         self._caches = None
+        self._capture_ladder = None
         self._clean_bgr = None
         self._all_in_focus_bgr = None
 
@@ -389,6 +394,17 @@ class SimulatedBench:
         # Raised objects need room for their blurred rims: the largest blur on the bench.
         margin_mm = 40 * grid.mm_per_px
         return cached_layers(self.config.scene, grid, self.config.subject_distance, margin_mm)
+
+    def _capture_blur_caches(self, grid: ViewGrid) -> list[LayerBlurCache]:
+        """The layers' blur ladders for a capture. A small capture (a stack on the bench:
+        dozens of frames of one view at other focus positions) keeps its ladder for the
+        next one; a larger one blurs afresh and keeps nothing (its ladder could hold
+        gigabytes)."""
+        if grid.width_px * grid.height_px > _KEPT_CAPTURE_LADDER_PX:
+            return [LayerBlurCache(layer, keep=False) for layer in self._capture_layers(grid)]
+        if self._capture_ladder is None or self._capture_ladder[0] != grid:
+            self._capture_ladder = (grid, [LayerBlurCache(layer) for layer in self._capture_layers(grid)])
+        return self._capture_ladder[1]
 
     def _capture_layers(self, grid: ViewGrid) -> list[Layer]:
         """The scene's layers for a capture: a small capture (a stack on the bench: dozens
@@ -588,7 +604,7 @@ class SimulatedBench:
         # The subject's offset in live-view pixels moves the capture's view the other way.
         grid = dataclasses.replace(grid, centre_x_mm=live.centre_x_mm - dx * live.mm_per_px,
                                    centre_y_mm=live.centre_y_mm - dy * live.mm_per_px)
-        caches = [LayerBlurCache(layer, keep=False) for layer in self._capture_layers(grid)]
+        caches = self._capture_blur_caches(grid)
         pitch_um = self.sensor_pixel_pitch_um(width)
         sigmas = [(self.blur_diameter_um(c.layer.depth_mm) / pitch_um / 4.0).astype(np.float32) for c in caches]
         bgr = self._expose(composite(caches, sigmas), live_view=False)
