@@ -104,6 +104,12 @@ def _add_headless_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("focuslock-out"),
                         help="folder for the MP4 and CSV (default focuslock-out; a second run adds NAME-2.*, never replaces)")
     parser.add_argument("--max-mb", type=_positive_float, help="stop recording once the video reaches this many megabytes")
+    studio = parser.add_argument_group("studio session (in the window)")
+    studio.add_argument("--session", type=Path, help="log each capture in this session folder (with --recipe): named, "
+                                                     "judged, rated and shown at 100 %%")
+    studio.add_argument("--recipe", type=Path, help="the recipe the session checks against (its features, CoC, naming)")
+    studio.add_argument("--sku", help="the product's code for the first shots' names (a card's barcode read in the "
+                                      "window replaces it once confirmed)")
 
 
 def _add_bench_options(parser: argparse.ArgumentParser) -> None:
@@ -364,10 +370,17 @@ def _window(session, settings, args, title: str, setup=None) -> int:
     if missing:
         raise UserError(f"The window needs the system library {missing} (Qt 6 on X11): sudo apt install {missing}; "
                         "or run with --headless.")
+    if (args.session is None) != (args.recipe is None):
+        raise UserError("--session and --recipe go together: the session checks every capture against the recipe.")
+    shot_log = _open_capture_session(args) if args.session is not None else None
     from focuslock.ui.app import run_window
 
-    return run_window(session, settings, title=title, capture_folder=args.out / "captures", screenshot=args.screenshot,
-                      quit_after_s=args.quit_after, setup=setup)
+    try:
+        return run_window(session, settings, title=title, capture_folder=args.session or args.out / "captures",
+                          screenshot=args.screenshot, quit_after_s=args.quit_after, setup=setup, shot_log=shot_log)
+    finally:
+        if shot_log is not None:
+            shot_log.close()
 
 
 def _missing_x11_library() -> str | None:
@@ -394,6 +407,9 @@ def _run_headless(session, args, name: str, frame_rate_hz: float, script=None) -
     from focuslock.headless import record_session
     from focuslock.outputs import OutputError
 
+    if args.session is not None or args.recipe is not None:
+        raise UserError("--session logs the captures taken in the window; a headless run records live view only "
+                        "(for a session without a window: focuslock capture --session or focuslock watch).")
     max_bytes = int(args.max_mb * 1e6) if args.max_mb is not None else None
     try:
         result = record_session(session, args.seconds, args.out, name=name, frame_rate_hz=frame_rate_hz, script=script,
@@ -901,26 +917,10 @@ def _capture(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-class _CaptureSession:
-    """``capture --session``: each capture's files named by the recipe, judged and logged."""
-
-    def __init__(self, store, judge, options, pattern, sku) -> None:
-        self.store, self.judge, self.options, self.pattern, self.sku = store, judge, options, pattern, sku
-
-    def __call__(self, paths: list[Path], camera_name: str) -> dict:
-        from focuslock.watch import log_capture
-
-        return log_capture(paths, self.store, self.judge, self.options, pattern=self.pattern, sku=self.sku,
-                           camera=camera_name)
-
-    def close(self) -> None:
-        self.store.close()
-
-
-def _open_capture_session(args: argparse.Namespace) -> _CaptureSession:
+def _open_capture_session(args: argparse.Namespace):
     from focuslock.session.naming import DEFAULT_PATTERN, NamePattern, NamingError
     from focuslock.session.store import SessionError
-    from focuslock.watch import WatchError, WatchOptions, open_session
+    from focuslock.watch import CaptureLog, WatchError, WatchOptions, open_session
 
     recipe, features, reference, coc = _session_from_recipe(args.recipe)
     try:
@@ -932,7 +932,7 @@ def _open_capture_session(args: argparse.Namespace) -> _CaptureSession:
         store, judge = open_session(args.session, args.session, features, reference, coc, recipe.drift_limit_pct / 100.0)
     except (SessionError, WatchError) as error:
         raise UserError(str(error)) from None
-    return _CaptureSession(store, judge, WatchOptions(policy=recipe.rating_policy()), pattern, args.sku)
+    return CaptureLog(store, judge, WatchOptions(policy=recipe.rating_policy()), pattern, args.sku)
 
 
 def _calibrate(args: argparse.Namespace) -> int:

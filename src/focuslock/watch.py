@@ -29,6 +29,7 @@ from focuslock.camera.files import SaveError, save_new_file, sha256_of
 from focuslock.camera.folder import IMAGE_SUFFIXES, list_images, read_bgr_image
 from focuslock.session.hotfolder import RAW_SUFFIXES, HotFolder
 from focuslock.session.naming import NamePattern, name_shot
+from focuslock.session.review import ShotReview, review_shot
 from focuslock.session.shot_check import SessionSetup, SetupError, ShotJudge, ShotVerdict
 from focuslock.session.store import SessionError, ShotFile, ShotRecord, ShotStore, now_utc
 from focuslock.session.xmp import RatingPolicy, SidecarError, XmpFields, sidecar_paths, write_sidecar
@@ -175,6 +176,43 @@ def log_capture(files: list[Path], store: ShotStore, judge: ShotJudge, options: 
     return _handle(judged, True, [f for f in files if f != judged], store, judge, options, sku)
 
 
+class CaptureLog:
+    """A tethered session's captures (``capture --session``, the window with ``--session``):
+    each capture's files named by ``pattern``, judged, given sidecars and logged, with the
+    product code ``sku`` (settable: the window's confirmed code names the next shots)."""
+
+    def __init__(self, store: ShotStore, judge: ShotJudge, options: WatchOptions, pattern: NamePattern | None,
+                 sku: str | None = None) -> None:
+        self.store, self.judge, self.options, self.pattern, self.sku = store, judge, options, pattern, sku
+
+    @property
+    def wants_code(self) -> bool:
+        """True when file names carry the product's code (the pattern has {sku})."""
+        return self.pattern is not None and "sku" in self.pattern.fields
+
+    def __call__(self, paths: list[Path], camera_name: str | None, *, sku: str | None = None) -> dict:
+        """Log one capture's files; ``sku`` as it was when the shot was taken (default: now)."""
+        return log_capture(paths, self.store, self.judge, self.options, pattern=self.pattern,
+                           sku=sku if sku is not None else self.sku, camera=camera_name)
+
+    def review(self, result: dict) -> ShotReview:
+        """The logged shot laid out for review: each feature found, at 100 %, with its verdict."""
+        sizes = [tuple(f[2:]) for f in self.judge.setup.features_px]
+        boxes = []
+        for feature in result["features"]:
+            index = feature["feature"] - 1
+            if feature["found_px"] is None or index >= len(sizes):
+                continue
+            title = f"feature {feature['feature']}: {feature['state'].upper()}"
+            if feature["coc_share"] is not None:
+                title += f" ({feature['coc_share']:.2f} CoC)"
+            boxes.append(((*feature["found_px"], *sizes[index]), feature["state"], title))
+        return review_shot(Path(result["path"]), result["verdict"], result["text"], boxes)
+
+    def close(self) -> None:
+        self.store.close()
+
+
 def _handle(path: Path, complete: bool, companions: list[Path], store: ShotStore, judge: ShotJudge,
             options: WatchOptions, sku: str | None = None) -> dict:
     """Judge one picture, write its sidecars, log it; returns what to tell the user."""
@@ -220,7 +258,8 @@ def _handle(path: Path, complete: bool, companions: list[Path], store: ShotStore
         text += " · " + "; ".join(feature_lines)
     for note in notes:
         text += f"\n  {note}"
-    return {"sequence": logged.sequence, "file": path.name, "verdict": verdict.verdict, "reason": verdict.reason,
+    return {"sequence": logged.sequence, "file": path.name, "path": str(path), "verdict": verdict.verdict,
+            "reason": verdict.reason,
             "features": [_feature_json(f) for f in verdict.features], "drift_px": _round(verdict.drift_px, 1),
             "drift_share": _round(verdict.drift_share, 4), "companions": [c.name for c in companions],
             "readable": readable, "notes": notes, "sku": sku, "text": text}
@@ -230,7 +269,8 @@ def _feature_json(feature) -> dict:
     return {"feature": feature.feature + 1, "state": feature.state, "reason": feature.reason,
             "blur_px": _round(feature.blur_px, 3), "blur_sd_px": _round(feature.blur_sd_px, 3),
             "blur_um": _round(feature.blur_um, 2), "coc_share": _round(feature.coc_share, 3),
-            "drift_px": _round(feature.drift_px, 1)}
+            "drift_px": _round(feature.drift_px, 1),
+            "found_px": None if feature.found_px is None else [round(float(v), 1) for v in feature.found_px]}
 
 
 def _round(value, digits: int):

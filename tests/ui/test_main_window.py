@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
-from PySide6 import QtCore
+from PySide6 import QtCore, QtWidgets
 
 from focuslock.camera.sim import BenchConfig, BenchLink, SimulatedBench
 from focuslock.live import LiveSession
@@ -92,6 +93,20 @@ def test_capture_is_downloaded_and_its_focus_checked(qtbot, bench_window, tmp_pa
     qtbot.waitUntil(lambda: "SIM_0001.JPG" in window.capture_panel.result.text(), timeout=15000)
     assert "SHARP" in window.capture_panel.result.text()
     assert (tmp_path / "captures" / "SIM_0001.JPG").exists()
+    # The capture opens for review: the locked box at 100 % (the file's own pixels, three
+    # times live view's here), with the focus mask painted on its sharp detail, and SHARP.
+    review = window.review_panel.review
+    assert review is not None and review.path.name == "SIM_0001.JPG" and review.verdict == "sharp"
+    (crop,) = review.crops
+    _, _, w, h = bench.landmark_roi_px("coin-numeral")
+    assert crop.image_rgb.shape[:2] == (min(round(h * 3), 320), min(round(w * 3), 320))
+    x0, y0, cw, ch = crop.window_px
+    file_rgb = cv2.cvtColor(cv2.imread(str(tmp_path / "captures" / "SIM_0001.JPG")), cv2.COLOR_BGR2RGB)[y0:y0 + ch, x0:x0 + cw]
+    masked = (crop.image_rgb != file_rgb).any(axis=-1)
+    assert 0.01 < masked.mean() < 0.6  # the mask marks the numeral's sharp edges, not the whole crop
+    assert (crop.image_rgb[~masked] == file_rgb[~masked]).all()  # elsewhere: the file's pixels, untouched
+    shown = window.review_panel.crops_layout.itemAt(0).widget().findChildren(QtWidgets.QLabel)[0].pixmap()
+    assert (shown.width(), shown.height()) == (crop.image_rgb.shape[1], crop.image_rgb.shape[0])  # never scaled
 
 
 def test_overlay_keys_and_the_help(qtbot, bench_window):

@@ -30,6 +30,7 @@ class CaptureCheck:
     blur_px: float | None
     state: str | None  # "sharp" | "softening" | "soft" | "uncertain" | None (could not check)
     message: str
+    box_px: tuple[float, float, float, float] | None = None  # the feature's box in the file's pixels
 
 
 def reduce_to_width(image: np.ndarray, width_px: int) -> np.ndarray:
@@ -70,9 +71,12 @@ def check_capture(path: Path, bgr: np.ndarray, live_size_px: tuple[int, int],
     grey = reduce_to_width(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY) if bgr.ndim == 3 else bgr, live_w)
     # Live view spans the sensor's width; its height sits centred in the capture's.
     x, y, w, h = roi_live_px
-    verdict = judge_view(grey, (x, y + (grey.shape[0] - live_h) / 2.0, w, h), reference, settings)
+    box_live = (x, y + (grey.shape[0] - live_h) / 2.0, w, h)
+    verdict = judge_view(grey, box_live, reference, settings)
     if verdict is None:
         return CaptureCheck(path, None, None, f"{path.name}: saved; the locked feature is outside this capture's frame.")
     shown = verdict.shown
     text = f"{path.name}: {verdict.state.value.upper()} ({describe_blur(shown.blur_px, reference.coc_px, shown.beyond_range)})"
-    return CaptureCheck(path, shown.blur_px, verdict.state.value, text + (f" — {verdict.reason}" if verdict.reason else ""))
+    to_file = bgr.shape[1] / grey.shape[1]
+    return CaptureCheck(path, shown.blur_px, verdict.state.value, text + (f" — {verdict.reason}" if verdict.reason else ""),
+                        tuple(v * to_file for v in box_live))

@@ -22,6 +22,7 @@ import numpy as np
 from focuslock.camera.base import CorruptFrameError
 from focuslock.camera.limits import decode_image
 from focuslock.session.store import LoggedShot, ShotStore
+from focuslock.session.review import crop_window
 
 __all__ = ["CSV_COLUMNS", "MAX_FEATURES_IN_CSV", "render_report"]
 
@@ -31,7 +32,6 @@ CSV_COLUMNS = (["sequence", "logged_utc", "file", "verdict", "reason", "worst_bl
                + [f"feature{i}_{what}" for i in range(1, MAX_FEATURES_IN_CSV + 1)
                   for what in ("state", "blur_px", "blur_um", "blur_coc", "reason")])
 _THUMB_WIDTH_PX = 240
-_CROP_MAX_PX = 320  # a feature's crop at 100 %, cut to this many pixels a side
 _VERDICT_COLOURS = {"pass": "#2e9d4a", "soft": "#d23c32", "drift": "#d9a400", "uncertain": "#7a7f87"}
 
 
@@ -122,14 +122,9 @@ def _thumbnail(picture: np.ndarray) -> str:
 
 
 def _crop(picture: np.ndarray, found_px: tuple[float, float], size_px: tuple[float, float], title: str) -> str:
-    """The feature's box at 100 % (the file's pixels), cut to ``_CROP_MAX_PX`` about its centre."""
+    """The feature's box at 100 % (the file's pixels), cut to ``CROP_MAX_PX`` about its centre."""
     height, width = picture.shape[:2]
-    x, y = found_px
-    w, h = size_px
-    cw, ch = int(min(w, _CROP_MAX_PX)), int(min(h, _CROP_MAX_PX))
-    x0 = int(round(x + (w - cw) / 2))
-    y0 = int(round(y + (h - ch) / 2))
-    x0, y0 = max(0, min(x0, width - cw)), max(0, min(y0, height - ch))
+    x0, y0, cw, ch = crop_window((width, height), found_px, size_px)
     crop = picture[y0:y0 + ch, x0:x0 + cw]
     if crop.size == 0:
         return ""

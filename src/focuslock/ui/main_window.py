@@ -10,11 +10,12 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
+import cv2
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from focuslock.camera.base import CameraError, NotSupportedError
@@ -25,9 +26,12 @@ from focuslock.optics.catalog import CatalogError, load_catalog
 from focuslock.overlay.render import GHOST_MODES
 from focuslock.pipeline import PipelineSettings
 from focuslock.session.checks import check_captured_files
+from focuslock.session.naming import read_product_code
+from focuslock.session.review import ShotReview, review_shot
 from focuslock.ui.frame_view import FrameView
 from focuslock.ui.panels import (CapturePanel, DofPanel, DrivePanel, PeakingPanel, SettingsPanel, SharpnessPlot, StackPanel,
                                  StateBanner)
+from focuslock.ui.review_panel import CodePanel, ReviewPanel
 from focuslock.ui.settings_store import SettingsStore
 
 __all__ = ["MainWindow", "SHORTCUTS"]
@@ -65,6 +69,8 @@ COARSE_STEPS = 10
 # frame of a 60 fps source waits out a whole tick and is overtaken by the next.
 UI_TICK_MS = 4
 PLOT_EVERY_S = 0.1
+# How often live view is searched for a product code (in a session named by {sku}).
+CODE_READ_EVERY_S = 0.4
 
 
 class _Bridge(QtCore.QObject):
@@ -75,9 +81,19 @@ class _Bridge(QtCore.QObject):
 
 class MainWindow(QtWidgets.QMainWindow):
     def __init__(self, session: LiveSession, settings: PipelineSettings | None = None, *, title: str = "focuslock",
-                 capture_folder: Path | None = None, store: SettingsStore | None = None) -> None:
+                 capture_folder: Path | None = None, store: SettingsStore | None = None, shot_log=None) -> None:
+        """``shot_log``: a studio session's log of captures (focuslock.watch.CaptureLog):
+        each capture is then named by its pattern, judged against its recipe, given
+        sidecars and logged; with {sku} in its names, the window reads product codes."""
         super().__init__()
         self.session = session
+        self.shot_log = shot_log
+        # Product codes are read off live view a few times a second, one read at a time,
+        # on a worker thread (a QR search costs tens of ms: never on the window's thread).
+        self._code_reader = ThreadPoolExecutor(1, thread_name_prefix="focuslock-code") \
+            if shot_log is not None and shot_log.wants_code else None
+        self._code_read_in_flight = False
+        self._last_code_read_s = 0.0
         self.settings = settings or session.settings or PipelineSettings()
         self.capture_folder = Path(capture_folder) if capture_folder else Path.cwd() / "captures"
         self.store = store or SettingsStore()
@@ -137,11 +153,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self.capture_panel = CapturePanel()
         self.stack_panel = StackPanel()
         self.peaking_panel = PeakingPanel(self.settings.focus.peaking)
+        self.review_panel = ReviewPanel()
+        self.code_panel = CodePanel(shot_log.sku) if self._code_reader is not None else None
         side = QtWidgets.QWidget()
         side_layout = QtWidgets.QVBoxLayout(side)
-        for widget in (self.plot, self.drive_panel, self.capture_panel, self.stack_panel, self.dof_panel, self.settings_panel,
-                       self.peaking_panel):
-            side_layout.addWidget(widget)
+        for widget in (self.plot, self.drive_panel, self.code_panel, self.capture_panel, self.stack_panel,
+                       self.dof_panel, self.settings_panel, self.peaking_panel):
+            if widget is not None:
+                side_layout.addWidget(widget)
         side_layout.addStretch(1)
         # The column scrolls up and down, never sideways: long choices (lens names) are
         # cut in their boxes, not the panels in the dock.
@@ -158,10 +177,23 @@ class MainWindow(QtWidgets.QMainWindow):
         # Never squeezed to a sliver by a remembered layout: the panels stay readable.
         self.dock.setMinimumWidth(DOCK_MIN_WIDTH_PX)
         self.addDockWidget(QtCore.Qt.RightDockWidgetArea, self.dock)
+        # The last shot at 100 %: a tab beside the panels, brought to the front by each
+        # capture (the focus panels are one click away; the keys work either way).
+        review_scroll = QtWidgets.QScrollArea()
+        review_scroll.setWidget(self.review_panel)
+        review_scroll.setWidgetResizable(True)
+        self.review_dock = QtWidgets.QDockWidget("Last shot", self)
+        self.review_dock.setObjectName("review-dock")
+        self.review_dock.setWidget(review_scroll)
+        self.review_dock.setMinimumWidth(DOCK_MIN_WIDTH_PX)
+        self.addDockWidget(QtCore.Qt.RightDockWidgetArea, self.review_dock)
+        self.tabifyDockWidget(self.dock, self.review_dock)
+        self.dock.raise_()
         view_menu = self.menuBar().addMenu("&View")
         reset = view_menu.addAction("Reset layout")
         reset.triggered.connect(self.reset_layout)
         view_menu.addAction(self.dock.toggleViewAction())
+        view_menu.addAction(self.review_dock.toggleViewAction())
 
         self.status_label = QtWidgets.QLabel("starting…")
         self.rate_label = QtWidgets.QLabel("")
@@ -180,6 +212,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.dof_panel.opticsChanged.connect(self._optics_changed)
         self.settings_panel.settingChanged.connect(self._setting_changed)
         self.capture_panel.capture.connect(self.capture)
+        if self.code_panel is not None:
+            self.code_panel.codeConfirmed.connect(self.use_product_code)
         self.stack_panel.setMark.connect(self.set_mark)
         self.stack_panel.goToMark.connect(self.go_to_mark)
         self.stack_panel.shoot.connect(self.shoot_stack)
@@ -253,15 +287,22 @@ class MainWindow(QtWidgets.QMainWindow):
         lock = status.lock if status is not None else None
         roi = status.roi_px if status is not None else None
         folder = self.capture_folder
+        shot_log = self.shot_log
+        sku = shot_log.sku if shot_log is not None else None
 
         def command(camera):
             paths = camera.capture(folder)
             # The focus check runs here, on the acquisition thread: live view pauses for
             # a capture on a real body anyway, and the window's thread stays free.
+            if shot_log is not None:
+                # A studio session: named, judged against the recipe, logged (as `capture
+                # --session` and the hot folder do), and laid out for review.
+                shot = shot_log(paths, camera.name, sku=sku)
+                return paths, [], shot, shot_log.review(shot)
             checks = []
             if lock is not None and lock.reference is not None and roi is not None and frame_size is not None:
                 checks = check_captured_files(paths, frame_size, roi, lock.reference)
-            return paths, checks
+            return paths, checks, None, _review_of_checks(paths, checks)
 
         self._capture_in_flight = self.session.submit(command, label="capture")
         self._when_done(self._capture_in_flight, self._capture_done)
@@ -585,10 +626,38 @@ class MainWindow(QtWidgets.QMainWindow):
             self._show_freshness(analysis, now)
         self._show_status(analysis)
         self._follow_display_size()
+        self._read_product_code(now)
         if not self._settings_requested and self.session.status.state == "live":
             self._settings_requested = True
             self._when_done(self.session.get_settings(), self._settings_arrived)
             self._when_done(self.session.submit(lambda camera: camera.capabilities), self._capabilities_arrived)
+
+    def use_product_code(self, code: str) -> None:
+        """Name the next shots with this product code (confirmed or typed by the user)."""
+        if self.shot_log is None:
+            return
+        self.shot_log.sku = code or None
+        self.status_label.setText(f"Next shots are named with {code}." if code else "Next shots carry no product code.")
+
+    def _read_product_code(self, now: float) -> None:
+        """Look for a barcode or QR card in the newest frame, a few times a second."""
+        if self._code_reader is None or self._code_read_in_flight or self._last_analysis is None \
+                or now - self._last_code_read_s < CODE_READ_EVERY_S:
+            return
+        self._last_code_read_s = now
+        self._code_read_in_flight = True
+        rgb = self._last_analysis.frame.image
+        future = self._code_reader.submit(lambda: read_product_code(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)))
+        self._when_done(future, self._code_read)
+
+    def _code_read(self, future: Future) -> None:
+        self._code_read_in_flight = False
+        try:
+            code = future.result()
+        except Exception:  # noqa: BLE001 - a failed read is no code; the next look tries again
+            return
+        if code is not None and self.code_panel is not None:
+            self.code_panel.offer_code(code.text, "QR code" if code.kind == "QR" else f"barcode ({code.kind})")
 
     def _follow_display_size(self) -> None:
         """Overlays are drawn at the size the picture is shown (never for pixels the
@@ -685,7 +754,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _capture_done(self, future: Future) -> None:
         try:
-            paths, checks = future.result()
+            paths, checks, shot, review = future.result()
         except Exception as error:  # noqa: BLE001 - any failure: one sentence, and the panel usable again
             message = error.user_message if isinstance(error, CameraError) else f"The capture failed: {error}."
             saved = getattr(error, "saved_paths", [])
@@ -693,7 +762,13 @@ class MainWindow(QtWidgets.QMainWindow):
                 message += "\n" + "\n".join(f"{p.name}: saved before the failure" for p in saved)
             self.capture_panel.done(message, "soft")
             return
-        if checks:
+        if review is not None:
+            self.review_panel.show_review(review)
+            self.review_dock.show()
+            self.review_dock.raise_()
+        if shot is not None:
+            self.capture_panel.done(shot["text"], {"pass": "sharp", "drift": "softening"}.get(shot["verdict"], shot["verdict"]))
+        elif checks:
             worst = max(checks, key=lambda c: c.blur_px if c.blur_px is not None else -1e9)
             self.capture_panel.done("\n".join(c.message for c in checks), worst.state)
         else:
@@ -787,11 +862,14 @@ class MainWindow(QtWidgets.QMainWindow):
         the right at their default width, the remembered layout forgotten."""
         self.store.set("geometry", None)
         self.store.set("window_state", None)
-        if self.dock.isFloating():
-            self.dock.setFloating(False)
-        self.removeDockWidget(self.dock)
-        self.addDockWidget(QtCore.Qt.RightDockWidgetArea, self.dock)
-        self.dock.show()
+        for dock in (self.dock, self.review_dock):
+            if dock.isFloating():
+                dock.setFloating(False)
+            self.removeDockWidget(dock)
+            self.addDockWidget(QtCore.Qt.RightDockWidgetArea, dock)
+            dock.show()
+        self.tabifyDockWidget(self.dock, self.review_dock)
+        self.dock.raise_()
         self._default_layout()
 
     def _default_layout(self) -> None:
@@ -817,6 +895,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self._finish_capture_before_closing(future=self.stack_job, what="the focus stack")
         self._finish_capture_before_closing()
         self.timer.stop()
+        if self._code_reader is not None:
+            self._code_reader.shutdown(wait=True)  # one read of one frame at most
         self.store.set("geometry", bytes(self.saveGeometry().toBase64()).decode())
         self.store.set("window_state", bytes(self.saveState().toBase64()).decode())
         self._remember_overlay()
@@ -825,3 +905,17 @@ class MainWindow(QtWidgets.QMainWindow):
         except OSError:
             pass  # settings are a convenience; never block closing
         super().closeEvent(event)
+
+
+def _review_of_checks(paths: list[Path], checks) -> ShotReview | None:
+    """A plain capture (no studio session) laid out for review: the first file the lock
+    checked, its feature at 100 %; or the first file saved, with why it has no crop."""
+    for check in checks:
+        if check.box_px is not None:
+            return review_shot(check.path, check.state, check.message, [(check.box_px, check.state, check.message)])
+    if checks:
+        return ShotReview(checks[0].path, checks[0].state, checks[0].message, ())
+    if paths:
+        return ShotReview(Path(paths[0]), None, f"{Path(paths[0]).name}: saved", (),
+                          "Lock a feature to have captures checked and shown at 100 %.")
+    return None

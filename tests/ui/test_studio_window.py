@@ -1,0 +1,116 @@
+"""The window in a studio session: a product code read off live view is offered, used only
+once confirmed, and names the next captures; each capture is judged against the recipe,
+logged, given its sidecar and opened for review at 100 % with the verdict beside it."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import subprocess
+
+import cv2
+from PySide6 import QtCore
+
+from focuslock.camera.sim import BenchConfig, SimulatedBench
+from focuslock.cli import main
+from focuslock.live import LiveSession
+from focuslock.pipeline import FramePipeline, OpticsSettings, PipelineSettings
+from focuslock.session.store import ShotStore
+from focuslock.ui.main_window import MainWindow
+from focuslock.ui.settings_store import SettingsStore
+from tests.session.test_xmp import EXIFTOOL
+
+SETTINGS = PipelineSettings(optics=OpticsSettings(coc_px=2.0))
+CODE = "SKU-48213-B"
+
+
+class CardBench(SimulatedBench):
+    """FAKE only the card: the bench has nothing to hold before its lens, so while
+    ``card_shown`` a white card with a QR code is pasted into its live frames (as
+    tests/session/test_naming.py does). Frames, focus and captures are the real bench's."""
+
+    card_shown = False
+
+    def read_frame(self):
+        frame = super().read_frame()
+        if not self.card_shown:
+            return frame
+        qr = cv2.resize(cv2.QRCodeEncoder.create().encode(CODE), None, fx=5, fy=5, interpolation=cv2.INTER_NEAREST)
+        image = frame.image.copy()
+        h, w = qr.shape
+        image[20:20 + h + 40, 20:20 + w + 40] = 245
+        image[40:40 + h, 40:40 + w] = cv2.cvtColor(qr, cv2.COLOR_GRAY2RGB)
+        return dataclasses.replace(frame, image=image)
+
+
+def _recipe(tmp_path, capsys, bench: CardBench):
+    """A recipe made as a studio makes it: a sharp capture of the setup as the reference,
+    the coin's numeral as the feature that must be sharp, names carrying the product code."""
+    roi = bench.landmark_roi_px("coin-numeral")
+    bench.drive_focus(int(round(bench.best_focus_position_steps(roi))))
+    (reference,) = bench.capture(tmp_path / "setup")
+    scale = bench.config.capture_width_px / bench.config.live_view_size_px[0]
+    x, y, w, h = roi
+    file_h = cv2.imread(str(reference)).shape[0]
+    box = (x * scale, (y + (file_h / scale - bench.config.live_view_size_px[1]) / 2) * scale, w * scale, h * scale)
+    recipe = tmp_path / "bottles.toml"
+    assert main(["recipe", "save", str(recipe), "--reference", str(reference), "--roi", ",".join(str(int(v)) for v in box),
+                 "--coc-px", "3"]) == 0, capsys.readouterr().err
+    recipe.write_text(recipe.read_text().replace("[naming]\n", '[naming]\npattern = "{session}_{sku}_{seq:03d}"\n'))
+    return recipe, roi
+
+
+def test_a_code_held_before_the_lens_names_the_next_shots_once_confirmed_and_each_shot_is_reviewed(qtbot, tmp_path, capsys):
+    from focuslock.cli import _open_capture_session
+
+    bench = CardBench(BenchConfig(live_view_size_px=(512, 340), frame_rate_hz=20.0, capture_width_px=1024))
+    bench.open()
+    recipe_path, roi = _recipe(tmp_path, capsys, bench)
+    folder = tmp_path / "studio"
+    # The session as `focuslock demo --session studio --recipe bottles.toml` opens it.
+    shot_log = _open_capture_session(argparse.Namespace(recipe=recipe_path, session=folder, sku=None))
+    session = LiveSession(bench, processor=FramePipeline(), settings=SETTINGS)
+    session.start()
+    window = MainWindow(session, SETTINGS, capture_folder=folder, store=SettingsStore(tmp_path / "window.json"),
+                        shot_log=shot_log)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        qtbot.waitUntil(lambda: window.view.frames_shown > 3, timeout=10000)
+        # The card is held before the lens: its code is offered, not used.
+        bench.card_shown = True
+        qtbot.waitUntil(lambda: window.code_panel.offered == CODE, timeout=10000)
+        assert CODE in window.code_panel.offer.text() and window.code_panel.use.isVisible()
+        assert shot_log.sku is None
+        bench.card_shown = False
+        qtbot.mouseClick(window.code_panel.use, QtCore.Qt.LeftButton)
+        assert shot_log.sku == CODE and window.code_panel.edit.text() == CODE
+
+        # In focus: the shot is named with the code, passes, and opens at 100 %.
+        qtbot.keyClick(window, QtCore.Qt.Key_Space)
+        qtbot.waitUntil(lambda: window.review_panel.review is not None, timeout=20000)
+        first = window.review_panel.review
+        assert first.path.name == f"studio_{CODE}_001.JPG" and first.verdict == "pass"
+        assert "PASS" in window.review_panel.verdict.text()
+        (crop,) = first.crops
+        assert crop.state == "sharp" and crop.image_rgb.shape[:2] == (min(round(roi[3] * 2), 320), min(round(roi[2] * 2), 320))
+
+        # Focus racked well off the numeral: the next shot is SOFT, and says so beside its crop.
+        window.drive_focus(250)
+        qtbot.waitUntil(lambda: window._drive_in_flight is None and window._drive_total == 250, timeout=10000)
+        window.capture()
+        qtbot.waitUntil(lambda: window.review_panel.review is not first, timeout=20000)
+        second = window.review_panel.review
+        assert second.path.name == f"studio_{CODE}_002.JPG" and second.verdict == "soft", second.text
+        assert second.crops[0].state == "soft" and "SOFT" in window.review_panel.verdict.text()
+    finally:
+        window.close()
+        session.stop()
+        shot_log.close()
+    with ShotStore.read(folder) as log:
+        logged = [(s.record.name, s.record.sku, s.record.verdict) for s in log.shots()]
+    assert logged == [(f"studio_{CODE}_001.JPG", CODE, "pass"), (f"studio_{CODE}_002.JPG", CODE, "soft")]
+    tags = json.loads(subprocess.run([EXIFTOOL, "-j", "-XMP-focuslock:Sku", "-XMP-focuslock:Verdict",
+                                      str(folder / f"studio_{CODE}_002.xmp")], capture_output=True, text=True, check=True).stdout)
+    assert (tags[0]["Sku"], tags[0]["Verdict"]) == (CODE, "soft")
