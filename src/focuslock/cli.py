@@ -290,6 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("--poll-s", type=_positive_float, default=1.0, help="scan the folder at least this often (default 1 s)")
     watch.add_argument("--no-events", action="store_true", help="scan only, no file events (network shares that send none)")
     watch.add_argument("--json", action="store_true", help="one JSON object per shot, a line each")
+    watch.add_argument("--review", action="store_true", help="open a window where each shot shows at 100 %% with its "
+                                                           "focus mask and verdict")
 
     recipe = commands.add_parser("recipe", help="save a studio setup as a recipe, or compare a camera with one")
     recipe_commands = recipe.add_subparsers(dest="recipe_command", required=True, metavar="save|check")
@@ -364,12 +366,7 @@ def _window(session, settings, args, title: str, setup=None) -> int:
     """Run the window; a machine without a display gets one sentence, not a Qt abort."""
     if args.screenshot is not None and args.quit_after is None:
         raise UserError("--screenshot needs --quit-after SECONDS (the screenshot is taken just before quitting).")
-    if not _display_available():
-        raise UserError("There is no display here; run with --headless (or under xvfb-run, or with QT_QPA_PLATFORM=offscreen).")
-    missing = _missing_x11_library()
-    if missing:
-        raise UserError(f"The window needs the system library {missing} (Qt 6 on X11): sudo apt install {missing}; "
-                        "or run with --headless.")
+    _require_display("run with --headless")
     if (args.session is None) != (args.recipe is None):
         raise UserError("--session and --recipe go together: the session checks every capture against the recipe.")
     shot_log = _open_capture_session(args) if args.session is not None else None
@@ -381,6 +378,16 @@ def _window(session, settings, args, title: str, setup=None) -> int:
     finally:
         if shot_log is not None:
             shot_log.close()
+
+
+def _require_display(instead: str) -> None:
+    """One sentence, not a Qt abort, where no window can open; ``instead``: what to do."""
+    if not _display_available():
+        raise UserError(f"There is no display here; {instead} (or under xvfb-run, or with QT_QPA_PLATFORM=offscreen).")
+    missing = _missing_x11_library()
+    if missing:
+        raise UserError(f"The window needs the system library {missing} (Qt 6 on X11): sudo apt install {missing}; "
+                        f"or {instead}.")
 
 
 def _missing_x11_library() -> str | None:
@@ -1237,6 +1244,8 @@ def _watch(args: argparse.Namespace) -> int:
     options = WatchOptions(once=args.once, sidecars=args.sidecars, policy=policy, poll_s=args.poll_s,
                            use_events=not args.no_events)
     say = (lambda text: print(text, file=sys.stderr, flush=True)) if args.json else (lambda text: print(text, flush=True))
+    if args.review:
+        return _watch_with_review(args, store, judge, options, say)
     try:
         counts = run_watch(args.folder, store, judge, options, say=say, stop=stop,
                            on_shot=print_json_line if args.json else None)
@@ -1250,6 +1259,31 @@ def _watch(args: argparse.Namespace) -> int:
         say("Done: " + ", ".join(f"{count} {name}" for name, count in counts.items() if count) if any(counts.values())
             else "Done: no new pictures.")
     return EXIT_OK
+
+
+def _watch_with_review(args: argparse.Namespace, store, judge, options, say) -> int:
+    """``watch --review``: the same watch on a worker thread, each shot shown in a window."""
+    from focuslock.watch import print_json_line, review_of_shot, run_watch
+
+    try:
+        _require_display("leave out --review")
+        from focuslock.ui.review_window import run_review_window
+
+        def work(stop, show, tell):
+            def on_shot(result: dict) -> None:
+                if args.json:
+                    print_json_line(result)
+                show(review_of_shot(result, judge))
+
+            def both(text: str) -> None:
+                say(text)
+                tell(text)
+
+            return run_watch(args.folder, store, judge, options, say=both, stop=stop, on_shot=on_shot)
+
+        return run_review_window(work, title=f"focuslock — watching {args.folder}")
+    finally:
+        store.close()
 
 
 def _recipe(args: argparse.Namespace) -> int:

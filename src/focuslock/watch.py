@@ -176,6 +176,22 @@ def log_capture(files: list[Path], store: ShotStore, judge: ShotJudge, options: 
     return _handle(judged, True, [f for f in files if f != judged], store, judge, options, sku)
 
 
+def review_of_shot(result: dict, judge: ShotJudge) -> ShotReview:
+    """A shot as the hot folder or a capture logged it (``_handle``'s result): each
+    feature where it was found, at 100 %, with its verdict — for the window's review."""
+    sizes = [tuple(f[2:]) for f in judge.setup.features_px]
+    boxes = []
+    for feature in result["features"]:
+        index = feature["feature"] - 1
+        if feature["found_px"] is None or index >= len(sizes):
+            continue
+        title = f"feature {feature['feature']}: {feature['state'].upper()}"
+        if feature["coc_share"] is not None:
+            title += f" ({feature['coc_share']:.2f} CoC)"
+        boxes.append(((*feature["found_px"], *sizes[index]), feature["state"], title))
+    return review_shot(Path(result["path"]), result["verdict"], result["text"], boxes)
+
+
 class CaptureLog:
     """A tethered session's captures (``capture --session``, the window with ``--session``):
     each capture's files named by ``pattern``, judged, given sidecars and logged, with the
@@ -196,18 +212,8 @@ class CaptureLog:
                            sku=sku if sku is not None else self.sku, camera=camera_name)
 
     def review(self, result: dict) -> ShotReview:
-        """The logged shot laid out for review: each feature found, at 100 %, with its verdict."""
-        sizes = [tuple(f[2:]) for f in self.judge.setup.features_px]
-        boxes = []
-        for feature in result["features"]:
-            index = feature["feature"] - 1
-            if feature["found_px"] is None or index >= len(sizes):
-                continue
-            title = f"feature {feature['feature']}: {feature['state'].upper()}"
-            if feature["coc_share"] is not None:
-                title += f" ({feature['coc_share']:.2f} CoC)"
-            boxes.append(((*feature["found_px"], *sizes[index]), feature["state"], title))
-        return review_shot(Path(result["path"]), result["verdict"], result["text"], boxes)
+        """The logged shot laid out for review (:func:`review_of_shot`)."""
+        return review_of_shot(result, self.judge)
 
     def close(self) -> None:
         self.store.close()
