@@ -370,6 +370,17 @@ def _window(session, settings, args, title: str, setup=None) -> int:
     if (args.session is None) != (args.recipe is None):
         raise UserError("--session and --recipe go together: the session checks every capture against the recipe.")
     shot_log = _open_capture_session(args) if args.session is not None else None
+    if args.recipe is not None:
+        # The recipe's overlay choices too: the setup looks as it did when it was saved.
+        overlay = _session_from_recipe(args.recipe)[0].overlay
+        first_setup = setup
+
+        def setup(window) -> None:
+            problem = window.apply_overlay_choices(overlay)
+            if problem:
+                window.status_label.setText(problem)
+            if first_setup is not None:
+                first_setup(window)
     from focuslock.ui.app import run_window
 
     try:

@@ -599,3 +599,39 @@ def test_ctrl_drag_adds_features_locked_together_and_c_clears_them(qtbot, bench_
     qtbot.keyClick(window, QtCore.Qt.Key_C)
     qtbot.waitUntil(lambda: len(window.session.latest_analysis().results["focus"].features) == 1, timeout=5000)
     assert window.settings.focus.locked  # the first keeps its lock
+
+
+def test_the_setup_is_saved_as_a_recipe_from_the_window_and_its_overlay_comes_back(qtbot, bench_window, tmp_path):
+    from focuslock.session.recipe import load_recipe
+
+    window, bench, session = bench_window
+    assert "capture first" in window.save_recipe_to(tmp_path / "nothing.toml")  # no reference yet: one sentence
+    assert not (tmp_path / "nothing.toml").exists()
+    _lock_on_the_coin_in_focus(qtbot, window, bench)
+    qtbot.keyClick(window, QtCore.Qt.Key_G)
+    qtbot.keyClick(window, QtCore.Qt.Key_Z)
+    qtbot.waitUntil(lambda: bool(window._camera_settings), timeout=10000)
+    window.capture()
+    qtbot.waitUntil(lambda: window.last_capture is not None, timeout=15000)
+    said = window.save_recipe_to(tmp_path / "coin.toml")
+    assert said.startswith("Recipe saved"), said
+    recipe, reference = load_recipe(tmp_path / "coin.toml")
+    # The reference is the capture at full resolution; the box and the CoC in its pixels
+    # (three times live view's: the lock's 2 px CoC is 6 px there).
+    captured = cv2.imread(str(tmp_path / "captures" / "SIM_0001.JPG"))
+    assert reference.shape == captured.shape
+    x, y, w, h = bench.landmark_roi_px("coin-numeral")
+    (box,) = recipe.features_px
+    assert box[2:] == pytest.approx((w * 3, h * 3), abs=0.2) and box[0] == pytest.approx(x * 3, abs=0.2)
+    assert recipe.optics["coc_px"] == pytest.approx(6.0, rel=1e-3)
+    assert recipe.camera_settings["aperture"] == "2.8" and recipe.camera_name == bench.name
+    assert recipe.overlay["grid"] and recipe.overlay["zebras"] and recipe.overlay["peaking"]
+    # Opening the setup again: the recipe's overlay choices are the window's.
+    qtbot.keyClick(window, QtCore.Qt.Key_G)
+    qtbot.keyClick(window, QtCore.Qt.Key_Z)
+    assert not window.settings.overlay.grid
+    assert window.apply_overlay_choices(recipe.overlay) is None
+    assert window.settings.overlay.grid and window.settings.overlay.zebras
+    # A hand-edited recipe with a nonsense choice: one sentence, the overlay as it was.
+    problem = window.apply_overlay_choices({"histogram": "sideways"})
+    assert "could not be used" in problem and window.settings.overlay.histogram == "off"

@@ -114,3 +114,21 @@ def test_a_code_held_before_the_lens_names_the_next_shots_once_confirmed_and_eac
     tags = json.loads(subprocess.run([EXIFTOOL, "-j", "-XMP-focuslock:Sku", "-XMP-focuslock:Verdict",
                                       str(folder / f"studio_{CODE}_002.xmp")], capture_output=True, text=True, check=True).stdout)
     assert (tags[0]["Sku"], tags[0]["Verdict"]) == (CODE, "soft")
+
+
+def test_the_demo_opens_a_studio_session_from_a_recipe_and_refuses_it_headless(tmp_path, capsys):
+    bench = CardBench(BenchConfig(live_view_size_px=(512, 340), frame_rate_hz=None, capture_width_px=1024))
+    bench.open()
+    recipe, _ = _recipe(tmp_path, capsys, bench)
+    bench.close()
+    recipe.write_text(recipe.read_text().replace("[overlay]\n", "[overlay]\ngrid = true\n"))
+    shot = tmp_path / "window.png"
+    assert main(["demo", "--size", "512x340", "--session", str(tmp_path / "studio"), "--recipe", str(recipe),
+                 "--quit-after", "1.5", "--screenshot", str(shot), "--no-sweep"]) == 0, capsys.readouterr().err
+    assert cv2.imread(str(shot)) is not None
+    with ShotStore.read(tmp_path / "studio") as store:  # the session is there, empty until a capture
+        assert store.shot_count() == 0
+    assert main(["demo", "--headless", "--session", str(tmp_path / "s2"), "--recipe", str(recipe)]) == 1
+    assert "--session logs the captures taken in the window" in capsys.readouterr().err
+    assert main(["demo", "--session", str(tmp_path / "s3")]) == 1
+    assert "go together" in capsys.readouterr().err

@@ -26,7 +26,8 @@ from focuslock.optics.dof import DofResult, LiveViewCoc, depth_for_live_view_blu
 from focuslock.overlay.focus_layer import STATE_COLOURS_RGB, draw_focus_layer
 from focuslock.overlay.hud import darken, draw_text_panel
 
-__all__ = ["GHOST_MODES", "OverlayRenderer", "OverlaySettings", "defocus_line", "display_scale", "loupe_origin", "parse_aspect"]
+__all__ = ["GHOST_MODES", "OVERLAY_CHOICES", "OverlayRenderer", "OverlaySettings", "defocus_line", "display_scale", "loupe_origin", "overlay_choices", "parse_aspect",
+           "with_overlay_choices"]
 
 GHOST_MODES = ("off", "blend", "difference", "split", "blink")
 
@@ -85,6 +86,23 @@ class OverlaySettings:
         base = dict(grid=True, centre_mark=True, aspect_guide="4:5", safe_areas=True, ghost_mode="blend", loupe_zoom=4,
                     zebras=True, histogram="rgb")
         return cls(**{**base, **overrides})
+
+
+# The overlay choices a user makes and expects back (the window remembers them; a recipe
+# keeps them for its setup): plain values, none of the per-frame state.
+OVERLAY_CHOICES = ("peaking", "grid", "centre_mark", "aspect_guide", "safe_areas", "ghost_mode", "ghost_opacity",
+                   "zebras", "zebra_level", "histogram", "loupe_zoom", "focus_meter")
+
+
+def overlay_choices(overlay: "OverlaySettings") -> dict:
+    """The user's overlay choices as a plain mapping (None values left out)."""
+    return {name: getattr(overlay, name) for name in OVERLAY_CHOICES if getattr(overlay, name) is not None}
+
+
+def with_overlay_choices(overlay: "OverlaySettings", choices: dict) -> "OverlaySettings":
+    """``overlay`` with the known ``choices`` applied; unknown names are ignored, a bad
+    value raises ValueError (or TypeError) with what is wrong."""
+    return replace(overlay, **{name: choices[name] for name in OVERLAY_CHOICES if name in choices})
 
 
 class OverlayRenderer:

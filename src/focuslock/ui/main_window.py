@@ -11,22 +11,25 @@ import sys
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
 import cv2
+import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from focuslock.camera.base import CameraError, NotSupportedError
+from focuslock.camera.base import CameraError, CorruptFrameError, NotSupportedError
+from focuslock.camera.limits import decode_image
 from focuslock.frames import Analysis
 from focuslock.headless import hud_lines, stale_picture
 from focuslock.live import LiveSession
 from focuslock.optics.catalog import CatalogError, load_catalog
-from focuslock.overlay.render import GHOST_MODES
+from focuslock.overlay.render import GHOST_MODES, overlay_choices, with_overlay_choices
 from focuslock.pipeline import PipelineSettings
 from focuslock.session.checks import check_captured_files
 from focuslock.session.naming import read_product_code
+from focuslock.session.recipe import Recipe, RecipeError, save_recipe
 from focuslock.session.review import ShotReview, review_shot
 from focuslock.ui.frame_view import FrameView
 from focuslock.ui.panels import (CapturePanel, DofPanel, DrivePanel, PeakingPanel, SettingsPanel, SharpnessPlot, StackPanel,
@@ -116,6 +119,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self._drive_in_flight: Future | None = None
         self._drive_waiting: int | None = None
         self._capture_in_flight: Future | None = None
+        # The last capture the lock checked (its file, box and CoC): a recipe's reference.
+        self.last_capture: _CaptureOutcome | None = None
+        self._camera_settings: dict = {}
         # Marks A and B (focuslock.marks.Mark) and the stack between them.
         self.marks: dict = {}
         self.stack_job: Future | None = None
@@ -189,6 +195,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.addDockWidget(QtCore.Qt.RightDockWidgetArea, self.review_dock)
         self.tabifyDockWidget(self.dock, self.review_dock)
         self.dock.raise_()
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction("Save setup as recipe…").triggered.connect(self._save_recipe_dialog)
         view_menu = self.menuBar().addMenu("&View")
         reset = view_menu.addAction("Reset layout")
         reset.triggered.connect(self.reset_layout)
@@ -298,11 +306,15 @@ class MainWindow(QtWidgets.QMainWindow):
                 # A studio session: named, judged against the recipe, logged (as `capture
                 # --session` and the hot folder do), and laid out for review.
                 shot = shot_log(paths, camera.name, sku=sku)
-                return paths, [], shot, shot_log.review(shot)
+                return _CaptureOutcome(paths, [], shot, shot_log.review(shot))
             checks = []
+            coc_px_in_file = None
             if lock is not None and lock.reference is not None and roi is not None and frame_size is not None:
                 checks = check_captured_files(paths, frame_size, roi, lock.reference)
-            return paths, checks, None, _review_of_checks(paths, checks)
+                judged = next((c for c in checks if c.box_px is not None), None)
+                if judged is not None:  # the CoC in the file's pixels: for a recipe made from it
+                    coc_px_in_file = lock.reference.coc_px * judged.box_px[2] / roi[2]
+            return _CaptureOutcome(paths, checks, None, _review_of_checks(paths, checks), coc_px_in_file)
 
         self._capture_in_flight = self.session.submit(command, label="capture")
         self._when_done(self._capture_in_flight, self._capture_done)
@@ -632,6 +644,38 @@ class MainWindow(QtWidgets.QMainWindow):
             self._when_done(self.session.get_settings(), self._settings_arrived)
             self._when_done(self.session.submit(lambda camera: camera.capabilities), self._capabilities_arrived)
 
+    def save_recipe_to(self, path: Path) -> str:
+        """Save this setup as a recipe at ``path`` (.toml, its reference PNG beside it): the
+        last checked capture as the reference (full resolution, as the session's shots
+        will be), the locked box in its pixels with the CoC there, the camera's settings,
+        the lens's optics, the marks and the overlay choices. Returns what to tell the user."""
+        capture = self.last_capture
+        if capture is None:
+            return "Lock the feature and take a capture first: a recipe's reference is a full-resolution shot."
+        check = next(c for c in capture.checks if c.box_px is not None)
+        optics = {"coc_px": round(capture.coc_px_in_file, 4)}
+        for name in ("sensor_width_mm", "focal_length_mm", "magnification", "pupil_ratio"):
+            value = getattr(self.settings.optics, name)
+            if value is not None:
+                optics[name] = value
+        settings = {name: s.value for name, s in sorted(self._camera_settings.items()) if not s.read_only}
+        camera = self.session.camera
+        recipe = Recipe(Path(path).stem, Path(path).with_suffix(".png").name, (tuple(round(v, 1) for v in check.box_px),),
+                        camera.name if camera is not None else None, settings, None, optics, tuple(sorted(self.marks)),
+                        overlay_choices(self.settings.overlay))
+        try:
+            picture = decode_image(np.fromfile(check.path, dtype=np.uint8), check.path.name)
+            png = save_recipe(Path(path), recipe, picture)
+        except (RecipeError, CorruptFrameError, OSError, ValueError) as error:
+            return f"The recipe was not saved: {getattr(error, 'user_message', None) or error}"
+        return f"Recipe saved: {path} (reference {png.name}, {len(settings)} camera settings)."
+
+    def _save_recipe_dialog(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save the setup as a recipe", str(self.capture_folder / "setup.toml"),
+                                                        "Recipes (*.toml)")
+        if path:
+            self.status_label.setText(self.save_recipe_to(Path(path)))
+
     def use_product_code(self, code: str) -> None:
         """Name the next shots with this product code (confirmed or typed by the user)."""
         if self.shot_log is None:
@@ -754,7 +798,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _capture_done(self, future: Future) -> None:
         try:
-            paths, checks, shot, review = future.result()
+            outcome = future.result()
+            paths, checks, shot, review = outcome.paths, outcome.checks, outcome.shot, outcome.review
         except Exception as error:  # noqa: BLE001 - any failure: one sentence, and the panel usable again
             message = error.user_message if isinstance(error, CameraError) else f"The capture failed: {error}."
             saved = getattr(error, "saved_paths", [])
@@ -762,6 +807,8 @@ class MainWindow(QtWidgets.QMainWindow):
                 message += "\n" + "\n".join(f"{p.name}: saved before the failure" for p in saved)
             self.capture_panel.done(message, "soft")
             return
+        if outcome.coc_px_in_file is not None:
+            self.last_capture = outcome
         if review is not None:
             self.review_panel.show_review(review)
             self.review_dock.show()
@@ -810,7 +857,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _settings_arrived(self, future: Future) -> None:
         try:
-            self.settings_panel.show_settings(future.result())
+            self._camera_settings = future.result()
+            self.settings_panel.show_settings(self._camera_settings)
         except CameraError as error:
             self.status_label.setText(error.user_message)
 
@@ -835,20 +883,23 @@ class MainWindow(QtWidgets.QMainWindow):
             self.set_overlay(loupe_at=(x, y))
 
     def _remember_overlay(self) -> None:
-        overlay = self.settings.overlay
-        self.store.set("overlay", {"peaking": overlay.peaking, "grid": overlay.grid, "zebras": overlay.zebras,
-                                   "histogram": overlay.histogram, "loupe_zoom": overlay.loupe_zoom})
+        self.store.set("overlay", overlay_choices(self.settings.overlay))
         self.store.set("beep_on_soft", self._beep_on_soft)
+
+    def apply_overlay_choices(self, choices: dict) -> str | None:
+        """The overlay as ``choices`` (a recipe's [overlay], the remembered ones) set it;
+        a sentence when they cannot be used (the overlay is left as it was)."""
+        try:
+            overlay = with_overlay_choices(self.settings.overlay, choices)
+        except (TypeError, ValueError) as error:
+            return f"The overlay choices could not be used ({error}); the overlay is as it was."
+        self._apply(replace(self.settings, overlay=overlay))
+        return None
 
     def _restore(self) -> None:
         saved = self.store.get("overlay")
         if isinstance(saved, dict):
-            try:
-                changes = {k: saved[k] for k in ("peaking", "grid", "zebras", "histogram", "loupe_zoom") if k in saved}
-                self.settings = replace(self.settings, overlay=replace(self.settings.overlay, centre_mark=bool(saved.get("grid")), **changes))
-                self.session.set_settings(self.settings)
-            except (TypeError, ValueError):
-                pass  # an old or hand-edited file: defaults instead
+            self.apply_overlay_choices(saved)  # an old or hand-edited file: the defaults stay
         geometry = self.store.get("geometry")
         state = self.store.get("window_state")
         if isinstance(geometry, str) and isinstance(state, str):
@@ -919,3 +970,15 @@ def _review_of_checks(paths: list[Path], checks) -> ShotReview | None:
         return ShotReview(Path(paths[0]), None, f"{Path(paths[0]).name}: saved", (),
                           "Lock a feature to have captures checked and shown at 100 %.")
     return None
+
+
+@dataclass
+class _CaptureOutcome:
+    """What one capture gave the window: its files, the lock's checks of them or the
+    session's logged shot, the review to show, and the CoC in the file's pixels."""
+
+    paths: list
+    checks: list
+    shot: dict | None
+    review: ShotReview | None
+    coc_px_in_file: float | None = None
