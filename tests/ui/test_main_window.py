@@ -423,10 +423,13 @@ def test_the_window_fits_its_screen_and_view_reset_layout_restores_the_panels(qt
         window.dock.hide()
         window.resizeDocks([window.dock], [40], QtCore.Qt.Horizontal)
         # ... comes back from View ▸ Reset layout.
-        [reset] = [a for a in window.menuBar().actions()[0].menu().actions() if a.text() == "Reset layout"]
+        [view_menu] = [a.menu() for a in window.menuBar().actions() if a.text() == "&View"]
+        [reset] = [a for a in view_menu.actions() if a.text() == "Reset layout"]
         reset.trigger()
         qtbot.waitUntil(lambda: window.dock.isVisible(), timeout=3000)
         assert window.dock.width() >= DOCK_MIN_WIDTH_PX
+        # The last shot's tab sits beside the panels, the panels in front.
+        assert window.tabifiedDockWidgets(window.dock) == [window.review_dock]
         assert window.store.get("window_state") is None
     finally:
         window.close()
