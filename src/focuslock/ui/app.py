@@ -11,7 +11,7 @@ from focuslock.live import LiveSession
 from focuslock.pipeline import PipelineSettings
 from focuslock.ui.main_window import MainWindow
 
-__all__ = ["quiet_platform_noise", "run_window"]
+__all__ = ["application", "close_later", "quiet_platform_noise", "run_window"]
 
 
 def quiet_platform_noise(kind, context, message: str) -> None:
@@ -20,6 +20,29 @@ def quiet_platform_noise(kind, context, message: str) -> None:
     if "propagateSizeHints" in message:
         return
     sys.stderr.write(message + "\n")
+
+
+def application() -> QtWidgets.QApplication:
+    """The process's Qt application (made once), quiet about hints no user can act on."""
+    QtCore.qInstallMessageHandler(quiet_platform_noise)
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    app.setApplicationName("focuslock")
+    return app
+
+
+def close_later(window: QtWidgets.QWidget, quit_after_s: float | None, screenshot: Path | None) -> None:
+    """``--quit-after``: close ``window`` after that many seconds, saving what it shows as
+    PNG at ``screenshot`` just before."""
+    if quit_after_s is None:
+        return
+
+    def finish() -> None:
+        if screenshot is not None:
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            window.grab().save(str(screenshot), "PNG")
+        window.close()
+
+    QtCore.QTimer.singleShot(int(quit_after_s * 1000), finish)
 
 
 def run_window(session: LiveSession, settings: PipelineSettings, *, title: str, capture_folder: Path,
@@ -31,23 +54,14 @@ def run_window(session: LiveSession, settings: PipelineSettings, *, title: str, 
     lock a feature so that a screenshot shows the lock at work).
     ``shot_log``: a studio session's capture log (see MainWindow).
     """
-    QtCore.qInstallMessageHandler(quiet_platform_noise)
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
-    app.setApplicationName("focuslock")
+    app = application()
     session.set_settings(settings)
     session.start()
     window = MainWindow(session, settings, title=title, capture_folder=capture_folder, shot_log=shot_log)
     window.show()
     if setup is not None:
         setup(window)
-    if quit_after_s is not None:
-        def finish() -> None:
-            if screenshot is not None:
-                screenshot.parent.mkdir(parents=True, exist_ok=True)
-                window.grab().save(str(screenshot), "PNG")
-            window.close()
-
-        QtCore.QTimer.singleShot(int(quit_after_s * 1000), finish)
+    close_later(window, quit_after_s, screenshot)
     try:
         code = app.exec()
     finally:

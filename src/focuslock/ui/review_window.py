@@ -86,21 +86,12 @@ class ReviewWindow(QtWidgets.QMainWindow):
 
 def run_review_window(work: Work, *, title: str, screenshot: Path | None = None, quit_after_s: float | None = None) -> int:
     """Open the review window, run until it is closed (or ``quit_after_s``)."""
-    from focuslock.ui.app import quiet_platform_noise
+    from focuslock.ui.app import application, close_later
 
-    QtCore.qInstallMessageHandler(quiet_platform_noise)
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
-    app.setApplicationName("focuslock")
+    app = application()
     window = ReviewWindow(work, title)
     window.show()
-    if quit_after_s is not None:
-        def finish() -> None:
-            if screenshot is not None:
-                screenshot.parent.mkdir(parents=True, exist_ok=True)
-                window.grab().save(str(screenshot), "PNG")
-            window.close()
-
-        QtCore.QTimer.singleShot(int(quit_after_s * 1000), finish)
+    close_later(window, quit_after_s, screenshot)
     app.exec()
     if window.failure:
         print(f"focuslock: {window.failure}", file=sys.stderr)
