@@ -370,9 +370,11 @@ def _window(session, settings, args, title: str, setup=None) -> int:
     if (args.session is None) != (args.recipe is None):
         raise UserError("--session and --recipe go together: the session checks every capture against the recipe.")
     shot_log = _open_capture_session(args) if args.session is not None else None
+    recipe = None
     if args.recipe is not None:
         # The recipe's overlay choices too: the setup looks as it did when it was saved.
-        overlay = _session_from_recipe(args.recipe)[0].overlay
+        recipe = _session_from_recipe(args.recipe)[0]
+        overlay = recipe.overlay
         first_setup = setup
 
         def setup(window) -> None:
@@ -385,7 +387,8 @@ def _window(session, settings, args, title: str, setup=None) -> int:
 
     try:
         return run_window(session, settings, title=title, capture_folder=args.session or args.out / "captures",
-                          screenshot=args.screenshot, quit_after_s=args.quit_after, setup=setup, shot_log=shot_log)
+                          screenshot=args.screenshot, quit_after_s=args.quit_after, setup=setup, shot_log=shot_log,
+                          recipe=recipe)
     finally:
         if shot_log is not None:
             shot_log.close()

@@ -132,3 +132,48 @@ def test_the_demo_opens_a_studio_session_from_a_recipe_and_refuses_it_headless(t
     assert "--session logs the captures taken in the window" in capsys.readouterr().err
     assert main(["demo", "--session", str(tmp_path / "s3")]) == 1
     assert "go together" in capsys.readouterr().err
+
+
+def test_the_camera_is_checked_against_the_recipe_set_from_it_and_checked_again_after_a_reconnect(qtbot, tmp_path, capsys):
+    from focuslock.camera.sim import BenchLink
+    from focuslock.session.recipe import load_recipe
+
+    link = BenchLink()
+    config = BenchConfig(live_view_size_px=(512, 340), frame_rate_hz=20.0, capture_width_px=1024)
+    made = []
+
+    def factory():  # a new camera object after a pulled cable, as libgphoto2 needs
+        made.append(SimulatedBench(config, link=link))
+        return made[-1]
+
+    bench = CardBench(config)
+    bench.open()
+    recipe_path, _ = _recipe(tmp_path, capsys, bench)
+    bench.close()
+    # The studio's setup was shot at f/8, ISO 200; the bench is at f/5.6, ISO 100.
+    recipe_path.write_text(recipe_path.read_text().replace("[camera.settings]\n", '[camera.settings]\naperture = "8"\niso = "200"\n'))
+    recipe = load_recipe(recipe_path)[0]
+    assert recipe.camera_settings == {"aperture": "8", "iso": "200"}
+    session = LiveSession(factory, processor=FramePipeline(), settings=SETTINGS)
+    session.start()
+    window = MainWindow(session, SETTINGS, capture_folder=tmp_path / "c", store=SettingsStore(tmp_path / "w.json"),
+                        recipe=recipe)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        panel = window.recipe_panel
+        qtbot.waitUntil(lambda: len(panel.differences) == 2, timeout=10000)
+        assert "aperture: camera 5.6, recipe 8" in panel.text.text() and "iso: camera 100, recipe 200" in panel.text.text()
+        qtbot.mouseClick(panel.button, QtCore.Qt.LeftButton)
+        qtbot.waitUntil(lambda: "matches the recipe" in panel.text.text(), timeout=10000)
+        assert made[-1].f_number == 8.0 and made[-1].iso == 200
+        assert not panel.button.isEnabled()
+        # The cable is pulled and the body comes back with its own settings: checked again.
+        link.unplug()
+        qtbot.waitUntil(lambda: session.status.state == "reconnecting", timeout=10000)
+        link.plug()
+        qtbot.waitUntil(lambda: len(made) >= 2 and len(panel.differences) == 2, timeout=15000)
+        assert panel.button.isEnabled()
+    finally:
+        window.close()
+        session.stop()

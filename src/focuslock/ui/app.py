@@ -46,18 +46,19 @@ def close_later(window: QtWidgets.QWidget, quit_after_s: float | None, screensho
 
 
 def run_window(session: LiveSession, settings: PipelineSettings, *, title: str, capture_folder: Path,
-               screenshot: Path | None = None, quit_after_s: float | None = None, setup=None, shot_log=None) -> int:
+               screenshot: Path | None = None, quit_after_s: float | None = None, setup=None, shot_log=None,
+               recipe=None) -> int:
     """Open the window, run until it is closed (or ``quit_after_s``), stop the session.
 
     ``screenshot``: save what the window shows as PNG just before quitting.
     ``setup``: called with the window once it is shown (the demo uses it to choose and
     lock a feature so that a screenshot shows the lock at work).
-    ``shot_log``: a studio session's capture log (see MainWindow).
+    ``shot_log``, ``recipe``: a studio session's capture log and its recipe (see MainWindow).
     """
     app = application()
     session.set_settings(settings)
     session.start()
-    window = MainWindow(session, settings, title=title, capture_folder=capture_folder, shot_log=shot_log)
+    window = MainWindow(session, settings, title=title, capture_folder=capture_folder, shot_log=shot_log, recipe=recipe)
     window.show()
     if setup is not None:
         setup(window)

@@ -29,12 +29,12 @@ from focuslock.overlay.render import GHOST_MODES, overlay_choices, with_overlay_
 from focuslock.pipeline import PipelineSettings
 from focuslock.session.checks import check_captured_files
 from focuslock.session.naming import read_product_code
-from focuslock.session.recipe import Recipe, RecipeError, save_recipe
+from focuslock.session.recipe import Recipe, RecipeError, apply_settings, diff_settings, save_recipe
 from focuslock.session.review import ShotReview, review_shot
 from focuslock.ui.frame_view import FrameView
 from focuslock.ui.panels import (CapturePanel, DofPanel, DrivePanel, PeakingPanel, SettingsPanel, SharpnessPlot, StackPanel,
                                  StateBanner)
-from focuslock.ui.review_panel import CodePanel, ReviewPanel
+from focuslock.ui.review_panel import CodePanel, RecipePanel, ReviewPanel
 from focuslock.ui.settings_store import SettingsStore
 
 __all__ = ["MainWindow", "SHORTCUTS"]
@@ -84,13 +84,18 @@ class _Bridge(QtCore.QObject):
 
 class MainWindow(QtWidgets.QMainWindow):
     def __init__(self, session: LiveSession, settings: PipelineSettings | None = None, *, title: str = "focuslock",
-                 capture_folder: Path | None = None, store: SettingsStore | None = None, shot_log=None) -> None:
+                 capture_folder: Path | None = None, store: SettingsStore | None = None, shot_log=None,
+                 recipe: Recipe | None = None) -> None:
         """``shot_log``: a studio session's log of captures (focuslock.watch.CaptureLog):
         each capture is then named by its pattern, judged against its recipe, given
-        sidecars and logged; with {sku} in its names, the window reads product codes."""
+        sidecars and logged; with {sku} in its names, the window reads product codes.
+        ``recipe``: the setup's recipe; the camera is checked against it when it connects
+        (and after each reconnect), with every difference listed and settable."""
         super().__init__()
         self.session = session
         self.shot_log = shot_log
+        self.recipe = recipe
+        self._reconnects_seen = 0
         # Product codes are read off live view a few times a second, one read at a time,
         # on a worker thread (a QR search costs tens of ms: never on the window's thread).
         self._code_reader = ThreadPoolExecutor(1, thread_name_prefix="focuslock-code") \
@@ -161,9 +166,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.peaking_panel = PeakingPanel(self.settings.focus.peaking)
         self.review_panel = ReviewPanel()
         self.code_panel = CodePanel(shot_log.sku) if self._code_reader is not None else None
+        self.recipe_panel = RecipePanel(recipe.name) if recipe is not None else None
         side = QtWidgets.QWidget()
         side_layout = QtWidgets.QVBoxLayout(side)
-        for widget in (self.plot, self.drive_panel, self.code_panel, self.capture_panel, self.stack_panel,
+        for widget in (self.plot, self.drive_panel, self.recipe_panel, self.code_panel, self.capture_panel, self.stack_panel,
                        self.dof_panel, self.settings_panel, self.peaking_panel):
             if widget is not None:
                 side_layout.addWidget(widget)
@@ -222,6 +228,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.capture_panel.capture.connect(self.capture)
         if self.code_panel is not None:
             self.code_panel.codeConfirmed.connect(self.use_product_code)
+        if self.recipe_panel is not None:
+            self.recipe_panel.apply.connect(self.apply_recipe_settings)
         self.stack_panel.setMark.connect(self.set_mark)
         self.stack_panel.goToMark.connect(self.go_to_mark)
         self.stack_panel.shoot.connect(self.shoot_stack)
@@ -639,8 +647,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self._show_status(analysis)
         self._follow_display_size()
         self._read_product_code(now)
+        if self.session.reconnect_count != self._reconnects_seen and self.session.status.state == "live":
+            # Another body, or the same one after a pulled cable: read it (and check it
+            # against the recipe) again.
+            self._reconnects_seen = self.session.reconnect_count
+            self._settings_requested = False
         if not self._settings_requested and self.session.status.state == "live":
             self._settings_requested = True
+            self.check_recipe()
             self._when_done(self.session.get_settings(), self._settings_arrived)
             self._when_done(self.session.submit(lambda camera: camera.capabilities), self._capabilities_arrived)
 
@@ -675,6 +689,38 @@ class MainWindow(QtWidgets.QMainWindow):
                                                         "Recipes (*.toml)")
         if path:
             self.status_label.setText(self.save_recipe_to(Path(path)))
+
+    def check_recipe(self) -> None:
+        """List every camera setting that differs from the recipe (on the camera's thread)."""
+        if self.recipe is None:
+            return
+        recipe = self.recipe
+        self._when_done(self.session.submit(lambda camera: diff_settings(recipe, camera), label="checking the recipe"),
+                        self._recipe_checked)
+
+    def apply_recipe_settings(self) -> None:
+        """Set the camera as the recipe says; then check again and show the settings."""
+        if self.recipe is None:
+            return
+        recipe = self.recipe
+        self.recipe_panel.say("setting the camera as the recipe says…")
+        self._when_done(self.session.submit(lambda camera: (apply_settings(recipe, camera), diff_settings(recipe, camera)),
+                                            label="applying the recipe"), self._recipe_applied)
+
+    def _recipe_checked(self, future: Future) -> None:
+        try:
+            self.recipe_panel.show_differences(future.result())
+        except (RecipeError, CameraError) as error:
+            self.recipe_panel.say(str(error))
+
+    def _recipe_applied(self, future: Future) -> None:
+        try:
+            (_, problems), remaining = future.result()
+        except (RecipeError, CameraError) as error:
+            self.recipe_panel.say(str(error))
+            return
+        self.recipe_panel.show_differences(remaining, problems)
+        self._when_done(self.session.get_settings(), self._settings_arrived)
 
     def use_product_code(self, code: str) -> None:
         """Name the next shots with this product code (confirmed or typed by the user)."""

@@ -16,7 +16,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from focuslock.overlay.focus_layer import STATE_COLOURS_RGB
 from focuslock.session.review import ShotReview
 
-__all__ = ["CodePanel", "ReviewPanel", "verdict_colour"]
+__all__ = ["CodePanel", "RecipePanel", "ReviewPanel", "verdict_colour"]
 
 # A session shot's verdict in the lock's colours (drift: the framing, not the focus).
 _VERDICT_STATES = {"pass": "sharp", "drift": "softening"}
@@ -125,3 +125,37 @@ class CodePanel(QtWidgets.QGroupBox):
 
 def _escape(text: str | None) -> str:
     return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", "<br>")
+
+
+class RecipePanel(QtWidgets.QGroupBox):
+    """The recipe the session was opened with: every camera setting that differs from
+    it (checked when the camera connects and again after each reconnect), and a button
+    that sets them."""
+
+    apply = QtCore.Signal()
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Recipe {name}")
+        layout = QtWidgets.QVBoxLayout(self)
+        self.text = QtWidgets.QLabel("checking the camera against the recipe…")
+        self.text.setWordWrap(True)
+        self.button = QtWidgets.QPushButton("Set the camera as the recipe says")
+        self.button.setEnabled(False)
+        self.button.clicked.connect(self.apply.emit)
+        layout.addWidget(self.text)
+        layout.addWidget(self.button)
+        self.differences: list = []
+
+    def show_differences(self, differences: list, problems: list[str] | None = None) -> None:
+        self.differences = list(differences)
+        lines = [f"{d.describe()}" for d in differences]
+        text = ("The camera differs from the recipe:<br>" + "<br>".join(_escape(line) for line in lines)) if lines \
+            else "The camera matches the recipe."
+        if problems:
+            text += "<br><i>" + "<br>".join(_escape(p) for p in problems) + "</i>"
+        self.text.setText(text)
+        self.button.setEnabled(any(d.settable for d in differences))
+
+    def say(self, text: str) -> None:
+        self.text.setText(_escape(text))
+        self.button.setEnabled(False)
