@@ -880,6 +880,7 @@ def _cameras(args: argparse.Namespace) -> int:
 def _capture(args: argparse.Namespace) -> int:
     from focuslock.camera.base import CameraError
     from focuslock.camera.gphoto import GPhotoCamera
+    from focuslock.session.recipe import settings_of
 
     if args.count < 1:
         raise UserError(f"--count must be 1 or more, got {args.count}.")
@@ -896,7 +897,7 @@ def _capture(args: argparse.Namespace) -> int:
         for _ in range(args.count):
             paths = camera.capture(out)
             if session is not None:
-                shot = session(paths, camera.name)
+                shot = session(paths, camera.name, camera_settings=settings_of(camera))
                 shots.append(shot)
                 paths = [out / shot["file"], *(out / c for c in shot["companions"])]
                 if not args.json:

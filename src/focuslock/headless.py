@@ -203,13 +203,18 @@ def lock_demo_script(best_position_steps: float, roi_px: tuple[int, int, int, in
         step_per_command = max(4, int(math.ceil(2 * math.pi * swing_steps / period_s / 25)))
 
     def script(session: LiveSession, elapsed_s: float) -> None:
-        if elapsed_s < 1.0:
+        # Each step waits for the one before, not for the clock: on a busy machine (few
+        # frames a second) the demo runs later, never locks on a feature it does not follow.
+        if not state["followed"]:
             _drive_towards(session, state, best, max(40, abs(best) // 10))
-            if elapsed_s > 0.5 and not state["followed"] and state["position"] == best:
+            if elapsed_s > 0.5 and state["position"] == best:
                 state["settings"] = state["settings"].with_focus(state["settings"].focus.follow(roi_px))
                 session.set_settings(state["settings"])
                 state["followed"] = True
+                state["followed_at"] = elapsed_s
             return
+        if elapsed_s < state["followed_at"] + 0.5:
+            return  # the tracker sees the feature for a moment before the lock
         if not state["locked"]:
             state["settings"] = state["settings"].with_focus(state["settings"].focus.with_lock(True))
             session.set_settings(state["settings"])

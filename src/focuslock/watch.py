@@ -158,10 +158,12 @@ def run_watch(folder: Path, store: ShotStore, judge: ShotJudge, options: WatchOp
 
 
 def log_capture(files: list[Path], store: ShotStore, judge: ShotJudge, options: WatchOptions, *,
-                pattern: NamePattern | None = None, sku: str | None = None, camera: str | None = None) -> dict:
+                pattern: NamePattern | None = None, sku: str | None = None, camera: str | None = None,
+                camera_settings: dict | None = None) -> dict:
     """One capture's downloaded files (a JPEG, or RAW+JPEG) named by ``pattern`` (the
     pair keeps one stem), judged, given sidecars and logged as one shot, as the hot
-    folder does; ``sku`` the product's code. Returns what to tell the user."""
+    folder does; ``sku`` the product's code, ``camera_settings`` the body's settings when
+    it was taken (logged with the shot). Returns what to tell the user."""
     if pattern is not None:
         sequence = store.shot_count() + 1
         when = datetime.now()
@@ -173,7 +175,8 @@ def log_capture(files: list[Path], store: ShotStore, judge: ShotJudge, options: 
         files = renamed
     pictures = [f for f in files if f.suffix.lower() in IMAGE_SUFFIXES]
     judged = pictures[0] if pictures else files[0]
-    return _handle(judged, True, [f for f in files if f != judged], store, judge, options, sku)
+    camera_record = {"name": camera, **(camera_settings or {})} if camera or camera_settings else {}
+    return _handle(judged, True, [f for f in files if f != judged], store, judge, options, sku, camera_record)
 
 
 def review_of_shot(result: dict, judge: ShotJudge) -> ShotReview:
@@ -206,10 +209,12 @@ class CaptureLog:
         """True when file names carry the product's code (the pattern has {sku})."""
         return self.pattern is not None and "sku" in self.pattern.fields
 
-    def __call__(self, paths: list[Path], camera_name: str | None, *, sku: str | None = None) -> dict:
-        """Log one capture's files; ``sku`` as it was when the shot was taken (default: now)."""
+    def __call__(self, paths: list[Path], camera_name: str | None, *, sku: str | None = None,
+                 camera_settings: dict | None = None) -> dict:
+        """Log one capture's files; ``sku`` as it was when the shot was taken (default: now),
+        ``camera_settings`` as the body reported them then."""
         return log_capture(paths, self.store, self.judge, self.options, pattern=self.pattern,
-                           sku=sku if sku is not None else self.sku, camera=camera_name)
+                           sku=sku if sku is not None else self.sku, camera=camera_name, camera_settings=camera_settings)
 
     def review(self, result: dict) -> ShotReview:
         """The logged shot laid out for review (:func:`review_of_shot`)."""
@@ -220,7 +225,7 @@ class CaptureLog:
 
 
 def _handle(path: Path, complete: bool, companions: list[Path], store: ShotStore, judge: ShotJudge,
-            options: WatchOptions, sku: str | None = None) -> dict:
+            options: WatchOptions, sku: str | None = None, camera: dict | None = None) -> dict:
     """Judge one picture, write its sidecars, log it; returns what to tell the user."""
     readable = complete and path.suffix.lower() in IMAGE_SUFFIXES
     if readable:
@@ -239,7 +244,7 @@ def _handle(path: Path, complete: bool, companions: list[Path], store: ShotStore
         except OSError as error:
             raise WatchError(f"{file.name} cannot be read for its checksum ({error.strerror or error}).") from None
     record = ShotRecord(path.name, tuple(files), verdict.verdict, verdict.reason, verdict.features, verdict.drift_px,
-                        verdict.drift_share, {}, dict(judge.setup.optics), sku)
+                        verdict.drift_share, dict(camera or {}), dict(judge.setup.optics), sku)
     # The sequence the log will give it: one writer, so the next one is known beforehand.
     sequence = store.shot_count() + 1
     feature_lines = tuple(f.describe() for f in verdict.features)

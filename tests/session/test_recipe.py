@@ -191,7 +191,10 @@ def test_capture_into_a_session_names_judges_rates_and_logs_each_capture(tmp_pat
     code, out, _ = _cli(capsys, "capture", "--session", str(session), "--recipe", str(recipe_path), "--sku", "X1")
     assert code == 0 and "studio_X1_003.JPG: PASS" in out
     with ShotStore.read(session) as store:
-        logged = [(s.record.name, s.record.sku, s.record.verdict) for s in store.shots()]
+        shots = list(store.shots())
+        logged = [(s.record.name, s.record.sku, s.record.verdict) for s in shots]
+    # Each shot's log entry holds the body's settings as they were when it was taken.
+    assert shots[0].record.camera["name"] and shots[0].record.camera["aperture"] == "f/2.8"
     assert logged == [(names[0], "4006381333931", "pass"), (names[1], "4006381333931", "pass"), ("studio_X1_003.JPG", "X1", "pass")]
     tags = json.loads(subprocess.run([EXIFTOOL, "-j", "-XMP-focuslock:Sku", "-Rating", str(session / "studio_X1_003.xmp")],
                                      capture_output=True, text=True, check=True).stdout)

@@ -109,7 +109,10 @@ def test_a_code_held_before_the_lens_names_the_next_shots_once_confirmed_and_eac
         session.stop()
         shot_log.close()
     with ShotStore.read(folder) as log:
-        logged = [(s.record.name, s.record.sku, s.record.verdict) for s in log.shots()]
+        shots = list(log.shots())
+        logged = [(s.record.name, s.record.sku, s.record.verdict) for s in shots]
+    # The body's settings at each shot are in its log entry.
+    assert shots[0].record.camera == {"name": bench.name, "aperture": "5.6", "iso": "100", "shutterspeed": "1/60"}
     assert logged == [(f"studio_{CODE}_001.JPG", CODE, "pass"), (f"studio_{CODE}_002.JPG", CODE, "soft")]
     tags = json.loads(subprocess.run([EXIFTOOL, "-j", "-XMP-focuslock:Sku", "-XMP-focuslock:Verdict",
                                       str(folder / f"studio_{CODE}_002.xmp")], capture_output=True, text=True, check=True).stdout)

@@ -36,7 +36,7 @@ from focuslock.session.naming import NamePattern, NamingError
 from focuslock.session.xmp import RatingPolicy
 
 __all__ = ["Recipe", "RecipeError", "SettingDifference", "apply_settings", "diff_settings", "load_recipe", "read_camera_settings",
-           "save_recipe"]
+           "save_recipe", "settings_of"]
 
 FORMAT = 1
 _OPTICS_NUMBERS = ("sensor_width_mm", "coc_um", "coc_px", "focal_length_mm", "f_number", "magnification", "pupil_ratio")
@@ -91,6 +91,15 @@ def read_camera_settings(camera: Camera) -> dict[str, str]:
         return {name: s.value for name, s in sorted(camera.get_settings().items()) if not s.read_only}
     except CameraError as error:
         raise RecipeError(f"The camera's settings could not be read: {error.user_message}") from None
+
+
+def settings_of(camera: Camera) -> dict[str, str]:
+    """The camera's changeable settings now, for a shot's log entry; empty when the body
+    does not give them (a log entry is still written: the settings are a record, not a need)."""
+    try:
+        return read_camera_settings(camera)
+    except RecipeError:
+        return {}
 
 
 def diff_settings(recipe: Recipe, camera: Camera) -> list[SettingDifference]:

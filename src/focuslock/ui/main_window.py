@@ -29,7 +29,7 @@ from focuslock.overlay.render import GHOST_MODES, overlay_choices, with_overlay_
 from focuslock.pipeline import PipelineSettings
 from focuslock.session.checks import check_captured_files
 from focuslock.session.naming import read_product_code
-from focuslock.session.recipe import Recipe, RecipeError, apply_settings, diff_settings, save_recipe
+from focuslock.session.recipe import Recipe, RecipeError, apply_settings, diff_settings, save_recipe, settings_of
 from focuslock.session.review import ShotReview, review_shot
 from focuslock.ui.frame_view import FrameView
 from focuslock.ui.panels import (CapturePanel, DofPanel, DrivePanel, PeakingPanel, SettingsPanel, SharpnessPlot, StackPanel,
@@ -313,7 +313,7 @@ class MainWindow(QtWidgets.QMainWindow):
             if shot_log is not None:
                 # A studio session: named, judged against the recipe, logged (as `capture
                 # --session` and the hot folder do), and laid out for review.
-                shot = shot_log(paths, camera.name, sku=sku)
+                shot = shot_log(paths, camera.name, sku=sku, camera_settings=settings_of(camera))
                 return _CaptureOutcome(paths, [], shot, shot_log.review(shot))
             checks = []
             coc_px_in_file = None
