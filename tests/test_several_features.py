@@ -20,6 +20,9 @@ from focuslock.optics.dof import aperture_covering
 from focuslock.overlay.placement_text import describe_placement
 from focuslock.pipeline import FramePipeline, PipelineSettings
 
+# One worker builds this module's shared fixture once (pytest -n --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_several_features")
+
 STEP_UM = 20.0
 
 

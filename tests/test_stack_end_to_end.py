@@ -25,6 +25,9 @@ from focuslock.marks import take_mark
 from focuslock.stack_check import run_stack_check
 from focuslock.stack_shoot import optics_of, shoot_between_marks
 
+# One worker builds this module's shared fixture once (pytest -n --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_stack_end_to_end")
+
 NEAR_ROI = (400, 270, 220, 70)  # the top of the numeral "5"
 FAR_ROI = (480, 25, 240, 80)  # "O C" of the letters around the rim
 STEP_UM, BACKLASH_STEPS = 20.0, 5

@@ -14,6 +14,9 @@ import pytest
 from focuslock.cli import main
 from focuslock.focus.synthetic import degrade
 
+# One worker builds this module's shared fixture once (pytest -n --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_verdict_paths")
+
 TEXT_CROP = Path(__file__).parent / "data" / "focus-stacks" / "text_sw1.jpg"
 ROI = (140, 90, 120, 100)
 COC_PX = 2.0
