@@ -72,3 +72,29 @@ def focus_stacks(tmp_path_factory) -> Path:
             image = cv2.resize(cv2.imread(str(source)), STACK_SIZE_PX, interpolation=cv2.INTER_CUBIC)
             cv2.imwrite(str(root / stack / source.name), image, [cv2.IMWRITE_JPEG_QUALITY, 95])
     return root
+
+
+# The longest tests (tens of seconds each) go first, so that with `pytest -n` no worker
+# is left running one of them alone at the end while the other waits.
+RUN_FIRST = (
+    "tests/test_watch.py::test_a_thousand_files_keep_memory_flat",
+    "tests/test_stack_end_to_end.py",
+    "tests/camera/test_gphoto.py::test_a_capture_killed_at_random_moments",
+    "tests/test_watch.py::test_a_watcher_killed_at_random_points",
+    "tests/ui/test_main_window.py::test_marks_and_a_stack_from_the_panel_with_stop",
+    "tests/test_marks.py::test_the_mark_commands_set_marks_and_stack_shoot_runs_between_them",
+    "tests/test_several_features.py",
+    "tests/test_calibrate.py",
+    "tests/camera/test_gphoto.py::test_the_card_fills",
+    "tests/test_bench_script.py::test_the_focus_truth_script",
+    "tests/focus/test_lock.py::test_a_still_scene_at_high_iso",
+    "tests/session/test_shot_check.py",
+    "tests/test_watch.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item) -> int:
+        return next((i for i, prefix in enumerate(RUN_FIRST) if item.nodeid.startswith(prefix)), len(RUN_FIRST))
+
+    items.sort(key=rank)  # stable: the rest keep their order
