@@ -30,7 +30,7 @@ def _bench(magnification: float, step_um: float, backlash_steps: int) -> tuple[S
     return bench, roi
 
 
-@pytest.mark.parametrize("magnification", [1.0, 2.0, 3.0])
+@pytest.mark.parametrize("magnification", [1.0, 3.0])
 def test_step_and_backlash_come_out_within_a_tenth_of_the_truth(magnification):
     step_um, backlash = 5.0, 12
     bench, roi = _bench(magnification, step_um, backlash)

@@ -166,7 +166,7 @@ def test_a_watcher_killed_at_random_points_loses_and_repeats_nothing(tmp_path):
     folder = tmp_path / "hot"
     folder.mkdir()
     scene = cv2.resize(_scene(), (600, 450), interpolation=cv2.INTER_AREA)
-    shots = 15
+    shots = 10
     for i in range(shots):
         _save(folder / f"IMG_{i:03d}.JPG", degrade(scene, 4.0 if i % 3 == 2 else 0.0, 2.0, seed=i))
     session = tmp_path / "session"
