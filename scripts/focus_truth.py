@@ -133,7 +133,7 @@ def run_tilted(plane: TiltedPlane, crop: str, noise_sd: float, depth_dof: float,
     if not parts:
         # Read the box whole only, as the lock did before parts (a measurement switch,
         # not a user setting).
-        FeatureReference.size_parts = lambda self, blur_px, max_sd_px: None
+        FeatureReference.size_parts = lambda self, *_args, **_kwargs: None
     try:
         engine = FocusEngine()
         settings = FocusSettings(lock=LockSettings(coc_px=COC_PX)).follow(ROI)

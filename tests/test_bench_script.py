@@ -48,3 +48,25 @@ def test_the_focus_truth_script_tabulates_every_noise_level_and_contrast():
     assert {(row[1], row[2]) for row in rows} == {(sd, c) for sd in ("1", "3", "8") for c in ("1", "0.5", "0.2")}
     # The last column counts frames read SHARP past the CoC: never.
     assert all(row[-1] == "0" for row in rows)
+
+
+def test_the_tilted_box_table_runs_with_and_without_parts():
+    # The script's "whole only" switch once fell behind the lock's own signature and broke
+    # the table: one row of it, both ways, on one crop.
+    import importlib.util
+
+    import cv2
+
+    spec = importlib.util.spec_from_file_location("focus_truth", SCRIPT.parent / "focus_truth.py")
+    truth = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(truth)
+    plane = truth.TiltedPlane(cv2.cvtColor(cv2.imread(str(truth.DATA / "barcode.jpg")), cv2.COLOR_BGR2RGB),
+                              max_blur_px=3.0 * truth.COC_PX * 1.5 + 1.0)
+    with_parts = truth.run_tilted(plane, "barcode", 1.0, 3.0, True)
+    whole = truth.run_tilted(plane, "barcode", 1.0, 3.0, False)
+    # Parts see the box leave the depth of field; never SHARP past the CoC with them.
+    assert with_parts["sharp_beyond_coc"] == 0 and with_parts["first_soft_coc"] is not None
+    assert whole["first_soft_coc"] is None or whole["first_soft_coc"] >= with_parts["first_soft_coc"]
+    from focuslock.focus.parts import FeatureReference
+
+    assert FeatureReference.size_parts.__name__ == "size_parts"  # the switch is put back
