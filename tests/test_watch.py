@@ -166,7 +166,7 @@ def test_a_watcher_killed_at_random_points_loses_and_repeats_nothing(tmp_path):
     folder = tmp_path / "hot"
     folder.mkdir()
     scene = cv2.resize(_scene(), (600, 450), interpolation=cv2.INTER_AREA)
-    shots = 10
+    shots = 15
     for i in range(shots):
         _save(folder / f"IMG_{i:03d}.JPG", degrade(scene, 4.0 if i % 3 == 2 else 0.0, 2.0, seed=i))
     session = tmp_path / "session"
@@ -180,7 +180,7 @@ def test_a_watcher_killed_at_random_points_loses_and_repeats_nothing(tmp_path):
         for _ in range(line_count):  # let it log a few shots, then kill it mid-work
             if not process.stdout.readline():
                 break
-        time.sleep(rng.random() * 0.05)
+        time.sleep(rng.random() * 0.02)
         process.send_signal(signal.SIGKILL)
         process.communicate()
         kills += process.returncode == -signal.SIGKILL
