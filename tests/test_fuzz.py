@@ -145,3 +145,11 @@ def test_a_mutated_catalog_keeps_every_other_entry_working(tmp_path_factory, lin
     bodies_per_format = max(sum(c.sensor.key == key for c in shipped.cameras) for key in shipped.formats)
     assert lost <= (1 if which == "lenses.toml" else bodies_per_format)
     assert len(catalog.formats) >= len(shipped.formats) - 1
+
+
+def test_a_lens_so_short_that_its_aperture_underflows_is_one_sentence(capsys):
+    # Found by the fuzz test above: the numerical aperture's square underflowed to 0.
+    code = main(["stack-plan", "--focal-length=1e-300", "--f-number=1.0", "--near=1.0", "--depth=0.0", "--overlap=0.0",
+                 "--coc=0.03", "--method=rail", "--json"])
+    err = capsys.readouterr().err
+    assert code != 0 and "Traceback" not in err and err.startswith("focuslock: ")

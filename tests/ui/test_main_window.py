@@ -591,6 +591,9 @@ def test_ctrl_drag_adds_features_locked_together_and_c_clears_them(qtbot, bench_
     # Each feature has its own state; the HUD says how to place them in depth.
     qtbot.waitUntil(lambda: "rack focus through all of them" in window.view.hud.toPlainText().replace("\n", " "),
                     timeout=5000)
+    # (On a busy machine the lock may still be measuring the noise: wait for it.)
+    qtbot.waitUntil(lambda: not any(f.lock.calibrating for f in window.session.latest_analysis().results["focus"].features),
+                    timeout=10000)
     features = window.session.latest_analysis().results["focus"].features
     # The added one was locked wherever focus was: not judged until a rack places it.
     assert features[0].state == "sharp" and features[1].state == "uncertain"

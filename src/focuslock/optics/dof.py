@@ -324,7 +324,10 @@ def depth_of_field(focal_length_mm: float, f_number: float, coc_mm: float, *, di
     wavelength_mm = wavelength_nm * 1e-6
     airy_um = 2.44 * wavelength_nm * 1e-3 * effective_n
     numerical_aperture = m / (2.0 * effective_n)
-    wave_dof = wavelength_mm / numerical_aperture**2 if numerical_aperture > 0 else math.inf
+    # A magnification so small that the aperture's square underflows (a 1e-300 mm lens)
+    # has no wave-optics limit to speak of: infinite, never a division by zero.
+    na_squared = numerical_aperture**2
+    wave_dof = wavelength_mm / na_squared if na_squared > 0 else math.inf
     warnings = _warnings(n, c, m, p, airy_um, wavelength_nm, pixel_pitch_um)
     return DofResult(
         focal_length_mm=f, f_number=n, coc_mm=c, pupil_ratio=p, wavelength_nm=float(wavelength_nm),
