@@ -165,7 +165,7 @@ def test_the_window_stays_responsive_while_the_camera_reconnects(qtbot, tmp_path
         qtbot.wait(1500)
         # Without frames the last picture is not passed off as live.
         assert window.rate_label.text().startswith("NO SIGNAL")
-        assert window.view.hud.toPlainText().startswith("NO SIGNAL")
+        assert window.view.hud_text().startswith("NO SIGNAL")
         link.plug()
         qtbot.waitUntil(lambda: window.status_label.text().startswith("LIVE"), timeout=10000)
         window.close()
@@ -274,10 +274,10 @@ def test_a_verdict_whose_frames_stopped_is_shown_as_stale_not_as_sharp(qtbot, tm
         assert "last SHARP" in window.banner.text()
         assert "120, 120, 120" in window.banner.styleSheet()  # grey, not the green of SHARP
         assert window.rate_label.text().startswith("ENDED")
-        assert window.view.hud.toPlainText().startswith("ENDED")
+        assert window.view.hud_text().startswith("ENDED")
         # The picture is dimmed and the box grey: no green of SHARP is left on screen.
         display = window._last_analysis.results["display"]
-        shown = window.view.image_item.image
+        shown = window.view.image
         assert shown.mean() < 0.7 * window._last_analysis.frame.image.mean()
         green = np.array((40, 220, 70), np.uint8)
         assert (display == green).all(axis=-1).sum() > 50
@@ -301,7 +301,7 @@ def test_live_view_paused_by_a_capture_says_paused_and_comes_back(qtbot, bench_w
     session.submit(lambda camera: time.sleep(2.0), label="capture")
     qtbot.waitUntil(lambda: window.banner.stale, timeout=5000)
     assert window.banner.text().startswith("PAUSED — verdict from")
-    assert "capture in progress" in window.view.hud.toPlainText()
+    assert "capture in progress" in window.view.hud_text()
     qtbot.waitUntil(lambda: not window.banner.stale, timeout=5000)
     assert window.banner.state == "sharp" and window.rate_label.text().startswith("LIVE")
 
@@ -446,9 +446,9 @@ def test_a_large_frame_is_drawn_at_the_size_the_window_shows_it(qtbot, tmp_path)
         window.resize(1100, 700)
         qtbot.waitUntil(lambda: window.settings.overlay.display_size_px is not None, timeout=5000)
         shown_w, shown_h = window.view.display_size_px()
-        qtbot.waitUntil(lambda: window.view.image_item.image is not None
-                        and window.view.image_item.image.shape[1] <= shown_w + 8, timeout=10000)
-        picture = window.view.image_item.image
+        qtbot.waitUntil(lambda: window.view.image is not None
+                        and window.view.image.shape[1] <= shown_w + 8, timeout=10000)
+        picture = window.view.image
         assert picture.shape[1] < 1920 and picture.shape[0] < 1080
         assert window.view.frame_size == (1920, 1080)
     finally:
@@ -589,7 +589,7 @@ def test_ctrl_drag_adds_features_locked_together_and_c_clears_them(qtbot, bench_
 
     qtbot.waitUntil(two_locked, timeout=5000)
     # Each feature has its own state; the HUD says how to place them in depth.
-    qtbot.waitUntil(lambda: "rack focus through all of them" in window.view.hud.toPlainText().replace("\n", " "),
+    qtbot.waitUntil(lambda: "rack focus through all of them" in window.view.hud_text().replace("\n", " "),
                     timeout=5000)
     # (On a busy machine the lock may still be measuring the noise: wait for it.)
     qtbot.waitUntil(lambda: not any(f.lock.calibrating for f in window.session.latest_analysis().results["focus"].features),

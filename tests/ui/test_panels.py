@@ -48,8 +48,11 @@ def test_the_plot_comes_back_to_its_usual_range_after_a_spike(qtbot):
 
 def test_a_picture_drawn_at_the_display_size_still_speaks_frame_pixels(qtbot):
     """The pipeline draws the window's picture at the size it is shown; the view keeps
-    the frame's pixels as its coordinates, so a drag still chooses a box in the frame."""
+    the frame's pixels as its coordinates, so a mouse drag still chooses a box in the
+    frame and the pointer reads frame pixels."""
     import numpy as np
+    from PySide6 import QtCore
+    from PySide6.QtTest import QTest
 
     from focuslock.ui.frame_view import FrameView
 
@@ -57,15 +60,64 @@ def test_a_picture_drawn_at_the_display_size_still_speaks_frame_pixels(qtbot):
     qtbot.addWidget(view)
     view.resize(800, 500)
     view.show()
-    view.show_frame(np.zeros((540, 960, 3), np.uint8), (1920, 1080))
-    rect = view.image_item.mapRectToParent(view.image_item.boundingRect())
-    assert (rect.width(), rect.height()) == (1920, 1080) and view.frame_size == (1920, 1080)
-    chosen = []
+    qtbot.waitExposed(view)
+    view.show_frame(np.zeros((450, 800, 3), np.uint8), (1920, 1080))
+    target = view.picture_rect()
+    # 16:9 in an 800×500 area: full width, letterboxed top and bottom, 1 px = 2.4 frame px.
+    assert (target.width(), target.height()) == (800, 450) and view.frame_size == (1920, 1080)
+    assert target.y() == 25
+    chosen, pointed = [], []
     view.featureChosen.connect(lambda *roi: chosen.append(roi))
-    view.finish_drag((1000.0, 500.0), (1100.0, 560.0))
-    assert chosen == [(1000, 500, 100, 60)]
+    view.pointerMoved.connect(lambda x, y: pointed.append((x, y)))
+    # Frame (1000, 500)–(1100, 560) is widget (416.7, 233.3)–(458.3, 258.3).
+    start, end = QtCore.QPoint(417, 233), QtCore.QPoint(458, 258)
+    QTest.mousePress(view, QtCore.Qt.LeftButton, QtCore.Qt.NoModifier, start)
+    QTest.mouseMove(view, end)
+    QTest.mouseRelease(view, QtCore.Qt.LeftButton, QtCore.Qt.NoModifier, end)
+    assert len(chosen) == 1
+    x, y, w, h = chosen[0]
+    assert abs(x - 1000) <= 3 and abs(y - 500) <= 3 and abs(w - 100) <= 5 and abs(h - 60) <= 5
+    QTest.mouseMove(view, QtCore.QPoint(400, 250))
+    assert pointed and pointed[-1] == (960, 540)
+    # A drag that ends in the letterbox is clipped to the frame.
+    QTest.mousePress(view, QtCore.Qt.LeftButton, QtCore.Qt.ControlModifier, QtCore.QPoint(700, 400))
+    QTest.mouseRelease(view, QtCore.Qt.LeftButton, QtCore.Qt.ControlModifier, QtCore.QPoint(790, 495))
+    added = []
+    view.featureAdded.connect(lambda *roi: added.append(roi))
+    view.finish_drag((1800.0, 1000.0), (2000.0, 1200.0), adding=True)
+    assert added == [(1800, 1000, 120, 80)]
     w, h = view.display_size_px()
     assert 16 <= w <= 800 * view.devicePixelRatioF() and 16 <= h <= 500 * view.devicePixelRatioF()
+
+
+def test_the_view_shows_the_picture_and_the_hud_it_was_given(qtbot):
+    """What the widget paints: the picture's own pixels where the picture is, the
+    letterbox dark around it, and the HUD's panel in the picture's top-left corner."""
+    import numpy as np
+
+    from focuslock.ui.frame_view import BACKGROUND_RGB, FrameView
+
+    view = FrameView()
+    qtbot.addWidget(view)
+    view.resize(640, 480)
+    view.show()
+    qtbot.waitExposed(view)
+    picture = np.zeros((360, 640, 3), np.uint8)
+    picture[:, :320] = (200, 30, 30)
+    picture[:, 320:] = (30, 200, 30)
+    view.show_frame(picture, (1280, 720))
+    grab = view.grab().toImage()
+    ratio = grab.devicePixelRatio()
+    def rgb(x, y):
+        colour = grab.pixelColor(int(x * ratio), int(y * ratio))
+        return colour.red(), colour.green(), colour.blue()
+    assert rgb(100, 240) == (200, 30, 30) and rgb(540, 240) == (30, 200, 30)
+    assert rgb(320, 20) == BACKGROUND_RGB and rgb(320, 470) == BACKGROUND_RGB
+    view.set_hud(["HUD line one", "f/8  DoF 0.42 mm"])
+    assert view.hud_text() == "HUD line one\nf/8  DoF 0.42 mm"
+    grab = view.grab().toImage()
+    # The HUD's translucent black panel darkens the red under it.
+    assert rgb(2, 62)[0] < 150 and rgb(100, 240) == (200, 30, 30)
 
 
 def test_the_banner_says_when_part_of_the_box_set_the_verdict(qtbot):

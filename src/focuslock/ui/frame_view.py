@@ -1,13 +1,28 @@
-"""The live-view area: a bare pyqtgraph ImageItem (no per-frame histogram), a feature
-chosen by click-drag, the pointer followed for the loupe, and the HUD as text."""
+"""The live-view area: the pipeline's picture blitted as it is, a feature chosen by
+click-drag, the pointer followed for the loupe, and the HUD as text.
+
+A plain widget rather than a pyqtgraph scene: at 1080p60 the scene's Python paint
+path (the image item, the text item over it, the view's paint event) held the GIL
+for most of the GUI thread's time and starved the processing thread (docs/
+BENCHMARKS.md, issue 11). Here a frame costs one ``drawImage`` of a picture the
+pipeline already drew at the size it is shown, and the HUD is a small image made
+when its text changes (ten times a second), not on every frame.
+"""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
-import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 __all__ = ["FrameView", "drag_to_roi"]
+
+BACKGROUND_RGB = (20, 20, 20)
+# A picture within this many device pixels of the area it is shown in is drawn at its
+# own size (a plain copy); a larger difference is scaled. The window asks the pipeline
+# for a new display size only when the view changes by more than this.
+UNSCALED_SLACK_PX = 8
+HUD_POINT_SIZE = 11
 
 
 def drag_to_roi(start: tuple[float, float], end: tuple[float, float], frame_size: tuple[int, int]) -> tuple[int, int, int, int] | None:
@@ -23,37 +38,19 @@ def drag_to_roi(start: tuple[float, float], end: tuple[float, float], frame_size
     return x0, y0, x1 - x0, y1 - y0
 
 
-class _FrameViewBox(pg.ViewBox):
-    """A view box where a left drag draws the feature's box instead of panning."""
-
-    def __init__(self, owner: "FrameView") -> None:
-        super().__init__(lockAspect=True, invertY=True, enableMenu=False)
-        self.setMouseEnabled(False, False)
-        self._owner = owner
-        self._band = QtWidgets.QGraphicsRectItem()
-        self._band.setPen(pg.mkPen((255, 255, 255), width=2, style=QtCore.Qt.DashLine))
-        self._band.setZValue(50)
-        self._band.hide()
-        self.addItem(self._band, ignoreBounds=True)
-
-    def mouseDragEvent(self, event, axis=None):  # noqa: N802 (Qt naming)
-        if event.button() != QtCore.Qt.LeftButton:
-            event.ignore()
-            return
-        event.accept()
-        start = self.mapSceneToView(event.buttonDownScenePos())
-        now = self.mapSceneToView(event.scenePos())
-        self._band.setRect(QtCore.QRectF(start, now).normalized())
-        self._band.show()
-        if event.isFinish():
-            self._band.hide()
-            adding = bool(event.modifiers() & (QtCore.Qt.ControlModifier | QtCore.Qt.ShiftModifier))
-            self._owner.finish_drag((start.x(), start.y()), (now.x(), now.y()), adding)
+def fitted_rect(area: QtCore.QRectF, frame_size: tuple[int, int]) -> QtCore.QRectF:
+    """The largest rectangle of the frame's aspect ratio centred in ``area``."""
+    width, height = frame_size
+    scale = min(area.width() / max(width, 1), area.height() / max(height, 1))
+    shown_w, shown_h = width * scale, height * scale
+    return QtCore.QRectF(area.x() + (area.width() - shown_w) / 2.0, area.y() + (area.height() - shown_h) / 2.0,
+                         shown_w, shown_h)
 
 
-class FrameView(pg.GraphicsLayoutWidget):
+class FrameView(QtWidgets.QWidget):
     """Shows RGB frames; emits ``featureChosen(x, y, w, h)`` after a drag, and
-    ``featureAdded`` after a drag with Ctrl or Shift held."""
+    ``featureAdded`` after a drag with Ctrl or Shift held. Boxes and pointer positions
+    are always in the frame's pixels, whatever size the picture is drawn at."""
 
     featureChosen = QtCore.Signal(int, int, int, int)
     featureAdded = QtCore.Signal(int, int, int, int)
@@ -61,65 +58,173 @@ class FrameView(pg.GraphicsLayoutWidget):
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setBackground((20, 20, 20))
-        self.view = _FrameViewBox(self)
-        self.addItem(self.view)
-        self.image_item = pg.ImageItem(axisOrder="row-major")
-        self.view.addItem(self.image_item)
-        self.hud = pg.TextItem(anchor=(0, 0), color=(255, 255, 255), fill=pg.mkBrush(0, 0, 0, 150))
-        self.hud.setZValue(40)
-        font = QtGui.QFont()
-        font.setPointSize(11)
-        self.hud.setFont(font)
-        self.view.addItem(self.hud, ignoreBounds=True)
+        self.setMouseTracking(True)
+        self.setAttribute(QtCore.Qt.WA_OpaquePaintEvent)  # every pixel is painted: no erase first
+        self.setMinimumSize(160, 90)
+        self.setSizePolicy(QtWidgets.QSizePolicy.Expanding, QtWidgets.QSizePolicy.Expanding)
+        self.image: np.ndarray | None = None  # the picture shown (never modified after it is handed over)
+        self._qimage: QtGui.QImage | None = None  # wraps _pixels_bgrx's memory (no copy)
+        self._pixels_bgrx: np.ndarray | None = None
+        self._previous_bgrx: np.ndarray | None = None
         self.frame_size: tuple[int, int] | None = None
-        self._placement: tuple | None = None
         self.frames_shown = 0
-        self.scene().sigMouseMoved.connect(self._mouse_moved)
+        self._hud_text = ""
+        self._hud_image: QtGui.QImage | None = None
+        self._drag_start: tuple[float, float] | None = None
+        self._drag_now: tuple[float, float] | None = None
 
+    # ------------------------------------------------------------- the picture
     def show_frame(self, image: np.ndarray, frame_size: tuple[int, int] | None = None) -> None:
         """Hand a new RGB uint8 picture to the display (never modified afterwards).
 
         ``frame_size`` (w, h): the frame the picture shows, when the picture was drawn
-        smaller (at the display's size): the view keeps frame pixels as its
-        coordinates, so boxes drawn and pointers read stay in frame pixels."""
+        smaller (at the display's size): boxes drawn and pointers read stay in frame
+        pixels."""
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise ValueError("The view shows RGB pictures of 8 bits a channel.")
         height, width = image.shape[:2]
-        frame_size = frame_size or (width, height)
-        # levels=None for uint8: pyqtgraph wraps the buffer as a QImage without a
-        # per-pixel pass (FIELD-NOTES.md); no autoLevels, no histogram.
-        self.image_item.setImage(image, autoLevels=False, levels=None)
-        placement = ((width, height), frame_size)
-        if placement != self._placement:
-            self._placement = placement
-            self.image_item.setRect(QtCore.QRectF(0, 0, frame_size[0], frame_size[1]))
-        if self.frame_size != frame_size:
-            self.frame_size = frame_size
-            self.view.setRange(xRange=(0, frame_size[0]), yRange=(0, frame_size[1]), padding=0)
+        self.image = image
+        # Converted here, by OpenCV without the GIL, to the layout of the screen's
+        # backing store (32-bit xRGB: B, G, R, 255 in memory), so that painting is a
+        # plain copy; Qt's own conversion of RGB888 ran inside drawImage holding the GIL.
+        self._pixels_bgrx = cv2.cvtColor(image, cv2.COLOR_RGB2BGRA, dst=self._spare_bgrx(height, width))
+        self._qimage = QtGui.QImage(self._pixels_bgrx.data, width, height, self._pixels_bgrx.strides[0],
+                                    QtGui.QImage.Format_RGB32)
+        self.frame_size = frame_size or (width, height)
         self.frames_shown += 1
+        self.update()
+
+    def _spare_bgrx(self, height: int, width: int) -> np.ndarray:
+        """A buffer for the next picture: the one before the shown one, reused (never
+        the buffer the shown QImage still wraps)."""
+        spare = self._previous_bgrx
+        self._previous_bgrx = self._pixels_bgrx
+        if spare is None or spare.shape != (height, width, 4):
+            spare = np.empty((height, width, 4), np.uint8)
+        return spare
+
+    def picture_rect(self) -> QtCore.QRectF:
+        """Where the picture is drawn, in the widget's (logical) coordinates."""
+        area = QtCore.QRectF(self.rect())
+        if self.frame_size is None:
+            return area
+        fitted = fitted_rect(area, self.frame_size)
+        if self._qimage is not None:
+            ratio = self.devicePixelRatioF()
+            own_w, own_h = self._qimage.width() / ratio, self._qimage.height() / ratio
+            slack = UNSCALED_SLACK_PX / ratio
+            if abs(own_w - fitted.width()) <= slack and abs(own_h - fitted.height()) <= slack:
+                # Drawn at its own size, centred: a copy, no scaling on the GUI thread.
+                centre = fitted.center()
+                return QtCore.QRectF(round(centre.x() - own_w / 2.0), round(centre.y() - own_h / 2.0), own_w, own_h)
+        return fitted
 
     def display_size_px(self) -> tuple[int, int]:
         """The size of the picture area in device pixels (what a frame is drawn at)."""
         ratio = self.devicePixelRatioF()
-        rect = self.view.sceneBoundingRect()
-        return max(16, int(rect.width() * ratio)), max(16, int(rect.height() * ratio))
+        return max(16, int(self.width() * ratio)), max(16, int(self.height() * ratio))
 
+    # -------------------------------------------------------------------- the HUD
     def set_hud(self, lines: list[str]) -> None:
-        self.hud.setText("\n".join(lines))
-        self.hud.setPos(0, 0)
+        text = "\n".join(lines)
+        if text == self._hud_text:
+            return
+        self._hud_text = text
+        self._hud_image = self._render_hud(text) if text else None
+        self.update()
+
+    def hud_text(self) -> str:
+        return self._hud_text
+
+    def _render_hud(self, text: str) -> QtGui.QImage:
+        """The HUD as a small image: white text on a translucent black panel."""
+        font = QtGui.QFont()
+        font.setPointSize(HUD_POINT_SIZE)
+        metrics = QtGui.QFontMetrics(font)
+        bounds = metrics.boundingRect(QtCore.QRect(0, 0, 4000, 4000), QtCore.Qt.AlignLeft, text)
+        margin = 4
+        ratio = self.devicePixelRatioF()
+        size = QtCore.QSize(bounds.width() + 2 * margin, bounds.height() + 2 * margin)
+        image = QtGui.QImage(size * ratio, QtGui.QImage.Format_ARGB32_Premultiplied)
+        image.setDevicePixelRatio(ratio)
+        image.fill(QtGui.QColor(0, 0, 0, 150))
+        painter = QtGui.QPainter(image)
+        painter.setFont(font)
+        painter.setPen(QtGui.QColor(255, 255, 255))
+        painter.drawText(QtCore.QRect(margin, margin, bounds.width(), bounds.height()), QtCore.Qt.AlignLeft, text)
+        painter.end()
+        return image
+
+    # ------------------------------------------------------------------ painting
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        painter = QtGui.QPainter(self)
+        background = QtGui.QColor(*BACKGROUND_RGB)
+        if self._qimage is None or self.frame_size is None:
+            painter.fillRect(self.rect(), background)
+        else:
+            target = self.picture_rect()
+            # Only the letterbox bands around the picture are filled, never under it.
+            outside = QtGui.QRegion(self.rect()).subtracted(QtGui.QRegion(target.toAlignedRect()))
+            for band in outside:
+                painter.fillRect(band, background)
+            painter.drawImage(target, self._qimage)
+            if self._hud_image is not None:
+                painter.drawImage(target.topLeft(), self._hud_image)
+        if self._drag_start is not None and self._drag_now is not None:
+            painter.setPen(QtGui.QPen(QtGui.QColor(255, 255, 255), 2, QtCore.Qt.DashLine))
+            painter.drawRect(QtCore.QRectF(self._to_widget(self._drag_start), self._to_widget(self._drag_now)).normalized())
+        painter.end()
+
+    # --------------------------------------------------------- frame coordinates
+    def to_frame(self, point: QtCore.QPointF) -> tuple[float, float] | None:
+        """A widget point in the frame's pixels (None before the first frame)."""
+        if self.frame_size is None:
+            return None
+        target = self.picture_rect()
+        return ((point.x() - target.x()) * self.frame_size[0] / max(target.width(), 1e-9),
+                (point.y() - target.y()) * self.frame_size[1] / max(target.height(), 1e-9))
+
+    def _to_widget(self, frame_point: tuple[float, float]) -> QtCore.QPointF:
+        target = self.picture_rect()
+        return QtCore.QPointF(target.x() + frame_point[0] * target.width() / self.frame_size[0],
+                              target.y() + frame_point[1] * target.height() / self.frame_size[1])
 
     def finish_drag(self, start: tuple[float, float], end: tuple[float, float], adding: bool = False) -> None:
-        """A drag chose a feature (``adding``: Ctrl or Shift held — one more feature)."""
+        """A drag (in frame pixels) chose a feature (``adding``: Ctrl or Shift held — one
+        more feature)."""
         if self.frame_size is None:
             return
         roi = drag_to_roi(start, end, self.frame_size)
         if roi is not None:
             (self.featureAdded if adding else self.featureChosen).emit(*roi)
 
-    def _mouse_moved(self, scene_pos) -> None:
-        if self.frame_size is None:
+    # -------------------------------------------------------------------- mouse
+    def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        point = self.to_frame(event.position())
+        if event.button() != QtCore.Qt.LeftButton or point is None:
+            event.ignore()
             return
-        point = self.view.mapSceneToView(scene_pos)
-        x, y = int(point.x()), int(point.y())
+        self._drag_start = self._drag_now = point
+        event.accept()
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        point = self.to_frame(event.position())
+        if point is None:
+            return
+        if self._drag_start is not None:
+            self._drag_now = point
+            self.update()
+        x, y = int(point[0]), int(point[1])
         width, height = self.frame_size
         if 0 <= x < width and 0 <= y < height:
             self.pointerMoved.emit(x, y)
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        if event.button() != QtCore.Qt.LeftButton or self._drag_start is None:
+            event.ignore()
+            return
+        start, end = self._drag_start, self.to_frame(event.position()) or self._drag_now
+        self._drag_start = self._drag_now = None
+        self.update()
+        adding = bool(event.modifiers() & (QtCore.Qt.ControlModifier | QtCore.Qt.ShiftModifier))
+        self.finish_drag(start, end, adding)

@@ -96,7 +96,15 @@ class SharpnessPlot(pg.PlotWidget):
         self.setMouseEnabled(x=False, y=False)
         self.y_range = self.MIN_Y_RANGE
         self.setYRange(*self.y_range, padding=0)
-        self.showGrid(x=False, y=True, alpha=0.2)
+        # The time axis stands still (the last minute, now at the right): the readings
+        # move, the axes are not repainted every redraw.
+        self.setXRange(-seconds, 0.0, padding=0)
+        self.disableAutoRange()
+        # No grid: a grid is drawn by the axis across the plot, so every new reading
+        # would repaint the axis and its text. The lock (0) and both state lines are
+        # the references that matter.
+        self.lock_line = pg.InfiniteLine(pos=0.0, angle=0, pen=pg.mkPen((110, 110, 110), width=1))
+        self.addItem(self.lock_line)
         self.seconds = seconds
         self.times: deque[float] = deque()
         self.values: deque[float] = deque()
