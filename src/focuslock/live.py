@@ -391,6 +391,16 @@ class LiveSession:
         self.frames.close()
 
     def _process_loop(self) -> None:
+        try:
+            self._process_frames()
+        finally:
+            # A processor with helper threads of its own (FramePipeline) ends them with
+            # the session, so that a stopped session leaves no thread behind.
+            close = getattr(self._processor, "close", None)
+            if callable(close):
+                close()
+
+    def _process_frames(self) -> None:
         previous_timestamp_s: float | None = None
         while True:
             try:

@@ -7,13 +7,14 @@ its processing thread for each newest frame; it returns the named results stored
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.frames import Frame
 from focuslock.optics.dof import DofResult, LiveViewCoc, OpticsError, coc_in_live_view, conventional_coc_mm, depth_of_field
-from focuslock.overlay.render import OverlayRenderer, OverlaySettings
+from focuslock.overlay.render import OverlayRenderer, OverlaySettings, display_scale
 
 __all__ = ["FramePipeline", "OpticsSettings", "PipelineSettings", "live_view_coc", "optics_for_frame"]
 
@@ -91,11 +92,13 @@ def live_view_coc(metadata: Mapping[str, Any], settings: OpticsSettings, live_vi
 
 
 class FramePipeline:
-    """Called on the processing thread only."""
+    """Called on the processing thread only. :meth:`close` when done (a live session
+    does): it ends the helper thread that prepares the picture."""
 
     def __init__(self) -> None:
         self.engine = FocusEngine()
         self.overlay = OverlayRenderer()
+        self._helper: ThreadPoolExecutor | None = None
         self._optics_key: tuple | None = None
         self._optics: DofResult | None = None
         self._coc_key: tuple | None = None
@@ -108,13 +111,34 @@ class FramePipeline:
         if focus_settings.lock.coc_px != coc.coc_px:
             # The lock judges against the CoC of the optics (taken when it locks).
             focus_settings = replace(focus_settings, lock=replace(focus_settings.lock, coc_px=coc.coc_px))
+        picture = self._prepare_beside_the_engine(frame, settings)
         focus = self.engine.process(frame.image, focus_settings, frame.metadata.get("drive_position_steps"))
         optics = self._optics_for(frame, settings.optics)
         display = self.overlay.render(frame.image, focus, settings.focus.peaking, settings.overlay,
                                       reference_rgb=settings.reference_rgb, optics=optics, metadata=frame.metadata,
-                                      luma=self.engine.last_grey)
+                                      luma=self.engine.last_grey, prepared=picture.result() if picture else None)
         drift = self.overlay.drift_px if settings.reference_rgb is not None and settings.overlay.ghost_mode != "off" else None
         return {"focus": focus, "display": display, "optics": optics, "drift_px": drift, "coc": coc}
+
+    def _prepare_beside_the_engine(self, frame: Frame, settings: PipelineSettings) -> Future | None:
+        """When the picture is shown smaller than the frame (the window), scaling it and
+        drawing the ghost and zebras need nothing from the focus engine: a helper thread
+        does that while the engine works, both mostly in OpenCV without the GIL. At 1080p60
+        in the window this is what keeps a frame's processing inside its 16.7 ms when the
+        decoder and the window want the other core (docs/BENCHMARKS.md). A frame shown at
+        its own size (recordings, analyze) is drawn in one piece, as before."""
+        if display_scale(frame.image.shape, settings.overlay.display_size_px) >= 1.0:
+            return None
+        if self._helper is None:
+            self._helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="focuslock-overlay")
+        return self._helper.submit(self.overlay.prepare, frame.image, settings.overlay,
+                                   reference_rgb=settings.reference_rgb)
+
+    def close(self) -> None:
+        """End the helper thread (a later call starts it again)."""
+        helper, self._helper = self._helper, None
+        if helper is not None:
+            helper.shutdown(wait=True)
 
     def _coc_for(self, frame: Frame, settings: OpticsSettings) -> LiveViewCoc:
         meta = frame.metadata

@@ -168,3 +168,38 @@ def test_overlays_drawn_at_the_display_size_keep_every_peaking_line_and_the_box_
     # A display as large as the frame changes nothing.
     same = OverlayRenderer().render(frame, focus, PeakingSettings(), OverlaySettings(focus_meter=False, display_size_px=(width, height)))
     assert np.array_equal(same, full)
+
+
+def test_the_window_pipeline_draws_the_same_picture_while_preparing_it_beside_the_engine():
+    """At the window's size the pipeline scales the frame and draws the ghost and zebras
+    on a helper thread while the focus engine works: frame after frame, the picture must
+    be exactly what drawing it in one piece gives (the same frame, the same settings),
+    and closing the pipeline ends the helper."""
+    import threading
+    from dataclasses import replace
+
+    from focuslock.pipeline import FramePipeline, PipelineSettings
+
+    bench = SimulatedBench(BenchConfig(live_view_size_px=(640, 426), frame_rate_hz=None))
+    bench.open()
+    roi = bench.landmark_roi_px("coin-numeral")
+    reference = bench.read_frame().image
+    overlay = OverlaySettings.everything(display_size_px=(400, 300), zebra_level=200)
+    settings = PipelineSettings(focus=FocusSettings().follow(roi), overlay=overlay, reference_rgb=reference)
+    pipeline = FramePipeline()
+    renderer = OverlayRenderer()
+    try:
+        for index in range(6):
+            bench.drive_focus(4)
+            frame = bench.read_frame()
+            focus_settings = settings.focus if index == 0 else settings.focus.with_lock()
+            results = pipeline(frame, replace(settings, focus=focus_settings))
+            shown = results["display"]
+            alone = renderer.render(frame.image, results["focus"], focus_settings.peaking, overlay, reference_rgb=reference)
+            assert shown.shape[:2] == (266, 400)
+            assert np.array_equal(shown, alone), f"frame {index} differs"
+        assert any(t.name.startswith("focuslock-overlay") for t in threading.enumerate())
+    finally:
+        pipeline.close()
+        bench.close()
+    assert not any(t.name.startswith("focuslock-overlay") and t.is_alive() for t in threading.enumerate())

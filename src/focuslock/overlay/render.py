@@ -26,7 +26,7 @@ from focuslock.optics.dof import DofResult, LiveViewCoc, depth_for_live_view_blu
 from focuslock.overlay.focus_layer import STATE_COLOURS_RGB, draw_focus_layer
 from focuslock.overlay.hud import darken, draw_text_panel
 
-__all__ = ["GHOST_MODES", "OVERLAY_CHOICES", "OverlayRenderer", "OverlaySettings", "defocus_line", "display_scale", "loupe_origin", "overlay_choices", "parse_aspect",
+__all__ = ["GHOST_MODES", "OVERLAY_CHOICES", "OverlayRenderer", "OverlaySettings", "PreparedPicture", "defocus_line", "display_scale", "loupe_origin", "overlay_choices", "parse_aspect",
            "with_overlay_choices"]
 
 GHOST_MODES = ("off", "blend", "difference", "split", "blink")
@@ -105,6 +105,22 @@ def with_overlay_choices(overlay: "OverlaySettings", choices: dict) -> "OverlayS
     return replace(overlay, **{name: choices[name] for name in OVERLAY_CHOICES if name in choices})
 
 
+@dataclass(frozen=True, eq=False)
+class PreparedPicture:
+    """What :meth:`OverlayRenderer.prepare` made of one frame: the display ``scale``
+    (≤ 1), the ``picture`` at that scale, the ``base`` to draw on (the picture with the
+    ghost and zebras; the picture itself when neither is on) and the reference at the
+    picture's size when the ghost is on. ``frame_id`` and ``settings`` say what it was
+    made from."""
+
+    scale: float
+    picture: np.ndarray
+    base: np.ndarray
+    reference_rgb: np.ndarray | None
+    frame_id: int
+    settings: OverlaySettings
+
+
 class OverlayRenderer:
     def __init__(self) -> None:
         self.path: deque[tuple[float, float]] = deque(maxlen=300)
@@ -120,33 +136,47 @@ class OverlayRenderer:
         self._scaled_reference: np.ndarray | None = None
 
     # ------------------------------------------------------------------ the frame
+    def prepare(self, image_rgb: np.ndarray, settings: OverlaySettings, *, reference_rgb: np.ndarray | None = None,
+                luma: np.ndarray | None = None) -> "PreparedPicture":
+        """The part of a frame's overlays that does not depend on its focus result: the
+        picture at the display's size with the ghost and zebras. Needs none of the
+        renderer's per-frame state except caches of its own, so that it can run while the
+        focus engine works on the same frame (:class:`~focuslock.pipeline.FramePipeline`)."""
+        scale = display_scale(image_rgb.shape, settings.display_size_px)
+        picture = image_rgb
+        ghosting = reference_rgb is not None and settings.ghost_mode != "off"
+        if scale < 1.0:
+            # Draw at the size the screen shows: the picture scaled once (the focus
+            # layer's box and peaking are mapped onto it; the loupe still reads the frame).
+            size = (max(1, int(round(image_rgb.shape[1] * scale))), max(1, int(round(image_rgb.shape[0] * scale))))
+            picture = cv2.resize(image_rgb, size, interpolation=cv2.INTER_LINEAR)
+            luma = None
+            if ghosting:
+                reference_rgb = self._reference_at(reference_rgb, size)
+        base = picture
+        if ghosting:
+            base = self._ghost(picture, reference_rgb, settings)
+        if settings.zebras:
+            base = self._zebras(base, picture, settings.zebra_level, luma)
+        return PreparedPicture(scale, picture, base, reference_rgb if ghosting else None, id(image_rgb), settings)
+
     def render(self, image_rgb: np.ndarray, focus: FocusResult | None, peaking: PeakingSettings, settings: OverlaySettings,
                *, reference_rgb: np.ndarray | None = None, optics: DofResult | None = None,
                metadata: Mapping[str, Any] | None = None, hud_extra: Sequence[str] = (),
-               luma: np.ndarray | None = None) -> np.ndarray:
+               luma: np.ndarray | None = None, prepared: "PreparedPicture | None" = None) -> np.ndarray:
         """A new RGB image with every overlay ``settings`` asks for (``luma``: the frame's
-        grey if the caller has it already)."""
+        grey if the caller has it already; ``prepared``: :meth:`prepare` of this frame
+        with these settings, if the caller ran it already)."""
         self._frames += 1
-        full_image = image_rgb
-        scale = display_scale(image_rgb.shape, settings.display_size_px)
-        if scale < 1.0:
-            # Draw at the size the screen shows: the picture scaled once, the focus
-            # layer's box and peaking mapped onto it (the loupe still reads the frame).
-            size = (max(1, int(round(image_rgb.shape[1] * scale))), max(1, int(round(image_rgb.shape[0] * scale))))
-            image_rgb = cv2.resize(image_rgb, size, interpolation=cv2.INTER_LINEAR)
-            luma = None
-            focus = _scaled_focus(focus, scale, size) if focus is not None else None
-            if reference_rgb is not None and settings.ghost_mode != "off":
-                reference_rgb = self._reference_at(reference_rgb, size)
-        base = image_rgb
-        if reference_rgb is not None and settings.ghost_mode != "off":
-            base = self._ghost(image_rgb, reference_rgb, settings)
-        if settings.zebras:
-            base = self._zebras(base, image_rgb, settings.zebra_level, luma)
+        if prepared is None or prepared.frame_id != id(image_rgb) or prepared.settings is not settings:
+            prepared = self.prepare(image_rgb, settings, reference_rgb=reference_rgb, luma=luma)
+        scale, picture, base = prepared.scale, prepared.picture, prepared.base
+        if scale < 1.0 and focus is not None:
+            focus = _scaled_focus(focus, scale, (picture.shape[1], picture.shape[0]))
         if focus is not None:
             out = draw_focus_layer(base, focus if settings.peaking else _without_peaking(focus), peaking)
         else:
-            out = base.copy() if base is image_rgb else base
+            out = base.copy() if base is picture or base is image_rgb else base
         if focus is not None and focus.roi_px is not None:
             self._draw_path(out, focus, scale)
         if settings.grid:
@@ -158,14 +188,14 @@ class OverlayRenderer:
         if settings.safe_areas:
             _safe_areas(out)
         if settings.loupe_zoom:
-            self._loupe(out, full_image, focus, settings, scale)
+            self._loupe(out, image_rgb, focus, settings, scale)
         if settings.histogram != "off":
-            _histogram(out, image_rgb, settings.histogram)
+            _histogram(out, picture, settings.histogram)
         if settings.focus_meter and focus is not None and focus.lock is not None:
             self._meter(out, focus)
-        if reference_rgb is not None and settings.ghost_mode != "off":
+        if prepared.reference_rgb is not None:
             # Drift is measured (and reported) in the frame's pixels.
-            self._measure_drift(image_rgb, reference_rgb, 1.0 / scale)
+            self._measure_drift(picture, prepared.reference_rgb, 1.0 / scale)
         if settings.hud:
             lines = hud_lines(metadata or {}, optics, focus, self.drift_px if settings.ghost_mode != "off" else None)
             out = draw_text_panel(out, [*hud_extra, *lines], corner="top-left")
