@@ -67,7 +67,9 @@ class FrameView(QtWidgets.QWidget):
         self._pixels_bgrx: np.ndarray | None = None
         self._previous_bgrx: np.ndarray | None = None
         self.frame_size: tuple[int, int] | None = None
-        self.frames_shown = 0
+        self.frames_shown = 0  # pictures handed over
+        self.frames_painted = 0  # of those, pictures that reached the screen (paints coalesce)
+        self._painted_count = 0
         self._hud_text = ""
         self._hud_image: QtGui.QImage | None = None
         self._drag_start: tuple[float, float] | None = None
@@ -168,6 +170,9 @@ class FrameView(QtWidgets.QWidget):
             for band in outside:
                 painter.fillRect(band, background)
             painter.drawImage(target, self._qimage)
+            if self._painted_count != self.frames_shown:
+                self._painted_count = self.frames_shown
+                self.frames_painted += 1
             if self._hud_image is not None:
                 painter.drawImage(target.topLeft(), self._hud_image)
         if self._drag_start is not None and self._drag_now is not None:
