@@ -118,6 +118,9 @@ def soak(seconds: float, seed: int = 1, fault_rate: float = 1.0, progress: bool 
                 next_sample_s = now + SAMPLE_EVERY_S
             if next_sample_s is not None and now >= next_sample_s and capture is None:
                 rss_samples.append((int(now - started), round(rss_mb(), 1)))
+                # As it is taken, so that a run cut short still tells its slope.
+                print(f"soak: {rss_samples[-1][0]} s, RSS {rss_samples[-1][1]} MB, {frames} frames, "
+                      f"{captures_ok} captures ok, {captures_failed} cut", file=sys.stderr, flush=True)
                 next_sample_s = now + SAMPLE_EVERY_S
             if now >= next_command_s:
                 # A photographer nudging focus back and forth.
