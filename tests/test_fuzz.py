@@ -4,6 +4,7 @@ sentence — never a traceback, never NaN or Infinity in JSON (hypothesis)."""
 from __future__ import annotations
 
 import json
+import os
 import struct
 
 from hypothesis import HealthCheck, given, settings
@@ -22,7 +23,8 @@ NUMBERS = st.one_of(
     st.sampled_from(["0", "-1", "1e308", "-1e308", "1e-308", "nan", "inf", "-inf", "five", "", "0x10", "1,5"]),
     st.floats(min_value=0.001, max_value=5000).map(lambda v: f"{v:.4g}"),
 )
-FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# 60 examples a test in the suite; a longer hunt sets FOCUSLOCK_FUZZ_EXAMPLES (e.g. 5000).
+FUZZ = settings(max_examples=int(os.environ.get("FOCUSLOCK_FUZZ_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def _strict_json(text: str):
@@ -153,3 +155,12 @@ def test_a_lens_so_short_that_its_aperture_underflows_is_one_sentence(capsys):
                  "--coc=0.03", "--method=rail", "--json"])
     err = capsys.readouterr().err
     assert code != 0 and "Traceback" not in err and err.startswith("focuslock: ")
+
+
+def test_a_distance_inside_four_focal_lengths_is_refused_even_when_the_squares_underflow(capsys):
+    # Found by the fuzz test above: d² and 4·d·f both underflowed to 0, so a distance far
+    # inside 4f passed as "just focusable" and the magnification came out −1.
+    code = main(["stack-plan", "--focal-length=1.6e-258", "--f-number=1.0", "--near=1.9e-277", "--depth=0.0",
+                 "--overlap=0.0", "--coc=0.03", "--method=rail", "--json"])
+    err = capsys.readouterr().err
+    assert code != 0 and "Traceback" not in err and "cannot focus" in err

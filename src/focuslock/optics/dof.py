@@ -275,12 +275,13 @@ def subject_distance_from_sensor(focal_length_mm: float, distance_from_sensor_mm
     Below D = 4f (1:1) no subject can be focused.
     """
     f, d = focal_length_mm, distance_from_sensor_mm
-    discriminant = d * d - 4.0 * d * f
-    if discriminant < 0:
+    # Compared directly, not by the discriminant's sign: with tiny values (a 1e-258 mm
+    # lens) d² and 4df both underflow to 0 and a distance inside 4f would pass.
+    if d < 4.0 * f:
         raise OpticsError(
             f"A {f:g} mm lens cannot focus {d:g} mm from the sensor; the closest it can focus is {4 * f:g} mm (1:1)."
         )
-    return (d + math.sqrt(discriminant)) / 2.0
+    return (d + math.sqrt(d * (d - 4.0 * f))) / 2.0
 
 
 def macro_dof_mm(f_number: float, coc_mm: float, magnification: float, pupil_ratio: float = 1.0) -> float:
