@@ -22,6 +22,8 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
+
 WARM_UP_S = 20.0  # caches, the lock's calibration, OpenCV's thread pool: then measure
 # Memory is sampled this often (between captures) to tell a leak (a slope) from a plateau.
 SAMPLE_EVERY_S = 300.0
@@ -51,8 +53,26 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def held_memory_trend(samples: list[tuple[int, float]]) -> dict:
+    """What the samples say about memory held over the run, robust to the swing of a
+    sample taken while a 24 MP capture's buffers happen to be alive: the least-squares
+    slope (MB an hour), and the median of the first and of the last quarter of the
+    samples and their difference (at least three samples a quarter, else nothing)."""
+    if len(samples) < 12:
+        return {}
+    times = np.array([t for t, _ in samples], float)
+    values = np.array([v for _, v in samples], float)
+    slope_mb_per_s = float(np.polyfit(times, values, 1)[0])
+    quarter = len(samples) // 4
+    first, last = float(np.median(values[:quarter])), float(np.median(values[-quarter:]))
+    return {"rss_slope_mb_per_hour": round(slope_mb_per_s * 3600.0, 1),
+            "rss_median_first_quarter_mb": round(first, 1), "rss_median_last_quarter_mb": round(last, 1),
+            "rss_growth_median_mb": round(last - first, 1)}
+
+
 def soak(seconds: float, seed: int = 1, fault_rate: float = 1.0, progress: bool = False,
-         capture_every_s: float = CAPTURE_EVERY_S, only_faults: tuple[str, ...] = ()) -> dict:
+         capture_every_s: float = CAPTURE_EVERY_S, only_faults: tuple[str, ...] = (),
+         sample_every_s: float = SAMPLE_EVERY_S) -> dict:
     from focuslock.camera.base import CameraError
     from focuslock.camera.faults import FaultPlan, faulty_factory
     from focuslock.camera.sim import BenchConfig, SimulatedBench
@@ -115,13 +135,13 @@ def soak(seconds: float, seed: int = 1, fault_rate: float = 1.0, progress: bool 
             if baseline is None and capture is None and (captures_ok + captures_failed >= 1 or not capture_every_s) \
                     and now - started >= min(WARM_UP_S, seconds / 4):
                 baseline = {"rss_mb": rss_mb(), "threads": threading.active_count(), "at_s": now - started}
-                next_sample_s = now + SAMPLE_EVERY_S
+                next_sample_s = now + sample_every_s
             if next_sample_s is not None and now >= next_sample_s and capture is None:
                 rss_samples.append((int(now - started), round(rss_mb(), 1)))
                 # As it is taken, so that a run cut short still tells its slope.
                 print(f"soak: {rss_samples[-1][0]} s, RSS {rss_samples[-1][1]} MB, {frames} frames, "
                       f"{captures_ok} captures ok, {captures_failed} cut", file=sys.stderr, flush=True)
-                next_sample_s = now + SAMPLE_EVERY_S
+                next_sample_s = now + sample_every_s
             if now >= next_command_s:
                 # A photographer nudging focus back and forth.
                 session.drive_focus(rng.choice((-8, -4, 4, 8)))
@@ -171,6 +191,7 @@ def soak(seconds: float, seed: int = 1, fault_rate: float = 1.0, progress: bool 
         "rss_mb_at_end": round(end["rss_mb"], 1),
         "rss_growth_mb": round(end["rss_mb"] - baseline["rss_mb"], 1),
         "rss_mb_samples": rss_samples,
+        **held_memory_trend(rss_samples),
         "threads_before_start": threads_before,
         "threads_after_warm_up": baseline["threads"],
         "threads_at_end": end["threads"],
@@ -188,10 +209,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only-faults", default="",
                         help="comma-separated fault kinds to keep (busy, disconnect, corrupt, truncated, resize, stall, "
                              "download); the others off (default: all)")
+    parser.add_argument("--sample-every", type=float, default=SAMPLE_EVERY_S,
+                        help=f"seconds between memory samples (default {SAMPLE_EVERY_S:g})")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     result = soak(args.seconds, args.seed, args.fault_rate, progress=not args.json and sys.stderr.isatty(),
-                  capture_every_s=args.capture_every,
+                  capture_every_s=args.capture_every, sample_every_s=args.sample_every,
                   only_faults=tuple(k.strip() for k in args.only_faults.split(",") if k.strip()))
     if args.json:
         print(json.dumps(result))
