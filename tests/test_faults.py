@@ -117,3 +117,23 @@ def test_a_short_soak_keeps_live_view_threads_and_memory(tmp_path):
     assert result["faults_total"] >= 5 and result["frames"] > result["faults_total"]
     assert result["live_at_end"]
     assert result["threads_after_stop"] <= result["threads_before_start"]
+
+
+def test_the_soak_reads_a_slow_leak_through_the_swing_of_its_samples():
+    """The memory promise is judged on the trend of the samples, not on two of them: a
+    steady 12 MB an hour under ±8 MB swings reads as 12 MB an hour, and the same swings
+    over a flat line read as (nearly) nothing."""
+    import importlib.util
+    import random
+
+    spec = importlib.util.spec_from_file_location("soak", Path(__file__).resolve().parents[1] / "scripts" / "soak.py")
+    soak = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(soak)
+    rng = random.Random(4)
+    swings = [rng.choice((0.0, 8.0, -8.0, 0.0)) for _ in range(60)]
+    leaking = [(60 * i, 170.0 + 12.0 * i / 60 + swing) for i, swing in enumerate(swings)]
+    flat = [(60 * i, 170.0 + swing) for i, swing in enumerate(swings)]
+    leak, steady = soak.held_memory_trend(leaking), soak.held_memory_trend(flat)
+    assert 9.0 < leak["rss_slope_mb_per_hour"] < 15.0 and leak["rss_growth_median_mb"] > 6.0
+    assert abs(steady["rss_slope_mb_per_hour"]) < 3.0 and abs(steady["rss_growth_median_mb"]) < 3.0
+    assert soak.held_memory_trend(flat[:5]) == {}  # too few samples to say anything
