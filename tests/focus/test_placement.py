@@ -78,3 +78,20 @@ def test_a_feature_locked_out_of_focus_is_flagged_and_one_locked_sharp_is_not():
     placement = DepthPlacement(2, COC_PX)
     shown = _sweep(placement, [4] + list(range(-80, 100, 4)), (0.0, 8.0), 4.0, rng)
     assert shown.complete and shown.locked_soft == (False, False)
+
+
+def test_a_lens_left_still_for_an_hour_keeps_the_placement_small_and_placed():
+    """Live at 30 fps a still lens gives one reading a frame at one position: an hour of
+    them must neither pile up (memory) nor lose the placement a rack made before."""
+    import sys
+
+    rng = np.random.default_rng(5)
+    peaks = (10.0, 43.0, 81.0)
+    placement = DepthPlacement(3, COC_PX)
+    placed = _sweep(placement, range(-60, 160, 4), peaks, 10.0, rng)
+    kept_before = sum(len(r) for slot in placement._readings.values() for r in slot)
+    for _ in range(20_000):  # ~11 minutes at 30 fps, at the rack's last position
+        shown = placement.observe(156.0, *_readings(156.0, peaks, 10.0, rng))
+    kept_after = sum(len(r) for slot in placement._readings.values() for r in slot)
+    assert kept_after - kept_before <= 3 * 32
+    assert shown is not None and [round(p.position_steps) for p in shown.peaks] == [round(p.position_steps) for p in placed.peaks]

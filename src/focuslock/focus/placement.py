@@ -37,6 +37,9 @@ _SIDE_POSITIONS = 2
 _MAX_BLUR_COC = 4.0
 # A feature locked farther than this from its best focus (as blur, in CoC) is flagged.
 _LOCKED_SOFT_COC = 0.5
+# Readings kept per drive position and feature: their median is what a position says, and
+# a lens left still for an hour would otherwise add one reading a frame (~100 000).
+_READINGS_PER_POSITION = 32
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,8 @@ class DepthPlacement:
             if energy is not None and math.isfinite(energy):
                 usable_blur = blur if blur is not None and math.isfinite(blur) and abs(blur) < _MAX_BLUR_COC * self.coc_px else None
                 slot[index].append((energy, usable_blur))
+                if len(slot[index]) > _READINGS_PER_POSITION:
+                    del slot[index][0]
         return self._shown(position_steps)
 
     def _shown(self, position_steps: float | None) -> Placement | None:
