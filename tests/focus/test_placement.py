@@ -83,8 +83,6 @@ def test_a_feature_locked_out_of_focus_is_flagged_and_one_locked_sharp_is_not():
 def test_a_lens_left_still_for_an_hour_keeps_the_placement_small_and_placed():
     """Live at 30 fps a still lens gives one reading a frame at one position: an hour of
     them must neither pile up (memory) nor lose the placement a rack made before."""
-    import sys
-
     rng = np.random.default_rng(5)
     peaks = (10.0, 43.0, 81.0)
     placement = DepthPlacement(3, COC_PX)
