@@ -29,6 +29,7 @@ WARM_UP_S = 20.0  # caches, the lock's calibration, OpenCV's thread pool: then m
 SAMPLE_EVERY_S = 300.0
 # The bench renders a 24 MP capture in ~15 s (live view pauses meanwhile): one a minute.
 CAPTURE_EVERY_S = 60.0
+NUDGE_RANGE_STEPS = 24  # the nudges keep focus this close to the feature's best (drive steps)
 
 
 def rss_mb() -> float:
@@ -98,6 +99,7 @@ def soak(seconds: float, seed: int = 1, fault_rate: float = 1.0, progress: bool 
     settings = PipelineSettings(focus=FocusSettings())
     session = LiveSession(faulty_factory(lambda: SimulatedBench(config), plan), processor=FramePipeline(), settings=settings)
     rng = random.Random(seed)
+    nudged_steps = 0  # where the nudges have left focus, from the feature's best
     scratch = Path(tempfile.mkdtemp(prefix="focuslock-soak-"))
     frames = 0
     longest_wait_s = 0.0
@@ -143,8 +145,18 @@ def soak(seconds: float, seed: int = 1, fault_rate: float = 1.0, progress: bool 
                       f"{captures_ok} captures ok, {captures_failed} cut", file=sys.stderr, flush=True)
                 next_sample_s = now + sample_every_s
             if now >= next_command_s:
-                # A photographer nudging focus back and forth.
-                session.drive_focus(rng.choice((-8, -4, 4, 8)))
+                # A photographer nudging focus back and forth around the feature's best
+                # focus (never more than NUDGE_RANGE_STEPS away: an unbounded random walk
+                # drifted hundreds of steps off in an hour — the lock SOFT for most of it,
+                # and the simulator blurring ever larger discs, which its memory follows).
+                step = rng.choice((-8, -4, 4, 8))
+                if analysis is not None and analysis.frame.metadata.get("drive_position_steps") is not None:
+                    # Where the lens is (a move refused by a busy body did not happen).
+                    nudged_steps = analysis.frame.metadata["drive_position_steps"] - best
+                if abs(nudged_steps + step) > NUDGE_RANGE_STEPS:
+                    step = -step
+                session.drive_focus(step)
+                nudged_steps += step
                 next_command_s = now + rng.uniform(0.5, 2.0)
             if capture is None and capture_every_s and now >= next_capture_s:
                 capture = session.capture(scratch)

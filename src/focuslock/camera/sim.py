@@ -40,7 +40,7 @@ from focuslock.camera.base import (
 )
 from focuslock.camera.files import save_capture
 from focuslock.camera.playback import FramePacer
-from focuslock.camera.sim_render import LayerBlurCache, composite
+from focuslock.camera.sim_render import LayerBlurCache, composite, shared_blur_caches
 from focuslock.camera.sim_scene import Layer, SceneSpec, ViewGrid, cached_layers
 from focuslock.camera.zoom import ZoomError, ZoomWindow
 from focuslock.frames import Frame
@@ -379,7 +379,7 @@ class SimulatedBench:
         margin = self.config.motion_margin_px
         self._grid = ViewGrid(grid.width_px + 2 * margin, grid.height_px + 2 * margin, grid.mm_per_px,
                               grid.centre_x_mm, grid.centre_y_mm)
-        self._caches = [LayerBlurCache(layer) for layer in self._build_layers(self._grid)]
+        self._caches = shared_blur_caches(self._build_layers(self._grid))
         self._render_key = None
         self._opened = True
 

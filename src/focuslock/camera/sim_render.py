@@ -11,15 +11,17 @@ combined in quadrature with diffraction's Airy pattern (σ ≈ 0.42·λ·N_e).
 
 from __future__ import annotations
 
+import collections
 import functools
 import math
+import threading
 
 import cv2
 import numpy as np
 
 from focuslock.camera.sim_scene import Layer
 
-__all__ = ["BLUR_LEVELS_SIGMA_PX", "LayerBlurCache", "composite", "gaussian_blur"]
+__all__ = ["BLUR_LEVELS_SIGMA_PX", "LayerBlurCache", "composite", "gaussian_blur", "shared_blur_caches"]
 
 # Blur levels, in pixels of Gaussian σ: fine steps where the eye and a focus meter are
 # sensitive (under 2 px), coarser beyond. Between two levels a pixel blends linearly.
@@ -121,6 +123,29 @@ class LayerBlurCache:
             blended = cv2.blendLinear(self.level(k)[r0:r1, c0:c1], self.level(k + 1)[r0:r1, c0:c1], 1.0 - hi, hi)
             np.copyto(out[r0:r1, c0:c1], blended, where=mask[..., None])
         return out
+
+
+SHARED_LADDER_SETS = 2
+_shared_ladders: collections.OrderedDict[tuple[int, ...], list[LayerBlurCache]] = collections.OrderedDict()
+_shared_ladders_lock = threading.Lock()
+
+
+def shared_blur_caches(layers: list[Layer]) -> list[LayerBlurCache]:
+    """Blur ladders for ``layers``, shared by every bench showing the same (cached, read-only)
+    layers: a bench made again after a pulled cable finds the levels it had already blurred
+    instead of blurring them afresh — faster back to live view, and memory that does not
+    swing with each reconnect. The last two sets are kept (each ladder holds the layers it
+    was made for, so the ids in the key stay theirs)."""
+    key = tuple(id(layer) for layer in layers)
+    with _shared_ladders_lock:
+        caches = _shared_ladders.get(key)
+        if caches is None:
+            caches = _shared_ladders[key] = [LayerBlurCache(layer) for layer in layers]
+            while len(_shared_ladders) > SHARED_LADDER_SETS:
+                _shared_ladders.popitem(last=False)
+        else:
+            _shared_ladders.move_to_end(key)
+        return caches
 
 
 def composite(caches: list[LayerBlurCache], sigma_maps: list[np.ndarray]) -> np.ndarray:
