@@ -81,10 +81,7 @@ def warm_blur_ladders(session) -> float:
 
     bench = getattr(session.camera, "inner", session.camera)
     caches = getattr(bench, "_caches", None) or []
-    for cache in caches:
-        for index in range(len(BLUR_LEVELS_SIGMA_PX)):
-            cache.level(index)
-    return sum(cache.level(i).nbytes for cache in caches for i in range(len(BLUR_LEVELS_SIGMA_PX))) / 2**20
+    return sum(cache.level(index).nbytes for cache in caches for index in range(len(BLUR_LEVELS_SIGMA_PX))) / 2**20
 
 
 def soak(seconds: float, seed: int = 1, fault_rate: float = 1.0, progress: bool = False,

@@ -110,14 +110,14 @@ class PreparedPicture:
     """What :meth:`OverlayRenderer.prepare` made of one frame: the display ``scale``
     (≤ 1), the ``picture`` at that scale, the ``base`` to draw on (the picture with the
     ghost and zebras; the picture itself when neither is on) and the reference at the
-    picture's size when the ghost is on. ``frame_id`` and ``settings`` say what it was
-    made from."""
+    picture's size when the ghost is on. ``frame`` and ``settings`` are what it was made
+    from (the frame itself, not its id: an id can be reused once a frame is freed)."""
 
     scale: float
     picture: np.ndarray
     base: np.ndarray
     reference_rgb: np.ndarray | None
-    frame_id: int
+    frame: np.ndarray
     settings: OverlaySettings
 
 
@@ -158,7 +158,7 @@ class OverlayRenderer:
             base = self._ghost(picture, reference_rgb, settings)
         if settings.zebras:
             base = self._zebras(base, picture, settings.zebra_level, luma)
-        return PreparedPicture(scale, picture, base, reference_rgb if ghosting else None, id(image_rgb), settings)
+        return PreparedPicture(scale, picture, base, reference_rgb if ghosting else None, image_rgb, settings)
 
     def render(self, image_rgb: np.ndarray, focus: FocusResult | None, peaking: PeakingSettings, settings: OverlaySettings,
                *, reference_rgb: np.ndarray | None = None, optics: DofResult | None = None,
@@ -168,7 +168,7 @@ class OverlayRenderer:
         grey if the caller has it already; ``prepared``: :meth:`prepare` of this frame
         with these settings, if the caller ran it already)."""
         self._frames += 1
-        if prepared is None or prepared.frame_id != id(image_rgb) or prepared.settings is not settings:
+        if prepared is None or prepared.frame is not image_rgb or prepared.settings is not settings:
             prepared = self.prepare(image_rgb, settings, reference_rgb=reference_rgb, luma=luma)
         scale, picture, base = prepared.scale, prepared.picture, prepared.base
         if scale < 1.0 and focus is not None:
@@ -176,7 +176,9 @@ class OverlayRenderer:
         if focus is not None:
             out = draw_focus_layer(base, focus if settings.peaking else _without_peaking(focus), peaking)
         else:
-            out = base.copy() if base is picture or base is image_rgb else base
+            # Never draw on the picture itself (the frame's own pixels at full size;
+            # at display size, what the histogram and drift read below).
+            out = base.copy() if base is picture else base
         if focus is not None and focus.roi_px is not None:
             self._draw_path(out, focus, scale)
         if settings.grid:

@@ -31,7 +31,7 @@ from focuslock.session.checks import check_captured_files
 from focuslock.session.naming import read_product_code
 from focuslock.session.recipe import Recipe, RecipeError, apply_settings, diff_settings, save_recipe, settings_of
 from focuslock.session.review import ShotReview, review_shot
-from focuslock.ui.frame_view import FrameView
+from focuslock.ui.frame_view import UNSCALED_SLACK_PX, FrameView
 from focuslock.ui.panels import (CapturePanel, DofPanel, DrivePanel, PeakingPanel, SettingsPanel, SharpnessPlot, StackPanel,
                                  StateBanner)
 from focuslock.ui.review_panel import CodePanel, RecipePanel, ReviewPanel
@@ -754,7 +754,9 @@ class MainWindow(QtWidgets.QMainWindow):
         screen cannot show): tell the pipeline when the view's size changes."""
         size = self.view.display_size_px()
         sent = self.settings.overlay.display_size_px
-        if sent is None or abs(size[0] - sent[0]) > 8 or abs(size[1] - sent[1]) > 8:
+        # Within the view's slack the picture is drawn at its own size (no scaling): the
+        # same bound decides when a new size is worth asking for.
+        if sent is None or abs(size[0] - sent[0]) > UNSCALED_SLACK_PX or abs(size[1] - sent[1]) > UNSCALED_SLACK_PX:
             self.set_overlay(display_size_px=size)
 
     def _show(self, analysis: Analysis, now: float) -> None:
