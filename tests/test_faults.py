@@ -137,3 +137,49 @@ def test_the_soak_reads_a_slow_leak_through_the_swing_of_its_samples():
     assert 9.0 < leak["rss_slope_mb_per_hour"] < 15.0 and leak["rss_growth_median_mb"] > 6.0
     assert abs(steady["rss_slope_mb_per_hour"]) < 3.0 and abs(steady["rss_growth_median_mb"]) < 3.0
     assert soak.held_memory_trend(flat[:5]) == {}  # too few samples to say anything
+
+
+def test_a_camera_replaced_after_a_pulled_cable_is_freed_at_once_even_after_failed_commands():
+    """A setting the body refuses, then a pulled cable: the old camera object (on
+    a real body, its libgphoto2 buffers; on the bench, its frames) must go with the
+    reconnect, not wait for Python's rare full collection. The failed command's exception
+    held the acquisition thread's frame, whose locals held the future and the camera: a
+    cycle that kept every replaced camera (an hour's soak rose 4-6 MB a step). The
+    collector is off here so that only reference counts free anything."""
+    import gc
+    import weakref
+
+    plan = FaultPlan(seed=5)
+    made: list[weakref.ref] = []
+    current: list[FaultyCamera] = []
+
+    def make() -> FaultyCamera:
+        camera = faulty_factory(lambda: SimulatedBench(BenchConfig(live_view_size_px=(320, 212), frame_rate_hz=30.0)),
+                                plan)()
+        made.append(weakref.ref(camera))
+        current[:] = [camera]
+        return camera
+
+    session = LiveSession(make)
+    gc.collect()
+    gc.disable()
+    try:
+        session.start()
+        assert len(_next_frames(session, 2)) == 2
+        refused = 0
+        for _ in range(4):
+            change = session.set_setting("iso", "12")  # the bench offers no ISO 12
+            refused += change.exception(timeout=10) is not None
+            del change
+            current[0].inject("disconnect")
+            reconnects = session.reconnect_count
+            deadline = time.monotonic() + 10
+            while session.reconnect_count == reconnects and time.monotonic() < deadline:
+                session.next_analysis(timeout_s=0.2)
+            assert len(_next_frames(session, 2)) == 2
+        replaced_still_held = sum(ref() is not None for ref in made[:-1])
+    finally:
+        gc.enable()
+        session.stop()
+    assert refused == 4 and len(made) == 5
+    assert replaced_still_held == 0

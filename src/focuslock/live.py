@@ -304,6 +304,12 @@ class LiveSession:
                 future.set_exception(error)
             finally:
                 self._busy_with = None
+                # A failed command's exception holds its traceback, whose frames hold this
+                # frame's locals: the future (which holds the exception) and the camera. Left
+                # bound, that cycle keeps a camera replaced after a pulled cable, with its
+                # buffers, until Python's rare full collection (an hour's soak rose 4-6 MB a
+                # step). Unbound, the future and its camera go when the caller drops them.
+                command = future = None
 
     def _open_camera(self) -> Camera | None:
         """Make and open a camera, retrying with back-off until it works or we stop."""
