@@ -139,13 +139,16 @@ def test_the_soak_reads_a_slow_leak_through_the_swing_of_its_samples():
     assert soak.held_memory_trend(flat[:5]) == {}  # too few samples to say anything
 
 
-def test_a_camera_replaced_after_a_pulled_cable_is_freed_at_once_even_after_failed_commands():
-    """A setting the body refuses, then a pulled cable: the old camera object (on
-    a real body, its libgphoto2 buffers; on the bench, its frames) must go with the
-    reconnect, not wait for Python's rare full collection. The failed command's exception
-    held the acquisition thread's frame, whose locals held the future and the camera: a
-    cycle that kept every replaced camera (an hour's soak rose 4-6 MB a step). The
-    collector is off here so that only reference counts free anything."""
+@pytest.mark.parametrize("cable_goes", ["after a refused setting", "mid-download"])
+def test_a_camera_replaced_after_a_pulled_cable_is_freed_at_once(tmp_path, cable_goes):
+    """A setting the body refuses then a pulled cable, or a cable pulled mid-download: the
+    old camera object (on a real body, its libgphoto2 buffers; on the bench, its frames)
+    must go with the reconnect, not wait for Python's rare full collection. Both kept it:
+    the refused command's exception held the acquisition thread's frame, whose locals held
+    the future and the camera; the cut download's exception was raised from a local of its
+    own frame. Each is a cycle (exception, traceback, frame) that kept every replaced
+    camera — an hour's soak rose 4-6 MB a step. The collector is off here so that only
+    reference counts free anything."""
     import gc
     import weakref
 
@@ -154,8 +157,8 @@ def test_a_camera_replaced_after_a_pulled_cable_is_freed_at_once_even_after_fail
     current: list[FaultyCamera] = []
 
     def make() -> FaultyCamera:
-        camera = faulty_factory(lambda: SimulatedBench(BenchConfig(live_view_size_px=(320, 212), frame_rate_hz=30.0)),
-                                plan)()
+        camera = faulty_factory(lambda: SimulatedBench(BenchConfig(live_view_size_px=(320, 212), frame_rate_hz=30.0,
+                                                                   capture_width_px=600)), plan)()
         made.append(weakref.ref(camera))
         current[:] = [camera]
         return camera
@@ -166,13 +169,18 @@ def test_a_camera_replaced_after_a_pulled_cable_is_freed_at_once_even_after_fail
     try:
         session.start()
         assert len(_next_frames(session, 2)) == 2
-        refused = 0
+        failed = 0
         for _ in range(4):
-            change = session.set_setting("iso", "12")  # the bench offers no ISO 12
-            refused += change.exception(timeout=10) is not None
-            del change
-            current[0].inject("disconnect")
             reconnects = session.reconnect_count
+            if cable_goes == "mid-download":
+                current[0].inject("download")
+                command = session.capture(tmp_path / "shots")
+            else:
+                command = session.set_setting("iso", "12")  # the bench offers no ISO 12
+            failed += command.exception(timeout=20) is not None
+            del command
+            if cable_goes != "mid-download":
+                current[0].inject("disconnect")
             deadline = time.monotonic() + 10
             while session.reconnect_count == reconnects and time.monotonic() < deadline:
                 session.next_analysis(timeout_s=0.2)
@@ -181,5 +189,5 @@ def test_a_camera_replaced_after_a_pulled_cable_is_freed_at_once_even_after_fail
     finally:
         gc.enable()
         session.stop()
-    assert refused == 4 and len(made) == 5
+    assert failed == 4 and len(made) == 5
     assert replaced_still_held == 0

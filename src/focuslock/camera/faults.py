@@ -141,10 +141,16 @@ class FaultyCamera:
         with tempfile.TemporaryDirectory(prefix="focuslock-fault-") as staging:
             taken = self.inner.capture(Path(staging))
             saved = [save_capture(Path(folder), path.name, path.read_bytes()) for path in taken[:1]]
+        raise self._cut_mid_download(saved)
+
+    def _cut_mid_download(self, saved: list[Path]) -> CameraDisconnectedError:
+        # Made here, not in a local of capture(): a raised exception bound to a local of
+        # the frame it leaves is a cycle (exception, traceback, frame), and this one
+        # would hold the camera until Python's rare full collection.
         error = CameraDisconnectedError(f"{self.name} stopped answering during the download (injected fault); "
                                         f"{len(saved)} file(s) were saved before it.")
         error.saved_paths = saved
-        raise error
+        return error
 
     def get_settings(self) -> dict[str, Setting]:
         return self.inner.get_settings()
