@@ -213,8 +213,8 @@ print(json.dumps(report))
 
 
 def test_a_capture_killed_at_random_moments_never_leaves_a_file_that_looks_complete_and_is_not(tmp_path):
-    """SIGKILL at a random moment of `focuslock capture --count 8`, 6 times, against
-    libgphoto2's virtual camera: every path the command printed is byte-identical to the
+    """SIGKILL at a random moment of `focuslock capture --count 8`, 20 times (issue 10
+    asks for at least 20 in CI), against libgphoto2's virtual camera: every path the command printed is byte-identical to the
     camera's picture, and every visible file in the folder is whole (a cut download may
     leave only a hidden .NAME.*.part)."""
     import random
@@ -225,7 +225,7 @@ def test_a_capture_killed_at_random_moments_never_leaves_a_file_that_looks_compl
 
     source = VIRTUAL_CAMERA_JPEG.read_bytes()
     rng = random.Random(20261122)
-    RUNS = 6
+    RUNS = 20
     printed_total = visible_total = killed_mid_run = 0
     for run in range(RUNS):
         out = tmp_path / f"run{run}"
