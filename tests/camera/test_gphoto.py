@@ -214,9 +214,9 @@ print(json.dumps(report))
 
 def test_a_capture_killed_at_random_moments_never_leaves_a_file_that_looks_complete_and_is_not(tmp_path):
     """SIGKILL at a random moment of `focuslock capture --count 8`, 20 times (issue 10
-    asks for at least 20 in CI), against libgphoto2's virtual camera: every path the command printed is byte-identical to the
-    camera's picture, and every visible file in the folder is whole (a cut download may
-    leave only a hidden .NAME.*.part)."""
+    asks for at least 20 in CI), against libgphoto2's virtual camera: every path the
+    command printed is byte-identical to the camera's picture, and every visible file in
+    the folder is whole (a cut download may leave only a hidden .NAME.*.part)."""
     import random
     import signal
     import subprocess
