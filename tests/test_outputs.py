@@ -209,3 +209,21 @@ print(json.dumps({{"code": code, "err": err.getvalue(), "frames": frames, "rows"
     if disk.kind == "tmpfs":
         assert "The disk is full" in report["err"]
     assert report["frames"] >= 10 and report["rows"] >= 10
+
+
+def test_a_run_folder_is_new_or_empty_and_racing_runs_get_one_each(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from focuslock.outputs import OutputError, claim_run_folder
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert claim_run_folder(empty) == empty  # an empty folder made beforehand is the user's choice
+    (empty / "IMG_0001.JPG").write_bytes(b"x")
+    with ThreadPoolExecutor(8) as pool:
+        claimed = list(pool.map(claim_run_folder, [empty] * 8))
+    assert sorted(p.name for p in claimed) == sorted(f"empty-{n}" for n in range(2, 10))
+    assert [p.name for p in empty.iterdir()] == ["IMG_0001.JPG"]
+    (tmp_path / "a-file").write_bytes(b"x")
+    with pytest.raises(OutputError, match="is a file, not a folder"):
+        claim_run_folder(tmp_path / "a-file" / "stack")

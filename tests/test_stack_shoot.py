@@ -119,6 +119,24 @@ def test_the_command_shoots_and_checks_the_stack(tmp_path, capsys):
     assert "calibrate focus-steps" in capsys.readouterr().err
 
 
+def test_a_second_stack_into_the_same_folder_goes_into_a_new_one_and_the_first_stays_whole(tmp_path, capsys):
+    out = tmp_path / "stack"
+    argv = ["stack-shoot", "--magnification", "2", "--capture-width-px", "400", "--near-steps", "12",
+            "--far-steps", "12", "--step-um", "25", "--out", str(out)]
+    assert main(argv + ["--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    first_folder = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert main(argv) == 0
+    said = capsys.readouterr().err
+    assert f"this stack goes into {tmp_path / 'stack-2'}" in said
+    # The first stack is untouched: the same files, its manifest still its own.
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == first_folder
+    manifest = json.loads((out / "stack.json").read_text())
+    assert [name for slice_ in manifest["slices"] for name in slice_["files"]] == [p.split("/")[-1] for p in first["files"]]
+    second = sorted(p.name for p in (tmp_path / "stack-2").iterdir())
+    assert "stack.json" in second and len(second) == len(first["files"]) + 1
+
+
 def test_a_full_disk_mid_stack_keeps_the_frames_saved(tmp_path):
     disk = SmallDisk(tmp_path / "disk", size_kb=120)
     script = f"""

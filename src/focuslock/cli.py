@@ -1108,6 +1108,7 @@ def _stack_shoot(args: argparse.Namespace) -> int:
     from focuslock.marks import MarkError
     from focuslock.optics.dof import OpticsError
     from focuslock.optics.stack import load_drive_calibration
+    from focuslock.outputs import OutputError, claim_run_folder
     from focuslock.stack_shoot import (InterruptFlag, StackShootError, frame_step_steps, go_to_nearer_mark, optics_of,
                                        plan_slices, shoot_stack)
 
@@ -1148,9 +1149,13 @@ def _stack_shoot(args: argparse.Namespace) -> int:
                 print(f"frame {index + 1}/{count} at {positions[index]:+d} steps: " + ", ".join(str(p) for p in files),
                       flush=True)
 
+        folder = claim_run_folder(args.out)
+        if folder != args.out and not args.json:
+            print(f"{args.out} holds earlier files; this stack goes into {folder} (stacks are never mixed).",
+                  file=sys.stderr, flush=True)
         with InterruptFlag() as stop:
-            shot = shoot_stack(camera, positions, args.out, progress=progress, should_stop=stop)
-    except (StackShootError, MarkError) as error:
+            shot = shoot_stack(camera, positions, folder, progress=progress, should_stop=stop)
+    except (StackShootError, MarkError, OutputError) as error:
         raise UserError(str(error)) from None
     finally:
         _close_drive_camera(camera, marks)

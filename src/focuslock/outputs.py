@@ -8,6 +8,8 @@ whole or not at all.
   so a crash leaves the old file or the new one, never half of one.
 * :func:`claim_run_paths` picks ``NAME.mp4`` + ``NAME.csv``, or ``NAME-2.*``, ... so
   that a second run into one folder never replaces the first run's files.
+* :func:`claim_run_folder` gives a run that fills a folder (a focus stack) the folder
+  asked for when it is new or empty, else ``NAME-2``, ...: two stacks never mix.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Iterable
 
 from focuslock.camera.files import SaveError, create_exclusively, replace_file_atomically, save_error_for
 
-__all__ = ["OutputError", "check_outputs", "claim_run_paths", "replace_file"]
+__all__ = ["OutputError", "check_outputs", "claim_run_folder", "claim_run_paths", "replace_file"]
 
 
 class OutputError(Exception):
@@ -98,6 +100,30 @@ def claim_run_paths(folder: Path, name: str, suffixes: tuple[str, ...]) -> tuple
                 for path in created:
                     path.unlink(missing_ok=True)
                 raise OutputError(str(save_error_for(error, paths[0].name, folder))) from None
+        number += 1
+
+
+def claim_run_folder(folder: Path) -> Path:
+    """``folder`` if it does not exist yet (then made) or is an empty folder, else the
+    first of ``folder-2``, ``folder-3``, ... that can be made: each made with a plain
+    ``mkdir``, which fails on an existing name, so two runs started at once get two
+    folders. A second stack shot into ``stack`` would otherwise mix its frames with the
+    first's (and replace its ``stack.json``), and no stacking program can tell them apart."""
+    folder = Path(folder)
+    existing = _nearest_existing(folder.parent)
+    if not existing.is_dir():
+        raise OutputError(f"{existing} is a file, not a folder; give --out a folder.")
+    number = 1
+    while True:
+        candidate = folder if number == 1 else folder.with_name(f"{folder.name}-{number}")
+        try:
+            candidate.mkdir(parents=True)
+            return candidate
+        except FileExistsError:
+            if number == 1 and candidate.is_dir() and not any(candidate.iterdir()):
+                return candidate
+        except OSError as error:
+            raise OutputError(str(save_error_for(error, candidate.name, candidate.parent))) from None
         number += 1
 
 

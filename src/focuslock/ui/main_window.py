@@ -464,6 +464,7 @@ class MainWindow(QtWidgets.QMainWindow):
         from focuslock.marks import DriveCounter
         from focuslock.optics.dof import OpticsError
         from focuslock.optics.stack import load_drive_calibration
+        from focuslock.outputs import OutputError, claim_run_folder
         from focuslock.stack_check import StackCheckError, report_lines
         from focuslock.stack_shoot import StackShootError, check_shot, shoot_between_marks
 
@@ -476,7 +477,11 @@ class MainWindow(QtWidgets.QMainWindow):
         analysis = self._last_analysis
         optics = analysis.results.get("optics") if analysis is not None else None
         sensor_width_mm = analysis.frame.metadata.get("sensor_width_mm") if optics is not None else None
-        folder = self.capture_folder / time.strftime("stack-%Y%m%d-%H%M%S")
+        try:  # two stacks started within one second get two folders
+            folder = claim_run_folder(self.capture_folder / time.strftime("stack-%Y%m%d-%H%M%S"))
+        except OutputError as error:
+            self.stack_panel.say(str(error))
+            return
         self._stack_stop.clear()
         self._stack_pause.clear()
         panel = self.stack_panel
