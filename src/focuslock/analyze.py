@@ -27,7 +27,7 @@ import numpy as np
 
 from focuslock.camera.base import CameraError, CorruptFrameError
 from focuslock.camera.files import save_error_for
-from focuslock.camera.folder import IMAGE_SUFFIXES, list_images, read_bgr_image
+from focuslock.camera.folder import IMAGE_SUFFIXES, list_images, read_rgb_image
 from focuslock.camera.video_file import VideoFileReader
 from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.focus.lock import FocusState, LockSettings, LockStatus
@@ -54,7 +54,7 @@ class InputFrame:
     index: int
     source: str | None
     time_s: float | None
-    bgr: np.ndarray | None
+    rgb: np.ndarray | None  # converted on the decode thread, off the analysis's path
     error: str | None = None
 
 
@@ -169,7 +169,7 @@ def iter_input(target: str) -> tuple[Iterator[InputFrame], int | None]:
     path = Path(target)
     if _is_video(path):
         try:
-            reader = VideoFileReader(path, pixel_format="bgr24")
+            reader = VideoFileReader(path, pixel_format="rgb24")
         except CameraError as error:
             raise AnalysisError(error.user_message) from None
         return _video_frames(reader), reader.frame_count
@@ -217,7 +217,7 @@ def _video_frames(reader: VideoFileReader) -> Iterator[InputFrame]:
 def _image_frames(paths: list[Path]) -> Iterator[InputFrame]:
     for index, path in enumerate(paths):
         try:
-            yield InputFrame(index, str(path), None, read_bgr_image(path))
+            yield InputFrame(index, str(path), None, read_rgb_image(path))
         except CorruptFrameError as error:
             yield InputFrame(index, str(path), None, None, error.user_message)
 
@@ -349,7 +349,8 @@ def analyze(target: str, roi_px: tuple[int, int, int, int], *, lock_frame: int |
 def _run(target: str, roi_px, lock_index: int, track: bool, measure: str, lock_settings: LockSettings,
          overlay_video: Path | None, progress: bool, sensor: TakeSensor | None, lens: TakeLens | None) -> AnalysisReport:
     """One pass: lock on frame ``lock_index`` at ``roi_px``, then judge every frame."""
-    engine = FocusEngine(take_mode=True)
+    # Without an overlay nothing reads the frame's luma beyond the feature's reach.
+    engine = FocusEngine(take_mode=True, luma_near_features_only=overlay_video is None)
     lock_rgb = _frame_rgb(target, lock_index)
     _roi_inside(roi_px, lock_rgb.shape)
     coc = sensor.coc(lock_rgb.shape[1]) if sensor is not None else None
@@ -373,10 +374,10 @@ def _run(target: str, roi_px, lock_index: int, track: bool, measure: str, lock_s
     completed = False
     try:
         for item in prefetch:
-            if item.bgr is None:
+            if item.rgb is None:
                 records.append(FrameRecord(item.index, item.source, item.time_s, None, None, True, item.error))
                 continue
-            rgb = cv2.cvtColor(item.bgr, cv2.COLOR_BGR2RGB)
+            rgb = item.rgb
             if rgb.shape != lock_rgb.shape:
                 records.append(FrameRecord(item.index, item.source, item.time_s, None, None, True,
                                            f"Frame {item.index} is {rgb.shape[1]}×{rgb.shape[0]}, not the lock frame's size; skipped."))
@@ -417,9 +418,9 @@ def _frame_rgb(target: str, index: int) -> np.ndarray:
     try:
         for item in frames:
             if item.index == index:
-                if item.bgr is None:
+                if item.rgb is None:
                     raise AnalysisError(f"The lock frame {index} cannot be read: {item.error}")
-                return cv2.cvtColor(item.bgr, cv2.COLOR_BGR2RGB)
+                return item.rgb
     finally:
         close = getattr(frames, "close", None)
         if close:

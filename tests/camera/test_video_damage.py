@@ -90,8 +90,8 @@ def test_analyze_numbers_every_frame_truly_and_names_the_lost_ones(damaged_video
     frames, _ = iter_input(str(damaged_video))
     seen = []
     for item in frames:
-        if item.bgr is not None:
-            assert _number_in(item.bgr[:, :, ::-1]) == item.index  # the picture is the frame it says
+        if item.rgb is not None:
+            assert _number_in(item.rgb) == item.index  # the picture is the frame it says
         seen.append(item.index)
     assert seen == sorted(set(seen))
     report = analyze(str(damaged_video), (20, 20, 200, 80), lock_frame=0, track=False)

@@ -171,3 +171,46 @@ def test_the_live_verdict_reads_the_benchs_true_defocus_at_the_sensors_own_coc()
                        for line in hud_lines(analysis)), hud_lines(analysis)
             checked += 1
     assert checked >= 5
+
+
+@pytest.mark.parametrize("track", [True, False], ids=["followed across a pan", "measured where it is"])
+def test_a_take_judged_on_the_features_neighbourhood_alone_reads_exactly_as_on_whole_frames(track):
+    """``analyze`` converts only the part of each frame the features can reach to grey
+    (the rest of the grey buffer keeps an older frame's pixels). A read beyond that part
+    would see those stale pixels: on a take of real photographs (every pixel changes
+    every frame: noise, and a pan when the feature is followed) while focus racks, every
+    result must equal the result from whole frames — positions, readings, blur and
+    verdict."""
+    import cv2
+    import numpy as np
+
+    from focuslock.focus.lock import LockSettings
+    from focuslock.focus.peaking import PeakingSettings
+    from focuslock.focus.synthetic import degrade
+    from tests.focus.test_verdict_truth import DATA
+
+    tiles = [cv2.cvtColor(cv2.imread(str(DATA / f"{name}.jpg")), cv2.COLOR_BGR2RGB)
+             for name in ("text_sw1", "barcode", "header_pins", "switch_corner")]
+    scene = np.vstack([np.hstack(tiles[:2]), np.hstack(tiles[2:])])  # 800×600
+    frames = []
+    for index in range(40):
+        # The camera pans (the switch's screw head moves 100 px), and at frame 4 the
+        # table is bumped: a jump of 20 px that only the tracker's wider search finds.
+        x, y = (200 + 2 * index + (20 if index >= 4 else 0), 200 + index // 4) if track else (200, 200)
+        blur = 0.0 if index < 6 else 0.25 * (index - 5)
+        frames.append(degrade(scene[y : y + 360, x : x + 480], blur, 3.0, seed=index))
+    roi = (360, 245, 90, 70)
+    settings = FocusSettings(peaking=PeakingSettings(enabled=False), lock=LockSettings(coc_px=2.0, take_mode=True))
+    settings = replace(settings, track=track).follow(roi).with_lock(True)  # as analyze asks
+    whole, near = FocusEngine(take_mode=True), FocusEngine(take_mode=True, luma_near_features_only=True)
+    partial_frames = 0
+    for frame in frames:
+        expected, got = whole.process(frame, settings), near.process(frame, settings)
+        partial_frames += near.last_grey is None
+        assert got.roi_px == expected.roi_px
+        assert got.reading == expected.reading
+        assert (got.lock.state, got.lock.blur_px, got.lock.reason) == \
+               (expected.lock.state, expected.lock.blur_px, expected.lock.reason)
+    assert partial_frames >= 35  # the neighbourhood alone was converted on nearly every frame
+    assert abs(expected.roi_px[0] - (roi[0] - (98 if track else 0))) < 2  # followed across the pan and the bump
+    assert expected.lock.state.value == "soft"  # and judged through the rack
