@@ -174,3 +174,45 @@ def test_a_coc_in_microns_without_a_sensor_is_one_sentence(focus_stacks, capsys)
                                                 "or --sensor-width-mm MM.")
     assert main(["analyze", str(focus_stacks / "pcb"), "--roi", "440,800,150,80", "--coc-px", "2", "--camera", "Canon EOS R5"]) == 1
     assert "not both" in capsys.readouterr().err
+
+
+def _take_of_real_photographs(path, pan_px_per_frame: int, frames: int = 40, best: int = 24):
+    """A take (MPEG-4) of the real photographs in tests/data: the camera drifts or pans
+    by ``pan_px_per_frame`` while focus racks through the switch's screw head, sharpest
+    at frame ``best``. Returns the screw head's box in frame 0."""
+    from focuslock.focus.synthetic import degrade
+    from tests.focus.test_verdict_truth import DATA
+
+    tiles = [cv2.cvtColor(cv2.imread(str(DATA / f"{name}.jpg")), cv2.COLOR_BGR2RGB)
+             for name in ("text_sw1", "barcode", "header_pins", "switch_corner")]
+    scene = np.vstack([np.hstack(tiles[:2]), np.hstack(tiles[2:])])  # 800×600
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (480, 360))
+    for index in range(frames):
+        x = 200 + (pan_px_per_frame * index if pan_px_per_frame >= 1 else index // 3)
+        frame = degrade(scene[200:560, x : x + 480], 0.3 * abs(index - best), 2.0, seed=index)
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    return 360, 245, 90, 70
+
+
+@pytest.mark.parametrize("case", ["drifting take", "panning take", "pcb stack"])
+def test_lock_best_reads_exactly_as_decoding_the_take_twice(case, tmp_path, focus_stacks, monkeypatch):
+    """--lock-best's second pass replays the first pass's crops of each frame instead of
+    decoding again; where its tracker reaches beyond them (a pan: the feature 60 px from
+    where it was in frame 0 when the lock moves to the sharpest frame) it must notice
+    and decode — never read the stale rest of the replay buffer. Every number of the
+    report equals the one from decoding the take twice."""
+    import focuslock.analyze as analyze_module
+
+    if case == "pcb stack":
+        target, roi, replays = str(focus_stacks / "pcb"), (440, 800, 150, 80), True
+    else:
+        target = str(tmp_path / "take.mp4")
+        roi = _take_of_real_photographs(target, 0 if case == "drifting take" else 3)
+        replays = case == "drifting take"
+    replayed = analyze(target, roi, lock_best=True)
+    monkeypatch.setattr(analyze_module, "REPLAY_LIMIT_BYTES", 0)  # nothing kept: the take decoded twice
+    decoded = analyze(target, roi, lock_best=True)
+    assert (replayed.replayed, decoded.replayed) == (replays, False)
+    assert analyze_module.report_json(replayed) == analyze_module.report_json(decoded)
+    assert decoded.lock_frame not in (None, 0)  # the lock moved to the sharpest frame, away from frame 0

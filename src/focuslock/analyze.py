@@ -1,9 +1,12 @@
 """``focuslock analyze``: frame-by-frame focus check of a take, a stack or a folder.
 
-One pass over the input: every frame's feature is followed, measured and kept; the
-reference (the lock frame, or the best frame) is chosen at the end and the lock's state
-machine runs over the readings in order. Decoding runs on a helper thread, one frame
-ahead, so that the analysis costs little more than reading the video does.
+A pass locks on the lock frame and runs every frame through the live engine in take
+mode: followed, measured, judged. With ``--lock-best`` a first pass (locked on frame 0)
+finds the sharpest frame and a second locks there; the second replays what the first
+kept of each frame — the part the feature could reach, and the sharpest frame whole —
+instead of decoding the take again (it decodes again only when that would not fit in
+memory, or when its tracker reaches outside what was kept). Decoding (straight to RGB)
+runs on a helper thread, a few frames ahead.
 """
 
 from __future__ import annotations
@@ -107,6 +110,8 @@ class AnalysisReport:
     # The depth of field of the take's optics (with --f-number and --magnification): turns
     # blurs into distance from the plane of focus at the subject.
     dof: DofResult | None = None
+    # The second pass of --lock-best replayed the first's crops (the take decoded once).
+    replayed: bool = False
 
     def defocus_um(self, record: "FrameRecord") -> float | None:
         """How far (µm, at the subject) the feature lies from the lock frame's plane of
@@ -220,6 +225,102 @@ def _image_frames(paths: list[Path]) -> Iterator[InputFrame]:
             yield InputFrame(index, str(path), None, read_rgb_image(path))
         except CorruptFrameError as error:
             yield InputFrame(index, str(path), None, None, error.user_message)
+
+
+# The second pass of --lock-best replays the first pass's crops within this much memory
+# (else it decodes the take again): about 1 800 frames of a 1080p take's feature.
+REPLAY_LIMIT_BYTES = 512 * 2**20
+# Room kept around the first pass's reach for the second pass's tracker, which starts
+# from another frame with another template, px on every side.
+REPLAY_SLACK_PX = 24
+
+
+class _ReplayMiss(Exception):
+    """The second pass reads a part of a frame that the first did not keep."""
+
+
+@dataclass
+class _Crop:
+    """The part of a frame the feature could reach, at ``origin_px`` (x, y) in it."""
+
+    index: int
+    source: str | None
+    time_s: float | None
+    crop_rgb: np.ndarray
+    origin_px: tuple[int, int]
+
+
+class _Replay:
+    """What the first pass of ``--lock-best`` keeps so that the second need not decode the
+    take again: each frame's part that the feature could reach (the engine's own
+    :meth:`~focuslock.focus.engine.FocusEngine.region_read`, widened by
+    ``REPLAY_SLACK_PX``), the sharpest frame so far whole (the second pass's lock frame,
+    where the noise is measured), and the frames that could not be read, in order.
+    Iterating it gives the second pass its frames: each crop pasted into one frame-sized
+    buffer whose other pixels are stale — read by nothing, which :meth:`check_holds`
+    makes sure of before each frame is processed."""
+
+    def __init__(self, limit_bytes: int) -> None:
+        self.limit_bytes = limit_bytes
+        self.items: list[_Crop | InputFrame] = []
+        self.bytes = 0
+        self.complete = True  # false once over the limit: the second pass decodes
+        self.whole_index: int | None = None
+        self.whole_rgb: np.ndarray | None = None
+        self.frame_count_hint: int | None = None
+        self._buffer: np.ndarray | None = None
+        self._boxes: dict[int, tuple[int, int, int, int]] = {}
+        self._shape: tuple[int, ...] | None = None
+
+    def keep(self, item: InputFrame, box: tuple[int, int, int, int] | None) -> None:
+        if not self.complete:
+            return
+        if item.rgb is None:
+            self.items.append(item)
+            return
+        height, width = item.rgb.shape[:2]
+        x0, y0, x1, y1 = box if box is not None else (0, 0, width, height)
+        x0, y0 = max(x0 - REPLAY_SLACK_PX, 0), max(y0 - REPLAY_SLACK_PX, 0)
+        x1, y1 = min(x1 + REPLAY_SLACK_PX, width), min(y1 + REPLAY_SLACK_PX, height)
+        crop = item.rgb[y0:y1, x0:x1].copy()
+        self.bytes += crop.nbytes
+        if self.bytes > self.limit_bytes:
+            self.release()
+            return
+        self.items.append(_Crop(item.index, item.source, item.time_s, crop, (x0, y0)))
+        self._shape = item.rgb.shape
+
+    def keep_whole(self, index: int, rgb: np.ndarray) -> None:
+        if self.complete:
+            self.whole_index, self.whole_rgb = index, rgb.copy()
+
+    def release(self) -> None:
+        self.complete = False
+        self.items, self.whole_rgb, self._buffer = [], None, None
+
+    def __iter__(self) -> Iterator[InputFrame]:
+        for item in self.items:
+            if isinstance(item, InputFrame):
+                yield item
+                continue
+            if self._buffer is None:
+                self._buffer = np.zeros(self._shape, np.uint8)
+            x0, y0 = item.origin_px
+            h, w = item.crop_rgb.shape[:2]
+            self._buffer[y0 : y0 + h, x0 : x0 + w] = item.crop_rgb
+            self._boxes[item.index] = (x0, y0, x0 + w, y0 + h)
+            yield InputFrame(item.index, item.source, item.time_s, self._buffer)
+
+    def check_holds(self, item: InputFrame, box: tuple[int, int, int, int] | None) -> None:
+        """Raise :class:`_ReplayMiss` unless the frame's kept part holds ``box`` (None:
+        the whole frame is read)."""
+        kept = self._boxes.get(item.index)
+        if box is None or kept is None or not (kept[0] <= box[0] and kept[1] <= box[1]
+                                               and box[2] <= kept[2] and box[3] <= kept[3]):
+            raise _ReplayMiss()
+
+    def close(self) -> None:
+        pass
 
 
 class _Prefetch:
@@ -336,22 +437,43 @@ def analyze(target: str, roi_px: tuple[int, int, int, int], *, lock_frame: int |
     if not lock_best:
         lock_index = int(lock_frame) if lock_frame else 0
         return _run(target, roi_px, lock_index, track, measure, lock_settings, overlay_video, progress, sensor, lens)
-    # A first pass locked on frame 0 finds the sharpest frame; the second locks there.
-    first = _run(target, roi_px, 0, track, measure, lock_settings, None, False, sensor, None)
+    # A first pass locked on frame 0 finds the sharpest frame; the second locks there,
+    # replaying what the first kept (an overlay video needs whole frames: decoded again).
+    kept = _Replay(REPLAY_LIMIT_BYTES) if overlay_video is None else None
+    first = _run(target, roi_px, 0, track, measure, lock_settings, None, False, sensor, None, keep=kept)
     best = first.best_frame
     if best is None:
         raise AnalysisError(f"The feature could not be measured in any frame of {target}.")
     roi_best = first.frames[best].roi_px
     best_roi = tuple(int(round(v)) for v in roi_best) if roi_best is not None else roi_px
+    if kept is not None and kept.complete:
+        kept.frame_count_hint = first.frame_count_hint
+        try:
+            report = _run(target, best_roi, best, track, measure, lock_settings, None, progress, sensor, lens, replay=kept)
+            report.replayed = True
+            return report
+        except _ReplayMiss:
+            pass  # the second pass's tracker went beyond what was kept: decode again
+        finally:
+            kept.release()
     return _run(target, best_roi, best, track, measure, lock_settings, overlay_video, progress, sensor, lens)
 
 
+def _judged(record: "FrameRecord") -> bool:
+    """A frame whose feature was measured against the lock (a candidate for the best)."""
+    return record.lock is not None and record.lock.fine_energy is not None and record.state != FocusState.LOST.value
+
+
 def _run(target: str, roi_px, lock_index: int, track: bool, measure: str, lock_settings: LockSettings,
-         overlay_video: Path | None, progress: bool, sensor: TakeSensor | None, lens: TakeLens | None) -> AnalysisReport:
-    """One pass: lock on frame ``lock_index`` at ``roi_px``, then judge every frame."""
+         overlay_video: Path | None, progress: bool, sensor: TakeSensor | None, lens: TakeLens | None,
+         keep: "_Replay | None" = None, replay: "_Replay | None" = None) -> AnalysisReport:
+    """One pass: lock on frame ``lock_index`` at ``roi_px``, then judge every frame.
+    ``keep``: what a second pass may replay is kept there; ``replay``: the frames come
+    from a first pass's ``keep`` (raises :class:`_ReplayMiss` where it does not hold what
+    this pass reads)."""
     # Without an overlay nothing reads the frame's luma beyond the feature's reach.
     engine = FocusEngine(take_mode=True, luma_near_features_only=overlay_video is None)
-    lock_rgb = _frame_rgb(target, lock_index)
+    lock_rgb = replay.whole_rgb if replay is not None and replay.whole_index == lock_index else _frame_rgb(target, lock_index)
     _roi_inside(roi_px, lock_rgb.shape)
     coc = sensor.coc(lock_rgb.shape[1]) if sensor is not None else None
     # Before the pass, so that impossible optics stop the run at once.
@@ -366,15 +488,21 @@ def _run(target: str, roi_px, lock_index: int, track: bool, measure: str, lock_s
     if track and lock_index != 0:
         x, y, w, h = roi_px
         engine.restart_tracking_at(cv2.cvtColor(lock_rgb, cv2.COLOR_RGB2GRAY)[y : y + h, x : x + w], (x, y), settings.tracking)
-    frames, count = iter_input(target)
-    prefetch = _Prefetch(frames)
+    if replay is not None:
+        prefetch, count = replay, replay.frame_count_hint
+    else:
+        frames, count = iter_input(target)
+        prefetch = _Prefetch(frames)
     records: list[FrameRecord] = []
+    best_energy = -math.inf
     writer = _OverlayWriter(overlay_video, _take_frame_rate(target)) if overlay_video is not None else None
     started = time.monotonic()
     completed = False
     try:
         for item in prefetch:
             if item.rgb is None:
+                if keep is not None:
+                    keep.keep(item, None)
                 records.append(FrameRecord(item.index, item.source, item.time_s, None, None, True, item.error))
                 continue
             rgb = item.rgb
@@ -382,9 +510,18 @@ def _run(target: str, roi_px, lock_index: int, track: bool, measure: str, lock_s
                 records.append(FrameRecord(item.index, item.source, item.time_s, None, None, True,
                                            f"Frame {item.index} is {rgb.shape[1]}×{rgb.shape[0]}, not the lock frame's size; skipped."))
                 continue
+            box = engine.region_read(settings, rgb.shape[:2])
+            if replay is not None:
+                replay.check_holds(item, box)
+            elif keep is not None:
+                keep.keep(item, box)
             result = engine.process(rgb, settings)
-            records.append(FrameRecord(item.index, item.source, item.time_s, result.reading, result.roi_px,
-                                       result.lock is None or result.lock.state == FocusState.LOST, lock=result.lock))
+            record = FrameRecord(item.index, item.source, item.time_s, result.reading, result.roi_px,
+                                 result.lock is None or result.lock.state == FocusState.LOST, lock=result.lock)
+            records.append(record)
+            if keep is not None and _judged(record) and record.lock.fine_energy > best_energy:
+                best_energy = record.lock.fine_energy
+                keep.keep_whole(item.index, rgb)
             if writer is not None:
                 writer.write(rgb, result, settings, engine)
             if progress:
@@ -398,7 +535,7 @@ def _run(target: str, roi_px, lock_index: int, track: bool, measure: str, lock_s
             sys.stderr.write("\n")
     if not records or all(r.error for r in records):
         raise AnalysisError(f"No frame of {target} could be read.")
-    judged = [r for r in records if r.lock is not None and r.lock.fine_energy is not None and r.state != FocusState.LOST.value]
+    judged = [r for r in records if _judged(r)]
     best = max(judged, key=lambda r: r.lock.fine_energy).index if judged else None
     report = AnalysisReport(target, records, best, lock_index, measure, frame_count_hint=count)
     report.coc_px = lock_settings.coc_px

@@ -187,7 +187,7 @@ class FocusEngine:
         started = time.perf_counter()
         height, width = image_rgb.shape[:2]
         grey = self.workspace.buffer("grey", (height, width), np.uint8)
-        box = self._region_read(settings, (height, width))
+        box = self.region_read(settings, (height, width))
         if box is None:
             cv2.cvtColor(image_rgb, cv2.COLOR_RGB2GRAY, dst=grey)
         else:
@@ -239,10 +239,9 @@ class FocusEngine:
         return FocusResult(published_peaking, first.roi_px, first.reading, first.track, first.lock, self.noise.sigma,
                            timings, tuple(results[1:]), placement)
 
-    # ------------------------------------------------------------------ internals
-    def _region_read(self, settings: FocusSettings, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
-        """The box (x0, y0, x1, y1) of the frame that this frame's work can read, when
-        only that part needs converting to grey (see ``luma_near_features_only``); None
+    def region_read(self, settings: FocusSettings, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
+        """The box (x0, y0, x1, y1) of the next frame that its work can read, when only
+        that part needs converting to grey (see ``luma_near_features_only``); None
         when the whole frame is needed: peaking on, the noise still measured on whole
         frames, a feature chosen anew, or nothing followed."""
         if not self.luma_near_features_only or settings.peaking.enabled or self.noise.fixed is None \
@@ -264,6 +263,7 @@ class FocusEngine:
             return None
         return x0, y0, x1, y1
 
+    # ------------------------------------------------------------------ internals
     def _follow_requested(self, grey: np.ndarray, settings: FocusSettings) -> None:
         """A new first feature (dropping every lock and the further ones) or a new set of
         further features, as the settings ask."""
