@@ -195,7 +195,7 @@ def _take_of_real_photographs(path, pan_px_per_frame: int, frames: int = 40, bes
     return 360, 245, 90, 70
 
 
-@pytest.mark.parametrize("case", ["drifting take", "panning take", "pcb stack"])
+@pytest.mark.parametrize("case", ["drifting take", "panning take", "pcb stack with a cut and a small frame"])
 def test_lock_best_reads_exactly_as_decoding_the_take_twice(case, tmp_path, focus_stacks, monkeypatch):
     """--lock-best's second pass replays the first pass's crops of each frame instead of
     decoding again; where its tracker reaches beyond them (a pan: the feature 60 px from
@@ -204,8 +204,13 @@ def test_lock_best_reads_exactly_as_decoding_the_take_twice(case, tmp_path, focu
     report equals the one from decoding the take twice."""
     import focuslock.analyze as analyze_module
 
-    if case == "pcb stack":
-        target, roi, replays = str(focus_stacks / "pcb"), (440, 800, 150, 80), True
+    if case.startswith("pcb stack"):
+        for path in sorted((focus_stacks / "pcb").iterdir()):
+            (tmp_path / path.name).write_bytes(path.read_bytes())
+        (tmp_path / "pcb_002.jpg").write_bytes(b"\xff\xd8\xff cut short")  # reported, replayed as such
+        small = cv2.imread(str(tmp_path / "pcb_006.jpg"))
+        cv2.imwrite(str(tmp_path / "pcb_006.jpg"), cv2.resize(small, (1024, 768)))
+        target, roi, replays = str(tmp_path), (440, 800, 150, 80), True
     else:
         target = str(tmp_path / "take.mp4")
         roi = _take_of_real_photographs(target, 0 if case == "drifting take" else 3)
@@ -216,3 +221,5 @@ def test_lock_best_reads_exactly_as_decoding_the_take_twice(case, tmp_path, focu
     assert (replayed.replayed, decoded.replayed) == (replays, False)
     assert analyze_module.report_json(replayed) == analyze_module.report_json(decoded)
     assert decoded.lock_frame not in (None, 0)  # the lock moved to the sharpest frame, away from frame 0
+    if case.startswith("pcb stack"):
+        assert [bool(frame.error) for frame in replayed.frames] == [False, True, False, False, False, True, False]

@@ -507,8 +507,10 @@ def _run(target: str, roi_px, lock_index: int, track: bool, measure: str, lock_s
                 continue
             rgb = item.rgb
             if rgb.shape != lock_rgb.shape:
-                records.append(FrameRecord(item.index, item.source, item.time_s, None, None, True,
-                                           f"Frame {item.index} is {rgb.shape[1]}×{rgb.shape[0]}, not the lock frame's size; skipped."))
+                skipped = f"Frame {item.index} is {rgb.shape[1]}×{rgb.shape[0]}, not the lock frame's size; skipped."
+                if keep is not None:
+                    keep.keep(InputFrame(item.index, item.source, item.time_s, None, skipped), None)
+                records.append(FrameRecord(item.index, item.source, item.time_s, None, None, True, skipped))
                 continue
             box = engine.region_read(settings, rgb.shape[:2])
             if replay is not None:
