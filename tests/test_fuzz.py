@@ -4,10 +4,11 @@ sentence — never a traceback, never NaN or Infinity in JSON (hypothesis)."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import struct
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from focuslock.camera.base import CorruptFrameError
@@ -164,3 +165,128 @@ def test_a_distance_inside_four_focal_lengths_is_refused_even_when_the_squares_u
                  "--overlap=0.0", "--coc=0.03", "--method=rail", "--json"])
     err = capsys.readouterr().err
     assert code != 0 and "Traceback" not in err and "cannot focus" in err
+
+
+# What a hand-edited JSON file may hold, of every type.
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=3),
+                     max_leaves=10)
+
+
+def _saved_recipe(folder):
+    """A recipe as `focuslock recipe save` writes it, every table filled."""
+    import numpy as np
+
+    from focuslock.session.recipe import Recipe, save_recipe
+
+    recipe = Recipe("bottle front", "bottle.png", ((10.0, 12.0, 40.0, 30.0), (60.0, 20.0, 30.0, 30.0)), "Nikon D750",
+                    {"iso": "400", "aperture": "8"}, "AF-S 105 mm macro",
+                    {"f_number": 8.0, "magnification": 1.0, "sensor_width_mm": 35.9, "coc_um": 30.0}, ("near",),
+                    {"grid": True, "ghost_opacity": 0.5}, {"pattern": "{session}_{sku}_{seq:04d}"},
+                    {"rating": {"pass": 5, "soft": 1}, "label": {"pass": "Green"}}, 1.0)
+    path = folder / "bottle.toml"
+    save_recipe(path, recipe, np.full((120, 160, 3), 128, np.uint8))
+    return path
+
+
+@FUZZ
+@given(line_choice=st.integers(0, 10_000), value=_VALUES)
+def test_a_mutated_recipe_loads_whole_or_is_one_sentence(tmp_path_factory, line_choice, value):
+    from focuslock.overlay.render import OverlaySettings, with_overlay_choices
+    from focuslock.session.naming import NamePattern
+    from focuslock.session.recipe import RecipeError, load_recipe
+
+    path = _saved_recipe(tmp_path_factory.mktemp("recipe"))
+    lines = path.read_text().splitlines()
+    fields = [i for i, line in enumerate(lines) if "=" in line and not line.lstrip().startswith("#")]
+    index = fields[line_choice % len(fields)]
+    lines[index] = f"{lines[index].split('=', 1)[0]}= {value}"
+    path.write_text("\n".join(lines) + "\n")
+    try:
+        recipe, _ = load_recipe(path)
+    except RecipeError as error:
+        assert str(error).startswith((path.name, str(path))) and "\n" not in str(error)
+        return
+    # Loaded: every part of it is what its users take, of the right type.
+    policy = recipe.rating_policy()
+    for verdict in ("pass", "uncertain", "drift", "soft"):
+        stars = policy.rating(verdict)
+        assert type(stars) is int and -1 <= stars <= 5
+        assert isinstance(policy.label(verdict), str)
+    assert all(type(v) is float and v > 0 for v in recipe.optics.values())
+    assert all(isinstance(v, str) for v in recipe.camera_settings.values())
+    NamePattern(str(recipe.naming.get("pattern", "{session}_{sku}_{seq:04d}")))
+    try:
+        with_overlay_choices(OverlaySettings(), recipe.overlay)
+    except (TypeError, ValueError):
+        pass  # the window says so and keeps its overlay
+
+
+@FUZZ
+@given(choices=st.dictionaries(st.sampled_from(["peaking", "grid", "centre_mark", "aspect_guide", "safe_areas",
+                                                "ghost_mode", "ghost_opacity", "zebras", "zebra_level", "histogram",
+                                                "loupe_zoom", "focus_meter", "other"]), _JSON, max_size=4))
+@example(choices={"peaking": None})  # was taken, and peaking read as off
+@example(choices={"ghost_mode": "blend", "ghost_opacity": "0.5"})  # was taken; the blend raised in the renderer
+def test_overlay_choices_from_a_file_apply_or_are_refused_with_a_reason(choices):
+    """The window's remembered overlay (window.json) and a recipe's [overlay] table."""
+    from focuslock.overlay.render import OverlaySettings, overlay_choices, with_overlay_choices
+
+    try:
+        applied = with_overlay_choices(OverlaySettings(), choices)
+    except (TypeError, ValueError) as error:
+        assert str(error) and "\n" not in str(error)
+        return
+    # What was applied survives being remembered and read back, and draws (with a
+    # reference for the ghost): a hand-edited value must not break the renderer.
+    assert with_overlay_choices(OverlaySettings(), json.loads(json.dumps(overlay_choices(applied)))) == applied
+    import numpy as np
+
+    from focuslock.focus.peaking import PeakingSettings
+    from focuslock.overlay.render import OverlayRenderer
+
+    frame = np.full((48, 64, 3), 120, np.uint8)
+    drawn = OverlayRenderer().render(frame, None, PeakingSettings(), applied, reference_rgb=frame)
+    assert drawn.shape == frame.shape
+
+
+@FUZZ
+@given(index=_JSON, raw=st.binary(max_size=60))
+def test_a_damaged_marks_file_is_one_sentence(tmp_path_factory, index, raw):
+    from focuslock.marks import MarkError, MarkStore
+
+    for content in (json.dumps(index).encode(), raw):
+        folder = tmp_path_factory.mktemp("marks")
+        (folder / "marks.json").write_bytes(content)
+        store = MarkStore(folder)
+        try:
+            names = store.names()
+            for name in names:
+                store.load(name)
+            assert isinstance(store.drive_position("Nikon D750"), int)
+        except MarkError as error:
+            assert "\n" not in str(error)
+
+
+@FUZZ
+@given(records=_JSON, line_choice=st.integers(0, 100), value=_VALUES)
+def test_a_damaged_drive_calibration_is_one_sentence(tmp_path_factory, records, line_choice, value):
+    from focuslock.optics.dof import OpticsError
+    from focuslock.optics.stack import load_drive_calibration
+
+    folder = tmp_path_factory.mktemp("calibration")
+    good = ('[[focus_drive]]\ncamera = "Nikon D750"\nlens = "AF-S 105 mm macro"\nstep_um = 12.5\n'
+            'drive_setting = "manualfocusdrive"\n')
+    lines = good.splitlines()
+    fields = [i for i, line in enumerate(lines) if "=" in line]
+    index = fields[line_choice % len(fields)]
+    lines[index] = f"{lines[index].split('=', 1)[0]}= {value}"
+    for content in ("\n".join(lines) + "\n", f"focus_drive = {json.dumps(records)}\n"):
+        path = folder / "focus-drive.toml"
+        path.write_text(content)
+        try:
+            calibration = load_drive_calibration(path, camera="Nikon")
+        except OpticsError as error:
+            assert "\n" not in str(error)
+            continue
+        assert math.isfinite(calibration.step_um) and calibration.step_um > 0

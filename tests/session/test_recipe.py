@@ -139,6 +139,13 @@ def test_watch_with_a_recipe_uses_its_features_reference_and_ratings(tmp_path, c
     (lambda p: p.write_text(p.read_text().replace("box = [450.0, 300.0, 300.0, 240.0]", "box = [450, 300]")),
      "feature 1 needs box"),
     (lambda p: p.write_text(p.read_text().replace("[xmp]\n", "[xmp]\nrating = {pass = 9}\n")), "rating for pass"),
+    # A switch is not a number of stars (true wrote a rating of 1), a misspelt verdict
+    # silently kept its default, a number for the table raised Python's own words.
+    (lambda p: p.write_text(p.read_text().replace("[xmp]\n", "[xmp]\nrating = {pass = true}\n")),
+     "xmp], the rating for pass must be a whole number"),
+    (lambda p: p.write_text(p.read_text().replace("[xmp]\n", "[xmp]\nrating = {pas = 4}\n")),
+     "xmp], rating names the verdict 'pas'"),
+    (lambda p: p.write_text(p.read_text().replace("[xmp]\n", "[xmp]\nlabel = 5\n")), "xmp], label must be a table"),
     (lambda p: p.write_text(p.read_text().replace("format = 1", "format = 7")), "newer focuslock"),
     (lambda p: p.write_bytes(b"\xff\xfe\x00garbage"), "not a text file"),
     (lambda p: p.write_text(p.read_text().replace("[naming]\n", "[naming]\npattern = \"{session}_{barcode}\"\n")),

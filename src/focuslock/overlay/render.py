@@ -99,10 +99,44 @@ def overlay_choices(overlay: "OverlaySettings") -> dict:
     return {name: getattr(overlay, name) for name in OVERLAY_CHOICES if getattr(overlay, name) is not None}
 
 
+# What each choice must be when it comes from a file (the window's remembered choices,
+# a recipe's [overlay] table): a string is not a switch, a switch is not a number.
+_SWITCHES = ("peaking", "grid", "centre_mark", "safe_areas", "zebras", "focus_meter")
+_WORDS = ("ghost_mode", "histogram")
+
+
+def _checked_choice(name: str, value):
+    def is_number(v) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+    if name in _SWITCHES:
+        if not isinstance(value, bool):
+            raise ValueError(f"The overlay choice {name} must be true or false, got {value!r}.")
+    elif name in _WORDS:
+        if not isinstance(value, str):
+            raise ValueError(f"The overlay choice {name} must be a word, got {value!r}.")
+    elif name == "aspect_guide":
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"The aspect guide must be a ratio such as \"4:5\", got {value!r}.")
+    elif name == "ghost_opacity":
+        if not is_number(value) or not 0.0 <= value <= 1.0:
+            raise ValueError(f"The ghost's opacity must be a number from 0 to 1, got {value!r}.")
+        value = float(value)
+    elif name == "zebra_level":
+        if not is_number(value) or value != int(value) or not 0 <= value <= 255:
+            raise ValueError(f"The zebra level must be a whole number from 0 to 255, got {value!r}.")
+        value = int(value)
+    elif name == "loupe_zoom":
+        if not is_number(value) or value != int(value):
+            raise ValueError(f"The loupe zoom must be 0 (off) or a whole number from 2 to 8, got {value!r}.")
+        value = int(value)
+    return value
+
+
 def with_overlay_choices(overlay: "OverlaySettings", choices: dict) -> "OverlaySettings":
     """``overlay`` with the known ``choices`` applied; unknown names are ignored, a bad
-    value raises ValueError (or TypeError) with what is wrong."""
-    return replace(overlay, **{name: choices[name] for name in OVERLAY_CHOICES if name in choices})
+    value raises ValueError (or TypeError) with what is wrong, in one sentence."""
+    return replace(overlay, **{name: _checked_choice(name, choices[name]) for name in OVERLAY_CHOICES if name in choices})
 
 
 @dataclass(frozen=True, eq=False)

@@ -238,7 +238,11 @@ def _from_mapping(data: dict, file_name: str) -> Recipe:
     recipe = Recipe(name.strip(), reference, tuple(features), camera.get("name"), dict(settings),
                     lens if isinstance(lens, str) else None, optics, tuple(marks), _table(data, "overlay", fail),
                     naming, _table(data, "xmp", fail), float(drift))
-    recipe.rating_policy()  # refuse a bad [xmp] table now, not at the first shot
+    try:  # refuse a bad [xmp] table now, not at the first shot
+        RatingPolicy.from_mapping(recipe.xmp)
+    except (ValueError, TypeError) as error:
+        text = str(error).rstrip(".")
+        raise fail(f"in [xmp], {text[:1].lower()}{text[1:]}") from None
     return recipe
 
 

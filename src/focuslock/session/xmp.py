@@ -65,18 +65,31 @@ class RatingPolicy:
 
     def __post_init__(self) -> None:
         for verdict, stars in self.ratings:
-            if not isinstance(stars, int) or not -1 <= stars <= 5:
+            # A boolean is not a number of stars (true would write a rating of 1).
+            if isinstance(stars, bool) or not isinstance(stars, int) or not -1 <= stars <= 5:
                 raise ValueError(f"The rating for {verdict} must be a whole number from -1 (rejected) to 5, got {stars!r}.")
         for verdict, label in self.labels:
-            if label not in _LABELS and label != "":
+            if not isinstance(label, str) or (label not in _LABELS and label != ""):
                 raise ValueError(f"The label for {verdict} must be one of {', '.join(_LABELS)} (or empty), got {label!r}.")
 
     @classmethod
     def from_mapping(cls, data: dict) -> "RatingPolicy":
-        """From a recipe's ``[xmp]`` table: ``rating = {pass = 5, …}``, ``label = {pass = "Green", …}``."""
+        """From a recipe's ``[xmp]`` table: ``rating = {pass = 5, …}``, ``label = {pass = "Green", …}``;
+        ValueError in one sentence for anything else (a verdict misspelt would silently
+        keep its default)."""
         default = cls()
-        ratings = dict(default.ratings) | dict(data.get("rating", {}))
-        labels = dict(default.labels) | dict(data.get("label", {}))
+        verdicts = [verdict for verdict, _ in default.ratings]
+        chosen = {}
+        for key in ("rating", "label"):
+            table = data.get(key, {})
+            if not isinstance(table, dict):
+                raise ValueError(f"{key} must be a table of verdict = value ({key} = {{pass = …}}), got {table!r}.")
+            unknown = [verdict for verdict in table if verdict not in verdicts]
+            if unknown:
+                raise ValueError(f"{key} names the verdict {unknown[0]!r}; the verdicts are {', '.join(verdicts)}.")
+            chosen[key] = table
+        ratings = dict(default.ratings) | chosen["rating"]
+        labels = dict(default.labels) | chosen["label"]
         return cls(tuple(ratings.items()), tuple(labels.items()))
 
     def rating(self, verdict: str) -> int:
