@@ -290,3 +290,48 @@ def test_a_damaged_drive_calibration_is_one_sentence(tmp_path_factory, records, 
             assert "\n" not in str(error)
             continue
         assert math.isfinite(calibration.step_um) and calibration.step_um > 0
+
+
+_CELLS = [("session", "name"), ("session", "setup_json"), ("session", "created_utc"), ("shots", "name"),
+          ("shots", "reason"), ("shots", "drift_px"), ("shots", "drift_share"), ("shots", "camera_json"),
+          ("shots", "optics_json"), ("shots", "logged_utc"), ("shot_files", "path"), ("shot_files", "size_bytes"),
+          ("shot_files", "sha256"), ("feature_verdicts", "state"), ("feature_verdicts", "blur_px"),
+          ("feature_verdicts", "coc_share"), ("feature_verdicts", "found_x_px"), ("feature_verdicts", "reason")]
+_CELL_VALUES = st.one_of(st.none(), st.integers(-2**63, 2**63 - 1), st.floats(), st.text(max_size=12), st.binary(max_size=8),
+                         st.sampled_from(["{", "[]", "null", "{\"a\": [1]}", "1e999", "NaN", "-1"]))
+
+
+@FUZZ
+@given(cell=st.sampled_from(_CELLS), value=_CELL_VALUES)
+@example(cell=("shots", "drift_px"), value="")  # each was a traceback from `report`
+@example(cell=("shots", "drift_share"), value="")
+@example(cell=("session", "setup_json"), value="")
+@example(cell=("session", "setup_json"), value=0)
+def test_a_session_log_edited_by_hand_reports_or_is_one_sentence(tmp_path_factory, capsys, cell, value):
+    """A session's SQLite log changed outside focuslock (a cell of any type, as SQLite
+    lets any column hold): `focuslock report` writes its page or says why in one sentence."""
+    import sqlite3
+
+    from focuslock.session.store import DATABASE_NAME, FeatureVerdict, ShotFile, ShotRecord, ShotStore
+
+    folder = tmp_path_factory.mktemp("session")
+    with ShotStore.open(folder, setup={"reference": "reference.png"}) as store:
+        for name, verdict in (("IMG_1", "pass"), ("IMG_2", "soft")):
+            store.record_shot(ShotRecord(name, (ShotFile(f"{name}.jpg", "ab" * 32, 1234),), verdict,
+                                         None if verdict == "pass" else "feature 1 is soft",
+                                         (FeatureVerdict(0, "sharp" if verdict == "pass" else "soft", None, 0.4, 0.1, 2.1,
+                                                         0.13, (10.0, 20.0), 1.5),), 1.5, 0.001, {"iso": "100"},
+                                         {"f_number": 8}, None))
+    table, column = cell
+    with sqlite3.connect(folder / DATABASE_NAME) as db:
+        try:
+            db.execute(f"UPDATE {table} SET {column} = ?", (value,))
+        except sqlite3.Error:
+            return  # a constraint refused it: SQLite keeps the log as it was
+    code = main(["report", str(folder), "--out", str(folder / "report.html"), "--force"])
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    if code == 0:
+        assert (folder / "report.html").stat().st_size > 0
+    else:
+        assert captured.err.startswith("focuslock: ") and captured.err.count("\n") == 1, captured.err

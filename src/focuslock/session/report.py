@@ -38,7 +38,7 @@ _VERDICT_COLOURS = {"pass": "#2e9d4a", "soft": "#d23c32", "drift": "#d9a400", "u
 def render_report(store: ShotStore) -> tuple[str, str]:
     """The report's HTML and CSV texts."""
     setup = store.setup()
-    features = [tuple(f) for f in setup.get("features_px", [])]
+    features = _feature_boxes(setup)
     rows_html: list[str] = []
     points: list[tuple[int, float | None, float | None, str]] = []
     csv_text = io.StringIO()
@@ -63,6 +63,18 @@ def render_report(store: ShotStore) -> tuple[str, str]:
         rows="\n".join(rows_html) or '<tr><td colspan="6">No shots logged yet.</td></tr>',
     )
     return page, csv_text.getvalue()
+
+
+def _feature_boxes(setup: dict) -> list[tuple[float, float, float, float]]:
+    """The setup's feature boxes (x, y, w, h); none when they cannot be read (the report
+    then shows no crops, and everything else)."""
+    boxes = setup.get("features_px", [])
+    if not isinstance(boxes, list) or not all(
+            isinstance(box, list) and len(box) == 4
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in box)
+            and box[2] > 0 and box[3] > 0 for box in boxes):
+        return []
+    return [tuple(float(v) for v in box) for box in boxes]
 
 
 def _fmt(value: float | None, digits: int) -> str:

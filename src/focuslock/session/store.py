@@ -101,7 +101,7 @@ class ShotFile:
 
     path: str
     sha256: str
-    size_bytes: int
+    size_bytes: int | None  # None read back: the logged size was changed outside focuslock
     role: str = "judged"
 
 
@@ -323,14 +323,27 @@ class ShotStore:
             raise _session_error(error, self.folder) from None
 
     def name(self) -> str:
-        return str(self._execute("SELECT name FROM session WHERE id = 1").fetchone()[0])
+        row = self._execute("SELECT name FROM session WHERE id = 1").fetchone()
+        return _text(row[0], self.folder.name) if row else self.folder.name
 
     def setup(self) -> dict:
+        """What the session's shots are judged against; SessionError when that was
+        damaged (without it no shot can be judged or shown against its features)."""
         row = self._execute("SELECT setup_json, created_utc FROM session WHERE id = 1").fetchone()
-        return json.loads(row[0]) if row else {}
+        if row is None:
+            return {}
+        try:
+            setup = json.loads(row[0]) if isinstance(row[0], (str, bytes)) else None
+        except ValueError:
+            setup = None
+        if not isinstance(setup, dict):
+            raise SessionError(f"The session's setup in {self.folder / DATABASE_NAME} was changed outside focuslock and "
+                               "cannot be read; start a new session folder — the captures themselves are untouched.")
+        return setup
 
     def created_utc(self) -> str:
-        return str(self._execute("SELECT created_utc FROM session WHERE id = 1").fetchone()[0])
+        row = self._execute("SELECT created_utc FROM session WHERE id = 1").fetchone()
+        return _text(row[0]) if row else ""
 
     def is_logged(self, path: str) -> bool:
         return self._execute("SELECT 1 FROM shot_files WHERE path = ?", (path,)).fetchone() is not None
@@ -362,21 +375,52 @@ class ShotStore:
             last = rows[-1][1]
 
     def _logged(self, row) -> LoggedShot:
+        # Every cell read through _real / _text / _mapping: SQLite lets any column hold
+        # any type, and a log edited outside focuslock must cost only the cells edited.
         shot_id = row[0]
-        files = tuple(ShotFile(*f) for f in self._execute(
-            "SELECT path, sha256, size_bytes, role FROM shot_files WHERE shot_id = ? ORDER BY id", (shot_id,)))
-        features = tuple(
-            FeatureVerdict(f[0], f[1], f[2], f[3], f[4], f[5], f[6], None if f[7] is None else (f[7], f[8]), f[9])
-            for f in self._execute("SELECT feature, state, reason, blur_px, blur_sd_px, blur_um, coc_share, found_x_px,"
-                                   " found_y_px, drift_px FROM feature_verdicts WHERE shot_id = ? ORDER BY feature", (shot_id,)))
-        record = ShotRecord(row[3], files, row[4], row[5], features, row[6], row[7], json.loads(row[8]), json.loads(row[9]), row[10])
-        return LoggedShot(shot_id, row[1], row[2], record)
+        files = tuple(ShotFile(_text(f[0]), _text(f[1]), f[2] if type(f[2]) is int else None, _text(f[3]))
+                      for f in self._execute("SELECT path, sha256, size_bytes, role FROM shot_files WHERE shot_id = ?"
+                                             " ORDER BY id", (shot_id,)))
+        features = []
+        for f in self._execute("SELECT feature, state, reason, blur_px, blur_sd_px, blur_um, coc_share, found_x_px,"
+                               " found_y_px, drift_px FROM feature_verdicts WHERE shot_id = ? ORDER BY feature", (shot_id,)):
+            found = (_real(f[7]), _real(f[8]))
+            features.append(FeatureVerdict(f[0], _text(f[1], "unknown"), _text(f[2]) or None, _real(f[3]), _real(f[4]),
+                                           _real(f[5]), _real(f[6]), None if None in found else found, _real(f[9])))
+        record = ShotRecord(_text(row[3]), files, row[4], _text(row[5]) or None, tuple(features), _real(row[6]),
+                            _real(row[7]), _mapping(row[8]), _mapping(row[9]), _text(row[10]) or None)
+        return LoggedShot(shot_id, row[1], _text(row[2]), record)
 
     def integrity_problems(self) -> list[str]:
         """What SQLite's own check finds wrong (empty when the database is whole)."""
         problems = [row[0] for row in self._execute("PRAGMA integrity_check")]
         problems += [f"foreign key broken in {row[0]}" for row in self._execute("PRAGMA foreign_key_check")]
         return [p for p in problems if p != "ok"]
+
+
+def _real(value) -> float | None:
+    """A logged number, or None (unknown) for a cell that is not a finite number."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def _text(value, default: str = "") -> str:
+    """A logged text; a number or bytes put there by hand as text, NULL as ``default``."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return default if value is None else str(value)
+
+
+def _mapping(value) -> dict:
+    """A logged JSON object (camera settings, optics), or {} for anything else."""
+    try:
+        parsed = json.loads(value) if isinstance(value, (str, bytes)) else None
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
 
 
 def _statements(script: str) -> list[str]:
