@@ -335,3 +335,40 @@ def test_a_session_log_edited_by_hand_reports_or_is_one_sentence(tmp_path_factor
         assert (folder / "report.html").stat().st_size > 0
     else:
         assert captured.err.startswith("focuslock: ") and captured.err.count("\n") == 1, captured.err
+
+
+_SETUP_KEYS = st.sampled_from(["reference", "features_px", "coc_px", "coc_um", "sensor_width_mm", "drift_limit_share",
+                               "camera", "lens", "optics"])
+
+
+@settings(FUZZ, max_examples=max(1, FUZZ.max_examples // 4))  # two watch runs an example
+@given(key=_SETUP_KEYS, value=_JSON)
+@example(key="coc_px", value="six")  # was a traceback
+@example(key="features_px", value=[[1, 2]])  # was Python's own error
+def test_a_session_whose_setup_was_edited_goes_on_or_says_why_in_one_sentence(tmp_path_factory, capsys, key, value):
+    """`watch --session` continuing a session whose stored setup (what its shots are
+    judged against) was changed outside focuslock: it judges the next shot, or one
+    sentence."""
+    import sqlite3
+
+    import cv2
+
+    from focuslock.session.store import DATABASE_NAME
+    from tests.focus.test_verdict_truth import DATA
+
+    root = tmp_path_factory.mktemp("watch")
+    hot, session = root / "hot", root / "session"
+    hot.mkdir()
+    picture = cv2.imread(str(DATA / "barcode.jpg"))
+    cv2.imwrite(str(hot / "IMG_0001.JPG"), picture)
+    assert main(["watch", str(hot), "--roi", "100,75,200,150", "--session", str(session), "--once"]) == 0
+    with sqlite3.connect(session / DATABASE_NAME) as db:
+        setup = json.loads(db.execute("SELECT setup_json FROM session").fetchone()[0])
+        setup[key] = value
+        db.execute("UPDATE session SET setup_json = ?", (json.dumps(setup),))
+    cv2.imwrite(str(hot / "IMG_0002.JPG"), cv2.GaussianBlur(picture, (0, 0), 1.0))
+    capsys.readouterr()
+    code = main(["watch", str(hot), "--session", str(session), "--once"])
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    assert code == 0 or (captured.err.startswith("focuslock: ") and captured.err.count("\n") == 1), captured.err

@@ -64,7 +64,11 @@ def open_session(session_dir: Path, folder: Path, features_px: list[tuple[int, i
     try:
         stored = store.setup()
         if stored:
-            setup = SessionSetup.from_json(stored)
+            try:
+                setup = SessionSetup.from_json(stored)
+            except SetupError as error:
+                raise WatchError(f"The session {session_dir} cannot go on: {error} (its log was changed outside "
+                                 "focuslock); start a new session folder — the captures themselves are untouched.") from None
             if features_px and [tuple(map(float, f)) for f in features_px] != [tuple(f) for f in setup.features_px]:
                 raise WatchError(f"The session {session_dir} was set up with other features ({_boxes(setup.features_px)}); "
                                  "start a new session folder (--session) for these.")

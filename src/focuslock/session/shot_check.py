@@ -80,9 +80,34 @@ class SessionSetup:
 
     @classmethod
     def from_json(cls, data: dict) -> "SessionSetup":
-        return cls(str(data["reference"]), tuple(tuple(float(v) for v in f) for f in data["features_px"]),
-                   data.get("coc_px"), data.get("coc_um"), data.get("sensor_width_mm"),
-                   float(data.get("drift_limit_share", 0.01)), data.get("camera"), data.get("lens"), dict(data.get("optics") or {}))
+        """The setup as :meth:`to_json` wrote it; :class:`SetupError` naming the field for
+        anything else (a session log edited outside focuslock)."""
+        def number(key: str, default=None):
+            value = data.get(key, default)
+            if value is None:
+                return None
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+                raise SetupError(f"the session's {key} is {value!r}, not a positive number")
+            return float(value)
+
+        def text(key: str, required: bool = False):
+            value = data.get(key)
+            if (value is None and not required) or (isinstance(value, str) and value):
+                return value
+            raise SetupError(f"the session's {key} is {value!r}, not a name")
+
+        boxes = data.get("features_px")
+        if not isinstance(boxes, list) or not all(
+                isinstance(box, list) and len(box) == 4
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in box)
+                for box in boxes):
+            raise SetupError(f"the session's features_px is {boxes!r}, not a list of boxes [x, y, w, h]")
+        optics = data.get("optics") or {}
+        if not isinstance(optics, dict):
+            raise SetupError(f"the session's optics is {optics!r}, not a table")
+        return cls(text("reference", required=True), tuple(tuple(float(v) for v in box) for box in boxes),
+                   number("coc_px"), number("coc_um"), number("sensor_width_mm"), number("drift_limit_share", 0.01),
+                   text("camera"), text("lens"), dict(optics))
 
     def coc_in_file_px(self, width_px: int, height_px: int) -> float:
         """The CoC in pixels of a picture ``width_px`` × ``height_px``."""
