@@ -250,22 +250,54 @@ def test_overlay_choices_from_a_file_apply_or_are_refused_with_a_reason(choices)
     assert drawn.shape == frame.shape
 
 
+def _saved_mark(folder):
+    """A mark as `focuslock mark set` keeps it: a real reference built from views of a
+    real photograph, its arrays and its index entry."""
+    import cv2
+
+    from focuslock.focus.parts import FeatureReference
+    from focuslock.marks import Mark, MarkStore
+    from tests.focus.test_verdict_truth import DATA
+
+    grey = cv2.cvtColor(cv2.imread(str(DATA / "text_sw1.jpg")), cv2.COLOR_BGR2GRAY)
+    roi, margin, coc = (100, 80, 60, 40), 11, 2.0
+    x, y, w, h = roi
+    views = [grey[y - margin : y + h + margin, x - margin : x + w + margin].copy() for _ in range(2)]
+    mark = Mark("near", roi, 120, grey[y : y + h, x : x + w].copy(), FeatureReference.from_views(views, 1.0, coc, margin),
+                coc, views, 1.0, "Nikon D750", 1.0)
+    store = MarkStore(folder)
+    store.save(mark)
+    return store
+
+
 @FUZZ
-@given(index=_JSON, raw=st.binary(max_size=60))
-def test_a_damaged_marks_file_is_one_sentence(tmp_path_factory, index, raw):
+@given(index=_JSON, raw=st.binary(max_size=60), field=st.sampled_from(["roi_px", "position_steps", "coc_px", "margin_px",
+                                                                      "noise_sigma", "camera", "live_view_zoom"]),
+       value=_JSON)
+@example(index={}, raw=b"", field="coc_px", value=-1)  # each was a traceback from the reference
+@example(index={}, raw=b"", field="position_steps", value=None)
+def test_a_damaged_marks_file_is_one_sentence(tmp_path_factory, index, raw, field, value):
     from focuslock.marks import MarkError, MarkStore
+
+    def read_back(store) -> None:
+        try:
+            for name in store.names():
+                mark = store.load(name)
+                assert mark.coc_px > 0 and isinstance(mark.position_steps, int)
+            assert isinstance(store.drive_position("Nikon D750"), int)
+        except MarkError as error:
+            assert "\n" not in str(error)
 
     for content in (json.dumps(index).encode(), raw):
         folder = tmp_path_factory.mktemp("marks")
         (folder / "marks.json").write_bytes(content)
-        store = MarkStore(folder)
-        try:
-            names = store.names()
-            for name in names:
-                store.load(name)
-            assert isinstance(store.drive_position("Nikon D750"), int)
-        except MarkError as error:
-            assert "\n" not in str(error)
+        read_back(MarkStore(folder))
+    # One field of a real mark's entry changed by hand.
+    store = _saved_mark(tmp_path_factory.mktemp("marks"))
+    entries = json.loads(store._index_path.read_text())
+    entries["marks"]["near"][field] = value
+    store._index_path.write_text(json.dumps(entries))
+    read_back(store)
 
 
 @FUZZ

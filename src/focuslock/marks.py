@@ -21,6 +21,7 @@ import numpy as np
 
 from focuslock.calibrate import ARM_BLUR_COC, MIN_BACKLASH_GUARD_STEPS, CalibrationError, DriveSweep, fit_sweep
 from focuslock.camera.base import Camera
+from focuslock.focus.defocus import view_margin_px
 from focuslock.focus.feature import extract_view
 from focuslock.focus.parts import FeatureReference
 from focuslock.pipeline import PipelineSettings
@@ -261,15 +262,13 @@ class MarkStore:
         try:
             with np.load(self._array_path(name), allow_pickle=False) as arrays:
                 template, views = arrays["template"], list(arrays["views"])
-            roi = tuple(int(v) for v in entry["roi_px"])
-            coc, margin, noise = float(entry["coc_px"]), int(entry["margin_px"]), float(entry["noise_sigma"])
+            roi, position, coc, margin, noise, camera, zoom = _entry_values(entry)
         except (OSError, KeyError, ValueError, TypeError, EOFError):
             raise MarkError(f"Mark {name}'s files in {self.folder} are damaged; set the mark again.") from None
         if not views or template.shape != (roi[3], roi[2]) or views[0].shape != (roi[3] + 2 * margin, roi[2] + 2 * margin):
             raise MarkError(f"Mark {name}'s files in {self.folder} do not fit together; set the mark again.")
         reference = FeatureReference.from_views(views, noise, coc, margin)
-        return Mark(name, roi, int(entry["position_steps"]), template, reference, coc, views, noise,
-                    str(entry.get("camera", "")), float(entry.get("live_view_zoom", 1.0)))
+        return Mark(name, roi, position, template, reference, coc, views, noise, camera, zoom)
 
     def delete(self, name: str) -> None:
         index = self._index()
@@ -278,6 +277,36 @@ class MarkStore:
         del index["marks"][name]
         self._write_index(index)
         self._array_path(name).unlink(missing_ok=True)
+
+
+def _entry_values(entry: dict) -> tuple:
+    """A mark's index entry as :meth:`MarkStore.save` wrote it (box, position, CoC, margin,
+    noise, camera, zoom); ValueError for anything else — the index is a JSON file a user
+    may edit, and a CoC of −1 or a missing position must not reach the reference."""
+    def whole(value, least: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ValueError(f"{value!r} is not a whole number from {least}")
+        return value
+
+    def positive(value) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            raise ValueError(f"{value!r} is not a positive number")
+        return float(value)
+
+    box = entry["roi_px"]
+    if not isinstance(box, list) or len(box) != 4:
+        raise ValueError(f"{box!r} is not a box")
+    roi = (whole(box[0], 0), whole(box[1], 0), whole(box[2], 3), whole(box[3], 3))
+    position = entry["position_steps"]
+    if isinstance(position, bool) or not isinstance(position, int):
+        raise ValueError(f"{position!r} is not a drive position")
+    camera = entry.get("camera", "")
+    if not isinstance(camera, str):
+        raise ValueError(f"{camera!r} is not a camera's name")
+    coc, margin = positive(entry["coc_px"]), whole(entry["margin_px"], 0)
+    if view_margin_px(coc) != margin:  # the views were cut for the CoC they were saved with
+        raise ValueError(f"a CoC of {coc:g} px does not fit views cut with {margin} px of context")
+    return roi, position, coc, margin, positive(entry["noise_sigma"]), camera, positive(entry.get("live_view_zoom", 1.0))
 
 
 def default_marks_folder():
