@@ -176,6 +176,22 @@ def test_a_coc_in_microns_without_a_sensor_is_one_sentence(focus_stacks, capsys)
     assert "not both" in capsys.readouterr().err
 
 
+def test_a_coc_no_lock_can_use_is_one_sentence_before_the_run(focus_stacks, capsys):
+    """A CoC over 200 px of the take (given, or from the optics) was a traceback from the
+    lock's settings in analyze, and an error on every frame in live."""
+    with pytest.raises(SystemExit):
+        main(["analyze", str(focus_stacks / "pcb"), "--roi", "440,800,150,80", "--coc-px", "300"])
+    assert "--coc-px: a circle of confusion of 300 px is not plausible; give at most 200." in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["live", "--headless", "--seconds", "1", "--coc-px", "300"])
+    assert "give at most 200" in capsys.readouterr().err
+    assert main(["analyze", str(focus_stacks / "pcb"), "--roi", "440,800,150,80", "--sensor-width-mm", "1",
+                 "--coc-um", "900"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("focuslock: The CoC comes out at") and "check --coc-um and the sensor." in err
+    assert "Traceback" not in err and err.count("\n") == 1
+
+
 def _take_of_real_photographs(path, pan_px_per_frame: int, frames: int = 40, best: int = 24):
     """A take (MPEG-4) of the real photographs in tests/data: the camera drifts or pans
     by ``pan_px_per_frame`` while focus racks through the switch's screw head, sharpest

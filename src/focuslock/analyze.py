@@ -33,7 +33,7 @@ from focuslock.camera.files import save_error_for
 from focuslock.camera.folder import IMAGE_SUFFIXES, list_images, read_rgb_image
 from focuslock.camera.video_file import VideoFileReader
 from focuslock.focus.engine import FocusEngine, FocusSettings
-from focuslock.focus.lock import FocusState, LockSettings, LockStatus
+from focuslock.focus.lock import MAX_COC_PX, FocusState, LockSettings, LockStatus
 from focuslock.focus.measure import DEFAULT_MEASURE, MEASURES, FocusReading
 from focuslock.focus.peaking import PeakingSettings
 from focuslock.optics.dof import (LIVE_VIEW_RESOLVES_COC_PX, DofResult, LiveViewCoc, OpticsError, coc_in_live_view,
@@ -479,7 +479,12 @@ def _run(target: str, roi_px, lock_index: int, track: bool, measure: str, lock_s
     # Before the pass, so that impossible optics stop the run at once.
     dof = lens.depth_of_field(coc.coc_um) if lens is not None and coc is not None and coc.coc_um else None
     if coc is not None:
-        lock_settings = dataclasses.replace(lock_settings, coc_px=coc.coc_px)
+        try:
+            lock_settings = dataclasses.replace(lock_settings, coc_px=coc.coc_px)
+        except ValueError:  # a CoC the optics make absurd in the take's pixels
+            raise AnalysisError(f"The CoC comes out at {coc.coc_px:.0f} px of the take ({coc.coc_um:g} µm on a sensor "
+                                f"{sensor.width_mm:g} mm wide), more than the {MAX_COC_PX:g} px a lock can use: check "
+                                "--coc-um and the sensor.") from None
     settings = FocusSettings(measure=measure, track=track, lock=lock_settings,
                              peaking=PeakingSettings(enabled=overlay_video is not None)).follow(roi_px).with_lock(True)
     first = engine.process(lock_rgb, settings)

@@ -86,6 +86,17 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _lock_coc_px(text: str) -> float:
+    """A CoC in live-view or take pixels for the lock: positive, and at most MAX_COC_PX
+    (said before the run, not by every frame's processing)."""
+    from focuslock.focus.lock import MAX_COC_PX
+
+    value = _positive_float(text)
+    if value > MAX_COC_PX:
+        raise argparse.ArgumentTypeError(f"a circle of confusion of {text} px is not plausible; give at most {MAX_COC_PX:g}.")
+    return value
+
+
 def _roi(text: str) -> tuple[int, int, int, int]:
     try:
         x, y, w, h = (int(round(float(part))) for part in text.split(","))
@@ -140,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--captures-as-live-view", action="store_true",
                       help="on a body without USB live view, show a capture about once a second "
                            "(each is a shutter actuation: about 3,600 an hour)")
-    live.add_argument("--coc-px", type=_positive_float,
+    live.add_argument("--coc-px", type=_lock_coc_px,
                       help="circle of confusion in live-view pixels (default: from the camera's sensor and live-view size)")
     _add_headless_options(live)
 
@@ -155,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     analyze.add_argument("--measure", choices=MEASURES, default=DEFAULT_MEASURE, help=f"focus measure (default {DEFAULT_MEASURE})")
     coc = analyze.add_argument_group("circle of confusion (SOFT beyond it, SOFTENING beyond half)")
-    coc.add_argument("--coc-px", type=_positive_float,
+    coc.add_argument("--coc-px", type=_lock_coc_px,
                      help="in pixels of the input (default 2, or from --camera / --sensor-width-mm)")
     coc.add_argument("--coc-um", type=_positive_float, help="in µm on the sensor (needs --camera or --sensor-width-mm)")
     coc.add_argument("--camera", help="the body the take was shot with, from the catalog (its sensor and CoC)")

@@ -56,6 +56,11 @@ MOVING_SHARE_OF_COC = 0.25
 _RANK = {FocusState.SHARP: 0, FocusState.SOFTENING: 1, FocusState.SOFT: 2}
 
 
+# The largest CoC a lock accepts, in live-view (or take) pixels: beyond it no feature box
+# holds the blur the verdict must measure.
+MAX_COC_PX = 200.0
+
+
 @dataclass(frozen=True)
 class LockSettings:
     """``coc_px``: permissible blur circle in live-view pixels (from the optics: see
@@ -85,8 +90,8 @@ class LockSettings:
     def __post_init__(self) -> None:
         if not (self.coc_px > 0 and math.isfinite(self.coc_px)):
             raise ValueError(f"The permissible circle of confusion must be a positive number of pixels, got {self.coc_px}.")
-        if self.coc_px > 200:
-            raise ValueError(f"A circle of confusion of {self.coc_px:g} live-view pixels is not plausible; give at most 200.")
+        if self.coc_px > MAX_COC_PX:
+            raise ValueError(f"A circle of confusion of {self.coc_px:g} live-view pixels is not plausible; give at most {MAX_COC_PX:g}.")
         if not 0 < self.softening_fraction < 1:
             raise ValueError("SOFTENING must start at a fraction of the circle of confusion between 0 and 1.")
 
