@@ -138,6 +138,9 @@ def test_depth_options_without_what_they_need_are_one_sentence(ramp, capsys, opt
     (["demo", "--headless", "--size", "30000x30000"], "is larger than 7680x4320"),
     (["stack-plan", "--focal-length", "100", "--f-number", "8", "--near", "nan", "--depth", "5", "--coc", "0.03"],
      "argument --near: nan is not a finite number"),
+    # A sensor's width scales the CoC: 1e300 mm was taken and judged as if plausible.
+    (["analyze", "take.mp4", "--roi", "1,1,9,9", "--sensor-width-mm", "1e300"], "is not a camera's"),
+    (["watch", "hot", "--roi", "1,1,9,9", "--sensor-width-mm", "0.001"], "is not a camera's"),
 ])
 def test_hostile_options_are_refused_by_the_parser_in_one_sentence(capsys, argv, words):
     with pytest.raises(SystemExit) as exit_:
@@ -147,8 +150,14 @@ def test_hostile_options_are_refused_by_the_parser_in_one_sentence(capsys, argv,
 
 
 def test_hostile_values_past_the_parser_are_one_sentence(tmp_path, capsys):
+    import shutil
+
     a_file = tmp_path / "a-file"
     a_file.write_text("x")
+    stack = tmp_path / "stack"
+    stack.mkdir()
+    for name in ("barcode", "text_sw1"):
+        shutil.copy(Path(__file__).parent / "data" / "focus-stacks" / f"{name}.jpg", stack)
     cases = [
         (["demo", "--headless", "--seconds", "1", "--out", str(a_file)], "is a file, not a folder; give --out a folder"),
         (["demo", "--headless", "--seconds", "1", "--out", str(tmp_path), "--magnification", "50"],
@@ -161,6 +170,8 @@ def test_hostile_values_past_the_parser_are_one_sentence(tmp_path, capsys):
           "--wavelength-nm", "5"], "is not light a camera records"),
         (["dof", "--focal-length", "65", "--f-number", "8", "--magnification", "1000", "--coc", "0.03"],
          "A magnification of 1000× is outside what this model covers"),
+        # A disc of 1e300 px was allocated, then refused by OpenCV in its own words.
+        (["stack-check", str(stack), "--coc-px", "1e300"], "is not plausible for 400×300 frames"),
     ]
     for argv, words in cases:
         assert main(argv) == 1, argv

@@ -97,6 +97,14 @@ def _lock_coc_px(text: str) -> float:
     return value
 
 
+def _sensor_width_mm(text: str) -> float:
+    """A sensor's width: from a phone's (about 5 mm) to large format's (254 mm) and some."""
+    value = _positive_float(text)
+    if not 1.0 <= value <= 1000.0:
+        raise argparse.ArgumentTypeError(f"a sensor {text} mm wide is not a camera's; give its width in mm (1 to 1000).")
+    return value
+
+
 def _roi(text: str) -> tuple[int, int, int, int]:
     try:
         x, y, w, h = (int(round(float(part))) for part in text.split(","))
@@ -170,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="in pixels of the input (default 2, or from --camera / --sensor-width-mm)")
     coc.add_argument("--coc-um", type=_positive_float, help="in µm on the sensor (needs --camera or --sensor-width-mm)")
     coc.add_argument("--camera", help="the body the take was shot with, from the catalog (its sensor and CoC)")
-    coc.add_argument("--sensor-width-mm", type=_positive_float, help="the sensor's width, when the body is not in the catalog")
+    coc.add_argument("--sensor-width-mm", type=_sensor_width_mm, help="the sensor's width, when the body is not in the catalog")
     depth = analyze.add_argument_group("depth (each blur as µm of defocus at the subject; needs the sensor above)")
     depth.add_argument("--f-number", type=_positive_float, help="the aperture set on the lens")
     depth.add_argument("--magnification", type=_positive_float, help="the magnification (1 = life size)")
@@ -293,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     watch_coc.add_argument("--coc-px", type=_positive_float, help="in the pictures' pixels")
     watch_coc.add_argument("--coc-um", type=_positive_float, help="in µm on the sensor (needs --camera or --sensor-width-mm)")
     watch_coc.add_argument("--camera", help="the body, from the catalog (its sensor and CoC)")
-    watch_coc.add_argument("--sensor-width-mm", type=_positive_float, help="the sensor's width, when the body is not in the catalog")
+    watch_coc.add_argument("--sensor-width-mm", type=_sensor_width_mm, help="the sensor's width, when the body is not in the catalog")
     watch.add_argument("--drift-limit-pct", type=_positive_float,
                        help="how far a feature may sit from its place in the reference, %% of the width (default 1)")
     watch.add_argument("--sidecars", choices=("both", "lightroom", "darktable", "none"), default="both",
@@ -319,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     save_coc.add_argument("--coc-px", type=_positive_float, help="in the reference's pixels")
     save_coc.add_argument("--coc-um", type=_positive_float, help="in µm on the sensor (needs --camera or --sensor-width-mm)")
     save_coc.add_argument("--camera", help="the body, from the catalog (its sensor and CoC)")
-    save_coc.add_argument("--sensor-width-mm", type=_positive_float, help="the sensor's width, when the body is not in the catalog")
+    save_coc.add_argument("--sensor-width-mm", type=_sensor_width_mm, help="the sensor's width, when the body is not in the catalog")
     save.add_argument("--drift-limit-pct", type=_positive_float, default=1.0,
                       help="how far a feature may move, in %% of the width, before a shot says drift (default 1)")
     save.add_argument("--force", action="store_true", help="replace an existing recipe")

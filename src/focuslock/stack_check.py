@@ -63,6 +63,12 @@ def run_stack_check(target, coc_px: float | None = None) -> tuple[StackCoverage,
         coc_px = math.hypot(width, height) * _DIAGONAL_COC_SHARE
     if not (coc_px > 0 and math.isfinite(coc_px)):
         raise StackCheckError(f"The circle of confusion must be a positive number of pixels, got {coc_px}.")
+    # A hundred times the convention's CoC is no CoC at all (and a disc that size was
+    # allocated, then refused by OpenCV with its own words).
+    most_px = 100.0 * math.hypot(width, height) * _DIAGONAL_COC_SHARE
+    if coc_px > most_px:
+        raise StackCheckError(f"A circle of confusion of {coc_px:g} px is not plausible for {width}×{height} frames; "
+                              f"give at most {most_px:.0f} (the convention gives {most_px / 100:.1f}).")
     scale = min(1.0, ANALYSIS_WIDTH_PX / width)
     greys = []
     for bgr in frames:
