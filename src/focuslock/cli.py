@@ -1326,7 +1326,7 @@ def _watch_with_review(args: argparse.Namespace, store, judge, options, say) -> 
 
 
 def _recipe(args: argparse.Namespace) -> int:
-    from focuslock.camera.base import CameraError
+    from focuslock.camera.base import CameraError, CorruptFrameError
     from focuslock.camera.sources import camera_factory
     from focuslock.camera.folder import read_bgr_image
     from focuslock.session.recipe import (Recipe, RecipeError, apply_settings, diff_settings, load_recipe,
@@ -1347,8 +1347,8 @@ def _recipe(args: argparse.Namespace) -> int:
             sensor = _take_sensor(args)
             try:
                 reference = read_bgr_image(args.reference)
-            except CameraError as error:
-                raise UserError(error.user_message) from None
+            except CorruptFrameError as error:
+                raise UserError(f"The reference picture {args.reference} cannot be used: {error.reason}") from None
             height, width = reference.shape[:2]
             for x, y, w, h in args.roi:
                 if x < 0 or y < 0 or x + w > width or y + h > height:

@@ -86,7 +86,7 @@ def open_session(session_dir: Path, folder: Path, features_px: list[tuple[int, i
         try:
             reference_bgr = read_bgr_image(reference_path)
         except CorruptFrameError as error:
-            raise WatchError(f"The session's reference picture cannot be read: {error}") from None
+            raise WatchError(f"The session's reference picture cannot be read: {error.reason}") from None
         try:
             judge = ShotJudge(reference_bgr, setup)
         except SetupError as error:

@@ -209,3 +209,15 @@ def test_capture_into_a_session_names_judges_rates_and_logs_each_capture(tmp_pat
     # The two options go together, in one sentence.
     code, _, err = _cli(capsys, "capture", "--session", str(session))
     assert code != 0 and "go together" in err and err.count("\n") == 1
+
+
+def test_a_reference_that_is_no_picture_is_one_sentence_that_says_so(tmp_path, capsys):
+    """Saving a recipe reads one picture: its error says what is wrong with it, not that
+    it "was skipped" (the words of a sequence that goes on without a frame)."""
+    (tmp_path / "notes.jpg").write_text("not a picture")
+    for reference, words in ((tmp_path, "could not be read (Is a directory)."),
+                             (tmp_path / "notes.jpg", "notes.jpg is not a readable image.")):
+        code, _, err = _cli(capsys, "recipe", "save", str(tmp_path / "r.toml"), "--reference", str(reference), "--roi", ROI)
+        assert code == 1 and err.startswith(f"focuslock: The reference picture {reference} cannot be used: ")
+        assert err.rstrip().endswith(words) and "skipped" not in err and err.count("\n") == 1
+    assert not (tmp_path / "r.toml").exists()

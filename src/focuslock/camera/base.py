@@ -85,6 +85,12 @@ class DiskError(CameraError):
 class CorruptFrameError(CameraError):
     """One frame could not be decoded; the source goes on with the next one."""
 
+    @property
+    def reason(self) -> str:
+        """The sentence without what a sequence does about it ("; it was skipped"), for a
+        caller that reads one picture (a reference) and stops."""
+        return self.user_message.removesuffix("; it was skipped.").rstrip(".") + "."
+
 
 class EndOfStream(CameraError):
     """A finite source (video file, image folder) has no more frames."""
