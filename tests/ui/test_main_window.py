@@ -149,6 +149,31 @@ def test_layout_and_overlay_choices_are_remembered(qtbot, tmp_path):
     assert sizes[1] == sizes[0]
 
 
+def test_a_hand_edited_window_file_opens_the_window_with_what_it_can_use(qtbot, tmp_path):
+    """window.json edited by hand: text where a switch belongs, a null overlay switch, a
+    text opacity. The window opens with the defaults for what it cannot use (the sound
+    stays off: "false" is text, and bool("false") was true) and says nothing wrong later."""
+    import json
+
+    store_path = tmp_path / "window.json"
+    store_path.write_text(json.dumps({"beep_on_soft": "false", "overlay": {"peaking": None, "ghost_opacity": "0.5",
+                                                                           "ghost_mode": "blend"},
+                                      "geometry": 5, "window_state": None}))
+    session = LiveSession(SimulatedBench(BenchConfig(live_view_size_px=(256, 170), frame_rate_hz=30.0)),
+                          processor=FramePipeline(), settings=PipelineSettings())
+    session.start()
+    try:
+        window = MainWindow(session, PipelineSettings(), store=SettingsStore(store_path), capture_folder=tmp_path)
+        qtbot.addWidget(window)
+        window.show()
+        assert window._beep_on_soft is False
+        assert window.settings.overlay.peaking is True and window.settings.overlay.ghost_mode == "off"
+        qtbot.waitUntil(lambda: window.view.frames_painted >= 3, timeout=10000)  # frames drawn with what it kept
+        window.close()
+    finally:
+        session.stop()
+
+
 def test_the_window_stays_responsive_while_the_camera_reconnects(qtbot, tmp_path):
     link = BenchLink()
     session = LiveSession(lambda: SimulatedBench(BenchConfig(live_view_size_px=(256, 170), frame_rate_hz=30.0), link=link),

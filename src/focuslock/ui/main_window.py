@@ -113,7 +113,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._stale_shown: tuple | None = None
         self._last_plot_s = 0.0
         self._last_event = 0
-        self._beep_on_soft = bool(self.store.get("beep_on_soft", False))
+        # Only a JSON true turns it on: bool("false") of a hand-edited file is True.
+        self._beep_on_soft = self.store.get("beep_on_soft", False) is True
         self._previous_state: str | None = None
         self._drive_total = 0
         # The drive's calibration (µm a step), read once and again after calibrating; None
