@@ -23,6 +23,7 @@ from focuslock.camera.base import CorruptFrameError
 from focuslock.camera.limits import decode_image
 from focuslock.session.store import LoggedShot, ShotStore
 from focuslock.session.review import crop_window
+from focuslock.session.shot_check import SessionSetup, SetupError
 
 __all__ = ["CSV_COLUMNS", "MAX_FEATURES_IN_CSV", "render_report"]
 
@@ -65,16 +66,13 @@ def render_report(store: ShotStore) -> tuple[str, str]:
     return page, csv_text.getvalue()
 
 
-def _feature_boxes(setup: dict) -> list[tuple[float, float, float, float]]:
-    """The setup's feature boxes (x, y, w, h); none when they cannot be read (the report
-    then shows no crops, and everything else)."""
-    boxes = setup.get("features_px", [])
-    if not isinstance(boxes, list) or not all(
-            isinstance(box, list) and len(box) == 4
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in box)
-            and box[2] > 0 and box[3] > 0 for box in boxes):
-        return []
-    return [tuple(float(v) for v in box) for box in boxes]
+def _feature_boxes(setup: dict) -> tuple[tuple[float, float, float, float], ...]:
+    """The setup's feature boxes (x, y, w, h), read as ``watch`` reads them; none when
+    the setup cannot be read (the report then shows no crops, and everything else)."""
+    try:
+        return SessionSetup.from_json(setup).features_px
+    except SetupError:
+        return ()
 
 
 def _fmt(value: float | None, digits: int) -> str:

@@ -100,7 +100,7 @@ class SessionSetup:
         if not isinstance(boxes, list) or not all(
                 isinstance(box, list) and len(box) == 4
                 and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in box)
-                for box in boxes):
+                and box[2] > 0 and box[3] > 0 for box in boxes):
             raise SetupError(f"the session's features_px is {boxes!r}, not a list of boxes [x, y, w, h]")
         optics = data.get("optics") or {}
         if not isinstance(optics, dict):
