@@ -377,6 +377,7 @@ _SETUP_KEYS = st.sampled_from(["reference", "features_px", "coc_px", "coc_um", "
 @given(key=_SETUP_KEYS, value=_JSON)
 @example(key="coc_px", value="six")  # was a traceback
 @example(key="features_px", value=[[1, 2]])  # was Python's own error
+@example(key="drift_limit_share", value=None)  # found by CI's own draw: a comparison with None
 def test_a_session_whose_setup_was_edited_goes_on_or_says_why_in_one_sentence(tmp_path_factory, capsys, key, value):
     """`watch --session` continuing a session whose stored setup (what its shots are
     judged against) was changed outside focuslock: it judges the next shot, or one

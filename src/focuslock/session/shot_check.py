@@ -83,9 +83,9 @@ class SessionSetup:
         """The setup as :meth:`to_json` wrote it; :class:`SetupError` naming the field for
         anything else (a session log edited outside focuslock)."""
         def number(key: str, default=None):
-            value = data.get(key, default)
-            if value is None:
-                return None
+            value = data.get(key)
+            if value is None:  # absent or null: unset
+                return default
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
                 raise SetupError(f"the session's {key} is {value!r}, not a positive number")
             return float(value)
