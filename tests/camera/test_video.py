@@ -51,6 +51,9 @@ def test_paced_playback_is_no_faster_than_the_file_rate(tmp_path):
 def test_missing_file_is_one_clear_sentence(tmp_path):
     with pytest.raises(CameraNotFoundError, match="does not exist"):
         VideoCamera(tmp_path / "nope.mp4").open()
+    # A folder given as the video is not "missing": said so, with the source it may mean.
+    with pytest.raises(CameraNotFoundError, match=f"is a folder, not a video file \\(a folder of pictures: folder:"):
+        VideoCamera(tmp_path).open()
 
 
 def test_a_file_that_is_not_a_video_is_refused(tmp_path):

@@ -47,6 +47,8 @@ class VideoFileReader:
         except ImportError:  # pragma: no cover - av is a dependency
             raise CameraNotFoundError("Reading video files needs PyAV (pip install av).") from None
         self._av = av
+        if self.path.is_dir():
+            raise CameraNotFoundError(f"{self.path} is a folder, not a video file (a folder of pictures: folder:{self.path}).")
         if not self.path.is_file():
             raise CameraNotFoundError(f"The video file {self.path} does not exist.")
         try:
