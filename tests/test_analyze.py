@@ -239,3 +239,12 @@ def test_lock_best_reads_exactly_as_decoding_the_take_twice(case, tmp_path, focu
     assert decoded.lock_frame not in (None, 0)  # the lock moved to the sharpest frame, away from frame 0
     if case.startswith("pcb stack"):
         assert [bool(frame.error) for frame in replayed.frames] == [False, True, False, False, False, True, False]
+
+
+def test_lock_best_shows_the_progress_of_both_passes(focus_stacks, capsys):
+    """The first pass (which decodes the take) is most of a --lock-best run: it showed
+    nothing, and the bar appeared only for the replayed second pass."""
+    analyze(str(focus_stacks / "pcb"), (440, 800, 150, 80), lock_best=True, progress=True)
+    err = capsys.readouterr().err
+    assert "analyze, finding the sharpest frame [" in err and "7/7 frames" in err
+    assert "analyze, against the sharpest frame [" in err

@@ -436,11 +436,15 @@ def analyze(target: str, roi_px: tuple[int, int, int, int], *, lock_frame: int |
     lock_settings = dataclasses.replace(lock_settings or LockSettings(), take_mode=True)
     if not lock_best:
         lock_index = int(lock_frame) if lock_frame else 0
-        return _run(target, roi_px, lock_index, track, measure, lock_settings, overlay_video, progress, sensor, lens)
+        return _run(target, roi_px, lock_index, track, measure, lock_settings, overlay_video,
+                    "analyze" if progress else None, sensor, lens)
     # A first pass locked on frame 0 finds the sharpest frame; the second locks there,
     # replaying what the first kept (an overlay video needs whole frames: decoded again).
     kept = _Replay(REPLAY_LIMIT_BYTES) if overlay_video is None else None
-    first = _run(target, roi_px, 0, track, measure, lock_settings, None, False, sensor, None, keep=kept)
+    # Both passes show their progress: the first (which decodes) is most of the time.
+    first = _run(target, roi_px, 0, track, measure, lock_settings, None,
+                 "analyze, finding the sharpest frame" if progress else None, sensor, None, keep=kept)
+    second_label = "analyze, against the sharpest frame" if progress else None
     best = first.best_frame
     if best is None:
         raise AnalysisError(f"The feature could not be measured in any frame of {target}.")
@@ -449,14 +453,15 @@ def analyze(target: str, roi_px: tuple[int, int, int, int], *, lock_frame: int |
     if kept is not None and kept.complete:
         kept.frame_count_hint = first.frame_count_hint
         try:
-            report = _run(target, best_roi, best, track, measure, lock_settings, None, progress, sensor, lens, replay=kept)
+            report = _run(target, best_roi, best, track, measure, lock_settings, None, second_label, sensor, lens,
+                          replay=kept)
             report.replayed = True
             return report
         except _ReplayMiss:
             pass  # the second pass's tracker went beyond what was kept: decode again
         finally:
             kept.release()
-    return _run(target, best_roi, best, track, measure, lock_settings, overlay_video, progress, sensor, lens)
+    return _run(target, best_roi, best, track, measure, lock_settings, overlay_video, second_label, sensor, lens)
 
 
 def _judged(record: "FrameRecord") -> bool:
@@ -465,10 +470,10 @@ def _judged(record: "FrameRecord") -> bool:
 
 
 def _run(target: str, roi_px, lock_index: int, track: bool, measure: str, lock_settings: LockSettings,
-         overlay_video: Path | None, progress: bool, sensor: TakeSensor | None, lens: TakeLens | None,
+         overlay_video: Path | None, progress: str | None, sensor: TakeSensor | None, lens: TakeLens | None,
          keep: "_Replay | None" = None, replay: "_Replay | None" = None) -> AnalysisReport:
     """One pass: lock on frame ``lock_index`` at ``roi_px``, then judge every frame.
-    ``keep``: what a second pass may replay is kept there; ``replay``: the frames come
+    ``progress``: the label of a progress line on stderr (None: no line). ``keep``: what a second pass may replay is kept there; ``replay``: the frames come
     from a first pass's ``keep`` (raises :class:`_ReplayMiss` where it does not hold what
     this pass reads)."""
     # Without an overlay nothing reads the frame's luma beyond the feature's reach.
@@ -532,7 +537,7 @@ def _run(target: str, roi_px, lock_index: int, track: bool, measure: str, lock_s
             if writer is not None:
                 writer.write(rgb, result, settings, engine)
             if progress:
-                _progress(item.index + 1, count, started)
+                _progress(item.index + 1, count, started, progress)
         completed = True
     finally:
         prefetch.close()
@@ -586,14 +591,14 @@ def _take_frame_rate(target: str) -> float:
     return 1.0
 
 
-def _progress(done: int, total: int | None, started: float) -> None:
+def _progress(done: int, total: int | None, started: float, label: str = "analyze") -> None:
     rate = done / max(time.monotonic() - started, 1e-6)
     if total:
         width = 30
         filled = int(width * done / total)
-        sys.stderr.write(f"\ranalyze [{'#' * filled}{'.' * (width - filled)}] {done}/{total} frames, {rate:5.1f} fps")
+        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} frames, {rate:5.1f} fps")
     else:
-        sys.stderr.write(f"\ranalyze {done} frames, {rate:5.1f} fps")
+        sys.stderr.write(f"\r{label} {done} frames, {rate:5.1f} fps")
     sys.stderr.flush()
 
 
