@@ -254,7 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     drive = shoot.add_mutually_exclusive_group()
     drive.add_argument("--step-um", type=_positive_float, help="µm of focus shift per drive step (default: the calibration)")
     drive.add_argument("--calibration", type=Path, help="a focus-drive calibration file (default: the user's, measured by `calibrate focus-steps`)")
-    shoot.add_argument("--out", type=Path, default=Path("stack"), help="folder for the frames (default stack)")
+    shoot.add_argument("--out", type=Path, default=Path("stack"),
+                       help="folder for the frames (default stack; one that holds files gives stack-2, ...)")
     shoot.add_argument("--no-check", action="store_true", help="do not run stack-check on the frames afterwards")
     shoot.add_argument("--magnification", type=_positive_float, help="simulated bench only: its magnification")
     shoot.add_argument("--capture-width-px", type=int, help="simulated bench only: the width of its captures")
