@@ -18,7 +18,8 @@ ALLOWED = {
     "camera": {"frames", "resources"},
     "focus": {"frames"},
     "optics": {"frames", "resources"},
-    "overlay": {"focus", "optics", "frames"},
+    # resources: the strict reading of values from files users edit (overlay choices).
+    "overlay": {"focus", "optics", "frames", "resources"},
     "pipeline": {"focus", "optics", "overlay", "frames"},
     "live": {"camera", "focus", "optics", "overlay", "frames", "pipeline"},
     "session": {"focus", "optics", "camera", "frames", "resources"},

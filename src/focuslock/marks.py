@@ -25,6 +25,7 @@ from focuslock.focus.defocus import view_margin_px
 from focuslock.focus.feature import extract_view
 from focuslock.focus.parts import FeatureReference
 from focuslock.pipeline import PipelineSettings
+from focuslock.resources import is_finite_number
 
 __all__ = ["DriveCounter", "GoToResult", "Mark", "MarkError", "MarkStore", "check_mark_name", "default_marks_folder", "go_to_mark",
            "take_mark"]
@@ -289,7 +290,7 @@ def _entry_values(entry: dict) -> tuple:
         return value
 
     def positive(value) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        if not is_finite_number(value) or value <= 0:
             raise ValueError(f"{value!r} is not a positive number")
         return float(value)
 

@@ -12,19 +12,24 @@ costs only itself.
   folder named ``*.toml``, a file that cannot be opened); :func:`line_of` finds the line
   of a field for errors found after parsing. Loaders skip what fails, warn
   (:func:`warn`), and keep the rest working.
+* :func:`is_finite_number` and :func:`is_box` check a value read from a file a user
+  may edit (TOML, JSON, a SQLite cell) by type: a boolean is not a number, NaN and
+  infinity are not numbers either.
 
 This module imports nothing from focuslock, so any part may use it.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
 import tomllib
 from pathlib import Path
 
-__all__ = ["DataFileError", "data_folder", "data_folders", "line_of", "read_toml", "user_config_folder", "warn"]
+__all__ = ["DataFileError", "data_folder", "data_folders", "is_box", "is_finite_number", "line_of", "read_toml",
+           "user_config_folder", "warn"]
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -79,6 +84,18 @@ def read_toml(path: Path) -> dict:
         where = f", line {found.group(1)}" if found else ""
         reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", message) or "invalid TOML"
         raise DataFileError(f"{path}{where}: {reason[0].lower() + reason[1:]} (not valid TOML).") from None
+
+
+def is_finite_number(value) -> bool:
+    """An int or float that is finite, and not a boolean (TOML's and JSON's ``true`` is
+    Python's 1)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def is_box(value) -> bool:
+    """``[x, y, width, height]``: a list of four finite numbers, width and height above 0."""
+    return isinstance(value, list) and len(value) == 4 and all(is_finite_number(v) for v in value) \
+        and value[2] > 0 and value[3] > 0
 
 
 def line_of(path: Path, field: str, value: str | None = None) -> int | None:

@@ -25,6 +25,7 @@ from focuslock.focus.peaking import PeakingSettings
 from focuslock.optics.dof import DofResult, LiveViewCoc, depth_for_live_view_blur_mm, describe_depth
 from focuslock.overlay.focus_layer import STATE_COLOURS_RGB, draw_focus_layer
 from focuslock.overlay.hud import darken, draw_text_panel
+from focuslock.resources import is_finite_number
 
 __all__ = ["GHOST_MODES", "OVERLAY_CHOICES", "OverlayRenderer", "OverlaySettings", "PreparedPicture", "defocus_line", "display_scale", "loupe_origin", "overlay_choices", "parse_aspect",
            "with_overlay_choices"]
@@ -106,9 +107,6 @@ _WORDS = ("ghost_mode", "histogram")
 
 
 def _checked_choice(name: str, value):
-    def is_number(v) -> bool:
-        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
     if name in _SWITCHES:
         if not isinstance(value, bool):
             raise ValueError(f"The overlay choice {name} must be true or false, got {value!r}.")
@@ -119,15 +117,15 @@ def _checked_choice(name: str, value):
         if value is not None and not isinstance(value, str):
             raise ValueError(f"The aspect guide must be a ratio such as \"4:5\", got {value!r}.")
     elif name == "ghost_opacity":
-        if not is_number(value) or not 0.0 <= value <= 1.0:
+        if not is_finite_number(value) or not 0.0 <= value <= 1.0:
             raise ValueError(f"The ghost's opacity must be a number from 0 to 1, got {value!r}.")
         value = float(value)
     elif name == "zebra_level":
-        if not is_number(value) or value != int(value) or not 0 <= value <= 255:
+        if not is_finite_number(value) or value != int(value) or not 0 <= value <= 255:
             raise ValueError(f"The zebra level must be a whole number from 0 to 255, got {value!r}.")
         value = int(value)
     elif name == "loupe_zoom":
-        if not is_number(value) or value != int(value):
+        if not is_finite_number(value) or value != int(value):
             raise ValueError(f"The loupe zoom must be 0 (off) or a whole number from 2 to 8, got {value!r}.")
         value = int(value)
     return value

@@ -32,6 +32,7 @@ import numpy as np
 
 from focuslock.camera.base import Camera, CameraError
 from focuslock.camera.files import SaveError, replace_file_atomically
+from focuslock.resources import is_box, is_finite_number
 from focuslock.session.naming import NamePattern, NamingError
 from focuslock.session.xmp import RatingPolicy
 
@@ -200,9 +201,7 @@ def _from_mapping(data: dict, file_name: str) -> Recipe:
     features = []
     for index, feature in enumerate(data.get("features", [])):
         box = feature.get("box") if isinstance(feature, dict) else None
-        if (not isinstance(box, list) or len(box) != 4 or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                                                   and math.isfinite(v) for v in box)
-                or box[2] <= 0 or box[3] <= 0):
+        if not is_box(box):
             raise fail(f"feature {index + 1} needs box = [x, y, width, height] in the reference's pixels")
         features.append(tuple(float(v) for v in box))
     if not features:
@@ -218,7 +217,7 @@ def _from_mapping(data: dict, file_name: str) -> Recipe:
     for key in _OPTICS_NUMBERS:
         if key in optics_table:
             value = optics_table[key]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value > 0):
+            if not is_finite_number(value) or value <= 0:
                 raise fail(f"optics.{key} must be a positive number, got {value!r}")
             optics[key] = float(value)
     lens = optics_table.get("lens")

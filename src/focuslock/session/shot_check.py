@@ -38,6 +38,7 @@ from focuslock.focus.lock import FocusLock, FocusState, LockSettings
 from focuslock.focus.noise import single_frame_noise_sigma
 from focuslock.focus.track import FeatureTracker, TrackSettings
 from focuslock.optics.dof import conventional_coc_mm
+from focuslock.resources import is_box, is_finite_number
 from focuslock.session.store import FeatureVerdict
 
 __all__ = ["SessionSetup", "ShotJudge", "ShotVerdict", "SetupError", "WORKING_COC_PX"]
@@ -86,7 +87,7 @@ class SessionSetup:
             value = data.get(key)
             if value is None:  # absent or null: unset
                 return default
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            if not is_finite_number(value) or value <= 0:
                 raise SetupError(f"the session's {key} is {value!r}, not a positive number")
             return float(value)
 
@@ -97,10 +98,7 @@ class SessionSetup:
             raise SetupError(f"the session's {key} is {value!r}, not a name")
 
         boxes = data.get("features_px")
-        if not isinstance(boxes, list) or not all(
-                isinstance(box, list) and len(box) == 4
-                and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in box)
-                and box[2] > 0 and box[3] > 0 for box in boxes):
+        if not isinstance(boxes, list) or not all(is_box(box) for box in boxes):
             raise SetupError(f"the session's features_px is {boxes!r}, not a list of boxes [x, y, w, h]")
         optics = data.get("optics") or {}
         if not isinstance(optics, dict):

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from focuslock.resources import is_finite_number
+
 __all__ = ["DATABASE_NAME", "now_utc", "FeatureVerdict", "LoggedShot", "SessionError", "ShotFile", "ShotRecord", "ShotStore",
            "SCHEMA_VERSION", "VERDICTS"]
 
@@ -400,9 +402,7 @@ class ShotStore:
 
 def _real(value) -> float | None:
     """A logged number, or None (unknown) for a cell that is not a finite number."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return None
+    return float(value) if is_finite_number(value) else None
 
 
 def _text(value, default: str = "") -> str:
