@@ -252,13 +252,12 @@ class _Crop:
 
 class _Replay:
     """What the first pass of ``--lock-best`` keeps so that the second need not decode the
-    take again: each frame's part that the feature could reach (the engine's own
-    :meth:`~focuslock.focus.engine.FocusEngine.region_read`, widened by
-    ``REPLAY_SLACK_PX``), the sharpest frame so far whole (the second pass's lock frame,
-    where the noise is measured), and the frames that could not be read, in order.
-    Iterating it gives the second pass its frames: each crop pasted into one frame-sized
-    buffer whose other pixels are stale — read by nothing, which :meth:`check_holds`
-    makes sure of before each frame is processed."""
+    take again: each frame's part that the feature could reach (what the engine converted,
+    ``FocusEngine.last_region_px``, widened by ``REPLAY_SLACK_PX``), the sharpest frame so
+    far whole (the second pass's lock frame, where the noise is measured), and the frames
+    that could not be read, in order. Iterating it gives the second pass its frames: each
+    crop pasted into one frame-sized buffer whose other pixels are stale — read by
+    nothing, which :meth:`check_holds` makes sure of for each frame processed."""
 
     def __init__(self, limit_bytes: int) -> None:
         self.limit_bytes = limit_bytes
@@ -473,9 +472,10 @@ def _run(target: str, roi_px, lock_index: int, track: bool, measure: str, lock_s
          overlay_video: Path | None, progress: str | None, sensor: TakeSensor | None, lens: TakeLens | None,
          keep: "_Replay | None" = None, replay: "_Replay | None" = None) -> AnalysisReport:
     """One pass: lock on frame ``lock_index`` at ``roi_px``, then judge every frame.
-    ``progress``: the label of a progress line on stderr (None: no line). ``keep``: what a second pass may replay is kept there; ``replay``: the frames come
-    from a first pass's ``keep`` (raises :class:`_ReplayMiss` where it does not hold what
-    this pass reads)."""
+    ``progress``: the label of a progress line on stderr (None: no line). ``keep``: what
+    a second pass may replay is kept there; ``replay``: the frames come from a first
+    pass's ``keep`` (raises :class:`_ReplayMiss` where it does not hold what this pass
+    reads)."""
     # Without an overlay nothing reads the frame's luma beyond the feature's reach.
     engine = FocusEngine(take_mode=True, luma_near_features_only=overlay_video is None)
     lock_rgb = replay.whole_rgb if replay is not None and replay.whole_index == lock_index else _frame_rgb(target, lock_index)
@@ -522,12 +522,13 @@ def _run(target: str, roi_px, lock_index: int, track: bool, measure: str, lock_s
                     keep.keep(InputFrame(item.index, item.source, item.time_s, None, skipped), None)
                 records.append(FrameRecord(item.index, item.source, item.time_s, None, None, True, skipped))
                 continue
-            box = engine.region_read(settings, rgb.shape[:2])
-            if replay is not None:
-                replay.check_holds(item, box)
-            elif keep is not None:
-                keep.keep(item, box)
             result = engine.process(rgb, settings)
+            # What this frame's work read: a replay that did not hold it read stale
+            # pixels, and the whole pass is dropped (_ReplayMiss) before its result counts.
+            if replay is not None:
+                replay.check_holds(item, engine.last_region_px)
+            elif keep is not None:
+                keep.keep(item, engine.last_region_px)
             record = FrameRecord(item.index, item.source, item.time_s, result.reading, result.roi_px,
                                  result.lock is None or result.lock.state == FocusState.LOST, lock=result.lock)
             records.append(record)

@@ -158,7 +158,9 @@ class FocusEngine:
     part of each frame the features can reach this frame (the tracker's search margin
     and the view's context around each box) is converted to grey — the rest of the
     frame is read by nothing then (``analyze`` without an overlay: at 1080p the whole
-    conversion was a third of its work a frame). ``last_grey`` is None on such frames.
+    conversion was a third of its work a frame). ``last_grey`` is None on such frames,
+    and ``last_region_px`` is the box (x0, y0, x1, y1) that was converted (None: the
+    whole frame).
     """
 
     def __init__(self, take_mode: bool = False, luma_near_features_only: bool = False) -> None:
@@ -167,6 +169,7 @@ class FocusEngine:
         self.workspace = Workspace()
         self.noise = NoiseModel()
         self.last_grey: np.ndarray | None = None
+        self.last_region_px: tuple[int, int, int, int] | None = None
         self._roi_request: int | None = None
         self._more_request: int | None = None
         self._first: FollowedFeature | None = None
@@ -187,7 +190,7 @@ class FocusEngine:
         started = time.perf_counter()
         height, width = image_rgb.shape[:2]
         grey = self.workspace.buffer("grey", (height, width), np.uint8)
-        box = self.region_read(settings, (height, width))
+        box = self.last_region_px = self._region_read(settings, (height, width))
         if box is None:
             cv2.cvtColor(image_rgb, cv2.COLOR_RGB2GRAY, dst=grey)
         else:
@@ -239,7 +242,8 @@ class FocusEngine:
         return FocusResult(published_peaking, first.roi_px, first.reading, first.track, first.lock, self.noise.sigma,
                            timings, tuple(results[1:]), placement)
 
-    def region_read(self, settings: FocusSettings, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    # ------------------------------------------------------------------ internals
+    def _region_read(self, settings: FocusSettings, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
         """The box (x0, y0, x1, y1) of the next frame that its work can read, when only
         that part needs converting to grey (see ``luma_near_features_only``); None
         when the whole frame is needed: peaking on, the noise still measured on whole
@@ -263,7 +267,6 @@ class FocusEngine:
             return None
         return x0, y0, x1, y1
 
-    # ------------------------------------------------------------------ internals
     def _follow_requested(self, grey: np.ndarray, settings: FocusSettings) -> None:
         """A new first feature (dropping every lock and the further ones) or a new set of
         further features, as the settings ask."""
