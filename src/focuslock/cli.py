@@ -216,10 +216,11 @@ def build_parser() -> argparse.ArgumentParser:
     stack = commands.add_parser("stack-plan", help="plan a focus stack: step size and number of frames")
     _add_lens_options(stack)
     stack.add_argument("--near", type=_finite_float, help="the subject's nearest point, mm (from --distance-from)")
-    stack.add_argument("--far", type=_finite_float, help="the subject's farthest point, mm")
+    stack.add_argument("--far", type=_finite_float, help="the subject's farthest point, mm (from where --near is)")
     stack.add_argument("--magnification", type=_finite_float, help="magnification at the near end, instead of --near")
     stack.add_argument("--depth", type=_finite_float, help="the subject's depth in mm, instead of --far")
-    stack.add_argument("--distance-from", choices=("sensor", "lens"), default="sensor")
+    stack.add_argument("--distance-from", choices=("sensor", "lens"), default="sensor",
+                       help="where --near and --far are measured from (default: the sensor)")
     stack.add_argument("--overlap", type=_finite_float, default=0.3, help="overlap between frames as a fraction of the depth of field (default 0.3)")
     stack.add_argument("--method", choices=("rail", "lens"), default="rail",
                        help="move the camera on a rail (even steps) or refocus the lens (even in 1/distance)")
@@ -812,8 +813,8 @@ def _dof_table(result, setup: dict, notes: list[str]) -> list[str]:
 
 
 def _stack_plan(args: argparse.Namespace) -> int:
-    from focuslock.optics.dof import OpticsError, depth_of_field, subject_distance_from_sensor
-    from focuslock.optics.stack import DriveCalibration, load_drive_calibration, plan_stack
+    from focuslock.optics.dof import OpticsError, depth_of_field
+    from focuslock.optics.stack import DriveCalibration, depth_to_far_end_mm, load_drive_calibration, plan_stack
 
     setup = _lens_setup(args)
     focal = setup["focal_length_mm"]
@@ -830,8 +831,8 @@ def _stack_plan(args: argparse.Namespace) -> int:
             near_dof = depth_of_field(focal, args.f_number, setup["coc_mm"], magnification=near_magnification,
                                       pupil_ratio=setup["pupil_ratio"], wavelength_nm=args.wavelength_nm)
         near = near_dof.subject_distance_mm
-        if args.far is not None:
-            far = subject_distance_from_sensor(focal, args.far) if args.distance_from == "sensor" else args.far
+        if args.far is not None:  # the far end measured from where the near end is: their difference is the depth
+            far = near + depth_to_far_end_mm(args.far, args.distance_from, near=near_dof, near_mm=args.near)
         else:
             if not args.depth > 0:
                 raise UserError(f"The subject's depth must be a positive number of mm, got {args.depth:g}.")

@@ -9,6 +9,14 @@ Two ways of moving focus:
   × (1 − overlap) in that measure. This keeps the overlap between neighbouring frames
   the same from the front of the subject to the back.
 
+The subject is given by its near end (a distance or a magnification: where the first
+frame is focused) and its far end or depth. The near and far ends are two points of one
+subject measured from one place (the sensor or the lens), so the subject's depth is their
+difference (:func:`depth_to_far_end_mm`), whichever way focus moves — never the far end
+run through the focusing equation on its own: at 1:1 the sensor-to-subject distance is at
+its minimum, and a point 10 mm farther from the sensor would read as a focus 37 mm
+farther from the lens.
+
 With a focus-drive calibration (µm of focus shift at the subject per drive step),
 the steps between frames are also given in drive steps.
 """
@@ -20,7 +28,7 @@ from dataclasses import dataclass
 
 from focuslock.optics.dof import DofResult, OpticsError, depth_of_field
 
-__all__ = ["DriveCalibration", "StackPlan", "load_drive_calibration", "plan_stack"]
+__all__ = ["DriveCalibration", "StackPlan", "depth_to_far_end_mm", "load_drive_calibration", "plan_stack"]
 
 MAX_FRAMES = 10_000
 
@@ -144,6 +152,27 @@ def plan_stack(near_mm: float, far_mm: float, dof: DofResult, *, overlap: float 
             )
     return StackPlan(method, near_mm, far_mm, overlap, criterion, frame_dof, step, frames, positions, drive_steps,
                      calibration.drive_setting if calibration else "")
+
+
+def depth_to_far_end_mm(far_mm: float, distance_from: str, *, near: DofResult, near_mm: float | None = None) -> float:
+    """The subject's depth (mm) from its near end to its far end ``far_mm`` (from the
+    sensor or the lens, as ``distance_from`` says).
+
+    ``near_mm``: the near end as the user gave it, from the same place; without it (the
+    near end given as a magnification), where the near end's optics ``near`` put it. Both
+    ends are points of the subject in one setup, so the depth is their difference: what a
+    rail travels, and what the plane of focus crosses when the lens refocuses.
+    """
+    if distance_from not in ("sensor", "lens"):
+        raise OpticsError(f"Distances are measured from the sensor or the lens, not {distance_from!r}.")
+    if not (math.isfinite(far_mm) and far_mm > 0):
+        raise OpticsError("The subject's near and far limits must be positive distances in mm.")
+    if near_mm is None:
+        near_mm = near.distance_from_sensor_mm if distance_from == "sensor" else near.subject_distance_mm
+    if far_mm < near_mm:
+        raise OpticsError(f"The far limit ({far_mm:g} mm) is nearer than the near limit ({near_mm:.4g} mm from the "
+                          f"{distance_from}).")
+    return far_mm - near_mm
 
 
 def _frame_dof(dof: DofResult, distance_mm: float, criterion: str) -> float:
