@@ -16,8 +16,24 @@ Differences from the live capture check, and why:
   was found gives the framing drift; a feature not found is UNCERTAIN, never SHARP.
 * The reference is one still picture: the lock's take mode (no calibration over frames).
 
-The overall verdict: ``soft`` when a feature is SOFT; else ``drift`` when a feature moved
-more than the limit; else ``uncertain`` when a feature could not be judged; else ``pass``.
+A file narrower than the reference (a JPEG saved small, an export, a thumbnail) is never
+enlarged (that smooths the reference's detail too: a soft small file read as sharp). The
+reference is reduced to the file's width instead, as the file was, and locked there with
+the CoC in the file's pixels. Another program made that file with its own resampling,
+whose blur or sharpening the estimator cannot tell from defocus when the CoC is a pixel
+or so: measured on the test photographs, an antialiased export reads +1.2–1.4 px of disc
+blur in the file's pixels, a non-antialiased or sharpened one −0.5 to −2.4 px; at a CoC
+of 1.0–1.2 px that made sharp files SOFT and 1.5-CoC-soft files SHARP, from 1.6 px none.
+So such a file whose CoC is under ``MIN_RESAMPLED_COC_PX`` of its pixels is UNCERTAIN.
+
+Beside focus, each found feature's exposure is compared with the reference's
+(:mod:`focuslock.focus.exposure`): a stop or more off, or highlights clipped beyond the
+reference's, is noted with the verdict; it never changes the focus verdict (clipping
+aside, which makes the blur itself untrustworthy: UNCERTAIN, as in live view).
+
+The overall verdict (:class:`ShotOutcome`): ``soft`` when a feature is SOFT; else
+``drift`` when a feature moved more than the limit; else ``uncertain`` when a feature
+could not be judged; else ``pass``.
 """
 
 from __future__ import annotations
@@ -33,20 +49,27 @@ from focuslock.camera.base import CorruptFrameError
 from focuslock.camera.limits import FrameSizeError, decode_image
 from focuslock.focus.capture_check import judge_view, reduce_to_width
 from focuslock.focus.defocus import view_margin_px
-from focuslock.focus.feature import clipped_share, extract_view
+from focuslock.focus.exposure import ExposureNote, FeatureExposure, Levels, compare_levels, feature_levels
+from focuslock.focus.feature import extract_view
 from focuslock.focus.lock import FocusLock, FocusState, LockSettings
 from focuslock.focus.noise import single_frame_noise_sigma
 from focuslock.focus.track import FeatureTracker, TrackSettings
 from focuslock.optics.dof import conventional_coc_mm
 from focuslock.resources import is_box, is_finite_number
 from focuslock.session.store import FeatureVerdict
+from focuslock.session.verdict import ShotOutcome, ShotVerdict, overall_verdict
 
-__all__ = ["SessionSetup", "ShotJudge", "ShotVerdict", "SetupError", "WORKING_COC_PX"]
+__all__ = ["MIN_RESAMPLED_COC_PX", "SessionSetup", "SetupError", "ShotJudge", "ShotOutcome", "ShotVerdict", "WORKING_COC_PX"]
 
 # The CoC's width (px) at the working scale: enough for the estimator to resolve it.
 WORKING_COC_PX = 3.0
+# The least CoC (px, in the file's own pixels) at which a file narrower than the
+# reference — resampled by another program — can be judged (see the module's text).
+MIN_RESAMPLED_COC_PX = 1.5
 # How far (share of the working width) a feature is searched for around its place.
 _SEARCH_SHARE = 0.12
+# Smaller sizes whose reference is kept locked (a session's small files are mostly one size).
+_SCALES_KEPT = 4
 
 
 class SetupError(ValueError):
@@ -117,29 +140,29 @@ class SessionSetup:
         return conventional_coc_mm(width_px, height_px)
 
 
-@dataclass(frozen=True)
-class ShotVerdict:
-    """One shot judged: the overall verdict (pass / soft / drift / uncertain), why, each
-    feature's verdict, and the largest drift (file px and share of the width)."""
-
-    path: Path
-    verdict: str
-    reason: str | None
-    features: tuple[FeatureVerdict, ...]
-    drift_px: float | None
-    drift_share: float | None
-    size_px: tuple[int, int] | None
-
-    def describe(self) -> str:
-        text = f"{self.path.name}: {self.verdict.upper()}"
-        return text + (f" — {self.reason}" if self.reason else "")
-
-
 @dataclass
 class _Feature:
     roi_work: tuple[float, float, float, float]
     template: np.ndarray
     lock: FocusLock
+    levels: Levels
+
+
+@dataclass
+class _Scale:
+    """The reference's features locked for pictures ``file_width_px`` wide, judged at
+    ``width_px`` (working px; ``scale`` of them per reference px)."""
+
+    file_width_px: int
+    width_px: int
+    scale: float
+    coc_px: float
+    settings: LockSettings
+    features: list[_Feature] = field(default_factory=list)
+
+
+class _TooSmall(Exception):
+    """A feature that cannot be locked at a scale; ``str()`` says why."""
 
 
 class ShotJudge:
@@ -153,39 +176,73 @@ class ShotJudge:
         self.setup = setup
         height, width = reference_bgr.shape[:2]
         self.reference_size_px = (width, height)
-        coc_file_px = setup.coc_in_file_px(width, height)
-        if not (math.isfinite(coc_file_px) and coc_file_px > 0):
+        self.coc_file_px = setup.coc_in_file_px(width, height)
+        if not (math.isfinite(self.coc_file_px) and self.coc_file_px > 0):
             raise SetupError("The circle of confusion must be a positive number of pixels.")
-        # Reduce only as far as keeps WORKING_COC_PX per CoC (never enlarge).
-        self.work_scale = min(1.0, WORKING_COC_PX / coc_file_px)
-        self.work_width_px = max(16, int(round(width * self.work_scale)))
-        self.work_scale = self.work_width_px / width
-        self.coc_work_px = coc_file_px * self.work_scale
-        if self.coc_work_px > 200:
-            raise SetupError(f"A circle of confusion of {coc_file_px:g} px is not plausible for a {width}-pixel-wide picture.")
-        self.pixel_pitch_um = (setup.sensor_width_mm * 1000.0 / width) if setup.sensor_width_mm else None
-        self.settings = LockSettings(coc_px=self.coc_work_px, take_mode=True)
-        colour, grey = _working_copies(reference_bgr, self.work_width_px)
-        noise_sigma = single_frame_noise_sigma(grey)
-        self.features: list[_Feature] = []
-        for index, roi in enumerate(setup.features_px):
-            roi_work = _scale_roi(roi, self.work_scale)
-            x, y, w, h = (int(round(v)) for v in roi_work)
-            if w < 8 or h < 8:
-                raise SetupError(f"Feature {index + 1} ({_roi_text(roi)}) is under 8 px a side at the working scale; "
-                                 "draw a larger box.")
-            if x < 0 or y < 0 or x + w > grey.shape[1] or y + h > grey.shape[0]:
-                raise SetupError(f"Feature {index + 1} ({_roi_text(roi)}) is not inside the {width}×{height} reference picture.")
-            roi_work = (float(x), float(y), float(w), float(h))
-            lock = FocusLock(extract_view(grey, roi_work, view_margin_px(self.settings.coc_px)), noise_sigma, self.settings,
-                             clipped_share(colour, roi_work))
-            self.features.append(_Feature(roi_work, grey[y:y + h, x:x + w].copy(), lock))
+        # Kept for files narrower than the reference: it is reduced to their width.
+        self._reference = reference_bgr if reference_bgr.ndim == 3 else cv2.cvtColor(reference_bgr, cv2.COLOR_GRAY2BGR)
+        try:
+            self._primary = self._lock_scale(self._reference, self.coc_file_px)
+        except _TooSmall as error:
+            raise SetupError(str(error)) from None
+        self._smaller: dict[int, _Scale | str] = {}
 
     @property
     def warnings(self) -> list[str]:
         """What the reference cannot promise (a feature too plain for its noise), one
         sentence per feature."""
-        return [f"Feature {i + 1}: {f.lock.warning}" for i, f in enumerate(self.features) if f.lock.warning]
+        return [f"Feature {i + 1}: {f.lock.warning}" for i, f in enumerate(self._primary.features) if f.lock.warning]
+
+    def _lock_scale(self, picture: np.ndarray, coc_file_px: float) -> _Scale:
+        """Lock each feature on ``picture`` (the reference, at a file's width; its CoC
+        ``coc_file_px`` in those pixels), reduced only as far as keeps WORKING_COC_PX per
+        CoC (never enlarged)."""
+        file_width = picture.shape[1]
+        width_px = max(16, int(round(file_width * min(1.0, WORKING_COC_PX / coc_file_px))))
+        scale = width_px / self.reference_size_px[0]
+        coc_px = coc_file_px * width_px / file_width
+        if coc_px > 200:
+            raise SetupError(f"A circle of confusion of {coc_file_px:g} px is not plausible for a {file_width}-pixel-wide picture.")
+        settings = LockSettings(coc_px=coc_px, take_mode=True)
+        colour, grey = _working_copies(picture, width_px)
+        noise_sigma = single_frame_noise_sigma(grey)
+        found = _Scale(file_width, width_px, scale, coc_px, settings)
+        ref_w, ref_h = self.reference_size_px
+        smaller = file_width < ref_w
+        for index, roi in enumerate(self.setup.features_px):
+            x, y, w, h = (int(round(float(v) * scale)) for v in roi)
+            if w < 8 or h < 8:
+                raise _TooSmall(f"Feature {index + 1} ({_roi_text(roi)}) is under 8 px a side " + (
+                    "at this size; judge the full-size file" if smaller else "at the working scale; draw a larger box."))
+            if smaller:  # the reduced reference's height was rounded: keep an edge box inside
+                x, y = min(max(x, 0), grey.shape[1] - w), min(max(y, 0), grey.shape[0] - h)
+            if x < 0 or y < 0 or x + w > grey.shape[1] or y + h > grey.shape[0]:
+                raise _TooSmall(f"Feature {index + 1} ({_roi_text(roi)}) is not inside the {ref_w}×{ref_h} reference picture.")
+            roi_work = (float(x), float(y), float(w), float(h))
+            levels = feature_levels(colour, roi_work)
+            lock = FocusLock(extract_view(grey, roi_work, view_margin_px(coc_px)), noise_sigma, settings, levels.clipped_share)
+            found.features.append(_Feature(roi_work, grey[y:y + h, x:x + w].copy(), lock, levels))
+        return found
+
+    def _scale_for(self, width_px: int) -> _Scale | str:
+        """The reference locked for a file ``width_px`` wide (narrower than the
+        reference), or why such a file cannot be judged."""
+        if width_px not in self._smaller:
+            while len(self._smaller) >= _SCALES_KEPT:
+                self._smaller.pop(next(iter(self._smaller)))
+            coc_px = self.coc_file_px * width_px / self.reference_size_px[0]
+            if coc_px < MIN_RESAMPLED_COC_PX:
+                needed = math.ceil(self.reference_size_px[0] * MIN_RESAMPLED_COC_PX / self.coc_file_px)
+                self._smaller[width_px] = (
+                    f"saved at {width_px} px wide: too small to judge a CoC of {coc_px:.2f} px (a file smaller than the "
+                    f"reference needs at least {MIN_RESAMPLED_COC_PX:g} px per CoC in its own pixels); judge the full-size "
+                    f"file, or save it at least {needed} px wide")
+            else:
+                try:
+                    self._smaller[width_px] = self._lock_scale(reduce_to_width(self._reference, width_px), coc_px)
+                except _TooSmall as error:
+                    self._smaller[width_px] = f"saved at {width_px} px wide: {_lower_first(str(error))}"
+        return self._smaller[width_px]
 
     def judge_file(self, path: Path) -> ShotVerdict:
         """Read and judge the file ``path``; a file that cannot be read says so (uncertain)."""
@@ -193,98 +250,94 @@ class ShotJudge:
         try:
             bgr = decode_image(np.fromfile(path, dtype=np.uint8), path.name)
         except FrameSizeError as error:
-            return ShotVerdict(path, "uncertain", str(error), (), None, None, None)
+            return ShotVerdict(path, ShotOutcome.UNCERTAIN, str(error), (), None, None, None)
         except (CorruptFrameError, OSError, ValueError):
-            return ShotVerdict(path, "uncertain", f"{path.name} could not be read as a picture (focuslock reads JPEG, PNG "
-                                                  "and TIFF; a RAW is judged through its JPEG).", (), None, None, None)
+            return ShotVerdict(path, ShotOutcome.UNCERTAIN, f"{path.name} could not be read as a picture (focuslock reads "
+                                                            "JPEG, PNG and TIFF; a RAW is judged through its JPEG).",
+                               (), None, None, None)
         return self.judge(path, bgr)
 
     def judge(self, path: Path, bgr: np.ndarray) -> ShotVerdict:
+        path = Path(path)
         height, width = bgr.shape[:2]
-        ref_h = self.reference_size_px[1]
-        # The shot may be another size (a smaller JPEG beside the RAW): the same working
-        # scale relative to its width; another aspect ratio is a centred band, as on a body.
-        colour, grey = _working_copies(bgr, self.work_width_px)
-        band_offset = (grey.shape[0] - ref_h * self.work_scale) / 2.0
-        to_file = width / self.work_width_px
+        scale = self._primary
+        if width < self.reference_size_px[0]:
+            scale = self._scale_for(width)
+            if isinstance(scale, str):
+                return ShotVerdict(path, ShotOutcome.UNCERTAIN, scale, (), None, None, (width, height))
+        # Another aspect ratio is a centred band, as on a body.
+        colour, grey = _working_copies(bgr, scale.width_px)
+        band_offset = (grey.shape[0] - self.reference_size_px[1] * scale.scale) / 2.0
+        to_file = width / scale.width_px
         noise = single_frame_noise_sigma(grey)
-        verdicts = []
-        for index, feature in enumerate(self.features):
-            verdicts.append(self._judge_feature(index, feature, colour, grey, band_offset, to_file, noise))
-        return _overall(Path(path), tuple(verdicts), self.setup.drift_limit_share, (width, height))
+        pitch_um = self.setup.sensor_width_mm * 1000.0 / width if self.setup.sensor_width_mm else None
+        verdicts, exposures = [], []
+        for index, feature in enumerate(scale.features):
+            verdict, exposure = self._judge_feature(index, feature, scale, colour, grey, band_offset, to_file, noise, pitch_um)
+            verdicts.append(verdict)
+            if exposure is not None:
+                exposures.append(exposure)
+        note = ExposureNote(tuple(exposures)) if exposures else None
+        return overall_verdict(path, tuple(verdicts), self.setup.drift_limit_share, (width, height), note)
 
-    def _judge_feature(self, index: int, feature: _Feature, colour: np.ndarray, grey: np.ndarray, band_offset: float,
-                       to_file: float, noise: float) -> FeatureVerdict:
+    def _judge_feature(self, index: int, feature: _Feature, scale: _Scale, colour: np.ndarray, grey: np.ndarray,
+                       band_offset: float, to_file: float, noise: float,
+                       pitch_um: float | None) -> tuple[FeatureVerdict, FeatureExposure | None]:
         x, y, w, h = feature.roi_work
         expected = (x, y + band_offset)
         radius = max(24, int(_SEARCH_SHARE * grey.shape[1]))
         tracker = FeatureTracker.from_template(feature.template, expected, TrackSettings(search_radius_px=radius))
         track = tracker.update(grey)
         if track.lost:
-            return FeatureVerdict(index, FocusState.UNCERTAIN.value,
-                                  "the feature was not found in this shot (moved out of the frame, covered, or another subject)")
+            return FeatureVerdict(index, FocusState.UNCERTAIN.value, "the feature was not found in this shot (moved out "
+                                  "of the frame, covered, or another subject)"), None
         fx, fy, _, _ = track.roi_px
         drift_work = math.hypot(fx - expected[0], fy - expected[1])
         found = (int(round(fx)), int(round(fy)), int(w), int(h))
-        settings = self.settings
+        found_file = (fx * to_file, (fy - band_offset) * to_file)
+        levels = feature_levels(colour, found)
+        exposure = None if levels is None else compare_levels(index, feature.levels, levels)
+        settings = scale.settings
         unsure = None
         if track.confidence < settings.min_track_confidence:
             unsure = f"the feature was found only with low confidence ({track.confidence:.2f})"
-        elif clipped_share(colour, found) > settings.clipped_share + feature.lock.clipped_share_at_lock:
+        elif exposure is not None and exposure.clipped:
             unsure = "highlights in the feature are clipped: lower the exposure for a trustworthy verdict"
         verdict = judge_view(grey, found, feature.lock.reference, settings, feature.lock.resolvable, unsure, noise)
         if verdict is None:
             return FeatureVerdict(index, FocusState.UNCERTAIN.value, "the feature lies at the edge of this shot",
-                                  found_px=(fx * to_file, (fy - band_offset) * to_file), drift_px=drift_work * to_file)
+                                  found_px=found_file, drift_px=drift_work * to_file), exposure
         shown = verdict.shown
         blur_px = shown.blur_px
         blur_sd = shown.blur_sd_px if math.isfinite(shown.blur_sd_px) else None
         reason = verdict.reason
-        if reason is None and feature.lock.warning and verdict.state != FocusState.SOFT:
+        if scale is not self._primary and not feature.lock.resolvable and verdict.state == FocusState.UNCERTAIN:
+            reason = (f"saved at {scale.file_width_px} px wide: too little fine detail left at this size to judge a CoC "
+                      f"of {scale.coc_px * to_file:.2f} px; judge the full-size file")
+        elif reason is None and feature.lock.warning and verdict.state != FocusState.SOFT:
             reason = feature.lock.warning
-        # The blur in the file's own pixels and, with the sensor, in µm on the sensor.
+        # The blur in the file's own pixels and, with the sensor, in µm on the sensor
+        # (``pitch_um``: the file's pixel pitch).
         blur_file_px = blur_px * to_file if math.isfinite(blur_px) else None
         return FeatureVerdict(
             index, verdict.state.value, reason, blur_file_px,
             None if blur_sd is None else blur_sd * to_file,
-            None if blur_file_px is None or self.pixel_pitch_um is None else blur_file_px * self.pixel_pitch_um,
-            blur_px / self.coc_work_px if math.isfinite(blur_px) else None,
-            (fx * to_file, (fy - band_offset) * to_file), drift_work * to_file)
-
-
-def _overall(path: Path, features: tuple[FeatureVerdict, ...], drift_limit_share: float,
-             size_px: tuple[int, int]) -> ShotVerdict:
-    drifts = [f.drift_px for f in features if f.drift_px is not None]
-    drift_px = max(drifts) if drifts else None
-    drift_share = None if drift_px is None else drift_px / size_px[0]
-    soft = [f for f in features if f.state == FocusState.SOFT.value]
-    unsure = [f for f in features if f.state in (FocusState.UNCERTAIN.value, FocusState.LOST.value)]
-    if soft:
-        first = soft[0]
-        blur = "" if first.coc_share is None else f" (blur {first.coc_share:.1f}× the CoC)"
-        verdict, reason = "soft", f"feature {first.feature + 1} is soft{blur}" + (f": {first.reason}" if first.reason else "")
-    elif drift_share is not None and drift_share > drift_limit_share:
-        verdict, reason = "drift", (f"a feature sits {drift_px:.0f} px ({100 * drift_share:.1f} % of the width) from its place "
-                                    f"in the reference (limit {100 * drift_limit_share:.1f} %)")
-    elif unsure:
-        first = unsure[0]
-        verdict, reason = "uncertain", f"feature {first.feature + 1}: {first.reason or 'could not be judged'}"
-    else:
-        verdict, reason = "pass", None
-    return ShotVerdict(path, verdict, reason, features, drift_px, drift_share, size_px)
+            None if blur_file_px is None or pitch_um is None else blur_file_px * pitch_um,
+            blur_px / scale.coc_px if math.isfinite(blur_px) else None,
+            found_file, drift_work * to_file), exposure
 
 
 def _working_copies(bgr: np.ndarray, width_px: int) -> tuple[np.ndarray, np.ndarray]:
-    """The picture at the working width in colour (for clipped highlights) and in grey."""
+    """The picture at the working width in colour (for exposure and clipping) and in grey."""
     if bgr.ndim == 2:
         bgr = cv2.cvtColor(bgr, cv2.COLOR_GRAY2BGR)
     colour = reduce_to_width(bgr, width_px)
     return colour, cv2.cvtColor(colour, cv2.COLOR_BGR2GRAY)
 
 
-def _scale_roi(roi, scale: float) -> tuple[float, float, float, float]:
-    return tuple(float(v) * scale for v in roi)  # type: ignore[return-value]
-
-
 def _roi_text(roi) -> str:
     return ",".join(f"{v:g}" for v in roi)
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]

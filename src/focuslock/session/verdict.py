@@ -1,0 +1,84 @@
+"""A studio shot's verdict as a value: the overall outcome and why, each feature's focus
+verdict, the framing drift and the exposure against the reference.
+
+The outcome (:class:`ShotOutcome`), from the features' verdicts (:func:`overall_verdict`):
+``soft`` when a feature is SOFT; else ``drift`` when a feature moved more than the limit;
+else ``uncertain`` when a feature could not be judged; else ``pass``. The exposure
+(:class:`focuslock.focus.exposure.ExposureNote`) is told beside it and never changes it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from pathlib import Path
+
+from focuslock.focus.exposure import ExposureNote
+from focuslock.focus.lock import FocusState
+from focuslock.session.store import FeatureVerdict
+
+__all__ = ["ShotOutcome", "ShotVerdict", "overall_verdict"]
+
+
+class ShotOutcome(enum.StrEnum):
+    """A shot's overall verdict (the log's and the sidecars' word for it)."""
+
+    PASS = "pass"
+    SOFT = "soft"
+    DRIFT = "drift"
+    UNCERTAIN = "uncertain"
+
+
+@dataclass(frozen=True)
+class ShotVerdict:
+    """One shot judged: the overall verdict, why, each feature's verdict, the largest
+    drift (file px and share of the width), and its exposure against the reference
+    (None when no feature could be measured)."""
+
+    path: Path
+    verdict: ShotOutcome
+    reason: str | None
+    features: tuple[FeatureVerdict, ...]
+    drift_px: float | None
+    drift_share: float | None
+    size_px: tuple[int, int] | None
+    exposure: ExposureNote | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "verdict", ShotOutcome(self.verdict))  # a word from a caller is checked here
+
+    @property
+    def exposure_note(self) -> str | None:
+        """'exposure: +1.3 stops brighter than the reference', or None."""
+        return None if self.exposure is None else self.exposure.text()
+
+    def describe(self) -> str:
+        text = f"{self.path.name}: {self.verdict.upper()}"
+        text += f" — {self.reason}" if self.reason else ""
+        note = self.exposure_note
+        return text + (f" · {note}" if note else "")
+
+
+def overall_verdict(path: Path, features: tuple[FeatureVerdict, ...], drift_limit_share: float,
+                    size_px: tuple[int, int], exposure: ExposureNote | None = None) -> ShotVerdict:
+    """The shot's outcome and why, from its features' verdicts (see the module's text)."""
+    drifts = [f.drift_px for f in features if f.drift_px is not None]
+    drift_px = max(drifts) if drifts else None
+    drift_share = None if drift_px is None else drift_px / size_px[0]
+    soft = [f for f in features if f.state == FocusState.SOFT.value]
+    unsure = [f for f in features if f.state in (FocusState.UNCERTAIN.value, FocusState.LOST.value)]
+    if soft:
+        first = soft[0]
+        blur = "" if first.coc_share is None else f" (blur {first.coc_share:.1f}× the CoC)"
+        verdict = ShotOutcome.SOFT
+        reason = f"feature {first.feature + 1} is soft{blur}" + (f": {first.reason}" if first.reason else "")
+    elif drift_share is not None and drift_share > drift_limit_share:
+        verdict = ShotOutcome.DRIFT
+        reason = (f"a feature sits {drift_px:.0f} px ({100 * drift_share:.1f} % of the width) from its place "
+                  f"in the reference (limit {100 * drift_limit_share:.1f} %)")
+    elif unsure:
+        first = unsure[0]
+        verdict, reason = ShotOutcome.UNCERTAIN, f"feature {first.feature + 1}: {first.reason or 'could not be judged'}"
+    else:
+        verdict, reason = ShotOutcome.PASS, None
+    return ShotVerdict(path, verdict, reason, features, drift_px, drift_share, size_px, exposure)
