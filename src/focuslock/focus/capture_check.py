@@ -6,6 +6,13 @@ mapped into it (live view shows the sensor's full width; a different aspect rati
 centred crop or band), and the feature is judged by the lock's own blur estimator against
 the same circle of confusion — no allowance: the same estimator, the same thresholds, the
 same parts of the box (:mod:`.parts`).
+
+Beside focus, the feature's exposure against the lock's view (:mod:`.exposure`, the one
+measurement every path asks): a stop or more off, or highlights clipped beyond the lock's,
+is told with the verdict; clipping also makes the verdict UNCERTAIN (clipped detail cannot
+show its blur), as in live view. The lock's view is live view's grey picture, so both
+sides are read in grey at live-view scale; a body whose live view does not simulate the
+exposure (a dim live view at f/16, say) can make the capture read a stop or two off.
 """
 
 from __future__ import annotations
@@ -16,12 +23,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from focuslock.focus.exposure import ExposureNote, Levels, compare_levels, feature_levels
 from focuslock.focus.feature import extract_view
 from focuslock.focus.lock import LockSettings, Verdict, describe_blur, judge_feature
 from focuslock.focus.noise import single_frame_noise_sigma
 from focuslock.focus.parts import FeatureReference
 
-__all__ = ["CaptureCheck", "check_capture", "judge_view", "reduce_to_width"]
+__all__ = ["CLIPPED_REASON", "CaptureCheck", "check_capture", "judge_view", "reduce_to_width", "reference_levels"]
+
+# Why a feature whose highlights clip beyond the reference's is UNCERTAIN.
+CLIPPED_REASON = "highlights in the feature are clipped: lower the exposure for a trustworthy verdict"
 
 
 @dataclass(frozen=True)
@@ -31,6 +42,7 @@ class CaptureCheck:
     state: str | None  # "sharp" | "softening" | "soft" | "uncertain" | None (could not check)
     message: str
     box_px: tuple[float, float, float, float] | None = None  # the feature's box in the file's pixels
+    exposure: ExposureNote | None = None  # the feature's exposure against the lock's view
 
 
 def reduce_to_width(image: np.ndarray, width_px: int) -> np.ndarray:
@@ -59,6 +71,16 @@ def judge_view(grey: np.ndarray, roi_px: tuple[float, float, float, float], refe
     return judge_feature(reference.estimate(view, noise_sigma), settings, resolvable, unsure=unsure)
 
 
+def reference_levels(reference: FeatureReference) -> Levels:
+    """The locked feature's exposure as the lock saw it: its view (grey, live-view scale)
+    inside the context margin."""
+    # The lock keeps its first view on the whole box's curve; parts.py has no public name for it.
+    view = reference.whole._first_view  # noqa: SLF001
+    margin = reference.margin_px
+    inner = view[margin:view.shape[0] - margin, margin:view.shape[1] - margin]
+    return feature_levels(inner, (0, 0, inner.shape[1], inner.shape[0]))
+
+
 def check_capture(path: Path, bgr: np.ndarray, live_size_px: tuple[int, int],
                   roi_live_px: tuple[float, float, float, float], reference: FeatureReference,
                   settings: LockSettings | None = None) -> CaptureCheck:
@@ -72,11 +94,16 @@ def check_capture(path: Path, bgr: np.ndarray, live_size_px: tuple[int, int],
     # Live view spans the sensor's width; its height sits centred in the capture's.
     x, y, w, h = roi_live_px
     box_live = (x, y + (grey.shape[0] - live_h) / 2.0, w, h)
-    verdict = judge_view(grey, box_live, reference, settings)
+    levels = feature_levels(grey, box_live)
+    exposure = None if levels is None else ExposureNote((compare_levels(0, reference_levels(reference), levels),))
+    unsure = CLIPPED_REASON if exposure is not None and exposure.clipped_features else None
+    verdict = judge_view(grey, box_live, reference, settings, unsure=unsure)
     if verdict is None:
         return CaptureCheck(path, None, None, f"{path.name}: saved; the locked feature is outside this capture's frame.")
     shown = verdict.shown
     text = f"{path.name}: {verdict.state.value.upper()} ({describe_blur(shown.blur_px, reference.coc_px, shown.beyond_range)})"
+    text += f" — {verdict.reason}" if verdict.reason else ""
+    note = exposure.text("the lock") if exposure is not None else None
     to_file = bgr.shape[1] / grey.shape[1]
-    return CaptureCheck(path, shown.blur_px, verdict.state.value, text + (f" — {verdict.reason}" if verdict.reason else ""),
-                        tuple(v * to_file for v in box_live))
+    return CaptureCheck(path, shown.blur_px, verdict.state.value, text + (f" · {note}" if note else ""),
+                        tuple(v * to_file for v in box_live), exposure)

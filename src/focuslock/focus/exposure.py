@@ -143,20 +143,21 @@ class ExposureNote:
         """True when the shot's exposure deserves a note (off by a stop, or clipped)."""
         return any(f.off or f.clipped for f in self.features)
 
-    def text(self) -> str | None:
+    def text(self, against: str = "the reference") -> str | None:
         """'exposure: +1.3 stops brighter than the reference; highlights clipped in
-        feature 2 (12 % of it, 0 % in the reference)', or None when nothing is amiss."""
+        feature 2 (12 % of it, 0 % in the reference)', or None when nothing is amiss;
+        ``against``: what the shot was compared with ("the lock" in the window)."""
         parts = []
         off = [f for f in self.features if f.off]
         if off:
             worst = max(off, key=lambda f: abs(f.stops))
             which = f"feature {worst.feature + 1} " if len(self.features) > 1 else ""
             direction = "brighter" if worst.stops > 0 else "darker"
-            parts.append(f"exposure: {which}{worst.stops:+.1f} stops {direction} than the reference")
+            parts.append(f"exposure: {which}{worst.stops:+.1f} stops {direction} than {against}")
         for f in self.features:
             if f.clipped:
                 parts.append(f"highlights clipped in feature {f.feature + 1} ({100 * f.clipped_share:.0f} % of it, "
-                             f"{100 * f.reference_clipped_share:.0f} % in the reference)")
+                             f"{100 * f.reference_clipped_share:.0f} % in {against})")
         return "; ".join(parts) or None
 
     def keywords(self) -> tuple[str, ...]:
