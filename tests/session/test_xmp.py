@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from focuslock.focus.exposure import KEYWORD_BRIGHTER, KEYWORD_CLIPPED, KEYWORD_DARKER, ExposureNote, FeatureExposure
 from focuslock.session.xmp import RatingPolicy, SidecarError, XmpFields, sidecar_paths, write_sidecar
 
 EXIFTOOL = shutil.which("exiftool")
@@ -117,3 +119,34 @@ def test_a_configured_policy_and_a_broken_sidecar(tmp_path):
     with pytest.raises(SidecarError, match="not valid XMP; it was left as it is"):
         write_sidecar(broken, _fields("pass"), RatingPolicy())
     assert broken.read_text(encoding="utf-8") == "<x:xmpmeta><rdf:RDF>unfinished"
+
+
+def _exposure(stops: float, clipped: float = 0.0) -> ExposureNote:
+    return ExposureNote((FeatureExposure(0, stops, clipped, 0.0), FeatureExposure(1, 0.1, 0.0, 0.0)))
+
+
+def test_the_exposure_note_is_a_keyword_both_programs_filter_on_and_the_rating_stays_focus(tmp_path):
+    path = tmp_path / "IMG_0042.JPG.xmp"
+    path.write_text(_DARKTABLE_SIDECAR.replace(' xmp:Rating="4"', ""), encoding="utf-8")  # the person's keywords, no rating
+    fields = replace(_fields("pass"), exposure=_exposure(1.32, clipped=0.12))
+    write_sidecar(path, fields, RatingPolicy())
+    tags = _read(path)
+    # The rating and label are the focus verdict's (PASS: 5, Green), whatever the light did.
+    assert (tags["XMP-xmp:Rating"], tags["XMP-xmp:Label"]) == (5, "Green")
+    # Keywords: the person's kept, ours added — flat (dc:subject) and under focuslock| (lr:hierarchicalSubject).
+    assert tags["XMP-dc:Subject"] == ["bottle", "client/acme", KEYWORD_BRIGHTER, KEYWORD_CLIPPED]
+    assert tags["XMP-lr:HierarchicalSubject"] == [f"focuslock|{KEYWORD_BRIGHTER}", f"focuslock|{KEYWORD_CLIPPED}"]
+    assert tags["XMP-focuslock:Exposure"] == ("exposure: feature 1 +1.3 stops brighter than the reference; highlights "
+                                              "clipped in feature 1 (12 % of it, 0 % in the reference)")
+    assert str(tags["XMP-focuslock:ExposureStops"]) == "+1.32"
+    # Checked again in a darker light: ours replaced, the person's kept.
+    write_sidecar(path, replace(fields, exposure=_exposure(-1.04)), RatingPolicy())
+    tags = _read(path)
+    assert tags["XMP-dc:Subject"] == ["bottle", "client/acme", KEYWORD_DARKER]
+    assert tags["XMP-lr:HierarchicalSubject"] == [f"focuslock|{KEYWORD_DARKER}"]
+    # And with the exposure as the reference's (0.4 stops is no note): ours gone, no empty bag left behind.
+    write_sidecar(path, replace(fields, exposure=_exposure(0.4)), RatingPolicy())
+    tags = _read(path)
+    assert tags["XMP-dc:Subject"] == ["bottle", "client/acme"]
+    assert "XMP-lr:HierarchicalSubject" not in tags and tags["XMP-focuslock:Exposure"] == ""
+    assert "hierarchicalSubject" not in path.read_text(encoding="utf-8")

@@ -183,5 +183,5 @@ class ExposureNote:
 # Keywords (Lightroom's and darktable's tags) for the exposure notes.
 KEYWORD_BRIGHTER = "exposure brighter than reference"
 KEYWORD_DARKER = "exposure darker than reference"
-KEYWORD_CLIPPED = "highlights clipped"
+KEYWORD_CLIPPED = "highlights clipped beyond reference"
 EXPOSURE_KEYWORDS = (KEYWORD_BRIGHTER, KEYWORD_DARKER, KEYWORD_CLIPPED)

@@ -13,6 +13,18 @@ write one kind. What goes in: ``xmp:Rating`` (0–5; −1 is Lightroom's "reject
 reads it too) and darktable's ``darktable:colorlabels``, plus ``focuslock:*`` (verdict,
 reason, each feature's blur, drift).
 
+The exposure note (:mod:`focuslock.focus.exposure`: a stop or more from the reference, or
+highlights clipped) never touches the rating or the label, which are the focus verdict's.
+It goes where both programs show and filter it: **keywords** — ``dc:subject`` (the flat
+list: Lightroom's Keyword List and Library filter, darktable's tags and collections) and
+``lr:hierarchicalSubject`` under ``focuslock|`` (Lightroom's keyword hierarchy, darktable's
+tag tree): "exposure brighter than reference", "exposure darker than reference",
+"highlights clipped beyond reference". The sentence itself and the signed stops are in
+``focuslock:Exposure`` and ``focuslock:ExposureStops``. Keywords a person gave are kept;
+ours are replaced at each check (a shot checked again with a good exposure loses them).
+Lightroom reads a changed sidecar of a picture already in its catalog only through
+*Metadata ▸ Read Metadata from Files*; darktable on *look for updated XMP files*.
+
 An existing sidecar is merged, never clobbered: it is parsed, only our properties are
 set, everything else (darktable's edit history, keywords, a Lightroom develop setting)
 is kept with its namespaces' prefixes, and the file is replaced atomically. A rating or
@@ -31,8 +43,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from focuslock.camera.files import SaveError, replace_file_atomically
+from focuslock.focus.exposure import EXPOSURE_KEYWORDS, ExposureNote
 
-__all__ = ["FOCUSLOCK_NS", "RatingPolicy", "SidecarError", "XmpFields", "sidecar_paths", "write_sidecar"]
+__all__ = ["FOCUSLOCK_NS", "KEYWORD_PARENT", "RatingPolicy", "SidecarError", "XmpFields", "sidecar_paths", "write_sidecar"]
 
 FOCUSLOCK_NS = "http://ns.focuslock.org/xmp/1.0/"
 _NS = {
@@ -40,12 +53,18 @@ _NS = {
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
     "xmp": "http://ns.adobe.com/xap/1.0/",
     "darktable": "http://darktable.sf.net/",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "lr": "http://ns.adobe.com/lightroom/1.0/",
     "focuslock": FOCUSLOCK_NS,
 }
 _RDF = "{%s}" % _NS["rdf"]
 _XMP = "{%s}" % _NS["xmp"]
 _DT = "{%s}" % _NS["darktable"]
 _FL = "{%s}" % FOCUSLOCK_NS
+_DC = "{%s}" % _NS["dc"]
+_LR = "{%s}" % _NS["lr"]
+# Our keywords' parent in the hierarchy (lr:hierarchicalSubject).
+KEYWORD_PARENT = "focuslock"
 # darktable numbers its five colour labels.
 _DARKTABLE_LABELS = {"Red": 0, "Yellow": 1, "Green": 2, "Blue": 3, "Purple": 4}
 _LABELS = tuple(_DARKTABLE_LABELS)
@@ -112,6 +131,7 @@ class XmpFields:
     worst_coc_share: float | None = None
     drift_px: float | None = None
     sku: str | None = None
+    exposure: ExposureNote | None = None  # the features' exposure against the reference
 
 
 def sidecar_paths(picture: Path, style: str = "both") -> list[Path]:
@@ -184,6 +204,14 @@ def merge_sidecar(existing: bytes | None, fields: XmpFields, policy: RatingPolic
     _set(descriptions, ours, _FL + "WorstBlurCoC", _number(fields.worst_coc_share, 3))
     _set(descriptions, ours, _FL + "DriftPx", _number(fields.drift_px, 1))
     _set(descriptions, ours, _FL + "SKU", fields.sku or "")
+    exposure = fields.exposure
+    _set(descriptions, ours, _FL + "Exposure", (exposure.text() if exposure is not None else None) or "")
+    stops = exposure.stops if exposure is not None else None
+    _set(descriptions, ours, _FL + "ExposureStops", "" if stops is None else f"{stops:+.2f}")
+    words = exposure.keywords() if exposure is not None else ()
+    _set_keywords(descriptions, ours, _DC + "subject", EXPOSURE_KEYWORDS, words)
+    _set_keywords(descriptions, ours, _LR + "hierarchicalSubject", tuple(f"{KEYWORD_PARENT}|{k}" for k in EXPOSURE_KEYWORDS),
+                  tuple(f"{KEYWORD_PARENT}|{k}" for k in words))
     _remove(descriptions, _FL + "Features")
     features = ET.SubElement(ours, _FL + "Features")
     sequence = ET.SubElement(features, _RDF + "Seq")
@@ -226,6 +254,21 @@ def _remove(descriptions, name: str) -> None:
 def _set(descriptions, ours, name: str, value: str) -> None:
     _remove(descriptions, name)
     ET.SubElement(ours, name).text = value
+
+
+def _set_keywords(descriptions, ours, name: str, ours_all: tuple[str, ...], wanted: tuple[str, ...]) -> None:
+    """The keyword bag ``name``: the keywords there that are not ours kept in their order,
+    ours (any of ``ours_all``) replaced by ``wanted``; left as it is when nothing changes."""
+    present = [(li.text or "").strip() for description in descriptions for element in description.findall(name)
+               for li in element.iter(_RDF + "li")]
+    words = [w for w in present if w not in ours_all] + list(wanted)
+    if words == present:
+        return
+    _remove(descriptions, name)
+    if words:
+        bag = ET.SubElement(ET.SubElement(ours, name), _RDF + "Bag")
+        for word in words:
+            ET.SubElement(bag, _RDF + "li").text = word
 
 
 def _darktable_labels(descriptions) -> list[str]:
