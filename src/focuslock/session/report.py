@@ -4,8 +4,12 @@ network) and a CSV with a row per shot, from the shot log alone plus the files i
 The page: the verdicts counted, the setup (reference, features, circle of confusion,
 drift limit), the sharpness and drift of every shot across the session as an inline SVG
 plot, and a row per shot with a thumbnail, each feature's crop at 100 % (the file's own
-pixels, where it was found), the verdict and why, and the files with their checksums.
-Shots are read from the log in batches, so a session of thousands stays in bounds.
+pixels, where it was found), the verdict and why, the exposure note (a stop or more from
+the reference, or highlights clipped: :mod:`focuslock.focus.exposure`; beside the
+verdict, never part of it), and the files with their checksums. The CSV has the note and
+the signed stops in ``exposure_note`` and ``exposure_stops``. Every text from the log
+is escaped (the log is a file anyone can edit). Shots are read from the log in batches,
+so a session of thousands stays in bounds.
 """
 
 from __future__ import annotations
@@ -24,16 +28,18 @@ from focuslock.camera.limits import decode_image
 from focuslock.session.store import LoggedShot, ShotStore
 from focuslock.session.review import crop_window
 from focuslock.session.shot_check import SessionSetup, SetupError
+from focuslock.session.verdict import logged_exposure
 
 __all__ = ["CSV_COLUMNS", "MAX_FEATURES_IN_CSV", "render_report"]
 
 MAX_FEATURES_IN_CSV = 4
-CSV_COLUMNS = (["sequence", "logged_utc", "file", "verdict", "reason", "worst_blur_coc", "drift_px", "drift_pct", "sku",
-                "sha256", "companions"]
+CSV_COLUMNS = (["sequence", "logged_utc", "file", "verdict", "reason", "worst_blur_coc", "drift_px", "drift_pct",
+                "exposure_stops", "exposure_note", "sku", "sha256", "companions"]
                + [f"feature{i}_{what}" for i in range(1, MAX_FEATURES_IN_CSV + 1)
                   for what in ("state", "blur_px", "blur_um", "blur_coc", "reason")])
 _THUMB_WIDTH_PX = 240
 _VERDICT_COLOURS = {"pass": "#2e9d4a", "soft": "#d23c32", "drift": "#d9a400", "uncertain": "#7a7f87"}
+_EXPOSURE_COLOUR = "#8a5a00"
 
 
 def render_report(store: ShotStore) -> tuple[str, str]:
@@ -45,7 +51,9 @@ def render_report(store: ShotStore) -> tuple[str, str]:
     csv_text = io.StringIO()
     writer = csv.writer(csv_text, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
+    noted = 0  # shots with an exposure note
     for shot in store.shots():
+        noted += logged_exposure(shot.record.camera).note is not None
         worst = shot.record.worst_coc_share
         drift_pct = None if shot.record.drift_share is None else 100.0 * shot.record.drift_share
         points.append((shot.sequence, worst, drift_pct, shot.record.verdict))
@@ -58,7 +66,9 @@ def render_report(store: ShotStore) -> tuple[str, str]:
         created=html.escape(store.created_utc()),
         total=sum(counts.values()),
         counts="".join(f'<span class="badge" style="background:{_VERDICT_COLOURS[v]}">{counts[v]} {v}</span> '
-                       for v in ("pass", "soft", "drift", "uncertain")),
+                       for v in ("pass", "soft", "drift", "uncertain"))
+               + (f'<span class="badge" style="background:{_EXPOSURE_COLOUR}">{noted} with an exposure note</span>'
+                  if noted else ""),
         settings=_settings_table(setup),
         plot=_plot_svg(points),
         rows="\n".join(rows_html) or '<tr><td colspan="6">No shots logged yet.</td></tr>',
@@ -79,11 +89,17 @@ def _fmt(value: float | None, digits: int) -> str:
     return "" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
 
 
+def _signed(value: float | None) -> str:
+    return "" if value is None or not math.isfinite(value) else f"{value:+.2f}"
+
+
 def _csv_row(shot: LoggedShot, worst: float | None, drift_pct: float | None) -> list:
     record = shot.record
     judged = next((f for f in record.files if f.role == "judged"), None)
+    exposure = logged_exposure(record.camera)
     row = [shot.sequence, shot.logged_utc, record.name, record.verdict, record.reason or "", _fmt(worst, 3),
-           _fmt(record.drift_px, 1), _fmt(drift_pct, 2), record.sku or "", judged.sha256 if judged else "",
+           _fmt(record.drift_px, 1), _fmt(drift_pct, 2), _signed(exposure.stops), exposure.note or "", record.sku or "",
+           judged.sha256 if judged else "",
            " ".join(f.path for f in record.files if f.role == "companion")]
     for index in range(MAX_FEATURES_IN_CSV):
         feature = next((f for f in record.features if f.feature == index), None)
@@ -111,10 +127,13 @@ def _shot_row(store: ShotStore, shot: LoggedShot, features, drift_pct: float | N
     lines = [html.escape(feature.describe()) for feature in record.features]
     files = "<br>".join(f'{html.escape(f.path)} <span class="hash">{f.sha256[:12]}…</span>' for f in record.files)
     colour = _VERDICT_COLOURS.get(record.verdict, "#444")
+    note = logged_exposure(record.camera).note
+    exposure = f'<div class="exposure">{html.escape(note)}</div>' if note else ""
     return (f'<tr class="shot" id="shot-{shot.sequence}"><td>{shot.sequence}</td><td>{thumb}</td>'
             f'<td class="crops">{"".join(crops)}</td>'
             f'<td><span class="badge" style="background:{colour}">{html.escape(record.verdict.upper())}</span>'
-            f'<div class="reason">{html.escape(record.reason or "")}</div><div class="features">{"<br>".join(lines)}</div>'
+            f'<div class="reason">{html.escape(record.reason or "")}</div>{exposure}'
+            f'<div class="features">{"<br>".join(lines)}</div>'
             f'<div>drift {_fmt(record.drift_px, 1) or "–"} px ({_fmt(drift_pct, 2) or "–"} %)</div></td>'
             f'<td class="files">{files}<div class="time">{html.escape(shot.logged_utc)}</div></td></tr>')
 
@@ -239,6 +258,7 @@ table {{ border-collapse: collapse; }}
 .crop {{ image-rendering: pixelated; border: 1px solid #999; }}
 figcaption {{ font-size: 11px; color: #555; }}
 .reason {{ margin: 4px 0; max-width: 320px; }}
+.exposure {{ margin: 4px 0; max-width: 320px; color: #8a5a00; font-weight: 600; }}
 .hash, .time {{ color: #888; font-size: 11px; }}
 .missing {{ color: #888; font-style: italic; width: 240px; }}
 </style></head>

@@ -5,6 +5,10 @@ The outcome (:class:`ShotOutcome`), from the features' verdicts (:func:`overall_
 ``soft`` when a feature is SOFT; else ``drift`` when a feature moved more than the limit;
 else ``uncertain`` when a feature could not be judged; else ``pass``. The exposure
 (:class:`focuslock.focus.exposure.ExposureNote`) is told beside it and never changes it.
+
+The session's log keeps the exposure in the shot's camera record (``camera_json``, beside
+the body's settings) under ``EXPOSURE_LOG_KEY`` (:meth:`ShotVerdict.camera_record`);
+:func:`logged_exposure` reads it back, strictly (a log may be edited outside focuslock).
 """
 
 from __future__ import annotations
@@ -15,9 +19,13 @@ from pathlib import Path
 
 from focuslock.focus.exposure import ExposureNote
 from focuslock.focus.lock import FocusState
+from focuslock.resources import is_finite_number
 from focuslock.session.store import FeatureVerdict
 
-__all__ = ["ShotOutcome", "ShotVerdict", "overall_verdict"]
+__all__ = ["EXPOSURE_LOG_KEY", "LoggedExposure", "ShotOutcome", "ShotVerdict", "logged_exposure", "overall_verdict"]
+
+# The key of the shot's camera record (the log's camera_json) that holds its exposure.
+EXPOSURE_LOG_KEY = "focuslock_exposure"
 
 
 class ShotOutcome(enum.StrEnum):
@@ -52,6 +60,14 @@ class ShotVerdict:
         """'exposure: +1.3 stops brighter than the reference', or None."""
         return None if self.exposure is None else self.exposure.text()
 
+    def camera_record(self, camera: dict | None = None) -> dict:
+        """The shot's camera record for the log: the body's settings (``camera``) and, when
+        measured, the exposure against the reference (under ``EXPOSURE_LOG_KEY``)."""
+        record = dict(camera or {})
+        if self.exposure is not None:
+            record[EXPOSURE_LOG_KEY] = self.exposure.to_json()
+        return record
+
     def describe(self) -> str:
         text = f"{self.path.name}: {self.verdict.upper()}"
         text += f" — {self.reason}" if self.reason else ""
@@ -82,3 +98,23 @@ def overall_verdict(path: Path, features: tuple[FeatureVerdict, ...], drift_limi
     else:
         verdict, reason = ShotOutcome.PASS, None
     return ShotVerdict(path, verdict, reason, features, drift_px, drift_share, size_px, exposure)
+
+
+@dataclass(frozen=True)
+class LoggedExposure:
+    """A logged shot's exposure: the note (None when nothing was amiss) and the signed
+    stops of the feature farthest from the reference (None when not measured)."""
+
+    note: str | None
+    stops: float | None
+
+
+def logged_exposure(camera: dict) -> LoggedExposure:
+    """The exposure a shot's camera record holds; nothing for a record without one, or
+    with one changed into something else outside focuslock."""
+    entry = camera.get(EXPOSURE_LOG_KEY) if isinstance(camera, dict) else None
+    if not isinstance(entry, dict):
+        return LoggedExposure(None, None)
+    note, stops = entry.get("note"), entry.get("stops")
+    return LoggedExposure(note if isinstance(note, str) and note else None,
+                          float(stops) if is_finite_number(stops) else None)
