@@ -51,11 +51,13 @@ def test_analyze_json_follows_the_documented_shape(focus_stacks, capsys):
     assert main(["analyze", str(focus_stacks / "pcb"), "--roi", "440,800,150,80", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["input"] == str(focus_stacks / "pcb")
-    assert report["lock_frame"] == 0 and report["best_frame"] == 3
+    # A stack is judged against its sharpest frame by default (frame 0 is its softest).
+    assert report["lock_frame"] == 3 and report["best_frame"] == 3
     assert len(report["frames"]) == 7
     first = report["frames"][0]
     assert set(first) >= {"index", "source", "file", "time_s", "blur_px", "blur_sd_px", "coc_share", "state", "roi"}
-    assert first["blur_px"] == 0.0 and first["file"] == "pcb_001.jpg"
+    assert first["file"] == "pcb_001.jpg" and first["state"] == "soft"
+    assert report["frames"][3]["blur_px"] == pytest.approx(0.0, abs=0.2)
     assert all(f["state"] in ("sharp", "softening", "soft", "uncertain", "lost") for f in report["frames"])
     # Tracking follows the capacitor as focus breathing moves it down the frame.
     assert report["frames"][6]["roi"][1] > report["frames"][0]["roi"][1] + 5
@@ -161,7 +163,10 @@ def test_the_coc_comes_from_the_body_and_blurs_are_given_in_microns(focus_stacks
     for frame in report["frames"]:
         if frame["blur_px"] is not None:
             assert frame["blur_um"] == pytest.approx(frame["blur_px"] * 36000 / 2048, abs=0.01)
-            assert frame["coc_share"] == pytest.approx(frame["blur_px"] / report["coc_px"], abs=1e-3)
+            if frame["blur_px"] >= 0:
+                assert frame["coc_share"] == pytest.approx(frame["blur_px"] / report["coc_px"], abs=1e-3)
+            else:  # sharper than the lock frame: no share of the depth of field
+                assert frame["coc_share"] is None
     # --coc-um with a sensor width gives the same pixels as the body with its own CoC.
     assert main(["analyze", str(focus_stacks / "pcb"), "--roi", "440,800,150,80", "--coc-um", "28.844",
                  "--sensor-width-mm", "36", "--json"]) == 0

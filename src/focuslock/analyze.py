@@ -36,6 +36,7 @@ from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.focus.lock import MAX_COC_PX, FocusState, LockSettings, LockStatus
 from focuslock.focus.measure import DEFAULT_MEASURE, MEASURES, FocusReading
 from focuslock.focus.peaking import PeakingSettings
+from focuslock.focus.take_noise import NEIGHBOURS, pair_noise_sigmas
 from focuslock.optics.dof import (LIVE_VIEW_RESOLVES_COC_PX, DofResult, LiveViewCoc, OpticsError, coc_in_live_view,
                                   depth_for_live_view_blur_mm, depth_of_field, describe_depth)
 from focuslock.overlay.focus_layer import STATE_COLOURS_RGB
@@ -78,15 +79,27 @@ class FrameRecord:
 
     @property
     def blur_px(self) -> float | None:
-        return self.lock.blur_px if self.lock is not None else None
+        """The measured blur; None where the reading ran off the end of the feature's
+        through-focus curve (the number would be the curve's end, not a measurement:
+        :attr:`reason` says which way)."""
+        if self.lock is None or self.lock.beyond_range:
+            return None
+        return self.lock.blur_px
 
     @property
     def blur_sd_px(self) -> float | None:
-        return self.lock.blur_sd_px if self.lock is not None else None
+        return self.lock.blur_sd_px if self.lock is not None and not self.lock.beyond_range else None
 
     @property
     def reason(self) -> str | None:
-        return self.lock.reason if self.lock is not None else None
+        if self.lock is None:
+            return None
+        if self.lock.beyond_range and self.lock.blur_px is not None and self.lock.state != FocusState.LOST:
+            beyond = (f"sharper than the lock frame by more than {-self.lock.blur_px:.1f} px (the most its curve measures)"
+                      if self.lock.blur_px < 0 else
+                      f"blurred by at least {self.lock.blur_px:.1f} px (past the end of the feature's through-focus curve)")
+            return f"{self.lock.reason}; {beyond}" if self.lock.reason else beyond
+        return self.lock.reason
 
 
 # The blur of each frame in its units, and the decimals the JSON and the CSV give it.
@@ -129,7 +142,9 @@ class AnalysisReport:
             "blur_px": blur,
             "blur_sd_px": sd if sd is not None and math.isfinite(sd) else None,
             "blur_um": None if blur is None or self.coc is None else self.coc.blur_um(blur),
-            "coc_share": None if blur is None or not self.coc_px else blur / self.coc_px,
+            # A frame sharper than the lock's has no share of the depth of field.
+            "coc_share": (None if blur is None or round(blur, FRAME_NUMBER_DIGITS["blur_px"]) < 0 or not self.coc_px
+                          else blur / self.coc_px),
             "defocus_um": self.defocus_um(record),
         }
 
@@ -413,15 +428,16 @@ class TakeLens:
             raise AnalysisError(str(error)) from None
 
 
-def analyze(target: str, roi_px: tuple[int, int, int, int], *, lock_frame: int | None = 0, lock_best: bool = False,
+def analyze(target: str, roi_px: tuple[int, int, int, int], *, lock_frame: int | None = None, lock_best: bool = False,
             track: bool = True, measure: str = DEFAULT_MEASURE, lock_settings: LockSettings | None = None,
             overlay_video: Path | None = None, progress: bool = False, sensor: TakeSensor | None = None,
             lens: TakeLens | None = None) -> AnalysisReport:
     """Analyse every frame of ``target`` for the feature in ``roi_px``.
 
-    ``roi_px`` is where the feature is in the lock frame (frame 0 unless ``lock_frame``
-    says otherwise; with ``lock_best`` it is where the feature is in frame 0, and the
-    lock goes to the sharpest frame found by a first pass). The frames run through the
+    ``roi_px`` is where the feature is in the lock frame (``lock_frame``; by default frame
+    0 of a video and the sharpest frame of a stack or folder; with ``lock_best`` — the
+    default for a stack or folder — it is where the feature is in frame 0, and the lock
+    goes to the sharpest frame found by a first pass). The frames run through the
     same :class:`~focuslock.focus.engine.FocusEngine` as live view, in take mode: the
     noise is measured once on the lock frame and every frame is judged on its own.
     With ``sensor`` the CoC comes from the optics (the sensor's CoC in the take's
@@ -433,6 +449,13 @@ def analyze(target: str, roi_px: tuple[int, int, int, int], *, lock_frame: int |
     if measure not in MEASURES:
         raise AnalysisError(f"Unknown measure {measure!r}; use one of {', '.join(MEASURES)}.")
     lock_settings = dataclasses.replace(lock_settings or LockSettings(), take_mode=True)
+    if lock_frame is None and not lock_best:
+        # A stack or a folder is judged against its sharpest frame unless told otherwise:
+        # locked on frame 0 (often the softest of a stack), every frame sharper than it
+        # would read "SHARP" only for being no softer than frame 0. A video locks on its
+        # first frame, where a take usually starts in focus.
+        path = Path(target)
+        lock_best = not _is_video(path) and not path.is_file()
     if not lock_best:
         lock_index = int(lock_frame) if lock_frame else 0
         return _run(target, roi_px, lock_index, track, measure, lock_settings, overlay_video,
@@ -492,6 +515,11 @@ def _run(target: str, roi_px, lock_index: int, track: bool, measure: str, lock_s
                                 "--coc-um and the sensor.") from None
     settings = FocusSettings(measure=measure, track=track, lock=lock_settings,
                              peaking=PeakingSettings(enabled=overlay_video is not None)).follow(roi_px).with_lock(True)
+    # The noise, as live view measures it: on the still feature in the frames around the
+    # lock frame (texture cancels), or the lock frame alone where none held still.
+    lock_grey = cv2.cvtColor(lock_rgb, cv2.COLOR_RGB2GRAY)
+    engine.noise.observe_frame(lock_grey)
+    engine.noise.hold_measured(pair_noise_sigmas(lock_grey, _neighbour_greys(target, lock_index, replay), roi_px))
     first = engine.process(lock_rgb, settings)
     if first.lock is None:
         raise AnalysisError(f"The feature could not be measured in the lock frame {lock_index}.")
@@ -559,6 +587,28 @@ def _run(target: str, roi_px, lock_index: int, track: bool, measure: str, lock_s
     if overlay_video is not None:
         report.written["overlay_video"] = str(overlay_video)
     return report
+
+
+def _neighbour_greys(target: str, index: int, replay: "_Replay | None") -> list[np.ndarray]:
+    """The grey frames up to :data:`NEIGHBOURS` on each side of frame ``index`` (from the
+    replay of a first pass when there is one: its kept parts hold the feature's reach)."""
+    wanted = set(range(max(index - NEIGHBOURS, 0), index + NEIGHBOURS + 1)) - {index}
+    greys: list[np.ndarray] = []
+    if replay is not None:
+        frames: Iterator[InputFrame] = iter(replay)
+    else:
+        frames, _ = iter_input(target)
+    try:
+        for item in frames:
+            if item.index > index + NEIGHBOURS:
+                break
+            if item.index in wanted and item.rgb is not None:
+                greys.append(cv2.cvtColor(item.rgb, cv2.COLOR_RGB2GRAY))
+    finally:
+        close = getattr(frames, "close", None)
+        if close:
+            close()
+    return greys
 
 
 def _frame_rgb(target: str, index: int) -> np.ndarray:

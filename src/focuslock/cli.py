@@ -167,7 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("input", help="a video file, a folder of images, or a glob such as 'stack/*.jpg'")
     analyze.add_argument("--roi", type=_roi, required=True, help="the feature's box X,Y,W,H in pixels of the lock frame")
     which = analyze.add_mutually_exclusive_group()
-    which.add_argument("--lock-frame", type=int, default=0, help="frame whose sharpness is the reference (default 0)")
+    which.add_argument("--lock-frame", type=int, default=None,
+                       help="frame whose sharpness is the reference (default: frame 0 of a video, the sharpest frame of a stack or folder)")
     which.add_argument("--lock-best", action="store_true", help="use the sharpest frame as the reference")
     analyze.add_argument("--no-track", action="store_true", help="measure the same box in every frame")
     from focuslock.focus.measure import DEFAULT_MEASURE, MEASURES
@@ -394,7 +395,7 @@ def _window(session, settings, args, title: str, setup=None) -> int:
     recipe = None
     if args.recipe is not None:
         # The recipe's overlay choices too: the setup looks as it did when it was saved.
-        recipe = _session_from_recipe(args.recipe)[0]
+        recipe = _recipe_request(args.recipe)[0]
         overlay = recipe.overlay
         first_setup = setup
 
@@ -593,7 +594,7 @@ def _analyze(args: argparse.Namespace) -> int:
     from focuslock.optics.dof import ASSUMED_COC_PX
     from focuslock.outputs import OutputError, check_outputs
 
-    if args.lock_frame < 0:
+    if args.lock_frame is not None and args.lock_frame < 0:
         raise UserError(f"--lock-frame must be 0 or more, got {args.lock_frame}.")
     outputs = {}
     if args.csv is not None:
@@ -902,6 +903,7 @@ def _capture(args: argparse.Namespace) -> int:
     from focuslock.camera.base import CameraError
     from focuslock.camera.gphoto import GPhotoCamera
     from focuslock.session.recipe import settings_of
+    from focuslock.watch import WatchError
 
     if args.count < 1:
         raise UserError(f"--count must be 1 or more, got {args.count}.")
@@ -931,6 +933,8 @@ def _capture(args: argparse.Namespace) -> int:
                     printed.add(path)
     except CameraError as error:
         failure = error.user_message
+    except WatchError as error:  # the shot could not be logged (its files stay where they are)
+        failure = str(error)
     finally:
         camera.close()
         if session is not None:
@@ -962,18 +966,15 @@ def _capture(args: argparse.Namespace) -> int:
 
 def _open_capture_session(args: argparse.Namespace):
     from focuslock.session.naming import DEFAULT_PATTERN, NamePattern, NamingError
+    from focuslock.session.opening import open_session
     from focuslock.session.store import SessionError
-    from focuslock.watch import CaptureLog, WatchError, WatchOptions, open_session
+    from focuslock.watch import CaptureLog, WatchOptions
 
-    recipe, features, reference, coc = _session_from_recipe(args.recipe)
+    recipe, request = _recipe_request(args.recipe)
     try:
         pattern = NamePattern(str(recipe.naming.get("pattern", DEFAULT_PATTERN)))
-    except NamingError as error:
-        raise UserError(str(error)) from None
-    args.session.mkdir(parents=True, exist_ok=True)
-    try:
-        store, judge = open_session(args.session, args.session, features, reference, coc, recipe.drift_limit_pct / 100.0)
-    except (SessionError, WatchError) as error:
+        store, judge = open_session(args.session, None, request)
+    except (NamingError, SessionError) as error:
         raise UserError(str(error)) from None
     return CaptureLog(store, judge, WatchOptions(policy=recipe.rating_policy()), pattern, args.sku)
 
@@ -1230,27 +1231,24 @@ def _stack_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _session_from_recipe(path: Path):
-    """A recipe and what a session set up from it needs: features, the reference's path,
-    the CoC arguments of ``open_session``."""
-    from focuslock.session.recipe import RecipeError, load_recipe
+def _recipe_request(path: Path):
+    """A recipe and the session setup it asks for (``SetupRequest``)."""
+    from focuslock.session.opening import SetupRequest
+    from focuslock.session.recipe import RecipeError
 
     try:
-        recipe, _ = load_recipe(path)  # its [xmp] table checked there too
+        return SetupRequest.from_recipe(path)
     except RecipeError as error:
         raise UserError(str(error)) from None
-    optics = recipe.optics
-    coc = {"coc_px": optics.get("coc_px"), "coc_um": optics.get("coc_um"), "sensor_width_mm": optics.get("sensor_width_mm"),
-           "camera": recipe.camera_name, "lens": recipe.lens}
-    return recipe, [tuple(f) for f in recipe.features_px], path.parent / recipe.reference, coc
 
 
 def _watch(args: argparse.Namespace) -> int:
     import threading
 
+    from focuslock.session.opening import SetupRequest, open_session
     from focuslock.session.store import SessionError
     from focuslock.session.xmp import RatingPolicy
-    from focuslock.watch import WatchError, WatchOptions, install_stop_signals, open_session, print_json_line, run_watch
+    from focuslock.watch import WatchError, WatchOptions, install_stop_signals, print_json_line, run_watch
 
     if args.roi and len(args.roi) > 4:
         raise UserError("Give at most four features (--roi) to check in every shot.")
@@ -1264,20 +1262,19 @@ def _watch(args: argparse.Namespace) -> int:
         if given:
             raise UserError(f"The recipe sets the features, reference and CoC; leave out {', '.join(given)} "
                             "(or edit the recipe).")
-        recipe, features, reference, coc = _session_from_recipe(args.recipe)
+        recipe, request = _recipe_request(args.recipe)
         policy = recipe.rating_policy()
-        drift_pct = args.drift_limit_pct if args.drift_limit_pct is not None else recipe.drift_limit_pct
+        request = request.with_drift_limit_pct(args.drift_limit_pct)
     else:
         sensor = _take_sensor(args)
-        coc = {"coc_px": args.coc_px, "coc_um": None if sensor is None or sensor.coc_mm is None else sensor.coc_mm * 1000.0,
-               "sensor_width_mm": None if sensor is None else sensor.width_mm, "camera": args.camera}
-        features, reference = args.roi, args.reference
-        drift_pct = 1.0 if args.drift_limit_pct is None else args.drift_limit_pct
+        request = SetupRequest(tuple(tuple(map(float, f)) for f in args.roi) if args.roi else None, args.reference, args.coc_px,
+                               None if sensor is None or sensor.coc_mm is None else sensor.coc_mm * 1000.0,
+                               None if sensor is None else sensor.width_mm, args.camera).with_drift_limit_pct(args.drift_limit_pct)
     if not args.folder.is_dir():
         raise UserError(f"The folder to watch, {args.folder}, does not exist or is not a folder.")
     session_dir = args.session or args.folder
     try:
-        store, judge = open_session(session_dir, args.folder, features, reference, coc, drift_pct / 100.0)
+        store, judge = open_session(session_dir, args.folder, request)
     except (SessionError, WatchError) as error:
         raise UserError(str(error)) from None
     stop = threading.Event()

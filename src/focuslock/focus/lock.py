@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from focuslock.focus.defocus import BlurEstimate, view_margin_px
+from focuslock.focus.hints import FocusTrend, PeakSearch, PeakStatus
 from focuslock.focus.parts import PART_REASON, FeatureEstimate, FeatureReference, confident_blur_px
 
 __all__ = ["FocusLock", "FocusState", "LockSettings", "LockStatus", "PeakSearch", "PeakStatus", "Verdict", "describe_blur",
@@ -100,14 +101,47 @@ def _confidently_soft(estimate: BlurEstimate, coc_px: float) -> bool:
     return estimate.no_detail or estimate.blur_px - 2.0 * estimate.blur_sd_px >= coc_px
 
 
+def plainly_soft(estimate: BlurEstimate, coc_px: float) -> bool:
+    """The reading's lower bound (blur less two of its standard deviations) is past the
+    CoC: soft, whatever the box can or cannot resolve at the CoC itself. A feature without
+    detail above the noise at all does not count here (it may never have had any)."""
+    return (not estimate.no_detail and math.isfinite(estimate.blur_sd_px)
+            and estimate.blur_px - 2.0 * estimate.blur_sd_px >= coc_px)
+
+
+def unresolved_soft_reason(estimate: BlurEstimate, coc_px: float) -> str:
+    """Why SOFT stands where the fine judgement is unavailable: how much blur at least, and
+    that the box cannot tell SHARP from SOFTENING."""
+    return (f"at least {estimate.blur_px - 2.0 * estimate.blur_sd_px:.1f} px of blur; this box cannot resolve "
+            f"{coc_px:.1f} px (too little detail for the noise), so SHARP and SOFTENING cannot be told apart")
+
+
+# UNCERTAIN's reason when the feature reads sharper than it was at lock time.
+SHARPER_THAN_LOCK_REASON = "sharper than at lock: lock again here"
+# How much sharper than at lock (share of the CoC) a feature must read for that.
+SHARPER_SHARE_OF_COC = 0.25
+
+
+def sharper_than_lock(estimate: BlurEstimate, coc_px: float) -> bool:
+    """The feature reads sharper than at lock by more than a quarter CoC even at two of its
+    standard deviations:
+    the lock was not taken at best focus, and SHARP would only mean "no softer than then"."""
+    return (math.isfinite(estimate.blur_sd_px)
+            and estimate.blur_px + 2.0 * estimate.blur_sd_px < -SHARPER_SHARE_OF_COC * coc_px)
+
+
 def judge_estimate(estimate: BlurEstimate, settings: LockSettings, resolvable: bool = True) -> tuple[FocusState, str | None]:
     """The verdict on one blur estimate, before hysteresis: SOFT when confidently past the
-    CoC; UNCERTAIN (with the reason) when the noise cannot resolve the CoC; otherwise by
-    the thresholds. ``resolvable``: whether the reference could resolve the CoC at all."""
+    CoC — also where the box cannot resolve the CoC, once the reading's lower bound is past
+    it (then with the reason); UNCERTAIN (with the reason) when the noise cannot resolve
+    the CoC; otherwise by the thresholds. ``resolvable``: whether the reference could
+    resolve the CoC at all."""
     coc = settings.coc_px
     if resolvable and _confidently_soft(estimate, coc):
         return FocusState.SOFT, None
     if not resolvable:
+        if plainly_soft(estimate, coc):
+            return FocusState.SOFT, unresolved_soft_reason(estimate, coc)
         return FocusState.UNCERTAIN, "too little detail for the noise at lock time"
     if estimate.no_detail or estimate.blur_sd_px > settings.reading_sd_fraction * coc:
         return FocusState.UNCERTAIN, "too little detail left to judge"
@@ -154,6 +188,8 @@ def judge_feature(estimate: FeatureEstimate, settings: LockSettings, resolvable:
                       FocusState.SOFTENING if floor >= settings.softening_fraction * coc else None)
     if resolvable and _confidently_soft(whole, coc):
         return Verdict(FocusState.SOFT, None, whole, whole.blur_px)
+    if not resolvable and plainly_soft(whole, coc):
+        return Verdict(FocusState.SOFT, unresolved_soft_reason(whole, coc), whole, whole.blur_px)
     if part_state == FocusState.SOFT:
         return Verdict(FocusState.SOFT, PART_REASON, estimate.parts[part], part_blurs_px[part])
     if unsure is not None:
@@ -178,40 +214,14 @@ def _diverging(estimate: FeatureEstimate) -> bool:
 
 
 def describe_blur(blur_px: float, coc_px: float, beyond_range: bool = False) -> str:
-    """'blur +0.42 px (0.21 CoC)'; '≥' when the blur ran past the reference's curve."""
+    """'blur +0.42 px (0.21 CoC)'; '≥' when the blur ran past the reference's curve. A
+    negative blur (sharper than the reference) is said in pixels only: it is no share of
+    the depth of field."""
+    if blur_px < 0:
+        more = "more than " if beyond_range else ""
+        return f"sharper than the reference by {more}{-blur_px:.2f} px"
     more = "≥" if beyond_range else ""
     return f"blur {more}{blur_px:+.2f} px ({more}{blur_px / coc_px:.2f} CoC)"
-
-
-@dataclass(frozen=True)
-class PeakStatus:
-    best_blur_px: float
-    best_position_steps: float | None
-    best_frame: int
-    passed: bool
-    passed_by_steps: float | None
-    passed_by_frames: int
-
-
-class PeakSearch:
-    """Remembers the least blur of a rack and says when it has been passed."""
-
-    def __init__(self) -> None:
-        self.best: float | None = None
-        self.best_position: float | None = None
-        self.best_frame = 0
-        self.frame = -1
-
-    def update(self, blur_px: float, margin_px: float, position_steps: float | None) -> PeakStatus:
-        self.frame += 1
-        if self.best is None or blur_px < self.best:
-            self.best, self.best_position, self.best_frame = blur_px, position_steps, self.frame
-        passed = blur_px - self.best > margin_px and self.frame > self.best_frame
-        by_steps = None
-        if passed and position_steps is not None and self.best_position is not None:
-            by_steps = abs(position_steps - self.best_position)
-        return PeakStatus(self.best, self.best_position, self.best_frame, passed, by_steps,
-                          self.frame - self.best_frame if passed else 0)
 
 
 @dataclass(frozen=True)
@@ -248,8 +258,11 @@ class LockStatus:
     @property
     def coc_share(self) -> float | None:
         """The blur as a share of the CoC: how much of the depth of field is used
-        (0 = in the plane of the lock, 1 = at the edge of the depth of field)."""
-        return None if self.blur_px is None else self.blur_px / self.coc_px
+        (0 = in the plane of the lock, 1 = at the edge of the depth of field); None
+        without a blur or when the feature reads sharper than at lock."""
+        if self.blur_px is None or self.blur_px < 0:
+            return None  # sharper than at lock: no share of the depth of field
+        return self.blur_px / self.coc_px
 
     def describe(self) -> str:
         """One line for a banner, a HUD or a log: state, blur in px and in CoC."""
@@ -284,11 +297,10 @@ class FocusLock:
         self.state: FocusState = FocusState.SHARP if self.resolvable else FocusState.UNCERTAIN
         self._pending: FocusState | None = None
         self._pending_count = 0
-        self._history: list[float] = []
         self._previous_position: float | None = None
-        self._direction = 0
-        self._seen_sharpening = False
-        self.peak = PeakSearch()
+        self._sharper_count = 0
+        self.trend = FocusTrend(self.settings.coc_px)
+        self.peak: PeakSearch = self.trend.peak
 
     # ------------------------------------------------------------------ calibration
     def _size_thresholds(self) -> None:
@@ -383,6 +395,13 @@ class FocusLock:
         # the blur itself. Saying SOFT there is never false reassurance (judge_feature).
         unsure = "the tracker is unsure where the feature is" if track_confidence < settings.min_track_confidence else None
         verdict = judge_feature(estimate, settings, self.resolvable, confirmed, unsure)
+        sharper = verdict.state != FocusState.SOFT and sharper_than_lock(estimate.whole, settings.coc_px)
+        self._sharper_count = self._sharper_count + 1 if sharper else 0
+        if sharper and (settings.take_mode or self._sharper_count >= settings.confirm_frames):
+            # SHARP means "no blur added since the lock": a lock taken before best focus
+            # would read SHARP with a negative blur once focus passes it. Live, two
+            # readings in a row (as for any worse state): one noisy frame is not a rack.
+            return (*self._uncertain(SHARPER_THAN_LOCK_REASON), estimate.whole)
         if verdict.state == FocusState.UNCERTAIN:
             return (*self._uncertain(verdict.reason), verdict.shown)
         state = self._step(verdict.state, verdict.judged_blur_px)
@@ -470,30 +489,13 @@ class FocusLock:
         return current
 
     def _hint(self, estimate: BlurEstimate, moving: bool, position_steps: float | None) -> tuple[str | None, PeakStatus | None]:
-        """sharper / softer / passed the peak, from the blur's own trend (a rack by hand
-        or on a rail shows as a trend); a drive's position, when known, counts steps."""
-        blur = estimate.blur_px
-        margin = max(2.0 * self.lock_sd_px, 0.1 * self.settings.coc_px)
-        # The trend over the last three frames: a slow rack shows, one noisy frame not.
-        previous = self._history[-3] if len(self._history) >= 3 else (self._history[0] if self._history else None)
-        self._history = (self._history + [blur])[-8:]
-        if previous is None or not math.isfinite(estimate.blur_sd_px):
-            return None, None
-        change = blur - previous
-        trending = abs(change) > margin or moving
-        direction = 0 if not trending else (1 if change > 0 else -1)
-        if direction < 0 and self._direction > 0:
-            self.peak = PeakSearch()  # turned back towards focus: a new search
-        if direction < 0:
-            self._seen_sharpening = True  # a peak can only be passed on the way through it
-        if direction:
-            self._direction = direction
-        peak = self.peak.update(blur, max(3.0 * self.lock_sd_px, 0.15 * self.settings.coc_px), position_steps)
-        if not trending:
-            return None, peak
-        if peak.passed and direction > 0 and self._seen_sharpening:
-            return "passed the peak", peak
-        return ("sharper" if direction < 0 else "softer"), peak
+        """sharper / softer / passed the peak, from the blur's own trend when it is larger
+        than the readings' noise (:mod:`.hints`); a drive's position, when known, counts
+        steps."""
+        margin = max(3.0 * self.lock_sd_px, 0.15 * self.settings.coc_px)
+        hint, peak = self.trend.update(estimate.blur_px, estimate.blur_sd_px, moving, position_steps, margin)
+        self.peak = self.trend.peak
+        return hint, peak
 
 
 def _next_worse(state: FocusState) -> FocusState:

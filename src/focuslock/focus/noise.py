@@ -30,12 +30,13 @@ of focus counts.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-__all__ = ["NoiseModel", "first_difference_energy", "noise_sigma_sd", "single_frame_noise_sigma", "temporal_noise_sigma",
-           "MAD_TO_SIGMA"]
+__all__ = ["NoiseModel", "SingleFrameNoise", "first_difference_energy", "noise_sigma_sd", "single_frame_noise",
+           "single_frame_noise_sigma", "temporal_noise_sigma", "MAD_TO_SIGMA"]
 
 # Median of |x| for a zero-mean Gaussian is 0.6745·σ.
 MAD_TO_SIGMA = 1.0 / 0.6745
@@ -63,17 +64,75 @@ _LAPLACIAN = np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], np.float32)
 # (At 2 % the live engine read every ramp at sd 8 and contrast ½ UNCERTAIN although its
 # blur estimate tracked the truth within 0.16 px.)
 _SINGLE_FRAME_SD = (0.05, 0.10)
+# Where the frame cannot separate its noise from its texture (fewer than _MIN_WEAK_SHARE
+# of its pixels look like noise alone: fine texture everywhere, or a JPEG that smoothed
+# the flat parts), the single-frame σ (Immerkær's on the flattest 30 %) may be 2–4× too
+# high on grass-like texture at noise sd 1 or 0.7× on a JPEG live view: its relative sd.
+_INSEPARABLE_RELATIVE_SD = 0.3
+_MIN_WEAK_SHARE = 0.01
+# The weak-texture window and what white noise of σ = 1 gives there: mean Sobel energy
+# 24 per pixel (Σk² = 12 per axis); the 99th percentile of its 5×5 mean, measured on
+# 512×512 pixels of white noise (the mean of correlated neighbours, not a χ²).
+_WEAK_WINDOW = 5
+_NOISE_ENERGY_Q99 = 46.9
+# Pixels whose neighbourhood reaches these levels are near clipping: flat, but not noise.
+_CLIP_HIGH = 250
+_CLIP_LOW = 4
 _TEMPORAL_SD = (0.01, 0.01)
 
 
 def single_frame_noise_sigma(grey: np.ndarray, max_pixels: int = 65_536) -> float:
-    """Noise σ (grey levels) of one grey frame or region, robust to texture.
+    """Noise σ (grey levels) of one grey frame or region, robust to texture (see
+    :func:`single_frame_noise`)."""
+    return single_frame_noise(grey, max_pixels).sigma
+
+
+@dataclass(frozen=True)
+class SingleFrameNoise:
+    """A single-frame noise estimate: ``sigma`` (grey levels), and ``weak_share`` — the
+    share of the pixels whose neighbourhood looked like noise alone at that σ. Where almost
+    none did (fine texture everywhere: grass, gravel; or a JPEG that smoothed the flat
+    parts), the frame cannot separate its noise from its texture: ``separable`` is False
+    and the estimate's uncertainty (:attr:`relative_sd`) says so."""
+
+    sigma: float
+    weak_share: float
+
+    @property
+    def separable(self) -> bool:
+        return self.weak_share >= _MIN_WEAK_SHARE
+
+    @property
+    def relative_sd(self) -> float:
+        return _SINGLE_FRAME_SD[0] if self.separable else _INSEPARABLE_RELATIVE_SD
+
+    @property
+    def sd(self) -> float:
+        """The standard deviation (grey levels) of :attr:`sigma`."""
+        return self.relative_sd * self.sigma + _SINGLE_FRAME_SD[1]
+
+
+def single_frame_noise(grey: np.ndarray, max_pixels: int = 65_536) -> SingleFrameNoise:
+    """Noise of one grey frame or region, robust to texture: Immerkær's estimator on the
+    pixels whose neighbourhood is as flat as noise alone would leave it.
+
+    The neighbourhood's gradient energy (Sobel, averaged over 5×5) is compared with what
+    white noise of the current σ gives; the pixels below its 99th percentile are the weak
+    texture of Liu, Tanaka & Okutomi (2013), and σ is measured on them again, until it
+    settles. Selected by an odd (gradient) filter, measured by an even one (Laplacian):
+    independent on noise, so the choice does not bias the reading. Texture can only raise
+    the result; where no pixel looks like noise alone, the flattest 1 % answer and the
+    estimate says it could not separate the two (and Immerkær's reading of the flattest
+    30 % answers, see below). Pixels near clipping (flat because the
+    sensor ran out, not because the scene is smooth) are never used.
 
     Large inputs are read from tiles spread over the frame, about ``max_pixels`` in all:
     noise is the same everywhere, the estimate needs tens of thousands of pixels, and
     tiles (unlike a centre crop) also find the out-of-focus parts of a macro frame.
     """
-    if grey.ndim != 2 or grey.shape[0] < 5 or grey.shape[1] < 5:
+    if grey.ndim != 2 or grey.shape[0] < 9 or grey.shape[1] < 9:
+        if grey.ndim == 2 and grey.shape[0] >= 5 and grey.shape[1] >= 5:
+            return SingleFrameNoise(max(float(_immerkaer_flat(grey[np.newaxis])[0]), MIN_SIGMA), 0.0)
         raise ValueError("A noise estimate needs a grey region of at least 5×5 pixels.")
     height, width = grey.shape
     if height * width > max_pixels:
@@ -83,11 +142,67 @@ def single_frame_noise_sigma(grey: np.ndarray, max_pixels: int = 65_536) -> floa
         cols = max(1, min(count // rows, width // tile))
         ys = np.linspace(0, height - tile, rows).astype(int)
         xs = np.linspace(0, width - tile, cols).astype(int)
-        tiles = np.stack([grey[y : y + tile, x : x + tile] for y in ys for x in xs])
-        # The median tile: robust to tiles full of texture, and not biased towards the
-        # darkest tiles (shot noise grows with the level).
-        return max(float(np.median(_immerkaer_flat(tiles))), MIN_SIGMA)
-    return max(float(_immerkaer_flat(grey[np.newaxis])[0]), MIN_SIGMA)
+        tiles = [grey[y : y + tile, x : x + tile] for y in ys for x in xs]
+    else:
+        tiles = [grey]
+    energies, responses = zip(*(_weak_texture_maps(t) for t in tiles))
+    energy, response = np.concatenate(energies), np.concatenate(responses)
+    if energy.size >= 16:
+        settled = _settle(energy, response)
+        if settled.separable:
+            return settled
+        share = settled.weak_share
+    else:
+        share = 0.0
+    # Nothing looks like noise alone: fine texture everywhere, or a JPEG that smoothed the
+    # flat parts below the noise it left in the detail (live view: 0.35–0.55× the temporal
+    # σ). Immerkær's reading of the flattest 30 % per tile then answers — higher than the
+    # weak texture's, never the side that leaves noise to read as detail — with the
+    # uncertainty of a frame that cannot tell the two apart.
+    if len(tiles) > 1:
+        sigma = float(np.median(_immerkaer_flat(np.stack(tiles))))
+    else:
+        sigma = float(_immerkaer_flat(grey[np.newaxis])[0])
+    return SingleFrameNoise(max(sigma, MIN_SIGMA), share)
+
+
+def _weak_texture_maps(tile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel of ``tile`` (border dropped): the 5×5 mean Sobel energy and |Laplacian|,
+    for the pixels not near clipping."""
+    image = tile.astype(np.float32)
+    gx = cv2.Sobel(image, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(image, cv2.CV_32F, 0, 1, ksize=3)
+    energy = cv2.boxFilter(gx * gx + gy * gy, cv2.CV_32F, (_WEAK_WINDOW, _WEAK_WINDOW))
+    response = np.abs(cv2.filter2D(image, cv2.CV_32F, _LAPLACIAN))
+    kernel = np.ones((_WEAK_WINDOW, _WEAK_WINDOW), np.uint8)
+    unclipped = (cv2.dilate(tile, kernel) < _CLIP_HIGH) & (cv2.erode(tile, kernel) > _CLIP_LOW)
+    b = _WEAK_WINDOW // 2 + 1
+    inner = (slice(b, -b), slice(b, -b))
+    keep = unclipped[inner]
+    return energy[inner][keep], response[inner][keep]
+
+
+def _settle(energy: np.ndarray, response: np.ndarray) -> SingleFrameNoise:
+    """Iterate σ → the pixels whose gradient energy noise of σ explains → σ from them."""
+    to_sigma = math.sqrt(math.pi / 2.0) / math.sqrt(20.0)
+    floor_count = max(int(energy.size * _MIN_WEAK_SHARE), 16)
+    # Start from the flattest 30 %: Immerkær's choice, an estimate texture can only raise.
+    threshold = float(np.partition(energy, int(energy.size * _FLAT_SHARE))[int(energy.size * _FLAT_SHARE)])
+    weak = energy <= threshold
+    sigma = to_sigma * float(response[weak].mean())
+    share = float(weak.mean())
+    for _ in range(12):
+        weak = energy <= _NOISE_ENERGY_Q99 * sigma * sigma
+        share = float(weak.mean())
+        if weak.sum() < floor_count:
+            cut = float(np.partition(energy, floor_count)[floor_count])
+            weak = energy <= cut
+        new = to_sigma * float(response[weak].mean())
+        settled = abs(new - sigma) <= 1e-3 * sigma
+        sigma = new
+        if settled:
+            break
+    return SingleFrameNoise(max(sigma, MIN_SIGMA), share)
 
 
 def _immerkaer_flat(tiles: np.ndarray) -> np.ndarray:
@@ -112,15 +227,20 @@ def _immerkaer_flat(tiles: np.ndarray) -> np.ndarray:
     return means * (math.sqrt(math.pi / 2.0) / math.sqrt(20.0))
 
 
-def noise_sigma_sd(sigma: float, temporal: bool = False) -> float:
+
+def noise_sigma_sd(sigma: float, temporal: bool = False, separable: bool = True) -> float:
     """The standard deviation (grey levels) of a noise estimate ``sigma``: single-frame by
     default, ``temporal`` when it came from two views of the still feature.
 
     A judgement of focus subtracts the noise's share from the fine band; where that share
     is most of the band (a plain or already soft feature), a σ that is 20 % low leaves
     enough noise in the band to read as detail a blur has removed. The estimators' own
-    error therefore counts in every estimate's uncertainty (:mod:`.defocus`)."""
+    error therefore counts in every estimate's uncertainty (:mod:`.defocus`).
+    ``separable``: False where a single frame could not separate its noise from its
+    texture (:class:`SingleFrameNoise`)."""
     relative, absolute = _TEMPORAL_SD if temporal else _SINGLE_FRAME_SD
+    if not temporal and not separable:
+        relative = _INSEPARABLE_RELATIVE_SD
     return relative * sigma + absolute
 
 
@@ -178,13 +298,32 @@ class NoiseModel:
         self._pairs: list[tuple[float, float]] = []  # (temporal σ, single-frame σ then)
         self._temporal: float | None = None
         self._single_at_temporal: float | None = None
+        self._single_separable = True
+        self._held_temporal = False
         self.fixed: float | None = None
 
     def hold(self) -> None:
         """From now on always answer the present estimate (a take: the noise measured on
         the lock frame, held for the take). Does nothing when already held."""
         if self.fixed is None:
+            self._held_temporal = self._temporal_valid
             self.fixed = max(float(self.sigma or 1.0), MIN_SIGMA)
+
+    def hold_measured(self, temporal_sigmas: list[float]) -> None:
+        """Hold the noise of a take measured on two or more views of the still feature
+        (``temporal_sigmas``: one per pair, see :func:`temporal_noise_sigma`): the least
+        of them and the single-frame estimate answers. Every error of both only adds — a
+        pair whose focus or position changed carries picture, texture raises the single
+        frame — so the least is the sensor's noise wherever one pair held still; where
+        none did (a focus stack), the single-frame estimate answers as before."""
+        if self.fixed is not None or not temporal_sigmas:
+            return
+        temporal = min(temporal_sigmas)
+        if self._single is not None and temporal >= self._single:
+            self.hold()
+            return
+        self.fixed = max(temporal, MIN_SIGMA)
+        self._held_temporal = True
 
     @property
     def _temporal_valid(self) -> bool:
@@ -207,7 +346,8 @@ class NoiseModel:
         if sigma is None:
             return None
         # Held or not: the estimator that answered (nothing changes it once held).
-        return noise_sigma_sd(sigma, temporal=self._temporal_valid)
+        return noise_sigma_sd(sigma, temporal=self._temporal_valid or self._held_temporal,
+                              separable=self._single_separable)
 
     @property
     def sigma(self) -> float | None:
@@ -220,7 +360,9 @@ class NoiseModel:
     def observe_frame(self, grey: np.ndarray) -> float:
         if self.fixed is not None:
             return self.fixed
-        estimate = single_frame_noise_sigma(grey)
+        reading = single_frame_noise(grey)
+        estimate = reading.sigma
+        self._single_separable = reading.separable
         if self._single is None:
             self._single = estimate
         else:

@@ -339,7 +339,7 @@ class OverlayRenderer:
         """A vertical bar of the feature's blur in CoC (0 at the bottom = as sharp as the
         lock, the SOFTENING and SOFT marks labelled), with a hold on the least blur."""
         lock = focus.lock
-        share = lock.coc_share if lock.coc_share is not None else 2.0
+        share = lock.coc_share if lock.coc_share is not None else (0.0 if (lock.blur_px or 0.0) < 0 else 2.0)
         now = time.monotonic()
         if share <= self.meter_peak or now - self._meter_peak_time > 3.0:
             self.meter_peak, self._meter_peak_time = share, now
