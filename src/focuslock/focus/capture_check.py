@@ -10,9 +10,10 @@ same parts of the box (:mod:`.parts`).
 Beside focus, the feature's exposure against the lock's view (:mod:`.exposure`, the one
 measurement every path asks): a stop or more off, or highlights clipped beyond the lock's,
 is told with the verdict; clipping also makes the verdict UNCERTAIN (clipped detail cannot
-show its blur), as in live view. The lock's view is live view's grey picture, so both
-sides are read in grey at live-view scale; a body whose live view does not simulate the
-exposure (a dim live view at f/16, say) can make the capture read a stop or two off.
+show its blur), as in live view. The lock keeps live view's grey picture, so the level is
+compared in grey; clipping is read in the file's own colour pixels (:func:`_exposure`).
+A body whose live view does not simulate the exposure (a dim live view at f/16, say) can
+make a capture read a stop or two off the lock.
 """
 
 from __future__ import annotations
@@ -94,8 +95,9 @@ def check_capture(path: Path, bgr: np.ndarray, live_size_px: tuple[int, int],
     # Live view spans the sensor's width; its height sits centred in the capture's.
     x, y, w, h = roi_live_px
     box_live = (x, y + (grey.shape[0] - live_h) / 2.0, w, h)
-    levels = feature_levels(grey, box_live)
-    exposure = None if levels is None else ExposureNote((compare_levels(0, reference_levels(reference), levels),))
+    to_file = bgr.shape[1] / grey.shape[1]
+    box_file = tuple(v * to_file for v in box_live)
+    exposure = _exposure(grey, box_live, bgr, box_file, reference)
     unsure = CLIPPED_REASON if exposure is not None and exposure.clipped_features else None
     verdict = judge_view(grey, box_live, reference, settings, unsure=unsure)
     if verdict is None:
@@ -104,6 +106,18 @@ def check_capture(path: Path, bgr: np.ndarray, live_size_px: tuple[int, int],
     text = f"{path.name}: {verdict.state.value.upper()} ({describe_blur(shown.blur_px, reference.coc_px, shown.beyond_range)})"
     text += f" — {verdict.reason}" if verdict.reason else ""
     note = exposure.text("the lock") if exposure is not None else None
-    to_file = bgr.shape[1] / grey.shape[1]
-    return CaptureCheck(path, shown.blur_px, verdict.state.value, text + (f" · {note}" if note else ""),
-                        tuple(v * to_file for v in box_live), exposure)
+    return CaptureCheck(path, shown.blur_px, verdict.state.value, text + (f" · {note}" if note else ""), box_file, exposure)
+
+
+def _exposure(grey: np.ndarray, box_live, bgr: np.ndarray, box_file, reference: FeatureReference) -> ExposureNote | None:
+    """The feature's exposure against the lock's view: its level in grey, as the lock's
+    (a colour's luminance differs from its grey level: a red would read a stop off), its
+    clipping in the file's own colour pixels (a channel clips long before the grey level
+    does, and reducing to live-view scale averages clipping away) against the share the
+    lock's grey view shows — a lower bound, so a capture clipped as the lock was may be
+    called clipped: UNCERTAIN, never a false all-clear."""
+    level = feature_levels(grey, box_live)
+    clipping = feature_levels(bgr, box_file)
+    if level is None or clipping is None:
+        return None
+    return ExposureNote((compare_levels(0, reference_levels(reference), Levels(level.linear_mean, clipping.clipped_share)),))
