@@ -24,13 +24,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from focuslock.camera.base import CorruptFrameError
-from focuslock.camera.files import SaveError, save_new_file, sha256_of
-from focuslock.camera.folder import IMAGE_SUFFIXES, list_images, read_bgr_image
+from focuslock.camera.files import sha256_of
+from focuslock.camera.folder import IMAGE_SUFFIXES
+from focuslock.session import opening
 from focuslock.session.hotfolder import RAW_SUFFIXES, HotFolder
 from focuslock.session.naming import NamePattern, name_shot
+from focuslock.session.opening import SetupRequest
 from focuslock.session.review import ShotReview, review_shot
-from focuslock.session.shot_check import SessionSetup, SetupError, ShotJudge, ShotVerdict
+from focuslock.session.shot_check import ShotJudge, ShotVerdict
 from focuslock.session.store import SessionError, ShotFile, ShotRecord, ShotStore, now_utc
 from focuslock.session.xmp import RatingPolicy, SidecarError, XmpFields, sidecar_paths, write_sidecar
 
@@ -57,46 +58,15 @@ class WatchOptions:
 
 def open_session(session_dir: Path, folder: Path, features_px: list[tuple[int, int, int, int]] | None,
                  reference: Path | None, coc: dict, drift_limit_share: float | None) -> tuple[ShotStore, ShotJudge]:
-    """Open (or start) the session and its judge. A new session needs the features
-    (``features_px``); its reference is ``reference`` or the first picture in ``folder``,
-    copied into the session folder so that the session stands on its own."""
-    store = ShotStore.open(session_dir)
+    """Open (or start) the session and its judge from options (boxes, a reference, the CoC
+    arguments of ``SessionSetup``): :func:`focuslock.session.opening.open_session`, where
+    every session is opened (a recipe's too) and nothing is written before the first shot."""
+    request = SetupRequest(None if not features_px else tuple(tuple(map(float, f)) for f in features_px),
+                           None if reference is None else Path(reference), drift_limit_share=drift_limit_share, **coc)
     try:
-        stored = store.setup()
-        if stored:
-            try:
-                setup = SessionSetup.from_json(stored)
-            except SetupError as error:
-                raise WatchError(f"The session {session_dir} cannot go on: {error} (its log was changed outside "
-                                 "focuslock); start a new session folder — the captures themselves are untouched.") from None
-            if features_px and [tuple(map(float, f)) for f in features_px] != [tuple(f) for f in setup.features_px]:
-                raise WatchError(f"The session {session_dir} was set up with other features ({_boxes(setup.features_px)}); "
-                                 "start a new session folder (--session) for these.")
-            reference_path = store.folder / setup.reference
-        else:
-            if not features_px:
-                raise WatchError("A new session needs the feature that must be sharp: --roi X,Y,W,H (in the reference "
-                                 "picture's pixels), or a recipe.")
-            source = reference or _first_picture(folder)
-            if source is None:
-                raise WatchError(f"There is no picture in {folder} yet to take as the reference; give one with --reference FILE.")
-            reference_path = _keep_reference(store.folder, Path(source))
-            setup = SessionSetup(store.relative_path(reference_path), tuple(tuple(map(float, f)) for f in features_px),
-                                 drift_limit_share=0.01 if drift_limit_share is None else drift_limit_share, **coc)
-        try:
-            reference_bgr = read_bgr_image(reference_path)
-        except CorruptFrameError as error:
-            raise WatchError(f"The session's reference picture cannot be read: {error.reason}") from None
-        try:
-            judge = ShotJudge(reference_bgr, setup)
-        except SetupError as error:
-            raise WatchError(str(error)) from None
-        if not stored:
-            store.save_setup(setup.to_json())
-        return store, judge
-    except BaseException:
-        store.close()
-        raise
+        return opening.open_session(session_dir, folder, request)
+    except SessionError as error:
+        raise WatchError(str(error)) from None
 
 
 def run_watch(folder: Path, store: ShotStore, judge: ShotJudge, options: WatchOptions,
@@ -290,30 +260,6 @@ def _feature_json(feature) -> dict:
 
 def _round(value, digits: int):
     return None if value is None or not math.isfinite(value) else round(value, digits)
-
-
-def _first_picture(folder: Path) -> Path | None:
-    try:
-        pictures = list_images(folder)
-    except Exception:  # noqa: BLE001 - a missing folder is reported by the caller
-        return None
-    return pictures[0] if pictures else None
-
-
-def _keep_reference(session_folder: Path, source: Path) -> Path:
-    """A copy of the reference picture in the session folder (``reference.EXT``)."""
-    try:
-        data = source.read_bytes()
-    except OSError as error:
-        raise WatchError(f"The reference picture {source} cannot be read ({error.strerror or error}).") from None
-    try:
-        return save_new_file(session_folder, f"reference{source.suffix.lower()}", data)
-    except SaveError as error:
-        raise WatchError(str(error)) from None
-
-
-def _boxes(features) -> str:
-    return "; ".join(",".join(f"{v:g}" for v in f) for f in features)
 
 
 def install_stop_signals(stop: threading.Event) -> None:

@@ -31,7 +31,7 @@ from typing import Iterator
 from focuslock.resources import is_finite_number
 
 __all__ = ["DATABASE_NAME", "now_utc", "FeatureVerdict", "LoggedShot", "SessionError", "ShotFile", "ShotRecord", "ShotStore",
-           "SCHEMA_VERSION", "VERDICTS"]
+           "SCHEMA_VERSION", "VERDICTS", "relative_to_folder"]
 
 DATABASE_NAME = "focuslock-session.sqlite"
 LOCK_NAME = "focuslock-session.lock"
@@ -279,13 +279,7 @@ class ShotStore:
             raise _session_error(error, self.folder) from None
 
     def relative_path(self, path: Path | str) -> str:
-        """How a file is named in the log: relative to the session folder when inside it
-        (the session can be moved whole), otherwise absolute."""
-        path = Path(path).absolute()
-        try:
-            return path.relative_to(self.folder.absolute()).as_posix()
-        except ValueError:
-            return str(path)
+        return relative_to_folder(self.folder, path)
 
     def record_shot(self, shot: ShotRecord) -> LoggedShot:
         """Log one shot in one transaction; the next sequence number is its own. A file
@@ -398,6 +392,16 @@ class ShotStore:
         problems = [row[0] for row in self._execute("PRAGMA integrity_check")]
         problems += [f"foreign key broken in {row[0]}" for row in self._execute("PRAGMA foreign_key_check")]
         return [p for p in problems if p != "ok"]
+
+
+def relative_to_folder(folder: Path, path: Path | str) -> str:
+    """How a file is named in a session's log: relative to the session folder when inside
+    it (the session can be moved whole), otherwise absolute."""
+    path = Path(path).absolute()
+    try:
+        return path.relative_to(Path(folder).absolute()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _real(value) -> float | None:
