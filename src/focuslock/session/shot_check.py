@@ -204,7 +204,7 @@ class ShotJudge:
         if coc_px > 200:
             raise SetupError(f"A circle of confusion of {coc_file_px:g} px is not plausible for a {file_width}-pixel-wide picture.")
         settings = LockSettings(coc_px=coc_px, take_mode=True)
-        colour, grey = _working_copies(picture, width_px)
+        grey = _working_grey(picture, width_px)
         noise_sigma = single_frame_noise_sigma(grey)
         found = _Scale(file_width, width_px, scale, coc_px, settings)
         ref_w, ref_h = self.reference_size_px
@@ -219,7 +219,8 @@ class ShotJudge:
             if x < 0 or y < 0 or x + w > grey.shape[1] or y + h > grey.shape[0]:
                 raise _TooSmall(f"Feature {index + 1} ({_roi_text(roi)}) is not inside the {ref_w}×{ref_h} reference picture.")
             roi_work = (float(x), float(y), float(w), float(h))
-            levels = feature_levels(colour, roi_work)
+            # Exposure in the picture's own pixels (reducing it averages clipping away).
+            levels = feature_levels(picture, tuple(v * file_width / width_px for v in roi_work))
             lock = FocusLock(extract_view(grey, roi_work, view_margin_px(coc_px)), noise_sigma, settings, levels.clipped_share)
             found.features.append(_Feature(roi_work, grey[y:y + h, x:x + w].copy(), lock, levels))
         return found
@@ -266,21 +267,21 @@ class ShotJudge:
             if isinstance(scale, str):
                 return ShotVerdict(path, ShotOutcome.UNCERTAIN, scale, (), None, None, (width, height))
         # Another aspect ratio is a centred band, as on a body.
-        colour, grey = _working_copies(bgr, scale.width_px)
+        grey = _working_grey(bgr, scale.width_px)
         band_offset = (grey.shape[0] - self.reference_size_px[1] * scale.scale) / 2.0
         to_file = width / scale.width_px
         noise = single_frame_noise_sigma(grey)
         pitch_um = self.setup.sensor_width_mm * 1000.0 / width if self.setup.sensor_width_mm else None
         verdicts, exposures = [], []
         for index, feature in enumerate(scale.features):
-            verdict, exposure = self._judge_feature(index, feature, scale, colour, grey, band_offset, to_file, noise, pitch_um)
+            verdict, exposure = self._judge_feature(index, feature, scale, bgr, grey, band_offset, to_file, noise, pitch_um)
             verdicts.append(verdict)
             if exposure is not None:
                 exposures.append(exposure)
         note = ExposureNote(tuple(exposures)) if exposures else None
         return overall_verdict(path, tuple(verdicts), self.setup.drift_limit_share, (width, height), note)
 
-    def _judge_feature(self, index: int, feature: _Feature, scale: _Scale, colour: np.ndarray, grey: np.ndarray,
+    def _judge_feature(self, index: int, feature: _Feature, scale: _Scale, bgr: np.ndarray, grey: np.ndarray,
                        band_offset: float, to_file: float, noise: float,
                        pitch_um: float | None) -> tuple[FeatureVerdict, FeatureExposure | None]:
         x, y, w, h = feature.roi_work
@@ -295,7 +296,7 @@ class ShotJudge:
         drift_work = math.hypot(fx - expected[0], fy - expected[1])
         found = (int(round(fx)), int(round(fy)), int(w), int(h))
         found_file = (fx * to_file, (fy - band_offset) * to_file)
-        levels = feature_levels(colour, found)
+        levels = feature_levels(bgr, (*found_file, w * to_file, h * to_file))
         exposure = None if levels is None else compare_levels(index, feature.levels, levels)
         settings = scale.settings
         unsure = None
@@ -327,12 +328,9 @@ class ShotJudge:
             found_file, drift_work * to_file), exposure
 
 
-def _working_copies(bgr: np.ndarray, width_px: int) -> tuple[np.ndarray, np.ndarray]:
-    """The picture at the working width in colour (for exposure and clipping) and in grey."""
-    if bgr.ndim == 2:
-        bgr = cv2.cvtColor(bgr, cv2.COLOR_GRAY2BGR)
-    colour = reduce_to_width(bgr, width_px)
-    return colour, cv2.cvtColor(colour, cv2.COLOR_BGR2GRAY)
+def _working_grey(bgr: np.ndarray, width_px: int) -> np.ndarray:
+    """The picture in grey at the working width."""
+    return cv2.cvtColor(reduce_to_width(bgr, width_px), cv2.COLOR_BGR2GRAY) if bgr.ndim == 3 else reduce_to_width(bgr, width_px)
 
 
 def _roi_text(roi) -> str:
