@@ -9,7 +9,8 @@ the window's ``--session --recipe`` — opens it here, through :func:`open_sessi
   another recipe, the same recipe whose reference picture, features or CoC changed since,
   other boxes or another reference picture — it refuses in one sentence
   (:func:`setup_conflict`, the one comparison), before a camera fires or a file is judged.
-  The same setup again resumes the session.
+  The same setup again resumes the session. (The drift limit is not compared: the
+  session's own stays in force.)
 * **Nothing before the first shot.** A new session writes nothing until its first shot is
   logged (:class:`NewSessionLog`): then the folder, the log, the setup and the reference
   copy are made. A start that fails (no camera, a bad recipe, a refused setup, a window
