@@ -3,6 +3,7 @@ real SQLite, real processes (killed, and writing slowly), sidecars read by exift
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import random
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 
 import cv2
+import pytest
 
 from focuslock.cli import main
 from focuslock.focus.synthetic import degrade
@@ -239,3 +241,62 @@ def test_a_thousand_files_keep_memory_flat(tmp_path):
     assert int(judged) == 1000
     # From the 200th file to the 1000th the process grows by less than 10 MB.
     assert float(rss_at_1000) - float(rss_at_200) < 10.0, (rss_at_200, rss_at_1000)
+
+
+def _exposure_and_size_folder(tmp_path: Path) -> Path:
+    """A hot folder: the reference a stop under the photograph (studio headroom), the same
+    sharp shot a stop darker and a stop brighter, a shot blurred by a Gaussian of σ 3 px
+    (2 CoC) saved at 25 %, and a 64×48 thumbnail of the reference."""
+    from tests.session.test_exposure_notes import exposed
+
+    scene = _scene()
+    folder = tmp_path / "hot"
+    folder.mkdir()
+    _save(folder / "IMG_0001.JPG", degrade(exposed(scene, -1.0), 0.0, 1.5, seed=1))
+    _save(folder / "IMG_0002.JPG", degrade(exposed(scene, -2.0), 0.0, 1.5, seed=2))
+    _save(folder / "IMG_0003.JPG", degrade(exposed(scene, 0.0), 0.0, 1.5, seed=3))
+    soft = cv2.GaussianBlur(degrade(exposed(scene, -1.0), 0.0, 1.5, seed=4), (0, 0), 3.0)
+    _save(folder / "IMG_0004.JPG", cv2.resize(soft, (300, 225), interpolation=cv2.INTER_AREA))
+    _save(folder / "IMG_0005.JPG", cv2.resize(degrade(exposed(scene, -1.0), 0.0, 1.5, seed=5), (64, 48),
+                                              interpolation=cv2.INTER_AREA))
+    return folder
+
+
+def test_watch_keeps_focus_and_light_apart_and_never_passes_a_small_soft_file(tmp_path, capsys):
+    folder = _exposure_and_size_folder(tmp_path)
+    assert main(["watch", str(folder), "--roi", ROI, "--coc-px", str(COC_PX), "--once", "--sidecars", "none"]) == 0
+    lines = {line.split()[1].rstrip(":"): line for line in capsys.readouterr().out.splitlines() if line.startswith("#")}
+    assert lines["IMG_0001.JPG"].startswith("#1 IMG_0001.JPG: PASS · feature 1 sharp")
+    # A stop darker or brighter: PASS for focus, the exposure told beside it.
+    assert lines["IMG_0002.JPG"].startswith("#2 IMG_0002.JPG: PASS · exposure: -1.0 stops darker than the reference ·")
+    assert lines["IMG_0003.JPG"].startswith("#3 IMG_0003.JPG: PASS · exposure: +1.0 stops brighter than the reference ·")
+    # Saved small: judged in its own pixels (CoC 1.5 px there) and SOFT; the thumbnail cannot be judged.
+    assert lines["IMG_0004.JPG"].startswith("#4 IMG_0004.JPG: SOFT — feature 1 is soft"), lines["IMG_0004.JPG"]
+    assert lines["IMG_0005.JPG"].startswith("#5 IMG_0005.JPG: UNCERTAIN — saved at 64 px wide: too small to judge a CoC "
+                                            "of 0.32 px"), lines["IMG_0005.JPG"]
+
+
+@pytest.mark.xfail(strict=True, reason="watch._handle (watch.py, not this change's file) does not yet hand the verdict's "
+                                       "exposure to the sidecar and the log (issue 27: XmpFields(..., verdict.exposure), "
+                                       "ShotRecord(..., verdict.camera_record(camera), ...))")
+def test_watch_writes_the_exposure_note_to_the_sidecars_and_the_report(tmp_path, capsys):
+    from focuslock.focus.exposure import KEYWORD_BRIGHTER, KEYWORD_DARKER
+
+    folder = _exposure_and_size_folder(tmp_path)
+    assert main(["watch", str(folder), "--roi", ROI, "--coc-px", str(COC_PX), "--once", "--sidecars", "lightroom"]) == 0
+    tags = json.loads(subprocess.run([EXIFTOOL, "-j", "-G1", "-Rating", "-Subject", "-XMP-focuslock:Exposure",
+                                      str(folder / "IMG_0002.xmp"), str(folder / "IMG_0003.xmp")],
+                                     capture_output=True, text=True, check=True).stdout)
+    read = {Path(t["SourceFile"]).name: t for t in tags}
+    # The rating stays the focus verdict's (PASS: 5); the note is a keyword to filter on.
+    assert read["IMG_0002.xmp"]["XMP-xmp:Rating"] == read["IMG_0003.xmp"]["XMP-xmp:Rating"] == 5
+    assert read["IMG_0002.xmp"]["XMP-dc:Subject"] == KEYWORD_DARKER
+    assert read["IMG_0003.xmp"]["XMP-dc:Subject"] == KEYWORD_BRIGHTER
+    assert read["IMG_0003.xmp"]["XMP-focuslock:Exposure"] == "exposure: +1.0 stops brighter than the reference"
+    capsys.readouterr()
+    assert main(["report", str(folder)]) == 0
+    with open(folder / "report.csv", newline="", encoding="utf-8") as handle:
+        rows = {r["file"]: r for r in csv.DictReader(handle)}
+    assert rows["IMG_0002.JPG"]["exposure_note"] == "exposure: -1.0 stops darker than the reference"
+    assert rows["IMG_0001.JPG"]["exposure_note"] == "" and rows["IMG_0002.JPG"]["verdict"] == "pass"
+    assert "exposure: +1.0 stops brighter than the reference" in (folder / "report.html").read_text(encoding="utf-8")
