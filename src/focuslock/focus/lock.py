@@ -395,12 +395,15 @@ class FocusLock:
         # the blur itself. Saying SOFT there is never false reassurance (judge_feature).
         unsure = "the tracker is unsure where the feature is" if track_confidence < settings.min_track_confidence else None
         verdict = judge_feature(estimate, settings, self.resolvable, confirmed, unsure)
-        sharper = verdict.state != FocusState.SOFT and sharper_than_lock(estimate.whole, settings.coc_px)
+        whole = estimate.whole
+        sharper = verdict.state != FocusState.SOFT and sharper_than_lock(whole, settings.coc_px)
         self._sharper_count = self._sharper_count + 1 if sharper else 0
-        if sharper and (settings.take_mode or self._sharper_count >= settings.confirm_frames):
+        far = sharper and whole.blur_px + 2.0 * whole.blur_sd_px < -SHARPER_SHARE_OF_COC * settings.coc_px - 2.0 * self.hysteresis_px
+        if sharper and (settings.take_mode or far or self._sharper_count >= settings.confirm_frames):
             # SHARP means "no blur added since the lock": a lock taken before best focus
             # would read SHARP with a negative blur once focus passes it. Live, two
-            # readings in a row (as for any worse state): one noisy frame is not a rack.
+            # readings in a row (as for any worse state: one noisy frame is not a rack),
+            # or one far past the line.
             return (*self._uncertain(SHARPER_THAN_LOCK_REASON), estimate.whole)
         if verdict.state == FocusState.UNCERTAIN:
             return (*self._uncertain(verdict.reason), verdict.shown)

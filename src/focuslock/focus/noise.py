@@ -69,7 +69,7 @@ _SINGLE_FRAME_SD = (0.05, 0.10)
 # the flat parts), the single-frame σ (Immerkær's on the flattest 30 %) may be 2–4× too
 # high on grass-like texture at noise sd 1 or 0.7× on a JPEG live view: its relative sd.
 _INSEPARABLE_RELATIVE_SD = 0.3
-_MIN_WEAK_SHARE = 0.01
+_MIN_WEAK_SHARE = 0.005
 # The weak-texture window and what white noise of σ = 1 gives there: mean Sobel energy
 # 24 per pixel (Σk² = 12 per axis); the 99th percentile of its 5×5 mean, measured on
 # 512×512 pixels of white noise (the mean of correlated neighbours, not a χ²).
