@@ -96,8 +96,10 @@ def test_analyze_gives_each_frames_depth_from_the_plane_of_focus(ramp, capsys):
     from focuslock.optics.dof import depth_of_field
 
     folder, blurs = ramp
+    # Locked on the ramp's first frame, whose blur the truth counts from (a folder would
+    # otherwise lock on its sharpest frame: any of the still ones).
     assert main(["analyze", str(folder), "--roi", ",".join(map(str, ROI)), "--sensor-width-mm", "3.6", "--coc-um", "18",
-                 "--f-number", "8", "--magnification", "1", "--json"]) == 0
+                 "--f-number", "8", "--magnification", "1", "--lock-frame", "0", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     dof_mm = depth_of_field(100.0, 8, 0.018, magnification=1.0).total_mm
     assert report["dof_mm"] == pytest.approx(dof_mm, rel=1e-3)
