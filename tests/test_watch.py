@@ -276,9 +276,6 @@ def test_watch_keeps_focus_and_light_apart_and_never_passes_a_small_soft_file(tm
                                             "of 0.32 px"), lines["IMG_0005.JPG"]
 
 
-@pytest.mark.xfail(strict=True, reason="watch._handle (watch.py, not this change's file) does not yet hand the verdict's "
-                                       "exposure to the sidecar and the log (issue 27: XmpFields(..., verdict.exposure), "
-                                       "ShotRecord(..., verdict.camera_record(camera), ...))")
 def test_watch_writes_the_exposure_note_to_the_sidecars_and_the_report(tmp_path, capsys):
     from focuslock.focus.exposure import KEYWORD_BRIGHTER, KEYWORD_DARKER
 

@@ -218,12 +218,12 @@ def _handle(path: Path, complete: bool, companions: list[Path], store: ShotStore
         except OSError as error:
             raise WatchError(f"{file.name} cannot be read for its checksum ({error.strerror or error}).") from None
     record = ShotRecord(path.name, tuple(files), verdict.verdict, verdict.reason, verdict.features, verdict.drift_px,
-                        verdict.drift_share, dict(camera or {}), dict(judge.setup.optics), sku)
+                        verdict.drift_share, verdict.camera_record(camera), dict(judge.setup.optics), sku)
     # The sequence the log will give it: one writer, so the next one is known beforehand.
     sequence = store.shot_count() + 1
     feature_lines = tuple(f.describe() for f in verdict.features)
     fields = XmpFields(verdict.verdict, verdict.reason, store.name(), sequence, now_utc(), feature_lines,
-                       record.worst_coc_share, verdict.drift_px, sku)
+                       record.worst_coc_share, verdict.drift_px, sku, verdict.exposure)
     notes = []
     if options.sidecars != "none":
         # A RAW+JPEG pair shares Lightroom's NAME.xmp: each sidecar written once.
