@@ -1,6 +1,7 @@
 """The focus check of captured files: each file read through the sources' size limits,
-then judged by the lock's own estimator (:func:`focuslock.focus.capture_check.check_capture`).
-A file that cannot be judged (a RAW, a damaged JPEG) is saved all the same and says so."""
+then judged by the lock's own estimator (:func:`focuslock.focus.capture_check.check_capture`),
+with the feature's exposure against the lock's view told beside the verdict. A file that
+cannot be judged (a RAW, a damaged JPEG) is saved all the same and says so."""
 
 from __future__ import annotations
 

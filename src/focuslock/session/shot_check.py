@@ -312,7 +312,8 @@ class ShotJudge:
         blur_px = shown.blur_px
         blur_sd = shown.blur_sd_px if math.isfinite(shown.blur_sd_px) else None
         reason = verdict.reason
-        if scale is not self._primary and not feature.lock.resolvable and verdict.state == FocusState.UNCERTAIN:
+        if (not feature.lock.resolvable and verdict.state == FocusState.UNCERTAIN
+                and self._primary.features[index].lock.resolvable):  # resolvable at full size, not at this one
             reason = (f"saved at {scale.file_width_px} px wide: too little fine detail left at this size to judge a CoC "
                       f"of {scale.coc_px * to_file:.2f} px; judge the full-size file")
         elif reason is None and feature.lock.warning and verdict.state != FocusState.SOFT:
