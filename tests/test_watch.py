@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import cv2
-import pytest
 
 from focuslock.cli import main
 from focuslock.focus.synthetic import degrade
@@ -265,14 +264,16 @@ def _exposure_and_size_folder(tmp_path: Path) -> Path:
 def test_watch_keeps_focus_and_light_apart_and_never_passes_a_small_soft_file(tmp_path, capsys):
     folder = _exposure_and_size_folder(tmp_path)
     assert main(["watch", str(folder), "--roi", ROI, "--coc-px", str(COC_PX), "--once", "--sidecars", "none"]) == 0
-    lines = {line.split()[1].rstrip(":"): line for line in capsys.readouterr().out.splitlines() if line.startswith("#")}
-    assert lines["IMG_0001.JPG"].startswith("#1 IMG_0001.JPG: PASS · feature 1 sharp")
+    # Each shot's line without its sequence number (the hot folder takes ready files in any order).
+    lines = {line.split()[1].rstrip(":"): line.split(" ", 1)[1] for line in capsys.readouterr().out.splitlines()
+             if line.startswith("#")}
+    assert lines["IMG_0001.JPG"].startswith("IMG_0001.JPG: PASS · feature 1 sharp")
     # A stop darker or brighter: PASS for focus, the exposure told beside it.
-    assert lines["IMG_0002.JPG"].startswith("#2 IMG_0002.JPG: PASS · exposure: -1.0 stops darker than the reference ·")
-    assert lines["IMG_0003.JPG"].startswith("#3 IMG_0003.JPG: PASS · exposure: +1.0 stops brighter than the reference ·")
+    assert lines["IMG_0002.JPG"].startswith("IMG_0002.JPG: PASS · exposure: -1.0 stops darker than the reference ·")
+    assert lines["IMG_0003.JPG"].startswith("IMG_0003.JPG: PASS · exposure: +1.0 stops brighter than the reference ·")
     # Saved small: judged in its own pixels (CoC 1.5 px there) and SOFT; the thumbnail cannot be judged.
-    assert lines["IMG_0004.JPG"].startswith("#4 IMG_0004.JPG: SOFT — feature 1 is soft"), lines["IMG_0004.JPG"]
-    assert lines["IMG_0005.JPG"].startswith("#5 IMG_0005.JPG: UNCERTAIN — saved at 64 px wide: too small to judge a CoC "
+    assert lines["IMG_0004.JPG"].startswith("IMG_0004.JPG: SOFT — feature 1 is soft"), lines["IMG_0004.JPG"]
+    assert lines["IMG_0005.JPG"].startswith("IMG_0005.JPG: UNCERTAIN — saved at 64 px wide: too small to judge a CoC "
                                             "of 0.32 px"), lines["IMG_0005.JPG"]
 
 

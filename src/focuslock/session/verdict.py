@@ -6,8 +6,8 @@ The outcome (:class:`ShotOutcome`), from the features' verdicts (:func:`overall_
 else ``uncertain`` when a feature could not be judged; else ``pass``. The exposure
 (:class:`focuslock.focus.exposure.ExposureNote`) is told beside it and never changes it.
 
-The session's log keeps the exposure in the shot's camera record (``camera_json``, beside
-the body's settings) under ``EXPOSURE_LOG_KEY`` (:meth:`ShotVerdict.camera_record`);
+The session's log keeps a noted exposure in the shot's camera record (``camera_json``,
+beside the body's settings) under ``EXPOSURE_LOG_KEY`` (:meth:`ShotVerdict.camera_record`);
 :func:`logged_exposure` reads it back, strictly (a log may be edited outside focuslock).
 """
 
@@ -62,9 +62,10 @@ class ShotVerdict:
 
     def camera_record(self, camera: dict | None = None) -> dict:
         """The shot's camera record for the log: the body's settings (``camera``) and, when
-        measured, the exposure against the reference (under ``EXPOSURE_LOG_KEY``)."""
+        the exposure deserves a note, the exposure against the reference (under
+        ``EXPOSURE_LOG_KEY``; otherwise the record stays the body's settings alone)."""
         record = dict(camera or {})
-        if self.exposure is not None:
+        if self.exposure is not None and self.exposure.noted:
             record[EXPOSURE_LOG_KEY] = self.exposure.to_json()
         return record
 
