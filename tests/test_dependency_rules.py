@@ -28,8 +28,13 @@ ALLOWED = {
     "recording": set(),
     "headless": {"live", "pipeline", "camera", "focus", "optics", "overlay", "frames", "session", "outputs", "recording"},
     "analyze": {"camera", "focus", "optics", "overlay", "frames", "outputs", "recording"},
-    # A shot stack checked after the fact, like analyze: files in, a report out.
-    "stack_check": {"camera", "focus", "outputs"},
+    # A shot stack checked after the fact, like analyze: files in, a report out (with
+    # what the stack's own record says).
+    "stack_check": {"camera", "focus", "outputs", "stack_manifest", "stack_report"},
+    # stack.json, the record of a shot stack: written by stack_shoot, read by stack_check.
+    "stack_manifest": {"resources"},
+    # stack-check's findings in words (text and JSON).
+    "stack_report": {"focus"},
     # Measures the drive through the live pipeline: a camera, frames, the optics; reads
     # the box in parts with the lock's own references (focus).
     "calibrate": {"camera", "focus", "pipeline", "optics", "outputs", "resources"},
@@ -37,7 +42,7 @@ ALLOWED = {
     "marks": {"calibrate", "camera", "focus", "pipeline", "outputs", "resources"},
     # Drives and captures a stack (the drive's guard from calibrate, the optics through
     # the pipeline).
-    "stack_shoot": {"calibrate", "camera", "marks", "optics", "pipeline", "outputs", "stack_check"},
+    "stack_shoot": {"calibrate", "camera", "marks", "optics", "pipeline", "outputs", "stack_check", "stack_manifest"},
     # The window: the live session, and the stack tools for its marks-and-stack panel.
     "ui": {"live", "pipeline", "camera", "focus", "optics", "overlay", "frames", "session", "headless", "resources",
            "outputs", "recording", "marks", "stack_shoot", "calibrate", "stack_check"},

@@ -1,6 +1,7 @@
 """A macro shooter's whole stack on the simulated bench, end to end, as issue 12 asks:
 calibrate the drive, mark the near and the far end of a subject 3 mm deep at 2×, wander
-off, shoot the stack from mark to mark, and check its coverage — no gap; then take a frame
+off, shoot the stack from mark to mark, and check its coverage — no gap between the
+frames, and the coin beyond the marks reported not covered (issue 27); then take a frame
 out of the middle (the gap is reported where it was) and take one twice (reported as not
 moved).
 
@@ -100,7 +101,43 @@ def test_the_stack_from_mark_to_mark_covers_the_subject_with_no_gap(shot_stack):
     assert np.all(moves > 0) and np.all(moves <= 0.7 * dof_steps * 1.1)
     coverage, _ = run_stack_check(shot_stack["folder"], shot_stack["coc_px"])
     assert coverage.gaps == [] and coverage.not_moved == []
-    assert all(tile.covered for tile in coverage.tiles)
+
+
+def test_the_coin_beyond_the_marks_is_reported_not_covered_and_only_it(shot_stack):
+    """The picture holds more of the coin than the marks span: its lower half lies nearer
+    than mark A, the rim above the letters farther than mark B. Against the bench's truth
+    (where each part's detail is sharpest): every part called beyond the first frame lies
+    nearer than it, every part beyond the last farther, every part called sharp within a
+    depth of field of the stack; the report says which way to extend (stack.json lists
+    the frames from the nearer mark), and never "No gap"."""
+    from focuslock.focus.stack_ends import TileState
+    from focuslock.stack_check import report_lines
+
+    bench, glass = shot_stack["bench"], shot_stack["bench"].glass_at_capture
+    coverage, _ = run_stack_check(shot_stack["folder"])
+    assert coverage.coc_from == "stack.json" and coverage.first_is_nearest is True
+    assert coverage.coc_px == pytest.approx(shot_stack["coc_px"], rel=1e-3)
+    dof_steps = shot_stack["optics"].planning_dof_mm() * 1000.0 / STEP_UM
+    depth = bench.truth_depth_map_mm()
+    nearer = farther = 0
+    for tile in coverage.tiles:
+        x, y, w, h = tile.box_px
+        if float(np.ptp(depth[y : y + h, x : x + w])) > 1.0:
+            continue  # the coin's edge over the card: two depths in one part
+        best = bench.best_focus_position_steps(tile.box_px)
+        if tile.state is TileState.BEYOND_FIRST:
+            assert best < glass[0], (tile, best)
+            nearer += 1
+        elif tile.state is TileState.BEYOND_LAST:
+            assert best > glass[-1], (tile, best)
+            farther += 1
+        elif tile.covered:
+            assert glass[0] - dof_steps <= best <= glass[-1] + dof_steps, (tile, best)
+    assert nearer >= 10 and farther >= 5
+    lines = report_lines(coverage)
+    assert any(line.startswith("Not covered:") and "extend the stack nearer by" in line for line in lines)
+    assert any(line.startswith("Not covered:") and "extend the stack farther by" in line for line in lines)
+    assert not any(line.startswith("No gap") for line in lines)
 
 
 def test_a_frame_taken_out_of_the_middle_is_reported_as_a_gap_where_it_was(shot_stack, tmp_path):

@@ -1,10 +1,14 @@
 """``focuslock stack-check DIR``: does a focus stack cover its subject?
 
-Reads the frames (through the sources' size limits), reduces them to an analysis size,
-asks :func:`focuslock.focus.coverage.check_coverage`, and says in plain words where the
-gaps are, which frames did not move and which could be dropped; optionally a coverage map
-(PNG): the middle frame, each judged tile tinted by the frame that is sharpest there,
-tiles the stack leaves soft outlined in red.
+Reads the frames (through the sources' size limits) and the stack's own record
+(``stack.json``, when ``stack-shoot`` wrote one: which end is the nearer, the step, the
+planned CoC), reduces the frames to an analysis size, asks
+:func:`focuslock.focus.coverage.check_coverage`, and says in plain words
+(:mod:`focuslock.stack_report`) where the gaps are, whether the stack reaches the ends of
+its subject, what it cannot tell, which frames did not move and which could be dropped;
+optionally a coverage map (PNG): the middle frame, each judged tile tinted by the frame
+that is sharpest there, tiles the stack leaves soft outlined in red, those it cannot
+tell in yellow.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ import numpy as np
 from focuslock.camera.base import CorruptFrameError
 from focuslock.camera.folder import list_images, read_bgr_image
 from focuslock.focus.coverage import StackCoverage, check_coverage
+from focuslock.focus.stack_ends import TileState
+from focuslock.stack_manifest import read_manifest
+from focuslock.stack_report import report_json, report_lines  # the words; callers take them from here
 
 __all__ = ["StackCheckError", "ANALYSIS_WIDTH_PX", "coverage_map", "report_lines", "report_json", "run_stack_check"]
 
@@ -26,15 +33,19 @@ __all__ = ["StackCheckError", "ANALYSIS_WIDTH_PX", "coverage_map", "report_lines
 ANALYSIS_WIDTH_PX = 1024
 # The circle of confusion of a print seen whole: the frame's diagonal / 1500.
 _DIAGONAL_COC_SHARE = 1.0 / 1500.0
+# Outlines on the map: soft in every frame, and cannot be told.
+_SOFT_BGR = (0, 0, 255)
+_UNCERTAIN_BGR = (0, 215, 255)
 
 
 class StackCheckError(Exception):
     """One sentence for the user."""
 
 
-def run_stack_check(target, coc_px: float | None = None) -> tuple[StackCoverage, list[str]]:
+def run_stack_check(target, coc_px: float | None = None, coc_from: str | None = None) -> tuple[StackCoverage, list[str]]:
     """Check the stack in ``target`` (folder or glob); ``coc_px`` in the frames' own
-    pixels (default: diagonal / 1500). Returns the coverage and warnings (skipped files)."""
+    pixels (default: the CoC ``stack.json`` records, else diagonal / 1500; ``coc_from``
+    says where a given one came from). Returns the coverage and warnings (skipped files)."""
     try:
         paths = list_images(target)
     except CorruptFrameError as error:  # CameraNotFoundError is one
@@ -59,8 +70,14 @@ def run_stack_check(target, coc_px: float | None = None) -> tuple[StackCoverage,
     if len(frames) < 2:
         raise StackCheckError(f"{target} holds {len(frames)} readable image(s) of one size; a stack needs at least two.")
     height, width = size
-    if coc_px is None:
-        coc_px = math.hypot(width, height) * _DIAGONAL_COC_SHARE
+    folders = {path.parent for path in paths}
+    manifest = read_manifest(folders.pop()) if len(folders) == 1 else None
+    if coc_px is not None:
+        coc_from = coc_from or "--coc-px"
+    elif manifest is not None and manifest.coc_px(width) is not None:
+        coc_px, coc_from = manifest.coc_px(width), "stack.json"
+    else:
+        coc_px, coc_from = math.hypot(width, height) * _DIAGONAL_COC_SHARE, "the frame's diagonal / 1500"
     if not (coc_px > 0 and math.isfinite(coc_px)):
         raise StackCheckError(f"The circle of confusion must be a positive number of pixels, got {coc_px}.")
     # A hundred times the convention's CoC is no CoC at all (and a disc that size was
@@ -77,75 +94,17 @@ def run_stack_check(target, coc_px: float | None = None) -> tuple[StackCoverage,
             grey = cv2.resize(grey, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
         greys.append(grey.astype(np.float32))
     coverage = check_coverage(greys, names, coc_px * scale, scale)
+    coverage.coc_from = coc_from
+    if manifest is not None:
+        coverage.first_is_nearest = manifest.first_is_nearest(names)
+        coverage.frame_steps_mm = manifest.frame_steps_mm(names)
     return coverage, warnings + coverage.warnings
-
-
-def _frame_span(coverage: StackCoverage, index: int) -> str:
-    return f"frames {index + 1} and {index + 2} ({coverage.names[index]}, {coverage.names[index + 1]})"
-
-
-def report_lines(coverage: StackCoverage, step_mm: float | None = None) -> list[str]:
-    """The plain report: what the stack covers, its gaps, frames that did not move, and
-    frames that could be dropped."""
-    coc = coverage.coc_px
-    judged = len(coverage.tiles)
-    soft = sum(1 for t in coverage.tiles if not t.covered)
-    lines = [f"{len(coverage.names)} frames; the circle of confusion is {coc / coverage.scale:.2f} px of a frame; "
-             f"focus breathing {coverage.breathing * 100:+.1f} % in scale from the first frame to the last."]
-    if judged == 0:
-        lines.append("No part of the picture holds enough detail for the noise to judge its focus.")
-        return lines
-    lines.append(f"{judged - soft} of {judged} parts of the picture with detail are sharp in at least one frame"
-                 + (f"; {soft} are soft in every frame." if soft else "."))
-    for step in coverage.steps:
-        if step.gap:
-            where = ""
-            if step_mm is not None:
-                where = f" at about {(step.index + 0.5) * step_mm:+.3f} mm from the first frame"
-            more = "at least " if step.beyond_range else ""
-            lines.append(f"Gap: between {_frame_span(coverage, step.index)} the subject is soft (one frame blurs the "
-                         f"other by {more}{step.blur_px / coc:.1f} CoC; at most 2 keeps every depth between them sharp): "
-                         f"add {more}{max(1, math.ceil(step.blur_px / (2 * coc)) - 1)} frame(s) between them{where}.")
-        elif step.not_moved:
-            lines.append(f"Not moved: {_frame_span(coverage, step.index)} show the same focus (a lost drive step, or a "
-                         "frame taken twice).")
-        elif step.blur_px is None:
-            lines.append(f"Between {_frame_span(coverage, step.index)}: no detail at these depths to judge by.")
-    moved_redundant = [j for j in coverage.redundant
-                       if not (coverage.steps[j - 1].not_moved or coverage.steps[j].not_moved)]
-    if moved_redundant:
-        names = ", ".join(f"{j + 1} ({coverage.names[j]})" for j in moved_redundant)
-        lines.append(f"Redundant: frame(s) {names} could be dropped together; the frames kept stay within 2 CoC of each other.")
-    if not coverage.gaps and not coverage.not_moved:
-        lines.append("No gap: every depth with detail is within the depth of field of some frame.")
-    return lines
-
-
-def report_json(coverage: StackCoverage, warnings: list[str], step_mm: float | None = None) -> dict:
-    coc = coverage.coc_px
-    return {
-        "frames": coverage.names,
-        "coc_px": coc / coverage.scale,
-        "analysis_scale": coverage.scale,
-        "breathing": coverage.breathing,
-        "steps": [{"between": [s.index, s.index + 1],
-                   "blur_px": None if s.blur_px is None else s.blur_px / coverage.scale,
-                   "blur_coc": None if s.blur_px is None else s.blur_px / coc,
-                   "tiles": s.tiles, "gap": bool(s.gap), "not_moved": bool(s.not_moved),
-                   "at_least": bool(s.beyond_range),
-                   **({"position_mm": (s.index + 0.5) * step_mm} if step_mm is not None and s.gap else {})}
-                  for s in coverage.steps],
-        "parts_judged": len(coverage.tiles),
-        "parts_soft": sum(1 for t in coverage.tiles if not t.covered),
-        "redundant": coverage.redundant,
-        "report": report_lines(coverage, step_mm),
-        "warnings": warnings,
-    }
 
 
 def coverage_map(coverage: StackCoverage) -> np.ndarray:
     """BGR picture: the middle frame in grey, each judged part tinted by its sharpest
-    frame (first = blue … last = red, OpenCV's turbo scale), soft parts outlined in red."""
+    frame (first = blue … last = red, OpenCV's turbo scale), parts soft in every frame
+    (in a gap or beyond an end) outlined in red, parts that cannot be told in yellow."""
     middle = coverage.aligned_grey[len(coverage.aligned_grey) // 2]
     base = cv2.cvtColor(np.clip(middle, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
     tint = base.copy()
@@ -160,7 +119,8 @@ def coverage_map(coverage: StackCoverage) -> np.ndarray:
     for tile in coverage.tiles:
         if not tile.covered:
             x, y, w, h = tile.box_px
-            cv2.rectangle(picture, (x + 1, y + 1), (x + w - 2, y + h - 2), (0, 0, 255), thickness=2)
+            colour = _UNCERTAIN_BGR if tile.state is TileState.UNCERTAIN else _SOFT_BGR
+            cv2.rectangle(picture, (x + 1, y + 1), (x + w - 2, y + h - 2), colour, thickness=2)
     return np.vstack([picture, _legend(picture.shape[1], colours[:, 0], len(coverage.names))])
 
 
@@ -170,14 +130,16 @@ def _legend(width_px: int, colours: np.ndarray, frames: int) -> np.ndarray:
     font, scale = cv2.FONT_HERSHEY_SIMPLEX, 0.45
     cv2.putText(strip, "sharpest in frame:", (8, 23), font, scale, (230, 230, 230), 1, cv2.LINE_AA)
     x = 160
-    swatch = max(18, min(40, (width_px - 420) // max(frames, 1)))
+    swatch = max(18, min(40, (width_px - 560) // max(frames, 1)))
     for index, colour in enumerate(colours):
         cv2.rectangle(strip, (x, 8), (x + swatch - 3, 28), colour.tolist(), thickness=-1)
         if index in (0, frames - 1) or frames <= 12:
             cv2.putText(strip, str(index + 1), (x + 2, 23), font, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
         x += swatch
-    cv2.rectangle(strip, (x + 16, 8), (x + 36, 28), (0, 0, 255), thickness=2)
-    cv2.putText(strip, "soft in every frame", (x + 44, 23), font, scale, (230, 230, 230), 1, cv2.LINE_AA)
+    for colour, text in ((_SOFT_BGR, "soft in every frame"), (_UNCERTAIN_BGR, "cannot tell")):
+        cv2.rectangle(strip, (x + 16, 8), (x + 36, 28), colour, thickness=2)
+        cv2.putText(strip, text, (x + 44, 23), font, scale, (230, 230, 230), 1, cv2.LINE_AA)
+        x += 44 + 9 * len(text)
     return strip
 
 

@@ -8,7 +8,9 @@ approached from the same side (from below: the first move goes past the near end
 more than the backlash), so that each step moves the glass by the same amount. Each
 capture is downloaded and verified by the camera layer before the next move; an
 interruption (Ctrl-C, a pulled cable, a full card) stops between slices and every file
-already saved is listed. ``stack.json`` beside the files records the slices in order.
+already saved is listed. ``stack.json`` beside the files records the slices in order, and
+the focus moved per drive step and the planned CoC where they are known
+(:mod:`focuslock.stack_manifest`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from focuslock.camera.base import Camera, CameraError, CorruptFrameError
 from focuslock.marks import GoToResult, Mark, go_to_mark
 from focuslock.optics.dof import DofResult
 from focuslock.pipeline import FramePipeline, PipelineSettings
+from focuslock.stack_manifest import MANIFEST_NAME, manifest_fields
 
 __all__ = ["InterruptFlag", "StackShootError", "StackShot", "check_shot", "frame_step_steps", "go_to_nearer_mark", "optics_of", "plan_slices", "shoot_between_marks",
            "shoot_stack"]
@@ -46,6 +49,11 @@ class StackShot:
     positions_steps: list[int]  # planned, relative to focus at the start
     files: list[list[Path]] = field(default_factory=list)  # per slice shot
     stopped: str | None = None  # why the stack stopped early
+    # Recorded for stack-check when known: focus moved per drive step (µm at the subject),
+    # the planned CoC (mm on the sensor) and the sensor's width (mm).
+    step_um: float | None = None
+    coc_mm: float | None = None
+    sensor_width_mm: float | None = None
 
     @property
     def all_files(self) -> list[Path]:
@@ -54,7 +62,8 @@ class StackShot:
     def manifest(self) -> dict:
         return {"slices": [{"position_steps": p, "files": [path.name for path in files]}
                            for p, files in zip(self.positions_steps, self.files)],
-                "planned_slices": len(self.positions_steps), "stopped": self.stopped}
+                "planned_slices": len(self.positions_steps), "stopped": self.stopped,
+                **manifest_fields(self.step_um, self.coc_mm, self.sensor_width_mm)}
 
 
 def frame_step_steps(dof: DofResult, step_um: float, overlap: float, criterion: str = "geometric") -> int:
@@ -102,15 +111,20 @@ def optics_of(camera: Camera, settings: PipelineSettings | None = None) -> tuple
 def shoot_stack(camera: Camera, positions_steps: list[int], folder: Path, *,
                 progress: Callable[[int, int, list[Path]], None] | None = None,
                 should_stop: Callable[[], bool] | None = None,
-                should_pause: Callable[[], bool] | None = None) -> StackShot:
+                should_pause: Callable[[], bool] | None = None,
+                step_um: float | None = None, optics: DofResult | None = None,
+                sensor_width_mm: float | None = None) -> StackShot:
     """Drive to each position (steps from the present focus; always moving up, the first
     approached from below) and capture into ``folder``. Stops between slices when
     ``should_stop`` says so or the camera fails; what was saved is in the result. While
     ``should_pause`` says so it waits between slices (the drive where it is, nothing
-    moving: a pause to adjust the light or chase a fly off the subject)."""
+    moving: a pause to adjust the light or chase a fly off the subject). ``step_um`` (µm
+    of focus per drive step), ``optics`` and ``sensor_width_mm``, when given, go into
+    ``stack.json`` for the check: how far apart the frames lie, and the planned CoC."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    shot = StackShot(folder, list(positions_steps))
+    shot = StackShot(folder, list(positions_steps), step_um=step_um,
+                     coc_mm=optics.coc_mm if optics is not None else None, sensor_width_mm=sensor_width_mm)
     position = 0
     try:
         first = positions_steps[0] - MIN_BACKLASH_GUARD_STEPS
@@ -165,18 +179,20 @@ def shoot_between_marks(camera: Camera, first: Mark, second: Mark, position_step
                         should_pause: Callable[[], bool] | None = None) -> tuple[StackShot, GoToResult]:
     """A stack from one mark to the other, frames one depth of field × (1 − overlap) apart
     (:func:`go_to_nearer_mark`, then :func:`shoot_stack`)."""
-    optics, _ = optics_of(camera, settings)
+    optics, sensor_width_mm = optics_of(camera, settings)
     every = frame_step_steps(optics, step_um, overlap)
     positions, arrived = go_to_nearer_mark(camera, first, second, position_steps, every,
                                            blur_px_per_step=blur_px_per_step, settings=settings)
     return shoot_stack(camera, positions, folder, progress=progress, should_stop=should_stop,
-                       should_pause=should_pause), arrived
+                       should_pause=should_pause, step_um=step_um, optics=optics,
+                       sensor_width_mm=sensor_width_mm), arrived
 
 
 def check_shot(shot: StackShot, optics: DofResult | None, sensor_width_mm: float | None):
     """``stack-check`` on a shot stack's frames at the optics' CoC in the files' own pixels
     (they span the sensor's width; the frame's diagonal / 1500 when the sensor is not
-    known, or no optics). Raises :class:`~focuslock.stack_check.StackCheckError`."""
+    known, or no optics). The CoC goes into ``stack.json`` too, where it was not yet.
+    Raises :class:`~focuslock.stack_check.StackCheckError`."""
     from focuslock.camera.limits import header_size
     from focuslock.stack_check import run_stack_check
 
@@ -184,14 +200,17 @@ def check_shot(shot: StackShot, optics: DofResult | None, sensor_width_mm: float
     size = header_size(shot.all_files[0].read_bytes()[:65536]) if optics and sensor_width_mm and shot.all_files else None
     if size is not None:
         coc_px = optics.coc_mm / sensor_width_mm * size[0]
-    return run_stack_check(shot.folder, coc_px)
+        if shot.coc_mm is None:
+            shot.coc_mm, shot.sensor_width_mm = optics.coc_mm, sensor_width_mm
+            _write_manifest(shot)
+    return run_stack_check(shot.folder, coc_px, coc_from="the lens and sensor" if coc_px is not None else None)
 
 
 def _write_manifest(shot: StackShot) -> None:
     from focuslock.outputs import OutputError, replace_file
 
     try:
-        replace_file(shot.folder / "stack.json", json.dumps(shot.manifest(), indent=2).encode("utf-8"))
+        replace_file(shot.folder / MANIFEST_NAME, json.dumps(shot.manifest(), indent=2).encode("utf-8"))
     except OutputError:
         pass  # the frames matter; the manifest is a convenience
 
