@@ -16,6 +16,10 @@ Thresholds (``threshold_mode``): ``"fixed"`` (response levels 0–255), ``"adapt
 sensor noise at high ISO stays dark). Each band (good / better / best) has its own level
 and colour. The noise floor comes from the one noise model (:mod:`.noise`): the pixel
 noise σ times the operator's noise gain.
+
+Display ``"focus-map"`` paints, instead of the bands, which parts of the picture lie
+within the depth of field (:mod:`.focus_map`, drawn by the overlay); where no map is at
+hand it paints the bands in colour.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import numpy as np
 from focuslock.focus.noise import single_frame_noise_sigma
 
 __all__ = [
+    "FOCUS_MAP_DISPLAY",
     "Workspace",
     "clip_roi",
     "DISPLAY_MODES",
@@ -44,7 +49,8 @@ __all__ = [
 
 OPERATORS = ("laplacian", "sobel", "detail")
 THRESHOLD_MODES = ("fixed", "adaptive", "statistical")
-DISPLAY_MODES = ("colour", "mono", "outline")
+FOCUS_MAP_DISPLAY = "focus-map"
+DISPLAY_MODES = ("colour", "mono", "outline", FOCUS_MAP_DISPLAY)
 
 
 
@@ -348,7 +354,7 @@ def paint_peaking(image_rgb: np.ndarray, peaking: PeakingResult, settings: Peaki
     ``colour``: bands over the picture; ``mono``: bands over a grey picture (colours
     stand out on any subject); ``outline``: bands alone on black.
     """
-    if settings.display == "colour":
+    if settings.display in ("colour", FOCUS_MAP_DISPLAY):
         out = image_rgb.copy()
     elif settings.display == "mono":
         out = cv2.cvtColor(grey if grey is not None else luma(image_rgb), cv2.COLOR_GRAY2RGB)

@@ -24,10 +24,17 @@ STATE_COLOURS_RGB = {
 }
 
 
-def draw_focus_layer(image_rgb: np.ndarray, focus: FocusResult, peaking_settings: PeakingSettings) -> np.ndarray:
-    """A new image: peaking painted, then each followed feature's box and its state
-    (numbered 1, 2, … when there are several)."""
-    if focus.peaking is not None:
+def draw_focus_layer(image_rgb: np.ndarray, focus: FocusResult, peaking_settings: PeakingSettings,
+                     focus_map=None) -> np.ndarray:
+    """A new image: peaking painted (or, with ``focus_map``, a
+    :class:`~focuslock.overlay.focus_map_layer.FocusMapView`, the focus map instead), then
+    each followed feature's box and its state (numbered 1, 2, … when there are several)."""
+    if focus_map is not None:
+        from focuslock.overlay.focus_map_layer import paint_focus_map  # it draws in this module's colours
+
+        out = image_rgb.copy()
+        paint_focus_map(out, focus_map)
+    elif focus.peaking is not None:
         out = paint_peaking(image_rgb, focus.peaking, peaking_settings)
     else:
         out = image_rgb.copy()

@@ -24,6 +24,7 @@ from focuslock.focus.engine import FocusResult
 from focuslock.focus.peaking import PeakingSettings
 from focuslock.optics.dof import DofResult, LiveViewCoc, depth_for_live_view_blur_mm, describe_depth
 from focuslock.overlay.focus_layer import STATE_COLOURS_RGB, draw_focus_layer
+from focuslock.overlay.focus_map_layer import FocusMapLayer
 from focuslock.overlay.hud import darken, draw_text_panel
 from focuslock.resources import is_finite_number
 
@@ -166,6 +167,7 @@ class OverlayRenderer:
         self._zebra_plane: np.ndarray | None = None
         self._scaled_reference_key: tuple | None = None
         self._scaled_reference: np.ndarray | None = None
+        self.focus_map = FocusMapLayer()  # the peaking mode "focus-map": its state between frames
 
     # ------------------------------------------------------------------ the frame
     def prepare(self, image_rgb: np.ndarray, settings: OverlaySettings, *, reference_rgb: np.ndarray | None = None,
@@ -206,7 +208,8 @@ class OverlayRenderer:
         if scale < 1.0 and focus is not None:
             focus = _scaled_focus(focus, scale, (picture.shape[1], picture.shape[0]))
         if focus is not None:
-            out = draw_focus_layer(base, focus if settings.peaking else _without_peaking(focus), peaking)
+            focus_map = self.focus_map.update(image_rgb, focus, peaking if settings.peaking else None, metadata, luma)
+            out = draw_focus_layer(base, focus if settings.peaking else _without_peaking(focus), peaking, focus_map)
         else:
             # Never draw on the picture itself (the frame's own pixels at full size;
             # at display size, what the histogram and drift read below).

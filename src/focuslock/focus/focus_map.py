@@ -1,0 +1,346 @@
+"""The focus map: which parts of the picture lie within the depth of field where focus is now.
+
+Peaking paints strong edges, whatever their blur: a bold letter a whole CoC out of focus
+still peaks, fine texture at best focus may not. The map answers the question peaking
+only suggests — is this part within the depth of field? — per tile of the frame, in the
+lock's own unit (the CoC) and by the lock's own estimator (:mod:`.defocus`: the
+band-energy ratio read through a through-focus curve) and judgement
+(:func:`.lock.judge_estimate`), with the one noise model (:mod:`.noise`).
+
+**What a tile's blur is measured against.** A single frame cannot say how sharp a tile
+could be (a soft texture and a blurred sharp one look alike), so a tile is judged against
+its own sharpest view *that a sweep of focus passed through*:
+
+1. Every frame, each tile's fine-band energy (noise share taken off, divided by the
+   frame's mean level squared, so that exposure does not count) is followed through the
+   present sweep (:mod:`.focus_travel`: one direction of travel at a time).
+2. A tile's peak is confirmed when, within one sweep, its energy rose from below the
+   level its sharpest view would have blurred by one CoC, peaked, and fell back below it
+   — and the views just before and after the peak were within half a CoC of it (the
+   rack was slow enough that the peak view lies within about a quarter CoC of best
+   focus). The peak view becomes the tile's reference: a :class:`~.defocus.BlurReference`,
+   as the lock builds for its feature (a few per frame: each costs about 1.5 ms).
+3. Each frame a share of the confirmed tiles is read against its reference and judged as
+   the lock judges its feature: SHARP (< ½ CoC) → in focus, SOFTENING → at the edge of the
+   depth of field, SOFT (≥ CoC) → out of it; UNCERTAIN → cannot tell.
+
+Tiles never confirmed (plain, or focus has not yet swept through them) are never in
+focus: "cannot tell" is said, never assumed away. The readings are blurs added since the
+tile's sharpest view; that view itself was within about ¼ CoC of best focus, so a tile
+read in focus is within about 0.56 CoC of it. The map assumes a still camera and subject:
+a new framing, live-view zoom or CoC starts it again (the caller's job).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from focuslock.focus.defocus import BlurEstimate, BlurReference, band_energies, defocus, fine_energy_sd, view_margin_px
+from focuslock.focus.focus_travel import FocusTravel, Travel
+from focuslock.focus.lock import FocusState, LockSettings, judge_estimate
+from focuslock.focus.noise import first_difference_energy, noise_sigma_sd
+
+__all__ = ["FocusMap", "FocusMapResult", "TileState", "default_tile_px"]
+
+# A tile's peak counts only where its sharpest view holds this many standard deviations
+# of its noise in the fine band, and this much energy (grey levels²): as stack-check's
+# coverage asks of a tile it judges (a JPEG's flat areas hold a little of their own
+# rounding, which the noise model could take for detail).
+_DETAIL_SIGMAS = 12.0
+_MIN_FINE_ENERGY = 2.0
+# A tile already confirmed takes a later sweep's peak only when this much sharper (fine
+# energy), beyond its noise: a reference costs about 1.5 ms, and the same peak seen
+# again differs only by noise and where the frames fell.
+_SHARPER = 0.05
+# White noise of σ gives 4σ² in the fine band (noise.first_difference_energy).
+_FINE_NOISE_GAIN = 4.0
+# Frames of no travel kept before they are committed to the sweep as still frames.
+_MAX_PENDING_FRAMES = 90
+# About this many tiles across the frame's larger side, never smaller than 64 px.
+_TILES_ACROSS = 30
+_MIN_TILE_PX = 64
+# Confirmed tiles read per frame (each reading costs about 30 µs): every tile is read
+# again every ceil(tiles / this) frames.
+_READINGS_PER_FRAME = 64
+
+
+class TileState(enum.IntEnum):
+    """What the map says of one tile (uint8 codes in :attr:`FocusMapResult.states`)."""
+
+    PLAIN = 0  # no detail above the noise: nothing to judge
+    NOT_SEEN = 1  # detail, but no sweep has passed through its best focus yet
+    CANNOT_TELL = 2  # read, but the reading cannot tell (too little detail for the noise)
+    IN_FOCUS = 3  # less than ½ CoC from its sharpest (the lock's SHARP)
+    EDGE = 4  # ½ CoC to the CoC (SOFTENING)
+    OUT = 5  # the CoC or more (SOFT)
+
+
+_FROM_VERDICT = {FocusState.SHARP: TileState.IN_FOCUS, FocusState.SOFTENING: TileState.EDGE,
+                 FocusState.SOFT: TileState.OUT}
+
+
+def default_tile_px(frame_shape: tuple[int, ...]) -> int:
+    """Tile size for a frame: 64 px up to 1920 wide, larger beyond (the work per frame
+    grows with the number of tiles)."""
+    return max(_MIN_TILE_PX, int(math.ceil(max(frame_shape[:2]) / _TILES_ACROSS / 16.0)) * 16)
+
+
+@dataclass(frozen=True, eq=False)
+class FocusMapResult:
+    """One frame's map: ``boxes_px`` (n, 4) tiles as x, y, w, h in frame pixels,
+    ``states`` (n,) :class:`TileState` codes, ``blur_coc`` (n,) the last reading's blur in
+    CoC (NaN where none), ``frame_shape`` (h, w) and ``coc_px`` it was made with, and how
+    many sweeps of focus it has seen."""
+
+    boxes_px: np.ndarray
+    states: np.ndarray
+    blur_coc: np.ndarray
+    frame_shape: tuple[int, int]
+    coc_px: float
+    sweeps: int
+
+    def count(self, state: TileState) -> int:
+        return int(np.count_nonzero(self.states == state))
+
+
+class FocusMap:
+    """The map of one still framing at one CoC. One thread owns it; :meth:`observe` every
+    frame (grey, the noise model's σ, the drive's count when the frame carries one).
+
+    ``readings_every``: each confirmed tile is read every this many frames (a share of
+    them each frame; default: about :data:`_READINGS_PER_FRAME` a frame);
+    ``build_budget_ms``: the time a frame may spend building references (at least one is
+    built when any is due; None: all that are due, as an offline pass can afford, and
+    the map then depends on nothing but the frames)."""
+
+    def __init__(self, frame_shape: tuple[int, ...], coc_px: float, tile_px: int | None = None,
+                 readings_every: int | None = None, build_budget_ms: float | None = 2.0) -> None:
+        if not (coc_px > 0 and math.isfinite(coc_px)):
+            raise ValueError(f"The focus map needs a positive CoC in pixels, got {coc_px}.")
+        self.frame_shape = (int(frame_shape[0]), int(frame_shape[1]))
+        self.coc_px = float(coc_px)
+        self.tile_px = int(tile_px or default_tile_px(frame_shape))
+        self.margin_px = view_margin_px(self.coc_px)
+        self.build_budget_ms = build_budget_ms
+        self._lock_settings = LockSettings(coc_px=self.coc_px)
+        height, width = self.frame_shape
+        t, m = self.tile_px, self.margin_px
+        cols, rows = max((width - 2 * m) // t, 0), max((height - 2 * m) // t, 0)
+        if not cols or not rows:
+            raise ValueError(f"A frame of {width}×{height} px is too small for a focus map of {t} px tiles.")
+        x0, y0 = (width - cols * t) // 2, (height - rows * t) // 2
+        self.grid = (rows, cols)
+        self.boxes_px = np.array([(x0 + c * t, y0 + r * t, t, t) for r in range(rows) for c in range(cols)], np.int32)
+        self.boxes_px.setflags(write=False)
+        # Slices of each tile and of its view (the tile with the estimator's context), as
+        # plain ints: read every frame.
+        self._tiles = [(slice(y, y + h), slice(x, x + w)) for x, y, w, h in self.boxes_px.tolist()]
+        self._view_slices = [(slice(y - m, y + h + m), slice(x - m, x + w + m)) for x, y, w, h in self.boxes_px.tolist()]
+        n = len(self.boxes_px)
+        self.readings_every = max(1, int(readings_every or math.ceil(n / _READINGS_PER_FRAME)))
+        self._travel = FocusTravel()
+        self._frames = 0
+        self.sweeps = 0
+        # The present sweep, per tile (energies are normalised: see _energies).
+        self._best = np.full(n, -np.inf)
+        self._best_level = np.ones(n)
+        self._best_views: list[np.ndarray | None] = [None] * n
+        self._min_before = np.full(n, np.inf)
+        self._min_after = np.full(n, np.inf)
+        self._before_peak = np.full(n, np.nan)  # the energy just before the peak
+        self._after_peak = np.full(n, np.nan)  # the first energy after it
+        self._last = np.full(n, np.nan)
+        self._at_coc: dict[int, float] = {}  # tile → its present peak's energy blurred by the CoC
+        # Frames seen since the last decision of the travel: (energies, level).
+        self._pending: list[np.ndarray] = []
+        self._pending_best = np.full(n, -np.inf)
+        self._pending_views: list[np.ndarray | None] = [None] * n
+        self._pending_levels = np.ones(n)
+        # Confirmed tiles: the energy of the confirmed peak, its reference, and the builds due.
+        self._confirmed = np.full(n, -np.inf)
+        self._references: list[tuple[BlurReference, bool] | None] = [None] * n
+        # tile → (peak view, the energies just before and after the peak, in grey levels²)
+        self._due: dict[int, tuple[np.ndarray, float, float]] = {}
+        self._residual = np.zeros(n)  # the most blur a reference may have had (px): see _residual_blur_px
+        self._detailed = np.zeros(n, bool)
+        self._states = np.full(n, TileState.PLAIN, np.uint8)
+        self._blur_coc = np.full(n, np.nan, np.float32)
+
+    # ------------------------------------------------------------------ a frame
+    def observe(self, grey: np.ndarray, noise_sigma: float, drive_position_steps: float | None = None) -> FocusMapResult:
+        if grey.shape[:2] != self.frame_shape:
+            raise ValueError("The focus map was made for another frame size; make a new one.")
+        sigma = max(float(noise_sigma), 1e-3)
+        views = self._views(grey)
+        energies, raw, sds, level = self._energies(grey, sigma)
+        self._detailed |= (raw >= np.maximum(_DETAIL_SIGMAS * sds, _MIN_FINE_ENERGY))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_energy = np.where(raw > _DETAIL_SIGMAS * sds, np.log(np.maximum(energies, 1e-30)), np.nan)
+            log_sd = np.where(raw > 0, sds / np.maximum(raw, 1e-30), np.inf)
+        travel = self._travel.step(log_energy, log_sd, drive_position_steps)
+        if travel is Travel.NEW_SWEEP or self._frames == 0:
+            self._new_sweep(energies, views, level)
+        else:
+            better = energies > np.maximum(self._pending_best, self._best)
+            for index in np.flatnonzero(better):
+                self._pending_views[index] = views[index].copy()
+            self._pending_levels = np.where(better, level, self._pending_levels)
+            self._pending_best = np.where(better, energies, self._pending_best)
+            self._pending.append(energies)
+            if travel is Travel.ONWARD or len(self._pending) >= _MAX_PENDING_FRAMES:
+                self._commit(sigma, sds / level)
+        self._build_due(views, sigma, energies)
+        self._read(views, sigma)
+        self._frames += 1
+        states = np.where(self._detailed & (self._states == TileState.PLAIN), TileState.NOT_SEEN, self._states)
+        return FocusMapResult(self.boxes_px, states.astype(np.uint8), self._blur_coc.copy(), self.frame_shape,
+                              self.coc_px, self.sweeps)
+
+    def _views(self, grey: np.ndarray) -> list[np.ndarray]:
+        return [grey[rows, cols] for rows, cols in self._view_slices]
+
+    def _energies(self, grey: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        """Each tile's fine-band energy with the noise's share taken off (the band the
+        estimator reads), its standard deviation, and both divided by the frame's mean
+        level squared (a gain scales the band by its square: exposure is not focus)."""
+        fine_noise = _FINE_NOISE_GAIN * sigma * sigma
+        raw = np.array([first_difference_energy(grey[rows, cols]) for rows, cols in self._tiles]) - fine_noise
+        pixels = self.tile_px * self.tile_px
+        sds = np.array([fine_energy_sd(e, fine_noise, pixels) for e in raw.tolist()])
+        level = max(float(np.mean(grey[::8, ::8])), 1.0) ** 2
+        return raw / level, raw, sds, level
+
+    # ------------------------------------------------------------------ sweeps
+    def _new_sweep(self, energies: np.ndarray, views: list[np.ndarray], level: float) -> None:
+        """A sweep starts at this frame: what the last one left unconfirmed is dropped."""
+        self.sweeps += 1
+        self._best = energies.copy()
+        self._best_level[:] = level
+        self._best_views = [v.copy() for v in views]
+        self._min_before[:] = np.inf
+        self._min_after[:] = np.inf
+        self._before_peak[:] = np.nan
+        self._after_peak[:] = np.nan
+        self._last = energies.copy()
+        self._at_coc.clear()
+        self._pending = []
+        self._pending_best[:] = -np.inf
+        self._pending_views = [None] * len(energies)
+
+    def _commit(self, sigma: float, sds: np.ndarray) -> None:
+        """The frames seen since the last decision belong to the sweep: each tile's peak
+        and the least energy before and after it, frame by frame in order."""
+        for energies in self._pending:
+            peak = energies > self._best
+            # Everything seen before the new peak: before the old one, the old one, after it.
+            earlier = np.minimum(np.minimum(self._min_before, self._min_after), self._best)
+            self._min_before = np.where(peak, earlier, self._min_before)
+            self._before_peak = np.where(peak, self._last, self._before_peak)
+            first_after = ~peak & np.isnan(self._after_peak)
+            self._after_peak = np.where(peak, np.nan, np.where(first_after, energies, self._after_peak))
+            self._min_after = np.where(peak, np.inf, np.minimum(self._min_after, energies))
+            self._best = np.where(peak, energies, self._best)
+            self._last = energies
+        # A tile whose peak moved into the pending frames: its view was kept when seen.
+        for index in np.flatnonzero(np.isfinite(self._pending_best) & (self._pending_best >= self._best)):
+            self._best_views[index] = self._pending_views[index]
+            self._best_level[index] = self._pending_levels[index]
+            self._at_coc.pop(int(index), None)
+        self._pending = []
+        self._pending_best[:] = -np.inf
+        self._pending_views = [None] * len(self._best)
+        self._confirm(sigma, sds)
+
+    def _confirm(self, sigma: float, sds: np.ndarray) -> None:
+        """Tiles whose present peak the sweep has passed through: queued for a reference.
+        ``sds``: the energies' standard deviations now (only tiles fallen clearly below
+        their peak on both sides are looked at closer)."""
+        fallen = self._best - 3.0 * sds
+        candidates = np.flatnonzero((self._min_before < fallen) & (self._min_after < fallen)
+                                    & np.isfinite(self._before_peak) & np.isfinite(self._after_peak)
+                                    # A tile already confirmed again only for a clearly sharper peak.
+                                    & (self._best > self._confirmed * (1.0 + _SHARPER) + 3.0 * sds))
+        for index in candidates:
+            index = int(index)
+            view = self._best_views[index]
+            if view is None:
+                continue
+            level = self._best_level[index]
+            raw_best = self._best[index] * level
+            fine_noise = _FINE_NOISE_GAIN * sigma * sigma
+            if raw_best < max(_DETAIL_SIGMAS * fine_energy_sd(raw_best, fine_noise, self.tile_px**2), _MIN_FINE_ENERGY):
+                continue
+            if index not in self._at_coc:
+                self._at_coc[index] = band_energies(defocus(view, self.coc_px), sigma, self.coc_px,
+                                                    margin_px=self.margin_px).fine / level
+            at_coc = self._at_coc[index]
+            if (self._min_before[index] <= at_coc and self._min_after[index] <= at_coc
+                    and self._before_peak[index] > at_coc and self._after_peak[index] > at_coc):
+                self._confirmed[index] = self._best[index]
+                self._due[index] = (view, float(self._before_peak[index] * level), float(self._after_peak[index] * level))
+
+    # ------------------------------------------------------------------ references and readings
+    def _build_due(self, views: list[np.ndarray], sigma: float, energies: np.ndarray) -> None:
+        """References for confirmed peaks, as many as the budget allows: first the tiles
+        now nearest their peak (those the depth of field may hold: what the user looks for)."""
+        noise_sd = noise_sigma_sd(sigma)
+        settings = self._lock_settings
+        started = time.perf_counter()
+        order = sorted(self._due, key=lambda i: -energies[i] / max(self._confirmed[i], 1e-30))
+        for index in order:
+            if self.build_budget_ms is not None and (time.perf_counter() - started) * 1000.0 >= self.build_budget_ms:
+                break
+            view, before, after = self._due.pop(index)
+            reference = BlurReference([view], sigma, self.coc_px, self.margin_px)
+            half = settings.softening_fraction * self.coc_px
+            resolvable = (reference.predicted_sd(half, sigma, noise_sd) <= settings.resolvable_sd_fraction * self.coc_px
+                          and reference.reference.coarse_resolved)
+            self._references[index] = (reference, resolvable)
+            self._residual[index] = _residual_blur_px(reference, before, after)
+            self._read_tile(index, views[index], sigma, noise_sd)
+
+    def _read(self, views: list[np.ndarray], sigma: float) -> None:
+        noise_sd = noise_sigma_sd(sigma)
+        for index in range(self._frames % self.readings_every, len(views), self.readings_every):
+            if self._references[index] is not None:
+                self._read_tile(index, views[index], sigma, noise_sd)
+
+    def _read_tile(self, index: int, view: np.ndarray, sigma: float, noise_sd: float) -> None:
+        reference, resolvable = self._references[index]
+        estimate = _with_residual(reference.estimate(view, sigma, noise_sd=noise_sd), self._residual[index])
+        state, _ = judge_estimate(estimate, self._lock_settings, resolvable)
+        self._states[index] = _FROM_VERDICT.get(state, TileState.CANNOT_TELL)
+        self._blur_coc[index] = estimate.blur_px / self.coc_px if math.isfinite(estimate.blur_px) else np.nan
+
+
+def _residual_blur_px(reference: BlurReference, before: float, after: float) -> float:
+    """The most blur the peak view itself may have had (px). The tile's best focus lies
+    between the views seen just before and just after it, nearer the peak view than
+    either: at most half the blur that the farther of them shows against it, read off the
+    reference's own through-focus curve of fine energy (its ratio curve is the reading's;
+    the energies of three views of one sweep compare directly)."""
+    curve = np.minimum.accumulate(np.asarray(reference.fine_curve, float))  # a blur never adds detail
+    blurs = [float(np.interp(energy, curve[::-1], reference.diameters_px[::-1])) for energy in (before, after)]
+    return 0.5 * max(blurs)
+
+
+def _with_residual(estimate: BlurEstimate, residual_px: float) -> BlurEstimate:
+    """The reading as blur from the tile's best focus rather than from its peak view, which
+    may itself have been up to ``residual_px`` out (blur discs add by their second moments:
+    t² = d² + r², and a view sharper than the reference, d < 0, lies within r of best focus):
+    taken at the most it can be, so that the map errs towards the edge of the depth of
+    field, never into it."""
+    if residual_px <= 0 or estimate.no_detail:
+        return estimate
+
+    def widened(blur: float) -> float:
+        if not math.isfinite(blur):
+            return blur
+        return math.sqrt(max(residual_px * residual_px + math.copysign(blur * blur, blur), 0.0))
+
+    return replace(estimate, blur_px=widened(estimate.blur_px), blur_high_px=widened(estimate.blur_high_px))
