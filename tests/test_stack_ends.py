@@ -357,3 +357,22 @@ def test_frames_taken_off_an_end_of_the_pcb_stack_leave_that_end_not_covered(who
     still_sharp = [t for t in held if t.box_px in states and states[t.box_px].covered]
     assert len(held) >= 8
     assert len(still_sharp) <= 0.3 * len(held), (len(still_sharp), len(held))
+
+
+def test_a_stack_json_edited_by_hand_is_read_strictly(tmp_path, capsys):
+    """stack.json sits beside the frames where anyone may edit it: values of the wrong kind
+    are left out (the check goes on without them), a damaged file is no record at all."""
+    folder = tmp_path / "edited"
+    names = _write_stack(folder, "beyond")
+    for text in ("{not json", "[1, 2]", json.dumps({"slices": "all", "step_um": "25", "coc_mm": -1}),
+                 json.dumps({"slices": [{"position_steps": True, "files": names}], "coc_mm": None,
+                             "sensor_width_mm": 0})):
+        (folder / "stack.json").write_text(text)
+        report = _json(capsys, folder)
+        assert report["coc_from"] == "the frame's diagonal / 1500"
+        assert report["first_is_nearest"] is None and report["ends"][0]["extend"] == "before the first frame"
+    # Positions that neither rise nor fall throughout say nothing about which end is nearer.
+    slices = [{"position_steps": p, "files": [name]} for p, name in zip([0, 5, 3, 9, 12, 15, 20], names)]
+    (folder / "stack.json").write_text(json.dumps({"slices": slices, "step_um": 10.0}))
+    report = _json(capsys, folder, "--coc-px", "1")
+    assert report["first_is_nearest"] is None and report["ends"][0]["extend"] == "before the first frame"
