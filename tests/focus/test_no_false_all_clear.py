@@ -84,7 +84,7 @@ def test_the_single_frame_noise_reads_the_sensor_or_says_it_cannot(noise_sd, cro
         if name == "fine" and noise_sd < 6:
             # Grass-like texture in every pixel: one frame cannot tell it from noise, and
             # says so (a wide uncertainty) instead of a confident wrong figure.
-            assert not reading.separable and reading.sd >= 0.3 * reading.sigma
+            assert not reading.separable and reading.relative_sd >= 0.2
             continue
         assert 0.6 <= ratio <= 1.6, f"{name} at sd {noise_sd}: single frame read {ratio:.2f}× the truth"
         # Where the frame holds flat parts, it says it could separate the two.

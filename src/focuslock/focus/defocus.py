@@ -48,6 +48,14 @@ _CURVE_COC_MULTIPLES = (0.0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0, 1
 _MIN_CURVE_SPAN_PX = 6.0
 # The coarse band must hold this many times the noise's share for the ratio to mean blur.
 _MIN_COARSE_TO_NOISE = 25.0
+# What the estimate's sd counts beyond the noise: the band ratio's own error (relative
+# sd of q: a lens's disc is not the estimator's disc, texture moves the bands unlike a blur
+# does) and a floor as a share of the CoC (every ramp of docs/FOCUS-TRUTH.md read
+# +0.02–0.06 px at any blur, uncompressed: the noise alone said 0.003–0.05 px, so the
+# truth lay outside 2 sd on up to all frames). Chosen on the six crops' ramps at noise
+# sd 1–8 (FOCUS-TRUTH.md, "How sure"); JPEG's over-read is larger and not covered.
+MODEL_LOG_RATIO_SD = 0.004
+MODEL_FLOOR_COC = 0.02
 # The disc kernel keeps this much of its ringing beyond the disc's radius.
 _DISC_RINGING_PX = 3
 _J1_NODES = np.linspace(0.0, math.pi, 257)[:-1] + math.pi / 512.0  # midpoints of 256 steps over [0, π]
@@ -439,7 +447,9 @@ class BlurReference:
             return BlurEstimate(blur, math.inf, energies, beyond_range=beyond)
         # The coarse band is far less noisy than the fine one: the ratio's relative
         # noise is the fine band's.
-        relative_sd = energies.fine_sd / energies.fine
-        sd = self._sd_around(energies.ratio, relative_sd)
+        relative_sd = math.hypot(energies.fine_sd / energies.fine, MODEL_LOG_RATIO_SD)
+        floor_px = MODEL_FLOOR_COC * self.coc_px
+        sd = math.hypot(self._sd_around(energies.ratio, relative_sd), floor_px)
         high, high_beyond = self.blur_for_ratio(energies.ratio * math.exp(-2.0 * relative_sd))
-        return BlurEstimate(blur, sd, energies, beyond_range=beyond, blur_high_px=math.inf if high_beyond else high)
+        return BlurEstimate(blur, sd, energies, beyond_range=beyond,
+                            blur_high_px=math.inf if high_beyond else high + 2.0 * floor_px)

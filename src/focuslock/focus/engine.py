@@ -22,7 +22,7 @@ import numpy as np
 
 from focuslock.focus.defocus import view_margin_px
 from focuslock.focus.feature import FeatureResult, FollowedFeature, clipped_share, extract_view
-from focuslock.focus.lock import FocusLock, FocusState, LockSettings, LockStatus
+from focuslock.focus.lock import SHARPER_THAN_LOCK_REASON, FocusLock, FocusState, LockSettings, LockStatus
 from focuslock.focus.measure import DEFAULT_MEASURE, MEASURES, FocusReading
 from focuslock.focus.noise import NoiseModel
 from focuslock.focus.placement import DepthPlacement, Placement
@@ -143,7 +143,9 @@ def _doubt(result: FeatureResult, reason: str | None) -> FeatureResult:
     """A feature whose reference may be soft cannot be called sharp: SHARP would only mean
     "as soft as when locked". SOFT stays (softer than a soft reference is soft)."""
     lock = result.lock
-    if reason is None or lock is None or lock.state not in (FocusState.SHARP, FocusState.SOFTENING):
+    # The lock's own "sharper than at lock" says less than the placement's reason.
+    sharper = lock is not None and lock.state == FocusState.UNCERTAIN and lock.reason == SHARPER_THAN_LOCK_REASON
+    if reason is None or lock is None or (lock.state not in (FocusState.SHARP, FocusState.SOFTENING) and not sharper):
         return result
     return replace(result, lock=replace(lock, state=FocusState.UNCERTAIN, reason=reason))
 

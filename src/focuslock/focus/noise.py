@@ -104,7 +104,8 @@ class SingleFrameNoise:
 
     @property
     def relative_sd(self) -> float:
-        return _SINGLE_FRAME_SD[0] if self.separable else _INSEPARABLE_RELATIVE_SD
+        weight = min(self.weak_share / _MIN_WEAK_SHARE, 1.0)
+        return weight * _SINGLE_FRAME_SD[0] + (1.0 - weight) * _INSEPARABLE_RELATIVE_SD
 
     @property
     def sd(self) -> float:
@@ -147,23 +148,22 @@ def single_frame_noise(grey: np.ndarray, max_pixels: int = 65_536) -> SingleFram
         tiles = [grey]
     energies, responses = zip(*(_weak_texture_maps(t) for t in tiles))
     energy, response = np.concatenate(energies), np.concatenate(responses)
-    if energy.size >= 16:
-        settled = _settle(energy, response)
-        if settled.separable:
-            return settled
-        share = settled.weak_share
-    else:
-        share = 0.0
-    # Nothing looks like noise alone: fine texture everywhere, or a JPEG that smoothed the
-    # flat parts below the noise it left in the detail (live view: 0.35–0.55× the temporal
-    # σ). Immerkær's reading of the flattest 30 % per tile then answers — higher than the
-    # weak texture's, never the side that leaves noise to read as detail — with the
-    # uncertainty of a frame that cannot tell the two apart.
+    # Where too few pixels look like noise alone (fine texture everywhere, or a JPEG that
+    # smoothed the flat parts below the noise it left in the detail: live view read
+    # 0.35–0.55× the temporal σ there), Immerkær's reading of the flattest 30 % per tile
+    # answers — higher than the weak texture's, never the side that leaves noise to read
+    # as detail — with the uncertainty of a frame that cannot tell the two apart. Between
+    # none and _MIN_WEAK_SHARE the two are blended, so that frames of one take near the
+    # line do not jump between them.
     if len(tiles) > 1:
-        sigma = float(np.median(_immerkaer_flat(np.stack(tiles))))
+        fallback = float(np.median(_immerkaer_flat(np.stack(tiles))))
     else:
-        sigma = float(_immerkaer_flat(grey[np.newaxis])[0])
-    return SingleFrameNoise(max(sigma, MIN_SIGMA), share)
+        fallback = float(_immerkaer_flat(grey[np.newaxis])[0])
+    if energy.size < 16:
+        return SingleFrameNoise(max(fallback, MIN_SIGMA), 0.0)
+    weak_sigma, share = _settle(energy, response)
+    weight = min(share / _MIN_WEAK_SHARE, 1.0)
+    return SingleFrameNoise(max(weight * weak_sigma + (1.0 - weight) * fallback, MIN_SIGMA), share)
 
 
 def _weak_texture_maps(tile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -182,7 +182,7 @@ def _weak_texture_maps(tile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return energy[inner][keep], response[inner][keep]
 
 
-def _settle(energy: np.ndarray, response: np.ndarray) -> SingleFrameNoise:
+def _settle(energy: np.ndarray, response: np.ndarray) -> tuple[float, float]:
     """Iterate σ → the pixels whose gradient energy noise of σ explains → σ from them."""
     to_sigma = math.sqrt(math.pi / 2.0) / math.sqrt(20.0)
     floor_count = max(int(energy.size * _MIN_WEAK_SHARE), 16)
@@ -202,7 +202,7 @@ def _settle(energy: np.ndarray, response: np.ndarray) -> SingleFrameNoise:
         sigma = new
         if settled:
             break
-    return SingleFrameNoise(max(sigma, MIN_SIGMA), share)
+    return sigma, share
 
 
 def _immerkaer_flat(tiles: np.ndarray) -> np.ndarray:

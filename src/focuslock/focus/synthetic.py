@@ -31,15 +31,32 @@ OVERSAMPLE = 4
 _COVERAGE_SAMPLES = 8  # per fine pixel and axis, to draw the disc by its area
 
 
+# Lens blurs that are not a uniform disc (``degrade(profile=...)``): the disc's brightness
+# across its radius r (0 at the centre, 1 at the rim).
+BLUR_PROFILES = ("disc", "rim", "soft")
+
+
 def degrade(image_rgb: np.ndarray, blur_px: float, noise_sd: float, *, contrast: float = 1.0, gain: float = 1.0,
-            shift_px: tuple[float, float] = (0.0, 0.0), seed: int = 0) -> np.ndarray:
+            shift_px: tuple[float, float] = (0.0, 0.0), seed: int = 0, profile: str = "disc",
+            chromatic_px: float = 0.0) -> np.ndarray:
     """``image_rgb`` defocused by a disc of ``blur_px``, its contrast scaled about the
     mean by ``contrast``, its exposure by ``gain`` (2 = one stop over; clipped at 255 as a
     sensor clips), shifted by ``shift_px`` (x, y; whole pixels exactly, fractions by
     Fourier shift so that no interpolation blur is added), with Gaussian noise of
-    ``noise_sd`` grey levels per channel; uint8 RGB."""
+    ``noise_sd`` grey levels per channel; uint8 RGB.
+
+    Real lenses: ``profile`` "rim" is a disc brighter towards its edge (over-corrected
+    spherical aberration: "soap-bubble" out-of-focus highlights, 1 + 2r² across it), "soft"
+    one that fades to its edge (under-corrected: 1 − r²); ``chromatic_px``: longitudinal
+    chromatic aberration — red focuses behind green and blue before it, so at a green
+    blur of ``blur_px`` red is blurred by |blur_px + chromatic_px| and blue by
+    |blur_px − chromatic_px| (a sharp green plane has colour fringes of that size)."""
     image = image_rgb.astype(np.float32)
-    image = lens_defocus(image, blur_px)
+    if chromatic_px:
+        blurs = (abs(blur_px + chromatic_px), blur_px, abs(blur_px - chromatic_px))
+        image = np.stack([lens_defocus(image[..., c], b, profile) for c, b in enumerate(blurs)], axis=-1)
+    else:
+        image = lens_defocus(image, blur_px, profile)
     if shift_px != (0.0, 0.0):
         image = np.stack([_fourier_shift(image[..., c], shift_px) for c in range(3)], axis=-1)
     if contrast != 1.0:
@@ -165,20 +182,22 @@ _defocus_cache: collections.OrderedDict[tuple, np.ndarray] = collections.Ordered
 _defocus_cache_lock = threading.Lock()
 
 
-def lens_defocus(image: np.ndarray, blur_px: float) -> np.ndarray:
+def lens_defocus(image: np.ndarray, blur_px: float, profile: str = "disc") -> np.ndarray:
     """``image`` (float32, H×W or H×W×C) blurred by a disc of ``blur_px`` frame pixels,
     through a picture at ``OVERSAMPLE`` times the resolution (see the module docstring).
     Read-only: the same picture is handed to every caller that asks for it."""
     if not (blur_px >= 0 and math.isfinite(blur_px)):
         raise ValueError(f"A blur disc needs a finite diameter ≥ 0 px, got {blur_px}.")
+    if profile not in BLUR_PROFILES:
+        raise ValueError(f"Unknown blur profile {profile!r}; use one of {', '.join(BLUR_PROFILES)}.")
     image = np.ascontiguousarray(image, dtype=np.float32)
-    key = (hashlib.blake2b(image.data, digest_size=16).digest(), image.shape, float(blur_px))
+    key = (hashlib.blake2b(image.data, digest_size=16).digest(), image.shape, float(blur_px), profile)
     with _defocus_cache_lock:
         cached = _defocus_cache.get(key)
         if cached is not None:
             _defocus_cache.move_to_end(key)
             return cached
-    result = _lens_defocus(image, blur_px)
+    result = _lens_defocus(image, blur_px, profile)
     result.flags.writeable = False
     with _defocus_cache_lock:
         _defocus_cache[key] = result
@@ -187,23 +206,29 @@ def lens_defocus(image: np.ndarray, blur_px: float) -> np.ndarray:
     return result
 
 
-def _lens_defocus(image: np.ndarray, blur_px: float) -> np.ndarray:
+def _lens_defocus(image: np.ndarray, blur_px: float, profile: str = "disc") -> np.ndarray:
     height, width = image.shape[:2]
     fine = cv2.resize(image, (width * OVERSAMPLE, height * OVERSAMPLE), interpolation=cv2.INTER_LANCZOS4)
     if blur_px > 0:
-        fine = cv2.filter2D(fine, cv2.CV_32F, _area_disc(round(blur_px * OVERSAMPLE, 4)), borderType=cv2.BORDER_REFLECT)
+        fine = cv2.filter2D(fine, cv2.CV_32F, _area_disc(round(blur_px * OVERSAMPLE, 4), profile),
+                            borderType=cv2.BORDER_REFLECT)
     return cv2.resize(fine, (width, height), interpolation=cv2.INTER_AREA)
 
 
 @functools.lru_cache(maxsize=64)
-def _area_disc(diameter_px: float) -> np.ndarray:
-    """A disc of ``diameter_px``: each pixel weighted by the share of it the disc covers."""
+def _area_disc(diameter_px: float, profile: str = "disc") -> np.ndarray:
+    """A disc of ``diameter_px``: each pixel weighted by the share of it the disc covers
+    (and, for a ``profile`` other than "disc", by its brightness across the radius)."""
     radius = diameter_px / 2.0
     half = int(math.ceil(radius))
     n = 2 * half + 1
     steps = _COVERAGE_SAMPLES
     offsets = (np.arange(n * steps) + 0.5) / steps - half - 0.5
-    inside = (offsets[None, :] ** 2 + offsets[:, None] ** 2 <= radius * radius).astype(np.float64)
+    r2 = offsets[None, :] ** 2 + offsets[:, None] ** 2
+    inside = (r2 <= radius * radius).astype(np.float64)
+    if profile != "disc" and radius > 0:
+        share = r2 / (radius * radius)
+        inside *= (1.0 + 2.0 * share) if profile == "rim" else (1.0 - share)
     kernel = inside.reshape(n, steps, n, steps).sum(axis=(1, 3))
     if kernel.sum() == 0:  # a disc smaller than one sample: a point
         kernel[half, half] = 1.0
