@@ -35,7 +35,7 @@ from focuslock.camera.video_file import VideoFileReader
 from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.focus.lock import MAX_COC_PX, FocusState, LockSettings, LockStatus
 from focuslock.focus.measure import DEFAULT_MEASURE, MEASURES, FocusReading
-from focuslock.focus.peaking import PeakingSettings
+from focuslock.focus.peaking import FOCUS_MAP_DISPLAY, PeakingSettings
 from focuslock.focus.take_noise import NEIGHBOURS, pair_noise_sigmas
 from focuslock.optics.dof import (LIVE_VIEW_RESOLVES_COC_PX, DofResult, LiveViewCoc, OpticsError, coc_in_live_view,
                                   depth_for_live_view_blur_mm, depth_of_field, describe_depth)
@@ -43,6 +43,7 @@ from focuslock.overlay.focus_layer import STATE_COLOURS_RGB
 from focuslock.overlay.hud import draw_text_panel
 from focuslock.overlay.plot import draw_sharpness_plot
 from focuslock.outputs import OutputError, replace_file
+from focuslock.overlay.focus_map_layer import FocusMapLayer
 from focuslock.overlay.render import OverlayRenderer, OverlaySettings
 from focuslock.recording import RecordingError, VideoRecorder
 
@@ -431,7 +432,7 @@ class TakeLens:
 def analyze(target: str, roi_px: tuple[int, int, int, int], *, lock_frame: int | None = None, lock_best: bool = False,
             track: bool = True, measure: str = DEFAULT_MEASURE, lock_settings: LockSettings | None = None,
             overlay_video: Path | None = None, progress: bool = False, sensor: TakeSensor | None = None,
-            lens: TakeLens | None = None) -> AnalysisReport:
+            lens: TakeLens | None = None, overlay: str = "peaking") -> AnalysisReport:
     """Analyse every frame of ``target`` for the feature in ``roi_px``.
 
     ``roi_px`` is where the feature is in the lock frame (``lock_frame``; by default frame
@@ -442,8 +443,11 @@ def analyze(target: str, roi_px: tuple[int, int, int, int], *, lock_frame: int |
     noise is measured once on the lock frame and every frame is judged on its own.
     With ``sensor`` the CoC comes from the optics (the sensor's CoC in the take's
     pixels) instead of ``lock_settings.coc_px``, and blurs are also given in µm; with
-    ``lens`` too, as µm of defocus at the subject.
+    ``lens`` too, as µm of defocus at the subject. ``overlay``: what ``overlay_video``
+    paints, one of :data:`OVERLAY_MODES` (peaking, or the focus map).
     """
+    if overlay not in OVERLAY_MODES:
+        raise AnalysisError(f"Unknown overlay {overlay!r}; use one of {', '.join(OVERLAY_MODES)}.")
     if lens is not None and sensor is None:
         raise AnalysisError("The defocus at the subject needs the sensor too: add --camera NAME or --sensor-width-mm MM.")
     if measure not in MEASURES:
@@ -459,7 +463,7 @@ def analyze(target: str, roi_px: tuple[int, int, int, int], *, lock_frame: int |
     if not lock_best:
         lock_index = int(lock_frame) if lock_frame else 0
         return _run(target, roi_px, lock_index, track, measure, lock_settings, overlay_video,
-                    "analyze" if progress else None, sensor, lens)
+                    "analyze" if progress else None, sensor, lens, overlay=overlay)
     # A first pass locked on frame 0 finds the sharpest frame; the second locks there,
     # replaying what the first kept (an overlay video needs whole frames: decoded again).
     kept = _Replay(REPLAY_LIMIT_BYTES) if overlay_video is None else None
@@ -483,7 +487,8 @@ def analyze(target: str, roi_px: tuple[int, int, int, int], *, lock_frame: int |
             pass  # the second pass's tracker went beyond what was kept: decode again
         finally:
             kept.release()
-    return _run(target, best_roi, best, track, measure, lock_settings, overlay_video, second_label, sensor, lens)
+    return _run(target, best_roi, best, track, measure, lock_settings, overlay_video, second_label, sensor, lens,
+                overlay=overlay)
 
 
 def _judged(record: "FrameRecord") -> bool:
@@ -493,7 +498,7 @@ def _judged(record: "FrameRecord") -> bool:
 
 def _run(target: str, roi_px, lock_index: int, track: bool, measure: str, lock_settings: LockSettings,
          overlay_video: Path | None, progress: str | None, sensor: TakeSensor | None, lens: TakeLens | None,
-         keep: "_Replay | None" = None, replay: "_Replay | None" = None) -> AnalysisReport:
+         keep: "_Replay | None" = None, replay: "_Replay | None" = None, overlay: str = "peaking") -> AnalysisReport:
     """One pass: lock on frame ``lock_index`` at ``roi_px``, then judge every frame.
     ``progress``: the label of a progress line on stderr (None: no line). ``keep``: what
     a second pass may replay is kept there; ``replay``: the frames come from a first
@@ -533,7 +538,7 @@ def _run(target: str, roi_px, lock_index: int, track: bool, measure: str, lock_s
         prefetch = _Prefetch(frames)
     records: list[FrameRecord] = []
     best_energy = -math.inf
-    writer = _OverlayWriter(overlay_video, _take_frame_rate(target)) if overlay_video is not None else None
+    writer = _OverlayWriter(overlay_video, _take_frame_rate(target), overlay) if overlay_video is not None else None
     started = time.monotonic()
     completed = False
     try:
@@ -653,13 +658,19 @@ def _progress(done: int, total: int | None, started: float, label: str = "analyz
     sys.stderr.flush()
 
 
-class _OverlayWriter:
-    """The take as an MP4 drawn by the same overlay renderer as live view: peaking, the
-    feature's box in its state colour, the verdict. Written under a hidden temporary
-    name beside ``path`` and renamed into place when complete (after the outputs were
-    checked: never over an input, over an existing file only with ``--force``)."""
+# What an overlay video paints: peaking, or the focus map (focuslock.focus.focus_map:
+# which parts of each frame lie within the depth of field).
+OVERLAY_MODES = ("peaking", FOCUS_MAP_DISPLAY)
 
-    def __init__(self, path: Path, frame_rate_hz: float) -> None:
+
+class _OverlayWriter:
+    """The take as an MP4 drawn by the same overlay renderer as live view: peaking (or,
+    with ``overlay`` "focus-map", the focus map), the feature's box in its state colour,
+    the verdict. Written under a hidden temporary name beside ``path`` and renamed into
+    place when complete (after the outputs were checked: never over an input, over an
+    existing file only with ``--force``)."""
+
+    def __init__(self, path: Path, frame_rate_hz: float, overlay: str = "peaking") -> None:
         self.path = Path(path)
         self.temporary = self.path.with_name(f".{self.path.stem}.part{self.path.suffix or '.mp4'}")
         try:
@@ -668,9 +679,15 @@ class _OverlayWriter:
             raise AnalysisError(str(save_error_for(error, self.path.name, self.path.parent))) from None
         self.recorder = VideoRecorder(self.temporary, frame_rate_hz)
         self.renderer = OverlayRenderer()
+        self.focus_map = overlay == FOCUS_MAP_DISPLAY
+        if self.focus_map:
+            # Every frame, every reference built as it is due: a file has no frame budget,
+            # and the same take gives the same video.
+            self.renderer.focus_map = FocusMapLayer.offline()
 
     def write(self, rgb: np.ndarray, result, settings: FocusSettings, engine: FocusEngine) -> None:
-        out = self.renderer.render(rgb, result, settings.peaking, OverlaySettings(), luma=engine.last_grey)
+        peaking = dataclasses.replace(settings.peaking, display=FOCUS_MAP_DISPLAY) if self.focus_map else settings.peaking
+        out = self.renderer.render(rgb, result, peaking, OverlaySettings(), luma=engine.last_grey)
         if result.lock is not None:
             out = draw_text_panel(out, [result.lock.describe()], corner="bottom-left",
                                   colour_rgb=STATE_COLOURS_RGB.get(result.lock.state.value, (255, 255, 255)))

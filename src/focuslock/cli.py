@@ -188,6 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--csv", type=Path, help="write one row per frame here, and the plot next to it as PNG")
     analyze.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     analyze.add_argument("--overlay-video", type=Path, help="write the take with peaking and the feature's box as MP4")
+    analyze.add_argument("--overlay", choices=("peaking", "focus-map"), default="peaking",
+                         help="what --overlay-video paints: peaking, or the focus map (the parts within the depth of field)")
     analyze.add_argument("--force", action="store_true",
                          help="replace --csv, its plot and --overlay-video if they exist (an input is never replaced)")
 
@@ -615,7 +617,7 @@ def _analyze(args: argparse.Namespace) -> int:
             args.input, args.roi, lock_frame=args.lock_frame, lock_best=args.lock_best, track=not args.no_track,
             measure=args.measure, lock_settings=LockSettings(coc_px=args.coc_px or ASSUMED_COC_PX),
             overlay_video=args.overlay_video, progress=sys.stderr.isatty() and not args.json, sensor=sensor,
-            lens=lens,
+            lens=lens, overlay=args.overlay,
         )
         if args.csv is not None:
             write_csv(report, args.csv)

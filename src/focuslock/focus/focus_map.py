@@ -66,7 +66,11 @@ _TILES_ACROSS = 30
 _MIN_TILE_PX = 64
 # Confirmed tiles read per frame (each reading costs about 30 µs): every tile is read
 # again every ceil(tiles / this) frames.
-_READINGS_PER_FRAME = 64
+_READINGS_PER_FRAME = 48
+# Up to this many tiles the sweep is followed on every frame (1280×720 has 190 tiles of
+# 64 px); 1080p (464) follows it every second frame and builds references between: its
+# frame's ~3.5 ms of tile energies and a reference's ~1.5 ms are not paid on one frame.
+_TILES_TRACKED_EVERY_FRAME = 300
 
 
 class TileState(enum.IntEnum):
@@ -114,12 +118,16 @@ class FocusMap:
 
     ``readings_every``: each confirmed tile is read every this many frames (a share of
     them each frame; default: about :data:`_READINGS_PER_FRAME` a frame);
+    ``track_every``: the sweep is followed on every this many frames (default: every
+    frame up to :data:`_TILES_TRACKED_EVERY_FRAME` tiles, every second above, where the
+    frames between build the references);
     ``build_budget_ms``: the time a frame may spend building references (at least one is
     built when any is due; None: all that are due, as an offline pass can afford, and
     the map then depends on nothing but the frames)."""
 
     def __init__(self, frame_shape: tuple[int, ...], coc_px: float, tile_px: int | None = None,
-                 readings_every: int | None = None, build_budget_ms: float | None = 2.0) -> None:
+                 readings_every: int | None = None, build_budget_ms: float | None = 2.0,
+                 track_every: int | None = None) -> None:
         if not (coc_px > 0 and math.isfinite(coc_px)):
             raise ValueError(f"The focus map needs a positive CoC in pixels, got {coc_px}.")
         self.frame_shape = (int(frame_shape[0]), int(frame_shape[1]))
@@ -143,8 +151,12 @@ class FocusMap:
         self._view_slices = [(slice(y - m, y + h + m), slice(x - m, x + w + m)) for x, y, w, h in self.boxes_px.tolist()]
         n = len(self.boxes_px)
         self.readings_every = max(1, int(readings_every or math.ceil(n / _READINGS_PER_FRAME)))
+        self.track_every = max(1, int(track_every or (1 if n <= _TILES_TRACKED_EVERY_FRAME else 2)))
         self._travel = FocusTravel()
         self._frames = 0
+        # Frames left to read the confirmed tiles in: a whole round after focus last moved
+        # (while nothing moves, their last readings stand: no work on a still scene).
+        self._rounds_left = 0
         self.sweeps = 0
         # The present sweep, per tile (energies are normalised: see _energies).
         self._best = np.full(n, -np.inf)
@@ -173,33 +185,45 @@ class FocusMap:
 
     # ------------------------------------------------------------------ a frame
     def observe(self, grey: np.ndarray, noise_sigma: float, drive_position_steps: float | None = None) -> FocusMapResult:
+        """The map after this frame. The sweep is followed on every ``track_every``-th
+        frame; references are built on the others (on every frame when that is 1); a share
+        of the confirmed tiles is read on every frame."""
         if grey.shape[:2] != self.frame_shape:
             raise ValueError("The focus map was made for another frame size; make a new one.")
         sigma = max(float(noise_sigma), 1e-3)
         views = self._views(grey)
+        tracking = self._frames % self.track_every == 0
+        if tracking:
+            self._track(grey, views, sigma, drive_position_steps)
+        if not tracking or self.track_every == 1:
+            self._build_due(views, sigma, self._last)
+        self._read(views, sigma)
+        self._frames += 1
+        states = np.where(self._detailed & (self._states == TileState.PLAIN), TileState.NOT_SEEN, self._states)
+        return FocusMapResult(self.boxes_px, states.astype(np.uint8), self._blur_coc.copy(), self.frame_shape,
+                              self.coc_px, self.sweeps)
+
+    def _track(self, grey: np.ndarray, views: list[np.ndarray], sigma: float, drive_position_steps: float | None) -> None:
+        """Each tile's energy now, into the present sweep (or a new one where focus turned)."""
         energies, raw, sds, level = self._energies(grey, sigma)
         self._detailed |= (raw >= np.maximum(_DETAIL_SIGMAS * sds, _MIN_FINE_ENERGY))
         with np.errstate(divide="ignore", invalid="ignore"):
             log_energy = np.where(raw > _DETAIL_SIGMAS * sds, np.log(np.maximum(energies, 1e-30)), np.nan)
             log_sd = np.where(raw > 0, sds / np.maximum(raw, 1e-30), np.inf)
         travel = self._travel.step(log_energy, log_sd, drive_position_steps)
+        if travel is not Travel.STILL:
+            self._rounds_left = self.readings_every * self.track_every
         if travel is Travel.NEW_SWEEP or self._frames == 0:
             self._new_sweep(energies, views, level)
-        else:
-            better = energies > np.maximum(self._pending_best, self._best)
-            for index in np.flatnonzero(better):
-                self._pending_views[index] = views[index].copy()
-            self._pending_levels = np.where(better, level, self._pending_levels)
-            self._pending_best = np.where(better, energies, self._pending_best)
-            self._pending.append(energies)
-            if travel is Travel.ONWARD or len(self._pending) >= _MAX_PENDING_FRAMES:
-                self._commit(sigma, sds / level)
-        self._build_due(views, sigma, energies)
-        self._read(views, sigma)
-        self._frames += 1
-        states = np.where(self._detailed & (self._states == TileState.PLAIN), TileState.NOT_SEEN, self._states)
-        return FocusMapResult(self.boxes_px, states.astype(np.uint8), self._blur_coc.copy(), self.frame_shape,
-                              self.coc_px, self.sweeps)
+            return
+        better = energies > np.maximum(self._pending_best, self._best)
+        for index in np.flatnonzero(better):
+            self._pending_views[index] = views[index].copy()
+        self._pending_levels = np.where(better, level, self._pending_levels)
+        self._pending_best = np.where(better, energies, self._pending_best)
+        self._pending.append(energies)
+        if travel is Travel.ONWARD or len(self._pending) >= _MAX_PENDING_FRAMES:
+            self._commit(sigma, sds / level)
 
     def _views(self, grey: np.ndarray) -> list[np.ndarray]:
         return [grey[rows, cols] for rows, cols in self._view_slices]
@@ -291,7 +315,8 @@ class FocusMap:
         noise_sd = noise_sigma_sd(sigma)
         settings = self._lock_settings
         started = time.perf_counter()
-        order = sorted(self._due, key=lambda i: -energies[i] / max(self._confirmed[i], 1e-30))
+        nearness = np.nan_to_num(energies / np.maximum(self._confirmed, 1e-30), nan=0.0)
+        order = sorted(self._due, key=lambda i: -nearness[i])
         for index in order:
             if self.build_budget_ms is not None and (time.perf_counter() - started) * 1000.0 >= self.build_budget_ms:
                 break
@@ -305,6 +330,11 @@ class FocusMap:
             self._read_tile(index, views[index], sigma, noise_sd)
 
     def _read(self, views: list[np.ndarray], sigma: float) -> None:
+        """A share of the confirmed tiles read against their references, each every
+        ``readings_every`` frames, for one whole round after focus last moved."""
+        if self._rounds_left <= 0:
+            return
+        self._rounds_left -= 1
         noise_sd = noise_sigma_sd(sigma)
         for index in range(self._frames % self.readings_every, len(views), self.readings_every):
             if self._references[index] is not None:

@@ -31,6 +31,7 @@ from focuslock.session.checks import check_captured_files
 from focuslock.session.naming import read_product_code
 from focuslock.session.recipe import Recipe, RecipeError, apply_settings, diff_settings, save_recipe, settings_of
 from focuslock.session.review import ShotReview, review_shot
+from focuslock.ui.focus_map_key import toggle_focus_map
 from focuslock.ui.frame_view import UNSCALED_SLACK_PX, FrameView
 from focuslock.ui.panels import (CapturePanel, DofPanel, DrivePanel, PeakingPanel, SettingsPanel, SharpnessPlot, StackPanel,
                                  StateBanner)
@@ -55,6 +56,7 @@ SHORTCUTS = (
     ("{  }", "drive focus one coarse step near / far"),
     ("Space", "capture (downloaded and checked)"),
     ("P", "peaking on / off"),
+    ("D", "focus map: green within the depth of field, amber at its edge, red beyond (rack focus through once)"),
     ("G", "grid and centre mark"),
     ("Z", "zebras on clipped highlights"),
     ("H", "histogram: off, luma, RGB"),
@@ -591,6 +593,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.capture()
         elif key == QtCore.Qt.Key_P:
             self.set_overlay(peaking=not overlay.peaking)
+        elif key == QtCore.Qt.Key_D:
+            self.status_label.setText(toggle_focus_map(self.peaking_panel))
         elif key == QtCore.Qt.Key_G:
             self.set_overlay(grid=not overlay.grid, centre_mark=not overlay.grid)
         elif key == QtCore.Qt.Key_Z:
