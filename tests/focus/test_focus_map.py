@@ -97,7 +97,10 @@ def test_green_tiles_lie_within_the_coc_and_red_ones_well_past_it(with_count):
     assert green.sum() >= 8
     assert (truth[green] < 1.0).mean() >= 0.95, np.sort(truth[green])
     assert not np.any(green & (truth >= 2.0)), truth[green]
-    # Amber lies between: not at focus, not far past the CoC.
+    # Green is the depth of field's middle (the lock's SHARP: under half the CoC, with the
+    # tile's own depth and the rack's sampling: measured up to 0.56 CoC), amber its edge.
+    assert np.percentile(truth[green], 90) < 0.6, np.sort(truth[green])
+    assert amber.sum() >= 5 and np.median(truth[amber]) > np.median(truth[green]) + 0.3, np.sort(truth[amber])
     assert np.all(truth[amber] > 0.25) and np.all(truth[amber] < 1.5), np.sort(truth[amber])
     # Well past the CoC is red.
     far = judged & (truth >= 1.5)
