@@ -1178,7 +1178,8 @@ def _stack_shoot(args: argparse.Namespace) -> int:
             print(f"{args.out} holds earlier files; this stack goes into {folder} (stacks are never mixed).",
                   file=sys.stderr, flush=True)
         with InterruptFlag() as stop:
-            shot = shoot_stack(camera, positions, folder, progress=progress, should_stop=stop)
+            shot = shoot_stack(camera, positions, folder, progress=progress, should_stop=stop, step_um=step_um,
+                               optics=optics, sensor_width_mm=sensor_width_mm)
     except (StackShootError, MarkError, OutputError) as error:
         raise UserError(str(error)) from None
     finally:

@@ -558,7 +558,13 @@ def test_marks_and_a_stack_from_the_panel_with_stop(qtbot, quick_bench_window, t
     manifest = json.loads((folders[0] / "stack.json").read_text())
     assert manifest["stopped"] is None and manifest["planned_slices"] >= 4
     assert len(list(folders[0].glob("*.JPG"))) == manifest["planned_slices"]
-    assert "No gap" in panel.status.text(), panel.status.text()
+    # The check's verdict in the panel: the frames between the marks leave no gap, the
+    # bench's detail beyond both marks is named as not covered (never "No gap"), and the
+    # CoC the stack reached.
+    lines = panel.status.text().splitlines()
+    assert not any(line.startswith(("Gap", "No gap")) for line in lines), lines
+    assert any(line.startswith("Not covered") for line in lines), lines
+    assert any(line.startswith("Effective CoC") for line in lines), lines
     # The drive ended at B (its stored count, within the search around A).
     assert abs(window._drive_total - window.marks["B"].position_steps) <= 3
 

@@ -516,8 +516,10 @@ class MainWindow(QtWidgets.QMainWindow):
             head = f"{len(shot.all_files)} frame(s) in {shot.folder.name}"
             if shot.stopped:
                 head += f" — stopped: {shot.stopped}"
-            # The verdict lines of the check: gaps, not moved, redundant, or none.
-            panel.say("\n".join([head, *[line for line in report if line.startswith(("Gap", "No gap", "Not moved", "Redundant"))]]))
+            # The verdict lines of the check: gaps, ends not covered, what it cannot tell,
+            # not moved, redundant, or none; and the CoC the stack reached.
+            panel.say("\n".join([head, *[line for line in report if line.startswith(
+                ("Gap", "No gap", "Not covered", "UNCERTAIN", "Not moved", "Redundant", "Effective CoC"))]]))
 
         panel.say("going back to the nearer mark…")
         self._stack_job(command, "the focus stack", done)
