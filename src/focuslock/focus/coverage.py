@@ -208,10 +208,7 @@ def check_coverage(greys: list[np.ndarray], names: list[str], coc_px: float, sca
         raise ValueError("The frames of a stack must all have the same size.")
     transforms, aligned, warnings = align_stack(greys)
     breathing = scale_of(transforms[-1]) / scale_of(transforms[0]) - 1.0
-    # One exposure, one sensor: the noise is the stack's, not each frame's (a frame's own
-    # estimate moves with how much of it is in focus and made steps jump by 0.2 px).
-    sigma = float(np.median([single_frame_noise_sigma(np.clip(g, 0, 255).astype(np.uint8)) for g in aligned]))
-    sigmas = [sigma] * len(aligned)
+    sigmas = [single_frame_noise_sigma(np.clip(g, 0, 255).astype(np.uint8)) for g in aligned]
     height, width = shape
     m = _MARGIN_PX
     boxes = [(x, y, TILE_PX, TILE_PX) for y in range(m, height - TILE_PX - m + 1, TILE_PX)
