@@ -21,7 +21,7 @@ import pytest
 from focuslock.camera.sim import BenchConfig, SimTruth, SimulatedBench
 from focuslock.focus.focus_map import FocusMap, TileState
 from focuslock.focus.noise import NoiseModel
-from focuslock.focus.synthetic import TiltedPlane
+from focuslock.focus.synthetic import TiltedPlane, fine_texture
 
 COC_PX = 2.0
 SIZE = (960, 640)
@@ -168,3 +168,32 @@ def test_a_plain_area_is_never_green():
     at_focus = np.abs(boxes[:, 0] + boxes[:, 2] / 2 - 130) * slope < 0.3 * COC_PX
     assert at_focus.sum() >= 6
     assert np.sum(result.states[at_focus] == TileState.IN_FOCUS) >= 3, result.states[at_focus]
+
+
+def test_a_part_whose_detail_lies_at_two_depths_cannot_be_told():
+    """Two flat layers of a real photograph, 6 CoC apart in depth (a coin's rim over the
+    target far behind it), their edge through the middle of a column of tiles: racked
+    through both, those tiles rise and fall twice — their blur against either peak is no
+    blur of theirs, so the map says it cannot tell; the tiles of one layer are judged. The
+    photograph is a barcode's lines turned into a fine texture (detail on both sides of
+    the edge in every tile)."""
+    barcode = cv2.cvtColor(cv2.imread(str(DATA / "barcode.jpg")), cv2.COLOR_BGR2RGB)
+    photo = fine_texture(barcode, shape=(448, 640))
+    focus_map = FocusMap(photo.shape, COC_PX, build_budget_ms=None)
+    boxes = focus_map.boxes_px
+    edge = 320  # through the middle of the tiles from x = 288 to 352
+    straddling = (boxes[:, 0] < edge) & (boxes[:, 0] + boxes[:, 2] > edge)
+    far_from_edge = (boxes[:, 0] + boxes[:, 2] < edge - 24) | (boxes[:, 0] > edge + 24)
+    assert straddling.sum() == 6
+    plane = TiltedPlane(photo, max_blur_px=5.0 * COC_PX, level_step_px=0.5)  # farther: as soft as 5 CoC
+    columns = np.arange(float(photo.shape[1]))
+    layer_depth = np.where(columns < edge, 0.0, 6.0 * COC_PX)  # the focus position (px of blur) of each layer
+    noise = NoiseModel()
+    positions = list(np.arange(-3.0, 9.0, 0.2) * COC_PX) + list(np.arange(9.0, 0.0, -0.2) * COC_PX) + [0.0] * 3
+    for i, at in enumerate(positions):
+        frame = plane.frame(np.abs(layer_depth - at), noise_sd=2.0, seed=i)
+        grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+        result = focus_map.observe(grey, noise.observe_frame(grey), drive_position_steps=at)
+    assert np.all(result.states[straddling] == TileState.CANNOT_TELL), result.states[straddling]
+    judged = np.isin(result.states, [TileState.IN_FOCUS, TileState.EDGE, TileState.OUT])
+    assert judged[far_from_edge].mean() >= 0.6, result.states[far_from_edge]

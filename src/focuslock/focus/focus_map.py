@@ -11,24 +11,29 @@ band-energy ratio read through a through-focus curve) and judgement
 could be (a soft texture and a blurred sharp one look alike), so a tile is judged against
 its own sharpest view *that a sweep of focus passed through*:
 
-1. Every frame, each tile's fine-band energy (noise share taken off, divided by the
-   frame's mean level squared, so that exposure does not count) is followed through the
-   present sweep (:mod:`.focus_travel`: one direction of travel at a time).
+1. Every frame (every second one above 300 tiles), each tile's fine-band energy (noise
+   share taken off, divided by the frame's mean level squared, so that exposure does
+   not count) is followed through the present sweep (:mod:`.focus_travel`: one
+   direction of travel at a time; :mod:`.tile_sweeps`: each tile's peak and what came
+   before and after it).
 2. A tile's peak is confirmed when, within one sweep, its energy rose from below the
    level its sharpest view would have blurred by one CoC, peaked, and fell back below it
-   — and the views just before and after the peak were within half a CoC of it (the
-   rack was slow enough that the peak view lies within about a quarter CoC of best
-   focus). The peak view becomes the tile's reference: a :class:`~.defocus.BlurReference`,
-   as the lock builds for its feature (a few per frame: each costs about 1.5 ms).
-3. Each frame a share of the confirmed tiles is read against its reference and judged as
-   the lock judges its feature: SHARP (< ½ CoC) → in focus, SOFTENING → at the edge of the
-   depth of field, SOFT (≥ CoC) → out of it; UNCERTAIN → cannot tell.
+   — and the views just before and after the peak were within a CoC of it. The peak
+   view becomes the tile's reference: a :class:`~.defocus.BlurReference`, as the lock
+   builds for its feature (a few per frame: each costs about 1.5 ms). Half the blur of
+   the farther neighbouring view bounds how far the peak view itself may lie from best
+   focus; every reading is widened by it (the map errs towards the edge of the depth of
+   field, never into it). A tile that peaked twice in one sweep (detail at two depths)
+   is never confirmed.
+3. Each frame the confirmed tiles whose energy moved most since their last reading are
+   read against their references and judged as the lock judges its feature: SHARP
+   (< ½ CoC) → in focus, SOFTENING → at the edge of the depth of field, SOFT (≥ CoC) →
+   out of it; UNCERTAIN → cannot tell. One read in focus or at the edge whose energy
+   has fallen since is shown "cannot tell" until read again.
 
 Tiles never confirmed (plain, or focus has not yet swept through them) are never in
-focus: "cannot tell" is said, never assumed away. The readings are blurs added since the
-tile's sharpest view; that view itself was within about ¼ CoC of best focus, so a tile
-read in focus is within about 0.56 CoC of it. The map assumes a still camera and subject:
-a new framing, live-view zoom or CoC starts it again (the caller's job).
+focus: "cannot tell" is said, never assumed away. The map assumes a still camera and
+subject: a new framing, live-view zoom or CoC starts it again (the caller's job).
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from focuslock.focus.defocus import BlurEstimate, BlurReference, band_energies, 
 from focuslock.focus.focus_travel import FocusTravel, Travel
 from focuslock.focus.lock import FocusState, LockSettings, judge_estimate
 from focuslock.focus.noise import first_difference_energy, noise_sigma_sd
+from focuslock.focus.tile_sweeps import TileSweeps
 
 __all__ = ["FocusMap", "FocusMapResult", "TileState", "default_tile_px"]
 
@@ -64,9 +70,15 @@ _MAX_PENDING_FRAMES = 90
 # About this many tiles across the frame's larger side, never smaller than 64 px.
 _TILES_ACROSS = 30
 _MIN_TILE_PX = 64
-# Confirmed tiles read per frame (each reading costs about 30 µs): every tile is read
-# again every ceil(tiles / this) frames.
+# Confirmed tiles read per frame at most (each reading costs about 30 µs): those whose
+# fine energy moved most since their last reading, by more than _READ_AGAIN_SDS of its
+# noise (a tile that did not change keeps its reading: no work on a still scene).
 _READINGS_PER_FRAME = 48
+_READ_AGAIN_SDS = 2.0
+# A tile's log energy moves this much from frame to frame at a still focus (focus_travel).
+_MIN_LOG_SD = 0.02
+# Focus counts as standing still after this many followed frames without travel.
+_STILL_FRAMES = 3
 # Up to this many tiles the sweep is followed on every frame (1280×720 has 190 tiles of
 # 64 px); 1080p (464) follows it every second frame and builds references between: its
 # frame's ~3.5 ms of tile energies and a reference's ~1.5 ms are not paid on one frame.
@@ -116,18 +128,20 @@ class FocusMap:
     """The map of one still framing at one CoC. One thread owns it; :meth:`observe` every
     frame (grey, the noise model's σ, the drive's count when the frame carries one).
 
-    ``readings_every``: each confirmed tile is read every this many frames (a share of
-    them each frame; default: about :data:`_READINGS_PER_FRAME` a frame);
+    ``readings_per_frame``: confirmed tiles read at most per frame (those whose detail
+    changed most since their last reading; default :data:`_READINGS_PER_FRAME`);
     ``track_every``: the sweep is followed on every this many frames (default: every
     frame up to :data:`_TILES_TRACKED_EVERY_FRAME` tiles, every second above, where the
     frames between build the references);
     ``build_budget_ms``: the time a frame may spend building references (at least one is
     built when any is due; None: all that are due, as an offline pass can afford, and
-    the map then depends on nothing but the frames)."""
+    the map then depends on nothing but the frames); ``still_build_budget_ms``: the same
+    once focus has stood still for a round of readings (nothing else is read then, and
+    the user is waiting for the map; default: ``build_budget_ms``)."""
 
     def __init__(self, frame_shape: tuple[int, ...], coc_px: float, tile_px: int | None = None,
-                 readings_every: int | None = None, build_budget_ms: float | None = 2.0,
-                 track_every: int | None = None) -> None:
+                 readings_per_frame: int | None = None, build_budget_ms: float | None = 2.0,
+                 track_every: int | None = None, still_build_budget_ms: float | None = None) -> None:
         if not (coc_px > 0 and math.isfinite(coc_px)):
             raise ValueError(f"The focus map needs a positive CoC in pixels, got {coc_px}.")
         self.frame_shape = (int(frame_shape[0]), int(frame_shape[1]))
@@ -135,6 +149,7 @@ class FocusMap:
         self.tile_px = int(tile_px or default_tile_px(frame_shape))
         self.margin_px = view_margin_px(self.coc_px)
         self.build_budget_ms = build_budget_ms
+        self.still_build_budget_ms = build_budget_ms if still_build_budget_ms is None else still_build_budget_ms
         self._lock_settings = LockSettings(coc_px=self.coc_px)
         height, width = self.frame_shape
         t, m = self.tile_px, self.margin_px
@@ -150,29 +165,18 @@ class FocusMap:
         self._tiles = [(slice(y, y + h), slice(x, x + w)) for x, y, w, h in self.boxes_px.tolist()]
         self._view_slices = [(slice(y - m, y + h + m), slice(x - m, x + w + m)) for x, y, w, h in self.boxes_px.tolist()]
         n = len(self.boxes_px)
-        self.readings_every = max(1, int(readings_every or math.ceil(n / _READINGS_PER_FRAME)))
+        self.readings_per_frame = max(1, int(readings_per_frame or _READINGS_PER_FRAME))
         self.track_every = max(1, int(track_every or (1 if n <= _TILES_TRACKED_EVERY_FRAME else 2)))
         self._travel = FocusTravel()
         self._frames = 0
-        # Frames left to read the confirmed tiles in: a whole round after focus last moved
-        # (while nothing moves, their last readings stand: no work on a still scene).
-        self._rounds_left = 0
-        self.sweeps = 0
-        # The present sweep, per tile (energies are normalised: see _energies).
-        self._best = np.full(n, -np.inf)
-        self._best_level = np.ones(n)
-        self._best_views: list[np.ndarray | None] = [None] * n
-        self._min_before = np.full(n, np.inf)
-        self._min_after = np.full(n, np.inf)
-        self._before_peak = np.full(n, np.nan)  # the energy just before the peak
-        self._after_peak = np.full(n, np.nan)  # the first energy after it
-        self._last = np.full(n, np.nan)
+        # Followed frames in a row without travel; each tile's log energy now, its sd, and
+        # at its last reading.
+        self._still_tracks = 0
+        self._now_log = np.full(n, np.nan)
+        self._now_log_sd = np.full(n, np.inf)
+        self._read_log = np.full(n, np.nan)
+        self._sweep = TileSweeps(n)
         self._at_coc: dict[int, float] = {}  # tile → its present peak's energy blurred by the CoC
-        # Frames seen since the last decision of the travel: (energies, level).
-        self._pending: list[np.ndarray] = []
-        self._pending_best = np.full(n, -np.inf)
-        self._pending_views: list[np.ndarray | None] = [None] * n
-        self._pending_levels = np.ones(n)
         # Confirmed tiles: the energy of the confirmed peak, its reference, and the builds due.
         self._confirmed = np.full(n, -np.inf)
         self._references: list[tuple[BlurReference, bool] | None] = [None] * n
@@ -195,13 +199,20 @@ class FocusMap:
         tracking = self._frames % self.track_every == 0
         if tracking:
             self._track(grey, views, sigma, drive_position_steps)
-        if not tracking or self.track_every == 1:
-            self._build_due(views, sigma, self._last)
+        still = self._still_tracks >= _STILL_FRAMES  # nothing moves: the user is looking at the map
+        if not tracking or self.track_every == 1 or still:
+            self._build_due(views, sigma, self._sweep.last, self.still_build_budget_ms if still else self.build_budget_ms)
         self._read(views, sigma)
         self._frames += 1
         states = np.where(self._detailed & (self._states == TileState.PLAIN), TileState.NOT_SEEN, self._states)
+        states = np.where(self._sweep.two_depths, TileState.CANNOT_TELL, states)
+        # A tile read in (or at the edge of) the depth of field whose detail has fallen since,
+        # beyond its noise, may have left it: it says so only once read again.
+        with np.errstate(invalid="ignore"):
+            fallen = (self._read_log - self._now_log) / self._now_log_sd > _READ_AGAIN_SDS
+        states = np.where(fallen & np.isin(states, (TileState.IN_FOCUS, TileState.EDGE)), TileState.CANNOT_TELL, states)
         return FocusMapResult(self.boxes_px, states.astype(np.uint8), self._blur_coc.copy(), self.frame_shape,
-                              self.coc_px, self.sweeps)
+                              self.coc_px, self._sweep.sweeps)
 
     def _track(self, grey: np.ndarray, views: list[np.ndarray], sigma: float, drive_position_steps: float | None) -> None:
         """Each tile's energy now, into the present sweep (or a new one where focus turned)."""
@@ -211,19 +222,20 @@ class FocusMap:
             log_energy = np.where(raw > _DETAIL_SIGMAS * sds, np.log(np.maximum(energies, 1e-30)), np.nan)
             log_sd = np.where(raw > 0, sds / np.maximum(raw, 1e-30), np.inf)
         travel = self._travel.step(log_energy, log_sd, drive_position_steps)
-        if travel is not Travel.STILL:
-            self._rounds_left = self.readings_every * self.track_every
+        self._still_tracks = self._still_tracks + 1 if travel is Travel.STILL else 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self._now_log = np.where(raw > 0, np.log(np.maximum(energies, 1e-30)), np.nan)
+        self._now_log_sd = np.maximum(log_sd, _MIN_LOG_SD)
         if travel is Travel.NEW_SWEEP or self._frames == 0:
-            self._new_sweep(energies, views, level)
+            self._sweep.start(energies, sds / level, views, level)
+            self._at_coc.clear()
             return
-        better = energies > np.maximum(self._pending_best, self._best)
-        for index in np.flatnonzero(better):
-            self._pending_views[index] = views[index].copy()
-        self._pending_levels = np.where(better, level, self._pending_levels)
-        self._pending_best = np.where(better, energies, self._pending_best)
-        self._pending.append(energies)
-        if travel is Travel.ONWARD or len(self._pending) >= _MAX_PENDING_FRAMES:
-            self._commit(sigma, sds / level)
+        self._sweep.add(energies, sds / level, views, level)
+        if travel is Travel.ONWARD or self._sweep.pending_frames >= _MAX_PENDING_FRAMES:
+            for index in self._sweep.commit():
+                self._at_coc.pop(index, None)
+            self._forget_two_depths()
+            self._confirm(sigma, sds / level)
 
     def _views(self, grey: np.ndarray) -> list[np.ndarray]:
         return [grey[rows, cols] for rows, cols in self._view_slices]
@@ -240,76 +252,45 @@ class FocusMap:
         return raw / level, raw, sds, level
 
     # ------------------------------------------------------------------ sweeps
-    def _new_sweep(self, energies: np.ndarray, views: list[np.ndarray], level: float) -> None:
-        """A sweep starts at this frame: what the last one left unconfirmed is dropped."""
-        self.sweeps += 1
-        self._best = energies.copy()
-        self._best_level[:] = level
-        self._best_views = [v.copy() for v in views]
-        self._min_before[:] = np.inf
-        self._min_after[:] = np.inf
-        self._before_peak[:] = np.nan
-        self._after_peak[:] = np.nan
-        self._last = energies.copy()
-        self._at_coc.clear()
-        self._pending = []
-        self._pending_best[:] = -np.inf
-        self._pending_views = [None] * len(energies)
-
-    def _commit(self, sigma: float, sds: np.ndarray) -> None:
-        """The frames seen since the last decision belong to the sweep: each tile's peak
-        and the least energy before and after it, frame by frame in order."""
-        for energies in self._pending:
-            peak = energies > self._best
-            # Everything seen before the new peak: before the old one, the old one, after it.
-            earlier = np.minimum(np.minimum(self._min_before, self._min_after), self._best)
-            self._min_before = np.where(peak, earlier, self._min_before)
-            self._before_peak = np.where(peak, self._last, self._before_peak)
-            first_after = ~peak & np.isnan(self._after_peak)
-            self._after_peak = np.where(peak, np.nan, np.where(first_after, energies, self._after_peak))
-            self._min_after = np.where(peak, np.inf, np.minimum(self._min_after, energies))
-            self._best = np.where(peak, energies, self._best)
-            self._last = energies
-        # A tile whose peak moved into the pending frames: its view was kept when seen.
-        for index in np.flatnonzero(np.isfinite(self._pending_best) & (self._pending_best >= self._best)):
-            self._best_views[index] = self._pending_views[index]
-            self._best_level[index] = self._pending_levels[index]
-            self._at_coc.pop(int(index), None)
-        self._pending = []
-        self._pending_best[:] = -np.inf
-        self._pending_views = [None] * len(self._best)
-        self._confirm(sigma, sds)
+    def _forget_two_depths(self) -> None:
+        """Tiles seen at two depths: whatever was confirmed of them goes (cannot tell)."""
+        for index in np.flatnonzero(self._sweep.two_depths & (self._confirmed != np.inf)).tolist():
+            self._confirmed[index] = np.inf  # never confirmed again
+            self._references[index] = None
+            self._due.pop(index, None)
+            self._states[index] = TileState.CANNOT_TELL
+            self._blur_coc[index] = np.nan
 
     def _confirm(self, sigma: float, sds: np.ndarray) -> None:
         """Tiles whose present peak the sweep has passed through: queued for a reference.
         ``sds``: the energies' standard deviations now (only tiles fallen clearly below
         their peak on both sides are looked at closer)."""
-        fallen = self._best - 3.0 * sds
-        candidates = np.flatnonzero((self._min_before < fallen) & (self._min_after < fallen)
-                                    & np.isfinite(self._before_peak) & np.isfinite(self._after_peak)
+        sweep = self._sweep
+        fallen = sweep.best - 3.0 * sds
+        candidates = np.flatnonzero((sweep.min_before < fallen) & (sweep.min_after < fallen)
+                                    & np.isfinite(sweep.before_peak) & np.isfinite(sweep.after_peak) & ~sweep.two_depths
                                     # A tile already confirmed again only for a clearly sharper peak.
-                                    & (self._best > self._confirmed * (1.0 + _SHARPER) + 3.0 * sds))
-        for index in candidates:
-            index = int(index)
-            view = self._best_views[index]
+                                    & (sweep.best > self._confirmed * (1.0 + _SHARPER) + 3.0 * sds))
+        fine_noise = _FINE_NOISE_GAIN * sigma * sigma
+        for index in candidates.tolist():
+            view = sweep.best_views[index]
             if view is None:
                 continue
-            level = self._best_level[index]
-            raw_best = self._best[index] * level
-            fine_noise = _FINE_NOISE_GAIN * sigma * sigma
+            level = sweep.best_level[index]
+            raw_best = sweep.best[index] * level
             if raw_best < max(_DETAIL_SIGMAS * fine_energy_sd(raw_best, fine_noise, self.tile_px**2), _MIN_FINE_ENERGY):
                 continue
             if index not in self._at_coc:
                 self._at_coc[index] = band_energies(defocus(view, self.coc_px), sigma, self.coc_px,
                                                     margin_px=self.margin_px).fine / level
             at_coc = self._at_coc[index]
-            if (self._min_before[index] <= at_coc and self._min_after[index] <= at_coc
-                    and self._before_peak[index] > at_coc and self._after_peak[index] > at_coc):
-                self._confirmed[index] = self._best[index]
-                self._due[index] = (view, float(self._before_peak[index] * level), float(self._after_peak[index] * level))
+            if (sweep.min_before[index] <= at_coc and sweep.min_after[index] <= at_coc
+                    and sweep.before_peak[index] > at_coc and sweep.after_peak[index] > at_coc):
+                self._confirmed[index] = sweep.best[index]
+                self._due[index] = (view, float(sweep.before_peak[index] * level), float(sweep.after_peak[index] * level))
 
     # ------------------------------------------------------------------ references and readings
-    def _build_due(self, views: list[np.ndarray], sigma: float, energies: np.ndarray) -> None:
+    def _build_due(self, views: list[np.ndarray], sigma: float, energies: np.ndarray, budget_ms: float | None) -> None:
         """References for confirmed peaks, as many as the budget allows: first the tiles
         now nearest their peak (those the depth of field may hold: what the user looks for)."""
         noise_sd = noise_sigma_sd(sigma)
@@ -318,7 +299,7 @@ class FocusMap:
         nearness = np.nan_to_num(energies / np.maximum(self._confirmed, 1e-30), nan=0.0)
         order = sorted(self._due, key=lambda i: -nearness[i])
         for index in order:
-            if self.build_budget_ms is not None and (time.perf_counter() - started) * 1000.0 >= self.build_budget_ms:
+            if budget_ms is not None and (time.perf_counter() - started) * 1000.0 >= budget_ms:
                 break
             view, before, after = self._due.pop(index)
             reference = BlurReference([view], sigma, self.coc_px, self.margin_px)
@@ -330,15 +311,18 @@ class FocusMap:
             self._read_tile(index, views[index], sigma, noise_sd)
 
     def _read(self, views: list[np.ndarray], sigma: float) -> None:
-        """A share of the confirmed tiles read against their references, each every
-        ``readings_every`` frames, for one whole round after focus last moved."""
-        if self._rounds_left <= 0:
+        """The confirmed tiles whose detail changed most since their last reading (beyond
+        its noise), at most ``readings_per_frame`` of them, read against their references."""
+        referenced = np.array([r is not None for r in self._references])
+        with np.errstate(invalid="ignore"):
+            change = np.abs(self._now_log - self._read_log) / self._now_log_sd
+        change = np.where(np.isnan(self._read_log) & np.isfinite(self._now_log), np.inf, change)
+        due = np.flatnonzero(referenced & (change > _READ_AGAIN_SDS))
+        if not len(due):
             return
-        self._rounds_left -= 1
         noise_sd = noise_sigma_sd(sigma)
-        for index in range(self._frames % self.readings_every, len(views), self.readings_every):
-            if self._references[index] is not None:
-                self._read_tile(index, views[index], sigma, noise_sd)
+        for index in due[np.argsort(-change[due])][: self.readings_per_frame].tolist():
+            self._read_tile(index, views[index], sigma, noise_sd)
 
     def _read_tile(self, index: int, view: np.ndarray, sigma: float, noise_sd: float) -> None:
         reference, resolvable = self._references[index]
@@ -346,6 +330,7 @@ class FocusMap:
         state, _ = judge_estimate(estimate, self._lock_settings, resolvable)
         self._states[index] = _FROM_VERDICT.get(state, TileState.CANNOT_TELL)
         self._blur_coc[index] = estimate.blur_px / self.coc_px if math.isfinite(estimate.blur_px) else np.nan
+        self._read_log[index] = self._now_log[index]
 
 
 def _residual_blur_px(reference: BlurReference, before: float, after: float) -> float:

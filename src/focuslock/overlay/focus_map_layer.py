@@ -55,11 +55,15 @@ class FocusMapView:
 
 class FocusMapLayer:
     """The focus map of one renderer. ``build_budget_ms``: the time a frame may spend on
-    new tile references. ``FocusMapLayer.offline()`` builds all that is due on every
-    frame (a take written to a file: no frame budget, and the same video every run)."""
+    new tile references while focus moves, ``still_build_budget_ms`` once it stands still
+    (see :class:`~focuslock.focus.focus_map.FocusMap`). ``FocusMapLayer.offline()`` builds
+    all that is due on every frame (a take written to a file: no frame budget, and the
+    same video every run)."""
 
-    def __init__(self, build_budget_ms: float | None = 3.0, track_every: int | None = None) -> None:
+    def __init__(self, build_budget_ms: float | None = 3.0, still_build_budget_ms: float | None = 8.0,
+                 track_every: int | None = None) -> None:
         self.build_budget_ms = build_budget_ms
+        self.still_build_budget_ms = still_build_budget_ms
         self.track_every = track_every
         self.map: FocusMap | None = None
         self._key: tuple | None = None
@@ -67,7 +71,7 @@ class FocusMapLayer:
 
     @classmethod
     def offline(cls) -> "FocusMapLayer":
-        return cls(build_budget_ms=None, track_every=1)
+        return cls(build_budget_ms=None, still_build_budget_ms=None, track_every=1)
 
     def update(self, image_rgb: np.ndarray, focus: FocusResult, peaking: PeakingSettings | None,
                metadata: Mapping[str, Any] | None = None, luma: np.ndarray | None = None) -> FocusMapView | None:
@@ -85,7 +89,8 @@ class FocusMapLayer:
                metadata.get("live_view_zoom_origin_px"))
         if key != self._key:
             self._key = key
-            self.map = FocusMap(image_rgb.shape, coc_px, build_budget_ms=self.build_budget_ms, track_every=self.track_every)
+            self.map = FocusMap(image_rgb.shape, coc_px, build_budget_ms=self.build_budget_ms, track_every=self.track_every,
+                                still_build_budget_ms=self.still_build_budget_ms)
         grey = luma if luma is not None and luma.shape == image_rgb.shape[:2] else cv2.cvtColor(image_rgb, cv2.COLOR_RGB2GRAY)
         sigma = focus.noise_sigma if focus.noise_sigma is not None else single_frame_noise_sigma(grey)
         self._last = FocusMapView(self.map.observe(grey, sigma, metadata.get("drive_position_steps")))
