@@ -689,7 +689,8 @@ class _OverlayWriter:
         peaking = dataclasses.replace(settings.peaking, display=FOCUS_MAP_DISPLAY) if self.focus_map else settings.peaking
         out = self.renderer.render(rgb, result, peaking, OverlaySettings(), luma=engine.last_grey)
         if result.lock is not None:
-            out = draw_text_panel(out, [result.lock.describe()], corner="bottom-left",
+            # With the focus map, its legend holds the bottom of the frame.
+            out = draw_text_panel(out, [result.lock.describe()], corner="top-left" if self.focus_map else "bottom-left",
                                   colour_rgb=STATE_COLOURS_RGB.get(result.lock.state.value, (255, 255, 255)))
         try:
             self.recorder.write(out)

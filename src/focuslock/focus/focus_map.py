@@ -63,6 +63,9 @@ _MIN_FINE_ENERGY = 2.0
 # energy), beyond its noise: a reference costs about 1.5 ms, and the same peak seen
 # again differs only by noise and where the frames fell.
 _SHARPER = 0.05
+# A peak counts when the energy fell on both sides below the level of the peak view blurred
+# by a CoC by this share of the peak's height above that level.
+_PAST_COC_SHARE = 0.25
 # White noise of σ gives 4σ² in the fine band (noise.first_difference_energy).
 _FINE_NOISE_GAIN = 4.0
 # Frames of no travel kept before they are committed to the sweep as still frames.
@@ -179,6 +182,7 @@ class FocusMap:
         self._at_coc: dict[int, float] = {}  # tile → its present peak's energy blurred by the CoC
         # Confirmed tiles: the energy of the confirmed peak, its reference, and the builds due.
         self._confirmed = np.full(n, -np.inf)
+        self._confirmed_at_coc = np.full(n, np.nan)  # its peak view's energy blurred by a CoC
         self._references: list[tuple[BlurReference, bool] | None] = [None] * n
         # tile → (peak view, the energies just before and after the peak, in grey levels²)
         self._due: dict[int, tuple[np.ndarray, float, float]] = {}
@@ -210,7 +214,12 @@ class FocusMap:
         # beyond its noise, may have left it: it says so only once read again.
         with np.errstate(invalid="ignore"):
             fallen = (self._read_log - self._now_log) / self._now_log_sd > _READ_AGAIN_SDS
-        states = np.where(fallen & np.isin(states, (TileState.IN_FOCUS, TileState.EDGE)), TileState.CANNOT_TELL, states)
+        # And one whose detail is at or under what its peak view blurred by a CoC holds cannot be
+        # within the CoC, whatever its band ratio says (a codec's floor props the ratio up).
+        with np.errstate(invalid="ignore"):
+            spent = np.exp(self._now_log) <= self._confirmed_at_coc
+        states = np.where((fallen | spent) & np.isin(states, (TileState.IN_FOCUS, TileState.EDGE)), TileState.CANNOT_TELL,
+                          states)
         return FocusMapResult(self.boxes_px, states.astype(np.uint8), self._blur_coc.copy(), self.frame_shape,
                               self.coc_px, self._sweep.sweeps)
 
@@ -284,9 +293,14 @@ class FocusMap:
                 self._at_coc[index] = band_energies(defocus(view, self.coc_px), sigma, self.coc_px,
                                                     margin_px=self.margin_px).fine / level
             at_coc = self._at_coc[index]
-            if (sweep.min_before[index] <= at_coc and sweep.min_after[index] <= at_coc
+            # Fallen well past the CoC's level on both sides, not to it: a faint tile whose
+            # energy bottoms out on the codec's and the noise's own floor just under that
+            # level cannot tell a CoC from five (an MJPG take read 0.8 CoC at 5 CoC).
+            past = at_coc - _PAST_COC_SHARE * (sweep.best[index] - at_coc)
+            if (sweep.min_before[index] <= past and sweep.min_after[index] <= past
                     and sweep.before_peak[index] > at_coc and sweep.after_peak[index] > at_coc):
                 self._confirmed[index] = sweep.best[index]
+                self._confirmed_at_coc[index] = at_coc
                 self._due[index] = (view, float(sweep.before_peak[index] * level), float(sweep.after_peak[index] * level))
 
     # ------------------------------------------------------------------ references and readings
