@@ -715,6 +715,8 @@ def plot_path_for(csv_path: Path) -> Path:
 def write_csv(report: AnalysisReport, path: Path) -> Path:
     """The per-frame CSV and its plot, each written whole (temporary file and rename);
     the caller checked both names first (:func:`focuslock.outputs.check_outputs`)."""
+    from focuslock.session.csv_safe import safe_row
+
     text = io.StringIO(newline="")
     table = csv.writer(text)
     table.writerow(["index", "file", "time_s", *FRAME_NUMBER_DIGITS, "state", "reason", "sharpness",
@@ -723,9 +725,10 @@ def write_csv(report: AnalysisReport, path: Path) -> Path:
         roi = [f"{v:.2f}" for v in r.roi_px] if r.roi_px is not None else ["", "", "", ""]
         numbers = ["" if value is None else f"{value:.{FRAME_NUMBER_DIGITS[name]}f}"
                    for name, value in report.frame_numbers(r).items()]
-        table.writerow([r.index, Path(r.source).name if r.source else "", "" if r.time_s is None else f"{r.time_s:.4f}",
-                        *numbers, r.state, r.reason or "", "" if r.reading is None else f"{r.reading.score:.6g}", *roi,
-                        r.error or ""])
+        # File names, reasons and errors are text from outside (a folder's names): never a formula.
+        table.writerow(safe_row([r.index, Path(r.source).name if r.source else "",
+                                 "" if r.time_s is None else f"{r.time_s:.4f}", *numbers, r.state, r.reason or "",
+                                 "" if r.reading is None else f"{r.reading.score:.6g}", *roi, r.error or ""]))
     plot_path = plot_path_for(path)
     xs = [r.time_s if r.time_s is not None else float(r.index) for r in report.frames]
     axis = "time (s)" if any(r.time_s is not None for r in report.frames) else "frame"

@@ -30,6 +30,7 @@ from focuslock.overlay.render import hud_lines as overlay_hud_lines
 from focuslock.outputs import claim_run_paths
 from focuslock.pipeline import PipelineSettings
 from focuslock.recording import RecordingError, RecordingFull, VideoRecorder
+from focuslock.session.csv_safe import safe_row
 
 __all__ = ["HeadlessResult", "FollowAndLock", "hud_lines", "lock_demo_script", "record_session", "stale_picture"]
 
@@ -263,7 +264,7 @@ def record_session(session: LiveSession, seconds: float, out_dir: Path, *, name:
             table = csv.writer(handle)
 
             def write_row(row: list) -> None:
-                table.writerow(row)
+                table.writerow(safe_row(row))  # its texts are focuslock's own; never a formula all the same
                 handle.flush()  # a killed run keeps every row written so far
 
             write_row(list(CSV_COLUMNS))

@@ -7,9 +7,17 @@ plot, and a row per shot with a thumbnail, each feature's crop at 100 % (the fil
 pixels, where it was found), the verdict and why, the exposure note (a stop or more from
 the reference, or highlights clipped: :mod:`focuslock.focus.exposure`; beside the
 verdict, never part of it), and the files with their checksums. The CSV has the note and
-the signed stops in ``exposure_note`` and ``exposure_stops``. Every text from the log
-is escaped (the log is a file anyone can edit). Shots are read from the log in batches,
-so a session of thousands stays in bounds.
+the signed stops in ``exposure_note`` and ``exposure_stops``. Shots are read from the log
+in batches, so a session of thousands stays in bounds.
+
+The log is untrusted input (a session folder comes from another machine, and SQLite lets
+any cell hold any text): every text from it is HTML-escaped where it goes into the page
+(attributes and the SVG's ``<title>`` too), every number is formatted from a number
+(a cell holding text where a number belongs shows as empty, never as its text), and the
+page carries a Content-Security-Policy that allows no script at all — only its own
+inline styles and ``data:`` pictures — so a text that slipped through would still run
+nothing. Every CSV cell goes through :func:`focuslock.session.csv_safe.safe_cell`, so a
+file name or SKU such as ``=HYPERLINK(…)`` is text to a spreadsheet, not a formula.
 """
 
 from __future__ import annotations
@@ -25,12 +33,14 @@ import numpy as np
 
 from focuslock.camera.base import CorruptFrameError
 from focuslock.camera.limits import decode_image
+from focuslock.resources import is_finite_number
+from focuslock.session.csv_safe import safe_row
 from focuslock.session.store import LoggedShot, ShotStore
 from focuslock.session.review import crop_window
 from focuslock.session.shot_check import SessionSetup, SetupError
 from focuslock.session.verdict import logged_exposure
 
-__all__ = ["CSV_COLUMNS", "MAX_FEATURES_IN_CSV", "render_report"]
+__all__ = ["CONTENT_SECURITY_POLICY", "CSV_COLUMNS", "MAX_FEATURES_IN_CSV", "render_report"]
 
 MAX_FEATURES_IN_CSV = 4
 CSV_COLUMNS = (["sequence", "logged_utc", "file", "verdict", "reason", "worst_blur_coc", "drift_px", "drift_pct",
@@ -40,6 +50,9 @@ CSV_COLUMNS = (["sequence", "logged_utc", "file", "verdict", "reason", "worst_bl
 _THUMB_WIDTH_PX = 240
 _VERDICT_COLOURS = {"pass": "#2e9d4a", "soft": "#d23c32", "drift": "#d9a400", "uncertain": "#7a7f87"}
 _EXPOSURE_COLOUR = "#8a5a00"
+# The page needs no script, no network: only its <style>, style attributes and data: pictures.
+CONTENT_SECURITY_POLICY = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
+                           "form-action 'none'")
 
 
 def render_report(store: ShotStore) -> tuple[str, str]:
@@ -56,16 +69,19 @@ def render_report(store: ShotStore) -> tuple[str, str]:
         noted += logged_exposure(shot.record.camera).note is not None
         worst = shot.record.worst_coc_share
         drift_pct = None if shot.record.drift_share is None else 100.0 * shot.record.drift_share
-        points.append((shot.sequence, worst, drift_pct, shot.record.verdict))
-        writer.writerow(_csv_row(shot, worst, drift_pct))
+        sequence = _whole(shot.sequence)
+        if sequence is not None:
+            points.append((sequence, worst, drift_pct, _word(shot.record.verdict)))
+        writer.writerow(safe_row(_csv_row(shot, worst, drift_pct)))
         rows_html.append(_shot_row(store, shot, features, drift_pct))
     counts = store.verdict_counts()
     page = _PAGE.format(
+        policy=html.escape(CONTENT_SECURITY_POLICY),
         title=html.escape(f"focuslock session {store.name()}"),
         name=html.escape(store.name()),
         created=html.escape(store.created_utc()),
-        total=sum(counts.values()),
-        counts="".join(f'<span class="badge" style="background:{_VERDICT_COLOURS[v]}">{counts[v]} {v}</span> '
+        total=int(sum(counts.values())),
+        counts="".join(f'<span class="badge" style="background:{_VERDICT_COLOURS[v]}">{int(counts[v])} {v}</span> '
                        for v in ("pass", "soft", "drift", "uncertain"))
                + (f'<span class="badge" style="background:{_EXPOSURE_COLOUR}">{noted} with an exposure note</span>'
                   if noted else ""),
@@ -93,16 +109,35 @@ def _signed(value: float | None) -> str:
     return "" if value is None or not math.isfinite(value) else f"{value:+.2f}"
 
 
+def _whole(value: object) -> int | None:
+    """A logged whole number (a shot's sequence, a feature's index), or None for a cell
+    that holds anything else (text put there by hand is never shown as if it were one)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _word(value: object) -> str:
+    """A logged text (a verdict); anything else as empty."""
+    return value if isinstance(value, str) else ""
+
+
+def _features(record) -> list:
+    """The shot's feature verdicts whose index is a whole number (a row edited by hand
+    into something else is left out, not a traceback)."""
+    return [f for f in record.features if _whole(f.feature) is not None and f.feature >= 0]
+
+
 def _csv_row(shot: LoggedShot, worst: float | None, drift_pct: float | None) -> list:
     record = shot.record
     judged = next((f for f in record.files if f.role == "judged"), None)
     exposure = logged_exposure(record.camera)
-    row = [shot.sequence, shot.logged_utc, record.name, record.verdict, record.reason or "", _fmt(worst, 3),
+    sequence = _whole(shot.sequence)
+    row = ["" if sequence is None else sequence, shot.logged_utc, record.name, _word(record.verdict), record.reason or "",
+           _fmt(worst, 3),
            _fmt(record.drift_px, 1), _fmt(drift_pct, 2), _signed(exposure.stops), exposure.note or "", record.sku or "",
            judged.sha256 if judged else "",
            " ".join(f.path for f in record.files if f.role == "companion")]
     for index in range(MAX_FEATURES_IN_CSV):
-        feature = next((f for f in record.features if f.feature == index), None)
+        feature = next((f for f in _features(record) if f.feature == index), None)
         row += ([feature.state, _fmt(feature.blur_px, 3), _fmt(feature.blur_um, 2), _fmt(feature.coc_share, 3),
                  feature.reason or ""] if feature else ["", "", "", "", ""])
     return row
@@ -119,19 +154,22 @@ def _shot_row(store: ShotStore, shot: LoggedShot, features, drift_pct: float | N
             picture = None
     thumb = _thumbnail(picture) if picture is not None else '<div class="missing">not a picture focuslock reads</div>'
     crops = []
-    for feature in record.features:
+    for feature in _features(record):
         if picture is None or feature.found_px is None or feature.feature >= len(features):
             continue
         _, _, w, h = features[feature.feature]
         crops.append(_crop(picture, feature.found_px, (w, h), f"feature {feature.feature + 1}: {feature.state}"))
-    lines = [html.escape(feature.describe()) for feature in record.features]
-    files = "<br>".join(f'{html.escape(f.path)} <span class="hash">{f.sha256[:12]}…</span>' for f in record.files)
-    colour = _VERDICT_COLOURS.get(record.verdict, "#444")
+    lines = [html.escape(feature.describe()) for feature in _features(record)]
+    files = "<br>".join(f'{html.escape(f.path)} <span class="hash">{html.escape(f.sha256[:12])}…</span>' for f in record.files)
+    verdict = _word(record.verdict)
+    colour = _VERDICT_COLOURS.get(verdict, "#444")
+    sequence = _whole(shot.sequence)
+    number = "" if sequence is None else str(sequence)
     note = logged_exposure(record.camera).note
     exposure = f'<div class="exposure">{html.escape(note)}</div>' if note else ""
-    return (f'<tr class="shot" id="shot-{shot.sequence}"><td>{shot.sequence}</td><td>{thumb}</td>'
+    return (f'<tr class="shot" id="shot-{number}"><td>{number}</td><td>{thumb}</td>'
             f'<td class="crops">{"".join(crops)}</td>'
-            f'<td><span class="badge" style="background:{colour}">{html.escape(record.verdict.upper())}</span>'
+            f'<td><span class="badge" style="background:{colour}">{html.escape(verdict.upper())}</span>'
             f'<div class="reason">{html.escape(record.reason or "")}</div>{exposure}'
             f'<div class="features">{"<br>".join(lines)}</div>'
             f'<div>drift {_fmt(record.drift_px, 1) or "–"} px ({_fmt(drift_pct, 2) or "–"} %)</div></td>'
@@ -171,10 +209,11 @@ def _settings_table(setup: dict) -> str:
         value = setup.get(key)
         if value is None:
             continue
-        if key == "features_px":
-            value = "; ".join(",".join(f"{v:g}" for v in f) for f in value)
-        elif key == "drift_limit_share":
-            value = f"{100 * float(value):g} % of the width"
+        if key == "features_px" and isinstance(value, list):
+            value = "; ".join(",".join(f"{v:g}" if is_finite_number(v) else str(v) for v in f)
+                              if isinstance(f, list) else str(f) for f in value)
+        elif key == "drift_limit_share" and is_finite_number(value):
+            value = f"{100 * value:g} % of the width"
         rows.append(f"<tr><th>{html.escape(label)}</th><td>{html.escape(str(value))}</td></tr>")
     if setup.get("coc_px") is None and setup.get("coc_um") is None:
         rows.append("<tr><th>CoC</th><td>the picture's diagonal / 1500</td></tr>")
@@ -221,7 +260,7 @@ def _plot_svg(points: list[tuple[int, float | None, float | None, str]]) -> str:
     for seq, blur, drift, verdict in points:
         y = sy(blur) if blur is not None else sy(y_min) - 4
         parts.append(f'<circle cx="{sx(seq):.1f}" cy="{y:.1f}" r="4" fill="{_VERDICT_COLOURS.get(verdict, "#444")}">'
-                     f'<title>shot {seq}: {verdict}, blur {_fmt(blur, 2) or "–"} CoC, drift {_fmt(drift, 2) or "–"} %</title></circle>')
+                     f'<title>shot {seq:d}: {html.escape(verdict)}, blur {_fmt(blur, 2) or "–"} CoC, drift {_fmt(drift, 2) or "–"} %</title></circle>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -245,7 +284,9 @@ def _ticks(low: float, high: float, whole: bool = False, count: int = 6) -> list
 
 
 _PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{policy}">
+<title>{title}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 24px; color: #222; }}
 h1 {{ font-size: 22px; margin-bottom: 4px; }}
