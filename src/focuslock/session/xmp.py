@@ -31,6 +31,17 @@ is kept with its namespaces' prefixes, and the file is replaced atomically. A ra
 label a person set afterwards (one that differs from the one focuslock last wrote) is
 left alone. A sidecar that cannot be parsed is not touched; the caller is told in one
 sentence.
+
+Every text written (verdict, reason, SKU, session name, feature lines, keywords) goes
+through :func:`xml_text`, because XML 1.0 forbids most control characters and every
+expat-based reader (exiftool's, Python's, darktable's exiv2) rejects a file holding one:
+a GS1 barcode's group separator (``\\x1d``) in a SKU would otherwise make the sidecar
+unreadable, and focuslock itself could no longer update it. A C0 control is written as
+its visible Unicode *control picture* (U+2400 + its code): the group separator as ``␝``
+(U+241D), so "(01)04006381333931␝(21)ABC" still shows where the fields part; tab, line
+feed and carriage return, which XML allows, stay; a lone surrogate, U+FFFE and U+FFFF
+become U+FFFD. A sidecar an older focuslock wrote with such a character is read with the
+same replacement, so it is repaired at the next check instead of left unreadable.
 """
 
 from __future__ import annotations
@@ -45,7 +56,8 @@ from pathlib import Path
 from focuslock.camera.files import SaveError, replace_file_atomically
 from focuslock.focus.exposure import EXPOSURE_KEYWORDS, ExposureNote
 
-__all__ = ["FOCUSLOCK_NS", "KEYWORD_PARENT", "RatingPolicy", "SidecarError", "XmpFields", "sidecar_paths", "write_sidecar"]
+__all__ = ["FOCUSLOCK_NS", "KEYWORD_PARENT", "RatingPolicy", "SidecarError", "XmpFields", "sidecar_paths", "write_sidecar",
+           "xml_text"]
 
 FOCUSLOCK_NS = "http://ns.focuslock.org/xmp/1.0/"
 _NS = {
@@ -69,6 +81,18 @@ KEYWORD_PARENT = "focuslock"
 _DARKTABLE_LABELS = {"Red": 0, "Yellow": 1, "Green": 2, "Blue": 3, "Purple": 4}
 _LABELS = tuple(_DARKTABLE_LABELS)
 _PACKET_ID = "W5M0MpCehiHzreSzNTczkc9d"  # the XMP packet's fixed id (XMP spec, part 1)
+# What XML 1.0 forbids in a document (its production Char, minus the C0 controls it allows).
+_C0_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_OTHER_FORBIDDEN = re.compile("[\ud800-\udfff\ufffe\uffff]")
+_C0_FORBIDDEN_BYTES = re.compile(b"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def xml_text(value: str) -> str:
+    """``value`` holding only characters XML 1.0 allows: each forbidden C0 control as its
+    visible control picture (the GS1 group separator ``\\x1d`` as ``␝``), a lone
+    surrogate, U+FFFE and U+FFFF as U+FFFD (see the module's text)."""
+    value = _C0_FORBIDDEN.sub(lambda m: chr(0x2400 + ord(m.group())), value)
+    return _OTHER_FORBIDDEN.sub("\ufffd", value)
 
 
 class SidecarError(Exception):
@@ -165,8 +189,15 @@ def merge_sidecar(existing: bytes | None, fields: XmpFields, policy: RatingPolic
     """The sidecar's new bytes: ``existing`` (None for a new one) with our properties set."""
     prefixes = dict(_NS)
     if existing:
+        try:
+            root = ET.fromstring(existing)
+        except ET.ParseError:
+            # An older focuslock wrote a control character raw (a SKU's group separator):
+            # read it as xml_text would have written it. In UTF-8, bytes below 0x20 are
+            # always those characters. Still not XML: ParseError, the file left alone.
+            existing = _C0_FORBIDDEN_BYTES.sub(lambda m: chr(0x2400 + m.group()[0]).encode("utf-8"), existing)
+            root = ET.fromstring(existing)
         prefixes |= _declared_prefixes(existing)
-        root = ET.fromstring(existing)
     else:
         root = ET.Element("{adobe:ns:meta/}xmpmeta")
     for prefix, uri in prefixes.items():
@@ -216,7 +247,7 @@ def merge_sidecar(existing: bytes | None, fields: XmpFields, policy: RatingPolic
     features = ET.SubElement(ours, _FL + "Features")
     sequence = ET.SubElement(features, _RDF + "Seq")
     for line in fields.features:
-        ET.SubElement(sequence, _RDF + "li").text = line
+        ET.SubElement(sequence, _RDF + "li").text = xml_text(line)
 
     ET.indent(root, space=" ")
     body = ET.tostring(root, encoding="unicode")
@@ -253,7 +284,7 @@ def _remove(descriptions, name: str) -> None:
 
 def _set(descriptions, ours, name: str, value: str) -> None:
     _remove(descriptions, name)
-    ET.SubElement(ours, name).text = value
+    ET.SubElement(ours, name).text = xml_text(value)
 
 
 def _set_keywords(descriptions, ours, name: str, ours_all: tuple[str, ...], wanted: tuple[str, ...]) -> None:
@@ -268,7 +299,7 @@ def _set_keywords(descriptions, ours, name: str, ours_all: tuple[str, ...], want
     if words:
         bag = ET.SubElement(ET.SubElement(ours, name), _RDF + "Bag")
         for word in words:
-            ET.SubElement(bag, _RDF + "li").text = word
+            ET.SubElement(bag, _RDF + "li").text = xml_text(word)
 
 
 def _darktable_labels(descriptions) -> list[str]:
