@@ -48,7 +48,8 @@ def _hostile_session(folder: Path) -> None:
     folder.mkdir()
     _save(folder / _PICTURE_NAME, _scene())
     setup = {"reference": _hostile("=", "reference"), "camera": _hostile("+", "camera"), "lens": _hostile("-", "lens"),
-             "optics": {_hostile("@", "optics-key"): _hostile("=", "optics")}}
+             "optics": {_hostile("@", "optics-key"): _hostile("=", "optics")},
+             "features_px": [[_hostile("=", "box"), 1, 2, 3], _hostile("=", "boxes")], "drift_limit_share": _hostile("=", "drift")}
     with ShotStore.open(folder, name=_hostile("=", "name"), setup=setup) as store:
         for number, path in enumerate((_PICTURE_NAME, _hostile("@", "path")), start=1):
             camera = {"focuslock_exposure": {"note": _hostile("\r", "note"), "stops": 1.5}, "iso": _hostile("=", "iso")}
@@ -91,6 +92,7 @@ def test_a_hostile_session_log_gives_a_report_that_runs_nothing_and_a_csv_with_n
     assert 'id="pw"' not in dom and "&lt;i id=pw&gt;" in dom  # the checksum's first 12 characters, as text
     # Numbers where the log holds text: the shot is shown, its number is not the text.
     assert "evil.example/sequence" not in dom and "evil.example/feature" not in dom
+    assert "evil.example/box" in dom and "evil.example/drift" in dom  # the setup's cells that were no numbers, as text
 
     # The Content-Security-Policy allows what the page needs: its data: pictures and inline styles are drawn.
     shot = tmp_path / "report.png"
