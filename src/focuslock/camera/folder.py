@@ -18,7 +18,7 @@ from focuslock.camera.base import (
     CorruptFrameError,
     EndOfStream,
 )
-from focuslock.camera.limits import decode_image
+from focuslock.camera.limits import read_image_file
 from focuslock.camera.playback import FramePacer, PlaybackCamera
 from focuslock.frames import Frame
 
@@ -51,11 +51,7 @@ def read_bgr_image(path: Path) -> np.ndarray:
     """An image file as OpenCV's BGR uint8, its declared size checked before decoding
     (:mod:`.limits`). Raises :class:`CorruptFrameError` (one sentence) when it cannot be
     read or lies outside the size limits."""
-    try:
-        data = np.fromfile(path, dtype=np.uint8)  # unlike cv2.imread, handles any path
-    except OSError as error:
-        raise CorruptFrameError(f"{path.name} could not be read ({error.strerror}); it was skipped.") from error
-    return decode_image(data, path.name)
+    return read_image_file(path, path.name)  # unlike cv2.imread, handles any path
 
 
 def read_rgb_image(path: Path) -> np.ndarray:

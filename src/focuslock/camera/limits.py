@@ -2,33 +2,60 @@
 
 A 109 KB PNG can declare 30000×30000 pixels and cost gigabytes to decode (a
 "decompression bomb"); a 1×1 or 3×100000 frame has no room for a feature. Every image
-the sources decode (folder images, live-view JPEGs, captures checked) goes through
-:func:`decode_image`, which reads the size from the file's header first (PNG, JPEG,
-BMP, WebP, TIFF) and refuses, in one sentence, what lies outside the limits; every video
-is checked the same way from its stream's size before the first frame is decoded.
+focuslock decodes (folder images, live-view JPEGs, captures checked, a recipe's
+reference) goes through :func:`decode_image` or :func:`read_image_file`, the one reader:
+
+* the format is told by the content's magic bytes, as OpenCV tells it — never by the
+  file's name — and only PNG, JPEG, BMP, WebP and TIFF are accepted, the formats whose
+  size is read before decoding (:mod:`.image_format`); a GIF, HDR, PNM, EXR, ... is
+  refused in one sentence naming the file and the format;
+* the declared size is read wherever it is (a JPEG's frame header after any number of
+  markers, a TIFF's directories wherever their offsets point) and refused above 200 MP
+  or below 16 px a side, in one sentence;
+* a file is read into memory only after its header passed, and only up to the size the
+  largest accepted picture can have;
+* OpenCV's own limit (``OPENCV_IO_MAX_IMAGE_PIXELS``, set by :mod:`focuslock` before
+  OpenCV is imported) is a second wall.
+
+Every video is checked the same way from its stream's size before the first frame is
+decoded.
 """
 
 from __future__ import annotations
 
-import struct
+import errno
+import logging
+import os
+import stat
+from pathlib import Path
 
 import cv2
 import numpy as np
 
 from focuslock.camera.base import CorruptFrameError
+from focuslock.camera.image_format import (ACCEPTED, SNIFF_BYTES, BufferSource, ByteSource, FileSource, declared_size,
+                                           sniff)
 
-__all__ = ["MAX_FRAME_PIXELS", "MIN_FRAME_SIDE_PX", "FrameSizeError", "check_frame_size", "decode_image", "header_size",
-           "jpeg_cut_short"]
+__all__ = ["MAX_FRAME_PIXELS", "MIN_FRAME_SIDE_PX", "FrameSizeError", "ImageFormatError", "check_frame_size",
+           "decode_image", "header_size", "jpeg_cut_short", "max_file_bytes", "read_image_file"]
+
+_log = logging.getLogger(__name__)
 
 # 200 million pixels: above the largest camera files made today (151 MP medium format),
-# far below what would exhaust a laptop (an RGB frame of this size is 600 MB).
+# far below what would exhaust a laptop (an RGB frame of this size is 600 MB). The same
+# figure is OpenCV's own limit, set in focuslock/__init__.py before OpenCV is imported.
 MAX_FRAME_PIXELS = 200_000_000
 # The smallest side a frame may have: room for a feature box and its margin.
 MIN_FRAME_SIDE_PX = 16
 
 
 class FrameSizeError(CorruptFrameError):
-    """A frame (or a file's declared frame) too large or too small to process."""
+    """A frame refused before decoding: a file's declared frame too large or too small
+    to process, or (:class:`ImageFormatError`) a format whose size is not read first."""
+
+
+class ImageFormatError(FrameSizeError):
+    """A file whose content is a format focuslock does not decode (GIF, HDR, ...)."""
 
 
 def check_frame_size(width: int, height: int, name: str, max_pixels: int = MAX_FRAME_PIXELS) -> None:
@@ -42,31 +69,91 @@ def check_frame_size(width: int, height: int, name: str, max_pixels: int = MAX_F
                              f"(at least {MIN_FRAME_SIDE_PX} px a side); it was skipped.")
 
 
+def max_file_bytes(max_pixels: int = MAX_FRAME_PIXELS) -> int:
+    """The largest file read into memory: an uncompressed picture of ``max_pixels`` at
+    16 bits in four channels, and 64 MB of metadata."""
+    return max_pixels * 8 + (64 << 20)
+
+
+def check_header(source: ByteSource, name: str, max_pixels: int = MAX_FRAME_PIXELS) -> str:
+    """The format of ``source`` after its content and declared size were accepted.
+    Raises :class:`ImageFormatError`, :class:`FrameSizeError` or
+    :class:`CorruptFrameError` (one sentence each)."""
+    kind = sniff(source.read_at(0, SNIFF_BYTES))
+    if kind is None:
+        raise CorruptFrameError(f"{name} is not a readable image; it was skipped.")
+    if kind not in ACCEPTED:
+        raise ImageFormatError(f"{name} is a {kind} file (by its content), a format focuslock does not decode — only "
+                               f"{', '.join(ACCEPTED[:-1])} and {ACCEPTED[-1]}, whose size is read before decoding; "
+                               "it was skipped.")
+    size = declared_size(source, kind)
+    if size is None:
+        raise FrameSizeError(f"{name} is a {kind} whose size could not be read before decoding; it was skipped.")
+    check_frame_size(size[0], size[1], name, max_pixels)
+    return kind
+
+
 def decode_image(data: bytes | np.ndarray, name: str, flags: int = cv2.IMREAD_COLOR,
                  max_pixels: int = MAX_FRAME_PIXELS) -> np.ndarray:
-    """``data`` (an encoded image) decoded by OpenCV (BGR), after its header's size was
-    checked. Raises :class:`FrameSizeError` or :class:`CorruptFrameError` (one sentence)."""
+    """``data`` (an encoded image) decoded by OpenCV (BGR), after its format and its
+    declared size were checked. Raises :class:`FrameSizeError` or
+    :class:`CorruptFrameError` (one sentence)."""
     buffer = np.frombuffer(data, np.uint8) if isinstance(data, (bytes, bytearray, memoryview)) else data
-    size = header_size(buffer[:_HEADER_BYTES].tobytes())
-    if size is not None:
-        check_frame_size(size[0], size[1], name, max_pixels)
+    buffer = np.ascontiguousarray(buffer, np.uint8).reshape(-1)
+    check_header(BufferSource(buffer), name, max_pixels)
+    return _decode(buffer, name, flags, max_pixels)
+
+
+def read_image_file(path: str | os.PathLike, name: str | None = None, flags: int = cv2.IMREAD_COLOR,
+                    max_pixels: int = MAX_FRAME_PIXELS) -> np.ndarray:
+    """The image file at ``path`` decoded (BGR): its format and declared size checked
+    from the file itself first, then read whole (a regular file only, never blocking on
+    a FIFO or a device). Raises :class:`FrameSizeError` or :class:`CorruptFrameError`
+    (one sentence), also for a file that cannot be read."""
+    path = Path(path)
+    name = name or path.name
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+                     | getattr(os, "O_BINARY", 0))
+    except OSError as error:
+        raise CorruptFrameError(f"{name} could not be read ({error.strerror or error}); it was skipped.") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise CorruptFrameError(f"{name} could not be read ({os.strerror(errno.EISDIR)}); it was skipped.")
+        if not stat.S_ISREG(info.st_mode):
+            raise CorruptFrameError(f"{name} is not a regular file (a pipe or a device); it was skipped.")
+        check_header(FileSource(fd, info.st_size), name, max_pixels)
+        if info.st_size > max_file_bytes(max_pixels):
+            raise FrameSizeError(f"{name} is {info.st_size / 1e9:.1f} GB, larger than any picture of "
+                                 f"{max_pixels / 1e6:.0f} MP; it was skipped.")
+        buffer = np.empty(info.st_size, np.uint8)
+        with os.fdopen(os.dup(fd), "rb", buffering=0) as handle:
+            handle.seek(0)
+            got = handle.readinto(memoryview(buffer))
+        if got != info.st_size:
+            raise CorruptFrameError(f"{name} changed while it was read; it was skipped.")
+    except OSError as error:
+        raise CorruptFrameError(f"{name} could not be read ({error.strerror or error}); it was skipped.") from None
+    finally:
+        os.close(fd)
+    return _decode(buffer, name, flags, max_pixels)
+
+
+def _decode(buffer: np.ndarray, name: str, flags: int, max_pixels: int) -> np.ndarray:
     if jpeg_cut_short(buffer):
         # libjpeg would "decode" it with the missing part grey: a picture that lies.
         raise CorruptFrameError(f"{name} arrived cut short (a JPEG without its end marker); it was skipped.")
     try:
         image = cv2.imdecode(buffer, flags) if buffer.size else None
-    except cv2.error:
+    except cv2.error as error:
+        _log.debug("OpenCV refused %s: %s", name, error)
         image = None  # OpenCV's own limits or a malformed file: its raw assertion text is no sentence
     if image is None:
         raise CorruptFrameError(f"{name} is not a readable image; it was skipped.")
     height, width = image.shape[:2]
-    check_frame_size(width, height, name, max_pixels)  # formats whose header was not read
+    check_frame_size(width, height, name, max_pixels)  # what the decoder made of it
     return image
-
-
-# Enough for any JPEG's markers before its frame header (EXIF is at most 64 KB) and the
-# first IFDs of a TIFF; a size not found here is checked after decoding.
-_HEADER_BYTES = 1 << 18
 
 
 def jpeg_cut_short(data: bytes | np.ndarray) -> bool:
@@ -82,77 +169,8 @@ def jpeg_cut_short(data: bytes | np.ndarray) -> bool:
 
 def header_size(head: bytes) -> tuple[int, int] | None:
     """(width, height) from the start of an image file, or None for a format (or a
-    header) not read here."""
-    try:
-        if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
-            return struct.unpack(">II", head[16:24])
-        if head[:2] == b"\xff\xd8":
-            return _jpeg_size(head)
-        if head[:2] == b"BM" and len(head) >= 26:
-            width, height = struct.unpack("<ii", head[18:26])
-            return abs(width), abs(height)
-        if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-            return _webp_size(head)
-        if head[:4] in (b"II*\x00", b"MM\x00*"):
-            return _tiff_size(head)
-    except (struct.error, IndexError, ValueError):
-        return (0, 0)  # a header that does not parse: refused as unusable
-    return None
-
-
-def _jpeg_size(data: bytes) -> tuple[int, int] | None:
-    position = 2
-    while position + 9 < len(data):
-        if data[position] != 0xFF:
-            position += 1
-            continue
-        marker = data[position + 1]
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7 or marker == 0xFF:
-            position += 1 if marker == 0xFF else 2
-            continue
-        length = struct.unpack(">H", data[position + 2 : position + 4])[0]
-        # Start of frame (baseline, progressive, lossless, ...), not DHT/JPG/DAC.
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            height, width = struct.unpack(">HH", data[position + 5 : position + 9])
-            return width, height
-        position += 2 + length
-    return None
-
-
-def _webp_size(head: bytes) -> tuple[int, int] | None:
-    chunk = head[12:16]
-    if chunk == b"VP8X":
-        width = 1 + int.from_bytes(head[24:27], "little")
-        height = 1 + int.from_bytes(head[27:30], "little")
-        return width, height
-    if chunk == b"VP8L":
-        bits = int.from_bytes(head[21:25], "little")
-        return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
-    if chunk == b"VP8 ":
-        width, height = struct.unpack("<HH", head[26:30])
-        return width & 0x3FFF, height & 0x3FFF
-    return None
-
-
-def _tiff_size(data: bytes) -> tuple[int, int] | None:
-    """The largest image any IFD of a TIFF (or TIFF-based RAW) declares."""
-    order = "<" if data[:2] == b"II" else ">"
-    offset = struct.unpack(order + "I", data[4:8])[0]
-    largest: tuple[int, int] | None = None
-    seen = set()
-    while 0 < offset < len(data) - 2 and offset not in seen and len(seen) < 64:
-        seen.add(offset)
-        count = struct.unpack(order + "H", data[offset : offset + 2])[0]
-        width = height = None
-        for entry in range(count):
-            start = offset + 2 + 12 * entry
-            tag, kind = struct.unpack(order + "HH", data[start : start + 4])
-            if tag in (256, 257):
-                value = (struct.unpack(order + "H", data[start + 8 : start + 10])[0] if kind == 3
-                         else struct.unpack(order + "I", data[start + 8 : start + 12])[0])
-                width, height = (value, height) if tag == 256 else (width, value)
-        if width is not None and height is not None and (largest is None or width * height > largest[0] * largest[1]):
-            largest = (width, height)
-        next_at = offset + 2 + 12 * count
-        offset = struct.unpack(order + "I", data[next_at : next_at + 4])[0] if next_at + 4 <= len(data) else 0
-    return largest
+    header) not read here (one of :mod:`.image_format`'s accepted formats only)."""
+    kind = sniff(head[:SNIFF_BYTES])
+    if kind not in ACCEPTED:
+        return None
+    return declared_size(BufferSource(head), kind)

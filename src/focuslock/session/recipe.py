@@ -30,8 +30,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from focuslock.camera.base import Camera, CameraError
+from focuslock.camera.base import Camera, CameraError, CorruptFrameError
 from focuslock.camera.files import SaveError, replace_file_atomically
+from focuslock.camera.limits import read_image_file
 from focuslock.resources import is_box, is_finite_number
 from focuslock.session.naming import NamePattern, NamingError
 from focuslock.session.xmp import RatingPolicy
@@ -181,7 +182,10 @@ def load_recipe(path: Path) -> tuple[Recipe, np.ndarray]:
     reference_path = path.parent / recipe.reference
     if Path(recipe.reference).name != recipe.reference:
         raise RecipeError(f"{path.name}: the reference must be a file name beside the recipe, not {recipe.reference!r}.")
-    reference = cv2.imread(str(reference_path), cv2.IMREAD_COLOR) if reference_path.is_file() else None
+    try:
+        reference = read_image_file(reference_path) if reference_path.is_file() else None
+    except CorruptFrameError as error:
+        raise RecipeError(f"{path.name}: {error}") from None
     if reference is None:
         raise RecipeError(f"{path.name}: its reference picture {recipe.reference} is missing or unreadable beside it.")
     return recipe, reference

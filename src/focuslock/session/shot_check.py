@@ -46,7 +46,7 @@ import cv2
 import numpy as np
 
 from focuslock.camera.base import CorruptFrameError
-from focuslock.camera.limits import FrameSizeError, decode_image
+from focuslock.camera.limits import FrameSizeError, read_image_file
 from focuslock.focus.capture_check import judge_view, reduce_to_width
 from focuslock.focus.defocus import view_margin_px
 from focuslock.focus.exposure import ExposureNote, FeatureExposure, Levels, compare_levels, feature_levels
@@ -249,7 +249,7 @@ class ShotJudge:
         """Read and judge the file ``path``; a file that cannot be read says so (uncertain)."""
         path = Path(path)
         try:
-            bgr = decode_image(np.fromfile(path, dtype=np.uint8), path.name)
+            bgr = read_image_file(path, path.name)
         except FrameSizeError as error:
             return ShotVerdict(path, ShotOutcome.UNCERTAIN, str(error), (), None, None, None)
         except (CorruptFrameError, OSError, ValueError):
