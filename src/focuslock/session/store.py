@@ -9,7 +9,9 @@ Why SQLite (standard library) and how it is kept whole:
   land together or not at all, so a killed writer never leaves half a shot.
 * One writer: an exclusive lock on ``focuslock-session.lock`` (``flock``, released by
   the kernel when the process dies, so a killed writer never leaves a stale lock). A
-  second writer is refused in one sentence; readers (the report) need no lock.
+  second writer is refused in one sentence; readers (the report) need no lock. The lock
+  and the database are never opened through a link, nor as a pipe, device or folder
+  (:mod:`.own_files`): the session folder may be a hot folder other programs write in.
 * A file is logged once: its path is unique, so re-checking a folder after a crash only
   adds what was missing.
 * Versioned schema: ``PRAGMA user_version`` counts the migrations applied; each runs in
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import Iterator
 
 from focuslock.resources import is_finite_number
+from focuslock.session.own_files import SessionFileError, check_own_file, open_own_file
 
 __all__ = ["DATABASE_NAME", "now_utc", "FeatureVerdict", "LoggedShot", "SessionError", "ShotFile", "ShotRecord", "ShotStore",
            "SCHEMA_VERSION", "VERDICTS", "relative_to_folder"]
@@ -435,7 +438,35 @@ def now_utc() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
+def _own_database(path: Path, read_only: bool) -> int:
+    """A descriptor held on the database itself while SQLite opens it: the database and
+    its companions (``-wal``, ``-shm``, ``-journal``) regular files of the folder, never
+    links or pipes (:mod:`.own_files`)."""
+    try:
+        for companion in ("-wal", "-shm", "-journal"):
+            check_own_file(path.with_name(path.name + companion), "database")
+        return open_own_file(path, "database", write=not read_only, create=not read_only)
+    except SessionFileError as error:
+        raise SessionError(str(error)) from None
+    except OSError as error:
+        raise SessionError(f"The session's database in {path.parent} cannot be opened ({error.strerror or error}).") from None
+
+
 def _connect(path: Path, read_only: bool) -> sqlite3.Connection:
+    own = _own_database(path, read_only)
+    try:
+        ours, now = os.fstat(own), os.lstat(path)
+        connection = _connect_sqlite(path, read_only)
+        if (now.st_dev, now.st_ino) != (ours.st_dev, ours.st_ino) or os.path.islink(path):
+            connection.close()
+            raise SessionError(f"{path} was replaced while focuslock opened it; remove what replaced it, then start "
+                               "the session again.")
+        return connection
+    finally:
+        os.close(own)
+
+
+def _connect_sqlite(path: Path, read_only: bool) -> sqlite3.Connection:
     try:
         if read_only:
             connection = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, isolation_level=None,
@@ -474,8 +505,10 @@ def _take_writer_lock(folder: Path):
     """The session's one-writer lock (``flock``: the kernel drops it when the holder
     dies, so a killed writer never leaves a stale lock behind)."""
     path = folder / LOCK_NAME
-    try:
-        handle = open(path, "a+")
+    try:  # never through a planted link, never a pipe, never truncated (nothing is written in it)
+        handle = os.fdopen(open_own_file(path, "lock file", write=True, create=True), "rb+", buffering=0)
+    except SessionFileError as error:
+        raise SessionError(str(error)) from None
     except OSError as error:
         raise SessionError(f"The session folder {folder} cannot be written ({error.strerror or error}).") from None
     try:
@@ -488,8 +521,4 @@ def _take_writer_lock(folder: Path):
         handle.close()
         raise SessionError(f"The session {folder} is open in another focuslock; close that one first "
                            "(one program writes a session at a time).") from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"{os.getpid()}\n")
-    handle.flush()
     return handle
