@@ -18,7 +18,7 @@ import os
 import struct
 from typing import Protocol
 
-__all__ = ["ACCEPTED", "BufferSource", "ByteSource", "FileSource", "SNIFF_BYTES", "declared_size", "sniff"]
+__all__ = ["ACCEPTED", "SNIFF_BYTES", "BufferSource", "ByteSource", "FileSource", "declared_size", "sniff"]
 
 # The formats focuslock decodes: each declares its size in a header read before decoding.
 ACCEPTED = ("PNG", "JPEG", "BMP", "WebP", "TIFF")

@@ -33,8 +33,15 @@ import cv2
 import numpy as np
 
 from focuslock.camera.base import CorruptFrameError
-from focuslock.camera.image_format import (ACCEPTED, SNIFF_BYTES, BufferSource, ByteSource, FileSource, declared_size,
-                                           sniff)
+from focuslock.camera.image_format import (
+    ACCEPTED,
+    SNIFF_BYTES,
+    BufferSource,
+    ByteSource,
+    FileSource,
+    declared_size,
+    sniff,
+)
 
 __all__ = ["MAX_FRAME_PIXELS", "MIN_FRAME_SIDE_PX", "FrameSizeError", "ImageFormatError", "check_frame_size",
            "decode_image", "header_size", "jpeg_cut_short", "max_file_bytes", "read_image_file"]

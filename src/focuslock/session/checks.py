@@ -7,10 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from focuslock.camera.base import CorruptFrameError
-from focuslock.camera.limits import FrameSizeError, decode_image
+from focuslock.camera.limits import FrameSizeError, read_image_file
 from focuslock.focus.capture_check import CaptureCheck, check_capture
 from focuslock.focus.parts import FeatureReference
 
@@ -22,7 +20,7 @@ def check_captured_files(paths: list[Path], live_size_px: tuple[int, int], roi_l
     checks = []
     for path in map(Path, paths):
         try:
-            bgr = decode_image(np.fromfile(path, dtype=np.uint8), path.name)
+            bgr = read_image_file(path, path.name)
         except FrameSizeError:
             checks.append(CaptureCheck(path, None, None, f"{path.name}: saved; its focus was not checked "
                                                          "(its size is outside what focuslock decodes)."))

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from focuslock.camera.base import CorruptFrameError
-from focuslock.camera.limits import FrameSizeError, decode_image
+from focuslock.camera.limits import FrameSizeError, read_image_file
 from focuslock.focus.peaking import PeakingSettings, compute_peaking, paint_peaking
 
 __all__ = ["CROP_MAX_PX", "ReviewCrop", "ShotReview", "crop_window", "review_shot"]
@@ -68,7 +68,7 @@ def review_shot(path: Path, verdict: str | None, text: str,
     path = Path(path)
     if picture_bgr is None:
         try:
-            picture_bgr = decode_image(np.fromfile(path, dtype=np.uint8), path.name)
+            picture_bgr = read_image_file(path, path.name)
         except FrameSizeError as error:
             return ShotReview(path, verdict, text, (), f"{path.name} is not shown: {error}")
         except (CorruptFrameError, OSError):
