@@ -22,12 +22,15 @@ ALLOWED = {
     "overlay": {"focus", "optics", "frames", "resources"},
     "pipeline": {"focus", "optics", "overlay", "frames"},
     "live": {"camera", "focus", "optics", "overlay", "frames", "pipeline"},
-    "session": {"focus", "optics", "camera", "frames", "resources"},
+    "session": {"focus", "optics", "camera", "frames", "resources", "csv_safe"},
     # Writing outputs: files that never overwrite, videos that survive a kill.
     "outputs": {"camera"},
+    # CSV cells no spreadsheet runs as a formula: asked by every CSV writer.
+    "csv_safe": set(),
     "recording": set(),
-    "headless": {"live", "pipeline", "camera", "focus", "optics", "overlay", "frames", "session", "outputs", "recording"},
-    "analyze": {"camera", "focus", "optics", "overlay", "frames", "outputs", "recording"},
+    "headless": {"live", "pipeline", "camera", "focus", "optics", "overlay", "frames", "session", "outputs", "recording",
+                 "csv_safe"},
+    "analyze": {"camera", "focus", "optics", "overlay", "frames", "outputs", "recording", "csv_safe"},
     # A shot stack checked after the fact, like analyze: files in, a report out (with
     # what the stack's own record says).
     "stack_check": {"camera", "focus", "outputs", "stack_manifest", "stack_report"},

@@ -715,7 +715,7 @@ def plot_path_for(csv_path: Path) -> Path:
 def write_csv(report: AnalysisReport, path: Path) -> Path:
     """The per-frame CSV and its plot, each written whole (temporary file and rename);
     the caller checked both names first (:func:`focuslock.outputs.check_outputs`)."""
-    from focuslock.session.csv_safe import safe_row
+    from focuslock.csv_safe import safe_row
 
     text = io.StringIO(newline="")
     table = csv.writer(text)

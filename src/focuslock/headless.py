@@ -30,7 +30,7 @@ from focuslock.overlay.render import hud_lines as overlay_hud_lines
 from focuslock.outputs import claim_run_paths
 from focuslock.pipeline import PipelineSettings
 from focuslock.recording import RecordingError, RecordingFull, VideoRecorder
-from focuslock.session.csv_safe import safe_row
+from focuslock.csv_safe import safe_row
 
 __all__ = ["HeadlessResult", "FollowAndLock", "hud_lines", "lock_demo_script", "record_session", "stale_picture"]
 

@@ -34,7 +34,7 @@ import numpy as np
 from focuslock.camera.base import CorruptFrameError
 from focuslock.camera.limits import decode_image
 from focuslock.resources import is_finite_number
-from focuslock.session.csv_safe import safe_row
+from focuslock.csv_safe import safe_row
 from focuslock.session.store import LoggedShot, ShotStore
 from focuslock.session.review import crop_window
 from focuslock.session.shot_check import SessionSetup, SetupError
