@@ -99,7 +99,10 @@ def _jpeg_with_late_frame_header(picture: np.ndarray, declared: tuple[int, int] 
 
 
 def _hdr_bomb(width: int, height: int) -> bytes:
-    return b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n" + f"-Y {height} +X {width}\n".encode() + bytes(16)
+    """A Radiance HDR of black, run-length coded: 16 MB for 16000×16000 (3.7 GB decoded)."""
+    runs = b"".join(bytes((128 + min(127, width - start), 0)) for start in range(0, width, 127))
+    line = bytes((2, 2, width >> 8, width & 255)) + runs * 4
+    return b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n" + f"-Y {height} +X {width}\n".encode() + line * height
 
 
 def _tiff_with_directory_at_the_end(width: int, height: int) -> bytes:
