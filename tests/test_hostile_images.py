@@ -105,14 +105,17 @@ def _hdr_bomb(width: int, height: int) -> bytes:
     return b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n" + f"-Y {height} +X {width}\n".encode() + line * height
 
 
-def _tiff_with_directory_at_the_end(width: int, height: int) -> bytes:
+def _tiff_with_directory_at_the_end(width: int, height: int, small_twin: bool = False) -> bytes:
     """A grey 8-bit TIFF of zeros, deflated, its only directory after the pixel data (as
-    libtiff writes it)."""
+    libtiff writes it); with ``small_twin`` each side named a second time, as 100 px
+    (libtiff keeps the first)."""
     compressor = zlib.compressobj(9)
     body = b"".join(compressor.compress(bytes(width)) for _ in range(height)) + compressor.flush()
     body += bytes(len(body) & 1)
     entries = [(256, 4, width), (257, 4, height), (258, 3, 8), (259, 3, 8), (262, 3, 1), (273, 4, 8), (277, 3, 1),
                (278, 4, height), (279, 4, len(body))]
+    if small_twin:
+        entries[2:2] = [(256, 4, 100), (257, 4, 100)]
     table = b"".join(struct.pack("<HHI", tag, kind, 1) + (struct.pack("<I", value) if kind == 4
                                                           else struct.pack("<HH", value, 0))
                      for tag, kind, value in entries)
@@ -139,6 +142,9 @@ BOMBS = {
     "a TIFF with its directory at the end": (
         "end.tif", lambda: _tiff_with_directory_at_the_end(30000, 30000), "image",
         "end.tif declares 30000×30000 pixels (900 MP), more than the 200 MP focuslock decodes"),
+    "a TIFF naming its size twice": (
+        "twice.tif", lambda: _tiff_with_directory_at_the_end(30000, 30000, small_twin=True), "image",
+        "twice.tif declares 30000×30000 pixels (900 MP), more than the 200 MP focuslock decodes"),
     "a recipe's reference PNG": ("recipe", lambda: _png_bomb(30000, 30000), "recipe",
                                  "recipe.toml: ref.png declares 30000×30000 pixels (900 MP), more than the 200 MP"),
 }

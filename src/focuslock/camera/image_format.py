@@ -240,7 +240,8 @@ def _tiff_size(source: ByteSource) -> tuple[int, int] | None:
             if tag in (256, 257) and kind in _TIFF_SIZES and number == 1:
                 value_format, value_size = _TIFF_SIZES[kind]
                 value = struct.unpack(order + value_format, value_bytes[:value_size])[0]
-                width, height = (value, height) if tag == 256 else (width, value)
+                # A tag given twice counts at its larger value, whichever one libtiff keeps.
+                width, height = ((max(value, width or 0), height) if tag == 256 else (width, max(value, height or 0)))
             elif tag == 330 and kind in _TIFF_SIZES:  # SubIFDs: a RAW's full-size image
                 value_format, value_size = _TIFF_SIZES[kind]
                 number = min(number, _MAX_TIFF_DIRECTORIES)
