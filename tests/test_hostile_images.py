@@ -234,3 +234,15 @@ def test_a_pipe_named_like_a_picture_is_refused_without_hanging(tmp_path):
     os.mkfifo(path)
     out, err, _ = run_measured(_READ, "image", str(path), timeout_s=60)
     assert json.loads(out) == {"refused": "shot.jpg is not a regular file (a pipe or a device); it was skipped."}, err
+
+
+def test_a_small_picture_padded_to_400_mb_is_refused_before_it_is_read(tmp_path):
+    """A 64×48 JPEG followed by 400 MB of zeros (a sparse file: nothing on disk)."""
+    path = tmp_path / "padded.jpg"
+    path.write_bytes(cv2.imencode(".jpg", np.full((48, 64, 3), 128, np.uint8))[1].tobytes())
+    os.truncate(path, 400_000_000)
+    out, err, peak_mb = run_measured(_READ, "image", str(path))
+    assert out.strip(), f"the reader died or was stopped: {err[-400:]}"
+    assert json.loads(out) == {"refused": "padded.jpg is 400 MB, more than a picture of 64×48 pixels can take; "
+                                          "it was skipped."}
+    assert peak_mb < PEAK_LIMIT_MB

@@ -152,6 +152,21 @@ class _Chunks:
         return None
 
 
+    def skip_ff(self, offset: int) -> int:
+        """The offset of the first byte other than 0xFF at or after ``offset`` (the
+        file's size when there is none)."""
+        while offset < self.source.size:
+            if not self.get(offset, 1):
+                break
+            relative = offset - self._start
+            rest = self._data[relative:]
+            skipped = len(rest) - len(rest.lstrip(b"\xff"))
+            if skipped < len(rest):
+                return offset + skipped
+            offset = self._start + len(self._data)
+        return self.source.size
+
+
 def _jpeg_size(chunks: _Chunks) -> tuple[int, int] | None:
     """The first frame header's size, scanning the markers as libjpeg does (bytes other
     than a marker skipped, 0xFF fill bytes skipped) up to the first scan."""
@@ -160,9 +175,7 @@ def _jpeg_size(chunks: _Chunks) -> tuple[int, int] | None:
         found = chunks.find_ff(position)
         if found is None:
             return None
-        position = found
-        while chunks.get(position + 1, 1) == b"\xff":
-            position += 1
+        position = chunks.skip_ff(found + 1) - 1  # fill bytes: the marker follows the last 0xFF
         marker_byte = chunks.get(position + 1, 1)
         if not marker_byte:
             return None

@@ -76,14 +76,14 @@ def check_frame_size(width: int, height: int, name: str, max_pixels: int = MAX_F
                              f"(at least {MIN_FRAME_SIDE_PX} px a side); it was skipped.")
 
 
-def max_file_bytes(max_pixels: int = MAX_FRAME_PIXELS) -> int:
-    """The largest file read into memory: an uncompressed picture of ``max_pixels`` at
-    16 bits in four channels, and 64 MB of metadata."""
-    return max_pixels * 8 + (64 << 20)
+def max_file_bytes(pixels: int = MAX_FRAME_PIXELS) -> int:
+    """The largest file read into memory for a picture of ``pixels``: uncompressed at 16
+    bits in four channels, and 64 MB of metadata and previews."""
+    return pixels * 8 + (64 << 20)
 
 
-def check_header(source: ByteSource, name: str, max_pixels: int = MAX_FRAME_PIXELS) -> str:
-    """The format of ``source`` after its content and declared size were accepted.
+def check_header(source: ByteSource, name: str, max_pixels: int = MAX_FRAME_PIXELS) -> tuple[str, tuple[int, int]]:
+    """The format and declared (width, height) of ``source``, once both were accepted.
     Raises :class:`ImageFormatError`, :class:`FrameSizeError` or
     :class:`CorruptFrameError` (one sentence each)."""
     kind = sniff(source.read_at(0, SNIFF_BYTES))
@@ -97,7 +97,7 @@ def check_header(source: ByteSource, name: str, max_pixels: int = MAX_FRAME_PIXE
     if size is None:
         raise FrameSizeError(f"{name} is a {kind} whose size could not be read before decoding; it was skipped.")
     check_frame_size(size[0], size[1], name, max_pixels)
-    return kind
+    return kind, size
 
 
 def decode_image(data: bytes | np.ndarray, name: str, flags: int = cv2.IMREAD_COLOR,
@@ -130,10 +130,10 @@ def read_image_file(path: str | os.PathLike, name: str | None = None, flags: int
             raise CorruptFrameError(f"{name} could not be read ({os.strerror(errno.EISDIR)}); it was skipped.")
         if not stat.S_ISREG(info.st_mode):
             raise CorruptFrameError(f"{name} is not a regular file (a pipe or a device); it was skipped.")
-        check_header(FileSource(fd, info.st_size), name, max_pixels)
-        if info.st_size > max_file_bytes(max_pixels):
-            raise FrameSizeError(f"{name} is {info.st_size / 1e9:.1f} GB, larger than any picture of "
-                                 f"{max_pixels / 1e6:.0f} MP; it was skipped.")
+        _, (width, height) = check_header(FileSource(fd, info.st_size), name, max_pixels)
+        if info.st_size > max_file_bytes(width * height):
+            raise FrameSizeError(f"{name} is {info.st_size / 1e6:.0f} MB, more than a picture of {width}×{height} "
+                                 "pixels can take; it was skipped.")
         buffer = np.empty(info.st_size, np.uint8)
         with os.fdopen(os.dup(fd), "rb", buffering=0) as handle:
             handle.seek(0)
@@ -168,10 +168,16 @@ def jpeg_cut_short(data: bytes | np.ndarray) -> bool:
     (trailing zero padding allowed): a transfer that was cut."""
     if len(data) < 4 or bytes(data[:3]) != b"\xff\xd8\xff":
         return False
-    end = len(data)
-    while end > 2 and data[end - 1] == 0:
-        end -= 1
-    return bytes(data[end - 2 : end]) != b"\xff\xd9"
+    array = np.frombuffer(data, np.uint8) if isinstance(data, (bytes, bytearray, memoryview)) else data.reshape(-1)
+    end = len(array)
+    while end > 2:  # the trailing zeros, a megabyte at a time from the end
+        start = max(0, end - (1 << 20))
+        nonzero = np.flatnonzero(array[start:end])
+        if nonzero.size:
+            end = start + int(nonzero[-1]) + 1
+            break
+        end = start
+    return bytes(array[max(0, end - 2) : end]) != b"\xff\xd9"
 
 
 def header_size(head: bytes) -> tuple[int, int] | None:
