@@ -10,13 +10,23 @@ Order of work per shot, so that a killed process loses nothing and repeats nothi
 the sidecars first (a merge, harmless to repeat), then the shot's one transaction in the
 log. A file is handled once it is in the log; after a crash, the next run (``--once`` or
 not) handles exactly the files that are not.
+
+One file costs only itself (issue 28.5): a picture is opened once, never blocking, a
+regular file only; its header is checked (:mod:`focuslock.camera.limits`), then it is
+read once, bounded, and its checksum taken from the bytes judged. Any failure judging it
+makes its shot UNCERTAIN with the reason; a file moved away before it was logged is said
+in one line and not logged; the watch goes on.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import math
+import os
 import signal
+import stat
 import threading
 import time
 from dataclasses import dataclass, field
@@ -24,8 +34,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from focuslock.camera.files import sha256_of
+import cv2
+import numpy as np
+
+from focuslock.camera.base import CorruptFrameError
 from focuslock.camera.folder import IMAGE_SUFFIXES
+from focuslock.camera.image_format import FileSource
+from focuslock.camera.limits import check_header, decode_image, max_file_bytes
 from focuslock.session import opening
 from focuslock.session.hotfolder import RAW_SUFFIXES, HotFolder
 from focuslock.session.naming import NamePattern, name_shot
@@ -37,8 +52,12 @@ from focuslock.session.xmp import RatingPolicy, SidecarError, XmpFields, sidecar
 
 __all__ = ["WatchError", "WatchOptions", "open_session", "run_watch"]
 
+_log = logging.getLogger(__name__)
+
 # How long a RAW waits for its JPEG before it is logged alone (seconds after it is complete).
 _PAIR_WAIT_S = 5.0
+# Failures of judging one picture that cost only that picture (its shot is UNCERTAIN).
+_PER_FILE_ERRORS = (cv2.error, MemoryError, RecursionError, ValueError, ArithmeticError, CorruptFrameError)
 
 
 class WatchError(Exception):
@@ -82,12 +101,12 @@ def run_watch(folder: Path, store: ShotStore, judge: ShotJudge, options: WatchOp
     if reference.parent == folder.resolve():
         done.add(reference.name)  # the copy kept in the session is not a shot
     hot = HotFolder(folder, settle_s=options.settle_s, poll_s=options.poll_s, use_events=options.use_events,
-                    give_up_s=options.give_up_s, done=done)
+                    give_up_s=options.give_up_s, done=done, once=options.once)
     try:
         hot.start()
     except FileNotFoundError as error:
         raise WatchError(str(error)) from None
-    counts = {"pass": 0, "soft": 0, "drift": 0, "uncertain": 0, "unreadable": 0}
+    counts = {"pass": 0, "soft": 0, "drift": 0, "uncertain": 0, "unreadable": 0, "gone": 0}
     waiting_raw: dict[str, tuple[Path, float]] = {}
     say(f"Watching {folder} ({hot.events_note}); session {store.folder}; {store.shot_count()} shots logged so far.")
     for warning in judge.warnings:
@@ -107,8 +126,11 @@ def run_watch(folder: Path, store: ShotStore, judge: ShotJudge, options: WatchOp
                 if raw is not None:
                     companions.append(raw[0])
                 result = _handle(item.path, item.complete, companions, store, judge, options)
-                counts[result["verdict"] if result["readable"] else "unreadable"] += 1
                 say(result["text"])
+                if result["gone"]:
+                    counts["gone"] += 1
+                    continue
+                counts[result["verdict"] if result["readable"] else "unreadable"] += 1
                 if on_shot is not None:
                     on_shot(result)
             # A RAW whose JPEG never came: logged alone, unjudged (uncertain).
@@ -117,9 +139,9 @@ def run_watch(folder: Path, store: ShotStore, judge: ShotJudge, options: WatchOp
                 if options.once or now - since >= _PAIR_WAIT_S:
                     del waiting_raw[stem]
                     result = _handle(path, True, [], store, judge, options)
-                    counts["uncertain"] += 1
+                    counts["gone" if result["gone"] else "uncertain"] += 1
                     say(result["text"])
-                    if on_shot is not None:
+                    if on_shot is not None and not result["gone"]:
                         on_shot(result)
             if stop.is_set():
                 break
@@ -150,7 +172,10 @@ def log_capture(files: list[Path], store: ShotStore, judge: ShotJudge, options: 
     pictures = [f for f in files if f.suffix.lower() in IMAGE_SUFFIXES]
     judged = pictures[0] if pictures else files[0]
     camera_record = {"name": camera, **(camera_settings or {})} if camera or camera_settings else {}
-    return _handle(judged, True, [f for f in files if f != judged], store, judge, options, sku, camera_record)
+    result = _handle(judged, True, [f for f in files if f != judged], store, judge, options, sku, camera_record)
+    if result["gone"]:
+        raise WatchError(result["text"])
+    return result
 
 
 def review_of_shot(result: dict, judge: ShotJudge) -> ShotReview:
@@ -198,25 +223,125 @@ class CaptureLog:
         self.store.close()
 
 
+class _Gone(Exception):
+    """The file was moved or deleted before it was logged."""
+
+
+@dataclass(frozen=True)
+class _Read:
+    """A file as read once: its checksum and size, and the picture decoded from those
+    bytes (None with ``reason`` when it was not judged)."""
+
+    sha256: str
+    size: int
+    bgr: np.ndarray | None = None
+    reason: str | None = None
+
+
+def _read_file(path: Path, decode: bool) -> _Read:
+    """``path`` opened once (never blocking on a pipe), a regular file only, read at most
+    :func:`max_file_bytes`; with ``decode``, its header checked first and the picture
+    decoded from the bytes the checksum was taken of. Raises :class:`_Gone`."""
+    name = path.name
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+                     | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        raise _Gone(name) from None
+    except OSError as error:
+        return _Read("", 0, None, f"{name} could not be opened ({error.strerror or error}); its focus was not checked.")
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return _Read("", 0, None, f"{name} is not a regular file (a pipe, a device or a folder); it was not read and "
+                                      "its focus was not checked.")
+        if info.st_size == 0:
+            return _Read(hashlib.sha256().hexdigest(), 0, None, f"{name} is empty (0 bytes): nothing was saved into it; "
+                                                                "its focus was not checked.")
+        if info.st_size > max_file_bytes():
+            return _Read("", info.st_size, None, f"{name} is {info.st_size / 1e9:.1f} GB, larger than any picture "
+                                                 "focuslock decodes; it was not read and its focus was not checked.")
+        reason = None
+        if decode:
+            try:
+                check_header(FileSource(fd, info.st_size), name)
+            except CorruptFrameError as error:
+                reason, decode = str(error), False
+        buffer = np.empty(info.st_size if decode else 1 << 20, np.uint8)
+        view, got, digest = memoryview(buffer), 0, hashlib.sha256()
+        # Read once: into the picture's buffer, or (not judged) through one chunk; never
+        # more than fstat said, whatever is appended meanwhile.
+        while got < info.st_size and (count := os.readv(fd, [view[got:] if decode else view[: info.st_size - got]])):
+            digest.update(view[got : got + count] if decode else view[:count])
+            got += count
+        if got != info.st_size:
+            return _Read("", got, None, f"{name} changed while it was read; its focus was not checked.")
+    except OSError as error:
+        return _Read("", 0, None, f"{name} could not be read ({error.strerror or error}); its focus was not checked.")
+    except MemoryError:
+        return _Read("", 0, None, f"{name} could not be read (not enough memory); its focus was not checked.")
+    finally:
+        os.close(fd)
+    bgr = None
+    if decode:
+        try:
+            bgr = decode_image(buffer, name)
+        except _PER_FILE_ERRORS as error:
+            reason = _per_file_reason(name, error, "read")
+    return _Read(digest.hexdigest(), info.st_size, bgr, reason)
+
+
+def _per_file_reason(name: str, error: BaseException, doing: str) -> str:
+    if isinstance(error, CorruptFrameError):
+        return str(error)
+    _log.debug("%s could not be %s", name, doing, exc_info=error)
+    detail = {MemoryError: "not enough memory", RecursionError: "nested too deep"}.get(type(error))
+    if detail is None:
+        detail = (str(error).strip().splitlines() or [type(error).__name__])[-1][:160]
+    return f"{name} could not be {doing} ({detail}); its focus was not checked."
+
+
+def _judge_read(path: Path, complete: bool, judge: ShotJudge) -> tuple[ShotVerdict, _Read, bool]:
+    """The verdict on ``path`` from the bytes read once; whether it was judged."""
+    picture = path.suffix.lower() in IMAGE_SUFFIXES
+    read = _read_file(path, decode=complete and picture)
+    if read.bgr is not None:
+        try:
+            verdict = judge.judge(path, read.bgr)
+            return verdict, read, verdict.size_px is not None
+        except _PER_FILE_ERRORS as error:
+            return ShotVerdict(path, "uncertain", _per_file_reason(path.name, error, "judged"), (), None, None, None), read, False
+    if read.reason is not None and (picture or read.size == 0):
+        reason = read.reason
+    elif path.suffix.lower() in RAW_SUFFIXES:
+        reason = "a RAW file alone: its focus was not checked (shoot RAW+JPEG to have it checked)"
+    else:
+        reason = f"{path.name} never became a whole picture (cut short?); its focus was not checked"
+    return ShotVerdict(path, "uncertain", reason, (), None, None, None), read, False
+
+
 def _handle(path: Path, complete: bool, companions: list[Path], store: ShotStore, judge: ShotJudge,
             options: WatchOptions, sku: str | None = None, camera: dict | None = None) -> dict:
-    """Judge one picture, write its sidecars, log it; returns what to tell the user."""
-    readable = complete and path.suffix.lower() in IMAGE_SUFFIXES
-    if readable:
-        verdict = judge.judge_file(path)
-        readable = verdict.size_px is not None
-    elif path.suffix.lower() in RAW_SUFFIXES:
-        verdict = ShotVerdict(path, "uncertain", "a RAW file alone: its focus was not checked (shoot RAW+JPEG to have it "
-                                                 "checked)", (), None, None, None)
-    else:
-        verdict = ShotVerdict(path, "uncertain", f"{path.name} never became a whole picture (cut short?); its focus was "
-                                                 "not checked", (), None, None, None)
-    files = []
-    for role, file in [("judged", path)] + [("companion", c) for c in companions]:
+    """Judge one picture, write its sidecars, log it; returns what to tell the user (with
+    ``gone``: the picture was moved or deleted before it was logged, and is not)."""
+    gone = {"gone": True, "file": path.name, "path": str(path),
+            "text": f"{path.name} was moved or deleted before it was logged; it is not in the session's log."}
+    try:
+        verdict, read, readable = _judge_read(path, complete, judge)
+    except _Gone:
+        return gone
+    files = [ShotFile(store.relative_path(path), read.sha256, read.size, "judged")]
+    notes = []
+    for companion in list(companions):
         try:
-            files.append(ShotFile(store.relative_path(file), sha256_of(file), file.stat().st_size, role))
-        except OSError as error:
-            raise WatchError(f"{file.name} cannot be read for its checksum ({error.strerror or error}).") from None
+            extra = _read_file(companion, decode=False)
+        except _Gone:
+            companions.remove(companion)
+            notes.append(f"{companion.name} was moved or deleted before it was logged; the shot is logged without it.")
+            continue
+        files.append(ShotFile(store.relative_path(companion), extra.sha256, extra.size, "companion"))
+    if not os.path.lexists(path):
+        return gone  # moved away while it was judged: no sidecar for a picture not there
     record = ShotRecord(path.name, tuple(files), verdict.verdict, verdict.reason, verdict.features, verdict.drift_px,
                         verdict.drift_share, verdict.camera_record(camera), dict(judge.setup.optics), sku)
     # The sequence the log will give it: one writer, so the next one is known beforehand.
@@ -224,7 +349,6 @@ def _handle(path: Path, complete: bool, companions: list[Path], store: ShotStore
     feature_lines = tuple(f.describe() for f in verdict.features)
     fields = XmpFields(verdict.verdict, verdict.reason, store.name(), sequence, now_utc(), feature_lines,
                        record.worst_coc_share, verdict.drift_px, sku, verdict.exposure)
-    notes = []
     if options.sidecars != "none":
         # A RAW+JPEG pair shares Lightroom's NAME.xmp: each sidecar written once.
         sidecars = dict.fromkeys(s for picture in [path] + companions for s in sidecar_paths(picture, options.sidecars))
@@ -233,6 +357,9 @@ def _handle(path: Path, complete: bool, companions: list[Path], store: ShotStore
                 write_sidecar(sidecar, fields, options.policy)
             except SidecarError as error:
                 notes.append(str(error))
+            except (RecursionError, MemoryError, ValueError) as error:
+                _log.debug("the sidecar %s could not be merged", sidecar, exc_info=error)
+                notes.append(f"The sidecar {sidecar.name} could not be merged ({type(error).__name__}); it was left as it is.")
     try:
         logged = store.record_shot(record)
     except SessionError as error:
@@ -247,7 +374,7 @@ def _handle(path: Path, complete: bool, companions: list[Path], store: ShotStore
             "reason": verdict.reason,
             "features": [_feature_json(f) for f in verdict.features], "drift_px": _round(verdict.drift_px, 1),
             "drift_share": _round(verdict.drift_share, 4), "companions": [c.name for c in companions],
-            "readable": readable, "notes": notes, "sku": sku, "text": text}
+            "readable": readable, "notes": notes, "sku": sku, "text": text, "gone": False}
 
 
 def _feature_json(feature) -> dict:

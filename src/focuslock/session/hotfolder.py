@@ -8,8 +8,11 @@ with pauses, a copy over a network share, a write under a temporary name then a 
 * its structure is whole: a JPEG ends with its end-of-image marker, a PNG with its IEND
   chunk (a JPEG cut short would otherwise decode with a grey bottom half).
 
-A file that is stable but whose structure stays broken is handed over all the same after
-``give_up_s`` (the caller then reports it unreadable and skips it). Names that are
+A file that is stable but whose structure stays broken (an empty file too) is handed over
+all the same after ``give_up_s`` (the caller then reports it unreadable); with ``once``,
+so is a file still changing after ``give_up_s``, so that a run over what is there ends.
+Something under a picture's name that is no regular file (a pipe, a link to a device) is
+handed over at once, never opened here (the caller reports it). Names that are
 temporary by convention (hidden files, ``*.part``, ``*.tmp``, ``*~``, ``*.crdownload``)
 and sidecars are ignored; a rename to the final name is seen as a new file.
 
@@ -24,6 +27,7 @@ yet handed over are remembered with their sizes; those handed over as names.
 from __future__ import annotations
 
 import os
+import stat
 import threading
 import time
 from dataclasses import dataclass
@@ -52,12 +56,17 @@ def structure_complete(path: Path) -> bool | None:
     PNG, None (cannot tell) for other kinds."""
     suffix = path.suffix.lower()
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(8)
-            handle.seek(0, os.SEEK_END)
-            size = handle.tell()
-            handle.seek(max(0, size - 16))
-            tail = handle.read(16)
+        # Without blocking, a regular file only: a pipe put in its place is never waited on.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+                     | getattr(os, "O_BINARY", 0))
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                return False
+            head = os.pread(fd, 8, 0)
+            tail = os.pread(fd, 16, max(0, info.st_size - 16))
+        finally:
+            os.close(fd)
     except OSError:
         return False
     if head.startswith(b"\xff\xd8"):
@@ -75,21 +84,24 @@ class _Pending:
     size: int
     mtime_ns: int
     changed_at: float  # monotonic time of the last change seen
+    first_seen: float  # monotonic time it was first seen
 
 
 class HotFolder:
     """Watches ``folder`` (not its sub-folders) for new pictures and RAW files.
 
     ``done``: names already handled (say, from the session's log), never handed over
-    again. Call :meth:`start`, then :meth:`ready` in a loop with :meth:`wait` between,
+    again; ``once``: a file still changing after ``give_up_s`` is handed over too. Call :meth:`start`, then :meth:`ready` in a loop with :meth:`wait` between,
     then :meth:`stop`. ``clock``: monotonic seconds (a test may drive it)."""
 
     def __init__(self, folder: Path, *, settle_s: float = 0.5, give_up_s: float = 20.0, poll_s: float = 1.0,
-                 use_events: bool = True, done: set[str] | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+                 use_events: bool = True, done: set[str] | None = None, clock: Callable[[], float] = time.monotonic,
+                 once: bool = False) -> None:
         self.folder = Path(folder)
         self.settle_s = settle_s
         self.give_up_s = give_up_s
         self.poll_s = poll_s
+        self.once = once
         self._use_events = use_events
         self._clock = clock
         self._pending: dict[str, _Pending] = {}
@@ -165,19 +177,25 @@ class HotFolder:
             if name in self._done or not _wanted(name):
                 continue
             try:
-                if not entry.is_file():
+                if entry.is_dir():
                     continue
-                stat = entry.stat()
+                if not entry.is_file():
+                    ready.append(ReadyFile(Path(entry.path), False))  # a pipe, a device: reported, never waited for
+                    continue
+                info = entry.stat()
             except OSError:
                 continue  # renamed or deleted while we looked
             seen.add(name)
             pending = self._pending.get(name)
-            if pending is None or (pending.size, pending.mtime_ns) != (stat.st_size, stat.st_mtime_ns):
-                self._pending[name] = _Pending(stat.st_size, stat.st_mtime_ns, now)
+            if pending is None or (pending.size, pending.mtime_ns) != (info.st_size, info.st_mtime_ns):
+                if pending is not None and self.once and now - pending.first_seen >= self.give_up_s:
+                    ready.append(ReadyFile(Path(entry.path), False))  # never stops changing: --once still ends
+                    continue
+                self._pending[name] = _Pending(info.st_size, info.st_mtime_ns, now, now if pending is None else pending.first_seen)
                 continue
-            if now - pending.changed_at < self.settle_s or stat.st_size == 0:
+            if now - pending.changed_at < self.settle_s:
                 continue
-            whole = structure_complete(Path(entry.path))
+            whole = structure_complete(Path(entry.path)) if info.st_size else False
             if whole is False and now - pending.changed_at < self.give_up_s:
                 continue  # still being written, with a pause longer than settle_s
             ready.append(ReadyFile(Path(entry.path), whole is not False))

@@ -48,13 +48,16 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import re
+import stat
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
 from focuslock.camera.files import SaveError, replace_file_atomically
 from focuslock.focus.exposure import EXPOSURE_KEYWORDS, ExposureNote
+from focuslock.session.own_files import SessionFileError, open_own_file
 
 __all__ = ["FOCUSLOCK_NS", "KEYWORD_PARENT", "RatingPolicy", "SidecarError", "XmpFields", "sidecar_paths", "write_sidecar",
            "xml_text"]
@@ -85,6 +88,10 @@ _PACKET_ID = "W5M0MpCehiHzreSzNTczkc9d"  # the XMP packet's fixed id (XMP spec, 
 _C0_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _OTHER_FORBIDDEN = re.compile("[\ud800-\udfff\ufffe\uffff]")
 _C0_FORBIDDEN_BYTES = re.compile(b"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# An existing sidecar is read up to this size (darktable's longest edit histories are a
+# few hundred KB) and parsed down to this depth (XMP nests about ten levels).
+_MAX_SIDECAR_BYTES = 16 << 20
+_MAX_SIDECAR_DEPTH = 100
 
 
 def xml_text(value: str) -> str:
@@ -169,14 +176,12 @@ def sidecar_paths(picture: Path, style: str = "both") -> list[Path]:
 def write_sidecar(path: Path, fields: XmpFields, policy: RatingPolicy) -> Path:
     """Create or merge the sidecar ``path`` with ``fields``; returns the path."""
     path = Path(path)
-    existing = None
-    if path.exists():
-        try:
-            existing = path.read_bytes()
-        except OSError as error:
-            raise SidecarError(f"The sidecar {path.name} cannot be read ({error.strerror or error}); it was left as it is.") from None
+    existing = read_sidecar(path)
     try:
         data = merge_sidecar(existing, fields, policy)
+    except _TooDeep:
+        raise SidecarError(f"The sidecar {path.name} nests its elements more than {_MAX_SIDECAR_DEPTH} deep, which no "
+                           "XMP does; it was left as it is (the verdict is in the session's log).") from None
     except ET.ParseError:
         raise SidecarError(f"The sidecar {path.name} is not valid XMP; it was left as it is (the verdict is in the session's log).") from None
     try:
@@ -185,18 +190,83 @@ def write_sidecar(path: Path, fields: XmpFields, policy: RatingPolicy) -> Path:
         raise SidecarError(str(error)) from None
 
 
+def read_sidecar(path: Path) -> bytes | None:
+    """The bytes of the existing sidecar ``path`` (None when there is none), read only
+    from a regular file (never through a symbolic link, never blocking on a pipe: see
+    :mod:`focuslock.session.own_files`) and only up to :data:`_MAX_SIDECAR_BYTES`. Raises
+    :class:`SidecarError` (one sentence) for anything else; the file is left as it is."""
+    try:
+        fd = open_own_file(path, "sidecar", write=False)
+    except FileNotFoundError:
+        return None
+    except SessionFileError:
+        raise SidecarError(f"The sidecar {path.name} is {_kind_of(path)}, not a regular file; focuslock did not read or "
+                           "write it (the verdict is in the session's log).") from None
+    except OSError as error:
+        raise SidecarError(f"The sidecar {path.name} cannot be read ({error.strerror or error}); it was left as it is.") from None
+    try:
+        with os.fdopen(fd, "rb") as handle:
+            data = handle.read(_MAX_SIDECAR_BYTES + 1)
+    except OSError as error:
+        raise SidecarError(f"The sidecar {path.name} cannot be read ({error.strerror or error}); it was left as it is.") from None
+    if len(data) > _MAX_SIDECAR_BYTES:
+        raise SidecarError(f"The sidecar {path.name} is larger than {_MAX_SIDECAR_BYTES >> 20} MB, more than any XMP "
+                           "holds; it was left as it is (the verdict is in the session's log).")
+    return data
+
+
+def _kind_of(path: Path) -> str:
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return "not a regular file"
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "a device or a socket"
+
+
+class _TooDeep(ET.ParseError):
+    """A sidecar nesting its elements deeper than :data:`_MAX_SIDECAR_DEPTH`."""
+
+
+def _parse_sidecar(data: bytes) -> ET.Element:
+    """``data`` parsed, refused (:class:`_TooDeep`) as soon as an element lies deeper
+    than :data:`_MAX_SIDECAR_DEPTH`: ElementTree's indenting and writing recurse once a
+    level, so a 7 KB file nested 1000 deep would end in a ``RecursionError``."""
+    depth = 0
+    root = None
+    for event, element in ET.iterparse(io.BytesIO(data), events=("start", "end")):
+        if event == "start":
+            depth += 1
+            if depth > _MAX_SIDECAR_DEPTH:
+                raise _TooDeep("nested too deep")
+            if root is None:
+                root = element
+        else:
+            depth -= 1
+    if root is None:
+        raise ET.ParseError("no element")
+    return root
+
+
 def merge_sidecar(existing: bytes | None, fields: XmpFields, policy: RatingPolicy) -> bytes:
     """The sidecar's new bytes: ``existing`` (None for a new one) with our properties set."""
     prefixes = dict(_NS)
     if existing:
         try:
-            root = ET.fromstring(existing)
+            root = _parse_sidecar(existing)
+        except _TooDeep:
+            raise
         except ET.ParseError:
             # An older focuslock wrote a control character raw (a SKU's group separator):
             # read it as xml_text would have written it. In UTF-8, bytes below 0x20 are
             # always those characters. Still not XML: ParseError, the file left alone.
             existing = _C0_FORBIDDEN_BYTES.sub(lambda m: chr(0x2400 + m.group()[0]).encode("utf-8"), existing)
-            root = ET.fromstring(existing)
+            root = _parse_sidecar(existing)
         prefixes |= _declared_prefixes(existing)
     else:
         root = ET.Element("{adobe:ns:meta/}xmpmeta")
