@@ -20,13 +20,11 @@ in one line and not logged; the watch goes on.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
 import os
 import signal
-import stat
 import threading
 import time
 from dataclasses import dataclass, field
@@ -35,14 +33,11 @@ from pathlib import Path
 from typing import Callable
 
 import cv2
-import numpy as np
 
 from focuslock.camera.base import CorruptFrameError
 from focuslock.camera.folder import IMAGE_SUFFIXES
-from focuslock.camera.image_format import FileSource
-from focuslock.camera.limits import check_header, decode_image, max_file_bytes
 from focuslock.session import opening
-from focuslock.session.hotfolder import RAW_SUFFIXES, HotFolder
+from focuslock.session.hotfolder import RAW_SUFFIXES, FileGone, FileRead, HotFolder, read_file_once
 from focuslock.session.naming import NamePattern, name_shot
 from focuslock.session.opening import SetupRequest
 from focuslock.session.review import ShotReview, review_shot
@@ -223,95 +218,26 @@ class CaptureLog:
         self.store.close()
 
 
-class _Gone(Exception):
-    """The file was moved or deleted before it was logged."""
-
-
-@dataclass(frozen=True)
-class _Read:
-    """A file as read once: its checksum and size, and the picture decoded from those
-    bytes (None with ``reason`` when it was not judged)."""
-
-    sha256: str
-    size: int
-    bgr: np.ndarray | None = None
-    reason: str | None = None
-
-
-def _read_file(path: Path, decode: bool) -> _Read:
-    """``path`` opened once (never blocking on a pipe), a regular file only, read at most
-    :func:`max_file_bytes`; with ``decode``, its header checked first and the picture
-    decoded from the bytes the checksum was taken of. Raises :class:`_Gone`."""
-    name = path.name
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-                     | getattr(os, "O_BINARY", 0))
-    except FileNotFoundError:
-        raise _Gone(name) from None
-    except OSError as error:
-        return _Read("", 0, None, f"{name} could not be opened ({error.strerror or error}); its focus was not checked.")
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            return _Read("", 0, None, f"{name} is not a regular file (a pipe, a device or a folder); it was not read and "
-                                      "its focus was not checked.")
-        if info.st_size == 0:
-            return _Read(hashlib.sha256().hexdigest(), 0, None, f"{name} is empty (0 bytes): nothing was saved into it; "
-                                                                "its focus was not checked.")
-        if info.st_size > max_file_bytes():
-            return _Read("", info.st_size, None, f"{name} is {info.st_size / 1e9:.1f} GB, larger than any picture "
-                                                 "focuslock decodes; it was not read and its focus was not checked.")
-        reason = None
-        if decode:
-            try:
-                check_header(FileSource(fd, info.st_size), name)
-            except CorruptFrameError as error:
-                reason, decode = str(error), False
-        buffer = np.empty(info.st_size if decode else 1 << 20, np.uint8)
-        view, got, digest = memoryview(buffer), 0, hashlib.sha256()
-        # Read once: into the picture's buffer, or (not judged) through one chunk; never
-        # more than fstat said, whatever is appended meanwhile.
-        while got < info.st_size and (count := os.readv(fd, [view[got:] if decode else view[: info.st_size - got]])):
-            digest.update(view[got : got + count] if decode else view[:count])
-            got += count
-        if got != info.st_size:
-            return _Read("", got, None, f"{name} changed while it was read; its focus was not checked.")
-    except OSError as error:
-        return _Read("", 0, None, f"{name} could not be read ({error.strerror or error}); its focus was not checked.")
-    except MemoryError:
-        return _Read("", 0, None, f"{name} could not be read (not enough memory); its focus was not checked.")
-    finally:
-        os.close(fd)
-    bgr = None
-    if decode:
-        try:
-            bgr = decode_image(buffer, name)
-        except _PER_FILE_ERRORS as error:
-            reason = _per_file_reason(name, error, "read")
-    return _Read(digest.hexdigest(), info.st_size, bgr, reason)
-
-
 def _per_file_reason(name: str, error: BaseException, doing: str) -> str:
     if isinstance(error, CorruptFrameError):
         return str(error)
     _log.debug("%s could not be %s", name, doing, exc_info=error)
-    detail = {MemoryError: "not enough memory", RecursionError: "nested too deep"}.get(type(error))
-    if detail is None:
-        detail = (str(error).strip().splitlines() or [type(error).__name__])[-1][:160]
+    detail = {MemoryError: "not enough memory", RecursionError: "nested too deep"}.get(type(error)) or (
+        str(error).strip().splitlines() or [type(error).__name__])[-1][:160]
     return f"{name} could not be {doing} ({detail}); its focus was not checked."
 
 
-def _judge_read(path: Path, complete: bool, judge: ShotJudge) -> tuple[ShotVerdict, _Read, bool]:
+def _judge_read(path: Path, complete: bool, judge: ShotJudge) -> tuple[ShotVerdict, FileRead, bool]:
     """The verdict on ``path`` from the bytes read once; whether it was judged."""
     picture = path.suffix.lower() in IMAGE_SUFFIXES
-    read = _read_file(path, decode=complete and picture)
+    read = read_file_once(path, decode=complete and picture)
     if read.bgr is not None:
         try:
             verdict = judge.judge(path, read.bgr)
             return verdict, read, verdict.size_px is not None
         except _PER_FILE_ERRORS as error:
             return ShotVerdict(path, "uncertain", _per_file_reason(path.name, error, "judged"), (), None, None, None), read, False
-    if read.reason is not None and (picture or read.size == 0):
+    if read.reason is not None:
         reason = read.reason
     elif path.suffix.lower() in RAW_SUFFIXES:
         reason = "a RAW file alone: its focus was not checked (shoot RAW+JPEG to have it checked)"
@@ -328,14 +254,14 @@ def _handle(path: Path, complete: bool, companions: list[Path], store: ShotStore
             "text": f"{path.name} was moved or deleted before it was logged; it is not in the session's log."}
     try:
         verdict, read, readable = _judge_read(path, complete, judge)
-    except _Gone:
+    except FileGone:
         return gone
     files = [ShotFile(store.relative_path(path), read.sha256, read.size, "judged")]
     notes = []
     for companion in list(companions):
         try:
-            extra = _read_file(companion, decode=False)
-        except _Gone:
+            extra = read_file_once(companion, decode=False)
+        except FileGone:
             companions.remove(companion)
             notes.append(f"{companion.name} was moved or deleted before it was logged; the shot is logged without it.")
             continue

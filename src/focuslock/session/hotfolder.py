@@ -26,6 +26,7 @@ yet handed over are remembered with their sizes; those handed over as names.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 import threading
@@ -34,15 +35,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from focuslock.camera.folder import IMAGE_SUFFIXES, natural_key
+import numpy as np
 
-__all__ = ["HotFolder", "RAW_SUFFIXES", "ReadyFile", "structure_complete"]
+from focuslock.camera.base import CorruptFrameError
+from focuslock.camera.folder import IMAGE_SUFFIXES, natural_key
+from focuslock.camera.image_format import FileSource
+from focuslock.camera.limits import check_header, decode_image, max_file_bytes
+
+__all__ = ["RAW_SUFFIXES", "FileGone", "FileRead", "HotFolder", "ReadyFile", "read_file_once", "structure_complete"]
 
 # Camera RAW files: not judged (focuslock decodes JPEG, PNG, TIFF), kept with their
 # JPEG as companions of the shot.
 RAW_SUFFIXES = frozenset({".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".raf", ".orf", ".rw2",
                           ".dng", ".pef", ".srw", ".iiq", ".3fr", ".fff", ".x3f", ".erf", ".mos", ".raw"})
 _TEMPORARY_SUFFIXES = (".part", ".tmp", ".temp", ".crdownload", ".download", "~", ".xmp")
+# A picture refused from its header is read for its checksum only up to this size.
+REFUSED_READ_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -216,3 +224,78 @@ def _wanted(name: str) -> bool:
         return False
     suffix = os.path.splitext(lower)[1]
     return suffix in IMAGE_SUFFIXES or suffix in RAW_SUFFIXES
+
+
+class FileGone(Exception):
+    """The file was moved or deleted before it was read."""
+
+
+@dataclass(frozen=True)
+class FileRead:
+    """A file read once: checksum, size, the picture decoded from those bytes or why not."""
+
+    sha256: str
+    size: int
+    bgr: np.ndarray | None = None
+    reason: str | None = None
+
+
+def read_file_once(path: Path, decode: bool) -> FileRead:
+    """``path`` opened once, never blocking, a regular file only, read at most once and
+    bounded; with ``decode``, its header checked first and the picture decoded from the
+    bytes hashed. Raises :class:`FileGone`."""
+    name = path.name
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+                     | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        raise FileGone(name) from None
+    except OSError as error:
+        return FileRead("", 0, None, f"{name} could not be opened ({error.strerror or error}); its focus was not checked.")
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return FileRead("", 0, None, f"{name} is not a regular file (a pipe, a device or a folder); it was not read and "
+                                      "its focus was not checked.")
+        if info.st_size == 0:
+            return FileRead(hashlib.sha256().hexdigest(), 0, None, f"{name} is empty (0 bytes): nothing was saved into it; "
+                                                                "its focus was not checked.")
+        if info.st_size > max_file_bytes():
+            return FileRead("", info.st_size, None, f"{name} is {info.st_size / 1e9:.1f} GB, larger than any picture "
+                                                 "focuslock decodes; it was not read and its focus was not checked.")
+        reason = None
+        if decode:
+            try:
+                _, (width, height) = check_header(FileSource(fd, info.st_size), name)
+                if info.st_size > max_file_bytes(width * height):
+                    reason = (f"{name} is {info.st_size / 1e6:.0f} MB, more than a picture of {width}×{height} can take; "
+                              "its focus was not checked.")
+            except CorruptFrameError as error:
+                reason = str(error)
+            if reason is not None and info.st_size > REFUSED_READ_BYTES:
+                return FileRead("", info.st_size, None, reason)  # refused unread: no checksum
+            decode = reason is None
+        buffer = np.empty(info.st_size if decode else 1 << 20, np.uint8)
+        view, got, digest = memoryview(buffer), 0, hashlib.sha256()
+        # Read once: into the picture's buffer, or (not judged) through one chunk; never
+        # more than fstat said, whatever is appended meanwhile.
+        while got < info.st_size and (count := os.readv(fd, [view[got:] if decode else view[: info.st_size - got]])):
+            digest.update(view[got : got + count] if decode else view[:count])
+            got += count
+        if got != info.st_size:
+            return FileRead("", got, None, f"{name} changed while it was read; its focus was not checked.")
+    except OSError as error:
+        return FileRead("", 0, None, f"{name} could not be read ({error.strerror or error}); its focus was not checked.")
+    except MemoryError:
+        return FileRead("", 0, None, f"{name} could not be read (not enough memory); its focus was not checked.")
+    finally:
+        os.close(fd)
+    bgr = None
+    if decode:
+        try:
+            bgr = decode_image(buffer, name)
+        except CorruptFrameError as error:
+            reason = str(error)
+        except MemoryError:
+            reason = f"{name} could not be decoded (not enough memory); its focus was not checked."
+    return FileRead(digest.hexdigest(), info.st_size, bgr, reason)
