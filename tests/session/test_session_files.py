@@ -107,3 +107,25 @@ def test_a_folder_in_place_of_the_database_is_refused_in_one_sentence(tmp_path):
     with pytest.raises(SessionError) as refused:
         ShotStore.open(session)
     _assert_one_sentence(str(refused.value), str(session / DATABASE_NAME), "is a folder, not a regular file")
+
+
+def test_watch_on_a_hot_folder_with_a_planted_lock_link_stops_in_one_sentence_and_the_target_is_untouched(tmp_path):
+    import cv2
+    import numpy as np
+
+    notes, _ = _precious_files(tmp_path)
+    before = notes.read_bytes()
+    hot = tmp_path / "hot"
+    hot.mkdir()
+    (hot / LOCK_NAME).symlink_to(notes)
+    rng = np.random.default_rng(1)
+    picture = cv2.resize(rng.integers(0, 255, (30, 40, 3), dtype=np.uint8), (800, 600), interpolation=cv2.INTER_CUBIC)
+    cv2.imwrite(str(hot / "REF.JPG"), picture)
+    run = subprocess.run([sys.executable, "-m", "focuslock", "watch", str(hot), "--roi", "300,200,200,150", "--coc-px", "3",
+                          "--once"], capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0
+    assert run.stderr.strip().splitlines()[-1] == (
+        f"focuslock: {hot / LOCK_NAME} is a symbolic link (to {notes}), which focuslock never follows for a session's "
+        "lock file: it was left untouched; remove it, then start the session again.")
+    assert "Traceback" not in run.stderr
+    assert notes.read_bytes() == before
