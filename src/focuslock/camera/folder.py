@@ -15,7 +15,6 @@ from focuslock.camera.base import (
     Capabilities,
     CameraError,
     CameraNotFoundError,
-    CorruptFrameError,
     EndOfStream,
 )
 from focuslock.camera.limits import read_image_file
