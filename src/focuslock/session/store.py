@@ -455,9 +455,13 @@ def _own_database(path: Path, read_only: bool) -> int:
 def _connect(path: Path, read_only: bool) -> sqlite3.Connection:
     own = _own_database(path, read_only)
     try:
-        ours, now = os.fstat(own), os.lstat(path)
+        ours = os.fstat(own)
         connection = _connect_sqlite(path, read_only)
-        if (now.st_dev, now.st_ino) != (ours.st_dev, ours.st_ino) or os.path.islink(path):
+        try:  # the name still names the file checked, now that SQLite has opened it
+            now = os.lstat(path)
+        except OSError:
+            now = None
+        if now is None or (now.st_dev, now.st_ino) != (ours.st_dev, ours.st_ino):
             connection.close()
             raise SessionError(f"{path} was replaced while focuslock opened it; remove what replaced it, then start "
                                "the session again.")
