@@ -207,3 +207,48 @@ def test_a_picture_moved_away_while_the_watch_runs_is_said_in_one_line_and_the_w
     assert set(_logged(folder)) == {"IMG_0001.JPG", "IMG_0002.JPG", "IMG_0004.JPG"}
     code, shots_again, err, _ = _watch(folder)
     assert code == 0 and shots_again == [], err
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link to /dev/zero"])
+def test_a_pipe_or_a_device_under_a_picture_name_is_logged_unread_and_once_ends(tmp_path, kind):
+    folder = _good_folder(tmp_path)
+    picture = folder / "IMG_0002.JPG"
+    picture.unlink()
+    if kind == "fifo":
+        os.mkfifo(picture)
+    else:
+        picture.symlink_to("/dev/zero")
+    code, shots, err, rchar = _watch(folder)
+    assert code == 0, err
+    by_file = {s["file"]: s for s in shots}
+    assert by_file["IMG_0002.JPG"]["verdict"] == "uncertain" and not by_file["IMG_0002.JPG"]["readable"]
+    assert "not a regular file" in by_file["IMG_0002.JPG"]["reason"]
+    assert rchar < 300 << 20
+    _check_good_and_second_run(folder, "IMG_0002.JPG")
+
+
+# Appends to a file for ever, as no tether program does: a --once run must still end.
+_NEVER_DONE = (
+    "import sys, time\n"
+    "with open(sys.argv[1], 'ab', buffering=0) as handle:\n"
+    "    while True:\n"
+    "        handle.write(b'x' * 100)\n"
+    "        time.sleep(0.05)\n"
+)
+
+
+def test_a_file_that_never_stops_growing_does_not_keep_once_running(tmp_path):
+    folder = _good_folder(tmp_path)
+    picture = folder / "IMG_0002.JPG"
+    picture.write_bytes(b"\xff\xd8\xff\xe0")
+    writer = subprocess.Popen([sys.executable, "-c", _NEVER_DONE, str(picture)])
+    try:
+        code, shots, err, _ = _watch(folder)
+    finally:
+        writer.kill()
+        writer.wait()
+    assert code == 0, err
+    by_file = {s["file"]: s for s in shots}
+    assert by_file["IMG_0002.JPG"]["verdict"] == "uncertain" and not by_file["IMG_0002.JPG"]["readable"]
+    assert "never became a whole picture" in by_file["IMG_0002.JPG"]["reason"]
+    _check_good_and_second_run(folder, "IMG_0002.JPG")

@@ -90,8 +90,9 @@ def run_watch(folder: Path, store: ShotStore, judge: ShotJudge, options: WatchOp
     there is handled). Returns counts of shots by verdict and unreadable files."""
     stop = stop or threading.Event()
     folder = Path(folder)
-    # Names in the log live relative to the session folder, or absolute.
-    done = {Path(p).name for p in store.logged_paths() if (store.folder / p).resolve().parent == folder.resolve()}
+    # Names in the log live relative to the session folder, or absolute; a name's own link
+    # is not followed (a link to /dev/zero logged once stays logged).
+    done = {Path(p).name for p in store.logged_paths() if (store.folder / p).parent.resolve() == folder.resolve()}
     reference = (store.folder / judge.setup.reference).resolve()
     if reference.parent == folder.resolve():
         done.add(reference.name)  # the copy kept in the session is not a shot

@@ -255,14 +255,14 @@ def read_file_once(path: Path, decode: bool) -> FileRead:
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            return FileRead("", 0, None, f"{name} is not a regular file (a pipe, a device or a folder); it was not read and "
-                                      "its focus was not checked.")
+            return FileRead("", 0, None, f"{name} is not a regular file (a pipe, a device or a folder); it was not read "
+                                         "and its focus was not checked.")
         if info.st_size == 0:
-            return FileRead(hashlib.sha256().hexdigest(), 0, None, f"{name} is empty (0 bytes): nothing was saved into it; "
-                                                                "its focus was not checked.")
+            return FileRead(hashlib.sha256().hexdigest(), 0, None, f"{name} is empty (0 bytes): nothing was saved into "
+                                                                   "it; its focus was not checked.")
         if info.st_size > max_file_bytes():
             return FileRead("", info.st_size, None, f"{name} is {info.st_size / 1e9:.1f} GB, larger than any picture "
-                                                 "focuslock decodes; it was not read and its focus was not checked.")
+                                                    "focuslock decodes; it was not read and its focus was not checked.")
         reason = None
         if decode:
             try:
@@ -279,9 +279,10 @@ def read_file_once(path: Path, decode: bool) -> FileRead:
         view, got, digest = memoryview(buffer), 0, hashlib.sha256()
         # Read once: into the picture's buffer, or (not judged) through one chunk; never
         # more than fstat said, whatever is appended meanwhile.
-        while got < info.st_size and (count := os.readv(fd, [view[got:] if decode else view[: info.st_size - got]])):
-            digest.update(view[got : got + count] if decode else view[:count])
-            got += count
+        with os.fdopen(os.dup(fd), "rb", buffering=0) as handle:
+            while got < info.st_size and (count := handle.readinto(view[got:] if decode else view[: info.st_size - got])):
+                digest.update(view[got : got + count] if decode else view[:count])
+                got += count
         if got != info.st_size:
             return FileRead("", got, None, f"{name} changed while it was read; its focus was not checked.")
     except OSError as error:
