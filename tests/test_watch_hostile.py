@@ -252,3 +252,15 @@ def test_a_file_that_never_stops_growing_does_not_keep_once_running(tmp_path):
     assert by_file["IMG_0002.JPG"]["verdict"] == "uncertain" and not by_file["IMG_0002.JPG"]["readable"]
     assert "never became a whole picture" in by_file["IMG_0002.JPG"]["reason"]
     _check_good_and_second_run(folder, "IMG_0002.JPG")
+
+
+def test_a_sidecar_larger_than_any_xmp_is_left_alone_in_one_sentence(tmp_path):
+    from focuslock.session.xmp import RatingPolicy, SidecarError, XmpFields, write_sidecar
+
+    sidecar = tmp_path / "IMG_0002.xmp"
+    huge = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><!--' + b"-" * (17 << 20) + b"--></x:xmpmeta>"
+    sidecar.write_bytes(huge)
+    with pytest.raises(SidecarError) as refused:
+        write_sidecar(sidecar, XmpFields("pass", None, "s", 1, "2026-12-07T00:00:00Z"), RatingPolicy())
+    assert "larger than 16 MB" in str(refused.value) and "left as it is" in str(refused.value)
+    assert sidecar.read_bytes() == huge
