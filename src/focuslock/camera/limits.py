@@ -95,6 +95,9 @@ def check_header(source: ByteSource, name: str, max_pixels: int = MAX_FRAME_PIXE
                                "it was skipped.")
     size = declared_size(source, kind)
     if size is None:
+        if kind == "JPEG" and jpeg_cut_short(source.read_at(0, 4) + source.read_at(max(source.size - 4096, 4), 4096)):
+            # No frame header before the data ran out: a transfer cut short (a pulled card).
+            raise CorruptFrameError(f"{name} arrived cut short (a JPEG without its end marker); it was skipped.")
         raise FrameSizeError(f"{name} is a {kind} whose size could not be read before decoding; it was skipped.")
     check_frame_size(size[0], size[1], name, max_pixels)
     return kind, size
