@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from focuslock.camera.base import CorruptFrameError
-from focuslock.camera.limits import decode_image
+from focuslock.camera.limits import read_image_file
 from focuslock.resources import is_finite_number
 from focuslock.csv_safe import safe_row
 from focuslock.session.store import LoggedShot, ShotStore
@@ -149,7 +149,7 @@ def _shot_row(store: ShotStore, shot: LoggedShot, features, drift_pct: float | N
     picture = None
     if judged is not None:
         try:
-            picture = decode_image(np.fromfile(store.folder / judged.path, dtype=np.uint8), judged.path)
+            picture = read_image_file(store.folder / judged.path, judged.path)
         except (CorruptFrameError, OSError, ValueError):
             picture = None
     thumb = _thumbnail(picture) if picture is not None else '<div class="missing">not a picture focuslock reads</div>'

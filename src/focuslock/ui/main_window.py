@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Callable
 
 import cv2
-import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from focuslock.camera.base import CameraError, CorruptFrameError, NotSupportedError
-from focuslock.camera.limits import decode_image
+from focuslock.camera.limits import read_image_file
 from focuslock.frames import Analysis
 from focuslock.headless import hud_lines, stale_picture
 from focuslock.live import LiveSession
@@ -690,7 +689,7 @@ class MainWindow(QtWidgets.QMainWindow):
                         camera.name if camera is not None else None, settings, None, optics, tuple(sorted(self.marks)),
                         overlay_choices(self.settings.overlay))
         try:
-            picture = decode_image(np.fromfile(check.path, dtype=np.uint8), check.path.name)
+            picture = read_image_file(check.path, check.path.name)
             png = save_recipe(Path(path), recipe, picture)
         except (RecipeError, CorruptFrameError, OSError, ValueError) as error:
             return f"The recipe was not saved: {getattr(error, 'user_message', None) or error}"
