@@ -43,7 +43,7 @@ from focuslock.camera.image_format import (
     sniff,
 )
 
-__all__ = ["MAX_FRAME_PIXELS", "MIN_FRAME_SIDE_PX", "FrameSizeError", "ImageFormatError", "check_frame_size",
+__all__ = ["MAX_FRAME_PIXELS", "MIN_FRAME_SIDE_PX", "FrameSizeError", "ImageFormatError", "check_frame_size", "check_header",
            "decode_image", "header_size", "jpeg_cut_short", "max_file_bytes", "read_image_file"]
 
 _log = logging.getLogger(__name__)
