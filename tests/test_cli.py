@@ -149,3 +149,15 @@ def test_a_reader_that_goes_away_gets_no_traceback():
     os.close(write_end)
     assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr, result.stderr
     assert result.returncode == 1
+
+
+def test_live_refuses_a_box_outside_the_frames_before_recording(tmp_path, capsys):
+    """The frame size is known from the first frame: a box outside it is one sentence at
+    once, not a whole recording that ends in "never found"."""
+    out = tmp_path / "out"
+    code = main(["live", "--source", "sim", "--roi", "2000,2000,50,50", "--lock", "--headless", "--seconds", "30",
+                 "--out", str(out)])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "lies outside the frames of sim, which are" in err and err.count("\n") == 1
+    assert not out.exists() or not any(out.iterdir())

@@ -560,9 +560,20 @@ def _live(args: argparse.Namespace) -> int:
         probe.open()  # fail fast with one sentence when the source is wrong
         rate = probe.capabilities.frame_rate_hz
         finite = probe.capabilities.finite
-        probe.close()
+        try:
+            # The box is checked against a first frame before anything is recorded (not
+            # where a frame costs a shutter actuation).
+            shape = (probe.read_frame().image.shape if args.roi is not None and not args.captures_as_live_view
+                     else None)
+        finally:
+            probe.close()
     except CameraError as error:
         raise UserError(error.user_message) from None
+    if shape is not None:
+        x, y, w, h = args.roi
+        if x + w > shape[1] or y + h > shape[0]:
+            raise UserError(f"The box --roi {','.join(map(str, args.roi))} lies outside the frames of {args.source}, "
+                            f"which are {shape[1]}×{shape[0]} pixels: give a box inside them.")
     from focuslock.headless import FollowAndLock
     from focuslock.pipeline import FramePipeline, OpticsSettings, PipelineSettings
 
