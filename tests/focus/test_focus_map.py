@@ -53,7 +53,7 @@ def _rack(bench: SimulatedBench, path, *, with_count: bool, focus_map: FocusMap 
     return focus_map, result, frame
 
 
-def _true_blur_coc(bench: SimulatedBench, frame, boxes) -> np.ndarray:
+def _true_blur_coc(bench: SimulatedBench, frame, boxes, coc_px: float = COC_PX) -> np.ndarray:
     """Each tile's true defocus (geometric blur, CoC) at the depth its detail lies at: the
     depths weighted by the detail of the all-in-focus picture, as a focus measure sees a
     region on a tilted subject (the bench's best_focus_position_steps does the same)."""
@@ -65,7 +65,7 @@ def _true_blur_coc(bench: SimulatedBench, frame, boxes) -> np.ndarray:
     for x, y, w, h in boxes.tolist():
         tile_depth = float((depth[y:y + h, x:x + w] * weights[y:y + h, x:x + w]).sum() / weights[y:y + h, x:x + w].sum())
         blur_um = bench.geometric_blur_um(np.array([tile_depth]), truth.focus_distance_mm, truth.f_number)[0]
-        out.append(blur_um / bench.live_view_pitch_um() / COC_PX)
+        out.append(blur_um / bench.live_view_pitch_um() / coc_px)
     return np.array(out)
 
 

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from focuslock.camera.sim import BenchConfig, SimTruth, SimulatedBench
+from focuslock.camera.sim import BenchConfig, SimulatedBench
 from focuslock.cli import main
 from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.focus.focus_map import FocusMap, TileState
@@ -22,6 +22,7 @@ from focuslock.focus.lock import LockSettings
 from focuslock.focus.peaking import FOCUS_MAP_DISPLAY, PeakingSettings
 from focuslock.overlay.focus_map_layer import NO_LOCK_YET, TILE_COLOURS_RGB, FocusMapLayer
 from focuslock.overlay.render import OverlayRenderer, OverlaySettings
+from tests.focus.test_focus_map import _true_blur_coc
 
 COC_PX = 2.0
 SIZE = (960, 640)
@@ -53,18 +54,6 @@ def _frames(bench: SimulatedBench, path):
         yield bench.read_frame()
 
 
-def _true_blur_coc(bench: SimulatedBench, frame, boxes) -> np.ndarray:
-    """Each tile's true defocus (CoC) at the depth of its detail (see tests/focus/test_focus_map.py)."""
-    truth = SimTruth.of(frame)
-    depth = bench.truth_depth_map_mm(frame).astype(np.float64)
-    sharp = cv2.cvtColor(bench.all_in_focus(frame), cv2.COLOR_RGB2GRAY).astype(np.float32)
-    weights = cv2.Laplacian(sharp, cv2.CV_32F).astype(np.float64) ** 2 + 1e-6
-    out = []
-    for x, y, w, h in boxes.tolist():
-        tile_depth = float((depth[y:y + h, x:x + w] * weights[y:y + h, x:x + w]).sum() / weights[y:y + h, x:x + w].sum())
-        blur_um = bench.geometric_blur_um(np.array([tile_depth]), truth.focus_distance_mm, truth.f_number)[0]
-        out.append(blur_um / bench.live_view_pitch_um() / COC_PX)
-    return np.array(out)
 
 
 def _tint(image: np.ndarray, box) -> tuple[float, float]:

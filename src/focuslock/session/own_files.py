@@ -22,11 +22,20 @@ import os
 import stat
 from pathlib import Path
 
-__all__ = ["SessionFileError", "check_own_file", "open_own_file"]
+__all__ = ["SessionFileError", "check_own_file", "file_kind", "open_own_file"]
 
 
 class SessionFileError(Exception):
     """A session file that is a link or not a regular file (one sentence)."""
+
+
+def file_kind(path: Path) -> str:
+    """What ``path`` is, in words ("a symbolic link", "a named pipe", …), without following
+    a link; "not a regular file" when it cannot be told."""
+    try:
+        return _what(os.lstat(path).st_mode)
+    except OSError:
+        return "not a regular file"
 
 
 def _what(mode: int) -> str:

@@ -50,14 +50,13 @@ import io
 import math
 import os
 import re
-import stat
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
 from focuslock.camera.files import SaveError, replace_file_atomically
 from focuslock.focus.exposure import EXPOSURE_KEYWORDS, ExposureNote
-from focuslock.session.own_files import SessionFileError, open_own_file
+from focuslock.session.own_files import SessionFileError, file_kind, open_own_file
 
 __all__ = ["FOCUSLOCK_NS", "KEYWORD_PARENT", "RatingPolicy", "SidecarError", "XmpFields", "sidecar_paths", "write_sidecar",
            "xml_text"]
@@ -200,7 +199,7 @@ def read_sidecar(path: Path) -> bytes | None:
     except FileNotFoundError:
         return None
     except SessionFileError:
-        raise SidecarError(f"The sidecar {path.name} is {_kind_of(path)}, not a regular file; focuslock did not read or "
+        raise SidecarError(f"The sidecar {path.name} is {file_kind(path)}, not a regular file; focuslock did not read or "
                            "write it (the verdict is in the session's log).") from None
     except OSError as error:
         raise SidecarError(f"The sidecar {path.name} cannot be read ({error.strerror or error}); it was left as it is.") from None
@@ -213,20 +212,6 @@ def read_sidecar(path: Path) -> bytes | None:
         raise SidecarError(f"The sidecar {path.name} is larger than {_MAX_SIDECAR_BYTES >> 20} MB, more than any XMP "
                            "holds; it was left as it is (the verdict is in the session's log).")
     return data
-
-
-def _kind_of(path: Path) -> str:
-    try:
-        mode = os.lstat(path).st_mode
-    except OSError:
-        return "not a regular file"
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    if stat.S_ISFIFO(mode):
-        return "a named pipe"
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    return "a device or a socket"
 
 
 class _TooDeep(ET.ParseError):
