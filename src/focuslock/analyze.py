@@ -61,6 +61,7 @@ class InputFrame:
     time_s: float | None
     rgb: np.ndarray | None  # converted on the decode thread, off the analysis's path
     error: str | None = None
+    last_index: int | None = None  # of a skipped stretch (one item, however long)
 
 
 @dataclass
@@ -73,6 +74,7 @@ class FrameRecord:
     lost: bool
     error: str | None = None
     lock: LockStatus | None = None
+    last_index: int | None = None  # a skipped stretch is one record: frames index–last_index
 
     @property
     def state(self) -> str:
@@ -172,6 +174,7 @@ class AnalysisReport:
                     **({"reason": r.reason} if r.reason else {}),
                     "roi": None if r.roi_px is None else [round(v, 2) for v in r.roi_px],
                     **({"error": r.error} if r.error else {}),
+                    **({"last_index": r.last_index} if r.last_index is not None else {}),
                 }
                 for r in self.frames
             ],
@@ -221,16 +224,17 @@ def input_paths(target: str) -> list[Path]:
 
 
 def _video_frames(reader: VideoFileReader) -> Iterator[InputFrame]:
-    """The reader's frames as the analysis takes them; a damaged stretch becomes one
-    record per frame it lost, each with the reader's sentence."""
+    """The reader's frames as the analysis takes them; a skipped stretch is one item
+    (frames ``index``–``last_index``) with the reader's sentence, however many frames
+    a timestamp claims it holds."""
     source = str(reader.path)
     try:
         for item in reader.frames():
             if item.image is not None:
                 yield InputFrame(item.index, source, item.time_s, item.image)
                 continue
-            for index in range(item.index, (item.last_index if item.last_index is not None else item.index) + 1):
-                yield InputFrame(index, source, None, None, item.error)
+            last = item.last_index if item.last_index is not None and item.last_index > item.index else None
+            yield InputFrame(item.index, source, None, None, item.error, last)
     finally:
         reader.close()
 
@@ -474,7 +478,7 @@ def analyze(target: str, roi_px: tuple[int, int, int, int], *, lock_frame: int |
     best = first.best_frame
     if best is None:
         raise AnalysisError(f"The feature could not be measured in any frame of {target}.")
-    roi_best = first.frames[best].roi_px
+    roi_best = next(r for r in first.frames if r.index == best).roi_px
     best_roi = tuple(int(round(v)) for v in roi_best) if roi_best is not None else roi_px
     if kept is not None and kept.complete:
         kept.frame_count_hint = first.frame_count_hint
@@ -546,7 +550,8 @@ def _run(target: str, roi_px, lock_index: int, track: bool, measure: str, lock_s
             if item.rgb is None:
                 if keep is not None:
                     keep.keep(item, None)
-                records.append(FrameRecord(item.index, item.source, item.time_s, None, None, True, item.error))
+                records.append(FrameRecord(item.index, item.source, item.time_s, None, None, True, item.error,
+                                           last_index=item.last_index))
                 continue
             rgb = item.rgb
             if rgb.shape != lock_rgb.shape:
@@ -622,7 +627,7 @@ def _frame_rgb(target: str, index: int) -> np.ndarray:
         raise AnalysisError(f"The input has {count} frames; there is no frame {index} to lock on.")
     try:
         for item in frames:
-            if item.index == index:
+            if item.index <= index <= (item.last_index or item.index):
                 if item.rgb is None:
                     raise AnalysisError(f"The lock frame {index} cannot be read: {item.error}")
                 return item.rgb
@@ -734,8 +739,8 @@ def write_csv(report: AnalysisReport, path: Path) -> Path:
     axis = "time (s)" if any(r.time_s is not None for r in report.frames) else "frame"
     shares = [report.frame_numbers(r)["coc_share"] for r in report.frames]
     image = draw_sharpness_plot(xs, shares, [r.state for r in report.frames],
-                                best_x=xs[report.best_frame] if report.best_frame is not None else None,
-                                lock_x=xs[report.lock_frame] if report.lock_frame is not None else None,
+                                best_x=xs[_position(report, report.best_frame)] if report.best_frame is not None else None,
+                                lock_x=xs[_position(report, report.lock_frame)] if report.lock_frame is not None else None,
                                 x_label=axis, title=f"{Path(report.input).name}: blur against frame {report.lock_frame}, "
                                                     f"CoC {report.coc_px:g} px")
     ok, png = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
@@ -748,6 +753,11 @@ def write_csv(report: AnalysisReport, path: Path) -> Path:
     report.written["csv"] = str(path)
     report.written["plot"] = str(plot_path)
     return path
+
+
+def _position(report: AnalysisReport, index: int) -> int:
+    """Where frame ``index``'s record is in ``report.frames`` (a stretch is one record)."""
+    return next(n for n, r in enumerate(report.frames) if r.index == index)
 
 
 def summary_lines(report: AnalysisReport) -> list[str]:
@@ -779,7 +789,8 @@ def summary_lines(report: AnalysisReport) -> list[str]:
         lines.append(report.lock_warning)
     corrupt = [r for r in report.frames if r.error]
     if corrupt:
-        lines.append(f"skipped {len(corrupt)} unreadable frame(s): " + "; ".join(r.error for r in corrupt[:3]))
+        count = sum((r.last_index if r.last_index is not None else r.index) - r.index + 1 for r in corrupt)
+        lines.append(f"skipped {count:,} unreadable frame(s): " + "; ".join(r.error for r in corrupt[:3]))
     for kind, path in report.written.items():
         lines.append(f"wrote {path}")
     return lines

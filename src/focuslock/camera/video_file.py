@@ -6,10 +6,17 @@ not decode is passed over, never sought back to (OpenCV's seek after a failed re
 landed on the last keyframe and replayed the same frames forever), and each frame's
 number comes from its timestamp, so the frames after a damaged stretch keep their true
 numbers and the stretch is reported as "frames 37–49 could not be decoded".
+
+A file may claim more than it holds: a stretch however long (a timestamp that jumps a
+billion frames ahead) is one :class:`DecodedFrame`, named "missing from the file (a jump
+in its timestamps)" when far more frames are missing than packets were read; and the
+frame count a header claims is kept only when the file is big enough to hold that many
+frames, and never stretches a damaged end beyond the last packet read.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +28,15 @@ from focuslock.camera.base import CameraNotFoundError
 from focuslock.camera.limits import MAX_FRAME_PIXELS, check_frame_size
 
 __all__ = ["VideoFileReader", "DecodedFrame"]
+
+log = logging.getLogger(__name__)
+
+# No container stores a frame in fewer bytes than this (a packet's header alone): a
+# claimed frame count above the file's size over this is not believed.
+MIN_BYTES_PER_FRAME = 8
+# Frames a decoder may hold back (reordering, frame threads): a gap up to this many
+# frames beyond the packets read since the last frame is still lost packets, not a jump.
+DECODER_DELAY_FRAMES = 16
 
 
 @dataclass(frozen=True)
@@ -68,7 +84,8 @@ class VideoFileReader:
         self._stream = stream
         rate = stream.average_rate or stream.guessed_rate
         self.frame_rate_hz: float | None = float(rate) if rate and 0 < float(rate) < 1000 else None
-        self.frame_count: int | None = int(stream.frames) or None
+        claimed = int(stream.frames or 0)
+        self.frame_count: int | None = _believable_count(claimed, self.path.stat().st_size, self.name)
         self._time_base = stream.time_base
         self._start_pts = stream.start_time
 
@@ -103,6 +120,10 @@ class VideoFileReader:
         av = self._av
         self._next_index = 0
         self._skip: list[int] | None = None  # [first, last] of the stretch being skipped
+        self._skip_jump = False  # the stretch being skipped is a jump in the timestamps
+        self._packets = 0
+        self._packets_at_frame = 0
+        last_packet_index: int | None = None  # the last frame number a packet read claims
         undecodable_packets = 0
         broken = False
         packets = self._container.demux(self._stream)
@@ -114,6 +135,10 @@ class VideoFileReader:
             except (av.error.FFmpegError, OSError):
                 broken = True  # the container itself is broken from here: the file ends here
                 break
+            self._packets += 1
+            if packet.pts is not None and packet.size and self._start_pts is not None:
+                packet_index = self._index_of(packet.pts, self._next_index)[0]
+                last_packet_index = max(packet_index, last_packet_index if last_packet_index is not None else -1)
             try:
                 decoded = packet.decode()
             except (av.error.FFmpegError, OSError):
@@ -127,9 +152,11 @@ class VideoFileReader:
                 yield from self._frame(frame)
         except (av.error.FFmpegError, OSError):
             pass
-        if self.frame_count is not None and self._next_index < self.frame_count and (undecodable_packets or broken):
+        # Lost packets at the end: up to the last frame a packet read claims (never to a
+        # count the header claims: it may say a billion).
+        if last_packet_index is not None and self._next_index <= last_packet_index and undecodable_packets:
             self._start_skip(self._next_index)
-            self._skip[1] = self.frame_count - 1
+            self._skip[1] = max(self._skip[1], last_packet_index)
         if self._skip is not None and self._skip[1] >= self._skip[0]:
             yield self._skipped(*self._skip)
         elif broken:
@@ -140,6 +167,7 @@ class VideoFileReader:
         """Begin a skipped stretch at ``index`` (empty until a frame is put in it)."""
         if self._skip is None:
             self._skip = [index, index - 1]
+            self._skip_jump = False
 
     def _frame(self, frame) -> Iterator[DecodedFrame]:
         index, time_s = self._index_of(frame.pts, self._next_index)
@@ -147,6 +175,9 @@ class VideoFileReader:
         if index > self._next_index:  # frames that never came out of the decoder
             self._start_skip(self._next_index)
             self._skip[1] = max(self._skip[1], index - 1)
+            if index - self._next_index > self._packets - self._packets_at_frame + DECODER_DELAY_FRAMES:
+                self._skip_jump = True  # far more frames than packets: never in the file
+        self._packets_at_frame = self._packets
         self._next_index = index + 1
         corrupt = bool(getattr(frame, "is_corrupt", False))
         if corrupt:
@@ -162,6 +193,22 @@ class VideoFileReader:
         yield DecodedFrame(index, time_s, frame.to_ndarray(format=self.pixel_format))
 
     def _skipped(self, first: int, last: int) -> DecodedFrame:
-        which = f"Frame {first}" if first == last else f"Frames {first}–{last}"
+        which = f"Frame {first:,}" if first == last else f"Frames {first:,}–{last:,}"
         verb = "was" if first == last else "were"
-        return DecodedFrame(first, None, None, f"{which} of {self.name} could not be decoded and {verb} skipped.", last)
+        if self._skip_jump:
+            being = "is" if first == last else "are"
+            error = f"{which} of {self.name} {being} missing from the file (a jump in its timestamps) and {verb} skipped."
+        else:
+            error = f"{which} of {self.name} could not be decoded and {verb} skipped."
+        return DecodedFrame(first, None, None, error, last)
+
+
+def _believable_count(claimed: int, file_bytes: int, name: str) -> int | None:
+    """The frame count a header claims, or None where the file is too small to hold
+    that many frames (an AVI saying 10⁹ in 174 KB): then the count is what is read."""
+    if claimed <= 0:
+        return None
+    if claimed * MIN_BYTES_PER_FRAME > file_bytes:
+        log.info("%s claims %d frames in %d bytes; the count is what is read instead.", name, claimed, file_bytes)
+        return None
+    return claimed
