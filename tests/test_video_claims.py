@@ -38,12 +38,13 @@ def _picture(index: int) -> np.ndarray:
     return rgb
 
 
-def _write(path: Path, container: str, jump_at: int | None = None, jump: int = 0) -> Path:
-    """FRAMES frames of MPEG-4 Part 2 at RATE fps; from packet ``jump_at`` on, every
-    timestamp ``jump`` frames later (one jump, the rest in step after it)."""
+def _write(path: Path, container: str, jump_at: int | None = None, jump: int = 0, codec: str = "mpeg4") -> Path:
+    """FRAMES frames of MPEG-4 Part 2 (or ``codec``) at RATE fps; from packet ``jump_at``
+    on, every timestamp ``jump`` frames later (one jump, the rest in step after it)."""
     out = av.open(str(path), "w", format=container)
-    stream = out.add_stream("mpeg4", rate=RATE)
-    stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+    stream = out.add_stream(codec, rate=RATE)
+    stream.width, stream.height = 160, 120
+    stream.pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"
     stream.codec_context.gop_size = 10
     count = 0
 
@@ -119,3 +120,21 @@ def test_a_header_claiming_a_billion_frames_is_not_the_progress_total(tmp_path, 
     last = err.strip().split("\r")[-1]
     assert f"{FRAMES} frames" in last  # what was read
     assert str(JUMP_FRAMES) not in err and "[" not in last  # no bar sized from the claim
+
+
+def test_a_damaged_end_is_not_stretched_to_the_frames_its_header_claims(tmp_path):
+    from focuslock.analyze import analyze
+
+    # Motion JPEG whose header claims 2000 frames (a count the file's size allows), the
+    # last frame's JPEG overwritten with noise: that frame is lost, not frames 39–1999.
+    video = _claim_frames(_write(tmp_path / "end.avi", "avi", codec="mjpeg"), 2000)
+    data = bytearray(video.read_bytes())
+    last_chunk = data.rfind(b"00dc", 0, data.find(b"idx1"))
+    size = struct.unpack_from("<I", data, last_chunk + 4)[0]
+    data[last_chunk + 8 : last_chunk + 8 + size] = np.random.default_rng(3).integers(0, 256, size, dtype=np.uint8).tobytes()
+    video.write_bytes(bytes(data))
+    report = analyze(str(video), tuple(int(v) for v in ROI.split(",")), lock_frame=0, track=False)
+    lost = [r for r in report.frames if r.error]
+    assert len(report.frames) == FRAMES and len(lost) == 1
+    assert lost[0].index == FRAMES - 1 and f"Frame {FRAMES - 1} of" in lost[0].error  # not "Frames 39–1999"
+    assert "could not be decoded" in lost[0].error
