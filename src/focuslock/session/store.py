@@ -30,8 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from focuslock.resources import is_finite_number
 from focuslock.session.own_files import SessionFileError, check_own_file, open_own_file
+from focuslock.session.cells import mapping as _mapping, real as _real, text as _text
+from focuslock.session.read_only import ReadOnlyError, connect_read_only
+from focuslock.session.schema_check import SchemaError, check_database, harden
 
 __all__ = ["DATABASE_NAME", "now_utc", "FeatureVerdict", "LoggedShot", "SessionError", "ShotFile", "ShotRecord", "ShotStore",
            "SCHEMA_VERSION", "VERDICTS", "relative_to_folder"]
@@ -289,7 +291,8 @@ class ShotStore:
         already logged is refused (:class:`SessionError`): one capture, one row."""
         try:
             with self._transaction():
-                sequence = int(self._db.execute("SELECT COALESCE(MAX(sequence), 0) + 1 FROM shots").fetchone()[0])
+                self._check_schema()  # under the write lock: nothing can add a trigger before the commit
+                sequence = self._next_sequence()
                 logged = now_utc()
                 cursor = self._db.execute(
                     "INSERT INTO shots (sequence, logged_utc, name, verdict, reason, drift_px, drift_share, camera_json,"
@@ -314,6 +317,19 @@ class ShotStore:
             raise SessionError(f"The shot {shot.name} could not be logged: {error}.") from None
         return LoggedShot(shot_id, sequence, logged, shot)
 
+    def _check_schema(self) -> None:
+        try:
+            check_database(self._db, self.folder / DATABASE_NAME, _MIGRATIONS)
+        except SchemaError as error:
+            raise SessionError(str(error)) from None
+
+    def _next_sequence(self) -> int:  # whole numbers only: a cell edited into text or 1e999 is none
+        last = self._db.execute("SELECT MAX(sequence) FROM shots WHERE typeof(sequence) = 'integer'").fetchone()[0]
+        if last is not None and last >= 2**62:
+            raise SessionError(f"A shot in {self.folder / DATABASE_NAME} is numbered {last}, changed outside focuslock; "
+                               "start a new session folder — the captures themselves are untouched.")
+        return 1 if last is None or last < 0 else last + 1
+
     # ------------------------------------------------------------------ reading
     def _execute(self, sql: str, parameters: tuple = ()) -> sqlite3.Cursor:
         try:
@@ -333,7 +349,7 @@ class ShotStore:
             return {}
         try:
             setup = json.loads(row[0]) if isinstance(row[0], (str, bytes)) else None
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
             setup = None
         if not isinstance(setup, dict):
             raise SessionError(f"The session's setup in {self.folder / DATABASE_NAME} was changed outside focuslock and "
@@ -348,30 +364,38 @@ class ShotStore:
         return self._execute("SELECT 1 FROM shot_files WHERE path = ?", (path,)).fetchone() is not None
 
     def logged_paths(self) -> set[str]:
-        return {row[0] for row in self._execute("SELECT path FROM shot_files")}
+        return {_text(row[0]) for row in self._execute("SELECT path FROM shot_files")}
 
     def shot_count(self) -> int:
         return int(self._execute("SELECT COUNT(*) FROM shots").fetchone()[0])
 
     def verdict_counts(self) -> dict[str, int]:
+        """Shots by verdict; a verdict put there outside focuslock counted as ``other``
+        (bounded: never one entry per distinct text in the log)."""
         counts = dict.fromkeys(VERDICTS, 0)
-        for verdict, count in self._execute("SELECT verdict, COUNT(*) FROM shots GROUP BY verdict"):
+        marks = ", ".join("?" * len(VERDICTS))
+        for verdict, count in self._execute(f"SELECT verdict, COUNT(*) FROM shots WHERE verdict IN ({marks})"
+                                            " GROUP BY verdict", VERDICTS):
             counts[verdict] = int(count)
+        other = int(self._execute(f"SELECT COUNT(*) FROM shots WHERE verdict IS NULL OR verdict NOT IN ({marks})",
+                                  VERDICTS).fetchone()[0])
+        if other:
+            counts["other"] = other
         return counts
 
     def shots(self, batch: int = 200) -> Iterator[LoggedShot]:
         """Every shot in sequence order, read in batches so that thousands of shots never
         sit in memory at once."""
-        last = 0
-        while True:
-            rows = self._execute(
+        # Paged by id (always a whole number), never by a cell's own value: a sequence
+        # edited into text that reads back changed (not UTF-8) would repeat a page forever.
+        ids = [row[0] for row in self._execute("SELECT id FROM shots ORDER BY sequence, id")]
+        for start in range(0, len(ids), batch):
+            page = ids[start:start + batch]
+            rows = {row[0]: row for row in self._execute(
                 "SELECT id, sequence, logged_utc, name, verdict, reason, drift_px, drift_share, camera_json, optics_json, sku"
-                " FROM shots WHERE sequence > ? ORDER BY sequence LIMIT ?", (last, batch)).fetchall()
-            if not rows:
-                return
-            for row in rows:
-                yield self._logged(row)
-            last = rows[-1][1]
+                f" FROM shots WHERE id IN ({', '.join('?' * len(page))})", tuple(page))}
+            for shot_id in page:
+                yield self._logged(rows[shot_id])
 
     def _logged(self, row) -> LoggedShot:
         # Every cell read through _real / _text / _mapping: SQLite lets any column hold
@@ -405,29 +429,6 @@ def relative_to_folder(folder: Path, path: Path | str) -> str:
         return path.relative_to(Path(folder).absolute()).as_posix()
     except ValueError:
         return str(path)
-
-
-def _real(value) -> float | None:
-    """A logged number, or None (unknown) for a cell that is not a finite number."""
-    return float(value) if is_finite_number(value) else None
-
-
-def _text(value, default: str = "") -> str:
-    """A logged text; a number or bytes put there by hand as text, NULL as ``default``."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return default if value is None else str(value)
-
-
-def _mapping(value) -> dict:
-    """A logged JSON object (camera settings, optics), or {} for anything else."""
-    try:
-        parsed = json.loads(value) if isinstance(value, (str, bytes)) else None
-    except ValueError:
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
 
 
 def _statements(script: str) -> list[str]:
@@ -473,11 +474,12 @@ def _connect(path: Path, read_only: bool) -> sqlite3.Connection:
 def _connect_sqlite(path: Path, read_only: bool) -> sqlite3.Connection:
     try:
         if read_only:
-            connection = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, isolation_level=None,
-                                         check_same_thread=False)
+            connection = connect_read_only(path)  # immutable when its folder cannot be written
         else:
             connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        harden(connection)  # before anything in the file is read: trusted_schema off, cells bounded
         connection.execute("PRAGMA busy_timeout = 5000")
+        check_database(connection, path, _MIGRATIONS)  # our tables and indexes only: no view, no trigger
         if not read_only:
             if connection.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
                 raise SessionError(f"The session's database {path} cannot keep a write-ahead log here; "
@@ -487,6 +489,8 @@ def _connect_sqlite(path: Path, read_only: bool) -> sqlite3.Connection:
         # Reading the schema proves that the file is a database at all.
         connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
         return connection
+    except (SchemaError, ReadOnlyError) as error:
+        raise SessionError(str(error)) from None
     except sqlite3.Error as error:
         raise _session_error(error, path.parent) from None
 
