@@ -218,3 +218,50 @@ def test_a_session_in_a_folder_focuslock_cannot_write_is_reported(made):
         os.chmod(folder, 0o755)
         remove(folder.parent)
         shutil.rmtree(out, ignore_errors=True)
+
+
+@pytest.mark.parametrize("with_shm", [False, True], ids=["without its shared memory", "with its shared memory"])
+def test_a_read_only_session_whose_write_ahead_log_holds_shots_is_read_whole_or_one_sentence(tmp_path, with_shm):
+    """A copy taken while a writer was open: the shots are only in the -wal file. With its
+    -shm, SQLite reads them; without, none could be read, so it says so — never a report
+    silently lacking them."""
+    import gettext  # noqa: F401 - imported before the child drops its rights
+    import locale  # noqa: F401
+
+    import focuslock.outputs  # noqa: F401
+    import focuslock.session.report  # noqa: F401
+    from focuslock.cli import main
+    from focuslock.session.store import ShotFile, ShotRecord, ShotStore
+
+    folder = read_only_folder() / "session"
+    out = Path(tempfile.mkdtemp(prefix="focuslock-out-"))
+    try:
+        folder.mkdir()
+        names = [DATABASE_NAME, DATABASE_NAME + "-wal"] + ([DATABASE_NAME + "-shm"] if with_shm else [])
+        with ShotStore.open(tmp_path / "writer", name="s", setup={}) as store:
+            for name in ("IMG_1", "IMG_2"):
+                store.record_shot(ShotRecord(name, (ShotFile(f"{name}.jpg", "ab" * 32, 1),), "pass"))
+            for name in names:  # copied while the writer is open: nothing checkpointed yet
+                shutil.copy(tmp_path / "writer" / name, folder / name)
+        for path in [folder / name for name in names] + [folder, folder.parent]:
+            os.chmod(path, 0o444 if path.is_file() else 0o555)
+        os.chmod(out, 0o777)
+
+        def check() -> list:
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+                code = main(["report", str(folder), "--out", str(out / "report.html")])
+            return [code, err.getvalue()]
+
+        code, err = run_unprivileged(check)
+        if with_shm:
+            assert (code, err) == (0, "")
+            page = (out / "report.html").read_text()
+            assert "IMG_1.jpg" in page and "IMG_2.jpg" in page
+        else:
+            assert code == 1 and err.count("\n") == 1 and "write-ahead log holds shots" in err, err
+            assert not (out / "report.html").exists()
+    finally:
+        os.chmod(folder, 0o755)
+        remove(folder.parent)
+        shutil.rmtree(out, ignore_errors=True)
