@@ -7,6 +7,7 @@ read each in one sentence, run nothing, and leave every logged row as it was."""
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import os
 import shutil
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from focuslock.cli import main
 from focuslock.session.store import DATABASE_NAME
 from tests.test_watch import ROI, _save, _scene
 from tests.unprivileged import read_only_folder, remove, run_unprivileged
@@ -25,8 +27,15 @@ from tests.unprivileged import read_only_folder, remove, run_unprivileged
 _GUARD_S = 120  # only against a hang (the old code spun forever on a recursive view)
 
 
+def _import_before_dropping_rights() -> None:
+    """What `report` imports lazily, imported before the unprivileged child drops its
+    rights (it cannot read the interpreter's own files then)."""
+    for name in ("gettext", "locale", "focuslock.outputs", "focuslock.session.report"):
+        importlib.import_module(name)
+
+
 def _focuslock(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "focuslock", *args], capture_output=True, text=True, timeout=_GUARD_S,
+    return subprocess.run([sys.executable, "-m", "focuslock", *args], capture_output=True, text=True, timeout=_GUARD_S, check=False,
                           env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
 
 
@@ -78,16 +87,16 @@ _HOSTILE = {
     # A view named like our table, endless: every read of it ran forever.
     "a recursive view in place of the shots table": (
         ("DROP TABLE shots",
-         f"CREATE VIEW shots({_SHOT_COLUMNS}) AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
-         "SELECT x, x, '', 'IMG', 'pass', NULL, NULL, NULL, '{}', '{}', NULL FROM c"),
+         (f"CREATE VIEW shots({_SHOT_COLUMNS}) AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+          "SELECT x, x, '', 'IMG', 'pass', NULL, NULL, NULL, '{}', '{}', NULL FROM c")),
         "a view (shots)"),
     # Run inside focuslock's own transaction when it logs a shot.
     "a trigger on insert that rewrites every checksum": (
         ("CREATE TRIGGER forge AFTER INSERT ON shot_files BEGIN UPDATE shot_files SET sha256 = 'forged'; END",),
         "a trigger (forge)"),
     "a trigger on insert that deletes the logged shots": (
-        ("CREATE TRIGGER wipe AFTER INSERT ON shots BEGIN DELETE FROM shot_files WHERE shot_id <> NEW.id; "
-         "DELETE FROM shots WHERE id <> NEW.id; END",),
+        (("CREATE TRIGGER wipe AFTER INSERT ON shots BEGIN DELETE FROM shot_files WHERE shot_id <> NEW.id; "
+          "DELETE FROM shots WHERE id <> NEW.id; END"),),
         "a trigger (wipe)"),
     # An index runs its expression on every insert: only ours are kept.
     "an index focuslock did not make": (("CREATE INDEX by_name ON shots(lower(name))",), "an index (by_name)"),
@@ -189,12 +198,7 @@ def test_a_malformed_setup_is_one_sentence(made, tmp_path, setup):
 def test_a_session_in_a_folder_focuslock_cannot_write_is_reported(made):
     """Read as another user (nobody, when the suite runs as root), the session folder and
     its database without write permission: the report is written elsewhere."""
-    import gettext  # noqa: F401 - imported before the child drops its rights: it cannot read the interpreter's files
-    import locale  # noqa: F401
-
-    import focuslock.outputs  # noqa: F401
-    import focuslock.session.report  # noqa: F401
-    from focuslock.cli import main
+    _import_before_dropping_rights()
 
     folder = read_only_folder() / "session"
     out = Path(tempfile.mkdtemp(prefix="focuslock-out-"))
@@ -225,12 +229,7 @@ def test_a_read_only_session_whose_write_ahead_log_holds_shots_is_read_whole_or_
     """A copy taken while a writer was open: the shots are only in the -wal file. With its
     -shm, SQLite reads them; without, none could be read, so it says so — never a report
     silently lacking them."""
-    import gettext  # noqa: F401 - imported before the child drops its rights
-    import locale  # noqa: F401
-
-    import focuslock.outputs  # noqa: F401
-    import focuslock.session.report  # noqa: F401
-    from focuslock.cli import main
+    _import_before_dropping_rights()
     from focuslock.session.store import ShotFile, ShotRecord, ShotStore
 
     folder = read_only_folder() / "session"

@@ -27,7 +27,7 @@ import re
 import sqlite3
 from pathlib import Path
 
-__all__ = ["SchemaError", "check_database", "check_schema", "harden", "MAX_CELL_BYTES"]
+__all__ = ["MAX_CELL_BYTES", "SchemaError", "check_database", "check_schema", "harden"]
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def harden(connection: sqlite3.Connection) -> None:
     connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_CELL_BYTES)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _expected(migrations: tuple[str, ...], version: int) -> dict[str, tuple[str, str, str]]:
     """name -> (type, table, normalised SQL) of what ``migrations[:version]`` make."""
     made = sqlite3.connect(":memory:")

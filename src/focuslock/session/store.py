@@ -30,8 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from focuslock.session.cells import mapping as _mapping
+from focuslock.session.cells import real as _real
+from focuslock.session.cells import text as _text
 from focuslock.session.own_files import SessionFileError, check_own_file, open_own_file
-from focuslock.session.cells import mapping as _mapping, real as _real, text as _text
 from focuslock.session.read_only import ReadOnlyError, connect_read_only
 from focuslock.session.schema_check import SchemaError, check_database, harden
 
