@@ -372,8 +372,7 @@ class ShotStore:
         return int(self._execute("SELECT COUNT(*) FROM shots").fetchone()[0])
 
     def verdict_counts(self) -> dict[str, int]:
-        """Shots by verdict; a verdict put there outside focuslock counted as ``other``
-        (bounded: never one entry per distinct text in the log)."""
+        """Shots by verdict; any other (edited outside focuslock) counted once as ``other``."""
         counts = dict.fromkeys(VERDICTS, 0)
         marks = ", ".join("?" * len(VERDICTS))
         for verdict, count in self._execute(f"SELECT verdict, COUNT(*) FROM shots WHERE verdict IN ({marks})"
@@ -381,15 +380,12 @@ class ShotStore:
             counts[verdict] = int(count)
         other = int(self._execute(f"SELECT COUNT(*) FROM shots WHERE verdict IS NULL OR verdict NOT IN ({marks})",
                                   VERDICTS).fetchone()[0])
-        if other:
-            counts["other"] = other
-        return counts
+        return counts | ({"other": other} if other else {})
 
     def shots(self, batch: int = 200) -> Iterator[LoggedShot]:
         """Every shot in sequence order, read in batches so that thousands of shots never
         sit in memory at once."""
-        # Paged by id (always a whole number), never by a cell's own value: a sequence
-        # edited into text that reads back changed (not UTF-8) would repeat a page forever.
+        # Paged by id, never by a cell's value (text not UTF-8 reads back changed: an endless page).
         ids = [row[0] for row in self._execute("SELECT id FROM shots ORDER BY sequence, id")]
         for start in range(0, len(ids), batch):
             page = ids[start:start + batch]
