@@ -276,6 +276,7 @@ def _saved_mark(folder):
        value=_JSON)
 @example(index={}, raw=b"", field="coc_px", value=-1)  # each was a traceback from the reference
 @example(index={}, raw=b"", field="position_steps", value=None)
+@example(index={}, raw=b"", field="coc_px", value=4.49423283715579e+307)  # overflowed (CI, session 16)
 def test_a_damaged_marks_file_is_one_sentence(tmp_path_factory, index, raw, field, value):
     from focuslock.marks import MarkError, MarkStore
 

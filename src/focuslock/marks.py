@@ -22,6 +22,7 @@ import numpy as np
 from focuslock.calibrate import ARM_BLUR_COC, MIN_BACKLASH_GUARD_STEPS, CalibrationError, DriveSweep, fit_sweep
 from focuslock.camera.base import Camera
 from focuslock.focus.defocus import view_margin_px
+from focuslock.focus.judge import MAX_COC_PX
 from focuslock.focus.feature import extract_view
 from focuslock.focus.parts import FeatureReference
 from focuslock.pipeline import PipelineSettings
@@ -305,6 +306,8 @@ def _entry_values(entry: dict) -> tuple:
     if not isinstance(camera, str):
         raise ValueError(f"{camera!r} is not a camera's name")
     coc, margin = positive(entry["coc_px"]), whole(entry["margin_px"], 0)
+    if coc > MAX_COC_PX:  # (4.5e307 px overflowed the context's arithmetic)
+        raise ValueError(f"a CoC of {coc:g} px is more than any lock uses ({MAX_COC_PX:g} px)")
     if view_margin_px(coc) != margin:  # the views were cut for the CoC they were saved with
         raise ValueError(f"a CoC of {coc:g} px does not fit views cut with {margin} px of context")
     return roi, position, coc, margin, positive(entry["noise_sigma"]), camera, positive(entry.get("live_view_zoom", 1.0))
