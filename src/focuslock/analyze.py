@@ -510,7 +510,7 @@ def _run(target: str, roi_px, lock_index: int, track: bool, measure: str, lock_s
     reads)."""
     # Without an overlay nothing reads the frame's luma beyond the feature's reach.
     engine = FocusEngine(take_mode=True, luma_near_features_only=overlay_video is None)
-    lock_rgb = replay.whole_rgb if replay is not None and replay.whole_index == lock_index else _frame_rgb(target, lock_index)
+    lock_rgb, neighbours = _lock_frame(target, lock_index, replay)
     _roi_inside(roi_px, lock_rgb.shape)
     coc = sensor.coc(lock_rgb.shape[1]) if sensor is not None else None
     # Before the pass, so that impossible optics stop the run at once.
@@ -528,13 +528,13 @@ def _run(target: str, roi_px, lock_index: int, track: bool, measure: str, lock_s
     # lock frame (texture cancels), or the lock frame alone where none held still.
     lock_grey = cv2.cvtColor(lock_rgb, cv2.COLOR_RGB2GRAY)
     engine.noise.observe_frame(lock_grey)
-    engine.noise.hold_measured(pair_noise_sigmas(lock_grey, _neighbour_greys(target, lock_index, replay), roi_px))
+    engine.noise.hold_measured(pair_noise_sigmas(lock_grey, neighbours, roi_px))
     first = engine.process(lock_rgb, settings)
     if first.lock is None:
         raise AnalysisError(f"The feature could not be measured in the lock frame {lock_index}.")
     if track and lock_index != 0:
         x, y, w, h = roi_px
-        engine.restart_tracking_at(cv2.cvtColor(lock_rgb, cv2.COLOR_RGB2GRAY)[y : y + h, x : x + w], (x, y), settings.tracking)
+        engine.restart_tracking_at(lock_grey[y : y + h, x : x + w], (x, y), settings.tracking)
     if replay is not None:
         prefetch, count = replay, replay.frame_count_hint
     else:
@@ -599,43 +599,39 @@ def _run(target: str, roi_px, lock_index: int, track: bool, measure: str, lock_s
     return report
 
 
-def _neighbour_greys(target: str, index: int, replay: "_Replay | None") -> list[np.ndarray]:
-    """The grey frames up to :data:`NEIGHBOURS` on each side of frame ``index`` (from the
-    replay of a first pass when there is one: its kept parts hold the feature's reach)."""
+def _lock_frame(target: str, index: int, replay: "_Replay | None") -> tuple[np.ndarray, list[np.ndarray]]:
+    """Frame ``index`` (RGB) and the grey frames up to :data:`NEIGHBOURS` on each side of
+    it, in one pass over the input (from the replay of a first pass when there is one:
+    its kept parts hold the feature's reach, and the lock frame is kept whole)."""
     wanted = set(range(max(index - NEIGHBOURS, 0), index + NEIGHBOURS + 1)) - {index}
     greys: list[np.ndarray] = []
-    if replay is not None:
-        frames: Iterator[InputFrame] = iter(replay)
+    # A replay keeps the lock frame whole only when it is the frame it kept whole.
+    use_replay = replay is not None and replay.whole_index == index
+    lock_rgb = replay.whole_rgb if use_replay else None
+    frames: Iterator[InputFrame]
+    if use_replay:
+        frames, count = iter(replay), None
     else:
-        frames, _ = iter_input(target)
+        frames, count = iter_input(target)
+    if count is not None and index >= count:
+        raise AnalysisError(f"The input has {count} frames; there is no frame {index} to lock on.")
     try:
         for item in frames:
-            if item.index > index + NEIGHBOURS:
+            if item.index > index + NEIGHBOURS and lock_rgb is not None:
                 break
-            if item.index in wanted and item.rgb is not None:
+            if lock_rgb is None and item.index <= index <= (item.last_index or item.index):
+                if item.rgb is None:
+                    raise AnalysisError(f"The lock frame {index} cannot be read: {item.error}")
+                lock_rgb = item.rgb
+            elif item.index in wanted and item.rgb is not None:
                 greys.append(cv2.cvtColor(item.rgb, cv2.COLOR_RGB2GRAY))
     finally:
         close = getattr(frames, "close", None)
         if close:
             close()
-    return greys
-
-
-def _frame_rgb(target: str, index: int) -> np.ndarray:
-    frames, count = iter_input(target)
-    if count is not None and index >= count:
-        raise AnalysisError(f"The input has {count} frames; there is no frame {index} to lock on.")
-    try:
-        for item in frames:
-            if item.index <= index <= (item.last_index or item.index):
-                if item.rgb is None:
-                    raise AnalysisError(f"The lock frame {index} cannot be read: {item.error}")
-                return item.rgb
-    finally:
-        close = getattr(frames, "close", None)
-        if close:
-            close()
-    raise AnalysisError(f"The input has no frame {index} to lock on.")
+    if lock_rgb is None:
+        raise AnalysisError(f"The input has no frame {index} to lock on.")
+    return lock_rgb, greys
 
 
 def _take_frame_rate(target: str) -> float:
