@@ -103,8 +103,14 @@ class SingleFrameNoise:
         return self.weak_share >= _MIN_WEAK_SHARE
 
     @property
+    def weak_weight(self) -> float:
+        """How far the weak texture's reading answers (1 once :attr:`separable`); the rest
+        is Immerkær's reading of the flattest 30 % (see :func:`single_frame_noise`)."""
+        return _weak_weight(self.weak_share)
+
+    @property
     def relative_sd(self) -> float:
-        weight = min(self.weak_share / _MIN_WEAK_SHARE, 1.0)
+        weight = self.weak_weight
         return weight * _SINGLE_FRAME_SD[0] + (1.0 - weight) * _INSEPARABLE_RELATIVE_SD
 
     @property
@@ -122,10 +128,10 @@ def single_frame_noise(grey: np.ndarray, max_pixels: int = 65_536) -> SingleFram
     texture of Liu, Tanaka & Okutomi (2013), and σ is measured on them again, until it
     settles. Selected by an odd (gradient) filter, measured by an even one (Laplacian):
     independent on noise, so the choice does not bias the reading. Texture can only raise
-    the result; where no pixel looks like noise alone, the flattest 1 % answer and the
-    estimate says it could not separate the two (and Immerkær's reading of the flattest
-    30 % answers, see below). Pixels near clipping (flat because the
-    sensor ran out, not because the scene is smooth) are never used.
+    the result; where too few pixels look like noise alone, the estimate says it could
+    not separate the two and Immerkær's reading of the flattest 30 % answers (see below).
+    Pixels near clipping (flat because the sensor ran out, not because the scene is
+    smooth) are never used.
 
     Large inputs are read from tiles spread over the frame, about ``max_pixels`` in all:
     noise is the same everywhere, the estimate needs tens of thousands of pixels, and
@@ -155,15 +161,16 @@ def single_frame_noise(grey: np.ndarray, max_pixels: int = 65_536) -> SingleFram
     # as detail — with the uncertainty of a frame that cannot tell the two apart. Between
     # none and _MIN_WEAK_SHARE the two are blended, so that frames of one take near the
     # line do not jump between them.
-    if len(tiles) > 1:
+    weak_sigma, share = _settle(energy, response) if energy.size >= 16 else (0.0, 0.0)
+    weight = _weak_weight(share)
+    if weight < 1.0:  # (read only where it answers: most frames separate)
         fallback = float(np.median(_immerkaer_flat(np.stack(tiles))))
-    else:
-        fallback = float(_immerkaer_flat(grey[np.newaxis])[0])
-    if energy.size < 16:
-        return SingleFrameNoise(max(fallback, MIN_SIGMA), 0.0)
-    weak_sigma, share = _settle(energy, response)
-    weight = min(share / _MIN_WEAK_SHARE, 1.0)
-    return SingleFrameNoise(max(weight * weak_sigma + (1.0 - weight) * fallback, MIN_SIGMA), share)
+        weak_sigma = weight * weak_sigma + (1.0 - weight) * fallback
+    return SingleFrameNoise(max(weak_sigma, MIN_SIGMA), share)
+
+
+def _weak_weight(share: float) -> float:
+    return min(share / _MIN_WEAK_SHARE, 1.0)
 
 
 def _weak_texture_maps(tile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
