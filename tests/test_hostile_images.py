@@ -26,6 +26,7 @@ import pytest
 
 from focuslock.camera.folder import read_bgr_image
 from focuslock.camera.limits import ImageFormatError, decode_image
+from tests.camera.test_limits import _png_bomb
 
 PEAK_LIMIT_MB = 300
 
@@ -82,18 +83,6 @@ def run_measured(code: str, *args: str, guard_mb: int = 3000, timeout_s: float =
     # A child that died before reporting (the guard hit): the kernel's figure, an upper bound.
     peak_kb = int(peaks[-1].split()[1]) if peaks else usage.ru_maxrss // (1024 if sys.platform == "darwin" else 1)
     return out, err, peak_kb / 1024.0
-
-
-def _png_bomb(width: int, height: int) -> bytes:
-    """A valid 1-bit PNG of zeros: about 0.1 % of its decoded size."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    compressor = zlib.compressobj(9)
-    row = bytes(1 + (width + 7) // 8)
-    body = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
-            + chunk(b"IDAT", body) + chunk(b"IEND", b""))
 
 
 def _gif_bomb(width: int, height: int) -> bytes:

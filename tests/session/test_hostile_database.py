@@ -7,6 +7,7 @@ read each in one sentence, run nothing, and leave every logged row as it was."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import io
 import os
@@ -208,13 +209,7 @@ def test_a_session_in_a_folder_focuslock_cannot_write_is_reported(made):
             os.chmod(path, 0o444 if path.is_file() else 0o555)
         os.chmod(out, 0o777)
 
-        def check() -> list:
-            err = io.StringIO()
-            with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-                code = main(["report", str(folder), "--out", str(out / "report.html")])
-            return [code, err.getvalue()]
-
-        code, err = run_unprivileged(check)
+        code, err = run_unprivileged(functools.partial(_report, folder, out))
         assert (code, err) == (0, "")
         assert "IMG_2" in (out / "report.html").read_text()
         assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in (made / "session").iterdir())
@@ -222,6 +217,14 @@ def test_a_session_in_a_folder_focuslock_cannot_write_is_reported(made):
         os.chmod(folder, 0o755)
         remove(folder.parent)
         shutil.rmtree(out, ignore_errors=True)
+
+
+def _report(folder: Path, out: Path) -> list:
+    """``focuslock report`` on ``folder`` into ``out``: [exit code, what it said]."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = main(["report", str(folder), "--out", str(out / "report.html")])
+    return [code, err.getvalue()]
 
 
 @pytest.mark.parametrize("with_shm", [False, True], ids=["without its shared memory", "with its shared memory"])
@@ -246,13 +249,7 @@ def test_a_read_only_session_whose_write_ahead_log_holds_shots_is_read_whole_or_
             os.chmod(path, 0o444 if path.is_file() else 0o555)
         os.chmod(out, 0o777)
 
-        def check() -> list:
-            err = io.StringIO()
-            with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-                code = main(["report", str(folder), "--out", str(out / "report.html")])
-            return [code, err.getvalue()]
-
-        code, err = run_unprivileged(check)
+        code, err = run_unprivileged(functools.partial(_report, folder, out))
         if with_shm:
             assert (code, err) == (0, "")
             page = (out / "report.html").read_text()
