@@ -37,8 +37,8 @@ import time
 import cv2
 import numpy as np
 
-from focuslock.camera.sim import BenchConfig, SimulatedBench
-from focuslock.live import LiveSession
+from focuslock.simulators.sim import BenchConfig, SimulatedBench
+from focuslock.runtime.live import LiveSession
 
 DEFAULT_SIZES = ((1024, 680), (1920, 1080), (3840, 2160))
 
@@ -101,7 +101,7 @@ def bench_render(size: tuple[int, int], repeats: int) -> dict:
 
 def _run_session(config: BenchConfig, seconds: float, rack: bool) -> dict:
     from focuslock.focus.engine import FocusSettings
-    from focuslock.pipeline import FramePipeline, PipelineSettings
+    from focuslock.runtime.pipeline import FramePipeline, PipelineSettings
 
     bench = SimulatedBench(config)
     # The full processing: peaking, the coin's numeral followed and locked, overlay.
@@ -204,7 +204,7 @@ def bench_focus(size: tuple[int, int], repeats: int) -> dict:
 def bench_analyze(frames: int = 150) -> dict:
     import tempfile
 
-    from focuslock.analyze import analyze
+    from focuslock.workflows.analyze import analyze
 
     with tempfile.TemporaryDirectory() as folder:
         path = f"{folder}/take.mp4"
@@ -254,11 +254,11 @@ def bench_window(seconds: float = 6.0) -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6 import QtCore, QtWidgets
 
-    from focuslock.camera.sim import BenchLink
-    from focuslock.camera.video import VideoCamera
+    from focuslock.simulators.sim import BenchLink
+    from focuslock.devices.video import VideoCamera
     from focuslock.focus.engine import FocusSettings
     from focuslock.overlay.render import OverlaySettings
-    from focuslock.pipeline import FramePipeline, PipelineSettings
+    from focuslock.runtime.pipeline import FramePipeline, PipelineSettings
     from focuslock.ui.app import quiet_platform_noise
     from focuslock.ui.main_window import MainWindow
     from focuslock.ui.settings_store import SettingsStore

@@ -3,7 +3,7 @@
 
 The four crops of the MIT focus stacks in tests/data are defocused by a uniform disc of
 known diameter (what a lens does), their contrast scaled, sensor noise added
-(``focuslock.focus.synthetic.degrade``), and run through the live ``FocusEngine`` as live
+(``focuslock.testing.synthetic.degrade``), and run through the live ``FocusEngine`` as live
 view would deliver them: still frames (the lock calibrates on them), then a ramp from 0
 to 2.5 CoC (CoC 2 px, or ``--coc-px``). Reported, per noise level (sd 1, 3, 8 grey levels: roughly ISO
 100, 1600, 6400 on a live view) and contrast (1, 0.5, 0.2):
@@ -46,7 +46,7 @@ from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.focus.lock import LockSettings
 from focuslock.focus.measure import MEASURES, measure_roi
 from focuslock.focus.parts import FeatureReference
-from focuslock.focus.synthetic import TiltedPlane, degrade, fine_texture
+from focuslock.testing.synthetic import TiltedPlane, degrade, fine_texture
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "focus-stacks"
 CROPS = ("text_sw1", "barcode", "header_pins", "switch_corner")

@@ -2,7 +2,7 @@
 
     python3 scripts/soak.py --seconds 3600 [--json]
 
-The simulated bench behind the fault-injection wrapper (focuslock.camera.faults): busy,
+The simulated bench behind the fault-injection wrapper (focuslock.testing.faults): busy,
 pulled cables, corrupt and cut-short frames, live-view size changes, stalls, and a
 cable pulled mid-download; the full processing (peaking, the coin's numeral followed
 and locked), focus drive commands and a capture every few seconds into a scratch folder.
@@ -77,7 +77,7 @@ def warm_blur_ladders(session) -> float:
     camera's own cache, shared by every bench made after a pulled cable and bounded (29
     levels); filled as focus happened to wander, they looked like a slow leak in the
     hour (session 13). A real camera has no such cache."""
-    from focuslock.camera.sim_render import BLUR_LEVELS_SIGMA_PX
+    from focuslock.simulators.sim_render import BLUR_LEVELS_SIGMA_PX
 
     bench = getattr(session.camera, "inner", session.camera)
     caches = getattr(bench, "_caches", None) or []
@@ -87,12 +87,12 @@ def warm_blur_ladders(session) -> float:
 def soak(seconds: float, seed: int = 1, fault_rate: float = 1.0, progress: bool = False,
          capture_every_s: float = CAPTURE_EVERY_S, only_faults: tuple[str, ...] = (),
          sample_every_s: float = SAMPLE_EVERY_S) -> dict:
-    from focuslock.camera.base import CameraError
-    from focuslock.camera.faults import FaultPlan, faulty_factory
-    from focuslock.camera.sim import BenchConfig, SimulatedBench
+    from focuslock.devices.base import CameraError
+    from focuslock.testing.faults import FaultPlan, faulty_factory
+    from focuslock.simulators.sim import BenchConfig, SimulatedBench
     from focuslock.focus.engine import FocusSettings
-    from focuslock.live import LiveSession
-    from focuslock.pipeline import FramePipeline, PipelineSettings
+    from focuslock.runtime.live import LiveSession
+    from focuslock.runtime.pipeline import FramePipeline, PipelineSettings
 
     # Per frame at 30 fps: with rate 1, about one fault of some kind every 4 seconds.
     per_frame = {"busy": 0.002, "disconnect": 0.001, "corrupt": 0.002, "truncated": 0.002, "resize": 0.0005,

@@ -10,9 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
-from focuslock.analyze import AnalysisError, analyze, write_csv
-from focuslock.camera.sim import BenchConfig, SimulatedBench
-from focuslock.camera.sim_scene import SceneSpec
+from focuslock.workflows.analyze import AnalysisError, analyze, write_csv
+from focuslock.simulators.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.sim_scene import SceneSpec
 from focuslock.cli import main
 
 # Regions of the real stacks and the frame where each is visibly sharpest (checked by
@@ -201,7 +201,7 @@ def _take_of_real_photographs(path, pan_px_per_frame: int, frames: int = 40, bes
     """A take (MPEG-4) of the real photographs in tests/data: the camera drifts or pans
     by ``pan_px_per_frame`` while focus racks through the switch's screw head, sharpest
     at frame ``best``. Returns the screw head's box in frame 0."""
-    from focuslock.focus.synthetic import degrade
+    from focuslock.testing.synthetic import degrade
     from tests.focus.test_verdict_truth import DATA
 
     tiles = [cv2.cvtColor(cv2.imread(str(DATA / f"{name}.jpg")), cv2.COLOR_BGR2RGB)
@@ -223,7 +223,7 @@ def test_lock_best_reads_exactly_as_decoding_the_take_twice(case, tmp_path, focu
     where it was in frame 0 when the lock moves to the sharpest frame) it must notice
     and decode — never read the stale rest of the replay buffer. Every number of the
     report equals the one from decoding the take twice."""
-    import focuslock.analyze as analyze_module
+    import focuslock.workflows.analyze as analyze_module
 
     if case.startswith("pcb stack"):
         for path in sorted((focus_stacks / "pcb").iterdir()):

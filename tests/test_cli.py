@@ -8,7 +8,7 @@ import cv2
 import pytest
 
 from focuslock.cli import main
-from focuslock.headless import CSV_COLUMNS
+from focuslock.runtime.headless import CSV_COLUMNS
 from tests.camera.test_contract import write_folder
 
 

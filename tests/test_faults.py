@@ -1,5 +1,5 @@
 """The live session survives every fault a source can throw at it, on every kind of
-source: the fault-injection wrapper (focuslock.camera.faults) around the real bench, a
+source: the fault-injection wrapper (focuslock.testing.faults) around the real bench, a
 real video file and a real image folder. A short run of scripts/soak.py too."""
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ import cv2
 import numpy as np
 import pytest
 
-from focuslock.camera.base import CameraDisconnectedError
-from focuslock.camera.faults import FAULT_KINDS, FaultPlan, FaultyCamera, faulty_factory
-from focuslock.camera.folder import FolderCamera
-from focuslock.camera.sim import BenchConfig, SimulatedBench
-from focuslock.camera.video import VideoCamera
-from focuslock.live import LiveSession
-from focuslock.recording import VideoRecorder
+from focuslock.devices.base import CameraDisconnectedError
+from focuslock.testing.faults import FAULT_KINDS, FaultPlan, FaultyCamera, faulty_factory
+from focuslock.devices.folder import FolderCamera
+from focuslock.simulators.sim import BenchConfig, SimulatedBench
+from focuslock.devices.video import VideoCamera
+from focuslock.runtime.live import LiveSession
+from focuslock.io.recording import VideoRecorder
 
 FRAME_FAULTS = ("busy", "disconnect", "corrupt", "truncated", "resize", "stall")
 

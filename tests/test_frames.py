@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from focuslock.frames import Frame, LatestSlot, SlotClosed
+from focuslock.core.frames import Frame, LatestSlot, SlotClosed
 
 
 def _frame(sequence: int = 0) -> Frame:
@@ -72,7 +72,7 @@ def test_an_item_put_before_close_is_still_delivered():
 
 
 def test_a_verdict_is_live_while_frames_come_and_says_why_once_they_stop():
-    from focuslock.frames import CameraStatus, frame_freshness
+    from focuslock.core.frames import CameraStatus, frame_freshness
 
     live = CameraStatus("live")
     assert frame_freshness(10.0, 10.2, 30.0, live).label == "LIVE"

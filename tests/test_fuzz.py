@@ -11,12 +11,12 @@ import struct
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from focuslock.camera.base import CorruptFrameError
-from focuslock.camera.limits import decode_image, header_size
-from focuslock.camera.profiles import ProfileError, load_profile
+from focuslock.devices.base import CorruptFrameError
+from focuslock.io.limits import decode_image, header_size
+from focuslock.devices.profiles import ProfileError, load_profile
 from focuslock.cli import main
 from focuslock.optics.catalog import load_catalog
-from focuslock.resources import DataFileError, read_toml
+from focuslock.core.resources import DataFileError, read_toml
 
 # Numbers as a user might type them, nonsense included.
 NUMBERS = st.one_of(
@@ -121,7 +121,7 @@ _VALUES = st.sampled_from(['"no"', "0", "-1", "1e999", '""', "[]", "{}", "true",
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(line_choice=st.integers(0, 10_000), value=_VALUES, which=st.sampled_from(["sensors.toml", "lenses.toml"]))
 def test_a_mutated_catalog_keeps_every_other_entry_working(tmp_path_factory, line_choice, value, which):
-    from focuslock.resources import data_folder
+    from focuslock.core.resources import data_folder
 
     folder = tmp_path_factory.mktemp("calibration")
     for name in ("sensors.toml", "lenses.toml"):
@@ -256,7 +256,7 @@ def _saved_mark(folder):
     import cv2
 
     from focuslock.focus.parts import FeatureReference
-    from focuslock.marks import Mark, MarkStore
+    from focuslock.workflows.marks import Mark, MarkStore
     from tests.focus.test_verdict_truth import DATA
 
     grey = cv2.cvtColor(cv2.imread(str(DATA / "text_sw1.jpg")), cv2.COLOR_BGR2GRAY)
@@ -278,7 +278,7 @@ def _saved_mark(folder):
 @example(index={}, raw=b"", field="position_steps", value=None)
 @example(index={}, raw=b"", field="coc_px", value=4.49423283715579e+307)  # overflowed (CI, session 16)
 def test_a_damaged_marks_file_is_one_sentence(tmp_path_factory, index, raw, field, value):
-    from focuslock.marks import MarkError, MarkStore
+    from focuslock.workflows.marks import MarkError, MarkStore
 
     def read_back(store) -> None:
         try:

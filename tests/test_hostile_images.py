@@ -24,8 +24,8 @@ import cv2
 import numpy as np
 import pytest
 
-from focuslock.camera.folder import read_bgr_image
-from focuslock.camera.limits import ImageFormatError, decode_image
+from focuslock.devices.folder import read_bgr_image
+from focuslock.io.limits import ImageFormatError, decode_image
 from tests.camera.test_limits import _png_bomb
 
 PEAK_LIMIT_MB = 300
@@ -33,8 +33,8 @@ PEAK_LIMIT_MB = 300
 _READ = r"""
 import json, sys
 from pathlib import Path
-from focuslock.camera.base import CorruptFrameError
-from focuslock.camera.folder import read_bgr_image
+from focuslock.devices.base import CorruptFrameError
+from focuslock.devices.folder import read_bgr_image
 from focuslock.session.recipe import RecipeError, load_recipe
 path = Path(sys.argv[2])
 try:
@@ -229,7 +229,7 @@ def test_opencv_own_pixel_limit_is_set_to_200_mp_before_it_is_imported(tmp_path)
     """The second wall: a PNG of 225 MP handed to OpenCV directly, past focuslock's check."""
     path = tmp_path / "big.png"
     path.write_bytes(_png_bomb(15000, 15000))
-    code = ("import sys, focuslock.camera.limits, cv2, numpy as np\n"
+    code = ("import sys, focuslock.io.limits, cv2, numpy as np\n"
             "try:\n    image = cv2.imdecode(np.fromfile(sys.argv[1], np.uint8), cv2.IMREAD_COLOR)\n"
             "    print('decoded' if image is not None else 'none')\n"
             "except cv2.error as error:\n    print('refused' if 'MAX_IMAGE_PIXELS' in str(error) else error)\n")

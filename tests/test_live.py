@@ -12,10 +12,10 @@ import cv2
 import numpy as np
 import pytest
 
-from focuslock.camera.base import CameraError
-from focuslock.camera.folder import FolderCamera
-from focuslock.camera.sim import BenchConfig, BenchLink, SimulatedBench
-from focuslock.live import LiveSession
+from focuslock.devices.base import CameraError
+from focuslock.devices.folder import FolderCamera
+from focuslock.simulators.sim import BenchConfig, BenchLink, SimulatedBench
+from focuslock.runtime.live import LiveSession
 from tests.camera.test_contract import _textured
 
 FAST = dict(live_view_size_px=(256, 170), frame_rate_hz=60.0, motion_margin_px=8)
@@ -183,7 +183,7 @@ def test_commands_to_a_stopped_session_fail_with_a_sentence():
 def test_a_headless_recording_shows_reconnecting_while_the_camera_is_away(tmp_path):
     import csv
 
-    from focuslock.headless import record_session
+    from focuslock.runtime.headless import record_session
 
     link = BenchLink()
     session = LiveSession(lambda: SimulatedBench(BenchConfig(**FAST), link=link))

@@ -10,9 +10,9 @@ import random
 
 import pytest
 
-from focuslock.camera.sim import BenchConfig, SimulatedBench
-from focuslock.camera.sim_scene import SceneSpec
-from focuslock.marks import MarkError, go_to_mark, take_mark
+from focuslock.simulators.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.sim_scene import SceneSpec
+from focuslock.workflows.marks import MarkError, go_to_mark, take_mark
 
 
 def _bench(magnification: float, step_um: float, backlash_steps: int):
@@ -73,7 +73,7 @@ def test_a_mark_whose_feature_no_longer_fits_the_frame_says_so():
 
 
 def test_a_mark_kept_on_disk_is_read_back_and_still_finds_best_focus(tmp_path):
-    from focuslock.marks import MarkStore
+    from focuslock.workflows.marks import MarkStore
 
     bench, roi, best = _bench(0.5, 25.0, 2)
     try:
@@ -98,7 +98,7 @@ def test_a_mark_kept_on_disk_is_read_back_and_still_finds_best_focus(tmp_path):
         again.load("label edge")
     with pytest.raises(MarkError, match="no mark 'C'.*label edge"):
         again.load("C")
-    from focuslock.marks import check_mark_name
+    from focuslock.workflows.marks import check_mark_name
 
     for bad in ("", "../x", "a/b", "x" * 41, ".hidden"):
         with pytest.raises(MarkError, match="name"):

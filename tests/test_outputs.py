@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from focuslock.cli import main
-from focuslock.recording import RecordingFull, VideoRecorder
+from focuslock.io.recording import RecordingFull, VideoRecorder
 from tests.small_disk import SmallDisk, python_argv
 
 ROI = "210,190,60,50"
@@ -214,7 +214,7 @@ print(json.dumps({{"code": code, "err": err.getvalue(), "frames": frames, "rows"
 def test_a_run_folder_is_new_or_empty_and_racing_runs_get_one_each(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
-    from focuslock.outputs import OutputError, claim_run_folder
+    from focuslock.io.outputs import OutputError, claim_run_folder
 
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -59,7 +59,7 @@ def test_the_whole_stack_has_one_gap_at_its_front(capsys):
 
 @functools.lru_cache(maxsize=1)
 def _barcode_plane():
-    from focuslock.focus.synthetic import TiltedPlane
+    from focuslock.testing.synthetic import TiltedPlane
 
     rgb = cv2.cvtColor(cv2.imread(str(PCB.parent / "barcode.jpg")), cv2.COLOR_BGR2RGB)
     return TiltedPlane(rgb, max_blur_px=9.0)

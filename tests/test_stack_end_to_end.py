@@ -20,11 +20,11 @@ import shutil
 import numpy as np
 import pytest
 
-from focuslock.calibrate import calibrate_focus_steps
-from focuslock.camera.sim import BenchConfig, SimulatedBench
-from focuslock.marks import take_mark
-from focuslock.stack_check import run_stack_check
-from focuslock.stack_shoot import optics_of, shoot_between_marks
+from focuslock.workflows.calibrate import calibrate_focus_steps
+from focuslock.simulators.sim import BenchConfig, SimulatedBench
+from focuslock.workflows.marks import take_mark
+from focuslock.workflows.stack_check import run_stack_check
+from focuslock.workflows.stack_shoot import optics_of, shoot_between_marks
 
 # One worker builds this module's shared fixture once (pytest -n --dist loadgroup).
 pytestmark = pytest.mark.xdist_group("test_stack_end_to_end")
@@ -111,7 +111,7 @@ def test_the_coin_beyond_the_marks_is_reported_not_covered_and_only_it(shot_stac
     depth of field of the stack; the report says which way to extend (stack.json lists
     the frames from the nearer mark), and never "No gap"."""
     from focuslock.focus.stack_ends import TileState
-    from focuslock.stack_check import report_lines
+    from focuslock.workflows.stack_check import report_lines
 
     bench, glass = shot_stack["bench"], shot_stack["bench"].glass_at_capture
     coverage, _ = run_stack_check(shot_stack["folder"])

@@ -67,8 +67,8 @@ def bench_stacks(tmp_path_factory):
     """Two stacks of the bench at 0.5×, 1024 px captures: one frame every 0.7 depth of
     field from the optics, (a) ±60 drive steps around the middle at f/5.6 (the issue's),
     (b) the whole depth of the picture at f/11. stack.json records the step and the CoC."""
-    from focuslock.camera.sim import BenchConfig, SimulatedBench
-    from focuslock.stack_shoot import frame_step_steps, optics_of, plan_slices, shoot_stack
+    from focuslock.simulators.sim import BenchConfig, SimulatedBench
+    from focuslock.workflows.stack_shoot import frame_step_steps, optics_of, plan_slices, shoot_stack
 
     out = {}
     for name, f_number, whole in (("ends", 5.6, False), ("whole", 11.0, True)):
@@ -110,7 +110,7 @@ def test_parts_beyond_the_ends_of_a_bench_stack_lie_beyond_them(bench_stacks):
     called covered lie within a depth of field of the stack; parts more than a depth of
     field beyond an end are not called covered; the frames to add reach the farthest."""
     from focuslock.focus.stack_ends import TileState
-    from focuslock.stack_check import run_stack_check
+    from focuslock.workflows.stack_check import run_stack_check
 
     stack = bench_stacks["ends"]
     coverage, _ = run_stack_check(stack["folder"])
@@ -168,7 +168,7 @@ def _load(name: str) -> np.ndarray:
 def _barcode_plane():
     """The barcode with its bottom 24 rows flat grey, on a tilted plane blurred as a whole
     (the flat rows take the blur that spills into them, as through a lens)."""
-    from focuslock.focus.synthetic import TiltedPlane
+    from focuslock.testing.synthetic import TiltedPlane
 
     barcode = _load("barcode.jpg")
     barcode[276:] = 128
@@ -177,7 +177,7 @@ def _barcode_plane():
 
 def _text_facing(blur_px: float, seed: int) -> np.ndarray:
     """The text photograph below 24 flat grey rows, facing the lens: blurred by one disc."""
-    from focuslock.focus.synthetic import lens_defocus
+    from focuslock.testing.synthetic import lens_defocus
 
     text = _load("text_sw1.jpg")
     text = np.vstack([np.full((24, text.shape[1], 3), 128, np.uint8), text]).astype(np.float32)
@@ -227,7 +227,7 @@ def test_a_plain_background_is_not_flagged_and_the_effective_coc_is_half_the_ste
     assert report["covered"], report["report"]
     assert report["parts_uncertain"] == 0 and report["parts_soft"] == 0
     # The grey area's tiles are not parts with detail at all.
-    from focuslock.stack_check import run_stack_check
+    from focuslock.workflows.stack_check import run_stack_check
 
     coverage, _ = run_stack_check(folder, 1.0)
     assert all(tile.box_px[1] < 300 for tile in coverage.tiles)
@@ -257,7 +257,7 @@ def test_a_subject_soft_in_every_frame_beyond_the_first_is_not_covered(tmp_path,
     assert any(line.startswith("Not covered:") and "before the first frame (frame_000.png)" in line
                and "extend the stack before the first frame by" in line for line in report["report"])
     # The text's tiles are all not covered; none is called sharp.
-    from focuslock.stack_check import run_stack_check
+    from focuslock.workflows.stack_check import run_stack_check
 
     coverage, _ = run_stack_check(folder, 1.0)
     text_tiles = [t for t in coverage.tiles if t.box_px[1] >= 324]
@@ -309,7 +309,7 @@ def _copy(tmp_path, names) -> Path:
 
 @pytest.fixture(scope="module")
 def whole_pcb():
-    from focuslock.stack_check import run_stack_check
+    from focuslock.workflows.stack_check import run_stack_check
 
     return run_stack_check(DATA / "pcb", COC_PX)[0]
 
@@ -332,7 +332,7 @@ def test_frames_taken_off_an_end_of_the_pcb_stack_leave_that_end_not_covered(who
     mostly reported soft or uncertain there, not sharp; the report says that end is not
     covered (before the first frame, after the last: no stack.json), more parts are not
     covered there than in the whole stack, and nothing says "No gap"."""
-    from focuslock.stack_check import run_stack_check
+    from focuslock.workflows.stack_check import run_stack_check
 
     names = sorted(path.name for path in (DATA / "pcb").glob("*.jpg"))
     kept = names[2:] if end == "first" else names[:-2]

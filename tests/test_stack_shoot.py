@@ -16,9 +16,9 @@ import json
 import cv2
 import pytest
 
-from focuslock.camera.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.sim import BenchConfig, SimulatedBench
 from focuslock.cli import _demo_feature, main
-from focuslock.stack_shoot import frame_step_steps, optics_of, plan_slices, shoot_stack
+from focuslock.workflows.stack_shoot import frame_step_steps, optics_of, plan_slices, shoot_stack
 from tests.small_disk import SmallDisk, python_argv
 
 
@@ -163,7 +163,7 @@ def test_the_capture_path_runs_on_libgphoto2s_virtual_camera(tmp_path):
     import gc
 
     pytest.importorskip("gphoto2")
-    from focuslock.camera.gphoto import GPhotoCamera
+    from focuslock.devices.gphoto import GPhotoCamera
     from tests.conftest import VIRTUAL_CAMERA_JPEG
 
     class CountedDrive:

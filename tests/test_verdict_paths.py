@@ -12,7 +12,7 @@ import cv2
 import pytest
 
 from focuslock.cli import main
-from focuslock.focus.synthetic import degrade
+from focuslock.testing.synthetic import degrade
 
 # One worker builds this module's shared fixture once (pytest -n --dist loadgroup).
 pytestmark = pytest.mark.xdist_group("test_verdict_paths")

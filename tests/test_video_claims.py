@@ -115,7 +115,7 @@ def test_a_timestamp_jump_of_a_billion_frames_is_one_record_in_the_json_and_the_
 
 
 def test_a_header_claiming_a_billion_frames_is_not_the_progress_total(tmp_path, capsys):
-    from focuslock.analyze import analyze
+    from focuslock.workflows.analyze import analyze
 
     video = _claim_frames(_write(tmp_path / "claims.avi", "avi"), JUMP_FRAMES)
     with av.open(str(video)) as container:
@@ -130,7 +130,7 @@ def test_a_header_claiming_a_billion_frames_is_not_the_progress_total(tmp_path, 
 
 
 def test_a_damaged_end_is_not_stretched_to_the_frames_its_header_claims(tmp_path):
-    from focuslock.analyze import analyze
+    from focuslock.workflows.analyze import analyze
 
     # Motion JPEG whose header claims 2000 frames (a count the file's size allows), the
     # last frame's JPEG overwritten with noise: that frame is lost, not frames 39–1999.

@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 
 from focuslock.cli import main
-from focuslock.focus.synthetic import degrade
+from focuslock.testing.synthetic import degrade
 from focuslock.session.store import ShotStore
 
 DATA = Path(__file__).parent / "data" / "focus-stacks"
@@ -207,7 +207,7 @@ def test_a_watcher_killed_at_random_points_loses_and_repeats_nothing(tmp_path):
 _THOUSAND = textwrap.dedent("""
     import sys, threading
     from pathlib import Path
-    from focuslock.watch import WatchOptions, open_session, run_watch
+    from focuslock.workflows.watch import WatchOptions, open_session, run_watch
 
     def rss_mb():
         with open("/proc/self/statm") as handle:

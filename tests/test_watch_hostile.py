@@ -24,7 +24,7 @@ from pathlib import Path
 import cv2
 import pytest
 
-from focuslock.focus.synthetic import degrade
+from focuslock.testing.synthetic import degrade
 from focuslock.session.store import ShotStore
 
 DATA = Path(__file__).parent / "data" / "focus-stacks"
@@ -182,7 +182,7 @@ def test_an_empty_picture_is_logged_and_once_ends(tmp_path):
 
 
 def test_a_picture_moved_away_while_the_watch_runs_is_said_in_one_line_and_the_watch_goes_on(tmp_path):
-    from focuslock.watch import WatchOptions, open_session, run_watch
+    from focuslock.workflows.watch import WatchOptions, open_session, run_watch
 
     folder = _good_folder(tmp_path)
     _save(folder / "IMG_0004.JPG", degrade(_scene(), 0.0, 2.0, seed=4))

@@ -4,7 +4,7 @@ libgphoto2's virtual camera has no live view and no focus drive, and no body is 
 cable in CI. This stands where ``gphoto2.Camera`` would: it replays recorded live-view
 frames (real JPEG photographs) from ``capture_preview()``, records every focus-drive
 write, and raises real ``gphoto2.GPhoto2Error`` codes when told to, so that
-:class:`focuslock.camera.gphoto.GPhotoCamera` runs its real code against it.
+:class:`focuslock.devices.gphoto.GPhotoCamera` runs its real code against it.
 """
 
 from __future__ import annotations

@@ -12,11 +12,11 @@ import cv2
 import numpy as np
 import pytest
 
-from focuslock.camera.base import Camera, CameraError, EndOfStream, NotSupportedError, Setting, SettingValueError
-from focuslock.camera.folder import FolderCamera
-from focuslock.camera.sim import BenchConfig, SimulatedBench
-from focuslock.camera.video import VideoCamera
-from focuslock.frames import Frame
+from focuslock.devices.base import Camera, CameraError, EndOfStream, NotSupportedError, Setting, SettingValueError
+from focuslock.devices.folder import FolderCamera
+from focuslock.simulators.sim import BenchConfig, SimulatedBench
+from focuslock.devices.video import VideoCamera
+from focuslock.core.frames import Frame
 
 
 def _textured(index: int, size=(160, 120)) -> np.ndarray:
@@ -62,7 +62,7 @@ def camera(request, tmp_path) -> Camera:
         # libgphoto2's own virtual camera (conftest.py switches it on).
         import gc
 
-        from focuslock.camera.gphoto import GPhotoCamera
+        from focuslock.devices.gphoto import GPhotoCamera
 
         gc.collect()
         # No USB live view on the virtual camera: frames from captures, as the user may opt in to.

@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from focuslock.camera.files import SaveError, sanitise_file_name, save_new_file
+from focuslock.io.files import SaveError, sanitise_file_name, save_new_file
 from tests.small_disk import SmallDisk, python_argv
 
 
@@ -78,7 +78,7 @@ def test_a_full_disk_is_one_sentence_and_leaves_no_partial_file(tmp_path):
     disk = SmallDisk(tmp_path / "disk", size_kb=64)
     script = f"""
 import json, os
-from focuslock.camera.files import save_new_file, SaveError
+from focuslock.io.files import save_new_file, SaveError
 folder = {str(disk.folder)!r}
 saved, error = [], None
 try:
@@ -105,7 +105,7 @@ print(json.dumps({{"saved": saved, "error": error, "left": sorted(os.listdir(fol
 
 def test_a_folder_without_write_permission_is_one_sentence_for_captures_and_outputs():
     """Run without write permission (as nobody when the suite runs as root)."""
-    from focuslock.outputs import OutputError, check_outputs, claim_run_paths
+    from focuslock.io.outputs import OutputError, check_outputs, claim_run_paths
     from tests.unprivileged import read_only_folder, remove, run_unprivileged
 
     folder = read_only_folder()

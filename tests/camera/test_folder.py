@@ -4,8 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from focuslock.camera.base import CameraNotFoundError, CorruptFrameError, EndOfStream
-from focuslock.camera.folder import FolderCamera, list_images, natural_key
+from focuslock.devices.base import CameraNotFoundError, CorruptFrameError, EndOfStream
+from focuslock.devices.folder import FolderCamera, list_images, natural_key
 from tests.camera.test_contract import _textured
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from focuslock.camera.base import NotSupportedError, SettingValueError
-from focuslock.camera.gphoto import GPhotoCamera, list_cameras, translate
+from focuslock.devices.base import NotSupportedError, SettingValueError
+from focuslock.devices.gphoto import GPhotoCamera, list_cameras, translate
 from focuslock.cli import main
 from tests.conftest import VIRTUAL_CAMERA_JPEG
 
@@ -48,7 +48,7 @@ def test_opening_by_port_or_model_and_refusing_what_is_not_there(tmp_path):
         cam.open()
         assert cam.name == "Nikon DSC D750 on usb:001,001"
         cam.close()
-    from focuslock.camera.base import CameraNotFoundError
+    from focuslock.devices.base import CameraNotFoundError
 
     with pytest.raises(CameraNotFoundError, match="No camera matching 'Canon'"):
         GPhotoCamera("Canon").open()
@@ -264,7 +264,7 @@ def test_a_capture_killed_at_random_moments_never_leaves_a_file_that_looks_compl
 
 def test_a_body_without_a_live_view_zoom_says_so(camera):
     # libgphoto2's virtual camera has no zoom widget (a Canon body's `eoszoom` is the real one).
-    from focuslock.camera.base import NotSupportedError
+    from focuslock.devices.base import NotSupportedError
 
     assert camera.capabilities.live_view_zooms == ()
     with pytest.raises(NotSupportedError, match="does not zoom live view 5×"):

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from focuslock.camera.base import CameraBusyError
-from focuslock.camera.gphoto import GPhotoCamera
-from focuslock.live import LiveSession
+from focuslock.devices.base import CameraBusyError
+from focuslock.devices.gphoto import GPhotoCamera
+from focuslock.runtime.live import LiveSession
 from tests.camera.gphoto_boundary_fake import FakeGPhoto2Body, canon_r5_widgets
 
 gphoto2 = pytest.importorskip("gphoto2")
@@ -126,7 +126,7 @@ def test_a_short_download_is_refused_and_stays_on_the_camera(recorded_frames, tm
     body = _fake(recorded_frames, capture_files=[("IMG_0002.JPG", jpeg[:1000], len(jpeg))])
     camera = GPhotoCamera(camera_factory=lambda: body, delete_after_download=True)
     camera.open()
-    from focuslock.camera.base import CameraError
+    from focuslock.devices.base import CameraError
 
     with pytest.raises(CameraError, match=f"arrived with 1000 of {len(jpeg)} bytes; it stays on the camera"):
         camera.capture(tmp_path / "session")
@@ -155,7 +155,7 @@ def test_without_a_size_from_the_body_a_cut_jpeg_is_refused_and_stays_on_the_car
     body = _fake(recorded_frames, capture_files=[("IMG_0003.JPG", jpeg[: len(jpeg) // 3], None)])
     camera = GPhotoCamera(camera_factory=lambda: body, delete_after_download=True)
     camera.open()
-    from focuslock.camera.base import CameraError
+    from focuslock.devices.base import CameraError
 
     with pytest.raises(CameraError, match="arrived cut short .* it stays on the camera"):
         camera.capture(tmp_path / "session")
@@ -189,7 +189,7 @@ def test_a_file_saved_before_a_later_one_failed_is_still_reported(recorded_frame
     body.on_call = pull_the_cable_on_the_second_file
     camera = GPhotoCamera(camera_factory=lambda: body, delete_after_download=True)
     camera.open()
-    from focuslock.camera.base import CameraError
+    from focuslock.devices.base import CameraError
 
     with pytest.raises(CameraError) as raised:
         camera.capture(tmp_path / "session")

@@ -10,9 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
-from focuslock.camera.base import CorruptFrameError, EndOfStream
-from focuslock.camera.folder import FolderCamera
-from focuslock.camera.limits import FrameSizeError, decode_image, header_size
+from focuslock.devices.base import CorruptFrameError, EndOfStream
+from focuslock.devices.folder import FolderCamera
+from focuslock.io.limits import FrameSizeError, decode_image, header_size
 from focuslock.cli import main
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from focuslock.camera.profiles import load_profile
+from focuslock.devices.profiles import load_profile
 
 pytest.importorskip("gphoto2")
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "probe_camera.py"

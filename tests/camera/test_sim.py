@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from focuslock.camera.base import CameraBusyError, CameraDisconnectedError, CameraNotFoundError, SettingValueError
-from focuslock.camera.sim import BenchConfig, BenchLink, SimTruth, SimulatedBench
+from focuslock.devices.base import CameraBusyError, CameraDisconnectedError, CameraNotFoundError, SettingValueError
+from focuslock.simulators.sim import BenchConfig, BenchLink, SimTruth, SimulatedBench
 
 SMALL = dict(live_view_size_px=(512, 340), frame_rate_hz=None)
 

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from focuslock.camera.base import CameraNotFoundError, EndOfStream
-from focuslock.camera.video import VideoCamera
+from focuslock.devices.base import CameraNotFoundError, EndOfStream
+from focuslock.devices.video import VideoCamera
 from tests.camera.test_contract import _textured, write_video
 
 

@@ -10,10 +10,10 @@ import cv2
 import numpy as np
 import pytest
 
-from focuslock.camera.base import CorruptFrameError, EndOfStream
-from focuslock.camera.video import VideoCamera
+from focuslock.devices.base import CorruptFrameError, EndOfStream
+from focuslock.devices.video import VideoCamera
 from focuslock.cli import main
-from focuslock.recording import VideoRecorder
+from focuslock.io.recording import VideoRecorder
 
 FRAMES = 90
 BAR_STEP_PX = 3
@@ -85,7 +85,7 @@ def test_live_playback_goes_straight_through_a_damaged_file_and_ends(damaged_vid
 
 
 def test_analyze_numbers_every_frame_truly_and_names_the_lost_ones(damaged_video):
-    from focuslock.analyze import analyze, iter_input
+    from focuslock.workflows.analyze import analyze, iter_input
 
     frames, _ = iter_input(str(damaged_video))
     seen = []

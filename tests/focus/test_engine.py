@@ -8,11 +8,11 @@ from dataclasses import replace
 
 import pytest
 
-from focuslock.camera.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.sim import BenchConfig, SimulatedBench
 from focuslock.cli import main
 from focuslock.focus.engine import FocusEngine, FocusSettings
-from focuslock.live import LiveSession
-from focuslock.pipeline import FramePipeline, OpticsSettings, PipelineSettings
+from focuslock.runtime.live import LiveSession
+from focuslock.runtime.pipeline import FramePipeline, OpticsSettings, PipelineSettings
 
 
 def test_engine_result_without_a_feature_is_peaking_only():
@@ -95,7 +95,7 @@ def test_the_live_lock_judges_against_the_coc_of_the_optics():
     # pipeline's CoC is the sensor's 28.8 µm over 36 mm / (512 × 5) per pixel.
     from dataclasses import replace as replace_frame
 
-    from focuslock.frames import Frame
+    from focuslock.core.frames import Frame
     from focuslock.optics.dof import coc_in_live_view
 
     bench = SimulatedBench(BenchConfig(live_view_size_px=(512, 340), frame_rate_hz=None))
@@ -129,9 +129,9 @@ def test_the_live_verdict_reads_the_benchs_true_defocus_at_the_sensors_own_coc()
     driven away step by step, the verdict is never SHARP once the true blur passes the
     CoC, and the depth the HUD gives (µm from the lock's plane of focus) is the distance
     the drive moved the plane of focus, within a fifth, from half the CoC on."""
-    from focuslock.camera.sim_scene import SceneSpec
-    from focuslock.headless import hud_lines
-    from focuslock.frames import Analysis, CameraStatus
+    from focuslock.simulators.sim_scene import SceneSpec
+    from focuslock.runtime.headless import hud_lines
+    from focuslock.core.frames import Analysis, CameraStatus
     from focuslock.optics.dof import depth_for_blur_mm, describe_depth
 
     bench = SimulatedBench(BenchConfig(live_view_size_px=(1024, 680), frame_rate_hz=None, f_number=5.6,
@@ -186,7 +186,7 @@ def test_a_take_judged_on_the_features_neighbourhood_alone_reads_exactly_as_on_w
 
     from focuslock.focus.lock import LockSettings
     from focuslock.focus.peaking import PeakingSettings
-    from focuslock.focus.synthetic import degrade
+    from focuslock.testing.synthetic import degrade
     from tests.focus.test_verdict_truth import DATA
 
     tiles = [cv2.cvtColor(cv2.imread(str(DATA / f"{name}.jpg")), cv2.COLOR_BGR2RGB)

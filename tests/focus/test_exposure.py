@@ -14,7 +14,7 @@ from focuslock.focus.exposure import ExposureNote, Levels, compare_levels, featu
 from focuslock.focus.feature import extract_view
 from focuslock.focus.lock import FocusLock, LockSettings
 from focuslock.focus.noise import single_frame_noise_sigma
-from focuslock.focus.synthetic import degrade
+from focuslock.testing.synthetic import degrade
 from focuslock.session.checks import check_captured_files
 from tests.session.test_exposure_notes import exposed
 

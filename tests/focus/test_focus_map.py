@@ -18,10 +18,10 @@ import cv2
 import numpy as np
 import pytest
 
-from focuslock.camera.sim import BenchConfig, SimTruth, SimulatedBench
+from focuslock.simulators.sim import BenchConfig, SimTruth, SimulatedBench
 from focuslock.focus.focus_map import FocusMap, TileState
 from focuslock.focus.noise import NoiseModel
-from focuslock.focus.synthetic import TiltedPlane, fine_texture
+from focuslock.testing.synthetic import TiltedPlane, fine_texture
 
 COC_PX = 2.0
 SIZE = (960, 640)

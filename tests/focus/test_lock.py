@@ -12,8 +12,8 @@ import cv2
 import numpy as np
 import pytest
 
-from focuslock.camera.sim import BenchConfig, SimulatedBench
-from focuslock.camera.sim_scene import SceneSpec
+from focuslock.simulators.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.sim_scene import SceneSpec
 from focuslock.focus.defocus import view_margin_px
 from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.focus.lock import FocusLock, FocusState, LockSettings

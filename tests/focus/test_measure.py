@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from focuslock.camera.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.sim import BenchConfig, SimulatedBench
 from focuslock.focus.measure import DEFAULT_MEASURE, MEASURES, measure_roi
 from focuslock.focus.noise import single_frame_noise_sigma
 

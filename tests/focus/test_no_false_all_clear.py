@@ -2,7 +2,7 @@
 
 Real photographs of the project (the MIT focus-stack crops) and a grass-like fine texture
 made from one of them, defocused by a known disc with noise of a known sd
-(``focuslock.focus.synthetic``), run through the same engine as live view and ``analyze``.
+(``focuslock.testing.synthetic``), run through the same engine as live view and ``analyze``.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import cv2
 import numpy as np
 import pytest
 
-from focuslock.analyze import analyze
+from focuslock.workflows.analyze import analyze
 from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.focus.lock import SHARPER_THAN_LOCK_REASON, LockSettings
 from focuslock.focus.noise import single_frame_noise, temporal_noise_sigma
-from focuslock.focus.synthetic import degrade, fine_texture
+from focuslock.testing.synthetic import degrade, fine_texture
 
 from tests.focus.test_lock import _locked_bench
 from tests.focus.test_verdict_truth import DATA

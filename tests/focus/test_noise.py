@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from focuslock.focus.noise import NoiseModel, first_difference_energy, noise_sigma_sd, single_frame_noise_sigma
-from focuslock.focus.synthetic import degrade, lens_defocus
+from focuslock.testing.synthetic import degrade, lens_defocus
 
 DATA = Path(__file__).parents[1] / "data" / "focus-stacks"
 BOX = (100, 75, 200, 150)  # x, y, w, h: the middle of a 400×300 crop

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from focuslock.camera.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.sim import BenchConfig, SimulatedBench
 from focuslock.focus.peaking import PeakingSettings, compute_peaking, luma, paint_peaking
 
 

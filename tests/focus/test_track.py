@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from focuslock.camera.sim import BenchConfig, SimTruth, SimulatedBench
+from focuslock.simulators.sim import BenchConfig, SimTruth, SimulatedBench
 from focuslock.focus.track import FeatureTracker
 
 

@@ -26,7 +26,7 @@ from focuslock.focus.capture_check import check_capture
 from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.focus.lock import CALIBRATING_REASON, LockSettings
 from focuslock.focus.parts import PART_REASON
-from focuslock.focus.synthetic import TiltedPlane, degrade
+from focuslock.testing.synthetic import TiltedPlane, degrade
 
 DATA = Path(__file__).parents[1] / "data" / "focus-stacks"
 CROPS = ("text_sw1", "barcode", "header_pins", "switch_corner")

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from focuslock.optics.catalog import CatalogError, load_catalog
-from focuslock.resources import data_folder
+from focuslock.core.resources import data_folder
 
 
 def test_the_shipped_catalog_loads_and_covers_the_common_bodies():

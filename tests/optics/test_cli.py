@@ -8,11 +8,11 @@ import sys
 
 import pytest
 
-from focuslock.camera.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.sim import BenchConfig, SimulatedBench
 from focuslock.cli import main
-from focuslock.live import LiveSession
+from focuslock.runtime.live import LiveSession
 from focuslock.optics.dof import depth_of_field
-from focuslock.pipeline import FramePipeline, PipelineSettings
+from focuslock.runtime.pipeline import FramePipeline, PipelineSettings
 
 
 def _json(capsys, argv):

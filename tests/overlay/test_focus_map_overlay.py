@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from focuslock.camera.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.sim import BenchConfig, SimulatedBench
 from focuslock.cli import main
 from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.focus.focus_map import FocusMap, TileState

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from focuslock.camera.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.sim import BenchConfig, SimulatedBench
 from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.focus.peaking import PeakingSettings
 from focuslock.overlay.render import OverlayRenderer, OverlaySettings, parse_aspect
@@ -178,7 +178,7 @@ def test_the_window_pipeline_draws_the_same_picture_while_preparing_it_beside_th
     import threading
     from dataclasses import replace
 
-    from focuslock.pipeline import FramePipeline, PipelineSettings
+    from focuslock.runtime.pipeline import FramePipeline, PipelineSettings
 
     bench = SimulatedBench(BenchConfig(live_view_size_px=(640, 426), frame_rate_hz=None))
     bench.open()

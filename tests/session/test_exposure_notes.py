@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from focuslock.focus.exposure import KEYWORD_BRIGHTER, KEYWORD_CLIPPED, KEYWORD_DARKER, srgb_to_linear
-from focuslock.focus.synthetic import degrade
+from focuslock.testing.synthetic import degrade
 from focuslock.session.report import render_report
 from focuslock.session.shot_check import SessionSetup, ShotJudge, ShotOutcome
 from focuslock.session.store import ShotFile, ShotRecord, ShotStore

@@ -31,7 +31,7 @@ _GUARD_S = 120  # only against a hang (the old code spun forever on a recursive 
 def _import_before_dropping_rights() -> None:
     """What `report` imports lazily, imported before the unprivileged child drops its
     rights (it cannot read the interpreter's own files then)."""
-    for name in ("gettext", "locale", "focuslock.outputs", "focuslock.session.report"):
+    for name in ("gettext", "locale", "focuslock.io.outputs", "focuslock.session.report"):
         importlib.import_module(name)
 
 

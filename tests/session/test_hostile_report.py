@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from focuslock.cli import main
-from focuslock.csv_safe import FORMULA_STARTS
+from focuslock.io.csv_safe import FORMULA_STARTS
 from focuslock.session.store import DATABASE_NAME, FeatureVerdict, ShotFile, ShotRecord, ShotStore
 from tests.session.test_report import _FLAGS, CHROMIUM
 from tests.test_watch import ROI, _save, _scene

@@ -14,9 +14,9 @@ import cv2
 import numpy as np
 import pytest
 
-from focuslock.camera.gphoto import GPhotoCamera
+from focuslock.devices.gphoto import GPhotoCamera
 from focuslock.cli import main
-from focuslock.focus.synthetic import degrade
+from focuslock.testing.synthetic import degrade
 from focuslock.session.recipe import RecipeError, apply_settings, diff_settings, load_recipe
 
 DATA = Path(__file__).parents[1] / "data" / "focus-stacks"

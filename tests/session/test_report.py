@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from focuslock.cli import main
-from focuslock.focus.synthetic import degrade
+from focuslock.testing.synthetic import degrade
 from tests.test_watch import COC_PX, ROI, _save, _scene  # the same pictures as the watch tests
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
-from focuslock.focus.synthetic import degrade
+from focuslock.testing.synthetic import degrade
 from focuslock.session.shot_check import SessionSetup, ShotJudge
 
 DATA = Path(__file__).parents[1] / "data" / "focus-stacks"

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from PySide6 import QtCore, QtWidgets
 
-from focuslock.camera.sim import BenchConfig, BenchLink, SimulatedBench
-from focuslock.live import LiveSession
-from focuslock.pipeline import FramePipeline, OpticsSettings, PipelineSettings
+from focuslock.simulators.sim import BenchConfig, BenchLink, SimulatedBench
+from focuslock.runtime.live import LiveSession
+from focuslock.runtime.pipeline import FramePipeline, OpticsSettings, PipelineSettings
 from focuslock.ui.frame_view import drag_to_roi
 from focuslock.ui.main_window import SHORTCUTS, MainWindow
 from focuslock.ui.settings_store import SettingsStore
@@ -222,7 +222,7 @@ def test_a_drag_on_the_view_chooses_the_feature(qtbot, bench_window):
 def test_a_source_without_focus_drive_greys_out_the_drive(qtbot, tmp_path):
     import cv2
 
-    from focuslock.camera.folder import FolderCamera
+    from focuslock.devices.folder import FolderCamera
 
     for index in range(3):
         cv2.imwrite(str(tmp_path / f"f{index}.png"), (index * 40 + np.zeros((120, 160, 3), np.uint8)))
@@ -275,7 +275,7 @@ def _real_texture_video(path, frames: int, fps: float = 30.0):
 
 
 def test_a_verdict_whose_frames_stopped_is_shown_as_stale_not_as_sharp(qtbot, tmp_path):
-    from focuslock.camera.video import VideoCamera
+    from focuslock.devices.video import VideoCamera
 
     video = _real_texture_video(tmp_path / "take.avi", frames=60)  # two seconds, then the file ends
     session = LiveSession(lambda: VideoCamera(video, paced=True, loop=False), processor=FramePipeline(),
@@ -360,7 +360,7 @@ def test_a_capture_that_cannot_be_saved_says_so_and_the_next_one_works(qtbot, tm
 
 
 def test_a_capture_cut_mid_download_lists_the_file_it_saved(qtbot, tmp_path):
-    from focuslock.camera.faults import FaultPlan, FaultyCamera
+    from focuslock.testing.faults import FaultPlan, FaultyCamera
 
     faulty = FaultyCamera(SimulatedBench(BenchConfig(live_view_size_px=(512, 340), frame_rate_hz=30.0,
                                                      capture_width_px=1024)), FaultPlan())
@@ -499,8 +499,8 @@ def test_marks_and_a_stack_from_the_panel_with_stop(qtbot, quick_bench_window, t
     stop it after its first frame: every frame shot is kept and listed."""
     import json
 
-    from focuslock.calibrate import user_calibration_path
-    from focuslock.resources import read_toml
+    from focuslock.workflows.calibrate import user_calibration_path
+    from focuslock.core.resources import read_toml
 
     window, bench, session = quick_bench_window
     monkeypatch.setenv("FOCUSLOCK_CONFIG_DIR", str(tmp_path / "config"))

@@ -12,10 +12,10 @@ import subprocess
 import cv2
 from PySide6 import QtCore
 
-from focuslock.camera.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.sim import BenchConfig, SimulatedBench
 from focuslock.cli import main
-from focuslock.live import LiveSession
-from focuslock.pipeline import FramePipeline, OpticsSettings, PipelineSettings
+from focuslock.runtime.live import LiveSession
+from focuslock.runtime.pipeline import FramePipeline, OpticsSettings, PipelineSettings
 from focuslock.session.store import ShotStore
 from focuslock.ui.main_window import MainWindow
 from focuslock.ui.settings_store import SettingsStore
@@ -139,7 +139,7 @@ def test_the_demo_opens_a_studio_session_from_a_recipe_and_refuses_it_headless(t
 
 
 def test_the_camera_is_checked_against_the_recipe_set_from_it_and_checked_again_after_a_reconnect(qtbot, tmp_path, capsys):
-    from focuslock.camera.sim import BenchLink
+    from focuslock.simulators.sim import BenchLink
     from focuslock.session.recipe import load_recipe
 
     link = BenchLink()

@@ -1,1 +1,1 @@
-"""focuslock.optics — see DESIGN.md."""
+"""Optics: depth of field, the lens and body catalog, stack planning. Pure computation."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from focuslock.optics.dof import conventional_coc_mm
-from focuslock.resources import DataFileError, data_folders, line_of, read_toml, warn
+from focuslock.core.resources import DataFileError, data_folders, line_of, read_toml, warn
 
 __all__ = ["Camera", "Catalog", "CatalogError", "Lens", "SensorFormat", "load_catalog"]
 

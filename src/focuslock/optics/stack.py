@@ -50,7 +50,7 @@ def load_drive_calibration(path, camera: str | None = None, lens: str | None = N
     first ``[[focus_drive]]`` entry, or the one whose camera and lens contain the names."""
     from pathlib import Path
 
-    from focuslock.resources import DataFileError, read_toml
+    from focuslock.core.resources import DataFileError, read_toml
 
     path = Path(path)
     if not path.exists():

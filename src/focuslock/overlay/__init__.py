@@ -1,1 +1,1 @@
-"""focuslock.overlay — see DESIGN.md."""
+"""What is drawn over the picture: peaking colours, the feature boxes, the HUD, the focus map, plots."""

@@ -26,7 +26,7 @@ from focuslock.optics.dof import DofResult, LiveViewCoc, depth_for_live_view_blu
 from focuslock.overlay.focus_layer import STATE_COLOURS_RGB, draw_focus_layer
 from focuslock.overlay.focus_map_layer import FocusMapLayer
 from focuslock.overlay.hud import darken, draw_text_panel
-from focuslock.resources import is_finite_number
+from focuslock.core.resources import is_finite_number
 
 __all__ = ["GHOST_MODES", "OVERLAY_CHOICES", "OverlayRenderer", "OverlaySettings", "PreparedPicture", "defocus_line", "display_scale", "loupe_origin", "overlay_choices", "parse_aspect",
            "with_overlay_choices"]
@@ -175,7 +175,7 @@ class OverlayRenderer:
         """The part of a frame's overlays that does not depend on its focus result: the
         picture at the display's size with the ghost and zebras. Needs none of the
         renderer's per-frame state except caches of its own, so that it can run while the
-        focus engine works on the same frame (:class:`~focuslock.pipeline.FramePipeline`)."""
+        focus engine works on the same frame (:class:`~focuslock.runtime.pipeline.FramePipeline`)."""
         scale = display_scale(image_rgb.shape, settings.display_size_px)
         picture = image_rgb
         ghosting = reference_rgb is not None and settings.ghost_mode != "off"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from focuslock.resources import is_finite_number
+from focuslock.core.resources import is_finite_number
 
 __all__ = ["mapping", "real", "text"]
 

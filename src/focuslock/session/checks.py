@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from focuslock.camera.base import CorruptFrameError
-from focuslock.camera.limits import FrameSizeError, read_image_file
+from focuslock.devices.base import CorruptFrameError
+from focuslock.io.limits import FrameSizeError, read_image_file
 from focuslock.focus.capture_check import CaptureCheck, check_capture
 from focuslock.focus.parts import FeatureReference
 

@@ -37,10 +37,10 @@ from typing import Callable
 
 import numpy as np
 
-from focuslock.camera.base import CorruptFrameError
-from focuslock.camera.folder import IMAGE_SUFFIXES, natural_key
-from focuslock.camera.image_format import FileSource
-from focuslock.camera.limits import check_header, decode_image, max_file_bytes
+from focuslock.devices.base import CorruptFrameError
+from focuslock.devices.folder import IMAGE_SUFFIXES, natural_key
+from focuslock.io.image_format import FileSource
+from focuslock.io.limits import check_header, decode_image, max_file_bytes
 
 __all__ = ["RAW_SUFFIXES", "FileGone", "FileRead", "HotFolder", "ReadyFile", "read_file_once", "structure_complete"]
 

@@ -9,7 +9,7 @@ confirm before it names anything.
 Tokens: ``session``, ``sku``, ``seq`` (the shot's number in the session; a format spec
 such as ``{seq:04d}`` pads it), ``date`` (YYYYMMDD), ``time`` (HHMMSS), ``verdict``,
 ``camera``, ``original`` (the name the camera gave, without its extension). A name is
-made safe for every file system (:func:`focuslock.camera.files.sanitise_file_name`) and
+made safe for every file system (:func:`focuslock.io.files.sanitise_file_name`) and
 keeps the original extension; saving goes through ``save_new_file``, which never
 replaces a file (a taken name gets ``-2``, ``-3``, …): never two files with one name.
 """
@@ -24,7 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from focuslock.camera.files import claim_name_for, sanitise_file_name
+from focuslock.io.files import claim_name_for, sanitise_file_name
 
 __all__ = ["DEFAULT_PATTERN", "NamePattern", "NamingError", "ProductCode", "name_shot", "read_product_code"]
 
@@ -122,7 +122,7 @@ def _corners(points, scale: float) -> tuple[tuple[float, float], ...]:
 
 def name_shot(path: Path, name: str) -> Path:
     """Give the shot at ``path`` the name ``name`` in its own folder, never replacing a
-    file: a taken name gets ``-2``, ``-3``, … (:func:`~focuslock.camera.files.claim_name_for`).
+    file: a taken name gets ``-2``, ``-3``, … (:func:`~focuslock.io.files.claim_name_for`).
     Returns the new path."""
     path = Path(path)
     if path.name == name:

@@ -25,10 +25,10 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from focuslock.camera.base import CorruptFrameError
-from focuslock.camera.files import SaveError, save_new_file
-from focuslock.camera.folder import list_images
-from focuslock.camera.limits import decode_image
+from focuslock.devices.base import CorruptFrameError
+from focuslock.io.files import SaveError, save_new_file
+from focuslock.devices.folder import list_images
+from focuslock.io.limits import decode_image
 from focuslock.session.recipe import Recipe, load_recipe
 from focuslock.session.shot_check import SessionSetup, SetupError, ShotJudge
 from focuslock.session.store import DATABASE_NAME, LoggedShot, SessionError, ShotRecord, ShotStore, relative_to_folder

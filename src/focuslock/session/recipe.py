@@ -30,10 +30,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from focuslock.camera.base import Camera, CameraError, CorruptFrameError
-from focuslock.camera.files import SaveError, replace_file_atomically
-from focuslock.camera.limits import read_image_file
-from focuslock.resources import is_box, is_finite_number
+from focuslock.devices.base import Camera, CameraError, CorruptFrameError
+from focuslock.io.files import SaveError, replace_file_atomically
+from focuslock.io.limits import read_image_file
+from focuslock.core.resources import is_box, is_finite_number
 from focuslock.session.naming import NamePattern, NamingError
 from focuslock.session.xmp import RatingPolicy
 

@@ -31,10 +31,10 @@ import math
 import cv2
 import numpy as np
 
-from focuslock.camera.base import CorruptFrameError
-from focuslock.camera.limits import read_image_file
-from focuslock.resources import is_finite_number
-from focuslock.csv_safe import safe_row
+from focuslock.devices.base import CorruptFrameError
+from focuslock.io.limits import read_image_file
+from focuslock.core.resources import is_finite_number
+from focuslock.io.csv_safe import safe_row
 from focuslock.session.store import LoggedShot, ShotStore
 from focuslock.session.review import crop_window
 from focuslock.session.shot_check import SessionSetup, SetupError

@@ -15,8 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from focuslock.camera.base import CorruptFrameError
-from focuslock.camera.limits import FrameSizeError, read_image_file
+from focuslock.devices.base import CorruptFrameError
+from focuslock.io.limits import FrameSizeError, read_image_file
 from focuslock.focus.peaking import PeakingSettings, compute_peaking, paint_peaking
 
 __all__ = ["CROP_MAX_PX", "ReviewCrop", "ShotReview", "crop_window", "review_shot"]

@@ -45,8 +45,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from focuslock.camera.base import CorruptFrameError
-from focuslock.camera.limits import FrameSizeError, read_image_file
+from focuslock.devices.base import CorruptFrameError
+from focuslock.io.limits import FrameSizeError, read_image_file
 from focuslock.focus.capture_check import judge_view, reduce_to_width
 from focuslock.focus.defocus import view_margin_px
 from focuslock.focus.exposure import ExposureNote, FeatureExposure, Levels, compare_levels, feature_levels
@@ -55,7 +55,7 @@ from focuslock.focus.lock import FocusLock, FocusState, LockSettings
 from focuslock.focus.noise import single_frame_noise_sigma
 from focuslock.focus.track import FeatureTracker, TrackSettings
 from focuslock.optics.dof import conventional_coc_mm
-from focuslock.resources import is_box, is_finite_number
+from focuslock.core.resources import is_box, is_finite_number
 from focuslock.session.store import FeatureVerdict
 from focuslock.session.verdict import ShotOutcome, ShotVerdict, overall_verdict
 

@@ -54,7 +54,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from focuslock.camera.files import SaveError, replace_file_atomically
+from focuslock.io.files import SaveError, replace_file_atomically
 from focuslock.focus.exposure import EXPOSURE_KEYWORDS, ExposureNote
 from focuslock.session.own_files import SessionFileError, file_kind, open_own_file
 

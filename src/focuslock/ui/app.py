@@ -7,8 +7,8 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
-from focuslock.live import LiveSession
-from focuslock.pipeline import PipelineSettings
+from focuslock.runtime.live import LiveSession
+from focuslock.runtime.pipeline import PipelineSettings
 from focuslock.ui.main_window import MainWindow
 
 __all__ = ["application", "close_later", "quiet_platform_noise", "run_window"]

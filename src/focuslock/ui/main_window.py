@@ -18,14 +18,14 @@ from typing import Callable
 import cv2
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from focuslock.camera.base import CameraError, CorruptFrameError, NotSupportedError
-from focuslock.camera.limits import read_image_file
-from focuslock.frames import Analysis
-from focuslock.headless import hud_lines, stale_picture
-from focuslock.live import LiveSession
+from focuslock.devices.base import CameraError, CorruptFrameError, NotSupportedError
+from focuslock.io.limits import read_image_file
+from focuslock.core.frames import Analysis
+from focuslock.runtime.headless import hud_lines, stale_picture
+from focuslock.runtime.live import LiveSession
 from focuslock.optics.catalog import CatalogError, load_catalog
 from focuslock.overlay.render import GHOST_MODES, overlay_choices, with_overlay_choices
-from focuslock.pipeline import PipelineSettings
+from focuslock.runtime.pipeline import PipelineSettings
 from focuslock.session.checks import check_captured_files
 from focuslock.session.naming import read_product_code
 from focuslock.session.recipe import Recipe, RecipeError, apply_settings, diff_settings, save_recipe, settings_of
@@ -87,7 +87,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def __init__(self, session: LiveSession, settings: PipelineSettings | None = None, *, title: str = "focuslock",
                  capture_folder: Path | None = None, store: SettingsStore | None = None, shot_log=None,
                  recipe: Recipe | None = None) -> None:
-        """``shot_log``: a studio session's log of captures (focuslock.watch.CaptureLog):
+        """``shot_log``: a studio session's log of captures (focuslock.workflows.watch.CaptureLog):
         each capture is then named by its pattern, judged against its recipe, given
         sidecars and logged; with {sku} in its names, the window reads product codes.
         ``recipe``: the setup's recipe; the camera is checked against it when it connects
@@ -129,10 +129,10 @@ class MainWindow(QtWidgets.QMainWindow):
         # The last capture the lock checked (its file, box and CoC): a recipe's reference.
         self.last_capture: _CaptureOutcome | None = None
         self._camera_settings: dict = {}
-        # Marks A and B (focuslock.marks.Mark) and the stack between them.
+        # Marks A and B (focuslock.workflows.marks.Mark) and the stack between them.
         self.marks: dict = {}
         self.stack_job: Future | None = None
-        # The camera's live-view zooms and the window now shown (focuslock.camera.zoom).
+        # The camera's live-view zooms and the window now shown (focuslock.devices.zoom).
         self.live_view_zooms: tuple[float, ...] = ()
         self.zoom_window = None
         self._unzoomed_box: tuple[int, int, int, int] | None = None
@@ -346,8 +346,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def _stack_job(self, command, label: str, done: Callable[[object], None]) -> None:
         """Run ``command`` on the camera's thread (live view waits, as for a capture); the
         panel is busy until ``done`` has taken its result, and says what went wrong."""
-        from focuslock.calibrate import CalibrationError
-        from focuslock.stack_shoot import StackShootError
+        from focuslock.workflows.calibrate import CalibrationError
+        from focuslock.workflows.stack_shoot import StackShootError
 
         self.stack_panel.set_running(True)
         self.stack_job = self.session.submit(command, label=label)
@@ -367,7 +367,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def set_mark(self, name: str) -> None:
         """Mark the boxed feature, sharp now, at the drive's present count."""
-        from focuslock.marks import take_mark
+        from focuslock.workflows.marks import take_mark
 
         roi = self._box_now()
         if roi is None:
@@ -387,7 +387,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def calibrate_drive(self) -> None:
         """Measure the focus drive on the boxed feature (sharp now) and keep the record in
         the user's calibration file, as `focuslock calibrate focus-steps` does."""
-        from focuslock.calibrate import calibrate_focus_steps, save_record, user_calibration_path
+        from focuslock.workflows.calibrate import calibrate_focus_steps, save_record, user_calibration_path
 
         roi = self._box_now()
         if roi is None:
@@ -414,7 +414,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _calibrated_step_um(self) -> float | None:
         if self._drive_step_um is False:
-            from focuslock.calibrate import user_calibration_path
+            from focuslock.workflows.calibrate import user_calibration_path
             from focuslock.optics.dof import OpticsError
             from focuslock.optics.stack import load_drive_calibration
 
@@ -427,7 +427,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _marks_apart(self) -> str:
         """How far apart the marks lie, in mm at the subject (drive steps × the drive
         calibration), and which aperture's depth of field covers both."""
-        from focuslock.calibrate import user_calibration_path
+        from focuslock.workflows.calibrate import user_calibration_path
         from focuslock.optics.dof import OpticsError, describe_coverage, describe_depth
         from focuslock.optics.stack import load_drive_calibration
 
@@ -444,7 +444,7 @@ class MainWindow(QtWidgets.QMainWindow):
         return f"{text}: {describe_coverage(depth_mm, optics)}."
 
     def go_to_mark(self, name: str) -> None:
-        from focuslock.marks import go_to_mark
+        from focuslock.workflows.marks import go_to_mark
 
         mark = self.marks.get(name)
         if mark is None:
@@ -462,13 +462,13 @@ class MainWindow(QtWidgets.QMainWindow):
     def shoot_stack(self) -> None:
         """A focus stack from mark A to mark B (nearer first) into the capture folder,
         then its coverage check."""
-        from focuslock.calibrate import user_calibration_path
-        from focuslock.marks import DriveCounter
+        from focuslock.workflows.calibrate import user_calibration_path
+        from focuslock.workflows.marks import DriveCounter
         from focuslock.optics.dof import OpticsError
         from focuslock.optics.stack import load_drive_calibration
-        from focuslock.outputs import OutputError, claim_run_folder
-        from focuslock.stack_check import StackCheckError, report_lines
-        from focuslock.stack_shoot import StackShootError, check_shot, shoot_between_marks
+        from focuslock.io.outputs import OutputError, claim_run_folder
+        from focuslock.workflows.stack_check import StackCheckError, report_lines
+        from focuslock.workflows.stack_shoot import StackShootError, check_shot, shoot_between_marks
 
         if set(self.marks) != {"A", "B"}:
             return

@@ -10,12 +10,12 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from dataclasses import replace
 
-from focuslock.camera.base import Setting
+from focuslock.devices.base import Setting
 from focuslock.focus.peaking import DISPLAY_MODES, OPERATORS, PeakingSettings
 from focuslock.optics.catalog import Catalog
 from focuslock.optics.dof import DofResult
 from focuslock.overlay.focus_layer import STATE_COLOURS_RGB
-from focuslock.pipeline import OpticsSettings
+from focuslock.runtime.pipeline import OpticsSettings
 
 __all__ = ["CapturePanel", "DofPanel", "DrivePanel", "PeakingPanel", "SettingsPanel", "SharpnessPlot", "StateBanner"]
 

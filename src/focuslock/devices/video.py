@@ -1,0 +1,133 @@
+"""Video files (through :mod:`.video_file`) and UVC/HDMI capture cards (through OpenCV's
+VideoCapture)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import cv2
+
+from focuslock.devices.base import (
+    Capabilities,
+    CameraDisconnectedError,
+    CameraError,
+    CameraNotFoundError,
+    CorruptFrameError,
+    EndOfStream,
+)
+from focuslock.devices.playback import FramePacer, PlaybackCamera
+from focuslock.io.video_file import VideoFileReader
+from focuslock.core.frames import Frame
+
+__all__ = ["VideoCamera"]
+
+class VideoCamera(PlaybackCamera):
+    """Frames from a video file or from a capture device given by its index.
+
+    Parameters
+    ----------
+    target:
+        A path to a video file, or an integer device index (``0`` = first UVC device).
+    paced:
+        Deliver a file's frames at its own frame rate, as live view would. ``None``
+        means paced for files played live; a capture device paces itself.
+    loop:
+        Start a file again from the beginning at its end instead of ending.
+    """
+
+    def __init__(self, target: str | int | os.PathLike, paced: bool = True, loop: bool = False) -> None:
+        super().__init__()
+        self.is_device = isinstance(target, int) or (isinstance(target, str) and target.isdigit())
+        self.target: str | int = int(target) if self.is_device else str(target)
+        self.loop = loop
+        self._paced = paced and not self.is_device
+        self._capture: cv2.VideoCapture | None = None
+        self._reader: VideoFileReader | None = None
+        self._frames = None
+        self._delivered_any = False
+        self._pacer = FramePacer(None)
+        self._sequence = 0
+        self.frame_rate_hz: float | None = None
+        self.frame_count: int | None = None
+        self.name = f"Capture device {self.target}" if self.is_device else f"Video file {Path(str(target)).name}"
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(
+            live_view=True,
+            focus_drive=False,
+            capture=True,
+            finite=not self.is_device and not self.loop,
+            frame_rate_hz=self.frame_rate_hz,
+            notes=("Capture saves the current frame as PNG.",),
+        )
+
+    def open(self) -> None:
+        if self._capture is not None or self._reader is not None:
+            return
+        if not self.is_device:
+            self._open_file()
+            return
+        capture = cv2.VideoCapture(self.target)
+        if not capture.isOpened():
+            capture.release()
+            raise CameraNotFoundError(
+                f"No capture device answers at index {self.target}; check the cable and that no other program uses it."
+            )
+        self._capture = capture
+        fps = capture.get(cv2.CAP_PROP_FPS)
+        self.frame_rate_hz = float(fps) if fps and 0 < fps < 1000 else None
+        self.frame_count = None
+        self._pacer = FramePacer(None)
+
+    def _open_file(self) -> None:
+        # Files through the one video-file reader (numbered from timestamps, straight
+        # through damage); capture devices stay with OpenCV's VideoCapture (V4L2).
+        self._reader = VideoFileReader(self.target, pixel_format="rgb24")
+        self._frames = self._reader.frames()
+        self.frame_rate_hz = self._reader.frame_rate_hz
+        self.frame_count = self._reader.frame_count
+        self._pacer = FramePacer(self.frame_rate_hz if self._paced else None)
+
+    def close(self) -> None:
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None
+        if self._reader is not None:
+            self._reader.close()
+            self._reader, self._frames = None, None
+
+    def read_frame(self) -> Frame:
+        if self._capture is None and self._reader is None:
+            raise CameraError(f"{self.name} is not open.")
+        self._pacer.wait()
+        if self._reader is not None:
+            return self._read_file_frame()
+        ok, bgr = self._capture.read()
+        if not ok or bgr is None:
+            raise CameraDisconnectedError(f"{self.name} stopped sending frames; check the cable and the HDMI source.")
+        rgb = cv2.cvtColor(bgr, cv2.COLOR_GRAY2RGB if bgr.ndim == 2 else cv2.COLOR_BGR2RGB)
+        return self._deliver(rgb, {"frame_index": self._sequence, "source_kind": "device"}, source=None)
+
+    def _read_file_frame(self) -> Frame:
+        item = next(self._frames, None)
+        if item is None:
+            if self.loop and self._delivered_any:
+                self.close()
+                self._open_file()
+                item = next(self._frames, None)
+            if item is None:
+                raise EndOfStream(f"{self.name} has ended.")
+        if item.image is None:
+            self._sequence += 1
+            raise CorruptFrameError(item.error or f"A frame of {self.name} could not be decoded and was skipped.")
+        metadata = {"frame_index": item.index, "source_kind": "video", "video_time_s": item.time_s}
+        return self._deliver(item.image, metadata, source=str(self.target))
+
+    def _deliver(self, rgb, metadata: dict, source: str | None) -> Frame:
+        frame = Frame(sequence=self._sequence, timestamp_s=time.monotonic(), image=rgb, metadata=metadata, source=source)
+        self._sequence += 1
+        self._delivered_any = True
+        return self._remember(frame)

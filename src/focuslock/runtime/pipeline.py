@@ -1,0 +1,156 @@
+"""The standard processing stage of a live session: focus engine, then overlay.
+
+``FramePipeline`` is the processor a :class:`~focuslock.runtime.live.LiveSession` calls on
+its processing thread for each newest frame; it returns the named results stored in the
+``Analysis``: ``"focus"`` (a FocusResult) and ``"display"`` (the RGB image to show).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Any, Mapping
+
+from focuslock.focus.engine import FocusEngine, FocusSettings
+from focuslock.core.frames import Frame
+from focuslock.optics.dof import DofResult, LiveViewCoc, OpticsError, coc_in_live_view, conventional_coc_mm, depth_of_field
+from focuslock.overlay.render import OverlayRenderer, OverlaySettings, display_scale
+
+__all__ = ["FramePipeline", "OpticsSettings", "PipelineSettings", "live_view_coc", "optics_for_frame"]
+
+
+@dataclass(frozen=True)
+class OpticsSettings:
+    """What the live depth of field is computed with, beyond what frames report.
+
+    ``coc_mm`` None: the conventional CoC of the frame's sensor (diagonal / 1500).
+    ``magnification`` or ``focus_distance_mm`` stand in for a body that does not report
+    where it focuses; ``focal_length_mm`` for one that does not report its lens;
+    ``sensor_width_mm``/``sensor_height_mm`` for one that does not report its sensor.
+    ``coc_px``: the user's CoC in live-view pixels, instead of the one from the optics.
+    """
+
+    coc_mm: float | None = None
+    sensor_width_mm: float | None = None
+    sensor_height_mm: float | None = None
+    coc_px: float | None = None
+    magnification: float | None = None
+    focus_distance_mm: float | None = None  # from the lens
+    focal_length_mm: float | None = None
+    pupil_ratio: float | None = None
+    wavelength_nm: float = 550.0
+
+
+@dataclass(frozen=True, eq=False)
+class PipelineSettings:
+    focus: FocusSettings = FocusSettings()
+    optics: OpticsSettings = OpticsSettings()
+    overlay: OverlaySettings = OverlaySettings()
+    # The reference image for the ghost (RGB, any size); replaced whole, never changed.
+    reference_rgb: Any = None
+
+    def with_focus(self, focus: FocusSettings) -> "PipelineSettings":
+        return replace(self, focus=focus)
+
+
+def optics_for_frame(metadata: Mapping[str, Any], settings: OpticsSettings) -> DofResult | None:
+    """The depth of field for a frame's reported settings, or None when too little is known."""
+    focal = settings.focal_length_mm or metadata.get("focal_length_mm")
+    f_number = metadata.get("f_number")
+    if not focal or not f_number:
+        return None
+    coc = settings.coc_mm
+    if coc is None:
+        width, height = _sensor_mm(metadata, settings)
+        coc = conventional_coc_mm(width, height) if width and height else 0.030
+    pupil = settings.pupil_ratio or metadata.get("pupil_ratio") or 1.0
+    distance = settings.focus_distance_mm or metadata.get("focus_distance_mm")
+    try:
+        if settings.magnification:
+            return depth_of_field(focal, f_number, coc, magnification=settings.magnification, pupil_ratio=pupil,
+                                  wavelength_nm=settings.wavelength_nm)
+        if distance:
+            return depth_of_field(focal, f_number, coc, distance_mm=distance, distance_from="lens", pupil_ratio=pupil,
+                                  wavelength_nm=settings.wavelength_nm)
+    except OpticsError:
+        return None  # a camera reporting nonsense must not stop live view
+    return None
+
+
+def _sensor_mm(metadata: Mapping[str, Any], settings: OpticsSettings) -> tuple[float | None, float | None]:
+    if settings.sensor_width_mm:
+        return settings.sensor_width_mm, settings.sensor_height_mm
+    return metadata.get("sensor_width_mm"), metadata.get("sensor_height_mm")
+
+
+def live_view_coc(metadata: Mapping[str, Any], settings: OpticsSettings, live_view_width_px: int) -> LiveViewCoc:
+    """The CoC in pixels of this live view: the user's, or the body's CoC through the
+    sensor width, the live-view width and the live-view zoom the frame reports."""
+    width, height = _sensor_mm(metadata, settings)
+    return coc_in_live_view(live_view_width_px, coc_mm=settings.coc_mm, sensor_width_mm=width, sensor_height_mm=height,
+                            zoom=float(metadata.get("live_view_zoom") or 1.0), user_coc_px=settings.coc_px)
+
+
+class FramePipeline:
+    """Called on the processing thread only. :meth:`close` when done (a live session
+    does): it ends the helper thread that prepares the picture."""
+
+    def __init__(self) -> None:
+        self.engine = FocusEngine()
+        self.overlay = OverlayRenderer()
+        self._helper: ThreadPoolExecutor | None = None
+        self._optics_key: tuple | None = None
+        self._optics: DofResult | None = None
+        self._coc_key: tuple | None = None
+        self._coc: LiveViewCoc | None = None
+
+    def __call__(self, frame: Frame, settings: PipelineSettings | None) -> dict:
+        settings = settings or PipelineSettings()
+        coc = self._coc_for(frame, settings.optics)
+        focus_settings = settings.focus
+        if focus_settings.lock.coc_px != coc.coc_px:
+            # The lock judges against the CoC of the optics (taken when it locks).
+            focus_settings = replace(focus_settings, lock=replace(focus_settings.lock, coc_px=coc.coc_px))
+        picture = self._prepare_beside_the_engine(frame, settings)
+        focus = self.engine.process(frame.image, focus_settings, frame.metadata.get("drive_position_steps"))
+        optics = self._optics_for(frame, settings.optics)
+        display = self.overlay.render(frame.image, focus, settings.focus.peaking, settings.overlay,
+                                      reference_rgb=settings.reference_rgb, optics=optics, metadata=frame.metadata,
+                                      luma=self.engine.last_grey, prepared=picture.result() if picture else None)
+        drift = self.overlay.drift_px if settings.reference_rgb is not None and settings.overlay.ghost_mode != "off" else None
+        return {"focus": focus, "display": display, "optics": optics, "drift_px": drift, "coc": coc}
+
+    def _prepare_beside_the_engine(self, frame: Frame, settings: PipelineSettings) -> Future | None:
+        """When the picture is shown smaller than the frame (the window), scaling it and
+        drawing the ghost and zebras need nothing from the focus engine: a helper thread
+        does that while the engine works, both mostly in OpenCV without the GIL. At 1080p60
+        in the window this is what keeps a frame's processing inside its 16.7 ms when the
+        decoder and the window want the other core (docs/BENCHMARKS.md). A frame shown at
+        its own size (recordings, analyze) is drawn in one piece, as before."""
+        if display_scale(frame.image.shape, settings.overlay.display_size_px) >= 1.0:
+            return None
+        if self._helper is None:
+            self._helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="focuslock-overlay")
+        return self._helper.submit(self.overlay.prepare, frame.image, settings.overlay,
+                                   reference_rgb=settings.reference_rgb)
+
+    def close(self) -> None:
+        """End the helper thread (a later call starts it again)."""
+        helper, self._helper = self._helper, None
+        if helper is not None:
+            helper.shutdown(wait=True)
+
+    def _coc_for(self, frame: Frame, settings: OpticsSettings) -> LiveViewCoc:
+        meta = frame.metadata
+        key = (settings, frame.width_px, meta.get("sensor_width_mm"), meta.get("sensor_height_mm"), meta.get("live_view_zoom"))
+        if key != self._coc_key:
+            self._coc_key, self._coc = key, live_view_coc(meta, settings, frame.width_px)
+        return self._coc
+
+    def _optics_for(self, frame: Frame, settings: OpticsSettings) -> DofResult | None:
+        meta = frame.metadata
+        key = (settings, meta.get("focal_length_mm"), meta.get("f_number"), meta.get("focus_distance_mm"),
+               meta.get("sensor_width_mm"), meta.get("pupil_ratio"))
+        if key != self._optics_key:  # settings change rarely; frames repeat them
+            self._optics_key, self._optics = key, optics_for_frame(meta, settings)
+        return self._optics

@@ -1,0 +1,327 @@
+"""``focuslock watch``: check every picture another tether program drops into a folder.
+
+Each complete picture (:mod:`focuslock.session.hotfolder`) is judged against the
+session's reference (:mod:`focuslock.session.shot_check`: the capture check's estimator),
+its sidecars written (:mod:`focuslock.session.xmp`), and the shot logged in the
+session's database (:mod:`focuslock.session.store`). RAW files travel with the JPEG of
+the same name (RAW+JPEG) as companions of its shot.
+
+Order of work per shot, so that a killed process loses nothing and repeats nothing:
+the sidecars first (a merge, harmless to repeat), then the shot's one transaction in the
+log. A file is handled once it is in the log; after a crash, the next run (``--once`` or
+not) handles exactly the files that are not.
+
+One file costs only itself (issue 28.5): a picture is opened once, never blocking, a
+regular file only; its header is checked (:mod:`focuslock.io.limits`), then it is
+read once, bounded, and its checksum taken from the bytes judged. Any failure judging it
+makes its shot UNCERTAIN with the reason; a file moved away before it was logged is said
+in one line and not logged; the watch goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+import cv2
+
+from focuslock.devices.base import CorruptFrameError
+from focuslock.devices.folder import IMAGE_SUFFIXES
+from focuslock.session import opening
+from focuslock.session.hotfolder import RAW_SUFFIXES, FileGone, FileRead, HotFolder, read_file_once
+from focuslock.session.naming import NamePattern, name_shot
+from focuslock.session.opening import SetupRequest
+from focuslock.session.review import ShotReview, review_shot
+from focuslock.session.shot_check import ShotJudge, ShotVerdict
+from focuslock.session.store import SessionError, ShotFile, ShotRecord, ShotStore, now_utc
+from focuslock.session.xmp import RatingPolicy, SidecarError, XmpFields, sidecar_paths, write_sidecar
+
+__all__ = ["WatchError", "WatchOptions", "open_session", "run_watch"]
+
+_log = logging.getLogger(__name__)
+
+# How long a RAW waits for its JPEG before it is logged alone (seconds after it is complete).
+_PAIR_WAIT_S = 5.0
+# Failures of judging one picture that cost only that picture (its shot is UNCERTAIN).
+_PER_FILE_ERRORS = (cv2.error, MemoryError, RecursionError, ValueError, ArithmeticError, CorruptFrameError)
+
+
+class WatchError(Exception):
+    """The watch cannot start or go on; ``str()`` is one sentence."""
+
+
+@dataclass
+class WatchOptions:
+    once: bool = False
+    sidecars: str = "both"  # both | lightroom | darktable | none
+    policy: RatingPolicy = field(default_factory=RatingPolicy)
+    settle_s: float = 0.5
+    poll_s: float = 1.0
+    use_events: bool = True
+    give_up_s: float = 20.0
+
+
+def open_session(session_dir: Path, folder: Path, features_px: list[tuple[int, int, int, int]] | None,
+                 reference: Path | None, coc: dict, drift_limit_share: float | None) -> tuple[ShotStore, ShotJudge]:
+    """Open (or start) the session and its judge from options (boxes, a reference, the CoC
+    arguments of ``SessionSetup``): :func:`focuslock.session.opening.open_session`, where
+    every session is opened (a recipe's too) and nothing is written before the first shot."""
+    request = SetupRequest(None if not features_px else tuple(tuple(map(float, f)) for f in features_px),
+                           None if reference is None else Path(reference), drift_limit_share=drift_limit_share, **coc)
+    try:
+        return opening.open_session(session_dir, folder, request)
+    except SessionError as error:
+        raise WatchError(str(error)) from None
+
+
+def run_watch(folder: Path, store: ShotStore, judge: ShotJudge, options: WatchOptions,
+              say: Callable[[str], None] = print, stop: threading.Event | None = None,
+              on_shot: Callable[[dict], None] | None = None) -> dict:
+    """Watch ``folder`` until ``stop`` is set (or, with ``options.once``, until what is
+    there is handled). Returns counts of shots by verdict and unreadable files."""
+    stop = stop or threading.Event()
+    folder = Path(folder)
+    # Names in the log live relative to the session folder, or absolute; a name's own link
+    # is not followed (a link to /dev/zero logged once stays logged).
+    done = {Path(p).name for p in store.logged_paths() if (store.folder / p).parent.resolve() == folder.resolve()}
+    reference = (store.folder / judge.setup.reference).resolve()
+    if reference.parent == folder.resolve():
+        done.add(reference.name)  # the copy kept in the session is not a shot
+    hot = HotFolder(folder, settle_s=options.settle_s, poll_s=options.poll_s, use_events=options.use_events,
+                    give_up_s=options.give_up_s, done=done, once=options.once)
+    try:
+        hot.start()
+    except FileNotFoundError as error:
+        raise WatchError(str(error)) from None
+    counts = {"pass": 0, "soft": 0, "drift": 0, "uncertain": 0, "unreadable": 0, "gone": 0}
+    waiting_raw: dict[str, tuple[Path, float]] = {}
+    say(f"Watching {folder} ({hot.events_note}); session {store.folder}; {store.shot_count()} shots logged so far.")
+    for warning in judge.warnings:
+        say(f"Warning: {warning}")
+    try:
+        while True:
+            ready = hot.ready()
+            pictures = [r for r in ready if r.path.suffix.lower() in IMAGE_SUFFIXES]
+            for item in ready:
+                if item.path.suffix.lower() in RAW_SUFFIXES:
+                    waiting_raw[item.path.stem] = (item.path, time.monotonic())
+            for item in pictures:
+                if stop.is_set():
+                    break
+                companions = []
+                raw = waiting_raw.pop(item.path.stem, None)
+                if raw is not None:
+                    companions.append(raw[0])
+                result = _handle(item.path, item.complete, companions, store, judge, options)
+                say(result["text"])
+                if result["gone"]:
+                    counts["gone"] += 1
+                    continue
+                counts[result["verdict"] if result["readable"] else "unreadable"] += 1
+                if on_shot is not None:
+                    on_shot(result)
+            # A RAW whose JPEG never came: logged alone, unjudged (uncertain).
+            now = time.monotonic()
+            for stem, (path, since) in list(waiting_raw.items()):
+                if options.once or now - since >= _PAIR_WAIT_S:
+                    del waiting_raw[stem]
+                    result = _handle(path, True, [], store, judge, options)
+                    counts["gone" if result["gone"] else "uncertain"] += 1
+                    say(result["text"])
+                    if on_shot is not None and not result["gone"]:
+                        on_shot(result)
+            if stop.is_set():
+                break
+            if options.once and not hot.pending_count and not waiting_raw and not ready:
+                break
+            hot.wait(min(options.poll_s, options.settle_s) if hot.pending_count or options.once else None)
+    finally:
+        hot.stop()
+    return counts
+
+
+def log_capture(files: list[Path], store: ShotStore, judge: ShotJudge, options: WatchOptions, *,
+                pattern: NamePattern | None = None, sku: str | None = None, camera: str | None = None,
+                camera_settings: dict | None = None) -> dict:
+    """One capture's downloaded files (a JPEG, or RAW+JPEG) named by ``pattern`` (the
+    pair keeps one stem), judged, given sidecars and logged as one shot, as the hot
+    folder does; ``sku`` the product's code, ``camera_settings`` the body's settings when
+    it was taken (logged with the shot). Returns what to tell the user."""
+    if pattern is not None:
+        sequence = store.shot_count() + 1
+        when = datetime.now()
+        renamed = []
+        for file in files:
+            name = pattern.render(session=store.name(), sequence=sequence, when=when, extension=file.suffix, sku=sku,
+                                  camera=camera, original=file.stem)
+            renamed.append(name_shot(file, name))
+        files = renamed
+    pictures = [f for f in files if f.suffix.lower() in IMAGE_SUFFIXES]
+    judged = pictures[0] if pictures else files[0]
+    camera_record = {"name": camera, **(camera_settings or {})} if camera or camera_settings else {}
+    result = _handle(judged, True, [f for f in files if f != judged], store, judge, options, sku, camera_record)
+    if result["gone"]:
+        raise WatchError(result["text"])
+    return result
+
+
+def review_of_shot(result: dict, judge: ShotJudge) -> ShotReview:
+    """A shot as the hot folder or a capture logged it (``_handle``'s result): each
+    feature where it was found, at 100 %, with its verdict — for the window's review."""
+    sizes = [tuple(f[2:]) for f in judge.setup.features_px]
+    boxes = []
+    for feature in result["features"]:
+        index = feature["feature"] - 1
+        if feature["found_px"] is None or index >= len(sizes):
+            continue
+        title = f"feature {feature['feature']}: {feature['state'].upper()}"
+        if feature["coc_share"] is not None:
+            title += f" ({feature['coc_share']:.2f} CoC)"
+        boxes.append(((*feature["found_px"], *sizes[index]), feature["state"], title))
+    return review_shot(Path(result["path"]), result["verdict"], result["text"], boxes)
+
+
+class CaptureLog:
+    """A tethered session's captures (``capture --session``, the window with ``--session``):
+    each capture's files named by ``pattern``, judged, given sidecars and logged, with the
+    product code ``sku`` (settable: the window's confirmed code names the next shots)."""
+
+    def __init__(self, store: ShotStore, judge: ShotJudge, options: WatchOptions, pattern: NamePattern | None,
+                 sku: str | None = None) -> None:
+        self.store, self.judge, self.options, self.pattern, self.sku = store, judge, options, pattern, sku
+
+    @property
+    def wants_code(self) -> bool:
+        """True when file names carry the product's code (the pattern has {sku})."""
+        return self.pattern is not None and "sku" in self.pattern.fields
+
+    def __call__(self, paths: list[Path], camera_name: str | None, *, sku: str | None = None,
+                 camera_settings: dict | None = None) -> dict:
+        """Log one capture's files; ``sku`` as it was when the shot was taken (default: now),
+        ``camera_settings`` as the body reported them then."""
+        return log_capture(paths, self.store, self.judge, self.options, pattern=self.pattern,
+                           sku=sku if sku is not None else self.sku, camera=camera_name, camera_settings=camera_settings)
+
+    def review(self, result: dict) -> ShotReview:
+        """The logged shot laid out for review (:func:`review_of_shot`)."""
+        return review_of_shot(result, self.judge)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _per_file_reason(name: str, error: BaseException, doing: str) -> str:
+    if isinstance(error, CorruptFrameError):
+        return str(error)
+    _log.debug("%s could not be %s", name, doing, exc_info=error)
+    detail = {MemoryError: "not enough memory", RecursionError: "nested too deep"}.get(type(error)) or (
+        str(error).strip().splitlines() or [type(error).__name__])[-1][:160]
+    return f"{name} could not be {doing} ({detail}); its focus was not checked."
+
+
+def _judge_read(path: Path, complete: bool, judge: ShotJudge) -> tuple[ShotVerdict, FileRead, bool]:
+    """The verdict on ``path`` from the bytes read once; whether it was judged."""
+    picture = path.suffix.lower() in IMAGE_SUFFIXES
+    read = read_file_once(path, decode=complete and picture)
+    if read.bgr is not None:
+        try:
+            verdict = judge.judge(path, read.bgr)
+            return verdict, read, verdict.size_px is not None
+        except _PER_FILE_ERRORS as error:
+            return ShotVerdict(path, "uncertain", _per_file_reason(path.name, error, "judged"), (), None, None, None), read, False
+    if read.reason is not None:
+        reason = read.reason
+    elif path.suffix.lower() in RAW_SUFFIXES:
+        reason = "a RAW file alone: its focus was not checked (shoot RAW+JPEG to have it checked)"
+    else:
+        reason = f"{path.name} never became a whole picture (cut short?); its focus was not checked"
+    return ShotVerdict(path, "uncertain", reason, (), None, None, None), read, False
+
+
+def _handle(path: Path, complete: bool, companions: list[Path], store: ShotStore, judge: ShotJudge,
+            options: WatchOptions, sku: str | None = None, camera: dict | None = None) -> dict:
+    """Judge one picture, write its sidecars, log it; returns what to tell the user (with
+    ``gone``: the picture was moved or deleted before it was logged, and is not)."""
+    gone = {"gone": True, "file": path.name, "path": str(path),
+            "text": f"{path.name} was moved or deleted before it was logged; it is not in the session's log."}
+    try:
+        verdict, read, readable = _judge_read(path, complete, judge)
+    except FileGone:
+        return gone
+    files = [ShotFile(store.relative_path(path), read.sha256, read.size, "judged")]
+    notes = []
+    for companion in list(companions):
+        try:
+            extra = read_file_once(companion, decode=False)
+        except FileGone:
+            companions.remove(companion)
+            notes.append(f"{companion.name} was moved or deleted before it was logged; the shot is logged without it.")
+            continue
+        files.append(ShotFile(store.relative_path(companion), extra.sha256, extra.size, "companion"))
+    if not os.path.lexists(path):
+        return gone  # moved away while it was judged: no sidecar for a picture not there
+    record = ShotRecord(path.name, tuple(files), verdict.verdict, verdict.reason, verdict.features, verdict.drift_px,
+                        verdict.drift_share, verdict.camera_record(camera), dict(judge.setup.optics), sku)
+    # The sequence the log will give it: one writer, so the next one is known beforehand.
+    sequence = store.shot_count() + 1
+    feature_lines = tuple(f.describe() for f in verdict.features)
+    fields = XmpFields(verdict.verdict, verdict.reason, store.name(), sequence, now_utc(), feature_lines,
+                       record.worst_coc_share, verdict.drift_px, sku, verdict.exposure)
+    if options.sidecars != "none":
+        # A RAW+JPEG pair shares Lightroom's NAME.xmp: each sidecar written once.
+        sidecars = dict.fromkeys(s for picture in [path] + companions for s in sidecar_paths(picture, options.sidecars))
+        for sidecar in sidecars:
+            try:
+                write_sidecar(sidecar, fields, options.policy)
+            except SidecarError as error:
+                notes.append(str(error))
+            except (RecursionError, MemoryError, ValueError) as error:
+                _log.debug("the sidecar %s could not be merged", sidecar, exc_info=error)
+                notes.append(f"The sidecar {sidecar.name} could not be merged ({type(error).__name__}); it was left as it is.")
+    try:
+        logged = store.record_shot(record)
+    except SessionError as error:
+        raise WatchError(str(error)) from None
+    text = f"#{logged.sequence} {verdict.describe()}"
+    # A lone uncertain feature's reason is already the shot's; otherwise list every feature.
+    if (feature_lines and verdict.verdict != "uncertain") or len(feature_lines) > 1:
+        text += " · " + "; ".join(feature_lines)
+    for note in notes:
+        text += f"\n  {note}"
+    return {"sequence": logged.sequence, "file": path.name, "path": str(path), "verdict": verdict.verdict,
+            "reason": verdict.reason,
+            "features": [_feature_json(f) for f in verdict.features], "drift_px": _round(verdict.drift_px, 1),
+            "drift_share": _round(verdict.drift_share, 4), "companions": [c.name for c in companions],
+            "readable": readable, "notes": notes, "sku": sku, "text": text, "gone": False}
+
+
+def _feature_json(feature) -> dict:
+    return {"feature": feature.feature + 1, "state": feature.state, "reason": feature.reason,
+            "blur_px": _round(feature.blur_px, 3), "blur_sd_px": _round(feature.blur_sd_px, 3),
+            "blur_um": _round(feature.blur_um, 2), "coc_share": _round(feature.coc_share, 3),
+            "drift_px": _round(feature.drift_px, 1),
+            "found_px": None if feature.found_px is None else [round(float(v), 1) for v in feature.found_px]}
+
+
+def _round(value, digits: int):
+    return None if value is None or not math.isfinite(value) else round(value, digits)
+
+
+def install_stop_signals(stop: threading.Event) -> None:
+    """SIGTERM and SIGHUP end the watch after the current file (as Ctrl-C does)."""
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), lambda *_: stop.set())
+
+
+def print_json_line(result: dict) -> None:
+    print(json.dumps({k: v for k, v in result.items() if k != "text"}), flush=True)
