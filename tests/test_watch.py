@@ -6,12 +6,14 @@ from __future__ import annotations
 import csv
 import json
 import os
+import queue
 import random
 import shutil
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -93,8 +95,10 @@ def test_each_shot_is_judged_logged_and_rated_and_a_second_run_adds_only_new_one
 def test_a_session_refuses_other_features_and_a_bad_start_is_one_sentence(tmp_path, capsys):
     folder = tmp_path / "hot"
     folder.mkdir()
-    assert main(["watch", str(folder), "--roi", ROI, "--once"]) == 1
-    assert "no picture in" in capsys.readouterr().err
+    # An empty folder with --once: nothing to take as the reference, and nothing written.
+    assert main(["watch", str(folder), "--roi", ROI, "--once"]) == 0
+    assert "no picture came to take as the reference; nothing was written" in capsys.readouterr().out
+    assert list(folder.iterdir()) == []
     _save(folder / "a.jpg", _scene())
     assert main(["watch", str(folder), "--roi", "1190,890,50,50", "--once"]) == 1
     assert "is not inside the 1200×900 reference picture" in capsys.readouterr().err
@@ -298,3 +302,77 @@ def test_watch_writes_the_exposure_note_to_the_sidecars_and_the_report(tmp_path,
     assert rows["IMG_0002.JPG"]["exposure_note"] == "exposure: -1.0 stops darker than the reference"
     assert rows["IMG_0001.JPG"]["exposure_note"] == "" and rows["IMG_0002.JPG"]["verdict"] == "pass"
     assert "exposure: +1.0 stops brighter than the reference" in (folder / "report.html").read_text(encoding="utf-8")
+
+
+def _lines(stream, into: "queue.Queue[str]") -> None:
+    for line in stream:
+        into.put(line)
+
+
+def _wait_for_line(lines: "queue.Queue[str]", text: str, timeout_s: float = 90.0) -> list[str]:
+    seen = []
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=1.0)
+        except queue.Empty:
+            continue
+        seen.append(line)
+        if text in line:
+            return seen
+    raise AssertionError(f"the watcher never said {text!r}; it said: {seen}")
+
+
+def _drop(path: Path, rgb, folder: Path) -> None:
+    """Into the hot folder at once (written beside it, then renamed), as a tether program does."""
+    _save(folder.parent / path.name, rgb)
+    os.replace(folder.parent / path.name, path)
+
+
+def test_a_watch_started_on_an_empty_folder_takes_the_first_good_picture_as_reference(tmp_path):
+    """The studio's order: start the watcher, then shoot. A first file that is no picture
+    cannot be the reference (said, and the next one awaited); the first good picture is
+    (said); every file is then judged and logged, the bad one UNCERTAIN, none lost."""
+    folder = tmp_path / "hot"
+    folder.mkdir()
+    scene = _scene()
+    session = tmp_path / "session"
+    watcher = subprocess.Popen([sys.executable, "-m", "focuslock", "watch", str(folder), "--roi", ROI, "--coc-px",
+                                str(COC_PX), "--session", str(session), "--json"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    told: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=_lines, args=(watcher.stderr, told), daemon=True).start()
+    try:
+        _wait_for_line(told, "the first complete picture will be the session's reference")
+        assert not session.exists()  # nothing written while it waits
+        # Whole by its markers (start and end of image), yet no picture in between.
+        (tmp_path / "NOTE.JPG").write_bytes(b"\xff\xd8" + b"not a picture, only its name and markers are" + b"\xff\xd9")
+        os.replace(tmp_path / "NOTE.JPG", folder / "NOTE.JPG")
+        _wait_for_line(told, "NOTE.JPG cannot be the reference")
+        assert not session.exists()
+        _drop(folder / "IMG_0001.JPG", degrade(scene, 0.0, 2.0, seed=1), folder)
+        _wait_for_line(told, "Took IMG_0001.JPG as the reference")
+        _drop(folder / "IMG_0002.JPG", degrade(scene, 3.0 * COC_PX, 2.0, seed=2), folder)
+        assert _wait_for_shots(session, 3) == 3
+    finally:
+        watcher.send_signal(signal.SIGTERM)
+        out, err = watcher.communicate(timeout=60)
+    assert watcher.returncode == 0, err
+    verdicts = {shot["file"]: shot["verdict"] for shot in map(json.loads, out.splitlines())}
+    assert verdicts == {"IMG_0001.JPG": "pass", "IMG_0002.JPG": "soft", "NOTE.JPG": "uncertain"}
+
+
+def test_a_watch_stopped_while_it_waits_for_the_first_picture_leaves_nothing(tmp_path):
+    folder = tmp_path / "hot"
+    folder.mkdir()
+    watcher = subprocess.Popen([sys.executable, "-m", "focuslock", "watch", str(folder), "--roi", ROI],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    told: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=_lines, args=(watcher.stdout, told), daemon=True).start()
+    try:
+        _wait_for_line(told, "the first complete picture will be the session's reference")
+    finally:
+        watcher.send_signal(signal.SIGTERM)
+        _, err = watcher.communicate(timeout=60)
+    assert watcher.returncode == 0, err
+    assert list(folder.iterdir()) == []

@@ -1263,6 +1263,7 @@ def _watch(args: argparse.Namespace) -> int:
     from focuslock.session.store import SessionError
     from focuslock.session.xmp import RatingPolicy
     from focuslock.workflows.watch import WatchError, WatchOptions, install_stop_signals, print_json_line, run_watch
+    from focuslock.workflows.first_picture import needs_a_first_picture, open_on_first_picture
 
     if args.roi and len(args.roi) > 4:
         raise UserError("Give at most four features (--roi) to check in every shot.")
@@ -1287,15 +1288,23 @@ def _watch(args: argparse.Namespace) -> int:
     if not args.folder.is_dir():
         raise UserError(f"The folder to watch, {args.folder}, does not exist or is not a folder.")
     session_dir = args.session or args.folder
-    try:
-        store, judge = open_session(session_dir, args.folder, request)
-    except (SessionError, WatchError) as error:
-        raise UserError(str(error)) from None
     stop = threading.Event()
     install_stop_signals(stop)
     options = WatchOptions(once=args.once, sidecars=args.sidecars, policy=policy, poll_s=args.poll_s,
                            use_events=not args.no_events)
     say = (lambda text: print(text, file=sys.stderr, flush=True)) if args.json else (lambda text: print(text, flush=True))
+    try:
+        if needs_a_first_picture(session_dir, args.folder, request):
+            opened = open_on_first_picture(session_dir, args.folder, request, stop=stop, say=say, once=args.once,
+                                           poll_s=args.poll_s, use_events=not args.no_events)
+            if opened is None:
+                say("Done: no picture came to take as the reference; nothing was written.")
+                return EXIT_OK
+            store, judge = opened
+        else:
+            store, judge = open_session(session_dir, args.folder, request)
+    except (SessionError, WatchError) as error:
+        raise UserError(str(error)) from None
     if args.review:
         return _watch_with_review(args, store, judge, options, say)
     try:
