@@ -9,28 +9,27 @@ from __future__ import annotations
 
 import csv
 import math
-import signal
 import textwrap
-import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import cv2
 
-from focuslock.io.files import save_error_for
 from focuslock.core.frames import Analysis, Freshness
-from focuslock.runtime.live import LiveSession
+from focuslock.core.signals import StopSignals
+from focuslock.io.csv_safe import safe_row
+from focuslock.io.files import save_error_for
+from focuslock.io.outputs import claim_run_paths
+from focuslock.io.recording import RecordingError, RecordingFull, VideoRecorder
 from focuslock.overlay.focus_layer import draw_stale
 from focuslock.overlay.hud import draw_text_panel
-from focuslock.overlay.render import defocus_line
 from focuslock.overlay.placement_text import describe_placement
+from focuslock.overlay.render import defocus_line
 from focuslock.overlay.render import hud_lines as overlay_hud_lines
-from focuslock.io.outputs import claim_run_paths
+from focuslock.runtime.live import LiveSession
 from focuslock.runtime.pipeline import PipelineSettings
-from focuslock.io.recording import RecordingError, RecordingFull, VideoRecorder
-from focuslock.io.csv_safe import safe_row
 
 __all__ = ["HeadlessResult", "FollowAndLock", "hud_lines", "lock_demo_script", "record_session", "stale_picture"]
 
@@ -108,7 +107,7 @@ def hud_lines(analysis: Analysis, freshness: Freshness | None = None, drive_step
     return lines
 
 
-def render_screen(analysis: Analysis, freshness: Freshness | None = None) -> "cv2.typing.MatLike":
+def render_screen(analysis: Analysis, freshness: Freshness | None = None) -> cv2.typing.MatLike:
     """What the window shows for one analysis, as an RGB image."""
     image = analysis.results.get("display", analysis.frame.image)
     return draw_text_panel(image, hud_lines(analysis, freshness))
@@ -252,7 +251,7 @@ def record_session(session: LiveSession, seconds: float, out_dir: Path, *, name:
     last_event = 0
     last_analysis: Analysis | None = None
     last_status_write_s = 0.0
-    stop = _StopOnSignals()
+    stop = StopSignals()
     session.start()
     started_s = time.monotonic()
     # The recording's length counts from its first frame, so that a camera slow to open
@@ -352,27 +351,3 @@ def _collect_errors(session: LiveSession, last_event: int, result: HeadlessResul
     return last_event
 
 
-class _StopOnSignals:
-    """SIGTERM and SIGHUP (a closed terminal, ``kill``, a service manager) ask the run to
-    end cleanly instead of killing it mid-write. Only in the main thread, where Python
-    delivers signals; elsewhere the run relies on the recording's fragments."""
-
-    _SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
-
-    def __init__(self) -> None:
-        self.requested: str | None = None
-        self._previous: dict = {}
-
-    def _handle(self, number, _frame) -> None:
-        self.requested = signal.Signals(number).name
-
-    def __enter__(self) -> "_StopOnSignals":
-        if threading.current_thread() is threading.main_thread():
-            for number in self._SIGNALS:
-                self._previous[number] = signal.signal(number, self._handle)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for number, previous in self._previous.items():
-            signal.signal(number, previous)
-        self._previous.clear()

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
 
 from focuslock.devices.folder import IMAGE_SUFFIXES, list_images
 from focuslock.session import opening

@@ -17,18 +17,17 @@ from __future__ import annotations
 
 import json
 import math
-import signal
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from focuslock.workflows.calibrate import MIN_BACKLASH_GUARD_STEPS
+from focuslock.core.signals import StopSignals
 from focuslock.devices.base import Camera, CameraError, CorruptFrameError
-from focuslock.workflows.marks import GoToResult, Mark, go_to_mark
 from focuslock.optics.dof import DofResult
 from focuslock.runtime.pipeline import FramePipeline, PipelineSettings
+from focuslock.workflows.calibrate import MIN_BACKLASH_GUARD_STEPS
+from focuslock.workflows.marks import GoToResult, Mark, go_to_mark
 from focuslock.workflows.stack_manifest import MANIFEST_NAME, manifest_fields
 
 __all__ = ["InterruptFlag", "StackShootError", "StackShot", "check_shot", "frame_step_steps", "go_to_nearer_mark", "optics_of", "plan_slices", "shoot_between_marks",
@@ -215,27 +214,7 @@ def _write_manifest(shot: StackShot) -> None:
         pass  # the frames matter; the manifest is a convenience
 
 
-class InterruptFlag:
+def InterruptFlag() -> StopSignals:  # noqa: N802 - read as the flag it gives: ``with InterruptFlag() as stop``
     """Ctrl-C between slices: the first one stops after the capture in flight (its file
-    is downloaded and verified), a second one is left to Python."""
-
-    def __init__(self) -> None:
-        self.raised = False
-        self._previous = None
-
-    def __enter__(self) -> "InterruptFlag":
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def _handle(self, signum, frame) -> None:
-        if self.raised and callable(self._previous):
-            self._previous(signum, frame)
-        self.raised = True
-
-    def __exit__(self, *exc) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-
-    def __call__(self) -> bool:
-        return self.raised
+    is downloaded and verified), a second one is left to Python (it stops at once)."""
+    return StopSignals(("SIGINT",), second_passes_through=True)
