@@ -235,3 +235,18 @@ def test_a_recording_of_a_file_keeps_every_frame_however_slow_the_processing(tmp
     assert processed == list(range(12))
     assert taken == list(range(12))
     assert session.frames.dropped_count == 0 and session.analyses.dropped_count == 0
+
+
+def test_a_session_leaves_the_process_allocator_alone_the_command_tunes_it(monkeypatch):
+    """A library constructor never retunes the host's allocator (issue 29): the
+    ``focuslock`` command does, once, through runtime/allocator.py."""
+    import ctypes
+
+    from focuslock.runtime import allocator
+
+    opened = []
+    monkeypatch.setattr(ctypes, "CDLL", lambda name, *args, **kwargs: opened.append(name) or ctypes.cdll.LoadLibrary(name))
+    LiveSession(SimulatedBench(BenchConfig(**FAST)))
+    assert opened == []
+    allocator.tune_allocator()
+    assert opened == ["libc.so.6"]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 from focuslock import __version__
+from focuslock.runtime.allocator import tune_allocator
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -366,6 +367,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # the user gets our one sentence instead. Set before OpenCV opens anything.
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+    tune_allocator()  # glibc: a long live session hands large buffers back (runtime/allocator.py)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -16,14 +16,11 @@
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import itertools
-import queue
 import threading
 import time
 from concurrent.futures import Future
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol, TypeVar
 
@@ -38,8 +35,10 @@ from focuslock.devices.base import (
     Setting,
 )
 from focuslock.core.frames import Analysis, CameraStatus, Frame, Freshness, LatestSlot, SlotClosed, frame_freshness
+from focuslock.runtime.commands import CommandQueue
+from focuslock.runtime.events import EventLog, SessionEvent
 
-__all__ = ["LiveSession", "Processor", "SessionEvent"]
+__all__ = ["LiveSession", "Processor"]
 
 T = TypeVar("T")
 
@@ -47,37 +46,6 @@ T = TypeVar("T")
 RECONNECT_DELAYS_S = (0.25, 0.5, 1.0)
 # After an unexpected read failure, wait this long before reading again.
 READ_ERROR_PAUSE_S = 0.2
-# How many events are kept for consumers that poll late.
-EVENT_HISTORY = 500
-# Frames, caches and captures above this size are mapped from the system and handed back
-# when freed (glibc; see _return_large_buffers_to_the_system).
-LARGE_BUFFER_BYTES = 1 << 20
-# glibc heaps for the whole process (its default: 8 per core, one per allocating thread).
-MALLOC_ARENAS = 2
-
-
-def _return_large_buffers_to_the_system() -> None:
-    """Fix glibc's mmap threshold, and its number of heaps, for the process.
-
-    glibc maps blocks above 128 KB straight from the system, but raises that threshold
-    each time such a block is freed (up to 32 MB): after the first few frames, new
-    frames, a reconnected bench's caches and 24 MP captures come from the heap, whose
-    holes do not go back to the system. An hour of live view with reconnects and
-    captures grew by 31 MB that way. With the threshold fixed at 1 MB it still grew by
-    13 MB in 30 minutes with a capture a minute, and not at all without captures: each
-    thread that allocates (camera, processing, downloads, OpenCV's pool) gets its own
-    heap ("arena", up to 8 per core), and the capture thread's fragments stay in its
-    own. Two arenas for the whole process: +5.5 MB in the same 30 minutes, samples flat
-    within 3 MB (docs/RELIABILITY.md). A no-op where there is no glibc (macOS, Windows,
-    musl)."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, LARGE_BUFFER_BYTES)  # M_MMAP_THRESHOLD
-        libc.mallopt(-8, MALLOC_ARENAS)  # M_ARENA_MAX
-    except (OSError, AttributeError):
-        pass
 
 
 class Processor(Protocol):
@@ -88,16 +56,6 @@ class Processor(Protocol):
 
 def _no_processing(frame: Frame, settings: Any) -> Mapping[str, Any]:
     return {}
-
-
-@dataclass(frozen=True)
-class SessionEvent:
-    """Something a user should hear about: a camera error, a skipped frame, a reconnect."""
-
-    number: int
-    time_s: float
-    kind: str  # "error" | "warning" | "info"
-    message: str
 
 
 class LiveSession:
@@ -131,16 +89,13 @@ class LiveSession:
         else:
             instance = camera
             self._camera_factory = lambda: instance  # type: ignore[assignment,return-value]
-        _return_large_buffers_to_the_system()
         self._processor: Processor = processor or _no_processing
         self._settings = settings
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
-        self._commands: queue.Queue[tuple[Callable[[Camera], Any], Future, str | None]] = queue.Queue()
-        self._busy_with: str | None = None
-        self._events: collections.deque[SessionEvent] = collections.deque(maxlen=EVENT_HISTORY)
-        self._event_numbers = itertools.count(1)
+        self._events = EventLog()
+        self._commands = CommandQueue(self._report)
         self._status = CameraStatus("stopped", "", time.monotonic())
         self.camera: Camera | None = None
         self.keep_every_frame = keep_every_frame
@@ -183,7 +138,7 @@ class LiveSession:
         for thread in threads:
             thread.join(timeout_s)
         self.analyses.close()
-        self._fail_pending_commands()
+        self._commands.fail_pending()
         self._set_status("stopped")
 
     @property
@@ -203,7 +158,7 @@ class LiveSession:
 
     def events(self, after: int = 0) -> list[SessionEvent]:
         """Events numbered above ``after`` (pass the last number you saw)."""
-        return [event for event in list(self._events) if event.number > after]
+        return self._events.after(after)
 
     def next_analysis(self, timeout_s: float | None = None) -> Analysis | None:
         """The newest analysis not yet taken; ``None`` on timeout or once stopped."""
@@ -222,7 +177,7 @@ class LiveSession:
         now_s = time.monotonic() if now_s is None else now_s
         if analysis is None:
             return Freshness("NO SIGNAL", float("inf"), self._status.message or "no frame has arrived yet")
-        return frame_freshness(analysis.frame.timestamp_s, now_s, analysis.frame_rate_hz, self._status, self._busy_with)
+        return frame_freshness(analysis.frame.timestamp_s, now_s, analysis.frame_rate_hz, self._status, self._commands.busy_with)
 
     def set_settings(self, settings: Any) -> None:
         """Replace the processing settings snapshot (whole; it is never mutated)."""
@@ -238,12 +193,11 @@ class LiveSession:
 
         ``label`` ("capture") names the command while it runs, so that a pause in live
         view it causes is shown as PAUSED, not as a lost signal."""
-        future: Future[T] = Future()
         if not self.running:
+            future: Future[T] = Future()
             future.set_exception(CameraError("The live session is not running; start it first."))
             return future
-        self._commands.put((command, future, label))
-        return future
+        return self._commands.put(command, label)
 
     def drive_focus(self, steps: int) -> "Future[int]":
         """Drive focus; every later frame carries the session's running total of the steps
@@ -271,45 +225,7 @@ class LiveSession:
             self._status = CameraStatus(state, message, time.monotonic())
 
     def _report(self, kind: str, message: str) -> None:
-        self._events.append(SessionEvent(next(self._event_numbers), time.monotonic(), kind, message))
-
-    def _fail_pending_commands(self) -> None:
-        while True:
-            try:
-                _, future, _ = self._commands.get_nowait()
-            except queue.Empty:
-                return
-            if future.set_running_or_notify_cancel():
-                future.set_exception(CameraError("The live session stopped before the command ran."))
-
-    def _run_commands(self, camera: Camera) -> None:
-        while not self._stop.is_set():
-            try:
-                command, future, label = self._commands.get_nowait()
-            except queue.Empty:
-                return
-            if not future.set_running_or_notify_cancel():
-                continue
-            self._busy_with = label
-            try:
-                future.set_result(command(camera))
-            except CameraDisconnectedError as error:
-                future.set_exception(error)
-                raise
-            except CameraError as error:
-                self._report("error", error.user_message)
-                future.set_exception(error)
-            except Exception as error:  # a bug must reach the caller, not kill the thread
-                self._report("error", f"A camera command failed unexpectedly: {error!r}.")
-                future.set_exception(error)
-            finally:
-                self._busy_with = None
-                # A failed command's exception holds its traceback, whose frames hold this
-                # frame's locals: the future (which holds the exception) and the camera. Left
-                # bound, that cycle keeps a camera replaced after a pulled cable, with its
-                # buffers, until Python's rare full collection (an hour's soak rose 4-6 MB a
-                # step). Unbound, the future and its camera go when the caller drops them.
-                command = future = None
+        self._events.add(kind, message)
 
     def _open_camera(self) -> Camera | None:
         """Make and open a camera, retrying with back-off until it works or we stop."""
@@ -333,7 +249,7 @@ class LiveSession:
                 self._set_status("error", message)
             delay = RECONNECT_DELAYS_S[min(attempt, len(RECONNECT_DELAYS_S) - 1)]
             # Commands that arrive while no camera is open fail at once rather than wait.
-            self._fail_pending_commands()
+            self._commands.fail_pending()
             self._stop.wait(delay)
         return None
 
@@ -350,7 +266,7 @@ class LiveSession:
         ended = False
         while camera is not None and not self._stop.is_set():
             try:
-                self._run_commands(camera)
+                self._commands.run_pending(camera, self._stop)
                 if ended:
                     self._stop.wait(0.05)
                     continue
