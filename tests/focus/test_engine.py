@@ -96,7 +96,7 @@ def test_the_live_lock_judges_against_the_coc_of_the_optics():
     from dataclasses import replace as replace_frame
 
     from focuslock.core.frames import Frame
-    from focuslock.optics.dof import coc_in_live_view
+    from focuslock.optics.coc import coc_in_live_view
 
     bench = SimulatedBench(BenchConfig(live_view_size_px=(512, 340), frame_rate_hz=None))
     bench.open()

@@ -195,7 +195,7 @@ def test_symmetric_lens_matches_the_classic_thin_lens_formulas(f, n, c, distance
 
 
 def test_the_coc_in_live_view_pixels_follows_sensor_live_view_width_and_zoom():
-    from focuslock.optics.dof import coc_in_live_view
+    from focuslock.optics.coc import coc_in_live_view
 
     # Full frame (36 × 24 mm, CoC = diagonal / 1500 = 28.8 µm) in a 1024-px live view:
     # one live-view pixel covers 35.2 µm of the sensor.

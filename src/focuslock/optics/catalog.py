@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from focuslock.optics.dof import conventional_coc_mm
+from focuslock.optics.coc import conventional_coc_mm
 from focuslock.core.resources import DataFileError, data_folders, line_of, read_toml, warn
 
 __all__ = ["Camera", "Catalog", "CatalogError", "Lens", "SensorFormat", "load_catalog"]

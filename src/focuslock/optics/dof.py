@@ -24,16 +24,28 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from focuslock.optics.coc import (ASSUMED_COC_PX, LIVE_VIEW_RESOLVES_COC_PX, LiveViewCoc, coc_in_live_view,
+                                  conventional_coc_mm)
+from focuslock.optics.lens_limits import MAGNIFICATION_RANGE, MAX_DISTANCE_MM, OpticsError, check_lens, positive
+
+# The circle of confusion (optics/coc.py) and the lens checks (optics/lens_limits.py) have
+# their own modules; their names stay importable from here.
 __all__ = [
     "ASSUMED_COC_PX",
     "LIVE_VIEW_RESOLVES_COC_PX",
+    "DEFAULT_WAVELENGTH_NM",
     "DofResult",
+    "FULL_STOPS",
     "LiveViewCoc",
     "coc_in_live_view",
     "conventional_coc_mm",
     "OpticsError",
+    "aperture_covering",
     "depth_of_field",
     "depth_for_blur_mm",
+    "depth_for_live_view_blur_mm",
+    "describe_coverage",
+    "describe_depth",
     "hyperfocal_distance_mm",
     "macro_dof_mm",
     "magnification_for_distance",
@@ -41,19 +53,6 @@ __all__ = [
 ]
 
 DEFAULT_WAVELENGTH_NM = 550.0
-# A CoC under this many live-view pixels is at the scale of the live-view pixel itself
-# (demosaicing, downscaling and JPEG already blur that much): SHARP (below half of it)
-# rests on sub-pixel changes that only a quiet, detailed feature shows (the lock's noise
-# test says UNCERTAIN where they are lost), so the user is told to zoom live view.
-LIVE_VIEW_RESOLVES_COC_PX = 1.5
-# Zoom suggested so that the CoC spans at least this many live-view pixels.
-_COMFORTABLE_COC_PX = 3.0
-# Used when nothing tells the sensor's size (a video file, a capture card).
-ASSUMED_COC_PX = 2.0
-
-
-class OpticsError(ValueError):
-    """A lens value that cannot be: the text is one sentence naming the bad value."""
 
 
 @dataclass(frozen=True)
@@ -127,70 +126,6 @@ class DofResult:
         }
 
 
-@dataclass(frozen=True)
-class LiveViewCoc:
-    """The permissible circle of confusion in live-view pixels, and where it came from.
-
-    ``pixel_pitch_um``: the sensor width one live-view pixel covers (None when the sensor
-    is unknown); ``source``: "optics", "user" or "assumed"; ``warning``: one sentence
-    when live view cannot resolve the CoC (or when it had to be assumed).
-    """
-
-    coc_px: float
-    coc_um: float | None
-    pixel_pitch_um: float | None
-    source: str
-    warning: str | None = None
-
-    def blur_um(self, blur_px: float) -> float | None:
-        """A blur in live-view pixels as microns on the sensor."""
-        return None if self.pixel_pitch_um is None else blur_px * self.pixel_pitch_um
-
-    def describe(self) -> str:
-        """'Circle of confusion 30 µm = 4.30 px of live view' (the HUD's line)."""
-        if self.coc_um is None:
-            return f"Circle of confusion {self.coc_px:.2f} px of live view ({self.source})"
-        return f"Circle of confusion {self.coc_um:.0f} µm = {self.coc_px:.2f} px of live view"
-
-
-def conventional_coc_mm(sensor_width_mm: float, sensor_height_mm: float | None = None) -> float:
-    """The conventional circle of confusion of a sensor: its diagonal / 1500 (width / 1250
-    when only the width is known, the same for a 3:2 sensor)."""
-    if sensor_height_mm:
-        return math.hypot(sensor_width_mm, sensor_height_mm) / 1500.0
-    return sensor_width_mm / 1250.0
-
-
-def coc_in_live_view(live_view_width_px: int, *, coc_mm: float | None = None, sensor_width_mm: float | None = None,
-                     sensor_height_mm: float | None = None, zoom: float = 1.0, user_coc_px: float | None = None
-                     ) -> LiveViewCoc:
-    """The body's CoC (``coc_mm``; default the sensor's diagonal / 1500) in pixels of a
-    live view ``live_view_width_px`` wide that shows 1/``zoom`` of the sensor's width.
-
-    ``user_coc_px`` wins when given (in microns too, where the sensor says how wide a
-    live-view pixel is). Without a sensor width the CoC is assumed to be
-    ``ASSUMED_COC_PX`` and the warning says how to give the real one.
-    """
-    if user_coc_px is not None:
-        known = bool(sensor_width_mm and sensor_width_mm > 0 and live_view_width_px > 0 and zoom > 0)
-        pitch = sensor_width_mm * 1000.0 / (live_view_width_px * zoom) if known else None
-        return LiveViewCoc(float(user_coc_px), float(user_coc_px) * pitch if pitch else None, pitch, "user")
-    if not sensor_width_mm or sensor_width_mm <= 0 or live_view_width_px <= 0 or zoom <= 0:
-        return LiveViewCoc(ASSUMED_COC_PX, None, None, "assumed",
-                           f"The sensor size is unknown, so the CoC is assumed to be {ASSUMED_COC_PX:g} live-view px: "
-                           "choose the camera body (or give the CoC in pixels).")
-    if coc_mm is None:
-        coc_mm = conventional_coc_mm(sensor_width_mm, sensor_height_mm)
-    pitch_um = sensor_width_mm * 1000.0 / (live_view_width_px * zoom)
-    coc_um = coc_mm * 1000.0
-    coc_px = coc_um / pitch_um
-    warning = None
-    if coc_px < LIVE_VIEW_RESOLVES_COC_PX:
-        needed = math.ceil(_COMFORTABLE_COC_PX / coc_px * zoom)
-        warning = (f"The CoC ({coc_um:.0f} µm) is {coc_px:.2f} live-view px, finer than live view shows: the verdict "
-                   f"rests on sub-pixel changes; zoom live view to {needed}× on the feature for one with margin.")
-    return LiveViewCoc(coc_px, coc_um, pitch_um, "optics", warning)
-
 
 def depth_for_blur_mm(result: "DofResult", blur_um_at_sensor: float) -> float | None:
     """How far from the plane of focus (mm, at the subject) a point blurred by
@@ -216,47 +151,6 @@ def describe_depth(depth_mm: float) -> str:
     '1.56 mm' above."""
     return f"{depth_mm * 1000:.0f} µm" if abs(depth_mm) < 1.0 else f"{depth_mm:.2f} mm"
 
-
-def _positive(name: str, value: float, unit: str) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise OpticsError(f"The {name} must be a number, got {value!r}.") from None
-    if not math.isfinite(value) or value <= 0:
-        raise OpticsError(f"The {name} must be a positive number, got {value:g}{unit}.")
-    return value
-
-
-# What real optics span; values outside are typing errors, and would overflow the maths.
-MAX_FOCAL_LENGTH_MM = 20_000.0
-MAX_F_NUMBER = 1024.0
-WAVELENGTH_RANGE_NM = (380.0, 1000.0)  # visible light to the near infrared silicon records
-MAX_DISTANCE_MM = 1e10
-MAGNIFICATION_RANGE = (1e-7, 20.0)  # beyond 20× is a microscope objective, not this model
-
-
-def _check_lens(focal_length_mm: float, f_number: float, coc_mm: float, pupil_ratio: float, wavelength_nm: float) -> None:
-    focal_length_mm = _positive("focal length", focal_length_mm, " mm")
-    if focal_length_mm > MAX_FOCAL_LENGTH_MM:
-        raise OpticsError(f"A focal length of {focal_length_mm:g} mm is beyond any lens (up to {MAX_FOCAL_LENGTH_MM:g} mm).")
-    try:
-        f_number = float(f_number)
-    except (TypeError, ValueError):
-        raise OpticsError(f"The f-number must be a number, got {f_number!r}.") from None
-    if not math.isfinite(f_number) or f_number < 0.5:
-        raise OpticsError(f"An f-number of {f_number:g} is not possible; lenses start at about f/0.5.")
-    if f_number > MAX_F_NUMBER:
-        raise OpticsError(f"An f-number of {f_number:g} is beyond any lens (pinholes reach about f/{MAX_F_NUMBER:g}).")
-    _positive("circle of confusion", coc_mm, " mm")
-    if coc_mm > 1.0:
-        raise OpticsError(f"A circle of confusion of {coc_mm:g} mm is far too large; it is a fraction of a millimetre (0.03 for full frame).")
-    _positive("pupil ratio", pupil_ratio, "")
-    if not 0.05 <= pupil_ratio <= 20:
-        raise OpticsError(f"A pupil ratio of {pupil_ratio:g} is not a real lens's; it lies between about 0.2 and 5.")
-    wavelength_nm = _positive("wavelength", wavelength_nm, " nm")
-    low, high = WAVELENGTH_RANGE_NM
-    if not low <= wavelength_nm <= high:
-        raise OpticsError(f"A wavelength of {wavelength_nm:g} nm is not light a camera records ({low:g}–{high:g} nm; 550 is green).")
 
 
 def hyperfocal_distance_mm(focal_length_mm: float, f_number: float, coc_mm: float) -> float:
@@ -294,18 +188,18 @@ def depth_of_field(focal_length_mm: float, f_number: float, coc_mm: float, *, di
                    wavelength_nm: float = DEFAULT_WAVELENGTH_NM, pixel_pitch_um: float | None = None) -> DofResult:
     """Depth of field for a subject at ``distance_mm`` (from the sensor or the lens) or at
     a ``magnification``. Raises :class:`OpticsError` with one sentence for bad values."""
-    _check_lens(focal_length_mm, f_number, coc_mm, pupil_ratio, wavelength_nm)
+    check_lens(focal_length_mm, f_number, coc_mm, pupil_ratio, wavelength_nm)
     f, n, c, p = float(focal_length_mm), float(f_number), float(coc_mm), float(pupil_ratio)
     if (distance_mm is None) == (magnification is None):
         raise OpticsError("Give either a focus distance or a magnification.")
     if magnification is not None:
-        m = _positive("magnification", magnification, "×")
+        m = positive("magnification", magnification, "×")
         if not MAGNIFICATION_RANGE[0] <= m <= MAGNIFICATION_RANGE[1]:
             raise OpticsError(f"A magnification of {m:g}× is outside what this model covers "
                               f"({MAGNIFICATION_RANGE[0]:g}× to {MAGNIFICATION_RANGE[1]:g}×).")
         s = f * (1.0 + 1.0 / m)
     else:
-        d = _positive("focus distance", distance_mm, " mm")
+        d = positive("focus distance", distance_mm, " mm")
         if d > MAX_DISTANCE_MM:
             raise OpticsError(f"A focus distance of {d:g} mm is beyond this model (up to {MAX_DISTANCE_MM:g} mm); "
                               "focus at infinity is the hyperfocal case.")

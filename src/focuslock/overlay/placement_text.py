@@ -4,7 +4,8 @@ sits between them, and which aperture's depth of field covers them all."""
 from __future__ import annotations
 
 from focuslock.focus.placement import Placement
-from focuslock.optics.dof import DofResult, LiveViewCoc, depth_for_live_view_blur_mm, describe_coverage, describe_depth
+from focuslock.optics.coc import LiveViewCoc
+from focuslock.optics.dof import DofResult, depth_for_live_view_blur_mm, describe_coverage, describe_depth
 
 __all__ = ["describe_placement", "feature_names"]
 

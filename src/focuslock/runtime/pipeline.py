@@ -13,7 +13,9 @@ from typing import Any, Mapping
 
 from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.core.frames import Frame
-from focuslock.optics.dof import DofResult, LiveViewCoc, OpticsError, coc_in_live_view, conventional_coc_mm, depth_of_field
+from focuslock.optics.coc import LiveViewCoc, coc_in_live_view, conventional_coc_mm
+from focuslock.optics.dof import DofResult, depth_of_field
+from focuslock.optics.lens_limits import OpticsError
 from focuslock.overlay.render import OverlayRenderer, OverlaySettings, display_scale
 
 __all__ = ["FramePipeline", "OpticsSettings", "PipelineSettings", "live_view_coc", "optics_for_frame"]

@@ -54,7 +54,7 @@ from focuslock.focus.feature import extract_view
 from focuslock.focus.lock import FocusLock, FocusState, LockSettings
 from focuslock.focus.noise import single_frame_noise_sigma
 from focuslock.focus.track import FeatureTracker, TrackSettings
-from focuslock.optics.dof import conventional_coc_mm
+from focuslock.optics.coc import conventional_coc_mm
 from focuslock.core.resources import is_box, is_finite_number
 from focuslock.session.store import FeatureVerdict
 from focuslock.session.verdict import ShotOutcome, ShotVerdict, overall_verdict
