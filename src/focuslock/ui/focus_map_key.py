@@ -18,7 +18,7 @@ _BEFORE = "_display_before_focus_map"
 
 
 def toggle_focus_map(panel) -> str:
-    """Show the focus map on ``panel`` (a :class:`~focuslock.ui.panels.PeakingPanel`), or
+    """Show the focus map on ``panel`` (a :class:`~focuslock.ui.panels.peaking_panel.PeakingPanel`), or
     what it showed before; returns a sentence for the status bar."""
     combo = panel.display
     if combo.currentText() == FOCUS_MAP_DISPLAY:

@@ -1,0 +1,36 @@
+"""The capture button and the focus check of what was captured."""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtWidgets
+
+from focuslock.overlay.focus_layer import STATE_COLOURS_RGB
+
+__all__ = ["CapturePanel"]
+
+
+class CapturePanel(QtWidgets.QGroupBox):
+    """Capture with automatic download, and the focus check of what was captured."""
+
+    capture = QtCore.Signal()
+
+    def __init__(self) -> None:
+        super().__init__("Capture")
+        layout = QtWidgets.QVBoxLayout(self)
+        self.button = QtWidgets.QPushButton("Capture  (Space)")
+        self.button.setMinimumHeight(40)
+        self.button.clicked.connect(self.capture.emit)
+        self.result = QtWidgets.QLabel("—")
+        self.result.setWordWrap(True)
+        layout.addWidget(self.button)
+        layout.addWidget(self.result)
+
+    def busy(self) -> None:
+        self.button.setEnabled(False)
+        self.result.setText("capturing…")
+
+    def done(self, text: str, state: str | None = None) -> None:
+        self.button.setEnabled(True)
+        colour = STATE_COLOURS_RGB.get(state, (220, 220, 220))
+        self.result.setStyleSheet(f"QLabel {{ color: rgb{colour}; }}")
+        self.result.setText(text)
