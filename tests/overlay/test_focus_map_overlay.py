@@ -14,14 +14,15 @@ import cv2
 import numpy as np
 import pytest
 
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
 from focuslock.cli import main
 from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.focus.focus_map import FocusMap, TileState
 from focuslock.focus.lock import LockSettings
 from focuslock.focus.peaking import FOCUS_MAP_DISPLAY, PeakingSettings
 from focuslock.overlay.focus_map_layer import NO_LOCK_YET, TILE_COLOURS_RGB, FocusMapLayer
-from focuslock.overlay.render import OverlayRenderer, OverlaySettings
+from focuslock.overlay.render import OverlayRenderer
+from focuslock.overlay.settings import OverlaySettings
+from focuslock.simulators.sim import BenchConfig, SimulatedBench
 from tests.focus.test_focus_map import _true_blur_coc
 
 COC_PX = 2.0

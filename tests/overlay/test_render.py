@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
 from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.focus.peaking import PeakingSettings
-from focuslock.overlay.render import OverlayRenderer, OverlaySettings, parse_aspect
+from focuslock.overlay.render import OverlayRenderer
+from focuslock.overlay.settings import OverlaySettings, parse_aspect
+from focuslock.simulators.sim import BenchConfig, SimulatedBench
 
 NONE = OverlaySettings(peaking=False, focus_meter=False)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import cv2
@@ -22,120 +22,23 @@ import numpy as np
 
 from focuslock.focus.engine import FocusResult
 from focuslock.focus.peaking import PeakingSettings
-from focuslock.optics.dof import DofResult, LiveViewCoc, depth_for_live_view_blur_mm, describe_depth
+from focuslock.optics.dof import DofResult
 from focuslock.overlay.focus_layer import STATE_COLOURS_RGB, draw_focus_layer
 from focuslock.overlay.focus_map_layer import FocusMapLayer
+from focuslock.overlay.geometry import display_scale, loupe_origin, scaled_focus, without_peaking
+from focuslock.overlay.guides import draw_aspect_guide, draw_centre_mark, draw_grid, draw_histogram, draw_safe_areas
 from focuslock.overlay.hud import darken, draw_text_panel
-from focuslock.core.resources import is_finite_number
+from focuslock.overlay.readouts import defocus_line, hud_lines
+# The choices the renderer draws by. The names below the renderer's own in __all__ are
+# given here too for the importers that still take them from this module; their home is
+# focuslock.overlay.settings, .geometry and .readouts.
+from focuslock.overlay.settings import (GHOST_MODES, OVERLAY_CHOICES, OverlaySettings, overlay_choices, parse_aspect,
+                                        with_overlay_choices)
 
-__all__ = ["GHOST_MODES", "OVERLAY_CHOICES", "OverlayRenderer", "OverlaySettings", "PreparedPicture", "defocus_line", "display_scale", "loupe_origin", "overlay_choices", "parse_aspect",
-           "with_overlay_choices"]
-
-GHOST_MODES = ("off", "blend", "difference", "split", "blink")
-
-
-def parse_aspect(text: str | None) -> float | None:
-    """'4:5', '16:9', '1:1', '2.39' → width / height; None or '' → no guide."""
-    if not text:
-        return None
-    if ":" in text:
-        width, _, height = text.partition(":")
-        value = float(width) / float(height)
-    else:
-        value = float(text)
-    if not (0.1 < value < 10):
-        raise ValueError(f"An aspect ratio of {text} is not one a frame could have.")
-    return value
-
-
-@dataclass(frozen=True)
-class OverlaySettings:
-    peaking: bool = True
-    grid: bool = False
-    centre_mark: bool = False
-    aspect_guide: str | None = None  # "4:5", "1:1", "16:9", ...
-    safe_areas: bool = False
-    ghost_mode: str = "off"
-    ghost_opacity: float = 0.5
-    loupe_zoom: int = 0  # 0 = off, 2–8
-    loupe_at: tuple[int, int] | None = None  # (x, y) under the pointer; None = the feature
-    zebras: bool = False
-    zebra_level: int = 250
-    histogram: str = "off"  # "off" | "luma" | "rgb"
-    focus_meter: bool = True
-    hud: bool = False  # the consumer draws the HUD with the session's own figures
-    path_length: int = 90
-    # The size (device pixels) the picture is shown at. When the frame is larger, the
-    # overlays are drawn on a copy scaled to fit it: the window never pays for painting
-    # pixels the screen cannot show. None: at the frame's own size (recordings).
-    display_size_px: tuple[int, int] | None = None
-
-    def __post_init__(self) -> None:
-        if self.ghost_mode not in GHOST_MODES:
-            raise ValueError(f"Unknown ghost mode {self.ghost_mode!r}; use one of {', '.join(GHOST_MODES)}.")
-        if self.loupe_zoom and not 2 <= self.loupe_zoom <= 8:
-            raise ValueError(f"The loupe magnifies 2 to 8 times, not {self.loupe_zoom}.")
-        if self.histogram not in ("off", "luma", "rgb"):
-            raise ValueError("The histogram is off, luma or rgb.")
-        if self.display_size_px is not None and not (len(self.display_size_px) == 2
-                                                     and all(int(v) >= 16 for v in self.display_size_px)):
-            raise ValueError(f"A display of {self.display_size_px} pixels is too small to show a frame.")
-        parse_aspect(self.aspect_guide)
-
-    @classmethod
-    def everything(cls, **overrides) -> "OverlaySettings":
-        """Every overlay on (what the speed goal is measured with)."""
-        base = dict(grid=True, centre_mark=True, aspect_guide="4:5", safe_areas=True, ghost_mode="blend", loupe_zoom=4,
-                    zebras=True, histogram="rgb")
-        return cls(**{**base, **overrides})
-
-
-# The overlay choices a user makes and expects back (the window remembers them; a recipe
-# keeps them for its setup): plain values, none of the per-frame state.
-OVERLAY_CHOICES = ("peaking", "grid", "centre_mark", "aspect_guide", "safe_areas", "ghost_mode", "ghost_opacity",
-                   "zebras", "zebra_level", "histogram", "loupe_zoom", "focus_meter")
-
-
-def overlay_choices(overlay: "OverlaySettings") -> dict:
-    """The user's overlay choices as a plain mapping (None values left out)."""
-    return {name: getattr(overlay, name) for name in OVERLAY_CHOICES if getattr(overlay, name) is not None}
-
-
-# What each choice must be when it comes from a file (the window's remembered choices,
-# a recipe's [overlay] table): a string is not a switch, a switch is not a number.
-_SWITCHES = ("peaking", "grid", "centre_mark", "safe_areas", "zebras", "focus_meter")
-_WORDS = ("ghost_mode", "histogram")
-
-
-def _checked_choice(name: str, value):
-    if name in _SWITCHES:
-        if not isinstance(value, bool):
-            raise ValueError(f"The overlay choice {name} must be true or false, got {value!r}.")
-    elif name in _WORDS:
-        if not isinstance(value, str):
-            raise ValueError(f"The overlay choice {name} must be a word, got {value!r}.")
-    elif name == "aspect_guide":
-        if value is not None and not isinstance(value, str):
-            raise ValueError(f"The aspect guide must be a ratio such as \"4:5\", got {value!r}.")
-    elif name == "ghost_opacity":
-        if not is_finite_number(value) or not 0.0 <= value <= 1.0:
-            raise ValueError(f"The ghost's opacity must be a number from 0 to 1, got {value!r}.")
-        value = float(value)
-    elif name == "zebra_level":
-        if not is_finite_number(value) or value != int(value) or not 0 <= value <= 255:
-            raise ValueError(f"The zebra level must be a whole number from 0 to 255, got {value!r}.")
-        value = int(value)
-    elif name == "loupe_zoom":
-        if not is_finite_number(value) or value != int(value):
-            raise ValueError(f"The loupe zoom must be 0 (off) or a whole number from 2 to 8, got {value!r}.")
-        value = int(value)
-    return value
-
-
-def with_overlay_choices(overlay: "OverlaySettings", choices: dict) -> "OverlaySettings":
-    """``overlay`` with the known ``choices`` applied; unknown names are ignored, a bad
-    value raises ValueError (or TypeError) with what is wrong, in one sentence."""
-    return replace(overlay, **{name: _checked_choice(name, choices[name]) for name in OVERLAY_CHOICES if name in choices})
+__all__ = ["OverlayRenderer", "PreparedPicture",
+           # from their homes (see the import above)
+           "GHOST_MODES", "OVERLAY_CHOICES", "OverlaySettings", "defocus_line", "display_scale", "hud_lines",
+           "loupe_origin", "overlay_choices", "parse_aspect", "with_overlay_choices"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -206,10 +109,10 @@ class OverlayRenderer:
             prepared = self.prepare(image_rgb, settings, reference_rgb=reference_rgb, luma=luma)
         scale, picture, base = prepared.scale, prepared.picture, prepared.base
         if scale < 1.0 and focus is not None:
-            focus = _scaled_focus(focus, scale, (picture.shape[1], picture.shape[0]))
+            focus = scaled_focus(focus, scale, (picture.shape[1], picture.shape[0]))
         if focus is not None:
             focus_map = self.focus_map.update(image_rgb, focus, peaking if settings.peaking else None, metadata, luma)
-            out = draw_focus_layer(base, focus if settings.peaking else _without_peaking(focus), peaking, focus_map)
+            out = draw_focus_layer(base, focus if settings.peaking else without_peaking(focus), peaking, focus_map)
         else:
             # Never draw on the picture itself (the frame's own pixels at full size;
             # at display size, what the histogram and drift read below).
@@ -217,17 +120,17 @@ class OverlayRenderer:
         if focus is not None and focus.roi_px is not None:
             self._draw_path(out, focus, scale)
         if settings.grid:
-            _grid(out)
+            draw_grid(out)
         if settings.centre_mark:
-            _centre_mark(out)
+            draw_centre_mark(out)
         if settings.aspect_guide:
-            _aspect_guide(out, parse_aspect(settings.aspect_guide))
+            draw_aspect_guide(out, parse_aspect(settings.aspect_guide))
         if settings.safe_areas:
-            _safe_areas(out)
+            draw_safe_areas(out)
         if settings.loupe_zoom:
             self._loupe(out, image_rgb, focus, settings, scale)
         if settings.histogram != "off":
-            _histogram(out, picture, settings.histogram)
+            draw_histogram(out, picture, settings.histogram)
         if settings.focus_meter and focus is not None and focus.lock is not None:
             self._meter(out, focus)
         if prepared.reference_rgb is not None:
@@ -364,188 +267,3 @@ class OverlayRenderer:
             cv2.line(out, (x0 - 4, y_of(threshold)), (x0 + bar_w + 4, y_of(threshold)), tint, 2)
             cv2.putText(out, label, (x0 - 40, y_of(threshold) + 5), cv2.FONT_HERSHEY_SIMPLEX, 0.45, tint, 1, cv2.LINE_AA)
         cv2.line(out, (x0 - 6, y_of(self.meter_peak)), (x0 + bar_w + 6, y_of(self.meter_peak)), (255, 255, 255), 2)
-
-
-# ---------------------------------------------------------------------- helpers
-_LOUPE_GAP_PX = 10
-
-
-def display_scale(frame_shape: tuple[int, ...], display_size_px: tuple[int, int] | None) -> float:
-    """The scale (≤ 1) at which a frame fits the display, keeping its aspect; 1 when the
-    display is as large as the frame or nearly (scaling would cost more than it saves)."""
-    if display_size_px is None:
-        return 1.0
-    height, width = frame_shape[:2]
-    scale = min(display_size_px[0] / width, display_size_px[1] / height)
-    return scale if scale < 0.9 else 1.0
-
-
-def _scaled_focus(focus: FocusResult, scale: float, size: tuple[int, int]) -> FocusResult:
-    """``focus`` as drawn on the frame scaled by ``scale`` to ``size`` (w, h): the box and
-    the peaking band mapped; the verdict itself untouched."""
-    roi = None
-    if focus.roi_px is not None:
-        roi = tuple(v * scale for v in focus.roi_px)
-    peaking = focus.peaking
-    if peaking is not None:
-        band = peaking.band
-        # A one-pixel peaking line must survive the scaling: each output pixel takes the
-        # strongest band among the frame pixels it covers (dilate, then sample).
-        reach = int(math.ceil(1.0 / scale))
-        if reach > 1:
-            band = cv2.dilate(band, np.ones((reach, reach), np.uint8))
-        ox, oy = peaking.offset_px
-        band_size = (max(1, int(round(band.shape[1] * scale))), max(1, int(round(band.shape[0] * scale))))
-        band_size = (min(band_size[0], size[0]), min(band_size[1], size[1]))
-        band = cv2.resize(band, band_size, interpolation=cv2.INTER_NEAREST)
-        offset = (min(int(round(ox * scale)), size[0] - band_size[0]), min(int(round(oy * scale)), size[1] - band_size[1]))
-        peaking = replace(peaking, band=band, offset_px=offset)
-    more = tuple(replace(feature, roi_px=tuple(v * scale for v in feature.roi_px)) for feature in focus.more
-                 if feature.roi_px is not None)
-    return replace(focus, roi_px=roi, peaking=peaking, more=more)
-
-
-def loupe_origin(frame_size_px: tuple[int, int], inset_px: int,
-                 box_px: tuple[float, float, float, float] | None) -> tuple[int, int]:
-    """Top-left corner of the loupe's inset: bottom right, unless that would cover the
-    followed box; then the first free one of bottom left, top right (beside the meter)
-    and top left; if the box is so large that it touches all four, the corner that covers
-    least of it. The inset must never hide the detail the user is watching."""
-    width, height = frame_size_px
-    gap = _LOUPE_GAP_PX
-    right, bottom = width - inset_px - gap, height - inset_px - gap
-    meter_clearance = max(14, width // 70) + 60  # the meter bar and its labels
-    candidates = [(right, bottom), (gap, bottom), (max(right - meter_clearance, gap), gap), (gap, gap)]
-    candidates = [(min(max(x, 0), max(width - inset_px, 0)), min(max(y, 0), max(height - inset_px, 0))) for x, y in candidates]
-    if box_px is None:
-        return candidates[0]
-    bx, by, bw, bh = box_px
-    bx0, by0, bx1, by1 = bx - gap, by - gap, bx + bw + gap, by + bh + gap
-
-    def covered(origin: tuple[int, int]) -> float:
-        ox, oy = origin
-        overlap_w = min(ox + inset_px, bx1) - max(ox, bx0)
-        overlap_h = min(oy + inset_px, by1) - max(oy, by0)
-        return max(overlap_w, 0.0) * max(overlap_h, 0.0)
-
-    for origin in candidates:
-        if covered(origin) == 0.0:
-            return origin
-    return min(candidates, key=covered)
-
-
-def _without_peaking(focus: FocusResult) -> FocusResult:
-    return replace(focus, peaking=None)
-
-
-def _grid(out: np.ndarray) -> None:
-    height, width = out.shape[:2]
-    for i in (1, 2):
-        x, y = width * i // 3, height * i // 3
-        cv2.line(out, (x, 0), (x, height), (230, 230, 230), 1, cv2.LINE_AA)
-        cv2.line(out, (0, y), (width, y), (230, 230, 230), 1, cv2.LINE_AA)
-
-
-def _centre_mark(out: np.ndarray) -> None:
-    height, width = out.shape[:2]
-    arm = max(10, min(height, width) // 40)
-    cx, cy = width // 2, height // 2
-    cv2.line(out, (cx - arm, cy), (cx + arm, cy), (255, 255, 255), 2, cv2.LINE_AA)
-    cv2.line(out, (cx, cy - arm), (cx, cy + arm), (255, 255, 255), 2, cv2.LINE_AA)
-
-
-def _aspect_guide(out: np.ndarray, aspect: float | None) -> None:
-    """Darken what a crop to ``aspect`` (width/height) would cut."""
-    if aspect is None:
-        return
-    height, width = out.shape[:2]
-    if width / height > aspect:
-        keep = int(round(height * aspect))
-        margin = (width - keep) // 2
-        darken(out, 0, height, 0, margin, 0.35)
-        darken(out, 0, height, margin + keep, width, 0.35)
-        cv2.rectangle(out, (margin, 0), (margin + keep - 1, height - 1), (255, 255, 255), 1)
-    else:
-        keep = int(round(width / aspect))
-        margin = (height - keep) // 2
-        darken(out, 0, margin, 0, width, 0.35)
-        darken(out, margin + keep, height, 0, width, 0.35)
-        cv2.rectangle(out, (0, margin), (width - 1, margin + keep - 1), (255, 255, 255), 1)
-
-
-def _safe_areas(out: np.ndarray) -> None:
-    """Action safe (93 %) and title safe (90 %), as broadcast monitors show them."""
-    height, width = out.shape[:2]
-    for share, colour in ((0.93, (200, 200, 200)), (0.90, (255, 220, 120))):
-        dx, dy = int(width * (1 - share) / 2), int(height * (1 - share) / 2)
-        cv2.rectangle(out, (dx, dy), (width - dx, height - dy), colour, 1, cv2.LINE_AA)
-
-
-def _histogram(out: np.ndarray, image: np.ndarray, mode: str) -> None:
-    height, width = out.shape[:2]
-    graph_w, graph_h = 256, max(60, height // 8)
-    x0, y0 = 10, height - graph_h - 10
-    darken(out, y0, y0 + graph_h, x0, x0 + graph_w, 0.25)
-    sample = image[::4, ::4]
-    channels = [(cv2.cvtColor(np.ascontiguousarray(sample), cv2.COLOR_RGB2GRAY), (235, 235, 235))] if mode == "luma" else \
-        [(np.ascontiguousarray(sample[..., i]), colour) for i, colour in enumerate(((255, 70, 70), (70, 255, 70), (90, 140, 255)))]
-    for plane, colour in channels:
-        counts = cv2.calcHist([plane], [0], None, [256], [0, 256]).ravel()
-        counts = np.sqrt(counts / max(counts.max(), 1.0))  # square root: small peaks stay visible
-        points = np.stack([x0 + np.arange(256), y0 + graph_h - 1 - counts * (graph_h - 2)], axis=1).astype(np.int32)
-        cv2.polylines(out, [points.reshape(-1, 1, 2)], False, colour, 1, cv2.LINE_AA)
-
-
-def hud_lines(metadata: Mapping[str, Any], optics: DofResult | None, focus: FocusResult | None,
-              drift_px: tuple[float, float] | None) -> list[str]:
-    """Exposure, depth of field and framing drift, as the HUD shows them."""
-    lines = []
-    exposure = []
-    if metadata.get("f_number"):
-        exposure.append(f"f/{metadata['f_number']:g}")
-    if metadata.get("exposure_s"):
-        seconds = metadata["exposure_s"]
-        exposure.append(f"1/{round(1 / seconds)} s" if seconds < 1 else f"{seconds:g} s")
-    if metadata.get("iso"):
-        exposure.append(f"ISO {metadata['iso']}")
-    if exposure:
-        lines.append("  ".join(exposure))
-    if optics is not None:
-        if math.isinf(optics.total_mm):
-            lines.append(f"Depth of field {optics.near_mm / 1000:.2f} m to infinity")
-        else:
-            lines.append(f"Depth of field {describe_depth(optics.total_mm)}  "
-                         f"({_distance(optics.near_mm)} to {_distance(optics.far_mm)} from the lens)")
-    if drift_px is not None:
-        lines.append(f"Framing moved {drift_px[0]:+.1f}, {drift_px[1]:+.1f} px from the reference")
-    if focus is not None and focus.lock is not None:
-        # The state itself is the banner's (and the box's); here only what to do.
-        lock = focus.lock
-        if lock.hint:
-            lines.append(lock.hint[0].upper() + lock.hint[1:])
-        if lock.warning:
-            lines.append(lock.warning)
-    return lines
-
-
-def _distance(mm: float) -> str:
-    """A distance from the lens: mm to a tenth below a metre, m above."""
-    return f"{mm:.1f} mm" if mm < 1000 else f"{mm / 1000:.2f} m"
-
-
-def defocus_line(optics: DofResult | None, coc: LiveViewCoc | None, focus: FocusResult | None) -> str | None:
-    """The locked feature's blur as depth at the subject: 'about 85 µm from the lock's plane
-    of focus (0.40 of the way to the DoF's edge)'. None without the optics, the sensor's
-    pixel pitch or a blur (a frame sharper than the lock has no depth to tell)."""
-    lock = focus.lock if focus is not None else None
-    if optics is None or coc is None or lock is None or lock.blur_px is None:
-        return None
-    depth_mm = depth_for_live_view_blur_mm(optics, coc, lock.blur_px)
-    if depth_mm is None:
-        return None
-    # The share of the half-depth, from the optics' CoC as the depth is (the user's CoC in
-    # pixels may differ from the optics').
-    share = depth_mm / (0.5 * optics.total_mm)
-    more = "≥ " if lock.beyond_range else ""
-    return (f"Feature {more}about {describe_depth(depth_mm)} from the lock's plane of focus: "
-            f"{share * 100:.0f} % of the way to the edge of the depth of field")

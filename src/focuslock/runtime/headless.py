@@ -26,8 +26,8 @@ from focuslock.io.recording import RecordingError, RecordingFull, VideoRecorder
 from focuslock.overlay.focus_layer import draw_stale
 from focuslock.overlay.hud import draw_text_panel
 from focuslock.overlay.placement_text import describe_placement
-from focuslock.overlay.render import defocus_line
-from focuslock.overlay.render import hud_lines as overlay_hud_lines
+from focuslock.overlay.readouts import defocus_line
+from focuslock.overlay.readouts import hud_lines as overlay_hud_lines
 from focuslock.runtime.live import LiveSession
 from focuslock.runtime.pipeline import PipelineSettings
 
