@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from focuslock.simulators.sim import BenchConfig, SimTruth, SimulatedBench
 from focuslock.focus.track import FeatureTracker
+from focuslock.simulators.sim import BenchConfig, SimTruth, SimulatedBench
 
 
 def _grey(frame) -> np.ndarray:
@@ -101,7 +101,7 @@ def test_tracking_follows_focus_breathing_through_a_real_stack(focus_stacks):
 def test_a_box_outside_the_frame_is_refused():
     with pytest.raises(ValueError, match="not inside"):
         FeatureTracker(np.zeros((100, 100), np.uint8), (90, 90, 20, 20))
-    with pytest.raises(ValueError, match="at least 8×8"):
+    with pytest.raises(ValueError, match="at least 8×8 pixels"):
         FeatureTracker(np.zeros((100, 100), np.uint8), (10, 10, 4, 4))
 
 

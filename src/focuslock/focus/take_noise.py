@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from focuslock.core.box import MIN_FEATURE_PX
 from focuslock.focus.noise import first_difference_energy, temporal_noise_sigma
 
 __all__ = ["NEIGHBOURS", "pair_noise_sigmas"]

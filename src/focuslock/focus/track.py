@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from focuslock.core.box import feature_box
+
 __all__ = ["FeatureTracker", "TrackResult", "TrackSettings"]
 
 
@@ -60,23 +62,18 @@ class FeatureTracker:
 
     def __init__(self, grey: np.ndarray, roi_px: tuple[float, float, float, float], settings: TrackSettings | None = None) -> None:
         self.settings = settings or TrackSettings()
-        x, y, w, h = (int(round(v)) for v in roi_px)
         height, width = grey.shape[:2]
-        if w < 8 or h < 8:
-            raise ValueError("Choose a feature at least 8×8 pixels to follow.")
-        if x < 0 or y < 0 or x + w > width or y + h > height:
-            raise ValueError(f"The feature box {x},{y},{w}×{h} is not inside the {width}×{height} frame.")
+        x, y, w, h = feature_box(roi_px).check_inside(width, height).as_tuple()
         self._setup(grey[y : y + h, x : x + w], x, y)
 
     @classmethod
     def from_template(cls, patch: np.ndarray, position_px: tuple[float, float], settings: TrackSettings | None = None
-                      ) -> "FeatureTracker":
+                      ) -> FeatureTracker:
         """A tracker for a feature seen elsewhere (``patch``), expected near ``position_px``."""
         tracker = cls.__new__(cls)
         tracker.settings = settings or TrackSettings()
         h, w = patch.shape[:2]
-        if w < 8 or h < 8:
-            raise ValueError("Choose a feature at least 8×8 pixels to follow.")
+        feature_box((0, 0, w, h))  # the size a feature must have to be followed
         tracker._setup(patch, *position_px)
         return tracker
 
