@@ -46,7 +46,7 @@ def _legend_shows(window, state: TileState) -> bool:
 def test_d_turns_the_focus_map_on_and_off(qtbot, window_on_the_bench):
     window, bench, session, pipeline = window_on_the_bench
     assert any(key == "D" and "focus map" in what for key, what in SHORTCUTS)
-    assert "focus map" in window._help_text()
+    assert "focus map" in window.help.text()
     assert window.settings.focus.peaking.display == "colour"
     qtbot.keyClick(window, QtCore.Qt.Key_D)
     assert window.peaking_panel.display.currentText() == FOCUS_MAP_DISPLAY

@@ -166,7 +166,7 @@ def test_a_hand_edited_window_file_opens_the_window_with_what_it_can_use(qtbot, 
         window = MainWindow(session, PipelineSettings(), store=SettingsStore(store_path), capture_folder=tmp_path)
         qtbot.addWidget(window)
         window.show()
-        assert window._beep_on_soft is False
+        assert window.live.beep_on_soft is False
         assert window.settings.overlay.peaking is True and window.settings.overlay.ghost_mode == "off"
         qtbot.waitUntil(lambda: window.view.frames_painted >= 3, timeout=10000)  # frames drawn with what it kept
         window.close()
@@ -301,9 +301,9 @@ def test_a_verdict_whose_frames_stopped_is_shown_as_stale_not_as_sharp(qtbot, tm
         assert window.rate_label.text().startswith("ENDED")
         assert window.view.hud_text().startswith("ENDED")
         # The picture is dimmed and the box grey: no green of SHARP is left on screen.
-        display = window._last_analysis.results["display"]
+        display = window.live.last_analysis.results["display"]
         shown = window.view.image
-        assert shown.mean() < 0.7 * window._last_analysis.frame.image.mean()
+        assert shown.mean() < 0.7 * window.live.last_analysis.frame.image.mean()
         green = np.array((40, 220, 70), np.uint8)
         assert (display == green).all(axis=-1).sum() > 50
         assert (shown == green).all(axis=-1).sum() == 0
@@ -347,11 +347,11 @@ def test_a_capture_that_cannot_be_saved_says_so_and_the_next_one_works(qtbot, tm
     bench = SimulatedBench(BenchConfig(live_view_size_px=(512, 340), frame_rate_hz=30.0, capture_width_px=1024))
     window, session = _window_on(qtbot, tmp_path, bench, blocker / "captures")
     try:
-        window.capture()
+        qtbot.mouseClick(window.capture_panel.button, QtCore.Qt.LeftButton)
         qtbot.waitUntil(lambda: window.capture_panel.button.isEnabled(), timeout=20000)
         assert "could not be saved" in window.capture_panel.result.text()
-        window.capture_folder = tmp_path / "captures"  # the photographer picks another folder
-        window.capture()
+        window.captures.folder = tmp_path / "captures"  # the photographer picks another folder
+        qtbot.mouseClick(window.capture_panel.button, QtCore.Qt.LeftButton)
         qtbot.waitUntil(lambda: "SIM_0002.JPG" in window.capture_panel.result.text(), timeout=20000)
         assert (tmp_path / "captures" / "SIM_0002.JPG").exists()
     finally:
@@ -367,7 +367,7 @@ def test_a_capture_cut_mid_download_lists_the_file_it_saved(qtbot, tmp_path):
     window, session = _window_on(qtbot, tmp_path, faulty, tmp_path / "captures")
     try:
         faulty.inject("download")
-        window.capture()
+        qtbot.mouseClick(window.capture_panel.button, QtCore.Qt.LeftButton)
         qtbot.waitUntil(lambda: window.capture_panel.button.isEnabled(), timeout=20000)
         text = window.capture_panel.result.text()
         assert "stopped answering during the download" in text and "SIM_0001.JPG: saved before the failure" in text
@@ -422,7 +422,7 @@ def test_closing_the_window_during_a_capture_waits_for_it(qtbot, tmp_path):
     bench = SimulatedBench(BenchConfig(live_view_size_px=(512, 340), frame_rate_hz=30.0, capture_width_px=3000))
     window, session = _window_on(qtbot, tmp_path, bench, tmp_path / "captures")
     try:
-        window.capture()
+        qtbot.mouseClick(window.capture_panel.button, QtCore.Qt.LeftButton)
         qtbot.wait(100)  # the capture is rendering and saving
         window.close()
         assert window.closing_note == "The capture finished before closing."
@@ -507,12 +507,14 @@ def test_marks_and_a_stack_from_the_panel_with_stop(qtbot, quick_bench_window, t
     panel = window.stack_panel
     assert not panel.buttons["shoot"].isEnabled()  # no marks yet
 
+    drive, stack = window.focus_drive, window.stack
+
     def idle() -> bool:
-        return window.stack_job is None or (window.stack_job.done() and panel.buttons["set_A"].isEnabled())
+        return not stack.running and panel.buttons["set_A"].isEnabled()
 
     def drive_to(target: int) -> None:
-        window.drive_focus(target - window._drive_total)
-        qtbot.waitUntil(lambda: window._drive_total == target and window._drive_in_flight is None, timeout=10000)
+        drive.drive(target - drive.position_steps)
+        qtbot.waitUntil(lambda: drive.position_steps == target and not drive.busy, timeout=10000)
 
     # First the drive's calibration, from the panel, on the coin's numeral in focus (the
     # bench moves focus 25 µm a step): saved where stacks and marks read it. The numeral
@@ -529,7 +531,7 @@ def test_marks_and_a_stack_from_the_panel_with_stop(qtbot, quick_bench_window, t
     assert record["camera"] == bench.name and record["step_um"] == pytest.approx(25.0, rel=0.35)
     # The window's count of the drive followed the sweep: the lens is back at the numeral
     # (within a quarter of its 39-step depth of field: the sweep's stride here is 33).
-    assert abs(window._drive_total - bench.best_focus_position_steps(numeral)) <= 10
+    assert abs(drive.position_steps - bench.best_focus_position_steps(numeral)) <= 10
 
     for name, landmark in (("A", "coin-numeral"), ("B", "ruler")):
         roi = bench.landmark_roi_px(landmark)
@@ -537,18 +539,18 @@ def test_marks_and_a_stack_from_the_panel_with_stop(qtbot, quick_bench_window, t
         window.choose_feature(*roi)
         qtbot.wait(300)
         qtbot.mouseClick(panel.buttons[f"set_{name}"], QtCore.Qt.LeftButton)
-        qtbot.waitUntil(lambda: name in window.marks and idle(), timeout=20000)
-    assert window.marks["A"].position_steps < window.marks["B"].position_steps
+        qtbot.waitUntil(lambda name=name: name in stack.marks and idle(), timeout=20000)
+    assert stack.marks["A"].position_steps < stack.marks["B"].position_steps
     # How far apart (the steps between the marks × the calibration just measured), and
     # which aperture's depth of field would hold both.
     from focuslock.optics.dof import describe_coverage, describe_depth
 
-    apart_mm = (window.marks["B"].position_steps - window.marks["A"].position_steps) * record["step_um"] / 1000.0
-    optics = window._last_analysis.results["optics"]
+    apart_mm = (stack.marks["B"].position_steps - stack.marks["A"].position_steps) * record["step_um"] / 1000.0
+    optics = window.live.last_analysis.results["optics"]
     assert f"A and B lie {describe_depth(apart_mm)} apart" in panel.status.text(), panel.status.text()
     assert describe_coverage(apart_mm, optics) in panel.status.text()
     assert panel.buttons["shoot"].isEnabled() and panel.buttons["go_B"].isEnabled()
-    drive_to(window._drive_total + 60)
+    drive_to(drive.position_steps + 60)
 
     qtbot.mouseClick(panel.buttons["shoot"], QtCore.Qt.LeftButton)
     assert panel.buttons["stop"].isEnabled() and not panel.buttons["shoot"].isEnabled()
@@ -566,7 +568,7 @@ def test_marks_and_a_stack_from_the_panel_with_stop(qtbot, quick_bench_window, t
     assert any(line.startswith("Not covered") for line in lines), lines
     assert any(line.startswith("Effective CoC") for line in lines), lines
     # The drive ended at B (its stored count, within the search around A).
-    assert abs(window._drive_total - window.marks["B"].position_steps) <= 3
+    assert abs(drive.position_steps - stack.marks["B"].position_steps) <= 3
 
     # Again, stopped after the first frame: the frame is kept and the panel says so.
     qtbot.wait(1100)  # a new folder name (one a second)
@@ -585,25 +587,26 @@ def test_the_v_key_zooms_the_cameras_live_view_on_the_box_and_the_box_follows(qt
     window, bench, session = bench_window
     roi = bench.landmark_roi_px("coin-numeral")
     window.choose_feature(*roi)
-    qtbot.waitUntil(lambda: window.live_view_zooms == (1.0, 5.0, 10.0), timeout=10000)
-    qtbot.waitUntil(lambda: window._box_now() is not None, timeout=5000)
+    zoom = window.zoom
+    qtbot.waitUntil(lambda: zoom.zooms == (1.0, 5.0, 10.0), timeout=10000)
+    qtbot.waitUntil(lambda: window.live.box_now() is not None, timeout=5000)
     qtbot.keyClick(window, QtCore.Qt.Key_V)
-    qtbot.waitUntil(lambda: window.zoom_window is not None, timeout=20000)
-    assert window.zoom_window.zoom == 5.0
+    qtbot.waitUntil(lambda: zoom.window is not None, timeout=20000)
+    assert zoom.window.zoom == 5.0
     # The box now holds the numeral in the zoomed view's pixels (the bench's own landmark
     # box at this zoom, within its rounding).
-    qtbot.waitUntil(lambda: window._last_analysis.frame.metadata.get("live_view_zoom") == 5.0, timeout=10000)
+    qtbot.waitUntil(lambda: window.live.last_analysis.frame.metadata.get("live_view_zoom") == 5.0, timeout=10000)
     expected = bench.landmark_roi_px("coin-numeral")
-    assert all(abs(a - b) <= 4 for a, b in zip(window.settings.focus.roi_px, expected))
+    assert all(abs(a - b) <= 4 for a, b in zip(window.settings.focus.roi_px, expected, strict=True))
     assert "press L to lock again" in window.statusBar().currentMessage()
     # V twice more: 10× (the box, 430 px tall now, is larger than the view: dropped, and
     # said), then back to the whole view with the box where it was.
     qtbot.keyClick(window, QtCore.Qt.Key_V)
-    qtbot.waitUntil(lambda: window.zoom_window is not None and window.zoom_window.zoom == 10.0, timeout=30000)
+    qtbot.waitUntil(lambda: zoom.window is not None and zoom.window.zoom == 10.0, timeout=30000)
     assert window.settings.focus.roi_px is None and "larger than this view" in window.statusBar().currentMessage()
     qtbot.keyClick(window, QtCore.Qt.Key_V)
-    qtbot.waitUntil(lambda: window.zoom_window is None and "live view 1×" in window.statusBar().currentMessage(), timeout=30000)
-    assert all(abs(a - b) <= 2 for a, b in zip(window.settings.focus.roi_px, roi)), (window.settings.focus.roi_px, roi)
+    qtbot.waitUntil(lambda: zoom.window is None and "live view 1×" in window.statusBar().currentMessage(), timeout=30000)
+    assert all(abs(a - b) <= 2 for a, b in zip(window.settings.focus.roi_px, roi, strict=True)), (window.settings.focus.roi_px, roi)
 
 
 def test_ctrl_drag_adds_features_locked_together_and_c_clears_them(qtbot, bench_window):
@@ -642,15 +645,15 @@ def test_the_setup_is_saved_as_a_recipe_from_the_window_and_its_overlay_comes_ba
     from focuslock.session.recipe import load_recipe
 
     window, bench, session = bench_window
-    assert "capture first" in window.save_recipe_to(tmp_path / "nothing.toml")  # no reference yet: one sentence
+    assert "capture first" in window.recipes.save_to(tmp_path / "nothing.toml")  # no reference yet: one sentence
     assert not (tmp_path / "nothing.toml").exists()
     _lock_on_the_coin_in_focus(qtbot, window, bench)
     qtbot.keyClick(window, QtCore.Qt.Key_G)
     qtbot.keyClick(window, QtCore.Qt.Key_Z)
-    qtbot.waitUntil(lambda: bool(window._camera_settings), timeout=10000)
-    window.capture()
-    qtbot.waitUntil(lambda: window.last_capture is not None, timeout=15000)
-    said = window.save_recipe_to(tmp_path / "coin.toml")
+    qtbot.waitUntil(lambda: bool(window.camera.settings), timeout=10000)
+    qtbot.mouseClick(window.capture_panel.button, QtCore.Qt.LeftButton)
+    qtbot.waitUntil(lambda: window.captures.last_capture is not None, timeout=15000)
+    said = window.recipes.save_to(tmp_path / "coin.toml")
     assert said.startswith("Recipe saved"), said
     recipe, reference = load_recipe(tmp_path / "coin.toml")
     # The reference is the capture at full resolution; the box and the CoC in its pixels
@@ -667,8 +670,8 @@ def test_the_setup_is_saved_as_a_recipe_from_the_window_and_its_overlay_comes_ba
     qtbot.keyClick(window, QtCore.Qt.Key_G)
     qtbot.keyClick(window, QtCore.Qt.Key_Z)
     assert not window.settings.overlay.grid
-    assert window.apply_overlay_choices(recipe.overlay) is None
+    assert window.live.apply_overlay_choices(recipe.overlay) is None
     assert window.settings.overlay.grid and window.settings.overlay.zebras
     # A hand-edited recipe with a nonsense choice: one sentence, the overlay as it was.
-    problem = window.apply_overlay_choices({"histogram": "sideways"})
+    problem = window.live.apply_overlay_choices({"histogram": "sideways"})
     assert "could not be used" in problem and window.settings.overlay.histogram == "off"

@@ -98,8 +98,8 @@ def test_a_code_held_before_the_lens_names_the_next_shots_once_confirmed_and_eac
 
         # Focus racked well off the numeral: the next shot is SOFT, and says so beside its crop.
         window.drive_focus(250)
-        qtbot.waitUntil(lambda: window._drive_in_flight is None and window._drive_total == 250, timeout=10000)
-        window.capture()
+        qtbot.waitUntil(lambda: not window.focus_drive.busy and window.focus_drive.position_steps == 250, timeout=10000)
+        qtbot.mouseClick(window.capture_panel.button, QtCore.Qt.LeftButton)
         qtbot.waitUntil(lambda: window.review_panel.review is not first, timeout=20000)
         second = window.review_panel.review
         assert second.path.name == f"studio_{CODE}_002.JPG" and second.verdict == "soft", second.text
