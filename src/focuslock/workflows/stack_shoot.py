@@ -26,7 +26,7 @@ from focuslock.core.signals import StopSignals
 from focuslock.devices.base import Camera, CameraError, CorruptFrameError
 from focuslock.optics.dof import DofResult
 from focuslock.runtime.pipeline import FramePipeline, PipelineSettings
-from focuslock.workflows.calibrate import MIN_BACKLASH_GUARD_STEPS
+from focuslock.workflows.drive_sweep import MIN_BACKLASH_GUARD_STEPS
 from focuslock.workflows.marks import GoToResult, Mark, go_to_mark
 from focuslock.workflows.stack_manifest import MANIFEST_NAME, manifest_fields
 
