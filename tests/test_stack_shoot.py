@@ -16,8 +16,9 @@ import json
 import cv2
 import pytest
 
+from focuslock.cli import main
+from focuslock.simulators.demo import demo_feature
 from focuslock.simulators.sim import BenchConfig, SimulatedBench
-from focuslock.cli import _demo_feature, main
 from focuslock.workflows.stack_shoot import frame_step_steps, optics_of, plan_slices, shoot_stack
 from tests.small_disk import SmallDisk, python_argv
 
@@ -41,7 +42,7 @@ class _LoggedBench(SimulatedBench):
 
 def _bench(**overrides) -> _LoggedBench:
     config = BenchConfig(magnification=2.0, capture_width_px=400, frame_rate_hz=None, **overrides)
-    bench = _LoggedBench(config.aimed_at(_demo_feature(config)))
+    bench = _LoggedBench(config.aimed_at(demo_feature(config)))
     bench.open()
     return bench
 

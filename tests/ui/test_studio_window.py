@@ -4,7 +4,6 @@ logged, given its sidecar and opened for review at 100 % with the verdict beside
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import subprocess
@@ -12,11 +11,11 @@ import subprocess
 import cv2
 from PySide6 import QtCore
 
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
 from focuslock.cli import main
 from focuslock.runtime.live import LiveSession
 from focuslock.runtime.pipeline import FramePipeline, OpticsSettings, PipelineSettings
 from focuslock.session.store import ShotStore
+from focuslock.simulators.sim import BenchConfig, SimulatedBench
 from focuslock.ui.main_window import MainWindow
 from focuslock.ui.settings_store import SettingsStore
 from tests.session.test_xmp import EXIFTOOL
@@ -62,14 +61,14 @@ def _recipe(tmp_path, capsys, bench: CardBench):
 
 
 def test_a_code_held_before_the_lens_names_the_next_shots_once_confirmed_and_each_shot_is_reviewed(qtbot, tmp_path, capsys):
-    from focuslock.cli import _open_capture_session
+    from focuslock.workflows.capture_session import open_capture_session
 
     bench = CardBench(BenchConfig(live_view_size_px=(512, 340), frame_rate_hz=20.0, capture_width_px=1024))
     bench.open()
     recipe_path, roi = _recipe(tmp_path, capsys, bench)
     folder = tmp_path / "studio"
     # The session as `focuslock demo --session studio --recipe bottles.toml` opens it.
-    shot_log = _open_capture_session(argparse.Namespace(recipe=recipe_path, session=folder, sku=None))
+    shot_log = open_capture_session(folder, recipe_path, sku=None)
     session = LiveSession(bench, processor=FramePipeline(), settings=SETTINGS)
     session.start()
     window = MainWindow(session, SETTINGS, capture_folder=folder, store=SettingsStore(tmp_path / "window.json"),
@@ -139,8 +138,8 @@ def test_the_demo_opens_a_studio_session_from_a_recipe_and_refuses_it_headless(t
 
 
 def test_the_camera_is_checked_against_the_recipe_set_from_it_and_checked_again_after_a_reconnect(qtbot, tmp_path, capsys):
-    from focuslock.simulators.sim import BenchLink
     from focuslock.session.recipe import load_recipe
+    from focuslock.simulators.sim import BenchLink
 
     link = BenchLink()
     config = BenchConfig(live_view_size_px=(512, 340), frame_rate_hz=20.0, capture_width_px=1024)

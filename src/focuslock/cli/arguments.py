@@ -1,0 +1,96 @@
+"""Argument types shared by the commands (each refuses a value with the sentence argparse
+prints under the usage line, exit 2, before any work), and the reading of options
+several commands share."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+__all__ = ["MAX_FPS", "MAX_SIZE_PX", "MIN_FPS", "finite_float", "frame_rate", "lock_coc_px", "positive_float", "roi",
+           "sensor_of", "sensor_width_mm", "size"]
+
+# The simulated bench's limits: 8K live view, 0.1–240 frames a second.
+MAX_SIZE_PX = (7680, 4320)
+MIN_FPS, MAX_FPS = 0.1, 240.0
+
+
+def size(text: str) -> tuple[int, int]:
+    """A live-view size ``WxH`` within what the simulated bench renders."""
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 1024x680.") from None
+    if width < 16 or height < 16:
+        raise argparse.ArgumentTypeError(f"{text} is too small for live view.")
+    if width > MAX_SIZE_PX[0] or height > MAX_SIZE_PX[1]:
+        raise argparse.ArgumentTypeError(f"{text} is larger than {MAX_SIZE_PX[0]}x{MAX_SIZE_PX[1]}, the largest live view simulated.")
+    return width, height
+
+
+def finite_float(text: str) -> float:
+    """Any finite number: "nan" and "inf" are refused here, not printed into results."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number.") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text} is not a finite number.")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A finite number more than 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number.") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"{text} must be a finite number more than 0.")
+    return value
+
+
+def frame_rate(text: str) -> float:
+    """A frame rate the simulated bench can run at."""
+    value = positive_float(text)
+    if not (MIN_FPS <= value <= MAX_FPS):
+        raise argparse.ArgumentTypeError(f"{text} frames a second is outside {MIN_FPS:g}–{MAX_FPS:g}.")
+    return value
+
+
+def lock_coc_px(text: str) -> float:
+    """A CoC in live-view or take pixels for the lock: positive, and at most MAX_COC_PX
+    (said before the run, not by every frame's processing)."""
+    from focuslock.focus.lock import MAX_COC_PX
+
+    value = positive_float(text)
+    if value > MAX_COC_PX:
+        raise argparse.ArgumentTypeError(f"a circle of confusion of {text} px is not plausible; give at most {MAX_COC_PX:g}.")
+    return value
+
+
+def sensor_width_mm(text: str) -> float:
+    """A sensor's width: from a phone's (about 5 mm) to large format's (254 mm) and some."""
+    value = positive_float(text)
+    if not 1.0 <= value <= 1000.0:
+        raise argparse.ArgumentTypeError(f"a sensor {text} mm wide is not a camera's; give its width in mm (1 to 1000).")
+    return value
+
+
+def roi(text: str) -> tuple[int, int, int, int]:
+    """A box ``X,Y,W,H`` in pixels (rounded), W and H at least 3."""
+    try:
+        x, y, w, h = (int(round(float(part))) for part in text.split(","))
+    except (ValueError, OverflowError):  # OverflowError: "inf"
+        raise argparse.ArgumentTypeError(f"{text!r} is not a box X,Y,W,H such as 600,300,80,60.") from None
+    if w < 3 or h < 3 or x < 0 or y < 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a usable box: X and Y at least 0, W and H at least 3.")
+    return x, y, w, h
+
+
+def sensor_of(args: argparse.Namespace):
+    """The sensor behind a command's CoC options (--coc-px, --coc-um, --camera,
+    --sensor-width-mm), checked: a :class:`focuslock.optics.lens_setup.SensorSetup` or None."""
+    from focuslock.optics.lens_setup import take_sensor
+
+    return take_sensor(coc_px=args.coc_px, coc_um=args.coc_um, camera=args.camera, sensor_width_mm=args.sensor_width_mm)

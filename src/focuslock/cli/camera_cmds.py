@@ -1,0 +1,192 @@
+"""``focuslock cameras``, ``capture`` and ``calibrate``: the tethered camera, its files
+and its focus drive."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from focuslock.cli import arguments as arg
+from focuslock.cli.common import EXIT_FAILURE, EXIT_OK, UserError, print_json
+
+__all__ = ["add_calibrate", "add_cameras", "add_capture"]
+
+
+def add_cameras(commands) -> None:
+    """Add ``cameras`` to the sub-commands ``commands``."""
+    cameras = commands.add_parser("cameras", help="list the cameras connected by USB")
+    cameras.add_argument("--json", action="store_true", help="print a JSON list")
+    cameras.set_defaults(run=_cameras)
+
+
+def add_capture(commands) -> None:
+    """Add ``capture`` to the sub-commands ``commands``."""
+    capture = commands.add_parser("capture", help="capture with a tethered camera and download every file safely")
+    capture.add_argument("--camera", help="model (or part of it) or port, when several are connected")
+    capture.add_argument("--out", type=Path, default=Path("captures"), help="folder for the downloaded files (default captures)")
+    capture.add_argument("--count", type=int, default=1, help="how many captures (default 1)")
+    capture.add_argument("--delete-from-camera", action="store_true",
+                         help="delete each file from the camera once its download is verified")
+    capture.add_argument("--json", action="store_true", help='print {"files": [...]} of what was downloaded and verified')
+    capture.add_argument("--session", type=Path, help="log each capture in this session folder (with --recipe): named, "
+                                                       "judged, rated in XMP sidecars")
+    capture.add_argument("--recipe", type=Path, help="the recipe the session checks against (its features, CoC, naming)")
+    capture.add_argument("--sku", help="the product's code for the names and the log (as a card's barcode gives it)")
+    capture.set_defaults(run=_capture)
+
+
+def add_calibrate(commands) -> None:
+    """Add ``calibrate focus-steps`` to the sub-commands ``commands``."""
+    from focuslock.runtime.sources import SOURCE_HELP
+
+    calibrate = commands.add_parser("calibrate", help="measure the camera and lens: focus-drive steps")
+    what = calibrate.add_subparsers(dest="what", required=True, metavar="WHAT")
+    steps = what.add_parser("focus-steps", help="how far one focus-drive step moves focus, and the backlash, from live view")
+    steps.add_argument("--source", default="sim", help=SOURCE_HELP)
+    steps.add_argument("--roi", type=arg.roi, help="the feature to sweep through focus, X,Y,W,H in live-view pixels, in focus "
+                                                  "(default on the simulated bench: the demo's feature, focused)")
+    steps.add_argument("--camera-name", help="the body's name for the record (default: the source's)")
+    steps.add_argument("--lens-name", default="", help="the lens's name for the record")
+    steps.add_argument("--drive-setting", default="", help="the drive step measured, e.g. Canon 'Near 1'")
+    steps.add_argument("--out", type=Path, help="calibration file to add the record to (default: the user's calibration folder)")
+    steps.add_argument("--dry-run", action="store_true", help="measure and print; save nothing")
+    steps.add_argument("--json", action="store_true", help="print one JSON object")
+    calibrate.set_defaults(run=_calibrate)
+
+
+def _cameras(args: argparse.Namespace) -> int:
+    from focuslock.devices.base import CameraError
+    from focuslock.devices.gphoto import list_cameras
+
+    try:
+        found = list_cameras()
+    except CameraError as error:
+        raise UserError(error.user_message) from None
+    if args.json:
+        print_json([camera.to_json() for camera in found])
+    elif not found:
+        print("No camera found; check the cable, that the body is on and in PC/tether mode.")
+    else:
+        for camera in found:
+            print(f"{camera.model}  {camera.port}  (profile {camera.profile})")
+    return EXIT_OK
+
+
+def _capture(args: argparse.Namespace) -> int:
+    from focuslock.devices.base import CameraError
+    from focuslock.devices.gphoto import GPhotoCamera
+    from focuslock.session.recipe import settings_of
+    from focuslock.workflows.watch import WatchError
+
+    if args.count < 1:
+        raise UserError(f"--count must be 1 or more, got {args.count}.")
+    if (args.session is None) != (args.recipe is None):
+        raise UserError("--session and --recipe go together: the session checks every capture against the recipe.")
+    session = None
+    if args.session is not None:
+        from focuslock.workflows.capture_session import open_capture_session
+
+        session = open_capture_session(args.session, args.recipe, args.sku)
+    out = args.session if session is not None else args.out
+    camera = GPhotoCamera(args.camera, download_folder=out, delete_after_download=args.delete_from_camera)
+    failure = None
+    printed: set[Path] = set()
+    shots = []
+    try:
+        camera.open()
+        for _ in range(args.count):
+            paths = camera.capture(out)
+            if session is not None:
+                shot = session(paths, camera.name, camera_settings=settings_of(camera))
+                shots.append(shot)
+                paths = [out / shot["file"], *(out / c for c in shot["companions"])]
+                if not args.json:
+                    print(shot["text"], flush=True)
+            for path in paths:
+                if not args.json:
+                    # At once: a run cut short (a kill, a pulled cable) has still said
+                    # where each finished file is.
+                    print(path, flush=True)
+                    printed.add(path)
+    except CameraError as error:
+        failure = error.user_message
+    except WatchError as error:  # the shot could not be logged (its files stay where they are)
+        failure = str(error)
+    finally:
+        camera.close()
+        if session is not None:
+            session.close()
+    # Every file that reached the disk, verified, in order: also the first of a RAW+JPEG
+    # pair whose second part failed, and files the body announced on its own.
+    files = list(camera.downloaded)
+    if session is not None:
+        # Named by the recipe since they were downloaded.
+        files = [out / name for shot in shots for name in [shot["file"], *shot["companions"]]] + [
+            f for f in files if f.exists() and f not in printed]
+    if args.json:
+        print_json({"files": [str(path) for path in files], **({"shots": [{k: v for k, v in shot.items() if k != "text"}
+                                                                           for shot in shots]} if session else {}),
+                    **({"error": failure} if failure else {})})
+    else:
+        # Files the body announced on its own, and those saved by a capture that then
+        # failed (a RAW before its JPEG), were not printed yet.
+        for path in files:
+            if path not in printed:
+                print(path)
+    if failure:
+        print(f"focuslock: {failure}", file=sys.stderr)
+        if files:
+            print(f"focuslock: the {len(files)} file(s) downloaded before are intact in {args.out}.", file=sys.stderr)
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from focuslock.devices.base import CameraError
+    from focuslock.runtime.sources import camera_factory
+    from focuslock.workflows.calibrate import CalibrationError, calibrate_focus_steps, save_record, user_calibration_path
+
+    roi = args.roi
+    try:
+        if args.source == "sim":
+            # The bench as the demo starts: aimed at its feature and focused on it.
+            from focuslock.simulators.demo import demo_feature
+            from focuslock.simulators.sim import BenchConfig, SimulatedBench
+
+            config = BenchConfig()
+            feature = demo_feature(config)
+            camera = SimulatedBench(config.aimed_at(feature))
+            camera.open()
+            if roi is None:
+                roi = camera.landmark_roi_px(feature)
+                camera.drive_focus(int(round(camera.best_focus_position_steps(roi))))
+        else:
+            camera = camera_factory(args.source, loop=False)()
+            camera.open()
+    except CameraError as error:
+        raise UserError(error.user_message) from None
+    try:
+        if roi is None:
+            raise UserError("Give --roi X,Y,W,H: the feature to sweep through focus, in focus now.")
+        progress = None if args.json or not sys.stderr.isatty() else (lambda text: print(text, file=sys.stderr))
+        result = calibrate_focus_steps(camera, roi, progress=progress)
+    except (CalibrationError, CameraError) as error:
+        raise UserError(getattr(error, "user_message", None) or str(error)) from None
+    finally:
+        camera.close()
+    record = result.record(args.camera_name or camera.name, args.lens_name, args.drive_setting)
+    path = args.out or user_calibration_path()
+    if not args.dry_run:
+        try:
+            save_record(path, record)
+        except CalibrationError as error:
+            raise UserError(str(error)) from None
+    if args.json:
+        print_json({**record, "blur_px_per_step": result.blur_px_per_step, "coc_px": result.coc_px,
+                    "saved_to": None if args.dry_run else str(path)})
+    else:
+        print(f"one drive step moves focus by {result.step_um:.2f} µm at the subject; backlash "
+              f"{result.backlash_steps:.1f} steps (blur {result.blur_px_per_step:.3f} px per step, CoC {result.coc_px:.2f} px)")
+        print("not saved (--dry-run)" if args.dry_run else f"saved to {path}")
+    return EXIT_OK
