@@ -123,6 +123,35 @@ def test_the_live_lock_judges_against_the_coc_of_the_optics():
     assert pipeline(bench.read_frame(), settings)["focus"].lock.coc_px == 3.5
 
 
+def test_the_coc_that_judges_is_the_coc_that_draws_the_depth_of_field():
+    """One CoC per frame: the depth of field shown is computed with the CoC the lock
+    judges by (the user's 3 px become microns through the bench's sensor), and a frame
+    whose sensor is unknown — judged against an assumed CoC in pixels — gets no depth of
+    field in millimetres at all rather than one for another CoC."""
+    from dataclasses import replace as replace_frame
+
+    bench = SimulatedBench(BenchConfig(live_view_size_px=(512, 340), frame_rate_hz=None))
+    bench.open()
+    roi = bench.landmark_roi_px("coin-numeral")
+    pipeline = FramePipeline()
+    settings = replace(PipelineSettings(), optics=OpticsSettings(coc_px=3.0))
+    settings = settings.with_focus(settings.focus.follow(roi))
+    pipeline(bench.read_frame(), settings)
+    settings = settings.with_focus(settings.focus.with_lock())
+    frame = bench.read_frame()
+    results = pipeline(frame, settings)
+    pitch_um = frame.metadata["sensor_width_mm"] * 1000.0 / frame.width_px  # the bench's own sensor and frame
+    assert results["focus"].lock.coc_px == 3.0
+    assert results["optics"] is not None
+    assert results["optics"].coc_mm * 1000.0 == pytest.approx(3.0 * pitch_um)
+    # The same frame from a source that does not know its sensor (a capture card).
+    unknown = replace_frame(frame, metadata={k: v for k, v in frame.metadata.items()
+                                             if k not in ("sensor_width_mm", "sensor_height_mm")})
+    results = pipeline(unknown, replace(PipelineSettings(), optics=OpticsSettings()))
+    assert results["coc"].source == "assumed" and results["coc"].warning
+    assert results["optics"] is None
+
+
 def test_the_live_verdict_reads_the_benchs_true_defocus_at_the_sensors_own_coc():
     """The bench at 1024 px and f/5.6, its target square to the camera (one depth in the
     star's box), locked at best focus with the CoC from the optics (0.82 live-view px):

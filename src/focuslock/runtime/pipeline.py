@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.core.frames import Frame
-from focuslock.optics.coc import LiveViewCoc, coc_in_live_view, conventional_coc_mm
+from focuslock.optics.coc import LiveViewCoc, coc_in_live_view
 from focuslock.optics.dof import DofResult, depth_of_field
 from focuslock.optics.lens_limits import OpticsError
 from focuslock.overlay.render import OverlayRenderer, OverlaySettings, display_scale
@@ -55,24 +55,26 @@ class PipelineSettings:
         return replace(self, focus=focus)
 
 
-def optics_for_frame(metadata: Mapping[str, Any], settings: OpticsSettings) -> DofResult | None:
-    """The depth of field for a frame's reported settings, or None when too little is known."""
+def optics_for_frame(metadata: Mapping[str, Any], settings: OpticsSettings, coc: LiveViewCoc) -> DofResult | None:
+    """The depth of field for a frame's reported settings with the CoC that judges the
+    frame (``coc``, from :func:`live_view_coc`), or None when too little is known — also
+    when that CoC has no size on the sensor (an unknown sensor): a depth of field drawn
+    for another CoC than the one the verdict uses would contradict it."""
     focal = settings.focal_length_mm or metadata.get("focal_length_mm")
     f_number = metadata.get("f_number")
     if not focal or not f_number:
         return None
-    coc = settings.coc_mm
-    if coc is None:
-        width, height = _sensor_mm(metadata, settings)
-        coc = conventional_coc_mm(width, height) if width and height else 0.030
+    coc_mm = settings.coc_mm if settings.coc_mm is not None else None if coc.coc_um is None else coc.coc_um / 1000.0
+    if coc_mm is None:
+        return None
     pupil = settings.pupil_ratio or metadata.get("pupil_ratio") or 1.0
     distance = settings.focus_distance_mm or metadata.get("focus_distance_mm")
     try:
         if settings.magnification:
-            return depth_of_field(focal, f_number, coc, magnification=settings.magnification, pupil_ratio=pupil,
+            return depth_of_field(focal, f_number, coc_mm, magnification=settings.magnification, pupil_ratio=pupil,
                                   wavelength_nm=settings.wavelength_nm)
         if distance:
-            return depth_of_field(focal, f_number, coc, distance_mm=distance, distance_from="lens", pupil_ratio=pupil,
+            return depth_of_field(focal, f_number, coc_mm, distance_mm=distance, distance_from="lens", pupil_ratio=pupil,
                                   wavelength_nm=settings.wavelength_nm)
     except OpticsError:
         return None  # a camera reporting nonsense must not stop live view
@@ -151,8 +153,9 @@ class FramePipeline:
 
     def _optics_for(self, frame: Frame, settings: OpticsSettings) -> DofResult | None:
         meta = frame.metadata
-        key = (settings, meta.get("focal_length_mm"), meta.get("f_number"), meta.get("focus_distance_mm"),
-               meta.get("sensor_width_mm"), meta.get("pupil_ratio"))
+        coc = self._coc_for(frame, settings)
+        key = (settings, coc, meta.get("focal_length_mm"), meta.get("f_number"), meta.get("focus_distance_mm"),
+               meta.get("pupil_ratio"))
         if key != self._optics_key:  # settings change rarely; frames repeat them
-            self._optics_key, self._optics = key, optics_for_frame(meta, settings)
+            self._optics_key, self._optics = key, optics_for_frame(meta, settings, coc)
         return self._optics
