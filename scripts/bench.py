@@ -37,8 +37,8 @@ import time
 import cv2
 import numpy as np
 
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
 from focuslock.runtime.live import LiveSession
+from focuslock.simulators.sim import BenchConfig, SimulatedBench
 
 DEFAULT_SIZES = ((1024, 680), (1920, 1080), (3840, 2160))
 
@@ -254,11 +254,11 @@ def bench_window(seconds: float = 6.0) -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6 import QtCore, QtWidgets
 
-    from focuslock.simulators.sim import BenchLink
     from focuslock.devices.video import VideoCamera
     from focuslock.focus.engine import FocusSettings
     from focuslock.overlay.render import OverlaySettings
     from focuslock.runtime.pipeline import FramePipeline, PipelineSettings
+    from focuslock.simulators.sim import BenchLink
     from focuslock.ui.app import quiet_platform_noise
     from focuslock.ui.main_window import MainWindow
     from focuslock.ui.settings_store import SettingsStore

@@ -88,11 +88,11 @@ def soak(seconds: float, seed: int = 1, fault_rate: float = 1.0, progress: bool 
          capture_every_s: float = CAPTURE_EVERY_S, only_faults: tuple[str, ...] = (),
          sample_every_s: float = SAMPLE_EVERY_S) -> dict:
     from focuslock.devices.base import CameraError
-    from focuslock.testing.faults import FaultPlan, faulty_factory
-    from focuslock.simulators.sim import BenchConfig, SimulatedBench
     from focuslock.focus.engine import FocusSettings
     from focuslock.runtime.live import LiveSession
     from focuslock.runtime.pipeline import FramePipeline, PipelineSettings
+    from focuslock.simulators.sim import BenchConfig, SimulatedBench
+    from focuslock.testing.faults import FaultPlan, faulty_factory
 
     # Per frame at 30 fps: with rate 1, about one fault of some kind every 4 seconds.
     per_frame = {"busy": 0.002, "disconnect": 0.001, "corrupt": 0.002, "truncated": 0.002, "resize": 0.0005,

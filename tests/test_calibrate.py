@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import pytest
 
-from focuslock.workflows.calibrate import CalibrationError, calibrate_focus_steps, save_record
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
-from focuslock.simulators.sim_scene import SceneSpec
 from focuslock.cli import main
 from focuslock.core.resources import read_toml
+from focuslock.simulators.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.sim_scene import SceneSpec
+from focuslock.workflows.calibrate import CalibrationError, calibrate_focus_steps, save_record
 
 
 def _bench(magnification: float, step_um: float, backlash_steps: int) -> tuple[SimulatedBench, tuple]:

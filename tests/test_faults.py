@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 
 from focuslock.devices.base import CameraDisconnectedError
-from focuslock.testing.faults import FAULT_KINDS, FaultPlan, FaultyCamera, faulty_factory
 from focuslock.devices.folder import FolderCamera
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
 from focuslock.devices.video import VideoCamera
-from focuslock.runtime.live import LiveSession
 from focuslock.io.recording import VideoRecorder
+from focuslock.runtime.live import LiveSession
+from focuslock.simulators.sim import BenchConfig, SimulatedBench
+from focuslock.testing.faults import FAULT_KINDS, FaultPlan, FaultyCamera, faulty_factory
 
 FRAME_FAULTS = ("busy", "disconnect", "corrupt", "truncated", "resize", "stall")
 

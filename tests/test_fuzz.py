@@ -11,12 +11,12 @@ import struct
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from focuslock.devices.base import CorruptFrameError
-from focuslock.io.limits import decode_image, header_size
-from focuslock.devices.profiles import ProfileError, load_profile
 from focuslock.cli import main
-from focuslock.optics.catalog import load_catalog
 from focuslock.core.resources import DataFileError, read_toml
+from focuslock.devices.base import CorruptFrameError
+from focuslock.devices.profiles import ProfileError, load_profile
+from focuslock.io.limits import decode_image, header_size
+from focuslock.optics.catalog import load_catalog
 
 # Numbers as a user might type them, nonsense included.
 NUMBERS = st.one_of(

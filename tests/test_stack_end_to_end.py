@@ -20,8 +20,8 @@ import shutil
 import numpy as np
 import pytest
 
-from focuslock.workflows.calibrate import calibrate_focus_steps
 from focuslock.simulators.sim import BenchConfig, SimulatedBench
+from focuslock.workflows.calibrate import calibrate_focus_steps
 from focuslock.workflows.marks import take_mark
 from focuslock.workflows.stack_check import run_stack_check
 from focuslock.workflows.stack_shoot import optics_of, shoot_between_marks

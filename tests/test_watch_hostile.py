@@ -24,8 +24,8 @@ from pathlib import Path
 import cv2
 import pytest
 
-from focuslock.testing.synthetic import degrade
 from focuslock.session.store import ShotStore
+from focuslock.testing.synthetic import degrade
 
 DATA = Path(__file__).parent / "data" / "focus-stacks"
 ROI = "225,150,150,120"  # the barcode's middle in the 600×450 pictures

@@ -9,8 +9,8 @@ write, and raises real ``gphoto2.GPhoto2Error`` codes when told to, so that
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import gphoto2
 

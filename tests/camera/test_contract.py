@@ -12,11 +12,11 @@ import cv2
 import numpy as np
 import pytest
 
+from focuslock.core.frames import Frame
 from focuslock.devices.base import Camera, CameraError, EndOfStream, NotSupportedError, Setting, SettingValueError
 from focuslock.devices.folder import FolderCamera
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
 from focuslock.devices.video import VideoCamera
-from focuslock.core.frames import Frame
+from focuslock.simulators.sim import BenchConfig, SimulatedBench
 
 
 def _textured(index: int, size=(160, 120)) -> np.ndarray:

@@ -10,10 +10,10 @@ import cv2
 import numpy as np
 import pytest
 
+from focuslock.cli import main
 from focuslock.devices.base import CorruptFrameError, EndOfStream
 from focuslock.devices.folder import FolderCamera
 from focuslock.io.limits import FrameSizeError, decode_image, header_size
-from focuslock.cli import main
 
 
 def _png_bomb(width: int, height: int) -> bytes:

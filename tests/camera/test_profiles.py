@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from focuslock.devices.profiles import ProfileError, load_profile, load_profiles, match_profile
 from focuslock.core.resources import data_folder
+from focuslock.devices.profiles import ProfileError, load_profile, load_profiles, match_profile
 
 FAMILIES = {"canon-eos", "nikon", "sony", "fujifilm", "panasonic", "olympus", "generic-ptp"}
 

@@ -52,7 +52,7 @@ def test_missing_file_is_one_clear_sentence(tmp_path):
     with pytest.raises(CameraNotFoundError, match="does not exist"):
         VideoCamera(tmp_path / "nope.mp4").open()
     # A folder given as the video is not "missing": said so, with the source it may mean.
-    with pytest.raises(CameraNotFoundError, match=f"is a folder, not a video file \\(a folder of pictures: folder:"):
+    with pytest.raises(CameraNotFoundError, match="is a folder, not a video file \\(a folder of pictures: folder:"):
         VideoCamera(tmp_path).open()
 
 

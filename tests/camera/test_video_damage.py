@@ -10,9 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
+from focuslock.cli import main
 from focuslock.devices.base import CorruptFrameError, EndOfStream
 from focuslock.devices.video import VideoCamera
-from focuslock.cli import main
 from focuslock.io.recording import VideoRecorder
 
 FRAMES = 90

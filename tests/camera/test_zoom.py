@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import pytest
 
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
 from focuslock.devices.zoom import ZoomError, ZoomWindow
 from focuslock.runtime.pipeline import FramePipeline, PipelineSettings
+from focuslock.simulators.sim import BenchConfig, SimulatedBench
 
 
 def test_boxes_map_between_the_zoomed_and_unzoomed_views():

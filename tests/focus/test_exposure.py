@@ -14,8 +14,8 @@ from focuslock.focus.exposure import ExposureNote, Levels, compare_levels, featu
 from focuslock.focus.feature import extract_view
 from focuslock.focus.lock import FocusLock, LockSettings
 from focuslock.focus.noise import single_frame_noise_sigma
-from focuslock.testing.synthetic import degrade
 from focuslock.session.checks import check_captured_files
+from focuslock.testing.synthetic import degrade
 from tests.session.test_exposure_notes import exposed
 
 DATA = Path(__file__).parents[1] / "data" / "focus-stacks"

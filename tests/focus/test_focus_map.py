@@ -18,9 +18,9 @@ import cv2
 import numpy as np
 import pytest
 
-from focuslock.simulators.sim import BenchConfig, SimTruth, SimulatedBench
 from focuslock.focus.focus_map import FocusMap, TileState
 from focuslock.focus.noise import NoiseModel
+from focuslock.simulators.sim import BenchConfig, SimTruth, SimulatedBench
 from focuslock.testing.synthetic import TiltedPlane, fine_texture
 
 COC_PX = 2.0
@@ -69,7 +69,7 @@ def _true_blur_coc(bench: SimulatedBench, frame, boxes, coc_px: float = COC_PX) 
     return np.array(out)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _swept(with_count: bool):
     """Focus racked once through the whole scene (far end to near end), then back to the
     middle of the target, as a user measuring a scene would."""

@@ -12,11 +12,11 @@ import cv2
 import numpy as np
 import pytest
 
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
-from focuslock.simulators.sim_scene import SceneSpec
 from focuslock.focus.defocus import view_margin_px
 from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.focus.lock import FocusLock, FocusState, LockSettings
+from focuslock.simulators.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.sim_scene import SceneSpec
 
 
 def _locked_bench(coc_px: float, iso: int = 100, size=(1024, 680), tilt_deg: float = 3.0, offset_steps: int = 0,
@@ -145,10 +145,9 @@ def test_lock_settings_refuse_nonsense():
 def test_the_verdict_is_in_pixels_of_blur_whatever_the_texture():
     """Fine and coarse texture lose different shares of their detail to the same blur;
     the verdict is the blur itself, so both read the same diameter."""
-    from focuslock.focus.defocus import defocus
-    from focuslock.focus.defocus import view_margin_px
-
     import cv2
+
+    from focuslock.focus.defocus import defocus, view_margin_px
 
     settings = LockSettings(coc_px=3.0)
     margin = view_margin_px(3.0)
@@ -172,8 +171,7 @@ def test_the_verdict_is_in_pixels_of_blur_whatever_the_texture():
 def test_a_single_frequency_pattern_is_never_called_sharp():
     """A pure grating loses contrast to blur but keeps its band ratio: the estimator
     cannot see its blur, and must say so rather than reassure."""
-    from focuslock.focus.defocus import defocus
-    from focuslock.focus.defocus import view_margin_px
+    from focuslock.focus.defocus import defocus, view_margin_px
 
     margin = view_margin_px(3.0)
     size = 64 + 2 * margin

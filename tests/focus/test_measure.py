@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
 from focuslock.focus.measure import DEFAULT_MEASURE, MEASURES, measure_roi
 from focuslock.focus.noise import single_frame_noise_sigma
+from focuslock.simulators.sim import BenchConfig, SimulatedBench
 
 
 def _patch(focus_stacks):

@@ -11,12 +11,11 @@ import cv2
 import numpy as np
 import pytest
 
-from focuslock.workflows.analyze import analyze
 from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.focus.lock import SHARPER_THAN_LOCK_REASON, LockSettings
 from focuslock.focus.noise import single_frame_noise, temporal_noise_sigma
 from focuslock.testing.synthetic import degrade, fine_texture
-
+from focuslock.workflows.analyze import analyze
 from tests.focus.test_lock import _locked_bench
 from tests.focus.test_verdict_truth import DATA
 

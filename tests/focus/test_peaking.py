@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
 from focuslock.focus.peaking import PeakingSettings, compute_peaking, luma, paint_peaking
+from focuslock.simulators.sim import BenchConfig, SimulatedBench
 
 
 def _frame(**overrides):

@@ -23,12 +23,12 @@ import numpy as np
 import pytest
 
 from focuslock.focus.exposure import KEYWORD_BRIGHTER, KEYWORD_CLIPPED, KEYWORD_DARKER, srgb_to_linear
-from focuslock.testing.synthetic import degrade
 from focuslock.session.report import render_report
 from focuslock.session.shot_check import SessionSetup, ShotJudge, ShotOutcome
 from focuslock.session.store import ShotFile, ShotRecord, ShotStore
 from focuslock.session.verdict import EXPOSURE_LOG_KEY
 from focuslock.session.xmp import RatingPolicy, XmpFields, write_sidecar
+from focuslock.testing.synthetic import degrade
 
 DATA = Path(__file__).parents[1] / "data" / "focus-stacks"
 EXIFTOOL = shutil.which("exiftool")

@@ -14,10 +14,10 @@ import cv2
 import numpy as np
 import pytest
 
-from focuslock.devices.gphoto import GPhotoCamera
 from focuslock.cli import main
-from focuslock.testing.synthetic import degrade
+from focuslock.devices.gphoto import GPhotoCamera
 from focuslock.session.recipe import RecipeError, apply_settings, diff_settings, load_recipe
+from focuslock.testing.synthetic import degrade
 
 DATA = Path(__file__).parents[1] / "data" / "focus-stacks"
 EXIFTOOL = shutil.which("exiftool")

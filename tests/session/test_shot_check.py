@@ -15,8 +15,8 @@ import cv2
 import numpy as np
 import pytest
 
-from focuslock.testing.synthetic import degrade
 from focuslock.session.shot_check import SessionSetup, ShotJudge
+from focuslock.testing.synthetic import degrade
 
 DATA = Path(__file__).parents[1] / "data" / "focus-stacks"
 COC_FILE_PX = 6.0

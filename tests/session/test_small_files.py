@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 import pytest
 
-from focuslock.testing.synthetic import degrade
 from focuslock.session.shot_check import MIN_RESAMPLED_COC_PX, SessionSetup, ShotJudge, ShotOutcome
+from focuslock.testing.synthetic import degrade
 
 DATA = Path(__file__).parents[1] / "data" / "focus-stacks"
 

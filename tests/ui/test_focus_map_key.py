@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from PySide6 import QtCore
 
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
 from focuslock.focus.focus_map import TileState
 from focuslock.focus.peaking import FOCUS_MAP_DISPLAY
-from focuslock.runtime.live import LiveSession
 from focuslock.overlay.focus_map_layer import TILE_COLOURS_RGB
+from focuslock.runtime.live import LiveSession
 from focuslock.runtime.pipeline import FramePipeline, OpticsSettings, PipelineSettings
+from focuslock.simulators.sim import BenchConfig, SimulatedBench
 from focuslock.ui.main_window import SHORTCUTS, MainWindow
 from focuslock.ui.settings_store import SettingsStore
 

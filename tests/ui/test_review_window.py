@@ -6,8 +6,8 @@ from __future__ import annotations
 from PySide6 import QtCore, QtWidgets
 
 from focuslock.cli import main
-from focuslock.testing.synthetic import degrade
 from focuslock.session.store import ShotStore
+from focuslock.testing.synthetic import degrade
 from focuslock.ui.review_window import ReviewWindow
 from tests.test_watch import COC_PX, ROI, _save, _scene
 

@@ -11,15 +11,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from focuslock.core.frames import Frame
 from focuslock.devices.base import (
-    Capabilities,
     CameraError,
     CameraNotFoundError,
+    Capabilities,
     EndOfStream,
 )
-from focuslock.io.limits import read_image_file
 from focuslock.devices.playback import FramePacer, PlaybackCamera
-from focuslock.core.frames import Frame
+from focuslock.io.limits import read_image_file
 
 __all__ = ["FolderCamera", "IMAGE_SUFFIXES", "list_images", "natural_key", "read_bgr_image", "read_rgb_image"]
 

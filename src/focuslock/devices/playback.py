@@ -13,6 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from focuslock.core.frames import Frame
 from focuslock.devices.base import (
     CameraError,
     NotSupportedError,
@@ -20,7 +21,6 @@ from focuslock.devices.base import (
     SettingValueError,
 )
 from focuslock.io.files import save_capture
-from focuslock.core.frames import Frame
 
 __all__ = ["FramePacer", "PlaybackCamera", "encode_png"]
 

@@ -9,17 +9,17 @@ from pathlib import Path
 
 import cv2
 
+from focuslock.core.frames import Frame
 from focuslock.devices.base import (
-    Capabilities,
     CameraDisconnectedError,
     CameraError,
     CameraNotFoundError,
+    Capabilities,
     CorruptFrameError,
     EndOfStream,
 )
 from focuslock.devices.playback import FramePacer, PlaybackCamera
 from focuslock.io.video_file import VideoFileReader
-from focuslock.core.frames import Frame
 
 __all__ = ["VideoCamera"]
 

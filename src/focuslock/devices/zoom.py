@@ -32,7 +32,7 @@ class ZoomWindow:
     view_size_px: tuple[int, int]
 
     @classmethod
-    def centred_on(cls, zoom: float, centre_px: tuple[float, float], view_size_px: tuple[int, int]) -> "ZoomWindow":
+    def centred_on(cls, zoom: float, centre_px: tuple[float, float], view_size_px: tuple[int, int]) -> ZoomWindow:
         """The window of ``zoom`` centred on ``centre_px`` (unzoomed px), moved inside the
         view where the centre lies near its edge (as a body moves its zoom frame)."""
         if not (math.isfinite(zoom) and zoom >= 1.0):

@@ -35,8 +35,19 @@ import numpy as np
 from focuslock.focus.defocus import BlurEstimate, BlurReference, band_energies, curve_diameters_px, fine_energy_sd
 from focuslock.focus.noise import single_frame_noise_sigma
 from focuslock.focus.stack_align import align_stack, scale_of
-from focuslock.focus.stack_ends import (END_READINGS, Doubt, EndReport, StackEnd, TileState, Trend, clearly_below,
-                                        judge_end_part, read_beyond, sharpness_trend, summarise_end)
+from focuslock.focus.stack_ends import (
+    END_READINGS,
+    Doubt,
+    EndReport,
+    StackEnd,
+    TileState,
+    Trend,
+    clearly_below,
+    judge_end_part,
+    read_beyond,
+    sharpness_trend,
+    summarise_end,
+)
 from focuslock.focus.step_fit import measure_steps
 
 __all__ = ["StackCoverage", "StepReport", "TileCoverage", "align_stack", "check_coverage"]

@@ -25,8 +25,8 @@ from focuslock.focus.feature import FeatureResult, FollowedFeature, clipped_shar
 from focuslock.focus.lock import SHARPER_THAN_LOCK_REASON, FocusLock, FocusState, LockSettings, LockStatus
 from focuslock.focus.measure import DEFAULT_MEASURE, MEASURES, FocusReading
 from focuslock.focus.noise import NoiseModel
-from focuslock.focus.placement import DepthPlacement, Placement
 from focuslock.focus.peaking import PeakingResult, PeakingSettings, Workspace, compute_peaking
+from focuslock.focus.placement import DepthPlacement, Placement
 from focuslock.focus.track import TrackResult, TrackSettings
 
 __all__ = ["MAX_FEATURES", "FeatureResult", "FocusEngine", "FocusResult", "FocusSettings", "extract_view", "clipped_share"]
@@ -69,13 +69,13 @@ class FocusSettings:
         if len(self.more_roi_px) > MAX_FEATURES - 1:
             raise ValueError(f"At most {MAX_FEATURES} features can be followed at once.")
 
-    def follow(self, roi_px: tuple[int, int, int, int] | None) -> "FocusSettings":
+    def follow(self, roi_px: tuple[int, int, int, int] | None) -> FocusSettings:
         """Settings that start following the feature in ``roi_px`` (and drop any lock and
         the further features)."""
         return replace(self, roi_px=roi_px, roi_request=self.roi_request + 1, locked=False,
                        more_roi_px=(), more_request=self.more_request + (1 if self.more_roi_px else 0))
 
-    def add_feature(self, roi_px: tuple[int, int, int, int]) -> "FocusSettings":
+    def add_feature(self, roi_px: tuple[int, int, int, int]) -> FocusSettings:
         """Settings that also follow the feature in ``roi_px`` (locked at once when the
         others are). Raises ValueError beyond :data:`MAX_FEATURES` or without a first."""
         if self.roi_px is None:
@@ -85,11 +85,11 @@ class FocusSettings:
         return replace(self, more_roi_px=self.more_roi_px + (tuple(int(v) for v in roi_px),),
                        more_request=self.more_request + 1)
 
-    def without_more_features(self) -> "FocusSettings":
+    def without_more_features(self) -> FocusSettings:
         """Settings that follow the first feature only."""
         return replace(self, more_roi_px=(), more_request=self.more_request + 1) if self.more_roi_px else self
 
-    def with_lock(self, locked: bool = True) -> "FocusSettings":
+    def with_lock(self, locked: bool = True) -> FocusSettings:
         """Settings that lock on the followed feature where it is now (or unlock)."""
         return replace(self, locked=locked, lock_request=self.lock_request + 1)
 

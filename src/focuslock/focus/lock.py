@@ -23,9 +23,21 @@ import numpy as np
 
 from focuslock.focus.defocus import BlurEstimate, view_margin_px
 from focuslock.focus.hints import FocusTrend, PeakSearch, PeakStatus
-from focuslock.focus.judge import (_RANK, MAX_COC_PX, SHARPER_SHARE_OF_COC, SHARPER_THAN_LOCK_REASON, FocusState,
-                                   LockSettings, Verdict, describe_blur, judge_estimate, judge_feature, plainly_soft,
-                                   sharper_than_lock, unresolved_soft_reason)
+from focuslock.focus.judge import (
+    _RANK,
+    MAX_COC_PX,
+    SHARPER_SHARE_OF_COC,
+    SHARPER_THAN_LOCK_REASON,
+    FocusState,
+    LockSettings,
+    Verdict,
+    describe_blur,
+    judge_estimate,
+    judge_feature,
+    plainly_soft,
+    sharper_than_lock,
+    unresolved_soft_reason,
+)
 from focuslock.focus.parts import FeatureEstimate, FeatureReference, confident_blur_px
 
 __all__ = ["CALIBRATING_REASON", "MAX_COC_PX", "SHARPER_THAN_LOCK_REASON", "FocusLock", "FocusState", "LockSettings",

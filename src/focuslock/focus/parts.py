@@ -92,7 +92,7 @@ class FeatureReference:
 
     @classmethod
     def from_views(cls, views: list[np.ndarray], noise_sigma: float, coc_px: float, margin_px: int,
-                   regions: list[tuple[int, int, int, int]] | None = None) -> "FeatureReference":
+                   regions: list[tuple[int, int, int, int]] | None = None) -> FeatureReference:
         """The reference averaged over several aligned views of the still feature (the
         first builds it, the rest are added)."""
         reference = cls(views[0], noise_sigma, coc_px, margin_px, regions)

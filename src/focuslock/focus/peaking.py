@@ -92,7 +92,7 @@ class PeakingSettings:
             raise ValueError("Peaking band levels must go from the weakest to the strongest.")
 
     @classmethod
-    def three_bands(cls, **overrides) -> "PeakingSettings":
+    def three_bands(cls, **overrides) -> PeakingSettings:
         """darktable's good / better / best at mean + 2.5σ, 5σ, 10σ in blue, green, yellow."""
         base = dict(levels=(2.5, 5.0, 10.0), colours_rgb=((60, 110, 255), (40, 220, 60), (255, 230, 20)))
         return cls(**{**base, **overrides})

@@ -15,7 +15,7 @@ stops) is a number to every spreadsheet, never a formula, and must stay one.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 __all__ = ["FORMULA_STARTS", "safe_cell", "safe_row"]
 

@@ -24,8 +24,8 @@ import os
 import re
 import tempfile
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 __all__ = ["SaveError", "DiskFullError", "claim_name_for", "claim_new_path", "create_exclusively", "fsync_folder", "save_capture",
            "replace_file_atomically", "save_error_for", "save_new_file", "sanitise_file_name", "sha256_of", "written_temporary"]

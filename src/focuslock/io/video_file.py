@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -94,7 +94,7 @@ class VideoFileReader:
         if container is not None:
             container.close()
 
-    def __enter__(self) -> "VideoFileReader":
+    def __enter__(self) -> VideoFileReader:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -13,8 +13,9 @@ on plain areas.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import cv2
 import numpy as np
@@ -70,7 +71,7 @@ class FocusMapLayer:
         self._last: FocusMapView | None = None
 
     @classmethod
-    def offline(cls) -> "FocusMapLayer":
+    def offline(cls) -> FocusMapLayer:
         return cls(build_budget_ms=None, still_build_budget_ms=None, track_every=1)
 
     def update(self, image_rgb: np.ndarray, focus: FocusResult, peaking: PeakingSettings | None,

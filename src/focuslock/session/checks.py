@@ -8,9 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from focuslock.devices.base import CorruptFrameError
-from focuslock.io.limits import FrameSizeError, read_image_file
 from focuslock.focus.capture_check import CaptureCheck, check_capture
 from focuslock.focus.parts import FeatureReference
+from focuslock.io.limits import FrameSizeError, read_image_file
 
 __all__ = ["check_captured_files"]
 

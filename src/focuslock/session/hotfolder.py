@@ -31,9 +31,9 @@ import os
 import stat
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -146,7 +146,7 @@ class HotFolder:
             self.events_note = f"polling the folder (file events unavailable: {error.strerror or error})"
             return
         self._observer = observer
-        self.events_note = "file events, and a scan every {:g} s".format(self.poll_s)
+        self.events_note = f"file events, and a scan every {self.poll_s:g} s"
 
     def stop(self) -> None:
         if self._observer is not None:

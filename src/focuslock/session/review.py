@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 
 from focuslock.devices.base import CorruptFrameError
-from focuslock.io.limits import FrameSizeError, read_image_file
 from focuslock.focus.peaking import PeakingSettings, compute_peaking, paint_peaking
+from focuslock.io.limits import FrameSizeError, read_image_file
 
 __all__ = ["CROP_MAX_PX", "ReviewCrop", "ShotReview", "crop_window", "review_shot"]
 

@@ -26,16 +26,16 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import cv2
 
+from focuslock.core.frames import Frame
 from focuslock.devices.base import Camera, CameraBusyError, CameraDisconnectedError, Capabilities, Setting
 from focuslock.io.files import save_capture
 from focuslock.io.limits import decode_image
-from focuslock.core.frames import Frame
 
 __all__ = ["FAULT_KINDS", "FaultPlan", "FaultyCamera", "faulty_factory"]
 
