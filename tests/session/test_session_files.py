@@ -134,19 +134,19 @@ def test_watch_on_a_hot_folder_with_a_planted_lock_link_stops_in_one_sentence_an
 def test_a_database_swapped_for_a_link_while_sqlite_opens_it_is_refused(tmp_path, monkeypatch):
     """The race the checks cannot prevent (Python's sqlite3 has no SQLITE_OPEN_NOFOLLOW)
     is caught once SQLite has opened the file: the session stops in one sentence."""
-    from focuslock.session import store as store_module
+    from focuslock.session import database as database_module
 
     _, database = _precious_files(tmp_path)
     session = tmp_path / "hot"
     session.mkdir()
-    real_connect = store_module._connect_sqlite
+    real_connect = database_module._connect_sqlite
 
     def swapped_first(path: Path, read_only: bool):
         path.unlink()
         path.symlink_to(database)
         return real_connect(path, read_only)
 
-    monkeypatch.setattr(store_module, "_connect_sqlite", swapped_first)
+    monkeypatch.setattr(database_module, "_connect_sqlite", swapped_first)
     with pytest.raises(SessionError) as refused:
         ShotStore.open(session)
     _assert_one_sentence(str(refused.value), str(session / DATABASE_NAME), "was replaced while focuslock opened it")

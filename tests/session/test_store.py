@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from focuslock.session import store as store_module
+from focuslock.session.migrations import MIGRATIONS
 from focuslock.session.store import (DATABASE_NAME, SCHEMA_VERSION, FeatureVerdict, SessionError, ShotFile, ShotRecord,
                                      ShotStore)
 
@@ -60,7 +60,7 @@ def test_an_older_session_is_migrated_keeping_its_shots_and_a_newer_one_is_refus
     old = tmp_path / "old"
     old.mkdir()
     connection = sqlite3.connect(old / DATABASE_NAME)
-    connection.executescript(store_module._MIGRATIONS[0])
+    connection.executescript(MIGRATIONS[0])
     connection.execute("INSERT INTO session VALUES (1, '2026-01-01T00:00:00+00:00', 'old', '{}')")
     connection.execute("INSERT INTO shots (sequence, logged_utc, name, verdict) VALUES (1, 'then', 'IMG_1', 'soft')")
     connection.execute("INSERT INTO shot_files (shot_id, path, sha256, size_bytes, role) VALUES (1, 'IMG_1.jpg', 'x', 5, 'judged')")

@@ -38,7 +38,7 @@ from focuslock.io.csv_safe import safe_row
 from focuslock.session.store import LoggedShot, ShotStore
 from focuslock.session.review import crop_window
 from focuslock.session.shot_check import SessionSetup, SetupError
-from focuslock.session.verdict import logged_exposure
+from focuslock.session.verdict import ShotOutcome, logged_exposure
 
 __all__ = ["CONTENT_SECURITY_POLICY", "CSV_COLUMNS", "MAX_FEATURES_IN_CSV", "render_report"]
 
@@ -48,7 +48,8 @@ CSV_COLUMNS = (["sequence", "logged_utc", "file", "verdict", "reason", "worst_bl
                + [f"feature{i}_{what}" for i in range(1, MAX_FEATURES_IN_CSV + 1)
                   for what in ("state", "blur_px", "blur_um", "blur_coc", "reason")])
 _THUMB_WIDTH_PX = 240
-_VERDICT_COLOURS = {"pass": "#2e9d4a", "soft": "#d23c32", "drift": "#d9a400", "uncertain": "#7a7f87"}
+_VERDICT_COLOURS = {ShotOutcome.PASS: "#2e9d4a", ShotOutcome.SOFT: "#d23c32", ShotOutcome.DRIFT: "#d9a400",
+                    ShotOutcome.UNCERTAIN: "#7a7f87"}
 _EXPOSURE_COLOUR = "#8a5a00"
 # The page needs no script, no network: only its <style>, style attributes and data: pictures.
 CONTENT_SECURITY_POLICY = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
@@ -82,7 +83,7 @@ def render_report(store: ShotStore) -> tuple[str, str]:
         created=html.escape(store.created_utc()),
         total=int(sum(counts.values())),
         counts="".join(f'<span class="badge" style="background:{_VERDICT_COLOURS[v]}">{int(counts[v])} {v}</span> '
-                       for v in ("pass", "soft", "drift", "uncertain"))
+                       for v in ShotOutcome)
                + (f'<span class="badge" style="background:{_EXPOSURE_COLOUR}">{noted} with an exposure note</span>'
                   if noted else ""),
         settings=_settings_table(setup),

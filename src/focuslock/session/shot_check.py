@@ -56,7 +56,7 @@ from focuslock.focus.noise import single_frame_noise_sigma
 from focuslock.focus.track import FeatureTracker, TrackSettings
 from focuslock.optics.coc import conventional_coc_mm
 from focuslock.core.resources import is_box, is_finite_number
-from focuslock.session.store import FeatureVerdict
+from focuslock.session.records import FeatureVerdict
 from focuslock.session.verdict import ShotOutcome, ShotVerdict, overall_verdict
 
 __all__ = ["MIN_RESAMPLED_COC_PX", "SessionSetup", "SetupError", "ShotJudge", "ShotOutcome", "ShotVerdict", "WORKING_COC_PX"]

@@ -24,152 +24,31 @@ import contextlib
 import datetime as _dt
 import json
 import math
-import os
 import sqlite3
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from focuslock.session.cells import mapping as _mapping
 from focuslock.session.cells import real as _real
 from focuslock.session.cells import text as _text
-from focuslock.session.own_files import SessionFileError, check_own_file, open_own_file
-from focuslock.session.read_only import ReadOnlyError, connect_read_only
-from focuslock.session.schema_check import SchemaError, check_database, harden
+from focuslock.session.database import DATABASE_NAME, SessionError, connect, session_error, take_writer_lock
+from focuslock.session.migrations import MIGRATIONS, SCHEMA_VERSION, statements
+from focuslock.session.records import FeatureVerdict, LoggedShot, ShotFile, ShotRecord
+from focuslock.session.schema_check import SchemaError, check_database
+from focuslock.session.verdict import ShotOutcome
 
+# The values (records.py), the schema (migrations.py) and the opening (database.py) have
+# their own modules; their public names stay importable from here.
 __all__ = ["DATABASE_NAME", "now_utc", "FeatureVerdict", "LoggedShot", "SessionError", "ShotFile", "ShotRecord", "ShotStore",
            "SCHEMA_VERSION", "VERDICTS", "relative_to_folder"]
 
-DATABASE_NAME = "focuslock-session.sqlite"
-LOCK_NAME = "focuslock-session.lock"
 # The overall verdicts of a shot, worst first for the report's summary.
-VERDICTS = ("soft", "drift", "uncertain", "pass")
-
-# Each entry moves the schema one version up; never edit one that has shipped, add one.
-_MIGRATIONS: tuple[str, ...] = (
-    # 1: the shot log.
-    """
-    CREATE TABLE session (
-        id INTEGER PRIMARY KEY CHECK (id = 1),
-        created_utc TEXT NOT NULL,
-        name TEXT NOT NULL,
-        setup_json TEXT NOT NULL
-    );
-    CREATE TABLE shots (
-        id INTEGER PRIMARY KEY,
-        sequence INTEGER NOT NULL UNIQUE,
-        logged_utc TEXT NOT NULL,
-        name TEXT NOT NULL,
-        verdict TEXT NOT NULL CHECK (verdict IN ('pass', 'soft', 'drift', 'uncertain')),
-        reason TEXT,
-        drift_px REAL,
-        drift_share REAL,
-        camera_json TEXT NOT NULL DEFAULT '{}',
-        optics_json TEXT NOT NULL DEFAULT '{}'
-    );
-    CREATE TABLE shot_files (
-        id INTEGER PRIMARY KEY,
-        shot_id INTEGER NOT NULL REFERENCES shots(id) ON DELETE CASCADE,
-        path TEXT NOT NULL UNIQUE,
-        sha256 TEXT NOT NULL,
-        size_bytes INTEGER NOT NULL,
-        role TEXT NOT NULL CHECK (role IN ('judged', 'companion'))
-    );
-    CREATE INDEX shot_files_by_shot ON shot_files(shot_id);
-    CREATE TABLE feature_verdicts (
-        shot_id INTEGER NOT NULL REFERENCES shots(id) ON DELETE CASCADE,
-        feature INTEGER NOT NULL,
-        state TEXT NOT NULL,
-        reason TEXT,
-        blur_px REAL,
-        blur_sd_px REAL,
-        blur_um REAL,
-        coc_share REAL,
-        found_x_px REAL, found_y_px REAL,
-        drift_px REAL,
-        PRIMARY KEY (shot_id, feature)
-    );
-    """,
-    # 2: the SKU (from a barcode, or typed) that named the shot.
-    """
-    ALTER TABLE shots ADD COLUMN sku TEXT;
-    """,
-)
-SCHEMA_VERSION = len(_MIGRATIONS)
+VERDICTS = (ShotOutcome.SOFT, ShotOutcome.DRIFT, ShotOutcome.UNCERTAIN, ShotOutcome.PASS)
 
 
-class SessionError(Exception):
-    """The session's database cannot be used; ``str()`` is one sentence for the user."""
-
-
-@dataclass(frozen=True)
-class ShotFile:
-    """A file of a shot: ``path`` as given (made relative to the session folder when
-    inside it), its SHA-256 and size; ``role``: the judged picture or a companion (the
-    RAW beside a JPEG)."""
-
-    path: str
-    sha256: str
-    size_bytes: int | None  # None read back: the logged size was changed outside focuslock
-    role: str = "judged"
-
-
-@dataclass(frozen=True)
-class FeatureVerdict:
-    """One locked feature's verdict on the full-resolution file."""
-
-    feature: int
-    state: str
-    reason: str | None = None
-    blur_px: float | None = None
-    blur_sd_px: float | None = None
-    blur_um: float | None = None
-    coc_share: float | None = None
-    found_px: tuple[float, float] | None = None  # where the feature's box was found (file px)
-    drift_px: float | None = None  # how far from where the reference has it (file px)
-
-    def describe(self) -> str:
-        """'feature 1 soft, blur +8.05 px = 35.4 µm (1.34 CoC)': what the log says of it."""
-        text = f"feature {self.feature + 1} {self.state}"
-        if self.blur_px is not None:
-            text += f", blur {round(self.blur_px, 2) + 0.0:+.2f} px"
-            if self.blur_um is not None:
-                text += f" = {self.blur_um:.1f} µm"
-            if self.coc_share is not None:
-                text += f" ({round(self.coc_share, 2) + 0.0:.2f} CoC)"
-        return text
-
-
-@dataclass(frozen=True)
-class ShotRecord:
-    """What one capture adds to the log."""
-
-    name: str
-    files: tuple[ShotFile, ...]
-    verdict: str
-    reason: str | None = None
-    features: tuple[FeatureVerdict, ...] = ()
-    drift_px: float | None = None
-    drift_share: float | None = None
-    camera: dict = field(default_factory=dict)
-    optics: dict = field(default_factory=dict)
-    sku: str | None = None
-
-    @property
-    def worst_coc_share(self) -> float | None:
-        """The blur of the blurriest feature, in CoC (None when no feature was measured)."""
-        shares = [f.coc_share for f in self.features if f.coc_share is not None and math.isfinite(f.coc_share)]
-        return max(shares) if shares else None
-
-
-@dataclass(frozen=True)
-class LoggedShot:
-    """A shot as read back from the log."""
-
-    id: int
-    sequence: int
-    logged_utc: str
-    record: ShotRecord
+def _outcome(cell: object) -> object:
+    """A logged verdict as its ShotOutcome; a cell edited into anything else as it is."""
+    return ShotOutcome(cell) if isinstance(cell, str) and cell in VERDICTS else cell
 
 
 def _finite(value: float | None) -> float | None:
@@ -187,7 +66,7 @@ class ShotStore:
 
     # ------------------------------------------------------------------ opening
     @classmethod
-    def open(cls, folder: Path, *, name: str | None = None, setup: dict | None = None) -> "ShotStore":
+    def open(cls, folder: Path, *, name: str | None = None, setup: dict | None = None) -> ShotStore:
         """Open (creating the folder and the database when new) as the session's writer."""
         folder = Path(folder)
         try:
@@ -196,9 +75,9 @@ class ShotStore:
             raise SessionError(f"The session folder {folder} cannot be created ({error.strerror or error}).") from None
         if not folder.is_dir():
             raise SessionError(f"The session {folder} is not a folder.")
-        lock_handle = _take_writer_lock(folder)
+        lock_handle = take_writer_lock(folder)
         try:
-            connection = _connect(folder / DATABASE_NAME, read_only=False)
+            connection = connect(folder / DATABASE_NAME, read_only=False)
             store = cls(connection, folder, lock_handle)
             store._migrate()
             store._ensure_session_row(name or folder.name, setup or {})
@@ -208,17 +87,18 @@ class ShotStore:
             raise
 
     @classmethod
-    def read(cls, folder: Path) -> "ShotStore":
+    def read(cls, folder: Path) -> ShotStore:
         """Open an existing session read-only (another process may be writing it)."""
         folder = Path(folder)
         path = folder / DATABASE_NAME
         if not path.is_file():
             raise SessionError(f"{folder} is not a focuslock session (it has no {DATABASE_NAME}).")
-        store = cls(_connect(path, read_only=True), folder)
+        store = cls(connect(path, read_only=True), folder)
         version = store._version()
         if version > SCHEMA_VERSION:
             store.close()
-            raise SessionError(f"The session {folder} was written by a newer focuslock (schema {version}); update focuslock to read it.")
+            raise SessionError(f"The session {folder} was written by a newer focuslock (schema {version}); "
+                               "update focuslock to read it.")
         if version < SCHEMA_VERSION:
             store.close()
             raise SessionError(f"The session {folder} was written by an older focuslock; open it once for writing "
@@ -232,7 +112,7 @@ class ShotStore:
             self._lock_handle.close()
             self._lock_handle = None
 
-    def __enter__(self) -> "ShotStore":
+    def __enter__(self) -> ShotStore:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -248,7 +128,7 @@ class ShotStore:
                                "update focuslock to use it.")
         for number in range(version, SCHEMA_VERSION):
             with self._transaction():
-                for statement in _statements(_MIGRATIONS[number]):
+                for statement in statements(MIGRATIONS[number]):
                     self._db.execute(statement)
                 self._db.execute(f"PRAGMA user_version = {number + 1}")
 
@@ -271,7 +151,7 @@ class ShotStore:
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as error:
-            raise _session_error(error, self.folder) from None
+            raise session_error(error, self.folder) from None
         try:
             yield
         except BaseException:
@@ -283,7 +163,7 @@ class ShotStore:
         except sqlite3.Error as error:
             with contextlib.suppress(sqlite3.Error):
                 self._db.execute("ROLLBACK")
-            raise _session_error(error, self.folder) from None
+            raise session_error(error, self.folder) from None
 
     def relative_path(self, path: Path | str) -> str:
         return relative_to_folder(self.folder, path)
@@ -321,7 +201,7 @@ class ShotStore:
 
     def _check_schema(self) -> None:
         try:
-            check_database(self._db, self.folder / DATABASE_NAME, _MIGRATIONS)
+            check_database(self._db, self.folder / DATABASE_NAME, MIGRATIONS)
         except SchemaError as error:
             raise SessionError(str(error)) from None
 
@@ -337,7 +217,7 @@ class ShotStore:
         try:
             return self._db.execute(sql, parameters)
         except sqlite3.Error as error:
-            raise _session_error(error, self.folder) from None
+            raise session_error(error, self.folder) from None
 
     def name(self) -> str:
         row = self._execute("SELECT name FROM session WHERE id = 1").fetchone()
@@ -408,7 +288,7 @@ class ShotStore:
             found = (_real(f[7]), _real(f[8]))
             features.append(FeatureVerdict(f[0], _text(f[1], "unknown"), _text(f[2]) or None, _real(f[3]), _real(f[4]),
                                            _real(f[5]), _real(f[6]), None if None in found else found, _real(f[9])))
-        record = ShotRecord(_text(row[3]), files, row[4], _text(row[5]) or None, tuple(features), _real(row[6]),
+        record = ShotRecord(_text(row[3]), files, _outcome(row[4]), _text(row[5]) or None, tuple(features), _real(row[6]),
                             _real(row[7]), _mapping(row[8]), _mapping(row[9]), _text(row[10]) or None)
         return LoggedShot(shot_id, row[1], _text(row[2]), record)
 
@@ -429,102 +309,6 @@ def relative_to_folder(folder: Path, path: Path | str) -> str:
         return str(path)
 
 
-def _statements(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
-
-
 def now_utc() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
-
-
-def _own_database(path: Path, read_only: bool) -> int:
-    """A descriptor held on the database itself while SQLite opens it: the database and
-    its companions (``-wal``, ``-shm``, ``-journal``) regular files of the folder, never
-    links or pipes (:mod:`.own_files`)."""
-    try:
-        for companion in ("-wal", "-shm", "-journal"):
-            check_own_file(path.with_name(path.name + companion), "database")
-        return open_own_file(path, "database", write=not read_only, create=not read_only)
-    except SessionFileError as error:
-        raise SessionError(str(error)) from None
-    except OSError as error:
-        raise SessionError(f"The session's database in {path.parent} cannot be opened ({error.strerror or error}).") from None
-
-
-def _connect(path: Path, read_only: bool) -> sqlite3.Connection:
-    own = _own_database(path, read_only)
-    try:
-        ours = os.fstat(own)
-        connection = _connect_sqlite(path, read_only)
-        try:  # the name still names the file checked, now that SQLite has opened it
-            now = os.lstat(path)
-        except OSError:
-            now = None
-        if now is None or (now.st_dev, now.st_ino) != (ours.st_dev, ours.st_ino):
-            connection.close()
-            raise SessionError(f"{path} was replaced while focuslock opened it; remove what replaced it, then start "
-                               "the session again.")
-        return connection
-    finally:
-        os.close(own)
-
-
-def _connect_sqlite(path: Path, read_only: bool) -> sqlite3.Connection:
-    try:
-        if read_only:
-            connection = connect_read_only(path)  # immutable when its folder cannot be written
-        else:
-            connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        harden(connection)  # before anything in the file is read: trusted_schema off, cells bounded
-        connection.execute("PRAGMA busy_timeout = 5000")
-        check_database(connection, path, _MIGRATIONS)  # our tables and indexes only: no view, no trigger
-        if not read_only:
-            if connection.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
-                raise SessionError(f"The session's database {path} cannot keep a write-ahead log here; "
-                                   "put the session on a local disk.")
-            connection.execute("PRAGMA synchronous = FULL")
-        connection.execute("PRAGMA foreign_keys = ON")
-        # Reading the schema proves that the file is a database at all.
-        connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-        return connection
-    except (SchemaError, ReadOnlyError) as error:
-        raise SessionError(str(error)) from None
-    except sqlite3.Error as error:
-        raise _session_error(error, path.parent) from None
-
-
-def _session_error(error: sqlite3.Error, folder: Path) -> SessionError:
-    text = str(error)
-    if "not a database" in text or "malformed" in text:
-        return SessionError(f"The session's database in {folder} is damaged ({text}); keep a copy and start a new session "
-                            "folder — the captures themselves are untouched.")
-    if "disk" in text and "full" in text:
-        return SessionError(f"The disk holding the session {folder} is full; free space, then go on — nothing logged was lost.")
-    if "readonly" in text or "unable to open" in text:
-        return SessionError(f"The session's database in {folder} cannot be written ({text}); check the folder's permissions.")
-    if "locked" in text or "busy" in text:
-        return SessionError(f"The session's database in {folder} is busy in another program; close it and try again.")
-    return SessionError(f"The session's database in {folder} failed: {text}.")
-
-
-def _take_writer_lock(folder: Path):
-    """The session's one-writer lock (``flock``: the kernel drops it when the holder
-    dies, so a killed writer never leaves a stale lock behind)."""
-    path = folder / LOCK_NAME
-    try:  # never through a planted link, never a pipe, never truncated (nothing is written in it)
-        handle = os.fdopen(open_own_file(path, "lock file", write=True, create=True), "rb+", buffering=0)
-    except SessionFileError as error:
-        raise SessionError(str(error)) from None
-    except OSError as error:
-        raise SessionError(f"The session folder {folder} cannot be written ({error.strerror or error}).") from None
-    try:
-        import fcntl
-    except ImportError:  # Windows: SQLite's own locking is the only guard there
-        return handle
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        raise SessionError(f"The session {folder} is open in another focuslock; close that one first "
-                           "(one program writes a session at a time).") from None
-    return handle
+    """Now, in UTC, to the millisecond (ISO 8601): the log's timestamps."""
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds")

@@ -20,7 +20,7 @@ from pathlib import Path
 from focuslock.focus.exposure import ExposureNote
 from focuslock.focus.lock import FocusState
 from focuslock.core.resources import is_finite_number
-from focuslock.session.store import FeatureVerdict
+from focuslock.session.records import FeatureVerdict
 
 __all__ = ["EXPOSURE_LOG_KEY", "LoggedExposure", "ShotOutcome", "ShotVerdict", "logged_exposure", "overall_verdict"]
 

@@ -57,6 +57,7 @@ from pathlib import Path
 from focuslock.io.files import SaveError, replace_file_atomically
 from focuslock.focus.exposure import EXPOSURE_KEYWORDS, ExposureNote
 from focuslock.session.own_files import SessionFileError, file_kind, open_own_file
+from focuslock.session.verdict import ShotOutcome
 
 __all__ = ["FOCUSLOCK_NS", "KEYWORD_PARENT", "RatingPolicy", "SidecarError", "XmpFields", "sidecar_paths", "write_sidecar",
            "xml_text"]
@@ -109,8 +110,10 @@ class SidecarError(Exception):
 class RatingPolicy:
     """Stars and colour label for each overall verdict (configurable in a recipe)."""
 
-    ratings: tuple[tuple[str, int], ...] = (("pass", 5), ("uncertain", 3), ("drift", 2), ("soft", 1))
-    labels: tuple[tuple[str, str], ...] = (("pass", "Green"), ("uncertain", "Blue"), ("drift", "Yellow"), ("soft", "Red"))
+    ratings: tuple[tuple[str, int], ...] = ((ShotOutcome.PASS, 5), (ShotOutcome.UNCERTAIN, 3), (ShotOutcome.DRIFT, 2),
+                                          (ShotOutcome.SOFT, 1))
+    labels: tuple[tuple[str, str], ...] = ((ShotOutcome.PASS, "Green"), (ShotOutcome.UNCERTAIN, "Blue"),
+                                           (ShotOutcome.DRIFT, "Yellow"), (ShotOutcome.SOFT, "Red"))
 
     def __post_init__(self) -> None:
         for verdict, stars in self.ratings:

@@ -43,6 +43,7 @@ from focuslock.session.opening import SetupRequest
 from focuslock.session.review import ShotReview, review_shot
 from focuslock.session.shot_check import ShotJudge, ShotVerdict
 from focuslock.session.store import SessionError, ShotFile, ShotRecord, ShotStore, now_utc
+from focuslock.session.verdict import ShotOutcome
 from focuslock.session.xmp import RatingPolicy, SidecarError, XmpFields, sidecar_paths, write_sidecar
 
 __all__ = ["WatchError", "WatchOptions", "open_session", "run_watch"]
@@ -102,7 +103,7 @@ def run_watch(folder: Path, store: ShotStore, judge: ShotJudge, options: WatchOp
         hot.start()
     except FileNotFoundError as error:
         raise WatchError(str(error)) from None
-    counts = {"pass": 0, "soft": 0, "drift": 0, "uncertain": 0, "unreadable": 0, "gone": 0}
+    counts = {ShotOutcome.PASS: 0, ShotOutcome.SOFT: 0, ShotOutcome.DRIFT: 0, ShotOutcome.UNCERTAIN: 0, "unreadable": 0, "gone": 0}
     waiting_raw: dict[str, tuple[Path, float]] = {}
     say(f"Watching {folder} ({hot.events_note}); session {store.folder}; {store.shot_count()} shots logged so far.")
     for warning in judge.warnings:
@@ -135,7 +136,7 @@ def run_watch(folder: Path, store: ShotStore, judge: ShotJudge, options: WatchOp
                 if options.once or now - since >= _PAIR_WAIT_S:
                     del waiting_raw[stem]
                     result = _handle(path, True, [], store, judge, options)
-                    counts["gone" if result["gone"] else "uncertain"] += 1
+                    counts["gone" if result["gone"] else ShotOutcome.UNCERTAIN] += 1
                     say(result["text"])
                     if on_shot is not None and not result["gone"]:
                         on_shot(result)
@@ -237,14 +238,14 @@ def _judge_read(path: Path, complete: bool, judge: ShotJudge) -> tuple[ShotVerdi
             verdict = judge.judge(path, read.bgr)
             return verdict, read, verdict.size_px is not None
         except _PER_FILE_ERRORS as error:
-            return ShotVerdict(path, "uncertain", _per_file_reason(path.name, error, "judged"), (), None, None, None), read, False
+            return ShotVerdict(path, ShotOutcome.UNCERTAIN, _per_file_reason(path.name, error, "judged"), (), None, None, None), read, False
     if read.reason is not None:
         reason = read.reason
     elif path.suffix.lower() in RAW_SUFFIXES:
         reason = "a RAW file alone: its focus was not checked (shoot RAW+JPEG to have it checked)"
     else:
         reason = f"{path.name} never became a whole picture (cut short?); its focus was not checked"
-    return ShotVerdict(path, "uncertain", reason, (), None, None, None), read, False
+    return ShotVerdict(path, ShotOutcome.UNCERTAIN, reason, (), None, None, None), read, False
 
 
 def _handle(path: Path, complete: bool, companions: list[Path], store: ShotStore, judge: ShotJudge,
@@ -293,7 +294,7 @@ def _handle(path: Path, complete: bool, companions: list[Path], store: ShotStore
         raise WatchError(str(error)) from None
     text = f"#{logged.sequence} {verdict.describe()}"
     # A lone uncertain feature's reason is already the shot's; otherwise list every feature.
-    if (feature_lines and verdict.verdict != "uncertain") or len(feature_lines) > 1:
+    if (feature_lines and verdict.verdict != ShotOutcome.UNCERTAIN) or len(feature_lines) > 1:
         text += " · " + "; ".join(feature_lines)
     for note in notes:
         text += f"\n  {note}"
