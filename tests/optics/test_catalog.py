@@ -45,7 +45,7 @@ def _broken_copy(tmp_path: Path, file: str, old: str, new: str) -> Path:
     "file, old, new, message, skipped",
     [
         ("lenses.toml", "focal_length_mm = 100\nf_number_min = 2.8", "focal_length_mm = -100\nf_number_min = 2.8",
-         "lenses.toml, line 12, lens 'Canon EF 100mm f/2.8L Macro IS USM': field 'focal_length_mm' must be more than 0",
+         "lenses.toml, line 22, lens 'Canon EF 100mm f/2.8L Macro IS USM': field 'focal_length_mm' must be more than 0",
          ("lens", "Canon EF 100mm f/2.8L Macro IS USM")),
         ("lenses.toml", "max_magnification = 5.0", "max_magnification = \"five\"", "field 'max_magnification' must be a number",
          ("lens", "MP-E 65")),

@@ -37,7 +37,8 @@ def test_far_and_total_are_null_beyond_the_hyperfocal_distance(capsys):
 
 def test_dof_with_a_camera_and_a_lens_from_the_catalog(capsys):
     report = _json(capsys, ["dof", "--lens", "MP-E 65", "--camera", "EOS R5", "--f-number", "4", "--magnification", "5", "--json"])
-    assert report["focal_length_mm"] == 65
+    # Its optics at 5× from Canon's figures (optics/close_focus.py), not a 65 mm thin lens.
+    assert report["working_distance_mm"] == pytest.approx(41.0) and report["focal_length_mm"] < 65
     assert report["coc_mm"] == pytest.approx(0.0288, abs=1e-4)
     assert report["pixel_pitch_um"] == pytest.approx(4.39, abs=0.01)
     assert any("Airy disk" in w for w in report["warnings"])
@@ -173,6 +174,10 @@ def test_the_breathing_model_is_monotone_and_leaves_fixed_lenses_alone():
     magnifications = [rf100.focus_at(distance_from_sensor_mm=d)[1] for d in (260, 280, 320, 400, 1000, 10000)]
     assert magnifications == sorted(magnifications, reverse=True) and magnifications[-1] < 0.011
     assert rf100.focus_at(distance_from_sensor_mm=1e6)[0] == pytest.approx(100.0, rel=1e-3)  # at infinity: 100 mm
-    # A lens whose catalog a fixed focal length explains (and a macro-only lens) keeps it.
+    # A lens whose catalog a fixed focal length explains keeps it; a macro-only lens with
+    # the maker's working distances is taken at its close-focus optics.
+    micro40 = catalog.lens("Micro-Nikkor 40mm")
+    assert not micro40.follows_close_focus_model and micro40.focus_at(magnification=0.5) == (40.0, None)
     mpe = catalog.lens("MP-E 65")
-    assert not mpe.shortens_when_focusing and mpe.focus_at(magnification=3) == (65.0, None)
+    assert not mpe.shortens_when_focusing and mpe.follows_close_focus_model
+    assert mpe.focus_at(magnification=5) == (pytest.approx(41 * 5 / 6), 5)

@@ -40,8 +40,8 @@ def add_stack_plan(commands) -> None:
                        help="overlap between frames as a fraction of the depth of field (default 0.3)")
     stack.add_argument("--method", choices=("rail", "lens"), default="rail",
                        help="move the camera on a rail (even steps) or refocus the lens (even in 1/distance)")
-    stack.add_argument("--criterion", choices=("geometric", "wave", "larger"), default="geometric",
-                       help="which depth of field sets the step (default geometric)")
+    stack.add_argument("--criterion", choices=("geometric", "wave", "larger"), default=None,
+                       help="which depth of field sets the step (default: the one dof says to plan with)")
     calibration = stack.add_mutually_exclusive_group()
     calibration.add_argument("--step-um", type=arg.finite_float,
                              help="focus-drive calibration: µm of focus shift at the subject per drive step")
@@ -73,17 +73,13 @@ def _lens_setup(args: argparse.Namespace, distance_mm: float | None):
 
 
 def _dof(args: argparse.Namespace) -> int:
-    from focuslock.optics.dof import OpticsError, depth_of_field
+    from focuslock.optics.dof import OpticsError
+    from focuslock.optics.lens_dof import lens_depth_of_field
 
     setup = _lens_setup(args, args.distance)
     try:
-        by_magnification = setup.focused_magnification
-        result = depth_of_field(setup.focal_length_mm, args.f_number, setup.coc_mm,
-                                distance_mm=args.distance if by_magnification is None else None,
-                                distance_from=args.distance_from,
-                                magnification=args.magnification if by_magnification is None else by_magnification,
-                                pupil_ratio=setup.pupil_ratio, wavelength_nm=args.wavelength_nm,
-                                pixel_pitch_um=setup.pixel_pitch_um)
+        result = lens_depth_of_field(setup, args.f_number, distance_mm=args.distance, distance_from=args.distance_from,
+                                     magnification=args.magnification, wavelength_nm=args.wavelength_nm)
     except OpticsError as error:
         raise UserError(str(error)) from None
     lens = setup.lens
@@ -121,6 +117,8 @@ def _limit_mm(value: float, total_mm: float) -> str:
 
 
 def _dof_table(result, setup, notes: list[str]) -> list[str]:
+    from focuslock.optics.dof import plan_with
+
     described = ", ".join(x for x in (
         setup.lens.name if setup.lens else f"{result.focal_length_mm:g} mm",
         f"f/{result.f_number:g}",
@@ -136,6 +134,7 @@ def _dof_table(result, setup, notes: list[str]) -> list[str]:
         f"  near limit          {_limit_mm(result.near_mm, result.total_mm)} from the lens   ({_mm(result.front_mm)} in front)",
         f"  far limit           {_limit_mm(result.far_mm, result.total_mm)} from the lens   ({_mm(result.back_mm)} behind)",
         f"  depth of field      {_mm(result.total_mm)} (geometric)   {_mm(result.wave_dof_mm)} (wave optics)",
+        f"  plan with           {plan_with(result).describe()}",
         f"  Airy disk           {result.airy_disk_um:.1f} µm"
         + (f" ({result.airy_disk_um / result.pixel_pitch_um:.1f} pixels)" if result.pixel_pitch_um else ""),
     ]
@@ -144,23 +143,18 @@ def _dof_table(result, setup, notes: list[str]) -> list[str]:
 
 
 def _stack_plan(args: argparse.Namespace) -> int:
-    from focuslock.optics.dof import OpticsError, depth_of_field
+    from focuslock.optics.dof import OpticsError
+    from focuslock.optics.lens_dof import lens_depth_of_field
     from focuslock.optics.stack import DriveCalibration, depth_to_far_end_mm, load_drive_calibration, plan_stack
 
     setup = _lens_setup(args, args.near)
-    focal = setup.focal_length_mm
     try:
         if (args.near is None) == (args.magnification is None):
             raise UserError("Give the subject's near end as --near MM or as --magnification M.")
         if (args.far is None) == (args.depth is None):
             raise UserError("Give the subject's far end as --far MM or its depth as --depth MM.")
-        near_magnification = setup.focused_magnification or args.magnification
-        if near_magnification is None:
-            near_dof = depth_of_field(focal, args.f_number, setup.coc_mm, distance_mm=args.near, distance_from=args.distance_from,
-                                      pupil_ratio=setup.pupil_ratio, wavelength_nm=args.wavelength_nm)
-        else:
-            near_dof = depth_of_field(focal, args.f_number, setup.coc_mm, magnification=near_magnification,
-                                      pupil_ratio=setup.pupil_ratio, wavelength_nm=args.wavelength_nm)
+        near_dof = lens_depth_of_field(setup, args.f_number, distance_mm=args.near, distance_from=args.distance_from,
+                                       magnification=args.magnification, wavelength_nm=args.wavelength_nm)
         near = near_dof.subject_distance_mm
         if args.far is not None:  # the far end measured from where the near end is: their difference is the depth
             far = near + depth_to_far_end_mm(args.far, args.distance_from, near=near_dof, near_mm=args.near)

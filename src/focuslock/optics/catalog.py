@@ -14,8 +14,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from focuslock.optics.coc import conventional_coc_mm
 from focuslock.core.resources import DataFileError, data_folders, line_of, read_toml, warn
+from focuslock.optics.close_focus import FocusPoint, FocusState, focus_state, magnification_at
+from focuslock.optics.coc import conventional_coc_mm
 
 __all__ = ["Camera", "Catalog", "CatalogError", "Lens", "SensorFormat", "load_catalog"]
 
@@ -61,6 +62,13 @@ class Lens:
     pupil_ratio: float | None = None
     # Macro-only lenses (MP-E 65: 1–5×) do not focus below this.
     min_magnification: float = 0.0
+    # The maker's working distance (front of the lens to the subject) at the maximum
+    # magnification; where a macro-only lens is not at its closest focus distance at its
+    # maximum magnification (its barrel extends), the distance from the sensor there, and
+    # its working distance at its minimum magnification (optics/close_focus.py).
+    working_distance_mm: float | None = None
+    max_magnification_focus_mm: float | None = None
+    min_magnification_working_distance_mm: float | None = None
 
     @property
     def shortens_when_focusing(self) -> bool:
@@ -73,48 +81,52 @@ class Lens:
         return (self.min_magnification <= 0 and m > 0
                 and self.focal_length_mm * (m + 1.0) ** 2 / m > self.min_focus_mm * 1.001)
 
+    @property
+    def follows_close_focus_model(self) -> bool:
+        """Whether the lens is taken at its close-focus optics (optics/close_focus.py):
+        it shortens as it focuses, or its maker publishes a working distance."""
+        return self.shortens_when_focusing or (self.working_distance_mm is not None and self.max_magnification > 0)
+
+    def focus_points(self) -> tuple[FocusPoint, FocusPoint | None]:
+        """The maker's focus at the maximum magnification, and for a macro-only lens the
+        one at its minimum magnification (the same one when only one end is published);
+        None for a lens that focuses to infinity."""
+        closest = FocusPoint(self.max_magnification, self.max_magnification_focus_mm or self.min_focus_mm,
+                             self.working_distance_mm)
+        if self.min_magnification <= 0:
+            return closest, None
+        if self.max_magnification_focus_mm is None:  # one end published: its optics throughout
+            return closest, closest
+        return closest, FocusPoint(self.min_magnification, self.min_focus_mm, self.min_magnification_working_distance_mm)
+
+    def focus_state(self, *, distance_from_sensor_mm: float | None = None, distance_from_lens_mm: float | None = None,
+                    magnification: float | None = None) -> FocusState | None:
+        """The lens's effective focal length and hiatus focused at a distance (from the
+        sensor or from the lens) or a magnification (optics/close_focus.py); None when
+        nothing was given or the lens keeps its nominal focal length."""
+        if not self.follows_close_focus_model:
+            return None
+        closest, farthest = self.focus_points()
+
+        def state(m: float) -> FocusState:
+            return focus_state(m, nominal_focal_mm=self.focal_length_mm, closest=closest, farthest=farthest)
+
+        if magnification is not None:
+            return state(magnification)
+        wanted = distance_from_sensor_mm if distance_from_sensor_mm is not None else distance_from_lens_mm
+        if wanted is None:
+            return None
+        return magnification_at(wanted, from_lens=distance_from_sensor_mm is None, state=state,
+                                low=self.min_magnification or 1e-9, high=self.max_magnification)
+
     def focus_at(self, *, distance_from_sensor_mm: float | None = None, distance_from_lens_mm: float | None = None,
                  magnification: float | None = None) -> tuple[float, float | None]:
         """The effective focal length (mm) focused at a distance (from the sensor or from
         the lens) or a magnification, and the magnification there (None when neither was
-        given or the lens keeps its focal length): the catalogued focal length at
-        infinity, shortening in proportion to the magnification down to the focal length
-        that puts the closest focus at the maximum magnification (the RF 100 Macro: about
-        63 mm at 260 mm and 1.4×)."""
-        if not self.shortens_when_focusing:
-            return self.focal_length_mm, None
-        m_max = self.max_magnification
-        closest = self.min_focus_mm * m_max / (m_max + 1.0) ** 2
-
-        def focal(m: float) -> float:
-            return self.focal_length_mm + (closest - self.focal_length_mm) * min(max(m, 0.0), m_max) / m_max
-
-        if magnification is not None:
-            return focal(magnification), magnification
-        if distance_from_sensor_mm is not None:
-            wanted = distance_from_sensor_mm
-
-            def distance(m: float) -> float:  # sensor to subject: f·(m+1)²/m
-                return focal(m) * (m + 1.0) ** 2 / m
-        elif distance_from_lens_mm is not None:
-            wanted = distance_from_lens_mm
-
-            def distance(m: float) -> float:  # lens to subject: f·(1 + 1/m)
-                return focal(m) * (1.0 + 1.0 / m)
-        else:
-            return self.focal_length_mm, None
-        low, high = 1e-12, m_max
-        if wanted <= distance(high):
-            return focal(high), high
-        # The distance falls as the magnification grows over the lens's range: bisect.
-        for _ in range(100):
-            middle = 0.5 * (low + high)
-            if distance(middle) > wanted:
-                low = middle
-            else:
-                high = middle
-        m = 0.5 * (low + high)
-        return focal(m), m
+        given or the lens keeps its focal length): see :meth:`focus_state`."""
+        state = self.focus_state(distance_from_sensor_mm=distance_from_sensor_mm,
+                                 distance_from_lens_mm=distance_from_lens_mm, magnification=magnification)
+        return (self.focal_length_mm, None) if state is None else (state.focal_length_mm, state.magnification)
 
 
 @dataclass(frozen=True)
@@ -311,7 +323,8 @@ def _lenses(path: Path, data: object) -> tuple[Lens, ...]:
         return ()
     lenses, seen = [], set()
     allowed = {"name", "focal_length_mm", "focal_length_min_mm", "f_number_min", "f_number_max", "min_focus_mm",
-               "max_magnification", "pupil_ratio", "min_magnification"}
+               "max_magnification", "pupil_ratio", "min_magnification", "working_distance_mm",
+               "max_magnification_focus_mm", "min_magnification_working_distance_mm"}
     for index, fields in enumerate(data, start=1):
         def build(index=index, fields=fields) -> Lens:
             label = fields.get("name", f"#{index}") if isinstance(fields, dict) else f"#{index}"
@@ -332,6 +345,11 @@ def _lenses(path: Path, data: object) -> tuple[Lens, ...]:
                 # A thin lens focuses no closer than 4f (1:1) from the sensor; real internal-
                 # focus designs shorten their focal length, but not by half.
                 raise CatalogError(f"{entry.where}: field 'min_focus_mm' ({min_focus:g}) is too close for a {focal:g} mm lens.")
+            working = entry.number("working_distance_mm", maximum=100_000, optional=True)
+            at_max = entry.number("max_magnification_focus_mm", maximum=100_000, optional=True) or min_focus
+            if working is not None and working >= at_max:
+                raise CatalogError(f"{entry.where}: field 'working_distance_mm' ({working:g}) must be shorter than the "
+                                   f"distance from the sensor at the maximum magnification ({at_max:g}).")
             seen.add(_normalise(name))
             return Lens(
                 name=name, focal_length_mm=float(focal), f_number_min=float(n_min), f_number_max=float(n_max),
@@ -339,6 +357,8 @@ def _lenses(path: Path, data: object) -> tuple[Lens, ...]:
                 focal_length_min_mm=None if focal_min is None else float(focal_min),
                 pupil_ratio=entry.number("pupil_ratio", minimum=0.05, maximum=20, optional=True),
                 min_magnification=float(entry.number("min_magnification", maximum=100, optional=True) or 0.0),
+                **{key: entry.number(key, maximum=100_000, optional=True) for key in
+                   ("working_distance_mm", "max_magnification_focus_mm", "min_magnification_working_distance_mm")},
             )
 
         made = _each_entry(build)

@@ -24,8 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from focuslock.optics.coc import (ASSUMED_COC_PX, LIVE_VIEW_RESOLVES_COC_PX, LiveViewCoc, coc_in_live_view,
-                                  conventional_coc_mm)
+from focuslock.optics.coc import ASSUMED_COC_PX, LIVE_VIEW_RESOLVES_COC_PX, LiveViewCoc, coc_in_live_view, conventional_coc_mm
 from focuslock.optics.lens_limits import MAGNIFICATION_RANGE, MAX_DISTANCE_MM, OpticsError, check_lens, positive
 
 # The circle of confusion (optics/coc.py) and the lens checks (optics/lens_limits.py) have
@@ -40,6 +39,7 @@ __all__ = [
     "coc_in_live_view",
     "conventional_coc_mm",
     "OpticsError",
+    "PlanningDepth",
     "aperture_covering",
     "depth_of_field",
     "depth_for_blur_mm",
@@ -49,6 +49,7 @@ __all__ = [
     "hyperfocal_distance_mm",
     "macro_dof_mm",
     "magnification_for_distance",
+    "plan_with",
     "subject_distance_from_sensor",
 ]
 
@@ -57,6 +58,8 @@ DEFAULT_WAVELENGTH_NM = 550.0
 
 @dataclass(frozen=True)
 class DofResult:
+    """The depth of field of one lens setup, with what diffraction costs at it (lengths in mm)."""
+
     focal_length_mm: float
     f_number: float
     coc_mm: float
@@ -76,6 +79,8 @@ class DofResult:
     wave_dof_mm: float
     pixel_pitch_um: float | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    hiatus_mm: float = 0.0  # principal-plane separation (optics/close_focus.py)
+    working_distance_mm: float | None = None  # front of the lens to the subject, where the lens's front is known
 
     @property
     def geometric_dof_mm(self) -> float:
@@ -86,16 +91,15 @@ class DofResult:
         """Diffraction softens more than the allowed defocus: Airy disk > CoC."""
         return self.airy_disk_um > self.coc_mm * 1000.0
 
-    def planning_dof_mm(self, criterion: str = "geometric") -> float:
-        """The depth per frame to plan a stack with: ``geometric``, ``wave`` or the
-        ``larger`` of the two (at high magnification the wave-optics depth exceeds the
-        geometric one, and no stepping finer than it gains sharpness)."""
+    def planning_dof_mm(self, criterion: str | None = "geometric") -> float:
+        """The depth per frame to plan a stack with: ``geometric``, ``wave``, or the one
+        to plan with (None, or ``larger``: :func:`plan_with`)."""
         if criterion == "geometric":
             return self.total_mm
         if criterion == "wave":
             return self.wave_dof_mm
-        if criterion == "larger":
-            return max(self.total_mm, self.wave_dof_mm)
+        if criterion in (None, "larger"):
+            return plan_with(self).depth_mm
         raise OpticsError(f"Unknown depth-of-field criterion {criterion!r}; use geometric, wave or larger.")
 
     def to_json(self) -> dict:
@@ -122,12 +126,47 @@ class DofResult:
             "wave_dof_mm": finite(self.wave_dof_mm),
             "pixel_pitch_um": self.pixel_pitch_um,
             "diffraction_limited": self.diffraction_limited,
+            "hiatus_mm": round(self.hiatus_mm, 6),
+            "working_distance_mm": None if self.working_distance_mm is None else round(self.working_distance_mm, 6),
+            "plan_with": plan_with(self).criterion,
+            "plan_with_mm": finite(plan_with(self).depth_mm),
             "warnings": list(self.warnings),
         }
 
 
 
-def depth_for_blur_mm(result: "DofResult", blur_um_at_sensor: float) -> float | None:
+@dataclass(frozen=True)
+class PlanningDepth:
+    """The depth of field to plan with: ``criterion`` "geometric" or "wave"."""
+
+    criterion: str
+    depth_mm: float
+    geometric_mm: float
+    wave_mm: float
+
+    def describe(self) -> str:
+        """One sentence: which depth to plan with, and why."""
+        if math.isinf(self.depth_mm):
+            return "the geometric depth of field, unbounded here: no stack is needed"
+        if self.criterion == "wave":
+            return (f"the wave-optics depth of field, {describe_depth(self.depth_mm)}, the larger of the two (geometric "
+                    f"{describe_depth(self.geometric_mm)}): diffraction alone blurs this much, so closer frames gain "
+                    "no sharpness")
+        return (f"the geometric depth of field, {describe_depth(self.depth_mm)}, the larger of the two (wave optics "
+                f"{describe_depth(self.wave_mm)}): the depth that keeps defocus within the circle of confusion")
+
+
+def plan_with(result: DofResult) -> PlanningDepth:
+    """Which depth of field to plan with — the one function ``dof`` and ``stack-plan``
+    ask: the larger of the geometric and the wave-optics depth. Where the wave-optics
+    depth (λ/NA²) is the larger, diffraction blurs more than the allowed defocus, and
+    frames closer than it gain no sharpness; elsewhere defocus is the limit."""
+    geometric, wave = result.total_mm, result.wave_dof_mm
+    criterion = "wave" if wave > geometric else "geometric"
+    return PlanningDepth(criterion, max(geometric, wave), geometric, wave)
+
+
+def depth_for_blur_mm(result: DofResult, blur_um_at_sensor: float) -> float | None:
     """How far from the plane of focus (mm, at the subject) a point blurred by
     ``blur_um_at_sensor`` lies: the blur grows in proportion to the distance within the
     depth of field, which spans ±½ of it for a blur of one CoC."""
@@ -136,7 +175,7 @@ def depth_for_blur_mm(result: "DofResult", blur_um_at_sensor: float) -> float | 
     return 0.5 * result.total_mm * blur_um_at_sensor / (result.coc_mm * 1000.0)
 
 
-def depth_for_live_view_blur_mm(result: "DofResult", coc: LiveViewCoc, blur_px: float) -> float | None:
+def depth_for_live_view_blur_mm(result: DofResult, coc: LiveViewCoc, blur_px: float) -> float | None:
     """How far from the plane of focus (mm, at the subject) a feature lies whose blur has
     grown by ``blur_px`` live-view pixels: None for a blur ≤ 0 (as sharp as the reference
     or sharper: no depth to tell), an unknown pixel pitch or an unbounded depth of field."""
@@ -159,6 +198,7 @@ def hyperfocal_distance_mm(focal_length_mm: float, f_number: float, coc_mm: floa
 
 
 def magnification_for_distance(focal_length_mm: float, subject_distance_mm: float) -> float:
+    """m = f/(s − f), ``subject_distance_mm`` from the front principal plane."""
     return focal_length_mm / (subject_distance_mm - focal_length_mm)
 
 
@@ -185,9 +225,13 @@ def macro_dof_mm(f_number: float, coc_mm: float, magnification: float, pupil_rat
 
 def depth_of_field(focal_length_mm: float, f_number: float, coc_mm: float, *, distance_mm: float | None = None,
                    distance_from: str = "sensor", magnification: float | None = None, pupil_ratio: float = 1.0,
-                   wavelength_nm: float = DEFAULT_WAVELENGTH_NM, pixel_pitch_um: float | None = None) -> DofResult:
+                   wavelength_nm: float = DEFAULT_WAVELENGTH_NM, pixel_pitch_um: float | None = None,
+                   hiatus_mm: float = 0.0, working_distance_known: bool = False) -> DofResult:
     """Depth of field for a subject at ``distance_mm`` (from the sensor or the lens) or at
-    a ``magnification``. Raises :class:`OpticsError` with one sentence for bad values."""
+    a ``magnification``. ``hiatus_mm``: the separation of the principal planes, which a
+    distance from the sensor includes (optics/close_focus.py); ``working_distance_known``:
+    the front principal plane is the lens's front, so the distance from the lens is the
+    working distance. Raises :class:`OpticsError` with one sentence for bad values."""
     check_lens(focal_length_mm, f_number, coc_mm, pupil_ratio, wavelength_nm)
     f, n, c, p = float(focal_length_mm), float(f_number), float(coc_mm), float(pupil_ratio)
     if (distance_mm is None) == (magnification is None):
@@ -204,10 +248,11 @@ def depth_of_field(focal_length_mm: float, f_number: float, coc_mm: float, *, di
             raise OpticsError(f"A focus distance of {d:g} mm is beyond this model (up to {MAX_DISTANCE_MM:g} mm); "
                               "focus at infinity is the hyperfocal case.")
         if distance_from == "sensor":
-            s = subject_distance_from_sensor(f, d)
+            s = subject_distance_from_sensor(f, d - hiatus_mm)
         elif distance_from == "lens":
             if d <= f:
-                raise OpticsError(f"A focus distance of {d:g} mm from the lens is inside the {f:g} mm focal length; nothing can be focused there.")
+                raise OpticsError(f"A focus distance of {d:g} mm from the lens is inside the {f:g} mm focal length; "
+                                  "nothing can be focused there.")
             s = d
         else:
             raise OpticsError(f"Distances are measured from the sensor or the lens, not {distance_from!r}.")
@@ -226,10 +271,10 @@ def depth_of_field(focal_length_mm: float, f_number: float, coc_mm: float, *, di
     warnings = _warnings(n, c, m, p, airy_um, wavelength_nm, pixel_pitch_um)
     return DofResult(
         focal_length_mm=f, f_number=n, coc_mm=c, pupil_ratio=p, wavelength_nm=float(wavelength_nm),
-        subject_distance_mm=s, distance_from_sensor_mm=s + v_f, magnification=m, effective_f_number=effective_n,
+        subject_distance_mm=s, distance_from_sensor_mm=s + v_f + hiatus_mm, magnification=m, effective_f_number=effective_n,
         hyperfocal_mm=hyperfocal, near_mm=near, far_mm=far, front_mm=s - near, back_mm=far - s,
         total_mm=far - near, airy_disk_um=airy_um, wave_dof_mm=wave_dof, pixel_pitch_um=pixel_pitch_um,
-        warnings=warnings,
+        warnings=warnings, hiatus_mm=float(hiatus_mm), working_distance_mm=s if working_distance_known else None,
     )
 
 

@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from focuslock.optics.dof import DofResult, OpticsError, depth_of_field
+from focuslock.optics.dof import DofResult, OpticsError, depth_of_field, plan_with
 
 __all__ = ["DriveCalibration", "StackPlan", "depth_to_far_end_mm", "load_drive_calibration", "plan_stack"]
 
@@ -45,11 +47,9 @@ class DriveCalibration:
             raise OpticsError(f"A focus-drive step must move focus by a positive distance, got {self.step_um} µm.")
 
 
-def load_drive_calibration(path, camera: str | None = None, lens: str | None = None) -> DriveCalibration:
+def load_drive_calibration(path: str | Path, camera: str | None = None, lens: str | None = None) -> DriveCalibration:
     """The focus-drive calibration record (calibration/README.md) from a TOML file: the
     first ``[[focus_drive]]`` entry, or the one whose camera and lens contain the names."""
-    from pathlib import Path
-
     from focuslock.core.resources import DataFileError, read_toml
 
     path = Path(path)
@@ -81,7 +81,7 @@ class StackPlan:
     near_mm: float
     far_mm: float
     overlap: float
-    criterion: str
+    criterion: str  # the depth of field the step rests on: geometric, wave (or larger, when asked)
     frame_dof_mm: float  # depth of field per frame at the near end
     step_mm: float  # between the first two frames
     frames: int
@@ -89,7 +89,7 @@ class StackPlan:
     drive_steps: tuple[int, ...] | None = None  # between consecutive frames
     drive_setting: str = ""
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "method": self.method,
             "near_mm": round(self.near_mm, 6),
@@ -107,11 +107,13 @@ class StackPlan:
 
 
 def plan_stack(near_mm: float, far_mm: float, dof: DofResult, *, overlap: float = 0.3, method: str = "rail",
-               criterion: str = "geometric", calibration: DriveCalibration | None = None) -> StackPlan:
+               criterion: str | None = None, calibration: DriveCalibration | None = None) -> StackPlan:
     """Plan frames from ``near_mm`` to ``far_mm`` (subject distances from the lens).
 
     ``dof`` is the depth of field of one frame at the near end (its lens, aperture and
-    CoC are used again at every frame for the ``lens`` method).
+    CoC are used again at every frame for the ``lens`` method). ``criterion``: the depth
+    the step rests on, ``geometric``, ``wave`` or ``larger``; None (the default) is the
+    one ``dof`` says to plan with (:func:`focuslock.optics.dof.plan_with`).
     """
     if not (0.0 <= overlap < 1.0):
         raise OpticsError(f"The overlap is a fraction of the depth of field from 0 up to (not including) 1, got {overlap:g}.")
@@ -123,7 +125,7 @@ def plan_stack(near_mm: float, far_mm: float, dof: DofResult, *, overlap: float 
         raise OpticsError(f"The near limit ({near_mm:g} mm) is inside the {dof.focal_length_mm:g} mm focal length.")
     if method not in ("rail", "lens"):
         raise OpticsError(f"A stack is made with a rail or by focusing the lens, not {method!r}.")
-    frame_dof = _frame_dof(dof, near_mm, criterion)
+    frame_dof, criterion = _frame_dof(dof, near_mm, criterion)
     step = frame_dof * (1.0 - overlap)
     if not (step > 0 and math.isfinite(step)):
         raise OpticsError("The depth of field per frame is unbounded here; no stack is needed.")
@@ -175,10 +177,15 @@ def depth_to_far_end_mm(far_mm: float, distance_from: str, *, near: DofResult, n
     return far_mm - near_mm
 
 
-def _frame_dof(dof: DofResult, distance_mm: float, criterion: str) -> float:
+def _frame_dof(dof: DofResult, distance_mm: float, criterion: str | None) -> tuple[float, str]:
+    """The depth of field per frame at ``distance_mm`` from the lens and the criterion it
+    rests on (None: the one :func:`plan_with` picks, as ``dof`` says)."""
     at_near = depth_of_field(dof.focal_length_mm, dof.f_number, dof.coc_mm, distance_mm=distance_mm, distance_from="lens",
                              pupil_ratio=dof.pupil_ratio, wavelength_nm=dof.wavelength_nm)
-    return at_near.planning_dof_mm(criterion)
+    if criterion is None:
+        planned = plan_with(at_near)
+        return planned.depth_mm, planned.criterion
+    return at_near.planning_dof_mm(criterion), criterion
 
 
 def _check_frames(frames: int) -> None:
