@@ -10,10 +10,10 @@ import cv2
 import numpy as np
 import pytest
 
-from focuslock.workflows.analyze import AnalysisError, analyze, write_csv
+from focuslock.cli import main
 from focuslock.simulators.sim import BenchConfig, SimulatedBench
 from focuslock.simulators.sim_scene import SceneSpec
-from focuslock.cli import main
+from focuslock.workflows.analyze import AnalysisError, analyze, write_csv
 
 # Regions of the real stacks and the frame where each is visibly sharpest (checked by
 # eye on crops of every frame; see docs/DESIGN-NOTES.md).
@@ -224,6 +224,7 @@ def test_lock_best_reads_exactly_as_decoding_the_take_twice(case, tmp_path, focu
     and decode — never read the stale rest of the replay buffer. Every number of the
     report equals the one from decoding the take twice."""
     import focuslock.workflows.analyze as analyze_module
+    import focuslock.workflows.take_replay as take_replay
 
     if case.startswith("pcb stack"):
         for path in sorted((focus_stacks / "pcb").iterdir()):
@@ -237,7 +238,7 @@ def test_lock_best_reads_exactly_as_decoding_the_take_twice(case, tmp_path, focu
         roi = _take_of_real_photographs(target, 0 if case == "drifting take" else 3)
         replays = case == "drifting take"
     replayed = analyze(target, roi, lock_best=True)
-    monkeypatch.setattr(analyze_module, "REPLAY_LIMIT_BYTES", 0)  # nothing kept: the take decoded twice
+    monkeypatch.setattr(take_replay, "REPLAY_LIMIT_BYTES", 0)  # nothing kept: the take decoded twice
     decoded = analyze(target, roi, lock_best=True)
     assert (replayed.replayed, decoded.replayed) == (replays, False)
     assert analyze_module.report_json(replayed) == analyze_module.report_json(decoded)

@@ -1,0 +1,180 @@
+"""One pass of ``analyze`` over a take: lock on one frame, then follow, measure and judge
+every frame through the live engine in take mode (the noise measured once, around the
+lock frame)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+from focuslock.focus.engine import FocusEngine, FocusSettings
+from focuslock.focus.lock import MAX_COC_PX, FocusState, LockSettings
+from focuslock.focus.peaking import PeakingSettings
+from focuslock.focus.take_noise import NEIGHBOURS, pair_noise_sigmas
+from focuslock.workflows.overlay_video import OverlayVideoWriter
+from focuslock.workflows.take_input import AnalysisError, InputFrame, Prefetch, iter_input, take_frame_rate
+from focuslock.workflows.take_optics import TakeLens, TakeSensor
+from focuslock.workflows.take_replay import Replay
+from focuslock.workflows.take_report import AnalysisReport, FrameRecord, WrittenFiles
+
+__all__ = ["is_judged", "read_lock_frame", "run_pass"]
+
+
+def _roi_inside(roi: tuple[int, int, int, int], shape: tuple[int, ...]) -> None:
+    x, y, w, h = roi
+    height, width = shape[:2]
+    if w < 3 or h < 3 or x < 0 or y < 0 or x + w > width or y + h > height:
+        raise AnalysisError(f"The region {x},{y},{w},{h} is not inside the {width}×{height} frames.")
+
+
+def is_judged(record: "FrameRecord") -> bool:
+    """A frame whose feature was measured against the lock (a candidate for the best)."""
+    return record.lock is not None and record.lock.fine_energy is not None and record.state != FocusState.LOST.value
+
+
+def run_pass(target: str, roi_px, lock_index: int, track: bool, measure: str, lock_settings: LockSettings,
+         overlay_video: Path | None, progress: str | None, sensor: TakeSensor | None, lens: TakeLens | None,
+         keep: Replay | None = None, replay: Replay | None = None, overlay: str = "peaking") -> AnalysisReport:
+    """One pass: lock on frame ``lock_index`` at ``roi_px``, then judge every frame.
+    ``progress``: the label of a progress line on stderr (None: no line). ``keep``: what
+    a second pass may replay is kept there; ``replay``: the frames come from a first
+    pass's ``keep`` (raises :class:`~focuslock.workflows.take_replay.ReplayMiss` where it does not hold what this pass
+    reads)."""
+    # Without an overlay nothing reads the frame's luma beyond the feature's reach.
+    engine = FocusEngine(take_mode=True, luma_near_features_only=overlay_video is None)
+    lock_rgb, neighbours = read_lock_frame(target, lock_index, replay)
+    _roi_inside(roi_px, lock_rgb.shape)
+    coc = sensor.coc(lock_rgb.shape[1]) if sensor is not None else None
+    # Before the pass, so that impossible optics stop the run at once.
+    dof = lens.depth_of_field(coc.coc_um) if lens is not None and coc is not None and coc.coc_um else None
+    if coc is not None:
+        try:
+            lock_settings = dataclasses.replace(lock_settings, coc_px=coc.coc_px)
+        except ValueError:  # a CoC the optics make absurd in the take's pixels
+            raise AnalysisError(f"The CoC comes out at {coc.coc_px:.0f} px of the take ({coc.coc_um:g} µm on a sensor "
+                                f"{sensor.width_mm:g} mm wide), more than the {MAX_COC_PX:g} px a lock can use: check "
+                                "--coc-um and the sensor.") from None
+    settings = FocusSettings(measure=measure, track=track, lock=lock_settings,
+                             peaking=PeakingSettings(enabled=overlay_video is not None)).follow(roi_px).with_lock(True)
+    # The noise, as live view measures it: on the still feature in the frames around the
+    # lock frame (texture cancels), or the lock frame alone where none held still.
+    lock_grey = cv2.cvtColor(lock_rgb, cv2.COLOR_RGB2GRAY)
+    engine.noise.observe_frame(lock_grey)
+    engine.noise.hold_measured(pair_noise_sigmas(lock_grey, neighbours, roi_px))
+    first = engine.process(lock_rgb, settings)
+    if first.lock is None:
+        raise AnalysisError(f"The feature could not be measured in the lock frame {lock_index}.")
+    if track and lock_index != 0:
+        x, y, w, h = roi_px
+        engine.restart_tracking_at(lock_grey[y : y + h, x : x + w], (x, y), settings.tracking)
+    if replay is not None:
+        prefetch, count = replay, replay.frame_count_hint
+    else:
+        frames, count = iter_input(target)
+        prefetch = Prefetch(frames)
+    records: list[FrameRecord] = []
+    best_energy = -math.inf
+    writer = OverlayVideoWriter(overlay_video, take_frame_rate(target), overlay) if overlay_video is not None else None
+    started = time.monotonic()
+    completed = False
+    try:
+        for item in prefetch:
+            if item.rgb is None:
+                if keep is not None:
+                    keep.keep(item, None)
+                records.append(FrameRecord(item.index, item.source, item.time_s, None, None, True, item.error,
+                                           last_index=item.last_index))
+                continue
+            rgb = item.rgb
+            if rgb.shape != lock_rgb.shape:
+                skipped = f"Frame {item.index} is {rgb.shape[1]}×{rgb.shape[0]}, not the lock frame's size; skipped."
+                if keep is not None:
+                    keep.keep(InputFrame(item.index, item.source, item.time_s, None, skipped), None)
+                records.append(FrameRecord(item.index, item.source, item.time_s, None, None, True, skipped))
+                continue
+            result = engine.process(rgb, settings)
+            # What this frame's work read: a replay that did not hold it read stale
+            # pixels, and the whole pass is dropped (ReplayMiss) before its result counts.
+            if replay is not None:
+                replay.check_holds(item, engine.last_region_px)
+            elif keep is not None:
+                keep.keep(item, engine.last_region_px)
+            record = FrameRecord(item.index, item.source, item.time_s, result.reading, result.roi_px,
+                                 result.lock is None or result.lock.state == FocusState.LOST, lock=result.lock)
+            records.append(record)
+            if keep is not None and is_judged(record) and record.lock.fine_energy > best_energy:
+                best_energy = record.lock.fine_energy
+                keep.keep_whole(item.index, rgb)
+            if writer is not None:
+                writer.write(rgb, result, settings, engine)
+            if progress:
+                _progress(item.index + 1, count, started, progress)
+        completed = True
+    finally:
+        prefetch.close()
+        if writer is not None:
+            writer.close(complete=completed)
+        if progress:
+            sys.stderr.write("\n")
+    if not records or all(r.error for r in records):
+        raise AnalysisError(f"No frame of {target} could be read.")
+    judged = [r for r in records if is_judged(r)]
+    best = max(judged, key=lambda r: r.lock.fine_energy).index if judged else None
+    return AnalysisReport(target, records, best, lock_index, measure, frame_count_hint=count,
+                          written=WrittenFiles(overlay_video=None if overlay_video is None else str(overlay_video)),
+                          coc_px=lock_settings.coc_px, coc=coc, noise_sigma=engine.noise.sigma,
+                          lock_warning=engine.lock.warning if engine.lock is not None else None, dof=dof,
+                          replayed=replay is not None)
+
+
+def read_lock_frame(target: str, index: int, replay: Replay | None) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Frame ``index`` (RGB) and the grey frames up to :data:`NEIGHBOURS` on each side of
+    it, in one pass over the input (from the replay of a first pass when there is one:
+    its kept parts hold the feature's reach, and the lock frame is kept whole)."""
+    wanted = set(range(max(index - NEIGHBOURS, 0), index + NEIGHBOURS + 1)) - {index}
+    greys: list[np.ndarray] = []
+    # A replay keeps the lock frame whole only when it is the frame it kept whole.
+    use_replay = replay is not None and replay.whole_index == index
+    lock_rgb = replay.whole_rgb if use_replay else None
+    frames: Iterator[InputFrame]
+    if use_replay:
+        frames, count = iter(replay), None
+    else:
+        frames, count = iter_input(target)
+    if count is not None and index >= count:
+        raise AnalysisError(f"The input has {count} frames; there is no frame {index} to lock on.")
+    try:
+        for item in frames:
+            if item.index > index + NEIGHBOURS and lock_rgb is not None:
+                break
+            if lock_rgb is None and item.index <= index <= (item.last_index or item.index):
+                if item.rgb is None:
+                    raise AnalysisError(f"The lock frame {index} cannot be read: {item.error}")
+                lock_rgb = item.rgb
+            elif item.index in wanted and item.rgb is not None:
+                greys.append(cv2.cvtColor(item.rgb, cv2.COLOR_RGB2GRAY))
+    finally:
+        close = getattr(frames, "close", None)
+        if close:
+            close()
+    if lock_rgb is None:
+        raise AnalysisError(f"The input has no frame {index} to lock on.")
+    return lock_rgb, greys
+
+
+def _progress(done: int, total: int | None, started: float, label: str = "analyze") -> None:
+    rate = done / max(time.monotonic() - started, 1e-6)
+    if total:
+        width = 30
+        filled = int(width * done / total)
+        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} frames, {rate:5.1f} fps")
+    else:
+        sys.stderr.write(f"\r{label} {done} frames, {rate:5.1f} fps")
+    sys.stderr.flush()

@@ -1,0 +1,108 @@
+"""What the first pass of ``analyze --lock-best`` keeps of each frame, so that the second
+pass replays it instead of decoding the take again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+
+from focuslock.workflows.take_input import InputFrame
+
+__all__ = ["REPLAY_LIMIT_BYTES", "REPLAY_SLACK_PX", "Replay", "ReplayMiss"]
+
+# The second pass of --lock-best replays the first pass's crops within this much memory
+# (else it decodes the take again): about 1 800 frames of a 1080p take's feature.
+REPLAY_LIMIT_BYTES = 512 * 2**20
+# Room kept around the first pass's reach for the second pass's tracker, which starts
+# from another frame with another template, px on every side.
+REPLAY_SLACK_PX = 24
+
+
+class ReplayMiss(Exception):
+    """The second pass reads a part of a frame that the first did not keep."""
+
+
+@dataclass(frozen=True)
+class _Crop:
+    """The part of a frame the feature could reach, at ``origin_px`` (x, y) in it."""
+
+    index: int
+    source: str | None
+    time_s: float | None
+    crop_rgb: np.ndarray
+    origin_px: tuple[int, int]
+
+
+class Replay:
+    """What the first pass of ``--lock-best`` keeps so that the second need not decode the
+    take again: each frame's part that the feature could reach (what the engine converted,
+    ``FocusEngine.last_region_px``, widened by ``REPLAY_SLACK_PX``), the sharpest frame so
+    far whole (the second pass's lock frame, where the noise is measured), and the frames
+    that could not be read, in order. Iterating it gives the second pass its frames: each
+    crop pasted into one frame-sized buffer whose other pixels are stale — read by
+    nothing, which :meth:`check_holds` makes sure of for each frame processed."""
+
+    def __init__(self, limit_bytes: int | None = None) -> None:
+        # REPLAY_LIMIT_BYTES read when made (a test sets it to 0: nothing kept).
+        self.limit_bytes = REPLAY_LIMIT_BYTES if limit_bytes is None else limit_bytes
+        self.items: list[_Crop | InputFrame] = []
+        self.bytes = 0
+        self.complete = True  # false once over the limit: the second pass decodes
+        self.whole_index: int | None = None
+        self.whole_rgb: np.ndarray | None = None
+        self.frame_count_hint: int | None = None
+        self._buffer: np.ndarray | None = None
+        self._boxes: dict[int, tuple[int, int, int, int]] = {}
+        self._shape: tuple[int, ...] | None = None
+
+    def keep(self, item: InputFrame, box: tuple[int, int, int, int] | None) -> None:
+        if not self.complete:
+            return
+        if item.rgb is None:
+            self.items.append(item)
+            return
+        height, width = item.rgb.shape[:2]
+        x0, y0, x1, y1 = box if box is not None else (0, 0, width, height)
+        x0, y0 = max(x0 - REPLAY_SLACK_PX, 0), max(y0 - REPLAY_SLACK_PX, 0)
+        x1, y1 = min(x1 + REPLAY_SLACK_PX, width), min(y1 + REPLAY_SLACK_PX, height)
+        crop = item.rgb[y0:y1, x0:x1].copy()
+        self.bytes += crop.nbytes
+        if self.bytes > self.limit_bytes:
+            self.release()
+            return
+        self.items.append(_Crop(item.index, item.source, item.time_s, crop, (x0, y0)))
+        self._shape = item.rgb.shape
+
+    def keep_whole(self, index: int, rgb: np.ndarray) -> None:
+        if self.complete:
+            self.whole_index, self.whole_rgb = index, rgb.copy()
+
+    def release(self) -> None:
+        self.complete = False
+        self.items, self.whole_rgb, self._buffer = [], None, None
+
+    def __iter__(self) -> Iterator[InputFrame]:
+        for item in self.items:
+            if isinstance(item, InputFrame):
+                yield item
+                continue
+            if self._buffer is None:
+                self._buffer = np.zeros(self._shape, np.uint8)
+            x0, y0 = item.origin_px
+            h, w = item.crop_rgb.shape[:2]
+            self._buffer[y0 : y0 + h, x0 : x0 + w] = item.crop_rgb
+            self._boxes[item.index] = (x0, y0, x0 + w, y0 + h)
+            yield InputFrame(item.index, item.source, item.time_s, self._buffer)
+
+    def check_holds(self, item: InputFrame, box: tuple[int, int, int, int] | None) -> None:
+        """Raise :class:`ReplayMiss` unless the frame's kept part holds ``box`` (None:
+        the whole frame is read)."""
+        kept = self._boxes.get(item.index)
+        if box is None or kept is None or not (kept[0] <= box[0] and kept[1] <= box[1]
+                                               and box[2] <= kept[2] and box[3] <= kept[3]):
+            raise ReplayMiss()
+
+    def close(self) -> None:
+        pass
