@@ -12,7 +12,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["ASSUMED_COC_PX", "LIVE_VIEW_RESOLVES_COC_PX", "LiveViewCoc", "coc_in_live_view", "conventional_coc_mm"]
+from focuslock.optics.lens_limits import OpticsError
+
+__all__ = ["ASSUMED_COC_PX", "CONVENTION_SHARE_OF_DIAGONAL", "LIVE_VIEW_RESOLVES_COC_PX", "MAX_COC_PX", "LiveViewCoc",
+           "check_coc_px", "coc_in_live_view", "coc_in_picture", "conventional_coc_mm"]
 
 # A CoC under this many live-view pixels is at the scale of the live-view pixel itself
 # (demosaicing, downscaling and JPEG already blur that much): SHARP (below half of it)
@@ -23,6 +26,13 @@ LIVE_VIEW_RESOLVES_COC_PX = 1.5
 _COMFORTABLE_COC_PX = 3.0
 # Used when nothing tells the sensor's size (a video file, a capture card).
 ASSUMED_COC_PX = 2.0
+# The one plausibility limit of a CoC in pixels, whatever the picture: a lock, a shot's
+# check, a stack's check. Past it a "circle of confusion" is a typo (or 1e300), and the
+# discs and margins it implies would be allocated before anything else refused it.
+MAX_COC_PX = 200.0
+# The convention: the CoC of a print seen whole is its diagonal / 1500 — in a picture's
+# own pixels too, whatever the sensor (which is why a file needs no sensor to have one).
+CONVENTION_SHARE_OF_DIAGONAL = 1.0 / 1500.0
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,34 @@ class LiveViewCoc:
         if self.coc_um is None:
             return f"Circle of confusion {self.coc_px:.2f} px of live view ({self.source})"
         return f"Circle of confusion {self.coc_um:.0f} µm = {self.coc_px:.2f} px of live view"
+
+
+def check_coc_px(coc_px: float, what: str = "A circle of confusion") -> float:
+    """``coc_px`` when it is a plausible CoC in pixels (positive, at most :data:`MAX_COC_PX`);
+    otherwise :class:`~focuslock.optics.lens_limits.OpticsError` with one sentence."""
+    if not (isinstance(coc_px, (int, float)) and math.isfinite(coc_px) and coc_px > 0):
+        raise OpticsError(f"{what} must be a positive number of pixels, not {coc_px}.")
+    if coc_px > MAX_COC_PX:
+        raise OpticsError(f"{what} of {coc_px:g} px is not plausible; give at most {MAX_COC_PX:g}.")
+    return float(coc_px)
+
+
+def coc_in_picture(width_px: int, height_px: int, *, coc_px: float | None = None, coc_um: float | None = None,
+                   sensor_width_mm: float | None = None, sensor_height_mm: float | None = None) -> LiveViewCoc:
+    """The CoC in pixels of a whole picture (a file, a frame of a stack) that spans the
+    sensor's width: the user's pixels; else ``coc_um`` (default the sensor's conventional
+    CoC) through the sensor's width; else the convention in the picture's own pixels, its
+    diagonal / 1500. Checked by :func:`check_coc_px`."""
+    pitch = sensor_width_mm * 1000.0 / width_px if sensor_width_mm and sensor_width_mm > 0 and width_px > 0 else None
+    if coc_px is not None:
+        coc = LiveViewCoc(float(coc_px), float(coc_px) * pitch if pitch else None, pitch, "user")
+    elif pitch is not None and sensor_width_mm is not None:
+        um = coc_um if coc_um is not None else conventional_coc_mm(sensor_width_mm, sensor_height_mm) * 1000.0
+        coc = LiveViewCoc(um / pitch, um, pitch, "optics")
+    else:
+        coc = LiveViewCoc(math.hypot(width_px, height_px) * CONVENTION_SHARE_OF_DIAGONAL, None, None, "convention")
+    check_coc_px(coc.coc_px)
+    return coc
 
 
 def conventional_coc_mm(sensor_width_mm: float, sensor_height_mm: float | None = None) -> float:
@@ -88,4 +126,3 @@ def coc_in_live_view(live_view_width_px: int, *, coc_mm: float | None = None, se
         warning = (f"The CoC ({coc_um:.0f} µm) is {coc_px:.2f} live-view px, finer than live view shows: the verdict "
                    f"rests on sub-pixel changes; zoom live view to {needed}× on the feature for one with margin.")
     return LiveViewCoc(coc_px, coc_um, pitch_um, "optics", warning)
-

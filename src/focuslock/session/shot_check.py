@@ -54,7 +54,8 @@ from focuslock.focus.feature import extract_view
 from focuslock.focus.lock import FocusLock, FocusState, LockSettings
 from focuslock.focus.noise import single_frame_noise_sigma
 from focuslock.focus.track import FeatureTracker, TrackSettings
-from focuslock.optics.coc import conventional_coc_mm
+from focuslock.optics.coc import coc_in_picture
+from focuslock.optics.lens_limits import OpticsError
 from focuslock.core.resources import is_box, is_finite_number
 from focuslock.session.records import FeatureVerdict
 from focuslock.session.verdict import ShotOutcome, ShotVerdict, overall_verdict
@@ -131,13 +132,13 @@ class SessionSetup:
                    text("camera"), text("lens"), dict(optics))
 
     def coc_in_file_px(self, width_px: int, height_px: int) -> float:
-        """The CoC in pixels of a picture ``width_px`` × ``height_px``."""
-        if self.coc_px is not None:
-            return float(self.coc_px)
-        if self.coc_um is not None and self.sensor_width_mm:
-            return self.coc_um / (self.sensor_width_mm * 1000.0 / width_px)
-        # The d/1500 convention (the CoC of a print seen whole), the same share in pixels.
-        return conventional_coc_mm(width_px, height_px)
+        """The CoC in pixels of a picture ``width_px`` × ``height_px`` (:func:`focuslock.optics.coc.coc_in_picture`);
+        :class:`SetupError` when it is not plausible."""
+        try:
+            return coc_in_picture(width_px, height_px, coc_px=self.coc_px, coc_um=self.coc_um,
+                                  sensor_width_mm=self.sensor_width_mm).coc_px
+        except OpticsError as error:
+            raise SetupError(str(error)) from None
 
 
 @dataclass

@@ -23,6 +23,8 @@ from focuslock.devices.base import CorruptFrameError
 from focuslock.devices.folder import list_images, read_bgr_image
 from focuslock.focus.coverage import StackCoverage, check_coverage
 from focuslock.focus.stack_ends import TileState
+from focuslock.optics.coc import check_coc_px, coc_in_picture
+from focuslock.optics.lens_limits import OpticsError
 from focuslock.workflows.stack_manifest import read_manifest
 from focuslock.workflows.stack_report import report_json, report_lines  # the words; callers take them from here
 
@@ -31,8 +33,6 @@ __all__ = ["StackCheckError", "ANALYSIS_WIDTH_PX", "coverage_map", "report_lines
 # Frames are judged at this width at most: enough to see a CoC of a pixel or two of a
 # 24 MP frame reduced, a few seconds for a stack of dozens.
 ANALYSIS_WIDTH_PX = 1024
-# The circle of confusion of a print seen whole: the frame's diagonal / 1500.
-_DIAGONAL_COC_SHARE = 1.0 / 1500.0
 # Outlines on the map: soft in every frame, and cannot be told.
 _SOFT_BGR = (0, 0, 255)
 _UNCERTAIN_BGR = (0, 215, 255)
@@ -77,15 +77,12 @@ def run_stack_check(target, coc_px: float | None = None, coc_from: str | None = 
     elif manifest is not None and manifest.coc_px(width) is not None:
         coc_px, coc_from = manifest.coc_px(width), "stack.json"
     else:
-        coc_px, coc_from = math.hypot(width, height) * _DIAGONAL_COC_SHARE, "the frame's diagonal / 1500"
-    if not (coc_px > 0 and math.isfinite(coc_px)):
-        raise StackCheckError(f"The circle of confusion must be a positive number of pixels, got {coc_px}.")
-    # A hundred times the convention's CoC is no CoC at all (and a disc that size was
-    # allocated, then refused by OpenCV with its own words).
-    most_px = 100.0 * math.hypot(width, height) * _DIAGONAL_COC_SHARE
-    if coc_px > most_px:
-        raise StackCheckError(f"A circle of confusion of {coc_px:g} px is not plausible for {width}×{height} frames; "
-                              f"give at most {most_px:.0f} (the convention gives {most_px / 100:.1f}).")
+        coc_px, coc_from = coc_in_picture(width, height).coc_px, "the frame's diagonal / 1500"
+    try:
+        check_coc_px(coc_px)
+    except OpticsError as error:
+        raise StackCheckError(f"{str(error).rstrip('.')}; the convention gives {coc_in_picture(width, height).coc_px:.1f} px "
+                              f"for {width}×{height} frames.") from None
     scale = min(1.0, ANALYSIS_WIDTH_PX / width)
     greys = []
     for bgr in frames:

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from focuslock.core.resources import is_finite_number
+from focuslock.optics.coc import coc_in_picture
+from focuslock.optics.lens_limits import OpticsError
 
 __all__ = ["MANIFEST_NAME", "StackManifest", "manifest_fields", "read_manifest"]
 
@@ -74,7 +76,10 @@ class StackManifest:
         """The planned CoC in the pixels of a file ``width_px`` wide (spanning the sensor)."""
         if self.coc_mm is None or self.sensor_width_mm is None or width_px <= 0:
             return None
-        return self.coc_mm / self.sensor_width_mm * width_px
+        try:
+            return coc_in_picture(width_px, 0, coc_um=self.coc_mm * 1000.0, sensor_width_mm=self.sensor_width_mm).coc_px
+        except OpticsError:
+            return None  # a record from elsewhere with a CoC no picture has: the check uses the convention, and says so
 
 
 def manifest_fields(step_um: float | None, coc_mm: float | None, sensor_width_mm: float | None) -> dict:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from focuslock.core.signals import StopSignals
 from focuslock.devices.base import Camera, CameraError, CorruptFrameError
+from focuslock.optics.coc import coc_in_picture
 from focuslock.optics.dof import DofResult
 from focuslock.runtime.pipeline import FramePipeline, PipelineSettings
 from focuslock.workflows.drive_sweep import MIN_BACKLASH_GUARD_STEPS
@@ -198,7 +199,7 @@ def check_shot(shot: StackShot, optics: DofResult | None, sensor_width_mm: float
     coc_px = None
     size = header_size(shot.all_files[0].read_bytes()[:65536]) if optics and sensor_width_mm and shot.all_files else None
     if size is not None:
-        coc_px = optics.coc_mm / sensor_width_mm * size[0]
+        coc_px = coc_in_picture(size[0], size[1], coc_um=optics.coc_mm * 1000.0, sensor_width_mm=sensor_width_mm).coc_px
         if shot.coc_mm is None:
             shot.coc_mm, shot.sensor_width_mm = optics.coc_mm, sensor_width_mm
             _write_manifest(shot)
