@@ -7,13 +7,12 @@ import numpy as np
 import pytest
 from PySide6 import QtCore, QtWidgets
 
-from focuslock.simulators.sim import BenchConfig, BenchLink, SimulatedBench
 from focuslock.runtime.live import LiveSession
 from focuslock.runtime.pipeline import FramePipeline, OpticsSettings, PipelineSettings
+from focuslock.simulators.sim import BenchConfig, BenchLink, SimulatedBench
 from focuslock.ui.frame_view import drag_to_roi
 from focuslock.ui.main_window import SHORTCUTS, MainWindow
 from focuslock.ui.settings_store import SettingsStore
-
 
 # A 512 px live view of the bench's full-frame sensor makes the CoC 0.41 px, finer than
 # any verdict can resolve (the lock says UNCERTAIN there, as it should); the window tests
@@ -77,6 +76,8 @@ def test_choose_lock_and_drive_until_soft(qtbot, bench_window):
 def test_panels_update_from_the_camera(qtbot, bench_window):
     window, bench, session = bench_window
     qtbot.waitUntil(lambda: "aperture" in window.settings_panel.boxes, timeout=5000)
+    # In the camera's order (a Qt map would have sorted them by name).
+    assert list(window.settings_panel.boxes) == list(session.get_settings().result(timeout=5))
     box = window.settings_panel.boxes["aperture"]
     assert box.currentText() == "2.8"
     box.setCurrentText("8")
@@ -263,8 +264,9 @@ def test_peaking_is_tunable_from_the_panel(qtbot, bench_window):
 
 def _real_texture_video(path, frames: int, fps: float = 30.0):
     """A still shot of a real photograph (the text crop of the MIT stacks) as a video."""
-    import cv2
     from pathlib import Path
+
+    import cv2
 
     crop = cv2.imread(str(Path(__file__).parents[1] / "data" / "focus-stacks" / "text_sw1.jpg"))
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (crop.shape[1], crop.shape[0]))
@@ -499,8 +501,8 @@ def test_marks_and_a_stack_from_the_panel_with_stop(qtbot, quick_bench_window, t
     stop it after its first frame: every frame shot is kept and listed."""
     import json
 
-    from focuslock.workflows.calibrate import user_calibration_path
     from focuslock.core.resources import read_toml
+    from focuslock.workflows.calibrate import user_calibration_path
 
     window, bench, session = quick_bench_window
     monkeypatch.setenv("FOCUSLOCK_CONFIG_DIR", str(tmp_path / "config"))

@@ -16,9 +16,7 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from focuslock.core.frames import Analysis
 from focuslock.optics.catalog import CatalogError, load_catalog
-from focuslock.runtime.headless import hud_lines, stale_picture
 from focuslock.runtime.live import LiveSession
 from focuslock.runtime.pipeline import PipelineSettings
 from focuslock.session.recipe import Recipe
@@ -37,6 +35,7 @@ from focuslock.ui.controllers.threads import wait_while_events_run
 from focuslock.ui.focus_map_key import toggle_focus_map
 from focuslock.ui.frame_view import FrameView
 from focuslock.ui.help_overlay import SHORTCUTS, HelpOverlay
+from focuslock.ui.live_display import LiveDisplay
 from focuslock.ui.panels import CapturePanel, DofPanel, DrivePanel, PeakingPanel, SettingsPanel, SharpnessPlot, StackPanel, StateBanner
 from focuslock.ui.review_panel import CodePanel, RecipePanel, ReviewPanel
 from focuslock.ui.settings_store import SettingsStore
@@ -51,7 +50,6 @@ COARSE_STEPS = 10
 # Polling the newest analysis is a peek: cheap enough to look every 4 ms, so that no
 # frame of a 60 fps source waits out a whole tick and is overtaken by the next.
 UI_TICK_MS = 4
-PLOT_EVERY_S = 0.1
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -78,11 +76,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.closing_note: str | None = None
         self.max_tick_gap_ms = 0.0
         self._last_tick_s: float | None = None
-        self._stale_shown: tuple | None = None
-        self._last_plot_s = 0.0
-        self._last_event = 0
-        self._previous_state: str | None = None
-        self.started_s = time.monotonic()
 
         ui = UiThread(self)
         folder = Path(capture_folder) if capture_folder else Path.cwd() / "captures"
@@ -145,6 +138,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.statusBar().addWidget(self.status_label, 1)
         self.statusBar().addPermanentWidget(self.rate_label)
         self.help = HelpOverlay(self.view)
+        self.display = LiveDisplay(self.session, self.view, self.banner, self.plot, self.dof_panel, self.rate_label,
+                                   self.status_label, step_um=self.focus_drive.step_um, beep_on_soft=lambda: self.live.beep_on_soft)
 
     def _connect(self) -> None:
         """The panels' signals to the controllers, the controllers' to the panels."""
@@ -252,71 +247,10 @@ class MainWindow(QtWidgets.QMainWindow):
             self.max_tick_gap_ms = max(self.max_tick_gap_ms, (now - self._last_tick_s) * 1000.0)
         self._last_tick_s = now
         analysis, new = self.live.newest()
-        if new:
-            self._stale_shown = None
-            self._show(analysis, now)
-        if analysis is not None:
-            self._show_freshness(analysis, now)
-        self._show_status()
+        self.display.show(analysis, new, now)
         self.live.follow_display_size(self.view.display_size_px())
         self.product_code.look(self.live.last_analysis, now)
         self.camera.poll()
-
-    def _show(self, analysis: Analysis, now: float) -> None:
-        self.view.show_frame(analysis.results.get("display", analysis.frame.image),
-                             (analysis.frame.width_px, analysis.frame.height_px))
-        focus = analysis.results.get("focus")
-        lock = focus.lock if focus is not None else None
-        if lock is not None:
-            self.banner.show_state(lock.state.value, lock.coc_share, lock.hint, reason=lock.reason or lock.warning)
-            self.plot.add(now - self.started_s, lock.coc_share, 0.5, 1.0)
-            if self.live.beep_on_soft and lock.state.value == "soft" and self._previous_state != "soft":
-                QtWidgets.QApplication.beep()
-            self._previous_state = lock.state.value
-        else:
-            self.banner.show_state(None, None, None, following=focus is not None and focus.roi_px is not None)
-            self._previous_state = None
-        if now - self._last_plot_s > PLOT_EVERY_S:
-            # Text and plots change ten times a second; the picture, every frame.
-            self._last_plot_s = now
-            self.view.set_hud(hud_lines(analysis, self.session.freshness(analysis, now), self.focus_drive.step_um()))
-            self.plot.redraw()
-            self.dof_panel.show_result(analysis.results.get("optics"))
-
-    def _show_freshness(self, analysis: Analysis, now: float) -> None:
-        """Frame age and rate beside the verdict; once no frame comes, the banner, the
-        box and the HUD say how old the verdict is and why (ENDED, PAUSED, NO SIGNAL)."""
-        freshness = self.session.freshness(analysis, now)
-        rate = f"{analysis.frame_rate_hz:.1f} fps" if analysis.frame_rate_hz else "-- fps"
-        age = f"frame age {freshness.age_s:.1f} s" if freshness.age_s < 10 else f"frame age {freshness.age_s:.0f} s"
-        rate_text = f"{freshness.label}   {age}   {rate}   dropped {analysis.dropped_frames}   shown {self.view.frames_shown}"
-        if rate_text != self.rate_label.text():
-            self.rate_label.setText(rate_text)
-        # Redrawn when the shown age changes (whole seconds), not every tick.
-        key = (freshness.label, int(freshness.age_s))
-        if not freshness.stale or key == self._stale_shown:
-            return
-        self._stale_shown = key
-        focus = analysis.results.get("focus")
-        lock = focus.lock if focus is not None else None
-        last = None
-        if lock is not None:
-            last = lock.state.value.upper() + (f" {lock.coc_share:.2f} CoC" if lock.coc_share is not None else "")
-        # The banner stays short (read from two metres); the status bar says why.
-        self.banner.show_stale(freshness.headline(), last)
-        self.view.show_frame(stale_picture(analysis, freshness))
-        self.view.set_hud(hud_lines(analysis, freshness, self.focus_drive.step_um()))
-        self._previous_state = None
-
-    def _show_status(self) -> None:
-        status = self.session.status
-        text = status.state.upper() + (f" — {status.message}" if status.message and status.state != "live" else "")
-        for event in self.session.events(after=self._last_event):
-            self._last_event = event.number
-            if event.kind == "error" and status.state == "live":
-                text = f"LIVE — {event.message}"
-        if text != self.status_label.text() and (status.state != "live" or not self.status_label.text().startswith("LIVE —")):
-            self.status_label.setText(text)
 
     def _show_review(self, review) -> None:
         self.review_panel.show_review(review)

@@ -20,7 +20,7 @@ class CameraController(QtCore.QObject):
     # The camera is live (first, or again after a reconnect): before its settings are read.
     connected = QtCore.Signal()
     # Its settings, name → focuslock.devices.base.Setting.
-    settingsArrived = QtCore.Signal(dict)
+    settingsArrived = QtCore.Signal(object)
     # Its capabilities (focuslock.devices.base.Capabilities).
     capabilitiesArrived = QtCore.Signal(object)
     # A setting could not be read or set: one sentence.

@@ -28,7 +28,7 @@ class RecipeController(QtCore.QObject):
 
     # The camera's settings that differ from the recipe (focuslock.session.recipe
     # differences), and what could not be set (a list of sentences, or None).
-    differencesFound = QtCore.Signal(list, object)
+    differencesFound = QtCore.Signal(object, object)
     # What is happening or what went wrong, in one sentence.
     said = QtCore.Signal(str)
 

@@ -1,0 +1,107 @@
+"""What the window shows of each analysis: the picture, the banner, the HUD, the
+sharpness plot, the depth of field, the frame rate and age, the session's state."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from PySide6 import QtWidgets
+
+from focuslock.core.frames import Analysis
+from focuslock.runtime.headless import hud_lines, stale_picture
+from focuslock.runtime.live import LiveSession
+from focuslock.ui.frame_view import FrameView
+from focuslock.ui.panels import DofPanel, SharpnessPlot, StateBanner
+
+__all__ = ["LiveDisplay", "PLOT_EVERY_S"]
+
+PLOT_EVERY_S = 0.1
+
+
+class LiveDisplay:
+    """Paints the newest analysis into the window's widgets (on the window's thread).
+
+    ``step_um``: the focus drive's calibrated step (µm; None without one) for the HUD;
+    ``beep_on_soft``: whether to beep when the lock turns SOFT.
+    """
+
+    def __init__(self, session: LiveSession, view: FrameView, banner: StateBanner, plot: SharpnessPlot, dof_panel: DofPanel,
+                 rate_label: QtWidgets.QLabel, status_label: QtWidgets.QLabel, *, step_um: Callable[[], float | None],
+                 beep_on_soft: Callable[[], bool]) -> None:
+        self.session = session
+        self.view, self.banner, self.plot, self.dof_panel = view, banner, plot, dof_panel
+        self.rate_label, self.status_label = rate_label, status_label
+        self.step_um = step_um
+        self.beep_on_soft = beep_on_soft
+        self.started_s = time.monotonic()
+        self._stale_shown: tuple | None = None
+        self._last_plot_s = 0.0
+        self._last_event = 0
+        self._previous_state: str | None = None
+
+    def show(self, analysis: Analysis | None, new: bool, now: float) -> None:
+        """Show ``analysis`` (the session's newest; ``new``: of a frame not shown yet), how
+        fresh it is, and the session's state."""
+        if new and analysis is not None:
+            self._stale_shown = None
+            self._show(analysis, now)
+        if analysis is not None:
+            self._show_freshness(analysis, now)
+        self._show_status()
+
+    def _show(self, analysis: Analysis, now: float) -> None:
+        self.view.show_frame(analysis.results.get("display", analysis.frame.image),
+                             (analysis.frame.width_px, analysis.frame.height_px))
+        focus = analysis.results.get("focus")
+        lock = focus.lock if focus is not None else None
+        if lock is not None:
+            self.banner.show_state(lock.state.value, lock.coc_share, lock.hint, reason=lock.reason or lock.warning)
+            self.plot.add(now - self.started_s, lock.coc_share, 0.5, 1.0)
+            if self.beep_on_soft() and lock.state.value == "soft" and self._previous_state != "soft":
+                QtWidgets.QApplication.beep()
+            self._previous_state = lock.state.value
+        else:
+            self.banner.show_state(None, None, None, following=focus is not None and focus.roi_px is not None)
+            self._previous_state = None
+        if now - self._last_plot_s > PLOT_EVERY_S:
+            # Text and plots change ten times a second; the picture, every frame.
+            self._last_plot_s = now
+            self.view.set_hud(hud_lines(analysis, self.session.freshness(analysis, now), self.step_um()))
+            self.plot.redraw()
+            self.dof_panel.show_result(analysis.results.get("optics"))
+
+    def _show_freshness(self, analysis: Analysis, now: float) -> None:
+        """Frame age and rate beside the verdict; once no frame comes, the banner, the
+        box and the HUD say how old the verdict is and why (ENDED, PAUSED, NO SIGNAL)."""
+        freshness = self.session.freshness(analysis, now)
+        rate = f"{analysis.frame_rate_hz:.1f} fps" if analysis.frame_rate_hz else "-- fps"
+        age = f"frame age {freshness.age_s:.1f} s" if freshness.age_s < 10 else f"frame age {freshness.age_s:.0f} s"
+        rate_text = f"{freshness.label}   {age}   {rate}   dropped {analysis.dropped_frames}   shown {self.view.frames_shown}"
+        if rate_text != self.rate_label.text():
+            self.rate_label.setText(rate_text)
+        # Redrawn when the shown age changes (whole seconds), not every tick.
+        key = (freshness.label, int(freshness.age_s))
+        if not freshness.stale or key == self._stale_shown:
+            return
+        self._stale_shown = key
+        focus = analysis.results.get("focus")
+        lock = focus.lock if focus is not None else None
+        last = None
+        if lock is not None:
+            last = lock.state.value.upper() + (f" {lock.coc_share:.2f} CoC" if lock.coc_share is not None else "")
+        # The banner stays short (read from two metres); the status bar says why.
+        self.banner.show_stale(freshness.headline(), last)
+        self.view.show_frame(stale_picture(analysis, freshness))
+        self.view.set_hud(hud_lines(analysis, freshness, self.step_um()))
+        self._previous_state = None
+
+    def _show_status(self) -> None:
+        status = self.session.status
+        text = status.state.upper() + (f" — {status.message}" if status.message and status.state != "live" else "")
+        for event in self.session.events(after=self._last_event):
+            self._last_event = event.number
+            if event.kind == "error" and status.state == "live":
+                text = f"LIVE — {event.message}"
+        if text != self.status_label.text() and (status.state != "live" or not self.status_label.text().startswith("LIVE —")):
+            self.status_label.setText(text)
