@@ -18,6 +18,7 @@ make a capture read a stop or two off the lock.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,8 @@ CLIPPED_REASON = "highlights in the feature are clipped: lower the exposure for 
 
 @dataclass(frozen=True)
 class CaptureCheck:
+    """A capture judged against the lock: its blur, state and one line to show."""
+
     path: Path
     blur_px: float | None
     state: str | None  # "sharp" | "softening" | "soft" | "uncertain" | None (could not check)
@@ -72,11 +75,11 @@ def judge_view(grey: np.ndarray, roi_px: tuple[float, float, float, float], refe
     return judge_feature(reference.estimate(view, noise_sigma), settings, resolvable, unsure=unsure)
 
 
-def reference_levels(reference: FeatureReference) -> Levels:
+def reference_levels(reference: FeatureReference) -> Levels | None:
     """The locked feature's exposure as the lock saw it: its view (grey, live-view scale)
-    inside the context margin."""
+    inside the context margin (None when the view holds nothing inside it)."""
     # The lock keeps its first view on the whole box's curve; parts.py has no public name for it.
-    view = reference.whole._first_view  # noqa: SLF001
+    view = reference.whole._first_view
     margin = reference.margin_px
     inner = view[margin:view.shape[0] - margin, margin:view.shape[1] - margin]
     return feature_levels(inner, (0, 0, inner.shape[1], inner.shape[0]))
@@ -109,7 +112,8 @@ def check_capture(path: Path, bgr: np.ndarray, live_size_px: tuple[int, int],
     return CaptureCheck(path, shown.blur_px, verdict.state.value, text + (f" · {note}" if note else ""), box_file, exposure)
 
 
-def _exposure(grey: np.ndarray, box_live, bgr: np.ndarray, box_file, reference: FeatureReference) -> ExposureNote | None:
+def _exposure(grey: np.ndarray, box_live: Iterable[float], bgr: np.ndarray, box_file: Iterable[float],
+              reference: FeatureReference) -> ExposureNote | None:
     """The feature's exposure against the lock's view: its level in grey, as the lock's
     (a colour's luminance differs from its grey level: a red would read a stop off), its
     clipping in the file's own colour pixels (a channel clips long before the grey level
@@ -118,6 +122,7 @@ def _exposure(grey: np.ndarray, box_live, bgr: np.ndarray, box_file, reference: 
     called clipped: UNCERTAIN, never a false all-clear."""
     level = feature_levels(grey, box_live)
     clipping = feature_levels(bgr, box_file)
-    if level is None or clipping is None:
+    locked = reference_levels(reference)
+    if level is None or clipping is None or locked is None:
         return None
-    return ExposureNote((compare_levels(0, reference_levels(reference), Levels(level.linear_mean, clipping.clipped_share)),))
+    return ExposureNote((compare_levels(0, locked, Levels(level.linear_mean, clipping.clipped_share)),))

@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -61,7 +63,8 @@ def _linear_table() -> np.ndarray:
 def srgb_to_linear(levels: np.ndarray) -> np.ndarray:
     """8-bit sRGB levels (any shape, uint8 or whole-valued floats) as linear light, 0–1."""
     index = np.clip(np.rint(levels), 0, 255).astype(np.intp) if levels.dtype != np.uint8 else levels
-    return _linear_table()[index]
+    linear: np.ndarray = _linear_table()[index]
+    return linear
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ class Levels:
     clipped_share: float
 
 
-def feature_levels(image: np.ndarray, box_px) -> Levels | None:
+def feature_levels(image: np.ndarray, box_px: Iterable[float]) -> Levels | None:
     """The exposure of the box ``box_px`` (x, y, w, h, px; cut to the picture) of an 8-bit
     picture, colour (BGR) or grey; None when no pixel of the box lies in the picture."""
     x, y, w, h = (int(round(float(v))) for v in box_px)
@@ -150,12 +153,12 @@ class ExposureNote:
         feature 2 (12 % of it, 0 % in the reference)', or None when nothing is amiss;
         ``against``: what the shot was compared with ("the lock" in the window)."""
         parts = []
-        off = [f for f in self.features if f.off]
+        off = [(f, f.stops) for f in self.features if f.off and f.stops is not None]
         if off:
-            worst = max(off, key=lambda f: abs(f.stops))
+            worst, stops = max(off, key=lambda pair: abs(pair[1]))
             which = f"feature {worst.feature + 1} " if len(self.features) > 1 else ""
-            direction = "brighter" if worst.stops > 0 else "darker"
-            parts.append(f"exposure: {which}{worst.stops:+.1f} stops {direction} than {against}")
+            direction = "brighter" if stops > 0 else "darker"
+            parts.append(f"exposure: {which}{stops:+.1f} stops {direction} than {against}")
         for f in self.features:
             if f.clipped:
                 parts.append(f"highlights clipped in feature {f.feature + 1} ({100 * f.clipped_share:.0f} % of it, "
@@ -165,16 +168,16 @@ class ExposureNote:
     def keywords(self) -> tuple[str, ...]:
         """The keywords a photo program can filter on (:mod:`focuslock.session.xmp`)."""
         words = []
-        off = [f for f in self.features if f.off]
-        if any(f.stops > 0 for f in off):
+        off = [f.stops for f in self.features if f.off and f.stops is not None]
+        if any(stops > 0 for stops in off):
             words.append(KEYWORD_BRIGHTER)
-        if any(f.stops < 0 for f in off):
+        if any(stops < 0 for stops in off):
             words.append(KEYWORD_DARKER)
         if self.clipped_features:
             words.append(KEYWORD_CLIPPED)
         return tuple(words)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """What the session's log keeps: the note, the stops and each feature's figures."""
         return {"note": self.text(), "stops": None if self.stops is None else round(self.stops, 3),
                 "features": [{"feature": f.feature, "stops": None if f.stops is None else round(f.stops, 3),

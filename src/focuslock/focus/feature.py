@@ -7,6 +7,7 @@ way, against its own locked reference, with the one noise model of the engine.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 import cv2
@@ -43,7 +44,7 @@ class FeatureResult:
         return self.lock.state.value if self.lock is not None else None
 
 
-def extract_view(grey: np.ndarray, roi_px, margin_px: int) -> np.ndarray | None:
+def extract_view(grey: np.ndarray, roi_px: Iterable[float], margin_px: int) -> np.ndarray | None:
     """The feature's box at the whole pixel with ``margin_px`` of context on every side
     (mirrored where the frame ends), or None when the box is not inside the frame."""
     x, y, w, h = (int(round(v)) for v in roi_px)
@@ -59,7 +60,7 @@ def extract_view(grey: np.ndarray, roi_px, margin_px: int) -> np.ndarray | None:
     return view
 
 
-def clipped_share(image_rgb: np.ndarray, roi_px) -> float:
+def clipped_share(image_rgb: np.ndarray, roi_px: Iterable[float]) -> float:
     """Share of the box's pixels with any channel clipped (at or above 250)."""
     x, y, w, h = clip_roi(roi_px, image_rgb.shape)
     box = image_rgb[y : y + h, x : x + w]
@@ -129,11 +130,13 @@ class FollowedFeature:
                 reading = measure_roi(grey[y : y + h, x : x + w], measure, noise_sigma=noise.sigma)
         lock_status = self._lock_step(image_rgb, grey, roi, locked, lock_request, lock_settings, noise, take_mode,
                                       track_result, lost, reading, drive_position_steps)
-        roi_out = track_result.roi_px if track_result is not None else tuple(float(v) for v in roi)
+        x0, y0, w0, h0 = roi
+        roi_out = track_result.roi_px if track_result is not None else (float(x0), float(y0), float(w0), float(h0))
         return FeatureResult(roi_out, reading, track_result, lock_status)
 
-    def _lock_step(self, image_rgb, grey, roi, locked: bool, lock_request: int, settings: LockSettings, noise: NoiseModel,
-                   take_mode: bool, track_result: TrackResult | None, lost: bool, reading: FocusReading | None,
+    def _lock_step(self, image_rgb: np.ndarray, grey: np.ndarray, roi: tuple[int, int, int, int], locked: bool,
+                   lock_request: int, settings: LockSettings, noise: NoiseModel, take_mode: bool,
+                   track_result: TrackResult | None, lost: bool, reading: FocusReading | None,
                    drive_position_steps: float | None) -> LockStatus | None:
         if not locked:
             self.lock, self.lock_request, self._previous_view = None, None, None
@@ -146,7 +149,10 @@ class FollowedFeature:
                 return None  # nothing to lock on yet; try again next frame
             if take_mode:
                 noise.hold()  # one noise model per take: measured on the lock frame, held
-            self.lock = FocusLock(view, noise.sigma, replace(settings, take_mode=settings.take_mode or take_mode), clipped,
+            lock_sigma = noise.sigma
+            if lock_sigma is None:
+                return None  # no noise model yet: try again next frame
+            self.lock = FocusLock(view, lock_sigma, replace(settings, take_mode=settings.take_mode or take_mode), clipped,
                                   noise.sigma_sd)
             self.lock_request = lock_request
             self._previous_view = view.copy()
@@ -154,7 +160,9 @@ class FollowedFeature:
             still = abs(track_result.shift_px[0]) < _STILL_SHIFT_PX and abs(track_result.shift_px[1]) < _STILL_SHIFT_PX
             if self.feeds_noise and still and self._previous_view is not None and self._previous_view.shape == view.shape:
                 noise.observe_views(self._previous_view[margin:-margin, margin:-margin], view[margin:-margin, margin:-margin])
-            self.lock.add_calibration_view(view, noise.sigma, noise.sigma_sd)
+            calibration_sigma = noise.sigma  # observe_views may just have refined it
+            if calibration_sigma is not None:
+                self.lock.add_calibration_view(view, calibration_sigma, noise.sigma_sd)
             self._previous_view = view.copy() if self.lock.calibrating else None
         confidence = track_result.confidence if track_result is not None else 1.0
         return self.lock.update(view, noise.sigma, lost=lost or view is None, track_confidence=confidence,

@@ -339,7 +339,9 @@ class FocusMap:
             self._read_tile(index, views[index], sigma, noise_sd)
 
     def _read_tile(self, index: int, view: np.ndarray, sigma: float, noise_sd: float) -> None:
-        reference, resolvable = self._references[index]
+        entry = self._references[index]
+        assert entry is not None  # only tiles with a reference fall due
+        reference, resolvable = entry
         estimate = _with_residual(reference.estimate(view, sigma, noise_sd=noise_sd), self._residual[index])
         state, _ = judge_estimate(estimate, self._lock_settings, resolvable)
         self._states[index] = _FROM_VERDICT.get(state, TileState.CANNOT_TELL)

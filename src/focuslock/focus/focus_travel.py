@@ -45,6 +45,8 @@ _MIN_LOG_SD = 0.02
 
 
 class Travel(enum.Enum):
+    """What the drive did since the last decision."""
+
     STILL = "still"  # no change beyond the noise since the last decision
     ONWARD = "onward"  # moving on in the same direction (or first moving)
     NEW_SWEEP = "new sweep"  # turned, or cannot tell: a new sweep starts here
@@ -81,7 +83,7 @@ class FocusTravel:
         return Travel.ONWARD if known in (0, direction) else Travel.NEW_SWEEP
 
     def _by_tiles(self, log_energy: np.ndarray, log_sd: np.ndarray) -> Travel:
-        if self._anchor is None or self._anchor.shape != log_energy.shape:
+        if self._anchor is None or self._anchor_sd is None or self._anchor.shape != log_energy.shape:
             self._anchor, self._anchor_sd = log_energy, log_sd
             return Travel.STILL
         change = log_energy - self._anchor

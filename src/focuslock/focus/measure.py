@@ -106,8 +106,8 @@ def measure_roi(grey_roi: np.ndarray, measure: str = DEFAULT_MEASURE, *, noise_s
         # The 3×3 Sobel has Σk² = 12 per direction.
         noise_var = 12.0 * noise**2
         floor = 2.0 * noise_var
-        sd = math.sqrt((8.0 * max(energy - floor, 0.0) * noise_var + 4.0 * noise_var**2) / n_eff)
-        return FocusReading(measure, energy, sd, floor, mean_level, pixels)
+        energy_sd = math.sqrt((8.0 * max(energy - floor, 0.0) * noise_var + 4.0 * noise_var**2) / n_eff)
+        return FocusReading(measure, energy, energy_sd, floor, mean_level, pixels)
     # GLVA
     deviation = float(grey.std())
     return FocusReading(measure, deviation, noise / math.sqrt(n_eff), noise, mean_level, pixels)

@@ -152,7 +152,7 @@ def single_frame_noise(grey: np.ndarray, max_pixels: int = 65_536) -> SingleFram
         tiles = [grey[y : y + tile, x : x + tile] for y in ys for x in xs]
     else:
         tiles = [grey]
-    energies, responses = zip(*(_weak_texture_maps(t) for t in tiles))
+    energies, responses = zip(*(_weak_texture_maps(t) for t in tiles), strict=True)
     energy, response = np.concatenate(energies), np.concatenate(responses)
     # Where too few pixels look like noise alone (fine texture everywhere, or a JPEG that
     # smoothed the flat parts below the noise it left in the detail: live view read
@@ -230,7 +230,7 @@ def _immerkaer_flat(tiles: np.ndarray) -> np.ndarray:
     flat_count = flat.sum(axis=1)
     # A tile with too few flat pixels (impossible unless tiny) is read whole.
     flat[flat_count < 16] = True
-    means = (response * flat).sum(axis=1) / flat.sum(axis=1)
+    means: np.ndarray = (response * flat).sum(axis=1) / flat.sum(axis=1)
     return means * (math.sqrt(math.pi / 2.0) / math.sqrt(20.0))
 
 

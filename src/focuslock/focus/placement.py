@@ -73,7 +73,7 @@ class Placement:
         """Drive steps between the nearest and the farthest feature's peak."""
         if not self.complete:
             return None
-        positions = [peak.position_steps for peak in self.peaks]
+        positions = [peak.position_steps for peak in self.peaks if peak is not None]
         return max(positions) - min(positions)
 
     @property
@@ -88,7 +88,7 @@ class Placement:
         1 outside them. None until every feature is placed."""
         if not self.complete or self.position_steps is None or not self.span_steps:
             return None
-        low = min(peak.position_steps for peak in self.peaks)
+        low = min(peak.position_steps for peak in self.peaks if peak is not None)
         return (self.position_steps - low) / self.span_steps
 
     def order(self) -> list[int]:
@@ -132,7 +132,7 @@ class DepthPlacement:
                 self._latest = self._current
         self._last_position = position_steps
         slot = self._readings.setdefault(position_steps, [[] for _ in range(self.feature_count)])
-        for index, (energy, blur) in enumerate(zip(energies, blurs_px)):
+        for index, (energy, blur) in enumerate(zip(energies, blurs_px, strict=False)):
             if energy is not None and math.isfinite(energy):
                 usable_blur = blur if blur is not None and math.isfinite(blur) and abs(blur) < _MAX_BLUR_COC * self.coc_px else None
                 slot[index].append((energy, usable_blur))
@@ -156,7 +156,8 @@ class DepthPlacement:
         flags = []
         for peak in placement.peaks:
             slope = (peak.blur_px_per_step or typical) if peak is not None else None
-            flags.append(bool(slope and abs(peak.position_steps - self._lock_position) * slope > _LOCKED_SOFT_COC * self.coc_px))
+            flags.append(bool(slope and peak is not None
+                              and abs(peak.position_steps - self._lock_position) * slope > _LOCKED_SOFT_COC * self.coc_px))
         return tuple(flags)
 
     def _in_sweep_terms(self, position_steps: float, sweep_direction: int) -> float:
@@ -200,7 +201,7 @@ class DepthPlacement:
     def _slope(self, x: list[float], blurs: list[list[float | None]]) -> float | None:
         """The blur V's slope (px per step) from the readings within the estimator's range,
         measured from their least (a feature locked out of focus reads negative there)."""
-        pairs = [(p, float(np.median(b))) for p, readings in zip(x, blurs)
+        pairs = [(p, float(np.median(b))) for p, readings in zip(x, blurs, strict=True)
                  if (b := [v for v in readings if v is not None])]
         if len(pairs) < 5:
             return None

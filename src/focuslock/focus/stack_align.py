@@ -24,15 +24,16 @@ def align_stack(greys: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndar
     middle = count // 2
     warnings: list[str] = []
     small = [_smoothed(cv2.resize(g, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)) for g in greys]
-    pair = [np.eye(2, 3, dtype=np.float32) for _ in range(count)]  # frame i onto its neighbour towards the middle
+    pair: list[np.ndarray] = [np.eye(2, 3, dtype=np.float32) for _ in range(count)]  # frame i onto its neighbour towards the middle
     criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 60, 1e-5)
     for i in range(count):
         if i == middle:
             continue
         target = i + 1 if i < middle else i - 1
-        warp = np.eye(2, 3, dtype=np.float32)
+        warp: np.ndarray = np.eye(2, 3, dtype=np.float32)
         try:
-            _, warp = cv2.findTransformECC(small[target], small[i], warp, cv2.MOTION_AFFINE, criteria, None, 5)
+            # (OpenCV's Gaussian prefilter of 5 px, its default.)
+            _, warp = cv2.findTransformECC(small[target], small[i], warp, cv2.MOTION_AFFINE, criteria, None)
         except cv2.error:
             warnings.append(f"Frame {i + 1} could not be aligned with frame {target + 1}; it is compared as it is.")
             warp = np.eye(2, 3, dtype=np.float32)
@@ -41,7 +42,7 @@ def align_stack(greys: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndar
     # Compose towards the middle: maps from the middle frame's coordinates into frame i.
     transforms = [np.eye(2, 3, dtype=np.float64) for _ in range(count)]
 
-    def as3(m):
+    def as3(m: np.ndarray) -> np.ndarray:
         return np.vstack([m, [0.0, 0.0, 1.0]])
 
     for i in range(middle - 1, -1, -1):
@@ -50,7 +51,7 @@ def align_stack(greys: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndar
         transforms[i] = (as3(transforms[i - 1]) @ as3(pair[i].astype(np.float64)))[:2]
     height, width = greys[middle].shape
     aligned = [cv2.warpAffine(g, t.astype(np.float32), (width, height), flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
-                              borderMode=cv2.BORDER_REFLECT) for g, t in zip(greys, transforms)]
+                              borderMode=cv2.BORDER_REFLECT) for g, t in zip(greys, transforms, strict=True)]
     return transforms, aligned, warnings
 
 

@@ -55,11 +55,15 @@ _FEW = 10
 
 
 class StackEnd(Enum):
+    """One end of the stack."""
+
     FIRST = "first"
     LAST = "last"
 
 
 class TileState(Enum):
+    """A part's coverage by the stack."""
+
     COVERED = "covered"  # within the CoC of some frame
     SOFT = "soft"  # between two frames, soft in both: a gap
     BEYOND_FIRST = "beyond the first frame"
@@ -78,6 +82,8 @@ class Doubt(Enum):
 
 
 class Trend(Enum):
+    """How a part's sharpness changes across the frames."""
+
     RISES_TO_FIRST = "rises to the first frame"
     RISES_TO_LAST = "rises to the last frame"
     PEAK_INSIDE = "peaks inside the stack"
@@ -134,7 +140,9 @@ def read_beyond(readings: list[tuple[float, BlurEstimate]], coc_px: float, curve
     curve ends — and the frames before count as they are. A frame blurred past the curve's
     end gives only a bound. The standard deviation is the noise's."""
     first_step = readings[0][0] if readings else 0.0
-    weights, values, lower, previous, compressed = [], [], None, -math.inf, False
+    weights: list[float] = []
+    values: list[float] = []
+    lower, previous, compressed = None, -math.inf, False
     for steps_px, estimate in readings:
         if not steps_px > 0:
             break

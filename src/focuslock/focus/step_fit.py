@@ -4,6 +4,7 @@ parts at once, for :mod:`.coverage`."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -83,7 +84,9 @@ def fit_steps(relative: dict[int, dict[int, float]], sharpest: dict[int, int], w
     prior_root = math.sqrt(_PRIOR_TILES * float(np.median(root_w**2))) * 2.0 * typical_step
     used_index = np.array(used)
 
-    def system(s: np.ndarray, robust: bool, rows_weight: np.ndarray | None = None):
+    def system(
+        s: np.ndarray, robust: bool, rows_weight: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         residual, d_sm, d_sp, weight = weighted(s, robust)
         if rows_weight is not None:
             weight = rows_weight
@@ -150,15 +153,16 @@ def measure_steps(relative: dict[int, dict[int, float]], sharpest: dict[int, int
             return curve_end_px
         return float(np.percentile(within, percentile))
 
-    def estimate(side_of) -> list[float | None]:
+    def estimate(side_of: Callable[[int], int]) -> list[float | None]:
         step_blurs: list[list[float]] = [[] for _ in range(count - 1)]
         end_blurs: list[list[float]] = [[] for _ in range(count - 1)]
         for b, readings in relative.items():
             if readings:
                 other = side_of(b)
                 (step_blurs if len(readings) == 2 else end_blurs)[min(sharpest[b], other)].append(readings[other])
-        counts[:] = [len(blurs or ends) for blurs, ends in zip(step_blurs, end_blurs)]
-        return [step_of(blurs) if blurs else step_of(ends, _END_PERCENTILE) for blurs, ends in zip(step_blurs, end_blurs)]
+        pairs = list(zip(step_blurs, end_blurs, strict=True))
+        counts[:] = [len(blurs or ends) for blurs, ends in pairs]
+        return [step_of(blurs) if blurs else step_of(ends, _END_PERCENTILE) for blurs, ends in pairs]
 
     def nearer_by_reading(b: int) -> int:
         return min((r, o) for o, r in relative[b].items())[1]
@@ -171,7 +175,7 @@ def measure_steps(relative: dict[int, dict[int, float]], sharpest: dict[int, int
         p = sharpest[b]
         if len(relative[b]) < 2:
             return next(iter(relative[b]))
-        best = None
+        best: tuple[float, int] | None = None
         for other, r in relative[b].items():
             step = first[min(p, other)]
             if not step:
@@ -179,6 +183,7 @@ def measure_steps(relative: dict[int, dict[int, float]], sharpest: dict[int, int
             x = (step * step - r * r) / (2.0 * step)
             if best is None or x > best[0]:
                 best = (x, other)
+        assert best is not None  # relative[b] holds two readings or more
         return best[1]
 
     first = estimate(nearer_by_reading)

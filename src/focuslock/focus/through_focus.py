@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 
 __all__ = ["ARM_FROM_COC", "ThroughFocusError", "fit_through_focus"]
 
@@ -24,7 +25,7 @@ class ThroughFocusError(ValueError):
     """The readings do not show a focus curve that can be fitted (one sentence)."""
 
 
-def fit_through_focus(positions_steps, blurs_px, coc_px: float) -> tuple[float, float]:
+def fit_through_focus(positions_steps: npt.ArrayLike, blurs_px: npt.ArrayLike, coc_px: float) -> tuple[float, float]:
     """(g px per step, x₀ steps) from one sweep's readings.
 
     The arms — readings past :data:`ARM_FROM_COC` CoC on each side of the least blur —
