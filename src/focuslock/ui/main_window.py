@@ -31,7 +31,7 @@ from focuslock.ui.controllers import (
     UiThread,
     ZoomController,
 )
-from focuslock.ui.controllers.threads import wait_while_events_run
+from focuslock.ui.controllers.threads import wait_before_closing
 from focuslock.ui.focus_map_key import toggle_focus_map
 from focuslock.ui.frame_view import FrameView
 from focuslock.ui.help_overlay import SHORTCUTS, HelpOverlay
@@ -282,22 +282,17 @@ class MainWindow(QtWidgets.QMainWindow):
         fit_to_screen(self, self.dock)
 
     # ---------------------------------------------------------------- closing
-    def _wait_before_closing(self, future: Future | None, what: str, timeout_s: float = CLOSE_WAIT_FOR_CAPTURE_S) -> None:
-        """A capture still downloading (or a stack stopping after its frame) is waited
-        for, with a visible message, so that closing never abandons a file half-way;
-        what happened stays in ``closing_note``."""
-        if future is None or future.done():
-            return
-        self.capture_panel.result.setText(f"Waiting for {what} to finish downloading before closing…")
-        self.statusBar().showMessage(f"Waiting for {what} to finish downloading before closing…")
-        if wait_while_events_run(future, timeout_s):
-            error = future.exception()
-            self.closing_note = (f"{what.capitalize()} finished before closing." if error is None else
-                                 f"{what.capitalize()} running at closing failed: {getattr(error, 'user_message', error)}")
-        else:
-            self.closing_note = (f"Closed after waiting {timeout_s:.0f} s for {what}, which did not finish; "
-                                 "files it had saved are in the capture folder, the rest stays on the camera.")
-        print(f"focuslock: {self.closing_note}", file=sys.stderr)
+    def _wait_before_closing(self, future: Future | None, what: str) -> None:
+        """Wait for a capture or a stack still running (see wait_before_closing); what
+        happened stays in ``closing_note``."""
+        note = wait_before_closing(future, what, CLOSE_WAIT_FOR_CAPTURE_S, self._say_while_closing)
+        if note is not None:
+            self.closing_note = note
+            print(f"focuslock: {note}", file=sys.stderr)
+
+    def _say_while_closing(self, text: str) -> None:
+        self.capture_panel.result.setText(text)
+        self.statusBar().showMessage(text)
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802
         # A stack stops after the frame being captured; that frame is downloaded.

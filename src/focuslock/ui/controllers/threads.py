@@ -8,7 +8,7 @@ from concurrent.futures import Future
 
 from PySide6 import QtCore, QtWidgets
 
-__all__ = ["UiThread", "wait_while_events_run"]
+__all__ = ["UiThread", "wait_before_closing"]
 
 
 class UiThread(QtCore.QObject):
@@ -30,11 +30,22 @@ class UiThread(QtCore.QObject):
         future.add_done_callback(lambda f: self._call.emit(lambda: callback(f)))
 
 
-def wait_while_events_run(future: Future, timeout_s: float) -> bool:
-    """Wait for ``future`` (at most ``timeout_s``) while the window keeps painting and
-    handling the futures that finish meanwhile; whether it is done."""
+def wait_before_closing(future: Future | None, what: str, timeout_s: float, say: Callable[[str], None]) -> str | None:
+    """A capture still downloading (or a stack stopping after its frame: ``what``) is
+    waited for, at most ``timeout_s``, with a visible message (``say``) while the window
+    keeps painting, so that closing never abandons a file half-way. What happened, in
+    a sentence; None when nothing was running."""
+    if future is None or future.done():
+        return None
+    say(f"Waiting for {what} to finish downloading before closing…")
     deadline = time.monotonic() + timeout_s
     while not future.done() and time.monotonic() < deadline:
         QtWidgets.QApplication.processEvents(QtCore.QEventLoop.AllEvents, 50)
         time.sleep(0.02)
-    return future.done()
+    if not future.done():
+        return (f"Closed after waiting {timeout_s:.0f} s for {what}, which did not finish; "
+                "files it had saved are in the capture folder, the rest stays on the camera.")
+    error = future.exception()
+    if error is None:
+        return f"{what.capitalize()} finished before closing."
+    return f"{what.capitalize()} running at closing failed: {getattr(error, 'user_message', error)}"
