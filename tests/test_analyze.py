@@ -93,7 +93,7 @@ def _sweep_video(path, frames: int = 21, step_um: float = 1000.0):
     start = int(round(true_best)) - frames // 2 + 2  # the peak off-centre, on purpose
     bench.drive_focus(start)
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (1024, 680))
-    for index in range(frames):
+    for _ in range(frames):
         writer.write(cv2.cvtColor(bench.read_frame().image, cv2.COLOR_RGB2BGR))
         bench.drive_focus(1)
     writer.release()

@@ -25,7 +25,8 @@ NUMBERS = st.one_of(
     st.floats(min_value=0.001, max_value=5000).map(lambda v: f"{v:.4g}"),
 )
 # 60 examples a test in the suite; a longer hunt sets FOCUSLOCK_FUZZ_EXAMPLES (e.g. 5000).
-FUZZ = settings(max_examples=int(os.environ.get("FOCUSLOCK_FUZZ_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FUZZ = settings(max_examples=int(os.environ.get("FOCUSLOCK_FUZZ_EXAMPLES", "60")), deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def _strict_json(text: str):

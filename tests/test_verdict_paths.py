@@ -173,7 +173,8 @@ def test_hostile_values_past_the_parser_are_one_sentence(tmp_path, capsys):
         (["dof", "--focal-length", "65", "--f-number", "8", "--magnification", "1000", "--coc", "0.03"],
          "A magnification of 1000× is outside what this model covers"),
         # A disc of 1e300 px was allocated, then refused by OpenCV in its own words.
-        (["stack-check", str(stack), "--coc-px", "1e300"], "is not plausible; give at most 200; the convention gives 0.3 px for 400×300 frames"),
+        (["stack-check", str(stack), "--coc-px", "1e300"],
+         "is not plausible; give at most 200; the convention gives 0.3 px for 400×300 frames"),
     ]
     for argv, words in cases:
         assert main(argv) == 1, argv

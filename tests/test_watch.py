@@ -20,8 +20,8 @@ from pathlib import Path
 import cv2
 
 from focuslock.cli import main
-from focuslock.testing.synthetic import degrade
 from focuslock.session.store import ShotStore
+from focuslock.testing.synthetic import degrade
 
 DATA = Path(__file__).parent / "data" / "focus-stacks"
 EXIFTOOL = shutil.which("exiftool")
@@ -304,12 +304,12 @@ def test_watch_writes_the_exposure_note_to_the_sidecars_and_the_report(tmp_path,
     assert "exposure: +1.0 stops brighter than the reference" in (folder / "report.html").read_text(encoding="utf-8")
 
 
-def _lines(stream, into: "queue.Queue[str]") -> None:
+def _lines(stream, into: queue.Queue[str]) -> None:
     for line in stream:
         into.put(line)
 
 
-def _wait_for_line(lines: "queue.Queue[str]", text: str, timeout_s: float = 90.0) -> list[str]:
+def _wait_for_line(lines: queue.Queue[str], text: str, timeout_s: float = 90.0) -> list[str]:
     seen = []
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

@@ -39,7 +39,7 @@ def test_writers_racing_for_one_name_each_keep_their_file(tmp_path):
         start = threading.Barrier(len(payloads))
         saved = [None] * len(payloads)
 
-        def write(index: int) -> None:
+        def write(index: int, start=start, saved=saved, folder=folder, payloads=payloads) -> None:
             start.wait()
             saved[index] = save_new_file(folder, "IMG_0001.JPG", payloads[index])
 

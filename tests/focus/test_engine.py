@@ -8,11 +8,11 @@ from dataclasses import replace
 
 import pytest
 
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
 from focuslock.cli import main
 from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.runtime.live import LiveSession
 from focuslock.runtime.pipeline import FramePipeline, OpticsSettings, PipelineSettings
+from focuslock.simulators.sim import BenchConfig, SimulatedBench
 
 
 def test_engine_result_without_a_feature_is_peaking_only():
@@ -158,10 +158,10 @@ def test_the_live_verdict_reads_the_benchs_true_defocus_at_the_sensors_own_coc()
     driven away step by step, the verdict is never SHARP once the true blur passes the
     CoC, and the depth the HUD gives (µm from the lock's plane of focus) is the distance
     the drive moved the plane of focus, within a fifth, from half the CoC on."""
-    from focuslock.simulators.sim_scene import SceneSpec
-    from focuslock.runtime.headless import hud_lines
     from focuslock.core.frames import Analysis, CameraStatus
     from focuslock.optics.dof import depth_for_blur_mm, describe_depth
+    from focuslock.runtime.headless import hud_lines
+    from focuslock.simulators.sim_scene import SceneSpec
 
     bench = SimulatedBench(BenchConfig(live_view_size_px=(1024, 680), frame_rate_hz=None, f_number=5.6,
                                        scene=SceneSpec(tilt_deg=0.0)))

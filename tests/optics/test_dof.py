@@ -58,7 +58,8 @@ def test_far_becomes_infinite_exactly_at_the_hyperfocal_distance(f, n, c, p, fra
     result = depth_of_field(f, n, c, distance_mm=hyperfocal * fraction, distance_from="lens", pupil_ratio=p)
     assert math.isinf(result.far_mm) == (fraction >= 1.0)
     if fraction >= 1.0:
-        assert result.near_mm == pytest.approx(hyperfocal * fraction * (hyperfocal - f) / (hyperfocal + hyperfocal * fraction - 2 * f), rel=1e-6) or p != 1
+        near_mm = hyperfocal * fraction * (hyperfocal - f) / (hyperfocal + hyperfocal * fraction - 2 * f)
+        assert result.near_mm == pytest.approx(near_mm, rel=1e-6) or p != 1
 
 
 def test_just_inside_and_at_the_hyperfocal_distance():

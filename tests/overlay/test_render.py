@@ -167,7 +167,8 @@ def test_overlays_drawn_at_the_display_size_keep_every_peaking_line_and_the_box_
     x, y = round(roi[0] * 0.6), round(roi[1] * 0.6)
     assert np.all(shown[y + 5, x - 1 : x + 2] >= 200)
     # A display as large as the frame changes nothing.
-    same = OverlayRenderer().render(frame, focus, PeakingSettings(), OverlaySettings(focus_meter=False, display_size_px=(width, height)))
+    same = OverlayRenderer().render(frame, focus, PeakingSettings(),
+                                    OverlaySettings(focus_meter=False, display_size_px=(width, height)))
     assert np.array_equal(same, full)
 
 

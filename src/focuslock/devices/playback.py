@@ -51,6 +51,7 @@ class FramePacer:
 
 
 def encode_png(rgb: np.ndarray) -> bytes:
+    """An RGB frame as the bytes of a PNG file."""
     ok, buffer = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     if not ok:
         raise CameraError("The frame could not be encoded as PNG.")

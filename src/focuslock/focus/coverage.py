@@ -122,6 +122,8 @@ class TileCoverage:
 
 @dataclass
 class StackCoverage:
+    """A focus stack's coverage: its frames, the steps between them and every part's state."""
+
     names: list[str]
     coc_px: float
     scale: float  # analysis pixels per frame pixel

@@ -49,6 +49,8 @@ MAX_FEATURES = 4
 
 @dataclass(frozen=True)
 class FocusSettings:
+    """What the focus engine does with each frame: peaking, the measure, the feature's box, tracking and the lock."""
+
     peaking: PeakingSettings = PeakingSettings()
     measure: str = DEFAULT_MEASURE
     roi_px: tuple[int, int, int, int] | None = None
@@ -300,8 +302,8 @@ class FocusEngine:
             self._placement = DepthPlacement(len(locks), locks[0].coc_px)
         readable = [lock.state.value != "lost" and lock.whole_blur_px is not None for lock in locks]
         return self._placement.observe(drive_position_steps,
-                                       [lock.fine_energy if ok else None for lock, ok in zip(locks, readable)],
-                                       [lock.whole_blur_px if ok else None for lock, ok in zip(locks, readable)])
+                                       [lock.fine_energy if ok else None for lock, ok in zip(locks, readable, strict=True)],
+                                       [lock.whole_blur_px if ok else None for lock, ok in zip(locks, readable, strict=True)])
 
     def restart_tracking_at(self, template_grey: np.ndarray, position_px: tuple[float, float], settings: TrackSettings) -> None:
         """Follow a feature seen in another frame (``template_grey``), expected near

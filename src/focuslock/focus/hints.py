@@ -33,6 +33,8 @@ _MIN_CHANGE_COC = 0.1
 
 @dataclass(frozen=True)
 class PeakStatus:
+    """The sharpest the feature has been so far in a sweep, and whether the drive has passed it."""
+
     best_blur_px: float
     best_position_steps: float | None
     best_frame: int

@@ -210,7 +210,7 @@ class FocusLock:
         settings = self.settings
         # A part counts by its two latest readings (live; a take's single reading decides).
         confirmed = self._part_blurs_now if settings.take_mode else [
-            min(now, before) for now, before in zip(self._part_blurs_now, self._part_blurs_before)]
+            min(now, before) for now, before in zip(self._part_blurs_now, self._part_blurs_before, strict=False)]
         clipped = clipped_share > max(settings.clipped_share, self.clipped_share_at_lock + settings.clipped_share)
         if clipped:
             return (*self._uncertain(f"{clipped_share * 100:.0f}% of the feature is clipped"), estimate.whole)

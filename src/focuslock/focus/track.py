@@ -25,6 +25,8 @@ __all__ = ["FeatureTracker", "TrackResult", "TrackSettings"]
 
 @dataclass(frozen=True)
 class TrackSettings:
+    """How far the tracker searches and the correlations at which it loses and finds the feature."""
+
     search_radius_px: int = 24  # beyond the predicted position, at least
     lost_below: float = 0.45  # correlation under which the feature counts as lost
     found_above: float = 0.75  # correlation needed to pick it up again once lost (text repeats)

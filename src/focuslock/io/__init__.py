@@ -1,1 +1,2 @@
-"""Files in and out: image and video reading under the size limits, atomic saves, outputs that never overwrite, recordings, CSV cells."""
+"""Files in and out: image and video reading under the size limits, atomic saves, outputs that
+never overwrite, recordings, CSV cells."""

@@ -23,6 +23,7 @@ the steps between frames are also given in drive steps.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +78,8 @@ def load_drive_calibration(path: str | Path, camera: str | None = None, lens: st
 
 @dataclass(frozen=True)
 class StackPlan:
+    """A planned focus stack: its method, ends, overlap, and where each frame focuses."""
+
     method: str
     near_mm: float
     far_mm: float
@@ -146,7 +149,7 @@ def plan_stack(near_mm: float, far_mm: float, dof: DofResult, *, overlap: float 
         positions = tuple(1.0 / max(1.0 / near_mm - i * reciprocal_step, far_reciprocal) for i in range(frames))
     drive_steps = None
     if calibration is not None:
-        drive_steps = tuple(int(round((b - a) * 1000.0 / calibration.step_um)) for a, b in zip(positions, positions[1:]))
+        drive_steps = tuple(int(round((b - a) * 1000.0 / calibration.step_um)) for a, b in itertools.pairwise(positions))
         if any(s == 0 for s in drive_steps):
             raise OpticsError(
                 f"The step between frames ({step * 1000:.1f} µm) is finer than one focus-drive step "

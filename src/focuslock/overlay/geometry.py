@@ -81,4 +81,5 @@ def loupe_origin(frame_size_px: tuple[int, int], inset_px: int,
 
 
 def without_peaking(focus: FocusResult) -> FocusResult:
+    """``focus`` with no peaking mask to draw."""
     return replace(focus, peaking=None)

@@ -12,6 +12,7 @@ __all__ = ["draw_aspect_guide", "draw_centre_mark", "draw_grid", "draw_histogram
 
 
 def draw_grid(out: np.ndarray) -> None:
+    """The rule-of-thirds grid, drawn on ``out``."""
     height, width = out.shape[:2]
     for i in (1, 2):
         x, y = width * i // 3, height * i // 3
@@ -20,6 +21,7 @@ def draw_grid(out: np.ndarray) -> None:
 
 
 def draw_centre_mark(out: np.ndarray) -> None:
+    """A cross at the frame's centre, drawn on ``out``."""
     height, width = out.shape[:2]
     arm = max(10, min(height, width) // 40)
     cx, cy = width // 2, height // 2
@@ -55,6 +57,8 @@ def draw_safe_areas(out: np.ndarray) -> None:
 
 
 def draw_histogram(out: np.ndarray, image: np.ndarray, mode: str) -> None:
+    """The histogram of ``image`` (``mode`` "luma": its grey levels, else each colour channel),
+    drawn at the bottom left of ``out``."""
     height, width = out.shape[:2]
     graph_w, graph_h = 256, max(60, height // 8)
     x0, y0 = 10, height - graph_h - 10

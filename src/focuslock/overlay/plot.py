@@ -58,7 +58,7 @@ def draw_sharpness_plot(xs: Sequence[float], coc_shares: Sequence[float | None],
             cv2.line(image, a, b, colour, 1, cv2.LINE_AA)
             cv2.putText(image, label, (b[0] + 4, b[1] + 16 + 18 * row), font, 0.5, colour, 1, cv2.LINE_AA)
     previous = None
-    for x, y, state in zip(xs, coc_shares, states):
+    for x, y, state in zip(xs, coc_shares, states, strict=False):
         if y is None:
             cv2.drawMarker(image, px(x, y_max), STATE_COLOURS_RGB["lost"], cv2.MARKER_TILTED_CROSS, 8, 1)
             previous = None

@@ -4,7 +4,8 @@ and the locked feature's blur as depth at the subject."""
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from focuslock.focus.engine import FocusResult
 from focuslock.optics.dof import DofResult, LiveViewCoc, depth_for_live_view_blur_mm, describe_depth

@@ -28,6 +28,8 @@ def parse_aspect(text: str | None) -> float | None:
 
 @dataclass(frozen=True)
 class OverlaySettings:
+    """What the overlay draws over the frame: peaking, guides, the ghost and the read-outs."""
+
     peaking: bool = True
     grid: bool = False
     centre_mark: bool = False
@@ -61,7 +63,7 @@ class OverlaySettings:
         parse_aspect(self.aspect_guide)
 
     @classmethod
-    def everything(cls, **overrides) -> "OverlaySettings":
+    def everything(cls, **overrides) -> OverlaySettings:
         """Every overlay on (what the speed goal is measured with)."""
         base = dict(grid=True, centre_mark=True, aspect_guide="4:5", safe_areas=True, ghost_mode="blend", loupe_zoom=4,
                     zebras=True, histogram="rgb")
@@ -74,7 +76,7 @@ OVERLAY_CHOICES = ("peaking", "grid", "centre_mark", "aspect_guide", "safe_areas
                    "zebras", "zebra_level", "histogram", "loupe_zoom", "focus_meter")
 
 
-def overlay_choices(overlay: "OverlaySettings") -> dict:
+def overlay_choices(overlay: OverlaySettings) -> dict:
     """The user's overlay choices as a plain mapping (None values left out)."""
     return {name: getattr(overlay, name) for name in OVERLAY_CHOICES if getattr(overlay, name) is not None}
 
@@ -110,7 +112,7 @@ def _checked_choice(name: str, value):
     return value
 
 
-def with_overlay_choices(overlay: "OverlaySettings", choices: dict) -> "OverlaySettings":
+def with_overlay_choices(overlay: OverlaySettings, choices: dict) -> OverlaySettings:
     """``overlay`` with the known ``choices`` applied; unknown names are ignored, a bad
     value raises ValueError (or TypeError) with what is wrong, in one sentence."""
     return replace(overlay, **{name: _checked_choice(name, choices[name]) for name in OVERLAY_CHOICES if name in choices})

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from focuslock.devices.base import Camera, CameraDisconnectedError, CameraError
 
@@ -29,7 +30,7 @@ class CommandQueue:
         self._report = report
         self.busy_with: str | None = None
 
-    def put(self, command: Callable[[Camera], T], label: str | None = None) -> "Future[T]":
+    def put(self, command: Callable[[Camera], T], label: str | None = None) -> Future[T]:
         future: Future[T] = Future()
         self._queue.put((command, future, label))
         return future

@@ -51,6 +51,8 @@ FIRST_FRAME_WAIT_S = 20.0
 
 @dataclass
 class HeadlessResult:
+    """What a headless run wrote: its video and CSV, the frames and the camera's states."""
+
     video_path: Path
     csv_path: Path
     frames_written: int = 0

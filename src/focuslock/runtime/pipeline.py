@@ -7,12 +7,13 @@ its processing thread for each newest frame; it returns the named results stored
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
+from typing import Any
 
-from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.core.frames import Frame
+from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.optics.coc import LiveViewCoc, coc_in_live_view
 from focuslock.optics.dof import DofResult, depth_of_field
 from focuslock.optics.lens_limits import OpticsError
@@ -45,13 +46,15 @@ class OpticsSettings:
 
 @dataclass(frozen=True, eq=False)
 class PipelineSettings:
+    """Everything the pipeline applies to a frame: focus, optics, overlay and the ghost's reference."""
+
     focus: FocusSettings = FocusSettings()
     optics: OpticsSettings = OpticsSettings()
     overlay: OverlaySettings = OverlaySettings()
     # The reference image for the ghost (RGB, any size); replaced whole, never changed.
     reference_rgb: Any = None
 
-    def with_focus(self, focus: FocusSettings) -> "PipelineSettings":
+    def with_focus(self, focus: FocusSettings) -> PipelineSettings:
         return replace(self, focus=focus)
 
 

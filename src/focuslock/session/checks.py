@@ -17,6 +17,7 @@ __all__ = ["check_captured_files"]
 
 def check_captured_files(paths: list[Path], live_size_px: tuple[int, int], roi_live_px, reference: FeatureReference
                          ) -> list[CaptureCheck]:
+    """Each captured file judged against the lock's ``reference`` (the feature's box in live-view pixels)."""
     checks = []
     for path in map(Path, paths):
         try:

@@ -55,6 +55,8 @@ REFUSED_READ_BYTES = 64 << 20
 
 @dataclass(frozen=True)
 class ReadyFile:
+    """A file the hot folder hands over: its path, and whether its structure is whole."""
+
     path: Path
     complete: bool  # False: stable but its structure never became whole (report it)
 
@@ -99,7 +101,8 @@ class HotFolder:
     """Watches ``folder`` (not its sub-folders) for new pictures and RAW files.
 
     ``done``: names already handled (say, from the session's log), never handed over
-    again; ``once``: a file still changing after ``give_up_s`` is handed over too. Call :meth:`start`, then :meth:`ready` in a loop with :meth:`wait` between,
+    again; ``once``: a file still changing after ``give_up_s`` is handed over too. Call
+    :meth:`start`, then :meth:`ready` in a loop with :meth:`wait` between,
     then :meth:`stop`. ``clock``: monotonic seconds (a test may drive it)."""
 
     def __init__(self, folder: Path, *, settle_s: float = 0.5, give_up_s: float = 20.0, poll_s: float = 1.0,

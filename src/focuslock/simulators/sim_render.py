@@ -100,7 +100,7 @@ class LayerBlurCache:
         changes = np.flatnonzero(np.diff(lower)) + 1
         starts = np.concatenate(([0], changes))
         ends = np.concatenate((changes, [len(lower)]))
-        for r0, r1 in zip(starts, ends):
+        for r0, r1 in zip(starts, ends, strict=True):
             k = int(lower[r0])
             hi = np.ascontiguousarray(np.broadcast_to(weight_hi[r0:r1, None], (r1 - r0, width)))
             out[r0:r1] = cv2.blendLinear(self.level(k)[r0:r1], self.level(k + 1)[r0:r1], 1.0 - hi, hi)
@@ -154,7 +154,7 @@ def composite(caches: list[LayerBlurCache], sigma_maps: list[np.ndarray]) -> np.
     The first layer is opaque (BGR); the others are premultiplied BGRA over a box.
     """
     out = caches[0].blurred(sigma_maps[0])
-    for cache, sigma in zip(caches[1:], sigma_maps[1:]):
+    for cache, sigma in zip(caches[1:], sigma_maps[1:], strict=False):
         layer = cache.layer
         blurred = cache.blurred(sigma).astype(np.float32)
         coverage = blurred[..., 3:4] / 255.0

@@ -15,6 +15,7 @@ __all__ = ["application", "close_later", "quiet_platform_noise", "run_window"]
 
 
 def quiet_platform_noise(kind, context, message: str) -> None:
+    """Qt's message handler: Qt's messages on stderr, less the platform's noise."""
     # The offscreen and Xvfb platforms complain about window-manager hints no user can
     # act on; everything else goes to stderr as Qt would print it.
     if "propagateSizeHints" in message:

@@ -23,6 +23,7 @@ _VERDICT_STATES = {"pass": "sharp", "drift": "softening"}
 
 
 def verdict_colour(verdict: str | None) -> tuple[int, int, int]:
+    """The RGB colour a verdict is shown in (grey when unknown)."""
     return STATE_COLOURS_RGB.get(_VERDICT_STATES.get(verdict, verdict), (120, 120, 120))
 
 

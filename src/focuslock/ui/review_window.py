@@ -32,6 +32,8 @@ class _Bridge(QtCore.QObject):
 
 
 class ReviewWindow(QtWidgets.QMainWindow):
+    """The hot folder's window: each shot's verdict as it arrives."""
+
     def __init__(self, work: Work, title: str = "focuslock — hot folder") -> None:
         super().__init__()
         self.setWindowTitle(title)

@@ -34,7 +34,7 @@ def fit_both(up: list[SweepPoint], down: list[SweepPoint], coc_px: float) -> tup
         x = np.array([p.position_steps for p in points], float)
         e = np.array([p.blur_px for p in points], float)
         lowest = x[int(np.argmin(e))]
-        for xi, ei in zip(x, e):
+        for xi, ei in zip(x, e, strict=True):
             if ei < ARM_FROM_COC * coc_px or xi == lowest:
                 continue
             side = 1.0 if xi > lowest else -1.0

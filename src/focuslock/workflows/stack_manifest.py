@@ -14,6 +14,7 @@ and one that is not what it should be is left out (the check works without it).
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections.abc import Sequence
@@ -58,7 +59,7 @@ class StackManifest:
         positions = self.positions(names)
         if positions is None or len(positions) < 2:
             return None
-        steps = [b - a for a, b in zip(positions, positions[1:])]
+        steps = [b - a for a, b in itertools.pairwise(positions)]
         if all(step > 0 for step in steps):
             return True
         if all(step < 0 for step in steps):
@@ -70,7 +71,7 @@ class StackManifest:
         positions = self.positions(names)
         if positions is None or self.step_um is None or len(positions) < 2:
             return None
-        return [abs(b - a) * self.step_um / 1000.0 for a, b in zip(positions, positions[1:])]
+        return [abs(b - a) * self.step_um / 1000.0 for a, b in itertools.pairwise(positions)]
 
     def coc_px(self, width_px: int) -> float | None:
         """The planned CoC in the pixels of a file ``width_px`` wide (spanning the sensor)."""

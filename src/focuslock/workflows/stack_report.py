@@ -47,7 +47,7 @@ def _mm_per_blur_px(coverage: StackCoverage, step_mm: float | None) -> float | N
     steps_mm = _frame_steps_mm(coverage, step_mm)
     if not steps_mm:
         return None
-    ratios = [mm / s.blur_px for s, mm in zip(coverage.steps, steps_mm)
+    ratios = [mm / s.blur_px for s, mm in zip(coverage.steps, steps_mm, strict=False)
               if s.blur_px and not s.not_moved and not s.beyond_range and mm > 0]
     return float(np.median(ratios)) if ratios else None
 
@@ -209,6 +209,7 @@ def _end_json(coverage: StackCoverage, end: EndReport, step_mm: float | None) ->
 
 
 def report_json(coverage: StackCoverage, warnings: list[str], step_mm: float | None = None) -> dict:
+    """The stack check's report as JSON-ready values."""
     coc = coverage.coc_px
     steps_mm = _frame_steps_mm(coverage, step_mm)
     uncertain = Counter(t.doubt.value for t in coverage.uncertain_tiles if t.doubt is not None)

@@ -69,6 +69,7 @@ def _position(report: AnalysisReport, index: int) -> int:
 
 
 def summary_lines(report: AnalysisReport) -> list[str]:
+    """The analysis in a few lines for the terminal."""
     counts: dict[str, int] = {}
     for r in report.frames:
         counts[r.state] = counts.get(r.state, 0) + 1
@@ -105,4 +106,5 @@ def summary_lines(report: AnalysisReport) -> list[str]:
 
 
 def report_json(report: AnalysisReport) -> str:
+    """The analysis as a JSON document."""
     return json.dumps(report.to_json())

@@ -8,8 +8,8 @@ import dataclasses
 import math
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import cv2
 import numpy as np
@@ -34,7 +34,7 @@ def _roi_inside(roi: tuple[int, int, int, int], shape: tuple[int, ...]) -> None:
         raise AnalysisError(f"The region {x},{y},{w},{h} is not inside the {width}×{height} frames.")
 
 
-def is_judged(record: "FrameRecord") -> bool:
+def is_judged(record: FrameRecord) -> bool:
     """A frame whose feature was measured against the lock (a candidate for the best)."""
     return record.lock is not None and record.lock.fine_energy is not None and record.state != FocusState.LOST.value
 

@@ -3,8 +3,8 @@ pass replays it instead of decoding the take again."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 

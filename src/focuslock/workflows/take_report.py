@@ -112,7 +112,7 @@ class AnalysisReport:
     # The second pass of --lock-best replayed the first's crops (the take decoded once).
     replayed: bool = False
 
-    def defocus_um(self, record: "FrameRecord") -> float | None:
+    def defocus_um(self, record: FrameRecord) -> float | None:
         """How far (µm, at the subject) the feature lies from the lock frame's plane of
         focus, from its blur and the optics; None without them or for a sharper frame."""
         if self.dof is None or self.coc is None or record.blur_px is None:
@@ -120,7 +120,7 @@ class AnalysisReport:
         depth_mm = depth_for_live_view_blur_mm(self.dof, self.coc, record.blur_px)
         return None if depth_mm is None else depth_mm * 1000.0
 
-    def frame_numbers(self, record: "FrameRecord") -> FrameNumbers:
+    def frame_numbers(self, record: FrameRecord) -> FrameNumbers:
         """A frame's blur in every unit this report has (None where it has not): what
         the JSON, the CSV and the plot give."""
         blur, sd = record.blur_px, record.blur_sd_px
