@@ -177,7 +177,8 @@ class LiveSession:
         now_s = time.monotonic() if now_s is None else now_s
         if analysis is None:
             return Freshness("NO SIGNAL", float("inf"), self._status.message or "no frame has arrived yet")
-        return frame_freshness(analysis.frame.timestamp_s, now_s, analysis.frame_rate_hz, self._status, self._commands.busy_with)
+        return frame_freshness(analysis.frame.timestamp_s, now_s, analysis.frame_rate_hz, self._status,
+                               self._commands.busy_with)
 
     def set_settings(self, settings: Any) -> None:
         """Replace the processing settings snapshot (whole; it is never mutated)."""

@@ -36,6 +36,7 @@ class InputFrame:
 
 
 def is_video(path: Path) -> bool:
+    """Whether ``path`` is a video file (a file that is not an image)."""
     return path.is_file() and path.suffix.lower() not in IMAGE_SUFFIXES
 
 
