@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from focuslock.devices.base import NotSupportedError, SettingValueError
-from focuslock.devices.gphoto import GPhotoCamera, list_cameras, translate
+from focuslock.devices.gphoto import GPhotoCamera, list_cameras
+from focuslock.devices.gphoto_errors import translate
 from focuslock.cli import main
 from tests.conftest import VIRTUAL_CAMERA_JPEG
 
@@ -79,7 +80,7 @@ def test_capture_downloads_a_byte_identical_file(camera, tmp_path):
 def test_a_file_the_camera_announces_on_its_own_is_downloaded(camera, tmp_path):
     # Setting the opcode widget makes the virtual camera announce a new file, as a body
     # does when its own shutter button is pressed (FIELD-NOTES.md).
-    camera._write("opcode", "0x9999,0x0")
+    camera._widgets().write("opcode", "0x9999,0x0")
     with pytest.raises(NotSupportedError):
         camera.read_frame()  # no live view here; the events are drained all the same
     announced = list((tmp_path / "announced").iterdir())
