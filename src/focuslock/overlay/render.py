@@ -14,8 +14,9 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
@@ -29,11 +30,18 @@ from focuslock.overlay.geometry import display_scale, loupe_origin, scaled_focus
 from focuslock.overlay.guides import draw_aspect_guide, draw_centre_mark, draw_grid, draw_histogram, draw_safe_areas
 from focuslock.overlay.hud import darken, draw_text_panel
 from focuslock.overlay.readouts import defocus_line, hud_lines
+
 # The choices the renderer draws by. The names below the renderer's own in __all__ are
 # given here too for the importers that still take them from this module; their home is
 # focuslock.overlay.settings, .geometry and .readouts.
-from focuslock.overlay.settings import (GHOST_MODES, OVERLAY_CHOICES, OverlaySettings, overlay_choices, parse_aspect,
-                                        with_overlay_choices)
+from focuslock.overlay.settings import (
+    GHOST_MODES,
+    OVERLAY_CHOICES,
+    OverlaySettings,
+    overlay_choices,
+    parse_aspect,
+    with_overlay_choices,
+)
 
 __all__ = ["OverlayRenderer", "PreparedPicture",
            # from their homes (see the import above)
@@ -58,6 +66,9 @@ class PreparedPicture:
 
 
 class OverlayRenderer:
+    """Draws the overlays over each frame, keeping what they need between frames (the
+    feature's path, the meter's peak hold, the framing drift); one thread owns it."""
+
     def __init__(self) -> None:
         self.path: deque[tuple[float, float]] = deque(maxlen=300)
         self._path_request: Any = None
@@ -74,7 +85,7 @@ class OverlayRenderer:
 
     # ------------------------------------------------------------------ the frame
     def prepare(self, image_rgb: np.ndarray, settings: OverlaySettings, *, reference_rgb: np.ndarray | None = None,
-                luma: np.ndarray | None = None) -> "PreparedPicture":
+                luma: np.ndarray | None = None) -> PreparedPicture:
         """The part of a frame's overlays that does not depend on its focus result: the
         picture at the display's size with the ghost and zebras. Needs none of the
         renderer's per-frame state except caches of its own, so that it can run while the
@@ -100,7 +111,7 @@ class OverlayRenderer:
     def render(self, image_rgb: np.ndarray, focus: FocusResult | None, peaking: PeakingSettings, settings: OverlaySettings,
                *, reference_rgb: np.ndarray | None = None, optics: DofResult | None = None,
                metadata: Mapping[str, Any] | None = None, hud_extra: Sequence[str] = (),
-               luma: np.ndarray | None = None, prepared: "PreparedPicture | None" = None) -> np.ndarray:
+               luma: np.ndarray | None = None, prepared: PreparedPicture | None = None) -> np.ndarray:
         """A new RGB image with every overlay ``settings`` asks for (``luma``: the frame's
         grey if the caller has it already; ``prepared``: :meth:`prepare` of this frame
         with these settings, if the caller ran it already)."""

@@ -20,10 +20,12 @@ import dataclasses
 import itertools
 import threading
 import time
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Callable, Mapping, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
+from focuslock.core.frames import Analysis, CameraStatus, Frame, Freshness, LatestSlot, SlotClosed, frame_freshness
 from focuslock.devices.base import (
     Camera,
     CameraBusyError,
@@ -34,7 +36,6 @@ from focuslock.devices.base import (
     NoLiveViewError,
     Setting,
 )
-from focuslock.core.frames import Analysis, CameraStatus, Frame, Freshness, LatestSlot, SlotClosed, frame_freshness
 from focuslock.runtime.commands import CommandQueue
 from focuslock.runtime.events import EventLog, SessionEvent
 
@@ -107,7 +108,7 @@ class LiveSession:
         self.reconnect_count = 0
 
     # ----------------------------------------------------------------- life cycle
-    def start(self) -> "LiveSession":
+    def start(self) -> LiveSession:
         """Start both threads. Calling it on a running session does nothing."""
         with self._lock:
             if self._threads:
@@ -145,7 +146,7 @@ class LiveSession:
     def running(self) -> bool:
         return bool(self._threads)
 
-    def __enter__(self) -> "LiveSession":
+    def __enter__(self) -> LiveSession:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -189,7 +190,7 @@ class LiveSession:
         return self._settings
 
     # ------------------------------------------------------------------ commands
-    def submit(self, command: Callable[[Camera], T], label: str | None = None) -> "Future[T]":
+    def submit(self, command: Callable[[Camera], T], label: str | None = None) -> Future[T]:
         """Run ``command(camera)`` on the acquisition thread between two frames.
 
         ``label`` ("capture") names the command while it runs, so that a pause in live
@@ -200,7 +201,7 @@ class LiveSession:
             return future
         return self._commands.put(command, label)
 
-    def drive_focus(self, steps: int) -> "Future[int]":
+    def drive_focus(self, steps: int) -> Future[int]:
         """Drive focus; every later frame carries the session's running total of the steps
         the camera reported as moved (``metadata["drive_position_steps"]``), since no body
         reports an absolute focus position."""
@@ -211,13 +212,13 @@ class LiveSession:
 
         return self.submit(command)
 
-    def capture(self, folder: Path) -> "Future[list[Path]]":
+    def capture(self, folder: Path) -> Future[list[Path]]:
         return self.submit(lambda camera: camera.capture(Path(folder)), label="capture")
 
-    def set_setting(self, name: str, value: str) -> "Future[None]":
+    def set_setting(self, name: str, value: str) -> Future[None]:
         return self.submit(lambda camera: camera.set_setting(name, value))
 
-    def get_settings(self) -> "Future[dict[str, Setting]]":
+    def get_settings(self) -> Future[dict[str, Setting]]:
         return self.submit(lambda camera: camera.get_settings())
 
     # ------------------------------------------------------------------ internals
@@ -276,7 +277,8 @@ class LiveSession:
                     self._source_gaps += frame.sequence - last_sequence - 1
                 last_sequence = frame.sequence
                 self._set_status("live")
-                self.frames.put(dataclasses.replace(frame, metadata={**frame.metadata, "drive_position_steps": self._drive_position_steps}))
+                metadata = {**frame.metadata, "drive_position_steps": self._drive_position_steps}
+                self.frames.put(dataclasses.replace(frame, metadata=metadata))
             except EndOfStream as error:
                 ended = True
                 self._report("info", error.user_message)

@@ -27,8 +27,7 @@ from focuslock.optics.dof import depth_for_live_view_blur_mm
 from focuslock.runtime.pipeline import PipelineSettings
 from focuslock.workflows.calibration_fit import fit_both, fit_by_parts, fit_sweep
 from focuslock.workflows.calibration_record import save_record, user_calibration_path
-from focuslock.workflows.drive_sweep import (ARM_BLUR_COC, MIN_BACKLASH_GUARD_STEPS, CalibrationError, DriveSweep,
-                                             SweepPoint)
+from focuslock.workflows.drive_sweep import ARM_BLUR_COC, MIN_BACKLASH_GUARD_STEPS, CalibrationError, DriveSweep, SweepPoint
 
 # The calibration's public face: its own two names, and those of the parts it is made
 # of (their homes: workflows/drive_sweep.py, calibration_fit.py, calibration_record.py).

@@ -31,8 +31,8 @@ def save_record(path, record: dict) -> None:
     written whole (temporary file, then rename), so a failure leaves the old one."""
     from pathlib import Path
 
-    from focuslock.io.outputs import OutputError, replace_file
     from focuslock.core.resources import DataFileError, read_toml
+    from focuslock.io.outputs import OutputError, replace_file
 
     path = Path(path)
     records: list[dict] = []

@@ -37,6 +37,8 @@ class CalibrationError(Exception):
 
 @dataclass(frozen=True)
 class SweepPoint:
+    """One reading of a sweep: the feature's blur at a drive position, and the way the drive came."""
+
     position_steps: int
     blur_px: float
     direction: int  # +1 sweeping up (farther), −1 down
