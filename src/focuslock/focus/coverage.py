@@ -28,6 +28,7 @@ dropped (chosen together, from the first frame on; with a margin for the steps' 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,6 +52,9 @@ from focuslock.focus.stack_ends import (
 from focuslock.focus.step_fit import measure_steps
 
 __all__ = ["StackCoverage", "StepReport", "TileCoverage", "align_stack", "check_coverage"]
+
+# A tile's box in the aligned frames: x, y, width, height (px).
+Box = tuple[int, int, int, int]
 
 TILE_PX = 48
 _MARGIN_PX = 12  # context around a tile for the coarse band and the blur's spread
@@ -163,14 +167,14 @@ class StackCoverage:
     def worst_step(self) -> StepReport | None:
         """The largest step between neighbouring frames that moved (None when no step is known)."""
         moved = [s for s in self.steps if s.blur_px is not None and not s.not_moved]
-        return max(moved, key=lambda s: s.blur_px) if moved else None
+        return max(moved, key=lambda s: s.blur_px or 0.0) if moved else None
 
     @property
     def effective_coc_px(self) -> float | None:
         """The effective circle of confusion the stack reached (analysis px): a point midway
         across its largest step is blurred by half that step in both frames."""
         worst = self.worst_step
-        return None if worst is None else worst.blur_px / 2.0
+        return None if worst is None or worst.blur_px is None else worst.blur_px / 2.0
 
     @property
     def covers_all(self) -> bool:
@@ -192,7 +196,7 @@ class _Energies:
     contrast: np.ndarray  # coarse contrast above the noise in some frame
 
 
-def _energies(view, boxes, count: int, sigmas: list[float]) -> _Energies:
+def _energies(view: Callable[[int, Box], np.ndarray], boxes: Sequence[Box], count: int, sigmas: list[float]) -> _Energies:
     shape = (len(boxes), count)
     fine, fine_sd, coarse, coarse_sd = (np.zeros(shape) for _ in range(4))
     detailed, contrast = np.zeros(len(boxes), bool), np.zeros(len(boxes), bool)
@@ -229,7 +233,7 @@ def check_coverage(greys: list[np.ndarray], names: list[str], coc_px: float, sca
     count = len(aligned)
     last = count - 1
 
-    def view(frame: int, box) -> np.ndarray:
+    def view(frame: int, box: Box) -> np.ndarray:
         x, y, w, h = box
         return aligned[frame][y - m : y + h + m, x - m : x + w + m]
 
@@ -241,7 +245,7 @@ def check_coverage(greys: list[np.ndarray], names: list[str], coc_px: float, sca
     readings: dict[int, dict[int, BlurEstimate]] = {}
     relative: dict[int, dict[int, float]] = {}
     weights: dict[int, float] = {}
-    for b in np.flatnonzero(energy.detailed):
+    for b in np.flatnonzero(energy.detailed).tolist():
         p = int(sharpest[b])
         reference = BlurReference([view(p, boxes[b])], sigmas[p], coc_px, m)
         others = [p - 1, p + 1] if 0 < p < last else [p + k if p == 0 else p - k for k in range(1, END_READINGS + 1)]
@@ -262,7 +266,7 @@ def check_coverage(greys: list[np.ndarray], names: list[str], coc_px: float, sca
              for i, blur in enumerate(blurs)]
 
     tiles = []
-    for b in np.flatnonzero(energy.detailed | energy.contrast):
+    for b in np.flatnonzero(energy.detailed | energy.contrast).tolist():
         if energy.detailed[b]:
             p = int(sharpest[b])
             if 0 < p < last:
@@ -299,7 +303,7 @@ def _steep(energy: _Energies, b: int, p: int, towards: int) -> bool:
     return any(clearly_below(energy.fine[b], energy.fine_sd[b], p, f) for f in (p + step, p + 2 * step) if 0 <= f < count)
 
 
-def _judge_inside(box, p: int, readings: dict[int, BlurEstimate], steps: list[StepReport], energy: _Energies, b: int,
+def _judge_inside(box: Box, p: int, readings: dict[int, BlurEstimate], steps: list[StepReport], energy: _Energies, b: int,
                   coc_px: float) -> TileCoverage:
     """A tile sharpest between the ends: its subject lies between its neighbours' planes when
     it is less sharp on both sides; its own blur follows from the step to the nearer one."""
@@ -332,12 +336,13 @@ def _judge_inside(box, p: int, readings: dict[int, BlurEstimate], steps: list[St
     if gap_beside and not readings[other].blur_sd_px <= _MIDWAY_SD_COC * coc_px:
         return TileCoverage(box, p, float(p), None, TileState.UNCERTAIN, Doubt.IN_GAP)
     step = steps[min(p, other)].blur_px
+    assert step is not None  # sides holds only neighbours a known step away
     own_blur = float(np.clip((step * step - r * r) / (2.0 * step), 0.0, step / 2.0))
     position = p + math.copysign(own_blur / step, other - p)
     return TileCoverage(box, p, position, own_blur, TileState.COVERED if own_blur <= coc_px else TileState.SOFT)
 
 
-def _judge_end(box, p: int, readings: dict[int, BlurEstimate], steps: list[StepReport], energy: _Energies, b: int,
+def _judge_end(box: Box, p: int, readings: dict[int, BlurEstimate], steps: list[StepReport], energy: _Energies, b: int,
                coc_px: float, curve_end_px: float) -> TileCoverage:
     """A tile sharpest in the first or last frame: how far beyond it its subject lies."""
     end = StackEnd.FIRST if p == 0 else StackEnd.LAST
@@ -361,6 +366,7 @@ def _judge_end(box, p: int, readings: dict[int, BlurEstimate], steps: list[StepR
     if reading is None:
         return TileCoverage(box, p, float(p), None, state, doubt)
     beyond, step = reading.beyond_px, steps[step_index].blur_px
+    assert step is not None  # checked on entry
     # Inside the stack, no farther from the end frame than half the step (else the next
     # frame would be the sharper).
     own = beyond if beyond >= 0 else min(-beyond, step / 2.0)
@@ -368,7 +374,7 @@ def _judge_end(box, p: int, readings: dict[int, BlurEstimate], steps: list[StepR
     return TileCoverage(box, p, position, own, state, doubt, reading.at_least)
 
 
-def _judge_coarse(box, steps: list[StepReport], energy: _Energies, b: int) -> TileCoverage:
+def _judge_coarse(box: Box, steps: list[StepReport], energy: _Energies, b: int) -> TileCoverage:
     """A tile with coarse contrast but no fine detail in any frame was never sharp there:
     beyond the end frame whose contrast is clearly the highest; inside the stack (a smooth
     surface) covered unless a gap is beside it; flat, UNCERTAIN."""

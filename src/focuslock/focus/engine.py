@@ -84,7 +84,8 @@ class FocusSettings:
             raise ValueError("Choose the first feature before adding more.")
         if len(self.more_roi_px) >= MAX_FEATURES - 1:
             raise ValueError(f"At most {MAX_FEATURES} features can be followed at once; clear the others first.")
-        return replace(self, more_roi_px=self.more_roi_px + (tuple(int(v) for v in roi_px),),
+        x, y, w, h = roi_px
+        return replace(self, more_roi_px=self.more_roi_px + ((int(x), int(y), int(w), int(h)),),
                        more_request=self.more_request + 1)
 
     def without_more_features(self) -> FocusSettings:
@@ -108,7 +109,7 @@ class FocusResult:
     track: TrackResult | None
     lock: LockStatus | None
     noise_sigma: float | None
-    timings_ms: dict = field(default_factory=dict)
+    timings_ms: dict[str, float] = field(default_factory=dict)
     more: tuple[FeatureResult, ...] = ()
     # With two or more features locked and a drive whose count is known: where each is
     # sharpest along the drive, from racking through them (None before).
@@ -179,10 +180,10 @@ class FocusEngine:
         self._first: FollowedFeature | None = None
         self._more: list[FollowedFeature] = []
         self._placement: DepthPlacement | None = None
-        self._placement_key: tuple | None = None
+        self._placement_key: tuple[object, ...] | None = None
         self._frames = 0
         self._peaking_statistics: PeakingResult | None = None
-        self._peaking_key: tuple | None = None
+        self._peaking_key: tuple[object, ...] | None = None
 
     @property
     def lock(self) -> FocusLock | None:
@@ -215,7 +216,7 @@ class FocusEngine:
             same = key == self._peaking_key
             reuse = self._peaking_statistics if same and self._frames % _PEAKING_STATISTICS_FRAMES else None
             colour = (self._peaking_statistics.contrast_colour_rgb
-                      if same and self._frames % _PEAKING_COLOUR_FRAMES else None)
+                      if same and self._peaking_statistics is not None and self._frames % _PEAKING_COLOUR_FRAMES else None)
             peaking = compute_peaking(image_rgb, settings.peaking, grey, roi_px=roi, workspace=self.workspace, reuse=reuse,
                                       noise_sigma=noise_sigma, contrast_colour_rgb=colour)
             if reuse is None:
@@ -292,12 +293,12 @@ class FocusEngine:
                drive_position_steps: float | None) -> Placement | None:
         """Feeds the placement in depth while two or more features are locked; a new set of
         features or a new lock starts it again."""
-        locks = [result.lock for result in results]
-        if len(locks) < 2 or any(lock is None for lock in locks):
+        locks = [result.lock for result in results if result.lock is not None]
+        if len(locks) < 2 or len(locks) < len(results):
             self._placement = self._placement_key = None
             return None
         key = (self._roi_request, self._more_request, settings.lock_request, len(locks), locks[0].coc_px)
-        if key != self._placement_key:
+        if key != self._placement_key or self._placement is None:
             self._placement_key = key
             self._placement = DepthPlacement(len(locks), locks[0].coc_px)
         readable = [lock.state.value != "lost" and lock.whole_blur_px is not None for lock in locks]

@@ -268,6 +268,7 @@ class FocusLock:
         self._whole_blur_px = estimate.whole.blur_px
         for index in wanted:
             part = estimate.parts[index]
+            assert part is not None  # every part asked for is read
             self._part_latest[index] = part
             self._part_blurs_before[index] = self._part_blurs_now[index]
             self._part_blurs_now[index] = confident_blur_px(part)
@@ -281,7 +282,7 @@ class FocusLock:
         return (self._whole_blur_px is not None and math.isfinite(self._whole_blur_px)
                 and abs(self._whole_blur_px) >= limit) or any(abs(b) >= limit for b in parts)
 
-    def _uncertain(self, reason: str) -> tuple[FocusState, str]:
+    def _uncertain(self, reason: str | None) -> tuple[FocusState, str | None]:
         self._pending, self._pending_count = None, 0
         return FocusState.UNCERTAIN, reason
 

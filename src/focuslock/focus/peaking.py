@@ -25,10 +25,13 @@ hand it paints the bands in colour.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from focuslock.focus.noise import single_frame_noise_sigma
 
@@ -92,7 +95,7 @@ class PeakingSettings:
             raise ValueError("Peaking band levels must go from the weakest to the strongest.")
 
     @classmethod
-    def three_bands(cls, **overrides) -> PeakingSettings:
+    def three_bands(cls, **overrides: Any) -> PeakingSettings:
         """darktable's good / better / best at mean + 2.5σ, 5σ, 10σ in blue, green, yellow."""
         base = dict(levels=(2.5, 5.0, 10.0), colours_rgb=((60, 110, 255), (40, 220, 60), (255, 230, 20)))
         return cls(**{**base, **overrides})
@@ -116,7 +119,7 @@ class PeakingResult:
     lit_fraction: float
     laplacian: np.ndarray | None = None
     offset_px: tuple[int, int] = (0, 0)  # (x, y) of band[0, 0] in the frame
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
     # The colour that contrasts most with this scene (for PeakingSettings.auto_colour).
     contrast_colour_rgb: tuple[int, int, int] | None = None
 
@@ -136,7 +139,7 @@ class Workspace:
     def __init__(self) -> None:
         self._buffers: dict[tuple[str, tuple[int, ...], str], np.ndarray] = {}
 
-    def buffer(self, name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+    def buffer(self, name: str, shape: tuple[int, ...], dtype: npt.DTypeLike) -> np.ndarray:
         key = (name, tuple(shape), np.dtype(dtype).str)
         array = self._buffers.get(key)
         if array is None:
@@ -251,6 +254,8 @@ def compute_peaking(image_rgb: np.ndarray, settings: PeakingSettings, grey: np.n
     # statistics read a sample of it. Same band, two passes over the frame fewer.
     signed_only = (workspace is not None and settings.operator == "laplacian" and not settings.favour_texture
                    and len(settings.levels) == 1 and not settings.thin_lines)
+    response: np.ndarray | None
+    laplacian: np.ndarray | None
     if signed_only:
         response = None
         laplacian = _signed_laplacian(grey, workspace)
@@ -261,7 +266,12 @@ def compute_peaking(image_rgb: np.ndarray, settings: PeakingSettings, grey: np.n
         thresholds, noise_sigma = reuse.thresholds, reuse.noise_sigma
         contrast = reuse.contrast_colour_rgb
     else:
-        histogram = _histogram(_sample(response) if response is not None else cv2.convertScaleAbs(_sample(laplacian)))
+        if response is not None:
+            sample = _sample(response)
+        else:
+            assert laplacian is not None  # signed_only: the Laplacian stands for the response
+            sample = cv2.convertScaleAbs(_sample(laplacian))
+        histogram = _histogram(sample)
         pixel_noise = noise_sigma if noise_sigma is not None else single_frame_noise_sigma(grey)
         thresholds, noise_sigma = thresholds_for(histogram, settings, pixel_noise)
         contrast = contrast_colour_rgb
@@ -270,8 +280,10 @@ def compute_peaking(image_rgb: np.ndarray, settings: PeakingSettings, grey: np.n
     if response is None:
         # |L| ≥ ⌊t − 1⌋ + 1 (what thresholding the saturated |L| at t − 1 lets through):
         # inRange marks the rest 255, and 1 − 255 saturates to 0.
+        assert laplacian is not None  # signed_only: the Laplacian stands for the response
         inside = int(math.floor(thresholds[0] - 1.0))
-        band = cv2.subtract(1, cv2.inRange(laplacian, -inside, inside))
+        # (OpenCV takes a number for either operand; its stubs know only arrays.)
+        band = cv2.subtract(1, cv2.inRange(laplacian, -inside, inside))  # type: ignore[call-overload]
     elif len(thresholds) == 1:
         band = cv2.threshold(response, thresholds[0] - 1, 1, cv2.THRESH_BINARY)[1]
     else:
@@ -279,6 +291,7 @@ def compute_peaking(image_rgb: np.ndarray, settings: PeakingSettings, grey: np.n
         table = np.searchsorted(np.asarray(thresholds), np.arange(256), side="right").astype(np.uint8)
         band = cv2.LUT(response, table)
     if settings.thin_lines:
+        assert response is not None  # thin lines are never signed_only
         band = cv2.bitwise_and(band, _ridges(response))
         lit_fraction = float(cv2.countNonZero(band)) / max(band.size, 1)
     elif histogram is None:
@@ -322,7 +335,7 @@ def _ridges(response: np.ndarray) -> np.ndarray:
     return cv2.compare(response, cv2.dilate(response, np.ones((3, 3), np.uint8)), cv2.CMP_GE)
 
 
-def clip_roi(roi_px, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+def clip_roi(roi_px: Iterable[float], shape: tuple[int, ...]) -> tuple[int, int, int, int]:
     """``roi_px`` (x, y, w, h), rounded and clipped to a frame of ``shape`` (at least 1×1)."""
     x, y, w, h = (int(round(v)) for v in roi_px)
     height, width = shape[:2]
@@ -331,7 +344,13 @@ def clip_roi(roi_px, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
     return x0, y0, x1 - x0, y1 - y0
 
 
-_COLOUR_PLANES: dict[tuple, np.ndarray] = {}
+_COLOUR_PLANES: dict[tuple[tuple[int, ...], tuple[int, int, int]], np.ndarray] = {}
+
+
+def _rgb(colour: Sequence[int]) -> tuple[int, int, int]:
+    """A colour given as any sequence of three levels, as the tuple that keys the planes."""
+    red, green, blue = colour
+    return red, green, blue
 
 
 def _colour_plane(shape: tuple[int, ...], colour: tuple[int, int, int]) -> np.ndarray:
@@ -365,9 +384,9 @@ def paint_peaking(image_rgb: np.ndarray, peaking: PeakingResult, settings: Peaki
     target = out[y : y + h, x : x + w]
     if len(peaking.thresholds) == 1:
         colour = peaking.contrast_colour_rgb if settings.auto_colour and peaking.contrast_colour_rgb else settings.colours_rgb[0]
-        cv2.copyTo(_colour_plane(target.shape, tuple(colour)), peaking.band, target)
+        cv2.copyTo(_colour_plane(target.shape, _rgb(colour)), peaking.band, target)
         return out
     for index in range(1, len(peaking.thresholds) + 1):
-        mask = cv2.compare(peaking.band, index, cv2.CMP_EQ)
-        cv2.copyTo(_colour_plane(target.shape, tuple(settings.colours_rgb[index - 1])), mask, target)
+        mask = cv2.compare(peaking.band, index, cv2.CMP_EQ)  # type: ignore[call-overload]  # a number: see above
+        cv2.copyTo(_colour_plane(target.shape, _rgb(settings.colours_rgb[index - 1])), mask, target)
     return out

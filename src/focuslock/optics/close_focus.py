@@ -35,6 +35,7 @@ focus).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = ["FocusPoint", "FocusState", "close_focus_optics", "focus_state", "magnification_at"]
@@ -103,7 +104,8 @@ def focus_state(magnification: float, *, nominal_focal_mm: float, closest: Focus
     return FocusState(actual, focal, front - focal * (1.0 + m))
 
 
-def magnification_at(distance_mm: float, *, from_lens: bool, low: float, high: float, state) -> FocusState:
+def magnification_at(distance_mm: float, *, from_lens: bool, low: float, high: float,
+                     state: Callable[[float], FocusState]) -> FocusState:
     """The focus state whose distance (from the sensor, or from the lens when
     ``from_lens``) is ``distance_mm``, for magnifications in [low, high]; ``state(m)``
     gives the lens at m. The distance need not be monotone in m (a macro-only lens moves

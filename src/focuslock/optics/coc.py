@@ -109,7 +109,7 @@ def coc_in_live_view(live_view_width_px: int, *, coc_mm: float | None = None, se
     """
     if user_coc_px is not None:
         known = bool(sensor_width_mm and sensor_width_mm > 0 and live_view_width_px > 0 and zoom > 0)
-        pitch = sensor_width_mm * 1000.0 / (live_view_width_px * zoom) if known else None
+        pitch = sensor_width_mm * 1000.0 / (live_view_width_px * zoom) if known and sensor_width_mm else None
         return LiveViewCoc(float(user_coc_px), float(user_coc_px) * pitch if pitch else None, pitch, "user")
     if not sensor_width_mm or sensor_width_mm <= 0 or live_view_width_px <= 0 or zoom <= 0:
         return LiveViewCoc(ASSUMED_COC_PX, None, None, "assumed",

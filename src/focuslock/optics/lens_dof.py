@@ -5,12 +5,17 @@ figures (:mod:`focuslock.optics.close_focus`) — so that the distances ``dof`` 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from focuslock.optics.dof import DEFAULT_WAVELENGTH_NM, DofResult, depth_of_field
+
+if TYPE_CHECKING:
+    from focuslock.optics.lens_setup import LensSetup
 
 __all__ = ["lens_depth_of_field"]
 
 
-def lens_depth_of_field(setup, f_number: float, *, distance_mm: float | None = None, distance_from: str = "sensor",
+def lens_depth_of_field(setup: LensSetup, f_number: float, *, distance_mm: float | None = None, distance_from: str = "sensor",
                         magnification: float | None = None,
                         wavelength_nm: float = DEFAULT_WAVELENGTH_NM) -> DofResult:
     """Depth of field for ``setup`` (a :class:`~focuslock.optics.lens_setup.LensSetup`)
@@ -30,11 +35,13 @@ def lens_depth_of_field(setup, f_number: float, *, distance_mm: float | None = N
             distance_from_lens_mm=distance_mm if (magnification is None and from_lens) else None)
         if state is not None and abs(state.focal_length_mm - setup.focal_length_mm) > 1e-6 * setup.focal_length_mm:
             state = None  # the user's own focal length: a thin lens of it
-    common = dict(pupil_ratio=setup.pupil_ratio, wavelength_nm=wavelength_nm, pixel_pitch_um=setup.pixel_pitch_um)
     if state is None:
         by_magnification = setup.focused_magnification
         return depth_of_field(setup.focal_length_mm, f_number, setup.coc_mm,
                               distance_mm=distance_mm if by_magnification is None else None, distance_from=distance_from,
-                              magnification=magnification if by_magnification is None else by_magnification, **common)
+                              magnification=magnification if by_magnification is None else by_magnification,
+                              pupil_ratio=setup.pupil_ratio, wavelength_nm=wavelength_nm, pixel_pitch_um=setup.pixel_pitch_um)
     return depth_of_field(state.focal_length_mm, f_number, setup.coc_mm, magnification=state.magnification,
-                          hiatus_mm=state.hiatus_mm, working_distance_known=lens.working_distance_mm is not None, **common)
+                          hiatus_mm=state.hiatus_mm,
+                          working_distance_known=lens is not None and lens.working_distance_mm is not None,
+                          pupil_ratio=setup.pupil_ratio, wavelength_nm=wavelength_nm, pixel_pitch_um=setup.pixel_pitch_um)
