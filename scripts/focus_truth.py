@@ -102,10 +102,11 @@ def run_case(crop: str, noise_sd: float, contrast: float, quality: int | None = 
     true = [b for b, _, _ in ramp]
     estimates = [lock.blur_px for _, lock, _ in ramp]
     states = [lock.state.value for _, lock, _ in ramp]
-    first_soft = next((b for b, s in zip(true, states) if s == "soft"), None)
-    errors = [abs(e - b) for b, e, s in zip(true, estimates, states) if b <= 2 * coc_px and e is not None and s != "uncertain"]
+    first_soft = next((b for b, s in zip(true, states, strict=True) if s == "soft"), None)
+    errors = [abs(e - b) for b, e, s in zip(true, estimates, states, strict=True)
+              if b <= 2 * coc_px and e is not None and s != "uncertain"]
     # How often the truth lies within 1 and 2 of the estimate's own sd (up to 2 CoC).
-    z = [abs(lock.blur_px - b) / lock.blur_sd_px for b, (_, lock, _) in zip(true, ramp)
+    z = [abs(lock.blur_px - b) / lock.blur_sd_px for b, (_, lock, _) in zip(true, ramp, strict=True)
          if b <= 2 * coc_px and lock.blur_px is not None and lock.blur_sd_px and np.isfinite(lock.blur_sd_px)]
     return {
         "crop": crop, "noise_sd": noise_sd, "contrast": contrast, "jpeg": quality,
@@ -114,11 +115,15 @@ def run_case(crop: str, noise_sd: float, contrast: float, quality: int | None = 
         "median_abs_error_px": statistics.median(errors) if errors else float("nan"),
         "first_soft_coc": None if first_soft is None else first_soft / coc_px,
         "uncertain_share": states.count("uncertain") / len(states),
-        "sharp_beyond_coc": sum(1 for b, s in zip(true, states) if b > coc_px and s == "sharp"),
+        "sharp_beyond_coc": sum(1 for b, s in zip(true, states, strict=True) if b > coc_px and s == "sharp"),
         "lock_state": rows[0][1].state.value,
         "within_1sd": sum(v <= 1 for v in z) / len(z) if z else float("nan"),
         "within_2sd": sum(v <= 2 for v in z) / len(z) if z else float("nan"),
-        "median_error_px": statistics.median(e - b for b, e in zip(true, estimates) if b <= 2 * coc_px and e is not None)
+        "median_error_px": statistics.median(e - b for b, e in zip(true, estimates, strict=True) if b <= 2 * coc_px and e is not None)
+        if any(e is not None for e in estimates) else float("nan"),
+        # Every frame up to 2 CoC, UNCERTAIN or not (the coverage table's figure).
+        "median_abs_error_all_px": statistics.median(abs(e - b) for b, e in zip(true, estimates, strict=True)
+                                                     if b <= 2 * coc_px and e is not None)
         if any(e is not None for e in estimates) else float("nan"),
     }
 
@@ -147,14 +152,14 @@ def table(cases: list[dict], markdown: bool) -> list[str]:
 
 def coverage_table(crops: list[str], qualities: list[int | None], markdown: bool) -> list[str]:
     """How sure: the true blur within 1 and 2 of the estimate's sd, per crop, noise and JPEG."""
-    head = ["crop", "noise sd", "jpeg", "within 1 sd", "within 2 sd", "median error px"]
+    head = ["crop", "noise sd", "jpeg", "within 1 sd", "within 2 sd", "median error px", "median |error| px"]
     lines = (["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] if markdown else ["  ".join(head)])
     for crop in crops:
         for quality in qualities:
             for noise_sd in NOISE_SDS:
                 c = run_case(crop, noise_sd, 1.0, quality)
                 cells = [crop, f"{noise_sd:g}", str(quality or "—"), f"{c['within_1sd'] * 100:.0f}%",
-                         f"{c['within_2sd'] * 100:.0f}%", f"{c['median_error_px']:+.3f}"]
+                         f"{c['within_2sd'] * 100:.0f}%", f"{c['median_error_px']:+.3f}", f"{c['median_abs_error_all_px']:.3f}"]
                 lines.append(("| " + " | ".join(cells) + " |") if markdown else "  ".join(cells))
     return lines
 
@@ -203,11 +208,11 @@ def run_tilted(plane: TiltedPlane, crop: str, noise_sd: float, depth_dof: float,
     truths = [rack.gained_coc(p) for p in rack.planes_px[1:]]
 
     def first(state):
-        return next((t for t, s in zip(truths, states) if s == state), None)
+        return next((t for t, s in zip(truths, states, strict=True) if s == state), None)
 
     return {"crop": crop, "noise_sd": noise_sd, "depth_dof": depth_dof, "parts": parts,
             "first_softening_coc": first("softening"), "first_soft_coc": first("soft"),
-            "sharp_beyond_coc": sum(1 for t, s in zip(truths, states) if s == "sharp" and t >= 1.0),
+            "sharp_beyond_coc": sum(1 for t, s in zip(truths, states, strict=True) if s == "sharp" and t >= 1.0),
             "sharp_lock": states[0] == "sharp"}
 
 
