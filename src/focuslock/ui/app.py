@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import cast
 
 from PySide6 import QtCore, QtWidgets
 
@@ -26,7 +27,8 @@ def quiet_platform_noise(kind, context, message: str) -> None:
 def application() -> QtWidgets.QApplication:
     """The process's Qt application (made once), quiet about hints no user can act on."""
     QtCore.qInstallMessageHandler(quiet_platform_noise)
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    # (instance() is typed as the core application; in this process it is the widgets' one.)
+    app = cast(QtWidgets.QApplication, QtWidgets.QApplication.instance()) or QtWidgets.QApplication(sys.argv[:1])
     app.setApplicationName("focuslock")
     return app
 

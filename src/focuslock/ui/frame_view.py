@@ -59,9 +59,9 @@ class FrameView(QtWidgets.QWidget):
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.setMouseTracking(True)
-        self.setAttribute(QtCore.Qt.WA_OpaquePaintEvent)  # every pixel is painted: no erase first
+        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent)  # every pixel is painted: no erase first
         self.setMinimumSize(160, 90)
-        self.setSizePolicy(QtWidgets.QSizePolicy.Expanding, QtWidgets.QSizePolicy.Expanding)
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Expanding)
         self.image: np.ndarray | None = None  # the picture shown (never modified after it is handed over)
         self._qimage: QtGui.QImage | None = None  # wraps _pixels_bgrx's memory (no copy)
         self._pixels_bgrx: np.ndarray | None = None
@@ -91,7 +91,7 @@ class FrameView(QtWidgets.QWidget):
         # plain copy; Qt's own conversion of RGB888 ran inside drawImage holding the GIL.
         self._pixels_bgrx = cv2.cvtColor(image, cv2.COLOR_RGB2BGRA, dst=self._spare_bgrx(height, width))
         self._qimage = QtGui.QImage(self._pixels_bgrx.data, width, height, self._pixels_bgrx.strides[0],
-                                    QtGui.QImage.Format_RGB32)
+                                    QtGui.QImage.Format.Format_RGB32)
         self.frame_size = frame_size or (width, height)
         self.frames_shown += 1
         self.update()
@@ -143,22 +143,22 @@ class FrameView(QtWidgets.QWidget):
         font = QtGui.QFont()
         font.setPointSize(HUD_POINT_SIZE)
         metrics = QtGui.QFontMetrics(font)
-        bounds = metrics.boundingRect(QtCore.QRect(0, 0, 4000, 4000), QtCore.Qt.AlignLeft, text)
+        bounds = metrics.boundingRect(QtCore.QRect(0, 0, 4000, 4000), QtCore.Qt.AlignmentFlag.AlignLeft, text)
         margin = 4
         ratio = self.devicePixelRatioF()
         size = QtCore.QSize(bounds.width() + 2 * margin, bounds.height() + 2 * margin)
-        image = QtGui.QImage(size * ratio, QtGui.QImage.Format_ARGB32_Premultiplied)
+        image = QtGui.QImage(size * ratio, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
         image.setDevicePixelRatio(ratio)
         image.fill(QtGui.QColor(0, 0, 0, 150))
         painter = QtGui.QPainter(image)
         painter.setFont(font)
         painter.setPen(QtGui.QColor(255, 255, 255))
-        painter.drawText(QtCore.QRect(margin, margin, bounds.width(), bounds.height()), QtCore.Qt.AlignLeft, text)
+        painter.drawText(QtCore.QRect(margin, margin, bounds.width(), bounds.height()), QtCore.Qt.AlignmentFlag.AlignLeft, text)
         painter.end()
         return image
 
     # ------------------------------------------------------------------ painting
-    def paintEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+    def paintEvent(self, event) -> None:
         painter = QtGui.QPainter(self)
         background = QtGui.QColor(*BACKGROUND_RGB)
         if self._qimage is None or self.frame_size is None:
@@ -167,7 +167,7 @@ class FrameView(QtWidgets.QWidget):
             target = self.picture_rect()
             # Only the letterbox bands around the picture are filled, never under it.
             outside = QtGui.QRegion(self.rect()).subtracted(QtGui.QRegion(target.toAlignedRect()))
-            for band in outside:
+            for band in outside:  # type: ignore[attr-defined]  # a QRegion iterates its rectangles; the stubs omit it
                 painter.fillRect(band, background)
             painter.drawImage(target, self._qimage)
             if self._painted_count != self.frames_shown:
@@ -176,7 +176,7 @@ class FrameView(QtWidgets.QWidget):
             if self._hud_image is not None:
                 painter.drawImage(target.topLeft(), self._hud_image)
         if self._drag_start is not None and self._drag_now is not None:
-            painter.setPen(QtGui.QPen(QtGui.QColor(255, 255, 255), 2, QtCore.Qt.DashLine))
+            painter.setPen(QtGui.QPen(QtGui.QColor(255, 255, 255), 2, QtCore.Qt.PenStyle.DashLine))
             painter.drawRect(QtCore.QRectF(self._to_widget(self._drag_start), self._to_widget(self._drag_now)).normalized())
         painter.end()
 
@@ -190,6 +190,7 @@ class FrameView(QtWidgets.QWidget):
                 (point.y() - target.y()) * self.frame_size[1] / max(target.height(), 1e-9))
 
     def _to_widget(self, frame_point: tuple[float, float]) -> QtCore.QPointF:
+        assert self.frame_size is not None  # a point in the frame: there is a frame
         target = self.picture_rect()
         return QtCore.QPointF(target.x() + frame_point[0] * target.width() / self.frame_size[0],
                               target.y() + frame_point[1] * target.height() / self.frame_size[1])
@@ -204,17 +205,17 @@ class FrameView(QtWidgets.QWidget):
             (self.featureAdded if adding else self.featureChosen).emit(*roi)
 
     # -------------------------------------------------------------------- mouse
-    def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+    def mousePressEvent(self, event) -> None:
         point = self.to_frame(event.position())
-        if event.button() != QtCore.Qt.LeftButton or point is None:
+        if event.button() != QtCore.Qt.MouseButton.LeftButton or point is None:
             event.ignore()
             return
         self._drag_start = self._drag_now = point
         event.accept()
 
-    def mouseMoveEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+    def mouseMoveEvent(self, event) -> None:
         point = self.to_frame(event.position())
-        if point is None:
+        if point is None or self.frame_size is None:
             return
         if self._drag_start is not None:
             self._drag_now = point
@@ -224,12 +225,13 @@ class FrameView(QtWidgets.QWidget):
         if 0 <= x < width and 0 <= y < height:
             self.pointerMoved.emit(x, y)
 
-    def mouseReleaseEvent(self, event) -> None:  # noqa: N802 (Qt naming)
-        if event.button() != QtCore.Qt.LeftButton or self._drag_start is None:
+    def mouseReleaseEvent(self, event) -> None:
+        if event.button() != QtCore.Qt.MouseButton.LeftButton or self._drag_start is None:
             event.ignore()
             return
         start, end = self._drag_start, self.to_frame(event.position()) or self._drag_now
         self._drag_start = self._drag_now = None
         self.update()
-        adding = bool(event.modifiers() & (QtCore.Qt.ControlModifier | QtCore.Qt.ShiftModifier))
-        self.finish_drag(start, end, adding)
+        adding = bool(event.modifiers() & (QtCore.Qt.KeyboardModifier.ControlModifier | QtCore.Qt.KeyboardModifier.ShiftModifier))
+        if end is not None:
+            self.finish_drag(start, end, adding)

@@ -35,7 +35,7 @@ class HelpOverlay(QtWidgets.QLabel):
         rows = "".join(f"<tr><td style='padding-right:18px'><b>{key}</b></td><td>{what}</td></tr>" for key, what in SHORTCUTS)
         super().__init__(f"<h2>focuslock — keys</h2><table>{rows}</table><p>F1 or Esc closes this.</p>", parent)
         self.setStyleSheet("QLabel { background: rgba(0,0,0,210); color: white; font-size: 15px; padding: 18px; }")
-        self.setTextFormat(QtCore.Qt.RichText)
+        self.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.hide()
 
     def toggle(self) -> None:
@@ -45,6 +45,7 @@ class HelpOverlay(QtWidgets.QLabel):
             return
         self.adjustSize()
         view = self.parentWidget()
-        self.move(max(0, (view.width() - self.width()) // 2), max(0, (view.height() - self.height()) // 2))
+        if view is not None:
+            self.move(max(0, (view.width() - self.width()) // 2), max(0, (view.height() - self.height()) // 2))
         self.show()
         self.raise_()

@@ -24,12 +24,17 @@ _VERDICT_STATES = {"pass": "sharp", "drift": "softening"}
 
 def verdict_colour(verdict: str | None) -> tuple[int, int, int]:
     """The RGB colour a verdict is shown in (grey when unknown)."""
-    return STATE_COLOURS_RGB.get(_VERDICT_STATES.get(verdict, verdict), (120, 120, 120))
+    return STATE_COLOURS_RGB.get(_state_of(verdict) or "", (120, 120, 120))
+
+
+def _state_of(verdict: str | None) -> str | None:
+    """The lock's state whose colour a verdict takes (its own word where none is mapped)."""
+    return _VERDICT_STATES.get(verdict, verdict) if verdict is not None else None
 
 
 def _pixmap(image_rgb) -> QtGui.QPixmap:
     height, width = image_rgb.shape[:2]
-    image = QtGui.QImage(image_rgb.data, width, height, image_rgb.strides[0], QtGui.QImage.Format_RGB888)
+    image = QtGui.QImage(image_rgb.data, width, height, image_rgb.strides[0], QtGui.QImage.Format.Format_RGB888)
     return QtGui.QPixmap.fromImage(image.copy())  # the copy owns its pixels
 
 
@@ -55,15 +60,16 @@ class ReviewPanel(QtWidgets.QGroupBox):
     def show_review(self, review: ShotReview) -> None:
         self.review = review
         colour = verdict_colour(review.verdict)
-        ink = (0, 0, 0) if _VERDICT_STATES.get(review.verdict, review.verdict) in ("sharp", "softening") else (255, 255, 255)
+        ink = (0, 0, 0) if _state_of(review.verdict) in ("sharp", "softening") else (255, 255, 255)
         head = (review.verdict or "saved").upper()
         self.verdict.setText(f"<b>{head}</b><br>{_escape(review.text)}" + (f"<br><i>{_escape(review.problem)}</i>"
                                                                             if review.problem else ""))
         self.verdict.setStyleSheet(f"QLabel {{ background: rgb{colour}; color: rgb{ink}; padding: 4px; }}")
         while self.crops_layout.count():
             item = self.crops_layout.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
         for crop in review.crops:
             cell = QtWidgets.QVBoxLayout()
             picture = QtWidgets.QLabel()

@@ -26,7 +26,7 @@ def _dock(window: QtWidgets.QMainWindow, title: str, name: str, widget: QtWidget
     dock.setWidget(widget)
     # Never squeezed to a sliver by a remembered layout: the panels stay readable.
     dock.setMinimumWidth(DOCK_MIN_WIDTH_PX)
-    window.addDockWidget(QtCore.Qt.RightDockWidgetArea, dock)
+    window.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
     return dock
 
 
@@ -44,10 +44,10 @@ def add_docks(window: QtWidgets.QMainWindow, panels: list[QtWidgets.QWidget | No
     # The column scrolls up and down, never sideways: long choices (lens names) are
     # cut in their boxes, not the panels in the dock.
     for combo in side.findChildren(QtWidgets.QComboBox):
-        combo.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         combo.setMinimumContentsLength(10)
     scroll = _scrolling(side)
-    scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
+    scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     dock = _dock(window, "Focus", "focus-dock", scroll)
     # The last shot at 100 %: a tab beside the panels, brought to the front by each
     # capture (the focus panels are one click away; the keys work either way).
@@ -63,7 +63,7 @@ def redock(window: QtWidgets.QMainWindow, dock: QtWidgets.QDockWidget, review_do
         if each.isFloating():
             each.setFloating(False)
         window.removeDockWidget(each)
-        window.addDockWidget(QtCore.Qt.RightDockWidgetArea, each)
+        window.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, each)
         each.show()
     window.tabifyDockWidget(dock, review_dock)
     dock.raise_()
@@ -82,4 +82,4 @@ def fit_to_screen(window: QtWidgets.QMainWindow, dock: QtWidgets.QDockWidget) ->
     height = min(DEFAULT_SIZE_PX[1], int(available.height() * 0.94))
     window.resize(width, height)
     window.move(available.x() + (available.width() - width) // 2, available.y() + (available.height() - height) // 2)
-    window.resizeDocks([dock], [max(DOCK_MIN_WIDTH_PX, min(DOCK_DEFAULT_WIDTH_PX, width // 4))], QtCore.Qt.Horizontal)
+    window.resizeDocks([dock], [max(DOCK_MIN_WIDTH_PX, min(DOCK_DEFAULT_WIDTH_PX, width // 4))], QtCore.Qt.Orientation.Horizontal)

@@ -93,9 +93,9 @@ class CaptureController(QtCore.QObject):
             coc_px_in_file = None
             if reference is not None and roi is not None and frame_size is not None:
                 checks = check_captured_files(paths, frame_size, roi, reference)
-                judged = next((c for c in checks if c.box_px is not None), None)
+                judged = next((c.box_px for c in checks if c.box_px is not None), None)
                 if judged is not None:  # the CoC in the file's pixels: for a recipe made from it
-                    coc_px_in_file = reference.coc_px * judged.box_px[2] / roi[2]
+                    coc_px_in_file = reference.coc_px * judged[2] / roi[2]
             return CaptureOutcome(paths, checks, None, review_of_checks(paths, checks), coc_px_in_file)
 
         self.in_flight = self.session.submit(command, label="capture")

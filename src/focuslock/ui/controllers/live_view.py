@@ -69,8 +69,10 @@ class LiveViewController(QtCore.QObject):
         status = self.focus_status()
         zoom_of_frame = float(analysis.frame.metadata.get("live_view_zoom") or 1.0) if analysis is not None else None
         if status is None or status.roi_px is None or zoom_of_frame != self.live_view_zoom:
-            return tuple(int(v) for v in chosen)
-        return tuple(int(round(v)) for v in status.roi_px)
+            x, y, w, h = chosen
+            return int(x), int(y), int(w), int(h)
+        x, y, w, h = status.roi_px
+        return int(round(x)), int(round(y)), int(round(w)), int(round(h))
 
     # -------------------------------------------------------------- features
     def apply(self, settings: PipelineSettings) -> None:

@@ -85,6 +85,7 @@ class RecipeController(QtCore.QObject):
         if capture is None:
             return "Lock the feature and take a capture first: a recipe's reference is a full-resolution shot."
         check = next(c for c in capture.checks if c.box_px is not None)
+        assert capture.coc_px_in_file is not None  # a check with a box gave the CoC in the file's pixels
         settings = self.live.settings
         optics = {"coc_px": round(capture.coc_px_in_file, 4)}
         for name in ("sensor_width_mm", "focal_length_mm", "magnification", "pupil_ratio"):

@@ -40,7 +40,7 @@ def wait_before_closing(future: Future | None, what: str, timeout_s: float, say:
     say(f"Waiting for {what} to finish downloading before closing…")
     deadline = time.monotonic() + timeout_s
     while not future.done() and time.monotonic() < deadline:
-        QtWidgets.QApplication.processEvents(QtCore.QEventLoop.AllEvents, 50)
+        QtWidgets.QApplication.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
         time.sleep(0.02)
     if not future.done():
         return (f"Closed after waiting {timeout_s:.0f} s for {what}, which did not finish; "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import Future
+from typing import Protocol, cast
 
 from PySide6 import QtCore
 
@@ -12,6 +13,12 @@ from focuslock.ui.controllers.live_view import LiveViewController
 from focuslock.ui.controllers.threads import UiThread
 
 __all__ = ["ZoomController"]
+
+
+class _Zooming(Protocol):
+    """A camera with a live-view zoom (:mod:`focuslock.devices.zoom`)."""
+
+    def set_live_view_zoom(self, zoom: float, centre_px: tuple[float, float] | None = None) -> object: ...
 
 
 class ZoomController(QtCore.QObject):
@@ -55,7 +62,9 @@ class ZoomController(QtCore.QObject):
         box = box or self._unzoomed_box  # a box too large for the last zoom comes back
         centre = (box[0] + box[2] / 2.0, box[1] + box[3] / 2.0) if box is not None else None
         self.notice.emit(f"zooming live view {zoom:g}×…", 0)
-        future = self.session.submit(lambda camera: camera.set_live_view_zoom(zoom, centre), label="live-view zoom")
+        # A camera whose capabilities list zooms has set_live_view_zoom (devices/base.py).
+        future = self.session.submit(lambda camera: cast(_Zooming, camera).set_live_view_zoom(zoom, centre),
+                                     label="live-view zoom")
         self.ui.when_done(future, lambda f: self._arrived(f, box))
 
     def _arrived(self, future: Future, box) -> None:

@@ -14,19 +14,20 @@ class StateBanner(QtWidgets.QLabel):
 
     def __init__(self) -> None:
         super().__init__("NO FEATURE — drag a box around the detail that must be sharp")
-        self.setAlignment(QtCore.Qt.AlignCenter)
+        self.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         self.setMinimumHeight(56)
         # A long reason wraps rather than widening the window past a laptop's screen.
         self.setWordWrap(True)
         self.state: str | None = None
         self.stale = False
+        self._shown: tuple[object, ...] | None = None  # what the banner shows now
         self.show_state(None, None, None)
 
     def show_stale(self, freshness_text: str, last_verdict: str | None) -> None:
         """No new frame: 'ENDED — verdict from 12 s ago (…)  ·  last SHARP 0.12 CoC', grey,
         so that an old verdict never reads as a live one."""
         key = ("stale", freshness_text, last_verdict)
-        if key == getattr(self, "_shown", None):
+        if key == self._shown:
             return
         self._shown = key
         self.stale = True
@@ -36,7 +37,7 @@ class StateBanner(QtWidgets.QLabel):
     def show_state(self, state: str | None, coc_share: float | None, hint: str | None, following: bool = False,
                    reason: str | None = None) -> None:
         key = (state, None if coc_share is None else round(coc_share * 100), hint, following, reason)
-        if key == getattr(self, "_shown", None):
+        if key == self._shown:
             return  # a style sheet change re-polishes the widget: only when it changes
         self._shown = key
         self.state = state

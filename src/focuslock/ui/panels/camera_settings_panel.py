@@ -18,7 +18,7 @@ class SettingsPanel(QtWidgets.QGroupBox):
         super().__init__("Camera settings")
         self.form = QtWidgets.QFormLayout(self)
         self.boxes: dict[str, QtWidgets.QComboBox] = {}
-        self.placeholder = QtWidgets.QLabel("waiting for the camera…")
+        self.placeholder: QtWidgets.QLabel | None = QtWidgets.QLabel("waiting for the camera…")
         self.form.addRow(self.placeholder)
 
     def show_settings(self, settings: dict[str, Setting]) -> None:

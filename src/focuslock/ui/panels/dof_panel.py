@@ -41,7 +41,7 @@ class DofPanel(QtWidgets.QGroupBox):
         form.addRow("magnification", self.magnification)
         self.result = QtWidgets.QLabel("—")
         self.result.setWordWrap(True)
-        self.result.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
+        self.result.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         form.addRow(self.result)
         for widget in (self.lens, self.body):
             widget.currentIndexChanged.connect(self._emit)

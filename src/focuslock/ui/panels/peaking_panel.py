@@ -67,13 +67,16 @@ class PeakingPanel(QtWidgets.QGroupBox):
         sigma = SENSITIVITY_SIGMAS[self.sensitivity.currentText()]
         choice = self.colour.currentText()
         auto = choice == AUTO_COLOUR
+        levels: tuple[float, ...]
+        colours: tuple[tuple[int, int, int], ...]
         if choice == "three bands":
             base = PeakingSettings.three_bands()
             levels = (sigma, sigma * 2, sigma * 4)
             colours = base.colours_rgb
         else:
             levels = (sigma,)
-            colours = ((self.custom_colour if choice == CUSTOM_COLOUR else PEAKING_COLOURS.get(choice, (255, 40, 40))),)
+            custom = self.custom_colour if choice == CUSTOM_COLOUR else None
+            colours = (custom or PEAKING_COLOURS.get(choice, (255, 40, 40)),)
         return replace(self._base, operator=self.operator.currentText(), threshold_mode="statistical", levels=levels,
                        colours_rgb=colours, auto_colour=auto, display=self.display.currentText(),
                        favour_texture=self.texture.isChecked(), thin_lines=self.thin.isChecked(),
@@ -81,7 +84,8 @@ class PeakingPanel(QtWidgets.QGroupBox):
 
     def set_custom_colour(self, rgb: tuple[int, int, int]) -> None:
         """Paint peaking in ``rgb`` (what the colour picker chose)."""
-        self.custom_colour = tuple(int(v) for v in rgb)
+        red, green, blue = rgb
+        self.custom_colour = (int(red), int(green), int(blue))
         if self.colour.findText(CUSTOM_COLOUR) < 0:
             self.colour.insertItem(self.colour.count() - 1, CUSTOM_COLOUR)
         if self.colour.currentText() == CUSTOM_COLOUR:
