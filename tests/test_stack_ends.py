@@ -294,6 +294,22 @@ def test_two_frames_cannot_judge_their_ends(tmp_path, capsys):
     assert not any(line.startswith("No gap") for line in report["report"])
 
 
+def test_three_frames_judge_their_ends_without_reading_past_them(tmp_path, capsys):
+    """A stack of three frames (a stack planned at a coarse CoC): each end has fewer
+    frames behind it than the end's reading uses, and the check says what it can — the
+    subject before the first frame is still not covered (it crashed: 'list index out of
+    range', in the window's stack panel too)."""
+    folder = tmp_path / "three"
+    names = _write_stack(folder, "beyond")
+    for name in names[3:]:
+        (folder / name).unlink()
+    report = _json(capsys, folder, "--coc-px", "1")
+    assert not report["covered"]
+    assert not any(line.startswith("No gap") for line in report["report"])
+    first = report["ends"][0]
+    assert not first["covered"]
+
+
 # ------------------------------------------------------- the real pcb stack (MIT)
 
 COC_PX = 2.5  # as tests/test_stack_check.py: the pcb stack's steps are 0.8–2.5 CoC

@@ -560,14 +560,16 @@ def test_marks_and_a_stack_from_the_panel_with_stop(qtbot, quick_bench_window, t
     folders = sorted((tmp_path / "captures").glob("stack-*"))
     assert len(folders) == 1
     manifest = json.loads((folders[0] / "stack.json").read_text())
-    assert manifest["stopped"] is None and manifest["planned_slices"] >= 4
+    assert manifest["stopped"] is None and manifest["planned_slices"] >= 2
     assert len(list(folders[0].glob("*.JPG"))) == manifest["planned_slices"]
     # The check's verdict in the panel: the frames between the marks leave no gap, the
-    # bench's detail beyond both marks is named as not covered (never "No gap"), and the
-    # CoC the stack reached.
+    # bench's detail beyond both marks is named as not covered or as what two frames
+    # cannot tell (never "No gap"), and the CoC the stack reached. (The stack is planned
+    # at the CoC the lock judges by — 2 live-view px of this coarse 512 px view, 141 µm
+    # on the sensor — so it takes few frames.)
     lines = panel.status.text().splitlines()
     assert not any(line.startswith(("Gap", "No gap")) for line in lines), lines
-    assert any(line.startswith("Not covered") for line in lines), lines
+    assert any(line.startswith(("Not covered", "UNCERTAIN")) for line in lines), lines
     assert any(line.startswith("Effective CoC") for line in lines), lines
     # The drive ended at B (its stored count, within the search around A).
     assert abs(drive.position_steps - stack.marks["B"].position_steps) <= 3

@@ -353,8 +353,10 @@ def _judge_end(box: Box, p: int, readings: dict[int, BlurEstimate], steps: list[
     pairs, total = [], 0.0
     for k in range(1, END_READINGS + 1):
         other = p + inward * k
+        if other not in readings:  # the stack ends (a short stack has fewer readings than END_READINGS)
+            break
         step = steps[min(other, other - inward)].blur_px
-        if other not in readings or step is None:
+        if step is None:
             break
         total += step
         pairs.append((total, readings[other]))
