@@ -143,11 +143,12 @@ def _capture(args: argparse.Namespace) -> int:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from focuslock.devices.base import CameraError
+    from focuslock.devices.base import Camera, CameraError
     from focuslock.runtime.sources import camera_factory
     from focuslock.workflows.calibrate import CalibrationError, calibrate_focus_steps, save_record, user_calibration_path
 
     roi = args.roi
+    camera: Camera
     try:
         if args.source == "sim":
             # The bench as the demo starts: aimed at its feature and focused on it.
@@ -156,11 +157,11 @@ def _calibrate(args: argparse.Namespace) -> int:
 
             config = BenchConfig()
             feature = demo_feature(config)
-            camera = SimulatedBench(config.aimed_at(feature))
-            camera.open()
+            camera = bench = SimulatedBench(config.aimed_at(feature))
+            bench.open()
             if roi is None:
-                roi = camera.landmark_roi_px(feature)
-                camera.drive_focus(int(round(camera.best_focus_position_steps(roi))))
+                roi = bench.landmark_roi_px(feature)
+                bench.drive_focus(int(round(bench.best_focus_position_steps(roi))))
         else:
             camera = camera_factory(args.source, loop=False)()
             camera.open()

@@ -169,10 +169,11 @@ def _demo(args: argparse.Namespace) -> int:
         # The demo knows its bench: it focuses on the coin's numeral, locks on it, then
         # racks away and back so that the lock states show.
         roi = bench.landmark_roi_px(feature)
-        best = bench.best_focus_position_steps(roi)
+        best_steps = bench.best_focus_position_steps(roi)
         coc_px = coc_in_live_view(config.live_view_size_px[0], sensor_width_mm=config.sensor_width_mm,
                                   sensor_height_mm=config.sensor_height_mm).coc_px
-        script = lock_demo_script(best, roi, settings, swing_steps=demo_swing_steps(bench, roi, best, 2.5 * coc_px))
+        script = lock_demo_script(best_steps, roi, settings,
+                                  swing_steps=demo_swing_steps(bench, roi, best_steps, 2.5 * coc_px))
     return _run_headless(session, args, "demo", args.fps, script)
 
 

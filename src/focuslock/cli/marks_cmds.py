@@ -85,10 +85,11 @@ def _mark_store(args: argparse.Namespace):
 def _open_drive_camera(args: argparse.Namespace, marks=None):
     """The source, opened, its focus drive counted from where ``marks`` last left it. The
     simulated bench's lens stays where the last command left it, as a real lens does."""
-    from focuslock.devices.base import CameraError
+    from focuslock.devices.base import Camera, CameraError
     from focuslock.runtime.sources import camera_factory
     from focuslock.workflows.marks import DriveCounter, MarkError
 
+    camera: Camera
     magnification = getattr(args, "magnification", None)
     capture_width_px = getattr(args, "capture_width_px", None)
     try:

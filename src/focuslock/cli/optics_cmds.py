@@ -162,6 +162,7 @@ def _stack_plan(args: argparse.Namespace) -> int:
             if not args.depth > 0:
                 raise UserError(f"The subject's depth must be a positive number of mm, got {args.depth:g}.")
             far = near + args.depth
+        calibration: DriveCalibration | None
         if args.calibration is not None:
             calibration = load_drive_calibration(args.calibration, args.camera, args.lens)
         else:
@@ -183,7 +184,7 @@ def _stack_plan(args: argparse.Namespace) -> int:
         f"  from {_mm(plan.near_mm)} to {_mm(plan.far_mm)} from the lens (subject depth {_mm(plan.far_mm - plan.near_mm)}), "
         f"magnification {near_dof.magnification:.3g}× at the near end, effective f/{near_dof.effective_f_number:.3g}",
     ]
-    if plan.drive_steps is not None:
+    if plan.drive_steps is not None and calibration is not None:
         step_um = calibration.step_um
         setting = f" ({calibration.drive_setting})" if calibration.drive_setting else ""
         lines.append(f"  focus drive between frames, in order: {_runs(plan.drive_steps)} steps{setting} at {step_um:g} µm a step")

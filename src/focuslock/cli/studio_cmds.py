@@ -82,6 +82,11 @@ def add_report(commands) -> None:
     report.set_defaults(run=_report)
 
 
+def _boxes(rois: list[tuple[int, int, int, int]]) -> tuple[tuple[float, float, float, float], ...]:
+    """The --roi boxes as the session and the recipe keep them."""
+    return tuple((float(x), float(y), float(w), float(h)) for x, y, w, h in rois)
+
+
 def _watch(args: argparse.Namespace) -> int:
     import threading
 
@@ -109,7 +114,7 @@ def _watch(args: argparse.Namespace) -> int:
         request = request.with_drift_limit_pct(args.drift_limit_pct)
     else:
         sensor = arg.sensor_of(args)
-        request = SetupRequest(tuple(tuple(map(float, f)) for f in args.roi) if args.roi else None, args.reference, args.coc_px,
+        request = SetupRequest(_boxes(args.roi) if args.roi else None, args.reference, args.coc_px,
                                None if sensor is None or sensor.coc_mm is None else sensor.coc_mm * 1000.0,
                                None if sensor is None else sensor.width_mm, args.camera).with_drift_limit_pct(args.drift_limit_pct)
     if not args.folder.is_dir():
@@ -224,7 +229,7 @@ def _recipe(args: argparse.Namespace) -> int:
                 if sensor.coc_mm is not None:
                     optics["coc_um"] = sensor.coc_mm * 1000.0
             recipe = Recipe(args.name or args.recipe.stem, args.recipe.with_suffix(".png").name,
-                            tuple(tuple(map(float, r)) for r in args.roi), camera_name, settings, args.lens, optics,
+                            _boxes(args.roi), camera_name, settings, args.lens, optics,
                             tuple(args.mark), drift_limit_pct=args.drift_limit_pct)
             png = save_recipe(args.recipe, recipe, reference, force=args.force)
             print(f"recipe: {args.recipe}\nreference: {png}\n{len(settings)} camera settings, {len(args.roi)} features")
