@@ -264,16 +264,17 @@ def _recipe(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from focuslock.io.outputs import OutputError, check_outputs, replace_file
-    from focuslock.session.report import render_report
+    from focuslock.session.report import render_report, written_by_focuslock
     from focuslock.session.store import SessionError, ShotStore
 
     html_path = args.out if args.out is not None else args.session / "report.html"
     csv_path = html_path.with_suffix(".csv")
     try:
         with ShotStore.read(args.session) as store:
-            # The default report is focuslock's own file, remade each time; one the user named is theirs.
-            check_outputs({"--out": html_path, "the CSV beside --out": csv_path}, [],
-                          force=args.force or args.out is None)
+            # The default report is focuslock's own file, remade each time (a studio's own
+            # report.csv there is not); one the user named is theirs.
+            for label, path in (("--out", html_path), ("the CSV beside --out", csv_path)):
+                check_outputs({label: path}, [], force=args.force or (args.out is None and written_by_focuslock(path)))
             page, table = render_report(store)
         replace_file(csv_path, table.encode("utf-8"))
         replace_file(html_path, page.encode("utf-8"))

@@ -7,6 +7,9 @@ costs only itself.
   folder (``~/.config/focuslock/drivers/*.toml``, ``~/.config/focuslock/calibration/
   lenses.toml`` and ``sensors.toml`` on Linux; platformdirs elsewhere); they load beside
   the shipped ones.
+* :func:`read_user_file` is how every file a user names or edits is read: a regular
+  file only (a named pipe or a device is refused, never read or waited on), bounded in
+  size, each refusal one sentence.
 * :func:`read_toml` reads one file and fails with :class:`DataFileError`, a sentence
   that names the file and, where it can, the line (bad TOML, bytes that are not UTF-8, a
   folder named ``*.toml``, a file that cannot be opened); :func:`line_of` finds the line
@@ -24,17 +27,21 @@ from __future__ import annotations
 import math
 import os
 import re
+import stat
 import sys
 import tomllib
+from typing import Any
 from pathlib import Path
 
-__all__ = ["DataFileError", "data_folder", "data_folders", "is_box", "is_finite_number", "line_of", "read_toml",
-           "user_config_folder", "warn"]
+from focuslock.core.errors import FocuslockError
+
+__all__ = ["MAX_USER_FILE_BYTES", "DataFileError", "data_folder", "data_folders", "is_box", "is_finite_number", "line_of",
+           "read_toml", "read_user_file", "user_config_folder", "warn"]
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 
 
-class DataFileError(Exception):
+class DataFileError(FocuslockError):
     """A data file (or one entry in it) that cannot be used; ``str()`` says which and where."""
 
 
@@ -62,15 +69,48 @@ def data_folders(name: str) -> tuple[Path, ...]:
     return (data_folder(name),) + ((user,) if user.is_dir() else ())
 
 
-def read_toml(path: Path) -> dict:
-    """One TOML file as a dict, or :class:`DataFileError` naming the file and line."""
+# The largest file a user edits that focuslock reads whole (a recipe, a calibration, a
+# driver or lens file, the marks' index): far above any real one, far below a memory scare.
+MAX_USER_FILE_BYTES = 16 << 20
+
+
+def read_user_file(path: Path | str, what: str = "file", max_bytes: int = MAX_USER_FILE_BYTES) -> bytes:
+    """The bytes of the file a user names or edits, read safely, or :class:`DataFileError`
+    in one sentence naming it: a regular file only (opened without blocking, so a named
+    pipe or a device is refused, never read), at most ``max_bytes``; ``what`` names it
+    in the sentence ("recipe", "TOML file")."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
-    except IsADirectoryError:
-        raise DataFileError(f"{path} is a folder, not a TOML file.") from None
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+                     | getattr(os, "O_BINARY", 0))
     except OSError as error:
         raise DataFileError(f"{path} cannot be read ({error.strerror or error}).") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise DataFileError(f"{path} is a folder, not a {what}.")
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a named pipe" if stat.S_ISFIFO(info.st_mode) else "a socket" if stat.S_ISSOCK(info.st_mode) \
+                else "a device"
+            raise DataFileError(f"{path} is {kind}, not a {what}; focuslock reads only regular files.")
+        if info.st_size > max_bytes:
+            raise DataFileError(f"{path} is {info.st_size / 1e6:.0f} MB, too large for a {what} "
+                                f"(at most {max_bytes / 1e6:.0f} MB).")
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise DataFileError(f"{path} grew past {max_bytes / 1e6:.0f} MB while it was read, too large for a {what}.")
+        return data
+    except OSError as error:
+        raise DataFileError(f"{path} cannot be read ({error.strerror or error}).") from None
+    finally:
+        os.close(fd)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """One TOML file as a dict, or :class:`DataFileError` naming the file and line."""
+    path = Path(path)
+    raw = read_user_file(path, "TOML file")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -78,6 +118,8 @@ def read_toml(path: Path) -> dict:
         raise DataFileError(f"{path}, line {line}: byte 0x{raw[error.start]:02x} is not UTF-8 text; save the file as UTF-8.") from None
     try:
         return tomllib.loads(text)
+    except RecursionError:  # tomllib descends once per nested array or table
+        raise DataFileError(f"{path}: its values are nested too deeply (not a TOML file focuslock reads).") from None
     except tomllib.TOMLDecodeError as error:
         message = str(error)
         found = re.search(r"\(at line (\d+), column (\d+)\)", message)
@@ -86,13 +128,13 @@ def read_toml(path: Path) -> dict:
         raise DataFileError(f"{path}{where}: {reason[0].lower() + reason[1:]} (not valid TOML).") from None
 
 
-def is_finite_number(value) -> bool:
+def is_finite_number(value: object) -> bool:
     """An int or float that is finite, and not a boolean (TOML's and JSON's ``true`` is
     Python's 1)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def is_box(value) -> bool:
+def is_box(value: object) -> bool:
     """``[x, y, width, height]``: a list of four finite numbers, width and height above 0."""
     return isinstance(value, list) and len(value) == 4 and all(is_finite_number(v) for v in value) \
         and value[2] > 0 and value[3] > 0

@@ -27,17 +27,19 @@ import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
+from focuslock.core.errors import FocuslockError
+
 __all__ = ["SaveError", "DiskFullError", "claim_name_for", "claim_new_path", "create_exclusively", "fsync_folder", "save_capture",
            "replace_file_atomically", "save_error_for", "save_new_file", "sanitise_file_name", "sha256_of", "written_temporary"]
 
 # Longest name we write, in UTF-8 bytes (file systems allow 255; room for "-NNN").
-_MAX_NAME_BYTES = 120
+MAX_NAME_BYTES = _MAX_NAME_BYTES = 120
 # Anything but letters, digits (any script), dot, dash and underscore.
 _UNSAFE = re.compile(r"[^\w.-]+", re.UNICODE)
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 
 
-class SaveError(OSError):
+class SaveError(FocuslockError, OSError):
     """A file could not be saved completely; ``str()`` is one sentence for the user."""
 
 
@@ -49,15 +51,17 @@ def sanitise_file_name(name: str, fallback: str = "capture") -> str:
     """A safe base name from an untrusted one (camera-supplied names are untrusted).
 
     Drops any folder part, keeps letters and digits of every script (``写真.JPG`` stays
-    ``写真.JPG``), dot, dash and underscore, replaces the rest, and keeps the extension
-    when the name must be shortened or its stem is empty (``.JPG`` → ``capture.JPG``).
+    ``写真.JPG``), dot, dash and underscore, replaces the rest, never starts a name with a
+    dot or a dash, and keeps the extension when the name must be shortened or its stem
+    is empty (``.JPG`` → ``capture.JPG``).
     """
     base = unicodedata.normalize("NFC", name.replace("\\", "/").rsplit("/", 1)[-1])
     base = _UNSAFE.sub("_", base)
     stem, dot, extension = base.rpartition(".")
     if not dot:
         stem, extension = base, ""
-    stem = stem.strip("._") or fallback
+    # No leading dash either: a command given the name would take it for an option.
+    stem = stem.lstrip("-._").rstrip("._") or fallback
     extension = extension.strip("._")[:16]
     if stem.upper() in _WINDOWS_RESERVED:
         stem = f"_{stem}"

@@ -44,7 +44,7 @@ from focuslock.io.image_format import (
 )
 
 __all__ = ["MAX_FRAME_PIXELS", "MIN_FRAME_SIDE_PX", "FrameSizeError", "ImageFormatError", "check_frame_size", "check_header",
-           "decode_image", "header_size", "jpeg_cut_short", "max_file_bytes", "read_image_file"]
+           "decode_image", "header_size", "jpeg_cut_short", "max_file_bytes", "read_image_bytes", "read_image_file"]
 
 _log = logging.getLogger(__name__)
 
@@ -120,6 +120,15 @@ def read_image_file(path: str | os.PathLike, name: str | None = None, flags: int
     from the file itself first, then read whole (a regular file only, never blocking on
     a FIFO or a device). Raises :class:`FrameSizeError` or :class:`CorruptFrameError`
     (one sentence), also for a file that cannot be read."""
+    name = name or Path(path).name
+    return _decode(read_image_bytes(path, name, max_pixels), name, flags, max_pixels)
+
+
+def read_image_bytes(path: str | os.PathLike, name: str | None = None, max_pixels: int = MAX_FRAME_PIXELS) -> np.ndarray:
+    """The image file at ``path`` read whole, not decoded (for a checksum or a copy too),
+    only after its format and declared size were checked from the file itself and only up
+    to what such a picture can take (a regular file only, never blocking on a FIFO or a
+    device). Raises :class:`FrameSizeError` or :class:`CorruptFrameError` (one sentence)."""
     path = Path(path)
     name = name or path.name
     try:
@@ -147,7 +156,7 @@ def read_image_file(path: str | os.PathLike, name: str | None = None, flags: int
         raise CorruptFrameError(f"{name} could not be read ({error.strerror or error}); it was skipped.") from None
     finally:
         os.close(fd)
-    return _decode(buffer, name, flags, max_pixels)
+    return buffer
 
 
 def _decode(buffer: np.ndarray, name: str, flags: int, max_pixels: int) -> np.ndarray:

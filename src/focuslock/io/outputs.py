@@ -15,15 +15,17 @@ whole or not at all.
 from __future__ import annotations
 
 import os
+import stat
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
+from focuslock.core.errors import FocuslockError
 from focuslock.io.files import SaveError, create_exclusively, replace_file_atomically, save_error_for
 
 __all__ = ["OutputError", "check_outputs", "claim_run_folder", "claim_run_paths", "replace_file"]
 
 
-class OutputError(Exception):
+class OutputError(FocuslockError):
     """An output that must not or cannot be written; ``str()`` is one sentence."""
 
 
@@ -33,7 +35,7 @@ def _same_file(a: Path, b: Path) -> bool:
             return os.path.samefile(a, b)
     except OSError:
         pass
-    return a.resolve() == b.resolve()
+    return _resolved(a) == _resolved(b)
 
 
 def check_outputs(outputs: dict[str, Path], inputs: Iterable[Path], force: bool = False) -> None:
@@ -47,17 +49,20 @@ def check_outputs(outputs: dict[str, Path], inputs: Iterable[Path], force: bool 
         for source in inputs:
             if _same_file(path, source):
                 raise OutputError(f"{label} ({path}) is one of the input files; it would be destroyed. Choose another name.")
-        resolved = path.resolve()
+        resolved = _resolved(path)
         if resolved in seen:
             raise OutputError(f"{label} and {seen[resolved]} would both be written to {path}; choose different names.")
         seen[resolved] = label
         if path.is_dir():
             raise OutputError(f"{label} ({path}) is a folder; give a file name.")
-        if path.exists() and not force:
+        # lexists: a link (even one that leads nowhere, or in a loop), a pipe or a device is there too
+        if os.path.lexists(path) and not force:
             raise OutputError(f"{path} exists ({label}); choose another name, or add --force to replace it.")
+        if os.path.lexists(path) and not path.is_file():
+            raise OutputError(f"{label} ({path}) is {_kind(path)}, not a file; focuslock replaces only files.")
         existing = _nearest_existing(path.parent)
         if not existing.is_dir():
-            raise OutputError(f"{label} ({path}) cannot be written: {existing} is a file, not a folder.")
+            raise OutputError(f"{label} ({path}) cannot be written: {existing} is {_kind(existing)}, not a folder.")
         if not os.access(existing, os.W_OK | os.X_OK):
             raise OutputError(f"{label} ({path}) cannot be written: {existing} is not writable; choose another folder.")
 
@@ -75,9 +80,7 @@ def claim_run_paths(folder: Path, name: str, suffixes: tuple[str, ...]) -> tuple
     the first number for which none of them exists; each created exclusively, so two
     runs started at once into one folder get different numbers too."""
     folder = Path(folder)
-    existing = _nearest_existing(folder)
-    if not existing.is_dir():
-        raise OutputError(f"{existing} is a file, not a folder; give --out a folder.")
+    _check_folder(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -110,9 +113,7 @@ def claim_run_folder(folder: Path) -> Path:
     folders. A second stack shot into ``stack`` would otherwise mix its frames with the
     first's (and replace its ``stack.json``), and no stacking program can tell them apart."""
     folder = Path(folder)
-    existing = _nearest_existing(folder.parent)
-    if not existing.is_dir():
-        raise OutputError(f"{existing} is a file, not a folder; give --out a folder.")
+    _check_folder(folder)
     number = 1
     while True:
         candidate = folder if number == 1 else folder.with_name(f"{folder.name}-{number}")
@@ -128,7 +129,43 @@ def claim_run_folder(folder: Path) -> Path:
 
 
 def _nearest_existing(path: Path) -> Path:
-    """``path``, or its nearest ancestor that exists: where a write would first land."""
-    while not path.exists() and path != path.parent:
+    """``path``, or its nearest ancestor that exists (a link that leads nowhere too):
+    where a write would first land."""
+    while not os.path.lexists(path) and path != path.parent:
         path = path.parent
     return path
+
+
+def _resolved(path: Path) -> Path:
+    """``path`` with its links followed; as it is written when they run in a loop."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path.absolute()
+
+
+def _check_folder(folder: Path) -> None:
+    """Refuse a folder output that is there as something else than a folder (a file, a
+    link that leads nowhere or in a loop, a pipe, a device): it would be written past."""
+    if os.path.lexists(folder) and not folder.is_dir():
+        raise OutputError(f"{folder} is {_kind(folder)}, not a folder; give --out a folder.")
+    existing = _nearest_existing(folder.parent)
+    if not existing.is_dir():
+        raise OutputError(f"{existing} is {_kind(existing)}, not a folder; give --out a folder.")
+
+
+def _kind(path: Path) -> str:
+    """What ``path`` is, in words, for a sentence."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return "not there"
+    if stat.S_ISLNK(mode):
+        return "a symbolic link to nothing usable" if not path.exists() else "a symbolic link"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a folder" if stat.S_ISDIR(mode) else "a file"

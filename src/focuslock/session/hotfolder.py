@@ -51,6 +51,8 @@ RAW_SUFFIXES = frozenset({".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf"
 _TEMPORARY_SUFFIXES = (".part", ".tmp", ".temp", ".crdownload", ".download", "~", ".xmp")
 # A picture refused from its header is read for its checksum only up to this size.
 REFUSED_READ_BYTES = 64 << 20
+# The longest the folder waits between scans, whatever the poll asked (a day).
+_LONGEST_WAIT_S = 86_400.0
 
 
 @dataclass(frozen=True)
@@ -158,8 +160,9 @@ class HotFolder:
             self._observer = None
 
     def wait(self, timeout_s: float | None = None) -> None:
-        """Sleep until a file event or ``timeout_s`` (default: the poll interval)."""
-        self._wake.wait(self.poll_s if timeout_s is None else timeout_s)
+        """Sleep until a file event or ``timeout_s`` (default: the poll interval), a day at
+        most: a poll of 1e300 s is "scan hardly ever", not a wait the clock cannot hold."""
+        self._wake.wait(min(self.poll_s if timeout_s is None else timeout_s, _LONGEST_WAIT_S))
         self._wake.clear()
 
     def wake(self) -> None:

@@ -16,6 +16,7 @@ replaces a file (a taken name gets ``-2``, ``-3``, …): never two files with on
 
 from __future__ import annotations
 
+import re
 import string
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,7 +25,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from focuslock.io.files import claim_name_for, sanitise_file_name
+from focuslock.core.errors import FocuslockError
+from focuslock.io.files import MAX_NAME_BYTES, claim_name_for, sanitise_file_name
 
 __all__ = ["DEFAULT_PATTERN", "NamePattern", "NamingError", "ProductCode", "name_shot", "read_product_code"]
 
@@ -33,9 +35,12 @@ TOKENS = ("session", "sku", "seq", "date", "time", "verdict", "camera", "origina
 # Width (px) the frame is reduced to before looking for a code: a card held before the
 # lens fills a good part of the frame, and the detectors cost grows with the pixels.
 _SEARCH_WIDTH_PX = 1280
+# {seq}'s format: zero-padding to a width of at most two digits ({seq:04d}); a width of
+# 1,500,000,000 would make a name of gigabytes.
+_SEQ_FORMAT = re.compile(r"0?\d{0,2}d?")
 
 
-class NamingError(ValueError):
+class NamingError(FocuslockError, ValueError):
     """A naming pattern that cannot make names, in one sentence."""
 
 
@@ -57,17 +62,20 @@ class NamePattern:
                                   + ", ".join(f"{{{t}}}" for t in TOKENS) + ".")
             if conversion or (spec and name != "seq"):
                 raise NamingError(f"Only {{seq}} takes a format in a naming pattern (such as {{seq:04d}}), not {{{name}}}.")
+            if spec and not _SEQ_FORMAT.fullmatch(spec):
+                raise NamingError(f"The naming pattern {pattern!r} formats {{seq}} as {spec!r}; give it a width of at "
+                                  "most two digits, such as {seq:04d}.")
             fields.append(name)
         if "seq" not in fields and "original" not in fields and "time" not in fields:
             # Not required for uniqueness (the save numbers taken names), but a pattern
             # that names every shot alike is almost always a mistake.
             raise NamingError(f"The naming pattern {pattern!r} would give every shot the same name; "
                               "add {seq} (the shot's number) or {original}.")
+        self.fields = tuple(fields)
         try:
             self.render(session="s", sequence=1, when=datetime(2000, 1, 1), extension=".jpg")
         except (ValueError, TypeError) as error:
             raise NamingError(f"The naming pattern {pattern!r} cannot make a name ({error}).") from None
-        self.fields = tuple(fields)
 
     def render(self, *, session: str, sequence: int, when: datetime, extension: str, sku: str | None = None,
                verdict: str | None = None, camera: str | None = None, original: str | None = None) -> str:
@@ -75,10 +83,18 @@ class NamePattern:
         values = {"session": session, "sku": sku or "no-sku", "seq": int(sequence), "date": when.strftime("%Y%m%d"),
                   "time": when.strftime("%H%M%S"), "verdict": verdict or "unchecked", "camera": camera or "camera",
                   "original": original or "shot"}
-        # Each text value is made safe on its own, so that a SKU with a slash cannot add
-        # a folder to the name.
-        safe = {k: (v if isinstance(v, int) else sanitise_file_name(str(v), fallback="_").replace(".", "_"))
+        # Each text value is made safe on its own: a slash is a character of the code, not
+        # a folder (A/123 and B/123 stay two names), and nothing can add a folder.
+        safe = {k: (v if isinstance(v, int) else
+                    sanitise_file_name(re.sub(r"[/\\.]", "_", str(v)), fallback="_"))
                 for k, v in values.items()}
+        # The text values share the room a name has, so that a long SKU never cuts {seq}
+        # (or what follows it) off the end of the name.
+        texts = [name for name in self.fields if not isinstance(values[name], int)]
+        if texts:
+            rest = self.pattern.format(**{k: ("" if k in texts else v) for k, v in safe.items()})
+            share = max(1, (MAX_NAME_BYTES - len((rest + extension).encode())) // len(texts))
+            safe.update({k: safe[k].encode()[:share].decode(errors="ignore") or "_" for k in set(texts)})
         stem = self.pattern.format(**safe)
         return sanitise_file_name(stem + extension, fallback="shot")
 

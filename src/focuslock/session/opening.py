@@ -26,9 +26,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from focuslock.devices.base import CorruptFrameError
-from focuslock.io.files import SaveError, save_new_file
 from focuslock.devices.folder import list_images
-from focuslock.io.limits import decode_image
+from focuslock.io.files import SaveError, save_new_file
+from focuslock.io.limits import decode_image, read_image_bytes
 from focuslock.session.recipe import Recipe, load_recipe
 from focuslock.session.shot_check import SessionSetup, SetupError, ShotJudge
 from focuslock.session.store import DATABASE_NAME, LoggedShot, SessionError, ShotRecord, ShotStore, relative_to_folder
@@ -52,7 +52,7 @@ class RecipeOrigin:
         return {"name": self.name, "file": self.file_name}
 
     @classmethod
-    def from_json(cls, value) -> "RecipeOrigin | None":
+    def from_json(cls, value) -> RecipeOrigin | None:
         """The stored origin; None for a session set up without a recipe (or before
         sessions kept it)."""
         if not isinstance(value, dict) or not isinstance(value.get("name"), str) or not value["name"]:
@@ -85,7 +85,7 @@ class SetupRequest:
     recipe: RecipeOrigin | None = None
 
     @classmethod
-    def from_recipe(cls, path: Path) -> tuple[Recipe, "SetupRequest"]:
+    def from_recipe(cls, path: Path) -> tuple[Recipe, SetupRequest]:
         """The recipe at ``path`` and the session setup it asks for (RecipeError, one
         sentence, for a recipe that cannot be used)."""
         path = Path(path)
@@ -95,7 +95,7 @@ class SetupRequest:
                            optics.get("coc_px"), optics.get("coc_um"), optics.get("sensor_width_mm"), recipe.camera_name,
                            recipe.lens, recipe.drift_limit_pct / 100.0, RecipeOrigin(recipe.name, path.name))
 
-    def with_drift_limit_pct(self, percent: float | None) -> "SetupRequest":
+    def with_drift_limit_pct(self, percent: float | None) -> SetupRequest:
         """The request with the drift limit given as a share of the width in % (None: as it is)."""
         return self if percent is None else replace(self, drift_limit_share=percent / 100.0)
 
@@ -218,7 +218,7 @@ class NewSessionLog:
             self._store = None
         self._started = False
 
-    def __enter__(self) -> "NewSessionLog":
+    def __enter__(self) -> NewSessionLog:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -269,19 +269,22 @@ def _judge(reference: bytes, setup: SessionSetup) -> ShotJudge:
 
 
 def _read(path: Path, what: str) -> bytes:
+    """A reference picture's bytes, read only once its header passed and up to the size
+    such a picture can take (never a pipe or a device): one sentence otherwise."""
     try:
-        return Path(path).read_bytes()
-    except OSError as error:
-        raise SessionError(f"{what} {path} cannot be read ({error.strerror or error}).") from None
+        return read_image_bytes(path, Path(path).name).tobytes()
+    except CorruptFrameError as error:
+        raise SessionError(f"{what} {path} cannot be used: {error.reason}") from None
 
 
 def _check_can_hold(session_dir: Path) -> None:
     """A session folder that could not be made at the first shot is refused now, before a
     camera fires: a file in its place, or no right to write where it would go."""
-    if session_dir.exists() and not session_dir.is_dir():
+    # lexists: a link that leads nowhere, or in a loop, is in the way too
+    if os.path.lexists(session_dir) and not session_dir.is_dir():
         raise SessionError(f"The session {session_dir} is not a folder.")
     existing = session_dir
-    while not existing.exists() and existing != existing.parent:
+    while not os.path.lexists(existing) and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
         raise SessionError(f"The session folder {session_dir} cannot be made: {existing} is not a folder.")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -30,10 +31,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from focuslock.core.errors import FocuslockError
+from focuslock.core.resources import DataFileError, is_box, is_finite_number, read_user_file
 from focuslock.devices.base import Camera, CameraError, CorruptFrameError
 from focuslock.io.files import SaveError, replace_file_atomically
 from focuslock.io.limits import read_image_file
-from focuslock.core.resources import is_box, is_finite_number
 from focuslock.session.naming import NamePattern, NamingError
 from focuslock.session.xmp import RatingPolicy
 
@@ -44,7 +46,7 @@ FORMAT = 1
 _OPTICS_NUMBERS = ("sensor_width_mm", "coc_um", "coc_px", "focal_length_mm", "f_number", "magnification", "pupil_ratio")
 
 
-class RecipeError(ValueError):
+class RecipeError(FocuslockError, ValueError):
     """A recipe that cannot be read, written or applied, in one sentence."""
 
 
@@ -147,7 +149,7 @@ def save_recipe(path: Path, recipe: Recipe, reference_bgr: np.ndarray, *, force:
         raise RecipeError(f"A recipe is a .toml file; {path.name} is not.")
     png = path.with_suffix(".png")
     for target in (path, png):
-        if target.exists() and not force:
+        if os.path.lexists(target) and not force:  # a link, even a broken one, is there too
             raise RecipeError(f"{target} exists; choose another name or replace it with --force.")
     if not path.parent.is_dir():
         raise RecipeError(f"The folder {path.parent} does not exist.")
@@ -166,18 +168,18 @@ def save_recipe(path: Path, recipe: Recipe, reference_bgr: np.ndarray, *, force:
 def load_recipe(path: Path) -> tuple[Recipe, np.ndarray]:
     """The recipe at ``path`` and its reference picture (BGR)."""
     path = Path(path)
+    if not os.path.lexists(path):
+        raise RecipeError(f"There is no recipe at {path}.")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RecipeError(f"There is no recipe at {path}.") from None
-    except IsADirectoryError:
-        raise RecipeError(f"{path} is a folder, not a recipe file.") from None
+        data = tomllib.loads(read_user_file(path, "recipe file").decode("utf-8"))
+    except DataFileError as error:
+        raise RecipeError(str(error)) from None
     except UnicodeDecodeError:
         raise RecipeError(f"{path.name} is not a text file (a recipe is TOML).") from None
     except tomllib.TOMLDecodeError as error:
         raise RecipeError(f"{path.name} is not valid TOML ({error}).") from None
-    except OSError as error:
-        raise RecipeError(f"{path} cannot be read: {error.strerror or error}.") from None
+    except RecursionError:  # tomllib descends once per nested array or table
+        raise RecipeError(f"{path.name}: its values are nested too deeply to be a recipe.") from None
     recipe = _from_mapping(data, path.name)
     reference_path = path.parent / recipe.reference
     if Path(recipe.reference).name != recipe.reference:
@@ -203,6 +205,8 @@ def _from_mapping(data: dict, file_name: str) -> Recipe:
     if not isinstance(reference, str) or not reference:
         raise fail("it needs its reference picture (reference = \"NAME.png\")")
     features = []
+    if not isinstance(data.get("features", []), list):
+        raise fail("features must be [[features]] tables, each with box = [x, y, width, height]")
     for index, feature in enumerate(data.get("features", [])):
         box = feature.get("box") if isinstance(feature, dict) else None
         if not is_box(box):
@@ -213,6 +217,8 @@ def _from_mapping(data: dict, file_name: str) -> Recipe:
     if len(features) > 4:
         raise fail("it names more than four features; focuslock checks up to four")
     camera = _table(data, "camera", fail)
+    if not isinstance(camera.get("name", ""), str):
+        raise fail(f"camera.name must be the body's name as text, got {camera['name']!r}")
     settings = _table(camera, "settings", fail)
     if not all(isinstance(v, str) for v in settings.values()):
         raise fail("camera settings must be text, exactly as the body spells them (iso = \"400\")")

@@ -27,20 +27,23 @@ import csv
 import html
 import io
 import math
+import os
+import stat
+from pathlib import Path
 
 import cv2
 import numpy as np
 
-from focuslock.devices.base import CorruptFrameError
-from focuslock.io.limits import read_image_file
 from focuslock.core.resources import is_finite_number
+from focuslock.devices.base import CorruptFrameError
 from focuslock.io.csv_safe import safe_row
-from focuslock.session.store import LoggedShot, ShotStore
+from focuslock.io.limits import read_image_file
 from focuslock.session.review import crop_window
 from focuslock.session.shot_check import SessionSetup, SetupError
+from focuslock.session.store import LoggedShot, ShotStore
 from focuslock.session.verdict import ShotOutcome, logged_exposure
 
-__all__ = ["CONTENT_SECURITY_POLICY", "CSV_COLUMNS", "MAX_FEATURES_IN_CSV", "render_report"]
+__all__ = ["CONTENT_SECURITY_POLICY", "CSV_COLUMNS", "MAX_FEATURES_IN_CSV", "render_report", "written_by_focuslock"]
 
 MAX_FEATURES_IN_CSV = 4
 CSV_COLUMNS = (["sequence", "logged_utc", "file", "verdict", "reason", "worst_blur_coc", "drift_px", "drift_pct",
@@ -161,7 +164,7 @@ def _shot_row(store: ShotStore, shot: LoggedShot, features, drift_pct: float | N
         _, _, w, h = features[feature.feature]
         crops.append(_crop(picture, feature.found_px, (w, h), f"feature {feature.feature + 1}: {feature.state}"))
     lines = [html.escape(feature.describe()) for feature in _features(record)]
-    files = "<br>".join(f'{html.escape(f.path)} <span class="hash">{html.escape(f.sha256[:12])}…</span>' for f in record.files)
+    files = "<br>".join(f'{html.escape(f.path)} <span class="hash">{_checksum(f.sha256)}</span>' for f in record.files)
     verdict = _word(record.verdict)
     colour = _VERDICT_COLOURS.get(verdict, "#444")
     sequence = _whole(shot.sequence)
@@ -175,6 +178,36 @@ def _shot_row(store: ShotStore, shot: LoggedShot, features, drift_pct: float | N
             f'<div class="features">{"<br>".join(lines)}</div>'
             f'<div>drift {_fmt(record.drift_px, 1) or "–"} px ({_fmt(drift_pct, 2) or "–"} %)</div></td>'
             f'<td class="files">{files}<div class="time">{html.escape(shot.logged_utc)}</div></td></tr>')
+
+
+def written_by_focuslock(path: Path) -> bool:
+    """Whether ``path`` holds a report focuslock wrote (or nothing): the default report
+    beside a session is remade each time, but a ``report.csv`` or ``report.html`` that is
+    the studio's own is never replaced without ``--force``. Told from the file's start (a
+    regular file only, never followed through a link nor waited on)."""
+    if not os.path.lexists(path):
+        return True
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+                     | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return False
+    try:
+        head = os.read(fd, 4096) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
+    except OSError:
+        head = b""
+    finally:
+        os.close(fd)
+    if path.suffix.lower() == ".csv":
+        return head.startswith(",".join(CSV_COLUMNS[:4]).encode() + b",")
+    # (reports written before the generator line carry the policy, as the page escapes it)
+    return b'<meta name="generator" content="focuslock">' in head or html.escape(CONTENT_SECURITY_POLICY).encode() in head
+
+
+def _checksum(sha256: str) -> str:
+    """A file's checksum as the row shows it: its first 12 digits, or that it has none
+    (a bare "…" would read as a checksum cut short)."""
+    return f"{html.escape(sha256[:12])}…" if sha256 else "no checksum"
 
 
 def _data_uri(image: np.ndarray, quality: int = 85) -> str:
@@ -287,6 +320,7 @@ def _ticks(low: float, high: float, whole: bool = False, count: int = 6) -> list
 _PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{policy}">
+<meta name="generator" content="focuslock">
 <title>{title}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 24px; color: #222; }}

@@ -4,6 +4,7 @@ records (calibration/README.md), in the user's calibration folder."""
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 
@@ -36,7 +37,7 @@ def save_record(path, record: dict) -> None:
 
     path = Path(path)
     records: list[dict] = []
-    if path.exists():
+    if os.path.lexists(path):  # a link that leads nowhere, a pipe or a device is refused by read_toml
         try:
             records = [r for r in read_toml(path).get("focus_drive", []) if isinstance(r, dict)]
         except DataFileError as error:

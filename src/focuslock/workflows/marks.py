@@ -14,19 +14,21 @@ from below.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC
 
 import numpy as np
 
-from focuslock.workflows.calibrate import ARM_BLUR_COC, MIN_BACKLASH_GUARD_STEPS, CalibrationError, DriveSweep, fit_sweep
+from focuslock.core.resources import is_finite_number
 from focuslock.devices.base import Camera
 from focuslock.focus.defocus import view_margin_px
-from focuslock.focus.judge import MAX_COC_PX
 from focuslock.focus.feature import extract_view
+from focuslock.focus.judge import MAX_COC_PX
 from focuslock.focus.parts import FeatureReference
-from focuslock.runtime.pipeline import PipelineSettings
-from focuslock.core.resources import is_finite_number
+from focuslock.runtime.pipeline import FrameResult, PipelineSettings
+from focuslock.workflows.calibrate import ARM_BLUR_COC, MIN_BACKLASH_GUARD_STEPS, CalibrationError, DriveSweep, fit_sweep
 
 __all__ = ["DriveCounter", "GoToResult", "Mark", "MarkError", "MarkStore", "check_mark_name", "default_marks_folder", "go_to_mark",
            "take_mark"]
@@ -65,8 +67,11 @@ def take_mark(camera: Camera, name: str, roi_px, position_steps: int, settings: 
     what going back needs."""
     sweep = DriveSweep(camera, roi_px, settings, 1, 0, None)
     sweep.lock()
-    lock = sweep.results["focus"].lock
-    roi = tuple(int(round(v)) for v in sweep.results["focus"].roi_px)
+    assert sweep.result is not None  # set by lock(), which raises without a lock
+    focus = sweep.result.focus
+    lock = focus.lock
+    assert lock is not None and focus.roi_px is not None
+    roi = tuple(int(round(v)) for v in focus.roi_px)
     x, y, w, h = roi
     template = sweep.pipeline.engine.last_grey[y : y + h, x : x + w].copy()
     views = [v.copy() for v in sweep.lock_views]
@@ -91,10 +96,10 @@ class _MarkSweep(DriveSweep):
             raise MarkError(f"Mark {mark.name}'s feature box ({w}×{h} at {x},{y}) lies outside this {width}×{height} "
                             "live view; set the mark again.")
         self.pipeline.engine.restart_tracking_at(mark.template, mark.roi_px[:2], self.settings.focus.tracking)
-        self.results = first
+        self.result = first
 
-    def read_one(self, results: dict) -> tuple[float, bool]:
-        focus = results["focus"]
+    def read_one(self, result: FrameResult) -> tuple[float, bool]:
+        focus = result.focus
         if focus.roi_px is None or (focus.track is not None and focus.track.lost):
             raise MarkError(f"Mark {self.mark.name}'s feature is out of sight; frame it again and retry.")
         engine = self.pipeline.engine
@@ -196,13 +201,23 @@ class MarkStore:
     def _index(self) -> dict:
         import json
 
-        if not self._index_path.exists():
+        from focuslock.core.resources import DataFileError, read_user_file
+
+        # The folder first: a file, a pipe or a link to nowhere in its place is refused, never written past.
+        if os.path.lexists(self.folder) and not self.folder.is_dir():
+            raise MarkError(f"{self.folder} is not a folder; give --marks the folder the marks are kept in.")
+        if self.folder.is_dir() and not os.access(self.folder, os.R_OK | os.X_OK):
+            raise MarkError(f"The marks folder {self.folder} cannot be read (permission denied).")
+        if not os.path.lexists(self._index_path):
             return {"version": _STORE_VERSION, "drive_position_steps": {}, "marks": {}}
         try:
-            index = json.loads(self._index_path.read_text(encoding="utf-8"))
-            if not isinstance(index.get("marks"), dict) or not isinstance(index.get("drive_position_steps"), dict):
+            index = json.loads(read_user_file(self._index_path, "marks file").decode("utf-8"))
+            if not isinstance(index.get("marks"), dict) or not isinstance(index.get("drive_position_steps"), dict) \
+                    or not all(isinstance(v, int) and not isinstance(v, bool) for v in index["drive_position_steps"].values()):
                 raise ValueError("not a marks index")
-        except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        except DataFileError as error:
+            raise MarkError(f"{error} Move it away to start afresh.") from None
+        except (UnicodeDecodeError, ValueError, AttributeError, RecursionError):
             raise MarkError(f"{self._index_path} is not a readable marks file; move it away to start afresh.") from None
         return index
 
@@ -225,8 +240,17 @@ class MarkStore:
 
     # -------------------------------------------------------------- the drive's count
     def drive_position(self, camera_name: str) -> int:
-        """The drive's count for ``camera_name`` as the last command left it (0 at first)."""
-        return int(self._index()["drive_position_steps"].get(camera_name, 0))
+        """The drive's count for ``camera_name`` as the last command left it (0 at first).
+        A command that asks will move the drive and keep its count here: a folder where it
+        could not be kept is refused now, before the drive moves."""
+        position = int(self._index()["drive_position_steps"].get(camera_name, 0))
+        existing = self.folder
+        while not os.path.lexists(existing) and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+            raise MarkError(f"The marks folder {self.folder} cannot be written ({existing} is not a writable folder); "
+                            "the drive's count could not be kept.")
+        return position
 
     def set_drive_position(self, camera_name: str, position_steps: int) -> None:
         index = self._index()
@@ -238,12 +262,23 @@ class MarkStore:
         return sorted(self._index()["marks"])
 
     def entries(self) -> dict[str, dict]:
-        return dict(self._index()["marks"])
+        """Every mark's index entry, each checked as :meth:`load` checks it (a damaged one
+        is one sentence, not a traceback in ``mark list``); ``set_at`` always text."""
+        entries = {}
+        for name, entry in self._index()["marks"].items():
+            try:
+                _entry_values(entry)
+            except (KeyError, ValueError, TypeError, AttributeError, IndexError):
+                raise MarkError(f"Mark {name}'s entry in {self._index_path} is damaged; set the mark again, "
+                                "or delete it.") from None
+            set_at = entry.get("set_at")
+            entries[name] = {**entry, "set_at": set_at if isinstance(set_at, str) else "at an unknown time"}
+        return entries
 
     def save(self, mark: Mark) -> None:
         """Keep ``mark`` (replacing one of the same name)."""
         import io
-        from datetime import datetime, timezone
+        from datetime import datetime
 
         buffer = io.BytesIO()
         np.savez_compressed(buffer, template=mark.template, views=np.stack(mark.views))
@@ -253,7 +288,7 @@ class MarkStore:
                                      "coc_px": float(mark.coc_px), "margin_px": int(mark.reference.margin_px),
                                      "noise_sigma": float(mark.noise_sigma), "camera": mark.camera,
                                      "live_view_zoom": float(mark.live_view_zoom),
-                                     "set_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+                                     "set_at": datetime.now(UTC).isoformat(timespec="seconds")}
         self._write_index(index)
 
     def load(self, name: str) -> Mark:

@@ -27,15 +27,17 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 import cv2
 
+from focuslock.core.errors import FocuslockError
 from focuslock.devices.base import CorruptFrameError
 from focuslock.devices.folder import IMAGE_SUFFIXES
+from focuslock.io.terminal import shown
 from focuslock.session import opening
 from focuslock.session.hotfolder import RAW_SUFFIXES, FileGone, FileRead, HotFolder, read_file_once
 from focuslock.session.naming import NamePattern, name_shot
@@ -56,7 +58,7 @@ _PAIR_WAIT_S = 5.0
 _PER_FILE_ERRORS = (cv2.error, MemoryError, RecursionError, ValueError, ArithmeticError, CorruptFrameError)
 
 
-class WatchError(Exception):
+class WatchError(FocuslockError):
     """The watch cannot start or go on; ``str()`` is one sentence."""
 
 
@@ -105,9 +107,9 @@ def run_watch(folder: Path, store: ShotStore, judge: ShotJudge, options: WatchOp
         raise WatchError(str(error)) from None
     counts = {ShotOutcome.PASS: 0, ShotOutcome.SOFT: 0, ShotOutcome.DRIFT: 0, ShotOutcome.UNCERTAIN: 0, "unreadable": 0, "gone": 0}
     waiting_raw: dict[str, tuple[Path, float]] = {}
-    say(f"Watching {folder} ({hot.events_note}); session {store.folder}; {store.shot_count()} shots logged so far.")
+    say(shown(f"Watching {folder} ({hot.events_note}); session {store.folder}; {store.shot_count()} shots logged so far."))
     for warning in judge.warnings:
-        say(f"Warning: {warning}")
+        say(shown(f"Warning: {warning}"))
     try:
         while True:
             ready = hot.ready()
@@ -253,7 +255,7 @@ def _handle(path: Path, complete: bool, companions: list[Path], store: ShotStore
     """Judge one picture, write its sidecars, log it; returns what to tell the user (with
     ``gone``: the picture was moved or deleted before it was logged, and is not)."""
     gone = {"gone": True, "file": path.name, "path": str(path),
-            "text": f"{path.name} was moved or deleted before it was logged; it is not in the session's log."}
+            "text": shown(f"{path.name} was moved or deleted before it was logged; it is not in the session's log.")}
     try:
         verdict, read, readable = _judge_read(path, complete, judge)
     except FileGone:
@@ -296,8 +298,10 @@ def _handle(path: Path, complete: bool, companions: list[Path], store: ShotStore
     # A lone uncertain feature's reason is already the shot's; otherwise list every feature.
     if (feature_lines and verdict.verdict != ShotOutcome.UNCERTAIN) or len(feature_lines) > 1:
         text += " · " + "; ".join(feature_lines)
+    # A file name may hold a newline or an escape: each line printed is ours, one per note.
+    text = shown(text)
     for note in notes:
-        text += f"\n  {note}"
+        text += f"\n  {shown(note)}"
     return {"sequence": logged.sequence, "file": path.name, "path": str(path), "verdict": verdict.verdict,
             "reason": verdict.reason,
             "features": [_feature_json(f) for f in verdict.features], "drift_px": _round(verdict.drift_px, 1),
