@@ -1,0 +1,166 @@
+"""Choosing the feature without coordinates (issue 30.2): ``--roi center:WxH`` and
+``--roi auto`` on the simulated bench (its truth: the blur it rendered, its landmarks) and
+on the repository's photographs; the box checked inside the frame before any work."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from focuslock.core.box import Box, BoxError
+from focuslock.focus.auto_feature import auto_feature, grey_of
+from focuslock.focus.engine import FocusEngine, FocusSettings
+from focuslock.focus.feature_choice import parse_feature_choice
+from focuslock.focus.lock import LockSettings
+from focuslock.focus.measure import measure_roi
+from focuslock.focus.noise import single_frame_noise_sigma
+from focuslock.simulators.demo import demo_feature
+from focuslock.simulators.sim import BenchConfig, SimulatedBench
+from tests.conftest import REDUCED_STACKS
+
+PHOTOGRAPHS = sorted(REDUCED_STACKS.glob("*.jpg"))
+
+
+def _bench(offset_steps: int = 0) -> SimulatedBench:
+    config = BenchConfig(frame_rate_hz=None)
+    bench = SimulatedBench(config.aimed_at(demo_feature(config)))
+    bench.open()
+    if offset_steps:
+        bench.drive_focus(offset_steps)
+    return bench
+
+
+def _central_energies(image: np.ndarray, side: int) -> list[float]:
+    """Every box of ``side`` in the middle half, half a box apart: its Laplacian energy above the noise."""
+    grey = grey_of(image)
+    sigma = single_frame_noise_sigma(grey)
+    height, width = grey.shape
+    energies = []
+    for y in range(height // 4, height - height // 4 - side + 1, side // 2):
+        for x in range(width // 4, width - width // 4 - side + 1, side // 2):
+            reading = measure_roi(grey[y : y + side, x : x + side], "LAPV", noise_sigma=sigma)
+            energies.append(reading.score - reading.noise_floor)
+    return energies
+
+
+# -- parsing and the centred box -----------------------------------------------------
+
+def test_the_three_ways_to_name_a_feature():
+    assert parse_feature_choice("600,300,80,60").box == Box(600, 300, 80, 60)
+    assert parse_feature_choice("auto").kind == "auto"
+    centred = parse_feature_choice("center:128x96")
+    assert centred.size == (128, 96) and centred.needs_frame
+    assert parse_feature_choice("centre:128×96").size == (128, 96)
+    assert centred.resolve_size(1024, 680) == Box(448, 292, 128, 96)
+
+
+@pytest.mark.parametrize("text, words", [("center:4x4", "too small"), ("center:big", "centred box"),
+                                         ("1,2,3", "X,Y,W,H"), ("nowhere", "auto"), ("-5,0,40,40", "outside")])
+def test_a_bad_choice_is_one_sentence(text, words):
+    with pytest.raises(BoxError, match=words):
+        parse_feature_choice(text)
+
+
+def test_a_box_outside_the_frame_or_a_centred_box_larger_than_it_is_refused():
+    with pytest.raises(BoxError, match="not inside the 1024×680 frame"):
+        parse_feature_choice("2000,2000,50,50").resolve_size(1024, 680)
+    with pytest.raises(BoxError, match="larger than the 1024×680 frame"):
+        parse_feature_choice("center:1100x100").resolve_size(1024, 680)
+
+
+def test_a_centred_box_on_the_bench_is_the_centre_of_its_frame():
+    bench = _bench()
+    image = bench.read_frame().image
+    resolved = parse_feature_choice("center:100x80").resolve(image)
+    assert resolved.box == Box(462, 300, 100, 80) and resolved.said is None
+    bench.close()
+
+
+# -- auto on the bench: its truth ----------------------------------------------------
+
+@pytest.mark.parametrize("offset_steps", [0, -111, 156, -300])
+def test_auto_picks_a_place_in_the_bench_focus_band(offset_steps):
+    # The bench's paper is tilted: a band across the frame is in focus, and the band moves
+    # as focus does. Wherever it is, the box chosen lies where the bench rendered the least
+    # blur of the middle half (its truth), and has the most detail above the noise.
+    bench = _bench(offset_steps)
+    frame = bench.read_frame()
+    chosen = auto_feature(frame.image)
+    side = chosen.box.w
+    assert side == 128 and chosen.box.h == 128
+    height, width = frame.image.shape[:2]
+    assert width // 4 <= chosen.box.x and chosen.box.x + side <= width - width // 4
+    assert height // 4 <= chosen.box.y and chosen.box.y + side <= height - height // 4
+    blurs = [bench.region_blur_px((x, y, side, side), frame)
+             for y in range(height // 4, height - height // 4 - side + 1, 32)
+             for x in range(width // 4, width - width // 4 - side + 1, 32)]
+    assert bench.region_blur_px(chosen.box.as_tuple(), frame) <= np.percentile(blurs, 20)
+    energies = _central_energies(frame.image, side)
+    assert chosen.energy >= np.percentile(energies, 95)
+    # More detail than a box of the same size on any landmark of the scene in the middle
+    # half (the coin's relief is low contrast beside black print in focus).
+    grey = grey_of(frame.image)
+    for name in SimulatedBench.LANDMARKS:
+        lx, ly, lw, lh = bench.landmark_roi_px(name)
+        box = Box(lx + lw // 2 - side // 2, ly + lh // 2 - side // 2, side, side)
+        if width // 4 <= box.x and box.x + side <= width - width // 4 and height // 4 <= box.y \
+                and box.y + side <= height - height // 4:
+            reading = measure_roi(grey[box.y : box.y + side, box.x : box.x + side], "LAPV",
+                                  noise_sigma=chosen.noise_sigma)
+            assert chosen.energy >= reading.score - reading.noise_floor, name
+    assert chosen.sentence() == (f"feature chosen automatically: {chosen.box.x},{chosen.box.y},128,128 "
+                                 "(the most detailed place near the centre)")
+    bench.close()
+
+
+def test_the_lock_follows_the_auto_box_and_calls_it_sharp_then_soft():
+    bench = _bench()
+    chosen = auto_feature(bench.read_frame().image)
+    roi = chosen.box.as_tuple()
+    engine = FocusEngine()
+    settings = FocusSettings(lock=LockSettings(coc_px=2.0)).follow(roi)
+    engine.process(bench.read_frame().image, settings, 0)
+    settings = settings.with_lock()
+    states = [engine.process(bench.read_frame().image, settings, 0).state for _ in range(4)]
+    assert states[-1] == "sharp", states
+    # Racked well away: the same feature, followed, turns soft.
+    bench.drive_focus(400)
+    frame = bench.read_frame()
+    result = engine.process(frame.image, settings, 400)
+    for _ in range(3):
+        frame = bench.read_frame()
+        result = engine.process(frame.image, settings, 400)
+    assert result.track is not None and not result.track.lost
+    x, y, _, _ = result.track.roi_int
+    assert abs(x - roi[0]) <= 4 and abs(y - roi[1]) <= 4
+    assert result.state == "soft", result.state
+    bench.close()
+
+
+# -- auto on the photographs ---------------------------------------------------------
+
+@pytest.mark.parametrize("path", PHOTOGRAPHS, ids=lambda p: p.name)
+def test_auto_on_the_photographs_is_among_the_most_detailed_of_the_centre(path):
+    image = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+    chosen = auto_feature(image)
+    assert chosen.box.w == round(image.shape[1] / 8)
+    energies = _central_energies(image, chosen.box.w)
+    assert chosen.energy >= np.percentile(energies, 90)
+    assert chosen.snr > 10  # real detail, far above the noise
+
+
+@pytest.mark.parametrize("stack", ["pcb", "switch"])
+def test_auto_on_a_real_stack_frame_is_followed_as_the_frames_change(stack):
+    # The box auto chose on a stack's first frame is followed by the lock through the
+    # next frames of the stack (focus moves, the picture breathes) without being lost.
+    frames = sorted(p for p in (REDUCED_STACKS / stack).iterdir() if p.suffix.lower() == ".jpg")
+    images = [cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB) for p in frames]
+    chosen = auto_feature(images[0])
+    engine = FocusEngine(take_mode=True)
+    settings = FocusSettings(lock=LockSettings(coc_px=2.0, take_mode=True)).follow(chosen.box.as_tuple())
+    engine.process(images[0], settings, 0)
+    settings = settings.with_lock()
+    results = [engine.process(image, settings, 0) for image in images[:4]]
+    assert all(r.track is not None and not r.track.lost for r in results)
+    assert results[0].state in ("sharp", "uncertain")
