@@ -147,8 +147,15 @@ def _calibrate(args: argparse.Namespace) -> int:
     from focuslock.runtime.sources import camera_factory
     from focuslock.workflows.calibrate import CalibrationError, calibrate_focus_steps, save_record, user_calibration_path
 
+    from focuslock.workflows.calibration_record import check_record_file
+
     roi = args.roi
     camera: Camera
+    if not args.dry_run:
+        try:  # before the drive is measured: a file the record cannot go into is said now
+            check_record_file(args.out or user_calibration_path())
+        except CalibrationError as error:
+            raise UserError(str(error)) from None
     try:
         if args.source == "sim":
             # The bench as the demo starts: aimed at its feature and focused on it.

@@ -32,16 +32,10 @@ def save_record(path, record: dict) -> None:
     written whole (temporary file, then rename), so a failure leaves the old one."""
     from pathlib import Path
 
-    from focuslock.core.resources import DataFileError, read_toml
     from focuslock.io.outputs import OutputError, replace_file
 
     path = Path(path)
-    records: list[dict] = []
-    if os.path.lexists(path):  # a link that leads nowhere, a pipe or a device is refused by read_toml
-        try:
-            records = [r for r in read_toml(path).get("focus_drive", []) if isinstance(r, dict)]
-        except DataFileError as error:
-            raise CalibrationError(f"{error} Fix or move it; the new calibration was not saved.") from None
+    records = _records_in(path)
     key = ("camera", "lens", "drive_setting")
     records = [r for r in records if tuple(r.get(k, "") for k in key) != tuple(record.get(k, "") for k in key)]
     records.append(record)
@@ -55,6 +49,33 @@ def save_record(path, record: dict) -> None:
         replace_file(path, "\n".join(lines).encode("utf-8"))
     except (OSError, OutputError) as error:
         raise CalibrationError(f"The calibration could not be saved to {path}: {error}") from None
+
+
+def check_record_file(path) -> None:
+    """Refuse now, before a drive is measured, a calibration file the record could not be
+    added to (one :class:`CalibrationError` sentence): not TOML, not a regular file (a
+    pipe, a device, a link to nothing), or in a folder that cannot be written."""
+    from pathlib import Path
+
+    path = Path(path)
+    _records_in(path)
+    existing = path.parent
+    while not os.path.lexists(existing) and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise CalibrationError(f"The calibration cannot be saved to {path}: {existing} is not a writable folder.")
+
+
+def _records_in(path) -> list[dict]:
+    """The ``[[focus_drive]]`` records already in ``path`` (none when it is not there)."""
+    from focuslock.core.resources import DataFileError, read_toml
+
+    if not os.path.lexists(path):
+        return []
+    try:  # a link that leads nowhere, a pipe or a device is refused by read_toml
+        return [r for r in read_toml(path).get("focus_drive", []) if isinstance(r, dict)]
+    except DataFileError as error:
+        raise CalibrationError(f"{error} Fix or move it; the new calibration was not saved.") from None
 
 
 def user_calibration_path():
