@@ -94,6 +94,8 @@ class BodyWidgets:
             return settings
         for name in names:
             widget_name = self.widget_name(name)
+            if widget_name is None:
+                continue  # the profile names no widget for it
             try:
                 widget = self.widget(widget_name)
             except CameraError:

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import cv2
+import numpy as np
 
 from focuslock.core.frames import Frame
 from focuslock.devices.base import (
@@ -19,7 +22,7 @@ from focuslock.devices.base import (
     EndOfStream,
 )
 from focuslock.devices.playback import FramePacer, PlaybackCamera
-from focuslock.io.video_file import VideoFileReader
+from focuslock.io.video_file import DecodedFrame, VideoFileReader
 
 __all__ = ["VideoCamera"]
 
@@ -37,15 +40,15 @@ class VideoCamera(PlaybackCamera):
         Start a file again from the beginning at its end instead of ending.
     """
 
-    def __init__(self, target: str | int | os.PathLike, paced: bool = True, loop: bool = False) -> None:
+    def __init__(self, target: str | int | os.PathLike[str], paced: bool = True, loop: bool = False) -> None:
         super().__init__()
         self.is_device = isinstance(target, int) or (isinstance(target, str) and target.isdigit())
-        self.target: str | int = int(target) if self.is_device else str(target)
+        self.target: str | int = str(target) if isinstance(target, os.PathLike) or not self.is_device else int(target)
         self.loop = loop
         self._paced = paced and not self.is_device
         self._capture: cv2.VideoCapture | None = None
         self._reader: VideoFileReader | None = None
-        self._frames = None
+        self._frames: Iterator[DecodedFrame] | None = None
         self._delivered_any = False
         self._pacer = FramePacer(None)
         self._sequence = 0
@@ -85,7 +88,7 @@ class VideoCamera(PlaybackCamera):
     def _open_file(self) -> None:
         # Files through the one video-file reader (numbered from timestamps, straight
         # through damage); capture devices stay with OpenCV's VideoCapture (V4L2).
-        self._reader = VideoFileReader(self.target, pixel_format="rgb24")
+        self._reader = VideoFileReader(str(self.target), pixel_format="rgb24")
         self._frames = self._reader.frames()
         self.frame_rate_hz = self._reader.frame_rate_hz
         self.frame_count = self._reader.frame_count
@@ -105,6 +108,7 @@ class VideoCamera(PlaybackCamera):
         self._pacer.wait()
         if self._reader is not None:
             return self._read_file_frame()
+        assert self._capture is not None  # a device, when not a file
         ok, bgr = self._capture.read()
         if not ok or bgr is None:
             raise CameraDisconnectedError(f"{self.name} stopped sending frames; check the cable and the HDMI source.")
@@ -112,6 +116,7 @@ class VideoCamera(PlaybackCamera):
         return self._deliver(rgb, {"frame_index": self._sequence, "source_kind": "device"}, source=None)
 
     def _read_file_frame(self) -> Frame:
+        assert self._frames is not None  # opened with the reader
         item = next(self._frames, None)
         if item is None:
             if self.loop and self._delivered_any:
@@ -126,7 +131,7 @@ class VideoCamera(PlaybackCamera):
         metadata = {"frame_index": item.index, "source_kind": "video", "video_time_s": item.time_s}
         return self._deliver(item.image, metadata, source=str(self.target))
 
-    def _deliver(self, rgb, metadata: dict, source: str | None) -> Frame:
+    def _deliver(self, rgb: np.ndarray, metadata: dict[str, Any], source: str | None) -> Frame:
         frame = Frame(sequence=self._sequence, timestamp_s=time.monotonic(), image=rgb, metadata=metadata, source=source)
         self._sequence += 1
         self._delivered_any = True

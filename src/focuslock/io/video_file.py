@@ -90,8 +90,9 @@ class VideoFileReader:
         self._start_pts = stream.start_time
 
     def close(self) -> None:
-        container, self._container = getattr(self, "_container", None), None
+        container = getattr(self, "_container", None)
         if container is not None:
+            del self._container  # closed: gone (a second close finds nothing)
             container.close()
 
     def __enter__(self) -> VideoFileReader:
@@ -155,26 +156,28 @@ class VideoFileReader:
         # Lost packets at the end: up to the last frame a packet read claims (never to a
         # count the header claims: it may say a billion).
         if last_packet_index is not None and self._next_index <= last_packet_index and undecodable_packets:
-            self._start_skip(self._next_index)
-            self._skip[1] = max(self._skip[1], last_packet_index)
+            skip = self._start_skip(self._next_index)
+            skip[1] = max(skip[1], last_packet_index)
         if self._skip is not None and self._skip[1] >= self._skip[0]:
             yield self._skipped(*self._skip)
         elif broken:
             yield DecodedFrame(self._next_index, None, None,
                                f"{self.name} is damaged after frame {self._next_index - 1}; the rest could not be read.")
 
-    def _start_skip(self, index: int) -> None:
-        """Begin a skipped stretch at ``index`` (empty until a frame is put in it)."""
+    def _start_skip(self, index: int) -> list[int]:
+        """Begin a skipped stretch at ``index`` (empty until a frame is put in it), or
+        the one begun already: its [first, last]."""
         if self._skip is None:
             self._skip = [index, index - 1]
             self._skip_jump = False
+        return self._skip
 
     def _frame(self, frame) -> Iterator[DecodedFrame]:
         index, time_s = self._index_of(frame.pts, self._next_index)
         index = max(index, self._next_index)  # a repeated or backwards timestamp: keep counting on
         if index > self._next_index:  # frames that never came out of the decoder
-            self._start_skip(self._next_index)
-            self._skip[1] = max(self._skip[1], index - 1)
+            skip = self._start_skip(self._next_index)
+            skip[1] = max(skip[1], index - 1)
             if index - self._next_index > self._packets - self._packets_at_frame + DECODER_DELAY_FRAMES:
                 self._skip_jump = True  # far more frames than packets: never in the file
         self._packets_at_frame = self._packets

@@ -51,7 +51,7 @@ def draw_focus_layer(image_rgb: np.ndarray, focus: FocusResult, peaking_settings
 def _feature_label(feature: FeatureResult) -> str:
     state = feature.state
     if feature.lock is not None:
-        label = state.upper()
+        label = (state or "").upper()
         if feature.lock.coc_share is not None and state not in ("lost",):
             label += f" {feature.lock.coc_share:.2f} CoC"
         if feature.lock.hint:

@@ -88,7 +88,7 @@ class FocusMapLayer:
             return FocusMapView(None, NO_LOCK_YET)
         key = (image_rgb.shape[:2], round(float(coc_px), 6), metadata.get("live_view_zoom"),
                metadata.get("live_view_zoom_origin_px"))
-        if key != self._key:
+        if key != self._key or self.map is None:
             self._key = key
             self.map = FocusMap(image_rgb.shape, coc_px, build_budget_ms=self.build_budget_ms, track_every=self.track_every,
                                 still_build_budget_ms=self.still_build_budget_ms)

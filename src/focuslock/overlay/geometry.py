@@ -26,12 +26,15 @@ def display_scale(frame_shape: tuple[int, ...], display_size_px: tuple[int, int]
     return scale if scale < 0.9 else 1.0
 
 
+def _scaled(box: tuple[float, float, float, float], scale: float) -> tuple[float, float, float, float]:
+    x, y, w, h = box
+    return x * scale, y * scale, w * scale, h * scale
+
+
 def scaled_focus(focus: FocusResult, scale: float, size: tuple[int, int]) -> FocusResult:
     """``focus`` as drawn on the frame scaled by ``scale`` to ``size`` (w, h): the box and
     the peaking band mapped; the verdict itself untouched."""
-    roi = None
-    if focus.roi_px is not None:
-        roi = tuple(v * scale for v in focus.roi_px)
+    roi = _scaled(focus.roi_px, scale) if focus.roi_px is not None else None
     peaking = focus.peaking
     if peaking is not None:
         band = peaking.band
@@ -46,7 +49,7 @@ def scaled_focus(focus: FocusResult, scale: float, size: tuple[int, int]) -> Foc
         band = cv2.resize(band, band_size, interpolation=cv2.INTER_NEAREST)
         offset = (min(int(round(ox * scale)), size[0] - band_size[0]), min(int(round(oy * scale)), size[1] - band_size[1]))
         peaking = replace(peaking, band=band, offset_px=offset)
-    more = tuple(replace(feature, roi_px=tuple(v * scale for v in feature.roi_px)) for feature in focus.more
+    more = tuple(replace(feature, roi_px=_scaled(feature.roi_px, scale)) for feature in focus.more
                  if feature.roi_px is not None)
     return replace(focus, roi_px=roi, peaking=peaking, more=more)
 

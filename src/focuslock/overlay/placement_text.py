@@ -44,7 +44,7 @@ def describe_placement(placement: Placement | None, optics: DofResult | None, co
         return [f"Features {names}: rack focus through all of them (one direction) to place them in depth."]
     order = placement.order()
     first, last = order[0], order[-1]
-    span_steps = placement.span_steps
+    span_steps = placement.span_steps or 0.0  # known: the placement is complete
     depth_per_step, source = step_depth_mm(placement, optics, coc, step_um)
     lines = []
     if depth_per_step is None:

@@ -74,4 +74,4 @@ class CommandQueue:
                 # bound, that cycle keeps a camera replaced after a pulled cable, with its
                 # buffers, until Python's rare full collection (an hour's soak rose 4-6 MB a
                 # step). Unbound, the future and its camera go when the caller drops them.
-                command = future = None
+                del command, future

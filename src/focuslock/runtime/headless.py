@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 
@@ -198,7 +199,7 @@ def lock_demo_script(best_position_steps: float, roi_px: tuple[int, int, int, in
                      ) -> Callable[[LiveSession, float], None]:
     """The lock demo: focus on the feature, choose it, lock, then rack away through
     SOFTENING to SOFT and back, as a focus puller checking a mark would."""
-    state = {"position": 0, "followed": False, "locked": False, "settings": settings}
+    state: dict[str, Any] = {"position": 0, "followed": False, "locked": False, "settings": settings}
     best = int(round(best_position_steps))
     if step_per_command is None:
         # Fast enough to follow the swing at ~30 commands a second.
@@ -286,7 +287,8 @@ def record_session(session: LiveSession, seconds: float, out_dir: Path, *, name:
                     if not result.camera_states or result.camera_states[-1] != status.state:
                         result.camera_states.append(status.state)
                     freshness = session.freshness(last_analysis) if last_analysis is not None else None
-                    if freshness is not None and freshness.stale and result.frames_written \
+                    if freshness is not None and last_analysis is not None and first_time_s is not None \
+                            and freshness.stale and result.frames_written \
                             and time.monotonic() - last_status_write_s > _STALE_ROW_EVERY_S:
                         # No frames (ended, paused, camera away): the recording and the CSV
                         # say so, and how old the last verdict is; they never repeat it as live.

@@ -150,7 +150,7 @@ class FramePipeline:
     def _coc_for(self, frame: Frame, settings: OpticsSettings) -> LiveViewCoc:
         meta = frame.metadata
         key = (settings, frame.width_px, meta.get("sensor_width_mm"), meta.get("sensor_height_mm"), meta.get("live_view_zoom"))
-        if key != self._coc_key:
+        if key != self._coc_key or self._coc is None:
             self._coc_key, self._coc = key, live_view_coc(meta, settings, frame.width_px)
         return self._coc
 

@@ -60,7 +60,7 @@ class SensorNoise:
         if not live_view or self._noise.shape != bank_shape:
             # NumPy's generator, seeded per bench: the same bench gives the same grain
             # whatever else ran before (OpenCV's randn shares one global state).
-            noise = self._rng.standard_normal(bank_shape if live_view else shape, dtype=np.float32)
+            noise: np.ndarray = self._rng.standard_normal(bank_shape if live_view else shape, dtype=np.float32)
             # Demosaicing spreads sensor noise over neighbouring pixels; the grain that
             # results survives the live-view JPEG, as on a real body at high ISO.
             noise = cv2.GaussianBlur(noise, (0, 0), 0.6)

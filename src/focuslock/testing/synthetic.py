@@ -138,7 +138,7 @@ class TiltedPlane:
         planes = [middle] * (still_frames + 1) + [float(p) for p in np.linspace(middle, x0 - beyond_px, steps)]
         columns = np.arange(float(self.levels.shape[2]))
         frames = [self.frame(slope * np.abs(columns - plane), noise_sd, seed=i) for i, plane in enumerate(planes)]
-        return TiltedRack(planes, frames, slope, tuple(box_px), coc_px)
+        return TiltedRack(planes, frames, slope, box_px, coc_px)
 
 
 @dataclass(frozen=True)

@@ -70,8 +70,8 @@ def fit_by_parts(up: list[SweepPoint], down: list[SweepPoint], coc_px: float) ->
     for part in range(count):
         rows = []
         for points, is_down in ((up, 0), (down, 1)):
-            read = [(p.position_steps, p.part_blur_px[part]) for p in points
-                    if len(p.part_blur_px) > part and p.part_blur_px[part] is not None]
+            read = [(p.position_steps, blur) for p in points
+                    if len(p.part_blur_px) > part and (blur := p.part_blur_px[part]) is not None]
             if len(read) < 5:
                 break
             lowest = min(read, key=lambda r: r[1])[0]

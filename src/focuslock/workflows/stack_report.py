@@ -123,7 +123,7 @@ def effective_coc(coverage: StackCoverage, step_mm: float | None = None) -> dict
     blurred by half that step in both frames. In the frames' px, as a share of the planned
     CoC, and the step in µm at the subject when the focus moved per frame is known."""
     worst = coverage.worst_step
-    if worst is None:
+    if worst is None or worst.blur_px is None:
         return None
     per_px = _mm_per_blur_px(coverage, step_mm)
     return {"between": [worst.index, worst.index + 1],
@@ -167,7 +167,7 @@ def report_lines(coverage: StackCoverage, step_mm: float | None = None) -> list[
     lines.append(f"{judged - soft - uncertain} of {_parts(judged)} are sharp in at least one frame{counts}.")
     steps_mm = _frame_steps_mm(coverage, step_mm)
     for step in coverage.steps:
-        if step.gap:
+        if step.gap and step.blur_px is not None:  # (a gap is a step of known blur)
             where = ""
             if steps_mm is not None:
                 position = sum(steps_mm[: step.index]) + steps_mm[step.index] / 2.0

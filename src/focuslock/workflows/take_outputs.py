@@ -87,8 +87,8 @@ def summary_lines(report: AnalysisReport) -> list[str]:
                          "softening; analyse the full-resolution files.")
     if report.dof is not None and math.isfinite(report.dof.total_mm):
         dof = report.dof
-        defocus = [(report.defocus_um(r), r.index) for r in report.frames]
-        defocus = [(um, index) for um, index in defocus if um is not None]
+        readings = [(report.defocus_um(r), r.index) for r in report.frames]
+        defocus = [(um, index) for um, index in readings if um is not None]
         line = f"DoF {describe_depth(dof.total_mm)} at f/{dof.f_number:g} and {dof.magnification:g}×"
         if defocus:
             um, index = max(defocus)
@@ -99,7 +99,7 @@ def summary_lines(report: AnalysisReport) -> list[str]:
     corrupt = [r for r in report.frames if r.error]
     if corrupt:
         count = sum((r.last_index if r.last_index is not None else r.index) - r.index + 1 for r in corrupt)
-        lines.append(f"skipped {count:,} unreadable frame(s): " + "; ".join(r.error for r in corrupt[:3]))
+        lines.append(f"skipped {count:,} unreadable frame(s): " + "; ".join(r.error or "" for r in corrupt[:3]))
     for path in report.written.paths():
         lines.append(f"wrote {path}")
     return lines

@@ -39,6 +39,12 @@ def is_judged(record: FrameRecord) -> bool:
     return record.lock is not None and record.lock.fine_energy is not None and record.state != FocusState.LOST.value
 
 
+def _fine_energy(record: FrameRecord) -> float:
+    """The fine-band energy a judged frame's lock read (-inf for any other frame)."""
+    energy = record.lock.fine_energy if record.lock is not None else None
+    return energy if energy is not None else -math.inf
+
+
 def run_pass(target: str, roi_px, lock_index: int, track: bool, measure: str, lock_settings: LockSettings,
          overlay_video: Path | None, progress: str | None, sensor: TakeSensor | None, lens: TakeLens | None,
          keep: Replay | None = None, replay: Replay | None = None, overlay: str = "peaking") -> AnalysisReport:
@@ -54,7 +60,7 @@ def run_pass(target: str, roi_px, lock_index: int, track: bool, measure: str, lo
     coc = sensor.coc(lock_rgb.shape[1]) if sensor is not None else None
     # Before the pass, so that impossible optics stop the run at once.
     dof = lens.depth_of_field(coc.coc_um) if lens is not None and coc is not None and coc.coc_um else None
-    if coc is not None:
+    if coc is not None and sensor is not None:
         try:
             lock_settings = dataclasses.replace(lock_settings, coc_px=coc.coc_px)
         except ValueError:  # a CoC the optics make absurd in the take's pixels
@@ -74,6 +80,7 @@ def run_pass(target: str, roi_px, lock_index: int, track: bool, measure: str, lo
     if track and lock_index != 0:
         x, y, w, h = roi_px
         engine.restart_tracking_at(lock_grey[y : y + h, x : x + w], (x, y), settings.tracking)
+    prefetch: Replay | Prefetch
     if replay is not None:
         prefetch, count = replay, replay.frame_count_hint
     else:
@@ -109,8 +116,8 @@ def run_pass(target: str, roi_px, lock_index: int, track: bool, measure: str, lo
             record = FrameRecord(item.index, item.source, item.time_s, result.reading, result.roi_px,
                                  result.lock is None or result.lock.state == FocusState.LOST, lock=result.lock)
             records.append(record)
-            if keep is not None and is_judged(record) and record.lock.fine_energy > best_energy:
-                best_energy = record.lock.fine_energy
+            if keep is not None and is_judged(record) and _fine_energy(record) > best_energy:
+                best_energy = _fine_energy(record)
                 keep.keep_whole(item.index, rgb)
             if writer is not None:
                 writer.write(rgb, result, settings, engine)
@@ -126,7 +133,7 @@ def run_pass(target: str, roi_px, lock_index: int, track: bool, measure: str, lo
     if not records or all(r.error for r in records):
         raise AnalysisError(f"No frame of {target} could be read.")
     judged = [r for r in records if is_judged(r)]
-    best = max(judged, key=lambda r: r.lock.fine_energy).index if judged else None
+    best = max(judged, key=_fine_energy).index if judged else None
     return AnalysisReport(target, records, best, lock_index, measure, frame_count_hint=count,
                           written=WrittenFiles(overlay_video=None if overlay_video is None else str(overlay_video)),
                           coc_px=lock_settings.coc_px, coc=coc, noise_sigma=engine.noise.sigma,
@@ -141,11 +148,11 @@ def read_lock_frame(target: str, index: int, replay: Replay | None) -> tuple[np.
     wanted = set(range(max(index - NEIGHBOURS, 0), index + NEIGHBOURS + 1)) - {index}
     greys: list[np.ndarray] = []
     # A replay keeps the lock frame whole only when it is the frame it kept whole.
-    use_replay = replay is not None and replay.whole_index == index
-    lock_rgb = replay.whole_rgb if use_replay else None
+    kept = replay if replay is not None and replay.whole_index == index else None
+    lock_rgb = kept.whole_rgb if kept is not None else None
     frames: Iterator[InputFrame]
-    if use_replay:
-        frames, count = iter(replay), None
+    if kept is not None:
+        frames, count = iter(kept), None
     else:
         frames, count = iter_input(target)
     if count is not None and index >= count:

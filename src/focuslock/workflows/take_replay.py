@@ -89,6 +89,7 @@ class Replay:
                 yield item
                 continue
             if self._buffer is None:
+                assert self._shape is not None  # a crop follows the whole frame it is cut from
                 self._buffer = np.zeros(self._shape, np.uint8)
             x0, y0 = item.origin_px
             h, w = item.crop_rgb.shape[:2]
