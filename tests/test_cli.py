@@ -121,17 +121,17 @@ def test_the_demo_keeps_its_feature_in_frame_and_locked_from_0_1_to_5x(tmp_path,
 
 def test_a_missing_qt_x11_library_is_one_sentence_not_an_abort(tmp_path, monkeypatch, capsys):
     """FAKE: the library's absence (it is installed here, and no test may uninstall it):
-    ctypes' lookup answers "not found" for libxcb-cursor, as on a minimal Debian."""
-    import ctypes.util
+    the loader's answer for the xcb plugin says libxcb-cursor is not found, as on a minimal
+    Debian (tests/ui/test_qt_check.py hides libraries from a real process instead)."""
+    from focuslock.ui import qt_check
 
-    real = ctypes.util.find_library
-    monkeypatch.setattr(ctypes.util, "find_library", lambda name: None if name == "xcb-cursor" else real(name))
+    monkeypatch.setattr(qt_check, "missing_libraries", lambda files, environ=None: ["libxcb-cursor.so.0"])
     monkeypatch.setenv("DISPLAY", ":99")
     monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
     assert main(["demo", "--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err
-    assert err == ("focuslock: The window needs the system library libxcb-cursor0 (Qt 6 on X11): "
-                   "sudo apt install libxcb-cursor0; or run with --headless.\n")
+    assert err == ("focuslock: The window cannot open: Qt's X11 plugin needs the system library libxcb-cursor0; "
+                   "install with `sudo apt install libxcb-cursor0` (Debian, Ubuntu), or run with --headless.\n")
 
 
 def test_a_reader_that_goes_away_gets_no_traceback():

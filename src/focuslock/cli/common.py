@@ -41,24 +41,11 @@ def require_display(instead: str) -> None:
     """One sentence, not a Qt abort, where no window can open; ``instead``: what to do."""
     if not _display_available():
         raise UserError(f"There is no display here; {instead} (or under xvfb-run, or with QT_QPA_PLATFORM=offscreen).")
-    missing = _missing_x11_library()
-    if missing:
-        raise UserError(f"The window needs the system library {missing} (Qt 6 on X11): sudo apt install {missing}; "
-                        f"or {instead}.")
+    from focuslock.ui.qt_check import missing_qt_sentence  # imports no Qt
 
-
-def _missing_x11_library() -> str | None:
-    """The Debian package of a library Qt's X11 plugin cannot start without, if absent
-    (Qt aborts the process then, with no sentence a user can act on)."""
-    platform = os.environ.get("QT_QPA_PLATFORM", "")
-    if sys.platform != "linux" or not os.environ.get("DISPLAY") or (platform and not platform.startswith("xcb")):
-        return None
-    import ctypes.util
-
-    for library, package in (("xcb-cursor", "libxcb-cursor0"), ("xkbcommon-x11", "libxkbcommon-x11-0")):
-        if ctypes.util.find_library(library) is None:
-            return package
-    return None
+    sentence = missing_qt_sentence(instead)
+    if sentence:
+        raise UserError(sentence)
 
 
 def _display_available() -> bool:

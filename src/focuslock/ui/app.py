@@ -61,7 +61,9 @@ def run_window(session: LiveSession, settings: PipelineSettings, *, title: str, 
     app = application()
     session.set_settings(settings)
     session.start()
-    window = MainWindow(session, settings, title=title, capture_folder=capture_folder, shot_log=shot_log, recipe=recipe)
+    # A screenshot run is scripted: it neither takes nor leaves the user's window layout.
+    window = MainWindow(session, settings, title=title, capture_folder=capture_folder, shot_log=shot_log, recipe=recipe,
+                        remember_layout=screenshot is None)
     window.show()
     if setup is not None:
         setup(window)

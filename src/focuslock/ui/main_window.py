@@ -39,7 +39,15 @@ from focuslock.ui.live_display import LiveDisplay
 from focuslock.ui.panels import CapturePanel, DofPanel, DrivePanel, PeakingPanel, SettingsPanel, SharpnessPlot, StackPanel, StateBanner
 from focuslock.ui.review_panel import CodePanel, RecipePanel, ReviewPanel
 from focuslock.ui.settings_store import SettingsStore
-from focuslock.ui.window_layout import DOCK_MIN_WIDTH_PX, add_docks, fit_to_screen, redock
+from focuslock.ui.window_layout import (
+    DOCK_MIN_WIDTH_PX,
+    add_docks,
+    available_geometry,
+    fit_to_screen,
+    layout_fits,
+    redock,
+    saved_geometry,
+)
 
 __all__ = ["DOCK_MIN_WIDTH_PX", "MainWindow", "SHORTCUTS"]
 
@@ -59,7 +67,8 @@ class MainWindow(QtWidgets.QMainWindow):
     each capture is then named by its pattern, judged against its recipe, given sidecars
     and logged; with {sku} in its names, the window reads product codes. ``recipe``: the
     setup's recipe; the camera is checked against it when it connects (and after each
-    reconnect), with every difference listed and settable.
+    reconnect), with every difference listed and settable. ``remember_layout``: False to
+    open at the default layout and leave the remembered one as it is (a scripted screenshot).
 
     The controllers: ``live`` (settings, features, lock, overlay), ``zoom`` (the camera's
     live-view zoom), ``focus_drive``, ``camera`` (its settings and abilities), ``captures``,
@@ -68,10 +77,12 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def __init__(self, session: LiveSession, settings: PipelineSettings | None = None, *, title: str = "focuslock",
                  capture_folder: Path | None = None, store: SettingsStore | None = None, shot_log=None,
-                 recipe: Recipe | None = None) -> None:
+                 recipe: Recipe | None = None, remember_layout: bool = True) -> None:
         super().__init__()
         self.session = session
         self.store = store or SettingsStore()
+        # False (a --screenshot run): the remembered layout is neither restored nor saved.
+        self.remember_layout = remember_layout
         self.setWindowTitle(title)
         self.closing_note: str | None = None
         self.max_tick_gap_ms = 0.0
@@ -265,13 +276,22 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ----------------------------------------------------------------- layout
     def _restore_layout(self) -> None:
+        """The remembered layout where it fits this screen and is not much smaller than
+        it (remembered on a smaller screen); otherwise a layout fitted to the screen."""
         geometry = self.store.get("geometry")
         state = self.store.get("window_state")
-        if isinstance(geometry, str) and isinstance(state, str):
-            self.restoreGeometry(QtCore.QByteArray.fromBase64(geometry.encode()))
-            self.restoreState(QtCore.QByteArray.fromBase64(state.encode()))
-        else:
-            fit_to_screen(self, self.dock)
+        if self.remember_layout and isinstance(geometry, str) and isinstance(state, str):
+            saved = QtCore.QByteArray.fromBase64(geometry.encode())
+            remembered = saved_geometry(saved)
+            if remembered is not None and layout_fits(remembered[0], available_geometry(self)):
+                self.restoreGeometry(saved)
+                if QtGui.QGuiApplication.platformName() == "offscreen":
+                    # Offscreen, Qt fits the window to its 800×800 stand-in screen; the
+                    # window's own stand-in is the default size (available_geometry).
+                    self.setGeometry(remembered[1])
+                self.restoreState(QtCore.QByteArray.fromBase64(state.encode()))
+                return
+        fit_to_screen(self, self.dock)
 
     def reset_layout(self) -> None:
         """View ▸ Reset layout: the default size for this screen, the panels docked on
@@ -300,8 +320,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self._wait_before_closing(self.captures.in_flight, "the capture")
         self.timer.stop()
         self.product_code.close()
-        self.store.set("geometry", bytes(self.saveGeometry().toBase64()).decode())
-        self.store.set("window_state", bytes(self.saveState().toBase64()).decode())
+        if self.remember_layout:
+            self.store.set("geometry", bytes(self.saveGeometry().toBase64()).decode())
+            self.store.set("window_state", bytes(self.saveState().toBase64()).decode())
         self.live.remember()
         try:
             self.store.save()

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from platformdirs import user_config_dir
+from focuslock.core.resources import user_config_folder
 
 __all__ = ["SettingsStore"]
 
@@ -16,7 +16,8 @@ class SettingsStore:
     """A small JSON file of named values. A broken file is set aside, never fatal."""
 
     def __init__(self, path: Path | None = None) -> None:
-        self.path = Path(path) if path is not None else Path(user_config_dir("focuslock")) / "window.json"
+        # The user's config folder (FOCUSLOCK_CONFIG_DIR overrides it, as for every file there).
+        self.path = Path(path) if path is not None else user_config_folder() / "window.json"
         self.values: dict[str, Any] = {}
         try:
             self.values = json.loads(self.path.read_text())

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-__all__ = ["DEFAULT_SIZE_PX", "DOCK_DEFAULT_WIDTH_PX", "DOCK_MIN_WIDTH_PX", "add_docks", "fit_to_screen", "redock"]
+__all__ = ["DEFAULT_SIZE_PX", "DOCK_DEFAULT_WIDTH_PX", "DOCK_MIN_WIDTH_PX", "MIN_REMEMBERED_SHARE", "add_docks",
+           "available_geometry", "fit_to_screen", "layout_fits", "redock", "saved_geometry"]
 
 # The window's default size (shrunk to fit smaller screens) and the panels' column.
 DEFAULT_SIZE_PX = (1500, 900)
 DOCK_DEFAULT_WIDTH_PX = 340
 DOCK_MIN_WIDTH_PX = 260
+# A remembered window smaller than this share of the screen (either way) is not restored:
+# it was remembered on a smaller screen (a 1077×419 window on a 1920×1080 screen).
+MIN_REMEMBERED_SHARE = 0.6
+# Pixels a remembered window may overhang the screen (a window manager's frame).
+_FIT_TOLERANCE_PX = 8
 
 
 def _scrolling(widget: QtWidgets.QWidget) -> QtWidgets.QScrollArea:
@@ -69,15 +75,49 @@ def redock(window: QtWidgets.QMainWindow, dock: QtWidgets.QDockWidget, review_do
     dock.raise_()
 
 
+def available_geometry(window: QtWidgets.QWidget) -> QtCore.QRect:
+    """The part of the window's screen a window may take (less panels and task bars);
+    the default size where there is no screen to fit (an offscreen screenshot)."""
+    screen = window.screen() or QtWidgets.QApplication.primaryScreen()
+    if screen is None or QtGui.QGuiApplication.platformName() == "offscreen":
+        return QtCore.QRect(0, 0, *DEFAULT_SIZE_PX)
+    return screen.availableGeometry()
+
+
+def layout_fits(geometry: QtCore.QRect, available: QtCore.QRect) -> bool:
+    """Whether a remembered window ``geometry`` may be restored on a screen whose
+    ``available`` part is this: inside it, and at least MIN_REMEMBERED_SHARE of it each
+    way (else it was remembered on a smaller screen, and the screen is fitted instead)."""
+    if geometry.width() <= 0 or geometry.height() <= 0:
+        return False
+    inside = available.adjusted(-_FIT_TOLERANCE_PX, -_FIT_TOLERANCE_PX, _FIT_TOLERANCE_PX, _FIT_TOLERANCE_PX)
+    return (inside.contains(geometry)
+            and geometry.width() >= MIN_REMEMBERED_SHARE * available.width()
+            and geometry.height() >= MIN_REMEMBERED_SHARE * available.height())
+
+
+def saved_geometry(saved: QtCore.QByteArray) -> tuple[QtCore.QRect, QtCore.QRect] | None:
+    """The frame and the inside of the window as QWidget.saveGeometry() remembered them
+    (before Qt fits them to a screen: Qt's restore shrinks a window to its screen, so that
+    the remembered size must be read from the bytes). None for bytes that are not one."""
+    stream = QtCore.QDataStream(saved)
+    stream.setVersion(QtCore.QDataStream.Version.Qt_4_0)
+    if saved.size() < 40 or stream.readUInt32() != 0x1D9D0CB:
+        return None
+    stream.readUInt16()  # the format's version: its first two rectangles are the same in all
+    stream.readUInt16()
+    frame, inside = QtCore.QRect(), QtCore.QRect()
+    stream >> frame  # noqa: B015 (QDataStream's read)
+    stream >> inside  # noqa: B015
+    if stream.status() != QtCore.QDataStream.Status.Ok:
+        return None
+    return frame, inside
+
+
 def fit_to_screen(window: QtWidgets.QMainWindow, dock: QtWidgets.QDockWidget) -> None:
     """A window that fits the screen it opens on (a 1366×768 laptop too), the view
     taking most of it and the panels a readable column."""
-    screen = window.screen() or QtWidgets.QApplication.primaryScreen()
-    if screen is None or QtGui.QGuiApplication.platformName() == "offscreen":
-        # No screen to fit (an offscreen screenshot): fit the default size instead.
-        available = QtCore.QRect(0, 0, *DEFAULT_SIZE_PX)
-    else:
-        available = screen.availableGeometry()
+    available = available_geometry(window)
     width = min(DEFAULT_SIZE_PX[0], int(available.width() * 0.96))
     height = min(DEFAULT_SIZE_PX[1], int(available.height() * 0.94))
     window.resize(width, height)
