@@ -103,7 +103,7 @@ def test_a_deeply_nested_user_catalog_file_is_warned_about_and_skipped(tmp_path,
 @pytest.mark.parametrize(("edit", "words"), [
     (lambda text: text.replace("format = 1", "format = 1\nfeatures = 5").split("[[features]]")[0], ("features",)),
     (lambda text: text.replace("[camera]", "[camera]\nname = 5"), ("camera.name",)),
-    (lambda text: re.sub(r"\[naming\]", '[naming]\npattern = "{seq:01500000000d}"', text), ("{seq}", "two digits")),
+    (lambda text: text.replace('pattern = "{session}_{sku}_{seq:04d}"', 'pattern = "{seq:01500000000d}"'), ("{seq}", "two digits")),
 ], ids=["features = 5", "camera name = 5", "seq width 1500000000"])
 def test_a_recipe_field_of_the_wrong_kind_is_refused_when_it_is_read(recipe, tmp_path, edit, words):
     """Refused in one sentence by `recipe check` and by `capture --session` before the
@@ -128,7 +128,8 @@ def test_product_codes_never_cut_the_number_or_collide_or_lead_with_a_dash(recip
     """Captured and named by the recipe's "{sku}_{seq:04d}": a 300-character SKU keeps
     the shot's number, A/123 and B/123 are two names, and a SKU "-rf" does not start a
     file name with a dash (a shell command given the name would read an option)."""
-    named = _edited(recipe, tmp_path, lambda text: text.replace("[naming]", '[naming]\npattern = "{sku}_{seq:04d}"'))
+    named = _edited(recipe, tmp_path,
+                    lambda text: text.replace('pattern = "{session}_{sku}_{seq:04d}"', 'pattern = "{sku}_{seq:04d}"'))
     session = tmp_path / "session"
     long_sku = "X" * 300
     first = _capture(named, session, long_sku)

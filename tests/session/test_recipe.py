@@ -22,6 +22,10 @@ from focuslock.testing.synthetic import degrade
 DATA = Path(__file__).parents[1] / "data" / "focus-stacks"
 EXIFTOOL = shutil.which("exiftool")
 ROI = "450,300,300,240"
+# The [naming] and [xmp] values every saved recipe starts with (edited in place below).
+DEFAULT_NAMING = 'pattern = "{session}_{sku}_{seq:04d}"'
+DEFAULT_RATING = "rating = {pass = 5, uncertain = 3, drift = 2, soft = 1}"
+DEFAULT_LABEL = 'label = {pass = "Green", uncertain = "Blue", drift = "Yellow", soft = "Red"}'
 
 
 @pytest.fixture
@@ -111,7 +115,7 @@ def test_watch_with_a_recipe_uses_its_features_reference_and_ratings(tmp_path, c
     assert _cli(capsys, "recipe", "save", str(recipe_path), "--reference", str(reference), "--roi", ROI,
                 "--coc-px", "6")[0] == 0
     # The studio rates a pass 4 stars, purple, in the recipe's [xmp] table.
-    text = recipe_path.read_text().replace("[xmp]\n", "[xmp]\nrating = {pass = 4}\nlabel = {pass = \"Purple\"}\n")
+    text = recipe_path.read_text().replace(DEFAULT_RATING, "rating = {pass = 4}").replace(DEFAULT_LABEL, 'label = {pass = "Purple"}')
     recipe_path.write_text(text)
     folder = tmp_path / "hot"
     folder.mkdir()
@@ -138,17 +142,17 @@ def test_watch_with_a_recipe_uses_its_features_reference_and_ratings(tmp_path, c
     (lambda p: p.with_suffix(".png").unlink(), "reference picture r.png is missing"),
     (lambda p: p.write_text(p.read_text().replace("box = [450.0, 300.0, 300.0, 240.0]", "box = [450, 300]")),
      "feature 1 needs box"),
-    (lambda p: p.write_text(p.read_text().replace("[xmp]\n", "[xmp]\nrating = {pass = 9}\n")), "rating for pass"),
+    (lambda p: p.write_text(p.read_text().replace(DEFAULT_RATING, "rating = {pass = 9}")), "rating for pass"),
     # A switch is not a number of stars (true wrote a rating of 1), a misspelt verdict
     # silently kept its default, a number for the table raised Python's own words.
-    (lambda p: p.write_text(p.read_text().replace("[xmp]\n", "[xmp]\nrating = {pass = true}\n")),
+    (lambda p: p.write_text(p.read_text().replace(DEFAULT_RATING, "rating = {pass = true}")),
      "xmp], the rating for pass must be a whole number"),
-    (lambda p: p.write_text(p.read_text().replace("[xmp]\n", "[xmp]\nrating = {pas = 4}\n")),
+    (lambda p: p.write_text(p.read_text().replace(DEFAULT_RATING, "rating = {pas = 4}")),
      "xmp], rating names the verdict 'pas'"),
-    (lambda p: p.write_text(p.read_text().replace("[xmp]\n", "[xmp]\nlabel = 5\n")), "xmp], label must be a table"),
+    (lambda p: p.write_text(p.read_text().replace(DEFAULT_LABEL, "label = 5")), "xmp], label must be a table"),
     (lambda p: p.write_text(p.read_text().replace("format = 1", "format = 7")), "newer focuslock"),
     (lambda p: p.write_bytes(b"\xff\xfe\x00garbage"), "not a text file"),
-    (lambda p: p.write_text(p.read_text().replace("[naming]\n", "[naming]\npattern = \"{session}_{barcode}\"\n")),
+    (lambda p: p.write_text(p.read_text().replace(DEFAULT_NAMING, 'pattern = "{session}_{barcode}"')),
      "uses {barcode}"),
 ])
 def test_a_broken_recipe_is_one_sentence_and_nothing_is_written(tmp_path, capsys, damage, words):
@@ -185,7 +189,7 @@ def test_capture_into_a_session_names_judges_rates_and_logs_each_capture(tmp_pat
     recipe_path = tmp_path / "r.toml"
     assert _cli(capsys, "recipe", "save", str(recipe_path), "--reference", str(VIRTUAL_CAMERA_JPEG),
                 "--roi", "50,180,440,100", "--coc-px", "4")[0] == 0
-    recipe_path.write_text(recipe_path.read_text().replace("[naming]\n", '[naming]\npattern = "{session}_{sku}_{seq:03d}"\n'))
+    recipe_path.write_text(recipe_path.read_text().replace(DEFAULT_NAMING, 'pattern = "{session}_{sku}_{seq:03d}"'))
     session = tmp_path / "studio"
     code, out, err = _cli(capsys, "capture", "--session", str(session), "--recipe", str(recipe_path),
                           "--sku", "4006381333931", "--count", "2", "--json")

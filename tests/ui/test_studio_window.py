@@ -56,7 +56,7 @@ def _recipe(tmp_path, capsys, bench: CardBench):
     recipe = tmp_path / "bottles.toml"
     assert main(["recipe", "save", str(recipe), "--reference", str(reference), "--roi", ",".join(str(int(v)) for v in box),
                  "--coc-px", "3"]) == 0, capsys.readouterr().err
-    recipe.write_text(recipe.read_text().replace("[naming]\n", '[naming]\npattern = "{session}_{sku}_{seq:03d}"\n'))
+    recipe.write_text(recipe.read_text().replace('pattern = "{session}_{sku}_{seq:04d}"', 'pattern = "{session}_{sku}_{seq:03d}"'))
     return recipe, roi
 
 

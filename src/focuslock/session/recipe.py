@@ -36,11 +36,11 @@ from focuslock.core.resources import DataFileError, is_box, is_finite_number, re
 from focuslock.devices.base import Camera, CameraError, CorruptFrameError
 from focuslock.io.files import SaveError, replace_file_atomically
 from focuslock.io.limits import read_image_file
-from focuslock.session.naming import NamePattern, NamingError
+from focuslock.session.naming import DEFAULT_PATTERN, NamePattern, NamingError
 from focuslock.session.xmp import RatingPolicy
 
-__all__ = ["Recipe", "RecipeError", "SettingDifference", "apply_settings", "diff_settings", "load_recipe", "read_camera_settings",
-           "save_recipe", "settings_of"]
+__all__ = ["Recipe", "RecipeError", "SettingDifference", "apply_settings", "default_xmp_table", "diff_settings", "load_recipe",
+           "read_camera_settings", "save_recipe", "settings_of", "with_studio_defaults"]
 
 FORMAT = 1
 _OPTICS_NUMBERS = ("sensor_width_mm", "coc_um", "coc_px", "focal_length_mm", "f_number", "magnification", "pupil_ratio")
@@ -151,9 +151,8 @@ def save_recipe(path: Path, recipe: Recipe, reference_bgr: np.ndarray, *, force:
     for target in (path, png):
         if os.path.lexists(target) and not force:  # a link, even a broken one, is there too
             raise RecipeError(f"{target} exists; choose another name or replace it with --force.")
-    if not path.parent.is_dir():
-        raise RecipeError(f"The folder {path.parent} does not exist.")
-    recipe = replace(recipe, reference=png.name)
+    _make_folder(path.parent)
+    recipe = with_studio_defaults(replace(recipe, reference=png.name))
     ok, encoded = cv2.imencode(".png", reference_bgr)
     if not ok:
         raise RecipeError("The reference picture could not be encoded as PNG.")
@@ -163,6 +162,34 @@ def save_recipe(path: Path, recipe: Recipe, reference_bgr: np.ndarray, *, force:
     except SaveError as error:
         raise RecipeError(str(error)) from None
     return png
+
+
+def _make_folder(folder: Path) -> None:
+    """The recipe's folder, made with its parents when missing; one sentence when it cannot be."""
+    if folder.is_dir():
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise RecipeError(f"The recipe's folder {folder} is a file (or a link to one); choose a folder.") from None
+    except NotADirectoryError:
+        raise RecipeError(f"The recipe's folder {folder} cannot be made: part of its path is a file.") from None
+    except OSError as error:
+        raise RecipeError(f"The recipe's folder {folder} could not be made ({error.strerror or error}).") from None
+
+
+def default_xmp_table() -> dict:
+    """The ``[xmp]`` table of the rating policy focuslock uses when a recipe gives none."""
+    policy = RatingPolicy()
+    return {"rating": {str(verdict): stars for verdict, stars in policy.ratings},
+            "label": {str(verdict): label for verdict, label in policy.labels}}
+
+
+def with_studio_defaults(recipe: Recipe) -> Recipe:
+    """``recipe`` with a working ``[naming]`` pattern and ``[xmp]`` ratings where it has
+    none (the defaults a session uses anyway, written out to be edited)."""
+    naming = recipe.naming if recipe.naming.get("pattern") else {**recipe.naming, "pattern": DEFAULT_PATTERN}
+    return replace(recipe, naming=naming, xmp=recipe.xmp or default_xmp_table())
 
 
 def load_recipe(path: Path) -> tuple[Recipe, np.ndarray]:
@@ -276,14 +303,33 @@ def _to_toml(recipe: Recipe) -> str:
         lines.append(f"lens = {_value(recipe.lens)}")
     lines += [f"{k} = {_value(v)}" for k, v in recipe.optics.items()]
     lines += ["", "[check]", f"drift_limit_pct = {_value(recipe.drift_limit_pct)}"]
-    for table, values in (("overlay", recipe.overlay), ("naming", recipe.naming)):
-        lines += ["", f"[{table}]"] + [f"{_key(k)} = {_value(v)}" for k, v in values.items()]
-    lines += ["", "[xmp]"]
+    lines += ["", "[overlay]"] + [f"{_key(k)} = {_value(v)}" for k, v in recipe.overlay.items()]
+    lines += ["", "[naming]"] + _NAMING_COMMENTS + [f"{_key(k)} = {_value(v)}" for k, v in recipe.naming.items()]
+    lines += ["", "[xmp]"] + _XMP_COMMENTS
     for sub, values in recipe.xmp.items():
         lines.append(f"{_key(sub)} = {_value(values)}")
     for box in recipe.features_px:
         lines += ["", "[[features]]", f"box = {_value([float(v) for v in box])}"]
     return "\n".join(lines) + "\n"
+
+
+# Written above the [naming] and [xmp] tables of every recipe: what can go there, with
+# examples (tomllib reads the comments as nothing; the values below them are the ones in use).
+_NAMING_COMMENTS = [
+    "# How a session names each capture (capture --session, the window's --session): tokens",
+    "# {session} {sku} {seq:04d} {date} {time} {verdict} {camera} {original}; the extension is kept,",
+    "# a taken name gets -2. Examples:",
+    '#   pattern = "{session}_{sku}_{seq:04d}"       # bottles_4006381333931_0042.JPG',
+    '#   pattern = "{date}_{sku}_{seq:03d}"           # 20261207_A123_007.JPG',
+    '#   pattern = "{session}_{original}"            # bottles_IMG_1234.CR3',
+]
+_XMP_COMMENTS = [
+    "# The XMP sidecar's star rating (-1 rejected, 0 to 5) and colour label (Red, Yellow, Green,",
+    "# Blue, Purple, or \"\" for none) for each verdict: pass, uncertain, drift, soft. A rating you set",
+    "# yourself in Lightroom or darktable is kept. Examples:",
+    "#   rating = {pass = 4, uncertain = 2, drift = 1, soft = -1}   # soft shots rejected",
+    '#   label = {pass = "", soft = "Red"}                          # only soft shots labelled',
+]
 
 
 def _key(key: str) -> str:
