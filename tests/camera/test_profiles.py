@@ -3,6 +3,7 @@ focus-drive semantics turn "n finest steps, positive = farther" into the right w
 
 from __future__ import annotations
 
+import logging
 import shutil
 
 import pytest
@@ -11,6 +12,12 @@ from focuslock.core.resources import data_folder
 from focuslock.devices.profiles import ProfileError, load_profile, load_profiles, match_profile
 
 FAMILIES = {"canon-eos", "nikon", "sony", "fujifilm", "panasonic", "olympus", "generic-ptp"}
+
+def _warnings(caplog) -> str:
+    """The warnings focuslock logged, one a line (as the command line shows them on stderr)."""
+    return "".join(f"{r.getMessage()}\n" for r in caplog.records
+                   if r.name.startswith("focuslock") and r.levelno >= logging.WARNING)
+
 
 
 def _profile(key):
@@ -110,13 +117,13 @@ def _drivers_copy(tmp_path):
     return folder
 
 
-def test_one_broken_profile_is_skipped_with_its_line_and_every_other_family_still_works(tmp_path, capsys):
+def test_one_broken_profile_is_skipped_with_its_line_and_every_other_family_still_works(tmp_path, caplog):
     folder = _drivers_copy(tmp_path)
     sony = folder / "sony.toml"
     sony.write_text(sony.read_text().replace("[focus_drive]", "[focus_drive", 1))  # a syntax error
     load_profiles.cache_clear()
     profiles = load_profiles(folder)
-    err = capsys.readouterr().err
+    err = _warnings(caplog)
     assert "sony.toml, line" in err and "(not valid TOML)" in err and "This profile was skipped" in err
     assert "sony" not in [p.key for p in profiles]
     assert match_profile("Canon Inc.", "Canon EOS R5", profiles).key == "canon-eos"
@@ -133,12 +140,12 @@ def test_one_broken_profile_is_skipped_with_its_line_and_every_other_family_stil
         (folder / "olympus.toml").read_text().replace('name = "', 'fallback = "no"\nname = "', 1)),
      "olympus.toml, line 2: field 'fallback' must be true or false, got 'no'"),
 ])
-def test_bad_bytes_a_folder_and_a_text_for_a_boolean_are_skipped_in_one_sentence(tmp_path, capsys, damage, words):
+def test_bad_bytes_a_folder_and_a_text_for_a_boolean_are_skipped_in_one_sentence(tmp_path, caplog, damage, words):
     folder = _drivers_copy(tmp_path)
     damage(folder)
     load_profiles.cache_clear()
     profiles = load_profiles(folder)
-    err = capsys.readouterr().err
+    err = _warnings(caplog)
     assert words in err and err.count("\n") == 1
     assert len(profiles) >= 6
 

@@ -1,12 +1,20 @@
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
 import pytest
 
-from focuslock.optics.catalog import CatalogError, load_catalog
 from focuslock.core.resources import data_folder
+from focuslock.optics.catalog import CatalogError, load_catalog
+
+
+def _warnings(caplog) -> str:
+    """The warnings focuslock logged, one a line (as the command line shows them on stderr)."""
+    return "".join(f"{r.getMessage()}\n" for r in caplog.records
+                   if r.name.startswith("focuslock") and r.levelno >= logging.WARNING)
+
 
 
 def test_the_shipped_catalog_loads_and_covers_the_common_bodies():
@@ -55,11 +63,11 @@ def _broken_copy(tmp_path: Path, file: str, old: str, new: str) -> Path:
         ("sensors.toml", "width_px = 8192", "widht_px = 8192", "unknown field 'widht_px'", ("camera", "EOS R5")),
     ],
 )
-def test_a_bad_entry_is_skipped_with_a_warning_naming_file_line_and_field(tmp_path, capsys, file, old, new, message,
+def test_a_bad_entry_is_skipped_with_a_warning_naming_file_line_and_field(tmp_path, caplog, file, old, new, message,
                                                                           skipped):
     folder = _broken_copy(tmp_path, file, old, new)
     catalog = load_catalog(folder)
-    err = capsys.readouterr().err
+    err = _warnings(caplog)
     assert message in err and "was skipped; the rest of the catalog works" in err
     assert err.count("\n") == 1  # one entry broken, one warning
     # The rest works: the shipped catalog minus the broken entry.
@@ -79,7 +87,7 @@ def test_a_shipped_file_that_is_not_toml_is_one_sentence_with_its_line(tmp_path)
 
 
 def test_the_users_own_lenses_load_beside_the_shipped_ones_and_a_broken_user_file_is_skipped(tmp_path, monkeypatch,
-                                                                                              capsys):
+                                                                                              caplog):
     from focuslock.optics import catalog as catalog_module
 
     user = tmp_path / "config"
@@ -94,7 +102,7 @@ def test_the_users_own_lenses_load_beside_the_shipped_ones_and_a_broken_user_fil
         catalog = load_catalog()
         assert catalog.lens("bellows").focal_length_mm == 50
         assert catalog.lens("MP-E 65").max_magnification == 5  # the shipped ones still there
-        err = capsys.readouterr().err
+        err = _warnings(caplog)
         assert "sensors.toml, line 2: byte 0xe9 is not UTF-8 text" in err and "The file was skipped" in err
     finally:
         catalog_module.load_catalog.cache_clear()

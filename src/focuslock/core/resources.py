@@ -24,19 +24,21 @@ This module imports nothing from focuslock, so any part may use it.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
 import stat
-import sys
 import tomllib
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from focuslock.core.errors import FocuslockError
 
 __all__ = ["MAX_USER_FILE_BYTES", "DataFileError", "data_folder", "data_folders", "is_box", "is_finite_number", "line_of",
            "read_toml", "read_user_file", "user_config_folder", "warn"]
+
+logger = logging.getLogger(__name__)
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 
@@ -157,6 +159,7 @@ def line_of(path: Path, field: str, value: str | None = None) -> int | None:
 
 
 def warn(message: str) -> None:
-    """A data problem the user should fix while the rest goes on: printed on stderr as
-    ``focuslock: …`` (once per load: the loaders are cached)."""
-    print(f"focuslock: {message}", file=sys.stderr)
+    """A data problem the user should fix while the rest goes on: logged as a warning (the
+    command line shows it on stderr as ``focuslock: …``; once per load: the loaders are
+    cached)."""
+    logger.warning("%s", message)

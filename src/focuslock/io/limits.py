@@ -46,7 +46,7 @@ from focuslock.io.image_format import (
 __all__ = ["MAX_FRAME_PIXELS", "MIN_FRAME_SIDE_PX", "FrameSizeError", "ImageFormatError", "check_frame_size", "check_header",
            "decode_image", "header_size", "jpeg_cut_short", "max_file_bytes", "read_image_bytes", "read_image_file"]
 
-_log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 # 200 million pixels: above the largest camera files made today (151 MP medium format),
 # far below what would exhaust a laptop (an RGB frame of this size is 600 MB). The same
@@ -166,7 +166,7 @@ def _decode(buffer: np.ndarray, name: str, flags: int, max_pixels: int) -> np.nd
     try:
         image = cv2.imdecode(buffer, flags) if buffer.size else None
     except cv2.error as error:
-        _log.debug("OpenCV refused %s: %s", name, error)
+        logger.debug("OpenCV refused %s: %s", name, error)
         image = None  # OpenCV's own limits or a malformed file: its raw assertion text is no sentence
     if image is None:
         raise CorruptFrameError(f"{name} is not a readable image; it was skipped.")

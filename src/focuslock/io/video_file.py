@@ -29,7 +29,7 @@ from focuslock.io.limits import MAX_FRAME_PIXELS, check_frame_size
 
 __all__ = ["VideoFileReader", "DecodedFrame"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 # No container stores a frame in fewer bytes than this (a packet's header alone): a
 # claimed frame count above the file's size over this is not believed.
@@ -212,6 +212,6 @@ def _believable_count(claimed: int, file_bytes: int, name: str) -> int | None:
     if claimed <= 0:
         return None
     if claimed * MIN_BYTES_PER_FRAME > file_bytes:
-        log.info("%s claims %d frames in %d bytes; the count is what is read instead.", name, claimed, file_bytes)
+        logger.info("%s claims %d frames in %d bytes; the count is what is read instead.", name, claimed, file_bytes)
         return None
     return claimed

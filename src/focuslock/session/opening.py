@@ -35,7 +35,7 @@ from focuslock.session.store import DATABASE_NAME, LoggedShot, SessionError, Sho
 
 __all__ = ["NewSessionLog", "RecipeOrigin", "SetupRequest", "open_session", "setup_conflict"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 Box = tuple[float, float, float, float]
 
@@ -125,7 +125,7 @@ def open_session(session_dir: Path, folder: Path | None, request: SetupRequest):
             conflict = setup_conflict(session_dir, stored, reference, request, request_reference)
             if conflict:
                 raise SessionError(conflict)
-            log.info("Session %s resumed (%d shots logged)", session_dir, store.shot_count())
+            logger.info("Session %s resumed (%d shots logged)", session_dir, store.shot_count())
             return store, _judge(reference, setup)
         if not request.features_px:
             raise SessionError("A new session needs the feature that must be sharp: --roi X,Y,W,H (in the reference "
@@ -245,7 +245,7 @@ class NewSessionLog:
             if self._request.recipe is not None:
                 data["recipe"] = self._request.recipe.to_json()
             store.save_setup(data)
-            log.info("Session %s started, reference %s", self.folder, setup.reference)
+            logger.info("Session %s started, reference %s", self.folder, setup.reference)
         self._started = True
 
 

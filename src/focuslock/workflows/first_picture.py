@@ -27,7 +27,7 @@ from focuslock.session.store import DATABASE_NAME, SessionError, ShotStore
 
 __all__ = ["needs_a_first_picture", "open_on_first_picture"]
 
-_log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 def needs_a_first_picture(session_dir: Path, folder: Path, request: SetupRequest) -> bool:
@@ -77,7 +77,7 @@ def open_on_first_picture(session_dir: Path, folder: Path, request: SetupRequest
                     say(f"{item.path.name} cannot be the reference: {error} Waiting for the next picture.")
                     continue
                 say(f"Took {item.path.name} as the reference.")
-                _log.info("reference %s taken from the hot folder %s", item.path, folder)
+                logger.info("reference %s taken from the hot folder %s", item.path, folder)
                 return opened
             if once and not hot.pending_count and not ready:
                 return None

@@ -50,7 +50,7 @@ from focuslock.session.xmp import RatingPolicy, SidecarError, XmpFields, sidecar
 
 __all__ = ["WatchError", "WatchOptions", "open_session", "run_watch"]
 
-_log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 # How long a RAW waits for its JPEG before it is logged alone (seconds after it is complete).
 _PAIR_WAIT_S = 5.0
@@ -225,7 +225,7 @@ class CaptureLog:
 def _per_file_reason(name: str, error: BaseException, doing: str) -> str:
     if isinstance(error, CorruptFrameError):
         return str(error)
-    _log.debug("%s could not be %s", name, doing, exc_info=error)
+    logger.debug("%s could not be %s", name, doing, exc_info=error)
     detail = {MemoryError: "not enough memory", RecursionError: "nested too deep"}.get(type(error)) or (
         str(error).strip().splitlines() or [type(error).__name__])[-1][:160]
     return f"{name} could not be {doing} ({detail}); its focus was not checked."
@@ -288,7 +288,7 @@ def _handle(path: Path, complete: bool, companions: list[Path], store: ShotStore
             except SidecarError as error:
                 notes.append(str(error))
             except (RecursionError, MemoryError, ValueError) as error:
-                _log.debug("the sidecar %s could not be merged", sidecar, exc_info=error)
+                logger.debug("the sidecar %s could not be merged", sidecar, exc_info=error)
                 notes.append(f"The sidecar {sidecar.name} could not be merged ({type(error).__name__}); it was left as it is.")
     try:
         logged = store.record_shot(record)
