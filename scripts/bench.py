@@ -333,7 +333,7 @@ def _run_events(app, seconds: float) -> None:
         time.sleep(0.0005)
 
 
-def QtCore_AllEvents():  # noqa: N802 (a small indirection keeps Qt out of module import)
+def QtCore_AllEvents():  # (a small indirection keeps Qt out of module import)
     from PySide6 import QtCore
 
     return QtCore.QEventLoop.AllEvents

@@ -136,7 +136,7 @@ def test_a_mutated_catalog_keeps_every_other_entry_working(tmp_path_factory, lin
     load_catalog.cache_clear()
     try:
         catalog = load_catalog(folder)
-    except Exception as error:  # noqa: BLE001 - only a CatalogError sentence is allowed, and only for formats
+    except Exception as error:  # only a CatalogError sentence is allowed, and only for formats
         from focuslock.optics.catalog import CatalogError
 
         assert isinstance(error, CatalogError), repr(error)

@@ -133,7 +133,7 @@ def _wait_for_shots(session: Path, count: int, timeout_s: float = 90.0) -> int:
         try:
             with ShotStore.read(session) as store:
                 seen = store.shot_count()
-        except Exception:  # noqa: BLE001 - the watcher is still creating it
+        except Exception:  # the watcher is still creating it
             seen = 0
         if seen >= count:
             return seen

@@ -47,7 +47,7 @@ def run_unprivileged(check: Callable[[], object]) -> object:
             os.setgid(NOBODY)
             os.setuid(NOBODY)
             payload = {"result": check()}
-        except BaseException as error:  # noqa: BLE001 - reported to the parent as it is
+        except BaseException as error:  # reported to the parent as it is
             payload = {"error": repr(error)}
         with os.fdopen(write_end, "w") as handle:
             handle.write(json.dumps(payload))

@@ -139,7 +139,7 @@ class HotFolder:
         wake = self._wake
 
         class _Wake(FileSystemEventHandler):
-            def on_any_event(self, event) -> None:  # noqa: D401 - watchdog's callback
+            def on_any_event(self, event) -> None:  # watchdog's callback
                 wake.set()
 
         try:

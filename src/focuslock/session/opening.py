@@ -297,7 +297,7 @@ def _first_picture(folder: Path | None) -> Path | None:
         return None
     try:
         pictures = list_images(folder)
-    except Exception:  # noqa: BLE001 - a missing folder is reported by the caller
+    except Exception:  # a missing folder is reported by the caller
         return None
     return pictures[0] if pictures else None
 

@@ -8,7 +8,7 @@ the watch after the file in hand (nothing half-logged).
 
 from __future__ import annotations
 
-import sys
+import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +19,8 @@ from focuslock.session.review import ShotReview
 from focuslock.ui.review_panel import ReviewPanel
 
 __all__ = ["ReviewWindow", "run_review_window"]
+
+logger = logging.getLogger(__name__)
 
 # work(stop, show, say): watches until ``stop`` is set, calling show(review) per shot and
 # say(text) for what a user should read; returns the counts (or raises).
@@ -60,7 +62,7 @@ class ReviewWindow(QtWidgets.QMainWindow):
     def _run(self, work: Work) -> None:
         try:
             outcome = work(self._stop, self._bridge.review.emit, self._bridge.message.emit)
-        except Exception as error:  # noqa: BLE001 - the window says it; nothing is lost that was logged
+        except Exception as error:  # the window says it; nothing is lost that was logged
             outcome = error
         self._bridge.finished.emit(outcome)
 
@@ -80,7 +82,7 @@ class ReviewWindow(QtWidgets.QMainWindow):
     def watching(self) -> bool:
         return self._thread.is_alive()
 
-    def closeEvent(self, event) -> None:  # noqa: N802
+    def closeEvent(self, event) -> None:
         self._stop.set()  # the watch ends after the file in hand
         self._thread.join(30.0)
         super().closeEvent(event)
@@ -96,6 +98,6 @@ def run_review_window(work: Work, *, title: str, screenshot: Path | None = None,
     close_later(window, quit_after_s, screenshot)
     app.exec()
     if window.failure:
-        print(f"focuslock: {window.failure}", file=sys.stderr)
+        logger.error("%s", window.failure)
         return 1
     return 0

@@ -40,7 +40,7 @@ def needs_a_first_picture(session_dir: Path, folder: Path, request: SetupRequest
         return False
     try:
         return not list_images(folder)
-    except Exception:  # noqa: BLE001 - a folder that cannot be listed is reported by the watch itself
+    except Exception:  # a folder that cannot be listed is reported by the watch itself
         return False
 
 

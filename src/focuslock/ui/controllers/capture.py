@@ -105,7 +105,7 @@ class CaptureController(QtCore.QObject):
     def _done(self, future: Future) -> None:
         try:
             outcome = future.result()
-        except Exception as error:  # noqa: BLE001 - any failure: one sentence, and the panel usable again
+        except Exception as error:  # any failure: one sentence, and the panel usable again
             message = error.user_message if isinstance(error, CameraError) else f"The capture failed: {error}."
             saved = getattr(error, "saved_paths", [])
             if saved:

@@ -97,7 +97,7 @@ class FocusDriveController(QtCore.QObject):
         except NotSupportedError as error:
             self.unavailable.emit(error.user_message)
             return
-        except Exception as error:  # noqa: BLE001 - busy, unplugged: say so, keep the drive usable
+        except Exception as error:  # busy, unplugged: say so, keep the drive usable
             self.failed.emit(error.user_message if isinstance(error, CameraError) else f"Focus drive failed: {error}.")
             return
         self.set_position(self._position + moved)

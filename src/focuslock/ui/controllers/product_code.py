@@ -72,7 +72,7 @@ class ProductCodeController(QtCore.QObject):
         self._in_flight = False
         try:
             code = future.result()
-        except Exception:  # noqa: BLE001 - a failed read is no code; the next look tries again
+        except Exception:  # a failed read is no code; the next look tries again
             return
         if code is not None:
             self.offered.emit(code.text, "QR code" if code.kind == "QR" else f"barcode ({code.kind})")

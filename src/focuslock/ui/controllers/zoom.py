@@ -73,7 +73,7 @@ class ZoomController(QtCore.QObject):
         except CameraError as error:
             self.notice.emit(error.user_message, 10000)
             return
-        except Exception as error:  # noqa: BLE001 - a zoom the source refuses: say so
+        except Exception as error:  # a zoom the source refuses: say so
             self.notice.emit(str(error), 10000)
             return
         self.window = window if window.zoom != 1.0 else None
