@@ -364,6 +364,9 @@ ROLES = [
          lambda p, w, o: ["live", "--source", f"video:{p}", "--headless", "--seconds", "1", "--out", str(o)]),
     Role("live--out", "/", DIR_OUT, lambda p, w, o: ["live", "--source", "sim", "--headless", "--seconds", "1", "--out", p]),
     Role("demo--out", "/", DIR_OUT, lambda p, w, o: ["demo", "--headless", "--seconds", "1", "--out", p]),
+    Role("demo--screenshot", ".png", FILE_OUT, lambda p, w, o: ["demo", "--screenshot", p, "--quit-after", "1"]),
+    Role("live--screenshot", ".png", FILE_OUT,
+         lambda p, w, o: ["live", "--source", "sim", "--screenshot", p, "--quit-after", "1"]),
     # A marks folder that does not exist yet simply holds no marks: not an error.
     Role("mark-list--marks", "/", tuple(k for k in DIR_IN if k != "missing")
          + ("marks-text.json", "marks-empty.json", "marks-fifo.json", "marks-dev-zero.json"),

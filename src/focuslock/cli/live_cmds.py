@@ -68,6 +68,11 @@ def _window(session, settings, args, title: str, setup=None) -> int:
     """Run the window; a machine without a display gets one sentence, not a Qt abort."""
     if args.screenshot is not None and args.quit_after is None:
         raise UserError("--screenshot needs --quit-after SECONDS (the screenshot is taken just before quitting).")
+    if args.screenshot is not None:
+        from focuslock.io.outputs import check_outputs
+
+        # A screenshot replaces an earlier one, but never a folder, a pipe or a device.
+        check_outputs({"--screenshot": args.screenshot}, [], force=True)
     require_display("run with --headless")
     if (args.session is None) != (args.recipe is None):
         raise UserError("--session and --recipe go together: the session checks every capture against the recipe.")
