@@ -164,3 +164,35 @@ def test_auto_on_a_real_stack_frame_is_followed_as_the_frames_change(stack):
     results = [engine.process(image, settings, 0) for image in images[:4]]
     assert all(r.track is not None and not r.track.lost for r in results)
     assert results[0].state in ("sharp", "uncertain")
+
+
+# -- one frame saved with its grid ---------------------------------------------------
+
+def test_a_frame_of_each_kind_of_source_is_saved_with_its_size(tmp_path):
+    from focuslock.workflows.choose_feature import ChooseError, frame_of_source, save_frame
+
+    for source, size in (("sim", (1024, 680)), (f"folder:{REDUCED_STACKS / 'pcb'}", (1024, 768)),
+                         (str(REDUCED_STACKS / "barcode.jpg"), (400, 300)), (str(REDUCED_STACKS / "switch"), (1024, 768))):
+        rgb, origin = frame_of_source(source)
+        saved = save_frame(rgb, tmp_path / "out" / "frame.png", inputs=(origin,) if origin else (), force=True)
+        assert (saved.width, saved.height) == size
+        assert saved.sentence() == f"{size[0]}×{size[1]} px; saved {tmp_path / 'out' / 'frame.png'}"
+        written = cv2.imread(str(saved.path))
+        assert written.shape[:2] == (size[1], size[0])
+    # The grid is drawn: thin light lines every 100 px on a 1024 px frame, the picture between them kept.
+    rgb, _ = frame_of_source("sim")
+    plain = save_frame(rgb, tmp_path / "plain.png", grid=False)
+    gridded = save_frame(rgb, tmp_path / "grid.png")
+    a, b = cv2.imread(str(plain.path)).astype(int), cv2.imread(str(gridded.path)).astype(int)
+    assert np.array_equal(a, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR).astype(int))
+    changed_columns = np.flatnonzero(np.abs(a - b)[310:370].sum(axis=(0, 2)) > 0)
+    assert {100, 200, 500, 900} <= set(changed_columns.tolist())
+    assert len(changed_columns) < 40  # thin lines (and nothing else on those rows)
+    # Never over a file without --force, never over its input, only PNG.
+    with pytest.raises(ChooseError, match="exists"):
+        save_frame(rgb, gridded.path)
+    with pytest.raises(ChooseError, match="PNG"):
+        save_frame(rgb, tmp_path / "frame.jpg")
+    picture = REDUCED_STACKS / "barcode.jpg"
+    with pytest.raises(ChooseError, match="input"):
+        save_frame(rgb, picture.with_suffix(".png"), inputs=(picture.with_suffix(".png"),), force=True)
