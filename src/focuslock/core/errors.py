@@ -29,8 +29,8 @@ __all__ = [
 class FocuslockError(Exception):
     """Root of every error focuslock reports to a user; ``user_message`` is its sentence."""
 
-    def __init__(self, user_message: str = "") -> None:
-        super().__init__(user_message)
+    def __init__(self, user_message: str = "", *args: object) -> None:
+        super().__init__(user_message, *args)
         self.user_message = user_message
 
 

@@ -12,6 +12,7 @@ import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from focuslock.core.errors import FocuslockError
 from focuslock.core.resources import DataFileError, data_folders, line_of, read_toml, warn
 
 __all__ = [
@@ -27,7 +28,7 @@ SETTING_NAMES = ("aperture", "shutterspeed", "iso", "exposurecompensation", "cap
 FOCUS_KINDS = ("radio", "range", "chunked-range", "absolute")
 
 
-class ProfileError(ValueError):
+class ProfileError(FocuslockError, ValueError):
     """A profile file is wrong: one sentence naming the file and the field."""
 
 

@@ -15,10 +15,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from focuslock.core.errors import FocuslockError
+
 __all__ = ["ZoomError", "ZoomWindow"]
 
 
-class ZoomError(Exception):
+class ZoomError(FocuslockError):
     """One sentence for the user."""
 
 

@@ -33,7 +33,7 @@ def pair_noise_sigmas(lock_grey: np.ndarray, neighbours: list[np.ndarray], roi_p
     x, y, w, h = (int(v) for v in roi_px)
     height, width = lock_grey.shape
     s = _SEARCH_PX
-    if w < 8 or h < 8 or x - s < 0 or y - s < 0 or x + w + s > width or y + h + s > height:
+    if w < MIN_FEATURE_PX or h < MIN_FEATURE_PX or x - s < 0 or y - s < 0 or x + w + s > width or y + h + s > height:
         return []
     reference = lock_grey[y : y + h, x : x + w].astype(np.float32)
     sigmas = []

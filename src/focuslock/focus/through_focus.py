@@ -14,6 +14,8 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from focuslock.core.errors import FocuslockError
+
 __all__ = ["ARM_FROM_COC", "ThroughFocusError", "fit_through_focus"]
 
 # Readings this many CoC past the least blur lie on the V's straight arms (nearer the
@@ -21,7 +23,7 @@ __all__ = ["ARM_FROM_COC", "ThroughFocusError", "fit_through_focus"]
 ARM_FROM_COC = 1.0
 
 
-class ThroughFocusError(ValueError):
+class ThroughFocusError(FocuslockError, ValueError):
     """The readings do not show a focus curve that can be fitted (one sentence)."""
 
 

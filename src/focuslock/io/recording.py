@@ -19,6 +19,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from focuslock.core.errors import FocuslockError
+
 __all__ = ["RecordingError", "RecordingFull", "VideoRecorder"]
 
 _TIME_BASE = Fraction(1, 90_000)  # the MPEG clock: exact for every common frame rate
@@ -27,7 +29,7 @@ _CHECK_SIZE_EVERY_FRAMES = 30
 _PRESET = "ultrafast"
 
 
-class RecordingError(Exception):
+class RecordingError(FocuslockError):
     """The recording cannot go on (disk full, folder gone); what was written plays.
     ``str()`` is one sentence."""
 

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from focuslock.core.errors import FocuslockError
 from focuslock.core.resources import DataFileError, data_folders, line_of, read_toml, warn
 from focuslock.optics.close_focus import FocusPoint, FocusState, focus_state, magnification_at
 from focuslock.optics.coc import conventional_coc_mm
@@ -21,7 +22,7 @@ from focuslock.optics.coc import conventional_coc_mm
 __all__ = ["Camera", "Catalog", "CatalogError", "Lens", "SensorFormat", "load_catalog"]
 
 
-class CatalogError(ValueError):
+class CatalogError(FocuslockError, ValueError):
     """A catalog file is wrong, or a name is not in it: one sentence for the user."""
 
 

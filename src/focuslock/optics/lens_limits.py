@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import math
 
+from focuslock.core.errors import FocuslockError
+
 __all__ = ["MAGNIFICATION_RANGE", "MAX_DISTANCE_MM", "MAX_FOCAL_LENGTH_MM", "MAX_F_NUMBER", "OpticsError",
            "WAVELENGTH_RANGE_NM", "check_lens", "positive"]
 
 
-class OpticsError(ValueError):
+class OpticsError(FocuslockError, ValueError):
     """A lens value that cannot be: the text is one sentence naming the bad value."""
 
 

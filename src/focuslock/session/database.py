@@ -9,6 +9,7 @@ import os
 import sqlite3
 from pathlib import Path
 
+from focuslock.core.errors import FocuslockError
 from focuslock.session.migrations import MIGRATIONS
 from focuslock.session.own_files import SessionFileError, check_own_file, open_own_file
 from focuslock.session.read_only import ReadOnlyError, connect_read_only
@@ -20,7 +21,7 @@ DATABASE_NAME = "focuslock-session.sqlite"
 LOCK_NAME = "focuslock-session.lock"
 
 
-class SessionError(Exception):
+class SessionError(FocuslockError):
     """The session's database cannot be used; ``str()`` is one sentence for the user."""
 
 

@@ -22,10 +22,12 @@ import os
 import stat
 from pathlib import Path
 
+from focuslock.core.errors import FocuslockError
+
 __all__ = ["SessionFileError", "check_own_file", "file_kind", "open_own_file"]
 
 
-class SessionFileError(Exception):
+class SessionFileError(FocuslockError):
     """A session file that is a link or not a regular file (one sentence)."""
 
 

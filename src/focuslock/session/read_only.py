@@ -13,12 +13,14 @@ import logging
 import sqlite3
 from pathlib import Path
 
+from focuslock.core.errors import FocuslockError
+
 __all__ = ["ReadOnlyError", "connect_read_only"]
 
 log = logging.getLogger(__name__)
 
 
-class ReadOnlyError(Exception):
+class ReadOnlyError(FocuslockError):
     """The database cannot be read where it is; ``str()`` is one sentence."""
 
 

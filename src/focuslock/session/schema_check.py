@@ -27,6 +27,8 @@ import re
 import sqlite3
 from pathlib import Path
 
+from focuslock.core.errors import FocuslockError
+
 __all__ = ["MAX_CELL_BYTES", "SchemaError", "check_database", "check_schema", "harden"]
 
 log = logging.getLogger(__name__)
@@ -39,7 +41,7 @@ _MAX_OBJECTS = 1000
 _NAME_SHOWN = 80
 
 
-class SchemaError(Exception):
+class SchemaError(FocuslockError):
     """The database is not focuslock's session log; ``str()`` is one sentence."""
 
 

@@ -45,8 +45,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from focuslock.core.errors import FocuslockError
+from focuslock.core.resources import is_box, is_finite_number
 from focuslock.devices.base import CorruptFrameError
-from focuslock.io.limits import FrameSizeError, read_image_file
 from focuslock.focus.capture_check import judge_view, reduce_to_width
 from focuslock.focus.defocus import view_margin_px
 from focuslock.focus.exposure import ExposureNote, FeatureExposure, Levels, compare_levels, feature_levels
@@ -54,9 +55,9 @@ from focuslock.focus.feature import extract_view
 from focuslock.focus.lock import FocusLock, FocusState, LockSettings
 from focuslock.focus.noise import single_frame_noise_sigma
 from focuslock.focus.track import FeatureTracker, TrackSettings
+from focuslock.io.limits import FrameSizeError, read_image_file
 from focuslock.optics.coc import coc_in_picture
 from focuslock.optics.lens_limits import OpticsError
-from focuslock.core.resources import is_box, is_finite_number
 from focuslock.session.records import FeatureVerdict
 from focuslock.session.verdict import ShotOutcome, ShotVerdict, overall_verdict
 
@@ -73,7 +74,7 @@ _SEARCH_SHARE = 0.12
 _SCALES_KEPT = 4
 
 
-class SetupError(ValueError):
+class SetupError(FocuslockError, ValueError):
     """A session setup that cannot be used; ``str()`` is one sentence."""
 
 

@@ -54,8 +54,9 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from focuslock.io.files import SaveError, replace_file_atomically
+from focuslock.core.errors import FocuslockError
 from focuslock.focus.exposure import EXPOSURE_KEYWORDS, ExposureNote
+from focuslock.io.files import SaveError, replace_file_atomically
 from focuslock.session.own_files import SessionFileError, file_kind, open_own_file
 from focuslock.session.verdict import ShotOutcome
 
@@ -102,7 +103,7 @@ def xml_text(value: str) -> str:
     return _OTHER_FORBIDDEN.sub("\ufffd", value)
 
 
-class SidecarError(Exception):
+class SidecarError(FocuslockError):
     """A sidecar that could not be written or merged; ``str()`` is one sentence."""
 
 

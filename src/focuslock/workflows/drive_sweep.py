@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from focuslock.core.errors import FocuslockError
 from focuslock.devices.base import Camera, CorruptFrameError
 from focuslock.focus.feature import extract_view
 from focuslock.focus.parts import FeatureReference, grid_regions
@@ -31,7 +32,7 @@ MIN_BACKLASH_GUARD_STEPS = 32
 _MIN_GRID_PART_PX = 12
 
 
-class CalibrationError(Exception):
+class CalibrationError(FocuslockError):
     """One sentence for the user."""
 
 

@@ -13,12 +13,12 @@ tell in yellow.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from focuslock.core.errors import FocuslockError
 from focuslock.devices.base import CorruptFrameError
 from focuslock.devices.folder import list_images, read_bgr_image
 from focuslock.focus.coverage import StackCoverage, check_coverage
@@ -38,7 +38,7 @@ _SOFT_BGR = (0, 0, 255)
 _UNCERTAIN_BGR = (0, 215, 255)
 
 
-class StackCheckError(Exception):
+class StackCheckError(FocuslockError):
     """One sentence for the user."""
 
 

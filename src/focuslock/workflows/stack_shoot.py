@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from focuslock.core.errors import FocuslockError
 from focuslock.core.signals import StopSignals
 from focuslock.devices.base import Camera, CameraError, CorruptFrameError
 from focuslock.optics.coc import coc_in_picture
@@ -39,7 +40,7 @@ __all__ = ["InterruptFlag", "StackShootError", "StackShot", "check_shot", "frame
 _PAUSE_POLL_S = 0.05
 
 
-class StackShootError(Exception):
+class StackShootError(FocuslockError):
     """One sentence for the user."""
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from focuslock.core.errors import FocuslockError
 from focuslock.devices.base import CameraError, CorruptFrameError
 from focuslock.devices.folder import IMAGE_SUFFIXES, list_images, read_rgb_image
 from focuslock.io.video_file import VideoFileReader
@@ -19,7 +20,7 @@ from focuslock.io.video_file import VideoFileReader
 __all__ = ["AnalysisError", "InputFrame", "Prefetch", "input_paths", "is_video", "iter_input", "take_frame_rate"]
 
 
-class AnalysisError(Exception):
+class AnalysisError(FocuslockError):
     """The input cannot be analysed; the text is one sentence for the user."""
 
 
