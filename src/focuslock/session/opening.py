@@ -25,8 +25,12 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import cv2
+
+from focuslock.core.box import BoxError
 from focuslock.devices.base import CorruptFrameError
 from focuslock.devices.folder import list_images
+from focuslock.focus.feature_choice import FeatureChoice
 from focuslock.io.files import SaveError, save_new_file
 from focuslock.io.limits import decode_image, read_image_bytes
 from focuslock.session.recipe import Recipe, load_recipe
@@ -71,7 +75,10 @@ class SetupRequest:
     ``features_px``: the boxes (None: whatever the session holds, for a session resumed
     without them); ``reference``: the picture a new session takes as its reference (None:
     the first picture in the watched folder); the CoC as ``SessionSetup`` takes it;
-    ``recipe``: where it all came from, when a recipe gave it.
+    ``recipe``: where it all came from, when a recipe gave it. ``choices``: the features
+    as the user named them when one is known only from the reference picture
+    (``center:WxH``, ``auto``: :mod:`focuslock.focus.feature_choice`), all of them in
+    order, resolved in the reference when the session opens (``features_px`` None then).
     """
 
     features_px: tuple[Box, ...] | None = None
@@ -83,6 +90,7 @@ class SetupRequest:
     lens: str | None = None
     drift_limit_share: float | None = None
     recipe: RecipeOrigin | None = None
+    choices: tuple[FeatureChoice, ...] = ()
 
     @classmethod
     def from_recipe(cls, path: Path) -> tuple[Recipe, SetupRequest]:
@@ -122,18 +130,21 @@ def open_session(session_dir: Path, folder: Path | None, request: SetupRequest):
             setup = _stored_setup(session_dir, stored)
             reference = _read(session_dir / setup.reference, "The session's reference picture")
             request_reference = None if request.reference is None else _read(request.reference, "The reference picture")
+            request = _resolved(request, request_reference or reference, request.reference or setup.reference)
             conflict = setup_conflict(session_dir, stored, reference, request, request_reference)
             if conflict:
                 raise SessionError(conflict)
             logger.info("Session %s resumed (%d shots logged)", session_dir, store.shot_count())
             return store, _judge(reference, setup)
-        if not request.features_px:
+        if not request.features_px and not request.choices:
             raise SessionError("A new session needs the feature that must be sharp: --roi X,Y,W,H (in the reference "
                                "picture's pixels), or a recipe.")
         source = request.reference or _first_picture(folder)
         if source is None:
             raise SessionError(f"There is no picture in {folder} yet to take as the reference; give one with --reference FILE.")
         data = _read(Path(source), "The reference picture")
+        request = _resolved(request, data, source)
+        assert request.features_px is not None  # given, or resolved from the choices just now
         name = _free_name(session_dir, f"reference{Path(source).suffix.lower()}")
         setup = SessionSetup(reference=name, features_px=tuple(request.features_px), coc_px=request.coc_px,
                              coc_um=request.coc_um, sensor_width_mm=request.sensor_width_mm,
@@ -255,6 +266,24 @@ def _stored_setup(session_dir: Path, stored: dict) -> SessionSetup:
     except SetupError as error:
         raise SessionError(f"The session {session_dir} cannot go on: {error} (its log was changed outside focuslock); "
                            "start a new session folder — the captures themselves are untouched.") from None
+
+
+def _resolved(request: SetupRequest, reference: bytes, name: Path | str) -> SetupRequest:
+    """``request`` with its ``choices`` resolved in the reference picture (its encoded
+    bytes): the boxes in ``features_px``; SessionError (one sentence) for one not inside it."""
+    if not request.choices:
+        return request
+    try:
+        rgb = cv2.cvtColor(decode_image(reference, Path(name).name), cv2.COLOR_BGR2RGB)
+        boxes = tuple(_float_box(choice.resolve(rgb, "reference picture").box.as_tuple()) for choice in request.choices)
+    except (CorruptFrameError, BoxError) as error:
+        raise SessionError(str(getattr(error, "user_message", None) or error)) from None
+    return replace(request, features_px=boxes)
+
+
+def _float_box(box: tuple[int, int, int, int]) -> Box:
+    x, y, w, h = box
+    return float(x), float(y), float(w), float(h)
 
 
 def _judge(reference: bytes, setup: SessionSetup) -> ShotJudge:

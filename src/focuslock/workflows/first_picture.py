@@ -32,9 +32,9 @@ logger = logging.getLogger(__name__)
 
 def needs_a_first_picture(session_dir: Path, folder: Path, request: SetupRequest) -> bool:
     """True when the session can only start from a picture that is not there yet: a new
-    session (no log in ``session_dir``), no reference given, features given, and no
-    picture in ``folder``."""
-    if request.reference is not None or not request.features_px:
+    session (no log in ``session_dir``), no reference given, features given (as boxes or
+    as choices made in the reference), and no picture in ``folder``."""
+    if request.reference is not None or not (request.features_px or request.choices):
         return False
     if (Path(session_dir) / DATABASE_NAME).exists():
         return False
