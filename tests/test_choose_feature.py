@@ -196,3 +196,28 @@ def test_a_frame_of_each_kind_of_source_is_saved_with_its_size(tmp_path):
     picture = REDUCED_STACKS / "barcode.jpg"
     with pytest.raises(ChooseError, match="input"):
         save_frame(rgb, picture.with_suffix(".png"), inputs=(picture.with_suffix(".png"),), force=True)
+
+
+# -- the hot folder's session: choices resolved in the reference ---------------------
+
+def test_a_session_resolves_centre_and_auto_in_its_reference(tmp_path):
+    import shutil
+
+    from focuslock.focus.feature_choice import parse_feature_choice
+    from focuslock.session.opening import SetupRequest, open_session
+    from focuslock.session.store import SessionError
+
+    folder = tmp_path / "hot"
+    folder.mkdir()
+    shutil.copy(REDUCED_STACKS / "header_pins.jpg", folder / "A.jpg")
+    choices = (parse_feature_choice("auto"), parse_feature_choice("center:60x40"))
+    store, judge = open_session(tmp_path / "s", folder, SetupRequest(choices=choices))
+    try:
+        image = cv2.cvtColor(cv2.imread(str(folder / "A.jpg")), cv2.COLOR_BGR2RGB)
+        assert judge.setup.features_px[0] == tuple(float(v) for v in auto_feature(image).box.as_tuple())
+        assert judge.setup.features_px[1] == (170.0, 130.0, 60.0, 40.0)
+    finally:
+        store.close()
+    assert not (tmp_path / "s").exists()  # nothing written before the first shot
+    with pytest.raises(SessionError, match="larger than the 400×300 reference picture"):
+        open_session(tmp_path / "s", folder, SetupRequest(choices=(parse_feature_choice("center:500x100"),)))
