@@ -106,13 +106,13 @@ def test_a_processing_failure_is_reported_and_the_session_goes_on():
         calls["n"] += 1
         if calls["n"] == 2:
             raise RuntimeError("boom")
-        return {"n": calls["n"]}
+        return calls["n"]
 
     with LiveSession(SimulatedBench(BenchConfig(**FAST)), processor=flaky) as session:
         seen = [session.next_analysis(3.0) for _ in range(4)]
     errors = [a for a in seen if a is not None and a.error]
     assert errors and "boom" in errors[0].error
-    assert seen[-1] is not None and seen[-1].error is None and seen[-1].results["n"] >= 3
+    assert seen[-1] is not None and seen[-1].error is None and seen[-1].result >= 3
 
 
 def test_a_slow_consumer_drops_frames_instead_of_building_latency():

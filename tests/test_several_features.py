@@ -17,7 +17,7 @@ import pytest
 from focuslock.focus.engine import MAX_FEATURES, FocusSettings
 from focuslock.optics.dof import aperture_covering
 from focuslock.overlay.placement_text import describe_placement
-from focuslock.runtime.pipeline import FramePipeline, PipelineSettings
+from focuslock.runtime.pipeline import FramePipeline, FrameResult, PipelineSettings
 from focuslock.simulators.sim import BenchConfig, SimulatedBench
 
 # One worker builds this module's shared fixture once (pytest -n --dist loadgroup).
@@ -39,7 +39,7 @@ class _Rig:
     def go(self, target: float) -> None:
         self.position += self.bench.drive_focus(int(round(target)) - self.position)
 
-    def frame(self) -> dict:
+    def frame(self) -> FrameResult:
         frame = self.bench.read_frame()
         frame = dataclasses.replace(frame, metadata={**frame.metadata, "drive_position_steps": self.position})
         return self.pipeline(frame, self.settings)
@@ -75,7 +75,7 @@ def racked():
 
 
 def test_each_locked_feature_has_its_own_state(racked):
-    focus = racked["at_lock"]["focus"]
+    focus = racked["at_lock"].focus
     assert len(focus.features) == 2 and focus.features[0].lock is not None and focus.features[1].lock is not None
     # The numeral in focus is sharp; the letters 4 mm off are not called sharp.
     assert focus.features[0].state == "sharp"
@@ -83,7 +83,7 @@ def test_each_locked_feature_has_its_own_state(racked):
 
 
 def test_a_rack_places_both_features_within_a_few_steps(racked):
-    placement = racked["racked"][-1]["focus"].placement
+    placement = racked["racked"][-1].focus.placement
     truth_steps = abs(racked["far_best"] - racked["near_best"])
     assert placement is not None and placement.complete
     assert placement.span_steps == pytest.approx(truth_steps, rel=0.05)
@@ -92,26 +92,26 @@ def test_a_rack_places_both_features_within_a_few_steps(racked):
 
 
 def test_the_window_says_where_the_plane_sits_and_which_aperture_covers_both(racked):
-    results = racked["back"]
-    placement, optics = results["focus"].placement, results["optics"]
+    result = racked["back"]
+    placement, optics = result.focus.placement, result.optics
     # Back on the numeral: the plane of focus sits at it, 0 % of the way to the letters.
     assert placement.plane_share() == pytest.approx(0.0, abs=0.05)
-    lines = describe_placement(placement, optics, results["coc"], step_um=STEP_UM)
+    lines = describe_placement(placement, optics, result.coc, step_um=STEP_UM)
     text = " ".join(lines)
     covering, wider = aperture_covering(abs(racked["far_best"] - racked["near_best"]) * STEP_UM / 1000.0, optics)
     assert f"f/{covering.f_number:g} covers both" in text and f"f/{wider.f_number:g} does not" in text
     assert "0 % of the way from 1 to 2" in text
     # Without a drive calibration the step comes from the rack's own blur slope, in µm.
-    assert "from this rack" in " ".join(describe_placement(placement, optics, results["coc"]))
+    assert "from this rack" in " ".join(describe_placement(placement, optics, result.coc))
 
 
 def test_the_rack_flags_the_feature_locked_far_out_of_focus(racked):
-    placement = racked["racked"][-1]["focus"].placement
+    placement = racked["racked"][-1].focus.placement
     assert placement.locked_soft == (False, True)
-    during = [r["focus"].features[1] for r in racked["racked"] if r["focus"].placement.complete]
+    during = [r.focus.features[1] for r in racked["racked"] if r.focus.placement.complete]
     assert during and all(feature.state != "sharp" for feature in during)
     # The numeral, locked at its best, is sharp again back there.
-    assert racked["back"]["focus"].features[0].state == "sharp"
+    assert racked["back"].focus.features[0].state == "sharp"
 
 
 def test_a_feature_locked_a_little_out_of_focus_is_not_called_sharp_at_its_best():
@@ -128,7 +128,7 @@ def test_a_feature_locked_a_little_out_of_focus_is_not_called_sharp_at_its_best(
         rig.go(near_best + 35 - 40)
         rig.go(near_best + 35)
         rig.settings = dataclasses.replace(rig.settings, focus=rig.settings.focus.follow(near).add_feature(far).with_lock())
-        at_lock = [rig.frame() for _ in range(12)][-1]["focus"]
+        at_lock = [rig.frame() for _ in range(12)][-1].focus
         assert at_lock.features[0].state == "sharp"  # as when locked: all the lock can know yet
         low, high = min(near_best, far_best) - 110, max(near_best, far_best) + 110
         rig.go(low - 30)
@@ -136,10 +136,10 @@ def test_a_feature_locked_a_little_out_of_focus_is_not_called_sharp_at_its_best(
             rig.go(position)
             rig.frame()
             last = rig.frame()
-        assert last["focus"].placement.locked_soft[0]
+        assert last.focus.placement.locked_soft[0]
         rig.go(low - 30)
         rig.go(near_best)
-        at_best = [rig.frame() for _ in range(3)][-1]["focus"].features[0]
+        at_best = [rig.frame() for _ in range(3)][-1].focus.features[0]
     finally:
         rig.bench.close()
     assert at_best.lock.blur_px < 0  # sharper than the soft reference

@@ -34,7 +34,7 @@ def test_boxes_map_between_the_zoomed_and_unzoomed_views():
 def _states(bench, pipeline, settings, frames: int) -> list[str]:
     states = []
     for _ in range(frames):
-        lock = pipeline(bench.read_frame(), settings)["focus"].lock
+        lock = pipeline(bench.read_frame(), settings).focus.lock
         states.append(lock.state.value if lock is not None else "none")
     return states
 
@@ -50,8 +50,8 @@ def test_zoomed_on_the_feature_the_coc_spans_pixels_and_the_lock_judges():
         follow = PipelineSettings()
         follow = follow.with_focus(follow.focus.follow(roi))
         pipeline(bench.read_frame(), follow)
-        results = pipeline(bench.read_frame(), follow)
-        assert results["coc"].coc_px < 1.0 and "zoom live view to 4×" in results["coc"].warning
+        result = pipeline(bench.read_frame(), follow)
+        assert result.coc.coc_px < 1.0 and "zoom live view to 4×" in result.coc.warning
 
         centre = (roi[0] + roi[2] / 2.0, roi[1] + roi[3] / 2.0)
         window = bench.set_live_view_zoom(5.0, centre)
@@ -62,14 +62,14 @@ def test_zoomed_on_the_feature_the_coc_spans_pixels_and_the_lock_judges():
         pipeline = FramePipeline()
         follow = PipelineSettings()
         follow = follow.with_focus(follow.focus.follow(zoomed))
-        results = pipeline(bench.read_frame(), follow)
-        assert results["coc"].coc_px == pytest.approx(5.0 * 0.8204, rel=0.01) and results["coc"].warning is None
+        result = pipeline(bench.read_frame(), follow)
+        assert result.coc.coc_px == pytest.approx(5.0 * 0.8204, rel=0.01) and result.coc.warning is None
         locked = follow.with_focus(follow.focus.with_lock())
         assert _states(bench, pipeline, locked, 12)[-1] == "sharp"
         # Focus moved by the depth of field (one CoC of blur at the box): soft.
-        dof_steps = results["optics"].total_mm * 1000.0 / bench.config.focus_step_um
+        dof_steps = result.optics.total_mm * 1000.0 / bench.config.focus_step_um
         bench.drive_focus(int(round(dof_steps)))
-        assert bench.region_defocus_blur_px(zoomed) > results["coc"].coc_px
+        assert bench.region_defocus_blur_px(zoomed) > result.coc.coc_px
         states = _states(bench, pipeline, locked, 10)
         assert states[-1] == "soft"
         with pytest.raises(ZoomError, match="5×, 10×"):

@@ -61,18 +61,18 @@ def test_a_locked_feature_goes_soft_in_the_live_session_when_focus_is_driven_awa
         session.drive_focus(best).result(5)
         settings = settings.with_focus(settings.focus.follow(roi))
         session.set_settings(settings)
-        assert _wait(lambda a: a.results["focus"].reading is not None, session)
+        assert _wait(lambda a: a.result.focus.reading is not None, session)
         settings = settings.with_focus(settings.focus.with_lock())
         session.set_settings(settings)
-        assert _wait(lambda a: a.results["focus"].state == "sharp", session)
+        assert _wait(lambda a: a.result.focus.state == "sharp", session)
         for _ in range(30):
             session.drive_focus(8).result(5)
-        soft = _wait(lambda a: a.results["focus"].state == "soft", session)
+        soft = _wait(lambda a: a.result.focus.state == "soft", session)
         assert soft is not None
         # Frames carry the session's count of the steps driven (the bench agrees).
         assert soft.frame.metadata["drive_position_steps"] == soft.frame.metadata["sim_truth"].focus_position_steps
         assert soft.frame.metadata["drive_position_steps"] > best
-        assert soft.results["display"].shape == soft.frame.image.shape
+        assert soft.result.display.shape == soft.frame.image.shape
 
 
 def test_headless_demo_shows_the_lock_states_in_its_csv(tmp_path):
@@ -111,16 +111,16 @@ def test_the_live_lock_judges_against_the_coc_of_the_optics():
 
     pipeline(zoomed(bench.read_frame()), settings)
     settings = settings.with_focus(settings.focus.with_lock())
-    results = pipeline(zoomed(bench.read_frame()), settings)
+    result = pipeline(zoomed(bench.read_frame()), settings)
     expected = coc_in_live_view(512 * 5, sensor_width_mm=36.0, sensor_height_mm=24.0).coc_px
-    assert results["coc"].coc_px == pytest.approx(expected)
-    assert results["focus"].lock.coc_px == pytest.approx(expected)
+    assert result.coc.coc_px == pytest.approx(expected)
+    assert result.focus.lock.coc_px == pytest.approx(expected)
     # The user's CoC in pixels wins over the optics.
     settings = replace(settings, optics=OpticsSettings(coc_px=3.5))
     settings = settings.with_focus(settings.focus.with_lock(False))
     pipeline(bench.read_frame(), settings)
     settings = settings.with_focus(settings.focus.with_lock(True))
-    assert pipeline(bench.read_frame(), settings)["focus"].lock.coc_px == 3.5
+    assert pipeline(bench.read_frame(), settings).focus.lock.coc_px == 3.5
 
 
 def test_the_coc_that_judges_is_the_coc_that_draws_the_depth_of_field():
@@ -139,17 +139,17 @@ def test_the_coc_that_judges_is_the_coc_that_draws_the_depth_of_field():
     pipeline(bench.read_frame(), settings)
     settings = settings.with_focus(settings.focus.with_lock())
     frame = bench.read_frame()
-    results = pipeline(frame, settings)
+    result = pipeline(frame, settings)
     pitch_um = frame.metadata["sensor_width_mm"] * 1000.0 / frame.width_px  # the bench's own sensor and frame
-    assert results["focus"].lock.coc_px == 3.0
-    assert results["optics"] is not None
-    assert results["optics"].coc_mm * 1000.0 == pytest.approx(3.0 * pitch_um)
+    assert result.focus.lock.coc_px == 3.0
+    assert result.optics is not None
+    assert result.optics.coc_mm * 1000.0 == pytest.approx(3.0 * pitch_um)
     # The same frame from a source that does not know its sensor (a capture card).
     unknown = replace_frame(frame, metadata={k: v for k, v in frame.metadata.items()
                                              if k not in ("sensor_width_mm", "sensor_height_mm")})
-    results = pipeline(unknown, replace(PipelineSettings(), optics=OpticsSettings()))
-    assert results["coc"].source == "assumed" and results["coc"].warning
-    assert results["optics"] is None
+    result = pipeline(unknown, replace(PipelineSettings(), optics=OpticsSettings()))
+    assert result.coc.source == "assumed" and result.coc.warning
+    assert result.optics is None
 
 
 def test_the_live_verdict_reads_the_benchs_true_defocus_at_the_sensors_own_coc():
@@ -175,8 +175,8 @@ def test_the_live_verdict_reads_the_benchs_true_defocus_at_the_sensors_own_coc()
     pipeline(bench.read_frame(), settings)
     settings = settings.with_focus(settings.focus.with_lock())
     for _ in range(8):  # the lock calibrates on the first still frames
-        results = pipeline(bench.read_frame(), settings)
-    coc_px = results["coc"].coc_px
+        result = pipeline(bench.read_frame(), settings)
+    coc_px = result.coc.coc_px
     assert coc_px == pytest.approx(0.82, abs=0.01)
     moved = 0
     checked = 0
@@ -184,18 +184,18 @@ def test_the_live_verdict_reads_the_benchs_true_defocus_at_the_sensors_own_coc()
         bench.drive_focus(target - moved)
         moved = target
         frame = bench.read_frame()
-        results = pipeline(frame, settings)
-        lock = results["focus"].lock
+        result = pipeline(frame, settings)
+        lock = result.focus.lock
         truth_px = bench.region_defocus_blur_px(roi, frame)
         if truth_px > coc_px:
             assert lock.state.value in ("soft", "softening", "uncertain") and lock.state.value != "sharp", lock.describe()
         if truth_px > 1.4 * coc_px:
             assert lock.state.value == "soft", (truth_px, lock.describe())
         if truth_px >= 0.5 * coc_px:
-            depth_mm = depth_for_blur_mm(results["optics"], results["coc"].blur_um(lock.blur_px))
+            depth_mm = depth_for_blur_mm(result.optics, result.coc.blur_um(lock.blur_px))
             truth_mm = target * bench.config.focus_step_um / 1000.0
             assert depth_mm == pytest.approx(truth_mm, rel=0.2), (target, lock.describe())
-            analysis = Analysis(frame, 5.0, 5.0, 0, 30.0, CameraStatus("live"), results)
+            analysis = Analysis(frame, 5.0, 5.0, 0, 30.0, CameraStatus("live"), result)
             assert any(f"about {describe_depth(depth_mm)} from the lock's plane of focus" in line
                        for line in hud_lines(analysis)), hud_lines(analysis)
             checked += 1

@@ -124,13 +124,13 @@ def test_the_live_analysis_carries_the_bench_depth_of_field():
     with LiveSession(bench, processor=FramePipeline(), settings=PipelineSettings()) as session:
         analysis = session.next_analysis(5.0)
         assert analysis is not None
-        optics = analysis.results["optics"]
+        optics = analysis.result.optics
         session.set_setting("aperture", "16").result(5)
         deeper = None
         for _ in range(50):
             later = session.next_analysis(1.0)
             if later is not None and later.frame.metadata["f_number"] == 16:
-                deeper = later.results["optics"]
+                deeper = later.result.optics
                 break
     expected = depth_of_field(100, 8, (36**2 + 24**2) ** 0.5 / 1500, distance_mm=bench.config.subject_distance, distance_from="lens")
     assert optics.magnification == pytest.approx(0.5, rel=1e-3)

@@ -195,9 +195,9 @@ def test_the_window_pipeline_draws_the_same_picture_while_preparing_it_beside_th
             bench.drive_focus(4)
             frame = bench.read_frame()
             focus_settings = settings.focus if index == 0 else settings.focus.with_lock()
-            results = pipeline(frame, replace(settings, focus=focus_settings))
-            shown = results["display"]
-            alone = renderer.render(frame.image, results["focus"], focus_settings.peaking, overlay, reference_rgb=reference)
+            result = pipeline(frame, replace(settings, focus=focus_settings))
+            shown = result.display
+            alone = renderer.render(frame.image, result.focus, focus_settings.peaking, overlay, reference_rgb=reference)
             assert shown.shape[:2] == (266, 400)
             assert np.array_equal(shown, alone), f"frame {index} differs"
         assert any(t.name.startswith("focuslock-overlay") for t in threading.enumerate())

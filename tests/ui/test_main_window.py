@@ -217,7 +217,7 @@ def test_a_drag_on_the_view_chooses_the_feature(qtbot, bench_window):
     assert chosen == [(100, 80, 60, 50)]
     qtbot.waitUntil(lambda: window.settings.focus.roi_px == (100, 80, 60, 50), timeout=2000)
     qtbot.waitUntil(lambda: (a := window.session.latest_analysis()) is not None
-                    and a.results["focus"].roi_px is not None, timeout=5000)
+                    and a.result.focus.roi_px is not None, timeout=5000)
 
 
 def test_a_source_without_focus_drive_greys_out_the_drive(qtbot, tmp_path):
@@ -250,7 +250,7 @@ def test_peaking_is_tunable_from_the_panel(qtbot, bench_window):
     peaking = window.settings.focus.peaking
     assert len(peaking.levels) == 3 and peaking.display == "mono" and peaking.levels[0] == 1.2
     qtbot.waitUntil(lambda: (a := window.session.latest_analysis()) is not None
-                    and len(a.results["focus"].peaking.thresholds) == 3, timeout=5000)
+                    and len(a.result.focus.peaking.thresholds) == 3, timeout=5000)
     panel.colour.setCurrentText("cyan")
     assert window.settings.focus.peaking.colours_rgb == ((40, 230, 255),)
     assert not window.settings.focus.peaking.auto_colour
@@ -303,7 +303,7 @@ def test_a_verdict_whose_frames_stopped_is_shown_as_stale_not_as_sharp(qtbot, tm
         assert window.rate_label.text().startswith("ENDED")
         assert window.view.hud_text().startswith("ENDED")
         # The picture is dimmed and the box grey: no green of SHARP is left on screen.
-        display = window.live.last_analysis.results["display"]
+        display = window.live.last_analysis.result.display
         shown = window.view.image
         assert shown.mean() < 0.7 * window.live.last_analysis.frame.image.mean()
         green = np.array((40, 220, 70), np.uint8)
@@ -548,7 +548,7 @@ def test_marks_and_a_stack_from_the_panel_with_stop(qtbot, quick_bench_window, t
     from focuslock.optics.dof import describe_coverage, describe_depth
 
     apart_mm = (stack.marks["B"].position_steps - stack.marks["A"].position_steps) * record["step_um"] / 1000.0
-    optics = window.live.last_analysis.results["optics"]
+    optics = window.live.last_analysis.result.optics
     assert f"A and B lie {describe_depth(apart_mm)} apart" in panel.status.text(), panel.status.text()
     assert describe_coverage(apart_mm, optics) in panel.status.text()
     assert panel.buttons["shoot"].isEnabled() and panel.buttons["go_B"].isEnabled()
@@ -622,7 +622,7 @@ def test_ctrl_drag_adds_features_locked_together_and_c_clears_them(qtbot, bench_
 
     def two_locked():
         analysis = window.session.latest_analysis()
-        features = analysis.results["focus"].features if analysis is not None else ()
+        features = analysis.result.focus.features if analysis is not None else ()
         return len(features) == 2 and all(f.lock is not None for f in features)
 
     qtbot.waitUntil(two_locked, timeout=5000)
@@ -630,9 +630,9 @@ def test_ctrl_drag_adds_features_locked_together_and_c_clears_them(qtbot, bench_
     qtbot.waitUntil(lambda: "rack focus through all of them" in window.view.hud_text().replace("\n", " "),
                     timeout=5000)
     # (On a busy machine the lock may still be measuring the noise: wait for it.)
-    qtbot.waitUntil(lambda: not any(f.lock.calibrating for f in window.session.latest_analysis().results["focus"].features),
+    qtbot.waitUntil(lambda: not any(f.lock.calibrating for f in window.session.latest_analysis().result.focus.features),
                     timeout=10000)
-    features = window.session.latest_analysis().results["focus"].features
+    features = window.session.latest_analysis().result.focus.features
     # The added one was locked wherever focus was: not judged until a rack places it.
     assert features[0].state == "sharp" and features[1].state == "uncertain"
     assert "rack focus through it" in features[1].lock.reason
@@ -641,7 +641,7 @@ def test_ctrl_drag_adds_features_locked_together_and_c_clears_them(qtbot, bench_
     window.view.finish_drag((20, 200), (45, 225), adding=True)  # a fifth
     assert "At most 4 features" in window.status_label.text()
     qtbot.keyClick(window, QtCore.Qt.Key_C)
-    qtbot.waitUntil(lambda: len(window.session.latest_analysis().results["focus"].features) == 1, timeout=5000)
+    qtbot.waitUntil(lambda: len(window.session.latest_analysis().result.focus.features) == 1, timeout=5000)
     assert window.settings.focus.locked  # the first keeps its lock
 
 

@@ -163,13 +163,22 @@ class CameraStatus:
     since_s: float = 0.0
 
 
+R = TypeVar("R")
+
+
 @dataclass(frozen=True, eq=False)
-class Analysis:
+class Analysis(Generic[R]):
     """Everything the processing thread learned about one frame; immutable.
 
-    The window and the headless writer draw and record only from this. Later stages add
-    their results under ``results`` by name (``"focus"``, ``"optics"``, ...) so that this
-    module, the bottom of the dependency graph, needs to know none of their types.
+    The window and the headless writer draw and record only from this. ``result`` is what
+    the session's processor returned for the frame: for live view a
+    :class:`~focuslock.runtime.pipeline.FrameResult` (focus, display, optics, drift, CoC),
+    read by attribute. ``Analysis`` is generic in that type rather than holding a dict of
+    named results: a consumer's type checker then knows every field and its type, a
+    misspelt name fails at once instead of reading as missing, and this module, the bottom
+    of the dependency graph, still needs to know none of the upper layers' types. ``None``
+    when the processor failed on this frame (``error`` says why) or the session has none.
+    The result is frozen by whoever makes it; the analysis shares it across threads as it is.
     """
 
     frame: Frame
@@ -178,11 +187,8 @@ class Analysis:
     dropped_frames: int
     frame_rate_hz: float | None
     camera_status: CameraStatus
-    results: Mapping[str, Any] = field(default_factory=dict)
+    result: R | None = None
     error: str | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "results", _read_only_metadata(self.results))
 
 
 # A verdict is stale once no new frame has arrived for this long, or for three frame

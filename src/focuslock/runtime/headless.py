@@ -18,8 +18,9 @@ from typing import Any
 
 import cv2
 
-from focuslock.core.frames import Analysis, Freshness
+from focuslock.core.frames import Freshness
 from focuslock.core.signals import StopSignals
+from focuslock.focus.engine import FocusResult
 from focuslock.io.csv_safe import safe_row
 from focuslock.io.files import save_error_for
 from focuslock.io.outputs import claim_run_paths
@@ -30,7 +31,7 @@ from focuslock.overlay.placement_text import describe_placement
 from focuslock.overlay.readouts import defocus_line
 from focuslock.overlay.readouts import hud_lines as overlay_hud_lines
 from focuslock.runtime.live import LiveSession
-from focuslock.runtime.pipeline import PipelineSettings
+from focuslock.runtime.pipeline import FrameResult, LiveAnalysis, PipelineSettings
 
 __all__ = ["HeadlessResult", "FollowAndLock", "hud_lines", "lock_demo_script", "record_session", "stale_picture"]
 
@@ -70,7 +71,13 @@ class HeadlessResult:
     failure: str | None = None
 
 
-def hud_lines(analysis: Analysis, freshness: Freshness | None = None, drive_step_um: float | None = None) -> list[str]:
+def _focus_of(analysis: LiveAnalysis | None) -> FocusResult | None:
+    """The focus result of ``analysis``; None without one (no analysis yet, or the
+    processing of its frame failed)."""
+    return analysis.result.focus if analysis is not None and analysis.result is not None else None
+
+
+def hud_lines(analysis: LiveAnalysis, freshness: Freshness | None = None, drive_step_um: float | None = None) -> list[str]:
     """The HUD text for one analysis: LIVE (or why not, and the frame's age), rate, drops,
     timing, then what the overlay renderer reports (exposure, depth of field, drift, lock)
     and, with several features locked, where they lie in depth (``drive_step_um``: the
@@ -84,15 +91,16 @@ def hud_lines(analysis: Analysis, freshness: Freshness | None = None, drive_step
     lines = [f"{label}  {rate}{age}{dropped}"]
     if freshness is not None and freshness.stale:
         lines.append(freshness.describe())
-    lines += overlay_hud_lines(analysis.frame.metadata, analysis.results.get("optics"), analysis.results.get("focus"),
-                               analysis.results.get("drift_px"))
-    coc = analysis.results.get("coc")
-    defocus = defocus_line(analysis.results.get("optics"), coc, analysis.results.get("focus"))
+    result = analysis.result
+    focus = result.focus if result is not None else None
+    optics = result.optics if result is not None else None
+    coc = result.coc if result is not None else None
+    lines += overlay_hud_lines(analysis.frame.metadata, optics, focus, result.drift_px if result is not None else None)
+    defocus = defocus_line(optics, coc, focus)
     if defocus is not None:
         lines.append(defocus)
-    focus = analysis.results.get("focus")
     if focus is not None and len(focus.features) >= 2 and focus.lock is not None:
-        for line in describe_placement(focus.placement, analysis.results.get("optics"), coc, drive_step_um,
+        for line in describe_placement(focus.placement, optics, coc, drive_step_um,
                                        feature_count=len(focus.features)):
             lines += textwrap.wrap(line, width=_HUD_WRAP_CHARS)
     if coc is not None:
@@ -110,14 +118,14 @@ def hud_lines(analysis: Analysis, freshness: Freshness | None = None, drive_step
     return lines
 
 
-def render_screen(analysis: Analysis, freshness: Freshness | None = None) -> cv2.typing.MatLike:
+def render_screen(analysis: LiveAnalysis, freshness: Freshness | None = None) -> cv2.typing.MatLike:
     """What the window shows for one analysis, as an RGB image."""
-    image = analysis.results.get("display", analysis.frame.image)
+    image = analysis.result.display if analysis.result is not None else analysis.frame.image
     return draw_text_panel(image, hud_lines(analysis, freshness))
 
 
-def _focus_columns(analysis: Analysis) -> list:
-    focus = analysis.results.get("focus")
+def _focus_columns(analysis: LiveAnalysis) -> list:
+    focus = _focus_of(analysis)
     if focus is None:
         return [""] * _FOCUS_COLUMNS
     roi = [f"{v:.2f}" for v in focus.roi_px] if focus.roi_px is not None else [""] * 4
@@ -133,22 +141,22 @@ def _focus_columns(analysis: Analysis) -> list:
             lock.state.value, lock.reason or "", lock.hint or ""]
 
 
-def stale_picture(analysis: Analysis, freshness: Freshness):
+def stale_picture(analysis: LiveAnalysis, freshness: Freshness):
     """What is shown once no frame comes: the last frame dimmed, the feature's box grey
     with the verdict's age ("ENDED 12 s"); the window and the recordings alike."""
-    focus = analysis.results.get("focus")
+    focus = _focus_of(analysis)
     roi = focus.roi_px if focus is not None else None
     return draw_stale(analysis.frame.image, roi, f"{freshness.label} {freshness.age_s:.0f} s")
 
 
-def _stale_screen(analysis: Analysis, freshness: Freshness, message: str):
+def _stale_screen(analysis: LiveAnalysis, freshness: Freshness, message: str):
     """The stale picture with the HUD saying why."""
     lines = hud_lines(analysis, freshness) + ([message] if message and message not in freshness.describe() else [])
     return draw_text_panel(stale_picture(analysis, freshness), lines)
 
 
-def _stale_row(analysis: Analysis, freshness: Freshness, camera_state: str, time_s: float) -> list:
-    focus = analysis.results.get("focus")
+def _stale_row(analysis: LiveAnalysis, freshness: Freshness, camera_state: str, time_s: float) -> list:
+    focus = _focus_of(analysis)
     lock = focus.lock if focus is not None else None
     last = f" (last: {lock.state.value})" if lock is not None else ""
     row = ["", f"{time_s:.4f}", "", "", analysis.dropped_frames, "", camera_state, freshness.label, f"{freshness.age_s:.3f}", ""]
@@ -169,7 +177,7 @@ class FollowAndLock:
         self.followed = False
         self.locked = False
 
-    def __call__(self, session: LiveSession, elapsed_s: float) -> None:
+    def __call__(self, session: LiveSession[FrameResult], elapsed_s: float) -> None:
         if not self.followed:
             self.settings = self.settings.with_focus(self.settings.focus.follow(self.roi_px))
             session.set_settings(self.settings)
@@ -178,7 +186,7 @@ class FollowAndLock:
         if not self.lock or self.locked:
             return
         analysis = session.latest_analysis()
-        focus = analysis.results.get("focus") if analysis is not None else None
+        focus = _focus_of(analysis)
         # Found: the frame was processed with this box and the feature measured in it.
         if focus is not None and focus.reading is not None:
             self.settings = self.settings.with_focus(self.settings.focus.with_lock(True))
@@ -233,9 +241,9 @@ def lock_demo_script(best_position_steps: float, roi_px: tuple[int, int, int, in
     return script
 
 
-def record_session(session: LiveSession, seconds: float, out_dir: Path, *, name: str = "demo",
+def record_session(session: LiveSession[FrameResult], seconds: float, out_dir: Path, *, name: str = "demo",
                    frame_rate_hz: float = 30.0,
-                   script: Callable[[LiveSession, float], bool | None] | None = None,
+                   script: Callable[[LiveSession[FrameResult], float], bool | None] | None = None,
                    max_bytes: int | None = None) -> HeadlessResult:
     """Run ``session`` for ``seconds``, writing ``out_dir/NAME.mp4`` and ``NAME.csv``
     (``NAME-2.*``, ... when a run's files are there already: nothing is replaced).
@@ -252,7 +260,7 @@ def record_session(session: LiveSession, seconds: float, out_dir: Path, *, name:
     recorder = VideoRecorder(video_path, frame_rate_hz, max_bytes=max_bytes)
     first_time_s: float | None = None
     last_event = 0
-    last_analysis: Analysis | None = None
+    last_analysis: LiveAnalysis | None = None
     last_status_write_s = 0.0
     stop = StopSignals()
     session.start()

@@ -20,10 +20,10 @@ import dataclasses
 import itertools
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from focuslock.core.frames import Analysis, CameraStatus, Frame, Freshness, LatestSlot, SlotClosed, frame_freshness
 from focuslock.devices.base import (
@@ -42,6 +42,8 @@ from focuslock.runtime.events import EventLog, SessionEvent
 __all__ = ["LiveSession", "Processor"]
 
 T = TypeVar("T")
+R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
 
 # How long to wait between attempts to (re)open a camera, growing up to the last value.
 RECONNECT_DELAYS_S = (0.25, 0.5, 1.0)
@@ -49,17 +51,18 @@ RECONNECT_DELAYS_S = (0.25, 0.5, 1.0)
 READ_ERROR_PAUSE_S = 0.2
 
 
-class Processor(Protocol):
-    """Turns a frame (and the current settings snapshot) into named results."""
+class Processor(Protocol[R_co]):
+    """Turns a frame (and the current settings snapshot) into its result (for live view a
+    :class:`~focuslock.runtime.pipeline.FrameResult`), stored in the frame's :class:`Analysis`."""
 
-    def __call__(self, frame: Frame, settings: Any) -> Mapping[str, Any]: ...
-
-
-def _no_processing(frame: Frame, settings: Any) -> Mapping[str, Any]:
-    return {}
+    def __call__(self, frame: Frame, settings: Any) -> R_co: ...
 
 
-class LiveSession:
+def _no_processing(frame: Frame, settings: Any) -> None:
+    return None
+
+
+class LiveSession(Generic[R]):
     """Runs a camera through the processing pipeline on two threads.
 
     Parameters
@@ -69,7 +72,8 @@ class LiveSession:
         body after a disconnect; a plain camera is reopened as it is).
     processor:
         Called on the processing thread with each newest frame and the current settings
-        snapshot; returns the named results stored in the :class:`Analysis`.
+        snapshot; what it returns is stored in the :class:`Analysis` as ``result`` (the
+        session is generic in its type). Without one, every analysis's ``result`` is None.
     settings:
         The first settings snapshot; replace it whole with :meth:`set_settings`.
     keep_every_frame:
@@ -81,7 +85,7 @@ class LiveSession:
     def __init__(
         self,
         camera: Camera | Callable[[], Camera],
-        processor: Processor | None = None,
+        processor: Processor[R] | None = None,
         settings: Any = None,
         keep_every_frame: bool = False,
     ) -> None:
@@ -90,7 +94,7 @@ class LiveSession:
         else:
             instance = camera
             self._camera_factory = lambda: instance  # type: ignore[assignment,return-value]
-        self._processor: Processor = processor or _no_processing
+        self._processor: Processor[R | None] = processor or cast(Processor[R | None], _no_processing)
         self._settings = settings
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
@@ -101,14 +105,14 @@ class LiveSession:
         self.camera: Camera | None = None
         self.keep_every_frame = keep_every_frame
         self.frames: LatestSlot[Frame] = LatestSlot(keep_every_frame)
-        self.analyses: LatestSlot[Analysis] = LatestSlot(keep_every_frame)
+        self.analyses: LatestSlot[Analysis[R]] = LatestSlot(keep_every_frame)
         self._source_gaps = 0
         self._drive_position_steps = 0
         self._frame_rate_hz: float | None = None
         self.reconnect_count = 0
 
     # ----------------------------------------------------------------- life cycle
-    def start(self) -> LiveSession:
+    def start(self) -> LiveSession[R]:
         """Start both threads. Calling it on a running session does nothing."""
         with self._lock:
             if self._threads:
@@ -146,7 +150,7 @@ class LiveSession:
     def running(self) -> bool:
         return bool(self._threads)
 
-    def __enter__(self) -> LiveSession:
+    def __enter__(self) -> LiveSession[R]:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -161,17 +165,17 @@ class LiveSession:
         """Events numbered above ``after`` (pass the last number you saw)."""
         return self._events.after(after)
 
-    def next_analysis(self, timeout_s: float | None = None) -> Analysis | None:
+    def next_analysis(self, timeout_s: float | None = None) -> Analysis[R] | None:
         """The newest analysis not yet taken; ``None`` on timeout or once stopped."""
         try:
             return self.analyses.get(timeout_s)
         except SlotClosed:
             return None
 
-    def latest_analysis(self) -> Analysis | None:
+    def latest_analysis(self) -> Analysis[R] | None:
         return self.analyses.peek()
 
-    def freshness(self, analysis: Analysis | None = None, now_s: float | None = None) -> Freshness:
+    def freshness(self, analysis: Analysis[R] | None = None, now_s: float | None = None) -> Freshness:
         """How old the verdict of ``analysis`` (default: the newest) is, and why no newer
         one came: what the window and the headless output show beside every verdict."""
         analysis = analysis if analysis is not None else self.latest_analysis()
@@ -347,10 +351,11 @@ class LiveSession:
             settings = self._settings
             started_s = time.perf_counter()
             error_text = None
+            result: R | None
             try:
-                results = self._processor(frame, settings)
+                result = self._processor(frame, settings)
             except Exception as error:  # one bad frame must not end the session
-                results = {}
+                result = None
                 error_text = f"Processing frame {frame.sequence} failed: {error!r}."
                 self._report("error", error_text)
             processing_ms = (time.perf_counter() - started_s) * 1000.0
@@ -361,7 +366,7 @@ class LiveSession:
                 dropped_frames=self.frames.dropped_count + self._source_gaps,
                 frame_rate_hz=self._frame_rate_hz,
                 camera_status=self._status,
-                results=results,
+                result=result,
                 error=error_text,
             )
             self.analyses.put(analysis)

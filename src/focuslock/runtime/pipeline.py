@@ -1,8 +1,9 @@
 """The standard processing stage of a live session: focus engine, then overlay.
 
 ``FramePipeline`` is the processor a :class:`~focuslock.runtime.live.LiveSession` calls on
-its processing thread for each newest frame; it returns the named results stored in the
-``Analysis``: ``"focus"`` (a FocusResult) and ``"display"`` (the RGB image to show).
+its processing thread for each newest frame; it returns a :class:`FrameResult` (the focus
+result, the RGB image to show, the depth of field, the ghost's drift, the live view's CoC),
+which the session stores in the ``Analysis`` (``analysis.result``).
 """
 
 from __future__ import annotations
@@ -12,14 +13,39 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
-from focuslock.core.frames import Frame
-from focuslock.focus.engine import FocusEngine, FocusSettings
+import numpy as np
+
+from focuslock.core.frames import Analysis, Frame
+from focuslock.focus.engine import FocusEngine, FocusResult, FocusSettings
 from focuslock.optics.coc import LiveViewCoc, coc_in_live_view
 from focuslock.optics.dof import DofResult, depth_of_field
 from focuslock.optics.lens_limits import OpticsError
 from focuslock.overlay.render import OverlayRenderer, OverlaySettings, display_scale
 
-__all__ = ["FramePipeline", "OpticsSettings", "PipelineSettings", "live_view_coc", "optics_for_frame"]
+__all__ = ["FramePipeline", "FrameResult", "LiveAnalysis", "OpticsSettings", "PipelineSettings", "live_view_coc",
+           "optics_for_frame"]
+
+
+@dataclass(frozen=True, eq=False)
+class FrameResult:
+    """What the pipeline learned about one frame; immutable, shared across threads.
+
+    ``focus``: the focus engine's result (the features followed and locked); ``display``:
+    the RGB picture to show, the overlay drawn; ``optics``: the depth of field for the
+    frame's settings with the CoC that judges it (None when too little is known);
+    ``drift_px``: how far the picture lies from the ghost's reference, (dx, dy) in frame
+    pixels (None without a ghost); ``coc``: the CoC of this live view in pixels, which judges the lock.
+    """
+
+    focus: FocusResult
+    display: np.ndarray
+    optics: DofResult | None
+    drift_px: tuple[float, float] | None
+    coc: LiveViewCoc
+
+
+# What a live session with a FramePipeline publishes for each frame.
+LiveAnalysis = Analysis[FrameResult]
 
 
 @dataclass(frozen=True)
@@ -111,7 +137,7 @@ class FramePipeline:
         self._coc_key: tuple | None = None
         self._coc: LiveViewCoc | None = None
 
-    def __call__(self, frame: Frame, settings: PipelineSettings | None) -> dict:
+    def __call__(self, frame: Frame, settings: PipelineSettings | None) -> FrameResult:
         settings = settings or PipelineSettings()
         coc = self._coc_for(frame, settings.optics)
         focus_settings = settings.focus
@@ -125,7 +151,7 @@ class FramePipeline:
                                       reference_rgb=settings.reference_rgb, optics=optics, metadata=frame.metadata,
                                       luma=self.engine.last_grey, prepared=picture.result() if picture else None)
         drift = self.overlay.drift_px if settings.reference_rgb is not None and settings.overlay.ghost_mode != "off" else None
-        return {"focus": focus, "display": display, "optics": optics, "drift_px": drift, "coc": coc}
+        return FrameResult(focus=focus, display=display, optics=optics, drift_px=drift, coc=coc)
 
     def _prepare_beside_the_engine(self, frame: Frame, settings: PipelineSettings) -> Future | None:
         """When the picture is shown smaller than the frame (the window), scaling it and

@@ -15,7 +15,7 @@ from focuslock.core.errors import FocuslockError
 from focuslock.devices.base import Camera, CorruptFrameError
 from focuslock.focus.feature import extract_view
 from focuslock.focus.parts import FeatureReference, grid_regions
-from focuslock.runtime.pipeline import FramePipeline, PipelineSettings
+from focuslock.runtime.pipeline import FramePipeline, FrameResult, PipelineSettings
 
 __all__ = ["ARM_BLUR_COC", "MIN_BACKLASH_GUARD_STEPS", "CalibrationError", "DriveSweep", "SweepPoint"]
 
@@ -61,14 +61,15 @@ class DriveSweep:
         self.settle_frames = settle_frames
         self.progress = progress
         self.position = 0  # drive steps from where the calibration started
-        self.results: dict | None = None
+        # The last locked frame's result (set by :meth:`lock`).
+        self.result: FrameResult | None = None
         # The box read as a grid of small parts, each against its own curve (built by
         # :meth:`read_in_parts`); None: the whole box only.
         self.grid: FeatureReference | None = None
         self.live_view_zoom = 1.0  # of the last frame read
         self.lock_views: list[np.ndarray] = []
 
-    def frame(self) -> dict:
+    def frame(self) -> FrameResult:
         for _ in range(5):
             try:
                 frame = self.camera.read_frame()
@@ -83,18 +84,18 @@ class DriveSweep:
         self.settings = self.settings.with_focus(self.settings.focus.with_lock())
         self.lock_views = []
         for _ in range(_LOCK_FRAMES):
-            self.results = self.frame()
-            view = self._feature_view(self.results)
+            self.result = result = self.frame()
+            view = self._feature_view(result)
             if view is not None:
                 self.lock_views.append(view)
-        lock = self.results["focus"].lock
+        lock = result.focus.lock
         if lock is None:
             raise CalibrationError("The feature could not be locked: choose a box inside the frame.")
         if lock.warning and "too little" in lock.warning.lower():
             raise CalibrationError("The feature holds too little detail for the noise to calibrate by: " + lock.warning)
 
-    def _feature_view(self, results: dict) -> np.ndarray | None:
-        focus = results["focus"]
+    def _feature_view(self, result: FrameResult) -> np.ndarray | None:
+        focus = result.focus
         if focus.lock is None or focus.lock.reference is None or focus.roi_px is None:
             return None
         return extract_view(self.pipeline.engine.last_grey, focus.roi_px, focus.lock.reference.margin_px)
@@ -103,7 +104,8 @@ class DriveSweep:
         """Also read the box as a grid of up to ``max_per_axis``² parts (none under
         ``_MIN_GRID_PART_PX``), each against its own curve from the lock's views; parts too
         plain for the noise are not read."""
-        lock = self.results["focus"].lock
+        lock = self.result.focus.lock if self.result is not None else None
+        assert lock is not None and lock.reference is not None, "read_in_parts after lock()"
         views = [v for v in self.lock_views if v.shape == self.lock_views[-1].shape]
         margin = lock.reference.margin_px
         height, width = views[0].shape[0] - 2 * margin, views[0].shape[1] - 2 * margin
@@ -115,11 +117,11 @@ class DriveSweep:
                         self.pipeline.engine.noise.sigma_sd)
         self.grid = grid if len(grid.readable_parts) >= 2 else None
 
-    def read_parts(self, results: dict) -> tuple[float | None, ...]:
+    def read_parts(self, result: FrameResult) -> tuple[float | None, ...]:
         """The blur of each part of the grid in one frame (None where not read)."""
         if self.grid is None:
             return ()
-        view = self._feature_view(results)
+        view = self._feature_view(result)
         if view is None or view.shape != self.lock_views[-1].shape:
             raise CalibrationError("The feature left the frame during the sweep; steady the subject and start again.")
         noise = self.pipeline.engine.noise
@@ -134,10 +136,10 @@ class DriveSweep:
                                        "the feature in focus, away from the lens's focus limits.")
             self.position += steps
 
-    def read_one(self, results: dict) -> tuple[float, bool]:
-        """The feature's blur in one frame's results (the lock's, of the whole box) and
+    def read_one(self, result: FrameResult) -> tuple[float, bool]:
+        """The feature's blur in one frame's result (the lock's, of the whole box) and
         whether it ran past the estimator's curve."""
-        lock = results["focus"].lock
+        lock = result.focus.lock
         if lock is None or lock.blur_px is None or lock.state.value == "lost":
             raise CalibrationError("The feature was lost during the sweep; steady the subject and start again.")
         return lock.whole_blur_px, lock.beyond_range and lock.whole_blur_px == lock.blur_px
@@ -154,10 +156,10 @@ class DriveSweep:
             self.frame()
         readings, parts, beyond = [], [], False
         for _ in range(self.frames_per_point):
-            results = self.frame()
-            blur, past = self.read_one(results)
+            result = self.frame()
+            blur, past = self.read_one(result)
             readings.append(blur)
-            parts.append(self.read_parts(results))
+            parts.append(self.read_parts(result))
             beyond = beyond or past
         part_means = tuple(None if any(p[i] is None for p in parts) else float(np.mean([p[i] for p in parts]))
                            for i in range(len(parts[0])))

@@ -96,13 +96,13 @@ def optics_of(camera: Camera, settings: PipelineSettings | None = None) -> tuple
     for _ in range(5):
         try:
             frame = camera.read_frame()
-            results = pipeline(frame, settings or PipelineSettings())
+            result = pipeline(frame, settings or PipelineSettings())
             break
         except CorruptFrameError:
             continue
     else:
         raise StackShootError("Live view keeps delivering damaged frames; no stack was shot.")
-    optics = results["optics"]
+    optics = result.optics
     if optics is None:
         raise StackShootError("Planning a stack needs the optics: a source that reports its lens, aperture and "
                               "focus distance, and the sensor.")

@@ -57,7 +57,8 @@ class LiveViewController(QtCore.QObject):
 
     def focus_status(self):
         """The focus result of the last frame shown (focuslock.focus.engine), or None."""
-        return self.last_analysis.results.get("focus") if self.last_analysis is not None else None
+        result = self.last_analysis.result if self.last_analysis is not None else None
+        return result.focus if result is not None else None
 
     def box_now(self) -> tuple[int, int, int, int] | None:
         """The feature's box now (where the tracker has it), in the present view's pixels;

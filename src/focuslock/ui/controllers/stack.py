@@ -87,7 +87,7 @@ class StackController(QtCore.QObject):
                 done(future.result())
             except (CalibrationError, StackShootError) as error:
                 self.said.emit(str(error))
-            except Exception as error:  # noqa: BLE001 - a camera failure: one sentence, the panel usable again
+            except Exception as error:  # a camera failure: one sentence, the panel usable again
                 self.said.emit(error.user_message if isinstance(error, CameraError) else f"{label} failed: {error}.")
             finally:
                 # After ``done``: a mark it added enables its Go and Shoot buttons.
@@ -151,7 +151,7 @@ class StackController(QtCore.QObject):
 
         steps = abs(self.marks["B"].position_steps - self.marks["A"].position_steps)
         analysis = self.live.last_analysis
-        optics = analysis.results.get("optics") if analysis is not None else None
+        optics = analysis.result.optics if analysis is not None and analysis.result is not None else None
         try:
             step_um = load_drive_calibration(user_calibration_path(), camera=self.marks["A"].camera or None).step_um
         except OpticsError:
@@ -196,7 +196,7 @@ class StackController(QtCore.QObject):
         # The coverage check afterwards judges at the optics' CoC live view reports now
         # (the stack itself plans from a fresh frame's optics).
         analysis = self.live.last_analysis
-        optics = analysis.results.get("optics") if analysis is not None else None
+        optics = analysis.result.optics if analysis is not None and analysis.result is not None else None
         sensor_width_mm = analysis.frame.metadata.get("sensor_width_mm") if optics is not None and analysis is not None else None
         try:  # two stacks started within one second get two folders
             folder = claim_run_folder(self.folder() / time.strftime("stack-%Y%m%d-%H%M%S"))
