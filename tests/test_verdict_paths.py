@@ -175,6 +175,11 @@ def test_hostile_values_past_the_parser_are_one_sentence(tmp_path, capsys):
         # A disc of 1e300 px was allocated, then refused by OpenCV in its own words.
         (["stack-check", str(stack), "--coc-px", "1e300"],
          "is not plausible; give at most 200; the convention gives 0.3 px for 400×300 frames"),
+        # The parser took a 6 px box and the tracker refused it with a traceback (issue 29.6).
+        (["analyze", str(stack), "--roi", "10,10,6,6", "--lock-frame", "1"],
+         "The feature box 10,10,6×6 is too small to follow: choose one at least 8×8 pixels."),
+        (["analyze", str(stack), "--roi", "390,290,40,40", "--lock-frame", "1"],
+         "The feature box 390,290,40×40 is not inside the 400×300 frames."),
     ]
     for argv, words in cases:
         assert main(argv) == 1, argv

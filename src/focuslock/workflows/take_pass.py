@@ -14,6 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from focuslock.core.box import feature_box
 from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.focus.lock import MAX_COC_PX, FocusState, LockSettings
 from focuslock.focus.peaking import PeakingSettings
@@ -28,10 +29,10 @@ __all__ = ["is_judged", "read_lock_frame", "run_pass"]
 
 
 def _roi_inside(roi: tuple[int, int, int, int], shape: tuple[int, ...]) -> None:
-    x, y, w, h = roi
+    """The feature box checked once, before any frame is judged (:mod:`focuslock.core.box`:
+    the size the tracker can follow, inside the lock frame)."""
     height, width = shape[:2]
-    if w < 3 or h < 3 or x < 0 or y < 0 or x + w > width or y + h > height:
-        raise AnalysisError(f"The region {x},{y},{w},{h} is not inside the {width}×{height} frames.")
+    feature_box(roi).check_inside(width, height, "frames")
 
 
 def is_judged(record: FrameRecord) -> bool:
