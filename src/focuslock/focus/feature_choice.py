@@ -70,10 +70,7 @@ class FeatureChoice:
         """The box in a ``width``×``height`` picture (a box or center: no pixels needed)."""
         if self.kind == "box":
             assert self.box is not None
-            if not self.box.inside(width, height):
-                raise BoxError(f"The feature box {self.text} is not inside the {width}×{height} {picture}: "
-                               f"give a box inside it (or --roi center:WxH, --roi auto).")
-            return self.box
+            return self.box.check_inside(width, height, picture)
         if self.kind == "center":
             assert self.size is not None
             w, h = self.size
