@@ -27,7 +27,7 @@ from focuslock.core.box import MIN_FEATURE_PX, Box
 from focuslock.focus.measure import measure_roi
 from focuslock.focus.noise import single_frame_noise_sigma
 
-__all__ = ["DEFAULT_SHARE", "MAX_CLIPPED_SHARE", "MIN_AXIS_SHARE", "AutoFeature", "auto_feature", "grey_of"]
+__all__ = ["DEFAULT_SHARE", "MAX_CLIPPED_SHARE", "MIN_AXIS_SHARE", "AutoFeature", "auto_feature", "auto_sentence", "grey_of"]
 
 # The box's side as a share of the frame's width (128 px on a 1024 px live view).
 DEFAULT_SHARE = 1.0 / 8.0
@@ -56,8 +56,13 @@ class AutoFeature:
 
     def sentence(self) -> str:
         """The one line every command prints when it chose the feature itself."""
-        b = self.box
-        return f"feature chosen automatically: {b.x},{b.y},{b.w},{b.h} (the most detailed place near the centre)"
+        return auto_sentence(self.box.as_tuple())
+
+
+def auto_sentence(box: tuple[int, int, int, int]) -> str:
+    """The line said of a box ``--roi auto`` chose (X,Y,W,H, to give as ``--roi`` next time)."""
+    x, y, w, h = box
+    return f"feature chosen automatically: {x},{y},{w},{h} (the most detailed place near the centre)"
 
 
 def grey_of(image: np.ndarray) -> np.ndarray:
