@@ -168,7 +168,7 @@ def test_file_names_with_a_newline_or_an_escape_are_shown_escaped_by_watch(tmp_p
                                    '{"roi_px": [1, 2, 30, 30], "position_steps": "far"}'],
                          ids=["empty entry", "a number", "a short box", "a position in words"])
 def test_mark_list_on_a_damaged_index_is_one_sentence(tmp_path, entry):
-    (tmp_path / "marks.json").write_text('{"version": 1, "drive_position_steps": {}, "marks": {"A": %s}}' % entry)
+    (tmp_path / "marks.json").write_text('{"version": 1, "drive_position_steps": {}, "marks": {"A": ' + entry + "}}")
     _one_sentence(_focuslock("mark", "list", "--marks", str(tmp_path), cwd=tmp_path), "A", "damaged")
 
 

@@ -31,7 +31,7 @@ import re
 import stat
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from focuslock.core.errors import FocuslockError
 
@@ -136,7 +136,7 @@ def is_finite_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def is_box(value: object) -> bool:
+def is_box(value: object) -> TypeGuard[list[Any]]:
     """``[x, y, width, height]``: a list of four finite numbers, width and height above 0."""
     return isinstance(value, list) and len(value) == 4 and all(is_finite_number(v) for v in value) \
         and value[2] > 0 and value[3] > 0

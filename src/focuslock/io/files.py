@@ -72,6 +72,7 @@ def sanitise_file_name(name: str, fallback: str = "capture") -> str:
 
 
 def sha256_of(path: Path, chunk_bytes: int = 1 << 20) -> str:
+    """The SHA-256 of the file at ``path`` in hex, read in chunks."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(chunk_bytes):
@@ -214,6 +215,7 @@ def claim_name_for(existing: Path, folder: Path, name: str) -> Path:
 
 
 def save_error_for(error: OSError, name: str, folder: Path) -> SaveError:
+    """The sentence for an ``error`` saving ``name`` in ``folder``: a full disk, a folder that cannot be written, else the error."""
     if error.errno in (errno.ENOSPC, errno.EDQUOT):
         return DiskFullError(f"The disk is full: {name} could not be saved in {folder}; free some space and try again.")
     if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
@@ -222,6 +224,7 @@ def save_error_for(error: OSError, name: str, folder: Path) -> SaveError:
 
 
 def fsync_folder(folder: Path) -> None:
+    """Flush ``folder``'s entries to disk, where the system allows it."""
     # The new name itself is durable only once the folder entry is flushed (POSIX).
     try:
         fd = os.open(folder, os.O_RDONLY)

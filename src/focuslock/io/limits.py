@@ -66,6 +66,7 @@ class ImageFormatError(FrameSizeError):
 
 
 def check_frame_size(width: int, height: int, name: str, max_pixels: int = MAX_FRAME_PIXELS) -> None:
+    """Raise :class:`FrameSizeError` for a picture with no usable size or more than ``max_pixels``."""
     if width <= 0 or height <= 0:
         raise FrameSizeError(f"{name} declares no usable size ({width}×{height}); it was skipped.")
     if width * height > max_pixels:
@@ -149,7 +150,7 @@ def read_image_bytes(path: str | os.PathLike, name: str | None = None, max_pixel
         buffer = np.empty(info.st_size, np.uint8)
         with os.fdopen(os.dup(fd), "rb", buffering=0) as handle:
             handle.seek(0)
-            got = handle.readinto(memoryview(buffer))
+            got = handle.readinto(buffer.data)
         if got != info.st_size:
             raise CorruptFrameError(f"{name} changed while it was read; it was skipped.")
     except OSError as error:

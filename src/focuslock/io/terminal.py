@@ -1,10 +1,10 @@
-"""Text from elsewhere made safe to print on a terminal.
+r"""Text from elsewhere made safe to print on a terminal.
 
 A file name is whatever another program (or person) gave it: a newline in it would
 forge a line of focuslock's output ("#99 forged.jpg: PASS"), an ANSI escape would
 recolour or rewrite the terminal, a bidirectional override would show the name
-reversed. :func:`shown` writes each such character as its escape (``\\n``, ``\\x1b``,
-``\\u202e``), so what is printed is one line that says exactly what the name holds.
+reversed. :func:`shown` writes each such character as its escape (``\n``, ``\x1b``,
+``\u202e``), so what is printed is one line that says exactly what the name holds.
 """
 
 from __future__ import annotations

@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -41,6 +42,9 @@ from focuslock.devices.base import CorruptFrameError
 from focuslock.devices.folder import IMAGE_SUFFIXES, natural_key
 from focuslock.io.image_format import FileSource
 from focuslock.io.limits import check_header, decode_image, max_file_bytes
+
+if TYPE_CHECKING:
+    from watchdog.observers.api import BaseObserver
 
 __all__ = ["RAW_SUFFIXES", "FileGone", "FileRead", "HotFolder", "ReadyFile", "read_file_once", "structure_complete"]
 
@@ -120,7 +124,7 @@ class HotFolder:
         self._pending: dict[str, _Pending] = {}
         self._done: set[str] = set(done or ())
         self._wake = threading.Event()
-        self._observer = None
+        self._observer: BaseObserver | None = None
         self.events_note: str | None = None
 
     # ------------------------------------------------------------------ events
@@ -282,7 +286,7 @@ def read_file_once(path: Path, decode: bool) -> FileRead:
                 return FileRead("", info.st_size, None, reason)  # refused unread: no checksum
             decode = reason is None
         buffer = np.empty(info.st_size if decode else 1 << 20, np.uint8)
-        view, got, digest = memoryview(buffer), 0, hashlib.sha256()
+        view, got, digest = buffer.data, 0, hashlib.sha256()
         # Read once: into the picture's buffer, or (not judged) through one chunk; never
         # more than fstat said, whatever is appended meanwhile.
         with os.fdopen(os.dup(fd), "rb", buffering=0) as handle:

@@ -94,7 +94,7 @@ class NamePattern:
         if texts:
             rest = self.pattern.format(**{k: ("" if k in texts else v) for k, v in safe.items()})
             share = max(1, (MAX_NAME_BYTES - len((rest + extension).encode())) // len(texts))
-            safe.update({k: safe[k].encode()[:share].decode(errors="ignore") or "_" for k in set(texts)})
+            safe.update({k: str(safe[k]).encode()[:share].decode(errors="ignore") or "_" for k in set(texts)})
         stem = self.pattern.format(**safe)
         return sanitise_file_name(stem + extension, fallback="shot")
 
@@ -123,7 +123,7 @@ def read_product_code(bgr: np.ndarray) -> ProductCode | None:
         return ProductCode(text, "QR", _corners(points, scale))
     found, texts, kinds, points = cv2.barcode.BarcodeDetector().detectAndDecodeWithType(image)
     if found and points is not None:
-        for text, kind, corners in zip(texts, kinds, points):
+        for text, kind, corners in zip(texts, kinds, points, strict=False):
             if text:
                 return ProductCode(text, str(kind), _corners(corners, scale))
     return None

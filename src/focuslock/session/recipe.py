@@ -69,6 +69,9 @@ class SettingDifference:
 
 @dataclass(frozen=True)
 class Recipe:
+    """A saved studio setup: the reference picture and its features, the camera's settings,
+    the lens and optics, the marks, the overlay, naming and ratings."""
+
     name: str
     reference: str  # the PNG's file name, beside the recipe
     features_px: tuple[tuple[float, float, float, float], ...]
@@ -231,14 +234,15 @@ def _from_mapping(data: dict, file_name: str) -> Recipe:
         raise fail("it needs a name (name = \"…\")")
     if not isinstance(reference, str) or not reference:
         raise fail("it needs its reference picture (reference = \"NAME.png\")")
-    features = []
+    features: list[tuple[float, float, float, float]] = []
     if not isinstance(data.get("features", []), list):
         raise fail("features must be [[features]] tables, each with box = [x, y, width, height]")
     for index, feature in enumerate(data.get("features", [])):
         box = feature.get("box") if isinstance(feature, dict) else None
         if not is_box(box):
             raise fail(f"feature {index + 1} needs box = [x, y, width, height] in the reference's pixels")
-        features.append(tuple(float(v) for v in box))
+        x, y, w, h = (float(v) for v in box)
+        features.append((x, y, w, h))
     if not features:
         raise fail("it names no feature that must be sharp ([[features]] with box = [x, y, width, height])")
     if len(features) > 4:

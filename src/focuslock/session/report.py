@@ -51,7 +51,7 @@ CSV_COLUMNS = (["sequence", "logged_utc", "file", "verdict", "reason", "worst_bl
                + [f"feature{i}_{what}" for i in range(1, MAX_FEATURES_IN_CSV + 1)
                   for what in ("state", "blur_px", "blur_um", "blur_coc", "reason")])
 _THUMB_WIDTH_PX = 240
-_VERDICT_COLOURS = {ShotOutcome.PASS: "#2e9d4a", ShotOutcome.SOFT: "#d23c32", ShotOutcome.DRIFT: "#d9a400",
+_VERDICT_COLOURS: dict[str, str] = {ShotOutcome.PASS: "#2e9d4a", ShotOutcome.SOFT: "#d23c32", ShotOutcome.DRIFT: "#d9a400",
                     ShotOutcome.UNCERTAIN: "#7a7f87"}
 _EXPOSURE_COLOUR = "#8a5a00"
 # The page needs no script, no network: only its <style>, style attributes and data: pictures.
@@ -276,17 +276,20 @@ def _plot_svg(points: list[tuple[int, float | None, float | None, str]]) -> str:
 
     parts = [f'<svg class="plot" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
              'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" font-size="11">',
-             f'<rect x="{left}" y="{top}" width="{width - left - right}" height="{height - top - bottom}" fill="#fafafa" stroke="#ccc"/>']
+             f'<rect x="{left}" y="{top}" width="{width - left - right}" height="{height - top - bottom}" '
+             'fill="#fafafa" stroke="#ccc"/>']
     for value, label, colour in ((0.5, "SOFTENING ½ CoC", "#d9a400"), (1.0, "SOFT 1 CoC", "#d23c32")):
         y = sy(value)
-        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{colour}" stroke-dasharray="5,4"/>')
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{colour}" '
+                     'stroke-dasharray="5,4"/>')
         parts.append(f'<text x="{width - right - 4}" y="{y - 4:.1f}" text-anchor="end" fill="{colour}">{label}</text>')
     for tick in _ticks(y_min, y_max):
         parts.append(f'<text x="{left - 6}" y="{sy(tick) + 4:.1f}" text-anchor="end">{tick:g}</text>')
     for tick in _ticks(first, last, whole=True):
         parts.append(f'<text x="{sx(tick):.1f}" y="{height - bottom + 16}" text-anchor="middle">{tick:g}</text>')
     parts.append(f'<text x="{left + (width - left - right) / 2}" y="{height - 4}" text-anchor="middle">shot</text>')
-    parts.append(f'<text x="14" y="{top + (height - top - bottom) / 2}" transform="rotate(-90 14 {top + (height - top - bottom) / 2})" '
+    middle_y = top + (height - top - bottom) / 2
+    parts.append(f'<text x="14" y="{middle_y}" transform="rotate(-90 14 {middle_y})" '
                  'text-anchor="middle">blur of the worst feature (CoC)</text>')
     line = [f"{sx(seq):.1f},{sy(blur):.1f}" for seq, blur, _, _ in points if blur is not None]
     if len(line) > 1:
@@ -294,7 +297,8 @@ def _plot_svg(points: list[tuple[int, float | None, float | None, str]]) -> str:
     for seq, blur, drift, verdict in points:
         y = sy(blur) if blur is not None else sy(y_min) - 4
         parts.append(f'<circle cx="{sx(seq):.1f}" cy="{y:.1f}" r="4" fill="{_VERDICT_COLOURS.get(verdict, "#444")}">'
-                     f'<title>shot {seq:d}: {html.escape(verdict)}, blur {_fmt(blur, 2) or "–"} CoC, drift {_fmt(drift, 2) or "–"} %</title></circle>')
+                     f'<title>shot {seq:d}: {html.escape(verdict)}, blur {_fmt(blur, 2) or "–"} CoC, '
+                     f'drift {_fmt(drift, 2) or "–"} %</title></circle>')
     parts.append("</svg>")
     return "".join(parts)
 

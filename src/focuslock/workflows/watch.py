@@ -64,6 +64,8 @@ class WatchError(FocuslockError):
 
 @dataclass
 class WatchOptions:
+    """How ``watch`` runs: once or on, the sidecars it writes, and the rest of its choices."""
+
     once: bool = False
     sidecars: str = "both"  # both | lightroom | darktable | none
     policy: RatingPolicy = field(default_factory=RatingPolicy)
@@ -78,7 +80,8 @@ def open_session(session_dir: Path, folder: Path, features_px: list[tuple[int, i
     """Open (or start) the session and its judge from options (boxes, a reference, the CoC
     arguments of ``SessionSetup``): :func:`focuslock.session.opening.open_session`, where
     every session is opened (a recipe's too) and nothing is written before the first shot."""
-    request = SetupRequest(None if not features_px else tuple(tuple(map(float, f)) for f in features_px),
+    boxes = None if not features_px else tuple((float(x), float(y), float(w), float(h)) for x, y, w, h in features_px)
+    request = SetupRequest(boxes,
                            None if reference is None else Path(reference), drift_limit_share=drift_limit_share, **coc)
     try:
         return opening.open_session(session_dir, folder, request)
@@ -226,7 +229,8 @@ def _per_file_reason(name: str, error: BaseException, doing: str) -> str:
     if isinstance(error, CorruptFrameError):
         return str(error)
     logger.debug("%s could not be %s", name, doing, exc_info=error)
-    detail = {MemoryError: "not enough memory", RecursionError: "nested too deep"}.get(type(error)) or (
+    known: dict[type[BaseException], str] = {MemoryError: "not enough memory", RecursionError: "nested too deep"}
+    detail = known.get(type(error)) or (
         str(error).strip().splitlines() or [type(error).__name__])[-1][:160]
     return f"{name} could not be {doing} ({detail}); its focus was not checked."
 
@@ -240,7 +244,8 @@ def _judge_read(path: Path, complete: bool, judge: ShotJudge) -> tuple[ShotVerdi
             verdict = judge.judge(path, read.bgr)
             return verdict, read, verdict.size_px is not None
         except _PER_FILE_ERRORS as error:
-            return ShotVerdict(path, ShotOutcome.UNCERTAIN, _per_file_reason(path.name, error, "judged"), (), None, None, None), read, False
+            reason = _per_file_reason(path.name, error, "judged")
+            return ShotVerdict(path, ShotOutcome.UNCERTAIN, reason, (), None, None, None), read, False
     if read.reason is not None:
         reason = read.reason
     elif path.suffix.lower() in RAW_SUFFIXES:
