@@ -646,12 +646,14 @@ class BlurReference:
         survive. The noise energies weighted by the fine band's gain, view against still
         views. Where the noise is large against the steps, both kinds carry it alike and
         the share stays near 1. Never more than 1 (a view sharper than the lock keeps the
-        lock's noise)."""
+        lock's noise). A region of fewer than 64 blocks keeps the still frames' noise: too
+        few coefficients per frequency to tell the kinds apart (the drive calibration's
+        small parts read a 20 µm step as 17.4 µm with the model)."""
         grid = self.jpeg
         if grid is None or self._coefficient_sum is None or self._coefficient_views == 0:
             return 1.0
         now = jpeg_coefficients(view, grid, self._box(view))
-        if now is None or now.shape != self._coefficient_sum.shape:
+        if now is None or now.shape != self._coefficient_sum.shape or now.shape[0] < _MIN_JPEG_BLOCKS:
             return 1.0
         zero, detailed, zero_survival, detail_survival, still_share = self._jpeg_noise_by_kind(noise_sigma)
         surviving = _survived(now, grid).mean(axis=0)
