@@ -208,3 +208,44 @@ def test_a_plain_part_of_the_box_is_not_read_on_its_own():
     view = cv2.GaussianBlur(np.clip(view + rng.normal(0, 2, view.shape), 0, 255).astype(np.uint8), (0, 0), 1.0)
     lock = FocusLock(view, 1.0, LockSettings(coc_px=2.0))
     assert lock.reference.read_parts == (False, True, False, True)
+
+
+def _curves(reference):
+    """Copies of what a reader of ``reference`` sees: its view count, every curve (the
+    whole box's and each part's, raw sums and noise-corrected) and which parts it reads."""
+    blurs = (reference.whole, *reference.parts)
+    return (reference.view_count, reference.read_parts, [b.fine_curve.copy() for b in blurs],
+            [b._raw_fine.copy() for b in blurs], [b._raw_coarse.copy() for b in blurs], [b.noise_sigma for b in blurs])
+
+
+def test_a_published_reference_never_changes_while_the_lock_calibrates():
+    """LockStatus.reference is read on another thread (the window's capture check): the
+    calibration frames after the lock build new references, never change a published one."""
+    bench = SimulatedBench(BenchConfig(frame_rate_hz=None, live_view_size_px=(512, 340)))
+    bench.open()
+    roi = bench.landmark_roi_px("coin-numeral")
+    bench.drive_focus(int(round(bench.best_focus_position_steps(roi))))
+    engine = FocusEngine()
+    settings = FocusSettings(lock=LockSettings(coc_px=3.0)).follow(roi)
+    engine.process(bench.read_frame().image, settings, 0)
+    settings = settings.with_lock()
+    first = engine.process(bench.read_frame().image, settings, 0).lock
+    assert first is not None and first.calibrating
+    kept = first.reference
+    seen = _curves(kept)
+    assert seen[0] == 1
+    references = [kept]
+    for _ in range(LockSettings().calibration_frames + 2):
+        status = engine.process(bench.read_frame().image, settings, 0).lock
+        references.append(status.reference)
+    after = _curves(kept)
+    assert after[0] == seen[0] and after[1] == seen[1] and after[5] == seen[5]
+    for before_curves, after_curves in zip(seen[2:5], after[2:5]):
+        for before, now in zip(before_curves, after_curves):
+            np.testing.assert_array_equal(before, now)
+    newest = references[-1]
+    assert not status.calibrating
+    assert newest is not kept and newest.view_count == LockSettings().calibration_frames
+    # Each calibration frame published a reference of its own, one view more than the one before.
+    counts = [r.view_count for r in dict.fromkeys(references)]
+    assert counts == list(range(1, LockSettings().calibration_frames + 1))

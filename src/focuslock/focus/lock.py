@@ -16,6 +16,7 @@ where it is plainly soft); the lock keeps what lies between frames:
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 
@@ -119,9 +120,11 @@ class FocusLock:
         self.noise_sigma_at_lock = float(noise_sigma)
         self.noise_sd_at_lock = noise_sd
         self.clipped_share_at_lock = clipped_share_at_lock
+        # Sized here before any status publishes it; from then on replaced whole, never
+        # changed (add_calibration_view copies on write).
         self.reference = FeatureReference(view, self.noise_sigma_at_lock, self.settings.coc_px, self.margin_px)
         self._reset_parts()
-        self._size_thresholds()
+        self._size_thresholds(self.reference)
         self.state: FocusState = FocusState.SHARP if self.resolvable else FocusState.UNCERTAIN
         self._pending: FocusState | None = None
         self._pending_count = 0
@@ -131,18 +134,20 @@ class FocusLock:
         self.peak: PeakSearch = self.trend.peak
 
     # ------------------------------------------------------------------ calibration
-    def _size_thresholds(self) -> None:
+    def _size_thresholds(self, reference: FeatureReference) -> None:
+        """The lock's thresholds from ``reference``, and which of its parts are read
+        (``reference`` is sized in place: never one a status has published)."""
         settings = self.settings
         # How well the lock can tell blur at the SOFTENING threshold, from the noise now:
         # the estimate's noise where the feature is blurred by half the CoC.
         half = settings.softening_fraction * settings.coc_px
-        whole = self.reference.whole
+        whole = reference.whole
         self.lock_sd_px = whole.predicted_sd(half, self.noise_sigma_at_lock, self.noise_sd_at_lock)
         self.hysteresis_px = max(2.0 * self.lock_sd_px, 0.05 * settings.coc_px)
         max_sd_px = settings.resolvable_sd_fraction * settings.coc_px
         self.resolvable = self.lock_sd_px <= max_sd_px and whole.reference.coarse_resolved
         # The parts that can tell SHARP from SOFT on their own are read every frame.
-        self.reference.size_parts(half, max_sd_px, self.noise_sd_at_lock)
+        reference.size_parts(half, max_sd_px, self.noise_sd_at_lock)
         self.warning: str | None = None
         if not self.resolvable:
             self.warning = ("Too little fine detail in the feature for the noise to judge a blur of "
@@ -167,13 +172,20 @@ class FocusLock:
     def add_calibration_view(self, view: np.ndarray, noise_sigma: float, noise_sd: float | None = None) -> None:
         """Another whole-pixel view of the still feature: the curve is averaged over the
         views (their noise averages out) and corrected for the noise model as it settles
-        (its first σ is a single-frame estimate, later ones temporal)."""
+        (its first σ is a single-frame estimate, later ones temporal).
+
+        Copy on write: the reference the last status published (``LockStatus.reference``,
+        which the window's capture check reads on the acquisition thread) is never
+        changed; the view is added to a copy, the copy sized, and the new reference
+        published with one assignment, so a reader holds either the old one or the new."""
         if not self.calibrating or view.shape != self._view_shape:
             return
         self.noise_sigma_at_lock = float(noise_sigma)
         self.noise_sd_at_lock = noise_sd
-        self.reference.add_view(view, self.noise_sigma_at_lock)
-        self._size_thresholds()
+        reference = copy.deepcopy(self.reference)
+        reference.add_view(view, self.noise_sigma_at_lock)
+        self._size_thresholds(reference)
+        self.reference = reference
 
     def finish_calibration(self) -> None:
         """Stop calibrating (focus started to move: later views would no longer show the
