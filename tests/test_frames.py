@@ -88,3 +88,25 @@ def test_a_verdict_is_live_while_frames_come_and_says_why_once_they_stop():
     assert frame_freshness(10.0, 11.0, 30.0, live, busy_with="capture").describe() == \
         "PAUSED — verdict from 1.0 s ago (capture in progress)"
     assert frame_freshness(10.0, 11.0, 30.0, CameraStatus("reconnecting", "The camera was disconnected.")).label == "NO SIGNAL"
+
+
+def test_camera_states_are_one_enum_whose_text_is_what_the_user_reads():
+    import csv
+    import io
+    import json
+
+    from focuslock.core.frames import CameraState, CameraStatus
+
+    assert [state.value for state in CameraState] == ["starting", "live", "busy", "reconnecting", "error", "ended",
+                                                      "stopped"]
+    # Given as text (an older caller, a test), the state is the enum member all the same.
+    assert CameraStatus("reconnecting").state is CameraState.RECONNECTING
+    with pytest.raises(ValueError):
+        CameraStatus("asleep")
+    # It compares and formats as its text: the CSV, the JSON, the HUD say what they said.
+    state = CameraStatus(CameraState.ENDED).state
+    assert state == "ended" and f"{state}" == str(state) == "ended" and state.upper() == "ENDED"
+    row = io.StringIO()
+    csv.writer(row).writerow([CameraState.LIVE, state])
+    assert row.getvalue().strip() == "live,ended"
+    assert json.dumps({"camera_state": CameraState.BUSY}) == '{"camera_state": "busy"}'

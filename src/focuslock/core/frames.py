@@ -12,12 +12,13 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-__all__ = ["Analysis", "CameraStatus", "Frame", "Freshness", "LatestSlot", "SlotClosed", "frame_freshness"]
+__all__ = ["Analysis", "CameraState", "CameraStatus", "Frame", "Freshness", "LatestSlot", "SlotClosed", "frame_freshness"]
 
 
 def _read_only_metadata(metadata: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -149,18 +150,34 @@ class LatestSlot(Generic[T]):
         return self._closed
 
 
+class CameraState(StrEnum):
+    """The live session's camera state. A ``StrEnum``: each compares equal to, and formats
+    as, its text, which is what the status bar, the HUD and the headless CSV's
+    ``camera_state`` column show."""
+
+    STARTING = "starting"  # the session is opening the camera
+    LIVE = "live"  # frames arrive
+    BUSY = "busy"  # the body is busy (another program, a long exposure)
+    RECONNECTING = "reconnecting"  # the camera went away; a new one is being opened
+    ERROR = "error"  # the camera could not be opened or read; retrying
+    ENDED = "ended"  # a finite source ran out (or has no live view)
+    STOPPED = "stopped"  # the session is not running
+
+
 @dataclass(frozen=True)
 class CameraStatus:
     """The camera's state as the user sees it in the status bar and the headless output.
 
-    ``state`` is one of ``"starting"``, ``"live"``, ``"busy"``, ``"reconnecting"``,
-    ``"error"``, ``"ended"`` (a finite source ran out) or ``"stopped"``; ``message`` is
-    the one-sentence explanation for the states that need one.
+    ``state``: a :class:`CameraState` (its text is accepted too, and made the member);
+    ``message`` is the one-sentence explanation for the states that need one.
     """
 
-    state: str
+    state: CameraState
     message: str = ""
     since_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "state", CameraState(self.state))
 
 
 R = TypeVar("R")
@@ -242,8 +259,8 @@ def frame_freshness(frame_timestamp_s: float, now_s: float, frame_rate_hz: float
     expected_interval_s = 1.0 / frame_rate_hz if frame_rate_hz and frame_rate_hz > 0 else 0.0
     if age_s <= max(STALE_AFTER_S, _STALE_AFTER_FRAMES * expected_interval_s):
         return Freshness("LIVE", age_s)
-    if status.state == "ended":
+    if status.state == CameraState.ENDED:
         return Freshness("ENDED", age_s, status.message)
-    if busy_with or status.state == "busy":
+    if busy_with or status.state == CameraState.BUSY:
         return Freshness("PAUSED", age_s, f"{busy_with} in progress" if busy_with else status.message)
     return Freshness("NO SIGNAL", age_s, status.message or "no new frame from the source")

@@ -18,7 +18,7 @@ from typing import Any
 
 import cv2
 
-from focuslock.core.frames import Freshness
+from focuslock.core.frames import CameraState, Freshness
 from focuslock.core.signals import StopSignals
 from focuslock.focus.engine import FocusResult
 from focuslock.io.csv_safe import safe_row
@@ -59,7 +59,7 @@ class HeadlessResult:
     csv_path: Path
     frames_written: int = 0
     frames_not_recorded: int = 0
-    camera_states: list[str] = field(default_factory=list)
+    camera_states: list[CameraState] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     # What the user should know that is not an error: a size cap reached, a signal, a
     # change of frame size that started a new file.
@@ -111,7 +111,7 @@ def hud_lines(analysis: LiveAnalysis, freshness: Freshness | None = None, drive_
     truth = analysis.frame.metadata.get("sim_truth")
     if truth is not None:
         lines.append(f"Simulated bench: focus motor at {truth.focus_position_steps:+d} steps")
-    if status.message and status.state not in ("live",):
+    if status.message and status.state != CameraState.LIVE:
         lines.append(status.message)
     if analysis.error:
         lines.append(analysis.error)
@@ -155,7 +155,7 @@ def _stale_screen(analysis: LiveAnalysis, freshness: Freshness, message: str):
     return draw_text_panel(stale_picture(analysis, freshness), lines)
 
 
-def _stale_row(analysis: LiveAnalysis, freshness: Freshness, camera_state: str, time_s: float) -> list:
+def _stale_row(analysis: LiveAnalysis, freshness: Freshness, camera_state: CameraState, time_s: float) -> list:
     focus = _focus_of(analysis)
     lock = focus.lock if focus is not None else None
     last = f" (last: {lock.state.value})" if lock is not None else ""
@@ -304,7 +304,7 @@ def record_session(session: LiveSession[FrameResult], seconds: float, out_dir: P
                         recorder.write(_stale_screen(last_analysis, freshness, status.message), time.monotonic())
                         result.frames_written += 1
                         write_row(_stale_row(last_analysis, freshness, status.state, time.monotonic() - first_time_s))
-                    if status.state == "ended" and (freshness is None or freshness.stale):
+                    if status.state == CameraState.ENDED and (freshness is None or freshness.stale):
                         break  # after the ENDED row: the recording ends on the truth
                     continue
                 last_analysis = analysis

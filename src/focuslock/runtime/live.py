@@ -25,7 +25,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar, cast
 
-from focuslock.core.frames import Analysis, CameraStatus, Frame, Freshness, LatestSlot, SlotClosed, frame_freshness
+from focuslock.core.frames import Analysis, CameraState, CameraStatus, Frame, Freshness, LatestSlot, SlotClosed, frame_freshness
 from focuslock.devices.base import (
     Camera,
     CameraBusyError,
@@ -101,7 +101,7 @@ class LiveSession(Generic[R]):
         self._stop = threading.Event()
         self._events = EventLog()
         self._commands = CommandQueue(self._report)
-        self._status = CameraStatus("stopped", "", time.monotonic())
+        self._status = CameraStatus(CameraState.STOPPED, "", time.monotonic())
         self.camera: Camera | None = None
         self.keep_every_frame = keep_every_frame
         self.frames: LatestSlot[Frame] = LatestSlot(keep_every_frame)
@@ -121,7 +121,7 @@ class LiveSession(Generic[R]):
             self.frames = LatestSlot(self.keep_every_frame)
             self.analyses = LatestSlot(self.keep_every_frame)
             self._source_gaps = 0
-            self._set_status("starting")
+            self._set_status(CameraState.STARTING)
             self._threads = [
                 threading.Thread(target=self._acquire_loop, name="focuslock-acquisition", daemon=True),
                 threading.Thread(target=self._process_loop, name="focuslock-processing", daemon=True),
@@ -144,7 +144,7 @@ class LiveSession(Generic[R]):
             thread.join(timeout_s)
         self.analyses.close()
         self._commands.fail_pending()
-        self._set_status("stopped")
+        self._set_status(CameraState.STOPPED)
 
     @property
     def running(self) -> bool:
@@ -226,7 +226,7 @@ class LiveSession(Generic[R]):
         return self.submit(lambda camera: camera.get_settings())
 
     # ------------------------------------------------------------------ internals
-    def _set_status(self, state: str, message: str = "") -> None:
+    def _set_status(self, state: CameraState, message: str = "") -> None:
         if self._status.state != state or self._status.message != message:
             self._status = CameraStatus(state, message, time.monotonic())
 
@@ -245,14 +245,14 @@ class LiveSession(Generic[R]):
             except CameraError as error:
                 if attempt == 0 or self._status.message != error.user_message:
                     self._report("error", error.user_message)
-                state = "reconnecting" if self.reconnect_count else "error"
+                state = CameraState.RECONNECTING if self.reconnect_count else CameraState.ERROR
                 if isinstance(error, CameraBusyError):
-                    state = "busy"
+                    state = CameraState.BUSY
                 self._set_status(state, error.user_message)
             except Exception as error:
                 message = f"The camera could not be opened: {error!r}."
                 self._report("error", message)
-                self._set_status("error", message)
+                self._set_status(CameraState.ERROR, message)
             delay = RECONNECT_DELAYS_S[min(attempt, len(RECONNECT_DELAYS_S) - 1)]
             # Commands that arrive while no camera is open fail at once rather than wait.
             self._commands.fail_pending()
@@ -280,22 +280,22 @@ class LiveSession(Generic[R]):
                 if last_sequence is not None and frame.sequence > last_sequence + 1:
                     self._source_gaps += frame.sequence - last_sequence - 1
                 last_sequence = frame.sequence
-                self._set_status("live")
+                self._set_status(CameraState.LIVE)
                 metadata = {**frame.metadata, "drive_position_steps": self._drive_position_steps}
                 self.frames.put(dataclasses.replace(frame, metadata=metadata))
             except EndOfStream as error:
                 ended = True
                 self._report("info", error.user_message)
-                self._set_status("ended", error.user_message)
+                self._set_status(CameraState.ENDED, error.user_message)
             except NoLiveViewError as error:
                 ended = True  # asking again would fail again: say it once, and no frame comes
                 self._report("error", error.user_message)
-                self._set_status("ended", error.user_message)
+                self._set_status(CameraState.ENDED, error.user_message)
             except CorruptFrameError as error:
                 self._report("warning", error.user_message)
             except CameraDisconnectedError as error:
                 self._report("error", error.user_message)
-                self._set_status("reconnecting", error.user_message)
+                self._set_status(CameraState.RECONNECTING, error.user_message)
                 self._close_camera(camera)
                 self.camera = None
                 self.reconnect_count += 1
@@ -307,12 +307,13 @@ class LiveSession(Generic[R]):
                     self._report("info", f"Reconnected to {camera.name}.")
             except CameraError as error:
                 self._report("error", error.user_message)
-                self._set_status("busy" if isinstance(error, CameraBusyError) else "error", error.user_message)
+                self._set_status(CameraState.BUSY if isinstance(error, CameraBusyError) else CameraState.ERROR,
+                                 error.user_message)
                 self._stop.wait(READ_ERROR_PAUSE_S)
             except Exception as error:
                 message = f"Reading a frame failed unexpectedly: {error!r}."
                 self._report("error", message)
-                self._set_status("error", message)
+                self._set_status(CameraState.ERROR, message)
                 self._stop.wait(READ_ERROR_PAUSE_S)
         if camera is not None:
             self._close_camera(camera)

@@ -6,6 +6,7 @@ from concurrent.futures import Future
 
 from PySide6 import QtCore
 
+from focuslock.core.frames import CameraState
 from focuslock.devices.base import CameraError, Setting
 from focuslock.runtime.live import LiveSession
 from focuslock.ui.controllers.threads import UiThread
@@ -36,7 +37,7 @@ class CameraController(QtCore.QObject):
 
     def poll(self) -> None:
         """Ask a camera that has come live (again) for its settings and abilities; cheap."""
-        live = self.session.status.state == "live"
+        live = self.session.status.state == CameraState.LIVE
         if self.session.reconnect_count != self._reconnects_seen and live:
             self._reconnects_seen = self.session.reconnect_count
             self._requested = False
