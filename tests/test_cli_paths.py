@@ -168,13 +168,12 @@ def focuslock_as_nobody(world: "World", args: list[str], cwd: Path) -> Run:
 
 @dataclass
 class World:
-    """Good inputs, made once: pictures, a stack, a video, a recipe, a session, a drive calibration."""
+    """Good inputs, made once: a picture, a stack, a recipe, a session, a drive calibration."""
 
     root: Path
     config: Path
     reference: Path
     frames: Path
-    video: Path
     recipe: Path
     session: Path
     calibration: Path
@@ -203,13 +202,12 @@ def world() -> World:
     for index, sigma in enumerate((2.0, 0.0, 2.0)):
         image = cv2.GaussianBlur(scene, (0, 0), sigma) if sigma else scene
         cv2.imwrite(str(frames / f"frame-{index}.jpg"), image, [cv2.IMWRITE_JPEG_QUALITY, 95])
-    made = World(root, config, reference, frames, root / "demo" / "demo.mp4", root / "recipe" / "recipe.toml",
-                 root / "session", root / "calibration.toml")
+    made = World(root, config, reference, frames, root / "recipe" / "recipe.toml", root / "session",
+                 root / "calibration.toml")
     cwd = root / "cwd"
     cwd.mkdir()
     made.recipe.parent.mkdir()
-    for args in (["demo", "--headless", "--seconds", "1", "--out", str(root / "demo")],
-                 ["recipe", "save", str(made.recipe), "--reference", str(reference), "--roi", ROI],
+    for args in (["recipe", "save", str(made.recipe), "--reference", str(reference), "--roi", ROI],
                  ["watch", str(frames), "--roi", ROI, "--reference", str(reference), "--session", str(made.session),
                   "--sidecars", "none", "--once"]):
         run = focuslock(made, args, cwd)
@@ -272,11 +270,8 @@ def make_path(kind: str, where: Path, suffix: str, world: World) -> Path:
         parent = where / "notes.txt"
         parent.write_text(TEXT)
         path = parent / f"output{suffix}"
-    elif kind == "vanishing":  # a good file, deleted when first opened
-        good = {".jpg": world.reference, ".toml": None}.get(suffix)
-        if suffix == ".toml" and good is None:
-            raise AssertionError("vanishing .toml needs a role-specific source")
-        shutil.copy(good, path)
+    elif kind == "vanishing" and suffix == ".jpg":  # a good picture, deleted when first opened (others: Role.good)
+        shutil.copy(world.reference, path)
     else:
         raise AssertionError(kind)
     return path
