@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-# The two real MIT-licensed stacks of ../shared/data/focus-stacks, reduced to half size
+# Two real MIT-licensed macro focus stacks (the focus-stack project's), reduced to half size
 # (1024×768, JPEG 85) so that they ship with the tests (LICENSE.md beside them).
 REDUCED_STACKS = PROJECT_ROOT / "tests" / "data" / "focus-stacks"
 # The originals' size: tests name regions in its coordinates.
 STACK_SIZE_PX = (2048, 1536)
 
-# libgphoto2's virtual camera (FIELD-NOTES.md): switched on by VCAMERADIR, read when
+# libgphoto2's virtual camera (docs/GUIDE.md, section 5): switched on by VCAMERADIR, read when
 # the gphoto2 package is first imported, so set here before any test imports it. Its
 # driver settings persist under HOME, so HOME points at a throw-away folder too.
 _SANDBOX = Path(tempfile.mkdtemp(prefix="focuslock-tests-"))
@@ -61,7 +61,7 @@ def no_thread_outlives_the_test():
 def focus_stacks(tmp_path_factory) -> Path:
     """The real macro focus stacks, brought back to the originals' 2048×1536 (cubic) from
     the reduced copies in tests/data, so that every checkout runs the same tests with no
-    ../shared beside it. Half the originals' resolution: fine detail is the reduced
+    originals beside it. Half the originals' resolution: fine detail is the reduced
     copies', coordinates are the originals'."""
     import cv2
 

@@ -101,7 +101,7 @@ def test_distance_from_the_sensor_solves_the_thin_lens_equation(f, distance_in_f
 
 # ------------------------------------------------------------------- published cases
 def test_hyperfocal_50mm_f8():
-    """FIELD-NOTES.md worked case; DOFMaster's formula H = f²/(N·c) + f
+    """A worked case; DOFMaster's formula H = f²/(N·c) + f
     (http://dofmaster.com/equations.html): 50 mm, f/8, c = 0.030 mm → 10 467 mm."""
     assert round(depth_of_field(50, 8, 0.030, distance_mm=3000).hyperfocal_mm) == 10467
 
@@ -186,7 +186,7 @@ def test_nonsense_values_are_one_sentence(kwargs, message):
 @settings(max_examples=200, deadline=None)
 @given(focal_lengths, f_numbers, cocs, st.floats(1.05, 100.0))
 def test_symmetric_lens_matches_the_classic_thin_lens_formulas(f, n, c, distance_in_focal_lengths):
-    """P = 1: near = s(H − f)/(H + s − 2f), far = s(H − f)/(H − s) (FIELD-NOTES.md, DOFMaster)."""
+    """P = 1: near = s(H − f)/(H + s − 2f), far = s(H − f)/(H − s) (DOFMaster)."""
     s = f * distance_in_focal_lengths
     h = hyperfocal_distance_mm(f, n, c)
     result = depth_of_field(f, n, c, distance_mm=s, distance_from="lens")

@@ -146,7 +146,6 @@ def _calibrate(args: argparse.Namespace) -> int:
     from focuslock.devices.base import Camera, CameraError
     from focuslock.runtime.sources import camera_factory
     from focuslock.workflows.calibrate import CalibrationError, calibrate_focus_steps, save_record, user_calibration_path
-
     from focuslock.workflows.calibration_record import check_record_file
 
     roi = args.roi
@@ -177,7 +176,8 @@ def _calibrate(args: argparse.Namespace) -> int:
     try:
         if roi is None:
             raise UserError("Give --roi X,Y,W,H: the feature to sweep through focus, in focus now.")
-        progress = None if args.json or not sys.stderr.isatty() else (lambda text: print(text, file=sys.stderr))
+        # A line per phase on stderr, on a terminal or not (a log, a pipe): the sweeps take seconds.
+        progress = None if args.json else (lambda text: print(f"calibrate: {text}", file=sys.stderr, flush=True))
         result = calibrate_focus_steps(camera, roi, progress=progress)
     except (CalibrationError, CameraError) as error:
         raise UserError(getattr(error, "user_message", None) or str(error)) from None

@@ -122,7 +122,10 @@ def _run_headless(session, args, name: str, frame_rate_hz: float, script=None) -
     videos = " and ".join(str(path) for path in result.video_files)
     if result.video_files:
         print(f"wrote {videos} and {result.csv_path}: {result.frames_written} frames", end="")
-        print(f", {result.frames_not_recorded} not recorded" if result.frames_not_recorded else "")
+        # Frames analysed while the recorder was still writing an earlier one: it takes the
+        # newest each time, so the video never lags; say what the number means where it is shown.
+        print(f", {result.frames_not_recorded} not recorded (skipped while the machine was busy writing the video; "
+              "the recording kept the newest)" if result.frames_not_recorded else "")
     for message in result.notes:
         print(f"focuslock: {message}", file=sys.stderr)
     for message in dict.fromkeys(result.errors):

@@ -163,7 +163,9 @@ def _mark(args: argparse.Namespace) -> int:
                 text = f"mark {mark.name} set on the box {mark.roi_px[2]}×{mark.roi_px[3]} at drive step {mark.position_steps:+d}"
             else:
                 mark = marks.load(args.name)
-                result = go_to_mark(camera, mark, camera.position_steps)
+                # A line per phase on stderr, on a terminal or not (a log, a pipe): the search takes seconds.
+                progress = None if args.json else (lambda text: print(f"mark go: {text}", file=sys.stderr, flush=True))
+                result = go_to_mark(camera, mark, camera.position_steps, progress=progress)
                 outcome = {"name": mark.name, "position_steps": result.position_steps,
                            "moved_from_mark_steps": round(float(result.moved_from_mark_steps), 2)}
                 text = (f"at mark {mark.name}: best focus found {result.moved_from_mark_steps:+.1f} steps from where it was set "

@@ -6,7 +6,7 @@ libgphoto2 object is dropped and never touched again: libgphoto2's virtual camer
 crashes the process on a call after ``exit()``, real drivers reopen silently. To
 reconnect, make a new GPhotoCamera.
 
-Facts this relies on (FIELD-NOTES.md): ``capture_preview()`` turns live view on by
+Facts about libgphoto2 this relies on: ``capture_preview()`` turns live view on by
 itself and returns JPEG bytes (copied before the CameraFile is dropped); settings are
 read and written one widget at a time (the whole tree takes seconds on some bodies);
 RAW+JPEG arrives as several FILE_ADDED events after ``trigger_capture()``; the PTP

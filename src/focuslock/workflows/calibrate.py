@@ -75,6 +75,8 @@ def calibrate_focus_steps(camera: Camera, roi_px, *, settings: PipelineSettings 
     if not camera.capabilities.focus_drive:
         raise CalibrationError(f"{camera.name} cannot drive focus from the computer; nothing to calibrate.")
     sweep = DriveSweep(camera, roi_px, settings, frames_per_point, settle_frames, progress)
+    if progress:
+        progress("locking on the feature …")
     sweep.lock()
     assert sweep.result is not None  # set by lock()
     optics, coc = sweep.result.optics, sweep.result.coc
@@ -84,18 +86,24 @@ def calibrate_focus_steps(camera: Camera, roi_px, *, settings: PipelineSettings 
     coc_px = coc.coc_px
     sweep.read_in_parts(_GRID_PER_AXIS)
 
+    if progress:
+        progress("finding how far the drive must go to blur the feature …")
     # How far the blur reaches the arm's end: doubling probes upwards, then back.
     probe = sweep.probe_arm(ARM_BLUR_COC * coc_px, max_probe_steps)
     half_width = max(int(round(probe * 1.25)), points_per_arm)
     stride = max(1, half_width // points_per_arm)
     low, high = -stride * points_per_arm, stride * points_per_arm
     if progress:
-        progress(f"sweeping ±{high} steps in steps of {stride}")
+        progress(f"sweeping ±{high} steps in steps of {stride}, nearer to farther …")
     # Each sweep starts beyond its range by more than any backlash a drive is likely to
     # have (it is not known yet).
     guard = max(high, MIN_BACKLASH_GUARD_STEPS)
     up = sweep.sweep(low, high, stride, guard, +1)
+    if progress:
+        progress("sweeping back, farther to nearer (for the backlash) …")
     down = sweep.sweep(low, high, stride, guard, -1)
+    if progress:
+        progress("fitting the two sweeps …")
     points = up + down
     g, best_up, best_down = fit_both(up, down, coc_px)
     backlash = best_up - best_down
@@ -109,6 +117,8 @@ def calibrate_focus_steps(camera: Camera, roi_px, *, settings: PipelineSettings 
     if abs(backlash) > 0.8 * guard:
         raise CalibrationError(f"The backlash ({backlash:.0f} steps) is close to the {guard} steps the sweep "
                                "allowed for it; the figures cannot be trusted.")
+    if progress:
+        progress("driving back to best focus …")
     sweep.settle_at(best_up, guard)
     return FocusStepCalibration(step_um=depth_mm * 1000.0, backlash_steps=backlash, blur_px_per_step=g,
                                 best_position_steps=best_up, coc_px=coc_px, magnification=optics.magnification,

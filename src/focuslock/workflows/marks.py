@@ -124,8 +124,12 @@ def go_to_mark(camera: Camera, mark: Mark, position_steps: int, *, blur_px_per_s
     sweep.position = int(position_steps)
     coc = mark.coc_px or mark.reference.coc_px
     guard = MIN_BACKLASH_GUARD_STEPS
+    if progress:
+        progress(f"driving to mark {mark.name}'s step {mark.position_steps:+d} …")
     sweep.settle_at(mark.position_steps, guard)
     if blur_px_per_step is None:
+        if progress:
+            progress("finding how far the drive must go to blur the feature …")
         # The arm from the mark: doubling probes up until the blur passes the arm's end.
         reach = sweep.probe_arm(ARM_BLUR_COC * coc, 4000)
         blur_px_per_step = ARM_BLUR_COC * coc / max(reach, 1)
@@ -133,7 +137,7 @@ def go_to_mark(camera: Camera, mark: Mark, position_steps: int, *, blur_px_per_s
     stride = max(1, half_width // points_per_arm)
     guard = max(guard, stride * points_per_arm)
     if progress:
-        progress(f"searching ±{stride * points_per_arm} steps around mark {mark.name} in steps of {stride}")
+        progress(f"searching ±{stride * points_per_arm} steps around mark {mark.name} in steps of {stride} …")
     centre = mark.position_steps
     for _ in range(2):
         points = sweep.sweep(centre - stride * points_per_arm, centre + stride * points_per_arm, stride, guard, +1)
@@ -143,11 +147,15 @@ def go_to_mark(camera: Camera, mark: Mark, position_steps: int, *, blur_px_per_s
         centre = int(round(best))  # best focus lay near the edge of the search: search around it
     # A fine pass around best focus when the first was coarse: within one step.
     if stride > 1:
+        if progress:
+            progress("a finer pass around best focus …")
         fine = max(1, stride // 4)
         span = 3 * stride
         points = sweep.sweep(int(round(best)) - span, int(round(best)) + span, fine, guard, +1)
         # The fine pass sits at the bottom of the V: the parabola of sign·reading² fits it.
         _, best = fit_sweep(points, float("inf"))
+    if progress:
+        progress("driving to best focus …")
     sweep.settle_at(best, guard)
     return GoToResult(sweep.position, best, g, best - mark.position_steps)
 
