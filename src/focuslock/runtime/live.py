@@ -93,7 +93,7 @@ class LiveSession(Generic[R]):
             self._camera_factory: Callable[[], Camera] = camera
         else:
             instance = camera
-            self._camera_factory = lambda: instance  # type: ignore[assignment,return-value]
+            self._camera_factory = lambda: instance
         self._processor: Processor[R | None] = processor or cast(Processor[R | None], _no_processing)
         self._settings = settings
         self._lock = threading.Lock()
