@@ -4,6 +4,8 @@ on the repository's photographs; the box checked inside the frame before any wor
 
 from __future__ import annotations
 
+import re
+
 import cv2
 import numpy as np
 import pytest
@@ -221,3 +223,157 @@ def test_a_session_resolves_centre_and_auto_in_its_reference(tmp_path):
     assert not (tmp_path / "s").exists()  # nothing written before the first shot
     with pytest.raises(SessionError, match="larger than the 400×300 reference picture"):
         open_session(tmp_path / "s", folder, SetupRequest(choices=(parse_feature_choice("center:500x100"),)))
+
+
+# -- the commands ----------------------------------------------------------------------
+
+def _cli(capsys, *argv: str) -> tuple[int, str, str]:
+    from focuslock.cli import main
+
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+AUTO_LINE = re.compile(r"feature chosen automatically: (\d+),(\d+),(\d+),(\d+) \(the most detailed place near the centre\)")
+
+
+def test_focuslock_frame_saves_a_frame_with_its_grid_and_prints_its_size(tmp_path, capsys):
+    out = tmp_path / "grid" / "bench.png"
+    code, stdout, err = _cli(capsys, "frame", "sim", "--out", str(out))
+    assert code == 0, err
+    assert stdout == f"1024×680 px; saved {out}\n"
+    assert cv2.imread(str(out)).shape == (680, 1024, 3)
+    code, _, err = _cli(capsys, "frame", "sim", "--out", str(out))
+    assert code == 1 and "exists" in err and "--force" in err and err.count("\n") == 1
+    assert _cli(capsys, "frame", "sim", "--out", str(out), "--force")[0] == 0
+    code, stdout, _ = _cli(capsys, "frame", str(REDUCED_STACKS / "pcb"), "--out", str(tmp_path / "pcb.png"), "--no-grid")
+    assert code == 0 and stdout.startswith("1024×768 px; saved")
+    code, _, err = _cli(capsys, "frame", "video:/nowhere.mp4", "--out", str(tmp_path / "v.png"))
+    assert code == 1 and err.count("\n") == 1
+
+
+def test_live_refuses_a_box_outside_the_frame_before_recording(tmp_path, capsys):
+    import time
+
+    started = time.monotonic()
+    for roi, words in (("2000,2000,50,50", "1024×680"), ("center:1100x50", "larger than the 1024×680")):
+        code, _, err = _cli(capsys, "live", "--source", "sim", "--roi", roi, "--lock", "--headless", "--seconds", "20",
+                            "--out", str(tmp_path / "out"))
+        assert code == 1 and words in err and err.count("\n") == 1, err
+    assert time.monotonic() - started < 15  # refused at once, not after the 20 s recording
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_live_with_roi_auto_says_its_box_and_the_lock_follows_it(tmp_path, capsys):
+    import csv
+
+    # The bench's frames as a folder source: a finite source keeps every frame however
+    # loaded the machine is, so the run is the same every time.
+    bench = _bench()
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for index in range(10):
+        cv2.imwrite(str(frames / f"f{index:02d}.png"), cv2.cvtColor(bench.read_frame().image, cv2.COLOR_RGB2BGR))
+    bench.close()
+    code, out, err = _cli(capsys, "live", "--source", f"folder:{frames}", "--roi", "auto", "--lock", "--headless",
+                          "--coc-px", "2", "--seconds", "30", "--out", str(tmp_path / "out"))
+    assert code == 0, err
+    match = AUTO_LINE.search(out)
+    assert match, out
+    first = cv2.cvtColor(cv2.imread(str(frames / "f00.png")), cv2.COLOR_BGR2RGB)
+    assert tuple(int(v) for v in match.groups()) == auto_feature(first).box.as_tuple()
+    with open(tmp_path / "out" / "live.csv", newline="") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["verdict"] == "LIVE" and row["state"]]
+    assert len(rows) >= 5 and all(row["state"] == "sharp" for row in rows[1:]), [row["state"] for row in rows]
+    # Followed where it was chosen.
+    assert all(abs(float(row["roi_x"]) - float(match.group(1))) <= 2 for row in rows)
+
+
+def test_live_with_a_centred_box(tmp_path, capsys):
+    import csv
+
+    code, out, err = _cli(capsys, "live", "--source", "sim", "--roi", "center:128x96", "--lock", "--headless",
+                          "--seconds", "1", "--out", str(tmp_path))
+    assert code in (0, 1), err  # 1: a loaded machine may not have locked within the second
+    assert "feature chosen automatically" not in out and "lies outside" not in err
+    with open(tmp_path / "live.csv", newline="") as handle:
+        placed = [(row["roi_x"], row["roi_y"], row["roi_w"]) for row in csv.DictReader(handle) if row["roi_x"]]
+    assert placed and placed[0] == ("448.00", "292.00", "128.00"), placed
+
+
+def test_analyze_with_roi_auto_on_a_real_stack_gives_readable_verdicts(focus_stacks, capsys):
+    code, out, err = _cli(capsys, "analyze", str(focus_stacks / "pcb"), "--roi", "auto")
+    assert code == 0, err
+    match = AUTO_LINE.search(out + err)
+    assert match, out + err
+    assert match.group(3) == "256"  # 1/8 of the 2048 px frames
+    assert "frames, measure" in out and "states: " in out
+    states = re.search(r"states: (.+)", out).group(1)
+    assert "sharp" in states and "lost" not in states, out
+
+
+def test_analyze_refuses_a_box_outside_the_frames_before_any_work(capsys):
+    code, _, err = _cli(capsys, "analyze", str(REDUCED_STACKS / "pcb"), "--roi", "1000,700,100,100")
+    assert code == 1 and "not inside the 1024×768" in err and err.count("\n") == 1, err
+    code, _, err = _cli(capsys, "analyze", str(REDUCED_STACKS / "pcb"), "--roi", "center:2000x20")
+    assert code == 1 and "larger than the 1024×768" in err and err.count("\n") == 1, err
+
+
+def test_watch_with_roi_auto_chooses_in_the_reference(tmp_path, capsys):
+    import json
+    import shutil
+
+    folder = tmp_path / "hot"
+    folder.mkdir()
+    shutil.copy(REDUCED_STACKS / "header_pins.jpg", folder / "A.jpg")
+    shutil.copy(REDUCED_STACKS / "header_pins.jpg", folder / "B.jpg")
+    code, out, err = _cli(capsys, "watch", str(folder), "--roi", "auto", "--session", str(tmp_path / "s"), "--once",
+                          "--json", "--sidecars", "none", "--coc-px", "2")
+    assert code == 0, err
+    match = AUTO_LINE.search(err)
+    assert match, err
+    image = cv2.cvtColor(cv2.imread(str(folder / "A.jpg")), cv2.COLOR_BGR2RGB)
+    assert tuple(int(v) for v in match.groups()) == auto_feature(image).box.as_tuple()
+    verdicts = [json.loads(line)["verdict"] for line in out.splitlines()]
+    assert verdicts == ["pass", "pass"]
+    code, _, err = _cli(capsys, "watch", str(folder), "--roi", "center:900x100", "--session", str(tmp_path / "t"),
+                        "--once")
+    assert code == 1 and "larger than the 400×300 reference picture" in err and err.count("\n") == 1
+    assert not (tmp_path / "t").exists()
+
+
+def test_mark_set_and_recipe_save_take_auto_too(tmp_path, capsys):
+    import tomllib
+
+    code, out, err = _cli(capsys, "mark", "set", "A", "--roi", "auto", "--marks", str(tmp_path / "marks"))
+    assert code == 0, err
+    match = AUTO_LINE.search(out)
+    assert match and f"{match.group(3)}×{match.group(4)}" in out
+    reference = REDUCED_STACKS / "text_sw1.jpg"
+    recipe = tmp_path / "r" / "label.toml"
+    code, out, err = _cli(capsys, "recipe", "save", str(recipe), "--reference", str(reference), "--roi", "auto",
+                          "--roi", "center:40x40")
+    assert code == 0, err
+    image = cv2.cvtColor(cv2.imread(str(reference)), cv2.COLOR_BGR2RGB)
+    boxes = [feature["box"] for feature in tomllib.loads(recipe.read_text())["features"]]
+    assert boxes == [[float(v) for v in auto_feature(image).box.as_tuple()], [180.0, 130.0, 40.0, 40.0]]
+    assert AUTO_LINE.search(out)
+    code, _, err = _cli(capsys, "recipe", "save", str(tmp_path / "r2.toml"), "--reference", str(reference), "--roi",
+                        "390,290,20,20")
+    assert code == 1 and "not inside the 400×300 reference picture" in err and err.count("\n") == 1
+
+
+def test_auto_passes_over_clipped_highlights_and_one_directional_lines():
+    # A white-on-black checkerboard (clipped highlights: the lock would say UNCERTAIN) and
+    # fine vertical lines (the tracker cannot place them along their length) beside the
+    # photograph's own detail: neither is chosen, though both have more detail.
+    image = cv2.cvtColor(cv2.imread(str(REDUCED_STACKS / "text_sw1.jpg")), cv2.COLOR_BGR2RGB)
+    image = cv2.resize(image, (800, 600), interpolation=cv2.INTER_CUBIC)
+    checker = ((np.indices((100, 100)).sum(axis=0) // 2) % 2 * 255).astype(np.uint8)
+    image[200:300, 200:300] = checker[..., None]
+    lines = np.tile(((np.arange(100) // 2) % 2 * 200 + 20).astype(np.uint8), (100, 1))
+    image[300:400, 450:550] = lines[..., None]
+    chosen = auto_feature(image).box
+    assert not (chosen.x < 300 and chosen.x + chosen.w > 200 and chosen.y < 300 and chosen.y + chosen.h > 200), chosen
+    assert not (chosen.x < 550 and chosen.x + chosen.w > 450 and chosen.y < 400 and chosen.y + chosen.h > 300), chosen

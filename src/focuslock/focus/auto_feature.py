@@ -75,20 +75,33 @@ def grey_of(image: np.ndarray) -> np.ndarray:
     return image
 
 
-def _clipped_share(image: np.ndarray, box: Box) -> float:
-    region = image[box.y : box.y + box.h, box.x : box.x + box.w]
-    if region.ndim == 3:
-        region = region[..., :3].max(axis=2)
-    return float(np.count_nonzero(region >= _CLIP_LEVEL)) / float(region.size)
+def _clipped_counts(image: np.ndarray) -> np.ndarray:
+    """The integral image (cv2.integral) of the pixels with a channel at or above the clip level."""
+    if image.ndim == 3:
+        levels = np.ascontiguousarray(image[..., :3])
+        unclipped = cv2.inRange(levels, (0, 0, 0), (_CLIP_LEVEL - 1,) * 3) if levels.dtype == np.uint8 \
+            else cv2.inRange(levels, (0.0, 0.0, 0.0), (_CLIP_LEVEL - 0.5,) * 3)
+    else:
+        unclipped = cv2.inRange(image, 0, _CLIP_LEVEL - 1)
+    counts: np.ndarray = cv2.integral((unclipped == 0).astype(np.uint8))
+    return counts
+
+
+def _clipped_share(counts: np.ndarray, box: Box, origin: tuple[int, int]) -> float:
+    """The share of ``box`` clipped, from the counts of a region whose corner is ``origin``."""
+    x0, y0 = box.x - origin[0], box.y - origin[1]
+    x1, y1 = x0 + box.w, y0 + box.h
+    total = counts[y1, x1] - counts[y0, x1] - counts[y1, x0] + counts[y0, x0]
+    return float(total) / float(box.w * box.h)
 
 
 def _axis_energies(grey_box: np.ndarray, noise_sigma: float) -> tuple[float, float]:
     """Mean square of the horizontal and vertical first differences, less white noise's 2σ² each."""
-    box = grey_box.astype(np.float32)
+    height, width = grey_box.shape
     noise = 2.0 * noise_sigma * noise_sigma
-    dx = float(np.mean(np.square(np.diff(box, axis=1)))) - noise
-    dy = float(np.mean(np.square(np.diff(box, axis=0)))) - noise
-    return max(dx, 0.0), max(dy, 0.0)
+    dx = cv2.norm(grey_box[:, 1:], grey_box[:, :-1], cv2.NORM_L2SQR) / (height * (width - 1)) - noise
+    dy = cv2.norm(grey_box[1:, :], grey_box[:-1, :], cv2.NORM_L2SQR) / ((height - 1) * width) - noise
+    return max(float(dx), 0.0), max(float(dy), 0.0)
 
 
 def auto_feature(image: np.ndarray, *, side_px: int | None = None) -> AutoFeature:
@@ -109,6 +122,7 @@ def auto_feature(image: np.ndarray, *, side_px: int | None = None) -> AutoFeatur
     xs = _positions(x0, x1, step)
     ys = _positions(y0, y1, step)
     centre = (width / 2.0, height / 2.0)
+    clipped = _clipped_counts(image[y0 : y1 + side, x0 : x1 + side])  # the searched region only
     # (usable, energy, -distance to the centre), box
     best: tuple[tuple[bool, float, float], Box, float] | None = None
     for y in ys:
@@ -118,7 +132,7 @@ def auto_feature(image: np.ndarray, *, side_px: int | None = None) -> AutoFeatur
             reading = measure_roi(region, "LAPV", noise_sigma=sigma)
             energy = max(reading.score - reading.noise_floor, 0.0)
             ex, ey = _axis_energies(region, sigma)
-            usable = (_clipped_share(image, box) <= MAX_CLIPPED_SHARE
+            usable = (_clipped_share(clipped, box, (x0, y0)) <= MAX_CLIPPED_SHARE
                       and min(ex, ey) >= MIN_AXIS_SHARE * max(ex, ey) and energy > 0.0)
             distance = math.hypot(x + side / 2.0 - centre[0], y + side / 2.0 - centre[1])
             key = (usable, energy, -distance)
