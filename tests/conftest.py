@@ -79,6 +79,7 @@ def focus_stacks(tmp_path_factory) -> Path:
 RUN_FIRST = (
     "tests/test_watch.py::test_a_thousand_files_keep_memory_flat",
     "tests/test_stack_end_to_end.py",
+    "tests/test_guide.py::test_a_section_of_the_guide_runs_as_written[2. A macro stack]",
     "tests/camera/test_gphoto.py::test_a_capture_killed_at_random_moments",
     "tests/test_watch.py::test_a_watcher_killed_at_random_points",
     "tests/ui/test_main_window.py::test_marks_and_a_stack_from_the_panel_with_stop",
