@@ -123,7 +123,7 @@ def test_a_distance_finds_the_magnification_the_lens_has_there():
         assert by_lens.magnification == pytest.approx(magnification, rel=1e-6)
 
 
-def test_a_working_distance_beyond_the_focus_distance_is_refused(tmp_path, capsys):
+def test_a_working_distance_beyond_the_focus_distance_is_refused(tmp_path, caplog):
     from focuslock.core.resources import data_folder
 
     (tmp_path / "sensors.toml").write_text((data_folder("calibration") / "sensors.toml").read_text())
@@ -136,5 +136,5 @@ def test_a_working_distance_beyond_the_focus_distance_is_refused(tmp_path, capsy
     finally:
         load_catalog.cache_clear()
     assert all(lens.name != "Odd Macro" for lens in catalog.lenses)
-    err = capsys.readouterr().err
-    assert "'working_distance_mm' (250) must be shorter than the distance from the sensor" in err
+    warned = " ".join(r.getMessage() for r in caplog.records if r.name.startswith("focuslock"))
+    assert "'working_distance_mm' (250) must be shorter than the distance from the sensor" in warned

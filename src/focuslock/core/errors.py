@@ -57,7 +57,7 @@ class CameraDisconnectedError(CameraError):
 
 
 class NotSupportedError(CameraError):
-    """This source cannot do what was asked (focus drive on a video file, ...)."""
+    """The source cannot do what was asked (focus drive on a video file, ...)."""
 
 
 class NoLiveViewError(NotSupportedError):

@@ -11,6 +11,7 @@ import fnmatch
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, overload
 
 from focuslock.core.errors import FocuslockError
 from focuslock.core.resources import DataFileError, data_folders, line_of, read_toml, warn
@@ -34,6 +35,8 @@ class ProfileError(FocuslockError, ValueError):
 
 @dataclass(frozen=True)
 class FocusDrive:
+    """How a body drives focus: the widget, its kind, its near and far values and step units."""
+
     widget: str
     kind: str
     near: tuple[str, ...] = ()
@@ -58,7 +61,7 @@ class FocusDrive:
             values: list[str] = []
             remaining = abs(steps)
             # Largest steps first, then finer ones: few writes, exact in finest units.
-            for choice, unit in sorted(zip(choices, units), key=lambda pair: -pair[1]):
+            for choice, unit in sorted(zip(choices, units, strict=True), key=lambda pair: -pair[1]):
                 count, remaining = divmod(remaining, unit)
                 for _ in range(count):
                     values.append(choice)
@@ -88,6 +91,8 @@ class FocusDrive:
 
 @dataclass(frozen=True)
 class Profile:
+    """A camera family's driver: the bodies it matches, its widgets, focus drive and live-view zoom."""
+
     key: str
     name: str
     manufacturers: tuple[str, ...]
@@ -141,6 +146,14 @@ def _choice_text(path: Path, section: str, data: dict, field_name: str, default:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise ProfileError(f"{_where(path, field_name)}: field '{section}{field_name}' must be a text, got {value!r}.")
     return str(value)
+
+
+@overload
+def _text(path: Path, section: str, data: dict, field_name: str, *, optional: Literal[False]) -> str: ...
+
+
+@overload
+def _text(path: Path, section: str, data: dict, field_name: str, *, optional: bool = True) -> str | None: ...
 
 
 def _text(path: Path, section: str, data: dict, field_name: str, *, optional: bool = True) -> str | None:

@@ -15,11 +15,16 @@ from __future__ import annotations
 import errno
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from focuslock.core.errors import FocuslockError
+
+if TYPE_CHECKING:
+    from av.container import OutputContainer
+    from av.video.stream import VideoStream
 
 __all__ = ["RecordingError", "RecordingFull", "VideoRecorder"]
 
@@ -58,8 +63,8 @@ class VideoRecorder:
         self.segments: list[Path] = []
         self.notes: list[str] = []
         self.frames_written = 0
-        self._container = None
-        self._stream = None
+        self._container: OutputContainer | None = None
+        self._stream: VideoStream | None = None
         self._size: tuple[int, int] | None = None  # (width, height) of the frames given
         self._last_pts = -1
         self._first_time_s: float | None = None
@@ -81,9 +86,11 @@ class VideoRecorder:
         pts = self._pts(time_s)
         frame = self._av.VideoFrame.from_ndarray(_even(rgb), format="rgb24")
         frame.pts, frame.time_base = pts, _TIME_BASE
+        container, stream = self._container, self._stream
+        assert container is not None and stream is not None  # the segment is open
         try:
-            for packet in self._stream.encode(frame):
-                self._container.mux(packet)
+            for packet in stream.encode(frame):
+                container.mux(packet)
         except OSError as error:
             self._fail()
             raise self._error(error) from None
@@ -152,7 +159,7 @@ class VideoRecorder:
     def _finish_segment(self) -> None:
         container, stream = self._container, self._stream
         self._container = self._stream = None
-        if container is None:
+        if container is None or stream is None:
             return
         try:
             for packet in stream.encode():

@@ -11,8 +11,10 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal, Protocol, TypeVar, overload
 
 from focuslock.core.errors import FocuslockError
 from focuslock.core.resources import DataFileError, data_folders, line_of, read_toml, warn
@@ -21,6 +23,16 @@ from focuslock.optics.coc import conventional_coc_mm
 
 __all__ = ["Camera", "Catalog", "CatalogError", "Lens", "SensorFormat", "load_catalog"]
 
+_T = TypeVar("_T")
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+_N = TypeVar("_N", bound=_Named)
+
 
 class CatalogError(FocuslockError, ValueError):
     """A catalog file is wrong, or a name is not in it: one sentence for the user."""
@@ -28,6 +40,8 @@ class CatalogError(FocuslockError, ValueError):
 
 @dataclass(frozen=True)
 class SensorFormat:
+    """A sensor format: its size and the conventional CoC for it."""
+
     key: str
     name: str
     width_mm: float
@@ -41,6 +55,8 @@ class SensorFormat:
 
 @dataclass(frozen=True)
 class Camera:
+    """A camera body: its sensor format and the pixels its pictures have."""
+
     name: str
     sensor: SensorFormat
     width_px: int
@@ -53,6 +69,8 @@ class Camera:
 
 @dataclass(frozen=True)
 class Lens:
+    """A lens as the catalog knows it: focal length, apertures, close focus and magnification."""
+
     name: str
     focal_length_mm: float
     f_number_min: float
@@ -132,6 +150,8 @@ class Lens:
 
 @dataclass(frozen=True)
 class Catalog:
+    """The sensor formats, bodies and lenses focuslock knows, found by name."""
+
     formats: dict[str, SensorFormat]
     cameras: tuple[Camera, ...]
     lenses: tuple[Lens, ...]
@@ -150,7 +170,7 @@ class Catalog:
     def lens(self, name: str) -> Lens:
         return self._find("lens", name, self.lenses)
 
-    def _find(self, kind: str, asked: str, items):
+    def _find(self, kind: str, asked: str, items: Sequence[_N]) -> _N:
         """The item named exactly, else the one item whose name contains ``asked``."""
         key = _normalise(asked)
         exact = [item for item in items if _normalise(item.name) == key]
@@ -159,7 +179,7 @@ class Catalog:
         return self._only(kind, asked, [item for item in items if key in _normalise(item.name)], [item.name for item in items])
 
     @staticmethod
-    def _only(kind: str, asked: str, matches: list, known: list[str]):
+    def _only(kind: str, asked: str, matches: list[_T], known: list[str]) -> _T:
         if len(matches) == 1:
             return matches[0]
         if not matches:
@@ -205,7 +225,7 @@ def load_catalog(folder: Path | None = None) -> Catalog:
     return Catalog(formats, tuple(cameras.values()), tuple(lenses.values()))
 
 
-def _read(path: Path, required: bool) -> dict | None:
+def _read(path: Path, required: bool) -> dict[str, Any] | None:
     """A catalog file; a shipped one must be there and whole, a user's own one is
     skipped with a warning when it is not."""
     if not required and not path.exists():
@@ -221,7 +241,7 @@ def _read(path: Path, required: bool) -> dict | None:
         return None
 
 
-def _each_entry(build):
+def _each_entry(build: Callable[[], _T]) -> _T | None:
     """Run ``build`` for one entry; a :class:`CatalogError` skips the entry with a warning."""
     try:
         return build()
@@ -255,6 +275,14 @@ class _Entry:
             raise CatalogError(f"{self.where}: field {field!r} must be a non-empty text, got {value!r}.")
         return value.strip()
 
+    @overload
+    def number(self, field: str, *, minimum: float = 0.0, maximum: float = math.inf, optional: Literal[False] = False,
+               integer: bool = False) -> float: ...
+
+    @overload
+    def number(self, field: str, *, minimum: float = 0.0, maximum: float = math.inf, optional: bool,
+               integer: bool = False) -> float | None: ...
+
     def number(self, field: str, *, minimum: float = 0.0, maximum: float = math.inf, optional: bool = False,
                integer: bool = False) -> float | None:
         if field not in self.data:
@@ -276,7 +304,7 @@ def _formats(path: Path, data: object) -> dict[str, SensorFormat]:
         raise CatalogError(f"{path.name}: no [formats.…] tables.")
     formats = {}
     for key, fields in data.items():
-        def build(key=key, fields=fields) -> SensorFormat:
+        def build(key: str = key, fields: object = fields) -> SensorFormat:
             entry = _Entry(path, "format", key, fields, {"name", "width_mm", "height_mm", "coc_mm"}, header=f"[formats.{key}]")
             width = entry.number("width_mm", maximum=200)
             height = entry.number("height_mm", maximum=200)
@@ -297,7 +325,7 @@ def _cameras(path: Path, data: object, formats: dict[str, SensorFormat]) -> tupl
         return ()
     cameras, seen = [], set()
     for index, fields in enumerate(data, start=1):
-        def build(index=index, fields=fields) -> Camera:
+        def build(index: int = index, fields: Any = fields) -> Camera:
             label = fields.get("name", f"#{index}") if isinstance(fields, dict) else f"#{index}"
             entry = _Entry(path, "body", label, fields, {"name", "sensor", "width_px", "height_px"})
             name = entry.text("name")
@@ -327,7 +355,7 @@ def _lenses(path: Path, data: object) -> tuple[Lens, ...]:
                "max_magnification", "pupil_ratio", "min_magnification", "working_distance_mm",
                "max_magnification_focus_mm", "min_magnification_working_distance_mm"}
     for index, fields in enumerate(data, start=1):
-        def build(index=index, fields=fields) -> Lens:
+        def build(index: int = index, fields: Any = fields) -> Lens:
             label = fields.get("name", f"#{index}") if isinstance(fields, dict) else f"#{index}"
             entry = _Entry(path, "lens", label, fields, allowed)
             name = entry.text("name")
@@ -336,7 +364,8 @@ def _lenses(path: Path, data: object) -> tuple[Lens, ...]:
             focal = entry.number("focal_length_mm", maximum=5000)
             focal_min = entry.number("focal_length_min_mm", maximum=5000, optional=True)
             if focal_min is not None and focal_min > focal:
-                raise CatalogError(f"{entry.where}: field 'focal_length_min_mm' ({focal_min:g}) is longer than 'focal_length_mm' ({focal:g}).")
+                raise CatalogError(f"{entry.where}: field 'focal_length_min_mm' ({focal_min:g}) is longer than "
+                                   f"'focal_length_mm' ({focal:g}).")
             n_min = entry.number("f_number_min", minimum=0.49, maximum=128)
             n_max = entry.number("f_number_max", minimum=0.49, maximum=128)
             if n_max < n_min:

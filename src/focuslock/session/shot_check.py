@@ -105,7 +105,7 @@ class SessionSetup:
                 "optics": dict(self.optics)}
 
     @classmethod
-    def from_json(cls, data: dict) -> "SessionSetup":
+    def from_json(cls, data: dict) -> SessionSetup:
         """The setup as :meth:`to_json` wrote it; :class:`SetupError` naming the field for
         anything else (a session log edited outside focuslock)."""
         def number(key: str, default=None):
@@ -128,7 +128,8 @@ class SessionSetup:
         optics = data.get("optics") or {}
         if not isinstance(optics, dict):
             raise SetupError(f"the session's optics is {optics!r}, not a table")
-        return cls(text("reference", required=True), tuple(tuple(float(v) for v in box) for box in boxes),
+        features = tuple((float(x), float(y), float(w), float(h)) for x, y, w, h in boxes)
+        return cls(text("reference", required=True), features,
                    number("coc_px"), number("coc_um"), number("sensor_width_mm"), number("drift_limit_share", 0.01),
                    text("camera"), text("lens"), dict(optics))
 
@@ -223,7 +224,9 @@ class ShotJudge:
             roi_work = (float(x), float(y), float(w), float(h))
             # Exposure in the picture's own pixels (reducing it averages clipping away).
             levels = feature_levels(picture, tuple(v * file_width / width_px for v in roi_work))
-            lock = FocusLock(extract_view(grey, roi_work, view_margin_px(coc_px)), noise_sigma, settings, levels.clipped_share)
+            view = extract_view(grey, roi_work, view_margin_px(coc_px))
+            assert view is not None and levels is not None  # the box lies inside the picture (checked above)
+            lock = FocusLock(view, noise_sigma, settings, levels.clipped_share)
             found.features.append(_Feature(roi_work, grey[y:y + h, x:x + w].copy(), lock, levels))
         return found
 
@@ -265,9 +268,10 @@ class ShotJudge:
         height, width = bgr.shape[:2]
         scale = self._primary
         if width < self.reference_size_px[0]:
-            scale = self._scale_for(width)
-            if isinstance(scale, str):
-                return ShotVerdict(path, ShotOutcome.UNCERTAIN, scale, (), None, None, (width, height))
+            scaled = self._scale_for(width)
+            if isinstance(scaled, str):
+                return ShotVerdict(path, ShotOutcome.UNCERTAIN, scaled, (), None, None, (width, height))
+            scale = scaled
         # Another aspect ratio is a centred band, as on a body.
         grey = _working_grey(bgr, scale.width_px)
         band_offset = (grey.shape[0] - self.reference_size_px[1] * scale.scale) / 2.0

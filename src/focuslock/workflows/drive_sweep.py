@@ -56,7 +56,8 @@ class DriveSweep:
         self.camera = camera
         self.pipeline = FramePipeline()
         settings = settings or PipelineSettings()
-        self.settings = settings.with_focus(settings.focus.follow(tuple(int(v) for v in roi_px)))
+        x, y, w, h = (int(v) for v in roi_px)
+        self.settings = settings.with_focus(settings.focus.follow((x, y, w, h)))
         self.frames_per_point = frames_per_point
         self.settle_frames = settle_frames
         self.progress = progress
@@ -96,9 +97,10 @@ class DriveSweep:
 
     def _feature_view(self, result: FrameResult) -> np.ndarray | None:
         focus = result.focus
-        if focus.lock is None or focus.lock.reference is None or focus.roi_px is None:
+        grey = self.pipeline.engine.last_grey
+        if focus.lock is None or focus.lock.reference is None or focus.roi_px is None or grey is None:
             return None
-        return extract_view(self.pipeline.engine.last_grey, focus.roi_px, focus.lock.reference.margin_px)
+        return extract_view(grey, focus.roi_px, focus.lock.reference.margin_px)
 
     def read_in_parts(self, max_per_axis: int) -> None:
         """Also read the box as a grid of up to ``max_per_axis``² parts (none under
@@ -140,7 +142,7 @@ class DriveSweep:
         """The feature's blur in one frame's result (the lock's, of the whole box) and
         whether it ran past the estimator's curve."""
         lock = result.focus.lock
-        if lock is None or lock.blur_px is None or lock.state.value == "lost":
+        if lock is None or lock.blur_px is None or lock.whole_blur_px is None or lock.state.value == "lost":
             raise CalibrationError("The feature was lost during the sweep; steady the subject and start again.")
         return lock.whole_blur_px, lock.beyond_range and lock.whole_blur_px == lock.blur_px
 

@@ -63,19 +63,20 @@ def run_stack_check(target, coc_px: float | None = None, coc_from: str | None = 
         if size is None:
             size = bgr.shape[:2]
         elif bgr.shape[:2] != size:
-            warnings.append(f"{path.name} is {bgr.shape[1]}×{bgr.shape[0]}, not {size[1]}×{size[0]} like the first frame; it was skipped.")
+            warnings.append(f"{path.name} is {bgr.shape[1]}×{bgr.shape[0]}, not {size[1]}×{size[0]} like the first frame; "
+                            "it was skipped.")
             continue
         frames.append(bgr)
         names.append(path.name)
-    if len(frames) < 2:
+    if len(frames) < 2 or size is None:
         raise StackCheckError(f"{target} holds {len(frames)} readable image(s) of one size; a stack needs at least two.")
     height, width = size
     folders = {path.parent for path in paths}
     manifest = read_manifest(folders.pop()) if len(folders) == 1 else None
     if coc_px is not None:
         coc_from = coc_from or "--coc-px"
-    elif manifest is not None and manifest.coc_px(width) is not None:
-        coc_px, coc_from = manifest.coc_px(width), "stack.json"
+    elif manifest is not None and (from_manifest := manifest.coc_px(width)) is not None:
+        coc_px, coc_from = from_manifest, "stack.json"
     else:
         coc_px, coc_from = coc_in_picture(width, height).coc_px, "the frame's diagonal / 1500"
     try:

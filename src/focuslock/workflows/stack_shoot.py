@@ -32,8 +32,8 @@ from focuslock.workflows.drive_sweep import MIN_BACKLASH_GUARD_STEPS
 from focuslock.workflows.marks import GoToResult, Mark, go_to_mark
 from focuslock.workflows.stack_manifest import MANIFEST_NAME, manifest_fields
 
-__all__ = ["InterruptFlag", "StackShootError", "StackShot", "check_shot", "frame_step_steps", "go_to_nearer_mark", "optics_of", "plan_slices", "shoot_between_marks",
-           "shoot_stack"]
+__all__ = ["InterruptFlag", "StackShootError", "StackShot", "check_shot", "frame_step_steps", "go_to_nearer_mark", "optics_of",
+           "plan_slices", "shoot_between_marks", "shoot_stack"]
 
 
 # A paused stack looks every this often whether it may go on.
@@ -46,6 +46,8 @@ class StackShootError(FocuslockError):
 
 @dataclass
 class StackShot:
+    """A focus stack as shot: its folder, the planned positions and the files each gave."""
+
     folder: Path
     positions_steps: list[int]  # planned, relative to focus at the start
     files: list[list[Path]] = field(default_factory=list)  # per slice shot
@@ -62,7 +64,7 @@ class StackShot:
 
     def manifest(self) -> dict:
         return {"slices": [{"position_steps": p, "files": [path.name for path in files]}
-                           for p, files in zip(self.positions_steps, self.files)],
+                           for p, files in zip(self.positions_steps, self.files, strict=False)],
                 "planned_slices": len(self.positions_steps), "stopped": self.stopped,
                 **manifest_fields(self.step_um, self.coc_mm, self.sensor_width_mm)}
 
@@ -199,7 +201,7 @@ def check_shot(shot: StackShot, optics: DofResult | None, sensor_width_mm: float
 
     coc_px = None
     size = header_size(shot.all_files[0].read_bytes()[:65536]) if optics and sensor_width_mm and shot.all_files else None
-    if size is not None:
+    if size is not None and optics is not None:
         coc_px = coc_in_picture(size[0], size[1], coc_um=optics.coc_mm * 1000.0, sensor_width_mm=sensor_width_mm).coc_px
         if shot.coc_mm is None:
             shot.coc_mm, shot.sensor_width_mm = optics.coc_mm, sensor_width_mm
