@@ -25,8 +25,8 @@ def test_the_plot_grows_to_the_blur_and_marks_the_sharpest_moment(qtbot):
     (x,), (y,) = plot.peak_marker.getData()
     assert y == pytest.approx(0.0) and x == pytest.approx(4.0 - 8.0)
     # Both threshold lines carry their names and values.
-    assert plot.softening_line.isVisible() and "SOFTENING" in plot.softening_line.label.toPlainText()
-    assert "0.5" in plot.softening_line.label.toPlainText() and "SOFT from 1" in plot.soft_line.label.toPlainText()
+    assert plot.softening_line.isVisible() and plot.softening_line.label.toPlainText() == "softening from 0.5"
+    assert plot.soft_line.label.toPlainText() == "out of focus from 1"
     assert plot.getPlotItem().getAxis("bottom").labelText == "seconds before now"
 
 
@@ -123,13 +123,17 @@ def test_the_view_shows_the_picture_and_the_hud_it_was_given(qtbot):
 
 
 def test_the_banner_says_when_part_of_the_box_set_the_verdict(qtbot):
+    from focuslock.focus.lock import FocusState, LockStatus
     from focuslock.focus.parts import PART_REASON
+    from focuslock.overlay.readouts import plain_verdict
     from focuslock.ui.panels import StateBanner
 
     banner = StateBanner()
     qtbot.addWidget(banner)
-    banner.show_state("soft", 1.13, None, reason=PART_REASON)
-    assert banner.text() == "SOFT  1.13 CoC  —  part of the box is softer than the rest"
-    # A verdict of the whole box says nothing more.
-    banner.show_state("soft", 1.2, None, reason=None)
-    assert banner.text() == "SOFT  1.20 CoC"
+    banner.show_verdict(plain_verdict(LockStatus(FocusState.SOFT, 2.26, 0.1, 2.0, PART_REASON)))
+    assert banner.text() == ("OUT OF FOCUS  —  part of the box is softer: it spans more than the depth of field — "
+                             "box a smaller detail")
+    # A verdict of the whole box says nothing more; its figures are in the tooltip.
+    banner.show_verdict(plain_verdict(LockStatus(FocusState.SOFT, 2.4, 0.1, 2.0)))
+    assert banner.text() == "OUT OF FOCUS"
+    assert banner.toolTip().startswith("blur +2.40 px (1.20 CoC)")

@@ -92,3 +92,30 @@ def test_a_screenshot_run_saves_no_layout(tmp_path):
     assert shot.stat().st_size > 10_000
     saved = json.loads((config / "window.json").read_text())
     assert saved["geometry"] == remembered["geometry"] and saved["window_state"] == remembered["window_state"]
+
+
+# The window's inside on a 1366×768 laptop (a 32 px task bar, a 30 px title bar) and on
+# a 1920×1080 screen.
+@pytest.mark.parametrize(("width", "height"), [(1366, 706), (1920, 1018)])
+def test_the_side_column_needs_no_scrolling(qtbot, open_window, width, height):
+    window = open_window()
+    window.resize(width, height)
+    window.resizeDocks([window.dock], [340], QtCore.Qt.Orientation.Horizontal)
+    qtbot.waitUntil(lambda: window.size() == QtCore.QSize(width, height), timeout=2000)
+    scroll = window.dock.widget()
+    tabs = window.side_tabs
+    assert [tabs.tabText(i) for i in range(tabs.count())] == ["Shoot", "Lens", "Camera"]
+    for index in range(tabs.count()):
+        tabs.setCurrentIndex(index)
+        qtbot.wait(50)
+        assert not scroll.verticalScrollBar().isVisible(), (tabs.tabText(index), scroll.widget().sizeHint(),
+                                                            scroll.viewport().size())
+    # In front: the drive, Capture and the marks, whole, and the live view keeps most of the width.
+    tabs.setCurrentIndex(0)
+    qtbot.wait(50)
+    for panel in (window.drive_panel, window.capture_panel, window.stack_panel):
+        assert panel.isVisible()
+        bottom = panel.mapTo(scroll.viewport(), QtCore.QPoint(0, panel.height())).y()
+        assert bottom <= scroll.viewport().height(), panel.title()
+    assert window.stack_panel.buttons["set_A"].isVisible() and window.capture_panel.button.isVisible()
+    assert window.view.width() >= 0.6 * width

@@ -4,13 +4,25 @@ and the locked feature's blur as depth at the subject."""
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from focuslock.focus.engine import FocusResult
+from focuslock.focus.judge import SHARPER_THAN_LOCK_REASON, describe_blur
+from focuslock.focus.lock import CALIBRATING_REASON, LockStatus
 from focuslock.optics.dof import DofResult, LiveViewCoc, depth_for_live_view_blur_mm, describe_depth
 
-__all__ = ["defocus_line", "hud_lines"]
+__all__ = ["STATE_WORDS", "PlainVerdict", "about_mm", "defocus_line", "hud_lines", "plain_hud_lines", "plain_verdict",
+           "plain_warning"]
+
+# The lock's states as a photographer says them.
+STATE_WORDS = {"sharp": "in focus", "softening": "softening", "soft": "out of focus", "uncertain": "cannot tell",
+               "lost": "feature lost"}
+# The hints' trend (focus.hints) when the way to turn is not known: what to do.
+_HINT_WORDS = {"sharper": "sharper this way: keep turning", "softer": "softer this way: turn back",
+               "passed the peak": "passed best focus: turn back a little"}
 
 
 def hud_lines(metadata: Mapping[str, Any], optics: DofResult | None, focus: FocusResult | None,
@@ -66,3 +78,163 @@ def defocus_line(optics: DofResult | None, coc: LiveViewCoc | None, focus: Focus
     more = "≥ " if lock.beyond_range else ""
     return (f"Feature {more}about {describe_depth(depth_mm)} from the lock's plane of focus: "
             f"{share * 100:.0f} % of the way to the edge of the depth of field")
+
+
+def about_mm(mm: float) -> str:
+    """A distance at the subject as a photographer says it: 'about 0.3 mm', '0.085 mm',
+    '12 mm', '1.2 m'."""
+    mm = abs(mm)
+    if mm >= 1000:
+        return f"{mm / 1000:.2g} m"
+    if mm >= 100:
+        return f"{mm:.0f} mm"
+    return f"{mm:.2g} mm"
+
+
+@dataclass(frozen=True)
+class PlainVerdict:
+    """The lock's verdict in a photographer's words.
+
+    ``words``: "in focus", "softening", "out of focus", "cannot tell", "feature lost";
+    ``advice``: what to do ("turn nearer, about 0.3 mm", "lock again here", why it cannot
+    tell); ``off_by``: how far focus is off the locked plane at the subject ("0.12 mm");
+    ``details``: the engineer's figures (blur in px and CoC, its σ, the CoC).
+    """
+
+    state: str
+    words: str
+    advice: str | None = None
+    off_by: str | None = None
+    details: str | None = None
+
+    def banner(self) -> str:
+        """'OUT OF FOCUS — turn nearer, about 0.3 mm'."""
+        return self.words.upper() + (f"  —  {self.advice}" if self.advice else "")
+
+
+def plain_reason(reason: str | None) -> str | None:
+    """Why the lock cannot tell (or which part set the verdict), without px and CoC."""
+    if not reason:
+        return None
+    if reason == CALIBRATING_REASON:
+        return "measuring the noise — hold still"
+    if reason.startswith("part of the box is softer"):
+        return "part of the box is softer: it spans more than the depth of field — box a smaller detail"
+    if "clipped" in reason:
+        return "highlights clipped in the box — lower the exposure"
+    if reason.startswith(("too little detail", "at least")) or "cannot resolve" in reason:
+        return "too little fine detail in the box — choose a more textured detail, or zoom live view"
+    if "tracker is unsure" in reason:
+        return "the detail moved or blurred too much to follow — box it again"
+    if "rack focus through" in reason:
+        return "rack focus through it once to place it"
+    return reason.split(":")[0]
+
+
+def plain_warning(text: str | None) -> str | None:
+    """A warning of the lock or of live view's CoC without px, CoC and σ."""
+    if not text:
+        return None
+    if text.startswith("Too little fine detail"):
+        return "Too little fine detail to judge: box a more textured detail, add light, or zoom live view."
+    if "finer than live view shows" in text or "sub-pixel" in text:
+        zoom = re.search(r"zoom live view to (\d+)×", text)
+        return ("Live view is too coarse for this depth of field: zoom live view"
+                + (f" to {zoom.group(1)}× on the detail." if zoom else " on the detail."))
+    if text.startswith("Highlights in the feature are clipped"):
+        return "Highlights in the box are clipped: lower the exposure."
+    return text
+
+
+def _turn(lock: LockStatus, position_steps: float | None, optics: DofResult | None, coc: LiveViewCoc | None,
+          step_um: float | None) -> str | None:
+    """'turn nearer, about 0.3 mm': the way back to the sharpest focus of this rack (the
+    hints' peak search, from the drive's count: negative steps are nearer) and how far
+    (the blur as depth at the subject; else the steps × the drive's calibration). None
+    when the way is not known (focus turned by hand: no count)."""
+    peak = lock.peak
+    if peak is None or peak.best_position_steps is None or position_steps is None:
+        return None
+    steps = peak.best_position_steps - position_steps
+    if steps == 0:
+        return None
+    way = "nearer" if steps < 0 else "farther"
+    depth_mm = None
+    if optics is not None and coc is not None and lock.blur_px is not None:
+        depth_mm = depth_for_live_view_blur_mm(optics, coc, lock.blur_px)
+    if depth_mm is None and step_um is not None:
+        depth_mm = abs(steps) * step_um / 1000.0
+    if depth_mm is not None and math.isfinite(depth_mm):
+        return f"turn {way}, about {about_mm(depth_mm)}"
+    return f"turn {way}, about {abs(steps):.0f} drive step{'s' if abs(steps) != 1 else ''}"
+
+
+def plain_verdict(lock: LockStatus, optics: DofResult | None = None, coc: LiveViewCoc | None = None,
+                  position_steps: float | None = None, step_um: float | None = None) -> PlainVerdict:
+    """The lock's verdict in a photographer's words (see PlainVerdict); ``position_steps``:
+    the drive's count on this frame (the frame's ``drive_position_steps``), ``step_um``:
+    the drive's calibration, when known."""
+    state = lock.state.value
+    words = STATE_WORDS.get(state, state)
+    details = None
+    if lock.blur_px is not None and state != "lost":
+        details = describe_blur(lock.blur_px, lock.coc_px, lock.beyond_range)
+        if lock.blur_sd_px is not None:
+            details += f", σ {lock.blur_sd_px:.2f} px"
+        details += f"; CoC {lock.coc_px:.2f} px"
+    off_by = None
+    if optics is not None and coc is not None and lock.blur_px is not None and state in ("softening", "soft"):
+        depth_mm = depth_for_live_view_blur_mm(optics, coc, lock.blur_px)
+        if depth_mm is not None and math.isfinite(depth_mm):
+            off_by = about_mm(depth_mm)
+    if lock.reason == SHARPER_THAN_LOCK_REASON:
+        return PlainVerdict(state, "sharper than when locked", "lock again here", off_by, details)
+    if state in ("uncertain", "lost"):
+        return PlainVerdict(state, words, plain_reason(lock.reason), None, details)
+    advice = None
+    if state in ("softening", "soft"):
+        advice = _turn(lock, position_steps, optics, coc, step_um)
+        if advice is None and lock.hint:
+            advice = _HINT_WORDS.get(lock.hint, lock.hint)
+        if advice is None and off_by is not None:
+            advice = f"about {off_by} off the locked focus"
+        # A part of the box that set the verdict is named (a plainly soft box's "at least
+        # … px" needs no words: out of focus says it).
+        part = plain_reason(lock.reason) if lock.reason and lock.reason.startswith("part of the box") else None
+        if part:
+            advice = f"{part}; {advice}" if advice else part
+    elif lock.hint == "passed the peak":
+        advice = _HINT_WORDS[lock.hint]
+    return PlainVerdict(state, words, advice, off_by, details)
+
+
+def plain_hud_lines(focus: FocusResult | None, optics: DofResult | None, coc: LiveViewCoc | None,
+                    position_steps: float | None, freshness_line: str, warning: str | None = None,
+                    step_um: float | None = None) -> list[str]:
+    """The HUD's three lines: the state and the blur in plain words; the depth of field
+    and which way to turn; the frame's age or a warning (``warning``: the session's, a
+    stale frame's; else the lock's or live view's, in plain words)."""
+    lock = focus.lock if focus is not None else None
+    if lock is None:
+        first = "Following — press L to lock" if focus is not None and focus.roi_px is not None else \
+            "No detail chosen — drag a box around what must be sharp"
+        verdict = None
+    else:
+        verdict = plain_verdict(lock, optics, coc, position_steps, step_um)
+        first = verdict.words[0].upper() + verdict.words[1:]
+        if verdict.off_by is not None:
+            first += f": {verdict.off_by} off the locked focus"
+        elif lock.state.value == "sharp":
+            first += ": as sharp as when locked"
+        elif lock.state.value in ("uncertain", "lost") and verdict.advice:
+            first += f": {verdict.advice}"
+    depth = None
+    if optics is not None:
+        depth = ("Depth of field to infinity" if math.isinf(optics.total_mm)
+                 else f"Depth of field {about_mm(optics.total_mm)}")
+    # (Why it cannot tell is said on the first line.)
+    advice = verdict.advice if verdict is not None and verdict.state not in ("uncertain", "lost") else None
+    second = "  —  ".join(part for part in (depth, advice) if part) or "Depth of field unknown: choose the lens"
+    third = warning or (plain_warning(lock.warning) if lock is not None else None) or \
+        plain_warning(coc.warning if coc is not None else None) or freshness_line
+    return [first, second, third]

@@ -274,7 +274,7 @@ class OverlayRenderer:
         colour = STATE_COLOURS_RGB.get(lock.state.value, (255, 255, 255))
         # At least a sliver, so that the state colour shows at zero blur too.
         cv2.rectangle(out, (x0, min(y_of(share), y1 - 4)), (x0 + bar_w, y1), colour, -1)
-        for threshold, tint, label in ((0.5, STATE_COLOURS_RGB["softening"], "1/2"), (1.0, STATE_COLOURS_RGB["soft"], "CoC")):
+        for threshold, tint, label in ((0.5, STATE_COLOURS_RGB["softening"], "1/2"), (1.0, STATE_COLOURS_RGB["soft"], "edge")):
             cv2.line(out, (x0 - 4, y_of(threshold)), (x0 + bar_w + 4, y_of(threshold)), tint, 2)
             cv2.putText(out, label, (x0 - 40, y_of(threshold) + 5), cv2.FONT_HERSHEY_SIMPLEX, 0.45, tint, 1, cv2.LINE_AA)
         cv2.line(out, (x0 - 6, y_of(self.meter_peak)), (x0 + bar_w + 6, y_of(self.meter_peak)), (255, 255, 255), 2)

@@ -24,6 +24,7 @@ SHORTCUTS = (
     ("R", "take the current frame as the reference"),
     ("B", "reference ghost: off, blend, difference, split, blink"),
     ("S", "sound on SOFT"),
+    ("I", "details: the engineer's figures (CoC, σ, px) in the banner and the whole HUD / the three plain lines"),
     ("F1 or ?", "this help"),
 )
 

@@ -8,7 +8,9 @@ from collections.abc import Callable
 
 from PySide6 import QtWidgets
 
-from focuslock.core.frames import Analysis
+from focuslock.core.frames import Analysis, Freshness
+from focuslock.overlay.placement_text import describe_placement
+from focuslock.overlay.readouts import plain_hud_lines, plain_verdict
 from focuslock.runtime.headless import hud_lines, stale_picture
 from focuslock.runtime.live import LiveSession
 from focuslock.ui.frame_view import FrameView
@@ -23,17 +25,20 @@ class LiveDisplay:
     """Paints the newest analysis into the window's widgets (on the window's thread).
 
     ``step_um``: the focus drive's calibrated step (µm; None without one) for the HUD;
-    ``beep_on_soft``: whether to beep when the lock turns SOFT.
+    ``beep_on_soft``: whether to beep when the lock turns SOFT; ``details``: whether the
+    engineer's figures are shown (the whole HUD, CoC and σ in the banner) or the
+    photographer's three lines.
     """
 
     def __init__(self, session: LiveSession, view: FrameView, banner: StateBanner, plot: SharpnessPlot, dof_panel: DofPanel,
                  rate_label: QtWidgets.QLabel, status_label: QtWidgets.QLabel, *, step_um: Callable[[], float | None],
-                 beep_on_soft: Callable[[], bool]) -> None:
+                 beep_on_soft: Callable[[], bool], details: Callable[[], bool] = lambda: False) -> None:
         self.session = session
         self.view, self.banner, self.plot, self.dof_panel = view, banner, plot, dof_panel
         self.rate_label, self.status_label = rate_label, status_label
         self.step_um = step_um
         self.beep_on_soft = beep_on_soft
+        self.details = details
         self.started_s = time.monotonic()
         self._stale_shown: tuple | None = None
         self._last_plot_s = 0.0
@@ -50,6 +55,12 @@ class LiveDisplay:
             self._show_freshness(analysis, now)
         self._show_status()
 
+    def redraw_text(self) -> None:
+        """Rewrite the banner and the HUD with the next frame (or now, for a stale one):
+        the details were turned on or off."""
+        self._last_plot_s = 0.0
+        self._stale_shown = None
+
     def _show(self, analysis: Analysis, now: float) -> None:
         result = analysis.result
         self.view.show_frame(result.display if result is not None else analysis.frame.image,
@@ -57,18 +68,21 @@ class LiveDisplay:
         focus = result.focus if result is not None else None
         lock = focus.lock if focus is not None else None
         if lock is not None:
-            self.banner.show_state(lock.state.value, lock.coc_share, lock.hint, reason=lock.reason or lock.warning)
+            verdict = plain_verdict(lock, result.optics if result is not None else None,
+                                    result.coc if result is not None else None,
+                                    analysis.frame.metadata.get("drive_position_steps"), self.step_um())
+            self.banner.show_verdict(verdict, details=self.details())
             self.plot.add(now - self.started_s, lock.coc_share, 0.5, 1.0)
             if self.beep_on_soft() and lock.state.value == "soft" and self._previous_state != "soft":
                 QtWidgets.QApplication.beep()
             self._previous_state = lock.state.value
         else:
-            self.banner.show_state(None, None, None, following=focus is not None and focus.roi_px is not None)
+            self.banner.show_verdict(None, following=focus is not None and focus.roi_px is not None)
             self._previous_state = None
         if now - self._last_plot_s > PLOT_EVERY_S:
             # Text and plots change ten times a second; the picture, every frame.
             self._last_plot_s = now
-            self.view.set_hud(hud_lines(analysis, self.session.freshness(analysis, now), self.step_um()))
+            self.view.set_hud(self.hud(analysis, self.session.freshness(analysis, now)))
             self.plot.redraw()
             self.dof_panel.show_result(result.optics if result is not None else None)
 
@@ -90,12 +104,41 @@ class LiveDisplay:
         lock = focus.lock if focus is not None else None
         last = None
         if lock is not None:
-            last = lock.state.value.upper() + (f" {lock.coc_share:.2f} CoC" if lock.coc_share is not None else "")
+            last = plain_verdict(lock).words.upper()
+            if self.details() and lock.coc_share is not None:
+                last += f" {lock.coc_share:.2f} CoC"
         # The banner stays short (read from two metres); the status bar says why.
         self.banner.show_stale(freshness.headline(), last)
         self.view.show_frame(stale_picture(analysis, freshness))
-        self.view.set_hud(hud_lines(analysis, freshness, self.step_um()))
+        self.view.set_hud(self.hud(analysis, freshness))
         self._previous_state = None
+
+    def hud(self, analysis: Analysis, freshness: Freshness) -> list[str]:
+        """The HUD: three lines in a photographer's words (the state and the blur; the
+        depth of field and which way to turn; the frame's age or a warning), or with
+        ``details`` the engineer's whole HUD (rates, exposure, CoC in px, σ, …)."""
+        if self.details():
+            return hud_lines(analysis, freshness, self.step_um())
+        result = analysis.result
+        rate = f"{analysis.frame_rate_hz:.0f} frames/s" if analysis.frame_rate_hz else "-- frames/s"
+        age = f"{freshness.age_s:.1f} s" if freshness.age_s < 10 else f"{freshness.age_s:.0f} s"
+        fresh = f"{freshness.label.capitalize()}  ·  {rate}  ·  frame {age} old  ·  I: details"
+        if result is None:
+            lines = plain_hud_lines(None, None, None, None, fresh, analysis.error)
+        else:
+            lines = plain_hud_lines(result.focus, result.optics, result.coc,
+                                    analysis.frame.metadata.get("drive_position_steps"), fresh, analysis.error, self.step_um())
+        if freshness.stale:
+            # No new frame: that first (NO SIGNAL, ENDED, PAUSED and why), then the last verdict.
+            return [freshness.describe(), *lines[:2]]
+        focus = result.focus if result is not None else None
+        if result is not None and focus is not None and len(focus.features) >= 2 and focus.lock is not None:
+            # Several features: where they lie in depth, in place of the frame's age.
+            placement = describe_placement(focus.placement, result.optics, result.coc, self.step_um(),
+                                           feature_count=len(focus.features))
+            if placement:
+                lines[2] = placement[0]
+        return lines
 
     def _show_status(self) -> None:
         status = self.session.status

@@ -134,9 +134,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self.review_panel = ReviewPanel()
         self.code_panel = CodePanel(shot_log.sku) if self.product_code.active else None
         self.recipe_panel = RecipePanel(recipe.name) if recipe is not None else None
-        self.dock, self.review_dock = add_docks(self, [
-            self.plot, self.drive_panel, self.recipe_panel, self.code_panel, self.capture_panel, self.stack_panel,
-            self.dof_panel, self.settings_panel, self.peaking_panel], self.review_panel)
+        # What a shoot needs in front (drive, capture, marks); the lens, the camera's
+        # settings and peaking a tab away: the column fits 1366×768 without scrolling.
+        self.dock, self.review_dock = add_docks(self, self.plot, [
+            ("Shoot", [self.recipe_panel, self.code_panel, self.drive_panel, self.capture_panel, self.stack_panel]),
+            ("Lens", [self.dof_panel]),
+            ("Camera", [self.settings_panel, self.peaking_panel]),
+        ], self.review_panel)
+        self.side_tabs = self.dock.findChild(QtWidgets.QTabWidget, "side-tabs")
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction("Save setup as recipe…").triggered.connect(self._save_recipe_dialog)
         view_menu = self.menuBar().addMenu("&View")
@@ -146,11 +151,23 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self.status_label = QtWidgets.QLabel("starting…")
         self.rate_label = QtWidgets.QLabel("")
+        # The engineer's figures (CoC, σ, px; the whole HUD) on demand, remembered.
+        self.details_box = QtWidgets.QCheckBox("Details (I)")
+        self.details_box.setToolTip("Show the engineer's figures: blur in px and CoC, σ, the whole HUD")
+        self.details_box.setChecked(bool(self.store.get("hud_details", False)))
+        self.details_box.toggled.connect(self._details_toggled)
         self.statusBar().addWidget(self.status_label, 1)
+        self.statusBar().addPermanentWidget(self.details_box)
         self.statusBar().addPermanentWidget(self.rate_label)
+        details_action = view_menu.addAction("Details: CoC, σ, px  (I)")
+        details_action.setCheckable(True)
+        details_action.setChecked(self.details_box.isChecked())
+        details_action.toggled.connect(self.details_box.setChecked)
+        self.details_box.toggled.connect(details_action.setChecked)
         self.help = HelpOverlay(self.view)
         self.display = LiveDisplay(self.session, self.view, self.banner, self.plot, self.dof_panel, self.rate_label,
-                                   self.status_label, step_um=self.focus_drive.step_um, beep_on_soft=lambda: self.live.beep_on_soft)
+                                   self.status_label, step_um=self.focus_drive.step_um, beep_on_soft=lambda: self.live.beep_on_soft,
+                                   details=self.details_box.isChecked)
 
     def _connect(self) -> None:
         """The panels' signals to the controllers, the controllers' to the panels."""
@@ -226,6 +243,16 @@ class MainWindow(QtWidgets.QMainWindow):
     def apply_overlay_choices(self, choices: dict) -> str | None:
         return self.live.apply_overlay_choices(choices)
 
+    def toggle_details(self) -> None:
+        """I: the engineer's figures (the whole HUD; CoC, σ and px in the banner) or the
+        photographer's three lines."""
+        self.details_box.toggle()
+
+    def _details_toggled(self, on: bool) -> None:
+        self.store.set("hud_details", on)
+        self.display.redraw_text()
+        self.status_label.setText("details on: CoC, σ and px shown" if on else "details off: plain words (I shows the figures)")
+
     # -------------------------------------------------------------- keyboard
     def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:  # noqa: N802
         key, text, live = event.key(), event.text(), self.live
@@ -235,6 +262,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 QtCore.Qt.Key_H: live.next_histogram, QtCore.Qt.Key_V: self.zoom.step,
                 QtCore.Qt.Key_C: live.clear_added_features, QtCore.Qt.Key_R: live.take_reference,
                 QtCore.Qt.Key_B: live.next_ghost_mode, QtCore.Qt.Key_S: live.toggle_beep_on_soft,
+                QtCore.Qt.Key.Key_I: self.toggle_details,
                 QtCore.Qt.Key_D: lambda: self.status_label.setText(toggle_focus_map(self.peaking_panel)),
                 QtCore.Qt.Key_M: lambda: live.next_loupe(bool(event.modifiers() & QtCore.Qt.ShiftModifier))}
         if key == QtCore.Qt.Key_L:

@@ -12,6 +12,9 @@ __all__ = ["DEFAULT_SIZE_PX", "DOCK_DEFAULT_WIDTH_PX", "DOCK_MIN_WIDTH_PX", "MIN
 DEFAULT_SIZE_PX = (1500, 900)
 DOCK_DEFAULT_WIDTH_PX = 340
 DOCK_MIN_WIDTH_PX = 260
+# The sharpness plot takes what height the panels leave, within these.
+PLOT_MIN_HEIGHT_PX = 90
+PLOT_MAX_HEIGHT_PX = 320
 # A remembered window smaller than this share of the screen (either way) is not restored:
 # it was remembered on a smaller screen (a 1077×419 window on a 1920×1080 screen).
 MIN_REMEMBERED_SHARE = 0.6
@@ -36,24 +39,46 @@ def _dock(window: QtWidgets.QMainWindow, title: str, name: str, widget: QtWidget
     return dock
 
 
-def add_docks(window: QtWidgets.QMainWindow, panels: list[QtWidgets.QWidget | None],
+def add_docks(window: QtWidgets.QMainWindow, plot: QtWidgets.QWidget,
+              tabs: list[tuple[str, list[QtWidgets.QWidget | None]]],
               review: QtWidgets.QWidget) -> tuple[QtWidgets.QDockWidget, QtWidgets.QDockWidget]:
-    """The ``panels`` (None: left out) in a column that scrolls up and down, docked on the
-    right as "Focus"; ``review`` (the last shot at 100 %) a tab beside it, the panels in
-    front. Returns both docks."""
+    """The side column, docked on the right as "Focus": the sharpness ``plot`` on top,
+    taking what height is left, and below it the panels in ``tabs`` (a title and its
+    panels, None: left out; the first tab in front), so that the column fits a 1366×768
+    screen without scrolling and the live view keeps most of the screen. ``review`` (the
+    last shot at 100 %) is a tab beside the column, the column in front. Returns both
+    docks (the column's widget is its scroll area: it scrolls only on screens smaller
+    than 1366×768)."""
     side = QtWidgets.QWidget()
+    side.setObjectName("side-column")
     side_layout = QtWidgets.QVBoxLayout(side)
-    for widget in panels:
-        if widget is not None:
-            side_layout.addWidget(widget)
-    side_layout.addStretch(1)
-    # The column scrolls up and down, never sideways: long choices (lens names) are
-    # cut in their boxes, not the panels in the dock.
+    side_layout.setContentsMargins(4, 4, 4, 4)
+    plot.setMinimumHeight(PLOT_MIN_HEIGHT_PX)
+    plot.setMaximumHeight(PLOT_MAX_HEIGHT_PX)
+    plot.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred, QtWidgets.QSizePolicy.Policy.Ignored)
+    side_layout.addWidget(plot, 1)
+    pages = QtWidgets.QTabWidget()
+    pages.setObjectName("side-tabs")
+    pages.setDocumentMode(True)
+    for title, panels in tabs:
+        shown = [widget for widget in panels if widget is not None]
+        if not shown:
+            continue
+        page = QtWidgets.QWidget()
+        column = QtWidgets.QVBoxLayout(page)
+        column.setContentsMargins(0, 4, 0, 0)
+        for widget in shown:
+            column.addWidget(widget)
+        column.addStretch(1)
+        pages.addTab(page, title)
+    side_layout.addWidget(pages)
+    # Long choices (lens names) are cut in their boxes, never widen the column.
     for combo in side.findChildren(QtWidgets.QComboBox):
         combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         combo.setMinimumContentsLength(10)
     scroll = _scrolling(side)
     scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
     dock = _dock(window, "Focus", "focus-dock", scroll)
     # The last shot at 100 %: a tab beside the panels, brought to the front by each
     # capture (the focus panels are one click away; the keys work either way).
@@ -107,8 +132,8 @@ def saved_geometry(saved: QtCore.QByteArray) -> tuple[QtCore.QRect, QtCore.QRect
     stream.readUInt16()  # the format's version: its first two rectangles are the same in all
     stream.readUInt16()
     frame, inside = QtCore.QRect(), QtCore.QRect()
-    stream >> frame  # noqa: B015 (QDataStream's read)
-    stream >> inside  # noqa: B015
+    stream >> frame  # (QDataStream's read)
+    stream >> inside
     if stream.status() != QtCore.QDataStream.Status.Ok:
         return None
     return frame, inside

@@ -26,7 +26,7 @@ class SharpnessPlot(pg.PlotWidget):
         self.setBackground((25, 25, 25))
         self.setMinimumHeight(160)
         # No units: pyqtgraph would rescale them ("seconds (x0.001)").
-        self.setLabel("left", "blur (× CoC)")
+        self.setLabel("left", "blur (1 = DoF edge)")
         self.setLabel("bottom", "seconds before now")
         self.setMouseEnabled(x=False, y=False)
         self.y_range = self.MIN_Y_RANGE
@@ -44,8 +44,8 @@ class SharpnessPlot(pg.PlotWidget):
         self.times: deque[float] = deque()
         self.values: deque[float] = deque()
         self.curve = self.plot([], [], pen=pg.mkPen((230, 230, 230), width=2))
-        self.softening_line = self._threshold_line("softening", "SOFTENING")
-        self.soft_line = self._threshold_line("soft", "SOFT")
+        self.softening_line = self._threshold_line("softening", "softening")
+        self.soft_line = self._threshold_line("soft", "out of focus")
         self.peak_marker = pg.ScatterPlotItem(size=10, brush=pg.mkBrush(255, 255, 255))
         self.peak_label = pg.TextItem("sharpest", color=(255, 255, 255), anchor=(0.5, 1.3))
         for item in (self.softening_line, self.soft_line, self.peak_marker, self.peak_label):
@@ -78,7 +78,7 @@ class SharpnessPlot(pg.PlotWidget):
             else:
                 if line.value() != value:
                     line.setValue(value)
-                    line.label.setText(f"{line.name()} from {value:g} CoC")
+                    line.label.setText(f"{line.name()} from {value:g}")
                 line.show()
         if not self.times:
             self.curve.setData([], [])
