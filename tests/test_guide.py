@@ -108,6 +108,10 @@ def test_a_section_of_the_guide_runs_as_written(title, tmp_path):
                              timeout=240)
         assert run.returncode == 0, (f"{title}, block {number + 1} exited {run.returncode}:\n{text}\n"
                                      f"stdout:\n{run.stdout}\nstderr:\n{run.stderr}")
+        # Off a terminal (here: a pipe) the long commands still say each phase as it starts.
+        for command, phase in (("calibrate focus-steps", "calibrate: fitting"), ("mark go", "mark go: searching")):
+            if command in text:
+                assert phase in run.stderr, f"{command} printed no line per phase off a terminal:\n{run.stderr}"
         done.append(text)
     assert done
     shutil.rmtree(tmp_path / "home", ignore_errors=True)
