@@ -83,6 +83,9 @@ def test_nothing_is_said_where_every_library_is_there_or_qt_will_not_use_x11():
     assert missing_qt_sentence("run with --headless", _environment(DISPLAY=":0")) is None or not xcb_plugin_files()
     assert missing_qt_sentence("run with --headless", _environment(QT_QPA_PLATFORM="offscreen", DISPLAY=":0")) is None
     assert missing_qt_sentence("run with --headless", _environment(QT_QPA_PLATFORM="wayland")) is None
+    # A Wayland session: Qt 6 takes its Wayland plugin, whatever the xcb one lacks.
+    wayland = _environment(DISPLAY=":0", WAYLAND_DISPLAY="wayland-0", XDG_SESSION_TYPE="wayland")
+    assert missing_qt_sentence("run with --headless", wayland) is None
 
 
 def test_the_plugin_is_asked_where_qt_would_load_it_first(tmp_path):

@@ -126,6 +126,8 @@ def missing_qt_packages(environ: Mapping[str, str] | None = None) -> list[str]:
         return []
     if not platform and not environ.get("DISPLAY"):
         return []  # Wayland or no display: not the xcb plugin's question
+    if not platform and environ.get("WAYLAND_DISPLAY") and environ.get("XDG_SESSION_TYPE") == "wayland":
+        return []  # Qt 6 takes its Wayland plugin in a Wayland session
     files = xcb_plugin_files(environ)
     sonames = missing_libraries(files, environ) if files else None
     if sonames is None:

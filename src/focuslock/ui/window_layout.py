@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-__all__ = ["DEFAULT_SIZE_PX", "DOCK_DEFAULT_WIDTH_PX", "DOCK_MIN_WIDTH_PX", "MIN_REMEMBERED_SHARE", "add_docks",
+__all__ = ["DEFAULT_SIZE_PX", "MAX_SIZE_PX", "DOCK_DEFAULT_WIDTH_PX", "DOCK_MIN_WIDTH_PX", "MIN_REMEMBERED_SHARE", "add_docks",
            "available_geometry", "fit_to_screen", "layout_fits", "redock", "saved_geometry"]
 
-# The window's default size (shrunk to fit smaller screens) and the panels' column.
+# The window's default size (shrunk to fit smaller screens; the stand-in screen where
+# there is none), the most of a large screen it takes, and the panels' column.
 DEFAULT_SIZE_PX = (1500, 900)
+MAX_SIZE_PX = (2400, 1400)
 DOCK_DEFAULT_WIDTH_PX = 340
 DOCK_MIN_WIDTH_PX = 260
 # The sharpness plot takes what height the panels leave, within these.
@@ -143,8 +145,10 @@ def fit_to_screen(window: QtWidgets.QMainWindow, dock: QtWidgets.QDockWidget) ->
     """A window that fits the screen it opens on (a 1366×768 laptop too), the view
     taking most of it and the panels a readable column."""
     available = available_geometry(window)
-    width = min(DEFAULT_SIZE_PX[0], int(available.width() * 0.96))
-    height = min(DEFAULT_SIZE_PX[1], int(available.height() * 0.94))
+    # The live view is what the window is for: most of any screen up to a large one's
+    # (offscreen, the default size is the stand-in screen).
+    width = min(MAX_SIZE_PX[0], int(available.width() * 0.96))
+    height = min(MAX_SIZE_PX[1], int(available.height() * 0.94))
     window.resize(width, height)
     window.move(available.x() + (available.width() - width) // 2, available.y() + (available.height() - height) // 2)
     window.resizeDocks([dock], [max(DOCK_MIN_WIDTH_PX, min(DOCK_DEFAULT_WIDTH_PX, width // 4))], QtCore.Qt.Orientation.Horizontal)
