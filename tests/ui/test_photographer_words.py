@@ -82,7 +82,12 @@ def test_in_focus_then_turn_nearer_or_farther_by_the_way_focus_went(qtbot, bench
     _drive_until_soft(qtbot, window, best, +1)
     qtbot.waitUntil(lambda: "turn" in window.banner.text(), timeout=5000)
     text = window.banner.text()
-    assert re.fullmatch(r"OUT OF FOCUS  —  turn nearer, about \d[\d.]* mm", text), text
+    match = re.fullmatch(r"OUT OF FOCUS  —  turn nearer, about (\d[\d.]*) mm", text)
+    assert match, text
+    # About as far as focus went: the bench moves the plane of focus 25 µm a step (the
+    # distance is the blur read as depth at the subject, an estimate: within half again).
+    truth_mm = abs(window.focus_drive.position_steps - best) * bench.config.focus_step_um / 1000.0
+    assert 0.5 * truth_mm <= float(match.group(1)) <= 1.5 * truth_mm, (text, truth_mm)
     qtbot.waitUntil(lambda: "turn nearer" in _hud(window)[1], timeout=3000)
     assert _hud(window)[0].startswith("Out of focus: ") and "off the locked focus" in _hud(window)[0]
     assert not ENGINEERS_WORDS.search(text + "\n".join(_hud(window)))
@@ -92,7 +97,10 @@ def test_in_focus_then_turn_nearer_or_farther_by_the_way_focus_went(qtbot, bench
     qtbot.waitUntil(lambda: window.banner.state in ("sharp", "uncertain"), timeout=10000)
     _drive_until_soft(qtbot, window, best, -1)
     qtbot.waitUntil(lambda: "turn farther" in window.banner.text(), timeout=10000)
-    assert re.fullmatch(r"OUT OF FOCUS  —  turn farther, about \d[\d.]* mm", window.banner.text()), window.banner.text()
+    match = re.fullmatch(r"OUT OF FOCUS  —  turn farther, about (\d[\d.]*) mm", window.banner.text())
+    assert match, window.banner.text()
+    truth_mm = abs(window.focus_drive.position_steps - best) * bench.config.focus_step_um / 1000.0
+    assert 0.5 * truth_mm <= float(match.group(1)) <= 1.5 * truth_mm, (window.banner.text(), truth_mm)
 
 
 def test_details_show_the_engineers_figures_and_are_remembered(qtbot, bench_window, tmp_path):
