@@ -30,9 +30,9 @@ import stat
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import pytest
@@ -82,11 +82,11 @@ def _limit_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
 
 
-def _env(world: "World") -> dict:
+def _env(world: World) -> dict:
     return {**os.environ, "QT_QPA_PLATFORM": "offscreen", "FOCUSLOCK_CONFIG_DIR": str(world.config)}
 
 
-def focuslock(world: "World", args: list[str], cwd: Path, vanish: Path | None = None) -> Run:
+def focuslock(world: World, args: list[str], cwd: Path, vanish: Path | None = None) -> Run:
     """``focuslock ARGS`` in a subprocess (``vanish``: that file deleted at its first opening)."""
     command = [sys.executable, "-m", "focuslock", *args] if vanish is None \
         else [sys.executable, "-c", _VANISH, str(vanish), *args]
@@ -118,7 +118,7 @@ def _import_everything() -> None:
             pass
 
 
-def _as_nobody(world: "World", args: list[str], cwd: Path, out: Path, err: Path) -> int:
+def _as_nobody(world: World, args: list[str], cwd: Path, out: Path, err: Path) -> int:
     """``focuslock ARGS`` in the unprivileged child, in-process (no new interpreter: see
     tests/unprivileged.py), its stdout and stderr (file descriptors 1 and 2) in ``out``/``err``."""
     import runpy
@@ -150,7 +150,7 @@ def _as_nobody(world: "World", args: list[str], cwd: Path, out: Path, err: Path)
     return code
 
 
-def focuslock_as_nobody(world: "World", args: list[str], cwd: Path) -> Run:
+def focuslock_as_nobody(world: World, args: list[str], cwd: Path) -> Run:
     _import_everything()
     out = Path(tempfile.mkstemp(prefix="focuslock-out-")[1])
     err = Path(tempfile.mkstemp(prefix="focuslock-err-")[1])

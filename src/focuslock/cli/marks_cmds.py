@@ -221,7 +221,9 @@ def _stack_shoot(args: argparse.Namespace) -> int:
                 print(f"going back to the nearer of marks {first.name} and {second.name} …", flush=True)
             positions, _ = go_to_nearer_mark(camera, first, second, camera.position_steps, every)
         else:
-            positions = plan_slices(args.near_steps, args.far_steps, every)
+            near, far = args.near_steps, args.far_steps
+            assert near is not None and far is not None  # without marks both are given (checked above)
+            positions = plan_slices(near, far, every)
         if not args.json:
             print(f"{len(positions)} frames, one every {every} steps ({every * step_um:.0f} µm; depth of field "
                   f"{optics.planning_dof_mm() * 1000:.0f} µm per frame, overlap {args.overlap:g})")

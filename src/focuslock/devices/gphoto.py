@@ -151,7 +151,7 @@ class GPhotoCamera:
                                       ) if zoom and self.profile.zoom_values and widgets.has_widget(zoom) else ()
         self._settings_available = tuple(
             name for name in (*SETTING_NAMES, "liveviewsize")
-            if name != "focal_length" and widgets.widget_name(name) and widgets.has_widget(widgets.widget_name(name))
+            if name != "focal_length" and (named := widgets.widget_name(name)) and widgets.has_widget(named)
         )
 
     def close(self) -> None:
@@ -301,8 +301,10 @@ class GPhotoCamera:
         if zoom not in self._zooms_available:
             offered = ", ".join(f"{z:g}×" for z in self._zooms_available) or "none"
             raise NotSupportedError(f"{self.name} does not zoom live view {zoom:g}× from the computer (zooms: {offered}).")
-        value = next((v for v in self.profile.zoom_values if is_number(v) and float(v) == zoom), "1")
-        self._widgets().write(self.profile.zoom_widget, value)
+        profile = self.profile
+        assert profile is not None and profile.zoom_widget is not None  # zooms come only from the profile's widget
+        value = next((v for v in profile.zoom_values if is_number(v) and float(v) == zoom), "1")
+        self._widgets().write(profile.zoom_widget, value)
         self._zoom = value
         size = self._live_view_size or (1024, 680)
         window = ZoomWindow.centred_on(zoom, (size[0] / 2.0, size[1] / 2.0), size)

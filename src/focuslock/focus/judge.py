@@ -32,7 +32,9 @@ __all__ = ["MAX_COC_PX", "SHARPER_THAN_LOCK_REASON", "FocusState", "LockSettings
            "judge_estimate", "judge_feature", "plainly_soft", "sharper_than_lock", "unresolved_soft_reason"]
 
 
-class FocusState(str, enum.Enum):
+class FocusState(str, enum.Enum):  # noqa: UP042 - a StrEnum would change how str() and format() spell a state
+    """The lock's verdict on a feature."""
+
     SHARP = "sharp"
     SOFTENING = "softening"
     SOFT = "soft"
@@ -78,7 +80,8 @@ class LockSettings:
         if not (self.coc_px > 0 and math.isfinite(self.coc_px)):
             raise ValueError(f"The permissible circle of confusion must be a positive number of pixels, got {self.coc_px}.")
         if self.coc_px > MAX_COC_PX:
-            raise ValueError(f"A circle of confusion of {self.coc_px:g} live-view pixels is not plausible; give at most {MAX_COC_PX:g}.")
+            raise ValueError(f"A circle of confusion of {self.coc_px:g} live-view pixels is not plausible; "
+                             f"give at most {MAX_COC_PX:g}.")
         if not 0 < self.softening_fraction < 1:
             raise ValueError("SOFTENING must start at a fraction of the circle of confusion between 0 and 1.")
 
@@ -166,30 +169,34 @@ def judge_feature(estimate: FeatureEstimate, settings: LockSettings, resolvable:
     whole = estimate.whole
     if part_blurs_px is None:
         part_blurs_px = [confident_blur_px(p) if p is not None else -math.inf for p in estimate.parts]
-    part_state, part = None, None
+    # The worst part's verdict, when it is past a threshold (a part past one was read).
+    part_verdict: Verdict | None = None
     if resolvable and part_blurs_px:
         part = int(np.argmax(part_blurs_px))
         floor = part_blurs_px[part]
         part_state = (FocusState.SOFT if floor >= coc else
                       FocusState.SOFTENING if floor >= settings.softening_fraction * coc else None)
+        part_estimate = estimate.parts[part]
+        if part_state is not None and part_estimate is not None:
+            part_verdict = Verdict(part_state, PART_REASON, part_estimate, floor)
     if resolvable and _confidently_soft(whole, coc):
         return Verdict(FocusState.SOFT, None, whole, whole.blur_px)
     if not resolvable and plainly_soft(whole, coc):
         return Verdict(FocusState.SOFT, unresolved_soft_reason(whole, coc), whole, whole.blur_px)
-    if part_state == FocusState.SOFT:
-        return Verdict(FocusState.SOFT, PART_REASON, estimate.parts[part], part_blurs_px[part])
+    if part_verdict is not None and part_verdict.state == FocusState.SOFT:
+        return part_verdict
     if unsure is not None:
         return Verdict(FocusState.UNCERTAIN, unsure, whole, whole.blur_px)
     state, reason = judge_estimate(whole, settings, resolvable)
-    if part_state is not None and (reason is not None or _RANK[part_state] > _RANK[state]
-                                   or (_RANK[part_state] == _RANK[state] and _diverging(estimate))):
+    if part_verdict is not None and (reason is not None or _RANK[part_verdict.state] > _RANK[state]
+                                     or (_RANK[part_verdict.state] == _RANK[state] and _diverging(estimate))):
         # The part is confidently worse than the whole reads: it sets the verdict and the
         # blur shown (the whole's would understate what the user sees in that part).
         # Where the whole already says as much, only while the parts diverge (one
         # sharper than at lock, as when the plane of focus crosses the box): a part of
         # little contrast also reads more blur than the whole after a JPEG round trip
         # (its fine detail quantised away first), and there the whole is the truer figure.
-        return Verdict(part_state, PART_REASON, estimate.parts[part], part_blurs_px[part])
+        return part_verdict
     return Verdict(state, reason, whole, whole.blur_px)
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from focuslock.optics.coc import ASSUMED_COC_PX, LIVE_VIEW_RESOLVES_COC_PX, LiveViewCoc, coc_in_live_view, conventional_coc_mm
 from focuslock.optics.lens_limits import MAGNIFICATION_RANGE, MAX_DISTANCE_MM, OpticsError, check_lens, positive
@@ -102,7 +103,7 @@ class DofResult:
             return plan_with(self).depth_mm
         raise OpticsError(f"Unknown depth-of-field criterion {criterion!r}; use geometric, wave or larger.")
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         def finite(value: float) -> float | None:
             return None if math.isinf(value) else round(value, 6)
 
@@ -243,6 +244,7 @@ def depth_of_field(focal_length_mm: float, f_number: float, coc_mm: float, *, di
                               f"({MAGNIFICATION_RANGE[0]:g}× to {MAGNIFICATION_RANGE[1]:g}×).")
         s = f * (1.0 + 1.0 / m)
     else:
+        assert distance_mm is not None  # one of the two: checked above
         d = positive("focus distance", distance_mm, " mm")
         if d > MAX_DISTANCE_MM:
             raise OpticsError(f"A focus distance of {d:g} mm is beyond this model (up to {MAX_DISTANCE_MM:g} mm); "

@@ -27,6 +27,7 @@ import math
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from focuslock.session.cells import mapping as _mapping
 from focuslock.session.cells import real as _real
@@ -46,9 +47,17 @@ __all__ = ["DATABASE_NAME", "now_utc", "FeatureVerdict", "LoggedShot", "SessionE
 VERDICTS = (ShotOutcome.SOFT, ShotOutcome.DRIFT, ShotOutcome.UNCERTAIN, ShotOutcome.PASS)
 
 
-def _outcome(cell: object) -> object:
-    """A logged verdict as its ShotOutcome; a cell edited into anything else as it is."""
+def _outcome(cell: object) -> Any:
+    """A logged verdict as its ShotOutcome; a cell edited into anything else as it is
+    (a record's verdict is whatever the log holds)."""
     return ShotOutcome(cell) if isinstance(cell, str) and cell in VERDICTS else cell
+
+
+def _size_of(file: ShotFile) -> int:
+    """The size a saved file is logged with (every saved file has one)."""
+    if file.size_bytes is None:
+        raise ValueError(f"{file.path} has no size to log.")
+    return int(file.size_bytes)
 
 
 def _finite(value: float | None) -> float | None:
@@ -181,10 +190,11 @@ class ShotStore:
                     " optics_json, sku) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (sequence, logged, shot.name, shot.verdict, shot.reason, _finite(shot.drift_px), _finite(shot.drift_share),
                      json.dumps(shot.camera, sort_keys=True), json.dumps(shot.optics, sort_keys=True), shot.sku))
+                assert cursor.lastrowid is not None  # an INSERT sets it
                 shot_id = int(cursor.lastrowid)
                 self._db.executemany(
                     "INSERT INTO shot_files (shot_id, path, sha256, size_bytes, role) VALUES (?, ?, ?, ?, ?)",
-                    [(shot_id, f.path, f.sha256, int(f.size_bytes), f.role) for f in shot.files])
+                    [(shot_id, f.path, f.sha256, _size_of(f), f.role) for f in shot.files])
                 self._db.executemany(
                     "INSERT INTO feature_verdicts (shot_id, feature, state, reason, blur_px, blur_sd_px, blur_um, coc_share,"
                     " found_x_px, found_y_px, drift_px) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -285,9 +295,10 @@ class ShotStore:
         features = []
         for f in self._execute("SELECT feature, state, reason, blur_px, blur_sd_px, blur_um, coc_share, found_x_px,"
                                " found_y_px, drift_px FROM feature_verdicts WHERE shot_id = ? ORDER BY feature", (shot_id,)):
-            found = (_real(f[7]), _real(f[8]))
+            found_x, found_y = _real(f[7]), _real(f[8])
+            found = (found_x, found_y) if found_x is not None and found_y is not None else None
             features.append(FeatureVerdict(f[0], _text(f[1], "unknown"), _text(f[2]) or None, _real(f[3]), _real(f[4]),
-                                           _real(f[5]), _real(f[6]), None if None in found else found, _real(f[9])))
+                                           _real(f[5]), _real(f[6]), found, _real(f[9])))
         record = ShotRecord(_text(row[3]), files, _outcome(row[4]), _text(row[5]) or None, tuple(features), _real(row[6]),
                             _real(row[7]), _mapping(row[8]), _mapping(row[9]), _text(row[10]) or None)
         return LoggedShot(shot_id, row[1], _text(row[2]), record)

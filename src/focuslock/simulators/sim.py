@@ -173,7 +173,10 @@ class SimulatedBench(BenchTruth, BenchSettings):
         if not ok:
             raise CameraError("The simulated bench could not encode a live-view frame.")
         # Decoded exactly as a real body's live-view JPEG would be.
-        rgb = cv2.cvtColor(cv2.imdecode(jpeg, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        decoded = cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
+        if decoded is None:
+            raise CameraError("The simulated bench could not decode its own live-view frame.")
+        rgb = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
         truth = SimTruth(
             focus_position_steps=self.focus_position_steps,
             focus_distance_mm=self.focus_distance_mm,

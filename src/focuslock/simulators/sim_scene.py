@@ -203,7 +203,7 @@ def build_layers(spec: SceneSpec, grid: ViewGrid, subject_distance_mm: float, bl
     full_box = (0, grid.height_px, 0, grid.width_px)
     target_bgr = _plane_to_view(canvas, grid, tilt, 0.0, target, full_box, cv2.INTER_LINEAR)
     depth = (subject_distance_mm - y_mm[:, None] * math.tan(tilt)).astype(np.float32)
-    layers = [Layer("target", np.ascontiguousarray(target_bgr), depth, 0, 0)]
+    layers: list[Layer | None] = [Layer("target", np.ascontiguousarray(target_bgr), depth, 0, 0)]
 
     if spec.coin:
         layers.append(_coin_layer(spec, grid, subject_distance_mm, blur_margin_mm, px_per_mm, ss, sin_t, cos_t))
@@ -259,7 +259,7 @@ def _droplet_layer(spec: SceneSpec, grid: ViewGrid, s0: float, margin_mm: float,
     uu = x_mm[c0:c1][None, :].astype(np.float32)
     # First guess of the plane point under each pixel, then one correction for the
     # drop's height moving its surface along the normal.
-    vv = (y_mm[r0:r1] / cos_t)[:, None].astype(np.float32)
+    vv: np.ndarray = (y_mm[r0:r1] / cos_t)[:, None].astype(np.float32)
     sphere_r = (radius**2 + cap_height**2) / (2 * cap_height)
 
     def height_at(u: np.ndarray, v: np.ndarray) -> np.ndarray:
