@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from PySide6 import QtWidgets
 
-from focuslock.core.frames import Analysis, Freshness
+from focuslock.core.frames import Analysis, CameraState, Freshness
 from focuslock.overlay.placement_text import describe_placement
 from focuslock.overlay.readouts import plain_hud_lines, plain_verdict
 from focuslock.runtime.headless import hud_lines, stale_picture
@@ -142,10 +142,11 @@ class LiveDisplay:
 
     def _show_status(self) -> None:
         status = self.session.status
-        text = status.state.upper() + (f" — {status.message}" if status.message and status.state != "live" else "")
+        text = status.state.upper() + (f" — {status.message}" if status.message and status.state != CameraState.LIVE else "")
         for event in self.session.events(after=self._last_event):
             self._last_event = event.number
-            if event.kind == "error" and status.state == "live":
+            if event.kind == "error" and status.state == CameraState.LIVE:
                 text = f"LIVE — {event.message}"
-        if text != self.status_label.text() and (status.state != "live" or not self.status_label.text().startswith("LIVE —")):
+        if text != self.status_label.text() and (status.state != CameraState.LIVE
+                                                 or not self.status_label.text().startswith("LIVE —")):
             self.status_label.setText(text)
