@@ -60,10 +60,12 @@ def test_a_layout_remembered_on_a_smaller_screen_is_not_restored(qtbot, tmp_path
 def test_a_layout_that_fits_is_restored(qtbot, tmp_path, open_window):
     window = open_window()
     window.resize(1200, 800)
+    window.side_tabs.setCurrentIndex(2)
     qtbot.waitUntil(lambda: window.size() == QtCore.QSize(1200, 800), timeout=2000)
     window.close()
     again = open_window()
     assert again.size() == QtCore.QSize(1200, 800)
+    assert again.side_tabs.tabText(again.side_tabs.currentIndex()) == "Camera"  # the tab in front, too
 
 
 @pytest.mark.parametrize(("width", "height", "restored"), [

@@ -141,7 +141,12 @@ class MainWindow(QtWidgets.QMainWindow):
             ("Lens", [self.dof_panel]),
             ("Camera", [self.settings_panel, self.peaking_panel]),
         ], self.review_panel)
-        self.side_tabs = self.dock.findChild(QtWidgets.QTabWidget, "side-tabs")
+        tabs = self.dock.findChild(QtWidgets.QTabWidget, "side-tabs")
+        assert tabs is not None  # made by add_docks
+        self.side_tabs: QtWidgets.QTabWidget = tabs
+        tab = self.store.get("side_tab")
+        if isinstance(tab, int) and 0 <= tab < self.side_tabs.count():
+            self.side_tabs.setCurrentIndex(tab)  # the tab in front when the window was last closed
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction("Save setup as recipe…").triggered.connect(self._save_recipe_dialog)
         view_menu = self.menuBar().addMenu("&View")
@@ -351,6 +356,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.remember_layout:
             self.store.set("geometry", bytes(self.saveGeometry().toBase64()).decode())
             self.store.set("window_state", bytes(self.saveState().toBase64()).decode())
+            self.store.set("side_tab", self.side_tabs.currentIndex())
         self.live.remember()
         try:
             self.store.save()
