@@ -99,10 +99,10 @@ class OverlayRenderer:
             size = (max(1, int(round(image_rgb.shape[1] * scale))), max(1, int(round(image_rgb.shape[0] * scale))))
             picture = cv2.resize(image_rgb, size, interpolation=cv2.INTER_LINEAR)
             luma = None
-            if ghosting:
+            if ghosting and reference_rgb is not None:
                 reference_rgb = self._reference_at(reference_rgb, size)
         base = picture
-        if ghosting:
+        if ghosting and reference_rgb is not None:
             base = self._ghost(picture, reference_rgb, settings)
         if settings.zebras:
             base = self._zebras(base, picture, settings.zebra_level, luma)
@@ -206,6 +206,8 @@ class OverlayRenderer:
 
     def _draw_path(self, out: np.ndarray, focus: FocusResult, scale: float = 1.0) -> None:
         """The feature's recent path (kept in frame pixels, drawn at ``scale``)."""
+        if focus.roi_px is None:
+            return
         x, y, w, h = focus.roi_px
         self.path.append(((x + w / 2) / scale, (y + h / 2) / scale))
         if len(self.path) > 1:
@@ -223,6 +225,8 @@ class OverlayRenderer:
         # Every source pixel becomes an exact zoom × zoom block on the screen.
         source = max(8, max(96, min(out_height, out_width) // 3) // settings.loupe_zoom)
         inset = source * settings.loupe_zoom
+        cx: float
+        cy: float
         if settings.loupe_at is not None:
             cx, cy = settings.loupe_at
         elif focus is not None and focus.roi_px is not None:
@@ -247,15 +251,18 @@ class OverlayRenderer:
     def _reference_at(self, reference: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         """The ghost's reference at the display size, scaled once per reference and size."""
         key = (id(reference), size)
-        if self._scaled_reference_key != key:
+        scaled = self._scaled_reference
+        if self._scaled_reference_key != key or scaled is None:
             self._scaled_reference_key = key
-            self._scaled_reference = cv2.resize(reference, size, interpolation=cv2.INTER_AREA)
-        return self._scaled_reference
+            scaled = self._scaled_reference = cv2.resize(reference, size, interpolation=cv2.INTER_AREA)
+        return scaled
 
     def _meter(self, out: np.ndarray, focus: FocusResult) -> None:
         """A vertical bar of the feature's blur in CoC (0 at the bottom = as sharp as the
         lock, the SOFTENING and SOFT marks labelled), with a hold on the least blur."""
         lock = focus.lock
+        if lock is None:
+            return
         share = lock.coc_share if lock.coc_share is not None else (0.0 if (lock.blur_px or 0.0) < 0 else 2.0)
         now = time.monotonic()
         if share <= self.meter_peak or now - self._meter_peak_time > 3.0:
