@@ -133,7 +133,9 @@ def test_unreadable_input_exits_non_zero_with_one_sentence(tmp_path):
 
 
 def test_a_box_outside_the_frames_is_refused(focus_stacks):
-    with pytest.raises(AnalysisError, match="not inside the 2048×1536 frames"):
+    from focuslock.core.box import BoxError
+
+    with pytest.raises(BoxError, match="not inside the 2048×1536 frames"):
         analyze(str(focus_stacks / "pcb"), (2000, 1500, 100, 100))
 
 

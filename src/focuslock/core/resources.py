@@ -28,12 +28,12 @@ import logging
 import math
 import os
 import re
-import stat
 import tomllib
 from pathlib import Path
 from typing import Any, TypeGuard
 
 from focuslock.core.errors import FocuslockError
+from focuslock.core.file_kinds import NotRegularFile, open_regular
 
 __all__ = ["MAX_USER_FILE_BYTES", "DataFileError", "data_folder", "data_folders", "is_box", "is_finite_number", "line_of",
            "read_toml", "read_user_file", "user_config_folder", "warn"]
@@ -83,30 +83,21 @@ def read_user_file(path: Path | str, what: str = "file", max_bytes: int = MAX_US
     in the sentence ("recipe", "TOML file")."""
     path = Path(path)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-                     | getattr(os, "O_BINARY", 0))
+        with open_regular(path) as (fd, info):
+            if info.st_size > max_bytes:
+                raise DataFileError(f"{path} is {info.st_size / 1e6:.0f} MB, too large for a {what} "
+                                    f"(at most {max_bytes / 1e6:.0f} MB).")
+            with os.fdopen(os.dup(fd), "rb") as handle:
+                data = handle.read(max_bytes + 1)
+    except NotRegularFile as error:
+        if error.kind == "a folder":
+            raise DataFileError(f"{path} is a folder, not a {what}.") from None
+        raise DataFileError(f"{path} is {error.kind}, not a {what}; focuslock reads only regular files.") from None
     except OSError as error:
         raise DataFileError(f"{path} cannot be read ({error.strerror or error}).") from None
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise DataFileError(f"{path} is a folder, not a {what}.")
-        if not stat.S_ISREG(info.st_mode):
-            kind = "a named pipe" if stat.S_ISFIFO(info.st_mode) else "a socket" if stat.S_ISSOCK(info.st_mode) \
-                else "a device"
-            raise DataFileError(f"{path} is {kind}, not a {what}; focuslock reads only regular files.")
-        if info.st_size > max_bytes:
-            raise DataFileError(f"{path} is {info.st_size / 1e6:.0f} MB, too large for a {what} "
-                                f"(at most {max_bytes / 1e6:.0f} MB).")
-        with os.fdopen(os.dup(fd), "rb") as handle:
-            data = handle.read(max_bytes + 1)
-        if len(data) > max_bytes:
-            raise DataFileError(f"{path} grew past {max_bytes / 1e6:.0f} MB while it was read, too large for a {what}.")
-        return data
-    except OSError as error:
-        raise DataFileError(f"{path} cannot be read ({error.strerror or error}).") from None
-    finally:
-        os.close(fd)
+    if len(data) > max_bytes:
+        raise DataFileError(f"{path} grew past {max_bytes / 1e6:.0f} MB while it was read, too large for a {what}.")
+    return data
 
 
 def read_toml(path: Path) -> dict[str, Any]:

@@ -26,13 +26,13 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import stat
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from focuslock.core.errors import CorruptFrameError
+from focuslock.core.file_kinds import NotRegularFile, open_regular
 from focuslock.io.image_format import (
     ACCEPTED,
     SNIFF_BYTES,
@@ -133,30 +133,23 @@ def read_image_bytes(path: str | os.PathLike, name: str | None = None, max_pixel
     path = Path(path)
     name = name or path.name
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-                     | getattr(os, "O_BINARY", 0))
+        with open_regular(path) as (fd, info):
+            _, (width, height) = check_header(FileSource(fd, info.st_size), name, max_pixels)
+            if info.st_size > max_file_bytes(width * height):
+                raise FrameSizeError(f"{name} is {info.st_size / 1e6:.0f} MB, more than a picture of {width}×{height} "
+                                     "pixels can take; it was skipped.")
+            buffer = np.empty(info.st_size, np.uint8)
+            with os.fdopen(os.dup(fd), "rb", buffering=0) as handle:
+                handle.seek(0)
+                got = handle.readinto(buffer.data)
+    except NotRegularFile as error:
+        if error.kind == "a folder":
+            raise CorruptFrameError(f"{name} could not be read ({os.strerror(errno.EISDIR)}); it was skipped.") from None
+        raise CorruptFrameError(f"{name} is not a regular file (a pipe or a device); it was skipped.") from None
     except OSError as error:
         raise CorruptFrameError(f"{name} could not be read ({error.strerror or error}); it was skipped.") from None
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise CorruptFrameError(f"{name} could not be read ({os.strerror(errno.EISDIR)}); it was skipped.")
-        if not stat.S_ISREG(info.st_mode):
-            raise CorruptFrameError(f"{name} is not a regular file (a pipe or a device); it was skipped.")
-        _, (width, height) = check_header(FileSource(fd, info.st_size), name, max_pixels)
-        if info.st_size > max_file_bytes(width * height):
-            raise FrameSizeError(f"{name} is {info.st_size / 1e6:.0f} MB, more than a picture of {width}×{height} "
-                                 "pixels can take; it was skipped.")
-        buffer = np.empty(info.st_size, np.uint8)
-        with os.fdopen(os.dup(fd), "rb", buffering=0) as handle:
-            handle.seek(0)
-            got = handle.readinto(buffer.data)
-        if got != info.st_size:
-            raise CorruptFrameError(f"{name} changed while it was read; it was skipped.")
-    except OSError as error:
-        raise CorruptFrameError(f"{name} could not be read ({error.strerror or error}); it was skipped.") from None
-    finally:
-        os.close(fd)
+    if got != info.st_size:
+        raise CorruptFrameError(f"{name} changed while it was read; it was skipped.")
     return buffer
 
 

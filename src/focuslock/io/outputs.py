@@ -15,11 +15,11 @@ whole or not at all.
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Iterable
 from pathlib import Path
 
 from focuslock.core.errors import FocuslockError
+from focuslock.core.file_kinds import kind_of
 from focuslock.io.files import SaveError, create_exclusively, replace_file_atomically, save_error_for
 
 __all__ = ["OutputError", "check_outputs", "claim_run_folder", "claim_run_paths", "replace_file"]
@@ -155,17 +155,5 @@ def _check_folder(folder: Path) -> None:
 
 
 def _kind(path: Path) -> str:
-    """What ``path`` is, in words, for a sentence."""
-    try:
-        mode = os.lstat(path).st_mode
-    except OSError:
-        return "not there"
-    if stat.S_ISLNK(mode):
-        return "a symbolic link to nothing usable" if not path.exists() else "a symbolic link"
-    if stat.S_ISFIFO(mode):
-        return "a named pipe"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "a folder" if stat.S_ISDIR(mode) else "a file"
+    """What ``path`` is, in words, for a sentence (:func:`focuslock.core.file_kinds.kind_of`)."""
+    return kind_of(path)

@@ -23,6 +23,7 @@ import stat
 from pathlib import Path
 
 from focuslock.core.errors import FocuslockError
+from focuslock.core.file_kinds import kind_of_mode
 
 __all__ = ["SessionFileError", "check_own_file", "file_kind", "open_own_file"]
 
@@ -41,17 +42,8 @@ def file_kind(path: Path) -> str:
 
 
 def _what(mode: int) -> str:
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    if stat.S_ISFIFO(mode):
-        return "a named pipe"
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
+    kind = kind_of_mode(mode)
+    return "not a regular file" if kind == "a file" else kind
 
 
 def _refusal(path: Path, mode: int, role: str) -> SessionFileError:
