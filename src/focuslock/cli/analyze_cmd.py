@@ -18,7 +18,8 @@ def add_analyze(commands) -> None:
 
     analyze = commands.add_parser("analyze", help="check the focus of a feature frame by frame in a take, a stack or a folder")
     analyze.add_argument("input", help="a video file, a folder of images, or a glob such as 'stack/*.jpg'")
-    analyze.add_argument("--roi", type=arg.roi, required=True, help="the feature's box X,Y,W,H in pixels of the lock frame")
+    analyze.add_argument("--roi", type=arg.feature, required=True,
+                         help="the feature: " + arg.FEATURE_HELP + "; in pixels of frame 0 (of --lock-frame K when given)")
     which = analyze.add_mutually_exclusive_group()
     which.add_argument("--lock-frame", type=int, default=None,
                        help="frame whose sharpness is the reference (default: frame 0 of a video, the sharpest frame of a "
@@ -55,6 +56,23 @@ def _take_aperture_of(args: argparse.Namespace, sensor):
                          sensor=sensor)
 
 
+def _feature_in_take(args: argparse.Namespace) -> tuple[int, int, int, int]:
+    """The --roi box; a centred or automatic one chosen in frame 0 (or --lock-frame K)
+    before any analysis, and said (on stderr beside --json)."""
+    from focuslock.workflows.choose_feature import ChooseError, resolve_in_take
+
+    choice = arg.feature_choices([args.roi])[0]
+    if choice.box is not None:
+        return choice.box.as_tuple()  # checked by the analysis in its lock frame, before any other
+    try:
+        resolved = resolve_in_take(choice, args.input, args.lock_frame or 0)
+    except ChooseError as error:
+        raise UserError(str(error)) from None
+    if resolved.said:
+        print(resolved.said, file=sys.stderr if args.json else sys.stdout, flush=True)
+    return resolved.box.as_tuple()
+
+
 def _analyze(args: argparse.Namespace) -> int:
     from focuslock.focus.lock import LockSettings
     from focuslock.io.outputs import OutputError, check_outputs
@@ -86,9 +104,10 @@ def _analyze(args: argparse.Namespace) -> int:
         raise UserError(str(error)) from None
     sensor = arg.sensor_of(args)
     aperture = _take_aperture_of(args, sensor)
+    roi = _feature_in_take(args)
     try:
         report = analyze(
-            args.input, args.roi, lock_frame=args.lock_frame, lock_best=args.lock_best, track=not args.no_track,
+            args.input, roi, lock_frame=args.lock_frame, lock_best=args.lock_best, track=not args.no_track,
             measure=args.measure, lock_settings=LockSettings(coc_px=args.coc_px or ASSUMED_COC_PX),
             overlay_video=args.overlay_video, progress=sys.stderr.isatty() and not args.json,
             sensor=None if sensor is None else TakeSensor(sensor.width_mm, sensor.height_mm, sensor.coc_mm),

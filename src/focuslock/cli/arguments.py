@@ -7,8 +7,8 @@ from __future__ import annotations
 import argparse
 import math
 
-__all__ = ["MAX_FPS", "MAX_SIZE_PX", "MIN_FPS", "finite_float", "frame_rate", "lock_coc_px", "positive_float", "roi",
-           "sensor_of", "sensor_width_mm", "size"]
+__all__ = ["FEATURE_HELP", "MAX_FPS", "MAX_SIZE_PX", "MIN_FPS", "feature", "feature_choices", "finite_float", "frame_rate",
+           "lock_coc_px", "positive_float", "roi", "sensor_of", "sensor_width_mm", "size"]
 
 # The simulated bench's limits: 8K live view, 0.1–240 frames a second.
 MAX_SIZE_PX = (7680, 4320)
@@ -86,6 +86,26 @@ def roi(text: str) -> tuple[int, int, int, int]:
     if w < 3 or h < 3 or x < 0 or y < 0:
         raise argparse.ArgumentTypeError(f"{text} is not a usable box: X and Y at least 0, W and H at least 3.")
     return x, y, w, h
+
+
+# What --roi takes wherever a feature is chosen (live, analyze, watch, mark set, recipe save).
+FEATURE_HELP = ("X,Y,W,H in pixels, center:WxH (a box of that size centred in the frame) or auto (the most detailed "
+                "place near the centre)")
+
+
+def feature(text: str) -> str:
+    """A feature as ``--roi`` names it: ``X,Y,W,H``, ``center:WxH`` or ``auto``. Kept as
+    text here and read by :func:`feature_choices` when the command starts, so that a box
+    too small or outside the picture is the command's one sentence (exit 1), not a usage error."""
+    return text.strip()
+
+
+def feature_choices(texts):
+    """The ``--roi`` values as :class:`focuslock.focus.feature_choice.FeatureChoice` (a
+    :class:`~focuslock.core.box.BoxError`, one sentence, for one that is not a feature)."""
+    from focuslock.focus.feature_choice import parse_feature_choice
+
+    return [parse_feature_choice(text) for text in texts]
 
 
 def sensor_of(args: argparse.Namespace):

@@ -28,7 +28,7 @@ def add_live(commands) -> None:
 
     live = commands.add_parser("live", help="run the live session on a camera or another source")
     live.add_argument("--source", default="sim", help=SOURCE_HELP)
-    live.add_argument("--roi", type=arg.roi, help="follow the feature in this box X,Y,W,H (live-view pixels)")
+    live.add_argument("--roi", type=arg.feature, help="follow this feature: " + arg.FEATURE_HELP + " (live-view pixels)")
     live.add_argument("--lock", action="store_true", help="lock on the --roi feature in the first frame where it is found")
     live.add_argument("--captures-as-live-view", action="store_true",
                       help="on a body without USB live view, show a capture about once a second "
@@ -189,7 +189,9 @@ def _live(args: argparse.Namespace) -> int:
     from focuslock.devices.base import CameraError
     from focuslock.runtime.live import LiveSession
     from focuslock.runtime.sources import camera_factory
+    from focuslock.workflows.choose_feature import ChooseError, resolve_in_picture
 
+    choice = arg.feature_choices([args.roi])[0] if args.roi is not None else None
     try:
         factory = camera_factory(args.source, loop=False, download_folder=args.out / "captures",
                                  captures_as_live_view=args.captures_as_live_view)
@@ -198,23 +200,36 @@ def _live(args: argparse.Namespace) -> int:
         rate = probe.capabilities.frame_rate_hz
         finite = probe.capabilities.finite
         try:
-            # The box is checked against a first frame before anything is recorded (not
-            # where a frame costs a shutter actuation).
-            shape = (probe.read_frame().image.shape if args.roi is not None and not args.captures_as_live_view
+            # The box is checked against (and a centred or automatic one chosen in) a
+            # first frame before anything is recorded; a given box is not checked where
+            # a frame costs a shutter actuation.
+            first = (probe.read_frame().image if choice is not None and (choice.needs_frame or not args.captures_as_live_view)
                      else None)
         finally:
             probe.close()
     except CameraError as error:
         raise UserError(error.user_message) from None
-    if shape is not None:
-        x, y, w, h = args.roi
-        if x + w > shape[1] or y + h > shape[0]:
-            raise UserError(f"The box --roi {','.join(map(str, args.roi))} lies outside the frames of {args.source}, "
-                            f"which are {shape[1]}×{shape[0]} pixels: give a box inside them.")
+    roi = None
+    if choice is not None:
+        if choice.box is not None:  # a given box
+            roi = choice.box.as_tuple()
+            x, y, w, h = roi
+            if first is not None and (x + w > first.shape[1] or y + h > first.shape[0]):
+                raise UserError(f"The box --roi {args.roi} lies outside the frames of {args.source}, "
+                                f"which are {first.shape[1]}×{first.shape[0]} pixels: give a box inside them.")
+        else:
+            assert first is not None  # read above: a centred or automatic box needs a frame
+            try:
+                resolved = resolve_in_picture(choice, first, f"frames of {args.source}")
+            except ChooseError as error:
+                raise UserError(str(error)) from None
+            roi = resolved.box.as_tuple()
+            if resolved.said:
+                print(resolved.said, flush=True)
     from focuslock.runtime.headless import FollowAndLock
     from focuslock.runtime.pipeline import FramePipeline, OpticsSettings, PipelineSettings
 
-    if args.lock and args.roi is None:
+    if args.lock and roi is None:
         raise UserError("--lock needs the feature's box: add --roi X,Y,W,H.")
     settings = PipelineSettings(optics=OpticsSettings(coc_px=args.coc_px))
     # A headless recording of a file keeps every frame of it; the window plays it live.
@@ -222,17 +237,17 @@ def _live(args: argparse.Namespace) -> int:
                           keep_every_frame=finite and args.headless)
     if not args.headless:
         def setup(window) -> None:
-            if args.roi is not None:
-                window.choose_feature(*args.roi)
+            if roi is not None:
+                window.choose_feature(*roi)
                 if args.lock:
                     window.lock_when_found()
 
         return _window(session, settings, args, f"focuslock — {args.source}", setup)
     rate = rate or 30.0
-    script = FollowAndLock(args.roi, settings, lock=args.lock) if args.roi is not None else None
+    script = FollowAndLock(roi, settings, lock=args.lock) if roi is not None else None
     code = _run_headless(session, args, "live", rate, script)
     if script is not None and args.lock and not script.locked:
-        print(f"focuslock: the feature at --roi {','.join(map(str, args.roi))} was never found inside a frame; "
+        print(f"focuslock: the feature at --roi {args.roi} was never found inside a frame; "
               "nothing was locked.", file=sys.stderr)
         return EXIT_FAILURE
     return code

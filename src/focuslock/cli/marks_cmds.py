@@ -55,7 +55,8 @@ def add_mark(commands) -> None:
             sub.add_argument("--source", default="sim", help=SOURCE_HELP)
             sub.add_argument("--magnification", type=arg.positive_float, help="simulated bench only: its magnification")
         if action == "set":
-            sub.add_argument("--roi", type=arg.roi, help="the feature, X,Y,W,H in live-view pixels, in focus now")
+            sub.add_argument("--roi", type=arg.feature,
+                             help="the feature, in focus now: " + arg.FEATURE_HELP + " (live-view pixels)")
         if action == "drive":
             sub.add_argument("--steps", type=int, required=True, help="drive steps to move")
         sub.add_argument("--marks", type=Path, help="the marks' folder (default: the user's)")
@@ -124,6 +125,23 @@ def _close_drive_camera(camera, marks) -> None:
             print(f"focuslock: {error}", file=sys.stderr)
 
 
+def _feature_on_camera(args: argparse.Namespace, camera) -> tuple[int, int, int, int]:
+    """The --roi box: a given one as it is (take_mark checks it), a centred or automatic
+    one chosen in a frame of the open ``camera``, and said."""
+    from focuslock.workflows.choose_feature import ChooseError, resolve_in_camera
+
+    choice = arg.feature_choices([args.roi])[0]
+    if choice.box is not None:
+        return choice.box.as_tuple()
+    try:
+        resolved = resolve_in_camera(choice, camera, args.source)
+    except ChooseError as error:
+        raise UserError(str(error)) from None
+    if resolved.said and not args.json:
+        print(resolved.said)
+    return resolved.box.as_tuple()
+
+
 def _mark(args: argparse.Namespace) -> int:
     from focuslock.devices.base import CameraError
     from focuslock.workflows.marks import MarkError, go_to_mark, take_mark
@@ -157,7 +175,8 @@ def _mark(args: argparse.Namespace) -> int:
             elif args.action == "set":
                 if args.roi is None:
                     raise UserError("Give --roi X,Y,W,H: the feature to mark, in focus now.")
-                mark = take_mark(camera, args.name, args.roi, camera.position_steps)
+                roi = _feature_on_camera(args, camera)
+                mark = take_mark(camera, args.name, roi, camera.position_steps)
                 marks.save(mark)
                 outcome = {"name": mark.name, "roi_px": list(mark.roi_px), "position_steps": mark.position_steps}
                 text = f"mark {mark.name} set on the box {mark.roi_px[2]}×{mark.roi_px[3]} at drive step {mark.position_steps:+d}"

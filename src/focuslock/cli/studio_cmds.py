@@ -18,8 +18,9 @@ def add_watch(commands) -> None:
     watch = commands.add_parser("watch", help="check every picture another tether program drops into a folder: "
                                               "verdicts, XMP sidecars, a shot log")
     watch.add_argument("folder", type=Path, help="the folder the tether program saves into")
-    watch.add_argument("--roi", type=arg.roi, action="append", metavar="X,Y,W,H",
-                       help="a feature that must be sharp, in the reference picture's pixels (repeat for up to four)")
+    watch.add_argument("--roi", type=arg.feature, action="append", metavar="X,Y,W,H",
+                       help="a feature that must be sharp: " + arg.FEATURE_HELP + "; in the reference picture's pixels "
+                            "(repeat for up to four)")
     watch.add_argument("--recipe", type=Path, help="a saved recipe: its features, reference, CoC, drift limit and ratings")
     watch.add_argument("--reference", type=Path, help="the picture the boxes are drawn on (default: the first picture in "
                                                       "the folder); kept in the session folder")
@@ -50,8 +51,8 @@ def add_recipe(commands) -> None:
     save = recipe_commands.add_parser("save", help="write RECIPE.toml and its reference RECIPE.png")
     save.add_argument("recipe", type=Path, help="the recipe file to write (.toml); the reference PNG goes beside it")
     save.add_argument("--reference", type=Path, required=True, help="the picture the boxes are drawn on (a sharp shot)")
-    save.add_argument("--roi", type=arg.roi, action="append", required=True, metavar="X,Y,W,H",
-                      help="a feature that must be sharp, in the reference's pixels (up to four)")
+    save.add_argument("--roi", type=arg.feature, action="append", required=True, metavar="X,Y,W,H",
+                      help="a feature that must be sharp: " + arg.FEATURE_HELP + "; in the reference's pixels (up to four)")
     save.add_argument("--source", help="read the camera's settings from this source (e.g. gphoto2)")
     save.add_argument("--name", help="the recipe's name (default: the file's name)")
     save.add_argument("--lens", help="the lens, as you name it")
@@ -90,6 +91,7 @@ def _boxes(rois: list[tuple[int, int, int, int]]) -> tuple[tuple[float, float, f
 def _watch(args: argparse.Namespace) -> int:
     import threading
 
+    from focuslock.focus.auto_feature import auto_sentence
     from focuslock.session.opening import SetupRequest, open_session
     from focuslock.session.store import SessionError
     from focuslock.session.xmp import RatingPolicy
@@ -114,9 +116,15 @@ def _watch(args: argparse.Namespace) -> int:
         request = request.with_drift_limit_pct(args.drift_limit_pct)
     else:
         sensor = arg.sensor_of(args)
-        request = SetupRequest(_boxes(args.roi) if args.roi else None, args.reference, args.coc_px,
+        choices = tuple(arg.feature_choices(args.roi or []))
+        # Given boxes as they always were; centred or automatic ones (with all the others,
+        # in order) chosen in the reference picture when the session opens.
+        chosen_later = any(choice.needs_frame for choice in choices)
+        boxes = _boxes([choice.box.as_tuple() for choice in choices if choice.box is not None])
+        request = SetupRequest(None if chosen_later or not boxes else boxes, args.reference, args.coc_px,
                                None if sensor is None or sensor.coc_mm is None else sensor.coc_mm * 1000.0,
-                               None if sensor is None else sensor.width_mm, args.camera).with_drift_limit_pct(args.drift_limit_pct)
+                               None if sensor is None else sensor.width_mm, args.camera,
+                               choices=choices if chosen_later else ()).with_drift_limit_pct(args.drift_limit_pct)
     if not args.folder.is_dir():
         raise UserError(f"The folder to watch, {args.folder}, does not exist or is not a folder.")
     session_dir = args.session or args.folder
@@ -137,6 +145,10 @@ def _watch(args: argparse.Namespace) -> int:
             store, judge = open_session(session_dir, args.folder, request)
     except (SessionError, WatchError) as error:
         raise UserError(str(error)) from None
+    for choice, box in zip(request.choices, judge.setup.features_px, strict=False):
+        if choice.kind == "auto":
+            x, y, w, h = (int(round(v)) for v in box)
+            say(auto_sentence((x, y, w, h)))
     if args.review:
         return _watch_with_review(args, store, judge, options, say)
     try:
@@ -180,6 +192,8 @@ def _watch_with_review(args: argparse.Namespace, store, judge, options, say) -> 
 
 
 def _recipe(args: argparse.Namespace) -> int:
+    import cv2
+
     from focuslock.devices.base import CameraError, CorruptFrameError
     from focuslock.devices.folder import read_bgr_image
     from focuslock.runtime.sources import camera_factory
@@ -192,6 +206,7 @@ def _recipe(args: argparse.Namespace) -> int:
         read_camera_settings,
         save_recipe,
     )
+    from focuslock.workflows.choose_feature import ChooseError, resolve_in_picture
 
     def open_camera(source: str):
         try:
@@ -210,10 +225,13 @@ def _recipe(args: argparse.Namespace) -> int:
                 reference = read_bgr_image(args.reference)
             except CorruptFrameError as error:
                 raise UserError(f"The reference picture {args.reference} cannot be used: {error.reason}") from None
-            height, width = reference.shape[:2]
-            for x, y, w, h in args.roi:
-                if x < 0 or y < 0 or x + w > width or y + h > height:
-                    raise UserError(f"The box {x},{y},{w},{h} is not inside the {width}×{height} reference picture.")
+            # Every box checked inside the reference; centred and automatic ones chosen there.
+            rgb = cv2.cvtColor(reference, cv2.COLOR_BGR2RGB)
+            try:
+                resolved = [resolve_in_picture(choice, rgb, "reference picture") for choice in arg.feature_choices(args.roi)]
+            except ChooseError as error:
+                raise UserError(str(error)) from None
+            rois = [feature.box.as_tuple() for feature in resolved]
             settings, camera_name = {}, args.camera
             if args.source:
                 camera = open_camera(args.source)
@@ -229,9 +247,12 @@ def _recipe(args: argparse.Namespace) -> int:
                 if sensor.coc_mm is not None:
                     optics["coc_um"] = sensor.coc_mm * 1000.0
             recipe = Recipe(args.name or args.recipe.stem, args.recipe.with_suffix(".png").name,
-                            _boxes(args.roi), camera_name, settings, args.lens, optics,
+                            _boxes(rois), camera_name, settings, args.lens, optics,
                             tuple(args.mark), drift_limit_pct=args.drift_limit_pct)
             png = save_recipe(args.recipe, recipe, reference, force=args.force)
+            for feature in resolved:
+                if feature.said:
+                    print(feature.said)
             print(f"recipe: {args.recipe}\nreference: {png}\n{len(settings)} camera settings, {len(args.roi)} features")
             return EXIT_OK
         recipe, _ = load_recipe(args.recipe)
