@@ -13,7 +13,7 @@ import pytest
 from focuslock.cli import main
 from focuslock.simulators.sim import BenchConfig, SimulatedBench
 from focuslock.simulators.sim_scene import SceneSpec
-from focuslock.workflows.analyze import AnalysisError, analyze, write_csv
+from focuslock.workflows.analyze import analyze, write_csv
 
 # Regions of the real stacks and the frame where each is visibly sharpest (checked by
 # eye on crops of every frame; see docs/DESIGN-NOTES.md).

@@ -8,11 +8,11 @@ import sys
 
 import pytest
 
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
 from focuslock.cli import main
-from focuslock.runtime.live import LiveSession
 from focuslock.optics.dof import depth_of_field
+from focuslock.runtime.live import LiveSession
 from focuslock.runtime.pipeline import FramePipeline, PipelineSettings
+from focuslock.simulators.sim import BenchConfig, SimulatedBench
 
 
 def _json(capsys, argv):
@@ -61,8 +61,10 @@ def test_the_readable_table(capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--focal-length", "-50", "--f-number", "8", "--distance", "3000", "--coc", "0.03"], "The focal length must be a positive number, got -50 mm."),
-        (["--focal-length", "50", "--f-number", "0.3", "--distance", "3000", "--coc", "0.03"], "An f-number of 0.3 is not possible; lenses start at about f/0.5."),
+        (["--focal-length", "-50", "--f-number", "8", "--distance", "3000", "--coc", "0.03"],
+         "The focal length must be a positive number, got -50 mm."),
+        (["--focal-length", "50", "--f-number", "0.3", "--distance", "3000", "--coc", "0.03"],
+         "An f-number of 0.3 is not possible; lenses start at about f/0.5."),
         (["--focal-length", "100", "--f-number", "8", "--distance", "80", "--distance-from", "lens", "--coc", "0.03"],
          "A focus distance of 80 mm from the lens is inside the 100 mm focal length; nothing can be focused there."),
         (["--lens", "EF 100mm f/2.8L", "--f-number", "64", "--magnification", "1", "--coc", "0.03"], "f/64 is outside that range."),

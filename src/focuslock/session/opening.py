@@ -99,7 +99,8 @@ class SetupRequest:
         path = Path(path)
         recipe, _ = load_recipe(path)  # its reference picture and [xmp] table checked there too
         optics = recipe.optics
-        return recipe, cls(tuple(tuple(map(float, f)) for f in recipe.features_px), path.parent / recipe.reference,
+        boxes = tuple((float(x), float(y), float(w), float(h)) for x, y, w, h in recipe.features_px)
+        return recipe, cls(boxes, path.parent / recipe.reference,
                            optics.get("coc_px"), optics.get("coc_um"), optics.get("sensor_width_mm"), recipe.camera_name,
                            recipe.lens, recipe.drift_limit_pct / 100.0, RecipeOrigin(recipe.name, path.name))
 
@@ -126,7 +127,7 @@ def open_session(session_dir: Path, folder: Path | None, request: SetupRequest):
     store = ShotStore.open(session_dir) if (session_dir / DATABASE_NAME).is_file() else None
     try:
         stored = store.setup() if store is not None else {}
-        if stored:
+        if stored and store is not None:
             setup = _stored_setup(session_dir, stored)
             reference = _read(session_dir / setup.reference, "The session's reference picture")
             request_reference = None if request.reference is None else _read(request.reference, "The reference picture")
@@ -210,10 +211,10 @@ class NewSessionLog:
         return self._store.name() if self._store is not None else self.folder.name
 
     def shot_count(self) -> int:
-        return self._store.shot_count() if self._started else 0
+        return self._store.shot_count() if self._started and self._store is not None else 0
 
     def logged_paths(self) -> set[str]:
-        return self._store.logged_paths() if self._started else set()
+        return self._store.logged_paths() if self._started and self._store is not None else set()
 
     def relative_path(self, path: Path | str) -> str:
         return relative_to_folder(self.folder, path)
@@ -221,6 +222,7 @@ class NewSessionLog:
     def record_shot(self, shot: ShotRecord) -> LoggedShot:
         if not self._started:
             self._start()
+        assert self._store is not None  # started: the log is open
         return self._store.record_shot(shot)
 
     def close(self) -> None:

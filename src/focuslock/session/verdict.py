@@ -17,9 +17,9 @@ import enum
 from dataclasses import dataclass
 from pathlib import Path
 
+from focuslock.core.resources import is_finite_number
 from focuslock.focus.exposure import ExposureNote
 from focuslock.focus.lock import FocusState
-from focuslock.core.resources import is_finite_number
 from focuslock.session.records import FeatureVerdict
 
 __all__ = ["EXPOSURE_LOG_KEY", "LoggedExposure", "ShotOutcome", "ShotVerdict", "logged_exposure", "overall_verdict"]
@@ -118,4 +118,4 @@ def logged_exposure(camera: dict) -> LoggedExposure:
         return LoggedExposure(None, None)
     note, stops = entry.get("note"), entry.get("stops")
     return LoggedExposure(note if isinstance(note, str) and note else None,
-                          float(stops) if is_finite_number(stops) else None)
+                          float(stops) if stops is not None and is_finite_number(stops) else None)

@@ -1,4 +1,4 @@
-"""XMP sidecars: the verdict as a rating and a colour label that Lightroom, Capture One
+r"""XMP sidecars: the verdict as a rating and a colour label that Lightroom, Capture One
 and darktable show, and the scores in focuslock's own namespace.
 
 Which file each program reads:
@@ -35,7 +35,7 @@ sentence.
 Every text written (verdict, reason, SKU, session name, feature lines, keywords) goes
 through :func:`xml_text`, because XML 1.0 forbids most control characters and every
 expat-based reader (exiftool's, Python's, darktable's exiv2) rejects a file holding one:
-a GS1 barcode's group separator (``\\x1d``) in a SKU would otherwise make the sidecar
+a GS1 barcode's group separator (``\x1d``) in a SKU would otherwise make the sidecar
 unreadable, and focuslock itself could no longer update it. A C0 control is written as
 its visible Unicode *control picture* (U+2400 + its code): the group separator as ``␝``
 (U+241D), so "(01)04006381333931␝(21)ABC" still shows where the fields part; tab, line
@@ -73,12 +73,12 @@ _NS = {
     "lr": "http://ns.adobe.com/lightroom/1.0/",
     "focuslock": FOCUSLOCK_NS,
 }
-_RDF = "{%s}" % _NS["rdf"]
-_XMP = "{%s}" % _NS["xmp"]
-_DT = "{%s}" % _NS["darktable"]
-_FL = "{%s}" % FOCUSLOCK_NS
-_DC = "{%s}" % _NS["dc"]
-_LR = "{%s}" % _NS["lr"]
+_RDF = f"{{{_NS['rdf']}}}"
+_XMP = f"{{{_NS['xmp']}}}"
+_DT = f"{{{_NS['darktable']}}}"
+_FL = f"{{{FOCUSLOCK_NS}}}"
+_DC = f"{{{_NS['dc']}}}"
+_LR = f"{{{_NS['lr']}}}"
 # Our keywords' parent in the hierarchy (lr:hierarchicalSubject).
 KEYWORD_PARENT = "focuslock"
 # darktable numbers its five colour labels.
@@ -96,8 +96,8 @@ _MAX_SIDECAR_DEPTH = 100
 
 
 def xml_text(value: str) -> str:
-    """``value`` holding only characters XML 1.0 allows: each forbidden C0 control as its
-    visible control picture (the GS1 group separator ``\\x1d`` as ``␝``), a lone
+    r"""``value`` holding only characters XML 1.0 allows: each forbidden C0 control as its
+    visible control picture (the GS1 group separator ``\x1d`` as ``␝``), a lone
     surrogate, U+FFFE and U+FFFF as U+FFFD (see the module's text)."""
     value = _C0_FORBIDDEN.sub(lambda m: chr(0x2400 + ord(m.group())), value)
     return _OTHER_FORBIDDEN.sub("\ufffd", value)
@@ -126,7 +126,7 @@ class RatingPolicy:
                 raise ValueError(f"The label for {verdict} must be one of {', '.join(_LABELS)} (or empty), got {label!r}.")
 
     @classmethod
-    def from_mapping(cls, data: dict) -> "RatingPolicy":
+    def from_mapping(cls, data: dict) -> RatingPolicy:
         """From a recipe's ``[xmp]`` table: ``rating = {pass = 5, …}``, ``label = {pass = "Green", …}``;
         ValueError in one sentence for anything else (a verdict misspelt would silently
         keep its default)."""
@@ -186,7 +186,8 @@ def write_sidecar(path: Path, fields: XmpFields, policy: RatingPolicy) -> Path:
         raise SidecarError(f"The sidecar {path.name} nests its elements more than {_MAX_SIDECAR_DEPTH} deep, which no "
                            "XMP does; it was left as it is (the verdict is in the session's log).") from None
     except ET.ParseError:
-        raise SidecarError(f"The sidecar {path.name} is not valid XMP; it was left as it is (the verdict is in the session's log).") from None
+        raise SidecarError(f"The sidecar {path.name} is not valid XMP; it was left as it is "
+                           "(the verdict is in the session's log).") from None
     try:
         return replace_file_atomically(path, data)
     except SaveError as error:

@@ -9,8 +9,9 @@ Futures whose completion is handed to the window's thread by a queued signal.
 
 from __future__ import annotations
 
-import sys
+import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -50,6 +51,8 @@ from focuslock.ui.window_layout import (
 )
 
 __all__ = ["DOCK_MIN_WIDTH_PX", "MainWindow", "SHORTCUTS"]
+
+logger = logging.getLogger(__name__)
 
 # How long closing the window waits for a capture still downloading.
 CLOSE_WAIT_FOR_CAPTURE_S = 120.0
@@ -105,7 +108,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._restore_layout()
 
         self.timer = QtCore.QTimer(self)
-        self.timer.setTimerType(QtCore.Qt.PreciseTimer)
+        self.timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self.tick)
         self.timer.start(UI_TICK_MS)
 
@@ -259,26 +262,28 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status_label.setText("details on: CoC, σ and px shown" if on else "details off: plain words (I shows the figures)")
 
     # -------------------------------------------------------------- keyboard
-    def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:  # noqa: N802
+    def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
         key, text, live = event.key(), event.text(), self.live
         drive_steps = {"[": -FINE_STEPS, "]": FINE_STEPS, "{": -COARSE_STEPS, "}": COARSE_STEPS}
-        keys = {QtCore.Qt.Key_Space: self.captures.capture,
-                QtCore.Qt.Key_P: live.toggle_peaking, QtCore.Qt.Key_G: live.toggle_grid, QtCore.Qt.Key_Z: live.toggle_zebras,
-                QtCore.Qt.Key_H: live.next_histogram, QtCore.Qt.Key_V: self.zoom.step,
-                QtCore.Qt.Key_C: live.clear_added_features, QtCore.Qt.Key_R: live.take_reference,
-                QtCore.Qt.Key_B: live.next_ghost_mode, QtCore.Qt.Key_S: live.toggle_beep_on_soft,
+        keys: dict[int, Callable[[], object]] = {
+                QtCore.Qt.Key.Key_Space: self.captures.capture,
+                QtCore.Qt.Key.Key_P: live.toggle_peaking, QtCore.Qt.Key.Key_G: live.toggle_grid,
+                QtCore.Qt.Key.Key_Z: live.toggle_zebras,
+                QtCore.Qt.Key.Key_H: live.next_histogram, QtCore.Qt.Key.Key_V: self.zoom.step,
+                QtCore.Qt.Key.Key_C: live.clear_added_features, QtCore.Qt.Key.Key_R: live.take_reference,
+                QtCore.Qt.Key.Key_B: live.next_ghost_mode, QtCore.Qt.Key.Key_S: live.toggle_beep_on_soft,
                 QtCore.Qt.Key.Key_I: self.toggle_details,
-                QtCore.Qt.Key_D: lambda: self.status_label.setText(toggle_focus_map(self.peaking_panel)),
-                QtCore.Qt.Key_M: lambda: live.next_loupe(bool(event.modifiers() & QtCore.Qt.ShiftModifier))}
-        if key == QtCore.Qt.Key_L:
+                QtCore.Qt.Key.Key_D: lambda: self.status_label.setText(toggle_focus_map(self.peaking_panel)),
+                QtCore.Qt.Key.Key_M: lambda: live.next_loupe(bool(event.modifiers() & QtCore.Qt.KeyboardModifier.ShiftModifier))}
+        if key == QtCore.Qt.Key.Key_L:
             live.toggle_lock()
         elif text in drive_steps:
             self.focus_drive.drive(drive_steps[text])
         elif key in keys:
             keys[key]()
-        elif key == QtCore.Qt.Key_F1 or text == "?":
+        elif key == QtCore.Qt.Key.Key_F1 or text == "?":
             self.help.toggle()
-        elif key == QtCore.Qt.Key_Escape and self.help.isVisible():
+        elif key == QtCore.Qt.Key.Key_Escape and self.help.isVisible():
             self.help.hide()
         else:
             super().keyPressEvent(event)
@@ -341,21 +346,21 @@ class MainWindow(QtWidgets.QMainWindow):
         note = wait_before_closing(future, what, CLOSE_WAIT_FOR_CAPTURE_S, self._say_while_closing)
         if note is not None:
             self.closing_note = note
-            print(f"focuslock: {note}", file=sys.stderr)
+            logger.warning("%s", note)
 
     def _say_while_closing(self, text: str) -> None:
         self.capture_panel.result.setText(text)
         self.statusBar().showMessage(text)
 
-    def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         # A stack stops after the frame being captured; that frame is downloaded.
         self._wait_before_closing(self.stack.stop_for_closing(), "the focus stack")
         self._wait_before_closing(self.captures.in_flight, "the capture")
         self.timer.stop()
         self.product_code.close()
         if self.remember_layout:
-            self.store.set("geometry", bytes(self.saveGeometry().toBase64()).decode())
-            self.store.set("window_state", bytes(self.saveState().toBase64()).decode())
+            self.store.set("geometry", bytes(self.saveGeometry().toBase64().data()).decode())
+            self.store.set("window_state", bytes(self.saveState().toBase64().data()).decode())
             self.store.set("side_tab", self.side_tabs.currentIndex())
         self.live.remember()
         try:

@@ -40,6 +40,8 @@ class MarkError(CalibrationError):
 
 @dataclass
 class Mark:
+    """A named focus mark: the feature's box, the drive's position and the lock's reference there."""
+
     name: str
     roi_px: tuple[int, int, int, int]
     position_steps: int  # the drive's position (steps, the caller's count) when set
@@ -56,6 +58,8 @@ class Mark:
 
 @dataclass(frozen=True)
 class GoToResult:
+    """Where going back to a mark left the drive, and where best focus was found."""
+
     position_steps: int  # where the drive is now (the caller's count)
     best_position_steps: float  # best focus found, approached from below
     blur_px_per_step: float
@@ -70,10 +74,11 @@ def take_mark(camera: Camera, name: str, roi_px, position_steps: int, settings: 
     assert sweep.result is not None  # set by lock(), which raises without a lock
     focus = sweep.result.focus
     lock = focus.lock
-    assert lock is not None and focus.roi_px is not None
-    roi = tuple(int(round(v)) for v in focus.roi_px)
-    x, y, w, h = roi
-    template = sweep.pipeline.engine.last_grey[y : y + h, x : x + w].copy()
+    grey = sweep.pipeline.engine.last_grey
+    assert lock is not None and lock.reference is not None and focus.roi_px is not None and grey is not None
+    x, y, w, h = (int(round(v)) for v in focus.roi_px)
+    roi = (x, y, w, h)
+    template = grey[y : y + h, x : x + w].copy()
     views = [v.copy() for v in sweep.lock_views]
     noise = float(sweep.pipeline.engine.noise.sigma or 1.0)
     return Mark(check_mark_name(name), roi, int(position_steps), template, lock.reference, lock.coc_px, views, noise,
@@ -90,7 +95,9 @@ class _MarkSweep(DriveSweep):
         if self.live_view_zoom != mark.live_view_zoom:
             raise MarkError(f"Mark {mark.name} was set with live view at {mark.live_view_zoom:g}× and it is at "
                             f"{self.live_view_zoom:g}× now; zoom live view to {mark.live_view_zoom:g}× and go again.")
-        height, width = self.pipeline.engine.last_grey.shape
+        grey = self.pipeline.engine.last_grey
+        assert grey is not None  # a frame was read
+        height, width = grey.shape
         x, y, w, h = mark.roi_px
         if x < 0 or y < 0 or x + w > width or y + h > height:
             raise MarkError(f"Mark {mark.name}'s feature box ({w}×{h} at {x},{y}) lies outside this {width}×{height} "
@@ -103,6 +110,7 @@ class _MarkSweep(DriveSweep):
         if focus.roi_px is None or (focus.track is not None and focus.track.lost):
             raise MarkError(f"Mark {self.mark.name}'s feature is out of sight; frame it again and retry.")
         engine = self.pipeline.engine
+        assert engine.last_grey is not None  # this frame's
         view = extract_view(engine.last_grey, tuple(int(round(v)) for v in focus.roi_px), self.mark.reference.margin_px)
         if view is None or view.shape != self._view_shape():
             raise MarkError(f"Mark {self.mark.name}'s feature left the frame.")
