@@ -140,12 +140,11 @@ def _run_headless(session, args, name: str, frame_rate_hz: float, script=None) -
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from focuslock.optics.dof import coc_in_live_view
     from focuslock.runtime.headless import lock_demo_script
     from focuslock.runtime.live import LiveSession
     from focuslock.runtime.pipeline import FramePipeline, PipelineSettings
-    from focuslock.simulators.demo import demo_feature, demo_swing_steps
-    from focuslock.simulators.sim import BenchConfig, SimulatedBench
+    from focuslock.simulators.demo import demo_swing_steps, demo_view
+    from focuslock.simulators.sim import BenchConfig
 
     try:
         config = BenchConfig(live_view_size_px=args.size, frame_rate_hz=args.fps, f_number=args.f_number,
@@ -153,20 +152,18 @@ def _demo(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise UserError(str(error)) from None
     # The coin's numeral, or at high magnification (where it overfills the frame) the
-    # engraved letters; the bench aimed at it when it would not be in frame.
-    feature = demo_feature(config)
-    config = config.aimed_at(feature)
-    bench = SimulatedBench(config)
+    # engraved letters; live view zoomed until the CoC spans 2 px, on the letters (one
+    # detail inside the depth of field): simulators/demo.py.
+    view = demo_view(config)
+    bench, roi, best = view.bench, view.roi_px, view.best_steps
     settings = PipelineSettings()
     session = LiveSession(bench, processor=FramePipeline(), settings=settings)
     if not args.headless:
-        roi = bench.landmark_roi_px(feature)
-        best = int(round(bench.best_focus_position_steps(roi)))
 
         def setup(window) -> None:
-            # Start where a photographer would: focused on the coin, the numeral chosen
-            # and locked; the keys take it from there.
-            window.drive_focus(best)
+            # Start where a photographer would: focused on the feature, chosen and
+            # locked; the keys take it from there.
+            window.drive_focus(int(round(best)))
             if not args.no_sweep:
                 window.choose_feature(*roi)
                 window.lock_after(0.6)
@@ -174,14 +171,10 @@ def _demo(args: argparse.Namespace) -> int:
         return _window(session, settings, args, "focuslock — simulated macro bench", setup)
     script = None
     if not args.no_sweep:
-        # The demo knows its bench: it focuses on the coin's numeral, locks on it, then
-        # racks away and back so that the lock states show.
-        roi = bench.landmark_roi_px(feature)
-        best_steps = bench.best_focus_position_steps(roi)
-        coc_px = coc_in_live_view(config.live_view_size_px[0], sensor_width_mm=config.sensor_width_mm,
-                                  sensor_height_mm=config.sensor_height_mm).coc_px
-        script = lock_demo_script(best_steps, roi, settings,
-                                  swing_steps=demo_swing_steps(bench, roi, best_steps, 2.5 * coc_px))
+        # The demo knows its bench: it focuses on the feature, locks on it, then racks
+        # away (to 2.5 CoC of blur) and back so that every lock state shows.
+        script = lock_demo_script(best, roi, settings,
+                                  swing_steps=demo_swing_steps(bench, roi, best, 2.5 * view.coc_px, view.zoom))
     return _run_headless(session, args, "demo", args.fps, script)
 
 
