@@ -4,6 +4,7 @@ setups, and a session's report."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -88,6 +89,11 @@ def _boxes(rois: list[tuple[int, int, int, int]]) -> tuple[tuple[float, float, f
     return tuple((float(x), float(y), float(w), float(h)) for x, y, w, h in rois)
 
 
+def _print_json_line(result: dict) -> None:
+    """One handled picture as a line of JSON on stdout (``watch --json``), less its text."""
+    print(json.dumps({k: v for k, v in result.items() if k != "text"}), flush=True)
+
+
 def _watch(args: argparse.Namespace) -> int:
     import threading
 
@@ -97,7 +103,7 @@ def _watch(args: argparse.Namespace) -> int:
     from focuslock.session.xmp import RatingPolicy
     from focuslock.workflows.capture_session import recipe_request
     from focuslock.workflows.first_picture import needs_a_first_picture, open_on_first_picture
-    from focuslock.workflows.watch import WatchError, WatchOptions, install_stop_signals, print_json_line, run_watch
+    from focuslock.workflows.watch import WatchError, WatchOptions, install_stop_signals, run_watch
 
     if args.roi and len(args.roi) > 4:
         raise UserError("Give at most four features (--roi) to check in every shot.")
@@ -153,7 +159,7 @@ def _watch(args: argparse.Namespace) -> int:
         return _watch_with_review(args, store, judge, options, say)
     try:
         counts = run_watch(args.folder, store, judge, options, say=say, stop=stop,
-                           on_shot=print_json_line if args.json else None)
+                           on_shot=_print_json_line if args.json else None)
     except KeyboardInterrupt:
         counts = None
     except (SessionError, WatchError) as error:
@@ -168,7 +174,7 @@ def _watch(args: argparse.Namespace) -> int:
 
 def _watch_with_review(args: argparse.Namespace, store, judge, options, say) -> int:
     """``watch --review``: the same watch on a worker thread, each shot shown in a window."""
-    from focuslock.workflows.watch import print_json_line, review_of_shot, run_watch
+    from focuslock.workflows.watch import review_of_shot, run_watch
 
     try:
         require_display("leave out --review")
@@ -177,7 +183,7 @@ def _watch_with_review(args: argparse.Namespace, store, judge, options, say) -> 
         def work(stop, show, tell):
             def on_shot(result: dict) -> None:
                 if args.json:
-                    print_json_line(result)
+                    _print_json_line(result)
                 show(review_of_shot(result, judge))
 
             def both(text: str) -> None:

@@ -20,7 +20,6 @@ in one line and not logged; the watch goes on.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -331,7 +330,3 @@ def install_stop_signals(stop: threading.Event) -> None:
     for name in ("SIGTERM", "SIGHUP"):
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), lambda *_: stop.set())
-
-
-def print_json_line(result: dict) -> None:
-    print(json.dumps({k: v for k, v in result.items() if k != "text"}), flush=True)
