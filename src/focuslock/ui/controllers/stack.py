@@ -87,7 +87,7 @@ class StackController(QtCore.QObject):
                 done(future.result())
             except (CalibrationError, StackShootError) as error:
                 self.said.emit(str(error))
-            except Exception as error:  # noqa: BLE001 - a camera failure: one sentence, the panel usable again
+            except Exception as error:  # a camera failure: one sentence, the panel usable again
                 self.said.emit(error.user_message if isinstance(error, CameraError) else f"{label} failed: {error}.")
             finally:
                 # After ``done``: a mark it added enables its Go and Shoot buttons.
