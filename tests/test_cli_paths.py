@@ -114,7 +114,7 @@ def _import_everything() -> None:
             continue
         try:
             importlib.import_module(module.name)
-        except Exception:  # noqa: BLE001 - a module that cannot load says so when the command runs
+        except Exception:  # a module that cannot load says so when the command runs
             pass
 
 
@@ -134,15 +134,15 @@ def _as_nobody(world: World, args: list[str], cwd: Path, out: Path, err: Path) -
         os.dup2(target, fd)
         os.close(target)
     # pytest's capture replaced sys.stdout and sys.stderr: the command's go to the files
-    sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115 - flushed below
-    sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+    sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # flushed below
+    sys.stderr = open(2, "w", encoding="utf-8", closefd=False)
     sys.argv = ["focuslock", *args]
     code = 0
     try:
         runpy.run_module("focuslock", run_name="__main__", alter_sys=True)
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else 1
-    except BaseException:  # noqa: BLE001 - what the user would see
+    except BaseException:  # what the user would see
         traceback.print_exc()
         code = 1
     sys.stdout.flush()

@@ -177,7 +177,7 @@ class VideoRecorder:
         self._failed = True
         try:
             self._finish_segment()
-        except Exception:  # noqa: BLE001 - already failing; keep the first error
+        except Exception:  # already failing; keep the first error
             pass
 
     def _error(self, error: OSError) -> RecordingError:

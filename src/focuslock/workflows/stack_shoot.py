@@ -218,7 +218,7 @@ def _write_manifest(shot: StackShot) -> None:
         pass  # the frames matter; the manifest is a convenience
 
 
-def InterruptFlag() -> StopSignals:  # noqa: N802 - read as the flag it gives: ``with InterruptFlag() as stop``
+def InterruptFlag() -> StopSignals:  # read as the flag it gives: ``with InterruptFlag() as stop``
     """Ctrl-C between slices: the first one stops after the capture in flight (its file
     is downloaded and verified), a second one is left to Python (it stops at once)."""
     return StopSignals(("SIGINT",), second_passes_through=True)

@@ -72,7 +72,7 @@ def input_paths(target: str) -> list[Path]:
         return [path]
     try:
         return list_images(target)
-    except Exception:  # noqa: BLE001 - nothing readable: nothing to protect either
+    except Exception:  # nothing readable: nothing to protect either
         return []
 
 
