@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from focuslock.cli import main
 from focuslock.devices.base import NotSupportedError, SettingValueError
 from focuslock.devices.gphoto import GPhotoCamera, list_cameras
 from focuslock.devices.gphoto_errors import translate
-from focuslock.cli import main
 from tests.conftest import VIRTUAL_CAMERA_JPEG
 
 gphoto2 = pytest.importorskip("gphoto2")

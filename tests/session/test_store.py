@@ -13,8 +13,7 @@ import time
 import pytest
 
 from focuslock.session.migrations import MIGRATIONS
-from focuslock.session.store import (DATABASE_NAME, SCHEMA_VERSION, FeatureVerdict, SessionError, ShotFile, ShotRecord,
-                                     ShotStore)
+from focuslock.session.store import DATABASE_NAME, SCHEMA_VERSION, FeatureVerdict, SessionError, ShotFile, ShotRecord, ShotStore
 
 
 def _shot(name: str, verdict: str = "pass") -> ShotRecord:
