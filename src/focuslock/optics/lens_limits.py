@@ -16,6 +16,7 @@ class OpticsError(FocuslockError, ValueError):
 
 
 def positive(name: str, value: float, unit: str) -> float:
+    """``value`` as a finite positive float; OpticsError naming ``name`` otherwise."""
     try:
         value = float(value)
     except (TypeError, ValueError):
@@ -34,6 +35,7 @@ MAGNIFICATION_RANGE = (1e-7, 20.0)  # beyond 20× is a microscope objective, not
 
 
 def check_lens(focal_length_mm: float, f_number: float, coc_mm: float, pupil_ratio: float, wavelength_nm: float) -> None:
+    """OpticsError in one sentence for the first value no real lens has."""
     focal_length_mm = positive("focal length", focal_length_mm, " mm")
     if focal_length_mm > MAX_FOCAL_LENGTH_MM:
         raise OpticsError(f"A focal length of {focal_length_mm:g} mm is beyond any lens (up to {MAX_FOCAL_LENGTH_MM:g} mm).")
@@ -47,7 +49,8 @@ def check_lens(focal_length_mm: float, f_number: float, coc_mm: float, pupil_rat
         raise OpticsError(f"An f-number of {f_number:g} is beyond any lens (pinholes reach about f/{MAX_F_NUMBER:g}).")
     positive("circle of confusion", coc_mm, " mm")
     if coc_mm > 1.0:
-        raise OpticsError(f"A circle of confusion of {coc_mm:g} mm is far too large; it is a fraction of a millimetre (0.03 for full frame).")
+        raise OpticsError(f"A circle of confusion of {coc_mm:g} mm is far too large; it is a fraction of a millimetre "
+                          "(0.03 for full frame).")
     positive("pupil ratio", pupil_ratio, "")
     if not 0.05 <= pupil_ratio <= 20:
         raise OpticsError(f"A pupil ratio of {pupil_ratio:g} is not a real lens's; it lies between about 0.2 and 5.")
@@ -55,4 +58,3 @@ def check_lens(focal_length_mm: float, f_number: float, coc_mm: float, pupil_rat
     low, high = WAVELENGTH_RANGE_NM
     if not low <= wavelength_nm <= high:
         raise OpticsError(f"A wavelength of {wavelength_nm:g} nm is not light a camera records ({low:g}–{high:g} nm; 550 is green).")
-
