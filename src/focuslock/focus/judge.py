@@ -27,6 +27,7 @@ import numpy as np
 
 from focuslock.focus.defocus import BlurEstimate
 from focuslock.focus.parts import PART_REASON, FeatureEstimate, confident_blur_px
+from focuslock.optics.coc import MAX_COC_PX  # the one plausibility limit of a CoC in pixels
 
 __all__ = ["MAX_COC_PX", "SHARPER_THAN_LOCK_REASON", "FocusState", "LockSettings", "Verdict", "describe_blur",
            "judge_estimate", "judge_feature", "plainly_soft", "sharper_than_lock", "unresolved_soft_reason"]
@@ -43,11 +44,6 @@ class FocusState(str, enum.Enum):  # noqa: UP042 - a StrEnum would change how st
 
 
 _RANK = {FocusState.SHARP: 0, FocusState.SOFTENING: 1, FocusState.SOFT: 2}
-
-
-# The largest CoC a lock accepts, in live-view (or take) pixels: beyond it no feature box
-# holds the blur the verdict must measure.
-MAX_COC_PX = 200.0
 
 
 @dataclass(frozen=True)
