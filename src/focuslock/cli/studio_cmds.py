@@ -7,9 +7,16 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from focuslock.cli import arguments as arg
 from focuslock.cli.common import EXIT_FAILURE, EXIT_OK, UserError, print_json, require_display
+
+if TYPE_CHECKING:
+    import threading
+
+    from focuslock.session.opening import SetupRequest
+    from focuslock.session.xmp import RatingPolicy
 
 __all__ = ["add_recipe", "add_report", "add_watch"]
 
@@ -97,13 +104,10 @@ def _print_json_line(result: dict) -> None:
 def _watch(args: argparse.Namespace) -> int:
     import threading
 
-    from focuslock.focus.auto_feature import auto_sentence
-    from focuslock.session.opening import SetupRequest, open_session
-    from focuslock.session.store import SessionError
+    from focuslock.core.signals import StopSignals
+    from focuslock.session.opening import SetupRequest
     from focuslock.session.xmp import RatingPolicy
     from focuslock.workflows.capture_session import recipe_request
-    from focuslock.workflows.first_picture import needs_a_first_picture, open_on_first_picture
-    from focuslock.workflows.watch import WatchError, WatchOptions, install_stop_signals, run_watch
 
     if args.roi and len(args.roi) > 4:
         raise UserError("Give at most four features (--roi) to check in every shot.")
@@ -135,7 +139,21 @@ def _watch(args: argparse.Namespace) -> int:
         raise UserError(f"The folder to watch, {args.folder}, does not exist or is not a folder.")
     session_dir = args.session or args.folder
     stop = threading.Event()
-    install_stop_signals(stop)
+    # SIGTERM and SIGHUP end the watch after the current file, as Ctrl-C does; the
+    # handlers that were there before come back when it ends (core/signals.py).
+    with StopSignals(on_signal=lambda _name: stop.set()):
+        return _watch_until_stopped(args, session_dir, request, policy, stop)
+
+
+def _watch_until_stopped(args: argparse.Namespace, session_dir: Path, request: SetupRequest, policy: RatingPolicy,
+                         stop: threading.Event) -> int:
+    """The watch itself, once its setup is read: open (or wait for) the session, then watch until ``stop``."""
+    from focuslock.focus.auto_feature import auto_sentence
+    from focuslock.session.opening import open_session
+    from focuslock.session.store import SessionError
+    from focuslock.workflows.first_picture import needs_a_first_picture, open_on_first_picture
+    from focuslock.workflows.watch import WatchError, WatchOptions, run_watch
+
     options = WatchOptions(once=args.once, sidecars=args.sidecars, policy=policy, poll_s=args.poll_s,
                            use_events=not args.no_events)
     say = (lambda text: print(text, file=sys.stderr, flush=True)) if args.json else (lambda text: print(text, flush=True))

@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import signal
 import threading
 import time
 from collections.abc import Callable
@@ -323,10 +322,3 @@ def _feature_json(feature) -> dict:
 
 def _round(value, digits: int):
     return None if value is None or not math.isfinite(value) else round(value, digits)
-
-
-def install_stop_signals(stop: threading.Event) -> None:
-    """SIGTERM and SIGHUP end the watch after the current file (as Ctrl-C does)."""
-    for name in ("SIGTERM", "SIGHUP"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), lambda *_: stop.set())
