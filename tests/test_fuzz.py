@@ -341,6 +341,8 @@ _CELL_VALUES = st.one_of(st.none(), st.integers(-2**63, 2**63 - 1), st.floats(),
 @example(cell=("shots", "drift_share"), value="")
 @example(cell=("session", "setup_json"), value="")
 @example(cell=("session", "setup_json"), value=0)
+@example(cell=("feature_verdicts", "coc_share"), value=1.634266486238469e+308)  # the plot's axis overflowed (session 17)
+@example(cell=("feature_verdicts", "coc_share"), value=float("nan"))
 def test_a_session_log_edited_by_hand_reports_or_is_one_sentence(tmp_path_factory, capsys, cell, value):
     """A session's SQLite log changed outside focuslock (a cell of any type, as SQLite
     lets any column hold): `focuslock report` writes its page or says why in one sentence."""

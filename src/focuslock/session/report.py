@@ -256,15 +256,21 @@ def _settings_table(setup: dict) -> str:
     return "\n".join(rows)
 
 
+# The report's plot shows blurs up to this many CoC either way; beyond, at its edge.
+_PLOT_LIMIT_COC = 20.0
+
+
 def _plot_svg(points: list[tuple[int, float | None, float | None, str]]) -> str:
     """Blur of the worst feature (in CoC) and drift (% of width) for every shot, with the
     SOFTENING (½ CoC) and SOFT (1 CoC) lines labelled."""
     if not points:
         return "<p>No shots yet.</p>"
     width, height, left, right, top, bottom = 900, 260, 60, 20, 16, 36
-    blurs = [p[1] for p in points if p[1] is not None]
-    y_max = max(1.5, max(blurs, default=0.0) * 1.1)
-    y_min = min(0.0, min(blurs, default=0.0) * 1.1)
+    blurs = [p[1] for p in points if p[1] is not None and math.isfinite(p[1])]
+    # The axis ends at ±_PLOT_LIMIT_COC: a shot beyond it (a log edited by hand can hold
+    # 1.6e308) is drawn at the edge instead of stretching the axis to infinity.
+    y_max = max(1.5, min(max(blurs, default=0.0) * 1.1, _PLOT_LIMIT_COC))
+    y_min = min(0.0, max(min(blurs, default=0.0) * 1.1, -_PLOT_LIMIT_COC))
     first, last = points[0][0], points[-1][0]
     span = max(1, last - first)
 
@@ -272,6 +278,7 @@ def _plot_svg(points: list[tuple[int, float | None, float | None, str]]) -> str:
         return left + (seq - first) / span * (width - left - right)
 
     def sy(value: float) -> float:
+        value = min(max(value, y_min), y_max)
         return top + (y_max - value) / (y_max - y_min) * (height - top - bottom)
 
     parts = [f'<svg class="plot" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
@@ -291,11 +298,11 @@ def _plot_svg(points: list[tuple[int, float | None, float | None, str]]) -> str:
     middle_y = top + (height - top - bottom) / 2
     parts.append(f'<text x="14" y="{middle_y}" transform="rotate(-90 14 {middle_y})" '
                  'text-anchor="middle">blur of the worst feature (CoC)</text>')
-    line = [f"{sx(seq):.1f},{sy(blur):.1f}" for seq, blur, _, _ in points if blur is not None]
+    line = [f"{sx(seq):.1f},{sy(blur):.1f}" for seq, blur, _, _ in points if blur is not None and not math.isnan(blur)]
     if len(line) > 1:
         parts.append(f'<polyline points="{" ".join(line)}" fill="none" stroke="#888" stroke-width="1"/>')
     for seq, blur, drift, verdict in points:
-        y = sy(blur) if blur is not None else sy(y_min) - 4
+        y = sy(blur) if blur is not None and not math.isnan(blur) else sy(y_min) - 4
         parts.append(f'<circle cx="{sx(seq):.1f}" cy="{y:.1f}" r="4" fill="{_VERDICT_COLOURS.get(verdict, "#444")}">'
                      f'<title>shot {seq:d}: {html.escape(verdict)}, blur {_fmt(blur, 2) or "–"} CoC, '
                      f'drift {_fmt(drift, 2) or "–"} %</title></circle>')
