@@ -42,10 +42,17 @@ JPEG_DETAIL_STEPS = 0.25
 
 
 def ijg_luma_table(quality: int) -> np.ndarray:
-    """The luminance quantisation table libjpeg writes at ``quality`` (1–100)."""
-    quality = min(max(int(quality), 1), 100)
+    """The luminance quantisation table libjpeg writes at ``quality`` (1–100); read-only
+    (made once per quality: the estimate asks for it several times a frame)."""
+    return _ijg_luma_table(min(max(int(quality), 1), 100))
+
+
+@functools.lru_cache(maxsize=128)
+def _ijg_luma_table(quality: int) -> np.ndarray:
     scale = 5000.0 / quality if quality < 50 else 200.0 - 2.0 * quality
-    return np.clip(np.floor((_IJG_LUMA * scale + 50.0) / 100.0), 1.0, 255.0)
+    table = np.clip(np.floor((_IJG_LUMA * scale + 50.0) / 100.0), 1.0, 255.0)
+    table.flags.writeable = False
+    return table
 
 
 @dataclass(frozen=True)
