@@ -77,6 +77,16 @@ def sensor_width_mm(text: str) -> float:
     return value
 
 
+def add_picture_coc_options(parser: argparse.ArgumentParser, pixels: str) -> None:
+    """The CoC of a command that judges whole pictures (``watch``, ``recipe save``): in
+    ``pixels`` ("the pictures'", "the reference's") or through the optics."""
+    coc = parser.add_argument_group("circle of confusion (default: the picture's diagonal / 1500)")
+    coc.add_argument("--coc-px", type=positive_float, help=f"in {pixels} pixels")
+    coc.add_argument("--coc-um", type=positive_float, help="in µm on the sensor (needs --camera or --sensor-width-mm)")
+    coc.add_argument("--camera", help="the body, from the catalog (its sensor and CoC)")
+    coc.add_argument("--sensor-width-mm", type=sensor_width_mm, help="the sensor's width, when the body is not in the catalog")
+
+
 def roi(text: str) -> tuple[int, int, int, int]:
     """A box ``X,Y,W,H`` in pixels (rounded), W and H at least 3."""
     try:

@@ -34,12 +34,7 @@ def add_watch(commands) -> None:
                                                       "the folder); kept in the session folder")
     watch.add_argument("--session", type=Path, help="the session folder with its shot log (default: the watched folder)")
     watch.add_argument("--once", action="store_true", help="handle the pictures there now, then stop")
-    watch_coc = watch.add_argument_group("circle of confusion (default: the picture's diagonal / 1500)")
-    watch_coc.add_argument("--coc-px", type=arg.positive_float, help="in the pictures' pixels")
-    watch_coc.add_argument("--coc-um", type=arg.positive_float, help="in µm on the sensor (needs --camera or --sensor-width-mm)")
-    watch_coc.add_argument("--camera", help="the body, from the catalog (its sensor and CoC)")
-    watch_coc.add_argument("--sensor-width-mm", type=arg.sensor_width_mm,
-                           help="the sensor's width, when the body is not in the catalog")
+    arg.add_picture_coc_options(watch, "the pictures'")
     watch.add_argument("--drift-limit-pct", type=arg.positive_float,
                        help="how far a feature may sit from its place in the reference, %% of the width (default 1)")
     watch.add_argument("--sidecars", choices=("both", "lightroom", "darktable", "none"), default="both",
@@ -65,12 +60,7 @@ def add_recipe(commands) -> None:
     save.add_argument("--name", help="the recipe's name (default: the file's name)")
     save.add_argument("--lens", help="the lens, as you name it")
     save.add_argument("--mark", action="append", default=[], help="a focus mark the setup uses (by name)")
-    save_coc = save.add_argument_group("circle of confusion (default: the picture's diagonal / 1500)")
-    save_coc.add_argument("--coc-px", type=arg.positive_float, help="in the reference's pixels")
-    save_coc.add_argument("--coc-um", type=arg.positive_float, help="in µm on the sensor (needs --camera or --sensor-width-mm)")
-    save_coc.add_argument("--camera", help="the body, from the catalog (its sensor and CoC)")
-    save_coc.add_argument("--sensor-width-mm", type=arg.sensor_width_mm,
-                          help="the sensor's width, when the body is not in the catalog")
+    arg.add_picture_coc_options(save, "the reference's")
     save.add_argument("--drift-limit-pct", type=arg.positive_float, default=1.0,
                       help="how far a feature may move, in %% of the width, before a shot says drift (default 1)")
     save.add_argument("--force", action="store_true", help="replace an existing recipe")
