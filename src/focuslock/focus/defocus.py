@@ -49,18 +49,15 @@ from focuslock.focus.bands import (
 )
 from focuslock.focus.blur_curve import BlurEstimate, curve_diameters_px, curve_views, defocus, view_margin_px
 from focuslock.focus.jpeg_grid import (
-    DCT_FINE_GAIN,
-    JPEG_DETAIL_STEPS,
-    MIN_JPEG_BLOCKS,
-    MIN_PAIR_COEFFICIENTS,
     JpegGrid,
+    ViewBlocks,
     ijg_luma_table,
     jpeg_coefficients,
     jpeg_grid,
-    quantised_noise_energy,
-    survived,
+    view_blocks,
     view_jpeg_grid,
 )
+from focuslock.focus.jpeg_noise import JpegNoiseTally
 from focuslock.focus.noise import noise_sigma_sd
 
 __all__ = ["BandEnergies", "BlurEstimate", "BlurReference", "JpegGrid", "band_energies", "coarse_band", "curve_diameters_px",
@@ -118,16 +115,8 @@ class BlurReference:
         self._first_view = views[0]
         # The JPEG the views were decoded from (None: uncompressed, or not found).
         self.jpeg = view_jpeg_grid(views[0])
-        # JPEG: per coefficient of the box's blocks, summed over the still views: its value,
-        # whether it survived the quantisation, and (over consecutive views) half its
-        # squared change — the noise a JPEG'd frame shows there (see jpeg_noise_scale).
-        self._coefficient_sum: np.ndarray | None = None
-        self._survived_sum: np.ndarray | None = None
-        self._change_sum: np.ndarray | None = None
-        self._coefficient_views = 0
-        self._pairs = 0
-        self._last_coefficients: np.ndarray | None = None
-        self._jpeg_noise: tuple[np.ndarray, ...] | None = None
+        # JPEG: the box's coefficients over the still views (see jpeg_noise_scale).
+        self._jpeg_tally = JpegNoiseTally(self.jpeg) if self.jpeg is not None else None
         self._view_count = 0
         for i, view in enumerate(views):
             self._accumulate(view, blurred[i] if blurred is not None else None)
@@ -143,53 +132,8 @@ class BlurReference:
         self._view_count += 1
 
     def _measure_jpeg_noise(self, view: np.ndarray) -> None:
-        grid = self.jpeg
-        if grid is None:
-            return
-        coefficients = jpeg_coefficients(view, grid, self._box(view))
-        last, self._last_coefficients = self._last_coefficients, coefficients
-        if coefficients is None or (self._coefficient_sum is not None and self._coefficient_sum.shape != coefficients.shape):
-            return
-        if self._coefficient_sum is None or self._survived_sum is None or self._change_sum is None:
-            self._coefficient_sum = np.zeros_like(coefficients)
-            self._survived_sum = np.zeros_like(coefficients)
-            self._change_sum = np.zeros_like(coefficients)
-        self._coefficient_sum += coefficients
-        self._survived_sum += survived(coefficients, grid)
-        self._coefficient_views += 1
-        if last is not None and last.shape == coefficients.shape:
-            self._change_sum += 0.5 * (coefficients - last) ** 2
-            self._pairs += 1
-        self._jpeg_noise = None
-
-    def _jpeg_noise_by_kind(self, noise_sigma: float) -> tuple[np.ndarray, ...]:
-        """Per frequency (8×8 each): the noise energy of a coefficient without detail and
-        of one with detail (told apart by the still views' mean, not by one noisy view),
-        how often each survives the quantisation in one view, and the share with detail.
-        The energies measured on the still views' pairs where a kind has enough
-        coefficients, the model of Gaussian noise of σ elsewhere. Kept until a view is
-        added (the σ of a reading moves only with the views)."""
-        if self._jpeg_noise is not None:
-            return self._jpeg_noise
-        grid, total, survived_sum, change_sum = self.jpeg, self._coefficient_sum, self._survived_sum, self._change_sum
-        assert grid is not None and total is not None and survived_sum is not None and change_sum is not None
-        zero, survived = quantised_noise_energy(grid.quality, round(float(noise_sigma), 2))
-        steps = ijg_luma_table(grid.quality)
-        views = self._coefficient_views
-        detail = np.abs(total / views) > JPEG_DETAIL_STEPS * steps
-        counts = np.stack([(~detail).sum(axis=0), detail.sum(axis=0)]).astype(np.float64)
-        survival = np.stack([np.where(~detail, survived_sum, 0.0).sum(axis=0),
-                             np.where(detail, survived_sum, 0.0).sum(axis=0)]) / np.maximum(counts * views, 1.0)
-        energy = np.stack([zero, survived])
-        if self._pairs:
-            change = np.stack([np.where(~detail, change_sum, 0.0).sum(axis=0),
-                               np.where(detail, change_sum, 0.0).sum(axis=0)]) / np.maximum(counts * self._pairs, 1.0)
-            energy = np.where(counts * self._pairs >= MIN_PAIR_COEFFICIENTS, change, energy)
-        # A kind the box lacks: a zero coefficient survives by noise alone, rarely; one
-        # with detail always.
-        survival = np.where(counts > 0, survival, np.stack([np.zeros((8, 8)), np.ones((8, 8))]))
-        self._jpeg_noise = (energy[0], energy[1], survival[0], survival[1], detail.mean(axis=0))
-        return self._jpeg_noise
+        if self.jpeg is not None and self._jpeg_tally is not None:
+            self._jpeg_tally.add(jpeg_coefficients(view, self.jpeg, self._box(view)))
 
     def _box(self, view: np.ndarray) -> tuple[int, int, int, int]:
         """The pixels the energies are read over (x0, y0, x1, y1 in the view)."""
@@ -253,44 +197,26 @@ class BlurReference:
             return noise_sd
         return math.hypot(noise_sd, JPEG_NOISE_SHARE_SD * (1.0 - scale) * noise_sigma)
 
-    def jpeg_noise_scale(self, view: np.ndarray, noise_sigma: float) -> float:
+    def jpeg_noise_scale(self, view: np.ndarray, noise_sigma: float, blocks: ViewBlocks | None = None) -> float:
         """The share of the still views' noise energy that ``view`` carries (1 for
-        uncompressed views, and where the view's blocks are off the grid).
+        uncompressed views, and where the view's blocks are off the grid): the noise of a
+        JPEG'd view goes with the quantised detail it still has (:mod:`.jpeg_noise`).
+        ``blocks``: the view's blocks when already transformed for a box holding this
+        reference's (the whole feature's, for its parts)."""
+        if self._jpeg_tally is None:
+            return 1.0
+        return self._jpeg_tally.view_scale(view, self._box(view), noise_sigma, blocks)
 
-        After a JPEG round trip the noise two still frames show is, at low noise, mostly
-        coefficients flipping between quantisation steps: a coefficient flips when its
-        detail lies near a step's edge, and as focus softens the detail its fine
-        coefficients fall to zero and their flips go with them (the temporal σ of the sharp
-        still frames, subtracted from a soft frame, over-read its blur by 0.2–0.5 px at
-        quality 90). Per frequency, the still views tell the noise energy of a
-        coefficient with detail (its mean over the views a quarter step or more from zero)
-        and of one without, and how often each survives the quantisation in one view;
-        ``view``'s share of coefficients with detail follows from how many of its own
-        survive. The noise energies weighted by the fine band's gain, view against still
-        views. Where the noise is large against the steps, both kinds carry it alike and
-        the share stays near 1. Never more than 1 (a view sharper than the lock keeps the
-        lock's noise). A region of fewer than 64 blocks keeps the still frames' noise: too
-        few coefficients per frequency to tell the kinds apart (the drive calibration's
-        small parts read a 20 µm step as 17.4 µm with the model)."""
-        grid = self.jpeg
-        if grid is None or self._coefficient_sum is None or self._coefficient_views == 0:
-            return 1.0
-        now = jpeg_coefficients(view, grid, self._box(view))
-        if now is None or now.shape != self._coefficient_sum.shape or now.shape[0] < MIN_JPEG_BLOCKS:
-            return 1.0
-        zero, detailed, zero_survival, detail_survival, still_share = self._jpeg_noise_by_kind(noise_sigma)
-        surviving = survived(now, grid).mean(axis=0)
-        spread = detail_survival - zero_survival
-        share = np.where(spread > 0.05, np.clip((surviving - zero_survival) / np.maximum(spread, 0.05), 0.0, 1.0), still_share)
-        reference = float((DCT_FINE_GAIN * (still_share * detailed + (1.0 - still_share) * zero)).sum())
-        if reference <= 0:
-            return 1.0
-        return min(float((DCT_FINE_GAIN * (share * detailed + (1.0 - share) * zero)).sum()) / reference, 1.0)
+    def view_blocks(self, view: np.ndarray) -> ViewBlocks | None:
+        """``view``'s blocks on the JPEG grid inside this reference's box, for the
+        references that read parts of it (None for uncompressed views)."""
+        return view_blocks(view, self.jpeg, self._box(view)) if self.jpeg is not None else None
 
     def set_noise(self, noise_sigma: float) -> None:
         """Correct the curve for a noise of ``noise_sigma`` grey levels."""
         self.noise_sigma = float(noise_sigma)
-        self._jpeg_noise = None
+        if self._jpeg_tally is not None:
+            self._jpeg_tally.forget_model()
         noise_var = self.noise_sigma**2
         fine = self._raw_fine / self._view_count - noise_var * self._gains[:, 0]
         coarse = self._raw_coarse / self._view_count - noise_var * self._gains[:, 1]
@@ -362,14 +288,15 @@ class BlurReference:
         return float(math.exp(np.interp(blur_px, self.diameters_px, self._log_ratio)))
 
     def estimate(self, view: np.ndarray, noise_sigma: float, coarse_image: np.ndarray | None = None,
-                 noise_sd: float | None = None) -> BlurEstimate:
+                 noise_sd: float | None = None, blocks: ViewBlocks | None = None) -> BlurEstimate:
         """The blur of ``view`` (same size and margin as the reference views) with noise of
         ``noise_sigma`` known to ``noise_sd`` (default: a single-frame estimate's, the
         least certain: :func:`.noise.noise_sigma_sd`); ``coarse_image``: its
-        :func:`coarse_band`, when already computed."""
+        :func:`coarse_band`, and ``blocks``: its JPEG blocks (:meth:`view_blocks`), when
+        already computed."""
         if noise_sd is None:
             noise_sd = noise_sigma_sd(noise_sigma)
-        scale = self.jpeg_noise_scale(view, noise_sigma)
+        scale = self.jpeg_noise_scale(view, noise_sigma, blocks)
         noise_sd = self.jpeg_noise_sd(noise_sigma, noise_sd, scale)
         view_sigma = noise_sigma * math.sqrt(scale)
         energies = band_energies(view, view_sigma, margin_px=self.margin_px, region=self.region, coarse_image=coarse_image)

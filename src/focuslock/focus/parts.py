@@ -139,8 +139,10 @@ class FeatureReference:
         every part that is read, or only those in ``parts`` (the others None). ``noise_sd``:
         how well ``noise_sigma`` is known (default: a single-frame estimate's)."""
         coarse = coarse_band(view)
-        whole = self.whole.estimate(view, noise_sigma, coarse, noise_sd)
         wanted = set(self.readable_parts if parts is None else parts)
-        estimates = tuple(part.estimate(view, noise_sigma, coarse, noise_sd) if i in wanted and self.read_parts[i] else None
+        # The box's JPEG blocks transformed once for the whole and every part it holds.
+        blocks = self.whole.view_blocks(view) if wanted else None
+        whole = self.whole.estimate(view, noise_sigma, coarse, noise_sd, blocks)
+        estimates = tuple(part.estimate(view, noise_sigma, coarse, noise_sd, blocks) if i in wanted and self.read_parts[i] else None
                           for i, part in enumerate(self.parts))
         return FeatureEstimate(whole, estimates)
