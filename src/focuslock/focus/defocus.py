@@ -50,14 +50,13 @@ from focuslock.focus.bands import (
 from focuslock.focus.blur_curve import BlurEstimate, curve_diameters_px, curve_views, defocus, view_margin_px
 from focuslock.focus.jpeg_grid import (
     JpegGrid,
-    ViewBlocks,
+    SharedBlocks,
     ijg_luma_table,
     jpeg_coefficients,
     jpeg_grid,
-    view_blocks,
     view_jpeg_grid,
 )
-from focuslock.focus.jpeg_noise import JpegNoiseTally
+from focuslock.focus.jpeg_noise import JpegNoiseTally, ScaleMemory
 from focuslock.focus.noise import noise_sigma_sd
 
 __all__ = ["BandEnergies", "BlurEstimate", "BlurReference", "JpegGrid", "band_energies", "coarse_band", "curve_diameters_px",
@@ -197,20 +196,21 @@ class BlurReference:
             return noise_sd
         return math.hypot(noise_sd, JPEG_NOISE_SHARE_SD * (1.0 - scale) * noise_sigma)
 
-    def jpeg_noise_scale(self, view: np.ndarray, noise_sigma: float, blocks: ViewBlocks | None = None) -> float:
+    def jpeg_noise_scale(self, view: np.ndarray, noise_sigma: float, blocks: SharedBlocks | None = None) -> float:
         """The share of the still views' noise energy that ``view`` carries (1 for
         uncompressed views, and where the view's blocks are off the grid): the noise of a
         JPEG'd view goes with the quantised detail it still has (:mod:`.jpeg_noise`).
-        ``blocks``: the view's blocks when already transformed for a box holding this
-        reference's (the whole feature's, for its parts)."""
+        ``blocks``: the view's blocks for a box holding this reference's (the whole
+        feature's, for its parts), shared."""
         if self._jpeg_tally is None:
             return 1.0
         return self._jpeg_tally.view_scale(view, self._box(view), noise_sigma, blocks)
 
-    def view_blocks(self, view: np.ndarray) -> ViewBlocks | None:
-        """``view``'s blocks on the JPEG grid inside this reference's box, for the
-        references that read parts of it (None for uncompressed views)."""
-        return view_blocks(view, self.jpeg, self._box(view)) if self.jpeg is not None else None
+    def shared_blocks(self, view: np.ndarray) -> SharedBlocks | None:
+        """``view``'s blocks on the JPEG grid inside this reference's box, transformed when
+        first asked for, for the references that read parts of it (None for
+        uncompressed views)."""
+        return SharedBlocks(view, self.jpeg, self._box(view)) if self.jpeg is not None else None
 
     def set_noise(self, noise_sigma: float) -> None:
         """Correct the curve for a noise of ``noise_sigma`` grey levels."""
@@ -287,19 +287,40 @@ class BlurReference:
         """The curve's ratio at a blur of ``blur_px`` ≥ 0."""
         return float(math.exp(np.interp(blur_px, self.diameters_px, self._log_ratio)))
 
+    def _scaled_energies(self, view: np.ndarray, noise_sigma: float, coarse_image: np.ndarray | None,
+                         blocks: SharedBlocks | None, memory: ScaleMemory | None) -> tuple[float, BandEnergies]:
+        """The JPEG noise share of ``view`` and its band energies with the noise it
+        carries: the share ``memory`` remembers where it serves (a live lock with focus
+        held: :class:`.jpeg_noise.ScaleMemory`), else the view's own."""
+        remembered = memory.remembered() if memory is not None and self._jpeg_tally is not None else None
+        scale = self.jpeg_noise_scale(view, noise_sigma, blocks) if remembered is None else remembered
+        energies = band_energies(view, noise_sigma * math.sqrt(scale), margin_px=self.margin_px, region=self.region,
+                                 coarse_image=coarse_image)
+        if memory is None or self._jpeg_tally is None:
+            return scale, energies
+        blur, _ = self.blur_for_ratio(energies.ratio)
+        if remembered is not None and memory.still_holds(blur, self.coc_px):
+            return scale, energies
+        if remembered is not None:  # softer than the remembered share serves: the view's own
+            scale = self.jpeg_noise_scale(view, noise_sigma, blocks)
+            energies = band_energies(view, noise_sigma * math.sqrt(scale), margin_px=self.margin_px, region=self.region,
+                                     coarse_image=coarse_image)
+            blur, _ = self.blur_for_ratio(energies.ratio)
+        memory.keep(scale, blur)
+        return scale, energies
+
     def estimate(self, view: np.ndarray, noise_sigma: float, coarse_image: np.ndarray | None = None,
-                 noise_sd: float | None = None, blocks: ViewBlocks | None = None) -> BlurEstimate:
+                 noise_sd: float | None = None, blocks: SharedBlocks | None = None,
+                 memory: ScaleMemory | None = None) -> BlurEstimate:
         """The blur of ``view`` (same size and margin as the reference views) with noise of
         ``noise_sigma`` known to ``noise_sd`` (default: a single-frame estimate's, the
         least certain: :func:`.noise.noise_sigma_sd`); ``coarse_image``: its
-        :func:`coarse_band`, and ``blocks``: its JPEG blocks (:meth:`view_blocks`), when
-        already computed."""
+        :func:`coarse_band`, and ``blocks``: its JPEG blocks (:meth:`shared_blocks`), when
+        already made; ``memory``: a live lock's memory of the JPEG noise share."""
         if noise_sd is None:
             noise_sd = noise_sigma_sd(noise_sigma)
-        scale = self.jpeg_noise_scale(view, noise_sigma, blocks)
+        scale, energies = self._scaled_energies(view, noise_sigma, coarse_image, blocks, memory)
         noise_sd = self.jpeg_noise_sd(noise_sigma, noise_sd, scale)
-        view_sigma = noise_sigma * math.sqrt(scale)
-        energies = band_energies(view, view_sigma, margin_px=self.margin_px, region=self.region, coarse_image=coarse_image)
         blur, beyond = self.blur_for_ratio(energies.ratio)
         if energies.coarse > 0 and energies.fine > 0:
             bias = self.noise_bias_sd(noise_sigma, noise_sd, blur)

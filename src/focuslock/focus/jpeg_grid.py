@@ -86,17 +86,33 @@ def _lattice_score(values: np.ndarray, steps: np.ndarray) -> float:
     return float(np.cos((2.0 * math.pi) * values[None, :] / steps[:, None]).mean(axis=1).max())
 
 
+def _block_rows(region: np.ndarray) -> np.ndarray:
+    """The 2-D DCT of every 8×8 block of ``region`` (its sides multiples of 8), laid out
+    (block row, frequency row, block column, frequency column) — a block's rows for all
+    blocks at once, then its columns: two matrix products over the region (a product per
+    block cost 2.5× as much)."""
+    ny, nx = region.shape[0] // 8, region.shape[1] // 8
+    rows = np.matmul(_DCT8, (region.astype(np.float64) - 128.0).reshape(ny, 8, 8 * nx))
+    coefficients: np.ndarray = (rows.reshape(ny * 8 * nx, 8) @ _DCT8_T).reshape(ny, 8, nx, 8)
+    return coefficients
+
+
 def _block_dct(image: np.ndarray, phase: tuple[int, int]) -> np.ndarray:
     """The 2-D DCT (ny, nx, 8, 8) of every whole 8×8 block whose corners lie at ``phase``
-    (x, y) + multiples of 8 — a block's rows for all blocks at once, then its columns:
-    two matrix products over the region (a product per block cost 2.5× as much)."""
+    (x, y) + multiples of 8."""
     px, py = phase
     ny, nx = (image.shape[0] - py) // 8, (image.shape[1] - px) // 8
-    region = image[py : py + 8 * ny, px : px + 8 * nx].astype(np.float64) - 128.0
-    rows = np.matmul(_DCT8, region.reshape(ny, 8, 8 * nx))
-    both = (rows.reshape(ny * 8 * nx, 8) @ _DCT8_T).reshape(ny, 8, nx, 8)
-    coefficients: np.ndarray = both.transpose(0, 2, 1, 3)
+    coefficients: np.ndarray = _block_rows(image[py : py + 8 * ny, px : px + 8 * nx]).transpose(0, 2, 1, 3)
     return coefficients
+
+
+@functools.lru_cache(maxsize=128)
+def _half_steps(quality: int) -> np.ndarray:
+    """Half of each step of ``quality``'s table, laid out as :func:`_block_rows`' output
+    (1, 8, 1, 8): a coefficient at least this far from zero survived the quantisation."""
+    half = (0.5 * ijg_luma_table(quality)).reshape(1, 8, 1, 8)
+    half.flags.writeable = False
+    return half
 
 
 # The first difference's gain (both axes) at each 8×8 DCT frequency: how much of a
@@ -108,10 +124,10 @@ DCT_FINE_GAIN = ((2.0 * np.sin(np.pi * np.arange(8) / 16.0))[:, None] ** 2
 @dataclass(frozen=True)
 class ViewBlocks:
     """A view's 8×8 blocks on its JPEG grid inside a box, transformed once a frame for
-    every reference that reads a part of the box (the whole feature and its parts):
-    the DCT coefficients (ny, nx, 8, 8), which of them the quantisation kept, and how
-    close each block's DC term lies to the DC step's lattice (None when that step is
-    below 2 grey levels: no lattice to check)."""
+    every reference that reads a part of the box (the whole feature and its parts): the
+    DCT coefficients laid out (block row, frequency row, block column, frequency column),
+    which of them the quantisation kept, and how close each block's DC term lies to the
+    DC step's lattice (None when that step is below 2 grey levels: no lattice to check)."""
 
     grid: JpegGrid
     origin: tuple[int, int]
@@ -129,8 +145,7 @@ class ViewBlocks:
     def covers(self, box: tuple[int, int, int, int]) -> bool:
         """Whether every whole block of the grid inside ``box`` is held here."""
         i0, j0, i1, j1 = self._span(box)
-        ny, nx = self.kept.shape[:2]
-        return i0 >= 0 and j0 >= 0 and i1 <= nx and j1 <= ny
+        return i0 >= 0 and j0 >= 0 and i1 <= self.kept.shape[2] and j1 <= self.kept.shape[0]
 
     def _on_grid(self, box: tuple[int, int, int, int]) -> tuple[int, int, int, int] | None:
         """The block indices inside ``box``; None when it holds no whole block or its
@@ -139,7 +154,7 @@ class ViewBlocks:
         i0, j0, i1, j1 = span = self._span(box)
         if i1 - i0 < 1 or j1 - j0 < 1:
             return None
-        if self.dc_closeness is not None and float(self.dc_closeness[j0:j1, i0:i1].mean()) < _MIN_LATTICE:
+        if self.dc_closeness is not None and float(self.dc_closeness[j0:j1, i0:i1].sum()) < _MIN_LATTICE * (i1 - i0) * (j1 - j0):
             return None
         return span
 
@@ -150,7 +165,7 @@ class ViewBlocks:
         if span is None:
             return None
         i0, j0, i1, j1 = span
-        return self.coefficients[j0:j1, i0:i1].reshape(-1, 8, 8)
+        return self.coefficients[j0:j1, :, i0:i1].transpose(0, 2, 1, 3).reshape(-1, 8, 8)
 
     def kept_share(self, box: tuple[int, int, int, int]) -> tuple[int, np.ndarray] | None:
         """How many blocks lie inside ``box`` and, per frequency (8×8), the share of them
@@ -160,7 +175,8 @@ class ViewBlocks:
             return None
         i0, j0, i1, j1 = span
         count = (i1 - i0) * (j1 - j0)
-        return count, self.kept[j0:j1, i0:i1].sum(axis=(0, 1)) / count
+        # (One axis at a time: a reduction over both at once cost 2.4× as much.)
+        return count, self.kept[j0:j1, :, i0:i1].sum(axis=0).sum(axis=1) / count
 
 
 def view_blocks(image: np.ndarray, grid: JpegGrid, box: tuple[int, int, int, int]) -> ViewBlocks | None:
@@ -172,11 +188,28 @@ def view_blocks(image: np.ndarray, grid: JpegGrid, box: tuple[int, int, int, int
     nx, ny = (x1 - bx0) // 8, (y1 - by0) // 8
     if nx < 1 or ny < 1:
         return None
-    coefficients = _block_dct(image[by0 : by0 + 8 * ny, bx0 : bx0 + 8 * nx], (0, 0))
-    steps = ijg_luma_table(grid.quality)
-    dc_step = steps[0, 0]
-    closeness = np.cos((2.0 * math.pi / dc_step) * coefficients[:, :, 0, 0]) if dc_step >= 2 else None
-    return ViewBlocks(grid, (bx0, by0), coefficients, np.abs(coefficients) > 0.5 * steps, closeness)
+    coefficients = _block_rows(image[by0 : by0 + 8 * ny, bx0 : bx0 + 8 * nx])
+    dc_step = float(ijg_luma_table(grid.quality)[0, 0])
+    closeness = np.cos(coefficients[:, 0, :, 0] * (2.0 * math.pi / dc_step)) if dc_step >= 2 else None
+    return ViewBlocks(grid, (bx0, by0), coefficients, np.abs(coefficients) > _half_steps(grid.quality), closeness)
+
+
+class SharedBlocks:
+    """A view's blocks inside a box, transformed on first use (:func:`view_blocks`) and
+    then shared by every reference that reads a part of the box: none when every one of
+    them keeps a share worked out on an earlier frame (see :class:`.jpeg_noise.ScaleMemory`)."""
+
+    def __init__(self, image: np.ndarray, grid: JpegGrid, box: tuple[int, int, int, int]) -> None:
+        self.grid = grid
+        self._image, self._box = image, box
+        self._blocks: ViewBlocks | None = None
+        self._made = False
+
+    def get(self) -> ViewBlocks | None:
+        """The blocks (None when the box holds no whole block)."""
+        if not self._made:
+            self._blocks, self._made = view_blocks(self._image, self.grid, self._box), True
+        return self._blocks
 
 
 def jpeg_coefficients(image: np.ndarray, grid: JpegGrid, box: tuple[int, int, int, int]) -> np.ndarray | None:

@@ -24,6 +24,7 @@ import numpy as np
 
 from focuslock.focus.defocus import BlurEstimate, view_margin_px
 from focuslock.focus.hints import FocusTrend, PeakSearch, PeakStatus
+from focuslock.focus.jpeg_noise import FeatureScaleMemory
 from focuslock.focus.judge import (
     _RANK,
     MAX_COC_PX,
@@ -186,6 +187,7 @@ class FocusLock:
         reference.add_view(view, self.noise_sigma_at_lock)
         self._size_thresholds(reference)
         self.reference = reference
+        self._scale_memory = FeatureScaleMemory()  # the noise model moved with the view
 
     def finish_calibration(self) -> None:
         """Stop calibrating (focus started to move: later views would no longer show the
@@ -262,6 +264,9 @@ class FocusLock:
         self._part_blurs_before = [-math.inf] * count
         self._next_part = 0
         self._whole_blur_px: float | None = None
+        # The JPEG noise share each reference last worked out (live only: a take reads
+        # every frame afresh).
+        self._scale_memory = FeatureScaleMemory()
 
     def _read(self, view: np.ndarray, noise_sigma: float, noise_sd: float | None) -> FeatureEstimate:
         """The whole box every frame; its parts all at once in a take, one a frame in turn
@@ -276,7 +281,8 @@ class FocusLock:
         else:
             wanted = [readable[self._next_part % len(readable)]]
             self._next_part += 1
-        estimate = self.reference.estimate(view, noise_sigma, wanted, noise_sd)
+        estimate = self.reference.estimate(view, noise_sigma, wanted, noise_sd,
+                                           None if self.settings.take_mode else self._scale_memory)
         self._whole_blur_px = estimate.whole.blur_px
         for index in wanted:
             part = estimate.parts[index]

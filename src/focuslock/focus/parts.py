@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from focuslock.focus.defocus import BlurEstimate, BlurReference, coarse_band, curve_views
+from focuslock.focus.jpeg_noise import FeatureScaleMemory
 
 __all__ = ["FeatureEstimate", "FeatureReference", "MIN_PART_PX", "PART_REASON", "confident_blur_px", "grid_regions", "part_regions"]
 
@@ -134,15 +135,17 @@ class FeatureReference:
         return [i for i, read in enumerate(self.read_parts) if read]
 
     def estimate(self, view: np.ndarray, noise_sigma: float, parts: list[int] | None = None,
-                 noise_sd: float | None = None) -> FeatureEstimate:
+                 noise_sd: float | None = None, memory: FeatureScaleMemory | None = None) -> FeatureEstimate:
         """The blur of ``view`` (same size and margin as the lock's), whole and by part:
         every part that is read, or only those in ``parts`` (the others None). ``noise_sd``:
-        how well ``noise_sigma`` is known (default: a single-frame estimate's)."""
+        how well ``noise_sigma`` is known (default: a single-frame estimate's); ``memory``:
+        a live lock's memory of each reference's JPEG noise share (:class:`ScaleMemory`)."""
         coarse = coarse_band(view)
         wanted = set(self.readable_parts if parts is None else parts)
-        # The box's JPEG blocks transformed once for the whole and every part it holds.
-        blocks = self.whole.view_blocks(view) if wanted else None
-        whole = self.whole.estimate(view, noise_sigma, coarse, noise_sd, blocks)
-        estimates = tuple(part.estimate(view, noise_sigma, coarse, noise_sd, blocks) if i in wanted and self.read_parts[i] else None
+        # The box's JPEG blocks, transformed once (if at all) for the whole and its parts.
+        blocks = self.whole.shared_blocks(view)
+        whole = self.whole.estimate(view, noise_sigma, coarse, noise_sd, blocks, memory.whole if memory else None)
+        estimates = tuple(part.estimate(view, noise_sigma, coarse, noise_sd, blocks, memory.part(i) if memory else None)
+                          if i in wanted and self.read_parts[i] else None
                           for i, part in enumerate(self.parts))
         return FeatureEstimate(whole, estimates)
