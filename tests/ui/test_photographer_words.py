@@ -150,3 +150,27 @@ def test_the_banner_words(qtbot, status, banner):
     widget.show_verdict(plain_verdict(status))
     assert widget.text() == banner
     assert not ENGINEERS_WORDS.search(widget.text())
+
+
+def _reasons_and_warnings() -> list[str]:
+    """Every reason the judge, the lock and the parts check give, and live view's CoC
+    warnings (assumed; too coarse)."""
+    from focuslock.focus import judge, lock, parts
+    from focuslock.optics.coc import coc_in_live_view
+
+    texts = [judge.NO_DETAIL_AT_LOCK_REASON, judge.NO_DETAIL_LEFT_REASON, judge.CANNOT_RULE_OUT_REASON,
+             judge.UNRESOLVED_SOFT_REASON, judge.SHARPER_THAN_LOCK_REASON, lock.CALIBRATING_REASON, lock.LOST_REASON,
+             lock.UNSURE_TRACK_REASON, lock.CLIPPED_LIVE_REASON.format(percent=12.0), lock.NO_DETAIL_WARNING,
+             parts.PART_REASON]
+    texts += [coc_in_live_view(1024).warning, coc_in_live_view(512, sensor_width_mm=36.0, sensor_height_mm=24.0).warning]
+    return [text for text in texts if text is not None]
+
+
+@pytest.mark.parametrize("text", _reasons_and_warnings())
+def test_every_reason_and_warning_is_in_plain_words(text):
+    """No px, CoC, σ or sub-pixel in what the lock says (issue 30, round two): the figures
+    stay in the status (blur_px, blur_sd_px, coc_px) for --json and the details."""
+    assert not ENGINEERS_WORDS.search(text), text
+    # Each says what to do, or what is going on, in one sentence a photographer reads.
+    assert len(text) < 160, text
+

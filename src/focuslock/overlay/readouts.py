@@ -4,14 +4,14 @@ and the locked feature's blur as depth at the subject."""
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from focuslock.focus.engine import FocusResult
 from focuslock.focus.judge import SHARPER_THAN_LOCK_REASON, describe_blur
-from focuslock.focus.lock import CALIBRATING_REASON, LockStatus
+from focuslock.focus.lock import NO_DETAIL_WARNING, LockStatus
+from focuslock.focus.parts import PART_REASON
 from focuslock.optics.dof import DofResult, LiveViewCoc, depth_for_live_view_blur_mm, describe_depth
 
 __all__ = ["STATE_WORDS", "PlainVerdict", "about_mm", "defocus_line", "hud_lines", "plain_hud_lines", "plain_verdict",
@@ -113,34 +113,24 @@ class PlainVerdict:
 
 
 def plain_reason(reason: str | None) -> str | None:
-    """Why the lock cannot tell (or which part set the verdict), without px and CoC."""
+    """Why the lock cannot tell (or which part set the verdict), as the banner says it.
+
+    The judge's, the lock's and the parts' reasons are a photographer's words already
+    (:mod:`focuslock.focus.judge`, :mod:`focuslock.focus.lock`); only an added feature's
+    long "not placed" reason is shortened."""
     if not reason:
         return None
-    if reason == CALIBRATING_REASON:
-        return "measuring the noise — hold still"
-    if reason.startswith("part of the box is softer"):
-        return "part of the box is softer: it spans more than the depth of field — box a smaller detail"
-    if "clipped" in reason:
-        return "highlights clipped in the box — lower the exposure"
-    if reason.startswith(("too little detail", "at least")) or "cannot resolve" in reason:
-        return "too little fine detail in the box — choose a more textured detail, or zoom live view"
-    if "tracker is unsure" in reason:
-        return "the detail moved or blurred too much to follow — box it again"
     if "rack focus through" in reason:
         return "rack focus through it once to place it"
-    return reason.split(":")[0]
+    return reason
 
 
 def plain_warning(text: str | None) -> str | None:
-    """A warning of the lock or of live view's CoC without px, CoC and σ."""
+    """A warning of the lock or of live view's CoC, short enough for the HUD's line."""
     if not text:
         return None
-    if text.startswith("Too little fine detail"):
+    if text == NO_DETAIL_WARNING:
         return "Too little fine detail to judge: box a more textured detail, add light, or zoom live view."
-    if "finer than live view shows" in text or "sub-pixel" in text:
-        zoom = re.search(r"zoom live view to (\d+)×", text)
-        return ("Live view is too coarse for this depth of field: zoom live view"
-                + (f" to {zoom.group(1)}× on the detail." if zoom else " on the detail."))
     if text.startswith("Highlights in the feature are clipped"):
         return "Highlights in the box are clipped: lower the exposure."
     return text
@@ -200,7 +190,7 @@ def plain_verdict(lock: LockStatus, optics: DofResult | None = None, coc: LiveVi
             advice = f"about {off_by} off the locked focus"
         # A part of the box that set the verdict is named (a plainly soft box's "at least
         # … px" needs no words: out of focus says it).
-        part = plain_reason(lock.reason) if lock.reason and lock.reason.startswith("part of the box") else None
+        part = plain_reason(lock.reason) if lock.reason == PART_REASON else None
         if part:
             advice = f"{part}; {advice}" if advice else part
     elif lock.hint == "passed the peak":
