@@ -25,7 +25,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
                    "--depth 0.5 --step-um 2",),
     "calibrate": ("focuslock calibrate focus-steps --source sim",),
     "calibrate focus-steps": ("focuslock calibrate focus-steps --source sim",
-                              "focuslock calibrate focus-steps --source gphoto2 --roi 400,270,220,70 --lens-name 'MP-E 65'"),
+                              "focuslock calibrate focus-steps --source gphoto2 --roi center:200x150 --lens-name 'MP-E 65'"),
     "stack-shoot": ("focuslock stack-shoot --source sim --magnification 2 --capture-width-px 400 --from-mark near "
                     "--to-mark far --no-check --out stack",),
     "mark": ("focuslock mark set near --source sim --magnification 2 --roi 400,270,220,70",
