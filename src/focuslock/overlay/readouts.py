@@ -75,9 +75,10 @@ def defocus_line(optics: DofResult | None, coc: LiveViewCoc | None, focus: Focus
     # The share of the half-depth, from the optics' CoC as the depth is (the user's CoC in
     # pixels may differ from the optics').
     share = depth_mm / (0.5 * optics.total_mm)
-    more = "≥ " if lock.beyond_range else ""
-    return (f"Feature {more}about {describe_depth(depth_mm)} from the lock's plane of focus: "
-            f"{share * 100:.0f} % of the way to the edge of the depth of field")
+    # Past the end of the feature's curve the blur, and so the depth, is a lower bound.
+    how_far, more = ("more than", "more than ") if lock.beyond_range else ("about", "")
+    return (f"Feature {how_far} {describe_depth(depth_mm)} from the lock's plane of focus: "
+            f"{more}{share * 100:.0f} % of the way to the edge of the depth of field")
 
 
 def about_mm(mm: float) -> str:
@@ -97,7 +98,8 @@ class PlainVerdict:
 
     ``words``: "in focus", "softening", "out of focus", "cannot tell", "feature lost";
     ``advice``: what to do ("turn nearer, about 0.3 mm", "lock again here", why it cannot
-    tell); ``off_by``: how far focus is off the locked plane at the subject ("0.12 mm");
+    tell); ``off_by``: how far focus is off the locked plane at the subject ("0.12 mm";
+    "more than 9.5 mm" once the blur ran past the end of the feature's curve);
     ``details``: the engineer's figures (blur in px and CoC, its σ, the CoC).
     """
 
@@ -149,13 +151,15 @@ def _turn(lock: LockStatus, position_steps: float | None, optics: DofResult | No
     if steps == 0:
         return None
     way = "nearer" if steps < 0 else "farther"
-    depth_mm = None
+    depth_mm, how_far = None, "about"
     if optics is not None and coc is not None and lock.blur_px is not None:
         depth_mm = depth_for_live_view_blur_mm(optics, coc, lock.blur_px)
+        if lock.beyond_range:
+            how_far = "more than"  # blurred past the end of the feature's curve: a lower bound
     if depth_mm is None and step_um is not None:
-        depth_mm = abs(steps) * step_um / 1000.0
+        depth_mm, how_far = abs(steps) * step_um / 1000.0, "about"
     if depth_mm is not None and math.isfinite(depth_mm):
-        return f"turn {way}, about {about_mm(depth_mm)}"
+        return f"turn {way}, {how_far} {about_mm(depth_mm)}"
     return f"turn {way}, about {abs(steps):.0f} drive step{'s' if abs(steps) != 1 else ''}"
 
 
@@ -176,7 +180,8 @@ def plain_verdict(lock: LockStatus, optics: DofResult | None = None, coc: LiveVi
     if optics is not None and coc is not None and lock.blur_px is not None and state in ("softening", "soft"):
         depth_mm = depth_for_live_view_blur_mm(optics, coc, lock.blur_px)
         if depth_mm is not None and math.isfinite(depth_mm):
-            off_by = about_mm(depth_mm)
+            # Past the end of the feature's curve the blur, and so the depth, is a lower bound.
+            off_by = f"more than {about_mm(depth_mm)}" if lock.beyond_range else about_mm(depth_mm)
     if lock.reason == SHARPER_THAN_LOCK_REASON:
         return PlainVerdict(state, "sharper than when locked", "lock again here", off_by, details)
     if state in ("uncertain", "lost"):
@@ -187,7 +192,7 @@ def plain_verdict(lock: LockStatus, optics: DofResult | None = None, coc: LiveVi
         if advice is None and lock.hint:
             advice = _HINT_WORDS.get(lock.hint, lock.hint)
         if advice is None and off_by is not None:
-            advice = f"about {off_by} off the locked focus"
+            advice = f"{off_by} off the locked focus" if lock.beyond_range else f"about {off_by} off the locked focus"
         # A part of the box that set the verdict is named (a plainly soft box's "at least
         # … px" needs no words: out of focus says it).
         part = plain_reason(lock.reason) if lock.reason == PART_REASON else None
