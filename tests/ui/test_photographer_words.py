@@ -174,3 +174,33 @@ def test_every_reason_and_warning_is_in_plain_words(text):
     # Each says what to do, or what is going on, in one sentence a photographer reads.
     assert len(text) < 160, text
 
+
+
+def test_the_lens_tab_says_where_a_coc_given_in_pixels_acts(qtbot, bench_window):
+    """A CoC given in pixels (--coc-px) judges the lock and, unless a body is chosen in the
+    Lens tab, sets the depth of field shown and the stack plan too: the tab says so, in
+    plain words; choosing a body keeps the user's CoC for the lock."""
+    window, _, _ = bench_window
+    result = window.dof_panel.result
+    qtbot.waitUntil(lambda: "blur limit you gave" in result.text(), timeout=10000)
+    assert "also sets this depth of field and the stack plan" in result.text(), result.text()
+    assert "2 pixels of live view" in result.text()
+    window.dof_panel.body.setCurrentText("Canon EOS R5")
+    qtbot.waitUntil(lambda: "use the body's" in result.text(), timeout=10000)
+    assert window.live.settings.optics.coc_px == 2.0  # still the lock's
+    assert window.live.settings.optics.coc_mm is not None
+
+
+def test_the_lens_tab_note_words():
+    from focuslock.optics.coc import coc_in_live_view
+    from focuslock.optics.dof import depth_of_field
+    from focuslock.ui.panels.dof_panel import user_coc_note
+
+    user = coc_in_live_view(1024, sensor_width_mm=36.0, sensor_height_mm=24.0, user_coc_px=2.0)
+    own = depth_of_field(100.0, 8.0, user.coc_um / 1000.0, magnification=1.0)
+    body = depth_of_field(100.0, 8.0, 0.029, magnification=1.0)
+    assert "sets this depth of field and the stack plan" in user_coc_note(own, user)
+    assert "use the body's 29 µm" in user_coc_note(body, user)
+    assert user_coc_note(own, coc_in_live_view(1024, sensor_width_mm=36.0)) is None  # the optics' own CoC: nothing to say
+    for note in (user_coc_note(own, user), user_coc_note(body, user), user_coc_note(None, user)):
+        assert not re.search(r"CoC|σ|\bpx\b|sub-pixel", note), note

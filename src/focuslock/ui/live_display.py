@@ -83,7 +83,8 @@ class LiveDisplay:
             self._last_plot_s = now
             self.view.set_hud(self.hud(analysis, self.session.freshness(analysis, now)))
             self.plot.redraw()
-            self.dof_panel.show_result(result.optics if result is not None else None)
+            self.dof_panel.show_result(result.optics if result is not None else None,
+                                       result.coc if result is not None else None)
 
     def _show_freshness(self, analysis: Analysis, now: float) -> None:
         """Frame age and rate beside the verdict; once no frame comes, the banner, the
