@@ -205,14 +205,18 @@ def plain_verdict(lock: LockStatus, optics: DofResult | None = None, coc: LiveVi
 
 def plain_hud_lines(focus: FocusResult | None, optics: DofResult | None, coc: LiveViewCoc | None,
                     position_steps: float | None, freshness_line: str, warning: str | None = None,
-                    step_um: float | None = None) -> list[str]:
+                    step_um: float | None = None, window: bool = True) -> list[str]:
     """The HUD's three lines: the state and the blur in plain words; the depth of field
     and which way to turn; the frame's age or a warning (``warning``: the session's, a
-    stale frame's; else the lock's or live view's, in plain words)."""
+    stale frame's; else the lock's or live view's, in plain words). ``window``: whether
+    the window's keys and mouse can be offered (not in a recording)."""
     lock = focus.lock if focus is not None else None
     if lock is None:
-        first = "Following — press L to lock" if focus is not None and focus.roi_px is not None else \
-            "No detail chosen — drag a box around what must be sharp"
+        if focus is not None and focus.roi_px is not None:
+            first = "Following — press L to lock" if window else "Following — not locked (--lock locks it)"
+        else:
+            first = ("No detail chosen — drag a box around what must be sharp" if window
+                     else "No detail chosen (--roi names it)")
         verdict = None
     else:
         verdict = plain_verdict(lock, optics, coc, position_steps, step_um)

@@ -129,18 +129,15 @@ def plain_lines(analysis: LiveAnalysis, freshness: Freshness, drive_step_um: flo
     age = f"{freshness.age_s:.1f} s" if freshness.age_s < 10 else f"{freshness.age_s:.0f} s"
     fresh = f"{freshness.label.capitalize()}  ·  {rate}  ·  frame {age} old" + (
         f"  ·  {details_key}: details" if details_key else "")
-    if result is None:
-        lines = plain_hud_lines(None, None, None, None, fresh, analysis.error)
-    else:
-        lines = plain_hud_lines(result.focus, result.optics, result.coc,
-                                analysis.frame.metadata.get("drive_position_steps"), fresh, analysis.error, drive_step_um)
+    focus, optics, coc = (result.focus, result.optics, result.coc) if result is not None else (None, None, None)
+    lines = plain_hud_lines(focus, optics, coc, analysis.frame.metadata.get("drive_position_steps") if result else None,
+                            fresh, analysis.error, drive_step_um, window=details_key is not None)  # (a recording: no keys)
     if freshness.stale:
         # No new frame: that first (NO SIGNAL, ENDED, PAUSED and why), then the last verdict.
         return [freshness.describe(), *lines[:2]]
-    focus = result.focus if result is not None else None
-    if result is not None and focus is not None and len(focus.features) >= 2 and focus.lock is not None:
+    if focus is not None and len(focus.features) >= 2 and focus.lock is not None:
         # Several features: where they lie in depth, in place of the frame's age.
-        placement = describe_placement(focus.placement, result.optics, result.coc, drive_step_um,
+        placement = describe_placement(focus.placement, optics, coc, drive_step_um,
                                        feature_count=len(focus.features))
         if placement:
             lines[2] = placement[0]
