@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from focuslock.focus.engine import FocusEngine, FocusSettings
+from focuslock.focus.judge import UNRESOLVED_SOFT_REASON
 from focuslock.focus.lock import SHARPER_THAN_LOCK_REASON, LockSettings
 from focuslock.focus.noise import single_frame_noise, temporal_noise_sigma
 from focuslock.testing.synthetic import degrade, fine_texture
@@ -105,7 +106,9 @@ def test_a_box_that_cannot_resolve_the_coc_still_says_soft_when_plainly_soft(con
     assert first_soft <= 2.0 * coc
     assert not any(status.state.value == "sharp" for b, status in ramp if b > coc)
     soft = next(status for b, status in ramp if status.state.value == "soft")
-    assert "cannot resolve" in soft.reason
+    # Said in plain words; the figures stay in the status (at least blur − 2σ past the CoC).
+    assert soft.reason == UNRESOLVED_SOFT_REASON
+    assert soft.blur_px - 2.0 * soft.blur_sd_px >= soft.coc_px
 
 
 def test_a_lock_taken_before_best_focus_says_so_once_focus_passes_it(crops):

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
+from focuslock.focus.lock import NO_DETAIL_WARNING
 from focuslock.session.shot_check import SessionSetup, ShotJudge
 from focuslock.testing.synthetic import degrade
 
@@ -67,5 +68,5 @@ def test_a_soft_faint_feature_is_never_sharp_past_the_coc(contrast):
             assert verdict.state in ("uncertain", "soft"), (coc, verdict.describe())
         assert verdict.state != "sharp" or coc <= 0.5, (coc, verdict.describe())
     # The setup says at once that this feature cannot be judged, and what to do.
-    assert len(judge.warnings) == 1 and "Too little fine detail" in judge.warnings[0]
+    assert len(judge.warnings) == 1 and judge.warnings[0].endswith(NO_DETAIL_WARNING)
     assert all(v.state == "uncertain" and v.reason for v in verdicts if v.state != "soft")

@@ -26,7 +26,8 @@ def _read(path: Path) -> dict:
 
 
 def _fields(verdict: str, sequence: int = 7) -> XmpFields:
-    return XmpFields(verdict, None if verdict == "pass" else "feature 1 is soft (blur 1.3× the CoC)", "studio-a", sequence,
+    reason = None if verdict == "pass" else "feature 1 is soft (1.3× the blur the depth of field allows)"
+    return XmpFields(verdict, reason, "studio-a", sequence,
                      "2026-11-22T10:00:00.000+00:00", ("feature 1 soft, blur +8.0 px (1.34 CoC)", "feature 2 sharp"), 1.34, 2.5,
                      "4006381333931")
 

@@ -153,3 +153,57 @@ def test_the_banner_words(qtbot, status, banner):
     widget.show_verdict(plain_verdict(status))
     assert widget.text() == banner
     assert not ENGINEERS_WORDS.search(widget.text())
+
+
+def _reasons_and_warnings() -> list[str]:
+    """Every reason the judge, the lock and the parts check give, and live view's CoC
+    warnings (assumed; too coarse)."""
+    from focuslock.focus import judge, lock, parts
+    from focuslock.optics.coc import coc_in_live_view
+
+    texts = [judge.NO_DETAIL_AT_LOCK_REASON, judge.NO_DETAIL_LEFT_REASON, judge.CANNOT_RULE_OUT_REASON,
+             judge.UNRESOLVED_SOFT_REASON, judge.SHARPER_THAN_LOCK_REASON, lock.CALIBRATING_REASON, lock.LOST_REASON,
+             lock.UNSURE_TRACK_REASON, lock.CLIPPED_LIVE_REASON.format(percent=12.0), lock.NO_DETAIL_WARNING,
+             parts.PART_REASON]
+    texts += [coc_in_live_view(1024).warning, coc_in_live_view(512, sensor_width_mm=36.0, sensor_height_mm=24.0).warning]
+    return [text for text in texts if text is not None]
+
+
+@pytest.mark.parametrize("text", _reasons_and_warnings())
+def test_every_reason_and_warning_is_in_plain_words(text):
+    """No px, CoC, σ or sub-pixel in what the lock says (issue 30, round two): the figures
+    stay in the status (blur_px, blur_sd_px, coc_px) for --json and the details."""
+    assert not ENGINEERS_WORDS.search(text), text
+    # Each says what to do, or what is going on, in one sentence a photographer reads.
+    assert len(text) < 160, text
+
+
+
+def test_the_lens_tab_says_where_a_coc_given_in_pixels_acts(qtbot, bench_window):
+    """A CoC given in pixels (--coc-px) judges the lock and, unless a body is chosen in the
+    Lens tab, sets the depth of field shown and the stack plan too: the tab says so, in
+    plain words; choosing a body keeps the user's CoC for the lock."""
+    window, _, _ = bench_window
+    result = window.dof_panel.result
+    qtbot.waitUntil(lambda: "blur limit you gave" in result.text(), timeout=10000)
+    assert "also sets this depth of field and the stack plan" in result.text(), result.text()
+    assert "2 pixels of live view" in result.text()
+    window.dof_panel.body.setCurrentText("Canon EOS R5")
+    qtbot.waitUntil(lambda: "use the body's" in result.text(), timeout=10000)
+    assert window.live.settings.optics.coc_px == 2.0  # still the lock's
+    assert window.live.settings.optics.coc_mm is not None
+
+
+def test_the_lens_tab_note_words():
+    from focuslock.optics.coc import coc_in_live_view
+    from focuslock.optics.dof import depth_of_field
+    from focuslock.ui.panels.dof_panel import user_coc_note
+
+    user = coc_in_live_view(1024, sensor_width_mm=36.0, sensor_height_mm=24.0, user_coc_px=2.0)
+    own = depth_of_field(100.0, 8.0, user.coc_um / 1000.0, magnification=1.0)
+    body = depth_of_field(100.0, 8.0, 0.029, magnification=1.0)
+    assert "sets this depth of field and the stack plan" in user_coc_note(own, user)
+    assert "use the body's 29 µm" in user_coc_note(body, user)
+    assert user_coc_note(own, coc_in_live_view(1024, sensor_width_mm=36.0)) is None  # the optics' own CoC: nothing to say
+    for note in (user_coc_note(own, user), user_coc_note(body, user), user_coc_note(None, user)):
+        assert not re.search(r"CoC|σ|\bpx\b|sub-pixel", note), note

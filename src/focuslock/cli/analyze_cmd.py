@@ -19,7 +19,8 @@ def add_analyze(commands) -> None:
     analyze = commands.add_parser("analyze", help="check the focus of a feature frame by frame in a take, a stack or a folder")
     analyze.add_argument("input", help="a video file, a folder of images, or a glob such as 'stack/*.jpg'")
     analyze.add_argument("--roi", type=arg.feature, required=True,
-                         help="the feature: " + arg.FEATURE_HELP + "; in pixels of frame 0 (of --lock-frame K when given)")
+                         help="the feature: " + arg.FEATURE_HELP + "; in pixels of frame 0 (of --lock-frame K when given); "
+                              "auto on a stack or folder chooses in its frame with the most detail, and locks there")
     which = analyze.add_mutually_exclusive_group()
     which.add_argument("--lock-frame", type=int, default=None,
                        help="frame whose sharpness is the reference (default: frame 0 of a video, the sharpest frame of a "
@@ -57,15 +58,21 @@ def _take_aperture_of(args: argparse.Namespace, sensor):
 
 
 def _feature_in_take(args: argparse.Namespace) -> tuple[int, int, int, int]:
-    """The --roi box; a centred or automatic one chosen in frame 0 (or --lock-frame K)
-    before any analysis, and said (on stderr beside --json)."""
-    from focuslock.workflows.choose_feature import ChooseError, resolve_in_take
+    """The --roi box; a centred one chosen in frame 0 (or --lock-frame K), an automatic
+    one there too in a video and in a stack's or folder's frame with the most detail
+    (which becomes the lock frame), before any analysis, and said (on stderr beside --json)."""
+    from focuslock.workflows.analyze import is_stack
+    from focuslock.workflows.choose_feature import ChooseError, auto_in_stack, resolve_in_take
 
     choice = arg.feature_choices([args.roi])[0]
     if choice.box is not None:
         return choice.box.as_tuple()  # checked by the analysis in its lock frame, before any other
     try:
-        resolved = resolve_in_take(choice, args.input, args.lock_frame or 0)
+        if choice.kind == "auto" and args.lock_frame is None and is_stack(args.input):
+            resolved, args.lock_frame = auto_in_stack(args.input)
+            args.lock_best = False  # the box is where the feature is in that frame: the lock is taken there
+        else:
+            resolved = resolve_in_take(choice, args.input, args.lock_frame or 0)
     except ChooseError as error:
         raise UserError(str(error)) from None
     if resolved.said:

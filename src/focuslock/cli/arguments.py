@@ -8,7 +8,7 @@ import argparse
 import math
 
 __all__ = ["FEATURE_HELP", "MAX_FPS", "MAX_SIZE_PX", "MIN_FPS", "feature", "feature_choices", "finite_float", "frame_rate",
-           "lock_coc_px", "positive_float", "roi", "sensor_of", "sensor_width_mm", "size"]
+           "lock_coc_px", "positive_float", "sensor_of", "sensor_width_mm", "size"]
 
 # The simulated bench's limits: 8K live view, 0.1–240 frames a second.
 MAX_SIZE_PX = (7680, 4320)
@@ -87,18 +87,8 @@ def add_picture_coc_options(parser: argparse.ArgumentParser, pixels: str) -> Non
     coc.add_argument("--sensor-width-mm", type=sensor_width_mm, help="the sensor's width, when the body is not in the catalog")
 
 
-def roi(text: str) -> tuple[int, int, int, int]:
-    """A box ``X,Y,W,H`` in pixels (rounded), W and H at least 3."""
-    try:
-        x, y, w, h = (int(round(float(part))) for part in text.split(","))
-    except (ValueError, OverflowError):  # OverflowError: "inf"
-        raise argparse.ArgumentTypeError(f"{text!r} is not a box X,Y,W,H such as 600,300,80,60.") from None
-    if w < 3 or h < 3 or x < 0 or y < 0:
-        raise argparse.ArgumentTypeError(f"{text} is not a usable box: X and Y at least 0, W and H at least 3.")
-    return x, y, w, h
-
-
-# What --roi takes wherever a feature is chosen (live, analyze, watch, mark set, recipe save).
+# What --roi takes wherever a feature is chosen (live, analyze, watch, mark set, recipe save, calibrate):
+# one parser for all (focus/feature_choice.py), one minimum size (core/box.py MIN_FEATURE_PX).
 FEATURE_HELP = ("X,Y,W,H in pixels, center:WxH (a box of that size centred in the frame) or auto (the most detailed "
                 "place near the centre)")
 

@@ -44,8 +44,9 @@ def add_calibrate(commands) -> None:
     what = calibrate.add_subparsers(dest="what", required=True, metavar="WHAT")
     steps = what.add_parser("focus-steps", help="how far one focus-drive step moves focus, and the backlash, from live view")
     steps.add_argument("--source", default="sim", help=SOURCE_HELP)
-    steps.add_argument("--roi", type=arg.roi, help="the feature to sweep through focus, X,Y,W,H in live-view pixels, in focus "
-                                                  "(default on the simulated bench: the demo's feature, focused)")
+    steps.add_argument("--roi", type=arg.feature,
+                       help="the feature to sweep through focus, in focus now: " + arg.FEATURE_HELP + " (live-view "
+                            "pixels; default on the simulated bench: the demo's feature, focused)")
     steps.add_argument("--camera-name", help="the body's name for the record (default: the source's)")
     steps.add_argument("--lens-name", default="", help="the lens's name for the record")
     steps.add_argument("--drive-setting", default="", help="the drive step measured, e.g. Canon 'Near 1'")
@@ -147,8 +148,12 @@ def _calibrate(args: argparse.Namespace) -> int:
     from focuslock.runtime.sources import camera_factory
     from focuslock.workflows.calibrate import CalibrationError, calibrate_focus_steps, save_record, user_calibration_path
     from focuslock.workflows.calibration_record import check_record_file
+    from focuslock.workflows.choose_feature import ChooseError, resolve_in_camera
 
-    roi = args.roi
+    # The same --roi as every command's (a box at least core/box's size, center:WxH, auto),
+    # read before the camera opens; placed in its first frame once it has.
+    choice = arg.feature_choices([args.roi])[0] if args.roi is not None else None
+    roi = None
     camera: Camera
     if not args.dry_run:
         try:  # before the drive is measured: a file the record cannot go into is said now
@@ -165,7 +170,7 @@ def _calibrate(args: argparse.Namespace) -> int:
             feature = demo_feature(config)
             camera = bench = SimulatedBench(config.aimed_at(feature))
             bench.open()
-            if roi is None:
+            if choice is None:
                 roi = bench.landmark_roi_px(feature)
                 bench.drive_focus(int(round(bench.best_focus_position_steps(roi))))
         else:
@@ -174,12 +179,18 @@ def _calibrate(args: argparse.Namespace) -> int:
     except CameraError as error:
         raise UserError(error.user_message) from None
     try:
-        if roi is None:
-            raise UserError("Give --roi X,Y,W,H: the feature to sweep through focus, in focus now.")
         # A line per phase on stderr, on a terminal or not (a log, a pipe): the sweeps take seconds.
         progress = None if args.json else (lambda text: print(f"calibrate: {text}", file=sys.stderr, flush=True))
+        if choice is not None:
+            # Checked inside (or chosen in) a frame before the drive moves.
+            resolved = resolve_in_camera(choice, camera, args.source)
+            roi = resolved.box.as_tuple()
+            if resolved.said:
+                print(f"calibrate: {resolved.said}", file=sys.stderr, flush=True)
+        if roi is None:
+            raise UserError("Give --roi: the feature to sweep through focus, in focus now (" + arg.FEATURE_HELP + ").")
         result = calibrate_focus_steps(camera, roi, progress=progress)
-    except (CalibrationError, CameraError) as error:
+    except (CalibrationError, CameraError, ChooseError) as error:
         raise UserError(getattr(error, "user_message", None) or str(error)) from None
     finally:
         camera.close()

@@ -47,6 +47,9 @@ def _add_headless_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("focuslock-out"),
                         help="folder for the MP4 and CSV (default focuslock-out; a second run adds NAME-2.*, never replaces)")
     parser.add_argument("--max-mb", type=arg.positive_float, help="stop recording once the video reaches this many megabytes")
+    parser.add_argument("--details", action="store_true",
+                        help="a headless recording shows the engineer's whole HUD (blur in px, CoC, σ) instead of the "
+                             "window's three plain lines (the window: key I)")
     studio = parser.add_argument_group("studio session (in the window)")
     studio.add_argument("--session", type=Path, help="log each capture in this session folder (with --recipe): named, "
                                                      "judged, rated and shown at 100 %%")
@@ -116,7 +119,7 @@ def _run_headless(session, args, name: str, frame_rate_hz: float, script=None) -
     max_bytes = int(args.max_mb * 1e6) if args.max_mb is not None else None
     try:
         result = record_session(session, args.seconds, args.out, name=name, frame_rate_hz=frame_rate_hz, script=script,
-                                max_bytes=max_bytes)
+                                max_bytes=max_bytes, details=args.details)
     except OutputError as error:
         raise UserError(str(error)) from None
     videos = " and ".join(str(path) for path in result.video_files)

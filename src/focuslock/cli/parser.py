@@ -1,6 +1,7 @@
 """The ``focuslock`` parser: the global options, then each command from the module of its
 group, in the order ``focuslock --help`` lists them. Each command's parser sets ``run``,
-the function :func:`focuslock.cli.main` calls with the parsed arguments."""
+the function :func:`focuslock.cli.main` calls with the parsed arguments; its examples are
+in :mod:`focuslock.cli.examples`."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import argparse
 
 from focuslock import __version__
 from focuslock.cli import analyze_cmd, camera_cmds, live_cmds, marks_cmds, optics_cmds, setup_cmds, studio_cmds
+from focuslock.cli.examples import add_examples
 
 __all__ = ["build_parser"]
 
@@ -29,4 +31,5 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in _COMMANDS:
         add(commands)
+    add_examples(parser)  # every command's --help ends with its examples
     return parser

@@ -20,9 +20,7 @@ def add_frame(commands) -> None:
         "frame", help="save one frame of a source as PNG with a coordinate grid, and print its size",
         description="Save one frame of a source as PNG with a coordinate grid (thin lines every 100 px or so, "
                     "labelled), to read a feature's box X,Y,W,H off it for --roi; prints the frame's size.",
-        epilog="examples:\n  focuslock frame sim --out bench.png\n  focuslock frame gphoto2 --out live-view.png\n"
-               "  focuslock frame stack/ --out first.png   (a folder's first picture; also a video or a picture)",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=argparse.RawDescriptionHelpFormatter)  # (its examples: cli/examples.py)
     frame.add_argument("source", metavar="SRC", help=f"{SOURCE_HELP}, or the path of a picture, video or folder")
     frame.add_argument("--out", type=Path, required=True, help="the PNG to write (its folder is made when missing)")
     frame.add_argument("--grid", action=argparse.BooleanOptionalAction, default=True,
@@ -36,9 +34,7 @@ def add_catalog(commands) -> None:
     from focuslock.optics.catalog_listing import CATALOG_KINDS
 
     catalog = commands.add_parser(
-        "catalog", help="list the catalog's bodies, lenses or sensors: the exact names for --camera, --lens, --sensor",
-        epilog="examples:\n  focuslock catalog bodies\n  focuslock catalog lenses --json",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        "catalog", help="list the catalog's bodies, lenses or sensors: the exact names for --camera, --lens, --sensor")
     catalog.add_argument("kind", choices=CATALOG_KINDS,
                          help="bodies (for --camera), lenses (for --lens) or sensors (for --sensor)")
     catalog.add_argument("--json", action="store_true", help="print one JSON object")

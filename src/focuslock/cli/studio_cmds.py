@@ -26,7 +26,7 @@ def add_watch(commands) -> None:
     watch = commands.add_parser("watch", help="check every picture another tether program drops into a folder: "
                                               "verdicts, XMP sidecars, a shot log")
     watch.add_argument("folder", type=Path, help="the folder the tether program saves into")
-    watch.add_argument("--roi", type=arg.feature, action="append", metavar="X,Y,W,H",
+    watch.add_argument("--roi", type=arg.feature, action="append", metavar="ROI",
                        help="a feature that must be sharp: " + arg.FEATURE_HELP + "; in the reference picture's pixels "
                             "(repeat for up to four)")
     watch.add_argument("--recipe", type=Path, help="a saved recipe: its features, reference, CoC, drift limit and ratings")
@@ -54,7 +54,7 @@ def add_recipe(commands) -> None:
     save = recipe_commands.add_parser("save", help="write RECIPE.toml and its reference RECIPE.png")
     save.add_argument("recipe", type=Path, help="the recipe file to write (.toml); the reference PNG goes beside it")
     save.add_argument("--reference", type=Path, required=True, help="the picture the boxes are drawn on (a sharp shot)")
-    save.add_argument("--roi", type=arg.feature, action="append", required=True, metavar="X,Y,W,H",
+    save.add_argument("--roi", type=arg.feature, action="append", required=True, metavar="ROI",
                       help="a feature that must be sharp: " + arg.FEATURE_HELP + "; in the reference's pixels (up to four)")
     save.add_argument("--source", help="read the camera's settings from this source (e.g. gphoto2)")
     save.add_argument("--name", help="the recipe's name (default: the file's name)")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
+from focuslock.core.box import MIN_FEATURE_PX, MIN_MEASURE_PX
 from focuslock.focus.defocus import view_margin_px
 from focuslock.focus.lock import FocusLock, LockSettings, LockStatus
 from focuslock.focus.measure import FocusReading, measure_roi
@@ -46,10 +47,11 @@ class FeatureResult:
 
 def extract_view(grey: np.ndarray, roi_px: Iterable[float], margin_px: int) -> np.ndarray | None:
     """The feature's box at the whole pixel with ``margin_px`` of context on every side
-    (mirrored where the frame ends), or None when the box is not inside the frame."""
+    (mirrored where the frame ends), or None when the box is not inside the frame or
+    smaller than a feature may be (:data:`focuslock.core.box.MIN_FEATURE_PX`)."""
     x, y, w, h = (int(round(v)) for v in roi_px)
     height, width = grey.shape[:2]
-    if w < 3 or h < 3 or x < 0 or y < 0 or x + w > width or y + h > height:
+    if w < MIN_FEATURE_PX or h < MIN_FEATURE_PX or x < 0 or y < 0 or x + w > width or y + h > height:
         return None
     x0, y0 = x - margin_px, y - margin_px
     x1, y1 = x + w + margin_px, y + h + margin_px
@@ -126,7 +128,7 @@ class FollowedFeature:
         lost = track_result is not None and track_result.lost
         if not lost:
             x, y, w, h = clip_roi(roi, grey.shape)
-            if w >= 3 and h >= 3:
+            if w >= MIN_MEASURE_PX and h >= MIN_MEASURE_PX:
                 reading = measure_roi(grey[y : y + h, x : x + w], measure, noise_sigma=noise.sigma)
         lock_status = self._lock_step(image_rgb, grey, roi, locked, lock_request, lock_settings, noise, take_mode,
                                       track_result, lost, reading, drive_position_steps)

@@ -29,8 +29,9 @@ from focuslock.focus.defocus import BlurEstimate
 from focuslock.focus.parts import PART_REASON, FeatureEstimate, confident_blur_px
 from focuslock.optics.coc import MAX_COC_PX  # the one plausibility limit of a CoC in pixels
 
-__all__ = ["MAX_COC_PX", "SHARPER_THAN_LOCK_REASON", "FocusState", "LockSettings", "Verdict", "describe_blur",
-           "judge_estimate", "judge_feature", "plainly_soft", "sharper_than_lock", "unresolved_soft_reason"]
+__all__ = ["CANNOT_RULE_OUT_REASON", "MAX_COC_PX", "NO_DETAIL_AT_LOCK_REASON", "NO_DETAIL_LEFT_REASON",
+           "SHARPER_THAN_LOCK_REASON", "UNRESOLVED_SOFT_REASON", "FocusState", "LockSettings", "Verdict", "describe_blur",
+           "judge_estimate", "judge_feature", "plainly_soft", "sharper_than_lock"]
 
 
 class FocusState(str, enum.Enum):  # noqa: UP042 - a StrEnum would change how str() and format() spell a state
@@ -94,15 +95,24 @@ def plainly_soft(estimate: BlurEstimate, coc_px: float) -> bool:
             and estimate.blur_px - 2.0 * estimate.blur_sd_px >= coc_px)
 
 
-def unresolved_soft_reason(estimate: BlurEstimate, coc_px: float) -> str:
-    """Why SOFT stands where the fine judgement is unavailable: how much blur at least, and
-    that the box cannot tell SHARP from SOFTENING."""
-    return (f"at least {estimate.blur_px - 2.0 * estimate.blur_sd_px:.1f} px of blur; this box cannot resolve "
-            f"{coc_px:.1f} px (too little detail for the noise), so SHARP and SOFTENING cannot be told apart")
+# The reasons a reading gives, in a photographer's words: no px, CoC or σ (the figures
+# stay in the reading: blur_px, blur_sd_px, coc_px in --json, the window's details).
+# The box could not resolve the CoC at lock time (too little detail for the noise).
+NO_DETAIL_AT_LOCK_REASON = ("too little fine detail in the box to tell at this noise — pick a box with more texture "
+                            "or lower the ISO")
+# This reading's noise is too large for the CoC (or the detail is gone).
+NO_DETAIL_LEFT_REASON = ("too little fine detail left in the box to tell at this noise — add light or lower the ISO, "
+                         "or pick a box with more texture")
+# Near zero blur the reading cannot rule out a blur of the CoC.
+CANNOT_RULE_OUT_REASON = ("looks in focus, but the box has too little fine detail to be sure — pick a box with more "
+                          "texture or lower the ISO")
+# SOFT where the box cannot resolve the CoC: plainly blurred, the fine judgement unavailable.
+UNRESOLVED_SOFT_REASON = ("clearly out of focus; the box has too little fine detail to tell in focus from softening "
+                          "— pick a box with more texture or lower the ISO")
 
 
 # UNCERTAIN's reason when the feature reads sharper than it was at lock time.
-SHARPER_THAN_LOCK_REASON = "sharper than at lock: lock again here"
+SHARPER_THAN_LOCK_REASON = "sharper than when it was locked — lock again here"
 # How much sharper than at lock (share of the CoC) a feature must read for that.
 SHARPER_SHARE_OF_COC = 0.25
 
@@ -126,16 +136,16 @@ def judge_estimate(estimate: BlurEstimate, settings: LockSettings, resolvable: b
         return FocusState.SOFT, None
     if not resolvable:
         if plainly_soft(estimate, coc):
-            return FocusState.SOFT, unresolved_soft_reason(estimate, coc)
-        return FocusState.UNCERTAIN, "too little detail for the noise at lock time"
+            return FocusState.SOFT, UNRESOLVED_SOFT_REASON
+        return FocusState.UNCERTAIN, NO_DETAIL_AT_LOCK_REASON
     if estimate.no_detail or estimate.blur_sd_px > settings.reading_sd_fraction * coc:
-        return FocusState.UNCERTAIN, "too little detail left to judge"
+        return FocusState.UNCERTAIN, NO_DETAIL_LEFT_REASON
     blur = estimate.blur_px
     if blur < settings.softening_fraction * coc:
         # SHARP only when the reading rules out a blur of the CoC: near zero blur the
         # through-focus curve is flat, and noise there hides what lies under it.
         if estimate.blur_high_px >= coc:
-            return FocusState.UNCERTAIN, "too little detail to rule out a blur of the CoC"
+            return FocusState.UNCERTAIN, CANNOT_RULE_OUT_REASON
         return FocusState.SHARP, None
     return (FocusState.SOFTENING if blur < coc else FocusState.SOFT), None
 
@@ -178,7 +188,7 @@ def judge_feature(estimate: FeatureEstimate, settings: LockSettings, resolvable:
     if resolvable and _confidently_soft(whole, coc):
         return Verdict(FocusState.SOFT, None, whole, whole.blur_px)
     if not resolvable and plainly_soft(whole, coc):
-        return Verdict(FocusState.SOFT, unresolved_soft_reason(whole, coc), whole, whole.blur_px)
+        return Verdict(FocusState.SOFT, UNRESOLVED_SOFT_REASON, whole, whole.blur_px)
     if part_verdict is not None and part_verdict.state == FocusState.SOFT:
         return part_verdict
     if unsure is not None:

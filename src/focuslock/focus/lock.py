@@ -38,16 +38,27 @@ from focuslock.focus.judge import (
     judge_feature,
     plainly_soft,
     sharper_than_lock,
-    unresolved_soft_reason,
 )
 from focuslock.focus.parts import FeatureEstimate, FeatureReference, confident_blur_px
 
-__all__ = ["CALIBRATING_REASON", "MAX_COC_PX", "SHARPER_THAN_LOCK_REASON", "FocusLock", "FocusState", "LockSettings",
-           "LockStatus", "PeakSearch", "PeakStatus", "Verdict", "describe_blur", "judge_estimate", "judge_feature",
-           "plainly_soft", "sharper_than_lock", "unresolved_soft_reason"]
+__all__ = ["CALIBRATING_REASON", "CLIPPED_LIVE_REASON", "LOST_REASON", "MAX_COC_PX", "NO_DETAIL_WARNING",
+           "SHARPER_THAN_LOCK_REASON", "UNSURE_TRACK_REASON", "FocusLock", "FocusState", "LockSettings", "LockStatus",
+           "PeakSearch", "PeakStatus", "Verdict", "describe_blur", "judge_estimate", "judge_feature", "plainly_soft",
+           "sharper_than_lock"]
 
+# The lock's reasons and warnings in a photographer's words: no px, CoC or σ (the figures
+# stay in the status: blur_px, blur_sd_px, coc_px in --json, the window's details).
 # UNCERTAIN's reason while a live lock measures the noise on its first still frames.
-CALIBRATING_REASON = "calibrating: measuring the noise on the still feature — hold still"
+CALIBRATING_REASON = "measuring the noise — hold still"
+# LOST's reason.
+LOST_REASON = "the feature is out of sight — frame it again, or box it again"
+# UNCERTAIN's reason when the tracker's confidence is low.
+UNSURE_TRACK_REASON = "the detail moved or changed too much to follow — hold still, or box it again"
+# UNCERTAIN's reason when more of the box is clipped than at lock ({percent}: its share).
+CLIPPED_LIVE_REASON = "highlights clipped in {percent:.0f} % of the box — lower the exposure"
+# The lock's warning when the box cannot resolve the CoC at this noise.
+NO_DETAIL_WARNING = ("Too little fine detail in the box to judge focus at this noise: pick a box with more "
+                     "texture or a larger box, add light or lower the ISO, or zoom live view.")
 
 # Past this share of the CoC (box or any part, the last reading) every part is read every
 # frame; below it, still and sharp, one part a frame in turn (FocusLock._read).
@@ -151,9 +162,7 @@ class FocusLock:
         reference.size_parts(half, max_sd_px, self.noise_sd_at_lock)
         self.warning: str | None = None
         if not self.resolvable:
-            self.warning = ("Too little fine detail in the feature for the noise to judge a blur of "
-                            f"{settings.coc_px:.1f} px: choose a feature with more fine texture or a larger box, "
-                            "add light or lower the ISO, or zoom live view.")
+            self.warning = NO_DETAIL_WARNING
         elif self.clipped_share_at_lock > settings.clipped_share:
             self.warning = ("Highlights in the feature are clipped: lower the exposure for a trustworthy verdict.")
 
@@ -206,7 +215,7 @@ class FocusLock:
             self._pending, self._pending_count = None, 0
             self._reset_parts()
             self.state = FocusState.LOST
-            return LockStatus(FocusState.LOST, None, None, coc, "the feature is out of sight", warning=self.shown_warning)
+            return LockStatus(FocusState.LOST, None, None, coc, LOST_REASON, warning=self.shown_warning)
         moving = position_steps is not None and self._previous_position is not None and position_steps != self._previous_position
         if moving and self.calibrating:
             self.finish_calibration()
@@ -227,7 +236,7 @@ class FocusLock:
             min(now, before) for now, before in zip(self._part_blurs_now, self._part_blurs_before, strict=False)]
         clipped = clipped_share > max(settings.clipped_share, self.clipped_share_at_lock + settings.clipped_share)
         if clipped:
-            return (*self._uncertain(f"{clipped_share * 100:.0f}% of the feature is clipped"), estimate.whole)
+            return (*self._uncertain(CLIPPED_LIVE_REASON.format(percent=clipped_share * 100)), estimate.whole)
         if not self.resolvable and self.calibrating:
             # Live, the lock frame's noise is a single-frame estimate (the least certain);
             # the still frames that follow measure it from their differences. Whether the
@@ -235,7 +244,7 @@ class FocusLock:
             return (*self._uncertain(CALIBRATING_REASON), estimate.whole)
         # A defocused feature also matches its template less well: an unsure track may be
         # the blur itself. Saying SOFT there is never false reassurance (judge_feature).
-        unsure = "the tracker is unsure where the feature is" if track_confidence < settings.min_track_confidence else None
+        unsure = UNSURE_TRACK_REASON if track_confidence < settings.min_track_confidence else None
         verdict = judge_feature(estimate, settings, self.resolvable, confirmed, unsure)
         whole = estimate.whole
         sharper = verdict.state != FocusState.SOFT and sharper_than_lock(whole, settings.coc_px)

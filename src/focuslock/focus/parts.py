@@ -31,7 +31,7 @@ __all__ = ["FeatureEstimate", "FeatureReference", "MIN_PART_PX", "PART_REASON", 
 # is split along an axis only when both halves are at least this long.
 MIN_PART_PX = 24
 # Said with the verdict when a part of the box, not the whole, sets it.
-PART_REASON = "part of the box is softer than the rest: the box spans more than the depth of field — lock a smaller detail"
+PART_REASON = "part of the box is softer: it spans more than the depth of field — box a smaller detail"
 
 
 def part_regions(width_px: int, height_px: int) -> list[tuple[int, int, int, int]]:

@@ -113,8 +113,8 @@ def coc_in_live_view(live_view_width_px: int, *, coc_mm: float | None = None, se
         return LiveViewCoc(float(user_coc_px), float(user_coc_px) * pitch if pitch else None, pitch, "user")
     if not sensor_width_mm or sensor_width_mm <= 0 or live_view_width_px <= 0 or zoom <= 0:
         return LiveViewCoc(ASSUMED_COC_PX, None, None, "assumed",
-                           f"The sensor size is unknown, so the CoC is assumed to be {ASSUMED_COC_PX:g} live-view px: "
-                           "choose the camera body (or give the CoC in pixels).")
+                           "The camera body is unknown, so how much blur still counts as in focus is a guess: "
+                           "choose the camera body (or give that limit in pixels).")
     if coc_mm is None:
         coc_mm = conventional_coc_mm(sensor_width_mm, sensor_height_mm)
     pitch_um = sensor_width_mm * 1000.0 / (live_view_width_px * zoom)
@@ -123,6 +123,7 @@ def coc_in_live_view(live_view_width_px: int, *, coc_mm: float | None = None, se
     warning = None
     if coc_px < LIVE_VIEW_RESOLVES_COC_PX:
         needed = math.ceil(_COMFORTABLE_COC_PX / coc_px * zoom)
-        warning = (f"The CoC ({coc_um:.0f} µm) is {coc_px:.2f} live-view px, finer than live view shows: the verdict "
-                   f"rests on sub-pixel changes; zoom live view to {needed}× on the feature for one with margin.")
+        # In plain words; the figures (coc_um, coc_px) are the value's own fields.
+        warning = (f"Live view is too coarse to judge this depth of field: zoom live view to {needed}× on the detail "
+                   "for a verdict you can trust.")
     return LiveViewCoc(coc_px, coc_um, pitch_um, "optics", warning)

@@ -75,6 +75,35 @@ def _catalog_entries(catalog: Catalog | None, lens: str | None, camera: str | No
     return found_lens, found_camera, found_sensor
 
 
+def _check_reachable(lens: Lens, distance_mm: float, from_lens: bool) -> None:
+    """A :class:`LensSetupError` when ``distance_mm`` (from the lens or the sensor) lies
+    beyond the range the maker's figures give the lens (the close-focus model would
+    otherwise give its nearest end, and the distances printed would be that end's)."""
+    state = lens.focus_state(distance_from_sensor_mm=None if from_lens else distance_mm,
+                             distance_from_lens_mm=distance_mm if from_lens else None)
+    if state is None:
+        return
+
+    def reach(m: float) -> float:
+        end = lens.focus_state(magnification=m)
+        assert end is not None  # a lens that follows the model has a state at every magnification
+        return end.subject_distance_mm if from_lens else end.distance_from_sensor_mm
+
+    reached = reach(state.magnification)
+    if abs(reached - distance_mm) <= max(0.5, 0.01 * distance_mm):
+        return
+    where = "lens" if from_lens else "sensor"
+    near = reach(lens.max_magnification)
+    if lens.min_magnification > 0:
+        far = reach(lens.min_magnification)
+        span = (f"from {min(near, far):.1f} to {max(near, far):.1f} mm from the {where} "
+                f"({lens.min_magnification:g}× to {lens.max_magnification:g}×)")
+    else:
+        span = f"from {near:.1f} mm from the {where} ({lens.max_magnification:g}×) to infinity"
+    raise LensSetupError(f"{distance_mm:g} mm from the {where} is beyond the {lens.name}'s measured range: by the "
+                         f"maker's figures it focuses {span}.")
+
+
 def lens_setup(*, f_number: float, focal_length_mm: float | None = None, lens: str | None = None,
                camera: str | None = None, sensor: str | None = None, coc_mm: float | None = None,
                pupil_ratio: float | None = None, magnification: float | None = None, distance_mm: float | None = None,
@@ -121,6 +150,8 @@ def lens_setup(*, f_number: float, focal_length_mm: float | None = None, lens: s
             and distance_mm < found_lens.min_focus_mm - 1e-6:
         raise LensSetupError(f"The {found_lens.name} focuses no closer than {found_lens.min_focus_mm:g} mm from the "
                              f"sensor; {distance_mm:g} mm is closer.")
+    if found_lens is not None and distance_mm is not None and focal_length_mm is None:
+        _check_reachable(found_lens, distance_mm, from_lens)
     if focal is None:
         raise LensSetupError("Give the focal length (--focal-length MM) or a lens from the catalog (--lens NAME).")
     pupil = pupil_ratio if pupil_ratio is not None else ((found_lens.pupil_ratio if found_lens else None) or 1.0)

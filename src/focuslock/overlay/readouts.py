@@ -4,14 +4,14 @@ and the locked feature's blur as depth at the subject."""
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from focuslock.focus.engine import FocusResult
 from focuslock.focus.judge import SHARPER_THAN_LOCK_REASON, describe_blur
-from focuslock.focus.lock import CALIBRATING_REASON, LockStatus
+from focuslock.focus.lock import NO_DETAIL_WARNING, LockStatus
+from focuslock.focus.parts import PART_REASON
 from focuslock.optics.dof import DofResult, LiveViewCoc, depth_for_live_view_blur_mm, describe_depth
 
 __all__ = ["STATE_WORDS", "PlainVerdict", "about_mm", "defocus_line", "hud_lines", "plain_hud_lines", "plain_verdict",
@@ -75,9 +75,10 @@ def defocus_line(optics: DofResult | None, coc: LiveViewCoc | None, focus: Focus
     # The share of the half-depth, from the optics' CoC as the depth is (the user's CoC in
     # pixels may differ from the optics').
     share = depth_mm / (0.5 * optics.total_mm)
-    more = "≥ " if lock.beyond_range else ""
-    return (f"Feature {more}about {describe_depth(depth_mm)} from the lock's plane of focus: "
-            f"{share * 100:.0f} % of the way to the edge of the depth of field")
+    # Past the end of the feature's curve the blur, and so the depth, is a lower bound.
+    how_far, more = ("more than", "more than ") if lock.beyond_range else ("about", "")
+    return (f"Feature {how_far} {describe_depth(depth_mm)} from the lock's plane of focus: "
+            f"{more}{share * 100:.0f} % of the way to the edge of the depth of field")
 
 
 def about_mm(mm: float) -> str:
@@ -97,7 +98,8 @@ class PlainVerdict:
 
     ``words``: "in focus", "softening", "out of focus", "cannot tell", "feature lost";
     ``advice``: what to do ("turn nearer, about 0.3 mm", "lock again here", why it cannot
-    tell); ``off_by``: how far focus is off the locked plane at the subject ("0.12 mm");
+    tell); ``off_by``: how far focus is off the locked plane at the subject ("0.12 mm";
+    "more than 9.5 mm" once the blur ran past the end of the feature's curve);
     ``details``: the engineer's figures (blur in px and CoC, its σ, the CoC).
     """
 
@@ -113,34 +115,24 @@ class PlainVerdict:
 
 
 def plain_reason(reason: str | None) -> str | None:
-    """Why the lock cannot tell (or which part set the verdict), without px and CoC."""
+    """Why the lock cannot tell (or which part set the verdict), as the banner says it.
+
+    The judge's, the lock's and the parts' reasons are a photographer's words already
+    (:mod:`focuslock.focus.judge`, :mod:`focuslock.focus.lock`); only an added feature's
+    long "not placed" reason is shortened."""
     if not reason:
         return None
-    if reason == CALIBRATING_REASON:
-        return "measuring the noise — hold still"
-    if reason.startswith("part of the box is softer"):
-        return "part of the box is softer: it spans more than the depth of field — box a smaller detail"
-    if "clipped" in reason:
-        return "highlights clipped in the box — lower the exposure"
-    if reason.startswith(("too little detail", "at least")) or "cannot resolve" in reason:
-        return "too little fine detail in the box — choose a more textured detail, or zoom live view"
-    if "tracker is unsure" in reason:
-        return "the detail moved or blurred too much to follow — box it again"
     if "rack focus through" in reason:
         return "rack focus through it once to place it"
-    return reason.split(":")[0]
+    return reason
 
 
 def plain_warning(text: str | None) -> str | None:
-    """A warning of the lock or of live view's CoC without px, CoC and σ."""
+    """A warning of the lock or of live view's CoC, short enough for the HUD's line."""
     if not text:
         return None
-    if text.startswith("Too little fine detail"):
+    if text == NO_DETAIL_WARNING:
         return "Too little fine detail to judge: box a more textured detail, add light, or zoom live view."
-    if "finer than live view shows" in text or "sub-pixel" in text:
-        zoom = re.search(r"zoom live view to (\d+)×", text)
-        return ("Live view is too coarse for this depth of field: zoom live view"
-                + (f" to {zoom.group(1)}× on the detail." if zoom else " on the detail."))
     if text.startswith("Highlights in the feature are clipped"):
         return "Highlights in the box are clipped: lower the exposure."
     return text
@@ -159,13 +151,15 @@ def _turn(lock: LockStatus, position_steps: float | None, optics: DofResult | No
     if steps == 0:
         return None
     way = "nearer" if steps < 0 else "farther"
-    depth_mm = None
+    depth_mm, how_far = None, "about"
     if optics is not None and coc is not None and lock.blur_px is not None:
         depth_mm = depth_for_live_view_blur_mm(optics, coc, lock.blur_px)
+        if lock.beyond_range:
+            how_far = "more than"  # blurred past the end of the feature's curve: a lower bound
     if depth_mm is None and step_um is not None:
-        depth_mm = abs(steps) * step_um / 1000.0
+        depth_mm, how_far = abs(steps) * step_um / 1000.0, "about"
     if depth_mm is not None and math.isfinite(depth_mm):
-        return f"turn {way}, about {about_mm(depth_mm)}"
+        return f"turn {way}, {how_far} {about_mm(depth_mm)}"
     return f"turn {way}, about {abs(steps):.0f} drive step{'s' if abs(steps) != 1 else ''}"
 
 
@@ -186,7 +180,8 @@ def plain_verdict(lock: LockStatus, optics: DofResult | None = None, coc: LiveVi
     if optics is not None and coc is not None and lock.blur_px is not None and state in ("softening", "soft"):
         depth_mm = depth_for_live_view_blur_mm(optics, coc, lock.blur_px)
         if depth_mm is not None and math.isfinite(depth_mm):
-            off_by = about_mm(depth_mm)
+            # Past the end of the feature's curve the blur, and so the depth, is a lower bound.
+            off_by = f"more than {about_mm(depth_mm)}" if lock.beyond_range else about_mm(depth_mm)
     if lock.reason == SHARPER_THAN_LOCK_REASON:
         return PlainVerdict(state, "sharper than when locked", "lock again here", off_by, details)
     if state in ("uncertain", "lost"):
@@ -197,10 +192,10 @@ def plain_verdict(lock: LockStatus, optics: DofResult | None = None, coc: LiveVi
         if advice is None and lock.hint:
             advice = _HINT_WORDS.get(lock.hint, lock.hint)
         if advice is None and off_by is not None:
-            advice = f"about {off_by} off the locked focus"
+            advice = f"{off_by} off the locked focus" if lock.beyond_range else f"about {off_by} off the locked focus"
         # A part of the box that set the verdict is named (a plainly soft box's "at least
         # … px" needs no words: out of focus says it).
-        part = plain_reason(lock.reason) if lock.reason and lock.reason.startswith("part of the box") else None
+        part = plain_reason(lock.reason) if lock.reason == PART_REASON else None
         if part:
             advice = f"{part}; {advice}" if advice else part
     elif lock.hint == "passed the peak":
@@ -210,14 +205,18 @@ def plain_verdict(lock: LockStatus, optics: DofResult | None = None, coc: LiveVi
 
 def plain_hud_lines(focus: FocusResult | None, optics: DofResult | None, coc: LiveViewCoc | None,
                     position_steps: float | None, freshness_line: str, warning: str | None = None,
-                    step_um: float | None = None) -> list[str]:
+                    step_um: float | None = None, window: bool = True) -> list[str]:
     """The HUD's three lines: the state and the blur in plain words; the depth of field
     and which way to turn; the frame's age or a warning (``warning``: the session's, a
-    stale frame's; else the lock's or live view's, in plain words)."""
+    stale frame's; else the lock's or live view's, in plain words). ``window``: whether
+    the window's keys and mouse can be offered (not in a recording)."""
     lock = focus.lock if focus is not None else None
     if lock is None:
-        first = "Following — press L to lock" if focus is not None and focus.roi_px is not None else \
-            "No detail chosen — drag a box around what must be sharp"
+        if focus is not None and focus.roi_px is not None:
+            first = "Following — press L to lock" if window else "Following — not locked (--lock locks it)"
+        else:
+            first = ("No detail chosen — drag a box around what must be sharp" if window
+                     else "No detail chosen (--roi names it)")
         verdict = None
     else:
         verdict = plain_verdict(lock, optics, coc, position_steps, step_um)

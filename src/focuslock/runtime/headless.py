@@ -28,12 +28,13 @@ from focuslock.io.recording import RecordingError, RecordingFull, VideoRecorder
 from focuslock.overlay.focus_layer import draw_stale
 from focuslock.overlay.hud import draw_text_panel
 from focuslock.overlay.placement_text import describe_placement
-from focuslock.overlay.readouts import defocus_line
+from focuslock.overlay.readouts import defocus_line, plain_hud_lines
 from focuslock.overlay.readouts import hud_lines as overlay_hud_lines
 from focuslock.runtime.live import LiveSession
 from focuslock.runtime.pipeline import FrameResult, LiveAnalysis, PipelineSettings
 
-__all__ = ["HeadlessResult", "FollowAndLock", "hud_lines", "lock_demo_script", "record_session", "stale_picture"]
+__all__ = ["HeadlessResult", "FollowAndLock", "hud_lines", "lock_demo_script", "plain_lines", "record_session", "render_screen",
+           "stale_picture"]
 
 # ``verdict``: LIVE, or ENDED / PAUSED / NO SIGNAL on the rows written while no frame
 # comes (their ``state`` is "stale" and ``reason`` says from how long ago the last verdict is).
@@ -118,10 +119,37 @@ def hud_lines(analysis: LiveAnalysis, freshness: Freshness | None = None, drive_
     return lines
 
 
-def render_screen(analysis: LiveAnalysis, freshness: Freshness | None = None) -> cv2.typing.MatLike:
-    """What the window shows for one analysis, as an RGB image."""
+def plain_lines(analysis: LiveAnalysis, freshness: Freshness, drive_step_um: float | None = None, *,
+                details_key: str | None = None) -> list[str]:
+    """The HUD a photographer reads, the window's and the recordings' alike: the three
+    lines of :func:`plain_hud_lines`, why no frame comes first when none does, where
+    several features lie in depth. ``details_key``: the window's key for :func:`hud_lines`."""
+    result = analysis.result
+    rate = f"{analysis.frame_rate_hz:.0f} frames/s" if analysis.frame_rate_hz else "-- frames/s"
+    age = f"{freshness.age_s:.1f} s" if freshness.age_s < 10 else f"{freshness.age_s:.0f} s"
+    fresh = f"{freshness.label.capitalize()}  ·  {rate}  ·  frame {age} old" + (
+        f"  ·  {details_key}: details" if details_key else "")
+    focus, optics, coc = (result.focus, result.optics, result.coc) if result is not None else (None, None, None)
+    lines = plain_hud_lines(focus, optics, coc, analysis.frame.metadata.get("drive_position_steps") if result else None,
+                            fresh, analysis.error, drive_step_um, window=details_key is not None)  # (a recording: no keys)
+    if freshness.stale:
+        # No new frame: that first (NO SIGNAL, ENDED, PAUSED and why), then the last verdict.
+        return [freshness.describe(), *lines[:2]]
+    if focus is not None and len(focus.features) >= 2 and focus.lock is not None:
+        # Several features: where they lie in depth, in place of the frame's age.
+        placement = describe_placement(focus.placement, optics, coc, drive_step_um,
+                                       feature_count=len(focus.features))
+        if placement:
+            lines[2] = placement[0]
+    return lines
+
+
+def render_screen(analysis: LiveAnalysis, freshness: Freshness, details: bool = False) -> cv2.typing.MatLike:
+    """What the window shows for one analysis, as an RGB image: the picture with the
+    photographer's three lines (:func:`plain_lines`), or with ``details`` the engineer's
+    whole HUD (:func:`hud_lines`), as the window's details toggle chooses."""
     image = analysis.result.display if analysis.result is not None else analysis.frame.image
-    return draw_text_panel(image, hud_lines(analysis, freshness))
+    return draw_text_panel(image, hud_lines(analysis, freshness) if details else plain_lines(analysis, freshness))
 
 
 def _focus_columns(analysis: LiveAnalysis) -> list:
@@ -149,9 +177,10 @@ def stale_picture(analysis: LiveAnalysis, freshness: Freshness):
     return draw_stale(analysis.frame.image, roi, f"{freshness.label} {freshness.age_s:.0f} s")
 
 
-def _stale_screen(analysis: LiveAnalysis, freshness: Freshness, message: str):
+def _stale_screen(analysis: LiveAnalysis, freshness: Freshness, message: str, details: bool = False):
     """The stale picture with the HUD saying why."""
-    lines = hud_lines(analysis, freshness) + ([message] if message and message not in freshness.describe() else [])
+    lines = hud_lines(analysis, freshness) if details else plain_lines(analysis, freshness)
+    lines += [message] if message and message not in freshness.describe() else []
     return draw_text_panel(stale_picture(analysis, freshness), lines)
 
 
@@ -244,7 +273,7 @@ def lock_demo_script(best_position_steps: float, roi_px: tuple[int, int, int, in
 def record_session(session: LiveSession[FrameResult], seconds: float, out_dir: Path, *, name: str = "demo",
                    frame_rate_hz: float = 30.0,
                    script: Callable[[LiveSession[FrameResult], float], bool | None] | None = None,
-                   max_bytes: int | None = None) -> HeadlessResult:
+                   max_bytes: int | None = None, details: bool = False) -> HeadlessResult:
     """Run ``session`` for ``seconds``, writing ``out_dir/NAME.mp4`` and ``NAME.csv``
     (``NAME-2.*``, ... when a run's files are there already: nothing is replaced).
 
@@ -253,7 +282,9 @@ def record_session(session: LiveSession[FrameResult], seconds: float, out_dir: P
     written, SIGTERM and SIGHUP end the run cleanly, a full disk stops it with one
     sentence in ``failure``, and ``max_bytes`` caps the video's size. The session is
     started if needed and stopped at the end. ``script`` is called before each frame with
-    the session and the seconds elapsed; when it returns true the run ends there.
+    the session and the seconds elapsed; when it returns true the run ends there. The
+    video shows the window's HUD: the photographer's three lines, or with ``details`` the
+    engineer's whole HUD (the window's details toggle).
     """
     video_path, csv_path = claim_run_paths(Path(out_dir), name, (".mp4", ".csv"))
     result = HeadlessResult(video_path, csv_path)
@@ -301,7 +332,7 @@ def record_session(session: LiveSession[FrameResult], seconds: float, out_dir: P
                         # No frames (ended, paused, camera away): the recording and the CSV
                         # say so, and how old the last verdict is; they never repeat it as live.
                         last_status_write_s = time.monotonic()
-                        recorder.write(_stale_screen(last_analysis, freshness, status.message), time.monotonic())
+                        recorder.write(_stale_screen(last_analysis, freshness, status.message, details), time.monotonic())
                         result.frames_written += 1
                         write_row(_stale_row(last_analysis, freshness, status.state, time.monotonic() - first_time_s))
                     if status.state == CameraState.ENDED and (freshness is None or freshness.stale):
@@ -314,7 +345,7 @@ def record_session(session: LiveSession[FrameResult], seconds: float, out_dir: P
                 if not result.camera_states or result.camera_states[-1] != state:
                     result.camera_states.append(state)
                 freshness = session.freshness(analysis)
-                recorder.write(render_screen(analysis, freshness), time.monotonic())
+                recorder.write(render_screen(analysis, freshness, details), time.monotonic())
                 result.frames_written += 1
                 frame = analysis.frame
                 if first_time_s is None:

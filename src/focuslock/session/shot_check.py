@@ -240,8 +240,8 @@ class ShotJudge:
             if coc_px < MIN_RESAMPLED_COC_PX:
                 needed = math.ceil(self.reference_size_px[0] * MIN_RESAMPLED_COC_PX / self.coc_file_px)
                 self._smaller[width_px] = (
-                    f"saved at {width_px} px wide: too small to judge a CoC of {coc_px:.2f} px (a file smaller than the "
-                    f"reference needs at least {MIN_RESAMPLED_COC_PX:g} px per CoC in its own pixels); judge the full-size "
+                    # (A file smaller than the reference needs MIN_RESAMPLED_COC_PX px per CoC.)
+                    f"saved at {width_px} px wide: too small to judge focus at this depth of field; judge the full-size "
                     f"file, or save it at least {needed} px wide")
             else:
                 try:
@@ -307,7 +307,7 @@ class ShotJudge:
         settings = scale.settings
         unsure = None
         if track.confidence < settings.min_track_confidence:
-            unsure = f"the feature was found only with low confidence ({track.confidence:.2f})"
+            unsure = "the feature was found, but not surely (it moved or changed) — check the framing"
         elif exposure is not None and exposure.clipped:
             unsure = "highlights in the feature are clipped: lower the exposure for a trustworthy verdict"
         verdict = judge_view(grey, found, feature.lock.reference, settings, feature.lock.resolvable, unsure, noise)
@@ -320,8 +320,8 @@ class ShotJudge:
         reason = verdict.reason
         if (not feature.lock.resolvable and verdict.state == FocusState.UNCERTAIN
                 and self._primary.features[index].lock.resolvable):  # resolvable at full size, not at this one
-            reason = (f"saved at {scale.file_width_px} px wide: too little fine detail left at this size to judge a CoC "
-                      f"of {scale.coc_px * to_file:.2f} px; judge the full-size file")
+            reason = (f"saved at {scale.file_width_px} px wide: too little fine detail left at this size to judge "
+                      "focus; judge the full-size file")
         elif reason is None and feature.lock.warning and verdict.state != FocusState.SOFT:
             reason = feature.lock.warning
         # The blur in the file's own pixels and, with the sensor, in µm on the sensor

@@ -86,7 +86,7 @@ def overall_verdict(path: Path, features: tuple[FeatureVerdict, ...], drift_limi
     unsure = [f for f in features if f.state in (FocusState.UNCERTAIN.value, FocusState.LOST.value)]
     if soft:
         first = soft[0]
-        blur = "" if first.coc_share is None else f" (blur {first.coc_share:.1f}× the CoC)"
+        blur = "" if first.coc_share is None else f" ({first.coc_share:.1f}× the blur the depth of field allows)"
         verdict = ShotOutcome.SOFT
         reason = f"feature {first.feature + 1} is soft{blur}" + (f": {first.reason}" if first.reason else "")
     elif drift_share is not None and drift_share > drift_limit_share:

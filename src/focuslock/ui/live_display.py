@@ -9,9 +9,8 @@ from collections.abc import Callable
 from PySide6 import QtWidgets
 
 from focuslock.core.frames import Analysis, CameraState, Freshness
-from focuslock.overlay.placement_text import describe_placement
-from focuslock.overlay.readouts import plain_hud_lines, plain_verdict
-from focuslock.runtime.headless import hud_lines, stale_picture
+from focuslock.overlay.readouts import plain_verdict
+from focuslock.runtime.headless import hud_lines, plain_lines, stale_picture
 from focuslock.runtime.live import LiveSession
 from focuslock.ui.frame_view import FrameView
 from focuslock.ui.panels import DofPanel, SharpnessPlot, StateBanner
@@ -84,7 +83,8 @@ class LiveDisplay:
             self._last_plot_s = now
             self.view.set_hud(self.hud(analysis, self.session.freshness(analysis, now)))
             self.plot.redraw()
-            self.dof_panel.show_result(result.optics if result is not None else None)
+            self.dof_panel.show_result(result.optics if result is not None else None,
+                                       result.coc if result is not None else None)
 
     def _show_freshness(self, analysis: Analysis, now: float) -> None:
         """Frame age and rate beside the verdict; once no frame comes, the banner, the
@@ -116,29 +116,11 @@ class LiveDisplay:
     def hud(self, analysis: Analysis, freshness: Freshness) -> list[str]:
         """The HUD: three lines in a photographer's words (the state and the blur; the
         depth of field and which way to turn; the frame's age or a warning), or with
-        ``details`` the engineer's whole HUD (rates, exposure, CoC in px, σ, …)."""
+        ``details`` the engineer's whole HUD (rates, exposure, CoC in px, σ, …) — the
+        same lines a headless recording draws (:func:`focuslock.runtime.headless.plain_lines`)."""
         if self.details():
             return hud_lines(analysis, freshness, self.step_um())
-        result = analysis.result
-        rate = f"{analysis.frame_rate_hz:.0f} frames/s" if analysis.frame_rate_hz else "-- frames/s"
-        age = f"{freshness.age_s:.1f} s" if freshness.age_s < 10 else f"{freshness.age_s:.0f} s"
-        fresh = f"{freshness.label.capitalize()}  ·  {rate}  ·  frame {age} old  ·  I: details"
-        if result is None:
-            lines = plain_hud_lines(None, None, None, None, fresh, analysis.error)
-        else:
-            lines = plain_hud_lines(result.focus, result.optics, result.coc,
-                                    analysis.frame.metadata.get("drive_position_steps"), fresh, analysis.error, self.step_um())
-        if freshness.stale:
-            # No new frame: that first (NO SIGNAL, ENDED, PAUSED and why), then the last verdict.
-            return [freshness.describe(), *lines[:2]]
-        focus = result.focus if result is not None else None
-        if result is not None and focus is not None and len(focus.features) >= 2 and focus.lock is not None:
-            # Several features: where they lie in depth, in place of the frame's age.
-            placement = describe_placement(focus.placement, result.optics, result.coc, self.step_um(),
-                                           feature_count=len(focus.features))
-            if placement:
-                lines[2] = placement[0]
-        return lines
+        return plain_lines(analysis, freshness, self.step_um(), details_key="I")
 
     def _show_status(self) -> None:
         status = self.session.status

@@ -21,8 +21,10 @@ from pathlib import Path
 __all__ = ["QT_XCB_PACKAGES", "debian_package", "missing_libraries", "missing_qt_packages", "missing_qt_sentence",
            "xcb_plugin_files"]
 
-# The packages a minimal Debian or Ubuntu needs for the window on X11 (Qt 6's xcb plugin
-# and what it links; the README's list is this one).
+# The packages a minimal Debian or Ubuntu needs for the window on X11: those whose libraries
+# Qt 6's xcb plugin and Qt's own libraries link directly; apt brings the rest of the tree
+# ldd finds with them (tests/ui/test_qt_packages.py checks both on the installed PySide6).
+# The README quotes this list (tests/ui/test_qt_check.py keeps them one).
 QT_XCB_PACKAGES = (
     "libegl1", "libgl1", "libfontconfig1", "libdbus-1-3", "libglib2.0-0", "libx11-xcb1", "libxkbcommon-x11-0",
     "libxcb-cursor0", "libxcb-icccm4", "libxcb-image0", "libxcb-keysyms1", "libxcb-randr0", "libxcb-render-util0",
@@ -44,6 +46,8 @@ _PACKAGE_OF_SONAME = {
     "libdl.so.2": "libc6",
     "libpthread.so.0": "libc6",
     "libxcb-util.so.1": "libxcb-util1",
+    "libbrotlicommon.so.1": "libbrotli1",  # (freetype's; one package ships both)
+    "libbrotlidec.so.1": "libbrotli1",
 }
 
 # What ldd prints for a library it cannot load: "libfoo.so.1 => not found", or, for a

@@ -28,7 +28,14 @@ from focuslock.workflows.take_report import AnalysisReport, FrameRecord
 # that its callers use (their homes: take_input, take_optics, take_outputs, take_report).
 __all__ = ["analyze",
            "AnalysisError", "AnalysisReport", "FrameRecord", "InputFrame", "TakeLens", "TakeSensor", "input_paths",
-           "iter_input", "plot_path_for", "report_json", "summary_lines", "write_csv"]
+           "is_stack", "iter_input", "plot_path_for", "report_json", "summary_lines", "write_csv"]
+
+
+def is_stack(target: str) -> bool:
+    """A stack or a folder (or a glob of pictures), not a video nor one picture: judged
+    against its sharpest frame unless told otherwise."""
+    path = Path(target)
+    return not is_video(path) and not path.is_file()
 
 
 def analyze(target: str, roi_px: tuple[int, int, int, int], *, lock_frame: int | None = None, lock_best: bool = False,
@@ -60,8 +67,7 @@ def analyze(target: str, roi_px: tuple[int, int, int, int], *, lock_frame: int |
         # locked on frame 0 (often the softest of a stack), every frame sharper than it
         # would read "SHARP" only for being no softer than frame 0. A video locks on its
         # first frame, where a take usually starts in focus.
-        path = Path(target)
-        lock_best = not is_video(path) and not path.is_file()
+        lock_best = is_stack(target)
     if not lock_best:
         lock_index = int(lock_frame) if lock_frame else 0
         return run_pass(target, roi_px, lock_index, track, measure, lock_settings, overlay_video,

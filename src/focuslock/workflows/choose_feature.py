@@ -13,18 +13,19 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from focuslock.core.box import BoxError
+from focuslock.core.box import Box, BoxError
 from focuslock.core.errors import FocuslockError
 from focuslock.devices.base import Camera, CameraError, CorruptFrameError
 from focuslock.devices.folder import IMAGE_SUFFIXES, read_rgb_image
+from focuslock.focus.auto_feature import auto_feature, auto_sentence
 from focuslock.focus.feature_choice import FeatureChoice, ResolvedFeature
 from focuslock.io.outputs import OutputError, check_outputs, replace_file
 from focuslock.overlay.coordinate_grid import draw_coordinate_grid
 from focuslock.runtime.sources import camera_factory
 from focuslock.workflows.take_input import AnalysisError, iter_input
 
-__all__ = ["ChooseError", "SavedFrame", "frame_of_source", "resolve_in_camera", "resolve_in_picture", "resolve_in_take",
-           "save_frame"]
+__all__ = ["ChooseError", "SavedFrame", "auto_in_stack", "frame_of_source", "resolve_in_camera", "resolve_in_picture",
+           "resolve_in_take", "save_frame"]
 
 
 class ChooseError(FocuslockError):
@@ -57,6 +58,39 @@ def resolve_in_take(choice: FeatureChoice, target: str, index: int = 0) -> Resol
         if close is not None:
             close()
     raise ChooseError(f"{target} has no readable frame {index} to place the feature in.")
+
+
+def auto_in_stack(target: str) -> tuple[ResolvedFeature, int]:
+    """``--roi auto`` in a stack or a folder: the most detailed place near the centre of
+    the frame where that place holds the most detail (a stack's frame 0 is often its
+    softest), and that frame's index; the sentence says which frame it is."""
+    try:
+        frames, _ = iter_input(target)
+    except AnalysisError as error:
+        raise ChooseError(str(error)) from None
+    best: tuple[float, int, Box] | None = None
+    count = 0
+    try:
+        for frame in frames:
+            if frame.rgb is None:
+                continue
+            count += 1
+            try:
+                chosen = auto_feature(frame.rgb)
+            except ValueError as error:
+                raise ChooseError(str(error)) from None
+            if best is None or chosen.energy > best[0]:
+                best = (chosen.energy, frame.index, chosen.box)
+    finally:
+        close = getattr(frames, "close", None)
+        if close is not None:
+            close()
+    if best is None:
+        raise ChooseError(f"{target} has no readable frame to place the feature in.")
+    _, index, box = best
+    said = (f"{auto_sentence(box.as_tuple())}, in frame {index}: of the {count} frames, the one where it holds the "
+            "most detail (the lock is taken there)")
+    return ResolvedFeature(box, said), index
 
 
 def resolve_in_camera(choice: FeatureChoice, camera: Camera, name: str) -> ResolvedFeature:

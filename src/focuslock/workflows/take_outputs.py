@@ -83,7 +83,7 @@ def summary_lines(report: AnalysisReport) -> list[str]:
         coc = report.coc
         lines.append(f"CoC {coc.coc_um:.0f} µm = {coc.coc_px:.2f} px of these frames ({coc.pixel_pitch_um:.1f} µm per pixel)")
         if coc.coc_px < LIVE_VIEW_RESOLVES_COC_PX:
-            lines.append(f"The CoC is finer than these frames resolve ({coc.coc_px:.2f} px): they cannot tell sharp from "
+            lines.append("These frames are too small for this depth of field: they cannot tell in focus from "
                          "softening; analyse the full-resolution files.")
     if report.dof is not None and math.isfinite(report.dof.total_mm):
         dof = report.dof

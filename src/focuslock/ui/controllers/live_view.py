@@ -137,7 +137,11 @@ class LiveViewController(QtCore.QObject):
                 self.set_overlay(ghost_mode="blend")
 
     def set_optics(self, optics) -> None:
-        """The lens setup (focuslock.runtime.pipeline.OpticsSettings) from the next frame on."""
+        """The lens setup (focuslock.runtime.pipeline.OpticsSettings) from the next frame on.
+        The CoC the user gave in pixels (--coc-px, a recipe's) is kept when the Lens tab
+        changes the lens or body: it still judges the lock."""
+        if optics.coc_px is None and self.settings.optics.coc_px is not None:
+            optics = replace(optics, coc_px=self.settings.optics.coc_px)
         self.apply(replace(self.settings, optics=optics))
 
     def set_peaking(self, peaking) -> None:

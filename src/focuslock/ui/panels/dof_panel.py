@@ -7,10 +7,11 @@ import math
 from PySide6 import QtCore, QtWidgets
 
 from focuslock.optics.catalog import Catalog
+from focuslock.optics.coc import LiveViewCoc
 from focuslock.optics.dof import DofResult
 from focuslock.runtime.pipeline import OpticsSettings
 
-__all__ = ["DofPanel"]
+__all__ = ["DofPanel", "user_coc_note"]
 
 
 class DofPanel(QtWidgets.QGroupBox):
@@ -67,9 +68,13 @@ class DofPanel(QtWidgets.QGroupBox):
     def _emit(self, *_args) -> None:
         self.opticsChanged.emit(self.optics_settings())
 
-    def show_result(self, optics: DofResult | None) -> None:
+    def show_result(self, optics: DofResult | None, coc: LiveViewCoc | None = None) -> None:
+        """The depth of field; with ``coc`` (live view's), where the CoC comes from when
+        the user gave it in pixels (--coc-px): it sets the depth of field and the stack
+        plan too, unless a body's CoC is chosen here."""
         if optics is None:
-            self.result.setText("Not enough known: choose a lens or give a magnification.")
+            self.result.setText("Not enough known: choose a lens or give a magnification."
+                                + (f"\n{user_coc_note(None, coc)}" if coc is not None and coc.source == "user" else ""))
             return
         far = "∞" if math.isinf(optics.far_mm) else f"{optics.far_mm:.2f} mm"
         total = "∞" if math.isinf(optics.total_mm) else f"{optics.total_mm:.3f} mm"
@@ -77,6 +82,26 @@ class DofPanel(QtWidgets.QGroupBox):
                 f"near {optics.near_mm:.2f} mm, far {far}\n"
                 f"depth {total} (wave optics {optics.wave_dof_mm:.3f} mm)\n"
                 f"Airy disk {optics.airy_disk_um:.1f} µm, CoC {optics.coc_mm * 1000:.0f} µm")
+        note = user_coc_note(optics, coc)
+        if note:
+            text += "\n" + note
         if optics.warnings:
             text += "\n⚠ " + optics.warnings[0]
         self.result.setText(text)
+
+
+def user_coc_note(optics: DofResult | None, coc: LiveViewCoc | None) -> str | None:
+    """Where a CoC the user gave in pixels (--coc-px, a recipe's) acts, in plain words:
+    it always decides in focus / out of focus; it also sets the depth of field shown and
+    the stack plan's step (it is the CoC of ``optics``) unless a body's CoC is chosen."""
+    if coc is None or coc.source != "user":
+        return None
+    given = f"The blur limit you gave ({coc.coc_px:g} pixels of live view"
+    given += f", {coc.coc_um:.0f} µm on the sensor)" if coc.coc_um is not None else ")"
+    if optics is None:
+        return given + " decides in focus or not; choose the body to see the depth of field it gives."
+    if coc.coc_um is not None and abs(optics.coc_mm * 1000.0 - coc.coc_um) <= 0.05 * coc.coc_um:
+        return given + (" decides in focus or not, and also sets this depth of field and the stack plan's step, "
+                        "in place of the body's.")
+    return given + (f" decides in focus or not; this depth of field and the stack plan use the body's "
+                    f"{optics.coc_mm * 1000:.0f} µm.")
