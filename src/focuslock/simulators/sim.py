@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -276,7 +277,7 @@ class SimulatedBench(BenchTruth, BenchSettings):
         self.focus_position_steps = target
         return moved
 
-    def capture(self, folder: Path) -> list[Path]:
+    def capture(self, folder: Path, name: Callable[[str], str] | None = None) -> list[Path]:
         """Render the scene at full sensor resolution and save it as a JPEG."""
         self.link.check()
         folder = Path(folder)
@@ -297,4 +298,5 @@ class SimulatedBench(BenchTruth, BenchSettings):
         if not ok:
             raise CameraError("The simulated bench could not encode the capture.")
         self._capture_number += 1
-        return [save_capture(folder, f"SIM_{self._capture_number:04d}.JPG", jpeg.tobytes())]
+        card_name = f"SIM_{self._capture_number:04d}.JPG"
+        return [save_capture(folder, name(card_name) if name is not None else card_name, jpeg.tobytes())]
