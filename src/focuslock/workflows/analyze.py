@@ -16,25 +16,31 @@ from pathlib import Path
 
 from focuslock.focus.lock import LockSettings
 from focuslock.focus.measure import DEFAULT_MEASURE, MEASURES
+from focuslock.optics.lens_setup import ApertureSetup, SensorSetup
 from focuslock.workflows.overlay_video import OVERLAY_MODES
 from focuslock.workflows.take_input import AnalysisError, InputFrame, input_paths, is_video, iter_input
-from focuslock.workflows.take_optics import TakeLens, TakeSensor
 from focuslock.workflows.take_outputs import plot_path_for, report_json, summary_lines, write_csv
 from focuslock.workflows.take_pass import run_pass
 from focuslock.workflows.take_replay import Replay, ReplayMiss
 from focuslock.workflows.take_report import AnalysisReport, FrameRecord
 
 # The command's public face: analyze itself, and the names of the parts it is made of
-# that its callers use (their homes: take_input, take_optics, take_outputs, take_report).
+# that its callers use (their homes: take_input, take_outputs, take_report). A take's
+# optics are the lens setup's own values (optics/lens_setup.py), the ones the command line
+# checks; TakeSensor and TakeLens are their names here until the command line passes them as they are.
 __all__ = ["analyze",
            "AnalysisError", "AnalysisReport", "FrameRecord", "InputFrame", "TakeLens", "TakeSensor", "input_paths",
            "iter_input", "plot_path_for", "report_json", "summary_lines", "write_csv"]
 
 
+TakeSensor = SensorSetup
+TakeLens = ApertureSetup
+
+
 def analyze(target: str, roi_px: tuple[int, int, int, int], *, lock_frame: int | None = None, lock_best: bool = False,
             track: bool = True, measure: str = DEFAULT_MEASURE, lock_settings: LockSettings | None = None,
-            overlay_video: Path | None = None, progress: bool = False, sensor: TakeSensor | None = None,
-            lens: TakeLens | None = None, overlay: str = "peaking") -> AnalysisReport:
+            overlay_video: Path | None = None, progress: bool = False, sensor: SensorSetup | None = None,
+            lens: ApertureSetup | None = None, overlay: str = "peaking") -> AnalysisReport:
     """Analyse every frame of ``target`` for the feature in ``roi_px``.
 
     ``roi_px`` is where the feature is in the lock frame (``lock_frame``; by default frame

@@ -19,9 +19,10 @@ from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.focus.lock import MAX_COC_PX, FocusState, LockSettings
 from focuslock.focus.peaking import PeakingSettings
 from focuslock.focus.take_noise import NEIGHBOURS, pair_noise_sigmas
+from focuslock.optics.lens_limits import OpticsError
+from focuslock.optics.lens_setup import ApertureSetup, SensorSetup
 from focuslock.workflows.overlay_video import OverlayVideoWriter
 from focuslock.workflows.take_input import AnalysisError, InputFrame, Prefetch, iter_input, take_frame_rate
-from focuslock.workflows.take_optics import TakeLens, TakeSensor
 from focuslock.workflows.take_replay import Replay
 from focuslock.workflows.take_report import AnalysisReport, FrameRecord, WrittenFiles
 
@@ -47,7 +48,7 @@ def _fine_energy(record: FrameRecord) -> float:
 
 
 def run_pass(target: str, roi_px, lock_index: int, track: bool, measure: str, lock_settings: LockSettings,
-         overlay_video: Path | None, progress: str | None, sensor: TakeSensor | None, lens: TakeLens | None,
+         overlay_video: Path | None, progress: str | None, sensor: SensorSetup | None, lens: ApertureSetup | None,
          keep: Replay | None = None, replay: Replay | None = None, overlay: str = "peaking") -> AnalysisReport:
     """One pass: lock on frame ``lock_index`` at ``roi_px``, then judge every frame.
     ``progress``: the label of a progress line on stderr (None: no line). ``keep``: what
@@ -60,7 +61,10 @@ def run_pass(target: str, roi_px, lock_index: int, track: bool, measure: str, lo
     _roi_inside(roi_px, lock_rgb.shape)
     coc = sensor.coc(lock_rgb.shape[1]) if sensor is not None else None
     # Before the pass, so that impossible optics stop the run at once.
-    dof = lens.depth_of_field(coc.coc_um) if lens is not None and coc is not None and coc.coc_um else None
+    try:
+        dof = lens.depth_of_field(coc.coc_um) if lens is not None and coc is not None and coc.coc_um else None
+    except OpticsError as error:
+        raise AnalysisError(str(error)) from None
     if coc is not None and sensor is not None:
         try:
             lock_settings = dataclasses.replace(lock_settings, coc_px=coc.coc_px)
