@@ -251,8 +251,19 @@ def test_lock_best_reads_exactly_as_decoding_the_take_twice(case, tmp_path, focu
 
 def test_lock_best_shows_the_progress_of_both_passes(focus_stacks, capsys):
     """The first pass (which decodes the take) is most of a --lock-best run: it showed
-    nothing, and the bar appeared only for the replayed second pass."""
-    analyze(str(focus_stacks / "pcb"), (440, 800, 150, 80), lock_best=True, progress=True)
+    nothing, and the bar appeared only for the replayed second pass. Library code tells a
+    callback and never writes to the terminal; the command line draws the bar."""
+    from focuslock.cli.analyze_cmd import _show_progress
+
+    told = []
+    analyze(str(focus_stacks / "pcb"), (440, 800, 150, 80), lock_best=True, progress=told.append)
+    assert capsys.readouterr().err == ""
+    first = [p for p in told if p.label == "analyze, finding the sharpest frame"]
+    second = [p for p in told if p.label == "analyze, against the sharpest frame"]
+    assert [p.done for p in first] == [1, 2, 3, 4, 5, 6, 7, 7] and first[-1].finished and first[0].total == 7
+    assert second and second[-1].finished and not any(p.finished for p in second[:-1])
+    for step in told:
+        _show_progress(step)
     err = capsys.readouterr().err
     assert "analyze, finding the sharpest frame [" in err and "7/7 frames" in err
-    assert "analyze, against the sharpest frame [" in err
+    assert "analyze, against the sharpest frame [" in err and err.count("\n") == 2
