@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 
 from focuslock.cli import main
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.bench_config import BenchConfig
+from focuslock.simulators.sim import SimulatedBench
 from focuslock.simulators.sim_scene import SceneSpec
-from focuslock.workflows.analyze import analyze, write_csv
+from focuslock.workflows.analyze import analyze
+from focuslock.workflows.take_outputs import write_csv
 
 # Regions of the real stacks and the frame where each is visibly sharpest (checked by
 # eye on crops of every frame; see docs/DESIGN-NOTES.md).
@@ -225,8 +227,8 @@ def test_lock_best_reads_exactly_as_decoding_the_take_twice(case, tmp_path, focu
     where it was in frame 0 when the lock moves to the sharpest frame) it must notice
     and decode — never read the stale rest of the replay buffer. Every number of the
     report equals the one from decoding the take twice."""
-    import focuslock.workflows.analyze as analyze_module
     import focuslock.workflows.take_replay as take_replay
+    from focuslock.workflows.take_outputs import report_json
 
     if case.startswith("pcb stack"):
         for path in sorted((focus_stacks / "pcb").iterdir()):
@@ -243,7 +245,7 @@ def test_lock_best_reads_exactly_as_decoding_the_take_twice(case, tmp_path, focu
     monkeypatch.setattr(take_replay, "REPLAY_LIMIT_BYTES", 0)  # nothing kept: the take decoded twice
     decoded = analyze(target, roi, lock_best=True)
     assert (replayed.replayed, decoded.replayed) == (replays, False)
-    assert analyze_module.report_json(replayed) == analyze_module.report_json(decoded)
+    assert report_json(replayed) == report_json(decoded)
     assert decoded.lock_frame not in (None, 0)  # the lock moved to the sharpest frame, away from frame 0
     if case.startswith("pcb stack"):
         assert [bool(frame.error) for frame in replayed.frames] == [False, True, False, False, False, True, False]

@@ -17,8 +17,9 @@ from focuslock.focus.feature_choice import parse_feature_choice
 from focuslock.focus.lock import LockSettings
 from focuslock.focus.measure import measure_roi
 from focuslock.focus.noise import single_frame_noise_sigma
+from focuslock.simulators.bench_config import BenchConfig
 from focuslock.simulators.demo import demo_feature
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.sim import SimulatedBench
 from tests.conftest import REDUCED_STACKS
 
 PHOTOGRAPHS = sorted(REDUCED_STACKS.glob("*.jpg"))
@@ -206,8 +207,8 @@ def test_a_session_resolves_centre_and_auto_in_its_reference(tmp_path):
     import shutil
 
     from focuslock.focus.feature_choice import parse_feature_choice
+    from focuslock.session.database import SessionError
     from focuslock.session.opening import SetupRequest, open_session
-    from focuslock.session.store import SessionError
 
     folder = tmp_path / "hot"
     folder.mkdir()

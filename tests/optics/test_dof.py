@@ -8,13 +8,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from focuslock.optics.dof import (
-    OpticsError,
-    depth_of_field,
-    hyperfocal_distance_mm,
-    macro_dof_mm,
-    subject_distance_from_sensor,
-)
+from focuslock.optics.dof import depth_of_field, hyperfocal_distance_mm, macro_dof_mm, subject_distance_from_sensor
+from focuslock.optics.lens_limits import OpticsError
 
 focal_lengths = st.floats(10.0, 800.0)
 f_numbers = st.floats(1.0, 45.0)

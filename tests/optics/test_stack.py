@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from focuslock.optics.dof import OpticsError, depth_of_field
+from focuslock.optics.dof import depth_of_field
+from focuslock.optics.lens_limits import OpticsError
 from focuslock.optics.stack import DriveCalibration, plan_stack
 
 

@@ -9,7 +9,9 @@ from PySide6 import QtCore, QtWidgets
 
 from focuslock.runtime.live import LiveSession
 from focuslock.runtime.pipeline import FramePipeline, OpticsSettings, PipelineSettings
-from focuslock.simulators.sim import BenchConfig, BenchLink, SimulatedBench
+from focuslock.simulators.bench_config import BenchConfig
+from focuslock.simulators.bench_link import BenchLink
+from focuslock.simulators.sim import SimulatedBench
 from focuslock.ui.frame_view import drag_to_roi
 from focuslock.ui.main_window import SHORTCUTS, MainWindow
 from focuslock.ui.settings_store import SettingsStore
@@ -502,7 +504,7 @@ def test_marks_and_a_stack_from_the_panel_with_stop(qtbot, quick_bench_window, t
     import json
 
     from focuslock.core.resources import read_toml
-    from focuslock.workflows.calibrate import user_calibration_path
+    from focuslock.workflows.calibration_record import user_calibration_path
 
     window, bench, session = quick_bench_window
     monkeypatch.setenv("FOCUSLOCK_CONFIG_DIR", str(tmp_path / "config"))

@@ -20,7 +20,9 @@ from focuslock.focus.engine import FocusEngine, FocusResult, FocusSettings
 from focuslock.optics.coc import LiveViewCoc, coc_in_live_view
 from focuslock.optics.dof import DofResult, depth_of_field
 from focuslock.optics.lens_limits import OpticsError
-from focuslock.overlay.render import OverlayRenderer, OverlaySettings, display_scale
+from focuslock.overlay.geometry import display_scale
+from focuslock.overlay.render import OverlayRenderer
+from focuslock.overlay.settings import OverlaySettings
 
 __all__ = ["FramePipeline", "FrameResult", "LiveAnalysis", "OpticsSettings", "PipelineSettings", "live_view_coc",
            "optics_for_frame"]

@@ -34,9 +34,11 @@ from focuslock.devices.folder import list_images
 from focuslock.focus.feature_choice import FeatureChoice
 from focuslock.io.files import SaveError, save_new_file
 from focuslock.io.limits import decode_image, read_image_bytes
+from focuslock.session.database import DATABASE_NAME, SessionError
 from focuslock.session.recipe import Recipe, load_recipe_and_picture
+from focuslock.session.records import LoggedShot, ShotRecord
 from focuslock.session.shot_check import SessionSetup, SetupError, ShotJudge
-from focuslock.session.store import DATABASE_NAME, LoggedShot, SessionError, ShotRecord, ShotStore, relative_to_folder
+from focuslock.session.store import ShotStore, relative_to_folder
 
 __all__ = ["NewSessionLog", "RecipeOrigin", "SetupRequest", "open_session", "setup_conflict"]
 

@@ -38,9 +38,10 @@ from focuslock.core.resources import is_finite_number
 from focuslock.devices.base import CorruptFrameError
 from focuslock.io.csv_safe import safe_row
 from focuslock.io.limits import read_image_file
+from focuslock.session.records import LoggedShot
 from focuslock.session.review import crop_window
 from focuslock.session.shot_check import SessionSetup, SetupError
-from focuslock.session.store import LoggedShot, ShotStore
+from focuslock.session.store import ShotStore
 from focuslock.session.verdict import ShotOutcome, logged_exposure
 
 __all__ = ["CONTENT_SECURITY_POLICY", "CSV_COLUMNS", "MAX_FEATURES_IN_CSV", "render_report", "written_by_focuslock"]

@@ -18,20 +18,18 @@ from focuslock.focus.lock import LockSettings
 from focuslock.focus.measure import DEFAULT_MEASURE, MEASURES
 from focuslock.optics.lens_setup import ApertureSetup, SensorSetup
 from focuslock.workflows.overlay_video import OVERLAY_MODES
-from focuslock.workflows.take_input import AnalysisError, InputFrame, input_paths, is_video, iter_input
-from focuslock.workflows.take_outputs import plot_path_for, report_json, summary_lines, write_csv
-from focuslock.workflows.take_pass import PassProgress, ProgressCallback, run_pass
+from focuslock.workflows.take_input import AnalysisError, input_paths, is_video
+from focuslock.workflows.take_outputs import plot_path_for, summary_lines, write_csv
+from focuslock.workflows.take_pass import ProgressCallback, run_pass
 from focuslock.workflows.take_replay import Replay, ReplayMiss
-from focuslock.workflows.take_report import AnalysisReport, FrameRecord
+from focuslock.workflows.take_report import AnalysisReport
 
-# The command's public face: analyze itself, and the names of the parts it is made of
-# that its callers use (their homes: take_input, take_outputs, take_report). A take's
-# optics are the lens setup's own values (optics/lens_setup.py), the ones the command line
-# checks; TakeSensor and TakeLens are their names here until the command line passes them as they are.
-__all__ = ["analyze",
-           "AnalysisError", "AnalysisReport", "FrameRecord", "InputFrame", "PassProgress", "TakeLens", "TakeSensor", "input_paths",
-           "iter_input", "plot_path_for", "report_json", "summary_lines", "write_csv"]
-
+# analyze itself. AnalysisError, input_paths, plot_path_for, summary_lines and write_csv
+# (homes: take_input.py, take_outputs.py) and TakeSensor / TakeLens (the lens setup's
+# SensorSetup and ApertureSetup) stay importable from here only for cli/analyze_cmd.py
+# until it imports them from their homes; everything else does.
+__all__ = ["analyze", "AnalysisError", "TakeLens", "TakeSensor", "input_paths", "plot_path_for", "summary_lines",
+           "write_csv"]
 
 TakeSensor = SensorSetup
 TakeLens = ApertureSetup

@@ -38,13 +38,15 @@ from focuslock.devices.base import Camera, CorruptFrameError
 from focuslock.devices.folder import IMAGE_SUFFIXES
 from focuslock.io.terminal import shown
 from focuslock.session import opening
+from focuslock.session.database import SessionError
 from focuslock.session.hotfolder import RAW_SUFFIXES, FileGone, FileRead, HotFolder, read_file_once
 from focuslock.session.naming import NamePattern, name_shot
 from focuslock.session.opening import SetupRequest
 from focuslock.session.recipe import settings_of
+from focuslock.session.records import ShotFile, ShotRecord
 from focuslock.session.review import ShotReview, review_shot
 from focuslock.session.shot_check import ShotJudge, ShotVerdict
-from focuslock.session.store import SessionError, ShotFile, ShotRecord, ShotStore, now_utc
+from focuslock.session.store import ShotStore, now_utc
 from focuslock.session.verdict import ShotOutcome
 from focuslock.session.xmp import RatingPolicy, SidecarError, XmpFields, sidecar_paths, write_sidecar
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 from PySide6 import QtCore
 
 from focuslock.core.frames import Analysis
-from focuslock.overlay.render import GHOST_MODES, overlay_choices, with_overlay_choices
+from focuslock.overlay.settings import GHOST_MODES, overlay_choices, with_overlay_choices
 from focuslock.runtime.live import LiveSession
 from focuslock.runtime.pipeline import PipelineSettings
 from focuslock.ui.frame_view import UNSCALED_SLACK_PX
