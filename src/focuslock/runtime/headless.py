@@ -108,7 +108,7 @@ def hud_lines(analysis: LiveAnalysis, freshness: Freshness | None = None, drive_
         if coc.warning:
             # Wrapped: the HUD sits on the picture and must not run off its edge.
             lines += textwrap.wrap(coc.warning, width=_HUD_WRAP_CHARS)
-    truth = analysis.frame.metadata.get("sim_truth")
+    truth = analysis.frame.info.sim_truth
     if truth is not None:
         lines.append(f"Simulated bench: focus motor at {truth.focus_position_steps:+d} steps")
     if status.message and status.state != CameraState.LIVE:
@@ -319,7 +319,7 @@ def record_session(session: LiveSession[FrameResult], seconds: float, out_dir: P
                 frame = analysis.frame
                 if first_time_s is None:
                     first_time_s = frame.timestamp_s
-                truth = frame.metadata.get("sim_truth")
+                truth = frame.info.sim_truth
                 write_row([
                     frame.sequence,
                     f"{frame.timestamp_s - first_time_s:.4f}",

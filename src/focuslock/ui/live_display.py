@@ -70,7 +70,7 @@ class LiveDisplay:
         if lock is not None:
             verdict = plain_verdict(lock, result.optics if result is not None else None,
                                     result.coc if result is not None else None,
-                                    analysis.frame.metadata.get("drive_position_steps"), self.step_um())
+                                    analysis.frame.info.drive_position_steps, self.step_um())
             self.banner.show_verdict(verdict, details=self.details())
             self.plot.add(now - self.started_s, lock.coc_share, 0.5, 1.0)
             if self.beep_on_soft() and lock.state.value == "soft" and self._previous_state != "soft":
@@ -127,7 +127,7 @@ class LiveDisplay:
             lines = plain_hud_lines(None, None, None, None, fresh, analysis.error)
         else:
             lines = plain_hud_lines(result.focus, result.optics, result.coc,
-                                    analysis.frame.metadata.get("drive_position_steps"), fresh, analysis.error, self.step_um())
+                                    analysis.frame.info.drive_position_steps, fresh, analysis.error, self.step_um())
         if freshness.stale:
             # No new frame: that first (NO SIGNAL, ENDED, PAUSED and why), then the last verdict.
             return [freshness.describe(), *lines[:2]]

@@ -199,7 +199,7 @@ class StackController(QtCore.QObject):
         # (the stack itself plans from a fresh frame's optics).
         analysis = self.live.last_analysis
         optics = analysis.result.optics if analysis is not None and analysis.result is not None else None
-        sensor_width_mm = analysis.frame.metadata.get("sensor_width_mm") if optics is not None and analysis is not None else None
+        sensor_width_mm = analysis.frame.info.sensor_width_mm if optics is not None and analysis is not None else None
         try:  # two stacks started within one second get two folders
             folder = claim_run_folder(self.folder() / time.strftime("stack-%Y%m%d-%H%M%S"))
         except OutputError as error:
