@@ -39,7 +39,8 @@ import cv2
 import numpy as np
 
 from focuslock.runtime.live import LiveSession
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.bench_config import BenchConfig
+from focuslock.simulators.sim import SimulatedBench
 
 DEFAULT_SIZES = ((1024, 680), (1920, 1080), (3840, 2160))
 
@@ -258,9 +259,9 @@ def bench_window(seconds: float = 6.0) -> dict:
 
     from focuslock.devices.video import VideoCamera
     from focuslock.focus.engine import FocusSettings
-    from focuslock.overlay.render import OverlaySettings
+    from focuslock.overlay.settings import OverlaySettings
     from focuslock.runtime.pipeline import FramePipeline, PipelineSettings
-    from focuslock.simulators.sim import BenchLink
+    from focuslock.simulators.bench_link import BenchLink
     from focuslock.ui.app import quiet_platform_noise
     from focuslock.ui.main_window import MainWindow
     from focuslock.ui.settings_store import SettingsStore

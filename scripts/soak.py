@@ -91,7 +91,8 @@ def soak(seconds: float, seed: int = 1, fault_rate: float = 1.0, progress: bool 
     from focuslock.focus.engine import FocusSettings
     from focuslock.runtime.live import LiveSession
     from focuslock.runtime.pipeline import FramePipeline, PipelineSettings
-    from focuslock.simulators.sim import BenchConfig, SimulatedBench
+    from focuslock.simulators.bench_config import BenchConfig
+    from focuslock.simulators.sim import SimulatedBench
     from focuslock.testing.faults import FaultPlan, faulty_factory
 
     # Per frame at 30 fps: with rate 1, about one fault of some kind every 4 seconds.

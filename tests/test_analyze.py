@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 
 from focuslock.cli import main
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.bench_config import BenchConfig
+from focuslock.simulators.sim import SimulatedBench
 from focuslock.simulators.sim_scene import SceneSpec
-from focuslock.workflows.analyze import analyze, write_csv
+from focuslock.workflows.analyze import analyze
+from focuslock.workflows.take_outputs import write_csv
 
 # Regions of the real stacks and the frame where each is visibly sharpest (checked by
 # eye on crops of every frame; see docs/DESIGN-NOTES.md).
@@ -225,8 +227,8 @@ def test_lock_best_reads_exactly_as_decoding_the_take_twice(case, tmp_path, focu
     where it was in frame 0 when the lock moves to the sharpest frame) it must notice
     and decode — never read the stale rest of the replay buffer. Every number of the
     report equals the one from decoding the take twice."""
-    import focuslock.workflows.analyze as analyze_module
     import focuslock.workflows.take_replay as take_replay
+    from focuslock.workflows.take_outputs import report_json
 
     if case.startswith("pcb stack"):
         for path in sorted((focus_stacks / "pcb").iterdir()):
@@ -243,7 +245,7 @@ def test_lock_best_reads_exactly_as_decoding_the_take_twice(case, tmp_path, focu
     monkeypatch.setattr(take_replay, "REPLAY_LIMIT_BYTES", 0)  # nothing kept: the take decoded twice
     decoded = analyze(target, roi, lock_best=True)
     assert (replayed.replayed, decoded.replayed) == (replays, False)
-    assert analyze_module.report_json(replayed) == analyze_module.report_json(decoded)
+    assert report_json(replayed) == report_json(decoded)
     assert decoded.lock_frame not in (None, 0)  # the lock moved to the sharpest frame, away from frame 0
     if case.startswith("pcb stack"):
         assert [bool(frame.error) for frame in replayed.frames] == [False, True, False, False, False, True, False]
@@ -251,8 +253,19 @@ def test_lock_best_reads_exactly_as_decoding_the_take_twice(case, tmp_path, focu
 
 def test_lock_best_shows_the_progress_of_both_passes(focus_stacks, capsys):
     """The first pass (which decodes the take) is most of a --lock-best run: it showed
-    nothing, and the bar appeared only for the replayed second pass."""
-    analyze(str(focus_stacks / "pcb"), (440, 800, 150, 80), lock_best=True, progress=True)
+    nothing, and the bar appeared only for the replayed second pass. Library code tells a
+    callback and never writes to the terminal; the command line draws the bar."""
+    from focuslock.cli.analyze_cmd import _show_progress
+
+    told = []
+    analyze(str(focus_stacks / "pcb"), (440, 800, 150, 80), lock_best=True, progress=told.append)
+    assert capsys.readouterr().err == ""
+    first = [p for p in told if p.label == "analyze, finding the sharpest frame"]
+    second = [p for p in told if p.label == "analyze, against the sharpest frame"]
+    assert [p.done for p in first] == [1, 2, 3, 4, 5, 6, 7, 7] and first[-1].finished and first[0].total == 7
+    assert second and second[-1].finished and not any(p.finished for p in second[:-1])
+    for step in told:
+        _show_progress(step)
     err = capsys.readouterr().err
     assert "analyze, finding the sharpest frame [" in err and "7/7 frames" in err
-    assert "analyze, against the sharpest frame [" in err
+    assert "analyze, against the sharpest frame [" in err and err.count("\n") == 2

@@ -48,3 +48,12 @@ def test_the_map_names_every_layer():
     layers = sorted(path.name for path in SOURCE.iterdir() if path.is_dir() and (path / "__init__.py").is_file())
     unnamed = [layer for layer in layers if f"`{layer}/`" not in text]
     assert not unnamed, f"docs/ARCHITECTURE.md does not describe the layers {unnamed}; add them to its table."
+
+
+def test_every_file_the_design_notes_place_exists():
+    """The design notes' "Where things live" gives reasons for the map's placings, with paths of today."""
+    notes = (ROOT / "docs" / "DESIGN-NOTES.md").read_text(encoding="utf-8")
+    section = notes.split("## Where things live", 1)[1].split("\n## ", 1)[0]
+    named = _named_paths(section)
+    assert len(named) > 10 and "docs/ARCHITECTURE.md" in named
+    assert [name for name in named if not _exists(name)] == []

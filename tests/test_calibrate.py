@@ -14,9 +14,12 @@ import pytest
 
 from focuslock.cli import main
 from focuslock.core.resources import read_toml
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.bench_config import BenchConfig
+from focuslock.simulators.sim import SimulatedBench
 from focuslock.simulators.sim_scene import SceneSpec
-from focuslock.workflows.calibrate import CalibrationError, calibrate_focus_steps, save_record
+from focuslock.workflows.calibrate import calibrate_focus_steps
+from focuslock.workflows.calibration_record import save_record
+from focuslock.workflows.drive_sweep import CalibrationError
 
 
 def _bench(magnification: float, step_um: float, backlash_steps: int) -> tuple[SimulatedBench, tuple]:

@@ -16,7 +16,8 @@ from focuslock.devices.folder import FolderCamera
 from focuslock.devices.video import VideoCamera
 from focuslock.io.recording import VideoRecorder
 from focuslock.runtime.live import LiveSession
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.bench_config import BenchConfig
+from focuslock.simulators.sim import SimulatedBench
 from focuslock.testing.faults import FAULT_KINDS, FaultPlan, FaultyCamera, faulty_factory
 
 FRAME_FAULTS = ("busy", "disconnect", "corrupt", "truncated", "resize", "stall")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 
@@ -110,3 +111,19 @@ def test_camera_states_are_one_enum_whose_text_is_what_the_user_reads():
     csv.writer(row).writerow([CameraState.LIVE, state])
     assert row.getvalue().strip() == "live,ended"
     assert json.dumps({"camera_state": CameraState.BUSY}) == '{"camera_state": "busy"}'
+
+
+def test_a_frame_s_metadata_is_read_typed_from_its_info():
+    from focuslock.core.frames import FrameInfo
+
+    frame = Frame(1, 0.0, np.zeros((4, 6, 3), np.uint8),
+                  {"f_number": 5.6, "iso": 100, "live_view_zoom": np.float32(5.0), "live_view_zoom_origin_px": [10, 20],
+                   "drive_position_steps": -3, "sensor_width_mm": "36", "source_kind": "sim", "sim_truth": "truth"})
+    info = frame.info
+    assert (info.f_number, info.iso, info.live_view_zoom, info.drive_position_steps) == (5.6, 100, 5.0, -3)
+    assert info.live_view_zoom_origin_px == (10, 20) and info.source_kind == "sim" and info.sim_truth == "truth"
+    # What is not a number is not passed off as one; what a source does not say is None.
+    assert info.sensor_width_mm is None and info.focal_length_mm is None
+    # A frame remade with more metadata (the live session adds the drive's count) is read anew.
+    assert dataclasses.replace(frame, metadata={**frame.metadata, "drive_position_steps": 7}).info.drive_position_steps == 7
+    assert Frame(2, 0.0, np.zeros((4, 6, 3), np.uint8)).info == FrameInfo()

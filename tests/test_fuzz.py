@@ -193,7 +193,7 @@ def _saved_recipe(folder):
 @FUZZ
 @given(line_choice=st.integers(0, 10_000), value=_VALUES)
 def test_a_mutated_recipe_loads_whole_or_is_one_sentence(tmp_path_factory, line_choice, value):
-    from focuslock.overlay.render import OverlaySettings, with_overlay_choices
+    from focuslock.overlay.settings import OverlaySettings, with_overlay_choices
     from focuslock.session.naming import NamePattern
     from focuslock.session.recipe import RecipeError, load_recipe
 
@@ -231,7 +231,7 @@ def test_a_mutated_recipe_loads_whole_or_is_one_sentence(tmp_path_factory, line_
 @example(choices={"ghost_mode": "blend", "ghost_opacity": "0.5"})  # was taken; the blend raised in the renderer
 def test_overlay_choices_from_a_file_apply_or_are_refused_with_a_reason(choices):
     """The window's remembered overlay (window.json) and a recipe's [overlay] table."""
-    from focuslock.overlay.render import OverlaySettings, overlay_choices, with_overlay_choices
+    from focuslock.overlay.settings import OverlaySettings, overlay_choices, with_overlay_choices
 
     try:
         applied = with_overlay_choices(OverlaySettings(), choices)
@@ -305,7 +305,7 @@ def test_a_damaged_marks_file_is_one_sentence(tmp_path_factory, index, raw, fiel
 @FUZZ
 @given(records=_JSON, line_choice=st.integers(0, 100), value=_VALUES)
 def test_a_damaged_drive_calibration_is_one_sentence(tmp_path_factory, records, line_choice, value):
-    from focuslock.optics.dof import OpticsError
+    from focuslock.optics.lens_limits import OpticsError
     from focuslock.optics.stack import load_drive_calibration
 
     folder = tmp_path_factory.mktemp("calibration")
@@ -348,7 +348,9 @@ def test_a_session_log_edited_by_hand_reports_or_is_one_sentence(tmp_path_factor
     lets any column hold): `focuslock report` writes its page or says why in one sentence."""
     import sqlite3
 
-    from focuslock.session.store import DATABASE_NAME, FeatureVerdict, ShotFile, ShotRecord, ShotStore
+    from focuslock.session.database import DATABASE_NAME
+    from focuslock.session.records import FeatureVerdict, ShotFile, ShotRecord
+    from focuslock.session.store import ShotStore
 
     folder = tmp_path_factory.mktemp("session")
     with ShotStore.open(folder, setup={"reference": "reference.png"}) as store:
@@ -390,7 +392,7 @@ def test_a_session_whose_setup_was_edited_goes_on_or_says_why_in_one_sentence(tm
 
     import cv2
 
-    from focuslock.session.store import DATABASE_NAME
+    from focuslock.session.database import DATABASE_NAME
     from tests.focus.test_verdict_truth import DATA
 
     root = tmp_path_factory.mktemp("watch")

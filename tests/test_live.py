@@ -15,7 +15,9 @@ import pytest
 from focuslock.devices.base import CameraError
 from focuslock.devices.folder import FolderCamera
 from focuslock.runtime.live import LiveSession
-from focuslock.simulators.sim import BenchConfig, BenchLink, SimulatedBench
+from focuslock.simulators.bench_config import BenchConfig
+from focuslock.simulators.bench_link import BenchLink
+from focuslock.simulators.sim import SimulatedBench
 from tests.camera.test_contract import _textured
 
 FAST = dict(live_view_size_px=(256, 170), frame_rate_hz=60.0, motion_margin_px=8)

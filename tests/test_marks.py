@@ -10,7 +10,8 @@ import random
 
 import pytest
 
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.bench_config import BenchConfig
+from focuslock.simulators.sim import SimulatedBench
 from focuslock.simulators.sim_scene import SceneSpec
 from focuslock.workflows.marks import MarkError, go_to_mark, take_mark
 

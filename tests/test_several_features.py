@@ -18,7 +18,8 @@ from focuslock.focus.engine import MAX_FEATURES, FocusSettings
 from focuslock.optics.dof import aperture_covering
 from focuslock.overlay.placement_text import describe_placement
 from focuslock.runtime.pipeline import FramePipeline, FrameResult, PipelineSettings
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.bench_config import BenchConfig
+from focuslock.simulators.sim import SimulatedBench
 
 # One worker builds this module's shared fixture once (pytest -n --dist loadgroup).
 pytestmark = pytest.mark.xdist_group("test_several_features")

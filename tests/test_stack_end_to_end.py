@@ -20,7 +20,8 @@ import shutil
 import numpy as np
 import pytest
 
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.bench_config import BenchConfig
+from focuslock.simulators.sim import SimulatedBench
 from focuslock.workflows.calibrate import calibrate_focus_steps
 from focuslock.workflows.marks import take_mark
 from focuslock.workflows.stack_check import run_stack_check

@@ -67,7 +67,8 @@ def bench_stacks(tmp_path_factory):
     """Two stacks of the bench at 0.5×, 1024 px captures: one frame every 0.7 depth of
     field from the optics, (a) ±60 drive steps around the middle at f/5.6 (the issue's),
     (b) the whole depth of the picture at f/11. stack.json records the step and the CoC."""
-    from focuslock.simulators.sim import BenchConfig, SimulatedBench
+    from focuslock.simulators.bench_config import BenchConfig
+    from focuslock.simulators.sim import SimulatedBench
     from focuslock.workflows.stack_shoot import frame_step_steps, optics_of, plan_slices, shoot_stack
 
     out = {}

@@ -17,8 +17,9 @@ import cv2
 import pytest
 
 from focuslock.cli import main
+from focuslock.simulators.bench_config import BenchConfig
 from focuslock.simulators.demo import demo_feature
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.sim import SimulatedBench
 from focuslock.workflows.stack_shoot import frame_step_steps, optics_of, plan_slices, shoot_stack
 from tests.small_disk import SmallDisk, python_argv
 

@@ -16,7 +16,8 @@ from focuslock.core.frames import Frame
 from focuslock.devices.base import Camera, CameraError, EndOfStream, NotSupportedError, Setting, SettingValueError
 from focuslock.devices.folder import FolderCamera
 from focuslock.devices.video import VideoCamera
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.bench_config import BenchConfig
+from focuslock.simulators.sim import SimulatedBench
 
 
 def _textured(index: int, size=(160, 120)) -> np.ndarray:

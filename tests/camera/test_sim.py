@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 
 from focuslock.devices.base import CameraBusyError, CameraDisconnectedError, CameraNotFoundError, SettingValueError
-from focuslock.simulators.sim import BenchConfig, BenchLink, SimTruth, SimulatedBench
+from focuslock.simulators.bench_config import BenchConfig
+from focuslock.simulators.bench_link import BenchLink
+from focuslock.simulators.sim import SimulatedBench
+from focuslock.simulators.sim_truth import SimTruth
 
 SMALL = dict(live_view_size_px=(512, 340), frame_rate_hz=None)
 

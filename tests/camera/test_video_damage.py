@@ -85,7 +85,8 @@ def test_live_playback_goes_straight_through_a_damaged_file_and_ends(damaged_vid
 
 
 def test_analyze_numbers_every_frame_truly_and_names_the_lost_ones(damaged_video):
-    from focuslock.workflows.analyze import analyze, iter_input
+    from focuslock.workflows.analyze import analyze
+    from focuslock.workflows.take_input import iter_input
 
     frames, _ = iter_input(str(damaged_video))
     seen = []

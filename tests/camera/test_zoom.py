@@ -14,7 +14,8 @@ import pytest
 
 from focuslock.devices.zoom import ZoomError, ZoomWindow
 from focuslock.runtime.pipeline import FramePipeline, PipelineSettings
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.bench_config import BenchConfig
+from focuslock.simulators.sim import SimulatedBench
 
 
 def test_boxes_map_between_the_zoomed_and_unzoomed_views():

@@ -12,7 +12,8 @@ from focuslock.cli import main
 from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.runtime.live import LiveSession
 from focuslock.runtime.pipeline import FramePipeline, OpticsSettings, PipelineSettings
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.bench_config import BenchConfig
+from focuslock.simulators.sim import SimulatedBench
 
 
 def test_engine_result_without_a_feature_is_peaking_only():

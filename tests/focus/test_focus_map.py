@@ -20,7 +20,9 @@ import pytest
 
 from focuslock.focus.focus_map import FocusMap, TileState
 from focuslock.focus.noise import NoiseModel
-from focuslock.simulators.sim import BenchConfig, SimTruth, SimulatedBench
+from focuslock.simulators.bench_config import BenchConfig
+from focuslock.simulators.sim import SimulatedBench
+from focuslock.simulators.sim_truth import SimTruth
 from focuslock.testing.synthetic import TiltedPlane, fine_texture
 
 COC_PX = 2.0

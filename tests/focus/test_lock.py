@@ -15,7 +15,8 @@ import pytest
 from focuslock.focus.defocus import view_margin_px
 from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.focus.lock import FocusLock, FocusState, LockSettings
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.bench_config import BenchConfig
+from focuslock.simulators.sim import SimulatedBench
 from focuslock.simulators.sim_scene import SceneSpec
 
 

@@ -10,7 +10,8 @@ import pytest
 
 from focuslock.focus.measure import DEFAULT_MEASURE, MEASURES, measure_roi
 from focuslock.focus.noise import single_frame_noise_sigma
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.bench_config import BenchConfig
+from focuslock.simulators.sim import SimulatedBench
 
 
 def _patch(focus_stacks):

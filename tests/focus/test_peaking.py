@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from focuslock.focus.peaking import PeakingSettings, compute_peaking, luma, paint_peaking
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.bench_config import BenchConfig
+from focuslock.simulators.sim import SimulatedBench
 
 
 def _frame(**overrides):

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from focuslock.focus.track import FeatureTracker
-from focuslock.simulators.sim import BenchConfig, SimTruth, SimulatedBench
+from focuslock.simulators.bench_config import BenchConfig
+from focuslock.simulators.sim import SimulatedBench
+from focuslock.simulators.sim_truth import SimTruth
 
 
 def _grey(frame) -> np.ndarray:

@@ -12,7 +12,8 @@ from focuslock.cli import main
 from focuslock.optics.dof import depth_of_field
 from focuslock.runtime.live import LiveSession
 from focuslock.runtime.pipeline import FramePipeline, PipelineSettings
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.bench_config import BenchConfig
+from focuslock.simulators.sim import SimulatedBench
 
 
 def _json(capsys, argv):

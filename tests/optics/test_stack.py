@@ -1,23 +1,35 @@
-from __future__ import annotations
+"""Stack plans against worked numbers and what a plan must do: every frame's depth of
+field overlaps the next one's by the overlap asked for (read from the depth of field at
+each planned position, not from the planner's step)."""
 
-import math
+from __future__ import annotations
 
 import pytest
 
-from focuslock.optics.dof import OpticsError, depth_of_field
+from focuslock.optics.dof import depth_of_field
+from focuslock.optics.lens_limits import OpticsError
 from focuslock.optics.stack import DriveCalibration, plan_stack
 
 
+def _overlaps(positions_mm, f_mm=100, n=8, c_mm=0.03) -> list[float]:
+    """How much of each frame's depth of field the next frame's shares (a share of it)."""
+    fields = [depth_of_field(f_mm, n, c_mm, distance_mm=p, distance_from="lens") for p in positions_mm]
+    return [(a.far_mm - b.near_mm) / a.total_mm for a, b in zip(fields, fields[1:])]
+
+
 def test_rail_stack_is_evenly_spaced_and_covers_the_subject():
-    dof = depth_of_field(100, 8, 0.03, magnification=1)  # 0.96 mm per frame
-    near = dof.subject_distance_mm
-    plan = plan_stack(near, near + 5.0, dof, overlap=0.3)
-    assert plan.step_mm == pytest.approx(dof.total_mm * 0.7, rel=1e-3)
+    # Worked by hand: 100 mm at 1:1 and f/8, c = 0.03 mm: 2·N·c·(1 + m)/m² = 0.96 mm a
+    # frame; 30 % overlap leaves 0.672 mm between frames; 5 mm of subject is ⌈5 / 0.672⌉ = 8
+    # steps: 9 frames, from 200 mm (the lens at 1:1, 2f) to 205.376 mm.
+    dof = depth_of_field(100, 8, 0.03, magnification=1)
+    assert dof.total_mm == pytest.approx(0.96, rel=1e-4) and dof.subject_distance_mm == pytest.approx(200.0)
+    plan = plan_stack(200.0, 205.0, dof, overlap=0.3)
+    assert plan.step_mm == pytest.approx(0.672, rel=1e-4) and plan.frames == 9
+    assert plan.positions_mm[0] == 200.0 and plan.positions_mm[-1] == pytest.approx(205.376, rel=1e-5)
     gaps = [b - a for a, b in zip(plan.positions_mm, plan.positions_mm[1:])]
-    assert all(g == pytest.approx(plan.step_mm) for g in gaps)
-    assert plan.positions_mm[0] == near and plan.positions_mm[-1] >= near + 5.0
-    assert plan.positions_mm[-2] < near + 5.0  # no frame more than needed
-    assert plan.frames == math.ceil(5.0 / plan.step_mm) + 1
+    assert max(gaps) - min(gaps) < 1e-9  # a rail moves the same distance each time
+    assert plan.positions_mm[-2] < 205.0  # no frame more than needed
+    assert all(share >= 0.3 for share in _overlaps(plan.positions_mm))
 
 
 def test_lens_stack_is_even_in_dioptres_and_steps_grow_with_distance():
@@ -30,10 +42,12 @@ def test_lens_stack_is_even_in_dioptres_and_steps_grow_with_distance():
     assert 0 < reciprocal_gaps[-1] <= reciprocal_gaps[0] * (1 + 1e-9)
     gaps = [b - a for a, b in zip(plan.positions_mm, plan.positions_mm[1:])]
     assert gaps[:-1] == sorted(gaps[:-1])
-    # The first step is the depth of field at the near end, less the overlap (a little
-    # more in distance than in dioptres at the near end: step / (1 − step/near)).
-    assert gaps[0] == pytest.approx(plan.step_mm / (1 - plan.step_mm / near), rel=1e-6)
+    # 1000 mm from the sensor with a 100 mm lens: the subject 500·(1 + √0.6) = 887.3 mm
+    # from the lens; to three times that, 27 frames.
+    assert near == pytest.approx(887.298, abs=1e-3) and plan.frames == 27
     assert plan.positions_mm[-1] == pytest.approx(near * 3, rel=1e-9)
+    # Each frame's depth of field overlaps the next one's by the 30 % asked for.
+    assert all(share >= 0.3 for share in _overlaps(plan.positions_mm))
 
 
 def test_overlap_and_criterion_change_the_plan():
@@ -50,8 +64,8 @@ def test_drive_steps_from_a_calibration():
     dof = depth_of_field(100, 8, 0.03, magnification=1)
     near = dof.subject_distance_mm
     plan = plan_stack(near, near + 3, dof, overlap=0.3, calibration=DriveCalibration(20.0, "Near 1"))
-    assert plan.drive_steps is not None and len(plan.drive_steps) == plan.frames - 1
-    assert all(s == round(plan.step_mm * 1000 / 20.0) for s in plan.drive_steps)
+    # 0.672 mm a frame (above) at 20 µm a drive step: 33.6, so 34 steps; 3 mm in 5 moves.
+    assert plan.drive_steps == (34, 34, 34, 34, 34) and plan.frames == 6
     assert plan.to_json()["drive_setting"] == "Near 1"
     with pytest.raises(OpticsError, match="finer than one focus-drive step"):
         plan_stack(near, near + 3, dof, calibration=DriveCalibration(5000.0))

@@ -12,7 +12,8 @@ import json
 import pytest
 
 from focuslock.cli import main
-from focuslock.optics.dof import OpticsError, depth_of_field
+from focuslock.optics.dof import depth_of_field
+from focuslock.optics.lens_limits import OpticsError
 from focuslock.optics.stack import plan_stack
 
 LENS = ["stack-plan", "--focal-length", "100", "--camera", "EOS R5", "--f-number", "8"]

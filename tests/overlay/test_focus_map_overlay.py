@@ -22,7 +22,8 @@ from focuslock.focus.peaking import FOCUS_MAP_DISPLAY, PeakingSettings
 from focuslock.overlay.focus_map_layer import NO_LOCK_YET, TILE_COLOURS_RGB, FocusMapLayer
 from focuslock.overlay.render import OverlayRenderer
 from focuslock.overlay.settings import OverlaySettings
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.bench_config import BenchConfig
+from focuslock.simulators.sim import SimulatedBench
 from tests.focus.test_focus_map import _true_blur_coc
 
 COC_PX = 2.0

@@ -9,7 +9,8 @@ from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.focus.peaking import PeakingSettings
 from focuslock.overlay.render import OverlayRenderer
 from focuslock.overlay.settings import OverlaySettings, parse_aspect
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.bench_config import BenchConfig
+from focuslock.simulators.sim import SimulatedBench
 
 NONE = OverlaySettings(peaking=False, focus_meter=False)
 

@@ -23,9 +23,10 @@ import numpy as np
 import pytest
 
 from focuslock.focus.exposure import KEYWORD_BRIGHTER, KEYWORD_CLIPPED, KEYWORD_DARKER, srgb_to_linear
+from focuslock.session.records import ShotFile, ShotRecord
 from focuslock.session.report import render_report
 from focuslock.session.shot_check import SessionSetup, ShotJudge, ShotOutcome
-from focuslock.session.store import ShotFile, ShotRecord, ShotStore
+from focuslock.session.store import ShotStore
 from focuslock.session.verdict import EXPOSURE_LOG_KEY
 from focuslock.session.xmp import RatingPolicy, XmpFields, write_sidecar
 from focuslock.testing.synthetic import degrade

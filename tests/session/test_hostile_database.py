@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from focuslock.cli import main
-from focuslock.session.store import DATABASE_NAME
+from focuslock.session.database import DATABASE_NAME
 from tests.test_watch import ROI, _save, _scene
 from tests.unprivileged import read_only_folder, remove, run_unprivileged
 
@@ -233,7 +233,8 @@ def test_a_read_only_session_whose_write_ahead_log_holds_shots_is_read_whole_or_
     -shm, SQLite reads them; without, none could be read, so it says so — never a report
     silently lacking them."""
     _import_before_dropping_rights()
-    from focuslock.session.store import ShotFile, ShotRecord, ShotStore
+    from focuslock.session.records import ShotFile, ShotRecord
+    from focuslock.session.store import ShotStore
 
     folder = read_only_folder() / "session"
     out = Path(tempfile.mkdtemp(prefix="focuslock-out-"))

@@ -16,7 +16,9 @@ import numpy as np
 
 from focuslock.cli import main
 from focuslock.io.csv_safe import FORMULA_STARTS
-from focuslock.session.store import DATABASE_NAME, FeatureVerdict, ShotFile, ShotRecord, ShotStore
+from focuslock.session.database import DATABASE_NAME
+from focuslock.session.records import FeatureVerdict, ShotFile, ShotRecord
+from focuslock.session.store import ShotStore
 from tests.session.test_report import _FLAGS, CHROMIUM
 from tests.test_watch import ROI, _save, _scene
 

@@ -20,7 +20,8 @@ import cv2
 import pytest
 
 from focuslock.cli import main
-from focuslock.session.store import DATABASE_NAME, ShotStore
+from focuslock.session.database import DATABASE_NAME
+from focuslock.session.store import ShotStore
 from tests.conftest import VIRTUAL_CAMERA_JPEG
 
 # The virtual camera's word "focuslock", and a CoC of 4 px in its 640×480 pictures.
@@ -199,8 +200,9 @@ def test_a_watch_that_judged_nothing_leaves_no_session(tmp_path, capsys):
 def test_two_starts_on_one_new_folder_log_against_the_first_setup_only(tmp_path, capsys):
     """Two programs that both found the folder new: the second's first shot finds the
     first's setup and is refused, its shot not logged against it."""
+    from focuslock.session.database import SessionError
     from focuslock.session.opening import SetupRequest, open_session
-    from focuslock.session.store import SessionError, ShotFile, ShotRecord
+    from focuslock.session.records import ShotFile, ShotRecord
 
     bottles_png, cans_png = _pictures(tmp_path)
     bottles, cans = _recipe(tmp_path, capsys, "bottles", bottles_png), _recipe(tmp_path, capsys, "cans", cans_png)

@@ -225,3 +225,40 @@ def test_a_reference_that_is_no_picture_is_one_sentence_that_says_so(tmp_path, c
         assert code == 1 and err.startswith(f"focuslock: The reference picture {reference} cannot be used: ")
         assert err.rstrip().endswith(words) and "skipped" not in err and err.count("\n") == 1
     assert not (tmp_path / "r.toml").exists()
+
+
+def test_a_captured_shot_is_decoded_once_and_renamed_once_and_the_recipe_s_reference_decoded_once(tmp_path, capsys,
+                                                                                                 monkeypatch):
+    """Counted as ARCHITECTURE.md counts them (wrapping cv2.imdecode, os.link, os.replace):
+    ``capture --session`` with a recipe decodes the reference picture once when the
+    session opens and each shot's file once (judged, logged); the file is saved once under
+    the pattern's name (the .part file linked to it), never renamed after."""
+    import os
+
+    from tests.conftest import VIRTUAL_CAMERA_JPEG
+
+    recipe_path = tmp_path / "r.toml"
+    assert _cli(capsys, "recipe", "save", str(recipe_path), "--reference", str(VIRTUAL_CAMERA_JPEG),
+                "--roi", "50,180,440,100", "--coc-px", "4")[0] == 0
+    calls: dict[str, list] = {"imdecode": [], "link": [], "replace": []}
+
+    def counted(name, real):
+        def call(*args, **kwargs):
+            calls[name].append(args[1] if name != "imdecode" else None)
+            return real(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(cv2, "imdecode", counted("imdecode", cv2.imdecode))
+    monkeypatch.setattr(os, "link", counted("link", os.link))
+    monkeypatch.setattr(os, "replace", counted("replace", os.replace))
+    code, out, err = _cli(capsys, "capture", "--session", str(tmp_path / "studio"), "--recipe", str(recipe_path),
+                          "--sku", "A1", "--count", "2", "--json")
+    assert code == 0, err
+    assert [Path(f).name for f in json.loads(out)["files"]] == ["studio_A1_0001.JPG", "studio_A1_0002.JPG"]
+    # The reference once, then one decode per shot.
+    assert len(calls["imdecode"]) == 1 + 2, calls
+    # One claim of a name per file, straight to the pattern's; the sidecars and the session's
+    # reference copy are written whole (os.replace / their own links), never a picture renamed.
+    claimed = [Path(target).name for target in calls["link"] + calls["replace"]]
+    assert [name for name in claimed if Path(name).suffix.lower() == ".jpg"] == [
+        "studio_A1_0001.JPG", "studio_A1_0002.JPG"], claimed

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from focuslock.session.store import DATABASE_NAME, SessionError, ShotStore
+from focuslock.session.database import DATABASE_NAME, SessionError
+from focuslock.session.store import ShotStore
 
 LOCK_NAME = "focuslock-session.lock"
 

@@ -12,8 +12,10 @@ import time
 
 import pytest
 
-from focuslock.session.migrations import MIGRATIONS
-from focuslock.session.store import DATABASE_NAME, SCHEMA_VERSION, FeatureVerdict, SessionError, ShotFile, ShotRecord, ShotStore
+from focuslock.session.database import DATABASE_NAME, SessionError
+from focuslock.session.migrations import MIGRATIONS, SCHEMA_VERSION
+from focuslock.session.records import FeatureVerdict, ShotFile, ShotRecord
+from focuslock.session.store import ShotStore
 
 
 def _shot(name: str, verdict: str = "pass") -> ShotRecord:

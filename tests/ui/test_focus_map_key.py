@@ -12,7 +12,8 @@ from focuslock.focus.peaking import FOCUS_MAP_DISPLAY
 from focuslock.overlay.focus_map_layer import TILE_COLOURS_RGB
 from focuslock.runtime.live import LiveSession
 from focuslock.runtime.pipeline import FramePipeline, OpticsSettings, PipelineSettings
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.bench_config import BenchConfig
+from focuslock.simulators.sim import SimulatedBench
 from focuslock.ui.main_window import SHORTCUTS, MainWindow
 from focuslock.ui.settings_store import SettingsStore
 

@@ -9,7 +9,9 @@ from PySide6 import QtCore, QtWidgets
 
 from focuslock.runtime.live import LiveSession
 from focuslock.runtime.pipeline import FramePipeline, OpticsSettings, PipelineSettings
-from focuslock.simulators.sim import BenchConfig, BenchLink, SimulatedBench
+from focuslock.simulators.bench_config import BenchConfig
+from focuslock.simulators.bench_link import BenchLink
+from focuslock.simulators.sim import SimulatedBench
 from focuslock.ui.frame_view import drag_to_roi
 from focuslock.ui.main_window import SHORTCUTS, MainWindow
 from focuslock.ui.settings_store import SettingsStore
@@ -176,9 +178,23 @@ def test_a_hand_edited_window_file_opens_the_window_with_what_it_can_use(qtbot, 
 
 
 def test_the_window_stays_responsive_while_the_camera_reconnects(qtbot, tmp_path):
+    import threading
+
     link = BenchLink()
-    session = LiveSession(lambda: SimulatedBench(BenchConfig(live_view_size_px=(256, 170), frame_rate_hz=30.0), link=link),
-                          processor=FramePipeline(), settings=PipelineSettings())
+    # Where the camera is made and opened (each reconnection attempt): never on the
+    # window's thread, which only glances at the newest analysis.
+    opened_on = []
+
+    class WatchedBench(SimulatedBench):
+        def open(self) -> None:
+            opened_on.append(threading.current_thread().name)
+            super().open()
+
+    def make_camera():
+        opened_on.append(threading.current_thread().name)
+        return WatchedBench(BenchConfig(live_view_size_px=(256, 170), frame_rate_hz=30.0), link=link)
+
+    session = LiveSession(make_camera, processor=FramePipeline(), settings=PipelineSettings())
     session.start()
     try:
         window = MainWindow(session, PipelineSettings(), store=SettingsStore(tmp_path / "w.json"), capture_folder=tmp_path)
@@ -187,7 +203,6 @@ def test_the_window_stays_responsive_while_the_camera_reconnects(qtbot, tmp_path
         qtbot.waitUntil(lambda: window.view.frames_shown > 2, timeout=10000)
         link.unplug()
         qtbot.waitUntil(lambda: window.status_label.text().startswith("RECONNECTING"), timeout=5000)
-        window.max_tick_gap_ms = 0.0
         qtbot.wait(1500)
         # Without frames the last picture is not passed off as live.
         assert window.rate_label.text().startswith("NO SIGNAL")
@@ -197,9 +212,9 @@ def test_the_window_stays_responsive_while_the_camera_reconnects(qtbot, tmp_path
         window.close()
     finally:
         session.stop()
-    # Offscreen CI is no speed test (scripts/bench.py measures the 50 ms goal), but a
-    # window blocked by the reconnecting camera would show gaps of a second or more.
-    assert window.max_tick_gap_ms < 500
+    # The window's speed is scripts/bench.py's (the 50 ms goal); what keeps it responsive
+    # here is that no camera call — the reconnection attempts included — runs on its thread.
+    assert len(opened_on) >= 4 and set(opened_on) == {"focuslock-acquisition"}, opened_on
 
 
 def test_a_drag_gives_a_box_in_frame_pixels():
@@ -502,7 +517,7 @@ def test_marks_and_a_stack_from_the_panel_with_stop(qtbot, quick_bench_window, t
     import json
 
     from focuslock.core.resources import read_toml
-    from focuslock.workflows.calibrate import user_calibration_path
+    from focuslock.workflows.calibration_record import user_calibration_path
 
     window, bench, session = quick_bench_window
     monkeypatch.setenv("FOCUSLOCK_CONFIG_DIR", str(tmp_path / "config"))

@@ -16,7 +16,8 @@ from focuslock.focus.lock import CALIBRATING_REASON, LockStatus
 from focuslock.overlay.readouts import plain_verdict
 from focuslock.runtime.live import LiveSession
 from focuslock.runtime.pipeline import FramePipeline, OpticsSettings, PipelineSettings
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.bench_config import BenchConfig
+from focuslock.simulators.sim import SimulatedBench
 from focuslock.ui.main_window import MainWindow
 from focuslock.ui.settings_store import SettingsStore
 

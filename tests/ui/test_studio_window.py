@@ -15,7 +15,8 @@ from focuslock.cli import main
 from focuslock.runtime.live import LiveSession
 from focuslock.runtime.pipeline import FramePipeline, OpticsSettings, PipelineSettings
 from focuslock.session.store import ShotStore
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.bench_config import BenchConfig
+from focuslock.simulators.sim import SimulatedBench
 from focuslock.ui.main_window import MainWindow
 from focuslock.ui.settings_store import SettingsStore
 from tests.session.test_xmp import EXIFTOOL
@@ -139,7 +140,7 @@ def test_the_demo_opens_a_studio_session_from_a_recipe_and_refuses_it_headless(t
 
 def test_the_camera_is_checked_against_the_recipe_set_from_it_and_checked_again_after_a_reconnect(qtbot, tmp_path, capsys):
     from focuslock.session.recipe import load_recipe
-    from focuslock.simulators.sim import BenchLink
+    from focuslock.simulators.bench_link import BenchLink
 
     link = BenchLink()
     config = BenchConfig(live_view_size_px=(512, 340), frame_rate_hz=20.0, capture_width_px=1024)

@@ -15,7 +15,8 @@ from PySide6 import QtCore
 
 from focuslock.runtime.live import LiveSession
 from focuslock.runtime.pipeline import FramePipeline, OpticsSettings, PipelineSettings
-from focuslock.simulators.sim import BenchConfig, SimulatedBench
+from focuslock.simulators.bench_config import BenchConfig
+from focuslock.simulators.sim import SimulatedBench
 from focuslock.ui.main_window import MainWindow
 from focuslock.ui.settings_store import SettingsStore
 from focuslock.ui.window_layout import DEFAULT_SIZE_PX, layout_fits

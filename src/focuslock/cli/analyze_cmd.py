@@ -80,20 +80,26 @@ def _feature_in_take(args: argparse.Namespace) -> tuple[int, int, int, int]:
     return resolved.box.as_tuple()
 
 
+def _show_progress(step) -> None:
+    """A pass's progress (focuslock.workflows.take_pass.PassProgress) as one line on stderr, redrawn."""
+    if step.finished:
+        sys.stderr.write("\n")
+    elif step.total:
+        filled = int(30 * step.done / step.total)
+        sys.stderr.write(f"\r{step.label} [{'#' * filled}{'.' * (30 - filled)}] {step.done}/{step.total} frames, "
+                         f"{step.fps:5.1f} fps")
+    else:
+        sys.stderr.write(f"\r{step.label} {step.done} frames, {step.fps:5.1f} fps")
+    sys.stderr.flush()
+
+
 def _analyze(args: argparse.Namespace) -> int:
     from focuslock.focus.lock import LockSettings
     from focuslock.io.outputs import OutputError, check_outputs
     from focuslock.optics.dof import ASSUMED_COC_PX
-    from focuslock.workflows.analyze import (
-        AnalysisError,
-        TakeLens,
-        TakeSensor,
-        analyze,
-        input_paths,
-        plot_path_for,
-        summary_lines,
-        write_csv,
-    )
+    from focuslock.workflows.analyze import analyze
+    from focuslock.workflows.take_input import AnalysisError, input_paths
+    from focuslock.workflows.take_outputs import plot_path_for, summary_lines, write_csv
 
     if args.lock_frame is not None and args.lock_frame < 0:
         raise UserError(f"--lock-frame must be 0 or more, got {args.lock_frame}.")
@@ -116,10 +122,8 @@ def _analyze(args: argparse.Namespace) -> int:
         report = analyze(
             args.input, roi, lock_frame=args.lock_frame, lock_best=args.lock_best, track=not args.no_track,
             measure=args.measure, lock_settings=LockSettings(coc_px=args.coc_px or ASSUMED_COC_PX),
-            overlay_video=args.overlay_video, progress=sys.stderr.isatty() and not args.json,
-            sensor=None if sensor is None else TakeSensor(sensor.width_mm, sensor.height_mm, sensor.coc_mm),
-            lens=None if aperture is None else TakeLens(aperture.f_number, aperture.magnification,
-                                                        aperture.focal_length_mm),
+            overlay_video=args.overlay_video, progress=_show_progress if sys.stderr.isatty() and not args.json else None,
+            sensor=sensor, lens=aperture,
             overlay=args.overlay,
         )
         if args.csv is not None:

@@ -77,7 +77,6 @@ def _cameras(args: argparse.Namespace) -> int:
 def _capture(args: argparse.Namespace) -> int:
     from focuslock.devices.base import CameraError
     from focuslock.devices.gphoto import GPhotoCamera
-    from focuslock.session.recipe import settings_of
     from focuslock.workflows.watch import WatchError
 
     if args.count < 1:
@@ -97,13 +96,14 @@ def _capture(args: argparse.Namespace) -> int:
     try:
         camera.open()
         for _ in range(args.count):
-            paths = camera.capture(out)
-            if session is not None:
-                shot = session(paths, camera.name, camera_settings=settings_of(camera))
+            if session is not None:  # saved once, under the recipe's names
+                shot = session.take(camera, out)
                 shots.append(shot)
                 paths = [out / shot["file"], *(out / c for c in shot["companions"])]
                 if not args.json:
                     print(shot["text"], flush=True)
+            else:
+                paths = camera.capture(out)
             for path in paths:
                 if not args.json:
                     # At once: a run cut short (a kill, a pulled cable) has still said
@@ -122,9 +122,9 @@ def _capture(args: argparse.Namespace) -> int:
     # pair whose second part failed, and files the body announced on its own.
     files = list(camera.downloaded)
     if session is not None:
-        # Named by the recipe since they were downloaded.
-        files = [out / name for shot in shots for name in [shot["file"], *shot["companions"]]] + [
-            f for f in files if f.exists() and f not in printed]
+        # The shots' files (saved under the recipe's names), then any other file saved.
+        named = [out / name for shot in shots for name in [shot["file"], *shot["companions"]]]
+        files = named + [f for f in files if f.exists() and f not in printed and f not in named]
     if args.json:
         print_json({"files": [str(path) for path in files], **({"shots": [{k: v for k, v in shot.items() if k != "text"}
                                                                            for shot in shots]} if session else {}),

@@ -53,11 +53,12 @@ def kind_of(path: Path | str) -> str:
 
 
 @contextlib.contextmanager
-def open_regular(path: Path | str) -> Iterator[tuple[int, os.stat_result]]:
+def open_regular(path: Path | str, follow_links: bool = True) -> Iterator[tuple[int, os.stat_result]]:
     """The file descriptor and status of ``path``, opened read-only without blocking, when
     it is a regular file (closed on leaving); :class:`NotRegularFile` when it is not, the
-    ``OSError`` of the open when it cannot be opened."""
-    fd = os.open(path, _OPEN_FLAGS)
+    ``OSError`` of the open when it cannot be opened (with ``follow_links`` False, also
+    when ``path`` itself is a symbolic link)."""
+    fd = os.open(path, _OPEN_FLAGS if follow_links else _OPEN_FLAGS | getattr(os, "O_NOFOLLOW", 0))
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):

@@ -8,6 +8,7 @@ drops frames (counted) and never builds latency.
 
 from __future__ import annotations
 
+import numbers
 import threading
 import time
 from collections.abc import Mapping
@@ -18,11 +19,60 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-__all__ = ["Analysis", "CameraState", "CameraStatus", "Frame", "Freshness", "LatestSlot", "SlotClosed", "frame_freshness"]
+__all__ = ["Analysis", "CameraState", "CameraStatus", "Frame", "FrameInfo", "Freshness", "LatestSlot", "SlotClosed",
+           "frame_freshness"]
 
 
 def _read_only_metadata(metadata: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(metadata or {}))
+
+
+def _number(value: object) -> float | None:
+    """``value`` when it is a real number (a NumPy number as a float; a bool is not one), else None."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    return value if isinstance(value, (int, float)) else float(value)
+
+
+@dataclass(frozen=True)
+class FrameInfo:
+    """What a source reported about one frame, typed: each source fills ``Frame.metadata``
+    as it can (in its own words), and every reader takes it from here by attribute. None
+    where the source does not say (or says something that is not a number).
+
+    ``live_view_zoom``: the body's live-view zoom (1: none) and ``live_view_zoom_origin_px``
+    the zoomed window's top-left corner; ``drive_position_steps``: the focus drive's
+    running count, which the live session adds; ``sim_truth``: the simulated bench's
+    ground truth (a ``SimTruth``; ``core`` knows no simulator type).
+    """
+
+    source_kind: str | None = None
+    f_number: float | None = None
+    exposure_s: float | None = None
+    iso: float | None = None
+    focal_length_mm: float | None = None
+    focus_distance_mm: float | None = None
+    pupil_ratio: float | None = None
+    sensor_width_mm: float | None = None
+    sensor_height_mm: float | None = None
+    live_view_zoom: float | None = None
+    live_view_zoom_origin_px: tuple[float, float] | None = None
+    drive_position_steps: float | None = None
+    sim_truth: Any = None
+
+    @classmethod
+    def of(cls, metadata: Mapping[str, Any]) -> FrameInfo:
+        """The typed view of a frame's ``metadata``."""
+        kind = metadata.get("source_kind")
+        origin = metadata.get("live_view_zoom_origin_px")
+        numbers = {name: _number(metadata.get(name)) for name in _NUMBER_FIELDS}
+        return cls(source_kind=kind if isinstance(kind, str) else None,
+                   live_view_zoom_origin_px=tuple(origin) if isinstance(origin, (tuple, list)) and len(origin) == 2 else None,
+                   sim_truth=metadata.get("sim_truth"), **numbers)
+
+
+_NUMBER_FIELDS = ("f_number", "exposure_s", "iso", "focal_length_mm", "focus_distance_mm", "pupil_ratio", "sensor_width_mm",
+                  "sensor_height_mm", "live_view_zoom", "drive_position_steps")
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,7 +90,8 @@ class Frame:
         RGB, uint8, shape (H, W, 3), C-contiguous. Made read-only on construction.
     metadata:
         Source facts about this frame: exposure settings (``f_number``, ``exposure_s``,
-        ``iso``), the source file, the simulated bench's ground truth, ... Read-only.
+        ``iso``), the source file, the simulated bench's ground truth, ... Read-only;
+        readers take the facts they use from :attr:`info`, typed.
     source:
         The file this frame came from, when it came from one (folder and video sources).
     """
@@ -50,6 +101,8 @@ class Frame:
     image: np.ndarray
     metadata: Mapping[str, Any] = field(default_factory=dict)
     source: str | None = None
+    # The metadata typed (made once, with the frame).
+    info: FrameInfo = field(init=False, repr=False, compare=False, default=FrameInfo())
 
     def __post_init__(self) -> None:
         image = self.image
@@ -66,6 +119,7 @@ class Frame:
             image.flags.writeable = False
         object.__setattr__(self, "image", image)
         object.__setattr__(self, "metadata", _read_only_metadata(self.metadata))
+        object.__setattr__(self, "info", FrameInfo.of(self.metadata))
 
     @property
     def height_px(self) -> int:

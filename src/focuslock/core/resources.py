@@ -137,8 +137,8 @@ def line_of(path: Path, field: str, value: str | None = None) -> int | None:
     """The first line of ``path`` that sets ``field`` (``field =``), or that holds
     ``value`` when given; for errors found after parsing."""
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
+        lines = read_user_file(path).decode("utf-8").splitlines()
+    except (DataFileError, UnicodeDecodeError):
         return None
     pattern = re.compile(rf"^\s*\"?{re.escape(field)}\"?\s*=")
     for number, line in enumerate(lines, start=1):

@@ -13,6 +13,7 @@ do, shown as it is in the window, the status bar and on the command line.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -115,10 +116,12 @@ class Camera(Protocol):
         Returns the steps the source reports as moved (fewer at an end stop).
         """
 
-    def capture(self, folder: Path) -> list[Path]:
+    def capture(self, folder: Path, name: Callable[[str], str] | None = None) -> list[Path]:
         """Take a picture and download every resulting file into ``folder``.
 
-        Returns the paths written, each complete on disk before it is listed.
+        ``name``: each file's name from the one the camera gave it (None: the camera's),
+        so that a file is saved once under its final name. Returns the paths written, each
+        complete on disk before it is listed.
         """
 
     def get_settings(self) -> dict[str, Setting]:

@@ -277,14 +277,15 @@ class GPhotoCamera:
             widgets.write(drive.widget, value)
         return int(steps)
 
-    def capture(self, folder: Path) -> list[Path]:
-        """Trigger a capture and download every file it makes (RAW+JPEG pairs too)."""
+    def capture(self, folder: Path, name: Callable[[str], str] | None = None) -> list[Path]:
+        """Trigger a capture and download every file it makes (RAW+JPEG pairs too), each
+        saved as ``name`` calls it (the card's name when None)."""
         camera = self._require()
         folder = Path(folder)
         self._call(camera.trigger_capture, "capturing")
         written: list[Path] = []
         try:
-            return self._card(camera).collect_capture(folder, written)
+            return self._card(camera).collect_capture(folder, written, name)
         except CameraError as error:
             error.saved_paths = list(written)
             raise

@@ -58,9 +58,10 @@ class CardFiles:
                 pass
         return data
 
-    def collect_capture(self, folder: Path, written: list[Path]) -> list[Path]:
-        """Every file a triggered capture makes, saved in ``folder`` (and in ``written`` as
-        each arrives, so that a failure can tell what was saved)."""
+    def collect_capture(self, folder: Path, written: list[Path], name: Callable[[str], str] | None = None) -> list[Path]:
+        """Every file a triggered capture makes, saved in ``folder`` as ``name`` calls it
+        (the card's name when None; and in ``written`` as each arrives, so that a failure
+        can tell what was saved)."""
         gp, camera = self.gp, self.camera
         complete_at = None
         started = time.monotonic()
@@ -74,7 +75,7 @@ class CardFiles:
                 raise CameraError("The camera took no picture within 30 s; check the shutter and the focus mode.")
             kind, data = self.call(lambda: camera.wait_for_event(100), "waiting for the capture")
             if kind == gp.GP_EVENT_FILE_ADDED:
-                written.append(self.download(data.folder, data.name, folder))
+                written.append(self.download(data.folder, data.name, folder, name))
             elif kind == gp.GP_EVENT_CAPTURE_COMPLETE:
                 complete_at = time.monotonic()
             elif kind == gp.GP_EVENT_UNKNOWN and is_store_full(data):
@@ -88,9 +89,10 @@ class CardFiles:
             raise CameraError("The camera reported the capture complete but sent no file.")
         return written
 
-    def download(self, camera_folder: str, camera_name: str, folder: Path) -> Path:
-        """Download one file, verify it, save it as a new file, and only then (if asked)
-        delete it from the card."""
+    def download(self, camera_folder: str, camera_name: str, folder: Path,
+                 name: Callable[[str], str] | None = None) -> Path:
+        """Download one file, verify it, save it as a new file (named ``name(camera_name)``,
+        or as on the card), and only then (if asked) delete it from the card."""
         gp, camera = self.gp, self.camera
         info = self.call(lambda: camera.file_get_info(camera_folder, camera_name), f"reading {camera_name}'s size")
         expected = int(info.file.size) if info.file.fields & gp.GP_FILE_INFO_SIZE else None
@@ -107,7 +109,7 @@ class CardFiles:
             if jpeg_cut_short(data):
                 raise CameraError(f"{camera_name} arrived cut short ({len(data)} bytes, no end-of-image marker); "
                                   "it stays on the camera, capture it again.")
-        path = save_capture(folder, camera_name, data, stays_on_camera=True)
+        path = save_capture(folder, name(camera_name) if name is not None else camera_name, data, stays_on_camera=True)
         self.downloaded.append(path)
         if self.delete_after_download:
             self.call(lambda: camera.file_delete(camera_folder, camera_name), f"deleting {camera_name} from the camera")

@@ -8,6 +8,7 @@ PNG into the capture folder (what a focus puller on an HDMI feed expects).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -73,11 +74,12 @@ class PlaybackCamera:
     def drive_focus(self, steps: int) -> int:
         raise NotSupportedError(f"{self.name} cannot drive focus; use a tethered camera or the simulated bench.")
 
-    def capture(self, folder: Path) -> list[Path]:
+    def capture(self, folder: Path, name: Callable[[str], str] | None = None) -> list[Path]:
         if self._last_frame is None:
             raise CameraError("There is no frame to save yet; wait for live view to start.")
         frame = self._last_frame
-        return [save_capture(Path(folder), f"grab_{frame.sequence:06d}.png", encode_png(frame.image))]
+        grab = f"grab_{frame.sequence:06d}.png"
+        return [save_capture(Path(folder), name(grab) if name is not None else grab, encode_png(frame.image))]
 
     def get_settings(self) -> dict[str, Setting]:
         return {}

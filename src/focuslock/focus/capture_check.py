@@ -28,10 +28,11 @@ import numpy as np
 from focuslock.focus.exposure import ExposureNote, Levels, compare_levels, feature_levels
 from focuslock.focus.feature import extract_view
 from focuslock.focus.lock import LockSettings, Verdict, describe_blur, judge_feature
-from focuslock.focus.noise import single_frame_noise_sigma
+from focuslock.focus.noise import single_frame_noise, single_frame_noise_sigma
 from focuslock.focus.parts import FeatureReference
 
-__all__ = ["CLIPPED_REASON", "CaptureCheck", "check_capture", "judge_view", "reduce_to_width", "reference_levels"]
+__all__ = ["CLIPPED_REASON", "CaptureCheck", "capture_noise_sigma", "check_capture", "judge_view", "reduce_to_width",
+           "reference_levels"]
 
 # Why a feature whose highlights clip beyond the reference's is UNCERTAIN.
 CLIPPED_REASON = "highlights in the feature are clipped: lower the exposure for a trustworthy verdict"
@@ -75,6 +76,20 @@ def judge_view(grey: np.ndarray, roi_px: tuple[float, float, float, float], refe
     return judge_feature(reference.estimate(view, noise_sigma), settings, resolvable, unsure=unsure)
 
 
+def capture_noise_sigma(grey: np.ndarray, reference: FeatureReference) -> float:
+    """The noise σ to judge the capture ``grey`` (live-view scale) with: its single-frame
+    estimate, except where the capture cannot separate its noise from its texture (fine
+    detail everywhere: that estimate reads up to 2–4× high, and a noise read too high
+    reads the feature blurrier than the lock that read the same picture) — there no more
+    than the lock's own noise, measured on live view's still frames. A capture reduced to
+    live-view scale is no noisier than live view, and where its estimate can be trusted it
+    is used as it is: a capture noisier than the lock is never judged with less noise."""
+    estimate = single_frame_noise(grey)
+    if estimate.separable:
+        return estimate.sigma
+    return min(estimate.sigma, reference.whole.noise_sigma)
+
+
 def reference_levels(reference: FeatureReference) -> Levels | None:
     """The locked feature's exposure as the lock saw it: its view (grey, live-view scale)
     inside the context margin (None when the view holds nothing inside it)."""
@@ -102,7 +117,7 @@ def check_capture(path: Path, bgr: np.ndarray, live_size_px: tuple[int, int],
     box_file = tuple(v * to_file for v in box_live)
     exposure = _exposure(grey, box_live, bgr, box_file, reference)
     unsure = CLIPPED_REASON if exposure is not None and exposure.clipped_features else None
-    verdict = judge_view(grey, box_live, reference, settings, unsure=unsure)
+    verdict = judge_view(grey, box_live, reference, settings, unsure=unsure, noise_sigma=capture_noise_sigma(grey, reference))
     if verdict is None:
         return CaptureCheck(path, None, None, f"{path.name}: saved; the locked feature is outside this capture's frame.")
     shown = verdict.shown

@@ -152,10 +152,24 @@ def replace_file_atomically(path: Path, data: bytes) -> Path:
     crash leaves the old file or the new one, never half of one. Raises :class:`SaveError`."""
     path = Path(path)
     with written_temporary(path.parent, path.name, data) as temporary:
-        try:
-            os.replace(temporary, path)
-        except OSError as error:
-            raise save_error_for(error, path.name, path.parent) from None
+        return move_into_place(temporary, path, synced=True)
+
+
+def move_into_place(temporary: Path, path: Path, *, synced: bool = False) -> Path:
+    """The finished file ``temporary`` (written by someone else beside ``path``: a video
+    recorder's) renamed over ``path`` durably: its data flushed first (unless ``synced``),
+    then the rename, then the folder's entry. Raises :class:`SaveError` (one sentence)."""
+    path = Path(path)
+    try:
+        if not synced:
+            fd = os.open(temporary, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        os.replace(temporary, path)
+    except OSError as error:
+        raise save_error_for(error, path.name, path.parent) from None
     fsync_folder(path.parent)
     return path
 

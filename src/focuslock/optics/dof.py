@@ -25,20 +25,18 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from focuslock.optics.coc import ASSUMED_COC_PX, LIVE_VIEW_RESOLVES_COC_PX, LiveViewCoc, coc_in_live_view, conventional_coc_mm
+from focuslock.optics.coc import ASSUMED_COC_PX, LiveViewCoc
 from focuslock.optics.lens_limits import MAGNIFICATION_RANGE, MAX_DISTANCE_MM, OpticsError, check_lens, positive
 
 # The circle of confusion (optics/coc.py) and the lens checks (optics/lens_limits.py) have
-# their own modules; their names stay importable from here.
+# their own modules. ASSUMED_COC_PX and OpticsError stay importable from here only for
+# cli/analyze_cmd.py, cli/marks_cmds.py and cli/optics_cmds.py until they import them from
+# their homes; everything else does.
 __all__ = [
     "ASSUMED_COC_PX",
-    "LIVE_VIEW_RESOLVES_COC_PX",
     "DEFAULT_WAVELENGTH_NM",
     "DofResult",
     "FULL_STOPS",
-    "LiveViewCoc",
-    "coc_in_live_view",
-    "conventional_coc_mm",
     "OpticsError",
     "PlanningDepth",
     "aperture_covering",

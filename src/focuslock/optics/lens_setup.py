@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 from focuslock.core.errors import FocuslockError
 from focuslock.optics.catalog import Camera, Catalog, CatalogError, Lens, SensorFormat, load_catalog
+from focuslock.optics.coc import LiveViewCoc, coc_in_live_view
+from focuslock.optics.dof import DofResult, depth_of_field
 
 __all__ = ["ApertureSetup", "LensSetup", "LensSetupError", "SensorSetup", "lens_setup", "take_aperture", "take_sensor"]
 
@@ -53,14 +55,28 @@ class SensorSetup:
     height_mm: float | None = None
     coc_mm: float | None = None
 
+    def coc(self, frame_width_px: int) -> LiveViewCoc:
+        """The CoC in pixels of a take (or picture) ``frame_width_px`` wide shot on this sensor."""
+        return coc_in_live_view(frame_width_px, coc_mm=self.coc_mm, sensor_width_mm=self.width_mm,
+                                sensor_height_mm=self.height_mm)
+
 
 @dataclass(frozen=True)
 class ApertureSetup:
-    """The aperture and magnification a take was shot at (its defocus at the subject)."""
+    """The aperture and magnification a take was shot at (its defocus at the subject):
+    with the sensor's CoC they give the depth of field, and each blur becomes a distance
+    from the plane of focus. The focal length matters little at macro magnifications
+    (the depth of field there depends on N·c·(1 + m/p)/m²), hence its default."""
 
     f_number: float
     magnification: float
     focal_length_mm: float = 100.0
+    pupil_ratio: float = 1.0
+
+    def depth_of_field(self, coc_um: float) -> DofResult:
+        """The depth of field at a CoC of ``coc_um`` µm (:class:`~focuslock.optics.lens_limits.OpticsError` for impossible optics)."""
+        return depth_of_field(self.focal_length_mm, self.f_number, coc_um / 1000.0, magnification=self.magnification,
+                              pupil_ratio=self.pupil_ratio)
 
 
 def _catalog_entries(catalog: Catalog | None, lens: str | None, camera: str | None,

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from focuslock.optics.dof import DofResult, OpticsError, depth_of_field, plan_with
+from focuslock.optics.dof import DofResult, depth_of_field, plan_with
+from focuslock.optics.lens_limits import OpticsError
 
 __all__ = ["DriveCalibration", "StackPlan", "depth_to_far_end_mm", "load_drive_calibration", "plan_stack"]
 

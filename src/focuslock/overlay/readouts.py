@@ -12,7 +12,8 @@ from focuslock.focus.engine import FocusResult
 from focuslock.focus.judge import SHARPER_THAN_LOCK_REASON, describe_blur
 from focuslock.focus.lock import NO_DETAIL_WARNING, LockStatus
 from focuslock.focus.parts import PART_REASON
-from focuslock.optics.dof import DofResult, LiveViewCoc, depth_for_live_view_blur_mm, describe_depth
+from focuslock.optics.coc import LiveViewCoc
+from focuslock.optics.dof import DofResult, depth_for_live_view_blur_mm, describe_depth
 
 __all__ = ["STATE_WORDS", "PlainVerdict", "about_mm", "defocus_line", "hud_lines", "plain_hud_lines", "plain_verdict",
            "plain_warning"]

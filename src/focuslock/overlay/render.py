@@ -29,24 +29,15 @@ from focuslock.overlay.focus_map_layer import FocusMapLayer
 from focuslock.overlay.geometry import display_scale, loupe_origin, scaled_focus, without_peaking
 from focuslock.overlay.guides import draw_aspect_guide, draw_centre_mark, draw_grid, draw_histogram, draw_safe_areas
 from focuslock.overlay.hud import darken, draw_text_panel
-from focuslock.overlay.readouts import defocus_line, hud_lines
+from focuslock.overlay.readouts import hud_lines
 
-# The choices the renderer draws by. The names below the renderer's own in __all__ are
-# given here too for the importers that still take them from this module; their home is
-# focuslock.overlay.settings, .geometry and .readouts.
+# The choices the renderer draws by.
 from focuslock.overlay.settings import (
-    GHOST_MODES,
-    OVERLAY_CHOICES,
     OverlaySettings,
-    overlay_choices,
     parse_aspect,
-    with_overlay_choices,
 )
 
-__all__ = ["OverlayRenderer", "PreparedPicture",
-           # from their homes (see the import above)
-           "GHOST_MODES", "OVERLAY_CHOICES", "OverlaySettings", "defocus_line", "display_scale", "hud_lines",
-           "loupe_origin", "overlay_choices", "parse_aspect", "with_overlay_choices"]
+__all__ = ["OverlayRenderer", "PreparedPicture"]
 
 
 @dataclass(frozen=True, eq=False)

@@ -109,7 +109,7 @@ def hud_lines(analysis: LiveAnalysis, freshness: Freshness | None = None, drive_
         if coc.warning:
             # Wrapped: the HUD sits on the picture and must not run off its edge.
             lines += textwrap.wrap(coc.warning, width=_HUD_WRAP_CHARS)
-    truth = analysis.frame.metadata.get("sim_truth")
+    truth = analysis.frame.info.sim_truth
     if truth is not None:
         lines.append(f"Simulated bench: focus motor at {truth.focus_position_steps:+d} steps")
     if status.message and status.state != CameraState.LIVE:
@@ -130,7 +130,7 @@ def plain_lines(analysis: LiveAnalysis, freshness: Freshness, drive_step_um: flo
     fresh = f"{freshness.label.capitalize()}  ·  {rate}  ·  frame {age} old" + (
         f"  ·  {details_key}: details" if details_key else "")
     focus, optics, coc = (result.focus, result.optics, result.coc) if result is not None else (None, None, None)
-    lines = plain_hud_lines(focus, optics, coc, analysis.frame.metadata.get("drive_position_steps") if result else None,
+    lines = plain_hud_lines(focus, optics, coc, analysis.frame.info.drive_position_steps if result else None,
                             fresh, analysis.error, drive_step_um, window=details_key is not None)  # (a recording: no keys)
     if freshness.stale:
         # No new frame: that first (NO SIGNAL, ENDED, PAUSED and why), then the last verdict.
@@ -350,7 +350,7 @@ def record_session(session: LiveSession[FrameResult], seconds: float, out_dir: P
                 frame = analysis.frame
                 if first_time_s is None:
                     first_time_s = frame.timestamp_s
-                truth = frame.metadata.get("sim_truth")
+                truth = frame.info.sim_truth
                 write_row([
                     frame.sequence,
                     f"{frame.timestamp_s - first_time_s:.4f}",

@@ -8,19 +8,20 @@ which the session stores in the ``Analysis`` (``analysis.result``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from focuslock.core.frames import Analysis, Frame
+from focuslock.core.frames import Analysis, Frame, FrameInfo
 from focuslock.focus.engine import FocusEngine, FocusResult, FocusSettings
 from focuslock.optics.coc import LiveViewCoc, coc_in_live_view
 from focuslock.optics.dof import DofResult, depth_of_field
 from focuslock.optics.lens_limits import OpticsError
-from focuslock.overlay.render import OverlayRenderer, OverlaySettings, display_scale
+from focuslock.overlay.geometry import display_scale
+from focuslock.overlay.render import OverlayRenderer
+from focuslock.overlay.settings import OverlaySettings
 
 __all__ = ["FramePipeline", "FrameResult", "LiveAnalysis", "OpticsSettings", "PipelineSettings", "live_view_coc",
            "optics_for_frame"]
@@ -84,20 +85,20 @@ class PipelineSettings:
         return replace(self, focus=focus)
 
 
-def optics_for_frame(metadata: Mapping[str, Any], settings: OpticsSettings, coc: LiveViewCoc) -> DofResult | None:
+def optics_for_frame(info: FrameInfo, settings: OpticsSettings, coc: LiveViewCoc) -> DofResult | None:
     """The depth of field for a frame's reported settings with the CoC that judges the
     frame (``coc``, from :func:`live_view_coc`), or None when too little is known — also
     when that CoC has no size on the sensor (an unknown sensor): a depth of field drawn
     for another CoC than the one the verdict uses would contradict it."""
-    focal = settings.focal_length_mm or metadata.get("focal_length_mm")
-    f_number = metadata.get("f_number")
+    focal = settings.focal_length_mm or info.focal_length_mm
+    f_number = info.f_number
     if not focal or not f_number:
         return None
     coc_mm = settings.coc_mm if settings.coc_mm is not None else None if coc.coc_um is None else coc.coc_um / 1000.0
     if coc_mm is None:
         return None
-    pupil = settings.pupil_ratio or metadata.get("pupil_ratio") or 1.0
-    distance = settings.focus_distance_mm or metadata.get("focus_distance_mm")
+    pupil = settings.pupil_ratio or info.pupil_ratio or 1.0
+    distance = settings.focus_distance_mm or info.focus_distance_mm
     try:
         if settings.magnification:
             return depth_of_field(focal, f_number, coc_mm, magnification=settings.magnification, pupil_ratio=pupil,
@@ -110,18 +111,18 @@ def optics_for_frame(metadata: Mapping[str, Any], settings: OpticsSettings, coc:
     return None
 
 
-def _sensor_mm(metadata: Mapping[str, Any], settings: OpticsSettings) -> tuple[float | None, float | None]:
+def _sensor_mm(info: FrameInfo, settings: OpticsSettings) -> tuple[float | None, float | None]:
     if settings.sensor_width_mm:
         return settings.sensor_width_mm, settings.sensor_height_mm
-    return metadata.get("sensor_width_mm"), metadata.get("sensor_height_mm")
+    return info.sensor_width_mm, info.sensor_height_mm
 
 
-def live_view_coc(metadata: Mapping[str, Any], settings: OpticsSettings, live_view_width_px: int) -> LiveViewCoc:
+def live_view_coc(info: FrameInfo, settings: OpticsSettings, live_view_width_px: int) -> LiveViewCoc:
     """The CoC in pixels of this live view: the user's, or the body's CoC through the
     sensor width, the live-view width and the live-view zoom the frame reports."""
-    width, height = _sensor_mm(metadata, settings)
+    width, height = _sensor_mm(info, settings)
     return coc_in_live_view(live_view_width_px, coc_mm=settings.coc_mm, sensor_width_mm=width, sensor_height_mm=height,
-                            zoom=float(metadata.get("live_view_zoom") or 1.0), user_coc_px=settings.coc_px)
+                            zoom=float(info.live_view_zoom or 1.0), user_coc_px=settings.coc_px)
 
 
 class FramePipeline:
@@ -145,7 +146,7 @@ class FramePipeline:
             # The lock judges against the CoC of the optics (taken when it locks).
             focus_settings = replace(focus_settings, lock=replace(focus_settings.lock, coc_px=coc.coc_px))
         picture = self._prepare_beside_the_engine(frame, settings)
-        focus = self.engine.process(frame.image, focus_settings, frame.metadata.get("drive_position_steps"))
+        focus = self.engine.process(frame.image, focus_settings, frame.info.drive_position_steps)
         optics = self._optics_for(frame, settings.optics)
         display = self.overlay.render(frame.image, focus, settings.focus.peaking, settings.overlay,
                                       reference_rgb=settings.reference_rgb, optics=optics, metadata=frame.metadata,
@@ -174,17 +175,16 @@ class FramePipeline:
             helper.shutdown(wait=True)
 
     def _coc_for(self, frame: Frame, settings: OpticsSettings) -> LiveViewCoc:
-        meta = frame.metadata
-        key = (settings, frame.width_px, meta.get("sensor_width_mm"), meta.get("sensor_height_mm"), meta.get("live_view_zoom"))
+        info = frame.info
+        key = (settings, frame.width_px, info.sensor_width_mm, info.sensor_height_mm, info.live_view_zoom)
         if key != self._coc_key or self._coc is None:
-            self._coc_key, self._coc = key, live_view_coc(meta, settings, frame.width_px)
+            self._coc_key, self._coc = key, live_view_coc(info, settings, frame.width_px)
         return self._coc
 
     def _optics_for(self, frame: Frame, settings: OpticsSettings) -> DofResult | None:
-        meta = frame.metadata
+        info = frame.info
         coc = self._coc_for(frame, settings)
-        key = (settings, coc, meta.get("focal_length_mm"), meta.get("f_number"), meta.get("focus_distance_mm"),
-               meta.get("pupil_ratio"))
+        key = (settings, coc, info.focal_length_mm, info.f_number, info.focus_distance_mm, info.pupil_ratio)
         if key != self._optics_key:  # settings change rarely; frames repeat them
-            self._optics_key, self._optics = key, optics_for_frame(meta, settings, coc)
+            self._optics_key, self._optics = key, optics_for_frame(info, settings, coc)
         return self._optics

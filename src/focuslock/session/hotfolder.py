@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 import threading
 import time
 from collections.abc import Callable
@@ -38,6 +37,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from focuslock.core.file_kinds import NotRegularFile, open_regular
 from focuslock.devices.base import CorruptFrameError
 from focuslock.devices.folder import IMAGE_SUFFIXES, natural_key
 from focuslock.io.image_format import FileSource
@@ -73,17 +73,10 @@ def structure_complete(path: Path) -> bool | None:
     suffix = path.suffix.lower()
     try:
         # Without blocking, a regular file only: a pipe put in its place is never waited on.
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-                     | getattr(os, "O_BINARY", 0))
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                return False
+        with open_regular(path) as (fd, info):
             head = os.pread(fd, 8, 0)
             tail = os.pread(fd, 16, max(0, info.st_size - 16))
-        finally:
-            os.close(fd)
-    except OSError:
+    except (OSError, NotRegularFile):
         return False
     if head.startswith(b"\xff\xd8"):
         # JPEG: the end-of-image marker, perhaps followed by a few padding bytes.
@@ -256,17 +249,35 @@ def read_file_once(path: Path, decode: bool) -> FileRead:
     bytes hashed. Raises :class:`FileGone`."""
     name = path.name
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-                     | getattr(os, "O_BINARY", 0))
+        with open_regular(path) as (fd, info):
+            read = _read_open_file(fd, info, name, decode)
     except FileNotFoundError:
         raise FileGone(name) from None
+    except NotRegularFile:
+        return FileRead("", 0, None, f"{name} is not a regular file (a pipe, a device or a folder); it was not read "
+                                     "and its focus was not checked.")
     except OSError as error:
         return FileRead("", 0, None, f"{name} could not be opened ({error.strerror or error}); its focus was not checked.")
+    if isinstance(read, FileRead):
+        return read
+    buffer, digest, reason = read
+    bgr = None
+    if buffer is not None:
+        try:
+            bgr = decode_image(buffer, name)
+        except CorruptFrameError as error:
+            reason = str(error)
+        except MemoryError:
+            reason = f"{name} could not be decoded (not enough memory); its focus was not checked."
+    return FileRead(digest, int(info.st_size), bgr, reason)
+
+
+def _read_open_file(fd: int, info: os.stat_result, name: str, decode: bool
+                    ) -> FileRead | tuple[np.ndarray | None, str, str | None]:
+    """The open regular file ``fd`` read once (:func:`read_file_once`): why it was not
+    read (a :class:`FileRead`), or the bytes to decode (None: not to be decoded), their
+    checksum and why they are not decoded."""
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            return FileRead("", 0, None, f"{name} is not a regular file (a pipe, a device or a folder); it was not read "
-                                         "and its focus was not checked.")
         if info.st_size == 0:
             return FileRead(hashlib.sha256().hexdigest(), 0, None, f"{name} is empty (0 bytes): nothing was saved into "
                                                                    "it; its focus was not checked.")
@@ -299,14 +310,4 @@ def read_file_once(path: Path, decode: bool) -> FileRead:
         return FileRead("", 0, None, f"{name} could not be read ({error.strerror or error}); its focus was not checked.")
     except MemoryError:
         return FileRead("", 0, None, f"{name} could not be read (not enough memory); its focus was not checked.")
-    finally:
-        os.close(fd)
-    bgr = None
-    if decode:
-        try:
-            bgr = decode_image(buffer, name)
-        except CorruptFrameError as error:
-            reason = str(error)
-        except MemoryError:
-            reason = f"{name} could not be decoded (not enough memory); its focus was not checked."
-    return FileRead(digest.hexdigest(), info.st_size, bgr, reason)
+    return (buffer if decode else None), digest.hexdigest(), reason

@@ -22,10 +22,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from focuslock.core.box import BoxError
 from focuslock.devices.base import CorruptFrameError
@@ -33,9 +34,11 @@ from focuslock.devices.folder import list_images
 from focuslock.focus.feature_choice import FeatureChoice
 from focuslock.io.files import SaveError, save_new_file
 from focuslock.io.limits import decode_image, read_image_bytes
-from focuslock.session.recipe import Recipe, load_recipe
+from focuslock.session.database import DATABASE_NAME, SessionError
+from focuslock.session.recipe import Recipe, load_recipe_and_picture
+from focuslock.session.records import LoggedShot, ShotRecord
 from focuslock.session.shot_check import SessionSetup, SetupError, ShotJudge
-from focuslock.session.store import DATABASE_NAME, LoggedShot, SessionError, ShotRecord, ShotStore, relative_to_folder
+from focuslock.session.store import ShotStore, relative_to_folder
 
 __all__ = ["NewSessionLog", "RecipeOrigin", "SetupRequest", "open_session", "setup_conflict"]
 
@@ -79,6 +82,8 @@ class SetupRequest:
     as the user named them when one is known only from the reference picture
     (``center:WxH``, ``auto``: :mod:`focuslock.focus.feature_choice`), all of them in
     order, resolved in the reference when the session opens (``features_px`` None then).
+    ``picture``: ``reference``'s bytes and the picture decoded from them, when the recipe
+    that named it has read it already (read and decoded once per session).
     """
 
     features_px: tuple[Box, ...] | None = None
@@ -91,18 +96,20 @@ class SetupRequest:
     drift_limit_share: float | None = None
     recipe: RecipeOrigin | None = None
     choices: tuple[FeatureChoice, ...] = ()
+    picture: tuple[bytes, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_recipe(cls, path: Path) -> tuple[Recipe, SetupRequest]:
         """The recipe at ``path`` and the session setup it asks for (RecipeError, one
         sentence, for a recipe that cannot be used)."""
         path = Path(path)
-        recipe, _ = load_recipe(path)  # its reference picture and [xmp] table checked there too
+        recipe, data, picture = load_recipe_and_picture(path)  # its reference picture and [xmp] table checked there too
         optics = recipe.optics
         boxes = tuple((float(x), float(y), float(w), float(h)) for x, y, w, h in recipe.features_px)
         return recipe, cls(boxes, path.parent / recipe.reference,
                            optics.get("coc_px"), optics.get("coc_um"), optics.get("sensor_width_mm"), recipe.camera_name,
-                           recipe.lens, recipe.drift_limit_pct / 100.0, RecipeOrigin(recipe.name, path.name))
+                           recipe.lens, recipe.drift_limit_pct / 100.0, RecipeOrigin(recipe.name, path.name),
+                           picture=(data, picture))
 
     def with_drift_limit_pct(self, percent: float | None) -> SetupRequest:
         """The request with the drift limit given as a share of the width in % (None: as it is)."""
@@ -130,28 +137,32 @@ def open_session(session_dir: Path, folder: Path | None, request: SetupRequest):
         if stored and store is not None:
             setup = _stored_setup(session_dir, stored)
             reference = _read(session_dir / setup.reference, "The session's reference picture")
-            request_reference = None if request.reference is None else _read(request.reference, "The reference picture")
-            request = _resolved(request, request_reference or reference, request.reference or setup.reference)
+            request_reference = None if request.reference is None else _request_bytes(request)
+            reference_bgr = _decoded(reference, setup.reference)
+            if request.choices:  # resolved in the picture the request names (decoded once)
+                request = _resolved(request, reference_bgr if request_reference in (None, reference)
+                                    else _decoded(request_reference, Path(request.reference or setup.reference).name))
             conflict = setup_conflict(session_dir, stored, reference, request, request_reference)
             if conflict:
                 raise SessionError(conflict)
             logger.info("Session %s resumed (%d shots logged)", session_dir, store.shot_count())
-            return store, _judge(reference, setup)
+            return store, _judge(reference_bgr, setup)
         if not request.features_px and not request.choices:
             raise SessionError("A new session needs the feature that must be sharp: --roi X,Y,W,H (in the reference "
                                "picture's pixels), or a recipe.")
         source = request.reference or _first_picture(folder)
         if source is None:
             raise SessionError(f"There is no picture in {folder} yet to take as the reference; give one with --reference FILE.")
-        data = _read(Path(source), "The reference picture")
-        request = _resolved(request, data, source)
+        data = _request_bytes(request) if request.reference is not None else _read(Path(source), "The reference picture")
+        reference_bgr = request.picture[1] if request.picture is not None else _decoded(data, Path(source).name)
+        request = _resolved(request, reference_bgr)
         assert request.features_px is not None  # given, or resolved from the choices just now
         name = _free_name(session_dir, f"reference{Path(source).suffix.lower()}")
         setup = SessionSetup(reference=name, features_px=tuple(request.features_px), coc_px=request.coc_px,
                              coc_um=request.coc_um, sensor_width_mm=request.sensor_width_mm,
                              drift_limit_share=0.01 if request.drift_limit_share is None else request.drift_limit_share,
                              camera=request.camera, lens=request.lens)
-        judge = _judge(data, setup)
+        judge = _judge(reference_bgr, setup)
         return NewSessionLog(session_dir, setup, data, request, store), judge
     except BaseException:
         if store is not None:
@@ -270,15 +281,15 @@ def _stored_setup(session_dir: Path, stored: dict) -> SessionSetup:
                            "start a new session folder — the captures themselves are untouched.") from None
 
 
-def _resolved(request: SetupRequest, reference: bytes, name: Path | str) -> SetupRequest:
-    """``request`` with its ``choices`` resolved in the reference picture (its encoded
-    bytes): the boxes in ``features_px``; SessionError (one sentence) for one not inside it."""
+def _resolved(request: SetupRequest, reference_bgr: np.ndarray) -> SetupRequest:
+    """``request`` with its ``choices`` resolved in the reference picture (decoded): the
+    boxes in ``features_px``; SessionError (one sentence) for one not inside it."""
     if not request.choices:
         return request
     try:
-        rgb = cv2.cvtColor(decode_image(reference, Path(name).name), cv2.COLOR_BGR2RGB)
+        rgb = cv2.cvtColor(reference_bgr, cv2.COLOR_BGR2RGB)
         boxes = tuple(_float_box(choice.resolve(rgb, "reference picture").box.as_tuple()) for choice in request.choices)
-    except (CorruptFrameError, BoxError) as error:
+    except BoxError as error:
         raise SessionError(str(getattr(error, "user_message", None) or error)) from None
     return replace(request, features_px=boxes)
 
@@ -288,11 +299,23 @@ def _float_box(box: tuple[int, int, int, int]) -> Box:
     return float(x), float(y), float(w), float(h)
 
 
-def _judge(reference: bytes, setup: SessionSetup) -> ShotJudge:
+def _decoded(reference: bytes, name: Path | str) -> np.ndarray:
+    """The reference picture decoded from its bytes (once per session)."""
     try:
-        reference_bgr = decode_image(reference, Path(setup.reference).name)
+        return decode_image(reference, Path(name).name)
     except CorruptFrameError as error:
         raise SessionError(f"The session's reference picture cannot be read: {error.reason}") from None
+
+
+def _request_bytes(request: SetupRequest) -> bytes:
+    """The bytes of the reference picture ``request`` names (as its recipe read them, or read now)."""
+    if request.picture is not None:
+        return request.picture[0]
+    assert request.reference is not None
+    return _read(request.reference, "The reference picture")
+
+
+def _judge(reference_bgr: np.ndarray, setup: SessionSetup) -> ShotJudge:
     try:
         return ShotJudge(reference_bgr, setup)
     except SetupError as error:

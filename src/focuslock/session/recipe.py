@@ -35,12 +35,12 @@ from focuslock.core.errors import FocuslockError
 from focuslock.core.resources import DataFileError, is_box, is_finite_number, read_user_file
 from focuslock.devices.base import Camera, CameraError, CorruptFrameError
 from focuslock.io.files import SaveError, replace_file_atomically
-from focuslock.io.limits import read_image_file
+from focuslock.io.limits import decode_image, read_image_bytes
 from focuslock.session.naming import DEFAULT_PATTERN, NamePattern, NamingError
 from focuslock.session.xmp import RatingPolicy
 
 __all__ = ["Recipe", "RecipeError", "SettingDifference", "apply_settings", "default_xmp_table", "diff_settings", "load_recipe",
-           "read_camera_settings", "save_recipe", "settings_of", "with_studio_defaults"]
+           "load_recipe_and_picture", "read_camera_settings", "save_recipe", "settings_of", "with_studio_defaults"]
 
 FORMAT = 1
 _OPTICS_NUMBERS = ("sensor_width_mm", "coc_um", "coc_px", "focal_length_mm", "f_number", "magnification", "pupil_ratio")
@@ -197,6 +197,13 @@ def with_studio_defaults(recipe: Recipe) -> Recipe:
 
 def load_recipe(path: Path) -> tuple[Recipe, np.ndarray]:
     """The recipe at ``path`` and its reference picture (BGR)."""
+    recipe, _, reference = load_recipe_and_picture(path)
+    return recipe, reference
+
+
+def load_recipe_and_picture(path: Path) -> tuple[Recipe, bytes, np.ndarray]:
+    """The recipe at ``path``, its reference picture's bytes as read (bounded) and the
+    picture decoded from them (BGR): read and decoded once, for a session to keep."""
     path = Path(path)
     if not os.path.lexists(path):
         raise RecipeError(f"There is no recipe at {path}.")
@@ -214,13 +221,14 @@ def load_recipe(path: Path) -> tuple[Recipe, np.ndarray]:
     reference_path = path.parent / recipe.reference
     if Path(recipe.reference).name != recipe.reference:
         raise RecipeError(f"{path.name}: the reference must be a file name beside the recipe, not {recipe.reference!r}.")
+    if not reference_path.is_file():
+        raise RecipeError(f"{path.name}: its reference picture {recipe.reference} is missing or unreadable beside it.")
     try:
-        reference = read_image_file(reference_path) if reference_path.is_file() else None
+        picture = read_image_bytes(reference_path).tobytes()
+        reference = decode_image(picture, reference_path.name)
     except CorruptFrameError as error:
         raise RecipeError(f"{path.name}: {error}") from None
-    if reference is None:
-        raise RecipeError(f"{path.name}: its reference picture {recipe.reference} is missing or unreadable beside it.")
-    return recipe, reference
+    return recipe, picture, reference
 
 
 def _from_mapping(data: dict, file_name: str) -> Recipe:

@@ -28,19 +28,20 @@ import html
 import io
 import math
 import os
-import stat
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from focuslock.core.file_kinds import NotRegularFile, open_regular
 from focuslock.core.resources import is_finite_number
 from focuslock.devices.base import CorruptFrameError
 from focuslock.io.csv_safe import safe_row
 from focuslock.io.limits import read_image_file
+from focuslock.session.records import LoggedShot
 from focuslock.session.review import crop_window
 from focuslock.session.shot_check import SessionSetup, SetupError
-from focuslock.session.store import LoggedShot, ShotStore
+from focuslock.session.store import ShotStore
 from focuslock.session.verdict import ShotOutcome, logged_exposure
 
 __all__ = ["CONTENT_SECURITY_POLICY", "CSV_COLUMNS", "MAX_FEATURES_IN_CSV", "render_report", "written_by_focuslock"]
@@ -188,16 +189,10 @@ def written_by_focuslock(path: Path) -> bool:
     if not os.path.lexists(path):
         return True
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-                     | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
+        with open_regular(path, follow_links=False) as (fd, _):
+            head = os.read(fd, 4096)
+    except (OSError, NotRegularFile):
         return False
-    try:
-        head = os.read(fd, 4096) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
-    except OSError:
-        head = b""
-    finally:
-        os.close(fd)
     if path.suffix.lower() == ".csv":
         return head.startswith(",".join(CSV_COLUMNS[:4]).encode() + b",")
     # (reports written before the generator line carry the policy, as the page escapes it)

@@ -45,6 +45,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from focuslock.core.box import MIN_FEATURE_PX
 from focuslock.core.errors import FocuslockError
 from focuslock.core.resources import is_box, is_finite_number
 from focuslock.devices.base import CorruptFrameError
@@ -214,8 +215,8 @@ class ShotJudge:
         smaller = file_width < ref_w
         for index, roi in enumerate(self.setup.features_px):
             x, y, w, h = (int(round(float(v) * scale)) for v in roi)
-            if w < 8 or h < 8:
-                raise _TooSmall(f"Feature {index + 1} ({_roi_text(roi)}) is under 8 px a side " + (
+            if w < MIN_FEATURE_PX or h < MIN_FEATURE_PX:
+                raise _TooSmall(f"Feature {index + 1} ({_roi_text(roi)}) is under {MIN_FEATURE_PX} px a side " + (
                     "at this size; judge the full-size file" if smaller else "at the working scale; draw a larger box."))
             if smaller:  # the reduced reference's height was rounded: keep an edge box inside
                 x, y = min(max(x, 0), grey.shape[1] - w), min(max(y, 0), grey.shape[0] - h)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from focuslock.optics.coc import coc_in_live_view
-from focuslock.simulators.sim import LIVE_VIEW_ZOOMS, BenchConfig, SimulatedBench, landmark_on_view
+from focuslock.simulators.bench_config import BenchConfig, landmark_on_view
+from focuslock.simulators.sim import LIVE_VIEW_ZOOMS, SimulatedBench
 
 __all__ = ["DEMO_MIN_COC_PX", "DemoView", "demo_feature", "demo_swing_steps", "demo_view"]
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -24,7 +25,7 @@ from focuslock.devices.base import CameraError, Capabilities
 from focuslock.devices.playback import FramePacer
 from focuslock.devices.zoom import ZoomError, ZoomWindow
 from focuslock.io.files import save_capture
-from focuslock.simulators.bench_config import MAX_BENCH_MAGNIFICATION, BenchConfig, landmark_on_view
+from focuslock.simulators.bench_config import BenchConfig
 from focuslock.simulators.bench_link import BenchLink
 from focuslock.simulators.sim_motion import crop_at_offset
 from focuslock.simulators.sim_render import LayerBlurCache, composite, shared_blur_caches
@@ -35,9 +36,10 @@ from focuslock.simulators.sim_truth import BenchTruth, SimTruth
 
 # The configuration (bench_config.py), the cable (bench_link.py), the settings
 # (sim_settings.py), the sensor (sim_sensor.py), the subject's place (sim_motion.py) and
-# the ground truth (sim_truth.py) have their own modules; their public names stay
-# importable from here.
-__all__ = ["MAX_BENCH_MAGNIFICATION", "BenchConfig", "BenchLink", "SimulatedBench", "SimTruth", "landmark_on_view"]
+# the ground truth (sim_truth.py) have their own modules. BenchConfig stays importable
+# from here only for cli/camera_cmds.py, cli/live_cmds.py and cli/marks_cmds.py until they
+# import it from simulators/bench_config.py; everything else does.
+__all__ = ["BenchConfig", "SimulatedBench"]
 
 # A capture of at most this many pixels keeps its layers' blur ladder for the next
 # capture (SimulatedBench._capture_blur_caches): up to ~100 MB at this size.
@@ -276,7 +278,7 @@ class SimulatedBench(BenchTruth, BenchSettings):
         self.focus_position_steps = target
         return moved
 
-    def capture(self, folder: Path) -> list[Path]:
+    def capture(self, folder: Path, name: Callable[[str], str] | None = None) -> list[Path]:
         """Render the scene at full sensor resolution and save it as a JPEG."""
         self.link.check()
         folder = Path(folder)
@@ -297,4 +299,5 @@ class SimulatedBench(BenchTruth, BenchSettings):
         if not ok:
             raise CameraError("The simulated bench could not encode the capture.")
         self._capture_number += 1
-        return [save_capture(folder, f"SIM_{self._capture_number:04d}.JPG", jpeg.tobytes())]
+        card_name = f"SIM_{self._capture_number:04d}.JPG"
+        return [save_capture(folder, name(card_name) if name is not None else card_name, jpeg.tobytes())]

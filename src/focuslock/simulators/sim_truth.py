@@ -33,10 +33,10 @@ class SimTruth:
 
     @classmethod
     def of(cls, frame: Frame) -> SimTruth:
-        try:
-            return frame.metadata["sim_truth"]
-        except KeyError:
-            raise ValueError("This frame did not come from the simulated bench.") from None
+        truth = frame.info.sim_truth
+        if not isinstance(truth, SimTruth):
+            raise ValueError("This frame did not come from the simulated bench.")
+        return truth
 
 
 class BenchTruth(BenchOptics):

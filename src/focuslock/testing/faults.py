@@ -134,13 +134,14 @@ class FaultyCamera:
             raise CameraBusyError(f"{self.name} is busy (injected fault); the focus move was not made.")
         return self.inner.drive_focus(steps)
 
-    def capture(self, folder: Path) -> list[Path]:
+    def capture(self, folder: Path, name: Callable[[str], str] | None = None) -> list[Path]:
         if not self._fault("download"):
-            return self.inner.capture(folder)
+            return self.inner.capture(folder, name)
         # The body takes the picture; the cable goes after its first file reached the disk.
         with tempfile.TemporaryDirectory(prefix="focuslock-fault-") as staging:
             taken = self.inner.capture(Path(staging))
-            saved = [save_capture(Path(folder), path.name, path.read_bytes()) for path in taken[:1]]
+            saved = [save_capture(Path(folder), name(path.name) if name is not None else path.name, path.read_bytes())
+                     for path in taken[:1]]
         raise self._cut_mid_download(saved)
 
     def _cut_mid_download(self, saved: list[Path]) -> CameraDisconnectedError:

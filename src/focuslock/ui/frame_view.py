@@ -15,6 +15,8 @@ import cv2
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from focuslock.core.box import MIN_FEATURE_PX
+
 __all__ = ["FrameView", "drag_to_roi"]
 
 BACKGROUND_RGB = (20, 20, 20)
@@ -33,7 +35,7 @@ def drag_to_roi(start: tuple[float, float], end: tuple[float, float], frame_size
     y0, y1 = sorted((start[1], end[1]))
     x0, y0 = max(0, int(round(x0))), max(0, int(round(y0)))
     x1, y1 = min(width, int(round(x1))), min(height, int(round(y1)))
-    if x1 - x0 < 8 or y1 - y0 < 8:
+    if x1 - x0 < MIN_FEATURE_PX or y1 - y0 < MIN_FEATURE_PX:
         return None
     return x0, y0, x1 - x0, y1 - y0
 

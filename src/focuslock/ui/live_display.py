@@ -69,7 +69,7 @@ class LiveDisplay:
         if lock is not None:
             verdict = plain_verdict(lock, result.optics if result is not None else None,
                                     result.coc if result is not None else None,
-                                    analysis.frame.metadata.get("drive_position_steps"), self.step_um())
+                                    analysis.frame.info.drive_position_steps, self.step_um())
             self.banner.show_verdict(verdict, details=self.details())
             self.plot.add(now - self.started_s, lock.coc_share, 0.5, 1.0)
             if self.beep_on_soft() and lock.state.value == "soft" and self._previous_state != "soft":

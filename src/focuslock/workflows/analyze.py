@@ -16,19 +16,17 @@ from pathlib import Path
 
 from focuslock.focus.lock import LockSettings
 from focuslock.focus.measure import DEFAULT_MEASURE, MEASURES
+from focuslock.optics.lens_setup import ApertureSetup, SensorSetup
 from focuslock.workflows.overlay_video import OVERLAY_MODES
-from focuslock.workflows.take_input import AnalysisError, InputFrame, input_paths, is_video, iter_input
-from focuslock.workflows.take_optics import TakeLens, TakeSensor
-from focuslock.workflows.take_outputs import plot_path_for, report_json, summary_lines, write_csv
-from focuslock.workflows.take_pass import run_pass
+from focuslock.workflows.take_input import AnalysisError, input_paths, is_video
+from focuslock.workflows.take_outputs import plot_path_for, summary_lines, write_csv
+from focuslock.workflows.take_pass import ProgressCallback, run_pass
 from focuslock.workflows.take_replay import Replay, ReplayMiss
-from focuslock.workflows.take_report import AnalysisReport, FrameRecord
+from focuslock.workflows.take_report import AnalysisReport
 
-# The command's public face: analyze itself, and the names of the parts it is made of
-# that its callers use (their homes: take_input, take_optics, take_outputs, take_report).
-__all__ = ["analyze",
-           "AnalysisError", "AnalysisReport", "FrameRecord", "InputFrame", "TakeLens", "TakeSensor", "input_paths",
-           "is_stack", "iter_input", "plot_path_for", "report_json", "summary_lines", "write_csv"]
+# The command: analyze itself, and whether a target is judged as a stack. Its parts
+# live in their homes (take_input, take_outputs, take_pass, take_report).
+__all__ = ["analyze", "is_stack"]
 
 
 def is_stack(target: str) -> bool:
@@ -40,8 +38,8 @@ def is_stack(target: str) -> bool:
 
 def analyze(target: str, roi_px: tuple[int, int, int, int], *, lock_frame: int | None = None, lock_best: bool = False,
             track: bool = True, measure: str = DEFAULT_MEASURE, lock_settings: LockSettings | None = None,
-            overlay_video: Path | None = None, progress: bool = False, sensor: TakeSensor | None = None,
-            lens: TakeLens | None = None, overlay: str = "peaking") -> AnalysisReport:
+            overlay_video: Path | None = None, progress: ProgressCallback | None = None,
+            sensor: SensorSetup | None = None, lens: ApertureSetup | None = None, overlay: str = "peaking") -> AnalysisReport:
     """Analyse every frame of ``target`` for the feature in ``roi_px``.
 
     ``roi_px`` is where the feature is in the lock frame (``lock_frame``; by default frame
@@ -53,7 +51,9 @@ def analyze(target: str, roi_px: tuple[int, int, int, int], *, lock_frame: int |
     With ``sensor`` the CoC comes from the optics (the sensor's CoC in the take's
     pixels) instead of ``lock_settings.coc_px``, and blurs are also given in µm; with
     ``lens`` too, as µm of defocus at the subject. ``overlay``: what ``overlay_video``
-    paints, one of :data:`OVERLAY_MODES` (peaking, or the focus map).
+    paints, one of :data:`OVERLAY_MODES` (peaking, or the focus map). ``progress``: told
+    how far each pass is (:class:`~focuslock.workflows.take_pass.PassProgress`); the
+    command line draws it, library code never writes to the terminal.
     """
     if overlay not in OVERLAY_MODES:
         raise AnalysisError(f"Unknown overlay {overlay!r}; use one of {', '.join(OVERLAY_MODES)}.")
@@ -71,14 +71,14 @@ def analyze(target: str, roi_px: tuple[int, int, int, int], *, lock_frame: int |
     if not lock_best:
         lock_index = int(lock_frame) if lock_frame else 0
         return run_pass(target, roi_px, lock_index, track, measure, lock_settings, overlay_video,
-                        "analyze" if progress else None, sensor, lens, overlay=overlay)
+                        progress, sensor, lens, overlay=overlay)
     # A first pass locked on frame 0 finds the sharpest frame; the second locks there,
     # replaying what the first kept (an overlay video needs whole frames: decoded again).
     kept = Replay() if overlay_video is None else None
     # Both passes show their progress: the first (which decodes) is most of the time.
-    first = run_pass(target, roi_px, 0, track, measure, lock_settings, None,
-                     "analyze, finding the sharpest frame" if progress else None, sensor, None, keep=kept)
-    second_label = "analyze, against the sharpest frame" if progress else None
+    first = run_pass(target, roi_px, 0, track, measure, lock_settings, None, progress, sensor, None, keep=kept,
+                     label="analyze, finding the sharpest frame")
+    second_label = "analyze, against the sharpest frame"
     best = first.best_frame
     if best is None:
         raise AnalysisError(f"The feature could not be measured in any frame of {target}.")
@@ -87,11 +87,11 @@ def analyze(target: str, roi_px: tuple[int, int, int, int], *, lock_frame: int |
     if kept is not None and kept.complete:
         kept.frame_count_hint = first.frame_count_hint
         try:
-            return run_pass(target, best_roi, best, track, measure, lock_settings, None, second_label, sensor, lens,
-                            replay=kept)
+            return run_pass(target, best_roi, best, track, measure, lock_settings, None, progress, sensor, lens,
+                            replay=kept, label=second_label)
         except ReplayMiss:
             pass  # the second pass's tracker went beyond what was kept: decode again
         finally:
             kept.release()
-    return run_pass(target, best_roi, best, track, measure, lock_settings, overlay_video, second_label, sensor, lens,
-                    overlay=overlay)
+    return run_pass(target, best_roi, best, track, measure, lock_settings, overlay_video, progress, sensor, lens,
+                    overlay=overlay, label=second_label)

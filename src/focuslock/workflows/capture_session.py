@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from focuslock.core.errors import FocuslockError
+from focuslock.session.database import SessionError
 from focuslock.session.naming import DEFAULT_PATTERN, NamePattern, NamingError
 from focuslock.session.opening import SetupRequest, open_session
 from focuslock.session.recipe import Recipe, RecipeError
-from focuslock.session.store import SessionError
 from focuslock.workflows.watch import CaptureLog, WatchOptions
 
 __all__ = ["CaptureSessionError", "open_capture_session", "recipe_request"]

@@ -74,7 +74,7 @@ class DriveSweep:
         for _ in range(5):
             try:
                 frame = self.camera.read_frame()
-                self.live_view_zoom = float(frame.metadata.get("live_view_zoom") or 1.0)
+                self.live_view_zoom = float(frame.info.live_view_zoom or 1.0)
                 return self.pipeline(frame, self.settings)
             except CorruptFrameError:
                 continue

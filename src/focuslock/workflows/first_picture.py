@@ -20,10 +20,11 @@ from pathlib import Path
 
 from focuslock.devices.folder import IMAGE_SUFFIXES, list_images
 from focuslock.session import opening
+from focuslock.session.database import DATABASE_NAME, SessionError
 from focuslock.session.hotfolder import HotFolder
 from focuslock.session.opening import SetupRequest
 from focuslock.session.shot_check import ShotJudge
-from focuslock.session.store import DATABASE_NAME, SessionError, ShotStore
+from focuslock.session.store import ShotStore
 
 __all__ = ["needs_a_first_picture", "open_on_first_picture"]
 

@@ -28,7 +28,8 @@ from focuslock.focus.feature import extract_view
 from focuslock.focus.judge import MAX_COC_PX
 from focuslock.focus.parts import FeatureReference
 from focuslock.runtime.pipeline import FrameResult, PipelineSettings
-from focuslock.workflows.calibrate import ARM_BLUR_COC, MIN_BACKLASH_GUARD_STEPS, CalibrationError, DriveSweep, fit_sweep
+from focuslock.workflows.calibration_fit import fit_sweep
+from focuslock.workflows.drive_sweep import ARM_BLUR_COC, MIN_BACKLASH_GUARD_STEPS, CalibrationError, DriveSweep
 
 __all__ = ["DriveCounter", "GoToResult", "Mark", "MarkError", "MarkStore", "check_mark_name", "default_marks_folder", "go_to_mark",
            "take_mark"]

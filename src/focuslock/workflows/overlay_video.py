@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 
 import numpy as np
 
 from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.focus.peaking import FOCUS_MAP_DISPLAY
-from focuslock.io.files import save_error_for
+from focuslock.io.files import SaveError, move_into_place, save_error_for
 from focuslock.io.recording import RecordingError, VideoRecorder
 from focuslock.overlay.focus_layer import STATE_COLOURS_RGB
 from focuslock.overlay.focus_map_layer import FocusMapLayer
@@ -65,6 +64,6 @@ class OverlayVideoWriter:
         segments = self.recorder.close()
         if complete and segments:
             try:
-                os.replace(self.temporary, self.path)
-            except OSError as error:
-                raise AnalysisError(str(save_error_for(error, self.path.name, self.path.parent))) from None
+                move_into_place(self.temporary, self.path)
+            except SaveError as error:
+                raise AnalysisError(str(error)) from None

@@ -17,11 +17,12 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from focuslock.core.resources import is_finite_number
+from focuslock.core.resources import DataFileError, is_finite_number, read_user_file
 from focuslock.optics.coc import coc_in_picture
 from focuslock.optics.lens_limits import OpticsError
 
@@ -95,11 +96,11 @@ def manifest_fields(step_um: float | None, coc_mm: float | None, sensor_width_mm
 def read_manifest(folder: Path) -> StackManifest | None:
     """``stack.json`` in ``folder``, or None when there is none or it cannot be read as one."""
     path = Path(folder) / MANIFEST_NAME
+    if not os.path.lexists(path):
+        return None
     try:
-        if not path.is_file() or path.stat().st_size > _MAX_BYTES:
-            return None
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        data = json.loads(read_user_file(path, "stack manifest", _MAX_BYTES).decode("utf-8"))
+    except (DataFileError, UnicodeDecodeError, ValueError, RecursionError):
         return None
     if not isinstance(data, dict):
         return None

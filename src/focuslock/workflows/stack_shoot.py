@@ -108,7 +108,7 @@ def optics_of(camera: Camera, settings: PipelineSettings | None = None) -> tuple
     if optics is None:
         raise StackShootError("Planning a stack needs the optics: a source that reports its lens, aperture and "
                               "focus distance, and the sensor.")
-    return optics, frame.metadata.get("sensor_width_mm")
+    return optics, frame.info.sensor_width_mm
 
 
 def shoot_stack(camera: Camera, positions_steps: list[int], folder: Path, *,

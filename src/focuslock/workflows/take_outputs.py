@@ -13,7 +13,8 @@ from pathlib import Path
 import cv2
 
 from focuslock.io.outputs import OutputError, replace_file
-from focuslock.optics.dof import LIVE_VIEW_RESOLVES_COC_PX, describe_depth
+from focuslock.optics.coc import LIVE_VIEW_RESOLVES_COC_PX
+from focuslock.optics.dof import describe_depth
 from focuslock.overlay.plot import draw_sharpness_plot
 from focuslock.workflows.take_input import AnalysisError
 from focuslock.workflows.take_report import FRAME_NUMBER_DIGITS, AnalysisReport

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -19,13 +19,32 @@ from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.focus.lock import MAX_COC_PX, FocusState, LockSettings
 from focuslock.focus.peaking import PeakingSettings
 from focuslock.focus.take_noise import NEIGHBOURS, pair_noise_sigmas
+from focuslock.optics.lens_limits import OpticsError
+from focuslock.optics.lens_setup import ApertureSetup, SensorSetup
 from focuslock.workflows.overlay_video import OverlayVideoWriter
 from focuslock.workflows.take_input import AnalysisError, InputFrame, Prefetch, iter_input, take_frame_rate
-from focuslock.workflows.take_optics import TakeLens, TakeSensor
 from focuslock.workflows.take_replay import Replay
 from focuslock.workflows.take_report import AnalysisReport, FrameRecord, WrittenFiles
 
-__all__ = ["is_judged", "read_lock_frame", "run_pass"]
+__all__ = ["PassProgress", "ProgressCallback", "is_judged", "read_lock_frame", "run_pass"]
+
+
+@dataclass(frozen=True)
+class PassProgress:
+    """How far a pass through a take is, for whoever shows it (the command line draws a
+    bar on a terminal): ``label`` which pass, ``done`` the frames read, ``total`` how many
+    there are (None: not known — a header's frame count is a claim, never a total),
+    ``fps`` frames a second so far; ``finished``: the pass has ended (the last call)."""
+
+    label: str
+    done: int
+    total: int | None
+    fps: float
+    finished: bool = False
+
+
+# Told after every frame of a pass, and once when the pass ends.
+ProgressCallback = Callable[[PassProgress], None]
 
 
 def _roi_inside(roi: tuple[int, int, int, int], shape: tuple[int, ...]) -> None:
@@ -47,10 +66,12 @@ def _fine_energy(record: FrameRecord) -> float:
 
 
 def run_pass(target: str, roi_px, lock_index: int, track: bool, measure: str, lock_settings: LockSettings,
-         overlay_video: Path | None, progress: str | None, sensor: TakeSensor | None, lens: TakeLens | None,
-         keep: Replay | None = None, replay: Replay | None = None, overlay: str = "peaking") -> AnalysisReport:
+         overlay_video: Path | None, progress: ProgressCallback | None, sensor: SensorSetup | None,
+         lens: ApertureSetup | None, keep: Replay | None = None, replay: Replay | None = None, overlay: str = "peaking",
+         label: str = "analyze") -> AnalysisReport:
     """One pass: lock on frame ``lock_index`` at ``roi_px``, then judge every frame.
-    ``progress``: the label of a progress line on stderr (None: no line). ``keep``: what
+    ``progress``: told how far the pass is (:class:`PassProgress`, as ``label``; None:
+    nobody asks; library code never draws it). ``keep``: what
     a second pass may replay is kept there; ``replay``: the frames come from a first
     pass's ``keep`` (raises :class:`~focuslock.workflows.take_replay.ReplayMiss` where it does not hold what this pass
     reads)."""
@@ -60,7 +81,10 @@ def run_pass(target: str, roi_px, lock_index: int, track: bool, measure: str, lo
     _roi_inside(roi_px, lock_rgb.shape)
     coc = sensor.coc(lock_rgb.shape[1]) if sensor is not None else None
     # Before the pass, so that impossible optics stop the run at once.
-    dof = lens.depth_of_field(coc.coc_um) if lens is not None and coc is not None and coc.coc_um else None
+    try:
+        dof = lens.depth_of_field(coc.coc_um) if lens is not None and coc is not None and coc.coc_um else None
+    except OpticsError as error:
+        raise AnalysisError(str(error)) from None
     if coc is not None and sensor is not None:
         try:
             lock_settings = dataclasses.replace(lock_settings, coc_px=coc.coc_px)
@@ -92,6 +116,7 @@ def run_pass(target: str, roi_px, lock_index: int, track: bool, measure: str, lo
     writer = OverlayVideoWriter(overlay_video, take_frame_rate(target), overlay) if overlay_video is not None else None
     started = time.monotonic()
     completed = False
+    done = 0
     try:
         for item in prefetch:
             if item.rgb is None:
@@ -122,15 +147,16 @@ def run_pass(target: str, roi_px, lock_index: int, track: bool, measure: str, lo
                 keep.keep_whole(item.index, rgb)
             if writer is not None:
                 writer.write(rgb, result, settings, engine)
-            if progress:
-                _progress(item.index + 1, count, started, progress)
+            if progress is not None:
+                done = item.index + 1
+                progress(PassProgress(label, done, count, done / max(time.monotonic() - started, 1e-6)))
         completed = True
     finally:
         prefetch.close()
         if writer is not None:
             writer.close(complete=completed)
-        if progress:
-            sys.stderr.write("\n")
+        if progress is not None:
+            progress(PassProgress(label, done, count, done / max(time.monotonic() - started, 1e-6), finished=True))
     if not records or all(r.error for r in records):
         raise AnalysisError(f"No frame of {target} could be read.")
     judged = [r for r in records if is_judged(r)]
@@ -175,14 +201,3 @@ def read_lock_frame(target: str, index: int, replay: Replay | None) -> tuple[np.
     if lock_rgb is None:
         raise AnalysisError(f"The input has no frame {index} to lock on.")
     return lock_rgb, greys
-
-
-def _progress(done: int, total: int | None, started: float, label: str = "analyze") -> None:
-    rate = done / max(time.monotonic() - started, 1e-6)
-    if total:
-        width = 30
-        filled = int(width * done / total)
-        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} frames, {rate:5.1f} fps")
-    else:
-        sys.stderr.write(f"\r{label} {done} frames, {rate:5.1f} fps")
-    sys.stderr.flush()

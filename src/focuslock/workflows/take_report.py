@@ -9,7 +9,8 @@ from pathlib import Path
 
 from focuslock.focus.lock import FocusState, LockStatus
 from focuslock.focus.measure import FocusReading
-from focuslock.optics.dof import DofResult, LiveViewCoc, depth_for_live_view_blur_mm
+from focuslock.optics.coc import LiveViewCoc
+from focuslock.optics.dof import DofResult, depth_for_live_view_blur_mm
 
 __all__ = ["FRAME_NUMBER_DIGITS", "AnalysisReport", "FrameNumbers", "FrameRecord", "WrittenFiles"]
 

@@ -31,18 +31,22 @@ from datetime import datetime
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from focuslock.core.errors import FocuslockError
-from focuslock.devices.base import CorruptFrameError
+from focuslock.devices.base import Camera, CorruptFrameError
 from focuslock.devices.folder import IMAGE_SUFFIXES
 from focuslock.io.terminal import shown
 from focuslock.session import opening
+from focuslock.session.database import SessionError
 from focuslock.session.hotfolder import RAW_SUFFIXES, FileGone, FileRead, HotFolder, read_file_once
 from focuslock.session.naming import NamePattern, name_shot
 from focuslock.session.opening import SetupRequest
+from focuslock.session.recipe import settings_of
+from focuslock.session.records import ShotFile, ShotRecord
 from focuslock.session.review import ShotReview, review_shot
 from focuslock.session.shot_check import ShotJudge, ShotVerdict
-from focuslock.session.store import SessionError, ShotFile, ShotRecord, ShotStore, now_utc
+from focuslock.session.store import ShotStore, now_utc
 from focuslock.session.verdict import ShotOutcome
 from focuslock.session.xmp import RatingPolicy, SidecarError, XmpFields, sidecar_paths, write_sidecar
 
@@ -160,6 +164,13 @@ def log_capture(files: list[Path], store: ShotStore, judge: ShotJudge, options: 
     pair keeps one stem), judged, given sidecars and logged as one shot, as the hot
     folder does; ``sku`` the product's code, ``camera_settings`` the body's settings when
     it was taken (logged with the shot). Returns what to tell the user."""
+    return _log_capture(files, store, judge, options, pattern, sku, camera, camera_settings)[0]
+
+
+def _log_capture(files: list[Path], store: ShotStore, judge: ShotJudge, options: WatchOptions,
+                 pattern: NamePattern | None, sku: str | None, camera: str | None,
+                 camera_settings: dict | None) -> tuple[dict, np.ndarray | None]:
+    """:func:`log_capture`, and the picture judged as it was decoded (None: not decoded)."""
     if pattern is not None:
         sequence = store.shot_count() + 1
         when = datetime.now()
@@ -172,15 +183,17 @@ def log_capture(files: list[Path], store: ShotStore, judge: ShotJudge, options: 
     pictures = [f for f in files if f.suffix.lower() in IMAGE_SUFFIXES]
     judged = pictures[0] if pictures else files[0]
     camera_record = {"name": camera, **(camera_settings or {})} if camera or camera_settings else {}
-    result = _handle(judged, True, [f for f in files if f != judged], store, judge, options, sku, camera_record)
+    result, picture = _handle_shot(judged, True, [f for f in files if f != judged], store, judge, options, sku,
+                                   camera_record)
     if result["gone"]:
         raise WatchError(result["text"])
-    return result
+    return result, picture
 
 
-def review_of_shot(result: dict, judge: ShotJudge) -> ShotReview:
+def review_of_shot(result: dict, judge: ShotJudge, picture_bgr: np.ndarray | None = None) -> ShotReview:
     """A shot as the hot folder or a capture logged it (``_handle``'s result): each
-    feature where it was found, at 100 %, with its verdict — for the window's review."""
+    feature where it was found, at 100 %, with its verdict — for the window's review;
+    ``picture_bgr``: the picture as it was decoded to be judged (None: read again)."""
     sizes = [tuple(f[2:]) for f in judge.setup.features_px]
     boxes = []
     for feature in result["features"]:
@@ -191,7 +204,7 @@ def review_of_shot(result: dict, judge: ShotJudge) -> ShotReview:
         if feature["coc_share"] is not None:
             title += f" ({feature['coc_share']:.2f} CoC)"
         boxes.append(((*feature["found_px"], *sizes[index]), feature["state"], title))
-    return review_shot(Path(result["path"]), result["verdict"], result["text"], boxes)
+    return review_shot(Path(result["path"]), result["verdict"], result["text"], boxes, picture_bgr=picture_bgr)
 
 
 class CaptureLog:
@@ -202,6 +215,9 @@ class CaptureLog:
     def __init__(self, store: ShotStore, judge: ShotJudge, options: WatchOptions, pattern: NamePattern | None,
                  sku: str | None = None) -> None:
         self.store, self.judge, self.options, self.pattern, self.sku = store, judge, options, pattern, sku
+        # The last shot's picture as it was decoded to be judged (its path, the picture):
+        # the review shows it without decoding the file again.
+        self._judged: tuple[str, np.ndarray] | None = None
 
     @property
     def wants_code(self) -> bool:
@@ -212,12 +228,36 @@ class CaptureLog:
                  camera_settings: dict | None = None) -> dict:
         """Log one capture's files; ``sku`` as it was when the shot was taken (default: now),
         ``camera_settings`` as the body reported them then."""
-        return log_capture(paths, self.store, self.judge, self.options, pattern=self.pattern,
-                           sku=sku if sku is not None else self.sku, camera=camera_name, camera_settings=camera_settings)
+        result, picture = _log_capture(paths, self.store, self.judge, self.options, self.pattern,
+                                       sku if sku is not None else self.sku, camera_name, camera_settings)
+        self._judged = None if picture is None else (result["path"], picture)
+        return result
+
+    def take(self, camera: Camera, folder: Path, *, sku: str | None = None) -> dict:
+        """Capture with ``camera`` into ``folder`` and log the shot: each file saved once,
+        under the pattern's name (no rename after the download), with the body's settings
+        as it reports them then; ``sku`` as :meth:`__call__` takes it."""
+        sku = sku if sku is not None else self.sku
+        name = None
+        if self.pattern is not None:
+            pattern, session, sequence, when = self.pattern, self.store.name(), self.store.shot_count() + 1, datetime.now()
+
+            def name(card_name: str) -> str:
+                card = Path(card_name)
+                return pattern.render(session=session, sequence=sequence, when=when, extension=card.suffix, sku=sku,
+                                      camera=camera.name, original=card.stem)
+        paths = camera.capture(folder, name)
+        result, picture = _log_capture(paths, self.store, self.judge, self.options, None, sku, camera.name,
+                                       settings_of(camera))
+        self._judged = None if picture is None else (result["path"], picture)
+        return result
 
     def review(self, result: dict) -> ShotReview:
-        """The logged shot laid out for review (:func:`review_of_shot`)."""
-        return review_of_shot(result, self.judge)
+        """The logged shot laid out for review (:func:`review_of_shot`), from the picture
+        decoded to judge it when it is the last shot logged."""
+        judged, self._judged = self._judged, None
+        picture = judged[1] if judged is not None and judged[0] == result["path"] else None
+        return review_of_shot(result, self.judge, picture)
 
     def close(self) -> None:
         self.store.close()
@@ -257,12 +297,19 @@ def _handle(path: Path, complete: bool, companions: list[Path], store: ShotStore
             options: WatchOptions, sku: str | None = None, camera: dict | None = None) -> dict:
     """Judge one picture, write its sidecars, log it; returns what to tell the user (with
     ``gone``: the picture was moved or deleted before it was logged, and is not)."""
+    return _handle_shot(path, complete, companions, store, judge, options, sku, camera)[0]
+
+
+def _handle_shot(path: Path, complete: bool, companions: list[Path], store: ShotStore, judge: ShotJudge,
+                 options: WatchOptions, sku: str | None = None, camera: dict | None = None
+                 ) -> tuple[dict, np.ndarray | None]:
+    """:func:`_handle`, and the picture as it was decoded to be judged."""
     gone = {"gone": True, "file": path.name, "path": str(path),
             "text": shown(f"{path.name} was moved or deleted before it was logged; it is not in the session's log.")}
     try:
         verdict, read, readable = _judge_read(path, complete, judge)
     except FileGone:
-        return gone
+        return gone, None
     files = [ShotFile(store.relative_path(path), read.sha256, read.size, "judged")]
     notes = []
     for companion in list(companions):
@@ -274,7 +321,7 @@ def _handle(path: Path, complete: bool, companions: list[Path], store: ShotStore
             continue
         files.append(ShotFile(store.relative_path(companion), extra.sha256, extra.size, "companion"))
     if not os.path.lexists(path):
-        return gone  # moved away while it was judged: no sidecar for a picture not there
+        return gone, None  # moved away while it was judged: no sidecar for a picture not there
     record = ShotRecord(path.name, tuple(files), verdict.verdict, verdict.reason, verdict.features, verdict.drift_px,
                         verdict.drift_share, verdict.camera_record(camera), dict(judge.setup.optics), sku)
     # The sequence the log will give it: one writer, so the next one is known beforehand.
@@ -309,7 +356,7 @@ def _handle(path: Path, complete: bool, companions: list[Path], store: ShotStore
             "reason": verdict.reason,
             "features": [_feature_json(f) for f in verdict.features], "drift_px": _round(verdict.drift_px, 1),
             "drift_share": _round(verdict.drift_share, 4), "companions": [c.name for c in companions],
-            "readable": readable, "notes": notes, "sku": sku, "text": text, "gone": False}
+            "readable": readable, "notes": notes, "sku": sku, "text": text, "gone": False}, read.bgr
 
 
 def _feature_json(feature) -> dict:

@@ -11,9 +11,8 @@ from PySide6 import QtCore
 
 from focuslock.devices.base import CameraError
 from focuslock.runtime.live import LiveSession
-from focuslock.session.checks import check_captured_files
-from focuslock.session.recipe import settings_of
-from focuslock.session.review import ShotReview, review_shot
+from focuslock.session.checks import check_and_review, review_of_checks
+from focuslock.session.review import ShotReview
 from focuslock.ui.controllers.live_view import LiveViewController
 from focuslock.ui.controllers.threads import UiThread
 
@@ -81,22 +80,27 @@ class CaptureController(QtCore.QObject):
         sku = shot_log.sku if shot_log is not None else None
 
         def command(camera) -> CaptureOutcome:
-            paths = camera.capture(folder)
             # The focus check runs here, on the acquisition thread: live view pauses for
             # a capture on a real body anyway, and the window's thread stays free.
             if shot_log is not None:
-                # A studio session: named, judged against the recipe, logged (as `capture
-                # --session` and the hot folder do), and laid out for review.
-                shot = shot_log(paths, camera.name, sku=sku, camera_settings=settings_of(camera))
+                # A studio session: saved under the recipe's names, judged against the
+                # recipe, logged (as `capture --session` and the hot folder do), and laid
+                # out for review from the picture judged.
+                shot = shot_log.take(camera, folder, sku=sku)
+                shot_path = Path(shot["path"])
+                paths = [shot_path, *(shot_path.parent / name for name in shot["companions"])]
                 return CaptureOutcome(paths, [], shot, shot_log.review(shot))
-            checks = []
+            paths = camera.capture(folder)
+            checks: list = []
             coc_px_in_file = None
             if reference is not None and roi is not None and frame_size is not None:
-                checks = check_captured_files(paths, frame_size, roi, reference)
+                checks, review = check_and_review(paths, frame_size, roi, reference)
                 judged = next((c.box_px for c in checks if c.box_px is not None), None)
                 if judged is not None:  # the CoC in the file's pixels: for a recipe made from it
                     coc_px_in_file = reference.coc_px * judged[2] / roi[2]
-            return CaptureOutcome(paths, checks, None, review_of_checks(paths, checks), coc_px_in_file)
+            else:
+                review = review_of_checks(paths, checks)
+            return CaptureOutcome(paths, checks, None, review, coc_px_in_file)
 
         self.in_flight = self.session.submit(command, label="capture")
         self.ui.when_done(self.in_flight, self._done)
@@ -125,17 +129,3 @@ class CaptureController(QtCore.QObject):
         else:
             self.finished.emit("\n".join(f"{p.name}: saved (lock a feature to have captures checked)" for p in outcome.paths),
                                None)
-
-
-def review_of_checks(paths: list[Path], checks) -> ShotReview | None:
-    """A plain capture (no studio session) laid out for review: the first file the lock
-    checked, its feature at 100 %; or the first file saved, with why it has no crop."""
-    for check in checks:
-        if check.box_px is not None:
-            return review_shot(check.path, check.state, check.message, [(check.box_px, check.state, check.message)])
-    if checks:
-        return ShotReview(checks[0].path, checks[0].state, checks[0].message, ())
-    if paths:
-        return ShotReview(Path(paths[0]), None, f"{Path(paths[0]).name}: saved", (),
-                          "Lock a feature to have captures checked and shown at 100 %.")
-    return None

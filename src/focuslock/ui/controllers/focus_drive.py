@@ -71,9 +71,9 @@ class FocusDriveController(QtCore.QObject):
     def step_um(self) -> float | None:
         """µm of focus a drive step moves, from the user's calibration file; None without one."""
         if self._step_um is False:
-            from focuslock.optics.dof import OpticsError
+            from focuslock.optics.lens_limits import OpticsError
             from focuslock.optics.stack import load_drive_calibration
-            from focuslock.workflows.calibrate import user_calibration_path
+            from focuslock.workflows.calibration_record import user_calibration_path
 
             try:
                 self._step_um = load_drive_calibration(user_calibration_path()).step_um

@@ -8,7 +8,7 @@ from dataclasses import replace
 from PySide6 import QtCore
 
 from focuslock.core.frames import Analysis
-from focuslock.overlay.render import GHOST_MODES, overlay_choices, with_overlay_choices
+from focuslock.overlay.settings import GHOST_MODES, overlay_choices, with_overlay_choices
 from focuslock.runtime.live import LiveSession
 from focuslock.runtime.pipeline import PipelineSettings
 from focuslock.ui.frame_view import UNSCALED_SLACK_PX
@@ -68,7 +68,7 @@ class LiveViewController(QtCore.QObject):
             return None
         analysis = self.last_analysis
         status = self.focus_status()
-        zoom_of_frame = float(analysis.frame.metadata.get("live_view_zoom") or 1.0) if analysis is not None else None
+        zoom_of_frame = float(analysis.frame.info.live_view_zoom or 1.0) if analysis is not None else None
         if status is None or status.roi_px is None or zoom_of_frame != self.live_view_zoom:
             x, y, w, h = chosen
             return int(x), int(y), int(w), int(h)

@@ -10,7 +10,7 @@ from PySide6 import QtCore
 
 from focuslock.devices.base import CameraError, CorruptFrameError
 from focuslock.io.limits import read_image_file
-from focuslock.overlay.render import overlay_choices
+from focuslock.overlay.settings import overlay_choices
 from focuslock.runtime.live import LiveSession
 from focuslock.session.recipe import Recipe, RecipeError, apply_settings, diff_settings, save_recipe
 from focuslock.ui.controllers.camera import CameraController

@@ -76,7 +76,7 @@ class StackController(QtCore.QObject):
     def _run(self, command, label: str, done: Callable[[object], None]) -> None:
         """Run ``command`` on the camera's thread; busy until ``done`` has taken its
         result, and what went wrong said."""
-        from focuslock.workflows.calibrate import CalibrationError
+        from focuslock.workflows.drive_sweep import CalibrationError
         from focuslock.workflows.stack_shoot import StackShootError
 
         self.runningChanged.emit(True)
@@ -118,7 +118,8 @@ class StackController(QtCore.QObject):
     def calibrate_drive(self) -> None:
         """Measure the focus drive on the boxed feature (sharp now) and keep the record in
         the user's calibration file, as `focuslock calibrate focus-steps` does."""
-        from focuslock.workflows.calibrate import calibrate_focus_steps, save_record, user_calibration_path
+        from focuslock.workflows.calibrate import calibrate_focus_steps
+        from focuslock.workflows.calibration_record import save_record, user_calibration_path
 
         roi = self.live.box_now()
         if roi is None:
@@ -145,9 +146,10 @@ class StackController(QtCore.QObject):
     def marks_apart(self) -> str:
         """How far apart the marks lie, in mm at the subject (drive steps × the drive
         calibration), and which aperture's depth of field covers both."""
-        from focuslock.optics.dof import OpticsError, describe_coverage, describe_depth
+        from focuslock.optics.dof import describe_coverage, describe_depth
+        from focuslock.optics.lens_limits import OpticsError
         from focuslock.optics.stack import load_drive_calibration
-        from focuslock.workflows.calibrate import user_calibration_path
+        from focuslock.workflows.calibration_record import user_calibration_path
 
         steps = abs(self.marks["B"].position_steps - self.marks["A"].position_steps)
         analysis = self.live.last_analysis
@@ -182,9 +184,9 @@ class StackController(QtCore.QObject):
         """A focus stack from mark A to mark B (nearer first) into the capture folder,
         then its coverage check."""
         from focuslock.io.outputs import OutputError, claim_run_folder
-        from focuslock.optics.dof import OpticsError
+        from focuslock.optics.lens_limits import OpticsError
         from focuslock.optics.stack import load_drive_calibration
-        from focuslock.workflows.calibrate import user_calibration_path
+        from focuslock.workflows.calibration_record import user_calibration_path
         from focuslock.workflows.marks import DriveCounter
         from focuslock.workflows.stack_check import StackCheckError, report_lines
         from focuslock.workflows.stack_shoot import StackShootError, check_shot, shoot_between_marks
@@ -197,7 +199,7 @@ class StackController(QtCore.QObject):
         # (the stack itself plans from a fresh frame's optics).
         analysis = self.live.last_analysis
         optics = analysis.result.optics if analysis is not None and analysis.result is not None else None
-        sensor_width_mm = analysis.frame.metadata.get("sensor_width_mm") if optics is not None and analysis is not None else None
+        sensor_width_mm = analysis.frame.info.sensor_width_mm if optics is not None and analysis is not None else None
         try:  # two stacks started within one second get two folders
             folder = claim_run_folder(self.folder() / time.strftime("stack-%Y%m%d-%H%M%S"))
         except OutputError as error:
