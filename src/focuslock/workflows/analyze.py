@@ -18,8 +18,7 @@ from focuslock.focus.lock import LockSettings
 from focuslock.focus.measure import DEFAULT_MEASURE, MEASURES
 from focuslock.optics.lens_setup import ApertureSetup, SensorSetup
 from focuslock.workflows.overlay_video import OVERLAY_MODES
-from focuslock.workflows.take_input import AnalysisError, input_paths, is_video
-from focuslock.workflows.take_outputs import plot_path_for, summary_lines, write_csv
+from focuslock.workflows.take_input import AnalysisError, is_video
 from focuslock.workflows.take_pass import ProgressCallback, run_pass
 from focuslock.workflows.take_replay import Replay, ReplayMiss
 from focuslock.workflows.take_report import AnalysisReport
