@@ -20,7 +20,8 @@ LOCK_NAME = "focuslock-session.lock"
 _OPEN = r"""
 import json, sys
 from pathlib import Path
-from focuslock.session.store import SessionError, ShotStore
+from focuslock.session.database import SessionError
+from focuslock.session.store import ShotStore
 try:
     ShotStore.open(Path(sys.argv[1])).close()
     print(json.dumps({"opened": True}))

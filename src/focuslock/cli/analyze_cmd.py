@@ -96,7 +96,7 @@ def _show_progress(step) -> None:
 def _analyze(args: argparse.Namespace) -> int:
     from focuslock.focus.lock import LockSettings
     from focuslock.io.outputs import OutputError, check_outputs
-    from focuslock.optics.dof import ASSUMED_COC_PX
+    from focuslock.optics.coc import ASSUMED_COC_PX
     from focuslock.workflows.analyze import analyze
     from focuslock.workflows.take_input import AnalysisError, input_paths
     from focuslock.workflows.take_outputs import plot_path_for, summary_lines, write_csv

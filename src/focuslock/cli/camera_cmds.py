@@ -146,9 +146,10 @@ def _capture(args: argparse.Namespace) -> int:
 def _calibrate(args: argparse.Namespace) -> int:
     from focuslock.devices.base import Camera, CameraError
     from focuslock.runtime.sources import camera_factory
-    from focuslock.workflows.calibrate import CalibrationError, calibrate_focus_steps, save_record, user_calibration_path
-    from focuslock.workflows.calibration_record import check_record_file
+    from focuslock.workflows.calibrate import calibrate_focus_steps
+    from focuslock.workflows.calibration_record import check_record_file, save_record, user_calibration_path
     from focuslock.workflows.choose_feature import ChooseError, resolve_in_camera
+    from focuslock.workflows.drive_sweep import CalibrationError
 
     # The same --roi as every command's (a box at least core/box's size, center:WxH, auto),
     # read before the camera opens; placed in its first frame once it has.
@@ -163,8 +164,9 @@ def _calibrate(args: argparse.Namespace) -> int:
     try:
         if args.source == "sim":
             # The bench as the demo starts: aimed at its feature and focused on it.
+            from focuslock.simulators.bench_config import BenchConfig
             from focuslock.simulators.demo import demo_feature
-            from focuslock.simulators.sim import BenchConfig, SimulatedBench
+            from focuslock.simulators.sim import SimulatedBench
 
             config = BenchConfig()
             feature = demo_feature(config)

@@ -146,8 +146,8 @@ def _demo(args: argparse.Namespace) -> int:
     from focuslock.runtime.headless import lock_demo_script
     from focuslock.runtime.live import LiveSession
     from focuslock.runtime.pipeline import FramePipeline, PipelineSettings
+    from focuslock.simulators.bench_config import BenchConfig
     from focuslock.simulators.demo import demo_swing_steps, demo_view
-    from focuslock.simulators.sim import BenchConfig
 
     try:
         config = BenchConfig(live_view_size_px=args.size, frame_rate_hz=args.fps, f_number=args.f_number,

@@ -95,8 +95,9 @@ def _open_drive_camera(args: argparse.Namespace, marks=None):
     capture_width_px = getattr(args, "capture_width_px", None)
     try:
         if args.source == "sim":
+            from focuslock.simulators.bench_config import BenchConfig
             from focuslock.simulators.demo import demo_feature
-            from focuslock.simulators.sim import BenchConfig, SimulatedBench
+            from focuslock.simulators.sim import SimulatedBench
 
             start = marks.drive_position(SimulatedBench.NAME) if marks is not None else 0
             config = BenchConfig(**({"magnification": magnification} if magnification else {}),
@@ -199,9 +200,9 @@ def _mark(args: argparse.Namespace) -> int:
 
 def _stack_shoot(args: argparse.Namespace) -> int:
     from focuslock.io.outputs import OutputError, claim_run_folder
-    from focuslock.optics.dof import OpticsError
+    from focuslock.optics.lens_limits import OpticsError
     from focuslock.optics.stack import load_drive_calibration
-    from focuslock.workflows.calibrate import user_calibration_path
+    from focuslock.workflows.calibration_record import user_calibration_path
     from focuslock.workflows.marks import MarkError
     from focuslock.workflows.stack_shoot import (
         InterruptFlag,

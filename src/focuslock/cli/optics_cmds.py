@@ -73,8 +73,8 @@ def _lens_setup(args: argparse.Namespace, distance_mm: float | None):
 
 
 def _dof(args: argparse.Namespace) -> int:
-    from focuslock.optics.dof import OpticsError
     from focuslock.optics.lens_dof import lens_depth_of_field
+    from focuslock.optics.lens_limits import OpticsError
 
     setup = _lens_setup(args, args.distance)
     try:
@@ -143,8 +143,8 @@ def _dof_table(result, setup, notes: list[str]) -> list[str]:
 
 
 def _stack_plan(args: argparse.Namespace) -> int:
-    from focuslock.optics.dof import OpticsError
     from focuslock.optics.lens_dof import lens_depth_of_field
+    from focuslock.optics.lens_limits import OpticsError
     from focuslock.optics.stack import DriveCalibration, depth_to_far_end_mm, load_drive_calibration, plan_stack
 
     setup = _lens_setup(args, args.near)

@@ -139,8 +139,8 @@ def _watch_until_stopped(args: argparse.Namespace, session_dir: Path, request: S
                          stop: threading.Event) -> int:
     """The watch itself, once its setup is read: open (or wait for) the session, then watch until ``stop``."""
     from focuslock.focus.auto_feature import auto_sentence
+    from focuslock.session.database import SessionError
     from focuslock.session.opening import open_session
-    from focuslock.session.store import SessionError
     from focuslock.workflows.first_picture import needs_a_first_picture, open_on_first_picture
     from focuslock.workflows.watch import WatchError, WatchOptions, run_watch
 
@@ -299,8 +299,9 @@ def _recipe(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from focuslock.io.outputs import OutputError, check_outputs, replace_file
+    from focuslock.session.database import SessionError
     from focuslock.session.report import render_report, written_by_focuslock
-    from focuslock.session.store import SessionError, ShotStore
+    from focuslock.session.store import ShotStore
 
     html_path = args.out if args.out is not None else args.session / "report.html"
     csv_path = html_path.with_suffix(".csv")

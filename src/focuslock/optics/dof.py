@@ -25,19 +25,15 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from focuslock.optics.coc import ASSUMED_COC_PX, LiveViewCoc
+from focuslock.optics.coc import LiveViewCoc
 from focuslock.optics.lens_limits import MAGNIFICATION_RANGE, MAX_DISTANCE_MM, OpticsError, check_lens, positive
 
 # The circle of confusion (optics/coc.py) and the lens checks (optics/lens_limits.py) have
-# their own modules. ASSUMED_COC_PX and OpticsError stay importable from here only for
-# cli/analyze_cmd.py, cli/marks_cmds.py and cli/optics_cmds.py until they import them from
-# their homes; everything else does.
+# their own modules.
 __all__ = [
-    "ASSUMED_COC_PX",
     "DEFAULT_WAVELENGTH_NM",
     "DofResult",
     "FULL_STOPS",
-    "OpticsError",
     "PlanningDepth",
     "aperture_covering",
     "depth_of_field",

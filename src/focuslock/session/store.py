@@ -39,9 +39,8 @@ from focuslock.session.schema_check import SchemaError, check_database
 from focuslock.session.verdict import ShotOutcome
 
 # The values (records.py), the schema (migrations.py) and the opening (database.py) have
-# their own modules. SessionError stays importable from here only for cli/studio_cmds.py
-# until it imports it from session/database.py; everything else does.
-__all__ = ["now_utc", "SessionError", "ShotStore", "VERDICTS", "relative_to_folder"]
+# their own modules.
+__all__ = ["now_utc", "ShotStore", "VERDICTS", "relative_to_folder"]
 
 # The overall verdicts of a shot, worst first for the report's summary.
 VERDICTS = (ShotOutcome.SOFT, ShotOutcome.DRIFT, ShotOutcome.UNCERTAIN, ShotOutcome.PASS)

@@ -36,10 +36,8 @@ from focuslock.simulators.sim_truth import BenchTruth, SimTruth
 
 # The configuration (bench_config.py), the cable (bench_link.py), the settings
 # (sim_settings.py), the sensor (sim_sensor.py), the subject's place (sim_motion.py) and
-# the ground truth (sim_truth.py) have their own modules. BenchConfig stays importable
-# from here only for cli/camera_cmds.py, cli/live_cmds.py and cli/marks_cmds.py until they
-# import it from simulators/bench_config.py; everything else does.
-__all__ = ["BenchConfig", "SimulatedBench"]
+# the ground truth (sim_truth.py) have their own modules.
+__all__ = ["SimulatedBench"]
 
 # A capture of at most this many pixels keeps its layers' blur ladder for the next
 # capture (SimulatedBench._capture_blur_caches): up to ~100 MB at this size.

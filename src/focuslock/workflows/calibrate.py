@@ -26,13 +26,11 @@ from focuslock.devices.base import Camera
 from focuslock.optics.dof import depth_for_live_view_blur_mm
 from focuslock.runtime.pipeline import PipelineSettings
 from focuslock.workflows.calibration_fit import fit_both, fit_by_parts
-from focuslock.workflows.calibration_record import save_record, user_calibration_path
 from focuslock.workflows.drive_sweep import ARM_BLUR_COC, MIN_BACKLASH_GUARD_STEPS, CalibrationError, DriveSweep, SweepPoint
 
-# The calibration's own two names. CalibrationError, save_record and user_calibration_path
-# (homes: workflows/drive_sweep.py, calibration_record.py) stay importable from here only
-# for cli/camera_cmds.py and cli/marks_cmds.py until they import them from their homes.
-__all__ = ["FocusStepCalibration", "calibrate_focus_steps", "CalibrationError", "save_record", "user_calibration_path"]
+# The calibration's own two names (its error and its record file: workflows/drive_sweep.py,
+# calibration_record.py).
+__all__ = ["FocusStepCalibration", "calibrate_focus_steps"]
 
 # The box is also read as a grid of up to this many parts a side (each at least
 # drive_sweep's _MIN_GRID_PART_PX): a part of a deep box spans little depth (see
