@@ -206,3 +206,29 @@ def test_the_window_pipeline_draws_the_same_picture_while_preparing_it_beside_th
         pipeline.close()
         bench.close()
     assert not any(t.name.startswith("focuslock-overlay") and t.is_alive() for t in threading.enumerate())
+
+
+def test_the_box_says_the_state_in_a_photographers_words_as_focus_racks_away():
+    """The words on the feature's box, in the window and in every recording: in focus,
+    softening, out of focus — never the engineer's "0.42 CoC" (issue 30)."""
+    import re
+
+    from focuslock.overlay.focus_layer import feature_label
+
+    bench = SimulatedBench(BenchConfig(live_view_size_px=(512, 340), frame_rate_hz=None))
+    bench.open()
+    roi = bench.landmark_roi_px("coin-numeral")
+    bench.drive_focus(int(round(bench.best_focus_position_steps(roi))))
+    engine = FocusEngine()
+    settings = FocusSettings().follow(roi)
+    engine.process(bench.read_frame().image, settings)
+    settings = settings.with_lock()
+    labels = {}
+    for _ in range(60):
+        result = engine.process(bench.read_frame().image, settings)
+        if result.features[0].lock is not None:
+            labels[result.features[0].state] = feature_label(result.features[0])
+        bench.drive_focus(8)
+    assert {"sharp", "soft"} <= set(labels), labels
+    assert labels["sharp"].startswith("IN FOCUS") and labels["soft"].startswith("OUT OF FOCUS"), labels
+    assert not any(re.search(r"CoC|\bpx\b|σ", label) for label in labels.values()), labels

@@ -10,8 +10,9 @@ import numpy as np
 
 from focuslock.focus.engine import FeatureResult, FocusResult
 from focuslock.focus.peaking import PeakingSettings, paint_peaking
+from focuslock.overlay.readouts import STATE_WORDS
 
-__all__ = ["STATE_COLOURS_RGB", "draw_focus_layer", "draw_stale"]
+__all__ = ["STATE_COLOURS_RGB", "draw_focus_layer", "draw_stale", "feature_label"]
 
 STATE_COLOURS_RGB = {
     "sharp": (40, 220, 70),
@@ -40,7 +41,7 @@ def draw_focus_layer(image_rgb: np.ndarray, focus: FocusResult, peaking_settings
         out = image_rgb.copy()
     features = focus.features
     for number, feature in enumerate(features, start=1):
-        label = _feature_label(feature)
+        label = feature_label(feature)
         if len(features) > 1:
             label = f"{number} {label}".strip()
         colour = STATE_COLOURS_RGB.get(feature.state, (255, 255, 255))
@@ -48,12 +49,13 @@ def draw_focus_layer(image_rgb: np.ndarray, focus: FocusResult, peaking_settings
     return out
 
 
-def _feature_label(feature: FeatureResult) -> str:
+def feature_label(feature: FeatureResult) -> str:
+    """The words on a feature's box, a photographer's (the figures are in the HUD's
+    details): the lock's state ("IN FOCUS", "SOFTENING", "OUT OF FOCUS", "CANNOT TELL")
+    and its hint; before a lock, the sharpness reading."""
     state = feature.state
     if feature.lock is not None:
-        label = (state or "").upper()
-        if feature.lock.coc_share is not None and state not in ("lost",):
-            label += f" {feature.lock.coc_share:.2f} CoC"
+        label = STATE_WORDS.get(state or "", state or "").upper()
         if feature.lock.hint:
             label += f"  {feature.lock.hint}"
         return label
