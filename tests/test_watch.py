@@ -377,3 +377,34 @@ def test_a_watch_stopped_while_it_waits_for_the_first_picture_leaves_nothing(tmp
         _, err = watcher.communicate(timeout=60)
     assert watcher.returncode == 0, err
     assert list(folder.iterdir()) == []
+
+
+def test_watch_review_shows_each_shot_as_it_was_decoded_to_be_judged(tmp_path, monkeypatch):
+    """``watch --review`` (issue 29: one decode per shot): each shot's window review is
+    made from the picture the judge decoded — one decode per shot, and the crop the review
+    shows is the judged picture's."""
+    from focuslock.workflows.watch import WatchOptions, open_session, review_of_shot, run_watch
+
+    folder = tmp_path / "hot"
+    folder.mkdir()
+    scene = cv2.resize(_scene(), (320, 240), interpolation=cv2.INTER_AREA)
+    for i in range(3):
+        _save(folder / f"IMG_{i:04d}.JPG", degrade(scene, 0.0, 2.0, seed=i))
+    store, judge = open_session(tmp_path / "session", folder, [(100, 75, 120, 90)], None, {"coc_px": 3.0}, None)
+    decodes: list[None] = []
+    real = cv2.imdecode
+
+    def counted(*args, **kwargs):
+        decodes.append(None)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cv2, "imdecode", counted)
+    reviews = []
+    try:
+        run_watch(folder, store, judge, WatchOptions(once=True, settle_s=0.0), say=lambda _: None,
+                  on_review=lambda result, picture: reviews.append(review_of_shot(result, judge, picture)))
+    finally:
+        store.close()
+    shots = [r for r in reviews if r.path.name != judge.setup.reference]
+    assert len(shots) >= 2 and all(review.crops for review in shots), reviews
+    assert len(decodes) == len(reviews), (len(decodes), len(reviews))

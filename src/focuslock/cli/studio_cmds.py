@@ -189,16 +189,16 @@ def _watch_with_review(args: argparse.Namespace, store, judge, options, say) -> 
         from focuslock.ui.review_window import run_review_window
 
         def work(stop, show, tell):
-            def on_shot(result: dict) -> None:
+            def on_review(result: dict, picture) -> None:
                 if args.json:
                     _print_json_line(result)
-                show(review_of_shot(result, judge))
+                show(review_of_shot(result, judge, picture))  # the picture as judged: not decoded again
 
             def both(text: str) -> None:
                 say(text)
                 tell(text)
 
-            return run_watch(args.folder, store, judge, options, say=both, stop=stop, on_shot=on_shot)
+            return run_watch(args.folder, store, judge, options, say=both, stop=stop, on_review=on_review)
 
         return run_review_window(work, title=f"focuslock — watching {args.folder}")
     finally:

@@ -93,9 +93,12 @@ def open_session(session_dir: Path, folder: Path, features_px: list[tuple[int, i
 
 def run_watch(folder: Path, store: ShotStore, judge: ShotJudge, options: WatchOptions,
               say: Callable[[str], None] = print, stop: threading.Event | None = None,
-              on_shot: Callable[[dict], None] | None = None) -> dict:
+              on_shot: Callable[[dict], None] | None = None,
+              on_review: Callable[[dict, np.ndarray | None], None] | None = None) -> dict:
     """Watch ``folder`` until ``stop`` is set (or, with ``options.once``, until what is
-    there is handled). Returns counts of shots by verdict and unreadable files."""
+    there is handled). Returns counts of shots by verdict and unreadable files.
+    ``on_shot``: each logged shot's result; ``on_review``: the same with the picture as it
+    was decoded to be judged (None when it was not), so a review need not read it again."""
     stop = stop or threading.Event()
     folder = Path(folder)
     # Names in the log live relative to the session folder, or absolute; a name's own link
@@ -129,7 +132,7 @@ def run_watch(folder: Path, store: ShotStore, judge: ShotJudge, options: WatchOp
                 raw = waiting_raw.pop(item.path.stem, None)
                 if raw is not None:
                     companions.append(raw[0])
-                result = _handle(item.path, item.complete, companions, store, judge, options)
+                result, picture = _handle_shot(item.path, item.complete, companions, store, judge, options)
                 say(result["text"])
                 if result["gone"]:
                     counts["gone"] += 1
@@ -137,6 +140,8 @@ def run_watch(folder: Path, store: ShotStore, judge: ShotJudge, options: WatchOp
                 counts[result["verdict"] if result["readable"] else "unreadable"] += 1
                 if on_shot is not None:
                     on_shot(result)
+                if on_review is not None:
+                    on_review(result, picture)
             # A RAW whose JPEG never came: logged alone, unjudged (uncertain).
             now = time.monotonic()
             for stem, (path, since) in list(waiting_raw.items()):
@@ -147,6 +152,8 @@ def run_watch(folder: Path, store: ShotStore, judge: ShotJudge, options: WatchOp
                     say(result["text"])
                     if on_shot is not None and not result["gone"]:
                         on_shot(result)
+                    if on_review is not None and not result["gone"]:
+                        on_review(result, None)
             if stop.is_set():
                 break
             if options.once and not hot.pending_count and not waiting_raw and not ready:
