@@ -30,6 +30,10 @@ __all__ = ["RunningServer", "ServeError", "start_server"]
 
 logger = logging.getLogger(__name__)
 
+# The kernel's send buffer per connection (it doubles it): about four pictures of the
+# stream at 1024×680, a few hundred focus messages.
+SEND_BUFFER_BYTES = 128 * 1024
+
 
 class ServeError(Exception):
     """The server could not start (the address is taken, not this computer's …)."""
@@ -69,6 +73,10 @@ def _bind(host: str, port: int) -> socket.socket:
     family, kind, proto, _, address = infos[0]
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Every connection inherits this send buffer: a client that reads slowly then gets
+    # the newest frame when it reads again, not seconds of old ones the kernel held (left
+    # to itself Linux grows a socket's buffer to megabytes).
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
     try:
         sock.bind(address)
     except OSError as error:
