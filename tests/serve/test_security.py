@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import stat
 import urllib.parse
@@ -58,7 +59,7 @@ def test_no_token_or_a_wrong_one_gets_401_and_changes_nothing(remote):
                     {"Authorization": token}, {"Cookie": "focuslock_token=" + token}):
         assert _call(port, "GET", "/api/status", headers)[0] == 401
         assert _call(port, "POST", "/api/drive", {**headers, **json_body}, b"{\"steps\": 300}")[0] == 401
-        assert _call(port, "POST", "/api/lock", {**headers, **json_body}, ("{\"roi\": %s}" % list(view.roi_px)).encode())[0] == 401
+        assert _call(port, "POST", "/api/lock", {**headers, **json_body}, json.dumps({"roi": list(view.roi_px)}).encode())[0] == 401
         assert _call(port, "GET", "/api/frame.jpg", headers)[0] == 401
         assert _call(port, "GET", "/openapi.json", headers)[0] == 401
     with pytest.raises(FocusServerError) as refused:
@@ -106,7 +107,7 @@ def test_other_sites_cannot_reach_a_loopback_server_through_a_browser(served):
     # DNS rebinding: a page of evil.example whose name now points at 127.0.0.1.
     assert _call(port, "GET", "/api/status", {"Host": f"evil.example:{port}"}, host="127.0.0.1")[0] == 400
     # A page of another site posting to the loopback server (a form needs no pre-flight).
-    body = ("{\"roi\": %s}" % served.roi).encode()
+    body = json.dumps({"roi": served.roi}).encode()
     code, _, _ = _call(port, "POST", "/api/lock", {"Origin": "http://evil.example", "Content-Type": "application/json"},
                        body, host="127.0.0.1")
     assert code == 403
