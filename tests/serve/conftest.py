@@ -48,7 +48,7 @@ def wait_for(predicate, timeout_s: float = 30.0, what: str = "the condition") ->
 
 
 def serve_bench(host: str = "127.0.0.1", token_file=None, **options) -> tuple[RunningServer, DemoView]:
-    view = demo_view(BenchConfig(live_view_size_px=SIZE))
+    view = demo_view(BenchConfig(live_view_size_px=SIZE, capture_width_px=1024))
     running = start_server(view.bench, host=host, port=0, token_file=token_file, **options)
     wait_for(lambda: running.host.latest() is not None, what="a first frame")
     return running, view

@@ -99,7 +99,8 @@ def test_a_client_that_stops_reading_holds_one_message_and_slows_nothing(served)
         assert max(host.subscribers.held()) <= 1 + EVENTS_KEPT
         # A client that reads gets today's frames meanwhile, not the stuck one's backlog.
         newest = host.frames_published
-        message = next(m for m in served.client.events() if m["type"] == "focus")
+        with served.client.events() as events:
+            message = next(m for m in events if m["type"] == "focus")
         assert message["sequence"] >= host.latest().status.sequence - 5 and host.frames_published >= newest
         assert max(host.subscribers.held()) <= 1 + EVENTS_KEPT
     finally:

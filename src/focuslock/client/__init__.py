@@ -10,8 +10,9 @@ turntable's or a robot's script can copy this one file.
     gate.lock([352, 295, 320, 93])
     if gate.wait_sharp(timeout_s=5)["sharp"]:
         print(gate.capture(sku="A-1001")["files"])
-    for message in gate.events(limit=10):                   # {"type": "focus", "state": …}
-        print(message["type"], message.get("state"))
+    with gate.events(limit=10) as events:                   # {"type": "focus", "state": …}
+        for message in events:
+            print(message["type"], message.get("state"))
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["FocusClient", "FocusServerError"]
+__all__ = ["EventStream", "FocusClient", "FocusServerError"]
 
 
 class FocusServerError(Exception):
@@ -103,17 +104,46 @@ class FocusClient:
     def set_sku(self, sku: str) -> dict[str, Any]:
         return self.request("POST", "/api/sku", {"sku": sku})
 
-    def events(self, limit: int | None = None, open_timeout_s: float = 10.0) -> Iterator[dict[str, Any]]:
-        """The event stream's messages as dicts (``focus`` per frame, ``alarm``, ``camera`` …),
-        ``limit`` of them or until the caller stops iterating."""
-        from websockets.sync.client import connect
-
+    def events(self, limit: int | None = None, open_timeout_s: float = 10.0) -> EventStream:
+        """The event stream, connected now (so nothing that happens after this call is
+        missed): iterate it for the messages as dicts (``focus`` per frame, ``alarm``,
+        ``camera`` …), ``limit`` of them or until :meth:`EventStream.close`."""
         parts = urlsplit(self.url)
         scheme = "wss" if parts.scheme == "https" else "ws"
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
-        with connect(f"{scheme}://{parts.netloc}/api/events", additional_headers=headers,
-                     open_timeout=open_timeout_s, max_size=2**20) as socket:
-            count = 0
-            while limit is None or count < limit:
-                yield json.loads(socket.recv())
-                count += 1
+        return EventStream(f"{scheme}://{parts.netloc}/api/events", headers, limit, open_timeout_s)
+
+
+class EventStream:
+    """The server's events as they come; a context manager and an iterator of dicts."""
+
+    def __init__(self, url: str, headers: dict[str, str] | None, limit: int | None, open_timeout_s: float) -> None:
+        from websockets.sync.client import connect
+
+        self._connection = connect(url, additional_headers=headers, open_timeout=open_timeout_s, max_size=2**20)
+        self._socket = self._connection.__enter__()
+        self._left = limit
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return self
+
+    def __next__(self) -> dict[str, Any]:
+        if self._left is not None:
+            if self._left <= 0:
+                self.close()
+                raise StopIteration
+            self._left -= 1
+        return json.loads(self._socket.recv())
+
+    def receive(self, timeout_s: float | None = None) -> dict[str, Any]:
+        """The next message (TimeoutError when none comes within ``timeout_s``)."""
+        return json.loads(self._socket.recv(timeout=timeout_s))
+
+    def close(self) -> None:
+        self._connection.__exit__(None, None, None)
+
+    def __enter__(self) -> EventStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
