@@ -29,7 +29,7 @@ _STATUS = {"type": "object", "required": ["state", "locked", "fresh", "features"
     "blur_um": _NUMBER_OR_NULL, "coc_px": _NUMBER_OR_NULL, "coc_um": _NUMBER_OR_NULL, "coc_share": _NUMBER_OR_NULL,
     "reason": _TEXT_OR_NULL, "hint": _TEXT_OR_NULL, "frame_age_s": _NUMBER_OR_NULL, "fresh": {"type": "boolean"},
     "freshness": {"type": "string", "enum": ["LIVE", "ENDED", "PAUSED", "NO SIGNAL"]}, "fps": _NUMBER_OR_NULL,
-    "sequence": {"type": ["integer", "null"]}, "frame_time_s": _NUMBER_OR_NULL,
+    "latency_ms": _NUMBER_OR_NULL, "sequence": {"type": ["integer", "null"]}, "frame_time_s": _NUMBER_OR_NULL,
     "frame_size": {"type": ["array", "null"], "items": {"type": "integer"}},
     "drive_position_steps": {"type": ["integer", "null"]}, "camera": _TEXT_OR_NULL, "camera_state": {"type": "string"},
     "camera_message": {"type": "string"}, "features": {"type": "array", "items": {"$ref": "#/components/schemas/Feature"},

@@ -54,7 +54,8 @@ class FocusStatus:
     ``blur_sd_px``, ``coc_share``, ``reason`` are that feature's; ``coc_px`` / ``coc_um``
     the live view's CoC; ``blur_um`` the blur on the sensor (None without a sensor size);
     ``fresh`` False when no frame has followed this one for a while (``freshness`` says
-    why: ENDED, PAUSED, NO SIGNAL); ``frame_time_s`` the frame's monotonic time stamp.
+    why: ENDED, PAUSED, NO SIGNAL); ``frame_time_s`` the frame's monotonic time stamp;
+    ``latency_ms`` from the frame's arrival to its verdict (the engine's part of the delay).
     """
 
     state: str
@@ -71,6 +72,7 @@ class FocusStatus:
     fresh: bool
     freshness: str
     fps: float | None
+    latency_ms: float | None
     sequence: int | None
     frame_time_s: float | None
     frame_size: tuple[int, int] | None
@@ -119,7 +121,7 @@ def focus_status(analysis: LiveAnalysis | None, freshness: Freshness, camera_nam
     """The status of ``analysis`` (None: no frame yet) as ``freshness`` judges its age now."""
     if analysis is None:
         return FocusStatus(UNLOCKED, False, None, None, None, None, None, None, None, None, None, False, freshness.label,
-                           None, None, None, None, None, camera_name, camera_state, camera_message)
+                           None, None, None, None, None, None, camera_name, camera_state, camera_message)
     result = analysis.result
     focus = result.focus if result is not None else None
     coc = result.coc if result is not None else None
@@ -138,7 +140,8 @@ def focus_status(analysis: LiveAnalysis | None, freshness: Freshness, camera_nam
         coc_px=_number(coc.coc_px) if coc is not None else None, coc_um=_number(coc.coc_um) if coc is not None else None,
         coc_share=speaker.coc_share if speaker is not None else None, reason=speaker.reason if speaker is not None else None,
         hint=speaker.hint if speaker is not None else None, frame_age_s=_number(freshness.age_s), fresh=not freshness.stale,
-        freshness=freshness.label, fps=_number(analysis.frame_rate_hz, 1), sequence=frame.sequence,
+        freshness=freshness.label, fps=_number(analysis.frame_rate_hz, 1),
+        latency_ms=_number(analysis.latency_ms, 2), sequence=frame.sequence,
         frame_time_s=frame.timestamp_s, frame_size=(frame.width_px, frame.height_px),
         drive_position_steps=int(steps) if isinstance(steps, (int, float)) else None, camera=camera_name,
         camera_state=camera_state, camera_message=camera_message, features=features, error=analysis.error)
