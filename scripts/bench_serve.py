@@ -9,7 +9,9 @@
   renders and judges), each client a reader in a separate process (as a tablet or a
   robot's controller is; in this process they would take the GIL from the engine).
   Reference: the rate with no client, measured in the same run, the counts interleaved
-  over three rounds (medians). Goal: at most 5 % slower with 5 clients.
+  over three rounds (medians). Goal: at most 5 % slower with 5 clients. Beside it the
+  server process's CPU time per frame (all its threads), which a neighbour's load on the
+  machine disturbs far less than the rate.
 """
 
 from __future__ import annotations
@@ -108,24 +110,30 @@ def bench_serve_clients(size: tuple[int, int], seconds: float, counts: tuple[int
     the median of each count's rounds."""
     running = _serve(size, None)
     rates: dict[int, list[float]] = {count: [] for count in counts}
+    cpu_ms: dict[int, list[float]] = {count: [] for count in counts}
     try:
         for _ in range(rounds):
             for count in counts:
                 process = _readers(running, count, seconds + 1.0, latency=False) if count else None
                 time.sleep(0.5)  # the readers connected and reading
-                start_frames, started = running.host.frames_published, time.monotonic()
+                start_frames, started, cpu = running.host.frames_published, time.monotonic(), time.process_time()
                 time.sleep(seconds)
-                rates[count].append((running.host.frames_published - start_frames) / (time.monotonic() - started))
+                frames = running.host.frames_published - start_frames
+                rates[count].append(frames / (time.monotonic() - started))
+                cpu_ms[count].append((time.process_time() - cpu) * 1000.0 / max(frames, 1))
                 if process is not None:
                     process.communicate(timeout=seconds + 60)
     finally:
         running.stop()
     median = {count: statistics.median(values) for count, values in rates.items()}
+    cpu = {count: statistics.median(values) for count, values in cpu_ms.items()}
     reference = median[counts[0]]
     return {
         "size": f"{size[0]}x{size[1]}", "reference_fps_0_clients": round(reference, 1),
         **{f"fps_{count}_clients": round(rate, 1) for count, rate in median.items() if count},
         **{f"ratio_{count}_clients": round(rate / reference, 3) for count, rate in median.items() if count},
+        **{f"cpu_ms_per_frame_{count}_clients": round(value, 2) for count, value in cpu.items()},
+        **{f"cpu_ratio_{count}_clients": round(value / cpu[counts[0]], 3) for count, value in cpu.items() if count},
         "rounds_fps": {str(count): [round(v, 1) for v in values] for count, values in rates.items()},
         "goal_5_clients_within_5_percent": median[counts[-1]] >= 0.95 * reference,
     }
@@ -149,3 +157,6 @@ def print_serve(rows: list[dict]) -> None:
         print(f"{row['size']:>10} {row['reference_fps_0_clients']:>10} {row['fps_1_clients']:>9} {row['ratio_1_clients']:>6} "
               f"{row['fps_5_clients']:>10} {row['ratio_5_clients']:>6} {str(row['goal_5_clients_within_5_percent']):>12}")
         print(f"{'':>10} each round (0, 1, 5 clients): {row['rounds_fps']}")
+        print(f"{'':>10} the server process's CPU per frame: {row['cpu_ms_per_frame_0_clients']} ms with none, "
+              f"{row['cpu_ms_per_frame_1_clients']} with 1 ({row['cpu_ratio_1_clients']}), "
+              f"{row['cpu_ms_per_frame_5_clients']} with 5 ({row['cpu_ratio_5_clients']})")
