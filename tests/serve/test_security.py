@@ -8,6 +8,7 @@ import json
 import os
 import stat
 import urllib.parse
+from pathlib import Path
 
 import pytest
 from websockets.exceptions import InvalidStatus
@@ -129,3 +130,18 @@ def test_a_token_file_others_can_read_is_refused(tmp_path):
         load_or_make_token(path)
     path.chmod(0o600)
     assert load_or_make_token(path) == ("a-token-long-enough-to-be-one", path)
+
+
+def test_a_token_file_that_is_not_a_private_regular_file_is_one_sentence(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo, 0o600)
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    (tmp_path / "folder").mkdir()
+    short = tmp_path / "short"
+    short.write_text("abc\n")
+    short.chmod(0o600)
+    for path in (fifo, loop, tmp_path / "folder", short, Path("/dev/zero")):
+        with pytest.raises(TokenError) as refused:
+            load_or_make_token(path)
+        assert str(path) in refused.value.user_message and refused.value.user_message.endswith(".")

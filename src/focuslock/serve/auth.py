@@ -65,13 +65,15 @@ def load_or_make_token(path: Path | None = None) -> tuple[str, Path]:
 
 def _read_token(path: Path) -> str:
     try:
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        # Not following a link, and not waiting on a pipe: a FIFO named as the token file is refused below.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError as error:
         raise TokenError(f"The server's token file {path} cannot be read ({error.strerror or error}).") from None
+    info = os.fstat(descriptor)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(descriptor)
+        raise TokenError(f"The server's token file {path} is not a regular file.")
     with os.fdopen(descriptor, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise TokenError(f"The server's token file {path} is not a regular file.")
         if os.name == "posix" and info.st_mode & 0o077:
             raise TokenError(f"The server's token file {path} can be read by other users; "
                              f"make it private (chmod 600 {path}) or delete it to have a new one made.")
