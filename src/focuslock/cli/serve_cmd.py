@@ -30,6 +30,7 @@ def add_serve(commands) -> None:
     serve.add_argument("--roi", type=arg.roi, help="lock on this feature once it is found: X,Y,W,H (live-view pixels)")
     serve.add_argument("--coc-px", type=arg.lock_coc_px,
                        help="circle of confusion in live-view pixels (default: from the camera's sensor and live-view size)")
+    serve.add_argument("--marks", type=Path, help="the marks folder POST /api/marks/NAME/go reads (default: the config folder's)")
     serve.add_argument("--out", type=Path, default=Path("focuslock-out"), help="captures go to OUT/captures without --session")
     studio = serve.add_argument_group("studio session")
     studio.add_argument("--session", type=Path, help="log each capture in this session folder (with --recipe)")
@@ -72,7 +73,8 @@ def _serve(args: argparse.Namespace) -> int:
     settings = PipelineSettings(optics=OpticsSettings(coc_px=args.coc_px))
     try:
         running = start_server(_camera(args.source, args.out), host=args.host, port=args.port, token_file=args.token_file,
-                               settings=settings, capture_folder=args.session or args.out / "captures", shot_log=shot_log)
+                               settings=settings, capture_folder=args.session or args.out / "captures", shot_log=shot_log,
+                               marks_folder=args.marks)
     except (ServeError, TokenError) as error:
         if shot_log is not None:
             shot_log.close()

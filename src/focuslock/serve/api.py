@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +26,9 @@ from focuslock.serve.host import LiveHost
 from focuslock.serve.hub import Published
 from focuslock.serve.requests import MAX_DRIVE_STEPS, MAX_TIMEOUT_S, ApiError, bounded_number, boxes, read_json
 from focuslock.serve.status import FocusStatus
+from focuslock.workflows.marks import MarkError
 
-__all__ = ["ServeContext", "capture", "drive", "lock", "set_sku", "status", "unlock", "wait_sharp"]
+__all__ = ["ServeContext", "capture", "command_result", "context", "drive", "lock", "set_sku", "status", "unlock", "wait_sharp"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,9 @@ class ServeContext:
     host: LiveHost
     capture_folder: Path
     shot_log: Any = None
+    marks_folder: Path | None = None
+    # Per camera: the marks folder's drive count as the session found it (serve/marks_api.py).
+    drive_bases: dict[str, int] = field(default_factory=dict)
 
 
 def context(request: HTTPConnection) -> ServeContext:
@@ -124,13 +128,14 @@ async def wait_sharp(request: Request) -> JSONResponse:
                          "frames": in_a_row, "status": now.to_json()})
 
 
-async def _command(future: Future, timeout_s: float, doing: str) -> Any:
+async def command_result(future: Future, timeout_s: float, doing: str) -> Any:
+    """A camera command's result, or one sentence: 504 past ``timeout_s``, 409 for the camera's refusal."""
     try:
         return await asyncio.wait_for(asyncio.wrap_future(future), timeout_s)
     except TimeoutError:
         raise ApiError(504, f"The camera did not finish {doing} within {timeout_s:g} s.") from None
-    except CameraError as error:
-        raise ApiError(409, error.user_message) from None
+    except (CameraError, MarkError) as error:
+        raise ApiError(409, error.user_message or str(error)) from None
 
 
 async def drive(request: Request) -> JSONResponse:
@@ -139,7 +144,7 @@ async def drive(request: Request) -> JSONResponse:
     steps = bounded_number(data, "steps", None, -MAX_DRIVE_STEPS, MAX_DRIVE_STEPS, whole=True)
     timeout_s = bounded_number(data, "timeout_s", 30.0, 0.1, MAX_TIMEOUT_S)
     host = context(request).host
-    moved = await _command(host.session.drive_focus(int(steps)), timeout_s, "driving focus")
+    moved = await command_result(host.session.drive_focus(int(steps)), timeout_s, "driving focus")
     logger.info("drove focus %+d steps (moved %+d)", steps, moved)
     return JSONResponse({"steps": steps, "moved_steps": moved})
 
@@ -198,7 +203,7 @@ async def capture(request: Request) -> JSONResponse:
                            for c in checks]}
 
     try:
-        outcome = await _command(host.session.submit(command, label="capture"), timeout_s, "the capture")
+        outcome = await command_result(host.session.submit(command, label="capture"), timeout_s, "the capture")
     except FocuslockError as error:
         raise ApiError(409, error.user_message or str(error)) from None
     host.announce("captured", files=outcome["files"])

@@ -28,6 +28,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from focuslock.serve import api
 from focuslock.serve.auth import COOKIE, LOOPBACK_HOSTS, Access
+from focuslock.serve.marks_api import mark_go
 from focuslock.serve.openapi import openapi_schema
 from focuslock.serve.requests import ApiError
 
@@ -165,6 +166,7 @@ def routes() -> list:
         Route("/api/drive", _guarded(api.drive), methods=["POST"]),
         Route("/api/capture", _guarded(api.capture), methods=["POST"]),
         Route("/api/sku", _guarded(api.set_sku), methods=["POST"]),
+        Route("/api/marks/{name}/go", _guarded(mark_go), methods=["POST"]),
     ]
 
 

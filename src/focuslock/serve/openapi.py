@@ -128,6 +128,15 @@ def openapi_schema() -> dict[str, Any]:
         "/api/sku": _post("The product code that names the next shots (studio sessions).",
                           _json_body({"sku": {"type": "string", "maxLength": 64}}, ["sku"]),
                           _answer("The code.", {"type": "object", "properties": {"sku": {"type": "string"}}}), "setSku"),
+        "/api/marks/{name}/go": {"post": {
+            "summary": "Drive back to a named focus mark and find its best focus again (as `focuslock mark go`).",
+            "operationId": "markGo",
+            "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 40}}],
+            "requestBody": _json_body({"timeout_s": _TIMEOUT}),
+            "responses": {"200": _answer("Where the drive is now.", {"type": "object", "properties": {
+                "name": {"type": "string"}, "position_steps": {"type": "integer"},
+                "moved_from_mark_steps": {"type": "number"}}}),
+                "404": _answer("No such mark.", {"$ref": "#/components/schemas/Error"}), **_REFUSALS}}},
     }
     return {
         "openapi": "3.1.0",

@@ -90,7 +90,8 @@ def _bind(host: str, port: int) -> socket.socket:
 
 def start_server(camera: Camera | Callable[[], Camera], *, host: str = "127.0.0.1", port: int = 8765,
                  token_file: Path | None = None, settings: PipelineSettings | None = None,
-                 capture_folder: Path = Path("focuslock-out/captures"), shot_log: Any = None) -> RunningServer:
+                 capture_folder: Path = Path("focuslock-out/captures"), shot_log: Any = None,
+                 marks_folder: Path | None = None) -> RunningServer:
     """Start the live session on ``camera`` and serve it on ``host``:``port``.
 
     Any host but 127.0.0.1, ::1 or localhost needs the token (made on first use in the
@@ -100,7 +101,7 @@ def start_server(camera: Camera | Callable[[], Camera], *, host: str = "127.0.0.
     token, token_path = load_or_make_token(token_file) if needs_token else (None, None)
     sock = _bind(host, port)
     live = LiveHost(camera, settings).start()
-    context = ServeContext(live, Path(capture_folder), shot_log)
+    context = ServeContext(live, Path(capture_folder), shot_log, marks_folder)
     app = make_app(context, Access(token))
     config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="websockets-sansio", ws_max_size=64 * 1024,
                             timeout_graceful_shutdown=2, access_log=False, log_config=None,
