@@ -49,3 +49,24 @@ def test_going_back_to_a_mark_finds_the_feature_sharp_again(served_with_marks, t
     with pytest.raises(FocusServerError) as refused:
         served.client.request("POST", "/api/marks/nope/go", {})
     assert refused.value.status == 404
+
+
+def test_a_stack_by_steps_shoots_each_slice_and_says_so_as_it_goes(served, tmp_path):
+    served.focus_on_feature()
+    with served.client.events() as events:
+        shot = served.client.request("POST", "/api/stack", {"near_steps": 20, "far_steps": 20, "every_steps": 10},
+                                     wait_s=120)
+        progress = []
+        while not progress or not progress[-1].get("done"):
+            message = events.receive(timeout_s=30)
+            if message["type"] == "stack":
+                progress.append(message)
+    assert shot["planned_slices"] == 5 and shot["slices"] == 5 and shot["stopped"] is None
+    assert len(shot["files"]) == 5 and all(path.startswith(str(tmp_path / "captures")) for path in shot["files"])
+    assert [m["slice"] for m in progress[:-1]] == [1, 2, 3, 4, 5] and progress[-1]["slices"] == 5
+    # The session counted the stack's moves: from 20 nearer (less the backlash guard) to 20 farther.
+    wait_for(lambda: served.client.status()["fresh"], what="live view back after the stack")
+    assert served.client.status()["drive_position_steps"] == round(served.view.best_steps) + 20
+    with pytest.raises(FocusServerError) as refused:
+        served.client.request("POST", "/api/stack", {"near_steps": 0, "far_steps": 5000, "every_steps": 1})
+    assert refused.value.status == 400 and "slices" in refused.value.message

@@ -28,7 +28,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from focuslock.serve import api
 from focuslock.serve.auth import COOKIE, LOOPBACK_HOSTS, Access
-from focuslock.serve.marks_api import mark_go
+from focuslock.serve.marks_api import mark_go, stack
 from focuslock.serve.openapi import openapi_schema
 from focuslock.serve.requests import ApiError
 
@@ -167,6 +167,7 @@ def routes() -> list:
         Route("/api/capture", _guarded(api.capture), methods=["POST"]),
         Route("/api/sku", _guarded(api.set_sku), methods=["POST"]),
         Route("/api/marks/{name}/go", _guarded(mark_go), methods=["POST"]),
+        Route("/api/stack", _guarded(stack), methods=["POST"]),
     ]
 
 
