@@ -65,8 +65,8 @@ def test_a_stack_by_steps_shoots_each_slice_and_says_so_as_it_goes(served, tmp_p
     assert len(shot["files"]) == 5 and all(path.startswith(str(tmp_path / "captures")) for path in shot["files"])
     assert [m["slice"] for m in progress[:-1]] == [1, 2, 3, 4, 5] and progress[-1]["slices"] == 5
     # The session counted the stack's moves: from 20 nearer (less the backlash guard) to 20 farther.
-    wait_for(lambda: served.client.status()["fresh"], what="live view back after the stack")
-    assert served.client.status()["drive_position_steps"] == round(served.view.best_steps) + 20
+    expected = round(served.view.best_steps) + 20
+    wait_for(lambda: served.client.status()["drive_position_steps"] == expected, what=f"the drive count at {expected}")
     with pytest.raises(FocusServerError) as refused:
         served.client.request("POST", "/api/stack", {"near_steps": 0, "far_steps": 5000, "every_steps": 1})
     assert refused.value.status == 400 and "slices" in refused.value.message
