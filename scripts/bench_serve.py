@@ -9,7 +9,8 @@
   renders and judges), each client a reader in a separate process (as a tablet or a
   robot's controller is; in this process they would take the GIL from the engine).
   Reference: the rate with no client, measured in the same run, the counts interleaved
-  over three rounds (medians). Goal: at most 5 % slower with 5 clients. Beside it the
+  over three rounds (medians); also 5 clients that connect and never read. Goal: at most
+  5 % slower with 5 clients. Beside it the
   server process's CPU time per frame (all its threads), which a neighbour's load on the
   machine disturbs far less than the rate.
 """
@@ -33,8 +34,15 @@ _READER = r"""
 import json, sys, threading, time
 from websockets.sync.client import connect
 url, count, seconds, want_latency = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4] == "1"
+stuck = len(sys.argv) > 5 and sys.argv[5] == "stuck"
 results = [None] * count
 def read(index):
+    if stuck:  # connected, then never reads: its socket's buffers fill and stay full
+        with connect(url, max_size=2**20, max_queue=1) as socket:
+            print("ready", flush=True) if index == 0 else None
+            time.sleep(seconds)
+        results[index] = {"messages": 0, "latency_ms": [], "engine_ms": []}
+        return
     got, latencies, engine = 0, [], []
     with connect(url, max_size=2**20) as socket:
         print("ready", flush=True) if index == 0 else None
@@ -70,9 +78,10 @@ def _serve(size: tuple[int, int], fps: float | None) -> RunningServer:
     return running
 
 
-def _readers(running: RunningServer, count: int, seconds: float, latency: bool) -> subprocess.Popen:
+def _readers(running: RunningServer, count: int, seconds: float, latency: bool, stuck: bool = False) -> subprocess.Popen:
     url = running.url.replace("http://", "ws://") + "api/events"
-    process = subprocess.Popen([sys.executable, "-c", _READER, url, str(count), str(seconds), "1" if latency else "0"],
+    process = subprocess.Popen([sys.executable, "-c", _READER, url, str(count), str(seconds), "1" if latency else "0",
+                                "stuck" if stuck else "reading"],
                                stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
     if process.stdout.readline().strip() != "ready":
@@ -104,17 +113,18 @@ def bench_serve_latency(size: tuple[int, int], seconds: float) -> dict:
     }
 
 
-def bench_serve_clients(size: tuple[int, int], seconds: float, counts: tuple[int, ...] = (0, 1, 5), rounds: int = 3) -> dict:
+def bench_serve_clients(size: tuple[int, int], seconds: float, counts: tuple[int, ...] = (0, 1, 5, -5), rounds: int = 3) -> dict:
     """The session's rate with each number of clients, the counts interleaved over
-    ``rounds`` (0, 1, 5, 0, 1, 5 …) so that a neighbour's load falls on all alike;
-    the median of each count's rounds."""
+    ``rounds`` (0, 1, 5, 5 stuck, 0, 1 …) so that a neighbour's load falls on all alike;
+    the median of each count's rounds. A negative count: that many clients that connect
+    and never read."""
     running = _serve(size, None)
     rates: dict[int, list[float]] = {count: [] for count in counts}
     cpu_ms: dict[int, list[float]] = {count: [] for count in counts}
     try:
         for _ in range(rounds):
             for count in counts:
-                process = _readers(running, count, seconds + 1.0, latency=False) if count else None
+                process = _readers(running, abs(count), seconds + 1.0, latency=False, stuck=count < 0) if count else None
                 time.sleep(0.5)  # the readers connected and reading
                 start_frames, started, cpu = running.host.frames_published, time.monotonic(), time.process_time()
                 time.sleep(seconds)
@@ -128,14 +138,17 @@ def bench_serve_clients(size: tuple[int, int], seconds: float, counts: tuple[int
     median = {count: statistics.median(values) for count, values in rates.items()}
     cpu = {count: statistics.median(values) for count, values in cpu_ms.items()}
     reference = median[counts[0]]
+    def name(count: int) -> str:
+        return f"{-count}_stuck" if count < 0 else str(count)
+
     return {
         "size": f"{size[0]}x{size[1]}", "reference_fps_0_clients": round(reference, 1),
-        **{f"fps_{count}_clients": round(rate, 1) for count, rate in median.items() if count},
-        **{f"ratio_{count}_clients": round(rate / reference, 3) for count, rate in median.items() if count},
-        **{f"cpu_ms_per_frame_{count}_clients": round(value, 2) for count, value in cpu.items()},
-        **{f"cpu_ratio_{count}_clients": round(value / cpu[counts[0]], 3) for count, value in cpu.items() if count},
-        "rounds_fps": {str(count): [round(v, 1) for v in values] for count, values in rates.items()},
-        "goal_5_clients_within_5_percent": median[counts[-1]] >= 0.95 * reference,
+        **{f"fps_{name(count)}_clients": round(rate, 1) for count, rate in median.items() if count},
+        **{f"ratio_{name(count)}_clients": round(rate / reference, 3) for count, rate in median.items() if count},
+        **{f"cpu_ms_per_frame_{name(count)}_clients": round(value, 2) for count, value in cpu.items()},
+        **{f"cpu_ratio_{name(count)}_clients": round(value / cpu[counts[0]], 3) for count, value in cpu.items() if count},
+        "rounds_fps": {name(count): [round(v, 1) for v in values] for count, values in rates.items()},
+        "goal_5_clients_within_5_percent": median[5] >= 0.95 * reference,
     }
 
 
@@ -156,7 +169,9 @@ def print_serve(rows: list[dict]) -> None:
     for row in rows:
         print(f"{row['size']:>10} {row['reference_fps_0_clients']:>10} {row['fps_1_clients']:>9} {row['ratio_1_clients']:>6} "
               f"{row['fps_5_clients']:>10} {row['ratio_5_clients']:>6} {str(row['goal_5_clients_within_5_percent']):>12}")
-        print(f"{'':>10} each round (0, 1, 5 clients): {row['rounds_fps']}")
+        print(f"{'':>10} 5 clients that never read: {row['fps_5_stuck_clients']} fps ({row['ratio_5_stuck_clients']})")
+        print(f"{'':>10} each round: {row['rounds_fps']}")
         print(f"{'':>10} the server process's CPU per frame: {row['cpu_ms_per_frame_0_clients']} ms with none, "
               f"{row['cpu_ms_per_frame_1_clients']} with 1 ({row['cpu_ratio_1_clients']}), "
-              f"{row['cpu_ms_per_frame_5_clients']} with 5 ({row['cpu_ratio_5_clients']})")
+              f"{row['cpu_ms_per_frame_5_clients']} with 5 ({row['cpu_ratio_5_clients']}), "
+              f"{row['cpu_ms_per_frame_5_stuck_clients']} with 5 stuck ({row['cpu_ratio_5_stuck_clients']})")
