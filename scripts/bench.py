@@ -18,6 +18,9 @@ machine, so that the ratio means something on any laptop:
   video alone with the reader ``analyze`` uses (PyAV to RGB; until session 18 the
   reference was OpenCV's decoder, another decoder than analyze's). Goal: at least 0.8× the decoding speed. Also given: one pass
   locked on frame 0 (``--lock-frame 0``), which has no first pass to find the best.
+* serve — ``focuslock serve`` (scripts/bench_serve.py): frame to ``focus`` event at a
+  WebSocket client, median and 99th percentile, against the engine's own delay; the
+  session's rate with 0, 1 and 5 clients against 0. Goal: at most 5 % slower with 5.
 * window — the window (offscreen Qt) fed by a 1920×1080 source at 60 fps with every
   overlay on: frames shown per second (goal: at least 58 of 60), and the longest gap
   between two ticks of the window's timer while the camera is busy and then
@@ -347,7 +350,7 @@ def _size(text: str) -> tuple[int, int]:
     return width, height
 
 
-_PARTS = ("render", "session", "focus", "analyze", "window")
+_PARTS = ("render", "session", "focus", "analyze", "window", "serve")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -376,6 +379,7 @@ def main(argv: list[str] | None = None) -> int:
         "focus": [bench_focus(size, args.repeats) for size in sizes] if "focus" in parts else [],
         "analyze": bench_analyze(args.analyze_frames or 150) if "analyze" in parts else None,
         "window": bench_window() if "window" in parts else None,
+        "serve": _bench_serve(sizes, args.seconds) if "serve" in parts else [],
     }
     if args.json:
         print(json.dumps(results, indent=2))
@@ -388,7 +392,18 @@ def main(argv: list[str] | None = None) -> int:
     if results["focus"]:
         _print_focus(results)
     _print_rest(results)
+    if results["serve"]:
+        from bench_serve import print_serve
+
+        print_serve(results["serve"])
     return 0
+
+
+def _bench_serve(sizes: list[tuple[int, int]], seconds: float) -> list[dict]:
+    """``focuslock serve``'s part (scripts/bench_serve.py): the two live-view sizes it is judged at."""
+    from bench_serve import bench_serve
+
+    return bench_serve([size for size in sizes if size[0] <= 1920], seconds)
 
 
 def _print_render(results: dict) -> None:

@@ -28,6 +28,8 @@ def test_bench_script_reports_every_figure_with_its_reference():
     assert session["unpaced_published_fps"] > 0
     [focus] = report["focus"]
     assert focus["reference_ms"] > 0 and focus["state"] == "sharp"
+    [serve] = report["serve"]  # focuslock serve: each figure beside its reference of the same run
+    assert serve["events"] > 0 and serve["reference_engine_median_ms"] > 0 and serve["reference_fps_0_clients"] > 0
 
 
 def test_bench_only_runs_the_parts_asked_for():
@@ -37,6 +39,7 @@ def test_bench_only_runs_the_parts_asked_for():
     report = json.loads(result.stdout)
     assert [row["size"] for row in report["focus"]] == ["256x170"]
     assert report["render"] == [] and report["session"] == [] and report["analyze"] is None and report["window"] is None
+    assert report["serve"] == []
 
 
 def test_the_focus_truth_script_tabulates_every_noise_level_and_contrast():

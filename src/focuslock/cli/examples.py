@@ -50,6 +50,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
                "focuslock report shoot --out shoot-report.html"),
     "frame": ("focuslock frame sim --out bench.png",
               "focuslock frame tests/data/focus-stacks/pcb --out first.png"),
+    "serve": ("focuslock serve --source sim --roi auto",
+              "focuslock serve --source gphoto2 --host 0.0.0.0 --session shoot --recipe studio/board.toml"),
     "catalog": ("focuslock catalog bodies",
                 "focuslock catalog lenses --json"),
 }

@@ -216,6 +216,31 @@ class LiveSession(Generic[R]):
 
         return self.submit(command)
 
+    @property
+    def drive_position_steps(self) -> int:
+        """The steps the camera reported moved since the session started (its running total)."""
+        return self._drive_position_steps
+
+    def submit_driving(self, command: Callable[[Camera], T], label: str | None = None) -> Future[T]:
+        """:meth:`submit` for a command that drives focus itself (going to a mark, a
+        stack): the steps the camera reports moved count in the session's running total
+        as :meth:`drive_focus`'s do, so later frames still say where the drive is."""
+        session = self
+
+        class Counted:
+            def __init__(self, camera: Camera) -> None:
+                self._camera = camera
+
+            def drive_focus(self, steps: int) -> int:
+                moved = self._camera.drive_focus(int(steps))
+                session._drive_position_steps += moved
+                return moved
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(self._camera, name)
+
+        return self.submit(lambda camera: command(cast(Camera, Counted(camera))), label)
+
     def capture(self, folder: Path) -> Future[list[Path]]:
         return self.submit(lambda camera: camera.capture(Path(folder)), label="capture")
 
