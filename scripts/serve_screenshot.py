@@ -24,7 +24,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("docs/serve-monitor.png"))
     parser.add_argument("--steps", type=int, default=0, help="rack this far from best focus before the screenshot")
-    parser.add_argument("--wait-state", default="SHARP", help="the banner's text to wait for before the screenshot")
+    parser.add_argument("--wait-state", default="IN FOCUS", help="the banner's text to wait for before the screenshot")
     args = parser.parse_args()
     view = demo_view(BenchConfig())
     running = start_server(view.bench, port=0)

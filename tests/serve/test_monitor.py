@@ -25,13 +25,13 @@ def test_the_monitor_shows_the_state_and_a_live_picture_that_changes_as_focus_ra
     assert served.client.wait_sharp(timeout_s=20)["sharp"] is True
     with HeadlessPage(served.running.url, tmp_path / "profile", width=1000, height=800) as page:
         assert page.wait_until(_PICTURE_SIZE) == 512  # the stream's pictures arrive at the frame's size
-        assert page.wait_until(f"{_BANNER} === 'SHARP'")
+        assert page.wait_until(f"{_BANNER} === 'IN FOCUS'")  # the window's words, not the API's
         assert "sharp" in page.evaluate("document.getElementById('banner').className")
         assert page.evaluate("document.getElementById('age').textContent").endswith(" s")
         sharp = _picture(page.screenshot(tmp_path / "sharp.png"))
         served.client.drive(400)
         wait_for(lambda: served.client.status()["state"] == "soft", what="SOFT")
-        assert page.wait_until(f"{_BANNER} === 'SOFT'")
+        assert page.wait_until(f"{_BANNER} === 'OUT OF FOCUS'")
         assert page.evaluate("document.getElementById('share').textContent").endswith("%")
         soft = _picture(page.screenshot(tmp_path / "soft.png"))
     assert sharp.shape == soft.shape

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from http.cookies import SimpleCookie
 from importlib import resources
@@ -26,6 +27,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from focuslock.overlay.readouts import STATE_WORDS
 from focuslock.serve import api
 from focuslock.serve.auth import COOKIE, LOOPBACK_HOSTS, Access
 from focuslock.serve.marks_api import mark_go, stack
@@ -46,8 +48,15 @@ def _page(name: str) -> str:
     return resources.files("focuslock.serve").joinpath(name).read_text(encoding="utf-8")
 
 
+def _monitor_page() -> str:
+    """The focus monitor, its states in the photographer's words the window uses
+    (overlay/readouts.STATE_WORDS: one table; the API keeps its machine words)."""
+    words = {state: said.upper() for state, said in STATE_WORDS.items()} | {"unlocked": "NOT LOCKED"}
+    return _page("monitor.html").replace("/*STATE_WORDS*/{}", json.dumps(words, ensure_ascii=False))
+
+
 async def monitor(request: Request) -> HTMLResponse:
-    return HTMLResponse(_page("monitor.html"), headers={"Cache-Control": "no-store"})
+    return HTMLResponse(_monitor_page(), headers={"Cache-Control": "no-store"})
 
 
 async def login_form(request: Request) -> HTMLResponse:
