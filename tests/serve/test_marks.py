@@ -70,3 +70,38 @@ def test_a_stack_by_steps_shoots_each_slice_and_says_so_as_it_goes(served, tmp_p
     with pytest.raises(FocusServerError) as refused:
         served.client.request("POST", "/api/stack", {"near_steps": 0, "far_steps": 5000, "every_steps": 1})
     assert refused.value.status == 400 and "slices" in refused.value.message
+
+
+def test_a_stack_from_one_mark_to_another_goes_back_to_the_nearer_and_ends_at_the_farther(served_with_marks, tmp_path):
+    """``POST /api/stack {"from_mark", "to_mark"}`` as ``stack-shoot --from-mark --to-mark``:
+    back to the nearer mark's best focus (found again from the picture), then slices up to
+    the farther mark's position, the marks' drive count kept."""
+    served = served_with_marks
+    served.focus_on_feature()
+    session = served.running.host.session
+    store = MarkStore(tmp_path / "marks")
+    near = session.submit(lambda camera: take_mark(camera, "near", tuple(served.roi), session.drive_position_steps)).result(60)
+    store.save(near)
+    served.client.drive(40)
+    wait_for(lambda: served.client.status()["drive_position_steps"] == near.position_steps + 40, what="40 steps farther")
+    far = session.submit(lambda camera: take_mark(camera, "far", tuple(served.roi), session.drive_position_steps)).result(60)
+    store.save(far)
+    served.client.drive(80)  # away from both: the stack must first go back to the nearer mark
+    with served.client.events() as events:
+        shot = served.client.request("POST", "/api/stack", {"from_mark": "far", "to_mark": "near", "every_steps": 10,
+                                                            "timeout_s": 120}, wait_s=120)
+        slices = []
+        while not slices or not slices[-1].get("done"):
+            message = events.receive(timeout_s=60)
+            if message["type"] == "stack":
+                slices.append(message)
+    assert shot["stopped"] is None and shot["slices"] == shot["planned_slices"] >= 4
+    assert [m["slice"] for m in slices[:-1]] == list(range(1, shot["slices"] + 1))
+    # Ended at the farther mark's stored position, in the marks' count.
+    assert store.drive_position(served.running.host.camera_name) == far.position_steps
+    with pytest.raises(FocusServerError) as refused:
+        served.client.request("POST", "/api/stack", {"from_mark": "near", "to_mark": "nope", "every_steps": 10})
+    assert refused.value.status == 404
+    with pytest.raises(FocusServerError) as refused:
+        served.client.request("POST", "/api/stack", {"from_mark": "near", "near_steps": 5, "every_steps": 10})
+    assert refused.value.status == 400

@@ -137,12 +137,13 @@ def openapi_schema() -> dict[str, Any]:
                 "name": {"type": "string"}, "position_steps": {"type": "integer"},
                 "moved_from_mark_steps": {"type": "number"}}}),
                 "404": _answer("No such mark.", {"$ref": "#/components/schemas/Error"}), **_REFUSALS}}},
-        "/api/stack": _post("Shoot a focus stack by drive steps (as `stack-shoot --near-steps --far-steps`), "
-                            "a `stack` event per slice.",
+        "/api/stack": _post("Shoot a focus stack by drive steps (as `stack-shoot --near-steps --far-steps`) or from "
+                            "one mark to another (as `stack-shoot --from-mark --to-mark`), a `stack` event per slice.",
                             _json_body({"near_steps": {"type": "integer", "minimum": 0, "maximum": MAX_DRIVE_STEPS},
                                         "far_steps": {"type": "integer", "minimum": 0, "maximum": MAX_DRIVE_STEPS},
+                                        "from_mark": {"type": "string"}, "to_mark": {"type": "string"},
                                         "every_steps": {"type": "integer", "minimum": 1, "maximum": MAX_DRIVE_STEPS},
-                                        "timeout_s": _TIMEOUT}, ["near_steps", "far_steps", "every_steps"]),
+                                        "timeout_s": _TIMEOUT}, ["every_steps"]),
                             _answer("The stack's folder and files; why it stopped early, if it did.", {
                                 "type": "object", "properties": {
                                     "folder": {"type": "string"}, "planned_slices": {"type": "integer"},
