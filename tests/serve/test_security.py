@@ -66,8 +66,9 @@ def test_no_token_or_a_wrong_one_gets_401_and_changes_nothing(remote):
     with pytest.raises(FocusServerError) as refused:
         FocusClient(running.url).drive(300)
     assert refused.value.status == 401
-    with pytest.raises(InvalidStatus):
+    with pytest.raises(InvalidStatus) as denied:
         connect(f"ws://127.0.0.2:{port}/api/events", open_timeout=10).close()
+    assert denied.value.response.status_code == 401  # the same answer as any request without the token
     # Nothing changed: no drive, no lock.
     client = FocusClient(running.url, token=token)
     assert running.host.session.settings is settings_before
@@ -113,8 +114,9 @@ def test_other_sites_cannot_reach_a_loopback_server_through_a_browser(served):
                        body, host="127.0.0.1")
     assert code == 403
     assert _call(port, "POST", "/api/unlock", {"Origin": "http://evil.example"}, b"", host="127.0.0.1")[0] == 403
-    with pytest.raises(InvalidStatus):
+    with pytest.raises(InvalidStatus) as denied:
         connect(f"ws://127.0.0.1:{port}/api/events", origin="http://evil.example", open_timeout=10).close()
+    assert denied.value.response.status_code == 403
     # No CORS: a pre-flight is not granted.
     code, headers, _ = _call(port, "OPTIONS", "/api/lock", {"Origin": "http://evil.example",
                                                              "Access-Control-Request-Method": "POST"}, host="127.0.0.1")

@@ -212,7 +212,14 @@ class Guard:
         status, message = problem
         logger.info("refused %s %s: %s", scope.get("method", "WS"), scope.get("path"), message)
         if scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1008, "reason": message[:120]})
+            if "websocket.http.response" in scope.get("extensions", {}):
+                # The handshake answered with the same status and sentence as any request
+                # (401 without the token), where the server lets an ASGI app do that.
+                denial = JSONResponse({"error": message}, status_code=status,
+                                      headers={"WWW-Authenticate": "Bearer"} if status == 401 else None)
+                await WebSocket(scope, receive, send).send_denial_response(denial)
+            else:
+                await send({"type": "websocket.close", "code": 1008, "reason": message[:120]})
             return
         if status == 401 and scope.get("method") == "GET" and scope.get("path") == "/":
             response: Response = RedirectResponse("/login", status_code=303)
