@@ -408,3 +408,6 @@ def test_watch_review_shows_each_shot_as_it_was_decoded_to_be_judged(tmp_path, m
     shots = [r for r in reviews if r.path.name != judge.setup.reference]
     assert len(shots) >= 2 and all(review.crops for review in shots), reviews
     assert len(decodes) == len(reviews), (len(decodes), len(reviews))
+    # Each crop titled in the window's words: "feature 1: IN FOCUS", not "SHARP (0.02 CoC)".
+    titles = [crop.title for review in shots for crop in review.crops]
+    assert all(title.startswith("feature 1: IN FOCUS") and "CoC" not in title for title in titles), titles

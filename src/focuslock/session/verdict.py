@@ -22,7 +22,7 @@ from focuslock.focus.exposure import ExposureNote
 from focuslock.focus.lock import FocusState
 from focuslock.session.records import FeatureVerdict
 
-__all__ = ["EXPOSURE_LOG_KEY", "LoggedExposure", "ShotOutcome", "ShotVerdict", "logged_exposure", "overall_verdict"]
+__all__ = ["EXPOSURE_LOG_KEY", "LoggedExposure", "ShotOutcome", "ShotVerdict", "logged_exposure", "overall_verdict", "share_words"]
 
 # The key of the shot's camera record (the log's camera_json) that holds its exposure.
 EXPOSURE_LOG_KEY = "focuslock_exposure"
@@ -76,6 +76,11 @@ class ShotVerdict:
         return text + (f" · {note}" if note else "")
 
 
+def share_words(coc_share: float) -> str:
+    """A blur as a share of what the depth of field allows, in a photographer's words."""
+    return f"{coc_share:.1f}× the blur the depth of field allows"
+
+
 def overall_verdict(path: Path, features: tuple[FeatureVerdict, ...], drift_limit_share: float,
                     size_px: tuple[int, int], exposure: ExposureNote | None = None) -> ShotVerdict:
     """The shot's outcome and why, from its features' verdicts (see the module's text)."""
@@ -86,7 +91,7 @@ def overall_verdict(path: Path, features: tuple[FeatureVerdict, ...], drift_limi
     unsure = [f for f in features if f.state in (FocusState.UNCERTAIN.value, FocusState.LOST.value)]
     if soft:
         first = soft[0]
-        blur = "" if first.coc_share is None else f" ({first.coc_share:.1f}× the blur the depth of field allows)"
+        blur = "" if first.coc_share is None else f" ({share_words(first.coc_share)})"
         verdict = ShotOutcome.SOFT
         reason = f"feature {first.feature + 1} is soft{blur}" + (f": {first.reason}" if first.reason else "")
     elif drift_share is not None and drift_share > drift_limit_share:

@@ -37,6 +37,7 @@ from focuslock.core.errors import FocuslockError
 from focuslock.devices.base import Camera, CorruptFrameError
 from focuslock.devices.folder import IMAGE_SUFFIXES
 from focuslock.io.terminal import shown
+from focuslock.overlay.readouts import STATE_WORDS
 from focuslock.session import opening
 from focuslock.session.database import SessionError
 from focuslock.session.hotfolder import RAW_SUFFIXES, FileGone, FileRead, HotFolder, read_file_once
@@ -47,7 +48,7 @@ from focuslock.session.records import ShotFile, ShotRecord
 from focuslock.session.review import ShotReview, review_shot
 from focuslock.session.shot_check import ShotJudge, ShotVerdict
 from focuslock.session.store import ShotStore, now_utc
-from focuslock.session.verdict import ShotOutcome
+from focuslock.session.verdict import ShotOutcome, share_words
 from focuslock.session.xmp import RatingPolicy, SidecarError, XmpFields, sidecar_paths, write_sidecar
 
 __all__ = ["WatchError", "WatchOptions", "open_session", "run_watch"]
@@ -207,9 +208,10 @@ def review_of_shot(result: dict, judge: ShotJudge, picture_bgr: np.ndarray | Non
         index = feature["feature"] - 1
         if feature["found_px"] is None or index >= len(sizes):
             continue
-        title = f"feature {feature['feature']}: {feature['state'].upper()}"
-        if feature["coc_share"] is not None:
-            title += f" ({feature['coc_share']:.2f} CoC)"
+        state = feature["state"]
+        title = f"feature {feature['feature']}: {STATE_WORDS.get(state, state).upper()}"
+        if feature["coc_share"] is not None and feature["coc_share"] >= 0:
+            title += f" ({share_words(feature['coc_share'])})"
         boxes.append(((*feature["found_px"], *sizes[index]), feature["state"], title))
     return review_shot(Path(result["path"]), result["verdict"], result["text"], boxes, picture_bgr=picture_bgr)
 
