@@ -20,6 +20,7 @@ from focuslock.focus.noise import single_frame_noise_sigma
 from focuslock.simulators.bench_config import BenchConfig
 from focuslock.simulators.demo import demo_feature
 from focuslock.simulators.sim import SimulatedBench
+from focuslock.workflows.take_report import TAKE_LOST_REASON
 from tests.conftest import REDUCED_STACKS
 
 PHOTOGRAPHS = sorted(REDUCED_STACKS.glob("*.jpg"))
@@ -323,6 +324,9 @@ def test_analyze_with_roi_auto_on_a_real_stack_gives_readable_verdicts(focus_sta
     for before, frame in zip(report["frames"], report["frames"][1:]):
         if frame["state"] == "lost":
             assert before["state"] in ("soft", "lost") and before["blur_px"] is None, (before, frame)
+            # A take cannot be framed again: its reason says what happened, not live view's advice.
+            assert frame.get("reason") == TAKE_LOST_REASON, frame
+    assert not any("frame it again" in (frame.get("reason") or "") for frame in report["frames"])
 
 
 def test_analyze_refuses_a_box_outside_the_frames_before_any_work(capsys):
