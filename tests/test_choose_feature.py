@@ -14,13 +14,12 @@ from focuslock.core.box import Box, BoxError
 from focuslock.focus.auto_feature import auto_feature, grey_of
 from focuslock.focus.engine import FocusEngine, FocusSettings
 from focuslock.focus.feature_choice import parse_feature_choice
-from focuslock.focus.lock import LockSettings
+from focuslock.focus.lock import TAKE_LOST_REASON, LockSettings
 from focuslock.focus.measure import measure_roi
 from focuslock.focus.noise import single_frame_noise_sigma
 from focuslock.simulators.bench_config import BenchConfig
 from focuslock.simulators.demo import demo_feature
 from focuslock.simulators.sim import SimulatedBench
-from focuslock.workflows.take_report import TAKE_LOST_REASON
 from tests.conftest import REDUCED_STACKS
 
 PHOTOGRAPHS = sorted(REDUCED_STACKS.glob("*.jpg"))

@@ -164,6 +164,7 @@ def _reasons_and_warnings() -> list[str]:
 
     texts = [judge.NO_DETAIL_AT_LOCK_REASON, judge.NO_DETAIL_LEFT_REASON, judge.CANNOT_RULE_OUT_REASON,
              judge.UNRESOLVED_SOFT_REASON, judge.SHARPER_THAN_LOCK_REASON, lock.CALIBRATING_REASON, lock.LOST_REASON,
+             lock.TAKE_LOST_REASON,
              lock.UNSURE_TRACK_REASON, lock.CLIPPED_LIVE_REASON.format(percent=12.0), lock.NO_DETAIL_WARNING,
              parts.PART_REASON]
     texts += [coc_in_live_view(1024).warning, coc_in_live_view(512, sensor_width_mm=36.0, sensor_height_mm=24.0).warning]

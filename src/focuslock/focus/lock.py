@@ -41,7 +41,7 @@ from focuslock.focus.judge import (
 )
 from focuslock.focus.parts import FeatureEstimate, FeatureReference, confident_blur_px
 
-__all__ = ["CALIBRATING_REASON", "CLIPPED_LIVE_REASON", "LOST_REASON", "MAX_COC_PX", "NO_DETAIL_WARNING",
+__all__ = ["CALIBRATING_REASON", "CLIPPED_LIVE_REASON", "LOST_REASON", "TAKE_LOST_REASON", "MAX_COC_PX", "NO_DETAIL_WARNING",
            "SHARPER_THAN_LOCK_REASON", "UNSURE_TRACK_REASON", "FocusLock", "FocusState", "LockSettings", "LockStatus",
            "PeakSearch", "PeakStatus", "Verdict", "describe_blur", "judge_estimate", "judge_feature", "plainly_soft",
            "sharper_than_lock"]
@@ -50,8 +50,9 @@ __all__ = ["CALIBRATING_REASON", "CLIPPED_LIVE_REASON", "LOST_REASON", "MAX_COC_
 # stay in the status: blur_px, blur_sd_px, coc_px in --json, the window's details).
 # UNCERTAIN's reason while a live lock measures the noise on its first still frames.
 CALIBRATING_REASON = "measuring the noise — hold still"
-# LOST's reason.
+# LOST's reason live, and in a take (a recording cannot be framed again).
 LOST_REASON = "the feature is out of sight — frame it again, or box it again"
+TAKE_LOST_REASON = "the feature could not be followed in this frame (blurred past recognition, or out of the frame)"
 # UNCERTAIN's reason when the tracker's confidence is low.
 UNSURE_TRACK_REASON = "the detail moved or changed too much to follow — hold still, or box it again"
 # UNCERTAIN's reason when more of the box is clipped than at lock ({percent}: its share).
@@ -215,7 +216,8 @@ class FocusLock:
             self._pending, self._pending_count = None, 0
             self._reset_parts()
             self.state = FocusState.LOST
-            return LockStatus(FocusState.LOST, None, None, coc, LOST_REASON, warning=self.shown_warning)
+            return LockStatus(FocusState.LOST, None, None, coc, TAKE_LOST_REASON if settings.take_mode else LOST_REASON,
+                              warning=self.shown_warning)
         moving = position_steps is not None and self._previous_position is not None and position_steps != self._previous_position
         if moving and self.calibrating:
             self.finish_calibration()

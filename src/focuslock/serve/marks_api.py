@@ -107,7 +107,8 @@ async def stack(request: Request) -> JSONResponse:
     positions: list[int] = []
     if by_marks:
         store, (first, second), camera_name, base = _marks(request, [data["from_mark"], data["to_mark"]])
-        _too_many(abs(second.position_steps - first.position_steps) // every + 1)
+        # Counted as the planner will plan it (from the nearer mark to the farther one).
+        _too_many(len(plan_slices(0, abs(second.position_steps - first.position_steps), every)))
     else:
         near = int(bounded_number(data, "near_steps", None, 0, MAX_DRIVE_STEPS, whole=True))
         far = int(bounded_number(data, "far_steps", None, 0, MAX_DRIVE_STEPS, whole=True))

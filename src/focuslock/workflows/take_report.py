@@ -7,15 +7,12 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from focuslock.focus.lock import LOST_REASON, FocusState, LockStatus
+from focuslock.focus.lock import FocusState, LockStatus
 from focuslock.focus.measure import FocusReading
 from focuslock.optics.coc import LiveViewCoc
 from focuslock.optics.dof import DofResult, depth_for_live_view_blur_mm
 
-__all__ = ["FRAME_NUMBER_DIGITS", "TAKE_LOST_REASON", "AnalysisReport", "FrameNumbers", "FrameRecord", "WrittenFiles"]
-
-# Why a frame of a take has no reading where live view would say "frame it again".
-TAKE_LOST_REASON = "the feature could not be followed in this frame (blurred past recognition, or out of the frame)"
+__all__ = ["FRAME_NUMBER_DIGITS", "AnalysisReport", "FrameNumbers", "FrameRecord", "WrittenFiles"]
 
 
 @dataclass(frozen=True)
@@ -53,9 +50,6 @@ class FrameRecord:
     def reason(self) -> str | None:
         if self.lock is None:
             return None
-        if self.lock.state == FocusState.LOST and self.lock.reason == LOST_REASON:
-            # A recorded take cannot be framed again, as live view's reason asks.
-            return TAKE_LOST_REASON
         if self.lock.beyond_range and self.lock.blur_px is not None and self.lock.state != FocusState.LOST:
             beyond = (f"sharper than the lock frame by more than {-self.lock.blur_px:.1f} px (the most its curve measures)"
                       if self.lock.blur_px < 0 else
