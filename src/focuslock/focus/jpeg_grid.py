@@ -108,9 +108,9 @@ def _block_dct(image: np.ndarray, phase: tuple[int, int]) -> np.ndarray:
 
 @functools.lru_cache(maxsize=128)
 def _half_steps(quality: int) -> np.ndarray:
-    """Half of each step of ``quality``'s table, laid out as :func:`_block_rows`' output
-    (1, 8, 1, 8): a coefficient at least this far from zero survived the quantisation."""
-    half = (0.5 * ijg_luma_table(quality)).reshape(1, 8, 1, 8)
+    """Half of each step of ``quality``'s table (8×8): a coefficient more than this far
+    from zero survived the quantisation (:func:`survived`)."""
+    half = 0.5 * ijg_luma_table(quality)
     half.flags.writeable = False
     return half
 
@@ -191,7 +191,9 @@ def view_blocks(image: np.ndarray, grid: JpegGrid, box: tuple[int, int, int, int
     coefficients = _block_rows(image[by0 : by0 + 8 * ny, bx0 : bx0 + 8 * nx])
     dc_step = float(ijg_luma_table(grid.quality)[0, 0])
     closeness = np.cos(coefficients[:, 0, :, 0] * (2.0 * math.pi / dc_step)) if dc_step >= 2 else None
-    return ViewBlocks(grid, (bx0, by0), coefficients, np.abs(coefficients) > _half_steps(grid.quality), closeness)
+    # Which survived, in :func:`_block_rows`' layout (block row, frequency row, block column, frequency column).
+    kept = np.abs(coefficients) > _half_steps(grid.quality).reshape(1, 8, 1, 8)
+    return ViewBlocks(grid, (bx0, by0), coefficients, kept, closeness)
 
 
 class SharedBlocks:
@@ -221,7 +223,7 @@ def jpeg_coefficients(image: np.ndarray, grid: JpegGrid, box: tuple[int, int, in
 
 def survived(coefficients: np.ndarray, grid: JpegGrid) -> np.ndarray:
     """Which coefficients the quantisation kept (at least half their step from zero)."""
-    kept: np.ndarray = np.abs(coefficients) > 0.5 * ijg_luma_table(grid.quality)
+    kept: np.ndarray = np.abs(coefficients) > _half_steps(grid.quality)
     return kept
 
 
