@@ -40,7 +40,10 @@ def test_the_virtual_camera_is_listed_with_its_profile():
 
 def test_cameras_json(capsys):
     assert main(["cameras", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == [{"model": "Nikon DSC D750", "port": "usb:001,001", "profile": "nikon"}]
+    [body] = json.loads(capsys.readouterr().out)
+    assert {k: body[k] for k in ("model", "port", "profile")} == {"model": "Nikon DSC D750", "port": "usb:001,001",
+                                                                  "profile": "nikon"}
+    assert body["report"]["kind"] == "tethered body"  # the report itself: tests/camera/test_body_report.py
 
 
 def test_opening_by_port_or_model_and_refusing_what_is_not_there(tmp_path):

@@ -15,8 +15,11 @@ __all__ = ["add_calibrate", "add_cameras", "add_capture"]
 
 def add_cameras(commands) -> None:
     """Add ``cameras`` to the sub-commands ``commands``."""
-    cameras = commands.add_parser("cameras", help="list the cameras connected by USB")
-    cameras.add_argument("--json", action="store_true", help="print a JSON list")
+    cameras = commands.add_parser("cameras", help="list the cameras connected by USB and what each can do for focus: "
+                                                  "live view, focus drive, live-view zoom, capture in live view, and why not")
+    cameras.add_argument("--json", action="store_true", help="print a JSON list (each body with its report)")
+    cameras.add_argument("--source", help="report this source instead of the connected bodies: sim, video:PATH, "
+                                          "folder:DIR, gphoto2[:MODEL_OR_PORT]")
     cameras.set_defaults(run=_cameras)
 
 
@@ -58,20 +61,33 @@ def add_calibrate(commands) -> None:
 
 def _cameras(args: argparse.Namespace) -> int:
     from focuslock.devices.base import CameraError
-    from focuslock.devices.gphoto import list_cameras
+    from focuslock.workflows.body_reports import report_connected_bodies, report_of
 
     try:
-        found = list_cameras()
+        if args.source:
+            report = report_of(args.source)
+            if args.json:
+                print_json(report.to_json())
+            else:
+                _print_report(report.name, report.lines())
+            return EXIT_OK
+        found = report_connected_bodies()
     except CameraError as error:
         raise UserError(error.user_message) from None
     if args.json:
-        print_json([camera.to_json() for camera in found])
+        print_json([body.to_json() for body in found])
     elif not found:
         print("No camera found; check the cable, that the body is on and in PC/tether mode.")
     else:
-        for camera in found:
-            print(f"{camera.model}  {camera.port}  (profile {camera.profile})")
+        for body in found:
+            _print_report(f"{body.info.model}  {body.info.port}  (profile {body.info.profile})", body.report.lines())
     return EXIT_OK
+
+
+def _print_report(title: str, lines: list[str]) -> None:
+    print(title)
+    for line in lines:
+        print(f"  {line}")
 
 
 def _capture(args: argparse.Namespace) -> int:

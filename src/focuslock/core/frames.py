@@ -43,7 +43,9 @@ class FrameInfo:
     ``live_view_zoom``: the body's live-view zoom (1: none) and ``live_view_zoom_origin_px``
     the zoomed window's top-left corner; ``drive_position_steps``: the focus drive's
     running count, which the live session adds; ``sim_truth``: the simulated bench's
-    ground truth (a ``SimTruth``; ``core`` knows no simulator type).
+    ground truth (a ``SimTruth``; ``core`` knows no simulator type); ``camera_af_box_px`` and
+    ``camera_zoom_box_px``: the camera's own AF point and zoom frame (x, y, w, h in this
+    frame's pixels) where the body says where they are (focuslock.devices.body_report).
     """
 
     source_kind: str | None = None
@@ -58,6 +60,8 @@ class FrameInfo:
     live_view_zoom: float | None = None
     live_view_zoom_origin_px: tuple[float, float] | None = None
     drive_position_steps: float | None = None
+    camera_af_box_px: tuple[int, int, int, int] | None = None
+    camera_zoom_box_px: tuple[int, int, int, int] | None = None
     sim_truth: Any = None
 
     @classmethod
@@ -68,7 +72,20 @@ class FrameInfo:
         numbers = {name: _number(metadata.get(name)) for name in _NUMBER_FIELDS}
         return cls(source_kind=kind if isinstance(kind, str) else None,
                    live_view_zoom_origin_px=tuple(origin) if isinstance(origin, (tuple, list)) and len(origin) == 2 else None,
+                   camera_af_box_px=_box(metadata.get("camera_af_box_px")),
+                   camera_zoom_box_px=_box(metadata.get("camera_zoom_box_px")),
                    sim_truth=metadata.get("sim_truth"), **numbers)
+
+
+def _box(value: Any) -> tuple[int, int, int, int] | None:
+    """A box (x, y, w, h) a source reported, or None for anything else (or an empty box)."""
+    if not isinstance(value, (tuple, list)) or len(value) != 4:
+        return None
+    try:
+        x, y, w, h = (int(v) for v in value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return (x, y, w, h) if w > 0 and h > 0 else None
 
 
 _NUMBER_FIELDS = ("f_number", "exposure_s", "iso", "focal_length_mm", "focus_distance_mm", "pupil_ratio", "sensor_width_mm",

@@ -18,6 +18,7 @@ from focuslock.devices.base import (
     Capabilities,
     EndOfStream,
 )
+from focuslock.devices.body_report import BodyFacts, SourceKind
 from focuslock.devices.playback import FramePacer, PlaybackCamera
 from focuslock.io.limits import read_image_file
 
@@ -82,6 +83,10 @@ class FolderCamera(PlaybackCamera):
         self._pacer = FramePacer(rate_hz)
         self._opened = False
         self.name = f"Image folder {self.target}"
+
+    def body_facts(self) -> BodyFacts:
+        """What this source is, for focuslock.devices.body_report (it cannot drive focus)."""
+        return BodyFacts(SourceKind.FOLDER)
 
     @property
     def capabilities(self) -> Capabilities:

@@ -35,10 +35,11 @@ from focuslock.devices.base import (
     Setting,
     SettingValueError,
 )
+from focuslock.devices.body_report import DRIVE_WIDGETS, Attempt, BodyFacts, CameraMark, MarkKind, SourceKind
 from focuslock.devices.gphoto_discovery import CameraInfo, choose_camera, choose_profile, detect_cameras, select_port
 from focuslock.devices.gphoto_errors import GP_ERROR_CAMERA_BUSY, error_code, translate
 from focuslock.devices.gphoto_transfer import CardFiles
-from focuslock.devices.gphoto_values import is_number, summary_field
+from focuslock.devices.gphoto_values import canon_af_box, is_number, summary_field
 from focuslock.devices.gphoto_widgets import BodyWidgets
 from focuslock.devices.playback import FramePacer
 from focuslock.devices.profiles import SETTING_NAMES, Profile
@@ -115,6 +116,8 @@ class GPhotoCamera:
         self._exposure_cache: dict | None = None
         self._focus_drive_available = False
         self._settings_available: tuple[str, ...] = ()
+        # What live view, the drive and a capture in live view did when tried (the body report's facts).
+        self._tried: dict[str, Attempt] = {}
 
     # ------------------------------------------------------------------ life cycle
     def open(self) -> None:
@@ -220,6 +223,8 @@ class GPhotoCamera:
                 data = self._call(lambda: bytes(memoryview(camera.capture_preview().get_data_and_size())), "reading live view")
             except NotSupportedError:
                 model = self.info.model if self.info else "This camera"
+                self._tried["live_view"] = Attempt(True, False, f"libgphoto2 gets no live view from {model} over USB "
+                                                                "(the body answered: not supported).")
                 if not self.captures_as_live_view:
                     # Never fire the shutter unasked: each frame would wear it.
                     raise NoLiveViewError(
@@ -243,6 +248,8 @@ class GPhotoCamera:
             raise
         if self._zoom_window is None:
             self._live_view_size = (bgr.shape[1], bgr.shape[0])
+        if self._live_view:
+            self._tried["live_view"] = Attempt(True, True)
         frame = Frame(
             sequence=self._sequence,
             timestamp_s=time.monotonic(),
@@ -257,6 +264,9 @@ class GPhotoCamera:
         # Read at most every 30th frame: single widgets are cheap, but not free.
         if self._sequence % 30 == 0 or self._exposure_cache is None:
             self._exposure_cache = self._widgets().exposure()
+            box, _ = self._af_point()
+            if box is not None:
+                self._exposure_cache["camera_af_box_px"] = box
         return dict(self._exposure_cache)
 
     def drive_focus(self, steps: int) -> int:
@@ -273,8 +283,13 @@ class GPhotoCamera:
         except ValueError as error:
             raise SettingValueError(str(error)) from None
         widgets = self._widgets()
-        for value in values:
-            widgets.write(drive.widget, value)
+        try:
+            for value in values:
+                widgets.write(drive.widget, value)
+        except NotSupportedError as error:
+            self._tried["focus_drive"] = Attempt(True, False, error.user_message)
+            raise
+        self._tried["focus_drive"] = Attempt(True, True)
         return int(steps)
 
     def capture(self, folder: Path, name: Callable[[str], str] | None = None) -> list[Path]:
@@ -285,7 +300,10 @@ class GPhotoCamera:
         self._call(camera.trigger_capture, "capturing")
         written: list[Path] = []
         try:
-            return self._card(camera).collect_capture(folder, written, name)
+            files = self._card(camera).collect_capture(folder, written, name)
+            if self._tried.get("live_view", Attempt()).worked:
+                self._tried["capture_in_live_view"] = Attempt(True, True)
+            return files
         except CameraError as error:
             error.saved_paths = list(written)
             raise
@@ -314,6 +332,43 @@ class GPhotoCamera:
 
     def set_setting(self, name: str, value: str) -> None:
         self._widgets().set_setting(name, value, self.capabilities.settings, self.name)
+
+    def _af_point(self) -> tuple[tuple[int, int, int, int] | None, str]:
+        """The body's selected AF point in live-view pixels where it reports one (Canon's
+        ``focusinfo``), or None and why not."""
+        widget = self.profile.af_point_widget if self.profile is not None else None
+        if widget is None:
+            family = self.profile.name if self.profile is not None else "chosen"
+            return None, f"the {family} profile knows no widget where this body reports its AF point"
+        if self._live_view_size is None:
+            return None, "the AF point is placed once live view has given a frame"
+        try:
+            return canon_af_box(str(self._widgets().widget(widget).get_value()), self._live_view_size)
+        except CameraError:
+            return None, f"libgphoto2 has no '{widget}' widget for this body"
+
+    def body_facts(self) -> BodyFacts:
+        """What the body reports for :mod:`.body_report`: the widgets its abilities hang on
+        (absent ones as None), and what live view, the drive and captures did."""
+        profile = self.profile
+        widgets: dict[str, str | None] = {}
+        if profile is not None and self._camera is not None:
+            names = {*DRIVE_WIDGETS, *(limit.widget for limit in profile.limits if limit.widget),
+                     *(w for w in (profile.zoom_widget, profile.focus_drive.widget if profile.focus_drive else None) if w)}
+            body = self._widgets()
+            for name in sorted(names):
+                try:
+                    widgets[name] = str(body.widget(name).get_value())
+                except CameraError:
+                    widgets[name] = None
+        box, note = self._af_point()
+        zoom_note = ("; its zoom frame is not read back (Canon's eoszoomposition is write-only)"
+                     if profile is not None and profile.zoom_position_widget else "")
+        return BodyFacts(SourceKind.TETHERED, self.info.model if self.info else "", profile, widgets,
+                         self._tried.get("live_view", Attempt()), self._tried.get("focus_drive", Attempt()),
+                         self._tried.get("capture_in_live_view", Attempt()),
+                         marks=(CameraMark(MarkKind.AF, box),) if box is not None else (),
+                         marks_note=(note + zoom_note) if box is None else zoom_note.removeprefix("; "))
 
 
 def virtual_camera_folder() -> str | None:

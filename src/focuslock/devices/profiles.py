@@ -15,6 +15,7 @@ from typing import Literal, overload
 
 from focuslock.core.errors import FocuslockError
 from focuslock.core.resources import DataFileError, data_folders, line_of, read_toml, warn
+from focuslock.devices.profile_limits import KnownLimit, parse_limits
 
 __all__ = [
     "FocusDrive",
@@ -106,11 +107,15 @@ class Profile:
     zoom_values: tuple[str, ...] = ()
     zoom_readable: bool = True
     zoom_position_widget: str | None = None
+    # Where the body reports its selected AF point (Canon's ``focusinfo``), if it does.
+    af_point_widget: str | None = None
     focus_drive: FocusDrive | None = None
     capture_target_widget: str | None = None
     capture_target_card: str | None = None
     capture_target_ram: str | None = None
     settings: dict[str, str] = field(default_factory=dict)
+    # What the family is known not to do, or not always (focuslock.devices.profile_limits).
+    limits: tuple[KnownLimit, ...] = ()
 
     def matches(self, manufacturer: str, model: str) -> bool:
         def fits(text: str, patterns: tuple[str, ...]) -> bool:
@@ -177,9 +182,9 @@ def _texts(path: Path, section: str, data: dict, field_name: str) -> tuple[str, 
 
 
 _KNOWN = {
-    "": {"name", "fallback", "match", "live_view", "zoom", "focus_drive", "capture", "settings"},
+    "": {"name", "fallback", "match", "live_view", "zoom", "focus_drive", "capture", "settings", "limits"},
     "match": {"manufacturer", "model"},
-    "live_view": {"widget", "on", "off", "size_widget"},
+    "live_view": {"widget", "on", "off", "size_widget", "af_point_widget"},
     "zoom": {"widget", "values", "readable", "position_widget"},
     "focus_drive": {"widget", "kind", "near", "far", "none", "reset_between", "step_units", "minimum", "maximum", "near_sign"},
     "capture": {"target_widget", "target_card", "target_ram"},
@@ -213,6 +218,10 @@ def load_profile(path: Path) -> Profile:
             raise ProfileError(f"{_where(path, key)}: [settings] names {key!r}; focuslock knows {', '.join(SETTING_NAMES)}.")
         if not isinstance(widget, str) or not widget:
             raise ProfileError(f"{_where(path, key)}: field 'settings.{key}' must be a widget name, got {widget!r}.")
+    try:
+        limits = parse_limits(data.get("limits"))
+    except ValueError as error:
+        raise ProfileError(f"{_where(path, 'limits')}: {error}.") from None
     return Profile(
         key=path.stem,
         name=name,
@@ -227,11 +236,13 @@ def load_profile(path: Path) -> Profile:
         zoom_values=_texts(path, "zoom.", zoom, "values"),
         zoom_readable=_flag(path, "zoom.", zoom, "readable", True),
         zoom_position_widget=_text(path, "zoom.", zoom, "position_widget"),
+        af_point_widget=_text(path, "live_view.", live, "af_point_widget"),
         focus_drive=_focus_drive(path, data.get("focus_drive")),
         capture_target_widget=_text(path, "capture.", capture, "target_widget"),
         capture_target_card=_text(path, "capture.", capture, "target_card"),
         capture_target_ram=_text(path, "capture.", capture, "target_ram"),
         settings=dict(settings),
+        limits=limits,
     )
 
 

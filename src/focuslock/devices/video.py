@@ -21,6 +21,7 @@ from focuslock.devices.base import (
     CorruptFrameError,
     EndOfStream,
 )
+from focuslock.devices.body_report import BodyFacts, SourceKind
 from focuslock.devices.playback import FramePacer, PlaybackCamera
 from focuslock.io.video_file import DecodedFrame, VideoFileReader
 
@@ -55,6 +56,10 @@ class VideoCamera(PlaybackCamera):
         self.frame_rate_hz: float | None = None
         self.frame_count: int | None = None
         self.name = f"Capture device {self.target}" if self.is_device else f"Video file {Path(str(target)).name}"
+
+    def body_facts(self) -> BodyFacts:
+        """What this source is, for focuslock.devices.body_report (it cannot drive focus)."""
+        return BodyFacts(SourceKind.CAPTURE_CARD if self.is_device else SourceKind.VIDEO_FILE)
 
     @property
     def capabilities(self) -> Capabilities:

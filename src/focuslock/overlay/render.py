@@ -24,6 +24,7 @@ import numpy as np
 from focuslock.focus.engine import FocusResult
 from focuslock.focus.peaking import PeakingSettings
 from focuslock.optics.dof import DofResult
+from focuslock.overlay.camera_frames import draw_camera_frames
 from focuslock.overlay.focus_layer import STATE_COLOURS_RGB, draw_focus_layer
 from focuslock.overlay.focus_map_layer import FocusMapLayer
 from focuslock.overlay.geometry import display_scale, loupe_origin, scaled_focus, without_peaking
@@ -121,6 +122,8 @@ class OverlayRenderer:
             out = base.copy() if base is picture else base
         if focus is not None and focus.roi_px is not None:
             self._draw_path(out, focus, scale)
+        # The camera's own AF point and zoom frame, where the body says where they are.
+        draw_camera_frames(out, metadata, scale)
         if settings.grid:
             draw_grid(out)
         if settings.centre_mark:

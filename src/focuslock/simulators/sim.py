@@ -22,6 +22,7 @@ import numpy as np
 
 from focuslock.core.frames import Frame
 from focuslock.devices.base import CameraError, Capabilities
+from focuslock.devices.body_report import BodyFacts, CameraMark, MarkKind, SourceKind
 from focuslock.devices.playback import FramePacer
 from focuslock.devices.zoom import ZoomError, ZoomWindow
 from focuslock.io.files import save_capture
@@ -76,6 +77,7 @@ class SimulatedBench(BenchTruth, BenchSettings):
         self._grid: ViewGrid | None = None
         self._render_key: tuple | None = None
         self._zoom_window: ZoomWindow | None = None
+        self._zoom_centre_px: tuple[float, float] | None = None  # where it zooms when not told (None: the middle)
         self._clean_bgr: np.ndarray | None = None
         self._all_in_focus_bgr: np.ndarray | None = None
         self._sensor = SensorNoise(self._rng)
@@ -88,13 +90,31 @@ class SimulatedBench(BenchTruth, BenchSettings):
         if zoom not in LIVE_VIEW_ZOOMS:
             raise ZoomError(f"The simulated bench zooms live view {', '.join(f'{z:g}×' for z in LIVE_VIEW_ZOOMS)}, not {zoom:g}×.")
         width, height = self.config.live_view_size_px
-        window = ZoomWindow.centred_on(zoom, centre_px or (width / 2.0, height / 2.0), (width, height))
+        window = ZoomWindow.centred_on(zoom, centre_px or self._zoom_centre_px or (width / 2.0, height / 2.0), (width, height))
         self._zoom_window = None if zoom == 1.0 else window
+        if zoom != 1.0:
+            self._zoom_centre_px = window.centre_px
         if self._opened:
             # The view changed: its layers are drawn again at the new pitch.
             self.close()
             self.open()
         return window
+
+    def zoom_frame_px(self) -> tuple[int, int, int, int] | None:
+        """The bench's own zoom frame in the unzoomed view: where its first zoom (5×) goes
+        when not told where, as a body shows it; None while zoomed."""
+        if self._zoom_window is not None:
+            return None
+        width, height = self.config.live_view_size_px
+        window = ZoomWindow.centred_on(LIVE_VIEW_ZOOMS[1], self._zoom_centre_px or (width / 2.0, height / 2.0), (width, height))
+        x, y = window.origin_px
+        return round(x), round(y), round(width / window.zoom), round(height / window.zoom)
+
+    def body_facts(self) -> BodyFacts:
+        """What the bench reports of itself (focuslock.devices.body_report): its zoom frame."""
+        frame = self.zoom_frame_px()
+        return BodyFacts(SourceKind.SIMULATOR, self.NAME, marks=(CameraMark(MarkKind.ZOOM, frame),) if frame else (),
+                         marks_note="" if frame else "zoomed in: the zoom frame shows in the unzoomed view")
 
     # ------------------------------------------------------------- Camera protocol
     @property
@@ -201,6 +221,7 @@ class SimulatedBench(BenchTruth, BenchSettings):
                 "pupil_ratio": self.config.pupil_ratio,
                 "jpeg_bytes": len(jpeg),
                 **(self._zoom_window.metadata() if self._zoom_window is not None else {}),
+                **({"camera_zoom_box_px": frame} if (frame := self.zoom_frame_px()) is not None else {}),
                 "sim_truth": truth,
             },
         )
