@@ -61,6 +61,8 @@ COARSE_STEPS = 10
 # Polling the newest analysis is a peek: cheap enough to look every 4 ms, so that no
 # frame of a 60 fps source waits out a whole tick and is overtaken by the next.
 UI_TICK_MS = 4
+# How long the status line says what the body cannot do, once it is known.
+REPORT_SHOWN_MS = 30000
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -88,6 +90,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.remember_layout = remember_layout
         self.setWindowTitle(title)
         self.closing_note: str | None = None
+        # What the source can do for focus and why not (focuslock.devices.body_report), once read.
+        self.body_report = None
         self.max_tick_gap_ms = 0.0
         self._last_tick_s: float | None = None
 
@@ -190,6 +194,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.drive_panel.drive.connect(drive.drive)
         drive.moved.connect(self.drive_panel.show_position)
         drive.unavailable.connect(lambda reason: self.drive_panel.set_available(False, reason))
+        drive.doubtful.connect(self.drive_panel.set_doubt)
+        self.drive_panel.zoom.connect(self.zoom.step)
         drive.failed.connect(lambda text: self.statusBar().showMessage(text, 8000))
 
         self.dof_panel.opticsChanged.connect(live.set_optics)
@@ -197,14 +203,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self.settings_panel.settingChanged.connect(self.camera.set_setting)
         self.camera.settingsArrived.connect(self.settings_panel.show_settings)
         self.camera.failed.connect(self.status_label.setText)
-        self.camera.capabilitiesArrived.connect(drive.use_capabilities)
-        self.camera.capabilitiesArrived.connect(self.captures.use_capabilities)
         self.camera.capabilitiesArrived.connect(self.zoom.use_capabilities)
+        # What the body can do for focus and why not: on the buttons and in the status line.
+        self.camera.reportArrived.connect(drive.use_report)
+        self.camera.reportArrived.connect(self.captures.use_report)
+        self.camera.reportArrived.connect(self.zoom.use_report)
+        self.camera.reportArrived.connect(self._show_report)
 
         self.capture_panel.capture.connect(self.captures.capture)
         self.captures.started.connect(self.capture_panel.busy)
         self.captures.finished.connect(self.capture_panel.done)
-        self.captures.available.connect(self.capture_panel.button.setEnabled)
+        self.captures.available.connect(self.capture_panel.set_available)
         self.captures.reviewReady.connect(self._show_review)
 
         self.stack_panel.setMark.connect(stack.set_mark)
@@ -300,6 +309,18 @@ class MainWindow(QtWidgets.QMainWindow):
         self.live.follow_display_size(self.view.display_size_px())
         self.product_code.look(self.live.last_analysis, now)
         self.camera.poll()
+
+    def _show_report(self, report) -> None:
+        """The body report (focuslock.devices.body_report): the zoom button, and every
+        ability that does not work, with its reason, in the status line."""
+        from focuslock.devices.body_report import Ability, Answer
+
+        self.body_report = report
+        zoom = report.of(Ability.LIVE_VIEW_ZOOM)
+        self.drive_panel.set_zoom_available(zoom.answer is not Answer.DOES_NOT_WORK, zoom.reason)
+        missing = [a.sentence() for a in report.abilities if a.answer is Answer.DOES_NOT_WORK]
+        if missing:
+            self.statusBar().showMessage("  ·  ".join(missing), REPORT_SHOWN_MS)
 
     def _show_review(self, review) -> None:
         self.review_panel.show_review(review)

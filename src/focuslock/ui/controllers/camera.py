@@ -8,6 +8,7 @@ from PySide6 import QtCore
 
 from focuslock.core.frames import CameraState
 from focuslock.devices.base import CameraError, Setting
+from focuslock.devices.body_report import body_report
 from focuslock.runtime.live import LiveSession
 from focuslock.ui.controllers.threads import UiThread
 
@@ -24,6 +25,8 @@ class CameraController(QtCore.QObject):
     settingsArrived = QtCore.Signal(object)
     # Its capabilities (focuslock.devices.base.Capabilities).
     capabilitiesArrived = QtCore.Signal(object)
+    # What it can do for focus and why not (focuslock.devices.body_report.BodyReport).
+    reportArrived = QtCore.Signal(object)
     # A setting could not be read or set: one sentence.
     failed = QtCore.Signal(str)
 
@@ -46,6 +49,7 @@ class CameraController(QtCore.QObject):
             self.connected.emit()
             self.refresh()
             self.ui.when_done(self.session.submit(lambda camera: camera.capabilities), self._capabilities_arrived)
+            self.ui.when_done(self.session.submit(body_report, label="body report"), self._report_arrived)
 
     def refresh(self) -> None:
         """Read the camera's settings again."""
@@ -76,3 +80,10 @@ class CameraController(QtCore.QObject):
         except CameraError:
             return
         self.capabilitiesArrived.emit(capabilities)
+
+    def _report_arrived(self, future: Future) -> None:
+        try:
+            report = future.result()
+        except CameraError:
+            return
+        self.reportArrived.emit(report)

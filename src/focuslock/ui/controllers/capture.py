@@ -10,6 +10,7 @@ from pathlib import Path
 from PySide6 import QtCore
 
 from focuslock.devices.base import CameraError
+from focuslock.devices.body_report import Ability, Answer, BodyReport
 from focuslock.runtime.live import LiveSession
 from focuslock.session.checks import check_and_review, review_of_checks
 from focuslock.session.review import ShotReview
@@ -44,8 +45,9 @@ class CaptureController(QtCore.QObject):
     finished = QtCore.Signal(str, object)
     # The capture laid out for review at 100 % (focuslock.session.review.ShotReview).
     reviewReady = QtCore.Signal(object)
-    # Whether the source can capture at all.
-    available = QtCore.Signal(bool)
+    # Whether the source can capture in live view, and why not (the body report's sentence;
+    # when unknown: the button stays on, the doubt in its tooltip).
+    available = QtCore.Signal(bool, str)
 
     def __init__(self, session: LiveSession, live: LiveViewController, ui: UiThread, folder: Path, shot_log=None,
                  parent: QtCore.QObject | None = None) -> None:
@@ -59,9 +61,9 @@ class CaptureController(QtCore.QObject):
         self.last_capture: CaptureOutcome | None = None
         self.in_flight: Future | None = None
 
-    def use_capabilities(self, capabilities) -> None:
-        if not capabilities.capture:
-            self.available.emit(False)
+    def use_report(self, report: BodyReport) -> None:
+        capture = report.of(Ability.CAPTURE_IN_LIVE_VIEW)
+        self.available.emit(capture.answer is not Answer.DOES_NOT_WORK, capture.reason)
 
     def capture(self) -> Future:
         """Capture and download; the focus check (or the session's judgement) follows on

@@ -7,6 +7,7 @@ from concurrent.futures import Future
 from PySide6 import QtCore
 
 from focuslock.devices.base import CameraError, NotSupportedError
+from focuslock.devices.body_report import Ability, Answer, BodyReport
 from focuslock.runtime.live import LiveSession
 from focuslock.ui.controllers.threads import UiThread
 
@@ -25,6 +26,8 @@ class FocusDriveController(QtCore.QObject):
     moved = QtCore.Signal(int)
     # The source cannot drive focus: why, in one sentence.
     unavailable = QtCore.Signal(str)
+    # The drive is offered but may not move the lens: why, in one sentence (the body report's).
+    doubtful = QtCore.Signal(str)
     # A move failed (busy, unplugged): one sentence; the drive stays usable.
     failed = QtCore.Signal(str)
 
@@ -38,6 +41,8 @@ class FocusDriveController(QtCore.QObject):
         # The drive's calibration (µm a step), read once and again after calibrating; None
         # when there is none (the HUD then takes the step from the rack's blur slope).
         self._step_um: float | None | bool = False
+        # Why the source cannot drive focus (the body report's sentence); None while it can.
+        self.unavailable_reason: str | None = None
 
     @property
     def position_steps(self) -> int:
@@ -53,6 +58,9 @@ class FocusDriveController(QtCore.QObject):
         """Move focus ``steps`` (negative: nearer)."""
         # In flight until _done has run on this thread, not merely until the future is
         # done on the worker: a press in between would start a second chain of moves.
+        if self.unavailable_reason is not None:
+            self.failed.emit(self.unavailable_reason)  # a key pressed anyway: say why again
+            return
         if self._in_flight is not None:
             self._waiting = int(steps)  # replaces an earlier waiting press, never adds up
             return
@@ -64,9 +72,15 @@ class FocusDriveController(QtCore.QObject):
         self._position = int(steps)
         self.moved.emit(self._position)
 
-    def use_capabilities(self, capabilities) -> None:
-        if not capabilities.focus_drive:
-            self.unavailable.emit("This source cannot drive focus: rack by hand and watch the lock.")
+    def use_report(self, report: BodyReport) -> None:
+        """What the body report says of the focus drive: the buttons off with its reason
+        when it does not work, its doubt on them when unknown."""
+        drive = report.of(Ability.FOCUS_DRIVE)
+        if drive.answer is Answer.DOES_NOT_WORK:
+            self.unavailable_reason = drive.reason
+            self.unavailable.emit(drive.reason)
+        elif drive.answer is Answer.UNKNOWN:
+            self.doubtful.emit(drive.reason)
 
     def step_um(self) -> float | None:
         """µm of focus a drive step moves, from the user's calibration file; None without one."""
@@ -95,6 +109,7 @@ class FocusDriveController(QtCore.QObject):
         try:
             moved = future.result()
         except NotSupportedError as error:
+            self.unavailable_reason = error.user_message
             self.unavailable.emit(error.user_message)
             return
         except Exception as error:  # busy, unplugged: say so, keep the drive usable

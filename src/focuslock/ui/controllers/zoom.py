@@ -8,6 +8,7 @@ from typing import Protocol, cast
 from PySide6 import QtCore
 
 from focuslock.devices.base import CameraError
+from focuslock.devices.body_report import Ability, Answer, BodyReport
 from focuslock.runtime.live import LiveSession
 from focuslock.ui.controllers.live_view import LiveViewController
 from focuslock.ui.controllers.threads import UiThread
@@ -41,16 +42,25 @@ class ZoomController(QtCore.QObject):
         self.zooms: tuple[float, ...] = ()
         self.window = None
         self._unzoomed_box: tuple[int, int, int, int] | None = None
+        # Why the source has no live-view zoom (the body report's sentence).
+        self.unavailable_reason = "This source has no live-view zoom from the computer."
 
     def use_capabilities(self, capabilities) -> None:
         self.zooms = tuple(capabilities.live_view_zooms)
+
+    def use_report(self, report: BodyReport) -> None:
+        """The body report's word on the zoom: its reason is what V and the button say."""
+        zoom = report.of(Ability.LIVE_VIEW_ZOOM)
+        if zoom.answer is Answer.DOES_NOT_WORK:
+            self.unavailable_reason = zoom.reason
+            self.zooms = ()
 
     def step(self, zoom: float | None = None) -> None:
         """The camera's live-view zoom (the next one offered, or ``zoom``) centred on the
         box (else the middle). The box follows into the zoomed view; a lock is dropped,
         since the CoC in live-view pixels grows with the zoom: lock again where sharp."""
         if not self.zooms:
-            self.notice.emit("This source has no live-view zoom from the computer.", 8000)
+            self.notice.emit(self.unavailable_reason, 8000)
             return
         current = self.window.zoom if self.window is not None else 1.0
         if zoom is None:

@@ -11,6 +11,8 @@ class DrivePanel(QtWidgets.QGroupBox):
     """Fine and coarse focus drive, near and far."""
 
     drive = QtCore.Signal(int)
+    # The live-view zoom button (V).
+    zoom = QtCore.Signal()
 
     def __init__(self, fine_steps: int = 1, coarse_steps: int = 10) -> None:
         super().__init__("Focus drive")
@@ -27,16 +29,33 @@ class DrivePanel(QtWidgets.QGroupBox):
             button.clicked.connect(lambda _=False, n=steps: self.drive.emit(n))
             layout.addWidget(button, row, column)
             self.buttons[key] = button
+        self.zoom_button = QtWidgets.QPushButton("live-view zoom  V")
+        self.zoom_button.setToolTip("Zoom the camera's live view 5×, 10×, back to 1×, on the box")
+        self.zoom_button.clicked.connect(self.zoom.emit)
+        layout.addWidget(self.zoom_button, 2, 0, 1, 2)
         self.position = QtWidgets.QLabel("driven 0 steps")
         self.position.setWordWrap(True)
-        layout.addWidget(self.position, 2, 0, 1, 2)
+        layout.addWidget(self.position, 3, 0, 1, 2)
 
     def show_position(self, steps: int) -> None:
         """Where the drive is: ``steps`` from where the window opened."""
         self.position.setText(f"driven {steps:+d} steps")
 
     def set_available(self, available: bool, reason: str = "") -> None:
+        """The drive's buttons on or off; off, the reason is on each and under them."""
         for button in self.buttons.values():
             button.setEnabled(available)
+            if not available and reason:
+                button.setToolTip(reason)
         if not available and reason:
             self.position.setText(reason)
+
+    def set_doubt(self, reason: str) -> None:
+        """The drive is offered but may not move the lens: ``reason`` on its buttons."""
+        for button in self.buttons.values():
+            button.setToolTip(f"{button.toolTip()}. {reason}")
+
+    def set_zoom_available(self, available: bool, reason: str = "") -> None:
+        self.zoom_button.setEnabled(available)
+        if not available and reason:
+            self.zoom_button.setToolTip(reason)
