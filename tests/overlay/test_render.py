@@ -198,7 +198,8 @@ def test_the_window_pipeline_draws_the_same_picture_while_preparing_it_beside_th
             focus_settings = settings.focus if index == 0 else settings.focus.with_lock()
             result = pipeline(frame, replace(settings, focus=focus_settings))
             shown = result.display
-            alone = renderer.render(frame.image, result.focus, focus_settings.peaking, overlay, reference_rgb=reference)
+            alone = renderer.render(frame.image, result.focus, focus_settings.peaking, overlay, reference_rgb=reference,
+                                        metadata=frame.metadata)
             assert shown.shape[:2] == (266, 400)
             assert np.array_equal(shown, alone), f"frame {index} differs"
         assert any(t.name.startswith("focuslock-overlay") for t in threading.enumerate())
