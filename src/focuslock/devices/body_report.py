@@ -18,7 +18,7 @@ is (:class:`CameraMark`), never where it would only be guessed.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Protocol, runtime_checkable
 
@@ -160,21 +160,28 @@ class BodyReport:
         return lines
 
 
-def body_report(camera: Camera) -> BodyReport:
+def body_report(camera: Camera, live_view: Attempt = NOT_TRIED) -> BodyReport:
     """The report of ``camera`` from its capabilities and its own facts (on the thread
-    that owns the camera: a tethered body's widgets are read)."""
+    that owns the camera: a tethered body's widgets are read). ``live_view``: what asking
+    it for frames gave (:func:`try_live_view`), where the source itself has not said."""
     facts = camera.body_facts() if isinstance(camera, ReportsBody) else BodyFacts(SourceKind.OTHER)
+    if live_view.tried and not facts.live_view.tried:
+        facts = replace(facts, live_view=live_view)
     return report_body(camera.name, camera.capabilities, facts)
 
 
-def try_live_view(camera: Camera) -> None:
-    """Open ``camera`` and ask it for one live-view frame, so that its report says whether
-    live view works (what it answers is kept by the source; nothing is raised here)."""
+def try_live_view(camera: Camera, frames: int = 3) -> Attempt:
+    """Open ``camera`` and ask it for up to ``frames`` live-view frames until one comes:
+    worked, or refused with the last sentence it gave (an error opening it is raised)."""
     camera.open()
-    try:
-        camera.read_frame()
-    except CameraError:
-        pass  # the source remembers the refusal; the report says it
+    said = ""
+    for _ in range(frames):
+        try:
+            camera.read_frame()
+            return Attempt(True, True)
+        except CameraError as error:
+            said = error.user_message
+    return Attempt(True, False, said)
 
 
 # What a source that is not a body is, and why it cannot reach the lens.
@@ -208,6 +215,7 @@ def _source_abilities(capabilities: Capabilities, facts: BodyFacts) -> tuple[Abi
             return AbilityReport(ability, Answer.WORKS, "", source)
         return AbilityReport(ability, Answer.DOES_NOT_WORK, why_not, source)
 
+    lived = _tried(Ability.LIVE_VIEW, facts.live_view)
     if own is not None:
         what, why = own
         drive_why = f"{what} cannot drive focus: {why}. Rack by hand, or tether the body (--source gphoto2)."
@@ -218,7 +226,9 @@ def _source_abilities(capabilities: Capabilities, facts: BodyFacts) -> tuple[Abi
     capture = answer(Ability.CAPTURE_IN_LIVE_VIEW, capabilities.capture, "This source cannot capture.")
     if capabilities.capture and own:
         capture = AbilityReport(Ability.CAPTURE_IN_LIVE_VIEW, Answer.WORKS, "It saves the frame shown as a PNG.", source)
-    return (answer(Ability.LIVE_VIEW, capabilities.live_view, "This source gives no live view."),
+    live = lived if lived is not None and lived.answer is not Answer.WORKS else (
+        answer(Ability.LIVE_VIEW, capabilities.live_view, "This source gives no live view."))
+    return (live,
             answer(Ability.FOCUS_DRIVE, capabilities.focus_drive, drive_why),
             answer(Ability.LIVE_VIEW_ZOOM, bool(capabilities.live_view_zooms), zoom_why),
             capture)

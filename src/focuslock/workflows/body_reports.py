@@ -43,10 +43,9 @@ class ConnectedBody:
 
 
 def report_source(camera: Camera) -> BodyReport:
-    """Open ``camera``, try its live view once, report it and close it."""
+    """Open ``camera``, try its live view, report it and close it."""
     try:
-        try_live_view(camera)
-        return body_report(camera)
+        return body_report(camera, try_live_view(camera))
     finally:
         camera.close()
 
@@ -75,6 +74,12 @@ def _unopened(info: CameraInfo, why: str) -> BodyReport:
 
 
 def report_of(source: str) -> BodyReport:
-    """The report of a ``--source`` (sim, video:…, folder:…, gphoto2[:…])."""
-    return report_source(camera_factory(source, loop=False)())
+    """The report of a ``--source`` (sim, video:…, folder:…, gphoto2[:…]). A video or a
+    folder that gives no picture at all is a path that cannot be used, not a limit of a
+    body: CameraError with its sentence."""
+    report = report_source(camera_factory(source, loop=False)())
+    live = report.of(Ability.LIVE_VIEW)
+    if report.kind is not SourceKind.TETHERED and live.answer is Answer.DOES_NOT_WORK:
+        raise CameraError(live.reason)
+    return report
 
