@@ -69,3 +69,40 @@ def test_the_bench_offers_everything_and_nothing_is_greyed(qtbot, tmp_path):
     finally:
         window.close()
         session.stop()
+
+
+def test_a_canon_with_its_lens_at_mf_says_so_on_the_drive_and_shows_its_af_point(qtbot, tmp_path):
+    """A Canon EOS body in live view with the lens switch at MF and its middle AF point
+    selected: the FAKE at the gphoto2 boundary holding the widget values such a body
+    reports (it stands in for a body no test machine has; see tests/camera/test_body_report.py),
+    everything above it real."""
+    import cv2
+
+    from focuslock.devices.gphoto import GPhotoCamera
+    from focuslock.overlay.camera_frames import CAMERA_FRAME_RGB
+    from tests.camera.test_body_report import _canon, _focusinfo
+
+    picture = cv2.resize(cv2.imread(str(REDUCED_STACKS / "pcb" / "pcb_001.jpg")), (768, 512))
+    frame = cv2.imencode(".jpg", picture)[1].tobytes()
+    body = _canon([frame], focusmode="Manual", focusinfo=_focusinfo("4"))
+    window, session = _window(qtbot, tmp_path, GPhotoCamera(camera_factory=lambda: body))
+    try:
+        drive_why = window.body_report.of(Ability.FOCUS_DRIVE).reason
+        assert "AF/MF switch is at MF" in drive_why
+        qtbot.waitUntil(lambda: not window.drive_panel.buttons["near_fine"].isEnabled(), timeout=5000)
+        assert window.drive_panel.buttons["near_fine"].toolTip() == drive_why
+        assert drive_why in window.statusBar().currentMessage()
+        assert window.drive_panel.zoom_button.isEnabled()  # eoszoom is there: the zoom works
+        # The body's middle AF point (224 of 5184 px across: 33 px of 768) drawn at the middle.
+        def drawn():
+            analysis = window.live.last_analysis
+            display = analysis.result.display if analysis is not None and analysis.result is not None else None
+            if display is None:
+                return False
+            painted = (display == CAMERA_FRAME_RGB).all(axis=2)
+            height, width = painted.shape
+            return painted[height // 2 - 25:height // 2 + 25, width // 2 - 25:width // 2 + 25].any()
+        qtbot.waitUntil(drawn, timeout=5000)
+    finally:
+        window.close()
+        session.stop()
