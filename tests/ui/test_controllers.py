@@ -63,3 +63,31 @@ def test_closing_waits_for_what_runs_and_says_how_it_ended(qtbot):
     endless: Future = Future()
     note = wait_before_closing(endless, "the focus stack", 0.2, said.append)
     assert note.startswith("Closed after waiting 0 s for the focus stack, which did not finish")
+
+
+
+def test_the_drive_follows_the_body_report_of_each_body_connected(qtbot, tmp_path):
+    """A source that cannot drive (a folder's report), then one that can (the bench's, as
+    after a reconnect): the drive refuses with the first's reason, then moves again."""
+    from focuslock.devices.body_report import Ability
+    from focuslock.devices.folder import FolderCamera
+    from focuslock.simulators.sim import SimulatedBench
+    from focuslock.workflows.body_reports import report_source
+    from tests.camera.test_contract import write_folder
+
+    session = MotorSession()
+    drive = FocusDriveController(session, UiThread())
+    unavailable, available, failed = [], [], []
+    drive.unavailable.connect(unavailable.append)
+    drive.available.connect(lambda: available.append(True))
+    drive.failed.connect(failed.append)
+    folder_report = report_source(FolderCamera(write_folder(tmp_path / "f"), loop=True))
+    drive.use_report(folder_report)
+    why = folder_report.of(Ability.FOCUS_DRIVE).reason
+    assert unavailable == [why]
+    drive.drive(1)
+    assert session.moves == [] and failed == [why]  # said again, nothing sent to the camera
+    drive.use_report(report_source(SimulatedBench()))
+    assert available == [True]
+    drive.drive(1)
+    assert [s for s, _ in session.moves] == [1]

@@ -195,6 +195,7 @@ class MainWindow(QtWidgets.QMainWindow):
         drive.moved.connect(self.drive_panel.show_position)
         drive.unavailable.connect(lambda reason: self.drive_panel.set_available(False, reason))
         drive.doubtful.connect(self.drive_panel.set_doubt)
+        drive.available.connect(lambda: self.drive_panel.set_available(True))
         self.drive_panel.zoom.connect(self.zoom.step)
         drive.failed.connect(lambda text: self.statusBar().showMessage(text, 8000))
 

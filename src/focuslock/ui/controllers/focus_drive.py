@@ -28,6 +28,8 @@ class FocusDriveController(QtCore.QObject):
     unavailable = QtCore.Signal(str)
     # The drive is offered but may not move the lens: why, in one sentence (the body report's).
     doubtful = QtCore.Signal(str)
+    # The drive works (a body reconnected that can drive, after one that could not).
+    available = QtCore.Signal()
     # A move failed (busy, unplugged): one sentence; the drive stays usable.
     failed = QtCore.Signal(str)
 
@@ -76,7 +78,10 @@ class FocusDriveController(QtCore.QObject):
         """What the body report says of the focus drive: the buttons off with its reason
         when it does not work, its doubt on them when unknown."""
         drive = report.of(Ability.FOCUS_DRIVE)
-        if drive.answer is Answer.DOES_NOT_WORK:
+        self.unavailable_reason = None
+        if drive.answer is Answer.WORKS:
+            self.available.emit()
+        elif drive.answer is Answer.DOES_NOT_WORK:
             self.unavailable_reason = drive.reason
             self.unavailable.emit(drive.reason)
         elif drive.answer is Answer.UNKNOWN:

@@ -18,6 +18,7 @@ class DrivePanel(QtWidgets.QGroupBox):
         super().__init__("Focus drive")
         layout = QtWidgets.QGridLayout(self)
         self.buttons: dict[str, QtWidgets.QPushButton] = {}
+        self._tips: dict[str, str] = {}  # each button's own tooltip, a reason added to it
         # Two rows (fine above coarse), near on the left: fits the panel's column.
         for (row, column), (key, label, steps) in zip(((0, 0), (0, 1), (1, 0), (1, 1)), (
             ("near_fine", "◀ near  [", -fine_steps), ("far_fine", "far ▶  ]", fine_steps),
@@ -25,7 +26,9 @@ class DrivePanel(QtWidgets.QGroupBox):
         ), strict=True):
             button = QtWidgets.QPushButton(label)
             button.setMinimumHeight(32)
-            button.setToolTip(f"Drive focus {abs(steps)} step{'s' if abs(steps) > 1 else ''} {'nearer' if steps < 0 else 'farther'}")
+            tip = f"Drive focus {abs(steps)} step{'s' if abs(steps) > 1 else ''} {'nearer' if steps < 0 else 'farther'}"
+            button.setToolTip(tip)
+            self._tips[key] = tip
             button.clicked.connect(lambda _=False, n=steps: self.drive.emit(n))
             layout.addWidget(button, row, column)
             self.buttons[key] = button
@@ -43,17 +46,16 @@ class DrivePanel(QtWidgets.QGroupBox):
 
     def set_available(self, available: bool, reason: str = "") -> None:
         """The drive's buttons on or off; off, the reason is on each and under them."""
-        for button in self.buttons.values():
+        for key, button in self.buttons.items():
             button.setEnabled(available)
-            if not available and reason:
-                button.setToolTip(reason)
+            button.setToolTip(reason if not available and reason else self._tips[key])
         if not available and reason:
             self.position.setText(reason)
 
     def set_doubt(self, reason: str) -> None:
         """The drive is offered but may not move the lens: ``reason`` on its buttons."""
-        for button in self.buttons.values():
-            button.setToolTip(f"{button.toolTip()}. {reason}")
+        for key, button in self.buttons.items():
+            button.setToolTip(f"{self._tips[key]}. {reason}")
 
     def set_zoom_available(self, available: bool, reason: str = "") -> None:
         self.zoom_button.setEnabled(available)
