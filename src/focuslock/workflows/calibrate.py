@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from focuslock.devices.base import Camera
+from focuslock.devices.body_report import Ability, Answer, body_report
 from focuslock.optics.dof import depth_for_live_view_blur_mm
 from focuslock.runtime.pipeline import PipelineSettings
 from focuslock.workflows.calibration_fit import fit_both, fit_by_parts
@@ -69,8 +70,9 @@ def calibrate_focus_steps(camera: Camera, roi_px, *, settings: PipelineSettings 
     """Sweep ``camera``'s focus drive through the feature in ``roi_px`` (live-view px),
     which should be in focus when this starts, and measure the drive. The camera must be
     open; it is left at the feature's best focus, approached from below."""
-    if not camera.capabilities.focus_drive:
-        raise CalibrationError(f"{camera.name} cannot drive focus from the computer; nothing to calibrate.")
+    drive = body_report(camera).of(Ability.FOCUS_DRIVE)
+    if drive.answer is Answer.DOES_NOT_WORK:  # why not, in the body report's words (a folder, a lens at MF, …)
+        raise CalibrationError(f"Nothing to calibrate: {drive.reason}")
     sweep = DriveSweep(camera, roi_px, settings, frames_per_point, settle_frames, progress)
     if progress:
         progress("locking on the feature …")
