@@ -233,3 +233,19 @@ def test_a_wrong_limit_in_a_profile_is_refused_naming_the_file(tmp_path, limit, 
     with pytest.raises(ProfileError, match="mine.toml") as raised:
         load_profile(path)
     assert words in str(raised.value)
+
+
+def test_a_capture_in_live_view_is_reported_as_tried_once_taken(recorded_frames, tmp_path):
+    jpeg = recorded_frames[0]
+    body = _canon(recorded_frames)
+    body.capture_files = [("IMG_0001.JPG", jpeg, len(jpeg))]
+    camera = GPhotoCamera(camera_factory=lambda: body)
+    camera.open()
+    try:
+        camera.read_frame()
+        assert body_report(camera).of(Ability.CAPTURE_IN_LIVE_VIEW).answer is Answer.UNKNOWN
+        assert [p.name for p in camera.capture(tmp_path)] == ["IMG_0001.JPG"]
+        capture = body_report(camera).of(Ability.CAPTURE_IN_LIVE_VIEW)
+    finally:
+        camera.close()
+    assert capture.answer is Answer.WORKS and capture.basis is Basis.TRIED

@@ -216,6 +216,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.captures.finished.connect(self.capture_panel.done)
         self.captures.available.connect(self.capture_panel.set_available)
         self.captures.reviewReady.connect(self._show_review)
+        self.captures.finished.connect(lambda *_: self.camera.read_report())
 
         self.stack_panel.setMark.connect(stack.set_mark)
         self.stack_panel.goToMark.connect(stack.go_to_mark)

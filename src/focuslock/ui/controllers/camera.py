@@ -49,7 +49,11 @@ class CameraController(QtCore.QObject):
             self.connected.emit()
             self.refresh()
             self.ui.when_done(self.session.submit(lambda camera: camera.capabilities), self._capabilities_arrived)
-            self.ui.when_done(self.session.submit(body_report, label="body report"), self._report_arrived)
+            self.read_report()
+
+    def read_report(self) -> None:
+        """Read the body report again (after a capture: it then knows whether one works in live view)."""
+        self.ui.when_done(self.session.submit(body_report, label="body report"), self._report_arrived)
 
     def refresh(self) -> None:
         """Read the camera's settings again."""
