@@ -54,6 +54,9 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
               "focuslock serve --source gphoto2 --host 0.0.0.0 --session shoot --recipe studio/board.toml"),
     "catalog": ("focuslock catalog bodies",
                 "focuslock catalog lenses --json"),
+    "hub": ("focuslock hub init postgresql://focuslock@hub.studio.lan/focuslock",
+            "focuslock hub init postgresql://postgres@127.0.0.1:5432/studio"),
+    "hub init": ("focuslock hub init postgresql://focuslock@hub.studio.lan/focuslock",),
 }
 
 
