@@ -51,14 +51,14 @@ def _check_url(url: str) -> None:
         raise HubError(f"The hub is given as a PostgreSQL URL, postgresql://USER@HOST:PORT/DATABASE, not {url[:80]!r}.")
 
 
-def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection:
+def connect(url: str, *, autocommit: bool = False, timeout_s: float = CONNECT_TIMEOUT_S) -> psycopg.Connection:
     """A connection to the hub (no schema check); :class:`HubUnreachable` when the server
     cannot be reached, :class:`HubError` when it refuses us."""
     _check_url(url)
     import psycopg
 
     try:
-        return psycopg.connect(url, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT_S,
+        return psycopg.connect(url, autocommit=autocommit, connect_timeout=max(1, round(timeout_s)),
                                application_name="focuslock")
     except psycopg.OperationalError as error:
         raise _connection_error(error, url) from None
@@ -121,10 +121,10 @@ def _refuse_newer(version: int, url: str) -> None:
                        f"{HUB_SCHEMA_VERSION}); update focuslock on this machine.")
 
 
-def open_hub(url: str, *, autocommit: bool = False) -> psycopg.Connection:
+def open_hub(url: str, *, autocommit: bool = False, timeout_s: float = CONNECT_TIMEOUT_S) -> psycopg.Connection:
     """A connection to a hub whose schema is this focuslock's: refused in one sentence when
     it was never initialised, is older (``focuslock hub init`` brings it up) or newer."""
-    connection = connect(url, autocommit=autocommit)
+    connection = connect(url, autocommit=autocommit, timeout_s=timeout_s)
     try:
         version = hub_version(connection)
         if not autocommit:
