@@ -122,7 +122,7 @@ _SHOT_FROM = """FROM shots s JOIN stations st ON st.id = s.station_id
 
 
 def _shot(row) -> HubShot:
-    return HubShot(*row[:13], bool(row[13]))
+    return HubShot(*row)
 
 
 def day_shots(connection: psycopg.Connection, day: _dt.date) -> list[HubShot]:
