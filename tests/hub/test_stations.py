@@ -107,3 +107,12 @@ def test_stations_and_the_hub_killed_at_random_points_lose_nothing_and_send_noth
     # Row by row: every logged shot on the hub, once, whole.
     assert hub_rows(hub_url, "bench", session_key(session)) == local
     assert hub_count(hub_url) == shots
+
+
+def test_a_hub_without_focuslock_s_schema_is_refused_before_anything_is_shot(hub_url, tmp_path):
+    pictures(tmp_path / "hot", "IMG", 2)
+    station = run(watch_command(tmp_path / "hot", tmp_path / "session", hub_url, "bench"), station_env(tmp_path / "cfg"))
+    assert station.returncode == 1
+    assert "has no focuslock schema yet; run focuslock hub init" in station.stderr and "Traceback" not in station.stderr
+    assert station.stderr.count("\n") == 1
+    assert not (tmp_path / "session").exists()  # nothing was judged nor logged
