@@ -116,3 +116,18 @@ def test_a_hub_without_focuslock_s_schema_is_refused_before_anything_is_shot(hub
     assert "has no focuslock schema yet; run focuslock hub init" in station.stderr and "Traceback" not in station.stderr
     assert station.stderr.count("\n") == 1
     assert not (tmp_path / "session").exists()  # nothing was judged nor logged
+
+
+def test_a_session_shot_without_a_hub_sends_its_earlier_shots_when_it_is_given_one(hub_url, tmp_path):
+    """A station that started the day offline (no --hub): the same session opened later
+    with --hub puts every earlier shot in the outbox and sends it."""
+    assert run([sys.executable, "-m", "focuslock", "hub", "init", hub_url], station_env(tmp_path / "cfg")).returncode == 0
+    hot, session = tmp_path / "hot", tmp_path / "session"
+    pictures(hot, "IMG", 4)
+    without = [arg for arg in watch_command(hot, session, hub_url, "bench")]
+    without = without[:without.index("--hub")] + without[without.index("--station") + 2:]
+    assert run(without, station_env(tmp_path / "cfg")).returncode == 0
+    assert hub_count(hub_url) == 0 and logged_count(session) == 4
+    pictures(hot, "IMG", 2, start=4)
+    assert run(watch_command(hot, session, hub_url, "bench"), station_env(tmp_path / "cfg")).returncode == 0
+    assert hub_rows(hub_url, "bench", session_key(session)) == local_rows(session) and hub_count(hub_url) == 6
