@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Bring the system tools the test suite uses beside the Python packages.
 
-The tests read XMP sidecars back with exiftool (as photo programs do) and open the session
-report in headless Chromium (as a browser shows it). They are system programs, not wheels,
+The tests read XMP sidecars back with exiftool (as photo programs do), open the session
+report in headless Chromium (as a browser shows it) and run the studio's hub on a real
+PostgreSQL server (a throwaway cluster, ``focuslock.testing.postgres``; Debian keeps its
+``initdb`` and ``pg_ctl`` off PATH, under ``/usr/lib/postgresql/*/bin``, which counts as
+found). They are system programs, not wheels,
 so the README's test command runs this first: whatever is missing is installed with the
 machine's package manager (apt-get as root or through password-less sudo on Debian and
 Ubuntu, Homebrew on macOS). Where that cannot be done, one sentence says what to install,
@@ -14,6 +17,7 @@ Usage: ``python scripts/test_tools.py [--check]`` (``--check``: only say what is
 from __future__ import annotations
 
 import argparse
+import glob
 import logging
 import os
 import platform
@@ -27,11 +31,22 @@ log = logging.getLogger("test_tools")
 TOOLS = {
     "exiftool": (("exiftool",), "libimage-exiftool-perl", "exiftool"),
     "chromium": (("chromium", "chromium-browser", "google-chrome"), "chromium", "--cask chromium"),
+    "PostgreSQL": (("initdb", "pg_ctl"), "postgresql", "postgresql@15"),
 }
+
+# Where PostgreSQL's server programs live when they are not on PATH (Debian, Homebrew).
+POSTGRES_BIN_GLOBS = ("/usr/lib/postgresql/*/bin", "/opt/homebrew/opt/postgresql@*/bin", "/usr/local/opt/postgresql@*/bin")
+
+
+def _found(tool: str, names: tuple[str, ...]) -> bool:
+    if tool == "PostgreSQL":  # both programs, on PATH or in one of the server's bin folders
+        folders = [f for pattern in POSTGRES_BIN_GLOBS for f in glob.glob(pattern)]
+        return all(shutil.which(n) or any(os.access(os.path.join(f, n), os.X_OK) for f in folders) for n in names)
+    return any(shutil.which(n) for n in names)
 
 
 def missing_tools() -> list[str]:
-    return [tool for tool, (names, _, _) in TOOLS.items() if not any(shutil.which(n) for n in names)]
+    return [tool for tool, (names, _, _) in TOOLS.items() if not _found(tool, names)]
 
 
 def _run(command: list[str]) -> bool:

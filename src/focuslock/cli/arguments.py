@@ -114,3 +114,27 @@ def sensor_of(args: argparse.Namespace):
     from focuslock.optics.lens_setup import take_sensor
 
     return take_sensor(coc_px=args.coc_px, coc_um=args.coc_um, camera=args.camera, sensor_width_mm=args.sensor_width_mm)
+
+
+def add_hub_options(group) -> None:
+    """``--hub URL`` and ``--station NAME``: a station that also sends its session to the studio's hub."""
+    group.add_argument("--hub", metavar="URL", help="also send each shot to the studio's hub (PostgreSQL, "
+                                                    "postgresql://USER@HOST/DB); the session's log stays the truth and "
+                                                    "shooting goes on when the hub is away")
+    group.add_argument("--station", metavar="NAME", help="this station's name on the hub (default: an id kept in the "
+                                                         "config folder, named after the machine)")
+
+
+def hub_link(args: argparse.Namespace):
+    """The ``HubLink`` of ``--hub`` / ``--station`` (None without ``--hub``)."""
+    from focuslock.cli.common import UserError
+
+    if getattr(args, "hub", None) is None:
+        if getattr(args, "station", None) is not None:
+            raise UserError("--station names this station on a hub: give --hub too.")
+        return None
+    if getattr(args, "session", None) is None:
+        raise UserError("--hub sends a session's shots to the studio's hub: give --session (and --recipe) too.")
+    from focuslock.hub.sync import HubLink
+
+    return HubLink(args.hub, args.station)

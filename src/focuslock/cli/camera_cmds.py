@@ -36,6 +36,7 @@ def add_capture(commands) -> None:
                                                        "judged, rated in XMP sidecars")
     capture.add_argument("--recipe", type=Path, help="the recipe the session checks against (its features, CoC, naming)")
     capture.add_argument("--sku", help="the product's code for the names and the log (as a card's barcode gives it)")
+    arg.add_hub_options(capture)
     capture.set_defaults(run=_capture)
 
 
@@ -99,11 +100,12 @@ def _capture(args: argparse.Namespace) -> int:
         raise UserError(f"--count must be 1 or more, got {args.count}.")
     if (args.session is None) != (args.recipe is None):
         raise UserError("--session and --recipe go together: the session checks every capture against the recipe.")
+    hub = arg.hub_link(args)
     session = None
     if args.session is not None:
         from focuslock.workflows.capture_session import open_capture_session
 
-        session = open_capture_session(args.session, args.recipe, args.sku)
+        session = open_capture_session(args.session, args.recipe, args.sku, hub)
     out = args.session if session is not None else args.out
     camera = GPhotoCamera(args.camera, download_folder=out, delete_after_download=args.delete_from_camera)
     failure = None

@@ -56,6 +56,14 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
               "focuslock serve --source gphoto2 --host 0.0.0.0 --session shoot --recipe studio/board.toml"),
     "catalog": ("focuslock catalog bodies",
                 "focuslock catalog lenses --json"),
+    "hub": ("focuslock hub init postgresql://focuslock@hub.studio.lan/focuslock",
+            "focuslock hub status postgresql://focuslock@hub.studio.lan/focuslock --json"),
+    "hub init": ("focuslock hub init postgresql://focuslock@hub.studio.lan/focuslock",),
+    "hub import-shotlist": ("focuslock hub import-shotlist postgresql://focuslock@hub.studio.lan/focuslock today.csv",
+                            "focuslock hub import-shotlist postgresql://focuslock@hub.studio.lan/focuslock list.csv "
+                            "--date 2026-12-08"),
+    "hub status": ("focuslock hub status postgresql://focuslock@hub.studio.lan/focuslock",
+                   "focuslock hub status postgresql://focuslock@hub.studio.lan/focuslock --json"),
 }
 
 

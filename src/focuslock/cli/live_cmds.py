@@ -56,6 +56,7 @@ def _add_headless_options(parser: argparse.ArgumentParser) -> None:
     studio.add_argument("--recipe", type=Path, help="the recipe the session checks against (its features, CoC, naming)")
     studio.add_argument("--sku", help="the product's code for the first shots' names (a card's barcode read in the "
                                       "window replaces it once confirmed)")
+    arg.add_hub_options(studio)
 
 
 def _add_bench_options(parser: argparse.ArgumentParser) -> None:
@@ -79,11 +80,12 @@ def _window(session, settings, args, title: str, setup=None) -> int:
     require_display("run with --headless")
     if (args.session is None) != (args.recipe is None):
         raise UserError("--session and --recipe go together: the session checks every capture against the recipe.")
+    hub = arg.hub_link(args)
     shot_log, recipe = None, None
     if args.session is not None:
         from focuslock.workflows.capture_session import open_capture_session
 
-        shot_log = open_capture_session(args.session, args.recipe, args.sku)
+        shot_log = open_capture_session(args.session, args.recipe, args.sku, hub)
     if args.recipe is not None:
         from focuslock.workflows.capture_session import recipe_request
 

@@ -36,6 +36,7 @@ def add_serve(commands) -> None:
     studio.add_argument("--session", type=Path, help="log each capture in this session folder (with --recipe)")
     studio.add_argument("--recipe", type=Path, help="the recipe the session checks against (its features, CoC, naming)")
     studio.add_argument("--sku", help="the product's code for the first shots' names (POST /api/sku changes it)")
+    arg.add_hub_options(studio)
     serve.set_defaults(run=_serve)
 
 
@@ -83,13 +84,14 @@ def _serve(args: argparse.Namespace) -> int:
     choice = arg.feature_choices([args.roi])[0] if args.roi is not None else None
     if (args.session is None) != (args.recipe is None):
         raise UserError("--session and --recipe go together: the session checks every capture against the recipe.")
+    hub = arg.hub_link(args)
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port must be from 0 to 65535, not {args.port}.")
     shot_log = None
     if args.session is not None:
         from focuslock.workflows.capture_session import open_capture_session
 
-        shot_log = open_capture_session(args.session, args.recipe, args.sku)
+        shot_log = open_capture_session(args.session, args.recipe, args.sku, hub)
     settings = PipelineSettings(optics=OpticsSettings(coc_px=args.coc_px))
     try:
         running = start_server(_camera(args.source, args.out), host=args.host, port=args.port, token_file=args.token_file,

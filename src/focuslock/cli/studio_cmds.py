@@ -42,6 +42,7 @@ def add_watch(commands) -> None:
     watch.add_argument("--poll-s", type=arg.positive_float, default=1.0, help="scan the folder at least this often (default 1 s)")
     watch.add_argument("--no-events", action="store_true", help="scan only, no file events (network shares that send none)")
     watch.add_argument("--json", action="store_true", help="one JSON object per shot, a line each")
+    arg.add_hub_options(watch)
     watch.add_argument("--review", action="store_true", help="open a window where each shot shows at 100 %% with its "
                                                            "focus mask and verdict")
     watch.set_defaults(run=_watch)
@@ -128,6 +129,8 @@ def _watch(args: argparse.Namespace) -> int:
     if not args.folder.is_dir():
         raise UserError(f"The folder to watch, {args.folder}, does not exist or is not a folder.")
     session_dir = args.session or args.folder
+    if args.hub is not None and args.session is None:
+        args.session = session_dir  # the watched folder is the session (as without --hub)
     stop = threading.Event()
     # SIGTERM and SIGHUP end the watch after the current file, as Ctrl-C does; the
     # handlers that were there before come back when it ends (core/signals.py).
@@ -159,6 +162,15 @@ def _watch_until_stopped(args: argparse.Namespace, session_dir: Path, request: S
             store, judge = open_session(session_dir, args.folder, request)
     except (SessionError, WatchError) as error:
         raise UserError(str(error)) from None
+    link = arg.hub_link(args)
+    if link is not None:
+        from focuslock.hub.sync import attach_hub
+
+        try:
+            attach_hub(store, link)
+        except BaseException:
+            store.close()
+            raise
     for choice, box in zip(request.choices, judge.setup.features_px, strict=False):
         if choice.kind == "auto":
             x, y, w, h = (int(round(v)) for v in box)

@@ -54,6 +54,20 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE shots ADD COLUMN sku TEXT;
     """,
+    # 3: the studio's hub (hub/sync.py): the session's key on the hub, a shot's SKU number
+    # (its name's {seq} with a hub), and the outbox each shot enters in its own transaction
+    # when the station has a hub; sent_utc is set once the hub has committed the shot.
+    """
+    ALTER TABLE session ADD COLUMN session_key TEXT;
+    ALTER TABLE shots ADD COLUMN sku_number INTEGER;
+    CREATE TABLE hub_outbox (
+        shot_id INTEGER PRIMARY KEY REFERENCES shots(id) ON DELETE CASCADE,
+        queued_utc TEXT NOT NULL,
+        sent_utc TEXT,
+        thumbnail_jpeg BLOB,
+        crop_jpeg BLOB
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

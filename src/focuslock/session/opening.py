@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -217,6 +218,16 @@ class NewSessionLog:
         self._setup, self._reference_data, self._request = setup, reference_data, request
         self._store = store
         self._started = False
+        self.outbox = False  # with a hub: the shots enter the outbox once the log exists
+        self._on_close: list[Callable[[], None]] = []
+
+    def start_outbox(self) -> int:
+        """As :meth:`ShotStore.start_outbox`, from the first shot on if the log is not made yet."""
+        self.outbox = True
+        return self._store.start_outbox() if self._started and self._store is not None else 0
+
+    def on_close(self, callback: Callable[[], None]) -> None:
+        self._on_close.append(callback)
 
     def name(self) -> str:
         return self._store.name() if self._store is not None else self.folder.name
@@ -237,6 +248,9 @@ class NewSessionLog:
         return self._store.record_shot(shot)
 
     def close(self) -> None:
+        callbacks, self._on_close = self._on_close, []
+        for callback in reversed(callbacks):
+            callback()
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -270,6 +284,8 @@ class NewSessionLog:
                 data["recipe"] = self._request.recipe.to_json()
             store.save_setup(data)
             logger.info("Session %s started, reference %s", self.folder, setup.reference)
+        if self.outbox:
+            store.start_outbox()
         self._started = True
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-__all__ = ["FeatureVerdict", "LoggedShot", "ShotFile", "ShotRecord"]
+__all__ = ["FeatureVerdict", "LoggedShot", "ShotFile", "ShotPreviews", "ShotRecord"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,15 @@ class FeatureVerdict:
 
 
 @dataclass(frozen=True)
+class ShotPreviews:
+    """A shot's two small JPEGs for the studio's hub (``session/previews.py``): the whole
+    picture reduced, and the first feature at 100 %; never the picture itself."""
+
+    thumbnail_jpeg: bytes | None = None
+    crop_jpeg: bytes | None = None
+
+
+@dataclass(frozen=True)
 class ShotRecord:
     """What one capture adds to the log."""
 
@@ -61,6 +70,9 @@ class ShotRecord:
     camera: dict = field(default_factory=dict)
     optics: dict = field(default_factory=dict)
     sku: str | None = None
+    sku_number: int | None = None  # the SKU's number in the name ({seq} with a hub: hub/numbers.py)
+    # Only for a station with a hub: they go into the outbox with the shot, not into its row.
+    previews: ShotPreviews | None = field(default=None, compare=False, repr=False)
 
     @property
     def worst_coc_share(self) -> float | None:

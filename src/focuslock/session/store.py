@@ -25,7 +25,8 @@ import datetime as _dt
 import json
 import math
 import sqlite3
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from focuslock.session.cells import real as _real
 from focuslock.session.cells import text as _text
 from focuslock.session.database import DATABASE_NAME, SessionError, connect, session_error, take_writer_lock
 from focuslock.session.migrations import MIGRATIONS, SCHEMA_VERSION, statements
-from focuslock.session.records import FeatureVerdict, LoggedShot, ShotFile, ShotRecord
+from focuslock.session.records import FeatureVerdict, LoggedShot, ShotFile, ShotPreviews, ShotRecord
 from focuslock.session.schema_check import SchemaError, check_database
 from focuslock.session.verdict import ShotOutcome
 
@@ -71,6 +72,9 @@ class ShotStore:
         self._db = connection
         self.folder = folder
         self._lock_handle = lock_handle
+        # With a hub (hub/sync.py): each shot also enters the outbox, in its own transaction.
+        self.outbox = False
+        self._on_close: list[Callable[[], None]] = []
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -113,7 +117,14 @@ class ShotStore:
                                "(focuslock watch --session … --once) to bring it up to date.")
         return store
 
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` first when the store closes (the hub's sync stops with the session)."""
+        self._on_close.append(callback)
+
     def close(self) -> None:
+        callbacks, self._on_close = self._on_close, []
+        for callback in reversed(callbacks):
+            callback()
         with contextlib.suppress(sqlite3.Error):
             self._db.close()
         if self._lock_handle is not None:
@@ -144,10 +155,12 @@ class ShotStore:
         with self._transaction():
             row = self._db.execute("SELECT setup_json FROM session WHERE id = 1").fetchone()
             if row is None:
-                self._db.execute("INSERT INTO session (id, created_utc, name, setup_json) VALUES (1, ?, ?, ?)",
-                                 (now_utc(), name, json.dumps(setup, sort_keys=True)))
+                self._db.execute("INSERT INTO session (id, created_utc, name, setup_json, session_key) VALUES (1, ?, ?, ?, ?)",
+                                 (now_utc(), name, json.dumps(setup, sort_keys=True), uuid.uuid4().hex))
             elif setup:
                 self._db.execute("UPDATE session SET setup_json = ? WHERE id = 1", (json.dumps(setup, sort_keys=True),))
+            # A session from before the hub gets its key the first time it is opened for writing.
+            self._db.execute("UPDATE session SET session_key = ? WHERE id = 1 AND session_key IS NULL", (uuid.uuid4().hex,))
 
     def save_setup(self, setup: dict) -> None:
         """Keep what the session's shots are judged against (its reference, features, CoC)."""
@@ -186,9 +199,10 @@ class ShotStore:
                 logged = now_utc()
                 cursor = self._db.execute(
                     "INSERT INTO shots (sequence, logged_utc, name, verdict, reason, drift_px, drift_share, camera_json,"
-                    " optics_json, sku) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " optics_json, sku, sku_number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (sequence, logged, shot.name, shot.verdict, shot.reason, _finite(shot.drift_px), _finite(shot.drift_share),
-                     json.dumps(shot.camera, sort_keys=True), json.dumps(shot.optics, sort_keys=True), shot.sku))
+                     json.dumps(shot.camera, sort_keys=True), json.dumps(shot.optics, sort_keys=True), shot.sku,
+                     shot.sku_number))
                 assert cursor.lastrowid is not None  # an INSERT sets it
                 shot_id = int(cursor.lastrowid)
                 self._db.executemany(
@@ -201,6 +215,10 @@ class ShotStore:
                       _finite(v.coc_share), None if v.found_px is None else _finite(v.found_px[0]),
                       None if v.found_px is None else _finite(v.found_px[1]), _finite(v.drift_px))
                      for v in shot.features])
+                if self.outbox:
+                    previews = shot.previews or ShotPreviews()
+                    self._db.execute("INSERT INTO hub_outbox (shot_id, queued_utc, thumbnail_jpeg, crop_jpeg) VALUES (?, ?, ?, ?)",
+                                     (shot_id, logged, previews.thumbnail_jpeg, previews.crop_jpeg))
         except sqlite3.IntegrityError as error:
             # The unique path (the transaction rolled back whole): the file is logged already.
             if "shot_files.path" in str(error):
@@ -247,6 +265,20 @@ class ShotStore:
                                "cannot be read; start a new session folder — the captures themselves are untouched.")
         return setup
 
+    def session_key(self) -> str:
+        """The session's key on the studio's hub (made when the session was first written)."""
+        row = self._execute("SELECT session_key FROM session WHERE id = 1").fetchone()
+        return _text(row[0]) if row and row[0] else ""
+
+    def start_outbox(self) -> int:
+        """From now on every shot also enters the hub's outbox; the shots logged before
+        (a session started without a hub) enter it now. Returns how many did."""
+        with self._transaction():
+            added = self._db.execute("INSERT INTO hub_outbox (shot_id, queued_utc) SELECT id, ? FROM shots"
+                                     " WHERE id NOT IN (SELECT shot_id FROM hub_outbox)", (now_utc(),)).rowcount
+        self.outbox = True
+        return int(added)
+
     def created_utc(self) -> str:
         row = self._execute("SELECT created_utc FROM session WHERE id = 1").fetchone()
         return _text(row[0]) if row else ""
@@ -277,12 +309,14 @@ class ShotStore:
         # Paged by id, never by a cell's value (text not UTF-8 reads back changed: an endless page).
         ids = [row[0] for row in self._execute("SELECT id FROM shots ORDER BY sequence, id")]
         for start in range(0, len(ids), batch):
-            page = ids[start:start + batch]
-            rows = {row[0]: row for row in self._execute(
-                "SELECT id, sequence, logged_utc, name, verdict, reason, drift_px, drift_share, camera_json, optics_json, sku"
-                f" FROM shots WHERE id IN ({', '.join('?' * len(page))})", tuple(page))}
-            for shot_id in page:
-                yield self._logged(rows[shot_id])
+            yield from self.shots_with_ids(ids[start:start + batch])
+
+    def shots_with_ids(self, page: list[int]) -> list[LoggedShot]:
+        """The shots of these row ids, in the order given (the hub's outbox reads its page so)."""
+        rows = {row[0]: row for row in self._execute(
+            "SELECT id, sequence, logged_utc, name, verdict, reason, drift_px, drift_share, camera_json, optics_json, sku,"
+            f" sku_number FROM shots WHERE id IN ({', '.join('?' * len(page))})", tuple(page))}
+        return [self._logged(rows[shot_id]) for shot_id in page if shot_id in rows]
 
     def _logged(self, row) -> LoggedShot:
         # Every cell read through _real / _text / _mapping: SQLite lets any column hold
@@ -299,7 +333,8 @@ class ShotStore:
             features.append(FeatureVerdict(f[0], _text(f[1], "unknown"), _text(f[2]) or None, _real(f[3]), _real(f[4]),
                                            _real(f[5]), _real(f[6]), found, _real(f[9])))
         record = ShotRecord(_text(row[3]), files, _outcome(row[4]), _text(row[5]) or None, tuple(features), _real(row[6]),
-                            _real(row[7]), _mapping(row[8]), _mapping(row[9]), _text(row[10]) or None)
+                            _real(row[7]), _mapping(row[8]), _mapping(row[9]), _text(row[10]) or None,
+                            row[11] if type(row[11]) is int else None)
         return LoggedShot(shot_id, row[1], _text(row[2]), record)
 
     def integrity_problems(self) -> list[str]:

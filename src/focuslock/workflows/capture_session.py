@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from focuslock.core.errors import FocuslockError
+from focuslock.hub.sync import HubLink, attach_hub
 from focuslock.session.database import SessionError
 from focuslock.session.naming import DEFAULT_PATTERN, NamePattern, NamingError
 from focuslock.session.opening import SetupRequest, open_session
@@ -32,13 +33,21 @@ def recipe_request(path: Path) -> tuple[Recipe, SetupRequest]:
         raise CaptureSessionError(str(error)) from None
 
 
-def open_capture_session(session: Path, recipe: Path, sku: str | None = None) -> CaptureLog:
+def open_capture_session(session: Path, recipe: Path, sku: str | None = None, hub: HubLink | None = None) -> CaptureLog:
     """The log of a tethered session in the folder ``session``, judged against ``recipe``,
-    its shots named by the recipe's pattern with the product's code ``sku``."""
+    its shots named by the recipe's pattern with the product's code ``sku``; with ``hub``,
+    synced to the studio's hub, which numbers the SKU's shots (``hub/sync.py``)."""
     loaded, request = recipe_request(recipe)
     try:
         pattern = NamePattern(str(loaded.naming.get("pattern", DEFAULT_PATTERN)))
         store, judge = open_session(session, None, request)
     except (NamingError, SessionError) as error:
         raise CaptureSessionError(str(error)) from None
-    return CaptureLog(store, judge, WatchOptions(policy=loaded.rating_policy()), pattern, sku)
+    numbers = None
+    if hub is not None:
+        try:
+            numbers = attach_hub(store, hub)
+        except BaseException:
+            store.close()
+            raise
+    return CaptureLog(store, judge, WatchOptions(policy=loaded.rating_policy()), pattern, sku, numbers)

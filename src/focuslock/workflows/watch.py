@@ -43,6 +43,7 @@ from focuslock.session.database import SessionError
 from focuslock.session.hotfolder import RAW_SUFFIXES, FileGone, FileRead, HotFolder, read_file_once
 from focuslock.session.naming import NamePattern, name_shot
 from focuslock.session.opening import SetupRequest
+from focuslock.session.previews import shot_previews
 from focuslock.session.recipe import settings_of
 from focuslock.session.records import ShotFile, ShotRecord
 from focuslock.session.review import ShotReview, review_shot
@@ -167,20 +168,21 @@ def run_watch(folder: Path, store: ShotStore, judge: ShotJudge, options: WatchOp
 
 def log_capture(files: list[Path], store: ShotStore, judge: ShotJudge, options: WatchOptions, *,
                 pattern: NamePattern | None = None, sku: str | None = None, camera: str | None = None,
-                camera_settings: dict | None = None) -> dict:
+                camera_settings: dict | None = None, sku_number: int | None = None) -> dict:
     """One capture's downloaded files (a JPEG, or RAW+JPEG) named by ``pattern`` (the
     pair keeps one stem), judged, given sidecars and logged as one shot, as the hot
     folder does; ``sku`` the product's code, ``camera_settings`` the body's settings when
     it was taken (logged with the shot). Returns what to tell the user."""
-    return _log_capture(files, store, judge, options, pattern, sku, camera, camera_settings)[0]
+    return _log_capture(files, store, judge, options, pattern, sku, camera, camera_settings, sku_number)[0]
 
 
 def _log_capture(files: list[Path], store: ShotStore, judge: ShotJudge, options: WatchOptions,
                  pattern: NamePattern | None, sku: str | None, camera: str | None,
-                 camera_settings: dict | None) -> tuple[dict, np.ndarray | None]:
-    """:func:`log_capture`, and the picture judged as it was decoded (None: not decoded)."""
+                 camera_settings: dict | None, sku_number: int | None = None) -> tuple[dict, np.ndarray | None]:
+    """:func:`log_capture`, and the picture judged as it was decoded (None: not decoded);
+    ``sku_number``: the name's {seq} when the studio's hub numbers the SKU's shots."""
     if pattern is not None:
-        sequence = store.shot_count() + 1
+        sequence = sku_number if sku_number is not None else store.shot_count() + 1
         when = datetime.now()
         renamed = []
         for file in files:
@@ -192,7 +194,7 @@ def _log_capture(files: list[Path], store: ShotStore, judge: ShotJudge, options:
     judged = pictures[0] if pictures else files[0]
     camera_record = {"name": camera, **(camera_settings or {})} if camera or camera_settings else {}
     result, picture = _handle_shot(judged, True, [f for f in files if f != judged], store, judge, options, sku,
-                                   camera_record)
+                                   camera_record, sku_number)
     if result["gone"]:
         raise WatchError(result["text"])
     return result, picture
@@ -222,8 +224,10 @@ class CaptureLog:
     product code ``sku`` (settable: the window's confirmed code names the next shots)."""
 
     def __init__(self, store: ShotStore, judge: ShotJudge, options: WatchOptions, pattern: NamePattern | None,
-                 sku: str | None = None) -> None:
+                 sku: str | None = None, numbers: Callable[[str], int | None] | None = None) -> None:
         self.store, self.judge, self.options, self.pattern, self.sku = store, judge, options, pattern, sku
+        # With a studio's hub: a SKU's next number for {seq} (hub/numbers.py), unique across stations.
+        self.numbers = numbers
         # The last shot's picture as it was decoded to be judged (its path, the picture):
         # the review shows it without decoding the file again.
         self._judged: tuple[str, np.ndarray] | None = None
@@ -237,8 +241,9 @@ class CaptureLog:
                  camera_settings: dict | None = None) -> dict:
         """Log one capture's files; ``sku`` as it was when the shot was taken (default: now),
         ``camera_settings`` as the body reported them then."""
-        result, picture = _log_capture(paths, self.store, self.judge, self.options, self.pattern,
-                                       sku if sku is not None else self.sku, camera_name, camera_settings)
+        sku = sku if sku is not None else self.sku
+        result, picture = _log_capture(paths, self.store, self.judge, self.options, self.pattern, sku, camera_name,
+                                       camera_settings, self._sku_number(sku))
         self._judged = None if picture is None else (result["path"], picture)
         return result
 
@@ -248,8 +253,10 @@ class CaptureLog:
         as it reports them then; ``sku`` as :meth:`__call__` takes it."""
         sku = sku if sku is not None else self.sku
         name = None
+        number = self._sku_number(sku)
         if self.pattern is not None:
-            pattern, session, sequence, when = self.pattern, self.store.name(), self.store.shot_count() + 1, datetime.now()
+            pattern, session, when = self.pattern, self.store.name(), datetime.now()
+            sequence = number if number is not None else self.store.shot_count() + 1
 
             def name(card_name: str) -> str:
                 card = Path(card_name)
@@ -257,9 +264,15 @@ class CaptureLog:
                                       camera=camera.name, original=card.stem)
         paths = camera.capture(folder, name)
         result, picture = _log_capture(paths, self.store, self.judge, self.options, None, sku, camera.name,
-                                       settings_of(camera))
+                                       settings_of(camera), number)
         self._judged = None if picture is None else (result["path"], picture)
         return result
+
+    def _sku_number(self, sku: str | None) -> int | None:
+        """The SKU's next number when the hub numbers names and the pattern shows {seq}."""
+        if self.numbers is None or not sku or self.pattern is None or "seq" not in self.pattern.fields:
+            return None
+        return self.numbers(sku)
 
     def review(self, result: dict) -> ShotReview:
         """The logged shot laid out for review (:func:`review_of_shot`), from the picture
@@ -310,7 +323,7 @@ def _handle(path: Path, complete: bool, companions: list[Path], store: ShotStore
 
 
 def _handle_shot(path: Path, complete: bool, companions: list[Path], store: ShotStore, judge: ShotJudge,
-                 options: WatchOptions, sku: str | None = None, camera: dict | None = None
+                 options: WatchOptions, sku: str | None = None, camera: dict | None = None, sku_number: int | None = None
                  ) -> tuple[dict, np.ndarray | None]:
     """:func:`_handle`, and the picture as it was decoded to be judged."""
     gone = {"gone": True, "file": path.name, "path": str(path),
@@ -332,7 +345,8 @@ def _handle_shot(path: Path, complete: bool, companions: list[Path], store: Shot
     if not os.path.lexists(path):
         return gone, None  # moved away while it was judged: no sidecar for a picture not there
     record = ShotRecord(path.name, tuple(files), verdict.verdict, verdict.reason, verdict.features, verdict.drift_px,
-                        verdict.drift_share, verdict.camera_record(camera), dict(judge.setup.optics), sku)
+                        verdict.drift_share, verdict.camera_record(camera), dict(judge.setup.optics), sku, sku_number,
+                        shot_previews(read.bgr, verdict.features, judge.setup.features_px) if store.outbox else None)
     # The sequence the log will give it: one writer, so the next one is known beforehand.
     sequence = store.shot_count() + 1
     feature_lines = tuple(f.describe() for f in verdict.features)
@@ -365,7 +379,7 @@ def _handle_shot(path: Path, complete: bool, companions: list[Path], store: Shot
             "reason": verdict.reason,
             "features": [_feature_json(f) for f in verdict.features], "drift_px": _round(verdict.drift_px, 1),
             "drift_share": _round(verdict.drift_share, 4), "companions": [c.name for c in companions],
-            "readable": readable, "notes": notes, "sku": sku, "text": text, "gone": False}, read.bgr
+            "readable": readable, "notes": notes, "sku": sku, "sku_number": sku_number, "text": text, "gone": False}, read.bgr
 
 
 def _feature_json(feature) -> dict:
