@@ -176,12 +176,17 @@ class ShotStore:
     def relative_path(self, path: Path | str) -> str:
         return relative_to_folder(self.folder, path)
 
-    def record_shot(self, shot: ShotRecord) -> LoggedShot:
+    def record_shot(self, shot: ShotRecord, *, replaces: str | None = None) -> LoggedShot:
         """Log one shot in one transaction; the next sequence number is its own. A file
-        already logged is refused (:class:`SessionError`): one capture, one row."""
+        already logged is refused (:class:`SessionError`): one capture, one row.
+        ``replaces``: the logged path of a file judged again because its content changed
+        (``check-archive``): the shot that holds it leaves the log in the same transaction."""
         try:
             with self._transaction():
                 self._check_schema()  # under the write lock: nothing can add a trigger before the commit
+                if replaces is not None:  # its files and feature verdicts go with it (ON DELETE CASCADE)
+                    self._db.execute("DELETE FROM shots WHERE id IN (SELECT shot_id FROM shot_files WHERE path = ?)",
+                                     (replaces,))
                 sequence = self._next_sequence()
                 logged = now_utc()
                 cursor = self._db.execute(
@@ -256,6 +261,12 @@ class ShotStore:
 
     def logged_paths(self) -> set[str]:
         return {_text(row[0]) for row in self._execute("SELECT path FROM shot_files")}
+
+    def logged_checksums(self, role: str = "judged") -> dict[str, str]:
+        """Each logged file of ``role`` (the judged pictures by default): its path as
+        logged -> its SHA-256 then."""
+        return {_text(row[0]): _text(row[1]) for row in self._execute("SELECT path, sha256 FROM shot_files WHERE role = ?",
+                                                                       (role,))}
 
     def shot_count(self) -> int:
         return int(self._execute("SELECT COUNT(*) FROM shots").fetchone()[0])
