@@ -46,7 +46,8 @@ from focuslock.io.limits import check_header, decode_image, max_file_bytes
 if TYPE_CHECKING:
     from watchdog.observers.api import BaseObserver
 
-__all__ = ["RAW_SUFFIXES", "FileGone", "FileRead", "HotFolder", "ReadyFile", "read_file_once", "structure_complete"]
+__all__ = ["RAW_SUFFIXES", "FileGone", "FileRead", "HotFolder", "ReadyFile", "read_file_once", "structure_complete",
+           "wanted_name"]
 
 # Camera RAW files: not judged (focuslock decodes JPEG, PNG, TIFF), kept with their
 # JPEG as companions of the shot.
@@ -185,7 +186,7 @@ class HotFolder:
             return []  # the folder went away for a moment (a share reconnecting)
         for entry in entries:
             name = entry.name
-            if name in self._done or not _wanted(name):
+            if name in self._done or not wanted_name(name):
                 continue
             try:
                 if entry.is_dir():
@@ -219,7 +220,9 @@ class HotFolder:
         return sorted(ready, key=lambda r: natural_key(r.path))
 
 
-def _wanted(name: str) -> bool:
+def wanted_name(name: str) -> bool:
+    """Whether a file named ``name`` is a picture or a RAW to handle (not hidden, not a
+    temporary or a sidecar)."""
     if name.startswith("."):
         return False
     lower = name.lower()
