@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -46,6 +47,8 @@ def _check_archive(args: argparse.Namespace) -> int:
         raise UserError("--workers sizes the local cluster; a studio's scheduler (--scheduler) has its own workers.")
     if not args.folder.is_dir():
         raise UserError(f"The archive folder {args.folder} does not exist or is not a folder.")
+    if not os.access(args.folder, os.R_OK | os.X_OK):
+        raise UserError(f"The archive folder {args.folder} cannot be read (no permission).")
     out = sys.stderr if args.json else sys.stdout
     progress = _Progress()
     stop = threading.Event()

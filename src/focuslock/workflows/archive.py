@@ -170,7 +170,11 @@ def find_pictures(folder: Path, skip: set[Path] | None = None) -> Iterator[tuple
     """Each picture under ``folder`` with its RAW companions (a RAW alone on its own), in
     natural order folder by folder; ``skip``: absolute paths that are not shots."""
     skip = skip or set()
-    for root, folders, names in os.walk(folder, followlinks=False):
+    def unreadable(error: OSError) -> None:
+        logger.warning("%s could not be read (%s); the pictures in it were not judged.", shown(str(error.filename)),
+                       error.strerror or error)
+
+    for root, folders, names in os.walk(folder, onerror=unreadable, followlinks=False):
         folders[:] = sorted((f for f in folders if not f.startswith(".")), key=natural_key)
         here = Path(os.path.abspath(root))
         files = sorted((here / n for n in names if wanted_name(n) and (here / n) not in skip), key=natural_key)
