@@ -140,15 +140,8 @@ def test_a_run_killed_half_way_judges_only_the_rest_when_run_again(archive, tmp_
     args = [sys.executable, "-m", "focuslock", "check-archive", str(folder), "--recipe", str(recipe), "--session",
             str(session), "--workers", "2"]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    logged = 0
     try:
-        deadline = time.monotonic() + 120
-        while logged < ARCHIVE_SIZE // 4 and time.monotonic() < deadline and process.poll() is None:
-            time.sleep(0.05)
-            if (session / "focuslock-session.sqlite").exists():
-                with ShotStore.read(session) as store:
-                    logged = store.shot_count()
-        assert process.poll() is None, "the run ended before it could be killed"
+        _wait_until_logged(session, ARCHIVE_SIZE // 4, process)
         process.send_signal(signal.SIGKILL)
     finally:
         process.kill()
@@ -159,6 +152,41 @@ def test_a_run_killed_half_way_judges_only_the_rest_when_run_again(archive, tmp_
     summary = _summary(_check_archive(str(folder), "--recipe", str(recipe), "--session", str(session), "--workers", "2"))
     assert summary["skipped"] == logged and summary["judged"] == ARCHIVE_SIZE - logged and summary["changed"] == 0
     assert _logged(session) == _logged(clean)  # nothing lost, nothing twice, the verdicts of a clean run
+
+
+def test_sigterm_stops_a_run_cleanly_and_what_was_judged_stays_logged(archive, tmp_path):
+    folder, recipe, clean, _ = archive
+    session = tmp_path / "stopped"
+    process = subprocess.Popen([sys.executable, "-m", "focuslock", "check-archive", str(folder), "--recipe", str(recipe),
+                                "--session", str(session), "--workers", "2", "--json"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_until_logged(session, 20, process)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=120)  # a guard against a hang only
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 0, err
+    summary = json.loads(out.splitlines()[-1])["summary"]
+    assert summary["stopped"] and 20 <= summary["judged"] < ARCHIVE_SIZE
+    assert "run the same command again to judge the rest" in err and "Traceback" not in err
+    logged = _logged(session)
+    assert len(logged) == summary["judged"]  # every result reported is in the log, and only those
+    assert logged == {name: shot for name, shot in _logged(clean).items() if name in logged}
+
+
+def _wait_until_logged(session: Path, count: int, process: subprocess.Popen) -> int:
+    """Wait until the run's log holds ``count`` shots; the count it holds then."""
+    logged = 0
+    deadline = time.monotonic() + 120
+    while logged < count and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+        if (session / "focuslock-session.sqlite").exists():
+            with ShotStore.read(session) as store:
+                logged = store.shot_count()
+    assert process.poll() is None, "the run ended before it could be stopped"
+    return logged
 
 
 def test_a_changed_file_is_judged_again_on_a_studio_scheduler_and_only_pictures_are_shots(tmp_path):
