@@ -110,6 +110,10 @@ def _judge_of(spec: JudgeSpec) -> ShotJudge:
         return judge
 
 
+def _warm(spec: JudgeSpec) -> None:
+    _judge_of(spec)
+
+
 def judge_task(task: ArchiveTask, spec: JudgeSpec) -> TaskOutcome:
     """Run on a worker: the picture at ``task.path`` judged as ``watch`` judges it (its
     structure checked as the hot folder checks it), or found unchanged since it was logged."""
@@ -145,6 +149,9 @@ def run_on_dask(tasks: Iterable[ArchiveTask], spec: JudgeSpec, on_outcome: Calla
     with _client(scheduler, workers) as client:
         count = max(1, sum(client.nthreads().values()))
         spec_future = client.scatter(spec, broadcast=True)
+        # Each worker builds its judge now (a worker that joins later builds it at its first task).
+        client.gather([client.submit(_warm, spec_future, workers=[address], allow_other_workers=False, pure=False)
+                       for address in client.nthreads()])
         if on_ready is not None:
             on_ready()
         _gather(client, iter(tasks), spec_future, IN_FLIGHT_PER_WORKER * count, on_outcome, stop)
