@@ -8,7 +8,9 @@ automatically and a CoC of 6 px.
 
 Reference, measured in the same run: the same files read and decoded alone (``open`` +
 ``cv2.imdecode``, what any check of a JPEG archive costs at least) in one process on one
-core. The judge's rate is given as a ratio to it, and two workers against one.
+core. The judge's rate is given as a ratio to it, and two workers against one. Also given:
+the same pictures judged in one process without Dask or the log (``judge_shot`` alone),
+which says what the cluster and the log add.
 """
 
 from __future__ import annotations
@@ -61,6 +63,22 @@ def decode_rate(paths: list[Path]) -> float:
     return len(paths) / (time.perf_counter() - started)
 
 
+def judge_alone_rate(paths: list[Path], recipe: Path, session: Path) -> float:
+    """Pictures per second read and judged (``judge_shot``, as a worker runs it) in this
+    process, without Dask and without the log: what a worker's core can do at most."""
+    from focuslock.session.hotfolder import structure_complete
+    from focuslock.session.opening import SetupRequest, open_session
+    from focuslock.workflows.shot_log import judge_shot
+
+    cv2.setNumThreads(1)
+    store, judge = open_session(session, None, SetupRequest.from_recipe(recipe)[1])
+    store.close()
+    started = time.perf_counter()
+    for path in paths:
+        judge_shot(path, structure_complete(path) is not False, (), judge)
+    return len(paths) / (time.perf_counter() - started)
+
+
 def judge_rate(folder: Path, recipe: Path, session: Path, workers: int) -> tuple[float, dict]:
     """``check-archive`` on ``folder`` with ``workers`` local workers: pictures judged per
     second once the cluster is up, and the verdicts counted."""
@@ -87,6 +105,7 @@ def bench_archive(count: int = 24) -> dict:
         with contextlib.redirect_stdout(io.StringIO()):
             assert main(["recipe", "save", str(recipe), "--reference", str(paths[0]), "--roi", "auto", "--coc-px", str(COC_PX)]) == 0
         decode = decode_rate(paths)
+        alone = judge_alone_rate(paths, recipe, root / "alone")
         one, counts = judge_rate(archive, recipe, root / "one", 1)
         two, _ = judge_rate(archive, recipe, root / "two", 2)
         shutil.rmtree(archive)
@@ -95,6 +114,7 @@ def bench_archive(count: int = 24) -> dict:
         "pictures": f"{count} JPEGs {SIZE[0]}x{SIZE[1]} (24 MP), quality 90",
         "verdicts": counts,
         "decode_per_s": round(decode, 2),
+        "judge_alone_per_s": round(alone, 2),
         "judge_per_s_1_worker": round(one, 2),
         "judge_per_s_2_workers": round(two, 2),
         "judge_to_decode_ratio": round(one / decode, 2),
@@ -108,6 +128,7 @@ def bench_archive(count: int = 24) -> dict:
 def print_archive(row: dict) -> None:
     print(f"\ncheck-archive on {row['pictures']} ({row['verdicts']}): {row['judge_per_s_1_worker']} pictures/s on 1 worker, "
           f"{row['judge_per_s_2_workers']} on 2 (x{row['scaling_2_vs_1']}); decoding alone {row['decode_per_s']} pictures/s "
-          f"(judge/decode {row['judge_to_decode_ratio']})")
+          f"(judge/decode {row['judge_to_decode_ratio']}); "
+          f"judged alone in one process, no Dask, no log: {row['judge_alone_per_s']} pictures/s")
     print("1,000,000 pictures at the per-core rate: "
           + ", ".join(f"{hours} h on {cores} cores" for cores, hours in row["hours_for_1M"].items()))
