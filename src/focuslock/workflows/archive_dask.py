@@ -20,11 +20,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
 import logging
 import os
+import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -147,15 +149,17 @@ def run_on_dask(tasks: Iterable[ArchiveTask], spec: JudgeSpec, on_outcome: Calla
     of workers used."""
     stop = stop or threading.Event()
     with _client(scheduler, workers) as client:
-        count = max(1, sum(client.nthreads().values()))
+        threads = client.nthreads()
         spec_future = client.scatter(spec, broadcast=True)
         # Each worker builds its judge now (a worker that joins later builds it at its first task).
         client.gather([client.submit(_warm, spec_future, workers=[address], allow_other_workers=False, pure=False)
-                       for address in client.nthreads()])
+                       for address in threads])
         if on_ready is not None:
             on_ready()
-        _gather(client, iter(tasks), spec_future, IN_FLIGHT_PER_WORKER * count, on_outcome, stop)
-        return len(client.nthreads())
+        if not stop.is_set():
+            _gather(client, iter(tasks), spec_future, IN_FLIGHT_PER_WORKER * max(1, sum(threads.values())), on_outcome,
+                    stop)
+        return len(threads)
 
 
 def _gather(client, tasks: Iterator[ArchiveTask], spec_future, window: int, on_outcome: Callable[[TaskOutcome], None],
@@ -176,6 +180,8 @@ def _gather(client, tasks: Iterator[ArchiveTask], spec_future, window: int, on_o
                 outcome = future.result()
             except Exception as error:  # the worker died on this file, or raised: the file's reason
                 logger.debug("the task for %s failed", task.path, exc_info=error)
+                if stop.is_set():
+                    break  # the cluster stops with the run: not the file's fault, judged next run
                 outcome = failed_outcome(task, error)
             future.release()
             on_outcome(outcome)
@@ -207,8 +213,9 @@ class _client:
             return self.client
         workers = self.workers or os.cpu_count() or 1
         try:
-            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                                        silence_logs=logging.ERROR)
+            with _workers_ignore_ctrl_c():
+                self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                            dashboard_address=None, silence_logs=logging.ERROR)
             self.client = Client(self.cluster, set_as_default=False)
         except (OSError, TimeoutError, RuntimeError) as error:
             if self.cluster is not None:
@@ -221,6 +228,21 @@ class _client:
             self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+
+
+@contextlib.contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """Ctrl-C in a terminal goes to the whole process group: the workers started meanwhile
+    ignore it (an ignored signal stays ignored in a process started from this one), so
+    only this process hears it and stops the run, and with it the cluster, in order."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _first_line(error: BaseException) -> str:
