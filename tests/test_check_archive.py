@@ -250,21 +250,40 @@ def test_a_session_set_up_with_another_recipe_is_refused_in_one_sentence(tmp_pat
     assert len(err.splitlines()) == 1 and 'was set up with the recipe "board"' in err and '"label"' in err
 
 
+def test_a_scheduler_without_workers_is_one_sentence_and_nothing_is_logged(tmp_path):
+    scene = _scene()
+    folder = tmp_path / "archive"
+    _make_archive(folder, 2, scene)
+    recipe = _recipe(tmp_path, scene)
+    with _studio_scheduler(workers=0) as address:
+        result = subprocess.run([sys.executable, "-m", "focuslock", "check-archive", str(folder), "--recipe", str(recipe),
+                                 "--session", str(tmp_path / "session"), "--scheduler", address],
+                                capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (f"focuslock: The Dask scheduler at {address} has no workers; start one with "
+                                     f"`dask worker {address}` on a machine that sees the pictures at the same paths.")
+    assert not (tmp_path / "session").exists()  # a session writes nothing before its first shot
+
+
 class _studio_scheduler:
-    """A real Dask LocalCluster (one worker process) started by the test in a process of
-    its own, as a studio runs its scheduler: its address, then it is shut down."""
+    """A real Dask LocalCluster (``workers`` worker processes) started by the test in a
+    process of its own, as a studio runs its scheduler: its address, then it is shut down."""
 
     SCRIPT = textwrap.dedent("""
         import sys
         from distributed import LocalCluster
-        with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with LocalCluster(n_workers=int(sys.argv[1]), threads_per_worker=1, processes=True,
+                          dashboard_address=None) as cluster:
             print(cluster.scheduler_address, flush=True)
             sys.stdin.read()
     """)
 
+    def __init__(self, workers: int = 1) -> None:
+        self.workers = workers
+
     def __enter__(self) -> str:
-        self.process = subprocess.Popen([sys.executable, "-c", self.SCRIPT], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL, text=True)
+        self.process = subprocess.Popen([sys.executable, "-c", self.SCRIPT, str(self.workers)], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         address = self.process.stdout.readline().strip()
         assert address.startswith("tcp://"), address
         return address

@@ -112,8 +112,30 @@ def _judge_of(spec: JudgeSpec) -> ShotJudge:
         return judge
 
 
-def _warm(spec: JudgeSpec) -> None:
+def _warm(spec: JudgeSpec) -> str:
+    """Run on each worker before the first task: its judge built; its focuslock's version."""
+    from focuslock import __version__
+
     _judge_of(spec)
+    return __version__
+
+
+def _warm_every_worker(client, spec_future, threads: dict) -> None:
+    """Each worker builds its judge now (one that joins later builds it at its first task);
+    a worker that cannot (no focuslock, another version) stops the run before any picture
+    is logged as its failure."""
+    from focuslock import __version__
+
+    try:
+        versions = client.gather([client.submit(_warm, spec_future, workers=[address], allow_other_workers=False,
+                                                pure=False) for address in threads])
+    except Exception as error:
+        raise DaskError(f"The Dask workers cannot judge pictures ({_first_line(error)}); each needs focuslock "
+                        f"{__version__} installed.") from None
+    others = sorted(set(versions) - {__version__})
+    if others:
+        raise DaskError(f"The Dask workers run focuslock {', '.join(others)}, this is {__version__}: their verdicts "
+                        "could differ; install the same version on every worker.")
 
 
 def judge_task(task: ArchiveTask, spec: JudgeSpec) -> TaskOutcome:
@@ -150,10 +172,11 @@ def run_on_dask(tasks: Iterable[ArchiveTask], spec: JudgeSpec, on_outcome: Calla
     stop = stop or threading.Event()
     with _client(scheduler, workers) as client:
         threads = client.nthreads()
+        if not threads:
+            raise DaskError(f"The Dask scheduler at {scheduler} has no workers; start one with `dask worker {scheduler}` "
+                            "on a machine that sees the pictures at the same paths.")
         spec_future = client.scatter(spec, broadcast=True)
-        # Each worker builds its judge now (a worker that joins later builds it at its first task).
-        client.gather([client.submit(_warm, spec_future, workers=[address], allow_other_workers=False, pure=False)
-                       for address in threads])
+        _warm_every_worker(client, spec_future, threads)
         if on_ready is not None:
             on_ready()
         if not stop.is_set():
