@@ -225,8 +225,10 @@ def check_archive(folder: Path, sink: ArchiveSink, judge: ShotJudge, *, schedule
             summary.changed += changed
             summary.counts[result["verdict"] if result["readable"] else "unreadable"] += 1
             if changed:
-                result["text"] += "\n  " + shown(f"{outcome.judged.path.name} was judged again: its content changed since "
-                                                 "it was logged; this verdict replaces the earlier one.")
+                why = ("it could not be read or judged before" if not outcome.task.logged_sha256
+                       else "its content changed since it was logged")
+                result["text"] += "\n  " + shown(f"{outcome.judged.path.name} was judged again: {why}; this verdict "
+                                                 "replaces the earlier one.")
             if on_shot is not None:
                 on_shot(result | {"changed": changed})
         if on_progress is not None:
