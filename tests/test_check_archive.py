@@ -224,17 +224,24 @@ def test_a_changed_file_is_judged_again_on_a_studio_scheduler_and_only_pictures_
             pair = [s.record.files for s in store.shots() if s.record.name == "IMG_0100.JPG"][0]
         assert [(Path(f.path).name, f.role) for f in pair] == [("IMG_0100.JPG", "judged"), ("IMG_0100.CR3", "companion")]
 
-        # One picture re-saved blurred: judged again and said; the rest skipped by checksum.
-        _save(folder / "IMG_0001.JPG", cv2.GaussianBlur(degrade(scene, 0.0, 2.0, seed=1), (0, 0), 2 * COC_PX))
+        # Two pictures re-saved blurred (one with its RAW): judged again and said; the rest
+        # skipped by checksum.
+        for path, seed in ((folder / "IMG_0001.JPG", 1), (folder / "2024" / "IMG_0100.JPG", 100)):
+            _save(path, cv2.GaussianBlur(degrade(scene, 0.0, 2.0, seed=seed), (0, 0), 2 * COC_PX))
         second = _check_archive(str(folder), "--recipe", str(recipe), "--scheduler", address)
     summary = _summary(second)
-    assert (summary["judged"], summary["skipped"], summary["changed"]) == (1, 7, 1)
-    [line] = [json.loads(line) for line in second.stdout.splitlines()[:-1]]
-    assert line["file"] == "IMG_0001.JPG" and line["changed"] and line["verdict"] == "soft"
-    assert "was judged again: its content changed since it was logged" in second.stderr
+    assert (summary["judged"], summary["skipped"], summary["changed"]) == (2, 6, 2)
+    lines = [json.loads(line) for line in second.stdout.splitlines()[:-1]]
+    assert sorted((line["file"], line["changed"], line["verdict"]) for line in lines) == [
+        ("IMG_0001.JPG", True, "soft"), ("IMG_0100.JPG", True, "soft")]
+    assert second.stderr.count("was judged again: its content changed since it was logged") == 2
     now = _logged(folder)
-    assert now["IMG_0001.JPG"][0] == "soft" and now["IMG_0001.JPG"][3] != logged["IMG_0001.JPG"][3]
-    assert {k: v for k, v in now.items() if k != "IMG_0001.JPG"} == {k: v for k, v in logged.items() if k != "IMG_0001.JPG"}
+    changed = {"IMG_0001.JPG", "IMG_0100.JPG"}
+    assert all(now[name][0] == "soft" and now[name][3] != logged[name][3] for name in changed)
+    assert {k: v for k, v in now.items() if k not in changed} == {k: v for k, v in logged.items() if k not in changed}
+    with ShotStore.read(folder) as store:  # the RAW stays with its picture's new shot
+        pair = [s.record.files for s in store.shots() if s.record.name == "IMG_0100.JPG"][0]
+    assert [(Path(f.path).name, f.role) for f in pair] == [("IMG_0100.JPG", "judged"), ("IMG_0100.CR3", "companion")]
 
 
 def test_a_session_set_up_with_another_recipe_is_refused_in_one_sentence(tmp_path, capsys):

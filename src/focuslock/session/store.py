@@ -259,6 +259,11 @@ class ShotStore:
     def is_logged(self, path: str) -> bool:
         return self._execute("SELECT 1 FROM shot_files WHERE path = ?", (path,)).fetchone() is not None
 
+    def shot_id_of(self, path: str) -> int | None:
+        """The id of the shot a logged file (``path`` as logged) belongs to; None: not logged."""
+        row = self._execute("SELECT shot_id FROM shot_files WHERE path = ?", (path,)).fetchone()
+        return None if row is None else int(row[0])
+
     def logged_paths(self) -> set[str]:
         return {_text(row[0]) for row in self._execute("SELECT path FROM shot_files")}
 

@@ -83,11 +83,12 @@ class SessionSink:
         return self._logged.get(self.store.relative_path(path))
 
     def record(self, judged: JudgedShot, *, changed: bool) -> dict:
-        # A RAW logged with another shot already stays with it (one file, one row).
-        companions = tuple(c for c in judged.companions
-                           if self.store.relative_path(c.path) not in self._logged and not self._is_logged(c.path))
-        judged = replace(judged, companions=companions) if companions != judged.companions else judged
         logged = self.store.relative_path(judged.path)
+        # A RAW logged with another shot stays with it (one file, one row); one of the
+        # shot this one replaces comes along.
+        replaced = self._shot_of(logged) if changed else None
+        companions = tuple(c for c in judged.companions if self._shot_of(self.store.relative_path(c.path)) in (None, replaced))
+        judged = replace(judged, companions=companions) if companions != judged.companions else judged
         try:
             result = log_judged(judged, self.store, self.judge.setup, replaces=logged if changed else None)
         except SessionError as error:
@@ -95,9 +96,9 @@ class SessionSink:
         self._logged[logged] = judged.file.sha256
         return result
 
-    def _is_logged(self, path: Path) -> bool:
-        is_logged = getattr(self.store, "is_logged", None)  # a new session's log holds nothing yet
-        return bool(is_logged and is_logged(self.store.relative_path(path)))
+    def _shot_of(self, logged: str) -> int | None:
+        shot_id_of = getattr(self.store, "shot_id_of", None)  # a new session's log holds nothing yet
+        return None if shot_id_of is None else shot_id_of(logged)
 
     def close(self) -> None:
         self.store.close()
