@@ -37,7 +37,10 @@ def _scene():
 
 
 def _save(path: Path, rgb) -> None:
-    cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    # Encoded, then written by Python: OpenCV's own writer cannot take a name that is not UTF-8.
+    ok, data = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    assert ok
+    path.write_bytes(data.tobytes())
 
 
 def _picture(scene, index: int):
@@ -210,15 +213,19 @@ def test_a_changed_file_is_judged_again_on_a_studio_scheduler_and_only_pictures_
     _save(folder / "2024" / ".thumbnails" / "IMG_0100.JPG", degrade(scene, 0.0, 2.0, seed=100))
     (folder / "2024" / "IMG_0100.CR3").write_bytes(os.urandom(2000))
     (folder / "2024" / "IMG_0101.NEF").write_bytes(os.urandom(2000))
+    latin1 = os.fsdecode(b"caf\xe9 1998.JPG")  # a name from an old system: not UTF-8
+    _save(folder / latin1, degrade(scene, 0.0, 2.0, seed=101))
     (folder / "notes.txt").write_text("not a picture")
     (folder / "IMG_0000.JPG.xmp").write_text("<x:xmpmeta/>")
     recipe = _recipe(tmp_path, scene)
     with _studio_scheduler() as address:
         first = _check_archive(str(folder), "--recipe", str(recipe), "--scheduler", address)
         summary = _summary(first)
-        assert summary["total"] == summary["judged"] == 8 and summary["workers"] == 1
+        assert summary["total"] == summary["judged"] == 9 and summary["workers"] == 1
         logged = _logged(folder)
-        assert set(logged) == {f"IMG_000{i}.JPG" for i in (0, 1, 2, 3, 4, 5)} | {"IMG_0100.JPG", "IMG_0101.NEF"}
+        assert set(logged) == {f"IMG_000{i}.JPG" for i in (0, 1, 2, 3, 4, 5)} | {"IMG_0100.JPG", "IMG_0101.NEF",
+                                                                                 "caf\\xe9 1998.JPG"}
+        assert logged["caf\\xe9 1998.JPG"][0] == "pass"  # logged under its name's bytes, judged as any other
         assert "a RAW file alone" in logged["IMG_0101.NEF"][1]
         with ShotStore.read(folder) as store:
             pair = [s.record.files for s in store.shots() if s.record.name == "IMG_0100.JPG"][0]
@@ -230,7 +237,7 @@ def test_a_changed_file_is_judged_again_on_a_studio_scheduler_and_only_pictures_
             _save(path, cv2.GaussianBlur(degrade(scene, 0.0, 2.0, seed=seed), (0, 0), 2 * COC_PX))
         second = _check_archive(str(folder), "--recipe", str(recipe), "--scheduler", address)
     summary = _summary(second)
-    assert (summary["judged"], summary["skipped"], summary["changed"]) == (2, 6, 2)
+    assert (summary["judged"], summary["skipped"], summary["changed"]) == (2, 7, 2)
     lines = [json.loads(line) for line in second.stdout.splitlines()[:-1]]
     assert sorted((line["file"], line["changed"], line["verdict"]) for line in lines) == [
         ("IMG_0001.JPG", True, "soft"), ("IMG_0100.JPG", True, "soft")]
@@ -242,6 +249,21 @@ def test_a_changed_file_is_judged_again_on_a_studio_scheduler_and_only_pictures_
     with ShotStore.read(folder) as store:  # the RAW stays with its picture's new shot
         pair = [s.record.files for s in store.shots() if s.record.name == "IMG_0100.JPG"][0]
     assert [(Path(f.path).name, f.role) for f in pair] == [("IMG_0100.JPG", "judged"), ("IMG_0100.CR3", "companion")]
+
+
+def test_watch_logs_a_name_that_is_not_utf8_once(tmp_path, capsys):
+    """The log holds UTF-8: a file name from another system is logged with its bytes
+    written out (check-archive's and watch's one log), and a second run knows it."""
+    scene = _scene()
+    folder = tmp_path / "hot"
+    _make_archive(folder, 2, scene)
+    _save(folder / os.fsdecode(b"\xff\xfe odd.JPG"), degrade(scene, 0.0, 2.0, seed=5))
+    recipe = _recipe(tmp_path, scene)
+    for _ in range(2):
+        assert main(["watch", str(folder), "--recipe", str(recipe), "--session", str(tmp_path / "s"), "--once",
+                     "--sidecars", "none"]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+    assert sorted(_logged(tmp_path / "s")) == ["IMG_0000.JPG", "IMG_0001.JPG", "\\xff\\xfe odd.JPG"]
 
 
 def test_a_session_set_up_with_another_recipe_is_refused_in_one_sentence(tmp_path, capsys):

@@ -42,6 +42,7 @@ from focuslock.devices.base import CorruptFrameError
 from focuslock.devices.folder import IMAGE_SUFFIXES, natural_key
 from focuslock.io.image_format import FileSource
 from focuslock.io.limits import check_header, decode_image, max_file_bytes
+from focuslock.session.store import log_text
 
 if TYPE_CHECKING:
     from watchdog.observers.api import BaseObserver
@@ -186,7 +187,7 @@ class HotFolder:
             return []  # the folder went away for a moment (a share reconnecting)
         for entry in entries:
             name = entry.name
-            if name in self._done or not wanted_name(name):
+            if name in self._done or log_text(name) in self._done or not wanted_name(name):  # (logged names: log_text)
                 continue
             try:
                 if entry.is_dir():

@@ -21,6 +21,7 @@ Why SQLite (standard library) and how it is kept whole:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as _dt
 import json
 import math
@@ -40,7 +41,7 @@ from focuslock.session.verdict import ShotOutcome
 
 # The values (records.py), the schema (migrations.py) and the opening (database.py) have
 # their own modules.
-__all__ = ["now_utc", "ShotStore", "VERDICTS", "relative_to_folder"]
+__all__ = ["now_utc", "ShotStore", "VERDICTS", "log_text", "relative_to_folder"]
 
 # The overall verdicts of a shot, worst first for the report's summary.
 VERDICTS = (ShotOutcome.SOFT, ShotOutcome.DRIFT, ShotOutcome.UNCERTAIN, ShotOutcome.PASS)
@@ -57,6 +58,15 @@ def _size_of(file: ShotFile) -> int:
     if file.size_bytes is None:
         raise ValueError(f"{file.path} has no size to log.")
     return int(file.size_bytes)
+
+
+def _storable(shot: ShotRecord) -> ShotRecord:
+    """``shot`` with every text as the log can hold it (:func:`log_text`): a file name that
+    is no UTF-8 costs nothing but its own spelling."""
+    files = tuple(dataclasses.replace(f, path=log_text(f.path)) for f in shot.files)
+    features = tuple(dataclasses.replace(v, reason=None if v.reason is None else log_text(v.reason)) for v in shot.features)
+    return dataclasses.replace(shot, name=log_text(shot.name), reason=None if shot.reason is None else log_text(shot.reason),
+                               sku=None if shot.sku is None else log_text(shot.sku), files=files, features=features)
 
 
 def _finite(value: float | None) -> float | None:
@@ -181,6 +191,7 @@ class ShotStore:
         already logged is refused (:class:`SessionError`): one capture, one row.
         ``replaces``: the logged path of a file judged again because its content changed
         (``check-archive``): the shot that holds it leaves the log in the same transaction."""
+        shot = _storable(shot)
         try:
             with self._transaction():
                 self._check_schema()  # under the write lock: nothing can add a trigger before the commit
@@ -327,12 +338,27 @@ class ShotStore:
 
 def relative_to_folder(folder: Path, path: Path | str) -> str:
     """How a file is named in a session's log: relative to the session folder when inside
-    it (the session can be moved whole), otherwise absolute."""
+    it (the session can be moved whole), otherwise absolute; as :func:`log_text`."""
     path = Path(path).absolute()
     try:
-        return path.relative_to(Path(folder).absolute()).as_posix()
+        return log_text(path.relative_to(Path(folder).absolute()).as_posix())
     except ValueError:
-        return str(path)
+        return log_text(str(path))
+
+
+def log_text(text: str) -> str:
+    r"""``text`` as the log (UTF-8) can hold it: a file name that is no valid UTF-8 (bytes
+    from another system, which Python keeps as lone surrogates) has each such byte written
+    as ``\xNN``; any other text is itself."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        try:
+            raw = text.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            raw = text.encode("utf-8", "surrogatepass")
+        return raw.decode("utf-8", "backslashreplace")
 
 
 def now_utc() -> str:
