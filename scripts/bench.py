@@ -21,6 +21,10 @@ machine, so that the ratio means something on any laptop:
 * serve — ``focuslock serve`` (scripts/bench_serve.py): frame to ``focus`` event at a
   WebSocket client, median and 99th percentile, against the engine's own delay; the
   session's rate with 0, 1 and 5 clients against 0. Goal: at most 5 % slower with 5.
+* archive — ``check-archive`` (scripts/bench_archive.py): 24 MP JPEGs judged per second
+  per core on a local Dask cluster of one worker and of two; reference: the same files
+  read and decoded alone in one process. Given: the ratio, the 2-vs-1 scaling, and the
+  hours a 1,000,000-picture archive takes on N cores at the measured per-core rate.
 * window — the window (offscreen Qt) fed by a 1920×1080 source at 60 fps with every
   overlay on: frames shown per second (goal: at least 58 of 60), and the longest gap
   between two ticks of the window's timer while the camera is busy and then
@@ -350,7 +354,7 @@ def _size(text: str) -> tuple[int, int]:
     return width, height
 
 
-_PARTS = ("render", "session", "focus", "analyze", "window", "serve")
+_PARTS = ("render", "session", "focus", "analyze", "window", "serve", "archive")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -361,6 +365,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=4.0, help="length of each session run")
     parser.add_argument("--analyze-frames", type=int, default=150, help="frames of the 1080p analyze video (0 skips it)")
     parser.add_argument("--no-window", dest="window", action="store_false", help="skip the window measurements")
+    parser.add_argument("--archive-pictures", type=int, default=24,
+                        help="24 MP JPEGs check-archive judges (scripts/bench_archive.py; 0 skips it)")
     parser.add_argument("--only", choices=_PARTS, action="append",
                         help="run only this part (repeatable), e.g. --only focus")
     args = parser.parse_args(argv)
@@ -370,6 +376,8 @@ def main(argv: list[str] | None = None) -> int:
         parts.discard("window")
     if not args.analyze_frames:
         parts.discard("analyze")
+    if not args.archive_pictures:
+        parts.discard("archive")
 
     results = {
         "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": __import__("os").cpu_count(),
@@ -380,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
         "analyze": bench_analyze(args.analyze_frames or 150) if "analyze" in parts else None,
         "window": bench_window() if "window" in parts else None,
         "serve": _bench_serve(sizes, args.seconds) if "serve" in parts else [],
+        "archive": __import__("bench_archive").bench_archive(args.archive_pictures) if "archive" in parts else None,
     }
     if args.json:
         print(json.dumps(results, indent=2))
@@ -396,6 +405,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench_serve import print_serve
 
         print_serve(results["serve"])
+    if results["archive"]:
+        from bench_archive import print_archive
+
+        print_archive(results["archive"])
     return 0
 
 

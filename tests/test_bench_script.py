@@ -13,7 +13,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
 def test_bench_script_reports_every_figure_with_its_reference():
     result = subprocess.run(
         [sys.executable, str(SCRIPT), "--json", "--sizes", "256x170", "--repeats", "3", "--seconds", "0.5",
-         "--analyze-frames", "0", "--no-window"],
+         "--analyze-frames", "0", "--no-window", "--archive-pictures", "0"],
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr
@@ -39,7 +39,7 @@ def test_bench_only_runs_the_parts_asked_for():
     report = json.loads(result.stdout)
     assert [row["size"] for row in report["focus"]] == ["256x170"]
     assert report["render"] == [] and report["session"] == [] and report["analyze"] is None and report["window"] is None
-    assert report["serve"] == []
+    assert report["serve"] == [] and report["archive"] is None
 
 
 def test_the_focus_truth_script_tabulates_every_noise_level_and_contrast():

@@ -8,7 +8,7 @@ import argparse
 import math
 
 __all__ = ["FEATURE_HELP", "MAX_FPS", "MAX_SIZE_PX", "MIN_FPS", "feature", "feature_choices", "finite_float", "frame_rate",
-           "lock_coc_px", "positive_float", "sensor_of", "sensor_width_mm", "size"]
+           "lock_coc_px", "positive_float", "positive_int", "sensor_of", "sensor_width_mm", "size"]
 
 # The simulated bench's limits: 8K live view, 0.1–240 frames a second.
 MAX_SIZE_PX = (7680, 4320)
@@ -47,6 +47,17 @@ def positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number.") from None
     if not (value > 0 and math.isfinite(value)):
         raise argparse.ArgumentTypeError(f"{text} must be a finite number more than 0.")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """A whole number more than 0 (a count of workers)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number.") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be a whole number more than 0.")
     return value
 
 

@@ -8,7 +8,18 @@ from __future__ import annotations
 import argparse
 
 from focuslock import __version__
-from focuslock.cli import analyze_cmd, camera_cmds, hub_cmds, live_cmds, marks_cmds, optics_cmds, serve_cmd, setup_cmds, studio_cmds
+from focuslock.cli import (
+    analyze_cmd,
+    archive_cmd,
+    camera_cmds,
+    hub_cmds,
+    live_cmds,
+    marks_cmds,
+    optics_cmds,
+    serve_cmd,
+    setup_cmds,
+    studio_cmds,
+)
 from focuslock.cli.examples import add_examples
 
 __all__ = ["build_parser"]
@@ -18,7 +29,7 @@ _COMMANDS = (
     live_cmds.add_demo, live_cmds.add_live, analyze_cmd.add_analyze, camera_cmds.add_cameras, camera_cmds.add_capture,
     optics_cmds.add_dof, optics_cmds.add_stack_plan, camera_cmds.add_calibrate, marks_cmds.add_stack_shoot,
     marks_cmds.add_mark, marks_cmds.add_stack_check, studio_cmds.add_watch, studio_cmds.add_recipe, studio_cmds.add_report,
-    setup_cmds.add_frame, setup_cmds.add_catalog, serve_cmd.add_serve, hub_cmds.add_hub,
+    archive_cmd.add_check_archive, setup_cmds.add_frame, setup_cmds.add_catalog, serve_cmd.add_serve, hub_cmds.add_hub,
 )
 
 

@@ -42,11 +42,13 @@ from focuslock.devices.base import CorruptFrameError
 from focuslock.devices.folder import IMAGE_SUFFIXES, natural_key
 from focuslock.io.image_format import FileSource
 from focuslock.io.limits import check_header, decode_image, max_file_bytes
+from focuslock.session.store import log_text
 
 if TYPE_CHECKING:
     from watchdog.observers.api import BaseObserver
 
-__all__ = ["RAW_SUFFIXES", "FileGone", "FileRead", "HotFolder", "ReadyFile", "read_file_once", "structure_complete"]
+__all__ = ["RAW_SUFFIXES", "FileGone", "FileRead", "HotFolder", "ReadyFile", "read_file_once", "structure_complete",
+           "wanted_name"]
 
 # Camera RAW files: not judged (focuslock decodes JPEG, PNG, TIFF), kept with their
 # JPEG as companions of the shot.
@@ -185,7 +187,7 @@ class HotFolder:
             return []  # the folder went away for a moment (a share reconnecting)
         for entry in entries:
             name = entry.name
-            if name in self._done or not _wanted(name):
+            if name in self._done or log_text(name) in self._done or not wanted_name(name):  # (logged names: log_text)
                 continue
             try:
                 if entry.is_dir():
@@ -219,7 +221,9 @@ class HotFolder:
         return sorted(ready, key=lambda r: natural_key(r.path))
 
 
-def _wanted(name: str) -> bool:
+def wanted_name(name: str) -> bool:
+    """Whether a file named ``name`` is a picture or a RAW to handle (not hidden, not a
+    temporary or a sidecar)."""
     if name.startswith("."):
         return False
     lower = name.lower()

@@ -238,14 +238,17 @@ class NewSessionLog:
     def logged_paths(self) -> set[str]:
         return self._store.logged_paths() if self._started and self._store is not None else set()
 
+    def logged_checksums(self) -> dict[str, str]:
+        return self._store.logged_checksums() if self._started and self._store is not None else {}
+
     def relative_path(self, path: Path | str) -> str:
         return relative_to_folder(self.folder, path)
 
-    def record_shot(self, shot: ShotRecord) -> LoggedShot:
+    def record_shot(self, shot: ShotRecord, *, replaces: str | None = None) -> LoggedShot:
         if not self._started:
             self._start()
         assert self._store is not None  # started: the log is open
-        return self._store.record_shot(shot)
+        return self._store.record_shot(shot, replaces=replaces)
 
     def close(self) -> None:
         callbacks, self._on_close = self._on_close, []

@@ -192,6 +192,12 @@ class ShotJudge:
         self._smaller: dict[int, _Scale | str] = {}
 
     @property
+    def reference_bgr(self) -> np.ndarray:
+        """The reference picture judged against (BGR): with :attr:`setup`, all another
+        process needs to build the same judge (``check-archive``'s Dask workers)."""
+        return self._reference
+
+    @property
     def warnings(self) -> list[str]:
         """What the reference cannot promise (a feature too plain for its noise), one
         sentence per feature."""

@@ -21,6 +21,7 @@ Why SQLite (standard library) and how it is kept whole:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as _dt
 import json
 import math
@@ -41,7 +42,7 @@ from focuslock.session.verdict import ShotOutcome
 
 # The values (records.py), the schema (migrations.py) and the opening (database.py) have
 # their own modules.
-__all__ = ["now_utc", "ShotStore", "VERDICTS", "relative_to_folder"]
+__all__ = ["now_utc", "ShotStore", "VERDICTS", "log_text", "relative_to_folder"]
 
 # The overall verdicts of a shot, worst first for the report's summary.
 VERDICTS = (ShotOutcome.SOFT, ShotOutcome.DRIFT, ShotOutcome.UNCERTAIN, ShotOutcome.PASS)
@@ -58,6 +59,15 @@ def _size_of(file: ShotFile) -> int:
     if file.size_bytes is None:
         raise ValueError(f"{file.path} has no size to log.")
     return int(file.size_bytes)
+
+
+def _storable(shot: ShotRecord) -> ShotRecord:
+    """``shot`` with every text as the log can hold it (:func:`log_text`): a file name that
+    is no UTF-8 costs nothing but its own spelling."""
+    files = tuple(dataclasses.replace(f, path=log_text(f.path)) for f in shot.files)
+    features = tuple(dataclasses.replace(v, reason=None if v.reason is None else log_text(v.reason)) for v in shot.features)
+    return dataclasses.replace(shot, name=log_text(shot.name), reason=None if shot.reason is None else log_text(shot.reason),
+                               sku=None if shot.sku is None else log_text(shot.sku), files=files, features=features)
 
 
 def _finite(value: float | None) -> float | None:
@@ -189,12 +199,18 @@ class ShotStore:
     def relative_path(self, path: Path | str) -> str:
         return relative_to_folder(self.folder, path)
 
-    def record_shot(self, shot: ShotRecord) -> LoggedShot:
+    def record_shot(self, shot: ShotRecord, *, replaces: str | None = None) -> LoggedShot:
         """Log one shot in one transaction; the next sequence number is its own. A file
-        already logged is refused (:class:`SessionError`): one capture, one row."""
+        already logged is refused (:class:`SessionError`): one capture, one row.
+        ``replaces``: the logged path of a file judged again because its content changed
+        (``check-archive``): the shot that holds it leaves the log in the same transaction."""
+        shot = _storable(shot)
         try:
             with self._transaction():
                 self._check_schema()  # under the write lock: nothing can add a trigger before the commit
+                if replaces is not None:  # its files and feature verdicts go with it (ON DELETE CASCADE)
+                    self._db.execute("DELETE FROM shots WHERE id IN (SELECT shot_id FROM shot_files WHERE path = ?)",
+                                     (replaces,))
                 sequence = self._next_sequence()
                 logged = now_utc()
                 cursor = self._db.execute(
@@ -286,8 +302,19 @@ class ShotStore:
     def is_logged(self, path: str) -> bool:
         return self._execute("SELECT 1 FROM shot_files WHERE path = ?", (path,)).fetchone() is not None
 
+    def shot_id_of(self, path: str) -> int | None:
+        """The id of the shot a logged file (``path`` as logged) belongs to; None: not logged."""
+        row = self._execute("SELECT shot_id FROM shot_files WHERE path = ?", (path,)).fetchone()
+        return None if row is None else int(row[0])
+
     def logged_paths(self) -> set[str]:
         return {_text(row[0]) for row in self._execute("SELECT path FROM shot_files")}
+
+    def logged_checksums(self, role: str = "judged") -> dict[str, str]:
+        """Each logged file of ``role`` (the judged pictures by default): its path as
+        logged -> its SHA-256 then."""
+        return {_text(row[0]): _text(row[1]) for row in self._execute("SELECT path, sha256 FROM shot_files WHERE role = ?",
+                                                                       (role,))}
 
     def shot_count(self) -> int:
         return int(self._execute("SELECT COUNT(*) FROM shots").fetchone()[0])
@@ -346,12 +373,27 @@ class ShotStore:
 
 def relative_to_folder(folder: Path, path: Path | str) -> str:
     """How a file is named in a session's log: relative to the session folder when inside
-    it (the session can be moved whole), otherwise absolute."""
+    it (the session can be moved whole), otherwise absolute; as :func:`log_text`."""
     path = Path(path).absolute()
     try:
-        return path.relative_to(Path(folder).absolute()).as_posix()
+        return log_text(path.relative_to(Path(folder).absolute()).as_posix())
     except ValueError:
-        return str(path)
+        return log_text(str(path))
+
+
+def log_text(text: str) -> str:
+    r"""``text`` as the log (UTF-8) can hold it: a file name that is no valid UTF-8 (bytes
+    from another system, which Python keeps as lone surrogates) has each such byte written
+    as ``\xNN``; any other text is itself."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        try:
+            raw = text.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            raw = text.encode("utf-8", "surrogatepass")
+        return raw.decode("utf-8", "backslashreplace")
 
 
 def now_utc() -> str:

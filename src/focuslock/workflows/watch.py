@@ -21,7 +21,6 @@ in one line and not logged; the watch goes on.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import threading
 import time
@@ -30,27 +29,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from focuslock.core.errors import FocuslockError
-from focuslock.devices.base import Camera, CorruptFrameError
+from focuslock.devices.base import Camera
 from focuslock.devices.folder import IMAGE_SUFFIXES
 from focuslock.io.terminal import shown
 from focuslock.overlay.readouts import STATE_WORDS
 from focuslock.session import opening
 from focuslock.session.database import SessionError
-from focuslock.session.hotfolder import RAW_SUFFIXES, FileGone, FileRead, HotFolder, read_file_once
+from focuslock.session.hotfolder import RAW_SUFFIXES, FileGone, HotFolder
 from focuslock.session.naming import NamePattern, name_shot
 from focuslock.session.opening import SetupRequest
-from focuslock.session.previews import shot_previews
 from focuslock.session.recipe import settings_of
-from focuslock.session.records import ShotFile, ShotRecord
 from focuslock.session.review import ShotReview, review_shot
-from focuslock.session.shot_check import ShotJudge, ShotVerdict
-from focuslock.session.store import ShotStore, now_utc
+from focuslock.session.shot_check import ShotJudge
+from focuslock.session.store import ShotStore
 from focuslock.session.verdict import ShotOutcome, share_words
-from focuslock.session.xmp import RatingPolicy, SidecarError, XmpFields, sidecar_paths, write_sidecar
+from focuslock.session.xmp import RatingPolicy
+from focuslock.workflows.shot_log import gone_result, judge_shot, log_judged
 
 __all__ = ["WatchError", "WatchOptions", "open_session", "run_watch"]
 
@@ -58,8 +55,6 @@ logger = logging.getLogger(__name__)
 
 # How long a RAW waits for its JPEG before it is logged alone (seconds after it is complete).
 _PAIR_WAIT_S = 5.0
-# Failures of judging one picture that cost only that picture (its shot is UNCERTAIN).
-_PER_FILE_ERRORS = (cv2.error, MemoryError, RecursionError, ValueError, ArithmeticError, CorruptFrameError)
 
 
 class WatchError(FocuslockError):
@@ -285,36 +280,6 @@ class CaptureLog:
         self.store.close()
 
 
-def _per_file_reason(name: str, error: BaseException, doing: str) -> str:
-    if isinstance(error, CorruptFrameError):
-        return str(error)
-    logger.debug("%s could not be %s", name, doing, exc_info=error)
-    known: dict[type[BaseException], str] = {MemoryError: "not enough memory", RecursionError: "nested too deep"}
-    detail = known.get(type(error)) or (
-        str(error).strip().splitlines() or [type(error).__name__])[-1][:160]
-    return f"{name} could not be {doing} ({detail}); its focus was not checked."
-
-
-def _judge_read(path: Path, complete: bool, judge: ShotJudge) -> tuple[ShotVerdict, FileRead, bool]:
-    """The verdict on ``path`` from the bytes read once; whether it was judged."""
-    picture = path.suffix.lower() in IMAGE_SUFFIXES
-    read = read_file_once(path, decode=complete and picture)
-    if read.bgr is not None:
-        try:
-            verdict = judge.judge(path, read.bgr)
-            return verdict, read, verdict.size_px is not None
-        except _PER_FILE_ERRORS as error:
-            reason = _per_file_reason(path.name, error, "judged")
-            return ShotVerdict(path, ShotOutcome.UNCERTAIN, reason, (), None, None, None), read, False
-    if read.reason is not None:
-        reason = read.reason
-    elif path.suffix.lower() in RAW_SUFFIXES:
-        reason = "a RAW file alone: its focus was not checked (shoot RAW+JPEG to have it checked)"
-    else:
-        reason = f"{path.name} never became a whole picture (cut short?); its focus was not checked"
-    return ShotVerdict(path, ShotOutcome.UNCERTAIN, reason, (), None, None, None), read, False
-
-
 def _handle(path: Path, complete: bool, companions: list[Path], store: ShotStore, judge: ShotJudge,
             options: WatchOptions, sku: str | None = None, camera: dict | None = None) -> dict:
     """Judge one picture, write its sidecars, log it; returns what to tell the user (with
@@ -325,70 +290,17 @@ def _handle(path: Path, complete: bool, companions: list[Path], store: ShotStore
 def _handle_shot(path: Path, complete: bool, companions: list[Path], store: ShotStore, judge: ShotJudge,
                  options: WatchOptions, sku: str | None = None, camera: dict | None = None, sku_number: int | None = None
                  ) -> tuple[dict, np.ndarray | None]:
-    """:func:`_handle`, and the picture as it was decoded to be judged."""
-    gone = {"gone": True, "file": path.name, "path": str(path),
-            "text": shown(f"{path.name} was moved or deleted before it was logged; it is not in the session's log.")}
+    """:func:`_handle`, and the picture as it was decoded to be judged: the one shot
+    judge (:func:`focuslock.workflows.shot_log.judge_shot`), then the log (:func:`log_judged`)."""
     try:
-        verdict, read, readable = _judge_read(path, complete, judge)
+        judged = judge_shot(path, complete, companions, judge, keep_picture=True)
     except FileGone:
-        return gone, None
-    files = [ShotFile(store.relative_path(path), read.sha256, read.size, "judged")]
-    notes = []
-    for companion in list(companions):
-        try:
-            extra = read_file_once(companion, decode=False)
-        except FileGone:
-            companions.remove(companion)
-            notes.append(f"{companion.name} was moved or deleted before it was logged; the shot is logged without it.")
-            continue
-        files.append(ShotFile(store.relative_path(companion), extra.sha256, extra.size, "companion"))
+        return gone_result(path), None
     if not os.path.lexists(path):
-        return gone, None  # moved away while it was judged: no sidecar for a picture not there
-    record = ShotRecord(path.name, tuple(files), verdict.verdict, verdict.reason, verdict.features, verdict.drift_px,
-                        verdict.drift_share, verdict.camera_record(camera), dict(judge.setup.optics), sku, sku_number,
-                        shot_previews(read.bgr, verdict.features, judge.setup.features_px) if store.outbox else None)
-    # The sequence the log will give it: one writer, so the next one is known beforehand.
-    sequence = store.shot_count() + 1
-    feature_lines = tuple(f.describe() for f in verdict.features)
-    fields = XmpFields(verdict.verdict, verdict.reason, store.name(), sequence, now_utc(), feature_lines,
-                       record.worst_coc_share, verdict.drift_px, sku, verdict.exposure)
-    if options.sidecars != "none":
-        # A RAW+JPEG pair shares Lightroom's NAME.xmp: each sidecar written once.
-        sidecars = dict.fromkeys(s for picture in [path] + companions for s in sidecar_paths(picture, options.sidecars))
-        for sidecar in sidecars:
-            try:
-                write_sidecar(sidecar, fields, options.policy)
-            except SidecarError as error:
-                notes.append(str(error))
-            except (RecursionError, MemoryError, ValueError) as error:
-                logger.debug("the sidecar %s could not be merged", sidecar, exc_info=error)
-                notes.append(f"The sidecar {sidecar.name} could not be merged ({type(error).__name__}); it was left as it is.")
+        return gone_result(path), None  # moved away while it was judged: no sidecar for a picture not there
     try:
-        logged = store.record_shot(record)
+        result = log_judged(judged, store, judge.setup, sidecars=options.sidecars, policy=options.policy, sku=sku,
+                            camera=camera, sku_number=sku_number)
     except SessionError as error:
         raise WatchError(str(error)) from None
-    text = f"#{logged.sequence} {verdict.describe()}"
-    # A lone uncertain feature's reason is already the shot's; otherwise list every feature.
-    if (feature_lines and verdict.verdict != ShotOutcome.UNCERTAIN) or len(feature_lines) > 1:
-        text += " · " + "; ".join(feature_lines)
-    # A file name may hold a newline or an escape: each line printed is ours, one per note.
-    text = shown(text)
-    for note in notes:
-        text += f"\n  {shown(note)}"
-    return {"sequence": logged.sequence, "file": path.name, "path": str(path), "verdict": verdict.verdict,
-            "reason": verdict.reason,
-            "features": [_feature_json(f) for f in verdict.features], "drift_px": _round(verdict.drift_px, 1),
-            "drift_share": _round(verdict.drift_share, 4), "companions": [c.name for c in companions],
-            "readable": readable, "notes": notes, "sku": sku, "sku_number": sku_number, "text": text, "gone": False}, read.bgr
-
-
-def _feature_json(feature) -> dict:
-    return {"feature": feature.feature + 1, "state": feature.state, "reason": feature.reason,
-            "blur_px": _round(feature.blur_px, 3), "blur_sd_px": _round(feature.blur_sd_px, 3),
-            "blur_um": _round(feature.blur_um, 2), "coc_share": _round(feature.coc_share, 3),
-            "drift_px": _round(feature.drift_px, 1),
-            "found_px": None if feature.found_px is None else [round(float(v), 1) for v in feature.found_px]}
-
-
-def _round(value, digits: int):
-    return None if value is None or not math.isfinite(value) else round(value, digits)
+    return result, judged.picture
