@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-from focuslock.devices.rails.gcode import GcodeStage
 from focuslock.devices.rails.base import BoundedStage, Limits
+from focuslock.devices.rails.gcode import GcodeStage
 from focuslock.simulators.bench_config import BenchConfig
 from focuslock.simulators.sim import SimulatedBench
 from focuslock.simulators.sim_stage import SimRail

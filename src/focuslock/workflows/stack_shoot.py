@@ -220,6 +220,7 @@ def check_shot(shot: StackShot, optics: DofResult | None, sensor_width_mm: float
 
 
 def write_manifest(shot: StackShot) -> None:
+    """``stack.json`` beside the frames, replaced whole (a failure to write it loses no frame)."""
     from focuslock.io.outputs import OutputError, replace_file
 
     try:
