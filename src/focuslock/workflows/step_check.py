@@ -42,9 +42,14 @@ logger = logging.getLogger(__name__)
 STILL_FRAMES = 2
 # A planned step whose blur change in live view is under this (px) cannot be measured.
 MIN_MEASURABLE_PX = 1.0
-# Live view is judged at this width at most (a 1024 px frame reduced: the step check
-# costs a tenth of a second, not a second, per frame).
+# Live view is judged at this width at most: a 1024 px view reduced (the travel test on
+# the bench's full-size JPEG live view saw the picture change on every frame at rest;
+# reduced to this it settles within a few frames, and a step check costs a tenth of a
+# second). A step too fine for it says "zoom live view in".
 MAX_WIDTH_PX = 512
+# The travel test needs at least this many detailed tiles to see focus move at all
+# (focus/focus_travel.py's _MIN_CHANGED_TILES): fewer, and "did not change" means nothing.
+MIN_DETAILED_TILES = 6
 # A step that reads less than this share of the plan is short (retaken).
 SHORT_SHARE = 2.0 / 3.0
 
@@ -110,7 +115,7 @@ class StepWatch:
             grey = cv2.resize(grey, (round(grey.shape[1] * scale), round(grey.shape[0] * scale)), interpolation=cv2.INTER_AREA)
         if self._map is None or self._map.frame_shape != grey.shape[:2]:
             self.coc_px = _coc_px(frame, self.coc_mm) * scale
-            self._map = FocusMap(grey.shape, self.coc_px, build_budget_ms=0.0)
+            self._map = FocusMap(grey.shape, self.coc_px, build_budget_ms=0.0, track_every=1)
         self._map.observe(grey.astype(np.float32), single_frame_noise_sigma(grey))
         return grey
 
@@ -132,6 +137,11 @@ class StepWatch:
                 logger.info("live view still changing after %d frames", frames)
                 return Settled(grey.astype(np.float32), frames, changed, False)
 
+    @property
+    def detailed_tiles(self) -> int:
+        """How many parts of live view have shown detail (the travel test's witnesses)."""
+        return 0 if self._map is None else self._map.detailed_tiles
+
     def planned_blur_px(self, planned_um: float) -> float:
         """The blur a step of ``planned_um`` should add, in live-view px."""
         return 2.0 * self.coc_px * abs(planned_um) / self.dof_um
@@ -149,6 +159,9 @@ class StepWatch:
                                f"a step of {abs(planned_um):.0f} µm changes the blur by {expected:.2f} px in live view, "
                                f"too little to measure; zoom live view in")
         if not after.changed:
+            if self.detailed_tiles < MIN_DETAILED_TILES:
+                return StepMeasure(planned_um, None, StepVerdict.UNCERTAIN,
+                                   "live view shows too little detail to see a step (aim or zoom at a textured part)")
             return StepMeasure(planned_um, 0.0, StepVerdict.NOT_MOVED, "the picture did not change")
         frames = [s.grey for s in before[-2:]] + [after.grey]
         step = check_coverage(frames, [f"frame {i}" for i in range(len(frames))], self.coc_px).steps[-1]
