@@ -150,7 +150,7 @@ def _spin(args: argparse.Namespace) -> int:
     from focuslock.io.outputs import OutputError, claim_run_folder
     from focuslock.workflows.spin import SpinError, spin
     from focuslock.workflows.stack_shoot import InterruptFlag, optics_of
-    from focuslock.workflows.stages import open_profile_stage, session_taker
+    from focuslock.workflows.stages import SpinSession, open_profile_stage
 
     camera = _open_drive_camera(args, None)
     stage = log = None
@@ -162,9 +162,9 @@ def _spin(args: argparse.Namespace) -> int:
         folder = claim_run_folder(args.out)
         take = None
         if args.session is not None:
-            width = camera.read_frame().image.shape[1]
-            log, take = session_taker(args.session, folder, roi, width, getattr(camera.config, "capture_width_px", None)
-                                      if args.source == "sim" else None)
+            log = SpinSession(args.session, roi, camera.read_frame(),
+                              getattr(camera.config, "capture_width_px", None) if args.source == "sim" else None)
+            take = log.take
 
         def said(angle) -> None:
             if not args.json:

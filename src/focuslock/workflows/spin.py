@@ -32,7 +32,7 @@ from focuslock.focus.noise import single_frame_noise_sigma
 from focuslock.focus.track import FeatureTracker
 from focuslock.optics.dof import DofResult
 from focuslock.workflows.drive_sweep import CalibrationError
-from focuslock.workflows.marks import Mark, go_to_mark, take_mark
+from focuslock.workflows.marks import DriveCounter, Mark, go_to_mark, take_mark
 from focuslock.workflows.step_check import StepWatch
 
 __all__ = ["AngleResult", "SpinError", "SpinResult", "spin"]
@@ -104,7 +104,8 @@ def spin(camera: Camera, table: Stage, roi_px: tuple[int, int, int, int], steps:
                       settle_timeout_s=settle_timeout_s)
     take = take or _capture_named
     result = SpinResult(folder, [])
-    position, best, gradient = 0, 0, None
+    counted = DriveCounter(camera)  # the lens's count, kept whatever a refocus does
+    best, gradient = 0, None
     step_deg = 360.0 / steps
     try:
         for index in range(steps):
@@ -122,19 +123,23 @@ def spin(camera: Camera, table: Stage, roi_px: tuple[int, int, int, int], steps:
             else:
                 mark = dataclasses.replace(mark, roi_px=box, position_steps=best)
                 state, blur = _judge(camera, mark)
-                refocused = False
+                refocused, reason = False, ""
                 if state is not FocusState.SHARP:
-                    arrived = go_to_mark(camera, mark, position, blur_px_per_step=gradient, points_per_arm=6,
-                                         frames_per_point=1)
-                    position, best, gradient = arrived.position_steps, int(round(arrived.best_position_steps)), \
-                        arrived.blur_px_per_step
-                    refocused = True
+                    try:
+                        arrived = go_to_mark(counted, mark, counted.position_steps, blur_px_per_step=gradient,
+                                             points_per_arm=6, frames_per_point=1)
+                    except CalibrationError as error:  # the sweep could not find best focus here
+                        reason = "refocusing failed: " + error.user_message.rstrip(".")
+                    else:
+                        best, gradient = int(round(arrived.best_position_steps)), arrived.blur_px_per_step
+                        refocused = True
                     box = _find(camera, mark) or box
                     mark = dataclasses.replace(mark, roi_px=box, position_steps=best)
                     state, blur = _judge(camera, mark)
                 stem = f"spin_{index + 1:03d}_{angle:05.1f}deg"
                 files = tuple(take(camera, folder, stem))
-                reason = "" if state is FocusState.SHARP else "not sharp after refocusing: " + state.value
+                if state is not FocusState.SHARP and not reason:
+                    reason = state.value + " after refocusing"
                 outcome = AngleResult(index, angle, True, box, state.value, blur, refocused, files, reason)
             result.angles.append(outcome)
             if progress is not None:

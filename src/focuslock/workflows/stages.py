@@ -5,17 +5,21 @@ logs its angles into (the capture-session path of ``capture --session``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
+from focuslock.core.frames import Frame
 from focuslock.devices.base import Camera
 from focuslock.devices.rails.base import Axis, BoundedStage, MotionError, Stage
 from focuslock.devices.rails.profile import StageProfile, find_stage_profile, open_stage
+from focuslock.devices.zoom import ZoomWindow
 from focuslock.simulators.sim import SimulatedBench
 from focuslock.simulators.sim_stage import SimRail, SimTurntable
 from focuslock.workflows.watch import CaptureLog, WatchError, WatchOptions, open_session
 
-__all__ = ["open_profile_stage", "session_taker"]
+__all__ = ["SpinSession", "open_profile_stage"]
+
+# The share of the frame's width a spin's feature may move from its place in the first frame.
+_SPIN_DRIFT_SHARE = 0.5
 
 
 def _bench_of(camera: Camera) -> SimulatedBench | None:
@@ -42,22 +46,43 @@ def open_profile_stage(name_or_path: str, camera: Camera, axis: Axis, *, radius_
     return profile, open_stage(profile, simulated)
 
 
-def session_taker(session: Path, folder: Path, box_px: tuple[int, int, int, int], live_view_width_px: int,
-                  capture_width_px: int | None) -> tuple[CaptureLog, Callable[[Camera, Path, str], list[Path]]]:
-    """A tethered session in ``session`` whose shots are named ``{session}_{sku}_{seq}``
-    with the angle's name as the code, and judged by the session's judge on the feature
-    (``box_px`` in live view, scaled to the files' width when it is known)."""
-    scale = (capture_width_px / live_view_width_px) if capture_width_px else 1.0
-    box = tuple(float(v) * scale for v in box_px)
-    try:
-        store, judge = open_session(Path(session), Path(folder), [tuple(int(round(v)) for v in box)], None, {}, None)
-    except WatchError as error:
-        raise MotionError(str(error)) from None
-    from focuslock.session.naming import NamePattern
+class SpinSession:
+    """A tethered session in ``session`` that logs a spin: the first angle's frame is its
+    reference (the session opens on it, as ``watch`` opens on the first picture), every
+    frame named ``{session}_{sku}_{seq}`` with the angle's name as the code and judged by
+    the session's judge on the feature (``box_px`` in the live view of ``frame``, zoomed or
+    not, mapped to the files' pixels when their width is known). :meth:`take` is the
+    spin's capture."""
 
-    log = CaptureLog(store, judge, WatchOptions(), NamePattern("{session}_{sku}_{seq:03d}"))
+    def __init__(self, session: Path, box_px: tuple[int, int, int, int], frame: Frame,
+                 capture_width_px: int | None) -> None:
+        info = frame.info
+        height, width = frame.image.shape[:2]
+        if info.live_view_zoom and info.live_view_zoom != 1.0 and info.live_view_zoom_origin_px is not None:
+            box_px = ZoomWindow(info.live_view_zoom, info.live_view_zoom_origin_px, (width, height)).to_unzoomed(box_px)
+        scale = (capture_width_px / width) if capture_width_px else 1.0
+        self.session = Path(session)
+        self.box = tuple(int(round(float(v) * scale)) for v in box_px)
+        self.log: CaptureLog | None = None
+        self.results: list[dict] = []
 
-    def take(camera: Camera, into: Path, stem: str) -> list[Path]:
-        return [Path(log.take(camera, into, sku=stem)["path"])]
+    def take(self, camera: Camera, folder: Path, stem: str) -> list[Path]:
+        if self.log is None:
+            paths = camera.capture(folder, lambda card: stem + Path(card).suffix.lower())
+            try:
+                # A turntable carries the feature across the frame by design: drift is no fault here.
+                store, judge = open_session(self.session, Path(folder), [self.box], None, {}, _SPIN_DRIFT_SHARE)
+            except WatchError as error:
+                raise MotionError(str(error)) from None
+            from focuslock.session.naming import NamePattern
 
-    return log, take
+            self.log = CaptureLog(store, judge, WatchOptions(), NamePattern("{session}_{sku}_{seq:03d}"))
+            result = self.log(paths, camera.name, sku=stem)
+        else:
+            result = self.log.take(camera, folder, sku=stem)
+        self.results.append(result)
+        return [Path(result["path"])]
+
+    def close(self) -> None:
+        if self.log is not None:
+            self.log.close()
