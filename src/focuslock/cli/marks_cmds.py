@@ -301,10 +301,10 @@ def print_stack_result(args: argparse.Namespace, shot, optics, sensor_width_mm: 
         print_json({**shot.manifest(), "folder": str(shot.folder), "files": [str(p) for p in shot.all_files],
                     "check": report})
     else:
-        for index, check in enumerate(shot.checks[1:], start=2):
-            measured = "not measured" if check.measured_um is None else f"measured {check.measured_um:.0f} µm"
-            print(f"step to frame {index}: planned {check.planned_um:.0f} µm, {measured}: {check.verdict}"
-                  + (f" ({check.reason})" if check.reason else "") + (f", moved again {check.retakes}×" if check.retakes else ""))
+        from focuslock.workflows.closed_loop import check_lines
+
+        for line in check_lines(shot):
+            print(line)
         if shot.stopped:
             print(f"focuslock: the stack stopped after {len(shot.files)} of {planned} frames: {shot.stopped}. "
                   f"The {len(shot.all_files)} file(s) saved are in {shot.folder}.", file=sys.stderr)

@@ -13,6 +13,7 @@ is kept and listed in ``stack.json`` with each frame's planned and measured shif
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +21,17 @@ from pathlib import Path
 from focuslock.devices.base import Camera, CameraError
 from focuslock.devices.rails.base import MotionError, Stage
 from focuslock.optics.dof import DofResult
+from focuslock.runtime.pipeline import PipelineSettings
 from focuslock.workflows.drive_sweep import MIN_BACKLASH_GUARD_STEPS
-from focuslock.workflows.stack_shoot import StackShot, write_manifest
+from focuslock.workflows.marks import Mark
+from focuslock.workflows.stack_shoot import StackShot, frame_step_steps, go_to_nearer_mark, optics_of, write_manifest
 from focuslock.workflows.step_check import StepMeasure, StepVerdict, StepWatch
 
-__all__ = ["FocusMover", "SliceCheck", "lens_mover", "rail_mover", "shoot_closed_loop"]
+__all__ = ["FocusMover", "SliceCheck", "check_lines", "lens_mover", "rail_mover", "shoot_checked_between_marks",
+           "shoot_closed_loop"]
+
+# A paused stack looks every this often whether it may go on.
+_PAUSE_POLL_S = 0.05
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +79,8 @@ class SliceCheck:
 def shoot_closed_loop(camera: Camera, mover: FocusMover, positions: list[int], folder: Path, *, optics: DofResult,
                       sensor_width_mm: float | None = None, settle_timeout_s: float = 5.0, max_retakes: int = 2,
                       progress: Callable[[int, int, list[Path]], None] | None = None,
-                      should_stop: Callable[[], bool] | None = None) -> StackShot:
+                      should_stop: Callable[[], bool] | None = None,
+                      should_pause: Callable[[], bool] | None = None) -> StackShot:
     """Shoot ``positions`` (units of ``mover`` from here, rising) into ``folder``, each step
     measured before its frame. Stops between slices on ``should_stop``, an alarm, a step
     that will not move, or a camera failure; what was saved is in the result."""
@@ -87,6 +95,8 @@ def shoot_closed_loop(camera: Camera, mover: FocusMover, positions: list[int], f
         mover.move(positions[0] - mover.guard)
         mover.move(mover.guard)
         for index, target in enumerate(positions):
+            while should_pause is not None and should_pause() and not (should_stop is not None and should_stop()):
+                time.sleep(_PAUSE_POLL_S)
             if should_stop is not None and should_stop():
                 shot.stopped = "stopped by the user"
                 break
@@ -141,3 +151,29 @@ def _checked_step(watch: StepWatch, mover: FocusMover, history: list, planned_un
         settled = watch.settle()
         measure = watch.judge(history, settled, planned_um)
     return settled, measure, retakes
+
+
+def shoot_checked_between_marks(camera: Camera, first: Mark, second: Mark, position_steps: int, step_um: float,
+                                folder: Path, *, overlap: float = 0.3, settings: PipelineSettings | None = None,
+                                progress: Callable[[int, int, list[Path]], None] | None = None,
+                                should_stop: Callable[[], bool] | None = None,
+                                should_pause: Callable[[], bool] | None = None) -> StackShot:
+    """The window's stack from one mark to the other with every drive step measured
+    (:func:`~focuslock.workflows.stack_shoot.go_to_nearer_mark`, then :func:`shoot_closed_loop`)."""
+    optics, sensor_width_mm = optics_of(camera, settings)
+    every = frame_step_steps(optics, step_um, overlap)
+    positions, _ = go_to_nearer_mark(camera, first, second, position_steps, every, settings=settings)
+    return shoot_closed_loop(camera, lens_mover(camera, step_um), positions, folder, optics=optics,
+                             sensor_width_mm=sensor_width_mm, progress=progress, should_stop=should_stop,
+                             should_pause=should_pause)
+
+
+def check_lines(shot: StackShot) -> list[str]:
+    """Each measured step in a line: planned and measured shift, the verdict, retakes."""
+    lines = []
+    for index, check in enumerate(shot.checks[1:], start=2):
+        measured = "not measured" if check.measured_um is None else f"measured {check.measured_um:.0f} µm"
+        lines.append(f"step to frame {index}: planned {check.planned_um:.0f} µm, {measured}: {check.verdict}"
+                     + (f" ({check.reason})" if check.reason else "")
+                     + (f", moved again {check.retakes}×" if check.retakes else ""))
+    return lines

@@ -17,6 +17,7 @@ class StackPanel(QtWidgets.QGroupBox):
     shoot = QtCore.Signal()
     pauseToggled = QtCore.Signal(bool)
     stop = QtCore.Signal()
+    checkStepsToggled = QtCore.Signal(bool)
 
     def __init__(self) -> None:
         super().__init__("Marks and focus stack")
@@ -41,6 +42,11 @@ class StackPanel(QtWidgets.QGroupBox):
                                          "from the optics and the drive calibration")
         self.buttons["shoot"].clicked.connect(self.shoot.emit)
         layout.addWidget(self.buttons["shoot"], 3, 0, 1, 2)
+        self.check_steps = QtWidgets.QCheckBox("Check each step on live view")
+        self.check_steps.setToolTip("Before each frame: wait until live view stops changing, measure the step against the "
+                                    "plan, move again when it fell short; the status lists planned and measured shift")
+        self.check_steps.toggled.connect(self.checkStepsToggled.emit)
+        layout.addWidget(self.check_steps, 6, 0, 1, 2)
         self.buttons["pause"] = QtWidgets.QPushButton("Pause")
         self.buttons["pause"].setCheckable(True)
         self.buttons["pause"].toggled.connect(self._pause_toggled)
