@@ -23,10 +23,10 @@ class HttpRailServer:
     moves: list[float] = field(default_factory=list)
     alarm: str | None = None
     alarm_on_move: int | None = None
+    _moving: int = 0  # status reports still to say "moving"
 
     def start(self) -> str:
         rail = self
-        rail._moving = 0
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args) -> None:

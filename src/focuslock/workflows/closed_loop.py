@@ -25,7 +25,7 @@ from focuslock.runtime.pipeline import PipelineSettings
 from focuslock.workflows.drive_sweep import MIN_BACKLASH_GUARD_STEPS
 from focuslock.workflows.marks import Mark
 from focuslock.workflows.stack_shoot import StackShot, frame_step_steps, go_to_nearer_mark, optics_of, write_manifest
-from focuslock.workflows.step_check import StepMeasure, StepVerdict, StepWatch
+from focuslock.workflows.step_check import Settled, StepMeasure, StepVerdict, StepWatch
 
 __all__ = ["FocusMover", "SliceCheck", "check_lines", "lens_mover", "rail_mover", "shoot_checked_between_marks",
            "shoot_closed_loop"]
@@ -90,7 +90,7 @@ def shoot_closed_loop(camera: Camera, mover: FocusMover, positions: list[int], f
                      sensor_width_mm=sensor_width_mm, drive=f"{mover.kind}: {mover.name}")
     watch = StepWatch(camera, dof_um=optics.planning_dof_mm() * 1000.0, coc_mm=optics.coc_mm,
                       settle_timeout_s=settle_timeout_s)
-    history = []
+    history: list[Settled] = []
     try:
         mover.move(positions[0] - mover.guard)
         mover.move(mover.guard)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from focuslock.core.errors import FocuslockError
 from focuslock.devices.base import Camera, CameraError
@@ -171,9 +172,10 @@ def _judge(camera: Camera, mark: Mark) -> tuple[FocusState, float | None]:
     sharp feature UNCERTAIN)."""
     greys = [_grey(camera).astype("float32") for _ in range(_JUDGE_FRAMES)]
     views = [extract_view(grey, mark.roi_px, mark.reference.margin_px) for grey in greys]
-    if any(view is None for view in views):
+    present = [v for v in views if v is not None]
+    if len(present) < len(views):
         return FocusState.UNCERTAIN, None
-    view = sum(views) / len(views)  # type: ignore[arg-type]
+    view = np.mean(np.stack(present), axis=0)
     sigma = single_frame_noise_sigma(greys[0].astype("uint8")) / len(views) ** 0.5
     estimate = mark.reference.whole.estimate(view, sigma)
     state, why = judge_estimate(estimate, LockSettings(coc_px=mark.coc_px or mark.reference.coc_px))

@@ -62,7 +62,8 @@ class SpinSession:
             box_px = ZoomWindow(info.live_view_zoom, info.live_view_zoom_origin_px, (width, height)).to_unzoomed(box_px)
         scale = (capture_width_px / width) if capture_width_px else 1.0
         self.session = Path(session)
-        self.box = tuple(int(round(float(v) * scale)) for v in box_px)
+        x, y, w, h = (int(round(float(v) * scale)) for v in box_px)
+        self.box = (x, y, w, h)
         self.log: CaptureLog | None = None
         self.results: list[dict] = []
 
