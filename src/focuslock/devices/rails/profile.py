@@ -98,7 +98,7 @@ def find_stage_profile(name_or_path: str) -> StageProfile:
     """A profile by path, or by name in the shipped and the user's ``drivers/rails/``."""
     candidate = Path(name_or_path)
     if candidate.suffix == ".toml" or os.sep in name_or_path:
-        if not candidate.is_file():
+        if not os.path.lexists(candidate):
             raise MotionError(f"The rail profile {name_or_path} does not exist.")
         return load_stage_profile(candidate)
     found = None
