@@ -62,18 +62,21 @@ def rail_mover(stage: Stage, backlash_um: float) -> FocusMover:
 
 @dataclass(frozen=True)
 class SliceCheck:
-    """One frame's step: planned and measured shift (µm), the verdict and its reason, retakes."""
+    """One frame's step: planned and measured shift (µm), the verdict and its reason,
+    retakes, and the live-view frames read before the picture stood still."""
 
     planned_um: float
     measured_um: float | None
     verdict: str
     reason: str
     retakes: int
+    settle_frames: int = 0
 
     def fields(self) -> dict:
         return {"planned_shift_um": round(self.planned_um, 2),
                 "measured_shift_um": None if self.measured_um is None else round(self.measured_um, 2),
-                "step": self.verdict, **({"step_reason": self.reason} if self.reason else {}), "retakes": self.retakes}
+                "step": self.verdict, **({"step_reason": self.reason} if self.reason else {}), "retakes": self.retakes,
+                "settle_frames": self.settle_frames}
 
 
 def shoot_closed_loop(camera: Camera, mover: FocusMover, positions: list[int], folder: Path, *, optics: DofResult,
@@ -102,12 +105,13 @@ def shoot_closed_loop(camera: Camera, mover: FocusMover, positions: list[int], f
                 break
             if index == 0:
                 settled = watch.settle()
-                check = SliceCheck(0.0, None, "first frame", "", 0)
+                check = SliceCheck(0.0, None, "first frame", "", 0, settled.frames)
             else:
                 planned_units = target - positions[index - 1]
                 mover.move(planned_units)
                 settled, measure, retakes = _checked_step(watch, mover, history, planned_units, max_retakes)
-                check = SliceCheck(measure.planned_um, measure.measured_um, measure.verdict.value, measure.reason, retakes)
+                check = SliceCheck(measure.planned_um, measure.measured_um, measure.verdict.value, measure.reason, retakes,
+                                   settled.frames)
                 if measure.verdict is StepVerdict.NOT_MOVED:
                     shot.checks.append(check)
                     shot.stopped = (f"{mover.name} did not move focus at frame {index + 1} after {retakes + 1} tries "

@@ -173,10 +173,11 @@ class StepWatch:
         if step.blur_px < SHORT_SHARE * expected:
             words = f"{step.blur_px:.2f} px of blur where the plan adds {expected:.2f} px"
             if len(frames) < 3 or not step.fitted:
-                # Read from the parts sharpest in one of two frames only: on the bench such a
-                # reading of a whole step scatters from a third to twice the plan.
+                # Read from the parts sharpest in one of two frames only (no part lies between
+                # them to fit the step): on the bench such a reading of a whole step scatters
+                # from a third to twice the plan.
                 return StepMeasure(planned_um, measured_um, StepVerdict.UNCERTAIN,
-                                   f"{words}, read from two frames only (too loose to call it short)")
+                                   f"{words}, read only from parts sharpest in one frame (too loose to call it short)")
             return StepMeasure(planned_um, measured_um, StepVerdict.SHORT, words)
         return StepMeasure(planned_um, measured_um, StepVerdict.MOVED)
 
