@@ -81,6 +81,21 @@ def test_a_move_beyond_the_profile_is_refused_before_it_is_sent(grbl):
         stage.close()
 
 
+def test_marlin_waits_with_m400_and_reads_m114():
+    """Stands in for a Marlin board (a 3D-printer controller driving a rail) on a pseudo-terminal."""
+    responder = GrblResponder(travel_mm=(-5.0, 5.0), marlin=True)
+    path = responder.start()
+    stage = GcodeStage(path, name="Marlin rail", flavour="marlin")
+    try:
+        assert stage.move(250.0) == pytest.approx(250.0, abs=5.0)  # M114 reports 0.01 mm
+        assert "M400" in responder.lines and "M114" in responder.lines
+        with pytest.raises(StageAlarm, match="Printer halted"):
+            stage.move(6000.0)
+    finally:
+        stage.close()
+        responder.close()
+
+
 def test_status_reports_are_parsed_with_either_position():
     assert parse_status("<Idle|MPos:0.000,1.500,-2.250|FS:0,0>") == ("Idle", (0.0, 1.5, -2.25))
     assert parse_status("<Run|WPos:1.000,0.000,0.050,90.000|FS:100,0>") == ("Run", (1.0, 0.0, 0.05, 90.0))

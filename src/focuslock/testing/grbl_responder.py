@@ -4,7 +4,9 @@ as it opens ``/dev/ttyUSB0``.
 
 It speaks GRBL's documented protocol: every line answered ``ok`` or ``error:N``; ``?``
 (real-time, no line end) answered ``<Idle|MPos:x,y,z,a|FS:f,0>`` (``Run`` for a few
-reports after a move); ``G90``/``G91``/``G21``; ``G0``/``G1`` with X/Y/Z/A and F; soft
+reports after a move); with ``marlin`` Marlin's way instead (``M114`` answers
+``X:… Y:… Z:… E:…``, ``M400`` waits for moves, a soft-limit stop is ``Error:Printer halted``);
+``G90``/``G91``/``G21``; ``G0``/``G1`` with X/Y/Z/A and F; soft
 limits (a move leaving ``travel_mm`` raises ``ALARM:2`` before moving); ``ALARM:N``
 injected on the n-th move (``alarm_on_move``), after which every G-code line gets
 ``error:9`` until ``$X``; ``!`` feed hold.
@@ -37,6 +39,7 @@ class GrblResponder:
     lines: list[str] = field(default_factory=list)  # every line received
     moves: int = 0
     unlocks: int = 0
+    marlin: bool = False  # answer as Marlin: M114 reports the position, M400 waits, no '?' report
 
     def __post_init__(self) -> None:
         self._relative = False
@@ -79,7 +82,7 @@ class GrblResponder:
                 return
             for byte in chunk:
                 char = bytes([byte])
-                if char == b"?":
+                if char == b"?" and not self.marlin:
                     self._status()
                 elif char == b"!":
                     self._running = 0
@@ -110,6 +113,13 @@ class GrblResponder:
         if self._alarm:
             self._send("error:9")
             return
+        if self.marlin and line in ("M114", "M400"):
+            if line == "M114":
+                x, y, z = self.position[:3]
+                self._send(f"X:{x:.2f} Y:{y:.2f} Z:{z:.2f} E:0.00 Count X:0 Y:0 Z:0")
+            self._running = 0
+            self._send("ok")
+            return
         words = _WORD.findall(line.replace(" ", ""))
         if not words:
             self._send("error:1")
@@ -137,7 +147,7 @@ class GrblResponder:
         if any(not low - 1e-9 <= v <= high + 1e-9 for v in after):
             self._send("ok")  # GRBL checks soft limits as the block is planned: ok, then the alarm
             self._alarm = True
-            self._send("ALARM:2")
+            self._send("Error:Printer halted. kill() called!" if self.marlin else "ALARM:2")
             return
         self._send("ok")
         if self.alarm_on_move is not None and self.moves == self.alarm_on_move:

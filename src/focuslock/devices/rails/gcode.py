@@ -104,6 +104,10 @@ class GcodeStage:
             code = _code(answer)
             raise MotionError(f"{self.name} refused {sent!r}: error {code} "
                               f"({GRBL_ERRORS.get(code, 'see the controller manual')}).")
+        if answer.startswith(("Error:", "!!")):  # Marlin: "Error:…" (a halt is an alarm: it stops everything)
+            text = answer.split(":", 1)[-1].strip()[:120] or "halted"
+            kind = StageAlarm if "halt" in answer.lower() or answer.startswith("!!") else MotionError
+            raise kind(f"{self.name} refused {sent!r}: {text}.")
         if answer.startswith("ALARM:"):
             code = _code(answer)
             raise StageAlarm(f"{self.name} stopped with alarm {code}: {GRBL_ALARMS.get(code, 'see the controller manual')}; "
