@@ -78,6 +78,7 @@ class SpinResult:
     folder: Path
     angles: list[AngleResult]
     stopped: str | None = None
+    lens_steps: int = 0  # how far refocusing moved the lens's drive, in all (steps)
 
     @property
     def sharp(self) -> int:
@@ -145,10 +146,13 @@ def spin(camera: Camera, table: Stage, roi_px: tuple[int, int, int, int], steps:
             result.angles.append(outcome)
             if progress is not None:
                 progress(outcome)
+        if result.stopped is None and len(result.angles) == steps:
+            table.move(step_deg)  # the turn completed: the table back where it started
     except MotionError as error:
         result.stopped = error.user_message
     except (CalibrationError, CameraError) as error:
         result.stopped = getattr(error, "user_message", None) or str(error)
+    result.lens_steps = counted.position_steps
     return result
 
 

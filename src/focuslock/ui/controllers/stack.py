@@ -254,5 +254,54 @@ class StackController(QtCore.QObject):
         self._run(command, "the focus stack", done)
 
 
+    def spin_turntable(self, profile: str, steps: int) -> None:
+        """Turn the turntable of ``profile`` through ``steps`` angles, the boxed feature
+        (sharp now) found, refocused and captured at each (:func:`focuslock.workflows.spin.spin`)."""
+        from focuslock.devices.rails.base import Axis, MotionError
+        from focuslock.io.outputs import OutputError, claim_run_folder
+        from focuslock.workflows.spin import SpinError, spin
+        from focuslock.workflows.stack_shoot import StackShootError
+        from focuslock.workflows.stages import open_profile_stage
+
+        roi = self.live.box_now()
+        analysis = self.live.last_analysis
+        optics = analysis.result.optics if analysis is not None and analysis.result is not None else None
+        if roi is None or optics is None:
+            self.said.emit("Drag a box around the feature that must be sharp, focus on it, then Spin "
+                           "(the optics must be known: a lens and a body).")
+            return
+        try:
+            folder = claim_run_folder(self.folder() / time.strftime("spin-%Y%m%d-%H%M%S"))
+        except OutputError as error:
+            self.said.emit(str(error))
+            return
+        self._stop.clear()
+
+        def progress(angle) -> None:
+            text = (f"{angle.angle_deg:.1f}°: {angle.verdict.upper()}" + (" after refocusing" if angle.refocused else "")
+                    + (f" — {angle.reason}" if angle.reason else ""))
+            self.ui.call(lambda: self.said.emit(text))
+
+        def command(camera):
+            try:
+                _, stage = open_profile_stage(profile, camera, Axis.TURNTABLE)
+                try:
+                    return spin(camera, stage, roi, steps, folder, optics=optics, progress=progress,
+                                should_stop=self._stop.is_set)
+                finally:
+                    stage.close()
+            except (MotionError, SpinError) as error:
+                raise StackShootError(error.user_message) from None
+
+        def done(result) -> None:
+            self.drive.set_position(self.drive.position_steps + result.lens_steps)
+            head = f"{result.sharp} of {len(result.angles)} angles SHARP; frames in {result.folder.name}"
+            not_sharp = [f"{a.angle_deg:.1f}°: {a.verdict} — {a.reason}" for a in result.angles if a.verdict != "sharp"]
+            self.said.emit("\n".join([head + (f" — stopped: {result.stopped}" if result.stopped else ""), *not_sharp]))
+
+        self.said.emit(f"spinning {profile} through {steps} angles…")
+        self._run(command, "the spin", done)
+
+
 def _where(mark) -> str:
     return f"drive step {mark.position_steps:+d}"

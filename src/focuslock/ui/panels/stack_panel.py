@@ -18,6 +18,7 @@ class StackPanel(QtWidgets.QGroupBox):
     pauseToggled = QtCore.Signal(bool)
     stop = QtCore.Signal()
     checkStepsToggled = QtCore.Signal(bool)
+    spin = QtCore.Signal(str, int)  # a turntable profile, the angles in a turn
 
     def __init__(self) -> None:
         super().__init__("Marks and focus stack")
@@ -47,6 +48,19 @@ class StackPanel(QtWidgets.QGroupBox):
                                     "plan, move again when it fell short; the status lists planned and measured shift")
         self.check_steps.toggled.connect(self.checkStepsToggled.emit)
         layout.addWidget(self.check_steps, 6, 0, 1, 2)
+        self.turntable = QtWidgets.QLineEdit("sim-turntable")
+        self.turntable.setToolTip("The turntable's profile: a name in drivers/rails/ or a .toml path")
+        self.spin_steps = QtWidgets.QSpinBox()
+        self.spin_steps.setRange(1, 360)
+        self.spin_steps.setValue(24)
+        self.spin_steps.setSuffix(" angles")
+        layout.addWidget(self.turntable, 7, 0)
+        layout.addWidget(self.spin_steps, 7, 1)
+        self.buttons["spin"] = QtWidgets.QPushButton("Spin the turntable")
+        self.buttons["spin"].setToolTip("Turn through the angles; at each, find the boxed feature, refocus it when it is "
+                                        "not sharp, capture (named by the angle)")
+        self.buttons["spin"].clicked.connect(lambda: self.spin.emit(self.turntable.text().strip(), self.spin_steps.value()))
+        layout.addWidget(self.buttons["spin"], 8, 0, 1, 2)
         self.buttons["pause"] = QtWidgets.QPushButton("Pause")
         self.buttons["pause"].setCheckable(True)
         self.buttons["pause"].toggled.connect(self._pause_toggled)
