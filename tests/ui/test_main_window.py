@@ -699,3 +699,30 @@ def test_the_setup_is_saved_as_a_recipe_from_the_window_and_its_overlay_comes_ba
     # A hand-edited recipe with a nonsense choice: one sentence, the overlay as it was.
     problem = window.live.apply_overlay_choices({"histogram": "sideways"})
     assert "could not be used" in problem and window.settings.overlay.histogram == "off"
+
+
+def test_a_turntable_spin_from_the_stack_panel(qtbot, quick_bench_window, tmp_path):
+    """Box the ruler's marks (sharp), choose the bench's turntable and 4 angles, Spin: each
+    angle found, refocused when needed, captured and named by its angle; the panel says
+    how many came SHARP and why any did not, and the drive's count follows the refocusing."""
+    window, bench, session = quick_bench_window
+    panel, drive, stack = window.stack_panel, window.focus_drive, window.stack
+    numeral = bench.landmark_roi_px("ruler")
+    target = int(round(bench.best_focus_position_steps(numeral)))
+    drive.drive(target - drive.position_steps)
+    qtbot.waitUntil(lambda: drive.position_steps == target and not drive.busy, timeout=10000)
+    window.choose_feature(*numeral)
+    qtbot.wait(300)
+    panel.turntable.setText("sim-turntable")
+    panel.spin_steps.setValue(4)
+    qtbot.mouseClick(panel.buttons["spin"], QtCore.Qt.LeftButton)
+    qtbot.waitUntil(lambda: not stack.running and "angles SHARP" in panel.status.text(), timeout=120000)
+    folders = sorted((tmp_path / "captures").glob("spin-*"))
+    assert len(folders) == 1
+    names = sorted(p.name for p in folders[0].iterdir())
+    assert names == ["spin_001_000.0deg.jpg", "spin_002_090.0deg.jpg", "spin_003_180.0deg.jpg", "spin_004_270.0deg.jpg"]
+    text = panel.status.text()
+    sharp = int(text.split(" of ")[0])
+    assert sharp == 4 or all("—" in line for line in text.splitlines()[1:]), text
+    # The drive's count is where the glass is (the refocusing moved it).
+    assert drive.position_steps == bench.focus_position_steps

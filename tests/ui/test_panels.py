@@ -137,3 +137,28 @@ def test_the_banner_says_when_part_of_the_box_set_the_verdict(qtbot):
     banner.show_verdict(plain_verdict(LockStatus(FocusState.SOFT, 2.4, 0.1, 2.0)))
     assert banner.text() == "OUT OF FOCUS"
     assert banner.toolTip().startswith("blur +2.40 px (1.20 CoC)")
+
+
+def test_the_stack_panel_offers_the_step_check_and_shows_planned_and_measured_steps(qtbot, tmp_path):
+    """The box turns the step check on for the next stack; a checked stack's status lists
+    every step as planned and as measured (the lines the controller shows after a stack)."""
+    from pathlib import Path
+
+    from focuslock.ui.panels.stack_panel import StackPanel
+    from focuslock.workflows.closed_loop import SliceCheck, check_lines
+    from focuslock.workflows.stack_shoot import StackShot
+
+    panel = StackPanel()
+    qtbot.addWidget(panel)
+    seen: list[bool] = []
+    panel.checkStepsToggled.connect(seen.append)
+    panel.check_steps.setChecked(True)
+    assert seen == [True]
+    shot = StackShot(Path(tmp_path), [0, 10, 20], files=[[Path("a.jpg")], [Path("b.jpg")], [Path("c.jpg")]],
+                     checks=[SliceCheck(0.0, None, "first frame", "", 0),
+                             SliceCheck(250.0, 236.0, "moved as planned", "", 1),
+                             SliceCheck(250.0, None, "cannot tell", "no part of the picture shows the step", 0)])
+    panel.say("\n".join(["3 frame(s) in stack", *check_lines(shot)]))
+    text = panel.status.text()
+    assert "step to frame 2: planned 250 µm, measured 236 µm: moved as planned, moved again 1×" in text
+    assert "step to frame 3: planned 250 µm, not measured: cannot tell (no part of the picture shows the step)" in text

@@ -29,7 +29,18 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "calibrate focus-steps": ("focuslock calibrate focus-steps --source sim",
                               "focuslock calibrate focus-steps --source gphoto2 --roi center:200x150 --lens-name 'MP-E 65'"),
     "stack-shoot": ("focuslock stack-shoot --source sim --magnification 2 --capture-width-px 400 --from-mark near "
-                    "--to-mark far --no-check --out stack",),
+                    "--to-mark far --no-check --out stack",
+                    "focuslock stack-shoot --source sim --magnification 2 --capture-width-px 1024 --rail sim-rail "
+                    "--near-um 0 --far-um 1200 --live-view-zoom 5 --out rail-stack",
+                    "focuslock stack-shoot --source gphoto2 --rail grbl-z --near-um 500 --far-um 2500 --out beetle"),
+    "spin": ("focuslock spin --turntable sim-turntable --steps 24 --source sim --magnification 2 --live-view-zoom 5 "
+             "--radius-mm 0.2 --roi center:80x80 --out spin",
+             "focuslock spin --turntable grbl-turntable --steps 36 --source gphoto2 --roi auto --session product-day"),
+    "rail": ("focuslock rail status --rail grbl-z",
+             "focuslock rail unlock --rail grbl-z"),
+    "rail status": ("focuslock rail status --rail grbl-z",),
+    "rail move": ("focuslock rail move --rail grbl-z --by -250",),
+    "rail unlock": ("focuslock rail unlock --rail grbl-z",),
     "mark": ("focuslock mark set near --source sim --magnification 2 --roi 400,270,220,70",
              "focuslock mark go near --source sim --magnification 2"),
     "mark set": ("focuslock mark set near --source sim --magnification 2 --roi 400,270,220,70",

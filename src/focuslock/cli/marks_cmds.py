@@ -10,7 +10,7 @@ from pathlib import Path
 from focuslock.cli import arguments as arg
 from focuslock.cli.common import EXIT_FAILURE, EXIT_OK, UserError, print_json
 
-__all__ = ["add_mark", "add_stack_check", "add_stack_shoot"]
+__all__ = ["add_mark", "add_stack_check", "add_stack_shoot", "print_stack_result"]
 
 
 def add_stack_shoot(commands) -> None:
@@ -35,6 +35,13 @@ def add_stack_shoot(commands) -> None:
     shoot.add_argument("--no-check", action="store_true", help="do not run stack-check on the frames afterwards")
     shoot.add_argument("--magnification", type=arg.positive_float, help="simulated bench only: its magnification")
     shoot.add_argument("--capture-width-px", type=int, help="simulated bench only: the width of its captures")
+    shoot.add_argument("--check-steps", action="store_true",
+                       help="measure every drive step on live view before its frame; move again when it fell short")
+    shoot.add_argument("--rail", help="shoot on this rail (a profile in drivers/rails/ or a .toml path), "
+                                      "every step measured before its frame")
+    shoot.add_argument("--near-um", type=arg.finite_float, help="with --rail: the stack's near end, µm nearer than focus now")
+    shoot.add_argument("--far-um", type=arg.finite_float, help="with --rail: the stack's far end, µm farther than focus now")
+    shoot.add_argument("--live-view-zoom", type=arg.positive_float, help="simulated bench only: zoom live view (5 or 10)")
     shoot.add_argument("--json", action="store_true", help="print one JSON object")
     shoot.set_defaults(run=_stack_shoot)
 
@@ -214,6 +221,10 @@ def _stack_shoot(args: argparse.Namespace) -> int:
         shoot_stack,
     )
 
+    if args.rail:
+        from focuslock.cli.rail_cmds import stack_with_rail
+
+        return stack_with_rail(args)
     marks = None
     if args.from_mark or args.to_mark:
         if not (args.from_mark and args.to_mark) or args.near_steps is not None or args.far_steps is not None:
@@ -258,12 +269,24 @@ def _stack_shoot(args: argparse.Namespace) -> int:
             print(f"{args.out} holds earlier files; this stack goes into {folder} (stacks are never mixed).",
                   file=sys.stderr, flush=True)
         with InterruptFlag() as stop:
-            shot = shoot_stack(camera, positions, folder, progress=progress, should_stop=stop, step_um=step_um,
-                               optics=optics, sensor_width_mm=sensor_width_mm)
+            if args.check_steps:
+                from focuslock.workflows.closed_loop import lens_mover, shoot_closed_loop
+
+                shot = shoot_closed_loop(camera, lens_mover(camera, step_um), positions, folder, optics=optics,
+                                         sensor_width_mm=sensor_width_mm, progress=progress, should_stop=stop)
+            else:
+                shot = shoot_stack(camera, positions, folder, progress=progress, should_stop=stop, step_um=step_um,
+                                   optics=optics, sensor_width_mm=sensor_width_mm)
     except (StackShootError, MarkError, OutputError) as error:
         raise UserError(str(error)) from None
     finally:
         _close_drive_camera(camera, marks)
+    return print_stack_result(args, shot, optics, sensor_width_mm, len(positions))
+
+
+def print_stack_result(args: argparse.Namespace, shot, optics, sensor_width_mm: float | None, planned: int) -> int:
+    """Check a shot stack (unless --no-check) and say how it went: each measured step,
+    why it stopped, the coverage."""
     report = None
     if not args.no_check and len(shot.all_files) >= 2:
         from focuslock.workflows.stack_check import StackCheckError, report_json, report_lines
@@ -278,8 +301,12 @@ def _stack_shoot(args: argparse.Namespace) -> int:
         print_json({**shot.manifest(), "folder": str(shot.folder), "files": [str(p) for p in shot.all_files],
                     "check": report})
     else:
+        from focuslock.workflows.closed_loop import check_lines
+
+        for line in check_lines(shot):
+            print(line)
         if shot.stopped:
-            print(f"focuslock: the stack stopped after {len(shot.files)} of {len(positions)} frames: {shot.stopped}. "
+            print(f"focuslock: the stack stopped after {len(shot.files)} of {planned} frames: {shot.stopped}. "
                   f"The {len(shot.all_files)} file(s) saved are in {shot.folder}.", file=sys.stderr)
         for line in report or []:
             print(line)

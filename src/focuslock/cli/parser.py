@@ -16,6 +16,7 @@ from focuslock.cli import (
     live_cmds,
     marks_cmds,
     optics_cmds,
+    rail_cmds,
     serve_cmd,
     setup_cmds,
     studio_cmds,
@@ -28,7 +29,8 @@ __all__ = ["build_parser"]
 _COMMANDS = (
     live_cmds.add_demo, live_cmds.add_live, analyze_cmd.add_analyze, camera_cmds.add_cameras, camera_cmds.add_capture,
     optics_cmds.add_dof, optics_cmds.add_stack_plan, camera_cmds.add_calibrate, marks_cmds.add_stack_shoot,
-    marks_cmds.add_mark, marks_cmds.add_stack_check, studio_cmds.add_watch, studio_cmds.add_recipe, studio_cmds.add_report,
+    marks_cmds.add_mark, marks_cmds.add_stack_check, rail_cmds.add_spin, rail_cmds.add_rail,
+    studio_cmds.add_watch, studio_cmds.add_recipe, studio_cmds.add_report,
     archive_cmd.add_check_archive, setup_cmds.add_frame, setup_cmds.add_catalog, serve_cmd.add_serve, hub_cmds.add_hub,
 )
 

@@ -191,6 +191,18 @@ class FocusMap:
         self._states = np.full(n, TileState.PLAIN, np.uint8)
         self._blur_coc = np.full(n, np.nan, np.float32)
 
+    @property
+    def still_frames(self) -> int:
+        """Followed frames in a row in which no tile changed beyond its noise (focus
+        stood still, :class:`~focuslock.focus.focus_travel.FocusTravel`); 0 right after a change."""
+        return self._still_tracks
+
+    @property
+    def detailed_tiles(self) -> int:
+        """Tiles that have shown fine detail above their noise: the travel test sees focus
+        move only where there is detail (fewer than a handful, and every frame is still)."""
+        return int(self._detailed.sum())
+
     # ------------------------------------------------------------------ a frame
     def observe(self, grey: np.ndarray, noise_sigma: float, drive_position_steps: float | None = None) -> FocusMapResult:
         """The map after this frame. The sweep is followed on every ``track_every``-th

@@ -33,6 +33,7 @@ from focuslock.simulators.sim_render import LayerBlurCache, composite, shared_bl
 from focuslock.simulators.sim_scene import Layer, ViewGrid, cached_layers
 from focuslock.simulators.sim_sensor import SensorNoise
 from focuslock.simulators.sim_settings import BenchSettings
+from focuslock.simulators.sim_stage import BenchStage, StepLoss
 from focuslock.simulators.sim_truth import BenchTruth, SimTruth
 
 # The configuration (bench_config.py), the cable (bench_link.py), the settings
@@ -81,6 +82,10 @@ class SimulatedBench(BenchTruth, BenchSettings):
         self._clean_bgr: np.ndarray | None = None
         self._all_in_focus_bgr: np.ndarray | None = None
         self._sensor = SensorNoise(self._rng)
+        # The rails and turntables on the bench (simulators/sim_stage.py), advanced each frame.
+        self.stages: list[BenchStage] = []
+        # Moves of the focus drive that do not happen as reported (a lens losing steps).
+        self.drive_loss = StepLoss()
 
     # ------------------------------------------------------------------ geometry
     def set_live_view_zoom(self, zoom: float, centre_px: tuple[float, float] | None = None) -> ZoomWindow:
@@ -185,6 +190,9 @@ class SimulatedBench(BenchTruth, BenchSettings):
             raise CameraError("The simulated bench is not open.")
         self._pacer.wait()
         self.link.check()
+        for stage in self.stages:
+            stage.on_frame()
+        self._stage_shift_mm = sum(stage.focus_shift_mm for stage in self.stages)
         self._move_subject()
         clean = self._clean_live_view()
         bgr = self._crop_at_offset(clean)
@@ -291,9 +299,10 @@ class SimulatedBench(BenchTruth, BenchSettings):
         if direction != self._last_direction and self._last_direction != 0:
             self._backlash_left = cfg.backlash_steps
         self._last_direction = direction
-        taken_up = min(self._backlash_left, abs(moved))
+        made = int(round(self.drive_loss.made(moved)))  # the body reports ``moved`` whatever the glass did
+        taken_up = min(self._backlash_left, abs(made))
         self._backlash_left -= taken_up
-        self._lens_position_steps += direction * (abs(moved) - taken_up)
+        self._lens_position_steps += direction * (abs(made) - taken_up)
         self.focus_position_steps = target
         return moved
 

@@ -32,6 +32,9 @@ class BenchOptics:
     f_number: float
     _zoom_window: ZoomWindow | None
     _lens_position_steps: float
+    # How far a rail or turntable (simulators/sim_stage.py) has moved the subject against
+    # the plane of focus, mm (positive: the plane of focus lies deeper in the subject).
+    _stage_shift_mm: float = 0.0
 
     @property
     def live_view_grid(self) -> ViewGrid:
@@ -60,7 +63,7 @@ class BenchOptics:
     def focus_distance_mm(self) -> float:
         """Where the plane of focus is, mm from the lens (the truth, after backlash)."""
         cfg = self.config
-        return cfg.subject_distance + self._lens_position_steps * cfg.focus_step_um / 1000.0
+        return cfg.subject_distance + self._lens_position_steps * cfg.focus_step_um / 1000.0 + self._stage_shift_mm
 
     def focus_distance_at(self, position_steps: float) -> float:
         cfg = self.config

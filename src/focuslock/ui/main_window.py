@@ -224,6 +224,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.stack_panel.calibrate.connect(stack.calibrate_drive)
         self.stack_panel.pauseToggled.connect(stack.set_paused)
         self.stack_panel.stop.connect(stack.stop)
+        self.stack_panel.checkStepsToggled.connect(stack.set_check_steps)
+        self.stack_panel.spin.connect(stack.spin_turntable)
         stack.said.connect(self.stack_panel.say)
         stack.markSet.connect(self.stack_panel.mark_set)
         stack.runningChanged.connect(self.stack_panel.set_running)

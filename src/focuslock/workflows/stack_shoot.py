@@ -33,7 +33,8 @@ from focuslock.workflows.marks import GoToResult, Mark, go_to_mark
 from focuslock.workflows.stack_manifest import MANIFEST_NAME, manifest_fields
 
 __all__ = ["InterruptFlag", "StackShootError", "StackShot", "check_shot", "frame_step_steps", "go_to_nearer_mark", "optics_of",
-           "plan_slices", "shoot_between_marks", "shoot_stack"]
+           "plan_slices", "shoot_between_marks", "shoot_stack",
+           "write_manifest"]
 
 
 # A paused stack looks every this often whether it may go on.
@@ -57,15 +58,24 @@ class StackShot:
     step_um: float | None = None
     coc_mm: float | None = None
     sensor_width_mm: float | None = None
+    # A closed-loop stack (workflows/closed_loop.py): what moved focus, and each frame's
+    # step as planned and as measured on live view (a SliceCheck, with ``fields()``).
+    drive: str | None = None
+    checks: list = field(default_factory=list)
 
     @property
     def all_files(self) -> list[Path]:
         return [path for slice_files in self.files for path in slice_files]
 
     def manifest(self) -> dict:
-        return {"slices": [{"position_steps": p, "files": [path.name for path in files]}
-                           for p, files in zip(self.positions_steps, self.files, strict=False)],
-                "planned_slices": len(self.positions_steps), "stopped": self.stopped,
+        slices = [{"position_steps": p, "files": [path.name for path in files]}
+                  for p, files in zip(self.positions_steps, self.files, strict=False)]
+        for entry, check in zip(slices, self.checks, strict=False):
+            entry.update(check.fields())
+        extra = {"drive": self.drive} if self.drive else {}
+        if len(self.checks) > len(self.files):  # the step that would not move, no frame taken
+            extra["refused_step"] = self.checks[len(self.files)].fields()
+        return {"slices": slices, "planned_slices": len(self.positions_steps), "stopped": self.stopped, **extra,
                 **manifest_fields(self.step_um, self.coc_mm, self.sensor_width_mm)}
 
 
@@ -156,7 +166,7 @@ def shoot_stack(camera: Camera, positions_steps: list[int], folder: Path, *,
                 progress(index, len(positions_steps), files)
     except CameraError as error:
         shot.stopped = error.user_message
-    _write_manifest(shot)
+    write_manifest(shot)
     return shot
 
 
@@ -205,11 +215,12 @@ def check_shot(shot: StackShot, optics: DofResult | None, sensor_width_mm: float
         coc_px = coc_in_picture(size[0], size[1], coc_um=optics.coc_mm * 1000.0, sensor_width_mm=sensor_width_mm).coc_px
         if shot.coc_mm is None:
             shot.coc_mm, shot.sensor_width_mm = optics.coc_mm, sensor_width_mm
-            _write_manifest(shot)
+            write_manifest(shot)
     return run_stack_check(shot.folder, coc_px, coc_from="the lens and sensor" if coc_px is not None else None)
 
 
-def _write_manifest(shot: StackShot) -> None:
+def write_manifest(shot: StackShot) -> None:
+    """``stack.json`` beside the frames, replaced whole (a failure to write it loses no frame)."""
     from focuslock.io.outputs import OutputError, replace_file
 
     try:

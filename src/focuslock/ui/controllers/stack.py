@@ -44,6 +44,8 @@ class StackController(QtCore.QObject):
         self.drive = drive
         self.ui = ui
         self.folder = folder
+        # Measure every drive step on live view before its frame (the stack panel's check box).
+        self.check_steps = False
         self.marks: dict = {}
         self.job: Future | None = None
         self._pause = threading.Event()
@@ -53,6 +55,10 @@ class StackController(QtCore.QObject):
     def running(self) -> bool:
         """A mark, a calibration or a stack is under way."""
         return self.job is not None and not self.job.done()
+
+    def set_check_steps(self, on: bool) -> None:
+        """Measure every drive step of the next stacks on live view (or not)."""
+        self.check_steps = bool(on)
 
     def set_paused(self, paused: bool) -> None:
         """Pause a stack before its next frame, or go on."""
@@ -187,6 +193,7 @@ class StackController(QtCore.QObject):
         from focuslock.optics.lens_limits import OpticsError
         from focuslock.optics.stack import load_drive_calibration
         from focuslock.workflows.calibration_record import user_calibration_path
+        from focuslock.workflows.closed_loop import check_lines, shoot_checked_between_marks
         from focuslock.workflows.marks import DriveCounter
         from focuslock.workflows.stack_check import StackCheckError, report_lines
         from focuslock.workflows.stack_shoot import StackShootError, check_shot, shoot_between_marks
@@ -194,7 +201,7 @@ class StackController(QtCore.QObject):
         if set(self.marks) != {"A", "B"}:
             return
         first, second = self.marks["A"], self.marks["B"]
-        position, settings = self.drive.position_steps, self.live.settings
+        position, settings, check_steps = self.drive.position_steps, self.live.settings, self.check_steps
         # The coverage check afterwards judges at the optics' CoC live view reports now
         # (the stack itself plans from a fresh frame's optics).
         analysis = self.live.last_analysis
@@ -218,8 +225,14 @@ class StackController(QtCore.QObject):
                 step_um = load_drive_calibration(user_calibration_path(), camera=camera.name).step_um
             except OpticsError as error:
                 raise StackShootError(f"{error} Measure the drive first: focuslock calibrate focus-steps.") from None
-            shot, _ = shoot_between_marks(counter, first, second, position, step_um, folder, settings=settings,
-                                          progress=progress, should_stop=self._stop.is_set, should_pause=self._pause.is_set)
+            if check_steps:
+                shot = shoot_checked_between_marks(counter, first, second, position, step_um, folder, settings=settings,
+                                                   progress=progress, should_stop=self._stop.is_set,
+                                                   should_pause=self._pause.is_set)
+            else:
+                shot, _ = shoot_between_marks(counter, first, second, position, step_um, folder, settings=settings,
+                                              progress=progress, should_stop=self._stop.is_set,
+                                              should_pause=self._pause.is_set)
             report = []
             if len(shot.all_files) >= 2:
                 try:
@@ -234,10 +247,60 @@ class StackController(QtCore.QObject):
             head = f"{len(shot.all_files)} frame(s) in {shot.folder.name}"
             if shot.stopped:
                 head += f" — stopped: {shot.stopped}"
-            self.said.emit("\n".join([head, *[line for line in report if line.startswith(_CHECK_LINES)]]))
+            # Each step as planned and as measured on live view (a checked stack), then the check.
+            self.said.emit("\n".join([head, *check_lines(shot), *[line for line in report if line.startswith(_CHECK_LINES)]]))
 
         self.said.emit("going back to the nearer mark…")
         self._run(command, "the focus stack", done)
+
+
+    def spin_turntable(self, profile: str, steps: int) -> None:
+        """Turn the turntable of ``profile`` through ``steps`` angles, the boxed feature
+        (sharp now) found, refocused and captured at each (:func:`focuslock.workflows.spin.spin`)."""
+        from focuslock.devices.rails.base import Axis, MotionError
+        from focuslock.io.outputs import OutputError, claim_run_folder
+        from focuslock.workflows.spin import SpinError, spin
+        from focuslock.workflows.stack_shoot import StackShootError
+        from focuslock.workflows.stages import open_profile_stage
+
+        roi = self.live.box_now()
+        analysis = self.live.last_analysis
+        optics = analysis.result.optics if analysis is not None and analysis.result is not None else None
+        if roi is None or optics is None:
+            self.said.emit("Drag a box around the feature that must be sharp, focus on it, then Spin "
+                           "(the optics must be known: a lens and a body).")
+            return
+        try:
+            folder = claim_run_folder(self.folder() / time.strftime("spin-%Y%m%d-%H%M%S"))
+        except OutputError as error:
+            self.said.emit(str(error))
+            return
+        self._stop.clear()
+
+        def progress(angle) -> None:
+            text = (f"{angle.angle_deg:.1f}°: {angle.verdict.upper()}" + (" after refocusing" if angle.refocused else "")
+                    + (f" — {angle.reason}" if angle.reason else ""))
+            self.ui.call(lambda: self.said.emit(text))
+
+        def command(camera):
+            try:
+                _, stage = open_profile_stage(profile, camera, Axis.TURNTABLE)
+                try:
+                    return spin(camera, stage, roi, steps, folder, optics=optics, progress=progress,
+                                should_stop=self._stop.is_set)
+                finally:
+                    stage.close()
+            except (MotionError, SpinError) as error:
+                raise StackShootError(error.user_message) from None
+
+        def done(result) -> None:
+            self.drive.set_position(self.drive.position_steps + result.lens_steps)
+            head = f"{result.sharp} of {len(result.angles)} angles SHARP; frames in {result.folder.name}"
+            not_sharp = [f"{a.angle_deg:.1f}°: {a.verdict} — {a.reason}" for a in result.angles if a.verdict != "sharp"]
+            self.said.emit("\n".join([head + (f" — stopped: {result.stopped}" if result.stopped else ""), *not_sharp]))
+
+        self.said.emit(f"spinning {profile} through {steps} angles…")
+        self._run(command, "the spin", done)
 
 
 def _where(mark) -> str:

@@ -17,6 +17,8 @@ class StackPanel(QtWidgets.QGroupBox):
     shoot = QtCore.Signal()
     pauseToggled = QtCore.Signal(bool)
     stop = QtCore.Signal()
+    checkStepsToggled = QtCore.Signal(bool)
+    spin = QtCore.Signal(str, int)  # a turntable profile, the angles in a turn
 
     def __init__(self) -> None:
         super().__init__("Marks and focus stack")
@@ -40,7 +42,28 @@ class StackPanel(QtWidgets.QGroupBox):
         self.buttons["shoot"].setToolTip("One frame every depth of field × 0.7 from the nearer mark to the farther, "
                                          "from the optics and the drive calibration")
         self.buttons["shoot"].clicked.connect(self.shoot.emit)
-        layout.addWidget(self.buttons["shoot"], 3, 0, 1, 2)
+        layout.addWidget(self.buttons["shoot"], 3, 0)
+        self.check_steps = QtWidgets.QCheckBox("Check each step")
+        self.check_steps.setToolTip("Check each step on live view: before each frame, wait until live view stops changing, "
+                                    "measure the step against the plan, move again when it fell short; the status lists "
+                                    "planned and measured shift")
+        self.check_steps.toggled.connect(self.checkStepsToggled.emit)
+        layout.addWidget(self.check_steps, 3, 1)
+        self.turntable = QtWidgets.QLineEdit("sim-turntable")
+        self.turntable.setToolTip("The turntable's profile: a name in drivers/rails/ or a .toml path")
+        self.spin_steps = QtWidgets.QSpinBox()
+        self.spin_steps.setRange(1, 360)
+        self.spin_steps.setValue(24)
+        self.spin_steps.setSuffix(" angles")
+        self.buttons["spin"] = QtWidgets.QPushButton("Spin")
+        self.buttons["spin"].setToolTip("Turn through the angles; at each, find the boxed feature, refocus it when it is "
+                                        "not sharp, capture (named by the angle)")
+        self.buttons["spin"].clicked.connect(lambda: self.spin.emit(self.turntable.text().strip(), self.spin_steps.value()))
+        spin_row = QtWidgets.QHBoxLayout()
+        spin_row.addWidget(self.turntable, 2)
+        spin_row.addWidget(self.spin_steps, 1)
+        spin_row.addWidget(self.buttons["spin"], 1)
+        layout.addLayout(spin_row, 6, 0, 1, 2)
         self.buttons["pause"] = QtWidgets.QPushButton("Pause")
         self.buttons["pause"].setCheckable(True)
         self.buttons["pause"].toggled.connect(self._pause_toggled)
