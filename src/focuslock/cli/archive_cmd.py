@@ -31,6 +31,7 @@ def add_check_archive(commands) -> None:
     check.add_argument("--session", type=Path, help="the session folder with its shot log (default: the archive folder)")
     check.add_argument("--scheduler", help="a Dask scheduler's address (tcp://HOST:8786); default: a local cluster")
     check.add_argument("--workers", type=arg.positive_int, help="the local cluster's worker processes (default: the cores)")
+    arg.add_hub_options(check)
     check.add_argument("--json", action="store_true", help="one JSON object per picture judged, a line each, then the "
                                                          "summary as the last line")
     check.set_defaults(run=_check_archive)
@@ -49,6 +50,9 @@ def _check_archive(args: argparse.Namespace) -> int:
         raise UserError(f"The archive folder {args.folder} does not exist or is not a folder.")
     if not os.access(args.folder, os.R_OK | os.X_OK):
         raise UserError(f"The archive folder {args.folder} cannot be read (no permission).")
+    if args.hub is not None and args.session is None:
+        args.session = args.folder  # the archive folder is the session (as without --hub)
+    link = arg.hub_link(args)
     out = sys.stderr if args.json else sys.stdout
     progress = _Progress()
     stop = threading.Event()
@@ -56,6 +60,14 @@ def _check_archive(args: argparse.Namespace) -> int:
         sink = open_session_sink(args.session or args.folder, args.recipe)
     except ArchiveError as error:
         raise UserError(str(error)) from None
+    if link is not None:
+        from focuslock.hub.sync import attach_hub
+
+        try:
+            attach_hub(sink.store, link)  # each result also sent to the studio's hub, from the session's outbox
+        except BaseException:
+            sink.close()
+            raise
 
     def on_shot(result: dict) -> None:
         progress.clear()

@@ -63,7 +63,9 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
                "focuslock report shoot --out shoot-report.html"),
     "check-archive": ("focuslock check-archive archive/2025 --recipe studio/board.toml --session checks/2025",
                       "focuslock check-archive archive/2025 --recipe studio/board.toml --session checks/2025 "
-                      "--scheduler tcp://studio-dask:8786 --json"),
+                      "--scheduler tcp://studio-dask:8786 --json",
+                      "focuslock check-archive archive/2025 --recipe studio/board.toml --session checks/2025 "
+                      "--hub postgresql://focuslock@hub.studio.lan/focuslock"),
     "frame": ("focuslock frame sim --out bench.png",
               "focuslock frame tests/data/focus-stacks/pcb --out first.png"),
     "serve": ("focuslock serve --source sim --roi auto",

@@ -59,6 +59,10 @@ class ArchiveSink(Protocol):
     def logged_checksum(self, path: Path) -> str | None:
         """The SHA-256 ``path`` was judged with, or None when it was not judged yet."""
 
+    @property
+    def wants_previews(self) -> bool:
+        """Whether each picture's thumbnail and crop are kept (for the studio's hub)."""
+
     def record(self, judged: JudgedShot, *, changed: bool) -> dict:
         """Keep one judged picture (``changed``: it replaces the result of its earlier
         content); returns the shot as ``watch --json`` gives it, with ``text``."""
@@ -78,6 +82,10 @@ class SessionSink:
     def reference_copy(self) -> Path:
         """The session's copy of the reference (not a shot)."""
         return Path(os.path.abspath(self.store.folder / self.judge.setup.reference))
+
+    @property
+    def wants_previews(self) -> bool:
+        return bool(self.store.outbox)  # a session synced to a hub (hub/sync.py attach_hub)
 
     def logged_checksum(self, path: Path) -> str | None:
         return self._logged.get(self.store.relative_path(path))
@@ -240,7 +248,8 @@ def check_archive(folder: Path, sink: ArchiveSink, judge: ShotJudge, *, schedule
         started = time.monotonic()
 
     if found:
-        summary.workers = run_on_dask(tasks(), JudgeSpec.of(judge), take, scheduler=scheduler, workers=workers, stop=stop,
+        spec = JudgeSpec.of(judge, previews=sink.wants_previews)
+        summary.workers = run_on_dask(tasks(), spec, take, scheduler=scheduler, workers=workers, stop=stop,
                                       on_ready=ready)
     summary.elapsed_s = time.monotonic() - started
     summary.stopped = done < summary.total

@@ -62,13 +62,14 @@ class JudgeSpec:
     reference_bgr: np.ndarray
     setup: SessionSetup
     key: str
+    previews: bool = False  # the hub's thumbnail and crop made on the worker
 
     @classmethod
-    def of(cls, judge: ShotJudge) -> JudgeSpec:
+    def of(cls, judge: ShotJudge, *, previews: bool = False) -> JudgeSpec:
         reference = np.ascontiguousarray(judge.reference_bgr)
         digest = hashlib.sha256(reference.tobytes())
         digest.update(json.dumps(judge.setup.to_json(), sort_keys=True).encode())
-        return cls(reference, judge.setup, digest.hexdigest())
+        return cls(reference, judge.setup, digest.hexdigest(), previews)
 
     def build(self) -> ShotJudge:
         return ShotJudge(self.reference_bgr, self.setup)
@@ -146,7 +147,8 @@ def judge_task(task: ArchiveTask, spec: JudgeSpec) -> TaskOutcome:
         if task.logged_sha256 is not None and read_file_once(path, decode=False).sha256 == task.logged_sha256:
             return TaskOutcome(task, unchanged=True)
         complete = structure_complete(path) is not False
-        return TaskOutcome(task, judge_shot(path, complete, [Path(c) for c in task.companions], _judge_of(spec)))
+        return TaskOutcome(task, judge_shot(path, complete, [Path(c) for c in task.companions], _judge_of(spec),
+                                                 previews=spec.previews))
     except FileGone:
         return TaskOutcome(task, gone=True)
 

@@ -28,7 +28,7 @@ from focuslock.devices.folder import IMAGE_SUFFIXES
 from focuslock.io.terminal import shown
 from focuslock.session.hotfolder import RAW_SUFFIXES, FileGone, read_file_once
 from focuslock.session.previews import shot_previews
-from focuslock.session.records import FeatureVerdict, ShotFile, ShotRecord
+from focuslock.session.records import FeatureVerdict, ShotFile, ShotPreviews, ShotRecord
 from focuslock.session.shot_check import SessionSetup, ShotJudge, ShotVerdict
 from focuslock.session.store import now_utc
 from focuslock.session.verdict import ShotOutcome
@@ -65,6 +65,9 @@ class JudgedShot:
     readable: bool = True
     notes: tuple[str, ...] = ()
     picture: np.ndarray | None = field(default=None, repr=False, compare=False)
+    # The thumbnail and crop for the studio's hub, made where the picture was decoded
+    # (a Dask worker: the picture itself never travels back).
+    previews: ShotPreviews | None = field(default=None, repr=False, compare=False)
 
     @property
     def path(self) -> Path:
@@ -83,10 +86,11 @@ def per_file_reason(name: str, error: BaseException, doing: str) -> str:
 
 
 def judge_shot(path: Path, complete: bool, companions: list[Path] | tuple[Path, ...], judge: ShotJudge, *,
-               keep_picture: bool = False) -> JudgedShot:
+               keep_picture: bool = False, previews: bool = False) -> JudgedShot:
     """``path`` read once and judged by ``judge`` (``complete``: its structure is whole,
     so it is decoded), its ``companions`` hashed. Raises :class:`FileGone` when ``path``
-    is gone before it was read; a companion gone is a note, and the shot goes on without it."""
+    is gone before it was read; a companion gone is a note, and the shot goes on without it.
+    ``previews``: make the hub's thumbnail and crop from the picture as decoded."""
     path = Path(path)
     picture = path.suffix.lower() in IMAGE_SUFFIXES
     read = read_file_once(path, decode=complete and picture)
@@ -111,8 +115,9 @@ def judge_shot(path: Path, complete: bool, companions: list[Path] | tuple[Path, 
             notes.append(f"{Path(companion).name} was moved or deleted before it was logged; the shot is logged without it.")
             continue
         hashed.append(HashedFile(Path(companion), extra.sha256, extra.size))
+    made = shot_previews(read.bgr, verdict.features, judge.setup.features_px) if previews else None
     return JudgedShot(verdict, HashedFile(path, read.sha256, read.size), tuple(hashed), readable, tuple(notes),
-                      read.bgr if keep_picture else None)
+                      read.bgr if keep_picture else None, made)
 
 
 def _uncertain(path: Path, reason: str) -> ShotVerdict:
@@ -142,8 +147,7 @@ def log_judged(judged: JudgedShot, store, setup: SessionSetup, *, sidecars: str 
     notes = list(judged.notes)
     record = ShotRecord(path.name, tuple(files), verdict.verdict, verdict.reason, verdict.features, verdict.drift_px,
                         verdict.drift_share, verdict.camera_record(camera), dict(setup.optics), sku, sku_number,
-                        shot_previews(judged.picture, verdict.features, setup.features_px)
-                        if store.outbox and judged.picture is not None else None)
+                        _previews(judged, setup) if store.outbox else None)
     feature_lines = tuple(f.describe() for f in verdict.features)
     if sidecars != "none":
         # The sequence the log will give it: one writer, so the next one is known beforehand.
@@ -164,6 +168,13 @@ def log_judged(judged: JudgedShot, store, setup: SessionSetup, *, sidecars: str 
             "features": [feature_json(f) for f in verdict.features], "drift_px": _round(verdict.drift_px, 1),
             "drift_share": _round(verdict.drift_share, 4), "companions": [c.path.name for c in judged.companions],
             "readable": judged.readable, "notes": notes, "sku": sku, "sku_number": sku_number, "text": text, "gone": False}
+
+
+def _previews(judged: JudgedShot, setup: SessionSetup) -> ShotPreviews | None:
+    """The shot's previews for the hub: made where it was judged, or from the picture kept."""
+    if judged.previews is not None:
+        return judged.previews
+    return shot_previews(judged.picture, judged.verdict.features, setup.features_px) if judged.picture is not None else None
 
 
 def _write_sidecars(pictures: list[Path], which: str, fields: XmpFields, policy: RatingPolicy) -> list[str]:
