@@ -57,6 +57,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "hub": ("focuslock hub init postgresql://focuslock@hub.studio.lan/focuslock",
             "focuslock hub init postgresql://postgres@127.0.0.1:5432/studio"),
     "hub init": ("focuslock hub init postgresql://focuslock@hub.studio.lan/focuslock",),
+    "hub serve": ("focuslock hub serve postgresql://focuslock@hub.studio.lan/focuslock --host 0.0.0.0",
+                  "focuslock hub serve postgresql://postgres@127.0.0.1:5432/studio --port 8766"),
 }
 
 
