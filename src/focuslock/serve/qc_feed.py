@@ -164,8 +164,13 @@ class QcFeed:
         self._send(self.snapshot_text())
 
     def _landed(self, cards: list[ShotCard], day: DayList) -> None:
-        self.shots.extend(cards)
+        shown = {card.id for card in self.shots}
+        cards = [card for card in cards if card.id not in shown]  # a shot both in the whole picture and notified
+        new_day = self.day is None or self.day.day != day.day
         self.day = day
+        if not cards and not new_day:
+            return
+        self.shots.extend(cards)
         self._send(json.dumps({"type": "shots", "shots": [c.to_json() for c in cards], "day": day.to_json()}))
 
     def _away(self, message: str) -> None:
