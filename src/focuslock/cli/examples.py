@@ -55,8 +55,13 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "catalog": ("focuslock catalog bodies",
                 "focuslock catalog lenses --json"),
     "hub": ("focuslock hub init postgresql://focuslock@hub.studio.lan/focuslock",
-            "focuslock hub init postgresql://postgres@127.0.0.1:5432/studio"),
+            "focuslock hub status postgresql://focuslock@hub.studio.lan/focuslock --json"),
     "hub init": ("focuslock hub init postgresql://focuslock@hub.studio.lan/focuslock",),
+    "hub import-shotlist": ("focuslock hub import-shotlist postgresql://focuslock@hub.studio.lan/focuslock today.csv",
+                            "focuslock hub import-shotlist postgresql://focuslock@hub.studio.lan/focuslock list.csv "
+                            "--date 2026-12-08"),
+    "hub status": ("focuslock hub status postgresql://focuslock@hub.studio.lan/focuslock",
+                   "focuslock hub status postgresql://focuslock@hub.studio.lan/focuslock --json"),
     "hub serve": ("focuslock hub serve postgresql://focuslock@hub.studio.lan/focuslock --host 0.0.0.0",
                   "focuslock hub serve postgresql://postgres@127.0.0.1:5432/studio --port 8766"),
 }

@@ -6,10 +6,11 @@ docs/HUB.md has the schema and the page's routes."""
 from __future__ import annotations
 
 import argparse
+import datetime
 import threading
 from pathlib import Path
 
-from focuslock.cli.common import EXIT_OK, UserError
+from focuslock.cli.common import EXIT_OK, UserError, print_json
 
 __all__ = ["add_hub", "add_hub_serve"]
 
@@ -17,14 +18,31 @@ URL_HELP = "the hub's PostgreSQL URL, postgresql://USER[:PASSWORD]@HOST[:PORT]/D
 
 
 def add_hub(commands) -> None:
-    """Add ``hub init|import-shotlist|status`` to the sub-commands ``commands``."""
+    """Add ``hub init|import-shotlist|status|serve`` to the sub-commands ``commands``."""
     hub = commands.add_parser("hub", help="the studio's hub on PostgreSQL: set it up, give it the day's shot list, "
                                           "see every station's shots")
-    hub_commands = hub.add_subparsers(dest="hub_command", required=True, metavar="init|serve")
+    hub_commands = hub.add_subparsers(dest="hub_command", required=True, metavar="init|import-shotlist|status|serve")
     init = hub_commands.add_parser("init", help="create the hub's tables in a PostgreSQL database, or bring them up to date")
     init.add_argument("url", help=URL_HELP)
     init.set_defaults(run=_init)
+    shotlist = hub_commands.add_parser("import-shotlist", help="make a CSV (sku, name, views) the day's shot list on the hub")
+    shotlist.add_argument("url", help=URL_HELP)
+    shotlist.add_argument("file", type=Path, help="the CSV: a header line naming sku (required), name and views")
+    shotlist.add_argument("--date", type=_day, help="the list's day, YYYY-MM-DD (default: today)")
+    shotlist.set_defaults(run=_import_shotlist)
+    status = hub_commands.add_parser("status", help="stations, sessions, shots per verdict and the day's list")
+    status.add_argument("url", help=URL_HELP)
+    status.add_argument("--date", type=_day, help="the day whose list is checked, YYYY-MM-DD (default: today)")
+    status.add_argument("--json", action="store_true", help="one JSON object, for scripts and checks")
+    status.set_defaults(run=_status)
     add_hub_serve(hub_commands)
+
+
+def _day(text: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a day is YYYY-MM-DD, not {text!r}") from None
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -39,6 +57,60 @@ def _init(args: argparse.Namespace) -> int:
     else:
         print(f"hub {where}: migrated from schema version {before} to {now}")
     return EXIT_OK
+
+
+def _import_shotlist(args: argparse.Namespace) -> int:
+    from focuslock.hub.shotlist import import_shot_list
+
+    day = args.date or datetime.date.today()
+    count, new = import_shot_list(args.url, args.file, day)
+    print(f"shot list of {day.isoformat()}: {count} products ({new} new, {count - new} already listed)")
+    return EXIT_OK
+
+
+def _status(args: argparse.Namespace) -> int:
+    from focuslock.hub.connection import open_hub
+    from focuslock.hub.queries import NOT_SHARP, NOT_SHOT, SHORT, studio_status
+    from focuslock.io.terminal import shown
+
+    day = args.date or datetime.date.today()
+    connection = open_hub(args.url)
+    try:
+        status = studio_status(connection, day)
+    finally:
+        connection.close()
+    if args.json:
+        print_json(_as_json(status))
+        return EXIT_OK
+    print(f"{len(status.stations)} stations, {len(status.sessions)} sessions, "
+          + ", ".join(f"{n} {v}" for v, n in status.verdicts.items()))
+    for station in status.stations:
+        print(shown(f"  station {station.number} {station.name}: {station.shots} shots, last seen "
+                    f"{station.last_seen_utc:%Y-%m-%d %H:%M:%S %Z}"))
+    listed = status.day
+    print(f"the list of {day.isoformat()}: {len(listed.entries)} products")
+    for state, words in ((NOT_SHOT, "not shot"), (NOT_SHARP, "shot but SOFT or UNCERTAIN"), (SHORT, "short of views")):
+        entries = listed.having(state)
+        if entries:
+            print(shown(f"  {words}: " + ", ".join(e.sku for e in entries)))
+    if listed.misnamed:
+        print(shown("  misnamed (no SKU of the list): " + ", ".join(s.name for s in listed.misnamed)))
+    return EXIT_OK
+
+
+def _as_json(status) -> dict:
+    day = status.day
+    return {"stations": [{"id": s.id, "name": s.name, "number": s.number, "first_seen_utc": s.first_seen_utc.isoformat(),
+                          "last_seen_utc": s.last_seen_utc.isoformat(), "shots": s.shots} for s in status.stations],
+            "sessions": [{"station": s.station_id, "key": s.session_key, "name": s.name,
+                          "created_utc": s.created_utc.isoformat(), "recipe": s.recipe_name, "shots": s.shots}
+                         for s in status.sessions],
+            "verdicts": status.verdicts,
+            "day": {"date": day.day.isoformat(),
+                    "list": [{"sku": e.sku, "name": e.name, "views_expected": e.views_expected, "shots": e.shots,
+                              "passed": e.passed, "state": e.state, "last_verdict": e.last_verdict} for e in day.entries],
+                    "misnamed": [{"station": s.station_id, "session": s.session_key, "sequence": s.sequence,
+                                  "name": s.name, "sku": s.sku, "verdict": s.verdict} for s in day.misnamed]}}
 
 
 def add_hub_serve(hub_commands) -> None:

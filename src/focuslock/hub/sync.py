@@ -66,7 +66,7 @@ class SessionLog(Protocol):
 class HubSync:
     """The thread that empties a session's outbox into the hub."""
 
-    def __init__(self, folder: Path, link: HubLink, station: Station, book: StationBook) -> None:
+    def __init__(self, folder: Path, link: HubLink, station: Station, book: StationBook, *, away: bool = False) -> None:
         self.folder, self.link, self.station, self.book = Path(folder), link, station, book
         self.where = describe_url(link.url)
         self._wake = threading.Event()
@@ -74,7 +74,7 @@ class HubSync:
         self._stop = threading.Event()
         self._outbox: Outbox | None = None
         self._connection: psycopg.Connection | None = None
-        self._away = False
+        self._away = away  # the hub did not answer when the session opened (said then)
         self.sent = 0
         self._thread = threading.Thread(target=self._run, name="focuslock-hub-sync", daemon=True)
 
@@ -178,12 +178,14 @@ def attach_hub(session_log: SessionLog, link: HubLink) -> SkuNumbers:
     one sentence, before anything is shot; a hub that does not answer is synced later."""
     book = StationBook()
     station = station_identity(link.station, book)
+    away = False
     try:
         open_hub(link.url).close()
     except HubUnreachable as error:
+        away = True
         log.warning("%s This station keeps shooting and will send its shots when the hub is back.", error)
     session_log.start_outbox()
-    sync = HubSync(session_log.folder, link, station, book)
+    sync = HubSync(session_log.folder, link, station, book, away=away)
     numbers = SkuNumbers(link.url, station, book)
 
     def stop() -> None:

@@ -36,14 +36,14 @@ def shot_previews(picture_bgr: np.ndarray | None, features: Sequence[FeatureVerd
     picture not decoded (a RAW alone)."""
     if picture_bgr is None or picture_bgr.size == 0:
         return ShotPreviews()
-    box_px = next(((*f.found_px, *features_px[f.feature][2:]) for f in features
-                   if f.found_px is not None and 0 <= f.feature < len(features_px)), None)
+    found = next((f for f in features if f.found_px is not None and 0 <= f.feature < len(features_px)), None)
     height, width = picture_bgr.shape[:2]
     scale = min(1.0, _THUMBNAIL_PX / max(width, height))
     small = cv2.resize(picture_bgr, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
     crop = None
-    if box_px is not None:
-        x0, y0, cw, ch = crop_window((width, height), box_px[:2], box_px[2:])
+    if found is not None and found.found_px is not None:
+        size = features_px[found.feature]
+        x0, y0, cw, ch = crop_window((width, height), found.found_px, (float(size[2]), float(size[3])))
         if cw >= 3 and ch >= 3:
             crop = _jpeg(np.ascontiguousarray(picture_bgr[y0:y0 + ch, x0:x0 + cw]), CROP_BYTES)
     return ShotPreviews(_jpeg(small, THUMBNAIL_BYTES), crop)

@@ -224,7 +224,7 @@ class CaptureLog:
     product code ``sku`` (settable: the window's confirmed code names the next shots)."""
 
     def __init__(self, store: ShotStore, judge: ShotJudge, options: WatchOptions, pattern: NamePattern | None,
-                 sku: str | None = None, numbers: Callable[[str], int] | None = None) -> None:
+                 sku: str | None = None, numbers: Callable[[str], int | None] | None = None) -> None:
         self.store, self.judge, self.options, self.pattern, self.sku = store, judge, options, pattern, sku
         # With a studio's hub: a SKU's next number for {seq} (hub/numbers.py), unique across stations.
         self.numbers = numbers

@@ -1,0 +1,109 @@
+"""Stations shooting into one hub: real ``focuslock watch`` processes (a hot folder stands
+in for a tethered body: no test machine has one), a real PostgreSQL server stopped and
+killed, stations killed with SIGKILL. What must hold: every shot of every station's log
+is on the hub once, whole (its files and feature verdicts), row for row, whatever was
+stopped or killed when."""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import sys
+
+from tests.hub.stations import (
+    hub_count,
+    hub_rows,
+    local_rows,
+    logged_count,
+    pictures,
+    run,
+    session_key,
+    station_env,
+    wait_until,
+    watch_command,
+)
+
+
+def test_two_stations_send_every_shot_once(hub_url, tmp_path):
+    assert run([sys.executable, "-m", "focuslock", "hub", "init", hub_url], station_env(tmp_path / "cfg")).returncode == 0
+    for name in ("A", "B"):
+        pictures(tmp_path / f"hot-{name}", name, 6)
+    processes = [subprocess.Popen(watch_command(tmp_path / f"hot-{name}", tmp_path / f"s-{name}", hub_url, name),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  env=station_env(tmp_path / f"cfg-{name}")) for name in ("A", "B")]
+    for process in processes:  # both at once, into one hub
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+    for name in ("A", "B"):
+        local = local_rows(tmp_path / f"s-{name}")
+        assert len(local) == 6 and {row[2] for row in local} == {"pass", "soft"}
+        assert hub_rows(hub_url, name, session_key(tmp_path / f"s-{name}")) == local
+    # Run again: nothing new is logged, nothing is sent twice.
+    again = run(watch_command(tmp_path / "hot-A", tmp_path / "s-A", hub_url, "A"), station_env(tmp_path / "cfg-A"))
+    assert again.returncode == 0, again.stderr
+    assert hub_count(hub_url) == 12
+
+
+def test_a_station_keeps_shooting_while_the_hub_is_stopped_and_sends_everything_when_it_is_back(
+        postgres_cluster, hub_url, tmp_path):
+    assert run([sys.executable, "-m", "focuslock", "hub", "init", hub_url], station_env(tmp_path / "cfg")).returncode == 0
+    hot, session = tmp_path / "hot", tmp_path / "session"
+    pictures(hot, "IMG", 3)
+    station = subprocess.Popen(watch_command(hot, session, hub_url, "bench", once=False), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=station_env(tmp_path / "cfg"))
+    try:
+        wait_until(lambda: hub_count(hub_url) == 3, "the first three shots on the hub")
+        postgres_cluster.stop()
+        try:
+            pictures(hot, "IMG", 4, start=3)  # shot while the hub is away
+            wait_until(lambda: logged_count(session) == 7, "the station to log the shots taken while the hub is away")
+        finally:
+            postgres_cluster.start()
+        wait_until(lambda: hub_count(hub_url) == 7, "the shots taken while the hub was away, on the hub")
+    finally:
+        station.send_signal(signal.SIGTERM)
+        out, err = station.communicate(timeout=120)
+    assert station.returncode == 0, err
+    assert hub_rows(hub_url, "bench", session_key(session)) == local_rows(session)
+    # Said once when the hub went, once when it came back; never a traceback.
+    assert err.count("went away") == 1 and err.count("is back;") == 1 and "Traceback" not in err, err
+
+
+def test_stations_and_the_hub_killed_at_random_points_lose_nothing_and_send_nothing_twice(
+        postgres_cluster, hub_url, tmp_path):
+    """SIGKILL of the station (``watch --once`` on a folder of 24 pictures) and of the hub's
+    postmaster with its backends, at points drawn from a fixed seed; then one clean run."""
+    assert run([sys.executable, "-m", "focuslock", "hub", "init", hub_url], station_env(tmp_path / "cfg")).returncode == 0
+    hot, session = tmp_path / "hot", tmp_path / "session"
+    shots = 24
+    pictures(hot, "IMG", shots)
+    command = watch_command(hot, session, hub_url, "bench")
+    rng = random.Random(20261207)
+    kills = {"station": 0, "hub": 0}
+    for round_ in range(10):
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   env=station_env(tmp_path / "cfg"))
+        for _ in range(rng.randint(1, 4)):  # let it log (and send) a few shots
+            if not process.stdout.readline():
+                break
+        if round_ % 2:  # the hub crashes mid-sync, then comes back; the station goes on
+            postgres_cluster.kill()
+            kills["hub"] += 1
+            postgres_cluster.start()
+            for _ in range(rng.randint(0, 2)):
+                if not process.stdout.readline():
+                    break
+        process.send_signal(signal.SIGKILL)
+        process.communicate()
+        kills["station"] += process.returncode == -signal.SIGKILL
+        if logged_count(session) == shots:
+            break
+    finished = run(command, station_env(tmp_path / "cfg"))
+    assert finished.returncode == 0, finished.stderr
+    assert kills["station"] >= 2 and kills["hub"] >= 1
+    local = local_rows(session)
+    assert sorted(row[1] for row in local) == [f"IMG_{i:03d}.JPG" for i in range(shots)]
+    # Row by row: every logged shot on the hub, once, whole.
+    assert hub_rows(hub_url, "bench", session_key(session)) == local
+    assert hub_count(hub_url) == shots
