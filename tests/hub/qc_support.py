@@ -6,7 +6,9 @@ batch), its previews made from a real macro picture as a station makes them
 
 from __future__ import annotations
 
+import csv
 import datetime as _dt
+import tempfile
 import time
 from pathlib import Path
 
@@ -15,6 +17,7 @@ import cv2
 from focuslock.hub.connection import connect, migrate
 from focuslock.hub.numbers import register_station
 from focuslock.hub.send import send_batch, send_session
+from focuslock.hub.shotlist import import_shot_list
 from focuslock.hub.station import Station
 from focuslock.session.outbox import OutboxShot, SessionFacts
 from focuslock.session.previews import shot_previews
@@ -36,11 +39,12 @@ def wait_for(predicate, timeout_s: float = 30.0, what: str = "the condition"):
 
 
 def shot_list(url: str, items: list[tuple[str, str]], day: _dt.date | None = None) -> None:
-    """The day's shot list: (SKU, name) pairs, as ``hub import-shotlist`` would leave it."""
-    with connect(url) as connection:
-        connection.cursor().executemany("INSERT INTO shot_list (list_date, sku, name) VALUES (%s, %s, %s)",
-                                        [(day or _dt.date.today(), sku, name) for sku, name in items])
-        connection.commit()
+    """The day's shot list of (SKU, name) pairs, imported from a CSV as ``hub import-shotlist`` does."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "list.csv"
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerows([("sku", "name"), *items])
+        import_shot_list(url, path, day or _dt.date.today())
 
 
 def land_shot(url: str, station_name: str, sequence: int, name: str, sku: str | None, verdict: str,

@@ -112,7 +112,7 @@ def test_the_days_list_has_the_sku_not_shot_the_soft_one_and_the_misnamed_shot(h
     assert status == 200
     day = json.loads(body)
     assert [s["sku"] for s in day["not_shot"]] == ["C3"]
-    assert [(s["sku"], s["verdict"], s["reason"]) for s in day["to_reshoot"]] == [("B2", "soft", "feature 1 is soft")]
+    assert [(s["sku"], s["last_verdict"], s["shots"], s["passed"]) for s in day["to_reshoot"]] == [("B2", "soft", 1, 0)]
     assert sorted((m["name"], m["sku"]) for m in day["misnamed"]) == [("X9_001.jpg", "X9"), ("nameless.jpg", None)]
     assert {s["name"]: (s["sessions"], s["counts"]) for s in day["stations"]} == {
         "north": (1, {"pass": 1, "soft": 1, "drift": 0, "uncertain": 0}),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import json
 import secrets
 from collections.abc import AsyncIterator
@@ -25,11 +26,11 @@ from starlette.types import ASGIApp
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from focuslock.hub.connection import HubError
-from focuslock.hub.daylist import day_list
-from focuslock.hub.shot_cards import Preview, newest_cards, shot_preview
+from focuslock.hub.queries import day_shots, shot_previews
 from focuslock.serve.app import Guard, login, login_form
 from focuslock.serve.auth import Access
 from focuslock.serve.qc_feed import SHOWN, QcFeed
+from focuslock.serve.qc_json import read_day, shot_json
 from focuslock.serve.qc_openapi import qc_openapi_schema
 from focuslock.session.verdict import ShotOutcome
 
@@ -69,7 +70,7 @@ def _away(error: HubError) -> JSONResponse:
 
 async def day(request: Request) -> Response:
     try:
-        found = await anyio.to_thread.run_sync(lambda: _feed(request).reader.read(day_list))
+        found = await anyio.to_thread.run_sync(lambda: _feed(request).reader.read(read_day))
     except HubError as error:
         return _away(error)
     return JSONResponse(found.to_json(), headers={"Cache-Control": "no-store"})
@@ -77,27 +78,30 @@ async def day(request: Request) -> Response:
 
 async def shots(request: Request) -> Response:
     try:
-        cards = await anyio.to_thread.run_sync(lambda: _feed(request).reader.read(lambda c: newest_cards(c, SHOWN)))
+        cards = await anyio.to_thread.run_sync(
+            lambda: _feed(request).reader.read(lambda c: day_shots(c, datetime.date.today())[-SHOWN:][::-1]))
     except HubError as error:
         return _away(error)
-    return JSONResponse({"shots": [c.to_json() for c in cards]}, headers={"Cache-Control": "no-store"})
+    return JSONResponse({"shots": [shot_json(c) for c in cards]}, headers={"Cache-Control": "no-store"})
 
 
-def _preview(which: Preview):
+def _preview(which: str):
     async def endpoint(request: Request) -> Response:
         shot_id = request.path_params["shot_id"]
         if not 0 < shot_id < 2**63:
             return JSONResponse({"error": "No shot has that number."}, status_code=404)
         try:
-            data = await anyio.to_thread.run_sync(lambda: _feed(request).reader.read(lambda c: shot_preview(c, shot_id, which)))
+            thumbnail, crop = await anyio.to_thread.run_sync(
+                lambda: _feed(request).reader.read(lambda c: shot_previews(c, shot_id)))
         except HubError as error:
             return _away(error)
+        data = thumbnail if which == "thumbnail" else crop
         if data is None:
-            return JSONResponse({"error": f"Shot {shot_id} has no {which.value} on the hub."}, status_code=404)
+            return JSONResponse({"error": f"Shot {shot_id} has no {which} on the hub."}, status_code=404)
         return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600",
                                                                 "X-Content-Type-Options": "nosniff"})
 
-    endpoint.__name__ = f"{which.value}_jpeg"
+    endpoint.__name__ = f"{which}_jpeg"
     return endpoint
 
 
@@ -136,8 +140,8 @@ def qc_routes() -> list:
     return [
         Route("/", qc_page), Route("/login", login_form, methods=["GET"]), Route("/login", login, methods=["POST"]),
         Route("/openapi.json", openapi), Route("/api/day", day), Route("/api/shots", shots),
-        Route("/api/shots/{shot_id:int}/thumbnail.jpg", _preview(Preview.THUMBNAIL)),
-        Route("/api/shots/{shot_id:int}/crop.jpg", _preview(Preview.CROP)),
+        Route("/api/shots/{shot_id:int}/thumbnail.jpg", _preview("thumbnail")),
+        Route("/api/shots/{shot_id:int}/crop.jpg", _preview("crop")),
         WebSocketRoute("/api/events", events),
     ]
 

@@ -3,7 +3,7 @@
 A thread of its own holds a connection that ``LISTEN focuslock_shots`` (the hub's trigger,
 ``hub/schema.py``) and sleeps in psycopg's ``notifies()`` until PostgreSQL delivers a
 notification: the database is never polled for shots. Each notification's shot is read by
-its hub id (with the day's list, :func:`focuslock.hub.daylist.day_list`, read again) and
+its hub id (with the day's list, ``hub/queries.py`` ``day_list``, read again) and
 handed to the server's event loop, which sends it to every page's WebSocket.
 
 When the hub goes away (server stopped, crashed, network gone: TCP keepalives notice a
@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from focuslock.hub.connection import HubError, HubUnreachable, describe_url, open_hub
-from focuslock.hub.daylist import DayList, day_list
+from focuslock.hub.queries import HubShot, day_shots, shots_since
 from focuslock.hub.schema import NOTIFY_CHANNEL
-from focuslock.hub.shot_cards import ShotCard, cards_by_id, newest_cards
+from focuslock.serve.qc_json import StudioDay, read_day, shot_json
 
 if TYPE_CHECKING:
     import psycopg
@@ -117,8 +117,8 @@ class QcFeed:
         self._loop: asyncio.AbstractEventLoop | None = None
         # Owned by the event loop's thread:
         self.state = HubState(False, f"Reaching the hub {describe_url(url)}…", _dt.datetime.now(_dt.UTC))
-        self.shots: deque[ShotCard] = deque(maxlen=shown)
-        self.day: DayList | None = None
+        self.shots: deque[HubShot] = deque(maxlen=shown)
+        self.day: StudioDay | None = None
         self._mailboxes: set[asyncio.Queue[str]] = set()
 
     # ------------------------------------------------------------------ the event loop's side
@@ -143,7 +143,7 @@ class QcFeed:
         self._mailboxes.discard(mailbox)
 
     def snapshot_text(self) -> str:
-        return json.dumps({"type": "snapshot", "hub": self.state.to_json(), "shots": [s.to_json() for s in self.shots],
+        return json.dumps({"type": "snapshot", "hub": self.state.to_json(), "shots": [shot_json(s) for s in self.shots],
                            "day": None if self.day is None else self.day.to_json()})
 
     def _send(self, text: str) -> None:
@@ -155,7 +155,7 @@ class QcFeed:
             else:
                 mailbox.put_nowait(text)
 
-    def _up(self, cards: list[ShotCard], day: DayList) -> None:
+    def _up(self, cards: list[HubShot], day: StudioDay) -> None:
         if not self.state.up:
             self.state = HubState(True, f"Live from the hub {describe_url(self.url)}.", _dt.datetime.now(_dt.UTC))
         self.shots.clear()
@@ -163,15 +163,15 @@ class QcFeed:
         self.day = day
         self._send(self.snapshot_text())
 
-    def _landed(self, cards: list[ShotCard], day: DayList) -> None:
+    def _landed(self, cards: list[HubShot], day: StudioDay) -> None:
         shown = {card.id for card in self.shots}
         cards = [card for card in cards if card.id not in shown]  # a shot both in the whole picture and notified
-        new_day = self.day is None or self.day.day != day.day
+        new_day = self.day is None or self.day.listed.day != day.listed.day
         self.day = day
         if not cards and not new_day:
             return
         self.shots.extend(cards)
-        self._send(json.dumps({"type": "shots", "shots": [c.to_json() for c in cards], "day": day.to_json()}))
+        self._send(json.dumps({"type": "shots", "shots": [shot_json(c) for c in cards], "day": day.to_json()}))
 
     def _away(self, message: str) -> None:
         if self.state.up or self.state.message != message:
@@ -229,12 +229,15 @@ class QcFeed:
         return ids
 
 
-def _whole_picture(connection: psycopg.Connection, limit: int, day: _dt.date) -> tuple[list[ShotCard], DayList]:
-    return newest_cards(connection, limit, day), day_list(connection, day)
+def _whole_picture(connection: psycopg.Connection, limit: int, day: _dt.date) -> tuple[list[HubShot], StudioDay]:
+    """The day's newest ``limit`` shots, newest first, and the day."""
+    return day_shots(connection, day)[-limit:][::-1], read_day(connection, day)
 
 
-def _landed_shots(connection: psycopg.Connection, ids: list[int], day: _dt.date) -> tuple[list[ShotCard], DayList]:
-    return cards_by_id(connection, ids), day_list(connection, day)
+def _landed_shots(connection: psycopg.Connection, ids: list[int], day: _dt.date) -> tuple[list[HubShot], StudioDay]:
+    """The shots notified (and any other committed since the first of them: the page keeps each once), and the day."""
+    landed = shots_since(connection, min(ids) - 1, MOST_AT_ONCE) if ids else []
+    return landed, read_day(connection, day)
 
 
 def _shot_id(payload: str) -> list[int]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from focuslock import __version__
+from focuslock.hub.queries import DONE, NOT_SHARP, NOT_SHOT, SHORT
 from focuslock.serve.openapi import _ERROR, _REFUSALS, _answer, _get
 from focuslock.session.verdict import ShotOutcome
 
@@ -20,18 +21,18 @@ _SHOT = {"type": "object", "required": ["id", "station", "name", "verdict"], "pr
     "id": {"type": "integer"}, "station_id": {"type": "string"}, "station": {"type": "string"},
     "session_key": {"type": "string"}, "session": {"type": "string"}, "sequence": {"type": "integer"},
     "logged_utc": {"type": "string", "format": "date-time"}, "name": {"type": "string"}, "sku": _TEXT_OR_NULL,
-    "view": _TEXT_OR_NULL, "verdict": _VERDICT, "reason": _TEXT_OR_NULL, "worst_coc_share": {"type": ["number", "null"]},
+    "verdict": _VERDICT, "reason": _TEXT_OR_NULL, "worst_coc_share": {"type": ["number", "null"]},
     "thumbnail": {"type": "boolean"}, "crop": {"type": "boolean"}}}
-_LISTED = {"sku": {"type": "string"}, "name": {"type": "string"}, "views_expected": {"type": "integer"}}
+_ENTRY = {"type": "object", "properties": {
+    "sku": {"type": "string"}, "name": {"type": "string"}, "views_expected": {"type": "integer"},
+    "shots": {"type": "integer"}, "passed": {"type": "integer"},
+    "state": {"type": "string", "enum": [NOT_SHOT, NOT_SHARP, SHORT, DONE]},
+    "last_verdict": {"type": ["string", "null"]}}}
 _DAY = {"type": "object", "required": ["day", "has_list", "not_shot", "to_reshoot", "misnamed", "stations"], "properties": {
     "day": {"type": "string", "format": "date"}, "has_list": {"type": "boolean"}, "listed": {"type": "integer"},
-    "counts": _COUNTS,
-    "not_shot": {"type": "array", "items": {"type": "object", "properties": _LISTED}},
-    "to_reshoot": {"type": "array", "items": {"type": "object", "properties": {
-        **_LISTED, "shots": {"type": "integer"}, "verdict": _VERDICT, "reason": _TEXT_OR_NULL, "shot_id": {"type": "integer"}}}},
-    "misnamed": {"type": "array", "items": {"type": "object", "properties": {
-        "shot_id": {"type": "integer"}, "station": {"type": "string"}, "name": {"type": "string"}, "sku": _TEXT_OR_NULL,
-        "verdict": _VERDICT}}},
+    "counts": _COUNTS, "not_shot": {"type": "array", "items": _ENTRY}, "to_reshoot": {"type": "array", "items": _ENTRY},
+    "short_of_views": {"type": "array", "items": _ENTRY},
+    "misnamed": {"type": "array", "items": {"$ref": "#/components/schemas/Shot"}, "maxItems": 200},
     "misnamed_count": {"type": "integer"},
     "stations": {"type": "array", "items": {"type": "object", "properties": {
         "station": {"type": "string"}, "name": {"type": "string"}, "sessions": {"type": "integer"},
