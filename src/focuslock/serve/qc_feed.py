@@ -7,7 +7,8 @@ its hub id (with the day's list, ``hub/queries.py`` ``day_list``, read again) an
 handed to the server's event loop, which sends it to every page's WebSocket.
 
 When the hub goes away (server stopped, crashed, network gone: TCP keepalives notice a
-silent one) every page is told at once, with the time it went; the feed tries again (1 s,
+silent one: ``hub/connection.py`` opens every connection with TCP keepalives and a user
+timeout) every page is told at once, with the time it went and the first reason; the feed tries again (1 s,
 doubling to 15 s) and, back, sends each page the whole picture again (shots may have
 landed meanwhile): a page never shows as live what it no longer hears.
 
@@ -46,9 +47,6 @@ MAILBOX = 256  # messages waiting for one page before it is given the whole pict
 WAKE_S = 1.0  # the feed's thread looks at its stop flag (and the date) this often; the hub is not asked
 BACKOFF_S = (1.0, 15.0)
 MOST_AT_ONCE = 500  # notifications read before the shots are fetched
-# libpq's TCP keepalives on the listening connection: a hub whose network went silent is
-# noticed in about 20 s (a stopped or crashed server closes the connection at once).
-_KEEPALIVES = "keepalives=1&keepalives_idle=10&keepalives_interval=3&keepalives_count=3"
 
 
 def _first_line(error: BaseException) -> str:
@@ -111,7 +109,6 @@ class QcFeed:
     def __init__(self, url: str, shown: int = SHOWN) -> None:
         self.url = url
         self.reader = HubReader(url)
-        self._listen_url = url + ("&" if "?" in url else "?") + _KEEPALIVES
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -120,6 +117,7 @@ class QcFeed:
         self.shots: deque[HubShot] = deque(maxlen=shown)
         self.day: StudioDay | None = None
         self._mailboxes: set[asyncio.Queue[str]] = set()
+        self._away_said = False
 
     # ------------------------------------------------------------------ the event loop's side
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -156,6 +154,7 @@ class QcFeed:
                 mailbox.put_nowait(text)
 
     def _up(self, cards: list[HubShot], day: StudioDay) -> None:
+        self._away_said = False
         if not self.state.up:
             self.state = HubState(True, f"Live from the hub {describe_url(self.url)}.", _dt.datetime.now(_dt.UTC))
         self.shots.clear()
@@ -174,9 +173,11 @@ class QcFeed:
         self._send(json.dumps({"type": "shots", "shots": [shot_json(c) for c in cards], "day": day.to_json()}))
 
     def _away(self, message: str) -> None:
-        if self.state.up or self.state.message != message:
-            self.state = HubState(False, message, self.state.since if not self.state.up else _dt.datetime.now(_dt.UTC))
-            self._send(json.dumps({"type": "hub", "hub": self.state.to_json()}))
+        if self._away_said and not self.state.up:
+            return  # the first reason stands until the hub is back (tries that fail again say nothing new)
+        self._away_said = True
+        self.state = HubState(False, message, self.state.since if not self.state.up else _dt.datetime.now(_dt.UTC))
+        self._send(json.dumps({"type": "hub", "hub": self.state.to_json()}))
 
     def _call(self, function: Callable[..., None], *args: object) -> None:
         if self._loop is not None and not self._loop.is_closed():
@@ -190,7 +191,7 @@ class QcFeed:
         while not self._stop.is_set():
             listening = None
             try:
-                listening = open_hub(self._listen_url, autocommit=True, timeout_s=5)
+                listening = open_hub(self.url, autocommit=True, timeout_s=5)
                 listening.execute(f"LISTEN {NOTIFY_CHANNEL}")
                 # Read after LISTEN: a shot that lands meanwhile is in the picture or notified (or both).
                 day = _dt.date.today()
