@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -114,7 +114,7 @@ def start_server(camera: Camera | Callable[[], Camera], *, host: str = "127.0.0.
     return RunningServer(url, sock.getsockname()[1], token_path, live, server, thread, context)
 
 
-def run_app(app: ASGIApp, sock: socket.socket, host: str, port: int, *, lifespan: str,
+def run_app(app: ASGIApp, sock: socket.socket, host: str, port: int, *, lifespan: Literal["on", "off"],
             name: str) -> tuple[uvicorn.Server, threading.Thread, str]:
     """``app`` on uvicorn on the bound ``sock``, on a thread called ``name``, once it
     answers: the server, its thread and its URL (``lifespan`` "on" runs the app's)."""
