@@ -75,3 +75,6 @@ def test_the_page_says_the_hub_is_away_and_is_live_again_when_it_is_back(qc, tmp
         assert not page.evaluate("document.body.classList.contains('stale')")
         land_shot(hub, "Station 1", 2, "B2040_001.jpg", "B2040", "pass")
         assert page.wait_until(f"({_LATEST}).includes('B2040_001.jpg')")
+        running.stop()  # the QC server itself gone: the page does not stay "live" either
+        assert page.wait_until(f"{_STATE} === 'QC SERVER AWAY'")
+        assert page.evaluate("document.body.classList.contains('stale')")

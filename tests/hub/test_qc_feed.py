@@ -184,3 +184,23 @@ def test_the_command_refuses_a_hub_never_initialised_in_one_sentence(postgres_cl
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "hub init" in result.stderr + result.stdout
+
+
+def test_a_hub_away_when_the_server_starts_is_said_and_nothing_is_shown_as_live(hub, postgres_cluster):
+    postgres_cluster.stop()
+    try:
+        running = start_qc_server(hub, port=0)
+        try:
+            with _socket(running) as socket:
+                first = json.loads(socket.recv(timeout=30))
+                assert first["type"] == "snapshot" and first["hub"]["up"] is False and first["shots"] == []
+                if "cannot be reached" not in first["hub"]["message"]:
+                    assert "cannot be reached" in _next(socket, "hub")["hub"]["message"]
+                assert _get(running.url + "api/day")[0] == 503
+                postgres_cluster.start()
+                assert _live_snapshot(socket)["hub"]["up"] is True
+        finally:
+            running.stop()
+    finally:
+        if not postgres_cluster.is_running():
+            postgres_cluster.start()
