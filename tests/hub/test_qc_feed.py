@@ -122,6 +122,12 @@ def test_the_days_list_has_the_sku_not_shot_the_soft_one_and_the_misnamed_shot(h
     assert json.loads(_get(qc.url + "api/day")[2])["to_reshoot"] == []
 
 
+def test_a_long_list_is_sent_in_part_and_counted_whole(hub, qc):
+    shot_list(hub, [(f"P{n:04d}", f"product {n}") for n in range(305)])
+    day = json.loads(_get(qc.url + "api/day")[2])
+    assert len(day["not_shot"]) == 300 and day["sizes"]["not_shot"] == 305 and day["listed"] == 305
+
+
 def test_without_a_shot_list_nothing_is_called_misnamed_or_not_shot(hub, qc):
     land_shot(hub, "north", 1, "A1_001.jpg", "A1", "pass")
     day = json.loads(_get(qc.url + "api/day")[2])

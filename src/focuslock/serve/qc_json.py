@@ -15,9 +15,11 @@ from focuslock.session.verdict import ShotOutcome
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["MISNAMED_SHOWN", "StudioDay", "read_day", "shot_json"]
+__all__ = ["LIST_SHOWN", "MISNAMED_SHOWN", "StudioDay", "read_day", "shot_json"]
 
-# At most this many misnamed shots are listed (all are counted).
+# At most this many entries of each of the day's lists are sent (all are counted): a list of
+# thousands of SKUs is not sent to every page at every shot.
+LIST_SHOWN = 300
 MISNAMED_SHOWN = 200
 
 
@@ -30,13 +32,13 @@ class StudioDay:
 
     def to_json(self) -> dict:
         counts = {v.value: sum(s.counts.get(v, 0) for s in self.stations) for v in ShotOutcome}
+        lists = {"not_shot": self.listed.having(NOT_SHOT), "to_reshoot": self.listed.having(NOT_SHARP),
+                 "short_of_views": self.listed.having(SHORT)}
         return {"day": self.listed.day.isoformat(), "has_list": bool(self.listed.entries),
                 "listed": len(self.listed.entries), "counts": counts,
-                "not_shot": [_entry(e) for e in self.listed.having(NOT_SHOT)],
-                "to_reshoot": [_entry(e) for e in self.listed.having(NOT_SHARP)],
-                "short_of_views": [_entry(e) for e in self.listed.having(SHORT)],
+                **{name: [_entry(e) for e in entries[:LIST_SHOWN]] for name, entries in lists.items()},
                 "misnamed": [shot_json(s) for s in self.listed.misnamed[-MISNAMED_SHOWN:][::-1]],
-                "misnamed_count": len(self.listed.misnamed),
+                "sizes": {name: len(entries) for name, entries in lists.items()} | {"misnamed": len(self.listed.misnamed)},
                 "stations": [_station(s) for s in self.stations]}
 
 

@@ -30,10 +30,12 @@ _ENTRY = {"type": "object", "properties": {
     "last_verdict": {"type": ["string", "null"]}}}
 _DAY = {"type": "object", "required": ["day", "has_list", "not_shot", "to_reshoot", "misnamed", "stations"], "properties": {
     "day": {"type": "string", "format": "date"}, "has_list": {"type": "boolean"}, "listed": {"type": "integer"},
-    "counts": _COUNTS, "not_shot": {"type": "array", "items": _ENTRY}, "to_reshoot": {"type": "array", "items": _ENTRY},
-    "short_of_views": {"type": "array", "items": _ENTRY},
+    "counts": _COUNTS, "not_shot": {"type": "array", "items": _ENTRY, "maxItems": 300},
+    "to_reshoot": {"type": "array", "items": _ENTRY, "maxItems": 300},
+    "short_of_views": {"type": "array", "items": _ENTRY, "maxItems": 300},
     "misnamed": {"type": "array", "items": {"$ref": "#/components/schemas/Shot"}, "maxItems": 200},
-    "misnamed_count": {"type": "integer"},
+    "sizes": {"type": "object", "description": "each list's whole length (the lists hold at most 300, misnamed 200)",
+              "properties": {k: {"type": "integer"} for k in ("not_shot", "to_reshoot", "short_of_views", "misnamed")}},
     "stations": {"type": "array", "items": {"type": "object", "properties": {
         "station": {"type": "string"}, "name": {"type": "string"}, "sessions": {"type": "integer"},
         "shots": {"type": "integer"}, "counts": _COUNTS, "last_shot_utc": _TEXT_OR_NULL}}}}}
