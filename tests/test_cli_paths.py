@@ -368,6 +368,9 @@ ROLES = [
          lambda p, w, o: ["mark", "list", "--marks", p]),
     Role("mark-drive--marks", "/", DIR_OUT + ("marks-fifo.json", "marks-text.json"),
          lambda p, w, o: ["mark", "drive", "--steps", "1", "--source", "sim", "--marks", p], writes_into=True),
+    # The shot list is read (and refused) before the hub is reached; this hub is never there.
+    Role("hub-import-shotlist-FILE", ".csv", FILE_IN,
+         lambda p, w, o: ["hub", "import-shotlist", "postgresql://nobody@127.0.0.1:9/nowhere", p]),
     # (an empty file is an empty TOML file: the record is added to it)
     Role("calibrate--out", ".toml", FILE_OUT + ("text", "dev-zero"),
          lambda p, w, o: ["calibrate", "focus-steps", "--out", p]),

@@ -107,3 +107,53 @@ def test_stations_and_the_hub_killed_at_random_points_lose_nothing_and_send_noth
     # Row by row: every logged shot on the hub, once, whole.
     assert hub_rows(hub_url, "bench", session_key(session)) == local
     assert hub_count(hub_url) == shots
+
+
+def test_a_hub_without_focuslock_s_schema_is_refused_before_anything_is_shot(hub_url, tmp_path):
+    pictures(tmp_path / "hot", "IMG", 2)
+    station = run(watch_command(tmp_path / "hot", tmp_path / "session", hub_url, "bench"), station_env(tmp_path / "cfg"))
+    assert station.returncode == 1
+    assert "has no focuslock schema yet; run focuslock hub init" in station.stderr and "Traceback" not in station.stderr
+    assert station.stderr.count("\n") == 1
+    assert not (tmp_path / "session").exists()  # nothing was judged nor logged
+
+
+def test_a_session_shot_without_a_hub_sends_its_earlier_shots_when_it_is_given_one(hub_url, tmp_path):
+    """A station that started the day offline (no --hub): the same session opened later
+    with --hub puts every earlier shot in the outbox and sends it."""
+    assert run([sys.executable, "-m", "focuslock", "hub", "init", hub_url], station_env(tmp_path / "cfg")).returncode == 0
+    hot, session = tmp_path / "hot", tmp_path / "session"
+    pictures(hot, "IMG", 4)
+    without = [arg for arg in watch_command(hot, session, hub_url, "bench")]
+    without = without[:without.index("--hub")] + without[without.index("--station") + 2:]
+    assert run(without, station_env(tmp_path / "cfg")).returncode == 0
+    assert hub_count(hub_url) == 0 and logged_count(session) == 4
+    pictures(hot, "IMG", 2, start=4)
+    assert run(watch_command(hot, session, hub_url, "bench"), station_env(tmp_path / "cfg")).returncode == 0
+    assert hub_rows(hub_url, "bench", session_key(session)) == local_rows(session) and hub_count(hub_url) == 6
+
+
+def test_a_log_edited_outside_focuslock_still_reaches_the_hub_as_what_it_is(hub_url, tmp_path):
+    """A NUL in a name (PostgreSQL refuses NUL in text) and a verdict focuslock never writes:
+    sent as U+FFFD and as UNCERTAIN with the reason, never blocking the shots after them."""
+    import sqlite3
+
+    assert run([sys.executable, "-m", "focuslock", "hub", "init", hub_url], station_env(tmp_path / "cfg")).returncode == 0
+    hot, session = tmp_path / "hot", tmp_path / "session"
+    pictures(hot, "IMG", 3)
+    without = watch_command(hot, session, hub_url, "bench")
+    without = without[:without.index("--hub")] + without[without.index("--station") + 2:]
+    assert run(without, station_env(tmp_path / "cfg")).returncode == 0
+    database = sqlite3.connect(session / "focuslock-session.sqlite")
+    database.execute("PRAGMA ignore_check_constraints = ON")
+    database.execute("UPDATE shots SET name = 'IMG' || char(0) || 'edited', verdict = 'great' WHERE sequence = 1")
+    database.commit()
+    database.close()
+    station = run(watch_command(hot, session, hub_url, "bench"), station_env(tmp_path / "cfg"))
+    assert station.returncode == 0, station.stderr
+    import psycopg
+
+    with psycopg.connect(hub_url) as connection:
+        rows = connection.execute("SELECT sequence, name, verdict, reason FROM shots ORDER BY sequence").fetchall()
+    assert [r[0] for r in rows] == [1, 2, 3]
+    assert rows[0][1] == "IMG\ufffdedited" and rows[0][2] == "uncertain" and "'great'" in rows[0][3]

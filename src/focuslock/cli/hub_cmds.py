@@ -87,6 +87,11 @@ def _status(args: argparse.Namespace) -> int:
     for station in status.stations:
         print(shown(f"  station {station.number} {station.name}: {station.shots} shots, last seen "
                     f"{station.last_seen_utc:%Y-%m-%d %H:%M:%S %Z}"))
+    names = {station.id: station.name for station in status.stations}
+    for session in status.sessions:
+        recipe = f", recipe {session.recipe_name}" if session.recipe_name else ""
+        print(shown(f"  session {session.name} on {names.get(session.station_id, session.station_id)}: "
+                    f"{session.shots} shots{recipe}, started {session.created_utc:%Y-%m-%d %H:%M}"))
     listed = status.day
     print(f"the list of {day.isoformat()}: {len(listed.entries)} products")
     for state, words in ((NOT_SHOT, "not shot"), (NOT_SHARP, "shot but SOFT or UNCERTAIN"), (SHORT, "short of views")):

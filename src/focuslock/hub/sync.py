@@ -74,6 +74,7 @@ class HubSync:
         self._stop = threading.Event()
         self._outbox: Outbox | None = None
         self._connection: psycopg.Connection | None = None
+        self._number: int | None = None  # the station's number, registered once per connection
         self._away = away  # the hub did not answer when the session opened (said then)
         self.sent = 0
         self._thread = threading.Thread(target=self._run, name="focuslock-hub-sync", daemon=True)
@@ -143,7 +144,9 @@ class HubSync:
         try:
             connection = self._hub()
             with connection.transaction():
-                number = register_station(connection, self.station)
+                if self._number is None:
+                    self._number = register_station(connection, self.station)
+                number = self._number
                 facts = self._outbox.facts()
                 send_session(connection, self.station, facts)
                 new = send_batch(connection, self.station, number, facts.key, batch)
@@ -166,7 +169,7 @@ class HubSync:
         return self._connection
 
     def _drop_connection(self) -> None:
-        connection, self._connection = self._connection, None
+        connection, self._connection, self._number = self._connection, None, None
         if connection is not None:
             connection.close()
 

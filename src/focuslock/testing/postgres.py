@@ -154,7 +154,14 @@ class PostgresCluster:
 
     def __enter__(self) -> PostgresCluster:
         try:
-            self.start()
+            for attempt in range(3):
+                try:
+                    self.start()
+                    break
+                except RuntimeError as error:  # the free port was taken meanwhile (another worker): another one
+                    if attempt == 2 or "in use" not in str(error):
+                        raise
+                    self.port = _free_port()
         except BaseException:
             self.close()
             raise
