@@ -5,6 +5,7 @@ started again, the previews, the OpenAPI schema and the command itself."""
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import os
 import signal
@@ -18,9 +19,15 @@ from openapi_spec_validator import validate
 from starlette.routing import Route, WebSocketRoute
 from websockets.sync.client import connect
 
+from focuslock.hub.connection import connect as connect_hub
 from focuslock.hub.connection import migrate
+from focuslock.hub.numbers import register_station
+from focuslock.hub.send import send_batch, send_session
+from focuslock.hub.station import Station
 from focuslock.serve.qc_app import qc_routes
 from focuslock.serve.qc_server import start_qc_server
+from focuslock.session.outbox import OutboxShot, SessionFacts
+from focuslock.session.records import LoggedShot, ShotPreviews, ShotRecord
 from tests.hub.qc_support import land_shot, shot_list, wait_for
 
 
@@ -100,6 +107,31 @@ def test_a_resent_batch_adds_no_second_shot_to_the_page(hub, qc):
         landed = _next(socket, "shots")
     assert [s["name"] for s in landed["shots"]] == ["A1_002.jpg"]
     assert landed["day"]["counts"]["pass"] == 2
+
+
+def test_a_shot_whose_batch_commits_after_later_shots_still_reaches_the_page(hub, qc):
+    """A station's batch holds the lower hub id but commits last (another station's shots
+    committed meanwhile): the page gets it all the same."""
+    land_shot(hub, "north", 1, "A1_001.jpg", "A1", "pass")
+    now = _dt.datetime.now(_dt.UTC).isoformat()
+    slow = connect_hub(hub)
+    try:
+        with _socket(qc) as socket:
+            _until_shown(socket, "A1_001.jpg")
+            station, shot = Station("id-slow", "slow"), ShotRecord(name="SLOW_001.jpg", files=(), verdict="pass")
+            number = register_station(slow, station)  # once per connection, as the sync does
+            send_session(slow, station, SessionFacts("late", "late", now, {}))
+            slow.commit()
+            send_batch(slow, station, number, "late", [OutboxShot(LoggedShot(0, 1, now, shot), ShotPreviews())])  # open
+            for n in range(2, 5):
+                land_shot(hub, "north", n, f"A1_00{n}.jpg", "A1", "pass")
+            _until_shown(socket, "A1_004.jpg")
+            slow.commit()
+            _until_shown(socket, "SLOW_001.jpg")
+    finally:
+        slow.close()
+    shots = json.loads(_get(qc.url + "api/shots")[2])["shots"]
+    assert sorted(s["name"] for s in shots) == ["A1_001.jpg", "A1_002.jpg", "A1_003.jpg", "A1_004.jpg", "SLOW_001.jpg"]
 
 
 def test_the_days_list_has_the_sku_not_shot_the_soft_one_and_the_misnamed_shot(hub, qc):

@@ -236,8 +236,17 @@ def _whole_picture(connection: psycopg.Connection, limit: int, day: _dt.date) ->
 
 
 def _landed_shots(connection: psycopg.Connection, ids: list[int], day: _dt.date) -> tuple[list[HubShot], StudioDay]:
-    """The shots notified (and any other committed since the first of them: the page keeps each once), and the day."""
-    landed = shots_since(connection, min(ids) - 1, MOST_AT_ONCE) if ids else []
+    """The shots notified (and any other committed among them: the page keeps each once), and the day.
+    Read from the lowest id notified up to every one of them (a batch may commit after higher ids)."""
+    landed: list[HubShot] = []
+    wanted, after = set(ids), min(ids, default=0) - 1
+    while wanted:
+        rows = shots_since(connection, after, MOST_AT_ONCE)
+        if not rows:
+            break  # an id no longer there (not one focuslock deletes)
+        landed += rows
+        wanted -= {row.id for row in rows}
+        after = rows[-1].id
     return landed, read_day(connection, day)
 
 
