@@ -53,6 +53,12 @@ def test_the_page_shows_a_shot_as_it_lands_with_its_previews_and_names_as_text(q
         assert page.evaluate("document.querySelectorAll('#shots .card').length") == 1  # the earlier shot, smaller
         assert page.evaluate("document.getElementById('n-reshoot').textContent") == "1"
         assert page.evaluate("document.getElementById('n-not-shot').textContent") == "1"
+        # A tap on an earlier shot's card shows it large with its crop, until "Back to the latest".
+        page.evaluate("document.querySelector('#shots .card').click()")
+        assert page.wait_until(f"({_LATEST}).includes('A1001_001.jpg')")
+        assert page.evaluate("document.getElementById('big-title').textContent") == "Shot chosen"
+        page.evaluate("document.getElementById('follow').click()")
+        assert page.wait_until(f"({_LATEST}).includes({HOSTILE!r})")
     assert before.shape == after.shape
     difference = np.abs(before.astype(np.int16) - after.astype(np.int16)).max(axis=2) > 40
     assert difference.mean() > 0.05  # the latest shot, its crop and the lists changed on the page
