@@ -157,3 +157,19 @@ def test_a_log_edited_outside_focuslock_still_reaches_the_hub_as_what_it_is(hub_
         rows = connection.execute("SELECT sequence, name, verdict, reason FROM shots ORDER BY sequence").fetchall()
     assert [r[0] for r in rows] == [1, 2, 3]
     assert rows[0][1] == "IMG\ufffdedited" and rows[0][2] == "uncertain" and "'great'" in rows[0][3]
+
+
+def test_a_station_without_a_name_keeps_one_id_in_its_config_folder(hub_url, tmp_path):
+    assert run([sys.executable, "-m", "focuslock", "hub", "init", hub_url], station_env(tmp_path / "cfg")).returncode == 0
+    for run_number, config in enumerate(("cfg-1", "cfg-1", "cfg-2")):
+        hot = tmp_path / f"hot-{run_number}"
+        pictures(hot, f"R{run_number}", 1)
+        command = watch_command(hot, tmp_path / f"session-{run_number}", hub_url, "unused")
+        command = command[:command.index("--station")] + command[command.index("--station") + 2:]
+        assert run(command, station_env(tmp_path / config)).returncode == 0
+    import psycopg
+
+    with psycopg.connect(hub_url) as connection:
+        stations = connection.execute("SELECT st.number, COUNT(s.*) FROM stations st JOIN shots s ON s.station_id = st.id "
+                                      "GROUP BY st.number ORDER BY st.number").fetchall()
+    assert stations == [(1, 2), (2, 1)]  # one machine's config folder, one station; another folder, another
