@@ -3,8 +3,10 @@
 A thread of its own holds a connection that ``LISTEN focuslock_shots`` (the hub's trigger,
 ``hub/schema.py``) and sleeps in psycopg's ``notifies()`` until PostgreSQL delivers a
 notification: the database is never polled for shots. Each notification's shot is read by
-its hub id (with the day's list, ``hub/queries.py`` ``day_list``, read again) and
-handed to the server's event loop, which sends it to every page's WebSocket.
+its hub id and handed to the server's event loop, which sends it to every page's
+WebSocket; then the day's list (``hub/queries.py`` ``day_list``) is read again and sent
+after it (on a busy day it takes longer to read: notifications that come meanwhile are
+taken together next time).
 
 When the hub goes away (server stopped, crashed, network gone: TCP keepalives notice a
 silent one: ``hub/connection.py`` opens every connection with TCP keepalives and a user
@@ -162,15 +164,16 @@ class QcFeed:
         self.day = day
         self._send(self.snapshot_text())
 
-    def _landed(self, cards: list[HubShot], day: StudioDay) -> None:
+    def _landed(self, cards: list[HubShot]) -> None:
         shown = {card.id for card in self.shots}
         cards = [card for card in cards if card.id not in shown]  # a shot both in the whole picture and notified
-        new_day = self.day is None or self.day.listed.day != day.listed.day
+        if cards:
+            self.shots.extend(cards)
+            self._send(json.dumps({"type": "shots", "shots": [shot_json(c) for c in cards]}))
+
+    def _new_day(self, day: StudioDay) -> None:
         self.day = day
-        if not cards and not new_day:
-            return
-        self.shots.extend(cards)
-        self._send(json.dumps({"type": "shots", "shots": [shot_json(c) for c in cards], "day": day.to_json()}))
+        self._send(json.dumps({"type": "day", "day": day.to_json()}))
 
     def _away(self, message: str) -> None:
         if self._away_said and not self.state.up:
@@ -201,10 +204,11 @@ class QcFeed:
                 wait = BACKOFF_S[0]
                 while not self._stop.is_set():
                     ids = self._landed_ids(listening)
+                    if ids:  # the shots first: the day's list takes longer to read on a busy day
+                        self._call(self._landed, self.reader.read(functools.partial(_landed_shots, ids=ids)))
                     if ids or _dt.date.today() != day:
                         day = _dt.date.today()
-                        landed, days = self.reader.read(functools.partial(_landed_shots, ids=ids, day=day))
-                        self._call(self._landed, landed, days)
+                        self._call(self._new_day, self.reader.read(functools.partial(read_day, day=day)))
             except (HubError, psycopg.Error) as error:
                 message = str(error) if isinstance(error, HubError) else \
                     f"The hub {describe_url(self.url)} went away ({_first_line(error)})."
@@ -235,8 +239,8 @@ def _whole_picture(connection: psycopg.Connection, limit: int, day: _dt.date) ->
     return day_shots(connection, day)[-limit:][::-1], read_day(connection, day)
 
 
-def _landed_shots(connection: psycopg.Connection, ids: list[int], day: _dt.date) -> tuple[list[HubShot], StudioDay]:
-    """The shots notified (and any other committed among them: the page keeps each once), and the day.
+def _landed_shots(connection: psycopg.Connection, ids: list[int]) -> list[HubShot]:
+    """The shots notified (and any other committed among them: the page keeps each once).
     Read from the lowest id notified up to every one of them (a batch may commit after higher ids)."""
     landed: list[HubShot] = []
     wanted, after = set(ids), min(ids, default=0) - 1
@@ -247,7 +251,7 @@ def _landed_shots(connection: psycopg.Connection, ids: list[int], day: _dt.date)
         landed += rows
         wanted -= {row.id for row in rows}
         after = rows[-1].id
-    return landed, read_day(connection, day)
+    return landed
 
 
 def _shot_id(payload: str) -> list[int]:

@@ -77,7 +77,7 @@ def qc_openapi_schema() -> dict[str, Any]:
         "/api/shots/{shot_id}/thumbnail.jpg": _preview("thumbnail", "thumbnail"),
         "/api/shots/{shot_id}/crop.jpg": _preview("first feature at 100 %", "crop"),
         "/api/events": _get("WebSocket: a `snapshot` (hub state, newest shots, the day) first and whenever the hub comes "
-                            "back, `shots` as they land (with the day again), `hub` when the hub goes away, `ping` "
+                            "back, `shots` as they land, then `day` (the day's list read again), `hub` when the hub goes away, `ping` "
                             "when nothing happened for 15 s.", _answer("Switching protocols (WebSocket)."), "events"),
     }
     return {
