@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
 __all__ = ["StationDay", "station_days"]
 
+# ``logged_utc::date = day`` in the hub server's time zone, as a range the index on logged_utc serves.
+_ON_DAY = "logged_utc >= %s::date::timestamptz AND logged_utc < (%s::date + 1)::timestamptz"
+
 
 @dataclass(frozen=True)
 class StationDay:
@@ -36,11 +39,11 @@ def station_days(connection: psycopg.Connection, day: _dt.date) -> tuple[Station
     """Every station the hub knows (an idle one with zeros), by name, with its shots of ``day`` per verdict."""
     counts: dict[str, dict[ShotOutcome, int]] = {}
     for station_id, verdict, count in connection.execute(
-            "SELECT station_id, verdict, count(*) FROM shots WHERE logged_utc::date = %s GROUP BY station_id, verdict",
-            (day,)).fetchall():
+            f"SELECT station_id, verdict, count(*) FROM shots WHERE {_ON_DAY} GROUP BY station_id, verdict",
+            (day, day)).fetchall():
         counts.setdefault(str(station_id), {})[ShotOutcome(verdict)] = int(count)
     return tuple(StationDay(str(station_id), str(name), int(sessions), counts.get(str(station_id), {}), last)
                  for station_id, name, sessions, last in connection.execute(
                      "SELECT st.id, st.name, count(DISTINCT s.session_key), max(s.logged_utc) FROM stations st "
-                     "LEFT JOIN shots s ON s.station_id = st.id AND s.logged_utc::date = %s "
-                     "GROUP BY st.id, st.name ORDER BY st.name, st.id", (day,)).fetchall())
+                     f"LEFT JOIN shots s ON s.station_id = st.id AND {_ON_DAY.replace('logged_utc', 's.logged_utc')} "
+                     "GROUP BY st.id, st.name ORDER BY st.name, st.id", (day, day)).fetchall())
