@@ -1,25 +1,27 @@
 """``focuslock hub``: the studio's hub on PostgreSQL — ``init`` (create or migrate its
-schema), ``import-shotlist`` (the day's list from a CSV) and ``status`` (stations,
-sessions, verdicts and the day's list). docs/HUB.md has the schema."""
+schema), ``import-shotlist`` (the day's list from a CSV), ``status`` (stations,
+sessions, verdicts and the day's list) and ``serve`` (the studio's QC page, live).
+docs/HUB.md has the schema and the page's routes."""
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import threading
 from pathlib import Path
 
-from focuslock.cli.common import EXIT_OK, print_json
+from focuslock.cli.common import EXIT_OK, UserError, print_json
 
-__all__ = ["add_hub"]
+__all__ = ["add_hub", "add_hub_serve"]
 
 URL_HELP = "the hub's PostgreSQL URL, postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
 
 
 def add_hub(commands) -> None:
-    """Add ``hub init|import-shotlist|status`` to the sub-commands ``commands``."""
+    """Add ``hub init|import-shotlist|status|serve`` to the sub-commands ``commands``."""
     hub = commands.add_parser("hub", help="the studio's hub on PostgreSQL: set it up, give it the day's shot list, "
                                           "see every station's shots")
-    hub_commands = hub.add_subparsers(dest="hub_command", required=True, metavar="init|import-shotlist|status")
+    hub_commands = hub.add_subparsers(dest="hub_command", required=True, metavar="init|import-shotlist|status|serve")
     init = hub_commands.add_parser("init", help="create the hub's tables in a PostgreSQL database, or bring them up to date")
     init.add_argument("url", help=URL_HELP)
     init.set_defaults(run=_init)
@@ -33,6 +35,7 @@ def add_hub(commands) -> None:
     status.add_argument("--date", type=_day, help="the day whose list is checked, YYYY-MM-DD (default: today)")
     status.add_argument("--json", action="store_true", help="one JSON object, for scripts and checks")
     status.set_defaults(run=_status)
+    add_hub_serve(hub_commands)
 
 
 def _day(text: str) -> datetime.date:
@@ -113,3 +116,47 @@ def _as_json(status) -> dict:
                               "passed": e.passed, "state": e.state, "last_verdict": e.last_verdict} for e in day.entries],
                     "misnamed": [{"station": s.station_id, "session": s.session_key, "sequence": s.sequence,
                                   "name": s.name, "sku": s.sku, "verdict": s.verdict} for s in day.misnamed]}}
+
+
+def add_hub_serve(hub_commands) -> None:
+    """Add ``hub serve`` (the QC page) to ``hub``'s sub-commands."""
+    serve = hub_commands.add_parser("serve", help="the studio's QC page, live: every station's shots as they land, "
+                                                  "the day's list, the verdicts per station (read-only)")
+    serve.add_argument("url", help=URL_HELP)
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1; any other needs the token, as serve's)")
+    serve.add_argument("--port", type=int, default=8766, help="port (default 8766; 0 picks a free one)")
+    serve.add_argument("--token-file", type=Path,
+                       help="the token's file (made with mode 0600 if missing; default: serve-token in the config folder)")
+    serve.set_defaults(run=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from focuslock.core.signals import StopSignals
+    from focuslock.hub.connection import HubUnreachable, describe_url, open_hub
+    from focuslock.serve.auth import TokenError
+    from focuslock.serve.qc_server import start_qc_server
+    from focuslock.serve.server import ServeError
+
+    if not 0 <= args.port <= 65535:
+        raise UserError(f"--port must be from 0 to 65535, not {args.port}.")
+    try:  # a wrong URL or a hub never initialised: one sentence now; a hub away is waited for (the page says so)
+        open_hub(args.url, timeout_s=5).close()
+    except HubUnreachable as error:
+        print(f"focuslock: {error} The page says so and shows the shots once it answers.", flush=True)
+    try:
+        running = start_qc_server(args.url, host=args.host, port=args.port, token_file=args.token_file)
+    except (ServeError, TokenError) as error:
+        raise UserError(str(error)) from None
+    print(f"QC page of the hub {describe_url(args.url)} on {running.url}  (API: {running.url}openapi.json)", flush=True)
+    if running.token_path is not None:
+        print(f"the token is in {running.token_path} (send it as Authorization: Bearer …; the page asks for it once)",
+              flush=True)
+    stopped = threading.Event()
+    try:
+        with StopSignals(on_signal=lambda name: stopped.set()):
+            while not stopped.wait(0.5) and running.running:
+                pass
+    finally:
+        running.stop()
+    return EXIT_OK

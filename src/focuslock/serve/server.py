@@ -15,9 +15,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from focuslock.devices.base import Camera
 from focuslock.runtime.pipeline import PipelineSettings
@@ -26,7 +27,7 @@ from focuslock.serve.app import make_app
 from focuslock.serve.auth import Access, is_loopback, load_or_make_token
 from focuslock.serve.host import LiveHost
 
-__all__ = ["RunningServer", "ServeError", "start_server"]
+__all__ = ["RunningServer", "ServeError", "bind", "run_app", "start_server"]
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +66,8 @@ class RunningServer:
         return self.thread.is_alive()
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host``:``port`` (0: a free port), as every server here binds."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as error:
@@ -99,11 +101,24 @@ def start_server(camera: Camera | Callable[[], Camera], *, host: str = "127.0.0.
     """
     needs_token = token_file is not None or not is_loopback(host)
     token, token_path = load_or_make_token(token_file) if needs_token else (None, None)
-    sock = _bind(host, port)
+    sock = bind(host, port)
     live = LiveHost(camera, settings).start()
     context = ServeContext(live, Path(capture_folder), shot_log, marks_folder)
-    app = make_app(context, Access(token))
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="websockets-sansio", ws_max_size=64 * 1024,
+    try:
+        server, thread, url = run_app(make_app(context, Access(token)), sock, host, port, lifespan="off",
+                                      name="focuslock-serve")
+    except ServeError:
+        live.stop()
+        raise
+    logger.info("serving on %s%s", url, f" (token in {token_path})" if token_path else "")
+    return RunningServer(url, sock.getsockname()[1], token_path, live, server, thread, context)
+
+
+def run_app(app: ASGIApp, sock: socket.socket, host: str, port: int, *, lifespan: Literal["on", "off"],
+            name: str) -> tuple[uvicorn.Server, threading.Thread, str]:
+    """``app`` on uvicorn on the bound ``sock``, on a thread called ``name``, once it
+    answers: the server, its thread and its URL (``lifespan`` "on" runs the app's)."""
+    config = uvicorn.Config(app, log_level="warning", lifespan=lifespan, ws="websockets-sansio", ws_max_size=64 * 1024,
                             timeout_graceful_shutdown=2, access_log=False, log_config=None,
                             proxy_headers=False, server_header=False)
     server = uvicorn.Server(config)
@@ -117,18 +132,14 @@ def start_server(camera: Camera | Callable[[], Camera], *, host: str = "127.0.0.
             logger.exception("the server stopped")
             started.set()
 
-    thread = threading.Thread(target=serve, name="focuslock-serve", daemon=True)
+    thread = threading.Thread(target=serve, name=name, daemon=True)
     thread.start()
     started.wait(30.0)
     if not server.started:
         server.should_exit = True
-        live.stop()
         raise ServeError(f"The server on {host} port {port} did not start.")
-    bound_port = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
-    url = f"http://{shown}:{bound_port}/"
-    logger.info("serving on %s%s", url, f" (token in {token_path})" if token_path else "")
-    return RunningServer(url, bound_port, token_path, live, server, thread, context)
+    return server, thread, f"http://{shown}:{sock.getsockname()[1]}/"
 
 
 async def _serve_and_say(server: uvicorn.Server, sock: socket.socket, started: threading.Event) -> None:
