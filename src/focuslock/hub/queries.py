@@ -128,7 +128,10 @@ def _shot(row) -> HubShot:
 def day_shots(connection: psycopg.Connection, day: _dt.date) -> list[HubShot]:
     """Every shot logged on ``day``, in the order they reached the hub."""
     return [_shot(r) for r in connection.execute(
-        f"SELECT {_SHOT_COLUMNS} {_SHOT_FROM} WHERE s.logged_utc::date = %s ORDER BY s.id", (day,))]
+        # A range the index on logged_utc serves (a cast of the column to a date would read every shot);
+        # the day's bounds in the hub's time zone, as the cast was.
+        f"SELECT {_SHOT_COLUMNS} {_SHOT_FROM} WHERE s.logged_utc >= %s::date AND s.logged_utc < %s::date + 1 "
+        "ORDER BY s.id", (day, day))]
 
 
 def day_list(connection: psycopg.Connection, day: _dt.date) -> DayList:
@@ -137,9 +140,12 @@ def day_list(connection: psycopg.Connection, day: _dt.date) -> DayList:
     listed = connection.execute("SELECT sku, name, views_expected FROM shot_list WHERE list_date = %s ORDER BY sku",
                                 (day,)).fetchall()
     skus = {row[0] for row in listed}
+    by_sku: dict[str | None, list[HubShot]] = {}
+    for shot in shots:  # once over the day's shots, not once per listed SKU
+        by_sku.setdefault(shot.sku, []).append(shot)
     entries = []
     for sku, name, views in listed:
-        mine = [s for s in shots if s.sku == sku]
+        mine = by_sku.get(sku, [])
         passed = sum(s.verdict == "pass" for s in mine)
         state = NOT_SHOT if not mine else NOT_SHARP if not passed else SHORT if passed < views else DONE
         entries.append(ListedEntry(sku, name, views, len(mine), passed, state, mine[-1].verdict if mine else None))
