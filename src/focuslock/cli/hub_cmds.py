@@ -132,6 +132,7 @@ def add_hub_serve(hub_commands) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from focuslock.cli.serve_cmd import say_token
     from focuslock.core.signals import StopSignals
     from focuslock.hub.connection import HubUnreachable, describe_url, open_hub
     from focuslock.serve.auth import TokenError
@@ -149,9 +150,7 @@ def _serve(args: argparse.Namespace) -> int:
     except (ServeError, TokenError) as error:
         raise UserError(str(error)) from None
     print(f"QC page of the hub {describe_url(args.url)} on {running.url}  (API: {running.url}openapi.json)", flush=True)
-    if running.token_path is not None:
-        print(f"the token is in {running.token_path} (send it as Authorization: Bearer …; the page asks for it once)",
-              flush=True)
+    say_token(running)
     stopped = threading.Event()
     try:
         with StopSignals(on_signal=lambda name: stopped.set()):

@@ -11,7 +11,7 @@ from pathlib import Path
 from focuslock.cli import arguments as arg
 from focuslock.cli.common import EXIT_OK, UserError
 
-__all__ = ["add_serve"]
+__all__ = ["add_serve", "say_token"]
 
 logger = logging.getLogger(__name__)
 
@@ -102,9 +102,7 @@ def _serve(args: argparse.Namespace) -> int:
             shot_log.close()
         raise UserError(str(error)) from None
     print(f"focus monitor and API on {running.url}  (API: {running.url}openapi.json)", flush=True)
-    if running.token_path is not None:
-        print(f"the token is in {running.token_path} (send it as Authorization: Bearer …; the page asks for it once)",
-              flush=True)
+    say_token(running)
     stopped = threading.Event()
     try:
         with StopSignals(on_signal=lambda name: stopped.set()):
@@ -117,3 +115,10 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         running.stop()
     return EXIT_OK
+
+
+def say_token(running) -> None:
+    """Where a server's token is (``serve`` and ``hub serve``: a server beyond loopback has one)."""
+    if running.token_path is not None:
+        print(f"the token is in {running.token_path} (send it as Authorization: Bearer …; the page asks for it once)",
+              flush=True)

@@ -13,7 +13,6 @@ is kept and listed in ``stack.json`` with each frame's planned and measured shif
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,14 +23,19 @@ from focuslock.optics.dof import DofResult
 from focuslock.runtime.pipeline import PipelineSettings
 from focuslock.workflows.drive_sweep import MIN_BACKLASH_GUARD_STEPS
 from focuslock.workflows.marks import Mark
-from focuslock.workflows.stack_shoot import StackShot, frame_step_steps, go_to_nearer_mark, optics_of, write_manifest
+from focuslock.workflows.stack_shoot import (
+    StackShot,
+    frame_step_steps,
+    go_to_nearer_mark,
+    optics_of,
+    stopped_between_slices,
+    write_manifest,
+)
 from focuslock.workflows.step_check import Settled, StepMeasure, StepVerdict, StepWatch
 
 __all__ = ["FocusMover", "SliceCheck", "check_lines", "lens_mover", "rail_mover", "shoot_checked_between_marks",
            "shoot_closed_loop"]
 
-# A paused stack looks every this often whether it may go on.
-_PAUSE_POLL_S = 0.05
 
 logger = logging.getLogger(__name__)
 
@@ -98,9 +102,7 @@ def shoot_closed_loop(camera: Camera, mover: FocusMover, positions: list[int], f
         mover.move(positions[0] - mover.guard)
         mover.move(mover.guard)
         for index, target in enumerate(positions):
-            while should_pause is not None and should_pause() and not (should_stop is not None and should_stop()):
-                time.sleep(_PAUSE_POLL_S)
-            if should_stop is not None and should_stop():
+            if stopped_between_slices(should_pause, should_stop):
                 shot.stopped = "stopped by the user"
                 break
             if index == 0:

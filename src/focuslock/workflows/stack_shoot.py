@@ -34,11 +34,19 @@ from focuslock.workflows.stack_manifest import MANIFEST_NAME, manifest_fields
 
 __all__ = ["InterruptFlag", "StackShootError", "StackShot", "check_shot", "frame_step_steps", "go_to_nearer_mark", "optics_of",
            "plan_slices", "shoot_between_marks", "shoot_stack",
-           "write_manifest"]
+           "stopped_between_slices", "write_manifest"]
 
 
 # A paused stack looks every this often whether it may go on.
 _PAUSE_POLL_S = 0.05
+
+
+def stopped_between_slices(should_pause: Callable[[], bool] | None, should_stop: Callable[[], bool] | None) -> bool:
+    """Between two slices of a stack: wait while ``should_pause`` says so (the drive where
+    it is, nothing captured); whether ``should_stop`` says to end the stack here."""
+    while should_pause is not None and should_pause() and not (should_stop is not None and should_stop()):
+        time.sleep(_PAUSE_POLL_S)
+    return should_stop is not None and should_stop()
 
 
 class StackShootError(FocuslockError):
@@ -143,9 +151,7 @@ def shoot_stack(camera: Camera, positions_steps: list[int], folder: Path, *,
         first = positions_steps[0] - MIN_BACKLASH_GUARD_STEPS
         position += camera.drive_focus(first)
         for index, target in enumerate(positions_steps):
-            while should_pause is not None and should_pause() and not (should_stop is not None and should_stop()):
-                time.sleep(_PAUSE_POLL_S)
-            if should_stop is not None and should_stop():
+            if stopped_between_slices(should_pause, should_stop):
                 shot.stopped = "stopped by the user"
                 break
             moved = camera.drive_focus(target - position)
