@@ -22,7 +22,6 @@ file name or SKU such as ``=HYPERLINK(…)`` is text to a spreadsheet, not a for
 
 from __future__ import annotations
 
-import base64
 import csv
 import html
 import io
@@ -39,6 +38,7 @@ from focuslock.devices.base import CorruptFrameError
 from focuslock.io.csv_safe import safe_row
 from focuslock.io.limits import read_image_file
 from focuslock.session.records import LoggedShot
+from focuslock.session.report_html import CONTENT_SECURITY_POLICY, VERDICT_COLOURS, badge, fixed, jpeg_data_uri, report_page
 from focuslock.session.review import crop_window
 from focuslock.session.shot_check import SessionSetup, SetupError
 from focuslock.session.store import ShotStore
@@ -52,12 +52,7 @@ CSV_COLUMNS = (["sequence", "logged_utc", "file", "verdict", "reason", "worst_bl
                + [f"feature{i}_{what}" for i in range(1, MAX_FEATURES_IN_CSV + 1)
                   for what in ("state", "blur_px", "blur_um", "blur_coc", "reason")])
 _THUMB_WIDTH_PX = 240
-_VERDICT_COLOURS: dict[str, str] = {ShotOutcome.PASS: "#2e9d4a", ShotOutcome.SOFT: "#d23c32", ShotOutcome.DRIFT: "#d9a400",
-                    ShotOutcome.UNCERTAIN: "#7a7f87"}
 _EXPOSURE_COLOUR = "#8a5a00"
-# The page needs no script, no network: only its <style>, style attributes and data: pictures.
-CONTENT_SECURITY_POLICY = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
-                           "form-action 'none'")
 
 
 def render_report(store: ShotStore) -> tuple[str, str]:
@@ -80,21 +75,18 @@ def render_report(store: ShotStore) -> tuple[str, str]:
         writer.writerow(safe_row(_csv_row(shot, worst, drift_pct)))
         rows_html.append(_shot_row(store, shot, features, drift_pct))
     counts = store.verdict_counts()
-    page = _PAGE.format(
-        policy=html.escape(CONTENT_SECURITY_POLICY),
-        title=html.escape(f"focuslock session {store.name()}"),
+    body = _BODY.format(
         name=html.escape(store.name()),
         created=html.escape(store.created_utc()),
         total=int(sum(counts.values())),
-        counts="".join(f'<span class="badge" style="background:{_VERDICT_COLOURS[v]}">{int(counts[v])} {v}</span> '
-                       for v in ShotOutcome)
+        counts="".join(f"{badge(v, f'{int(counts[v])} {v}')} " for v in ShotOutcome)
                + (f'<span class="badge" style="background:{_EXPOSURE_COLOUR}">{noted} with an exposure note</span>'
                   if noted else ""),
         settings=_settings_table(setup),
         plot=_plot_svg(points),
         rows="\n".join(rows_html) or '<tr><td colspan="6">No shots logged yet.</td></tr>',
     )
-    return page, csv_text.getvalue()
+    return report_page(f"focuslock session {store.name()}", body, _CSS), csv_text.getvalue()
 
 
 def _feature_boxes(setup: dict) -> tuple[tuple[float, float, float, float], ...]:
@@ -104,10 +96,6 @@ def _feature_boxes(setup: dict) -> tuple[tuple[float, float, float, float], ...]
         return SessionSetup.from_json(setup).features_px
     except SetupError:
         return ()
-
-
-def _fmt(value: float | None, digits: int) -> str:
-    return "" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
 
 
 def _signed(value: float | None) -> str:
@@ -137,13 +125,13 @@ def _csv_row(shot: LoggedShot, worst: float | None, drift_pct: float | None) -> 
     exposure = logged_exposure(record.camera)
     sequence = _whole(shot.sequence)
     row = ["" if sequence is None else sequence, shot.logged_utc, record.name, _word(record.verdict), record.reason or "",
-           _fmt(worst, 3),
-           _fmt(record.drift_px, 1), _fmt(drift_pct, 2), _signed(exposure.stops), exposure.note or "", record.sku or "",
+           fixed(worst, 3),
+           fixed(record.drift_px, 1), fixed(drift_pct, 2), _signed(exposure.stops), exposure.note or "", record.sku or "",
            judged.sha256 if judged else "",
            " ".join(f.path for f in record.files if f.role == "companion")]
     for index in range(MAX_FEATURES_IN_CSV):
         feature = next((f for f in _features(record) if f.feature == index), None)
-        row += ([feature.state, _fmt(feature.blur_px, 3), _fmt(feature.blur_um, 2), _fmt(feature.coc_share, 3),
+        row += ([feature.state, fixed(feature.blur_px, 3), fixed(feature.blur_um, 2), fixed(feature.coc_share, 3),
                  feature.reason or ""] if feature else ["", "", "", "", ""])
     return row
 
@@ -167,17 +155,16 @@ def _shot_row(store: ShotStore, shot: LoggedShot, features, drift_pct: float | N
     lines = [html.escape(feature.describe()) for feature in _features(record)]
     files = "<br>".join(f'{html.escape(f.path)} <span class="hash">{_checksum(f.sha256)}</span>' for f in record.files)
     verdict = _word(record.verdict)
-    colour = _VERDICT_COLOURS.get(verdict, "#444")
     sequence = _whole(shot.sequence)
     number = "" if sequence is None else str(sequence)
     note = logged_exposure(record.camera).note
     exposure = f'<div class="exposure">{html.escape(note)}</div>' if note else ""
     return (f'<tr class="shot" id="shot-{number}"><td>{number}</td><td>{thumb}</td>'
             f'<td class="crops">{"".join(crops)}</td>'
-            f'<td><span class="badge" style="background:{colour}">{html.escape(verdict.upper())}</span>'
+            f'<td>{badge(verdict)}'
             f'<div class="reason">{html.escape(record.reason or "")}</div>{exposure}'
             f'<div class="features">{"<br>".join(lines)}</div>'
-            f'<div>drift {_fmt(record.drift_px, 1) or "–"} px ({_fmt(drift_pct, 2) or "–"} %)</div></td>'
+            f'<div>drift {fixed(record.drift_px, 1) or "–"} px ({fixed(drift_pct, 2) or "–"} %)</div></td>'
             f'<td class="files">{files}<div class="time">{html.escape(shot.logged_utc)}</div></td></tr>')
 
 
@@ -207,7 +194,7 @@ def _checksum(sha256: str) -> str:
 
 def _data_uri(image: np.ndarray, quality: int = 85) -> str:
     ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return "data:image/jpeg;base64," + base64.b64encode(encoded.tobytes()).decode("ascii") if ok else ""
+    return jpeg_data_uri(encoded.tobytes()) if ok else ""
 
 
 def _thumbnail(picture: np.ndarray) -> str:
@@ -298,9 +285,9 @@ def _plot_svg(points: list[tuple[int, float | None, float | None, str]]) -> str:
         parts.append(f'<polyline points="{" ".join(line)}" fill="none" stroke="#888" stroke-width="1"/>')
     for seq, blur, drift, verdict in points:
         y = sy(blur) if blur is not None and not math.isnan(blur) else sy(y_min) - 4
-        parts.append(f'<circle cx="{sx(seq):.1f}" cy="{y:.1f}" r="4" fill="{_VERDICT_COLOURS.get(verdict, "#444")}">'
-                     f'<title>shot {seq:d}: {html.escape(verdict)}, blur {_fmt(blur, 2) or "–"} CoC, '
-                     f'drift {_fmt(drift, 2) or "–"} %</title></circle>')
+        parts.append(f'<circle cx="{sx(seq):.1f}" cy="{y:.1f}" r="4" fill="{VERDICT_COLOURS.get(verdict, "#444")}">'
+                     f'<title>shot {seq:d}: {html.escape(verdict)}, blur {fixed(blur, 2) or "–"} CoC, '
+                     f'drift {fixed(drift, 2) or "–"} %</title></circle>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -323,29 +310,13 @@ def _ticks(low: float, high: float, whole: bool = False, count: int = 6) -> list
     return ticks
 
 
-_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{policy}">
-<meta name="generator" content="focuslock">
-<title>{title}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 24px; color: #222; }}
-h1 {{ font-size: 22px; margin-bottom: 4px; }}
-.badge {{ color: #fff; padding: 2px 8px; border-radius: 4px; font-weight: 600; font-size: 13px; }}
-table {{ border-collapse: collapse; }}
-.settings th {{ text-align: left; padding: 2px 12px 2px 0; font-weight: 500; color: #555; }}
-.shots td {{ border-top: 1px solid #ddd; padding: 8px; vertical-align: top; font-size: 13px; }}
-.shots th {{ text-align: left; padding: 6px 8px; border-bottom: 2px solid #aaa; }}
-.crops figure {{ display: inline-block; margin: 0 8px 0 0; }}
-.crop {{ image-rendering: pixelated; border: 1px solid #999; }}
-figcaption {{ font-size: 11px; color: #555; }}
-.reason {{ margin: 4px 0; max-width: 320px; }}
-.exposure {{ margin: 4px 0; max-width: 320px; color: #8a5a00; font-weight: 600; }}
-.hash, .time {{ color: #888; font-size: 11px; }}
-.missing {{ color: #888; font-style: italic; width: 240px; }}
-</style></head>
-<body>
-<h1>{name}</h1>
+_CSS = """.settings th { text-align: left; padding: 2px 12px 2px 0; font-weight: 500; color: #555; }
+.crops figure { display: inline-block; margin: 0 8px 0 0; }
+.crop { image-rendering: pixelated; border: 1px solid #999; }
+figcaption { font-size: 11px; color: #555; }
+.exposure { margin: 4px 0; max-width: 320px; color: #8a5a00; font-weight: 600; }
+"""
+_BODY = """<h1>{name}</h1>
 <div>started {created} · {total} shots · {counts}</div>
 <h2>Setup</h2>
 <table class="settings">{settings}</table>
@@ -355,6 +326,4 @@ figcaption {{ font-size: 11px; color: #555; }}
 <table class="shots">
 <tr><th>#</th><th>picture</th><th>features at 100 %</th><th>verdict</th><th>files</th></tr>
 {rows}
-</table>
-</body></html>
-"""
+</table>"""
