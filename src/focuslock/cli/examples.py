@@ -80,6 +80,9 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
                             "--date 2026-12-08"),
     "hub status": ("focuslock hub status postgresql://focuslock@hub.studio.lan/focuslock",
                    "focuslock hub status postgresql://focuslock@hub.studio.lan/focuslock --json"),
+    "hub report": ("focuslock hub report postgresql://focuslock@hub.studio.lan/focuslock",
+                   "focuslock hub report postgresql://focuslock@hub.studio.lan/focuslock --date 2026-12-07 "
+                   "--out reports/day.html --force"),
     "hub serve": ("focuslock hub serve postgresql://focuslock@hub.studio.lan/focuslock --host 0.0.0.0",
                   "focuslock hub serve postgresql://postgres@127.0.0.1:5432/studio --port 8766"),
 }

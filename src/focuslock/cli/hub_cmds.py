@@ -1,6 +1,7 @@
 """``focuslock hub``: the studio's hub on PostgreSQL — ``init`` (create or migrate its
 schema), ``import-shotlist`` (the day's list from a CSV), ``status`` (stations,
-sessions, verdicts and the day's list) and ``serve`` (the studio's QC page, live).
+sessions, verdicts and the day's list), ``report`` (the studio's day as an HTML page and
+a CSV) and ``serve`` (the studio's QC page, live).
 docs/HUB.md has the schema and the page's routes."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from focuslock.cli.common import EXIT_OK, UserError, print_json
 
-__all__ = ["add_hub", "add_hub_serve"]
+__all__ = ["add_hub", "add_hub_report", "add_hub_serve"]
 
 URL_HELP = "the hub's PostgreSQL URL, postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
 
@@ -21,7 +22,7 @@ def add_hub(commands) -> None:
     """Add ``hub init|import-shotlist|status|serve`` to the sub-commands ``commands``."""
     hub = commands.add_parser("hub", help="the studio's hub on PostgreSQL: set it up, give it the day's shot list, "
                                           "see every station's shots")
-    hub_commands = hub.add_subparsers(dest="hub_command", required=True, metavar="init|import-shotlist|status|serve")
+    hub_commands = hub.add_subparsers(dest="hub_command", required=True, metavar="init|import-shotlist|status|report|serve")
     init = hub_commands.add_parser("init", help="create the hub's tables in a PostgreSQL database, or bring them up to date")
     init.add_argument("url", help=URL_HELP)
     init.set_defaults(run=_init)
@@ -35,6 +36,7 @@ def add_hub(commands) -> None:
     status.add_argument("--date", type=_day, help="the day whose list is checked, YYYY-MM-DD (default: today)")
     status.add_argument("--json", action="store_true", help="one JSON object, for scripts and checks")
     status.set_defaults(run=_status)
+    add_hub_report(hub_commands)
     add_hub_serve(hub_commands)
 
 
@@ -116,6 +118,39 @@ def _as_json(status) -> dict:
                               "passed": e.passed, "state": e.state, "last_verdict": e.last_verdict} for e in day.entries],
                     "misnamed": [{"station": s.station_id, "session": s.session_key, "sequence": s.sequence,
                                   "name": s.name, "sku": s.sku, "verdict": s.verdict} for s in day.misnamed]}}
+
+
+def add_hub_report(hub_commands) -> None:
+    """Add ``hub report`` (the studio's day as an HTML page and a CSV) to ``hub``'s sub-commands."""
+    report = hub_commands.add_parser("report", help="the studio's day as one report: an HTML page (every shot with its "
+                                                    "verdict and previews, the day's list, the stations) and a CSV")
+    report.add_argument("url", help=URL_HELP)
+    report.add_argument("--date", type=_day, help="the day, YYYY-MM-DD (default: today)")
+    report.add_argument("--out", type=Path,
+                        help="the HTML file (default: hub-report-YYYY-MM-DD.html in the current folder); the CSV beside it")
+    report.add_argument("--force", action="store_true", help="replace an existing --out file and its CSV")
+    report.set_defaults(run=_report)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from focuslock.hub.connection import describe_url, open_hub
+    from focuslock.hub.day_report import render_day_report
+    from focuslock.io.outputs import check_outputs, replace_file
+
+    day = args.date or datetime.date.today()
+    html_path = args.out if args.out is not None else Path(f"hub-report-{day.isoformat()}.html")
+    csv_path = html_path.with_suffix(".csv")
+    check_outputs({"--out": html_path, "the CSV beside --out": csv_path}, [], force=args.force)
+    connection = open_hub(args.url)
+    try:
+        report = render_day_report(connection, day, describe_url(args.url))
+    finally:
+        connection.close()
+    replace_file(csv_path, report.csv.encode("utf-8"))
+    replace_file(html_path, report.html.encode("utf-8"))
+    print(f"the studio's day {day.isoformat()}: {report.shots} shots, previews inlined for {report.inlined}\n"
+          f"report: {html_path}\ntable: {csv_path}")
+    return EXIT_OK
 
 
 def add_hub_serve(hub_commands) -> None:

@@ -9,7 +9,8 @@ land. One function per question, used by ``focuslock hub status`` and by the QC 
   day's list;
 * :func:`shots_since` — the shots that reached the hub after a cursor (``shots.id``),
   for a page that was told of new ones by ``LISTEN focuslock_shots``;
-* :func:`shot_previews` — one shot's thumbnail and crop JPEGs.
+* :func:`shot_previews` — one shot's thumbnail and crop JPEGs;
+* :func:`day_files` — the files (paths and checksums) of the day's shots, for the day's report.
 
 A shot's SKU is the one its station logged; a shot without one (``watch`` on another
 program's files) takes the list's SKU that is a whole part of its file name, the parts
@@ -26,7 +27,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["DayList", "HubShot", "ListedEntry", "SessionRow", "StationRow", "StudioStatus", "day_list", "shot_previews",
+__all__ = ["DayList", "HubFile", "HubShot", "ListedEntry", "SessionRow", "StationRow", "StudioStatus", "day_files", "day_list",
+           "shot_previews",
            "shots_since", "studio_status"]
 
 NOT_SHOT, NOT_SHARP, SHORT, DONE = "not shot", "soft or uncertain", "short of views", "done"
@@ -50,6 +52,16 @@ class HubShot:
     worst_coc_share: float | None
     has_thumbnail: bool
     has_crop: bool
+
+
+@dataclass(frozen=True)
+class HubFile:
+    """A shot's file as its station logged it: the path (relative to the session folder when
+    inside it), its SHA-256, ``role`` ``judged`` or ``companion``."""
+
+    path: str
+    sha256: str
+    role: str
 
 
 @dataclass(frozen=True)
@@ -177,3 +189,16 @@ def shot_previews(connection: psycopg.Connection, shot_id: int) -> tuple[bytes |
     """The shot's thumbnail and crop JPEGs (None where it has none, or no such shot)."""
     row = connection.execute("SELECT thumbnail_jpeg, crop_jpeg FROM shots WHERE id = %s", (shot_id,)).fetchone()
     return (None, None) if row is None else (row[0], row[1])
+
+
+def day_files(connection: psycopg.Connection, day: _dt.date) -> dict[tuple[str, str, int], tuple[HubFile, ...]]:
+    """The files of every shot logged on ``day``, by (station, session, sequence): the judged
+    picture first, then its companions by path."""
+    files: dict[tuple[str, str, int], list[HubFile]] = {}
+    for station_id, session_key, sequence, path, sha256, role in connection.execute(
+            "SELECT f.station_id, f.session_key, f.sequence, f.path, f.sha256, f.role FROM shot_files f "
+            "JOIN shots s USING (station_id, session_key, sequence) "
+            "WHERE s.logged_utc >= %s::date AND s.logged_utc < %s::date + 1 "
+            "ORDER BY f.station_id, f.session_key, f.sequence, f.role <> 'judged', f.path", (day, day)):
+        files.setdefault((station_id, session_key, sequence), []).append(HubFile(path, sha256, role))
+    return {key: tuple(found) for key, found in files.items()}

@@ -38,7 +38,15 @@ from focuslock.devices.base import CorruptFrameError
 from focuslock.io.csv_safe import safe_row
 from focuslock.io.limits import read_image_file
 from focuslock.session.records import LoggedShot
-from focuslock.session.report_html import CONTENT_SECURITY_POLICY, VERDICT_COLOURS, badge, fixed, jpeg_data_uri, report_page
+from focuslock.session.report_html import (
+    CONTENT_SECURITY_POLICY,
+    VERDICT_COLOURS,
+    badge,
+    files_html,
+    fixed,
+    jpeg_data_uri,
+    report_page,
+)
 from focuslock.session.review import crop_window
 from focuslock.session.shot_check import SessionSetup, SetupError
 from focuslock.session.store import ShotStore
@@ -153,7 +161,7 @@ def _shot_row(store: ShotStore, shot: LoggedShot, features, drift_pct: float | N
         _, _, w, h = features[feature.feature]
         crops.append(_crop(picture, feature.found_px, (w, h), f"feature {feature.feature + 1}: {feature.state}"))
     lines = [html.escape(feature.describe()) for feature in _features(record)]
-    files = "<br>".join(f'{html.escape(f.path)} <span class="hash">{_checksum(f.sha256)}</span>' for f in record.files)
+    files = files_html((f.path, f.sha256) for f in record.files)
     verdict = _word(record.verdict)
     sequence = _whole(shot.sequence)
     number = "" if sequence is None else str(sequence)
@@ -184,12 +192,6 @@ def written_by_focuslock(path: Path) -> bool:
         return head.startswith(",".join(CSV_COLUMNS[:4]).encode() + b",")
     # (reports written before the generator line carry the policy, as the page escapes it)
     return b'<meta name="generator" content="focuslock">' in head or html.escape(CONTENT_SECURITY_POLICY).encode() in head
-
-
-def _checksum(sha256: str) -> str:
-    """A file's checksum as the row shows it: its first 12 digits, or that it has none
-    (a bare "…" would read as a checksum cut short)."""
-    return f"{html.escape(sha256[:12])}…" if sha256 else "no checksum"
 
 
 def _data_uri(image: np.ndarray, quality: int = 85) -> str:

@@ -13,10 +13,12 @@ from __future__ import annotations
 import base64
 import html
 import math
+from collections.abc import Iterable
 
 from focuslock.session.verdict import ShotOutcome
 
-__all__ = ["BASE_CSS", "CONTENT_SECURITY_POLICY", "VERDICT_COLOURS", "badge", "fixed", "jpeg_data_uri", "report_page"]
+__all__ = ["BASE_CSS", "CONTENT_SECURITY_POLICY", "VERDICT_COLOURS", "badge", "checksum_html", "files_html", "fixed",
+           "jpeg_data_uri", "report_page"]
 
 VERDICT_COLOURS: dict[str, str] = {ShotOutcome.PASS: "#2e9d4a", ShotOutcome.SOFT: "#d23c32", ShotOutcome.DRIFT: "#d9a400",
                                    ShotOutcome.UNCERTAIN: "#7a7f87"}
@@ -60,3 +62,14 @@ def fixed(value: float | None, digits: int) -> str:
 def jpeg_data_uri(data: bytes) -> str:
     """JPEG bytes as a ``data:`` URI an ``<img src>`` takes (the page's policy allows no other)."""
     return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
+
+
+def checksum_html(sha256: str) -> str:
+    """A file's checksum as a row shows it: its first 12 digits, or that it has none
+    (a bare "…" would read as a checksum cut short)."""
+    return f"{html.escape(sha256[:12])}…" if sha256 else "no checksum"
+
+
+def files_html(files: Iterable[tuple[str, str]]) -> str:
+    """A shot's files, (path, SHA-256) pairs, one a line with the checksum's start."""
+    return "<br>".join(f'{html.escape(path)} <span class="hash">{checksum_html(sha256)}</span>' for path, sha256 in files)

@@ -21,7 +21,7 @@ from focuslock.hub.shotlist import import_shot_list
 from focuslock.hub.station import Station
 from focuslock.session.outbox import OutboxShot, SessionFacts
 from focuslock.session.previews import shot_previews
-from focuslock.session.records import FeatureVerdict, LoggedShot, ShotRecord
+from focuslock.session.records import FeatureVerdict, LoggedShot, ShotFile, ShotRecord
 
 __all__ = ["FEATURE_BOX", "land_shot", "shot_list"]
 
@@ -40,16 +40,18 @@ def shot_list(url: str, items: list[tuple[str, str]], day: _dt.date | None = Non
 
 
 def land_shot(url: str, station_name: str, sequence: int, name: str, sku: str | None, verdict: str,
-              reason: str | None = None, picture: Path | None = None, session: str = "morning") -> None:
-    """One shot of ``picture`` (no previews without one) sent to the hub by ``station_name`` in its session ``session``."""
+              reason: str | None = None, picture: Path | None = None, session: str = "morning",
+              files: tuple[ShotFile, ...] = (), logged_utc: _dt.datetime | None = None) -> None:
+    """One shot of ``picture`` (no previews without one) sent to the hub by ``station_name`` in its session ``session``,
+    with the logged ``files`` (none by default), logged at ``logged_utc`` (default: now)."""
     station = Station(id="id-" + station_name, name=station_name)
-    now = _dt.datetime.now(_dt.UTC).isoformat()
+    now = (logged_utc or _dt.datetime.now(_dt.UTC)).isoformat()
     x, y, _, _ = FEATURE_BOX
     features = (FeatureVerdict(0, _STATES[verdict], reason, blur_px=1.0, coc_share=0.4 if verdict == "pass" else 2.3,
                                found_px=(float(x), float(y))),)
     image = None if picture is None else cv2.imread(str(picture))
     previews = shot_previews(image, features, [FEATURE_BOX])
-    record = ShotRecord(name=name, files=(), verdict=verdict, reason=reason, features=features, sku=sku)
+    record = ShotRecord(name=name, files=files, verdict=verdict, reason=reason, features=features, sku=sku)
     with connect(url) as connection:
         number = register_station(connection, station)
         send_session(connection, station, SessionFacts(session, session, now, {}))
