@@ -9,6 +9,7 @@ import csv
 import datetime as _dt
 import hashlib
 import re
+import urllib.request
 
 import pytest
 
@@ -181,3 +182,20 @@ def test_the_page_in_chromium_runs_no_script_and_shows_the_names_as_text(studio,
         assert page.evaluate(f"document.body.innerText.includes({SCRIPT_NAME!r})")
         assert page.evaluate(f"document.body.innerText.includes({IMG_NAME!r})")
         page.screenshot(tmp_path / "day.png")
+
+
+def test_the_qc_page_serves_the_same_report_for_the_day(studio, tmp_path, capsys):
+    from focuslock.serve.qc_server import start_qc_server
+
+    url, today = studio
+    written, _ = _report(url, today, tmp_path, capsys)
+    running = start_qc_server(url, port=0)
+    try:
+        with urllib.request.urlopen(f"{running.url}report.html?date={today.isoformat()}", timeout=60) as answer:
+            served = answer.read().decode("utf-8")
+        with urllib.request.urlopen(running.url, timeout=60) as answer:
+            assert b'href="/report.html"' in answer.read()  # the QC page links to it
+    finally:
+        running.stop()
+    made = re.compile(r"made \d{4}-\d\d-\d\d \d\d:\d\d UTC")
+    assert made.sub("", served) == made.sub("", written)

@@ -16,6 +16,7 @@ from websockets.sync.client import connect
 
 from focuslock.hub.connection import migrate
 from focuslock.serve.qc_server import start_qc_server
+from focuslock.session.report_html import CONTENT_SECURITY_POLICY
 from tests.hub.qc_support import land_shot
 
 
@@ -52,7 +53,8 @@ def test_beyond_loopback_nothing_is_shown_without_the_token(remote):
     token = remote.token_path.read_text().strip()
     wrong = "Bearer " + token[:-1] + ("A" if token[-1] != "A" else "B")
     for headers in ({}, {"Authorization": wrong}, {"Cookie": "focuslock_token=" + token}):
-        for path in ("/api/day", "/api/shots", "/api/shots/1/thumbnail.jpg", "/api/shots/1/crop.jpg", "/openapi.json"):
+        for path in ("/api/day", "/api/shots", "/api/shots/1/thumbnail.jpg", "/api/shots/1/crop.jpg", "/openapi.json",
+                     "/report.html"):
             code, _, body = _call(port, "GET", path, headers)
             assert code == 401 and b"\xff\xd8" not in body, path
         code, answer, _ = _call(port, "GET", "/", headers)
@@ -64,6 +66,9 @@ def test_beyond_loopback_nothing_is_shown_without_the_token(remote):
     code, answer, body = _call(port, "GET", "/api/shots/1/crop.jpg", bearer)
     assert code == 200 and answer["content-type"] == "image/jpeg" and body[:2] == b"\xff\xd8"
     assert json.loads(_call(port, "GET", "/api/day", bearer)[2])["counts"]["pass"] == 1
+    code, answer, body = _call(port, "GET", "/report.html", bearer)  # the day's report, as `hub report` writes it
+    assert code == 200 and b"A1_001.jpg" in body and answer["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert _call(port, "GET", "/report.html?date=yesterday", bearer)[0] == 400
     with connect(f"ws://127.0.0.2:{port}/api/events", additional_headers=bearer, open_timeout=10) as socket:
         assert json.loads(socket.recv(timeout=20))["type"] == "snapshot"
 

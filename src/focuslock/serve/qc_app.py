@@ -1,5 +1,5 @@
 """``focuslock hub serve``'s application: the studio's QC page, its WebSocket, the day's
-list and the shots' previews, behind the same :class:`~focuslock.serve.app.Guard` and
+list, the shots' previews and the day's report (``hub report``'s page), behind the same :class:`~focuslock.serve.app.Guard` and
 token as ``focuslock serve`` (its login page too). Read-only: every route is a GET.
 
 Everything the page shows from the hub (station, session, shot and SKU names, reasons)
@@ -25,13 +25,15 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from focuslock.hub.connection import HubError
+from focuslock.hub.connection import HubError, describe_url
+from focuslock.hub.day_report import render_day_report
 from focuslock.hub.queries import day_shots, shot_previews
 from focuslock.serve.app import Guard, login, login_form
 from focuslock.serve.auth import Access
 from focuslock.serve.qc_feed import SHOWN, QcFeed
 from focuslock.serve.qc_json import read_day, shot_json
 from focuslock.serve.qc_openapi import qc_openapi_schema
+from focuslock.session.report_html import CONTENT_SECURITY_POLICY
 from focuslock.session.verdict import ShotOutcome
 
 __all__ = ["make_qc_app", "qc_routes"]
@@ -83,6 +85,22 @@ async def shots(request: Request) -> Response:
     except HubError as error:
         return _away(error)
     return JSONResponse({"shots": [shot_json(c) for c in cards]}, headers={"Cache-Control": "no-store"})
+
+
+async def report(request: Request) -> Response:
+    """The studio's day as ``focuslock hub report`` writes it (``?date=YYYY-MM-DD``, default today)."""
+    try:
+        day = datetime.date.fromisoformat(request.query_params.get("date") or datetime.date.today().isoformat())
+    except ValueError:
+        return JSONResponse({"error": "A day is YYYY-MM-DD."}, status_code=400)
+    feed = _feed(request)
+    try:
+        made = await anyio.to_thread.run_sync(
+            lambda: feed.reader.read(lambda c: render_day_report(c, day, describe_url(feed.url))))
+    except HubError as error:
+        return _away(error)
+    return HTMLResponse(made.html, headers={"Cache-Control": "no-store", "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+                                            "X-Content-Type-Options": "nosniff"})
 
 
 def _preview(which: str):
@@ -139,7 +157,7 @@ def qc_routes() -> list:
     """Every route of the QC server (the OpenAPI schema lists the same)."""
     return [
         Route("/", qc_page), Route("/login", login_form, methods=["GET"]), Route("/login", login, methods=["POST"]),
-        Route("/openapi.json", openapi), Route("/api/day", day), Route("/api/shots", shots),
+        Route("/openapi.json", openapi), Route("/api/day", day), Route("/api/shots", shots), Route("/report.html", report),
         Route("/api/shots/{shot_id:int}/thumbnail.jpg", _preview("thumbnail")),
         Route("/api/shots/{shot_id:int}/crop.jpg", _preview("crop")),
         WebSocketRoute("/api/events", events),

@@ -57,6 +57,14 @@ def _read(summary: str, ok: dict, operation: str) -> dict:
     return item
 
 
+def _report(html: dict) -> dict:
+    item = _read("The studio's day as `focuslock hub report` writes it: a self-contained page, no script.", html, "report")
+    item["get"]["parameters"] = [{"name": "date", "in": "query", "required": False,
+                                  "schema": {"type": "string", "format": "date"}, "description": "YYYY-MM-DD; default today"}]
+    item["get"]["responses"]["400"] = _answer("Not a day.", {"$ref": "#/components/schemas/Error"})
+    return item
+
+
 def qc_openapi_schema() -> dict[str, Any]:
     """The schema of every route the QC server has."""
     html = _answer("An HTML page.", {"type": "string"}, "text/html")
@@ -74,6 +82,7 @@ def qc_openapi_schema() -> dict[str, Any]:
         "/api/shots": _read("The newest shots of the day on the hub, newest first.",
                             _answer("The shots.", {"type": "object", "properties": {
                                 "shots": {"type": "array", "items": {"$ref": "#/components/schemas/Shot"}}}}), "shots"),
+        "/report.html": _report(html),
         "/api/shots/{shot_id}/thumbnail.jpg": _preview("thumbnail", "thumbnail"),
         "/api/shots/{shot_id}/crop.jpg": _preview("first feature at 100 %", "crop"),
         "/api/events": _get("WebSocket: a `snapshot` (hub state, newest shots, the day) first and whenever the hub comes "
