@@ -72,7 +72,7 @@ def _import_shotlist(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     from focuslock.hub.connection import open_hub
-    from focuslock.hub.queries import NOT_SHARP, NOT_SHOT, SHORT, studio_status
+    from focuslock.hub.queries import LISTS_SAID, MISNAMED_SAID, studio_status
     from focuslock.io.terminal import shown
 
     day = args.date or datetime.date.today()
@@ -96,12 +96,12 @@ def _status(args: argparse.Namespace) -> int:
                     f"{session.shots} shots{recipe}, started {session.created_utc:%Y-%m-%d %H:%M}"))
     listed = status.day
     print(f"the list of {day.isoformat()}: {len(listed.entries)} products")
-    for state, words in ((NOT_SHOT, "not shot"), (NOT_SHARP, "shot but SOFT or UNCERTAIN"), (SHORT, "short of views")):
+    for state, words in LISTS_SAID:
         entries = listed.having(state)
         if entries:
             print(shown(f"  {words}: " + ", ".join(e.sku for e in entries)))
     if listed.misnamed:
-        print(shown("  misnamed (no SKU of the list): " + ", ".join(s.name for s in listed.misnamed)))
+        print(shown(f"  {MISNAMED_SAID}: " + ", ".join(s.name for s in listed.misnamed)))
     return EXIT_OK
 
 

@@ -29,7 +29,18 @@ import io
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from focuslock.hub.queries import NOT_SHARP, NOT_SHOT, SHORT, DayList, HubFile, HubShot, day_files, day_list, day_shots, shot_previews
+from focuslock.hub.queries import (
+    DONE,
+    LISTS_SAID,
+    MISNAMED_SAID,
+    DayList,
+    HubFile,
+    HubShot,
+    day_files,
+    day_list,
+    day_shots,
+    shot_previews,
+)
 from focuslock.hub.station_day import StationDay, station_days
 from focuslock.io.csv_safe import safe_row
 from focuslock.session.report_html import badge, files_html, fixed, jpeg_data_uri, report_page
@@ -134,9 +145,9 @@ def _day_list(listed: DayList) -> str:
     if not listed.entries:
         return f"<p>No shot list for {html.escape(listed.day.isoformat())} on the hub (hub import-shotlist).</p>"
     parts = [f"<p>{len(listed.entries)} products on the list: "
-             + ", ".join(f"{len(listed.having(state))} {words}" for state, words in _STATES)
-             + f", {len(listed.having('done'))} done; {len(listed.misnamed)} misnamed shots.</p>"]
-    for state, words in _STATES:
+             + ", ".join(f"{len(listed.having(state))} {words}" for state, words in LISTS_SAID)
+             + f", {len(listed.having(DONE))} done; {len(listed.misnamed)} misnamed shots.</p>"]
+    for state, words in LISTS_SAID:
         entries = listed.having(state)
         if entries:
             parts.append(f'<h3>{html.escape(words)} ({len(entries)})</h3><table class="list" data-state="{html.escape(state)}">'
@@ -146,16 +157,12 @@ def _day_list(listed: DayList) -> str:
                                    f"<td>{badge(e.last_verdict) if e.last_verdict else '–'}</td></tr>" for e in entries)
                          + "</table>")
     if listed.misnamed:
-        parts.append(f'<h3>misnamed: no SKU of the list in the name ({len(listed.misnamed)})</h3><table class="list" '
+        parts.append(f'<h3>{MISNAMED_SAID} ({len(listed.misnamed)})</h3><table class="list" '
                      'data-state="misnamed"><tr><th>station</th><th>session</th><th>#</th><th>name</th><th>verdict</th></tr>'
                      + "".join(f"<tr><td>{html.escape(s.station_name)}</td><td>{html.escape(s.session_name)}</td>"
                                f"<td>{s.sequence}</td><td>{html.escape(s.name)}</td><td>{badge(s.verdict)}</td></tr>"
                                for s in listed.misnamed) + "</table>")
     return "\n".join(parts)
-
-
-# The day's list's states in the words of the QC page, in the order the page gives them.
-_STATES = ((NOT_SHOT, "not shot"), (NOT_SHARP, "to reshoot (shot, none passed)"), (SHORT, "short of views"))
 
 
 def _stations(stations: tuple[StationDay, ...]) -> str:

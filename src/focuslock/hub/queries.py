@@ -27,11 +27,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["DayList", "HubFile", "HubShot", "ListedEntry", "SessionRow", "StationRow", "StudioStatus", "day_files", "day_list",
-           "shot_previews",
-           "shots_since", "studio_status"]
+__all__ = ["LISTS_SAID", "MISNAMED_SAID", "DayList", "HubFile", "HubShot", "ListedEntry", "SessionRow", "StationRow",
+           "StudioStatus", "day_files", "day_list", "shot_previews", "shots_since", "studio_status"]
 
 NOT_SHOT, NOT_SHARP, SHORT, DONE = "not shot", "soft or uncertain", "short of views", "done"
+# The day's lists as ``hub status`` and ``hub report`` say them, in that order, and the misnamed shots'.
+LISTS_SAID = ((NOT_SHOT, "not shot"), (NOT_SHARP, "shot but SOFT or UNCERTAIN"), (SHORT, "short of views"))
+MISNAMED_SAID = "misnamed (no SKU of the list)"
 
 
 @dataclass(frozen=True)
