@@ -173,7 +173,8 @@ def test_the_page_in_chromium_runs_no_script_and_shows_the_names_as_text(studio,
     url, today = studio
     page_html, _ = _report(url, today, tmp_path, capsys)
     with HeadlessPage((tmp_path / "day.html").as_uri(), tmp_path / "profile", width=1280, height=1400) as page:
-        assert page.wait_until("document.readyState === 'complete'")
+        # (the browser's first page is about:blank until the file has loaded)
+        assert page.wait_until("location.protocol === 'file:' && document.readyState === 'complete'")
         assert page.wait_until("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
         assert page.evaluate("document.images.length") == 8
         assert page.evaluate("document.title") == f"focuslock studio day {today.isoformat()}"  # nothing ran
