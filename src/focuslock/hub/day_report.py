@@ -71,8 +71,9 @@ class DayReport:
 
 def render_day_report(connection: psycopg.Connection, day: _dt.date, hub: str = "the hub") -> DayReport:
     """The studio's ``day`` on the hub ``hub`` (as it may be shown: no password) as a page and a CSV."""
-    shots = _in_page_order(day_shots(connection, day))
-    listed = day_list(connection, day)
+    read = day_shots(connection, day)
+    listed = day_list(connection, day, read)  # the day's shots read once
+    shots = _in_page_order(read)
     stations = station_days(connection, day)
     files = day_files(connection, day)
     previews = _inlined_previews(connection, shots)

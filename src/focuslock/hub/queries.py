@@ -148,9 +148,10 @@ def day_shots(connection: psycopg.Connection, day: _dt.date) -> list[HubShot]:
         "ORDER BY s.id", (day, day))]
 
 
-def day_list(connection: psycopg.Connection, day: _dt.date) -> DayList:
-    """The day's list against the day's shots (the QC page's and ``hub status``'s)."""
-    shots = day_shots(connection, day)
+def day_list(connection: psycopg.Connection, day: _dt.date, shots: list[HubShot] | None = None) -> DayList:
+    """The day's list against the day's shots (the QC page's and ``hub status``'s); ``shots``: the
+    day's shots when the caller has read them already (``day_shots``, in its order)."""
+    shots = day_shots(connection, day) if shots is None else shots
     listed = connection.execute("SELECT sku, name, views_expected FROM shot_list WHERE list_date = %s ORDER BY sku",
                                 (day,)).fetchall()
     skus = {row[0] for row in listed}
