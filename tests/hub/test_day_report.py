@@ -134,7 +134,7 @@ def test_previews_are_inlined_for_the_shots_not_passed_first_up_to_the_cap(studi
     url, today = studio
     monkeypatch.setattr(day_report, "PREVIEW_SHOTS", 2)
     page, _ = _report(url, today, tmp_path, capsys)
-    inlined = re.findall(r'data-verdict="(\w+)"><td>\d+</td><td class="pictures"><img', page)
+    inlined = re.findall(r'data-verdict="(\w+)"><td>\d+</td><td class="pictures"><div class="pics"><img', page)
     assert sorted(inlined) == ["soft", "uncertain"]  # the two shots with previews that did not pass
     assert page.count("not inlined (see the rule above)") == 2 and "The previews of 2 shots are not inlined" in page
 

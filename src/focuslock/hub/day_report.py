@@ -83,7 +83,7 @@ def render_day_report(connection: psycopg.Connection, day: _dt.date, hub: str = 
     for shot in shots:
         if shot.station_id != station:
             station, session = shot.station_id, None
-            rows.append(f'<tr class="station"><th colspan="5">station {html.escape(shot.station_name)}</th></tr>')
+            rows.append(f'<tr class="station"><th colspan="5">{html.escape(shot.station_name)}</th></tr>')
         if (shot.station_id, shot.session_key) != session:
             session = (shot.station_id, shot.session_key)
             rows.append(f'<tr class="session"><th colspan="5">session {html.escape(shot.session_name)}</th></tr>')
@@ -181,8 +181,9 @@ def _stations(stations: tuple[StationDay, ...]) -> str:
 def _shot_row(shot: HubShot, previews: dict[int, tuple[bytes | None, bytes | None]], files: tuple[HubFile, ...]) -> str:
     if shot.id in previews:
         thumbnail, crop = previews[shot.id]
-        pictures = "".join(f'<img class="{kind}" alt="{kind} of {html.escape(shot.name)}" src="{jpeg_data_uri(data)}">'
-                           for kind, data in (("thumb", thumbnail), ("crop", crop)) if data)
+        pictures = '<div class="pics">' + "".join(
+            f'<img class="{kind}" alt="{kind} of {html.escape(shot.name)}" src="{jpeg_data_uri(data)}">'
+            for kind, data in (("thumb", thumbnail), ("crop", crop)) if data) + "</div>"
     elif shot.has_thumbnail or shot.has_crop:
         pictures = '<div class="missing">previews on the hub, not inlined (see the rule above)</div>'
     else:
@@ -218,8 +219,9 @@ def _csv(shots: list[HubShot], files: dict[tuple[str, str, int], tuple[HubFile, 
 _CSS = """.list th, .list td { text-align: left; padding: 2px 12px 2px 0; font-size: 13px; }
 .shots .station th { font-size: 17px; padding-top: 18px; }
 .shots .session th { font-size: 14px; color: #555; }
-.thumb { max-width: 240px; margin-right: 6px; }
-.crop { max-width: 320px; image-rendering: pixelated; border: 1px solid #999; }
+.pics { white-space: nowrap; }
+.thumb { max-height: 150px; max-width: 220px; margin-right: 6px; vertical-align: top; }
+.crop { max-height: 150px; max-width: 220px; image-rendering: pixelated; border: 1px solid #999; vertical-align: top; }
 .name { font-weight: 600; word-break: break-all; max-width: 320px; }
 .files { font-size: 12px; word-break: break-all; max-width: 320px; }
 .rule { color: #555; font-size: 13px; }
