@@ -17,7 +17,7 @@ from focuslock.simulators.bench_config import BenchConfig
 from focuslock.simulators.sim import SimulatedBench
 from focuslock.simulators.sim_stage import SimRail
 from focuslock.testing.grbl_responder import GrblResponder
-from focuslock.workflows.closed_loop import lens_mover, rail_mover, shoot_closed_loop
+from focuslock.workflows.closed_loop import check_lines, lens_mover, rail_mover, shoot_closed_loop
 from focuslock.workflows.stack_shoot import check_shot, frame_step_steps, optics_of, plan_slices
 
 
@@ -194,6 +194,8 @@ def test_a_half_made_step_is_never_recorded_as_moved(tmp_path):
         step = json.loads((tmp_path / "stack" / "stack.json").read_text())["slices"][3]
         assert step["step"] != "moved as planned"
         assert step["retakes"] > 0 or (step["measured_shift_um"] is not None and step["measured_shift_um"] < 0.6 * every)
+        if step["step"] == "cannot tell":  # the command's summary says so, and what to do, after the steps
+            assert "could not be told from live view (to frame 4" in check_lines(shot)[-1]
         coverage, _ = check_shot(shot, optics, sensor_width_mm)
         assert coverage.gaps == [] and coverage.not_moved == []
     finally:

@@ -182,4 +182,8 @@ def check_lines(shot: StackShot) -> list[str]:
         lines.append(f"step to frame {index}: planned {check.planned_um:.0f} µm, {measured}: {check.verdict}"
                      + (f" ({check.reason})" if check.reason else "")
                      + (f", moved again {check.retakes}×" if check.retakes else ""))
+    untold = [index for index, check in enumerate(shot.checks[1:], start=2) if check.verdict == StepVerdict.UNCERTAIN.value]
+    if untold:  # never let a list of steps read as all moved when some could not be told
+        lines.append(f"{len(untold)} step(s) could not be told from live view (to frame "
+                     f"{', '.join(str(i) for i in untold)}): run `focuslock stack-check` on the stack before striking the set.")
     return lines
