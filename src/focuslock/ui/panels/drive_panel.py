@@ -25,7 +25,7 @@ class DrivePanel(QtWidgets.QGroupBox):
             ("near_coarse", "◀◀ near  {", -coarse_steps), ("far_coarse", "far ▶▶  }", coarse_steps),
         ), strict=True):
             button = QtWidgets.QPushButton(label)
-            button.setMinimumHeight(32)
+            button.setMinimumHeight(30)
             tip = f"Drive focus {abs(steps)} step{'s' if abs(steps) > 1 else ''} {'nearer' if steps < 0 else 'farther'}"
             button.setToolTip(tip)
             self._tips[key] = tip

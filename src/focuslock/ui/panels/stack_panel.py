@@ -37,18 +37,17 @@ class StackPanel(QtWidgets.QGroupBox):
         self.buttons["calibrate"].setToolTip("Sweep the drive through the boxed feature (sharp now): µm per step and "
                                              "backlash, saved for stacks and marks")
         self.buttons["calibrate"].clicked.connect(self.calibrate.emit)
-        layout.addWidget(self.buttons["calibrate"], 0, 0, 1, 2)
+        layout.addWidget(self.buttons["calibrate"], 0, 0)
         self.buttons["shoot"] = QtWidgets.QPushButton("Shoot stack A → B")
         self.buttons["shoot"].setToolTip("One frame every depth of field × 0.7 from the nearer mark to the farther, "
                                          "from the optics and the drive calibration")
         self.buttons["shoot"].clicked.connect(self.shoot.emit)
-        layout.addWidget(self.buttons["shoot"], 3, 0)
         self.check_steps = QtWidgets.QCheckBox("Check each step")
         self.check_steps.setToolTip("Check each step on live view: before each frame, wait until live view stops changing, "
                                     "measure the step against the plan, move again when it fell short; the status lists "
                                     "planned and measured shift")
         self.check_steps.toggled.connect(self.checkStepsToggled.emit)
-        layout.addWidget(self.check_steps, 3, 1)
+        layout.addWidget(self.check_steps, 0, 1)
         self.turntable = QtWidgets.QLineEdit("sim-turntable")
         self.turntable.setToolTip("The turntable's profile: a name in drivers/rails/ or a .toml path")
         self.spin_steps = QtWidgets.QSpinBox()
@@ -63,19 +62,25 @@ class StackPanel(QtWidgets.QGroupBox):
         spin_row.addWidget(self.turntable, 2)
         spin_row.addWidget(self.spin_steps, 1)
         spin_row.addWidget(self.buttons["spin"], 1)
-        layout.addLayout(spin_row, 6, 0, 1, 2)
+        layout.addLayout(spin_row, 5, 0, 1, 2)
         self.buttons["pause"] = QtWidgets.QPushButton("Pause")
         self.buttons["pause"].setCheckable(True)
         self.buttons["pause"].toggled.connect(self._pause_toggled)
         self.buttons["stop"] = QtWidgets.QPushButton("Stop")
         self.buttons["stop"].setToolTip("Stop after the frame being captured; every frame shot is kept")
         self.buttons["stop"].clicked.connect(self.stop.emit)
-        layout.addWidget(self.buttons["pause"], 4, 0)
-        layout.addWidget(self.buttons["stop"], 4, 1)
-        self.status = QtWidgets.QLabel("Once per lens: Calibrate drive on a detailed feature in focus. Then box a detail "
-                                       "that must be sharp, focus on it, Set A; the same for B.")
+        # The stack, its pause and its stop in one row: the side column fits a 1366×768 laptop.
+        shoot_row = QtWidgets.QHBoxLayout()
+        shoot_row.addWidget(self.buttons["shoot"], 2)
+        shoot_row.addWidget(self.buttons["pause"], 1)
+        shoot_row.addWidget(self.buttons["stop"], 1)
+        layout.addLayout(shoot_row, 3, 0, 1, 2)
+        # Two lines in the side column at 1366×768.
+        self.status = QtWidgets.QLabel("Calibrate drive once per lens. Box what must be sharp, focus, Set A; then B.")
+        self.status.setToolTip("Once per lens: Calibrate drive on a detailed feature in focus. Then box a detail that "
+                               "must be sharp, focus on it, Set A; the same for B.")
         self.status.setWordWrap(True)
-        layout.addWidget(self.status, 5, 0, 1, 2)
+        layout.addWidget(self.status, 4, 0, 1, 2)
         self.marks: dict[str, str] = {}
         self.set_running(False)
 
