@@ -131,7 +131,8 @@ _SHOT_COLUMNS = """s.id, s.station_id, st.name, s.session_key, se.name, s.sequen
     COALESCE(s.sku, (SELECT l.sku FROM shot_list l WHERE l.list_date = s.logged_utc::date
                      AND l.sku = ANY(regexp_split_to_array(s.name, '[_.[:space:]]+')) LIMIT 1)) AS listed_sku,
     s.verdict, s.reason, s.worst_coc_share, s.thumbnail_jpeg IS NOT NULL, s.crop_jpeg IS NOT NULL"""
-_SHOT_FROM = """FROM shots s JOIN stations st ON st.id = s.station_id
+# A shot set aside (its file judged again: the replacement is a new shot) is history, never counted.
+_SHOT_FROM = """FROM shots s JOIN stations st ON st.id = s.station_id AND s.replaced_utc IS NULL
     JOIN sessions se ON se.station_id = s.station_id AND se.session_key = s.session_key"""
 
 

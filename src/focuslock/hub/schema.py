@@ -168,5 +168,10 @@ MIGRATIONS: tuple[str, ...] = (
     $$;
     CREATE TRIGGER shots_notify AFTER INSERT ON shots FOR EACH ROW EXECUTE FUNCTION focuslock_notify_shot();
     """,
+    # 2: a shot set aside because its station judged its file again (check-archive): the
+    # new verdict is a new shot; the old one stays as history, never counted for the day.
+    """
+    ALTER TABLE shots ADD COLUMN replaced_utc timestamptz;
+    """,
 )
 HUB_SCHEMA_VERSION = len(MIGRATIONS)

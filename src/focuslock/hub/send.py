@@ -22,7 +22,7 @@ from focuslock.session.outbox import OutboxShot, SessionFacts
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["send_batch", "send_session"]
+__all__ = ["send_batch", "send_retractions", "send_session"]
 
 _VERDICTS = ("pass", "soft", "drift", "uncertain")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -107,3 +107,14 @@ def send_batch(connection: psycopg.Connection, station: Station, station_number:
                                "ON CONFLICT DO NOTHING", (_text(record.sku), number, station.id))
     connection.execute("UPDATE stations SET last_seen_utc = now() WHERE id = %s", (station.id,))
     return new
+
+
+def send_retractions(connection: psycopg.Connection, station: Station, session_key: str, sequences: list[int]) -> int:
+    """Set aside the station's shots of these sequences (replaced in its log: their file was
+    judged again), in the caller's transaction; how many were set aside now. A shot never
+    sent is simply not there; a retraction sent twice changes nothing."""
+    if not sequences:
+        return 0
+    return connection.execute(
+        "UPDATE shots SET replaced_utc = now() WHERE station_id = %s AND session_key = %s AND sequence = ANY(%s) "
+        "AND replaced_utc IS NULL", (station.id, session_key, list(sequences))).rowcount

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Protocol
 from focuslock.core.errors import FocuslockError
 from focuslock.hub.connection import HubError, HubUnreachable, describe_url, open_hub
 from focuslock.hub.numbers import SkuNumbers, register_station
-from focuslock.hub.send import send_batch, send_session
+from focuslock.hub.send import send_batch, send_retractions, send_session
 from focuslock.hub.station import Station, StationBook, station_identity
 from focuslock.session.database import DATABASE_NAME
 from focuslock.session.outbox import Outbox
@@ -139,7 +139,8 @@ class HubSync:
                 return False  # a new session: nothing is written before its first shot
             self._outbox = Outbox(self.folder)
         batch = self._outbox.pending(BATCH)
-        if not batch:
+        retracted = self._outbox.pending_retractions(BATCH)
+        if not batch and not retracted:
             return False
         try:
             connection = self._hub()
@@ -149,6 +150,8 @@ class HubSync:
                 number = self._number
                 facts = self._outbox.facts()
                 send_session(connection, self.station, facts)
+                # A replaced shot is set aside with its replacement, in one transaction.
+                send_retractions(connection, self.station, facts.key, retracted)
                 new = send_batch(connection, self.station, number, facts.key, batch)
         except psycopg.OperationalError as error:
             raise HubUnreachable(str(error).strip().splitlines()[0] if str(error).strip() else "no answer") from None
@@ -156,6 +159,7 @@ class HubSync:
             raise HubError(f"the hub {self.where} refused a shot ({str(error).strip().splitlines()[0]})") from None
         self.book.keep_hub_number(self.station.id, number)
         self._outbox.mark_sent([item.shot.id for item in batch])  # only now: the hub has committed them
+        self._outbox.mark_retracted(retracted)
         self.sent += new
         log.info("hub %s: %d shots sent (%d new)", self.where, len(batch), new)
         return True

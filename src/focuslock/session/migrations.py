@@ -68,6 +68,15 @@ MIGRATIONS: tuple[str, ...] = (
         crop_jpeg BLOB
     );
     """,
+    # 4: the shots that left the log because their file was judged again (check-archive):
+    # the hub is told to set them aside, and their numbers are never given again.
+    """
+    CREATE TABLE hub_retractions (
+        sequence INTEGER PRIMARY KEY,
+        queued_utc TEXT NOT NULL,
+        sent_utc TEXT
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

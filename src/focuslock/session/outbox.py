@@ -82,6 +82,29 @@ class Outbox:
         except sqlite3.Error as error:
             raise session_error(error, self.folder) from None
 
+    def pending_retractions(self, limit: int) -> list[int]:
+        """The sequences of shots replaced in the log (a file judged again) that the hub
+        has not been told of yet, oldest first."""
+        try:
+            rows = self._db.execute("SELECT sequence FROM hub_retractions WHERE sent_utc IS NULL ORDER BY sequence LIMIT ?",
+                                    (limit,)).fetchall()
+        except sqlite3.Error as error:
+            raise session_error(error, self.folder) from None
+        return [int(row[0]) for row in rows]
+
+    def mark_retracted(self, sequences: list[int]) -> None:
+        """The hub has set these shots aside (after its COMMIT)."""
+        if not sequences:
+            return
+        marks = ", ".join("?" * len(sequences))
+        try:
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.execute(f"UPDATE hub_retractions SET sent_utc = ? WHERE sequence IN ({marks})",
+                                 (now_utc(), *sequences))
+        except sqlite3.Error as error:
+            raise session_error(error, self.folder) from None
+
     def close(self) -> None:
         self._store.close()
 

@@ -209,8 +209,7 @@ class ShotStore:
             with self._transaction():
                 self._check_schema()  # under the write lock: nothing can add a trigger before the commit
                 if replaces is not None:  # its files and feature verdicts go with it (ON DELETE CASCADE)
-                    self._db.execute("DELETE FROM shots WHERE id IN (SELECT shot_id FROM shot_files WHERE path = ?)",
-                                     (replaces,))
+                    self._retract(replaces)
                 sequence = self._next_sequence()
                 logged = now_utc()
                 cursor = self._db.execute(
@@ -242,6 +241,17 @@ class ShotStore:
             raise SessionError(f"The shot {shot.name} could not be logged: {error}.") from None
         return LoggedShot(shot_id, sequence, logged, shot)
 
+    def _retract(self, path: str) -> None:
+        """The shot holding ``path`` leaves the log (its files and verdicts with it); its
+        number is kept in ``hub_retractions``, so that it is never given again and the
+        studio's hub sets that shot aside (hub/sync.py) instead of keeping its old verdict."""
+        gone = [row[0] for row in self._db.execute(
+            "SELECT sequence FROM shots WHERE typeof(sequence) = 'integer' AND id IN "
+            "(SELECT shot_id FROM shot_files WHERE path = ?)", (path,))]
+        self._db.execute("DELETE FROM shots WHERE id IN (SELECT shot_id FROM shot_files WHERE path = ?)", (path,))
+        self._db.executemany("INSERT OR IGNORE INTO hub_retractions (sequence, queued_utc) VALUES (?, ?)",
+                             [(sequence, now_utc()) for sequence in gone])
+
     def _check_schema(self) -> None:
         try:
             check_database(self._db, self.folder / DATABASE_NAME, MIGRATIONS)
@@ -249,7 +259,9 @@ class ShotStore:
             raise SessionError(str(error)) from None
 
     def _next_sequence(self) -> int:  # whole numbers only: a cell edited into text or 1e999 is none
-        last = self._db.execute("SELECT MAX(sequence) FROM shots WHERE typeof(sequence) = 'integer'").fetchone()[0]
+        # A number once given is never given again, not even after its shot was replaced.
+        last = self._db.execute("SELECT MAX(n) FROM (SELECT MAX(sequence) AS n FROM shots WHERE typeof(sequence) = "
+                                "'integer' UNION ALL SELECT MAX(sequence) FROM hub_retractions)").fetchone()[0]
         if last is not None and last >= 2**62:
             raise SessionError(f"A shot in {self.folder / DATABASE_NAME} is numbered {last}, changed outside focuslock; "
                                "start a new session folder — the captures themselves are untouched.")
