@@ -177,7 +177,7 @@ def test_a_stop_signal_ends_a_run_cleanly_and_what_was_judged_stays_logged(archi
     finally:
         process.kill()
         process.wait()
-    assert process.returncode == 0, err
+    assert process.returncode == 1, err  # stopped before the end: not done, and a script must know
     summary = json.loads(out.splitlines()[-1])["summary"]
     assert summary["stopped"] and 20 <= summary["judged"] < ARCHIVE_SIZE
     assert "run the same command again to judge the rest" in err and "Traceback" not in err
@@ -203,7 +203,7 @@ def _wait_until_logged(session: Path, count: int, process: subprocess.Popen) -> 
 
 
 def test_a_changed_file_is_judged_again_on_a_studio_scheduler_and_only_pictures_are_shots(tmp_path):
-    """The session folder is the archive itself (the default), with a RAW pair, a RAW
+    """The session folder is the archive itself (given so), with a RAW pair, a RAW
     alone, a sub-folder, a hidden folder and files that are no pictures."""
     scene = _scene()
     folder = tmp_path / "archive"
@@ -219,7 +219,7 @@ def test_a_changed_file_is_judged_again_on_a_studio_scheduler_and_only_pictures_
     (folder / "IMG_0000.JPG.xmp").write_text("<x:xmpmeta/>")
     recipe = _recipe(tmp_path, scene)
     with _studio_scheduler() as address:
-        first = _check_archive(str(folder), "--recipe", str(recipe), "--scheduler", address)
+        first = _check_archive(str(folder), "--recipe", str(recipe), "--session", str(folder), "--scheduler", address)
         summary = _summary(first)
         assert summary["total"] == summary["judged"] == 9 and summary["workers"] == 1
         logged = _logged(folder)
@@ -235,7 +235,7 @@ def test_a_changed_file_is_judged_again_on_a_studio_scheduler_and_only_pictures_
         # skipped by checksum.
         for path, seed in ((folder / "IMG_0001.JPG", 1), (folder / "2024" / "IMG_0100.JPG", 100)):
             _save(path, cv2.GaussianBlur(degrade(scene, 0.0, 2.0, seed=seed), (0, 0), 2 * COC_PX))
-        second = _check_archive(str(folder), "--recipe", str(recipe), "--scheduler", address)
+        second = _check_archive(str(folder), "--recipe", str(recipe), "--session", str(folder), "--scheduler", address)
     summary = _summary(second)
     assert (summary["judged"], summary["skipped"], summary["changed"]) == (2, 7, 2)
     lines = [json.loads(line) for line in second.stdout.splitlines()[:-1]]
@@ -249,6 +249,22 @@ def test_a_changed_file_is_judged_again_on_a_studio_scheduler_and_only_pictures_
     with ShotStore.read(folder) as store:  # the RAW stays with its picture's new shot
         pair = [s.record.files for s in store.shots() if s.record.name == "IMG_0100.JPG"][0]
     assert [(Path(f.path).name, f.role) for f in pair] == [("IMG_0100.JPG", "judged"), ("IMG_0100.CR3", "companion")]
+
+
+def test_another_session_inside_the_archive_gives_no_shot_of_its_reference_copy(tmp_path):
+    """A session folder kept inside the archive (an earlier check's) holds a copy of its
+    recipe's reference: a later check of the archive must not count it as a shot."""
+    scene = _scene()
+    folder = tmp_path / "archive"
+    _make_archive(folder, 3, scene)
+    recipe = _recipe(tmp_path, scene)
+    inside = _summary(_check_archive(str(folder), "--recipe", str(recipe), "--session", str(folder / "checks"),
+                                     "--workers", "1"))
+    assert inside["total"] == 3 and (folder / "checks" / "reference.png").is_file()
+    later = _summary(_check_archive(str(folder), "--recipe", str(recipe), "--session", str(tmp_path / "later"),
+                                    "--workers", "1"))
+    assert later["total"] == later["judged"] == 3
+    assert set(_logged(tmp_path / "later")) == {"IMG_0000.JPG", "IMG_0001.JPG", "IMG_0002.JPG"}
 
 
 def test_watch_logs_a_name_that_is_not_utf8_once(tmp_path, capsys):

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from focuslock.cli import arguments as arg
-from focuslock.cli.common import EXIT_OK, UserError
+from focuslock.cli.common import EXIT_FAILURE, EXIT_OK, UserError
 
 __all__ = ["add_check_archive"]
 
@@ -28,7 +28,9 @@ def add_check_archive(commands) -> None:
                     "same paths.")
     check.add_argument("folder", type=Path, help="the archive: a folder of pictures, searched with its sub-folders")
     check.add_argument("--recipe", type=Path, required=True, help="the recipe the pictures are judged against")
-    check.add_argument("--session", type=Path, help="the session folder with its shot log (default: the archive folder)")
+    check.add_argument("--session", type=Path, required=True,
+                       help="the session folder that keeps the check's log (outside the archive: nothing is written "
+                            "beside the pictures)")
     check.add_argument("--scheduler", help="a Dask scheduler's address (tcp://HOST:8786); default: a local cluster")
     check.add_argument("--workers", type=arg.positive_int, help="the local cluster's worker processes (default: the cores)")
     arg.add_hub_options(check)
@@ -50,14 +52,12 @@ def _check_archive(args: argparse.Namespace) -> int:
         raise UserError(f"The archive folder {args.folder} does not exist or is not a folder.")
     if not os.access(args.folder, os.R_OK | os.X_OK):
         raise UserError(f"The archive folder {args.folder} cannot be read (no permission).")
-    if args.hub is not None and args.session is None:
-        args.session = args.folder  # the archive folder is the session (as without --hub)
     link = arg.hub_link(args)
     out = sys.stderr if args.json else sys.stdout
     progress = _Progress()
     stop = threading.Event()
     try:
-        sink = open_session_sink(args.session or args.folder, args.recipe)
+        sink = open_session_sink(args.session, args.recipe)
     except ArchiveError as error:
         raise UserError(str(error)) from None
     if link is not None:
@@ -98,7 +98,8 @@ def _check_archive(args: argparse.Namespace) -> int:
         print(line, file=out, flush=True)
     if args.json:
         print(json.dumps({"summary": summary.to_json()}), flush=True)
-    return EXIT_OK
+    # A run stopped before every picture was judged is not done: a script must not go on as if it were.
+    return EXIT_FAILURE if summary.stopped else EXIT_OK
 
 
 class _Progress:

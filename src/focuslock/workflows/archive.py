@@ -34,10 +34,11 @@ from typing import Protocol
 from focuslock.core.errors import FocuslockError
 from focuslock.devices.folder import IMAGE_SUFFIXES, natural_key
 from focuslock.io.terminal import shown
-from focuslock.session.database import SessionError
+from focuslock.session.database import DATABASE_NAME, SessionError
 from focuslock.session.hotfolder import RAW_SUFFIXES, wanted_name
 from focuslock.session.opening import open_session
 from focuslock.session.shot_check import ShotJudge
+from focuslock.session.store import ShotStore
 from focuslock.session.verdict import ShotOutcome
 from focuslock.workflows.archive_dask import ArchiveTask, JudgeSpec, TaskOutcome, run_on_dask
 from focuslock.workflows.capture_session import recipe_request
@@ -186,6 +187,8 @@ def find_pictures(folder: Path, skip: set[Path] | None = None) -> Iterator[tuple
     for root, folders, names in os.walk(folder, onerror=unreadable, followlinks=False):
         folders[:] = sorted((f for f in folders if not f.startswith(".")), key=natural_key)
         here = Path(os.path.abspath(root))
+        if DATABASE_NAME in names:  # a session folder: its copy of the recipe's reference is no shot
+            skip = skip | _session_reference(here)
         files = sorted((here / n for n in names if wanted_name(n) and (here / n) not in skip), key=natural_key)
         pictures = [f for f in files if f.suffix.lower() in IMAGE_SUFFIXES]
         raws: dict[str, list[Path]] = {}
@@ -196,6 +199,16 @@ def find_pictures(folder: Path, skip: set[Path] | None = None) -> Iterator[tuple
         for left in raws.values():
             for raw in left:
                 yield raw, ()
+
+
+def _session_reference(folder: Path) -> set[Path]:
+    """The copy of the reference picture a session folder keeps (empty when it cannot be read)."""
+    try:
+        with ShotStore.read(folder) as store:
+            reference = store.setup().get("reference")
+    except (SessionError, OSError):
+        return set()
+    return {Path(os.path.abspath(folder / reference))} if isinstance(reference, str) and reference else set()
 
 
 def check_archive(folder: Path, sink: ArchiveSink, judge: ShotJudge, *, scheduler: str | None = None,
