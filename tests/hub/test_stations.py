@@ -173,3 +173,22 @@ def test_a_station_without_a_name_keeps_one_id_in_its_config_folder(hub_url, tmp
         stations = connection.execute("SELECT st.number, COUNT(s.*) FROM stations st JOIN shots s ON s.station_id = st.id "
                                       "GROUP BY st.number ORDER BY st.number").fetchall()
     assert stations == [(1, 2), (2, 1)]  # one machine's config folder, one station; another folder, another
+
+
+def test_a_run_that_ends_with_the_hub_away_says_what_did_not_reach_it(postgres_cluster, hub_url, tmp_path):
+    """`watch --once` with the hub stopped logs its shots and ends: its closing words must
+    not read as "all on the hub" — it says how many wait in the log for the next run."""
+    assert run([sys.executable, "-m", "focuslock", "hub", "init", hub_url], station_env(tmp_path / "cfg")).returncode == 0
+    hot, session = tmp_path / "hot", tmp_path / "session"
+    pictures(hot, "IMG", 2)
+    postgres_cluster.stop()
+    try:
+        done = run(watch_command(hot, session, hub_url, "bench"), station_env(tmp_path / "cfg"))
+    finally:
+        postgres_cluster.start()
+    assert done.returncode == 0, done.stderr
+    assert logged_count(session) == 2
+    assert "2 shots of" in done.stderr and "did not reach the hub" in done.stderr, done.stderr
+    again = run(watch_command(hot, session, hub_url, "bench"), station_env(tmp_path / "cfg"))  # the hub back
+    assert again.returncode == 0 and "did not reach the hub" not in again.stderr, again.stderr
+    assert hub_count(hub_url) == 2

@@ -94,9 +94,24 @@ class HubSync:
         self._wake.set()
         self._thread.join(30)
         self._drop_connection()
+        self._say_unsent()
         if self._outbox is not None:
             self._outbox.close()
             self._outbox = None
+
+    def _say_unsent(self) -> None:
+        """At the end, what did not reach the hub is said (a closing "Done" must not read
+        as "all on the hub"): it waits in the log's outbox for the next run with --hub."""
+        try:
+            if self._outbox is None and (self.folder / DATABASE_NAME).is_file():
+                self._outbox = Outbox(self.folder)
+            left = self._outbox.pending_count() if self._outbox is not None else 0
+        except FocuslockError:
+            return
+        if left:
+            log.warning("%d shot%s of %s did not reach the hub %s; %s in the session's log and will be sent by the "
+                        "next run with --hub.", left, "" if left == 1 else "s", self.folder, self.where,
+                        "it waits" if left == 1 else "they wait")
 
     # ------------------------------------------------------------------ the thread
     def _run(self) -> None:
