@@ -72,7 +72,7 @@ def _import_shotlist(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     from focuslock.hub.connection import open_hub
-    from focuslock.hub.queries import LISTS_SAID, MISNAMED_SAID, studio_status
+    from focuslock.hub.queries import LISTS_SAID, MISNAMED_SAID, SHORT, studio_status
     from focuslock.io.terminal import shown
 
     day = args.date or datetime.date.today()
@@ -84,38 +84,56 @@ def _status(args: argparse.Namespace) -> int:
     if args.json:
         print_json(_as_json(status))
         return EXIT_OK
-    print(f"{len(status.stations)} stations, {len(status.sessions)} sessions, "
-          + ", ".join(f"{n} {v}" for v, n in status.verdicts.items()))
+    on_day = sum(status.verdicts.values())
+    print(f"{day.isoformat()} (this machine's day, {_local(datetime.datetime.combine(day, datetime.time()), '%Z')}): "
+          f"{on_day} shots, " + ", ".join(f"{n} {v}" for v, n in status.verdicts.items())
+          + f"; {len(status.sessions)} sessions shot that day; {len(status.stations)} stations (all days)")
     for station in status.stations:
-        print(shown(f"  station {station.number} {station.name}: {station.shots} shots, last seen "
-                    f"{station.last_seen_utc:%Y-%m-%d %H:%M:%S %Z}"))
+        print(shown(f"  station {station.number} {station.name}: {station.shots_on_day} shots that day "
+                    f"({station.shots} all days), last seen {_local(station.last_seen_utc)}"))
     names = {station.id: station.name for station in status.stations}
     for session in status.sessions:
         recipe = f", recipe {session.recipe_name}" if session.recipe_name else ""
         print(shown(f"  session {session.name} on {names.get(session.station_id, session.station_id)}: "
-                    f"{session.shots} shots{recipe}, started {session.created_utc:%Y-%m-%d %H:%M}"))
+                    f"{session.shots} shots (all days){recipe}, started {_local(session.created_utc)}"))
     listed = status.day
-    print(f"the list of {day.isoformat()}: {len(listed.entries)} products")
+    if not status.has_list:
+        print(f"no shot list was imported for {day.isoformat()} (hub import-shotlist): nothing is called not shot or misnamed")
+        return EXIT_OK
+    print(f"the list of {day.isoformat()}: {_products(len(listed.entries))}")
     for state, words in LISTS_SAID:
         entries = listed.having(state)
         if entries:
-            print(shown(f"  {words}: " + ", ".join(e.sku for e in entries)))
+            print(shown(f"  {words}: " + ", ".join(e.sku if state != SHORT else f"{e.sku} ({e.views_said})"
+                                                    for e in entries)))
     if listed.misnamed:
         print(shown(f"  {MISNAMED_SAID}: " + ", ".join(s.name for s in listed.misnamed)))
     return EXIT_OK
 
 
+def _local(when: datetime.datetime, form: str = "%Y-%m-%d %H:%M:%S %Z") -> str:
+    """A time in this machine's zone, its zone named (the hub's zone may be another)."""
+    return when.astimezone().strftime(form)
+
+
+def _products(count: int) -> str:
+    return f"{count} product" + ("" if count == 1 else "s")
+
+
 def _as_json(status) -> dict:
     day = status.day
     return {"stations": [{"id": s.id, "name": s.name, "number": s.number, "first_seen_utc": s.first_seen_utc.isoformat(),
-                          "last_seen_utc": s.last_seen_utc.isoformat(), "shots": s.shots} for s in status.stations],
+                          "last_seen_utc": s.last_seen_utc.isoformat(), "shots": s.shots, "shots_on_day": s.shots_on_day}
+                         for s in status.stations],
             "sessions": [{"station": s.station_id, "key": s.session_key, "name": s.name,
                           "created_utc": s.created_utc.isoformat(), "recipe": s.recipe_name, "shots": s.shots}
                          for s in status.sessions],
             "verdicts": status.verdicts,
-            "day": {"date": day.day.isoformat(),
+            "day": {"date": day.day.isoformat(), "has_list": status.has_list,
                     "list": [{"sku": e.sku, "name": e.name, "views_expected": e.views_expected, "shots": e.shots,
-                              "passed": e.passed, "state": e.state, "last_verdict": e.last_verdict} for e in day.entries],
+                              "passed": e.passed, "state": e.state, "last_verdict": e.last_verdict,
+                              "view_names": list(e.view_names), "missing_views": list(e.missing_views),
+                              "views_told_apart": e.views_told_apart} for e in day.entries],
                     "misnamed": [{"station": s.station_id, "session": s.session_key, "sequence": s.sequence,
                                   "name": s.name, "sku": s.sku, "verdict": s.verdict} for s in day.misnamed]}}
 

@@ -152,9 +152,9 @@ def _day_list(listed: DayList) -> str:
         entries = listed.having(state)
         if entries:
             parts.append(f'<h3>{html.escape(words)} ({len(entries)})</h3><table class="list" data-state="{html.escape(state)}">'
-                         "<tr><th>SKU</th><th>name</th><th>shots</th><th>passed / views</th><th>last verdict</th></tr>"
+                         "<tr><th>SKU</th><th>name</th><th>shots</th><th>views</th><th>last verdict</th></tr>"
                          + "".join(f"<tr><td>{html.escape(e.sku)}</td><td>{html.escape(e.name)}</td><td>{e.shots}</td>"
-                                   f"<td>{e.passed} / {e.views_expected}</td>"
+                                   f"<td>{html.escape(e.views_said)}</td>"
                                    f"<td>{badge(e.last_verdict) if e.last_verdict else '–'}</td></tr>" for e in entries)
                          + "</table>")
     if listed.misnamed:
