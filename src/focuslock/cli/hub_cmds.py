@@ -63,10 +63,14 @@ def _init(args: argparse.Namespace) -> int:
 
 def _import_shotlist(args: argparse.Namespace) -> int:
     from focuslock.hub.shotlist import import_shot_list
+    from focuslock.io.terminal import shown
 
     day = args.date or datetime.date.today()
-    count, new = import_shot_list(args.url, args.file, day)
-    print(f"shot list of {day.isoformat()}: {count} products ({new} new, {count - new} already listed)")
+    done = import_shot_list(args.url, args.file, day)
+    print(f"shot list of {day.isoformat()}: {_products(done.count)} ({done.new} new, {done.count - done.new} already listed)")
+    if done.dropped:
+        shown_skus = ", ".join(done.dropped[:20]) + (f" and {len(done.dropped) - 20} more" if len(done.dropped) > 20 else "")
+        print(shown(f"  dropped from the day's list (in the list imported before, not in this file): {shown_skus}"))
     return EXIT_OK
 
 
