@@ -75,14 +75,15 @@ def _import_shotlist(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from focuslock.hub.connection import open_hub
+    from focuslock.hub.connection import open_hub, reading
     from focuslock.hub.queries import LISTS_SAID, MISNAMED_SAID, SHORT, studio_status
     from focuslock.io.terminal import shown
 
     day = args.date or datetime.date.today()
     connection = open_hub(args.url)
     try:
-        status = studio_status(connection, day)
+        with reading(args.url):
+            status = studio_status(connection, day)
     finally:
         connection.close()
     if args.json:
@@ -155,7 +156,7 @@ def add_hub_report(hub_commands) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from focuslock.hub.connection import describe_url, open_hub
+    from focuslock.hub.connection import describe_url, open_hub, reading
     from focuslock.hub.day_report import render_day_report
     from focuslock.io.outputs import check_outputs, replace_file
 
@@ -165,7 +166,8 @@ def _report(args: argparse.Namespace) -> int:
     check_outputs({"--out": html_path, "the CSV beside --out": csv_path}, [], force=args.force)
     connection = open_hub(args.url)
     try:
-        report = render_day_report(connection, day, describe_url(args.url))
+        with reading(args.url):
+            report = render_day_report(connection, day, describe_url(args.url))
     finally:
         connection.close()
     replace_file(csv_path, report.csv.encode("utf-8"))
