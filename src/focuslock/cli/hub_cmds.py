@@ -116,6 +116,10 @@ def _status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _clock(when: datetime.datetime) -> str:
+    return _local(when, "%H:%M:%S %Z")
+
+
 def _local(when: datetime.datetime, form: str = "%Y-%m-%d %H:%M:%S %Z") -> str:
     """A time in this machine's zone, its zone named (the hub's zone may be another)."""
     return when.astimezone().strftime(form)
@@ -196,25 +200,40 @@ def _serve(args: argparse.Namespace) -> int:
     from focuslock.hub.connection import HubUnreachable, describe_url, open_hub
     from focuslock.serve.auth import TokenError
     from focuslock.serve.qc_server import start_qc_server
-    from focuslock.serve.server import ServeError
+    from focuslock.serve.server import ServeError, tablet_urls
 
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port must be from 0 to 65535, not {args.port}.")
-    try:  # a wrong URL or a hub never initialised: one sentence now; a hub away is waited for (the page says so)
+    try:  # a wrong URL or a hub never initialised: one sentence now; a hub away is waited for (said below)
         open_hub(args.url, timeout_s=5).close()
-    except HubUnreachable as error:
-        print(f"focuslock: {error} The page says so and shows the shots once it answers.", flush=True)
+    except HubUnreachable:
+        pass
     try:
         running = start_qc_server(args.url, host=args.host, port=args.port, token_file=args.token_file)
     except (ServeError, TokenError) as error:
         raise UserError(str(error)) from None
     print(f"QC page of the hub {describe_url(args.url)} on {running.url}  (API: {running.url}openapi.json)", flush=True)
+    urls = tablet_urls(running.url, args.host, running.port)
+    if urls != [running.url]:
+        print("  on a tablet open " + (" or ".join(urls) if urls else "this machine's address or name, port "
+                                       f"{running.port}") + " (whichever the studio's network reaches)", flush=True)
     say_token(running)
     stopped = threading.Event()
+    up: bool | None = None  # the hub as last said: once away, once back (not at every try)
+    away_since = datetime.datetime.now(datetime.UTC)
     try:
         with StopSignals(on_signal=lambda name: stopped.set()):
             while not stopped.wait(0.5) and running.running:
-                pass
+                state = running.feed.state
+                if state.up and up is False:
+                    print(f"the hub {describe_url(args.url)} is back (away since {_clock(away_since)}); "
+                          "the page is live again", flush=True)
+                if state.up:
+                    up = True
+                elif up is not False and not state.message.startswith("Reaching"):
+                    print(f"focuslock: {state.message} The page says so and shows the shots once it answers.",
+                          flush=True)
+                    up, away_since = False, state.since
     finally:
         running.stop()
     return EXIT_OK
