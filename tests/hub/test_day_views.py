@@ -83,6 +83,6 @@ def test_a_day_is_the_caller_s_day_not_the_hub_server_s(hub_url, tmp_path):
     assert [(s["shots_on_day"], s["shots"]) for s in found["stations"]] == [(1, 2)]
     assert [s["name"] for s in found["sessions"]] == ["morning"]
     text = _hub_status(hub_url, "2026-12-05").stdout
-    assert "1 shots, 0 pass, 1 soft" in text and "1 shots that day (2 all days)" in text, text
+    assert "1 shot, 0 pass, 1 soft" in text and "1 shot that day (2 all days)" in text, text
     assert "no shot list was imported for 2026-12-05" in text and "0 products" not in text, text
     assert "started 2026-12-05 12:00:00 UTC" in text, text  # in the caller's zone, named

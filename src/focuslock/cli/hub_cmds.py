@@ -91,16 +91,16 @@ def _status(args: argparse.Namespace) -> int:
         return EXIT_OK
     on_day = sum(status.verdicts.values())
     print(f"{day.isoformat()} (this machine's day, {_local(datetime.datetime.combine(day, datetime.time()), '%Z')}): "
-          f"{on_day} shots, " + ", ".join(f"{n} {v}" for v, n in status.verdicts.items())
-          + f"; {len(status.sessions)} sessions shot that day; {len(status.stations)} stations (all days)")
+          f"{_many(on_day, 'shot')}, " + ", ".join(f"{n} {v}" for v, n in status.verdicts.items())
+          + f"; {_many(len(status.sessions), 'session')} shot that day; {_many(len(status.stations), 'station')} (all days)")
     for station in status.stations:
-        print(shown(f"  station {station.number} {station.name}: {station.shots_on_day} shots that day "
+        print(shown(f"  station {station.number} {station.name}: {_many(station.shots_on_day, 'shot')} that day "
                     f"({station.shots} all days), last seen {_local(station.last_seen_utc)}"))
     names = {station.id: station.name for station in status.stations}
     for session in status.sessions:
         recipe = f", recipe {session.recipe_name}" if session.recipe_name else ""
         print(shown(f"  session {session.name} on {names.get(session.station_id, session.station_id)}: "
-                    f"{session.shots} shots (all days){recipe}, started {_local(session.created_utc)}"))
+                    f"{_many(session.shots, 'shot')} (all days){recipe}, started {_local(session.created_utc)}"))
     listed = status.day
     if not status.has_list:
         print(f"no shot list was imported for {day.isoformat()} (hub import-shotlist): nothing is called not shot or misnamed")
@@ -125,8 +125,12 @@ def _local(when: datetime.datetime, form: str = "%Y-%m-%d %H:%M:%S %Z") -> str:
     return when.astimezone().strftime(form)
 
 
+def _many(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
 def _products(count: int) -> str:
-    return f"{count} product" + ("" if count == 1 else "s")
+    return _many(count, "product")
 
 
 def _as_json(status) -> dict:
@@ -195,12 +199,12 @@ def add_hub_serve(hub_commands) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from focuslock.cli.serve_cmd import say_token
+    from focuslock.cli.serve_cmd import say_addresses, say_token
     from focuslock.core.signals import StopSignals
     from focuslock.hub.connection import HubUnreachable, describe_url, open_hub
     from focuslock.serve.auth import TokenError
     from focuslock.serve.qc_server import start_qc_server
-    from focuslock.serve.server import ServeError, tablet_urls
+    from focuslock.serve.server import ServeError
 
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port must be from 0 to 65535, not {args.port}.")
@@ -213,10 +217,7 @@ def _serve(args: argparse.Namespace) -> int:
     except (ServeError, TokenError) as error:
         raise UserError(str(error)) from None
     print(f"QC page of the hub {describe_url(args.url)} on {running.url}  (API: {running.url}openapi.json)", flush=True)
-    urls = tablet_urls(running.url, args.host, running.port)
-    if urls != [running.url]:
-        print("  on a tablet open " + (" or ".join(urls) if urls else "this machine's address or name, port "
-                                       f"{running.port}") + " (whichever the studio's network reaches)", flush=True)
+    say_addresses(running, args.host)
     say_token(running)
     stopped = threading.Event()
     up: bool | None = None  # the hub as last said: once away, once back (not at every try)

@@ -27,7 +27,7 @@ from focuslock.serve.app import make_app
 from focuslock.serve.auth import Access, is_loopback, load_or_make_token
 from focuslock.serve.host import LiveHost
 
-__all__ = ["tablet_urls", "RunningServer", "ServeError", "bind", "run_app", "start_server"]
+__all__ = ["RunningServer", "ServeError", "bind", "run_app", "start_server", "tablet_urls"]
 
 logger = logging.getLogger(__name__)
 
