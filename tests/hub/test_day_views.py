@@ -16,6 +16,7 @@ import psycopg
 
 from focuslock.cli import main
 from focuslock.hub.connection import open_hub
+from focuslock.hub.queries import day_shots
 from focuslock.serve.qc_json import read_day
 from focuslock.testing.hub_shots import land_shot
 
@@ -30,12 +31,15 @@ def _list(hub_url, tmp_path, text: str) -> None:
 
 def test_named_views_are_done_only_when_each_has_a_passing_shot(hub_url, tmp_path, capsys):
     assert main(["hub", "init", hub_url]) == 0
-    _list(hub_url, tmp_path, "sku,name,views\nA300,Red cup,front;back\nB1,Lamp,Front;Top View\nC2,Mug,2\nA200,Bowl,1\n")
+    _list(hub_url, tmp_path, "sku,name,views\nA300,Red cup,front;back\nB1,Lamp,Front;Top View\nC2,Mug,2\nA200,Bowl,1\n"
+          "E1,Fork,1\nE2,Knife,1\n")
     for sequence, (name, verdict) in enumerate([
             ("A300_front.jpg", "pass"), ("A300_front_again.jpg", "pass"), ("A300-back.jpg", "soft"),
             ("B1_FRONT.jpg", "pass"), ("B1 top-view.jpg", "pass"),
-            ("C2_1.jpg", "pass"), ("C2_1_again.jpg", "pass"), ("a200.jpg", "pass")], start=1):
+            ("C2_1.jpg", "pass"), ("C2_1_again.jpg", "pass"), ("a200.jpg", "pass"), ("E1_E2.jpg", "pass")], start=1):
         land_shot(hub_url, "bench-2", sequence, name, None, verdict)
+    with psycopg.connect(hub_url) as connection:  # a worst share a hair below 0: rounding noise
+        connection.execute("UPDATE shots SET worst_coc_share = -1.47e-07 WHERE name = 'a200.jpg'")
     capsys.readouterr()
     assert main(["hub", "status", hub_url, "--json", "--date", TODAY.isoformat()]) == 0
     entries = {e["sku"]: e for e in json.loads(capsys.readouterr().out)["day"]["list"]}
@@ -44,6 +48,7 @@ def test_named_views_are_done_only_when_each_has_a_passing_shot(hub_url, tmp_pat
     assert (entries["B1"]["state"], entries["B1"]["missing_views"]) == ("done", [])
     assert (entries["C2"]["state"], entries["C2"]["views_told_apart"]) == ("done", False)
     assert entries["A200"]["state"] == "done"  # a200.jpg: the SKU in any case
+    assert entries["E1"]["state"] == entries["E2"]["state"] == "done"  # one shot of both products
     assert main(["hub", "status", hub_url, "--date", TODAY.isoformat()]) == 0
     assert "short of views: A300 (missing back)" in capsys.readouterr().out
     out = tmp_path / "day.html"
@@ -53,6 +58,9 @@ def test_named_views_are_done_only_when_each_has_a_passing_shot(hub_url, tmp_pat
         page = read_day(connection, TODAY).to_json()
     assert [(e["sku"], e["missing_views"]) for e in page["short_of_views"]] == [("A300", ["back"])]
     assert page["misnamed"] == []
+    with open_hub(hub_url) as connection:
+        shown = {shot.name: shot.worst_coc_share for shot in day_shots(connection, TODAY)}
+    assert shown["a200.jpg"] == 0.0 and shown["B1_FRONT.jpg"] > 0
 
 
 def _hub_status(hub_url, day: str, *more: str) -> subprocess.CompletedProcess:

@@ -15,8 +15,8 @@ land. One function per question, used by ``focuslock hub status`` and by the QC 
 A shot's SKU is the one its station logged; a shot without one (``watch`` on another
 program's files) takes the list's SKU that is a whole part of its file name, the parts
 split at ``_``, ``.`` and spaces (``A123-B_0007.jpg``: ``A123-B``), else at hyphens too
-(``A300-back.jpg``: ``A300``), in any case (``a200.jpg``: ``A200``); one SKU per shot,
-the first part that is one.
+(``A300-back.jpg``: ``A300``), in any case (``a200.jpg``: ``A200``); a shot counts for
+each SKU of the list in the name (``E1_E2.jpg`` counts for E1 and E2; ``sku`` is the first).
 
 A SKU listed with view names (``front;back``) is done only when every view has a passing
 shot; a shot's view is a view name found among its name's parts (split at ``_``, ``.``,
@@ -68,6 +68,7 @@ class HubShot:
     worst_coc_share: float | None
     has_thumbnail: bool
     has_crop: bool
+    also_skus: tuple[str, ...] = ()  # the list's other SKUs in the name of a shot without a logged one (E1_E2.jpg)
 
 
 @dataclass(frozen=True)
@@ -180,14 +181,11 @@ def name_parts(name: str) -> list[str]:
     return [part for part in _PARTS.split(name.lower()) if part]
 
 
-def _listed_sku(name: str, skus: dict[str, str]) -> str | None:
-    """The list's SKU found in ``name`` (``skus``: by upper case): split at ``_ . space`` first
-    (a SKU may hold a hyphen), then at hyphens too."""
-    for pattern in (_SKU_PARTS, _PARTS):
-        for part in pattern.split(name):
-            if part.upper() in skus:
-                return skus[part.upper()]
-    return None
+def _listed_skus(name: str, skus: dict[str, str]) -> tuple[str, ...]:
+    """The list's SKUs found in ``name`` (``skus``: by upper case), in order: split at ``_ . space``
+    first (a SKU may hold a hyphen), then at hyphens too."""
+    found = [skus[part.upper()] for pattern in (_SKU_PARTS, _PARTS) for part in pattern.split(name) if part.upper() in skus]
+    return tuple(dict.fromkeys(found))
 
 
 def _has_view(parts: list[str], view: str) -> bool:
@@ -212,7 +210,8 @@ def _shots(connection: psycopg.Connection, rows: Iterable[tuple]) -> list[HubSho
             day = shot.logged_utc.astimezone().date()
             if day not in lists:
                 lists[day] = _day_skus(connection, day)
-            shot = replace(shot, sku=_listed_sku(shot.name, lists[day]))
+            found = _listed_skus(shot.name, lists[day])
+            shot = replace(shot, sku=found[0] if found else None, also_skus=found[1:])
         named.append(shot)
     return named
 
@@ -246,7 +245,8 @@ def day_list(connection: psycopg.Connection, day: _dt.date, shots: list[HubShot]
     skus = {row[0] for row in listed}
     by_sku: dict[str | None, list[HubShot]] = {}
     for shot in shots:  # once over the day's shots, not once per listed SKU
-        by_sku.setdefault(shot.sku, []).append(shot)
+        for sku in (shot.sku, *shot.also_skus):  # a shot of two listed products counts for each
+            by_sku.setdefault(sku, []).append(shot)
     entries = tuple(_entry(sku, name, views, list(names or ()), by_sku.get(sku, [])) for sku, name, views, names in listed)
     misnamed = tuple(s for s in shots if s.sku not in skus) if listed else ()
     return DayList(day, entries, misnamed)
