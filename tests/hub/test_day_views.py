@@ -50,7 +50,8 @@ def test_named_views_are_done_only_when_each_has_a_passing_shot(hub_url, tmp_pat
     assert entries["A200"]["state"] == "done"  # a200.jpg: the SKU in any case
     assert entries["E1"]["state"] == entries["E2"]["state"] == "done"  # one shot of both products
     assert main(["hub", "status", hub_url, "--date", TODAY.isoformat()]) == 0
-    assert "short of views: A300 (missing back)" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "short of views: A300 (missing back)" in text and "views not told apart (list view names to check each): C2" in text
     out = tmp_path / "day.html"
     assert main(["hub", "report", hub_url, "--date", TODAY.isoformat(), "--out", str(out)]) == 0
     assert "missing back" in out.read_text(encoding="utf-8")

@@ -76,7 +76,7 @@ def _import_shotlist(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     from focuslock.hub.connection import open_hub, reading
-    from focuslock.hub.queries import LISTS_SAID, MISNAMED_SAID, SHORT, studio_status
+    from focuslock.hub.queries import DONE, LISTS_SAID, MISNAMED_SAID, SHORT, studio_status
     from focuslock.io.terminal import shown
 
     day = args.date or datetime.date.today()
@@ -111,6 +111,10 @@ def _status(args: argparse.Namespace) -> int:
         if entries:
             print(shown(f"  {words}: " + ", ".join(e.sku if state != SHORT else f"{e.sku} ({e.views_said})"
                                                     for e in entries)))
+    counted = [e.sku for e in listed.having(DONE) if not e.views_told_apart]
+    if counted:
+        print(shown("  done by a count of passes, views not told apart (list view names to check each): "
+                    + ", ".join(counted)))
     if listed.misnamed:
         print(shown(f"  {MISNAMED_SAID}: " + ", ".join(s.name for s in listed.misnamed)))
     return EXIT_OK
