@@ -1,6 +1,6 @@
 """The studio's shot list on a real hub: an untrusted CSV read strictly (each bad row one
 sentence with its line, nothing written), a name that a spreadsheet would run kept as
-text, the same list imported twice changing nothing; and ``hub status`` giving the day's
+text (stored as given), the same list imported twice changing nothing; and ``hub status`` giving the day's
 list from a real station's shots (``watch`` on a hot folder standing in for a body):
 a SKU not shot, one shot SOFT, one misnamed."""
 
@@ -45,7 +45,8 @@ def test_the_same_list_twice_changes_nothing_and_a_formula_stays_text(hub_url, t
     assert "3 products (0 new, 3 already listed)" in capsys.readouterr().out
     with psycopg.connect(hub_url) as connection:
         rows = connection.execute("SELECT sku, name, views_expected, view_names FROM shot_list ORDER BY sku").fetchall()
-    assert rows == [("P1", "Board", 2, ["front", "back"]), ("P2", "'=cmd|' /C calc'!A0", 1, []), ("P3", "Lens", 1, [])]
+    # Stored as given: the guard against formulas is applied where a spreadsheet reads it (a CSV focuslock writes).
+    assert rows == [("P1", "Board", 2, ["front", "back"]), ("P2", "=cmd|' /C calc'!A0", 1, []), ("P3", "Lens", 1, [])]
 
 
 def test_status_gives_the_day_s_list_not_shot_soft_and_misnamed(hub_url, tmp_path, capsys):
@@ -70,3 +71,55 @@ def test_status_gives_the_day_s_list_not_shot_soft_and_misnamed(hub_url, tmp_pat
     assert main(["hub", "status", hub_url]) == 0
     text = capsys.readouterr().out
     assert "not shot: P3" in text and "shot but SOFT or UNCERTAIN: P2" in text and "misnamed (no SKU of the list): X9_002.JPG" in text
+
+
+def _import(hub_url, path, capsys, *more: str) -> tuple[int, str, str]:
+    code = main(["hub", "import-shotlist", hub_url, str(path), "--date", "2026-12-08", *more])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_the_header_and_rows_are_read_strictly(hub_url, tmp_path, capsys):
+    """The audit's files: each refused in one sentence that says what is wrong, nothing written."""
+    assert main(["hub", "init", hub_url]) == 0
+    cases = {
+        "sku,name,veiws\nC1,x,3\n": ["unknown column 'veiws'", "the known ones: sku, name, views"],
+        "sku,sku,views\nC4,C5,1\n": ["'sku' given twice"],
+        "sku,name,views\nC2,x,1,extra,more\n": ["line 2: 5 fields where the header has 3 columns"],
+        'sku,name,views\nC3,=HYPERLINK("http://evil","x"),1\n': ["line 2: 4 fields where the header has 3"],
+        "sku,name,views\nD1,x,-3\nD2,x,1.5\nD3,x,0\n": ["line 2: views '-3' is not a whole number",
+                                                      "line 3: views '1.5'", "line 4: views '0'"],
+        "sku,name\nAB_12,x\nX.100,x\nQ 7,x\n": [f"line {n}: the SKU" for n in (2, 3, 4)] + ["could never be found"],
+        "": ["it is empty"],
+        "sku;name;views\nE1;x;1\n": ["its first line is 'sku;name;views'", "separated by ';'"],
+    }
+    for number, (text, said) in enumerate(cases.items()):
+        path = tmp_path / f"case{number}.csv"
+        path.write_text(text, encoding="utf-8")
+        code, _, err = _import(hub_url, path, capsys)
+        assert code == 1 and "Traceback" not in err, (text, err)
+        for words in said:
+            assert words in err, (text, err)
+        if not text or ";" in text.splitlines()[0]:
+            assert "(its columns: sku" not in err, err  # never the expected columns as if they were the file's
+    with psycopg.connect(hub_url) as connection:
+        assert connection.execute("SELECT COUNT(*) FROM shot_list").fetchone()[0] == 0
+
+
+def test_a_view_word_is_a_view_one_product_is_singular_and_a_dropped_sku_is_said(hub_url, tmp_path, capsys):
+    assert main(["hub", "init", hub_url]) == 0
+    first = tmp_path / "bom.csv"
+    first.write_text("sku,name,views\nB1,+1 Mug,abc\n", encoding="utf-8")
+    code, out, err = _import(hub_url, first, capsys)
+    assert code == 0, err
+    assert "1 product (1 new" in out
+    second = tmp_path / "good.csv"
+    second.write_text("sku,name\nG1,x\nG2,y\n", encoding="utf-8")
+    code, out, _ = _import(hub_url, second, capsys)
+    assert code == 0 and "2 products (2 new, 0 already listed)" in out
+    assert "dropped from the day's list" in out and "B1" in out, out
+    first.write_text("sku,name,views\nB1,+1 Mug,abc\nG1,x\n", encoding="utf-8")
+    _import(hub_url, first, capsys)
+    with psycopg.connect(hub_url) as connection:
+        rows = connection.execute("SELECT sku, name, views_expected, view_names FROM shot_list ORDER BY sku").fetchall()
+    assert rows == [("B1", "+1 Mug", 1, ["abc"]), ("G1", "x", 1, [])]  # the name as given, the word a view's name

@@ -63,59 +63,94 @@ def _init(args: argparse.Namespace) -> int:
 
 def _import_shotlist(args: argparse.Namespace) -> int:
     from focuslock.hub.shotlist import import_shot_list
+    from focuslock.io.terminal import shown
 
     day = args.date or datetime.date.today()
-    count, new = import_shot_list(args.url, args.file, day)
-    print(f"shot list of {day.isoformat()}: {count} products ({new} new, {count - new} already listed)")
+    done = import_shot_list(args.url, args.file, day)
+    print(f"shot list of {day.isoformat()}: {_products(done.count)} ({done.new} new, {done.count - done.new} already listed)")
+    if done.dropped:
+        shown_skus = ", ".join(done.dropped[:20]) + (f" and {len(done.dropped) - 20} more" if len(done.dropped) > 20 else "")
+        print(shown(f"  dropped from the day's list (in the list imported before, not in this file): {shown_skus}"))
     return EXIT_OK
 
 
 def _status(args: argparse.Namespace) -> int:
-    from focuslock.hub.connection import open_hub
-    from focuslock.hub.queries import LISTS_SAID, MISNAMED_SAID, studio_status
+    from focuslock.hub.connection import open_hub, reading
+    from focuslock.hub.queries import DONE, LISTS_SAID, MISNAMED_SAID, SHORT, studio_status
     from focuslock.io.terminal import shown
 
     day = args.date or datetime.date.today()
     connection = open_hub(args.url)
     try:
-        status = studio_status(connection, day)
+        with reading(args.url):
+            status = studio_status(connection, day)
     finally:
         connection.close()
     if args.json:
         print_json(_as_json(status))
         return EXIT_OK
-    print(f"{len(status.stations)} stations, {len(status.sessions)} sessions, "
-          + ", ".join(f"{n} {v}" for v, n in status.verdicts.items()))
+    on_day = sum(status.verdicts.values())
+    print(f"{day.isoformat()} (this machine's day, {_local(datetime.datetime.combine(day, datetime.time()), '%Z')}): "
+          f"{_many(on_day, 'shot')}, " + ", ".join(f"{n} {v}" for v, n in status.verdicts.items())
+          + f"; {_many(len(status.sessions), 'session')} shot that day; {_many(len(status.stations), 'station')} (all days)")
     for station in status.stations:
-        print(shown(f"  station {station.number} {station.name}: {station.shots} shots, last seen "
-                    f"{station.last_seen_utc:%Y-%m-%d %H:%M:%S %Z}"))
+        print(shown(f"  station {station.number} {station.name}: {_many(station.shots_on_day, 'shot')} that day "
+                    f"({station.shots} all days), last seen {_local(station.last_seen_utc)}"))
     names = {station.id: station.name for station in status.stations}
     for session in status.sessions:
         recipe = f", recipe {session.recipe_name}" if session.recipe_name else ""
         print(shown(f"  session {session.name} on {names.get(session.station_id, session.station_id)}: "
-                    f"{session.shots} shots{recipe}, started {session.created_utc:%Y-%m-%d %H:%M}"))
+                    f"{_many(session.shots, 'shot')} (all days){recipe}, started {_local(session.created_utc)}"))
     listed = status.day
-    print(f"the list of {day.isoformat()}: {len(listed.entries)} products")
+    if not status.has_list:
+        print(f"no shot list was imported for {day.isoformat()} (hub import-shotlist): nothing is called not shot or misnamed")
+        return EXIT_OK
+    print(f"the list of {day.isoformat()}: {_products(len(listed.entries))}")
     for state, words in LISTS_SAID:
         entries = listed.having(state)
         if entries:
-            print(shown(f"  {words}: " + ", ".join(e.sku for e in entries)))
+            print(shown(f"  {words}: " + ", ".join(e.sku if state != SHORT else f"{e.sku} ({e.views_said})"
+                                                    for e in entries)))
+    counted = [e.sku for e in listed.having(DONE) if not e.views_told_apart]
+    if counted:
+        print(shown("  done by a count of passes, views not told apart (list view names to check each): "
+                    + ", ".join(counted)))
     if listed.misnamed:
         print(shown(f"  {MISNAMED_SAID}: " + ", ".join(s.name for s in listed.misnamed)))
     return EXIT_OK
 
 
+def _clock(when: datetime.datetime) -> str:
+    return _local(when, "%H:%M:%S %Z")
+
+
+def _local(when: datetime.datetime, form: str = "%Y-%m-%d %H:%M:%S %Z") -> str:
+    """A time in this machine's zone, its zone named (the hub's zone may be another)."""
+    return when.astimezone().strftime(form)
+
+
+def _many(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def _products(count: int) -> str:
+    return _many(count, "product")
+
+
 def _as_json(status) -> dict:
     day = status.day
     return {"stations": [{"id": s.id, "name": s.name, "number": s.number, "first_seen_utc": s.first_seen_utc.isoformat(),
-                          "last_seen_utc": s.last_seen_utc.isoformat(), "shots": s.shots} for s in status.stations],
+                          "last_seen_utc": s.last_seen_utc.isoformat(), "shots": s.shots, "shots_on_day": s.shots_on_day}
+                         for s in status.stations],
             "sessions": [{"station": s.station_id, "key": s.session_key, "name": s.name,
                           "created_utc": s.created_utc.isoformat(), "recipe": s.recipe_name, "shots": s.shots}
                          for s in status.sessions],
             "verdicts": status.verdicts,
-            "day": {"date": day.day.isoformat(),
+            "day": {"date": day.day.isoformat(), "has_list": status.has_list,
                     "list": [{"sku": e.sku, "name": e.name, "views_expected": e.views_expected, "shots": e.shots,
-                              "passed": e.passed, "state": e.state, "last_verdict": e.last_verdict} for e in day.entries],
+                              "passed": e.passed, "state": e.state, "last_verdict": e.last_verdict,
+                              "view_names": list(e.view_names), "missing_views": list(e.missing_views),
+                              "views_told_apart": e.views_told_apart} for e in day.entries],
                     "misnamed": [{"station": s.station_id, "session": s.session_key, "sequence": s.sequence,
                                   "name": s.name, "sku": s.sku, "verdict": s.verdict} for s in day.misnamed]}}
 
@@ -133,7 +168,7 @@ def add_hub_report(hub_commands) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from focuslock.hub.connection import describe_url, open_hub
+    from focuslock.hub.connection import describe_url, open_hub, reading
     from focuslock.hub.day_report import render_day_report
     from focuslock.io.outputs import check_outputs, replace_file
 
@@ -143,7 +178,8 @@ def _report(args: argparse.Namespace) -> int:
     check_outputs({"--out": html_path, "the CSV beside --out": csv_path}, [], force=args.force)
     connection = open_hub(args.url)
     try:
-        report = render_day_report(connection, day, describe_url(args.url))
+        with reading(args.url):
+            report = render_day_report(connection, day, describe_url(args.url))
     finally:
         connection.close()
     replace_file(csv_path, report.csv.encode("utf-8"))
@@ -167,7 +203,7 @@ def add_hub_serve(hub_commands) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from focuslock.cli.serve_cmd import say_token
+    from focuslock.cli.serve_cmd import say_addresses, say_token
     from focuslock.core.signals import StopSignals
     from focuslock.hub.connection import HubUnreachable, describe_url, open_hub
     from focuslock.serve.auth import TokenError
@@ -176,21 +212,33 @@ def _serve(args: argparse.Namespace) -> int:
 
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port must be from 0 to 65535, not {args.port}.")
-    try:  # a wrong URL or a hub never initialised: one sentence now; a hub away is waited for (the page says so)
+    try:  # a wrong URL or a hub never initialised: one sentence now; a hub away is waited for (said below)
         open_hub(args.url, timeout_s=5).close()
-    except HubUnreachable as error:
-        print(f"focuslock: {error} The page says so and shows the shots once it answers.", flush=True)
+    except HubUnreachable:
+        pass
     try:
         running = start_qc_server(args.url, host=args.host, port=args.port, token_file=args.token_file)
     except (ServeError, TokenError) as error:
         raise UserError(str(error)) from None
     print(f"QC page of the hub {describe_url(args.url)} on {running.url}  (API: {running.url}openapi.json)", flush=True)
+    say_addresses(running, args.host)
     say_token(running)
     stopped = threading.Event()
+    up: bool | None = None  # the hub as last said: once away, once back (not at every try)
+    away_since = datetime.datetime.now(datetime.UTC)
     try:
         with StopSignals(on_signal=lambda name: stopped.set()):
             while not stopped.wait(0.5) and running.running:
-                pass
+                state = running.feed.state
+                if state.up and up is False:
+                    print(f"the hub {describe_url(args.url)} is back (away since {_clock(away_since)}); "
+                          "the page is live again", flush=True)
+                if state.up:
+                    up = True
+                elif up is not False and not state.message.startswith("Reaching"):
+                    print(f"focuslock: {state.message} The page says so and shows the shots once it answers.",
+                          flush=True)
+                    up, away_since = False, state.since
     finally:
         running.stop()
     return EXIT_OK

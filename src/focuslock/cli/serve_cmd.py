@@ -102,6 +102,7 @@ def _serve(args: argparse.Namespace) -> int:
             shot_log.close()
         raise UserError(str(error)) from None
     print(f"focus monitor and API on {running.url}  (API: {running.url}openapi.json)", flush=True)
+    say_addresses(running, args.host)
     say_token(running)
     stopped = threading.Event()
     try:
@@ -115,6 +116,16 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         running.stop()
     return EXIT_OK
+
+
+def say_addresses(running, host: str) -> None:
+    """On a wildcard host (0.0.0.0, ::), the addresses a tablet can open (``serve`` and ``hub serve``)."""
+    from focuslock.serve.server import tablet_urls
+
+    urls = tablet_urls(running.url, host, running.port)
+    if urls != [running.url]:
+        print("  on a tablet open " + (" or ".join(urls) if urls else f"this machine's address or name, port {running.port}")
+              + " (whichever the studio's network reaches)", flush=True)
 
 
 def say_token(running) -> None:

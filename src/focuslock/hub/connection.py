@@ -6,8 +6,10 @@ the URL's password never in it), and the schema's version: created or migrated b
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import urllib.parse
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from focuslock import __version__
@@ -17,7 +19,7 @@ from focuslock.hub.schema import HUB_SCHEMA_VERSION, MIGRATIONS
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["HubError", "HubUnreachable", "connect", "describe_url", "hub_version", "migrate", "open_hub"]
+__all__ = ["HubError", "HubUnreachable", "connect", "describe_url", "hub_version", "migrate", "open_hub", "reading"]
 
 log = logging.getLogger(__name__)
 
@@ -68,13 +70,38 @@ def connect(url: str, *, autocommit: bool = False, timeout_s: float = CONNECT_TI
 
 
 def _connection_error(error: Exception, url: str) -> HubError:
-    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    text = _first_line(error)
     where = describe_url(url)
     if "does not exist" in text:
         return HubError(f"The hub {where} has no such database or user ({text}); create it first (README: the hub).")
     if "password" in text or "authentication" in text:
         return HubError(f"The hub {where} refused the login ({text}); check the user and password.")
     return HubUnreachable(f"The hub {where} cannot be reached ({text}).")
+
+
+def _no_rights(error: Exception, url: str) -> HubError:
+    """The hub answered, but this login may not read (or create) its tables."""
+    user = urllib.parse.urlsplit(url).username or "of this login"
+    return HubError(f"The hub {describe_url(url)} is reached, but the user {user} may not read the hub's tables "
+                    f"({_first_line(error)}); grant it the rights (README: the hub).")
+
+
+@contextlib.contextmanager
+def reading(url: str) -> Iterator[None]:
+    """Queries on the hub at ``url`` inside: a login without rights, or a hub gone, as one sentence."""
+    import psycopg
+
+    try:
+        yield
+    except psycopg.errors.InsufficientPrivilege as error:
+        raise _no_rights(error, url) from None
+    except psycopg.OperationalError as error:
+        raise _connection_error(error, url) from None
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def hub_version(connection: psycopg.Connection) -> int:
@@ -110,7 +137,7 @@ def migrate(url: str) -> tuple[int, int]:
             log.info("hub %s: schema migrated to version %d", describe_url(url), number + 1)
         return before, hub_version(connection)
     except psycopg.errors.InsufficientPrivilege as error:
-        raise HubError(f"The hub {describe_url(url)} refused to create focuslock's tables ({error}); "
+        raise HubError(f"The hub {describe_url(url)} refused to create focuslock's tables ({_first_line(error)}); "
                        "give the user CREATE rights on the database (README: the hub).") from None
     except psycopg.OperationalError as error:
         raise _connection_error(error, url) from None
@@ -127,11 +154,16 @@ def _refuse_newer(version: int, url: str) -> None:
 def open_hub(url: str, *, autocommit: bool = False, timeout_s: float = CONNECT_TIMEOUT_S) -> psycopg.Connection:
     """A connection to a hub whose schema is this focuslock's: refused in one sentence when
     it was never initialised, is older (``focuslock hub init`` brings it up) or newer."""
+    import psycopg
+
     connection = connect(url, autocommit=autocommit, timeout_s=timeout_s)
     try:
         version = hub_version(connection)
         if not autocommit:
             connection.rollback()
+    except psycopg.errors.InsufficientPrivilege as error:
+        connection.close()
+        raise _no_rights(error, url) from None
     except Exception as error:
         connection.close()
         raise _connection_error(error, url) from None

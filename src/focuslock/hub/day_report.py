@@ -152,9 +152,9 @@ def _day_list(listed: DayList) -> str:
         entries = listed.having(state)
         if entries:
             parts.append(f'<h3>{html.escape(words)} ({len(entries)})</h3><table class="list" data-state="{html.escape(state)}">'
-                         "<tr><th>SKU</th><th>name</th><th>shots</th><th>passed / views</th><th>last verdict</th></tr>"
+                         "<tr><th>SKU</th><th>name</th><th>shots</th><th>views</th><th>last verdict</th></tr>"
                          + "".join(f"<tr><td>{html.escape(e.sku)}</td><td>{html.escape(e.name)}</td><td>{e.shots}</td>"
-                                   f"<td>{e.passed} / {e.views_expected}</td>"
+                                   f"<td>{html.escape(e.views_said)}</td>"
                                    f"<td>{badge(e.last_verdict) if e.last_verdict else '–'}</td></tr>" for e in entries)
                          + "</table>")
     if listed.misnamed:
@@ -173,7 +173,7 @@ def _stations(stations: tuple[StationDay, ...]) -> str:
     rows = "".join(
         f"<tr><td>{html.escape(s.name)}</td><td>{s.sessions}</td><td>{s.shots}</td>"
         + "".join(f"<td>{s.counts.get(v, 0)}</td>" for v in ShotOutcome)
-        + f"<td>{'–' if s.last_shot_utc is None else html.escape(f'{s.last_shot_utc:%H:%M:%S %Z}')}</td></tr>"
+        + f"<td>{'–' if s.last_shot_utc is None else html.escape(s.last_shot_utc.astimezone().strftime('%H:%M:%S %Z'))}</td></tr>"
         for s in stations)
     return f'<table class="list"><tr><th>station</th><th>sessions</th><th>shots</th>{head}<th>last shot</th></tr>{rows}</table>'
 
@@ -196,7 +196,7 @@ def _shot_row(shot: HubShot, previews: dict[int, tuple[bytes | None, bytes | Non
             f'<td>{badge(shot.verdict)}<div class="reason">{html.escape(shot.reason or "")}</div>'
             f'<div>worst blur {worst + " CoC" if worst else "–"}</div></td>'
             f'<td><div class="name">{html.escape(shot.name)}</div><div>{listed}</div>'
-            f'<div class="time">{html.escape(f"{shot.logged_utc:%Y-%m-%d %H:%M:%S %Z}")}</div></td>'
+            f'<div class="time">{html.escape(shot.logged_utc.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z"))}</div></td>'
             f'<td class="files">{paths or "no files logged"}</td></tr>')
 
 

@@ -212,7 +212,7 @@ class QcFeed:
             except (HubError, psycopg.Error) as error:
                 message = str(error) if isinstance(error, HubError) else \
                     f"The hub {describe_url(self.url)} went away ({_first_line(error)})."
-                logger.warning("QC feed: %s", message)
+                logger.info("QC feed: %s", message)  # `hub serve` says it once, and once when it is back
                 self._call(self._away, message)
                 self._stop.wait(wait)
                 wait = min(2 * wait, BACKOFF_S[1])

@@ -27,7 +27,11 @@ _ENTRY = {"type": "object", "properties": {
     "sku": {"type": "string"}, "name": {"type": "string"}, "views_expected": {"type": "integer"},
     "shots": {"type": "integer"}, "passed": {"type": "integer"},
     "state": {"type": "string", "enum": [NOT_SHOT, NOT_SHARP, SHORT, DONE]},
-    "last_verdict": {"type": ["string", "null"]}}}
+    "last_verdict": {"type": ["string", "null"]},
+    "view_names": {"type": "array", "items": {"type": "string"}, "description": "the views the list named (none: a count)"},
+    "missing_views": {"type": "array", "items": {"type": "string"}, "description": "the named views without a passing shot"},
+    "views_told_apart": {"type": "boolean",
+                         "description": "false: the list gave a count of views, and passes are counted, not told apart"}}}
 _DAY = {"type": "object", "required": ["day", "has_list", "not_shot", "to_reshoot", "misnamed", "stations"], "properties": {
     "day": {"type": "string", "format": "date"}, "has_list": {"type": "boolean"}, "listed": {"type": "integer"},
     "counts": _COUNTS, "not_shot": {"type": "array", "items": _ENTRY, "maxItems": 300},

@@ -27,7 +27,7 @@ from focuslock.serve.app import make_app
 from focuslock.serve.auth import Access, is_loopback, load_or_make_token
 from focuslock.serve.host import LiveHost
 
-__all__ = ["RunningServer", "ServeError", "bind", "run_app", "start_server"]
+__all__ = ["RunningServer", "ServeError", "bind", "run_app", "start_server", "tablet_urls"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +64,28 @@ class RunningServer:
     @property
     def running(self) -> bool:
         return self.thread.is_alive()
+
+
+def tablet_urls(url: str, host: str, port: int) -> list[str]:
+    """The URLs another machine (a tablet) can open for a server on ``host``:``port`` whose own
+    URL is ``url``: on a wildcard host (0.0.0.0, ::) this machine's addresses (loopback left
+    out) and its name, else ``url`` itself."""
+    if host not in ("0.0.0.0", "::", ""):
+        return [url]
+    addresses: list[str] = []
+    name = socket.gethostname()
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))  # a UDP "connect" sends nothing: it only picks the outgoing address
+            addresses.append(probe.getsockname()[0])
+    except OSError:
+        pass
+    try:
+        addresses += [str(info[4][0]) for info in socket.getaddrinfo(name, None, socket.AF_INET)]
+    except OSError:
+        pass
+    found = [a for a in dict.fromkeys(addresses) if not a.startswith("127.")]
+    return [f"http://{a}:{port}/" for a in found] + ([f"http://{name}:{port}/"] if name else [])
 
 
 def bind(host: str, port: int) -> socket.socket:
