@@ -10,6 +10,7 @@ import pytest
 
 from focuslock.cli import main
 from focuslock.testing.grbl_responder import GrblResponder
+from focuslock.testing.http_rail_server import HttpRailServer
 
 
 @pytest.fixture
@@ -52,3 +53,51 @@ def test_an_alarm_mid_stack_from_the_command_line_keeps_every_frame(grbl_profile
     assert files and all((tmp_path / "stack" / name).exists() for name in files)
     assert manifest["stopped"].startswith("bench GRBL rail stopped with alarm 1")
     assert responder.unlocks == 0
+
+
+def _http_profile(tmp_path, url: str, **extra) -> str:
+    profile = tmp_path / "http-rail.toml"
+    lines = [f'name = "bench HTTP rail"\nbackend = "http"\nurl = "{url}"\ntravel_min = -1000.0\ntravel_max = 1000.0\n'
+             'max_move = 500.0\nmax_speed = 1000.0\n'] + [f"{key} = {value!r}\n".replace("'", '"') for key, value in extra.items()]
+    profile.write_text("".join(lines))
+    return str(profile)
+
+
+def test_repeated_rail_moves_cannot_walk_past_the_travel_over_http(tmp_path, capsys):
+    """Stands in for an ESP32 rail (docs/RAIL-HTTP.md on a loopback port) that keeps its
+    position between runs, as a board does: the travel holds across runs, counted from the
+    position the board reports, never from 0 at each run."""
+    server = HttpRailServer(position=250.0, travel=(-50000.0, 50000.0))
+    profile = _http_profile(tmp_path, server.start())
+    try:
+        assert main(["rail", "move", "--rail", profile, "--by", "500", "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["position"] == pytest.approx(750.0)
+        for _ in range(3):
+            assert main(["rail", "move", "--rail", profile, "--by", "500"]) == 1
+            err = capsys.readouterr().err
+            assert "reports +750 µm" in err and "would end at +1250 µm" in err and len(err.strip().splitlines()) == 1
+        assert server.position == pytest.approx(750.0) and server.moves == [500.0]
+    finally:
+        server.close()
+
+
+def test_repeated_rail_moves_cannot_walk_past_the_travel_on_grbl(tmp_path, capsys):
+    """Stands in for a GRBL board on a pseudo-terminal that keeps its machine position
+    between runs: two runs of +450 µm reach +900, the third is refused before a byte moves."""
+    responder = GrblResponder(travel_mm=(-50.0, 50.0))
+    path = responder.start()
+    profile = tmp_path / "grbl.toml"
+    profile.write_text(f'name = "bench GRBL rail"\nbackend = "gcode"\nport = "{path}"\ntravel_min = -1000.0\n'
+                       'travel_max = 1000.0\nmax_move = 500.0\nmax_speed = 1000.0\n')
+    try:
+        for _ in range(2):
+            assert main(["rail", "move", "--rail", str(profile), "--by", "450"]) == 0
+        capsys.readouterr()
+        assert main(["rail", "move", "--rail", str(profile), "--by", "450"]) == 1
+        assert "reports +900 µm" in capsys.readouterr().err
+        assert responder.position[2] == pytest.approx(0.9)
+        # Back towards zero is allowed.
+        assert main(["rail", "move", "--rail", str(profile), "--by", "-450"]) == 0
+        assert responder.position[2] == pytest.approx(0.45)
+    finally:
+        responder.close()
