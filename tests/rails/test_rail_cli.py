@@ -48,6 +48,7 @@ def test_an_alarm_mid_stack_from_the_command_line_keeps_every_frame(grbl_profile
     captured = capsys.readouterr()
     assert code == 1
     assert "alarm 1: a limit switch was hit" in captured.err and "Traceback" not in captured.err
+    assert ".." not in captured.err  # one full stop between the reason and what was saved
     manifest = json.loads((tmp_path / "stack" / "stack.json").read_text())
     files = [name for s in manifest["slices"] for name in s["files"]]
     assert files and all((tmp_path / "stack" / name).exists() for name in files)
@@ -101,3 +102,20 @@ def test_repeated_rail_moves_cannot_walk_past_the_travel_on_grbl(tmp_path, capsy
         assert responder.position[2] == pytest.approx(0.45)
     finally:
         responder.close()
+
+
+@pytest.mark.parametrize("far_um", ["5000", "50000"])
+def test_a_stack_beyond_the_rails_travel_is_refused_before_the_first_move(tmp_path, capsys, far_um):
+    """The simulated bench (it stands in for a body and a rail's motor): a plan whose far end
+    lies beyond the rail's travel shoots nothing and says how far the rail may go."""
+    profile = tmp_path / "small.toml"
+    profile.write_text('name = "small rail"\nbackend = "sim"\ntravel_min = -20000.0\ntravel_max = 2000.0\n'
+                       'max_move = 5000.0\nmax_speed = 2000.0\nbacklash = 40.0\n')
+    out = tmp_path / "stack"
+    code = main(["stack-shoot", "--source", "sim", "--rail", str(profile), "--near-um", "0", "--far-um", far_um,
+                 "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 1 and "frames" not in captured.out
+    assert "The stack was not started" in captured.err and "beyond its travel (-20000 to +2000 µm)" in captured.err
+    assert "--far-um at 2000 or less" in captured.err and len(captured.err.strip().splitlines()) == 1
+    assert not out.exists() or not any(out.iterdir())

@@ -306,7 +306,7 @@ def print_stack_result(args: argparse.Namespace, shot, optics, sensor_width_mm: 
         for line in check_lines(shot):
             print(line)
         if shot.stopped:
-            print(f"focuslock: the stack stopped after {len(shot.files)} of {planned} frames: {shot.stopped}. "
+            print(f"focuslock: the stack stopped after {len(shot.files)} of {planned} frames: {shot.stopped.rstrip('.')}. "
                   f"The {len(shot.all_files)} file(s) saved are in {shot.folder}.", file=sys.stderr)
         for line in report or []:
             print(line)

@@ -89,7 +89,7 @@ def stack_with_rail(args: argparse.Namespace) -> int:
     from focuslock.cli.marks_cmds import _close_drive_camera, _open_drive_camera, print_stack_result
     from focuslock.devices.rails.base import Axis, MotionError
     from focuslock.io.outputs import OutputError, claim_run_folder
-    from focuslock.workflows.closed_loop import rail_mover, shoot_closed_loop
+    from focuslock.workflows.closed_loop import check_rail_plan, rail_mover, shoot_closed_loop
     from focuslock.workflows.stack_shoot import InterruptFlag, StackShootError, frame_step_steps, optics_of, plan_slices
     from focuslock.workflows.stages import open_profile_stage
 
@@ -107,6 +107,8 @@ def stack_with_rail(args: argparse.Namespace) -> int:
         _zoom(args, camera)
         every = frame_step_steps(optics, 1.0, args.overlap)
         positions = plan_slices(int(round(args.near_um)), int(round(args.far_um)), every)
+        mover = rail_mover(stage, profile.backlash)
+        check_rail_plan(stage, mover, positions)
         if not args.json:
             print(f"{len(positions)} frames on {profile.name}, one every {every} µm (depth of field "
                   f"{optics.planning_dof_mm() * 1000:.0f} µm per frame, overlap {args.overlap:g}); each step "
@@ -119,7 +121,7 @@ def stack_with_rail(args: argparse.Namespace) -> int:
                       flush=True)
 
         with InterruptFlag() as stop:
-            shot = shoot_closed_loop(camera, rail_mover(stage, profile.backlash), positions, folder, optics=optics,
+            shot = shoot_closed_loop(camera, mover, positions, folder, optics=optics,
                                      sensor_width_mm=sensor_width_mm, settle_timeout_s=profile.settle_timeout_s,
                                      progress=progress, should_stop=stop)
     except (StackShootError, OutputError, MotionError) as error:
