@@ -119,3 +119,13 @@ def test_a_stack_beyond_the_rails_travel_is_refused_before_the_first_move(tmp_pa
     assert "The stack was not started" in captured.err and "beyond its travel (-20000 to +2000 µm)" in captured.err
     assert "--far-um at 2000 or less" in captured.err and len(captured.err.strip().splitlines()) == 1
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_a_zoom_too_fine_for_the_bench_is_refused_in_one_sentence(tmp_path, capsys):
+    """The simulated bench (it stands in for a body's live view) at 4× zoomed 10×: its scene
+    cannot be drawn that finely; the user reads why and what to change, never OpenCV's assertion."""
+    code = main(["stack-shoot", "--source", "sim", "--magnification", "4", "--capture-width-px", "1024", "--rail",
+                 "sim-rail", "--near-um", "0", "--far-um", "200", "--live-view-zoom", "10", "--out", str(tmp_path / "s")])
+    err = capsys.readouterr().err
+    assert code == 1 and "cannot zoom live view 10× at magnification 4" in err and "zoom less" in err
+    assert "OpenCV" not in err and len(err.strip().splitlines()) == 1

@@ -139,10 +139,12 @@ def _zoom(args: argparse.Namespace, camera) -> None:
         set_zoom = getattr(camera, "set_live_view_zoom", None)
         if set_zoom is None or args.source != "sim":
             raise UserError("--live-view-zoom sets the simulated bench's live view; zoom a body's live view on the body.")
+        from focuslock.core.errors import FocuslockError
+
         try:
             set_zoom(zoom)
-        except Exception as error:  # the bench's ZoomError: one sentence
-            raise UserError(getattr(error, "user_message", None) or str(error)) from None
+        except FocuslockError as error:  # the bench's ZoomError: one sentence
+            raise UserError(error.user_message) from None
 
 
 def _spin(args: argparse.Namespace) -> int:
