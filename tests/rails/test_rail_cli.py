@@ -129,3 +129,19 @@ def test_a_zoom_too_fine_for_the_bench_is_refused_in_one_sentence(tmp_path, caps
     err = capsys.readouterr().err
     assert code == 1 and "cannot zoom live view 10× at magnification 4" in err and "zoom less" in err
     assert "OpenCV" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_rail_stacks_header_gives_the_real_step_and_does_not_claim_it_measured(tmp_path, capsys):
+    """The simulated bench (it stands in for a body's live view and a rail's motor): at 2×
+    the plan allows 169 µm, the slices of 0–300 µm are 150 µm apart; the header says 150 and
+    that each step is checked (it may not be measurable); steps live view could not tell are
+    counted at the end."""
+    code = main(["stack-shoot", "--source", "sim", "--magnification", "2", "--capture-width-px", "200", "--rail",
+                 "sim-rail", "--near-um", "0", "--far-um", "300", "--out", str(tmp_path / "s"), "--no-check"])
+    out = capsys.readouterr().out
+    header = out.splitlines()[0]
+    assert code == 0, out
+    assert header.startswith("3 frames on Simulated bench rail, one every 150 µm")
+    assert "each step checked on live view" in header and "measured" not in header
+    if "cannot tell" in out:
+        assert "step(s) could not be told from live view" in out

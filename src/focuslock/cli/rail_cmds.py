@@ -12,7 +12,7 @@ from pathlib import Path
 from focuslock.cli import arguments as arg
 from focuslock.cli.common import EXIT_FAILURE, EXIT_OK, UserError, print_json
 
-__all__ = ["add_rail", "add_spin", "stack_with_rail"]
+__all__ = ["add_rail", "add_spin", "set_zoom_of", "stack_with_rail"]
 
 _PROFILE_HELP = "a rail or turntable profile: a name in drivers/rails/ (sim-rail, grbl-z, stackshot, esp32-http, …) or a .toml path"
 
@@ -90,7 +90,14 @@ def stack_with_rail(args: argparse.Namespace) -> int:
     from focuslock.devices.rails.base import Axis, MotionError
     from focuslock.io.outputs import OutputError, claim_run_folder
     from focuslock.workflows.closed_loop import check_rail_plan, rail_mover, shoot_closed_loop
-    from focuslock.workflows.stack_shoot import InterruptFlag, StackShootError, frame_step_steps, optics_of, plan_slices
+    from focuslock.workflows.stack_shoot import (
+        InterruptFlag,
+        StackShootError,
+        frame_step_steps,
+        optics_of,
+        plan_slices,
+        step_span,
+    )
     from focuslock.workflows.stages import open_profile_stage
 
     if args.near_um is None or args.far_um is None:
@@ -104,15 +111,15 @@ def stack_with_rail(args: argparse.Namespace) -> int:
             raise UserError(f"{camera.name} cannot capture from the computer; a stack needs it.")
         profile, stage = open_profile_stage(args.rail, camera, Axis.RAIL)
         optics, sensor_width_mm = optics_of(camera)
-        _zoom(args, camera)
+        set_zoom_of(args, camera)
         every = frame_step_steps(optics, 1.0, args.overlap)
         positions = plan_slices(int(round(args.near_um)), int(round(args.far_um)), every)
         mover = rail_mover(stage, profile.backlash)
         check_rail_plan(stage, mover, positions)
         if not args.json:
-            print(f"{len(positions)} frames on {profile.name}, one every {every} µm (depth of field "
+            print(f"{len(positions)} frames on {profile.name}, one every {step_span(positions)} µm (depth of field "
                   f"{optics.planning_dof_mm() * 1000:.0f} µm per frame, overlap {args.overlap:g}); each step "
-                  "measured on live view before its frame", flush=True)
+                  "checked on live view before its frame", flush=True)
         folder = claim_run_folder(args.out)
 
         def progress(index, count, files) -> None:
@@ -133,7 +140,8 @@ def stack_with_rail(args: argparse.Namespace) -> int:
     return print_stack_result(args, shot, optics, sensor_width_mm, len(positions))
 
 
-def _zoom(args: argparse.Namespace, camera) -> None:
+def set_zoom_of(args: argparse.Namespace, camera) -> None:
+    """``--live-view-zoom``: the simulated bench's live view zoomed (a body's is zoomed on the body)."""
     zoom = getattr(args, "live_view_zoom", None)
     if zoom and zoom != 1.0:
         set_zoom = getattr(camera, "set_live_view_zoom", None)
@@ -161,7 +169,7 @@ def _spin(args: argparse.Namespace) -> int:
     try:
         profile, stage = open_profile_stage(args.turntable, camera, Axis.TURNTABLE, radius_mm=args.radius_mm)
         optics, _ = optics_of(camera)
-        _zoom(args, camera)
+        set_zoom_of(args, camera)
         roi = _feature_on_camera(args, camera)
         folder = claim_run_folder(args.out)
         take = None

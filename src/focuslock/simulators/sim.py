@@ -105,7 +105,7 @@ class SimulatedBench(BenchTruth, BenchSettings):
             self.close()
             try:
                 self.open()
-            except SceneTooFineError as error:
+            except SceneTooFineError:
                 self._zoom_window, self._zoom_centre_px = before
                 self.open()
                 raise ZoomError(f"The simulated bench cannot zoom live view {zoom:g}× at magnification "

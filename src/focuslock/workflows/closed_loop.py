@@ -67,7 +67,7 @@ def rail_mover(stage: Stage, backlash_um: float) -> FocusMover:
 def planned_moves(mover: FocusMover, positions: list[int]) -> list[float]:
     """The relative moves :func:`shoot_closed_loop` makes (before any retake): back past
     the first slice by the guard, up to it, then slice to slice."""
-    return [positions[0] - mover.guard, mover.guard] + [float(b - a) for a, b in zip(positions, positions[1:])]
+    return [positions[0] - mover.guard, mover.guard] + [float(b - a) for a, b in zip(positions, positions[1:], strict=False)]
 
 
 def check_rail_plan(stage: BoundedStage, mover: FocusMover, positions: list[int]) -> None:
