@@ -145,3 +145,13 @@ def test_a_rail_stacks_header_gives_the_real_step_and_does_not_claim_it_measured
     assert "each step checked on live view" in header and "measured" not in header
     if "cannot tell" in out:
         assert "step(s) could not be told from live view" in out
+
+
+def test_a_move_beyond_max_move_is_refused_before_the_port_is_opened(tmp_path, capsys):
+    """No controller at all: the limit is told, not that the port is missing."""
+    profile = tmp_path / "gone.toml"
+    profile.write_text(f'backend = "gcode"\nport = "{tmp_path / "ttyGONE"}"\ntravel_min = -10000.0\ntravel_max = 10000.0\n'
+                       'max_move = 500.0\nmax_speed = 100.0\n')
+    assert main(["rail", "move", "--rail", str(profile), "--by", "5000"]) == 1
+    err = capsys.readouterr().err
+    assert "longer than the longest allowed (500 µm)" in err and "ttyGONE" not in err

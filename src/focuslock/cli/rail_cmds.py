@@ -53,13 +53,15 @@ def add_rail(commands) -> None:
 
 
 def _rail(args: argparse.Namespace) -> int:
-    from focuslock.devices.rails.base import MotionError
+    from focuslock.devices.rails.base import MotionError, check_move_length
     from focuslock.devices.rails.profile import find_stage_profile, open_stage
 
     try:
         profile = find_stage_profile(args.rail)
         if profile.backend == "sim":
             raise UserError(f"{profile.name} lives on the simulated bench; it is moved by stack-shoot or spin with --source sim.")
+        if args.action == "move":
+            check_move_length(profile.name, profile.axis, profile.limits, args.by)  # before the port is opened
         stage = open_stage(profile)
         try:
             if args.action == "move":

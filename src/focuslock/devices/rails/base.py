@@ -23,7 +23,7 @@ from typing import Protocol, runtime_checkable
 
 from focuslock.core.errors import FocuslockError
 
-__all__ = ["Axis", "BoundedStage", "Limits", "MotionError", "Stage", "StageAlarm", "StageLimitError", "StageStatus"]
+__all__ = ["Axis", "BoundedStage", "check_move_length", "Limits", "MotionError", "Stage", "StageAlarm", "StageLimitError", "StageStatus"]
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +113,17 @@ class Limits:
             raise MotionError("A stage's longest move and top speed must be positive.")
 
 
+def check_move_length(name: str, axis: Axis, limits: Limits, amount: float) -> None:
+    """Raise :class:`StageLimitError` for a move longer than ``limits`` allow (asked before
+    the port is opened, too: a too-long move is refused whether or not the stage is there)."""
+    unit = axis.unit
+    if not math.isfinite(amount):
+        raise StageLimitError(f"{name}: a move must be a finite number of {unit}.")
+    if abs(amount) > limits.max_move + 1e-9:
+        raise StageLimitError(f"{name}: a move of {amount:g} {unit} is longer than the longest allowed "
+                              f"({limits.max_move:g} {unit}); nothing was sent.")
+
+
 class BoundedStage:
     """A backend held to its :class:`Limits`; refuses a move before sending it. Also
     takes up backlash: every move that ends against ``approach`` (+1 or −1: the side
@@ -133,11 +144,7 @@ class BoundedStage:
     def check(self, amount: float, speed: float | None = None) -> None:
         """Raise :class:`StageLimitError` when ``amount`` at ``speed`` leaves the bounds."""
         unit, lim = self.axis.unit, self.limits
-        if not math.isfinite(amount):
-            raise StageLimitError(f"{self.name}: a move must be a finite number of {unit}.")
-        if abs(amount) > lim.max_move + 1e-9:
-            raise StageLimitError(f"{self.name}: a move of {amount:g} {unit} is longer than the longest allowed "
-                                  f"({lim.max_move:g} {unit}); nothing was sent.")
+        check_move_length(self.name, self.axis, lim, amount)
         if speed is not None and not 0 < speed <= lim.max_speed:
             raise StageLimitError(f"{self.name}: a speed of {speed:g} {unit}/s is outside 0 to {lim.max_speed:g} {unit}/s; "
                                   "nothing was sent.")
