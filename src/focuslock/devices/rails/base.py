@@ -23,7 +23,8 @@ from typing import Protocol, runtime_checkable
 
 from focuslock.core.errors import FocuslockError
 
-__all__ = ["Axis", "BoundedStage", "check_move_length", "Limits", "MotionError", "Stage", "StageAlarm", "StageLimitError", "StageStatus"]
+__all__ = ["Axis", "BoundedStage", "check_move_length",
+           "Limits", "MotionError", "Stage", "StageAlarm", "StageLimitError", "StageStatus"]
 
 logger = logging.getLogger(__name__)
 
