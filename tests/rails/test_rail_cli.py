@@ -155,3 +155,40 @@ def test_a_move_beyond_max_move_is_refused_before_the_port_is_opened(tmp_path, c
     assert main(["rail", "move", "--rail", str(profile), "--by", "5000"]) == 1
     err = capsys.readouterr().err
     assert "longer than the longest allowed (500 µm)" in err and "ttyGONE" not in err
+
+
+def test_http_rail_tells_a_wrong_token_from_none_and_names_its_variable(tmp_path, capsys, monkeypatch):
+    """Stands in for an ESP32 rail with a token (docs/RAIL-HTTP.md on a loopback port)."""
+    server = HttpRailServer(token="s3cret")
+    profile = _http_profile(tmp_path, server.start(), token_env="BENCH_RAIL_TOKEN")
+    try:
+        monkeypatch.delenv("BENCH_RAIL_TOKEN", raising=False)
+        assert main(["rail", "status", "--rail", profile]) == 1
+        none = capsys.readouterr().err
+        assert "none was sent" in none and "$BENCH_RAIL_TOKEN is not set" in none
+        monkeypatch.setenv("BENCH_RAIL_TOKEN", "wrong")
+        assert main(["rail", "status", "--rail", profile]) == 1
+        wrong = capsys.readouterr().err
+        assert "refused the token in $BENCH_RAIL_TOKEN" in wrong
+        monkeypatch.setenv("BENCH_RAIL_TOKEN", "s3cret")
+        assert main(["rail", "status", "--rail", profile]) == 0
+    finally:
+        server.close()
+
+
+def test_rail_status_in_alarm_says_alarm_first_and_fails(tmp_path, capsys):
+    """Stands in for an ESP32 rail whose end-stop switch was hit: status says ALARM first and
+    exits 1 (JSON too, with the alarm); unlock says what to do, as HTTP has no unlock."""
+    server = HttpRailServer(position=50.0, alarm="the end-stop switch was hit")
+    profile = _http_profile(tmp_path, server.start())
+    try:
+        assert main(["rail", "status", "--rail", profile]) == 1
+        out = capsys.readouterr().out
+        assert out.startswith("ALARM: bench HTTP rail: the end-stop switch was hit")
+        assert main(["rail", "status", "--rail", profile, "--json"]) == 1
+        assert json.loads(capsys.readouterr().out)["alarm"] == "the end-stop switch was hit"
+        assert main(["rail", "unlock", "--rail", profile]) == 1
+        err = capsys.readouterr().err
+        assert "cannot clear an alarm from here" in err and "on the controller itself" in err
+    finally:
+        server.close()

@@ -69,7 +69,9 @@ def _rail(args: argparse.Namespace) -> int:
             elif args.action == "unlock":
                 unlock = getattr(stage.inner, "unlock", None)
                 if unlock is None:
-                    raise UserError(f"{profile.name} has no alarm to clear from here ({profile.backend}).")
+                    raise UserError(f"{profile.name} cannot clear an alarm from here (its {profile.backend} controller has "
+                                    "no unlock command): check the stage, then clear it on the controller itself (its "
+                                    "button or its own page, or power it off and on).")
                 unlock()
             status = stage.status()
         finally:
@@ -80,10 +82,12 @@ def _rail(args: argparse.Namespace) -> int:
            "alarm": status.alarm}
     if args.json:
         print_json(out)
+    elif status.alarm:
+        print(f"ALARM: {profile.name}: {status.alarm}; at {status.position:+.1f} {profile.axis.unit}, nothing moves until "
+              "the alarm is cleared (check the stage first).")
     else:
-        print(f"{profile.name}: {'moving' if status.moving else 'idle'} at {status.position:+.1f} {profile.axis.unit}"
-              + (f"; alarm: {status.alarm}" if status.alarm else ""))
-    return EXIT_OK
+        print(f"{profile.name}: {'moving' if status.moving else 'idle'} at {status.position:+.1f} {profile.axis.unit}")
+    return EXIT_FAILURE if status.alarm else EXIT_OK
 
 
 def stack_with_rail(args: argparse.Namespace) -> int:

@@ -152,5 +152,5 @@ def open_stage(profile: StageProfile, simulated: Callable[[StageProfile], Stage]
 
         assert profile.url is not None
         token = os.environ.get(profile.token_env) if profile.token_env else None
-        stage = HttpStage(profile.url, name=profile.name, axis=profile.axis, token=token)
+        stage = HttpStage(profile.url, name=profile.name, axis=profile.axis, token=token, token_env=profile.token_env)
     return BoundedStage(stage, profile.limits, backlash=profile.backlash, approach=profile.approach)
