@@ -214,6 +214,8 @@ def check_lines(shot: StackShot) -> list[str]:
                      + (f", moved again {check.retakes}×" if check.retakes else ""))
     untold = [index for index, check in enumerate(shot.checks[1:], start=2) if check.verdict == StepVerdict.UNCERTAIN.value]
     if untold:  # never let a list of steps read as all moved when some could not be told
-        lines.append(f"{len(untold)} step(s) could not be told from live view (to frame "
+        total = len(shot.checks) - 1
+        lines.append(f"{total - len(untold)} of {total} step(s) measured; {len(untold)} step(s) could not be told "
+                     "from live view (to frame "
                      f"{', '.join(str(i) for i in untold)}): run `focuslock stack-check` on the stack before striking the set.")
     return lines
