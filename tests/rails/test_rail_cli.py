@@ -194,3 +194,18 @@ def test_rail_status_in_alarm_says_alarm_first_and_fails(tmp_path, capsys):
         assert "cannot clear an alarm from here" in err and "on the controller itself" in err
     finally:
         server.close()
+
+
+def test_check_steps_without_a_rail_zooms_live_view_and_measures_its_steps(tmp_path, capsys):
+    """The simulated bench (it stands in for a body's live view and lens drive): --live-view-zoom
+    applies to a lens-driven checked stack too; unzoomed at 1× its 400 µm steps are too fine
+    to read, zoomed 5× they are measured."""
+    code = main(["stack-shoot", "--source", "sim", "--magnification", "1", "--capture-width-px", "400", "--check-steps",
+                 "--step-um", "25", "--near-steps", "24", "--far-steps", "24", "--live-view-zoom", "5",
+                 "--out", str(tmp_path / "s"), "--no-check"])
+    out = capsys.readouterr().out
+    steps = [line for line in out.splitlines() if line.startswith("step to frame")]
+    assert code == 0 and len(steps) == 3, out
+    assert "each step checked on live view" in out.splitlines()[0]
+    assert not any("too little to measure" in line for line in steps), out
+    assert any("moved as planned" in line for line in steps), out
