@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -78,13 +79,14 @@ def _rail(args: argparse.Namespace) -> int:
             stage.close()
     except MotionError as error:
         raise UserError(error.user_message) from None
-    out = {"rail": profile.name, "moving": status.moving, "position": status.position, "unit": profile.axis.unit,
-           "alarm": status.alarm}
+    known = math.isfinite(status.position)  # a controller in alarm may not report where it is
+    out = {"rail": profile.name, "moving": status.moving, "position": status.position if known else None,
+           "unit": profile.axis.unit, "alarm": status.alarm}
     if args.json:
         print_json(out)
     elif status.alarm:
-        print(f"ALARM: {profile.name}: {status.alarm}; at {status.position:+.1f} {profile.axis.unit}, nothing moves until "
-              "the alarm is cleared (check the stage first).")
+        at = f"at {status.position:+.1f} {profile.axis.unit}" if known else "its position unknown"
+        print(f"ALARM: {profile.name}: {status.alarm}; {at}, nothing moves until the alarm is cleared (check the stage first).")
     else:
         print(f"{profile.name}: {'moving' if status.moving else 'idle'} at {status.position:+.1f} {profile.axis.unit}")
     return EXIT_FAILURE if status.alarm else EXIT_OK
