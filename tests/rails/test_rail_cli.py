@@ -209,3 +209,12 @@ def test_check_steps_without_a_rail_zooms_live_view_and_measures_its_steps(tmp_p
     assert "each step checked on live view" in out.splitlines()[0]
     assert not any("too little to measure" in line for line in steps), out
     assert any("moved as planned" in line for line in steps), out
+
+
+def test_a_stack_needing_a_move_longer_than_the_rails_longest_is_refused_before_it_starts(tmp_path, capsys):
+    """The simulated bench: going back 8000 µm to the near end (max_move 5000) is refused whole."""
+    code = main(["stack-shoot", "--source", "sim", "--rail", "sim-rail", "--near-um", "8000", "--far-um", "100",
+                 "--out", str(tmp_path / "s")])
+    err = capsys.readouterr().err
+    assert code == 1 and "The stack was not started" in err and "longest move (5000 µm)" in err
+    assert "8080 µm" in err and not (tmp_path / "s").exists()
