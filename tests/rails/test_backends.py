@@ -124,7 +124,7 @@ def test_http_rail_moves_with_its_token_and_reports_an_alarm():
     server = HttpRailServer(token="s3cret", alarm_on_move=2)
     url = server.start()
     try:
-        with pytest.raises(MotionError, match="401"):
+        with pytest.raises(MotionError, match="refused the token"):
             HttpStage(url, name="ESP32 rail", token="wrong")
         stage = HttpStage(url, name="ESP32 rail", token="s3cret")
         assert stage.move(250.0) == pytest.approx(250.0)
@@ -166,3 +166,22 @@ def test_a_profile_opens_its_gcode_stage_on_the_port_it_names(grbl, tmp_path: Pa
         assert [m.split("F")[0].replace(" ", "") for m in z_moves] == ["G1Z0.1000", "G1Z-0.0700", "G1Z0.0200"]
     finally:
         stage.close()
+
+
+_GOOD = 'backend = "gcode"\nport = "/dev/null"\ntravel_min = -1000.0\ntravel_max = 1000.0\nmax_move = 500.0\nmax_speed = 100.0\n'
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    (_GOOD + "backlsh = 20.0\n", "'backlsh' is not a field of a rail profile"),
+    (_GOOD + "approch = 1\nspeeed = 3\n", "'approch', 'speeed' are not fields"),
+    (_GOOD.replace("travel_min = -1000.0\n", ""), "'travel_min' is missing"),
+    (_GOOD.replace("-1000.0", "1000.0").replace("travel_max = 1000.0", "travel_max = -1000.0"), "travel must run"),
+])
+def test_a_profile_error_names_the_file_and_the_field(tmp_path: Path, text: str, said: str):
+    """A typo in a profile is named, not ignored; a missing field says missing; every error names the file."""
+    path = tmp_path / "typo.toml"
+    path.write_text(text)
+    with pytest.raises(MotionError) as caught:
+        load_stage_profile(path)
+    assert str(path) in caught.value.user_message and said in caught.value.user_message
+    assert "None" not in caught.value.user_message

@@ -30,8 +30,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
                               "focuslock calibrate focus-steps --source gphoto2 --roi center:200x150 --lens-name 'MP-E 65'"),
     "stack-shoot": ("focuslock stack-shoot --source sim --magnification 2 --capture-width-px 400 --from-mark near "
                     "--to-mark far --no-check --out stack",
-                    "focuslock stack-shoot --source sim --magnification 2 --capture-width-px 1024 --rail sim-rail "
-                    "--near-um 0 --far-um 1200 --live-view-zoom 5 --out rail-stack",
+                    "focuslock stack-shoot --source sim --magnification 1 --capture-width-px 1024 --rail sim-rail "
+                    "--near-um 600 --far-um 600 --live-view-zoom 5 --out rail-stack",
                     "focuslock stack-shoot --source gphoto2 --rail grbl-z --near-um 500 --far-um 2500 --out beetle"),
     "spin": ("focuslock spin --turntable sim-turntable --steps 24 --source sim --magnification 2 --live-view-zoom 5 "
              "--radius-mm 0.2 --roi center:80x80 --out spin",

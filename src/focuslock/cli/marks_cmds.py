@@ -219,6 +219,7 @@ def _stack_shoot(args: argparse.Namespace) -> int:
         optics_of,
         plan_slices,
         shoot_stack,
+        step_span,
     )
 
     if args.rail:
@@ -245,6 +246,9 @@ def _stack_shoot(args: argparse.Namespace) -> int:
                 raise UserError(f"{error} Measure the drive first: focuslock calibrate focus-steps "
                                 "(or give --step-um).") from None
         optics, sensor_width_mm = optics_of(camera)
+        from focuslock.cli.rail_cmds import set_zoom_of
+
+        set_zoom_of(args, camera)  # the steps are checked on live view: zoomed, they show
         every = frame_step_steps(optics, step_um, args.overlap)
         if marks is not None:
             first, second = (marks.load(name) for name in (args.from_mark, args.to_mark))
@@ -256,8 +260,11 @@ def _stack_shoot(args: argparse.Namespace) -> int:
             assert near is not None and far is not None  # without marks both are given (checked above)
             positions = plan_slices(near, far, every)
         if not args.json:
-            print(f"{len(positions)} frames, one every {every} steps ({every * step_um:.0f} µm; depth of field "
-                  f"{optics.planning_dof_mm() * 1000:.0f} µm per frame, overlap {args.overlap:g})")
+            gaps = [b - a for a, b in zip(positions, positions[1:], strict=False)] or [0]
+            print(f"{len(positions)} frames, one every {step_span(positions)} steps ("
+                  + "–".join(dict.fromkeys(f"{g * step_um:.0f}" for g in (min(gaps), max(gaps))))
+                  + f" µm; depth of field {optics.planning_dof_mm() * 1000:.0f} µm per frame, overlap {args.overlap:g})"
+                  + ("; each step checked on live view before its frame" if args.check_steps else ""))
 
         def progress(index, count, files) -> None:
             if not args.json:
@@ -306,7 +313,7 @@ def print_stack_result(args: argparse.Namespace, shot, optics, sensor_width_mm: 
         for line in check_lines(shot):
             print(line)
         if shot.stopped:
-            print(f"focuslock: the stack stopped after {len(shot.files)} of {planned} frames: {shot.stopped}. "
+            print(f"focuslock: the stack stopped after {len(shot.files)} of {planned} frames: {shot.stopped.rstrip('.')}. "
                   f"The {len(shot.all_files)} file(s) saved are in {shot.folder}.", file=sys.stderr)
         for line in report or []:
             print(line)

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
 from focuslock.cli import arguments as arg
 from focuslock.cli.common import EXIT_FAILURE, EXIT_OK, UserError, print_json
 
-__all__ = ["add_rail", "add_spin", "stack_with_rail"]
+__all__ = ["add_rail", "add_spin", "set_zoom_of", "stack_with_rail"]
 
 _PROFILE_HELP = "a rail or turntable profile: a name in drivers/rails/ (sim-rail, grbl-z, stackshot, esp32-http, …) or a .toml path"
 
@@ -53,13 +54,15 @@ def add_rail(commands) -> None:
 
 
 def _rail(args: argparse.Namespace) -> int:
-    from focuslock.devices.rails.base import MotionError
+    from focuslock.devices.rails.base import MotionError, check_move_length
     from focuslock.devices.rails.profile import find_stage_profile, open_stage
 
     try:
         profile = find_stage_profile(args.rail)
         if profile.backend == "sim":
             raise UserError(f"{profile.name} lives on the simulated bench; it is moved by stack-shoot or spin with --source sim.")
+        if args.action == "move":
+            check_move_length(profile.name, profile.axis, profile.limits, args.by)  # before the port is opened
         stage = open_stage(profile)
         try:
             if args.action == "move":
@@ -67,21 +70,26 @@ def _rail(args: argparse.Namespace) -> int:
             elif args.action == "unlock":
                 unlock = getattr(stage.inner, "unlock", None)
                 if unlock is None:
-                    raise UserError(f"{profile.name} has no alarm to clear from here ({profile.backend}).")
+                    raise UserError(f"{profile.name} cannot clear an alarm from here (its {profile.backend} controller has "
+                                    "no unlock command): check the stage, then clear it on the controller itself (its "
+                                    "button or its own page, or power it off and on).")
                 unlock()
             status = stage.status()
         finally:
             stage.close()
     except MotionError as error:
         raise UserError(error.user_message) from None
-    out = {"rail": profile.name, "moving": status.moving, "position": status.position, "unit": profile.axis.unit,
-           "alarm": status.alarm}
+    known = math.isfinite(status.position)  # a controller in alarm may not report where it is
+    out = {"rail": profile.name, "moving": status.moving, "position": status.position if known else None,
+           "unit": profile.axis.unit, "alarm": status.alarm}
     if args.json:
         print_json(out)
+    elif status.alarm:
+        at = f"at {status.position:+.1f} {profile.axis.unit}" if known else "its position unknown"
+        print(f"ALARM: {profile.name}: {status.alarm}; {at}, nothing moves until the alarm is cleared (check the stage first).")
     else:
-        print(f"{profile.name}: {'moving' if status.moving else 'idle'} at {status.position:+.1f} {profile.axis.unit}"
-              + (f"; alarm: {status.alarm}" if status.alarm else ""))
-    return EXIT_OK
+        print(f"{profile.name}: {'moving' if status.moving else 'idle'} at {status.position:+.1f} {profile.axis.unit}")
+    return EXIT_FAILURE if status.alarm else EXIT_OK
 
 
 def stack_with_rail(args: argparse.Namespace) -> int:
@@ -89,8 +97,15 @@ def stack_with_rail(args: argparse.Namespace) -> int:
     from focuslock.cli.marks_cmds import _close_drive_camera, _open_drive_camera, print_stack_result
     from focuslock.devices.rails.base import Axis, MotionError
     from focuslock.io.outputs import OutputError, claim_run_folder
-    from focuslock.workflows.closed_loop import rail_mover, shoot_closed_loop
-    from focuslock.workflows.stack_shoot import InterruptFlag, StackShootError, frame_step_steps, optics_of, plan_slices
+    from focuslock.workflows.closed_loop import check_rail_plan, rail_mover, shoot_closed_loop
+    from focuslock.workflows.stack_shoot import (
+        InterruptFlag,
+        StackShootError,
+        frame_step_steps,
+        optics_of,
+        plan_slices,
+        step_span,
+    )
     from focuslock.workflows.stages import open_profile_stage
 
     if args.near_um is None or args.far_um is None:
@@ -104,13 +119,15 @@ def stack_with_rail(args: argparse.Namespace) -> int:
             raise UserError(f"{camera.name} cannot capture from the computer; a stack needs it.")
         profile, stage = open_profile_stage(args.rail, camera, Axis.RAIL)
         optics, sensor_width_mm = optics_of(camera)
-        _zoom(args, camera)
+        set_zoom_of(args, camera)
         every = frame_step_steps(optics, 1.0, args.overlap)
         positions = plan_slices(int(round(args.near_um)), int(round(args.far_um)), every)
+        mover = rail_mover(stage, profile.backlash)
+        check_rail_plan(stage, mover, positions)
         if not args.json:
-            print(f"{len(positions)} frames on {profile.name}, one every {every} µm (depth of field "
+            print(f"{len(positions)} frames on {profile.name}, one every {step_span(positions)} µm (depth of field "
                   f"{optics.planning_dof_mm() * 1000:.0f} µm per frame, overlap {args.overlap:g}); each step "
-                  "measured on live view before its frame", flush=True)
+                  "checked on live view before its frame", flush=True)
         folder = claim_run_folder(args.out)
 
         def progress(index, count, files) -> None:
@@ -119,7 +136,7 @@ def stack_with_rail(args: argparse.Namespace) -> int:
                       flush=True)
 
         with InterruptFlag() as stop:
-            shot = shoot_closed_loop(camera, rail_mover(stage, profile.backlash), positions, folder, optics=optics,
+            shot = shoot_closed_loop(camera, mover, positions, folder, optics=optics,
                                      sensor_width_mm=sensor_width_mm, settle_timeout_s=profile.settle_timeout_s,
                                      progress=progress, should_stop=stop)
     except (StackShootError, OutputError, MotionError) as error:
@@ -131,16 +148,19 @@ def stack_with_rail(args: argparse.Namespace) -> int:
     return print_stack_result(args, shot, optics, sensor_width_mm, len(positions))
 
 
-def _zoom(args: argparse.Namespace, camera) -> None:
+def set_zoom_of(args: argparse.Namespace, camera) -> None:
+    """``--live-view-zoom``: the simulated bench's live view zoomed (a body's is zoomed on the body)."""
     zoom = getattr(args, "live_view_zoom", None)
     if zoom and zoom != 1.0:
         set_zoom = getattr(camera, "set_live_view_zoom", None)
         if set_zoom is None or args.source != "sim":
             raise UserError("--live-view-zoom sets the simulated bench's live view; zoom a body's live view on the body.")
+        from focuslock.core.errors import FocuslockError
+
         try:
             set_zoom(zoom)
-        except Exception as error:  # the bench's ZoomError: one sentence
-            raise UserError(getattr(error, "user_message", None) or str(error)) from None
+        except FocuslockError as error:  # the bench's ZoomError: one sentence
+            raise UserError(error.user_message) from None
 
 
 def _spin(args: argparse.Namespace) -> int:
@@ -157,7 +177,7 @@ def _spin(args: argparse.Namespace) -> int:
     try:
         profile, stage = open_profile_stage(args.turntable, camera, Axis.TURNTABLE, radius_mm=args.radius_mm)
         optics, _ = optics_of(camera)
-        _zoom(args, camera)
+        set_zoom_of(args, camera)
         roi = _feature_on_camera(args, camera)
         folder = claim_run_folder(args.out)
         take = None

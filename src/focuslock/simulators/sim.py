@@ -30,7 +30,7 @@ from focuslock.simulators.bench_config import BenchConfig
 from focuslock.simulators.bench_link import BenchLink
 from focuslock.simulators.sim_motion import crop_at_offset
 from focuslock.simulators.sim_render import LayerBlurCache, composite, shared_blur_caches
-from focuslock.simulators.sim_scene import Layer, ViewGrid, cached_layers
+from focuslock.simulators.sim_scene import Layer, SceneTooFineError, ViewGrid, cached_layers
 from focuslock.simulators.sim_sensor import SensorNoise
 from focuslock.simulators.sim_settings import BenchSettings
 from focuslock.simulators.sim_stage import BenchStage, StepLoss
@@ -96,13 +96,21 @@ class SimulatedBench(BenchTruth, BenchSettings):
             raise ZoomError(f"The simulated bench zooms live view {', '.join(f'{z:g}×' for z in LIVE_VIEW_ZOOMS)}, not {zoom:g}×.")
         width, height = self.config.live_view_size_px
         window = ZoomWindow.centred_on(zoom, centre_px or self._zoom_centre_px or (width / 2.0, height / 2.0), (width, height))
+        before = self._zoom_window, self._zoom_centre_px
         self._zoom_window = None if zoom == 1.0 else window
         if zoom != 1.0:
             self._zoom_centre_px = window.centre_px
         if self._opened:
             # The view changed: its layers are drawn again at the new pitch.
             self.close()
-            self.open()
+            try:
+                self.open()
+            except SceneTooFineError:
+                self._zoom_window, self._zoom_centre_px = before
+                self.open()
+                raise ZoomError(f"The simulated bench cannot zoom live view {zoom:g}× at magnification "
+                                f"{self.config.magnification:g} (its scene would be drawn finer than it can warp); "
+                                "zoom less or lower --magnification.") from None
         return window
 
     def zoom_frame_px(self) -> tuple[int, int, int, int] | None:

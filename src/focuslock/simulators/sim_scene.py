@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from focuslock.core.errors import FocuslockError
 from focuslock.simulators.sim_target import PlaneCanvas, downsampled, draw_coin_face, draw_target
 
 __all__ = ["Layer", "SceneSpec", "ViewGrid", "build_layers", "cached_layers"]
@@ -157,6 +158,22 @@ _layer_cache: collections.OrderedDict[tuple, list[Layer]] = collections.OrderedD
 _layer_cache_lock = threading.Lock()
 
 
+# OpenCV's remap and warps take images under 32767 pixels a side (SHRT_MAX): a plane drawn
+# finer than that is refused before it is drawn.
+MAX_CANVAS_PX = 32000
+
+
+class SceneTooFineError(FocuslockError):
+    """The view's pixels are too fine for the bench to draw its scene; one sentence."""
+
+
+def _drawable(canvas: PlaneCanvas, what: str, grid: ViewGrid) -> PlaneCanvas:
+    if max(canvas.width_px, canvas.height_px) > MAX_CANVAS_PX:
+        raise SceneTooFineError(f"The simulated bench cannot draw {what} at {grid.mm_per_px * 1000:.2f} µm per pixel "
+                                f"(it would take {canvas.width_px}×{canvas.height_px} px, at most {MAX_CANVAS_PX} a side).")
+    return canvas
+
+
 def cached_layers(spec: SceneSpec, grid: ViewGrid, subject_distance_mm: float, blur_margin_mm: float) -> list[Layer]:
     """:func:`build_layers`, drawn once per view and kept (read-only) for the next ask."""
     if grid.width_px * grid.height_px > LAYER_CACHE_MAX_PX:
@@ -195,7 +212,7 @@ def build_layers(spec: SceneSpec, grid: ViewGrid, subject_distance_mm: float, bl
 
     # The printed target, drawn supersampled over the view's part of the page, averaged
     # down to the view's pixel density, then resampled onto the (tilted) view.
-    canvas = PlaneCanvas(u_range, v_range, px_per_mm)
+    canvas = _drawable(PlaneCanvas(u_range, v_range, px_per_mm), "its printed target", grid)
     target = draw_target(canvas, spec.seed)
     canvas = downsampled(canvas, ss)
     if ss > 1:
@@ -226,7 +243,8 @@ def _coin_layer(spec: SceneSpec, grid: ViewGrid, s0: float, margin_mm: float, px
     r0, r1, c0, c1 = box
     if r1 - r0 < 2 or c1 - c0 < 2:
         return None  # the coin lies outside this view
-    canvas = PlaneCanvas((cu - radius - 1, cu + radius + 1), (cv - radius - 1, cv + radius + 1), px_per_mm)
+    canvas = _drawable(PlaneCanvas((cu - radius - 1, cu + radius + 1), (cv - radius - 1, cv + radius + 1), px_per_mm),
+                       "its coin", grid)
     face, coverage = draw_coin_face(canvas, spec)
     canvas = downsampled(canvas, ss)
     if ss > 1:

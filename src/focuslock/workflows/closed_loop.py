@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from focuslock.devices.base import Camera, CameraError
-from focuslock.devices.rails.base import MotionError, Stage
+from focuslock.devices.rails.base import BoundedStage, MotionError, Stage, StageLimitError
 from focuslock.optics.dof import DofResult
 from focuslock.runtime.pipeline import PipelineSettings
 from focuslock.workflows.drive_sweep import MIN_BACKLASH_GUARD_STEPS
@@ -33,7 +33,7 @@ from focuslock.workflows.stack_shoot import (
 )
 from focuslock.workflows.step_check import Settled, StepMeasure, StepVerdict, StepWatch
 
-__all__ = ["FocusMover", "SliceCheck", "check_lines", "lens_mover", "rail_mover", "shoot_checked_between_marks",
+__all__ = ["FocusMover", "SliceCheck", "check_lines", "check_rail_plan", "lens_mover", "rail_mover", "shoot_checked_between_marks",
            "shoot_closed_loop"]
 
 
@@ -62,6 +62,36 @@ def lens_mover(camera: Camera, step_um: float) -> FocusMover:
 def rail_mover(stage: Stage, backlash_um: float) -> FocusMover:
     """A rail, in µm; the guard at least its backlash (and 50 µm)."""
     return FocusMover("rail", stage.name, 1.0, lambda units: stage.move(units), max(50.0, 2.0 * backlash_um))
+
+
+def planned_moves(mover: FocusMover, positions: list[int]) -> list[float]:
+    """The relative moves :func:`shoot_closed_loop` makes (before any retake): back past
+    the first slice by the guard, up to it, then slice to slice."""
+    return [positions[0] - mover.guard, mover.guard] + [float(b - a) for a, b in zip(positions, positions[1:], strict=False)]
+
+
+def check_rail_plan(stage: BoundedStage, mover: FocusMover, positions: list[int]) -> None:
+    """Refuse, before the first move, a stack whose moves would leave the rail's travel
+    (from the position it reports now) or exceed its longest move; one sentence with the
+    numbers and what to change."""
+    unit, lim, moves = stage.axis.unit, stage.limits, planned_moves(mover, positions)
+    longest = max(abs(m) for m in moves)
+    if longest > lim.max_move + 1e-9:
+        which = "its first move (back to the near end, past it by the backlash guard)" if longest == abs(moves[0]) \
+            else "a step between frames"
+        raise StageLimitError(f"The stack was not started: {which} is {longest:.0f} {unit}, longer than {stage.name}'s "
+                              f"longest move ({lim.max_move:g} {unit}); bring --near-um nearer 0, or raise max_move "
+                              "in the rail's profile.")
+    start = stage.position()
+    low, high = stage.reach(start, moves)
+    if low < lim.travel_min - 1e-9 or high > lim.travel_max + 1e-9:
+        near_max = start - lim.travel_min - mover.guard - stage.backlash
+        raise StageLimitError(f"The stack was not started: from {start:+g} {unit}, where {stage.name} reports it is, its "
+                              f"{len(positions)} frames ({positions[0]:+d} to {positions[-1]:+d} {unit}, with a "
+                              f"{mover.guard:.0f} {unit} backlash guard) would take it from {low:+.0f} to {high:+.0f} "
+                              f"{unit}, beyond its travel ({lim.travel_min:+g} to {lim.travel_max:+g} {unit}); keep "
+                              f"--near-um at {near_max:.0f} or less and --far-um at {lim.travel_max - start:.0f} or less, "
+                              "or move the rail first.")
 
 
 @dataclass(frozen=True)
@@ -184,6 +214,8 @@ def check_lines(shot: StackShot) -> list[str]:
                      + (f", moved again {check.retakes}×" if check.retakes else ""))
     untold = [index for index, check in enumerate(shot.checks[1:], start=2) if check.verdict == StepVerdict.UNCERTAIN.value]
     if untold:  # never let a list of steps read as all moved when some could not be told
-        lines.append(f"{len(untold)} step(s) could not be told from live view (to frame "
+        total = len(shot.checks) - 1
+        lines.append(f"{total - len(untold)} of {total} step(s) measured; {len(untold)} step(s) could not be told "
+                     "from live view (to frame "
                      f"{', '.join(str(i) for i in untold)}): run `focuslock stack-check` on the stack before striking the set.")
     return lines

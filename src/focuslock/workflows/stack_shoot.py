@@ -34,7 +34,7 @@ from focuslock.workflows.stack_manifest import MANIFEST_NAME, manifest_fields
 
 __all__ = ["InterruptFlag", "StackShootError", "StackShot", "check_shot", "frame_step_steps", "go_to_nearer_mark", "optics_of",
            "plan_slices", "shoot_between_marks", "shoot_stack",
-           "stopped_between_slices", "write_manifest"]
+           "stopped_between_slices", "write_manifest", "step_span"]
 
 
 # A paused stack looks every this often whether it may go on.
@@ -107,6 +107,16 @@ def plan_slices(near_steps: int, far_steps: int, every_steps: int) -> list[int]:
         return [0]
     count = int(math.ceil(span / every_steps)) + 1
     return [int(round(-near_steps + i * span / (count - 1))) for i in range(count)]
+
+
+def step_span(positions: list[int]) -> str:
+    """The steps the plan really takes between frames: "150", or "13–14" when rounding
+    makes them differ (never the largest allowed, which the header used to give)."""
+    gaps = [b - a for a, b in zip(positions, positions[1:], strict=False)]
+    if not gaps:
+        return "0"
+    low, high = min(gaps), max(gaps)
+    return f"{low}" if low == high else f"{low}–{high}"
 
 
 def optics_of(camera: Camera, settings: PipelineSettings | None = None) -> tuple[DofResult, float | None]:

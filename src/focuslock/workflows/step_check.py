@@ -14,7 +14,7 @@ Two measures the focus layer already has, used here on live-view frames:
   blur by two CoC, so a step of ``d`` µm adds 2·CoC·d / DoF.
 
 A step the live view cannot resolve (the plan's blur under :data:`MIN_MEASURABLE_PX`:
-zoom live view in) is not judged: it is UNCERTAIN with that reason, never "moved".
+zoom live view in, or, zoomed already, take larger steps) is not judged: it is UNCERTAIN with that reason, never "moved".
 """
 
 from __future__ import annotations
@@ -99,6 +99,7 @@ class StepWatch:
         self.max_frames = int(max_frames)
         self._map: FocusMap | None = None
         self.coc_px = 1.0
+        self.zoom = 1.0  # the live view's zoom, as its frames say
 
     def _grey(self) -> np.ndarray:
         for _ in range(5):
@@ -110,6 +111,7 @@ class StepWatch:
         else:
             raise CorruptFrameError("Live view keeps delivering damaged frames.")
         grey = cv2.cvtColor(frame.image, cv2.COLOR_RGB2GRAY)
+        self.zoom = float(frame.info.live_view_zoom or 1.0)
         scale = min(1.0, MAX_WIDTH_PX / grey.shape[1])
         if scale < 1.0:
             grey = cv2.resize(grey, (round(grey.shape[1] * scale), round(grey.shape[0] * scale)), interpolation=cv2.INTER_AREA)
@@ -157,7 +159,7 @@ class StepWatch:
         if expected < MIN_MEASURABLE_PX:
             return StepMeasure(planned_um, None, StepVerdict.UNCERTAIN,
                                f"a step of {abs(planned_um):.0f} µm changes the blur by {expected:.2f} px in live view, "
-                               f"too little to measure; zoom live view in")
+                               f"too little to measure; {self._what_would_show()}")
         if not after.changed:
             if self.detailed_tiles < MIN_DETAILED_TILES:
                 return StepMeasure(planned_um, None, StepVerdict.UNCERTAIN,
@@ -180,6 +182,12 @@ class StepWatch:
                                    f"{words}, read only from parts sharpest in one frame (too loose to call it short)")
             return StepMeasure(planned_um, measured_um, StepVerdict.SHORT, words)
         return StepMeasure(planned_um, measured_um, StepVerdict.MOVED)
+
+
+    def _what_would_show(self) -> str:
+        if self.zoom <= 1.0:
+            return "zoom live view in (--live-view-zoom 5 on the bench, the body's magnifier on a camera)"
+        return f"even zoomed {self.zoom:g}×: larger steps (a lower --overlap) would show"
 
 
 def _coc_px(frame: Frame, coc_mm: float) -> float:

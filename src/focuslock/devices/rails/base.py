@@ -7,7 +7,10 @@ where it believes it is; whether the picture agrees is for the workflow to measu
 
 :class:`BoundedStage` wraps a backend with its profile's limits: a move beyond the
 travel, longer than the longest move allowed or faster than the top speed is refused
-before anything is sent, in one sentence.
+before anything is sent, in one sentence. The travel is in the positions the controller
+reports (its zero: where it was powered on or zeroed), asked of it before every move —
+never counted from where this run started, so that runs one after another cannot walk
+past the end.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from typing import Protocol, runtime_checkable
 
 from focuslock.core.errors import FocuslockError
 
-__all__ = ["Axis", "BoundedStage", "Limits", "MotionError", "Stage", "StageAlarm", "StageLimitError", "StageStatus"]
+__all__ = ["Axis", "BoundedStage", "check_move_length",
+           "Limits", "MotionError", "Stage", "StageAlarm", "StageLimitError", "StageStatus"]
 
 logger = logging.getLogger(__name__)
 
@@ -94,8 +98,8 @@ class Stage(Protocol):
 
 @dataclass(frozen=True)
 class Limits:
-    """A stage's bounds: travel (from the position at start, both ends), the longest one
-    move and the top speed (unit per second)."""
+    """A stage's bounds: travel (both ends, in the positions the controller reports), the
+    longest one move and the top speed (unit per second)."""
 
     travel_min: float
     travel_max: float
@@ -108,6 +112,17 @@ class Limits:
             raise MotionError("A stage's travel must run from zero or below to zero or above, in finite numbers.")
         if self.max_move <= 0 or self.max_speed <= 0:
             raise MotionError("A stage's longest move and top speed must be positive.")
+
+
+def check_move_length(name: str, axis: Axis, limits: Limits, amount: float) -> None:
+    """Raise :class:`StageLimitError` for a move longer than ``limits`` allow (asked before
+    the port is opened, too: a too-long move is refused whether or not the stage is there)."""
+    unit = axis.unit
+    if not math.isfinite(amount):
+        raise StageLimitError(f"{name}: a move must be a finite number of {unit}.")
+    if abs(amount) > limits.max_move + 1e-9:
+        raise StageLimitError(f"{name}: a move of {amount:g} {unit} is longer than the longest allowed "
+                              f"({limits.max_move:g} {unit}); nothing was sent.")
 
 
 class BoundedStage:
@@ -125,26 +140,46 @@ class BoundedStage:
         self.approach = approach
         self.name = stage.name
         self.axis = stage.axis
-        self._origin = stage.position()
+        self.opened_at = stage.position()  # asked of the controller now: never assumed 0
 
     def check(self, amount: float, speed: float | None = None) -> None:
         """Raise :class:`StageLimitError` when ``amount`` at ``speed`` leaves the bounds."""
         unit, lim = self.axis.unit, self.limits
-        if not math.isfinite(amount):
-            raise StageLimitError(f"{self.name}: a move must be a finite number of {unit}.")
-        if abs(amount) > lim.max_move + 1e-9:
-            raise StageLimitError(f"{self.name}: a move of {amount:g} {unit} is longer than the longest allowed "
-                                  f"({lim.max_move:g} {unit}); nothing was sent.")
+        check_move_length(self.name, self.axis, lim, amount)
         if speed is not None and not 0 < speed <= lim.max_speed:
             raise StageLimitError(f"{self.name}: a speed of {speed:g} {unit}/s is outside 0 to {lim.max_speed:g} {unit}/s; "
                                   "nothing was sent.")
-        after = self.inner.position() - self._origin + amount
-        overshoot = self.backlash if (amount > 0) != (self.approach > 0) and amount != 0 else 0.0
-        low, high = after - (overshoot if self.approach > 0 else 0.0), after + (overshoot if self.approach < 0 else 0.0)
-        if low < lim.travel_min - 1e-9 or high > lim.travel_max + 1e-9:
-            raise StageLimitError(f"{self.name}: a move of {amount:+g} {unit} would end at {after:+g} {unit}, outside its "
-                                  f"travel ({lim.travel_min:+g} to {lim.travel_max:+g} {unit} from where it started); "
-                                  "nothing was sent.")
+        start = self.inner.position()
+        low, high = self.reach(start, [amount])
+        if not self._allowed(start, low, high, amount):
+            outside = "" if lim.travel_min - 1e-9 <= start <= lim.travel_max + 1e-9 else (
+                " (it already stands outside it: move it back towards it first)")
+            raise StageLimitError(f"{self.name} reports {start:+g} {unit}: a move of {amount:+g} {unit} would end at "
+                                  f"{start + amount:+g} {unit}, outside its travel ({lim.travel_min:+g} to "
+                                  f"{lim.travel_max:+g} {unit}){outside}; nothing was sent.")
+
+    def reach(self, start: float, amounts: list[float]) -> tuple[float, float]:
+        """The lowest and highest positions the moves ``amounts`` (relative, in turn, from
+        ``start``) pass through, the backlash overshoot included."""
+        low = high = position = start
+        for amount in amounts:
+            position += amount
+            against = amount != 0 and (amount > 0) != (self.approach > 0)
+            overshoot = self.backlash if against else 0.0
+            low = min(low, position - (overshoot if self.approach > 0 else 0.0))
+            high = max(high, position + (overshoot if self.approach < 0 else 0.0))
+        return low, high
+
+    def _allowed(self, start: float, low: float, high: float, amount: float) -> bool:
+        lim = self.limits
+        if low >= lim.travel_min - 1e-9 and high <= lim.travel_max + 1e-9:
+            return True
+        # Outside the travel already: only a move back towards it (not past its other end).
+        if start > lim.travel_max and amount < 0:
+            return low >= lim.travel_min - 1e-9
+        if start < lim.travel_min and amount > 0:
+            return high <= lim.travel_max + 1e-9
+        return False
 
     def move(self, amount: float, speed: float | None = None) -> float:
         self.check(amount, speed)
@@ -165,9 +200,7 @@ class BoundedStage:
         self.inner.stop()
 
     def home(self) -> float:
-        position = self.inner.home()
-        self._origin = position
-        return position
+        return self.inner.home()
 
     def close(self) -> None:
         self.inner.close()

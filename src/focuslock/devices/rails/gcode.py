@@ -81,7 +81,7 @@ class GcodeStage:
         try:
             self._command("G21")
             self._command("G91")
-            self._origin = self._machine_position()
+            self._machine_position()  # it answers; its position is the board's own (kept between runs)
         except MotionError:
             self._line.close()
             raise

@@ -32,11 +32,12 @@ class HttpStage:
     """A stage at ``url`` (``http://rail.local:80``) speaking the API above."""
 
     def __init__(self, url: str, *, name: str = "HTTP rail", axis: Axis = Axis.RAIL, token: str | None = None,
-                 timeout_s: float = 3.0, move_timeout_s: float = 60.0) -> None:
+                 timeout_s: float = 3.0, move_timeout_s: float = 60.0, token_env: str | None = None) -> None:
         if not url.startswith(("http://", "https://")):
             raise MotionError(f"{name}: the rail's address must start with http:// or https://, got {url!r}.")
         self.name, self.axis, self.url = name, axis, url.rstrip("/")
         self._token, self._timeout_s, self._move_timeout_s = token, timeout_s, move_timeout_s
+        self._token_env = token_env  # the environment variable the profile reads the token from
         unit = self._get_status().get("unit")
         expected = "um" if axis is Axis.RAIL else "deg"
         if unit != expected:
@@ -55,6 +56,8 @@ class HttpStage:
             sentence = _error_sentence(error.read(_MAX_ANSWER_BYTES))
             if error.code == 409:
                 raise StageAlarm(f"{self.name} is in alarm: {sentence}") from None
+            if error.code in (401, 403):
+                raise MotionError(self._token_sentence()) from None
             raise MotionError(f"{self.name} refused {method} {path} ({error.code}): {sentence}") from None
         except (urllib.error.URLError, OSError) as error:
             reason = getattr(error, "reason", error)
@@ -68,6 +71,15 @@ class HttpStage:
         if not isinstance(answer, dict):
             raise MotionError(f"{self.name} answered {method} {path} with JSON that is not an object.")
         return answer
+
+    def _token_sentence(self) -> str:
+        where = f"${self._token_env}" if self._token_env else "the variable the profile's token_env names"
+        if not self._token:
+            if not self._token_env:
+                return (f"{self.name} asks for a token and none was sent: add token_env to the rail's profile, naming "
+                        "the environment variable that holds it, and set that variable.")
+            return f"{self.name} asks for a token and none was sent: {where} is not set; set it to the board's token."
+        return f"{self.name} refused the token in {where}: it is not the board's; set it to the board's token."
 
     def _get_status(self) -> dict[str, Any]:
         return self._request("GET", "/status")

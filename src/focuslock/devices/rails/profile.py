@@ -42,17 +42,24 @@ class StageProfile:
     settle_timeout_s: float = 5.0  # the longest the picture is waited for to stop changing
 
 
+# Every field a profile may have (drivers/rails/README.md); any other is a typo, named.
+FIELDS = ("name", "kind", "backend", "port", "baud", "url", "token_env", "gcode_axis", "gcode_flavour", "unit_per_step",
+          "travel_min", "travel_max", "max_move", "max_speed", "backlash", "approach", "settle_timeout_s")
+
+
 def _number(path: Path, data: dict, key: str, default: float | None = None) -> float:
+    if key not in data and default is None:
+        raise MotionError(f"{path}: '{key}' is missing (a number; see drivers/rails/README.md).")
     value = data.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise MotionError(f"{path.name}: '{key}' must be a number, got {value!r}.")
+        raise MotionError(f"{path}: '{key}' must be a number, got {value!r}.")
     return float(value)
 
 
 def _text(path: Path, data: dict, key: str, default: str | None = None) -> str | None:
     value = data.get(key, default)
     if value is not None and not isinstance(value, str):
-        raise MotionError(f"{path.name}: '{key}' must be text, got {value!r}.")
+        raise MotionError(f"{path}: '{key}' must be text, got {value!r}.")
     return value
 
 
@@ -63,17 +70,26 @@ def load_stage_profile(path: Path) -> StageProfile:
         data = read_toml(path)
     except DataFileError as error:
         raise MotionError(str(error)) from None
+    unknown = sorted(set(data) - set(FIELDS))
+    if unknown:
+        verb = "is not a field" if len(unknown) == 1 else "are not fields"
+        raise MotionError(f"{path}: {', '.join(repr(k) for k in unknown)} {verb} of a rail profile (a typo? the fields: "
+                          f"{', '.join(FIELDS)}).")
     kind = _text(path, data, "kind", "rail")
     if kind not in ("rail", "turntable"):
-        raise MotionError(f"{path.name}: 'kind' is rail or turntable, not {kind!r}.")
+        raise MotionError(f"{path}: 'kind' is rail or turntable, not {kind!r}.")
     backend = _text(path, data, "backend")
     if backend not in BACKENDS:
-        raise MotionError(f"{path.name}: 'backend' is one of {', '.join(BACKENDS)}, not {backend!r}.")
-    limits = Limits(_number(path, data, "travel_min"), _number(path, data, "travel_max"),
-                    _number(path, data, "max_move"), _number(path, data, "max_speed"))
+        raise MotionError(f"{path}: 'backend' is one of {', '.join(BACKENDS)}, not {backend!r}.")
+    try:
+        limits = Limits(_number(path, data, "travel_min"), _number(path, data, "travel_max"),
+                        _number(path, data, "max_move"), _number(path, data, "max_speed"))
+    except MotionError as error:
+        message = error.user_message
+        raise MotionError(message if message.startswith(str(path)) else f"{path}: {message[0].lower()}{message[1:]}") from None
     approach = int(_number(path, data, "approach", 1))
     if approach not in (1, -1):
-        raise MotionError(f"{path.name}: 'approach' is 1 (moves arrive going forward) or -1, not {approach}.")
+        raise MotionError(f"{path}: 'approach' is 1 (moves arrive going forward) or -1, not {approach}.")
     profile = StageProfile(
         key=path.stem, name=_text(path, data, "name", path.stem) or path.stem, axis=Axis(kind), backend=backend,
         limits=limits, port=_text(path, data, "port"), baud=int(_number(path, data, "baud", 115200)),
@@ -84,13 +100,13 @@ def load_stage_profile(path: Path) -> StageProfile:
         backlash=_number(path, data, "backlash", 0.0), approach=approach,
         settle_timeout_s=_number(path, data, "settle_timeout_s", 5.0))
     if backend in ("gcode", "stackshot") and not profile.port:
-        raise MotionError(f"{path.name}: a {backend} stage needs 'port' (the serial device, e.g. /dev/ttyUSB0).")
+        raise MotionError(f"{path}: a {backend} stage needs 'port' (the serial device, e.g. /dev/ttyUSB0).")
     if backend == "http" and not profile.url:
-        raise MotionError(f"{path.name}: an HTTP stage needs 'url'.")
+        raise MotionError(f"{path}: an HTTP stage needs 'url'.")
     if backend == "stackshot" and not profile.unit_per_step:
-        raise MotionError(f"{path.name}: a StackShot needs 'unit_per_step' (µm or degrees per motor step).")
+        raise MotionError(f"{path}: a StackShot needs 'unit_per_step' (µm or degrees per motor step).")
     if profile.backlash < 0 or profile.settle_timeout_s <= 0:
-        raise MotionError(f"{path.name}: 'backlash' must be 0 or more and 'settle_timeout_s' positive.")
+        raise MotionError(f"{path}: 'backlash' must be 0 or more and 'settle_timeout_s' positive.")
     return profile
 
 
@@ -136,5 +152,5 @@ def open_stage(profile: StageProfile, simulated: Callable[[StageProfile], Stage]
 
         assert profile.url is not None
         token = os.environ.get(profile.token_env) if profile.token_env else None
-        stage = HttpStage(profile.url, name=profile.name, axis=profile.axis, token=token)
+        stage = HttpStage(profile.url, name=profile.name, axis=profile.axis, token=token, token_env=profile.token_env)
     return BoundedStage(stage, profile.limits, backlash=profile.backlash, approach=profile.approach)

@@ -74,7 +74,7 @@ class StackShotStage:
         self._line = SerialLine(port, baud, name)
         self._origin = 0.0
         try:
-            self._origin = self._steps()
+            self._steps()  # it answers; its position is the controller's own (kept between runs)
         except MotionError:
             self._line.close()
             raise
