@@ -331,6 +331,13 @@ class ShotJudge:
                       "focus; judge the full-size file")
         elif reason is None and feature.lock.warning and verdict.state != FocusState.SOFT:
             reason = feature.lock.warning
+        if shown.beyond_range and math.isfinite(blur_px) and blur_px > 0:
+            # Blurred past what the feature's detail measures: the number is a floor, never
+            # written as a measurement (the log, the CSV, the XMP): said, with its floor.
+            floor = (f"too blurred to say how far: at least {blur_px * to_file:.1f} px "
+                     f"({blur_px / scale.coc_px:.1f} CoC), the most the feature's detail measures")
+            reason = f"{reason}; {floor}" if reason else floor
+            blur_px, blur_sd = math.nan, None
         # The blur in the file's own pixels and, with the sensor, in µm on the sensor
         # (``pitch_um``: the file's pixel pitch).
         blur_file_px = blur_px * to_file if math.isfinite(blur_px) else None
