@@ -364,6 +364,10 @@ def test_frames_taken_off_an_end_of_the_pcb_stack_leave_that_end_not_covered(who
     assert (cut_end["parts_beyond"] + cut_end["parts_uncertain"]
             > whole_end.parts_beyond + whole_end.parts_uncertain)
     assert not any(line.startswith("No gap") for line in report["report"])
+    # The parts it cannot tell at that end are other parts than those not covered (each
+    # part said once): never read as the same parts both beyond and unknown.
+    doubts = [line for line in report["report"] if line.startswith("UNCERTAIN:") and words in line]
+    assert doubts and all(" other part" in line for line in doubts), doubts
 
     cut, _ = run_stack_check(folder, COC_PX)
     new_end = 2 if end == "first" else len(names) - 3

@@ -26,8 +26,8 @@ def _frame_span(coverage: StackCoverage, index: int) -> str:
     return f"frames {index + 1} and {index + 2} ({coverage.names[index]}, {coverage.names[index + 1]})"
 
 
-def _parts(count: int) -> str:
-    return f"{count} part{'s' if count != 1 else ''} of the picture with detail"
+def _parts(count: int, other: str = "") -> str:
+    return f"{count} {other}part{'s' if count != 1 else ''} of the picture with detail"
 
 
 def _are(count: int) -> str:
@@ -103,7 +103,10 @@ def _uncertain_lines(coverage: StackCoverage) -> list[str]:
         end = StackEnd.FIRST if frame == 0 else StackEnd.LAST
         where, _ = end_words(coverage, end)
         which = "first" if end is StackEnd.FIRST else "last"
-        lines.append(f"UNCERTAIN: {_parts(count)} sharpest in the {which} frame ({coverage.names[frame]}) "
+        # Beside a "Not covered" line for the same end these are other parts (each part is
+        # said once): "other" keeps the two from reading as one contradicting the other.
+        other = "other " if any(e.frame == frame and e.parts_beyond for e in coverage.ends) else ""
+        lines.append(f"UNCERTAIN: {_parts(count, other)} sharpest in the {which} frame ({coverage.names[frame]}) "
                      f"{_are(count)} " + _DOUBT_WORDS[doubt].format(where=where) + ".")
     elsewhere = Counter(t.doubt for t in coverage.uncertain_tiles)
     if elsewhere[Doubt.NO_TREND]:
