@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Callable, Coroutine
 from http.cookies import SimpleCookie
 from importlib import resources
 from urllib.parse import parse_qs, urlsplit
@@ -34,7 +35,7 @@ from focuslock.serve.marks_api import mark_go, stack
 from focuslock.serve.openapi import openapi_schema
 from focuslock.serve.requests import ApiError
 
-__all__ = ["Guard", "make_app", "routes"]
+__all__ = ["Guard", "make_app", "routes", "send_until_gone"]
 
 logger = logging.getLogger(__name__)
 
@@ -137,16 +138,26 @@ async def events(websocket: WebSocket) -> None:
             if published is not None:
                 await websocket.send_text(published.text)
 
+    try:
+        await send_until_gone(websocket, send)
+    finally:
+        host.subscribers.remove(subscriber)
+
+
+async def send_until_gone(websocket: WebSocket, send: Callable[[], Coroutine[None, None, None]]) -> None:
+    """Run ``send`` (the server's messages) until it ends or the client leaves, noticed by
+    reading what it says (clients say nothing); both stopped whichever ends first. The
+    live server's events and the QC page's share it."""
+
     async def listen() -> None:
         with contextlib.suppress(WebSocketDisconnect):
             while True:
-                await websocket.receive_text()  # clients say nothing; this notices them leave
+                await websocket.receive_text()
 
     sender, listener = asyncio.create_task(send()), asyncio.create_task(listen())
     try:
         await asyncio.wait((sender, listener), return_when=asyncio.FIRST_COMPLETED)
     finally:
-        host.subscribers.remove(subscriber)
         for task in (sender, listener):
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError, OSError):

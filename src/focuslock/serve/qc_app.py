@@ -23,12 +23,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from focuslock.hub.connection import HubError, describe_url
 from focuslock.hub.day_report import render_day_report
 from focuslock.hub.queries import day_shots, shot_previews
-from focuslock.serve.app import Guard, login, login_form
+from focuslock.serve.app import Guard, login, login_form, send_until_gone
 from focuslock.serve.auth import Access
 from focuslock.serve.qc_feed import SHOWN, QcFeed
 from focuslock.serve.qc_json import read_day, shot_json
@@ -137,20 +137,10 @@ async def events(websocket: WebSocket) -> None:
                 text = '{"type": "ping"}'
             await websocket.send_text(text)
 
-    async def listen() -> None:
-        with contextlib.suppress(WebSocketDisconnect):
-            while True:
-                await websocket.receive_text()  # pages say nothing; this notices them leave
-
-    sender, listener = asyncio.create_task(send()), asyncio.create_task(listen())
     try:
-        await asyncio.wait((sender, listener), return_when=asyncio.FIRST_COMPLETED)
+        await send_until_gone(websocket, send)
     finally:
         feed.unsubscribe(mailbox)
-        for task in (sender, listener):
-            task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError, OSError):
-            await asyncio.gather(sender, listener, return_exceptions=True)
 
 
 def qc_routes() -> list:
