@@ -25,6 +25,7 @@ from focuslock.workflows.drive_sweep import MIN_BACKLASH_GUARD_STEPS
 from focuslock.workflows.marks import Mark
 from focuslock.workflows.stack_shoot import (
     StackShot,
+    capture_slice,
     frame_step_steps,
     go_to_nearer_mark,
     optics_of,
@@ -150,17 +151,11 @@ def shoot_closed_loop(camera: Camera, mover: FocusMover, positions: list[int], f
                                     "(the picture did not change); no frame was taken there")
                     break
             history.append(settled)
-            try:
-                files = camera.capture(folder)
-            except CameraError as error:
-                saved = list(getattr(error, "saved_paths", []))
-                if saved:
-                    shot.files.append(saved)
-                    shot.checks.append(check)
-                shot.stopped = error.user_message
+            files = capture_slice(camera, folder, shot)
+            if files or not shot.stopped:
+                shot.checks.append(check)  # a frame kept, its step's check beside it
+            if shot.stopped:
                 break
-            shot.files.append(files)
-            shot.checks.append(check)
             if progress is not None:
                 progress(index, len(positions), files)
     except MotionError as error:

@@ -41,6 +41,20 @@ __all__ = ["InterruptFlag", "StackShootError", "StackShot", "check_shot", "frame
 _PAUSE_POLL_S = 0.05
 
 
+def capture_slice(camera: Camera, folder: Path, shot: StackShot) -> list:
+    """Capture one slice into ``shot.files`` and return its files. A failed capture stops
+    the stack (``shot.stopped`` says why) and keeps what it saved (returned; empty: nothing)."""
+    try:
+        files = camera.capture(folder)
+    except CameraError as error:
+        files = list(getattr(error, "saved_paths", []))
+        shot.stopped = error.user_message
+        if not files:
+            return files
+    shot.files.append(files)
+    return files
+
+
 def stopped_between_slices(should_pause: Callable[[], bool] | None, should_stop: Callable[[], bool] | None) -> bool:
     """Between two slices of a stack: wait while ``should_pause`` says so (the drive where
     it is, nothing captured); whether ``should_stop`` says to end the stack here."""
@@ -169,15 +183,9 @@ def shoot_stack(camera: Camera, positions_steps: list[int], folder: Path, *,
             if position != target:
                 shot.stopped = f"the focus drive reached its end at slice {index + 1}"
                 break
-            try:
-                files = camera.capture(folder)
-            except CameraError as error:
-                saved = list(getattr(error, "saved_paths", []))
-                if saved:
-                    shot.files.append(saved)
-                shot.stopped = error.user_message
+            files = capture_slice(camera, folder, shot)
+            if shot.stopped:
                 break
-            shot.files.append(files)
             if progress is not None:
                 progress(index, len(positions_steps), files)
     except CameraError as error:
