@@ -187,6 +187,30 @@ def test_a_stop_signal_ends_a_run_cleanly_and_what_was_judged_stays_logged(archi
     assert logged == {name: shot for name, shot in _logged(clean).items() if name in logged}
 
 
+def test_dask_own_error_log_in_a_worker_does_not_reach_the_terminal():
+    """At the end of a run a worker's heartbeat can meet the scheduler closing first, and Dask
+    logs that with a traceback at ERROR from the worker's process. The user's terminal gets
+    focuslock's sentences only; here the worker logs such an error itself, as it would."""
+    script = textwrap.dedent("""
+        import logging
+        from focuslock.workflows.archive_dask import _client
+
+        def heartbeat_fails():
+            try:
+                raise ConnectionError("Stream is closed")
+            except ConnectionError:
+                logging.getLogger("distributed.worker").exception("Failed to communicate with scheduler during heartbeat.")
+            return True
+
+        with _client(None, 1) as client:
+            assert all(client.run(heartbeat_fails).values())
+        print("ran")
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0 and result.stdout.strip() == "ran", result.stderr
+    assert "Traceback" not in result.stderr and "heartbeat" not in result.stderr
+
+
 def _wait_until_logged(session: Path, count: int, process: subprocess.Popen) -> int:
     """Wait until the run's log holds ``count`` shots; the count it holds then."""
     logged = 0

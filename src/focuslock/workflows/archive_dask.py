@@ -240,7 +240,8 @@ class _client:
         try:
             with _workers_ignore_ctrl_c():
                 self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                            dashboard_address=None, silence_logs=logging.ERROR)
+                                            dashboard_address=None, silence_logs=logging.CRITICAL,
+                                            preload=[__name__])
             self.client = Client(self.cluster, set_as_default=False)
         except (OSError, TimeoutError, RuntimeError) as error:
             if self.cluster is not None:
@@ -253,6 +254,14 @@ class _client:
             self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+
+
+def dask_setup(worker: object) -> None:
+    """Run in each worker of a local cluster as it starts (Dask's preload hook): Dask's own
+    log stays quiet below CRITICAL there. A worker whose heartbeat meets the scheduler
+    closing first at the end of a run would print a traceback at ERROR; a task's own
+    failure reaches the run through its future and is said there in one sentence."""
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
 
 
 @contextlib.contextmanager
