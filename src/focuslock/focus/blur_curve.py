@@ -54,6 +54,8 @@ class BlurEstimate:
     no_detail: bool = False
     # The most blur the reading allows (ratio 2σ towards softer, through the curve).
     blur_high_px: float = math.inf
+    # ``blur_px`` is the gross reading's floor (:mod:`.gross_blur`), not the fine curve's.
+    gross_floor: bool = False
 
 
 def curve_diameters_px(coc_px: float) -> np.ndarray:

@@ -19,7 +19,7 @@ make a capture read a stop or two off the lock.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -62,18 +62,23 @@ def reduce_to_width(image: np.ndarray, width_px: int) -> np.ndarray:
 
 def judge_view(grey: np.ndarray, roi_px: tuple[float, float, float, float], reference: FeatureReference,
                settings: LockSettings, resolvable: bool = True, unsure: str | None = None,
-               noise_sigma: float | None = None) -> Verdict | None:
+               noise_sigma: float | None = None, same_pipeline: bool = True) -> Verdict | None:
     """The verdict on the feature at ``roi_px`` of ``grey`` (at the reference's scale) by
     the lock's estimator, with the noise of this frame alone (``noise_sigma``, when the
     caller already has it for several features); None when the box is not inside the
     frame. ``unsure``: a reason (the feature was hard to find) that makes the verdict
-    UNCERTAIN unless it is confidently soft."""
+    UNCERTAIN unless it is confidently soft. ``same_pipeline``: the reference came from
+    pictures made as this one was (a studio's files); False for a capture judged against
+    live view, where the gross reading is not asked (:func:`check_capture`)."""
     view = extract_view(grey, roi_px, reference.margin_px)
     if view is None:
         return None
     if noise_sigma is None:
         noise_sigma = single_frame_noise_sigma(grey)
-    return judge_feature(reference.estimate(view, noise_sigma), settings, resolvable, unsure=unsure)
+    estimate = reference.estimate(view, noise_sigma)
+    if not same_pipeline:
+        estimate = replace(estimate, gross=None)
+    return judge_feature(estimate, settings, resolvable, unsure=unsure)
 
 
 def capture_noise_sigma(grey: np.ndarray, reference: FeatureReference) -> float:
@@ -117,7 +122,12 @@ def check_capture(path: Path, bgr: np.ndarray, live_size_px: tuple[int, int],
     box_file = tuple(v * to_file for v in box_live)
     exposure = _exposure(grey, box_live, bgr, box_file, reference)
     unsure = CLIPPED_REASON if exposure is not None and exposure.clipped_features else None
-    verdict = judge_view(grey, box_live, reference, settings, unsure=unsure, noise_sigma=capture_noise_sigma(grey, reference))
+    # A body's live view and its files are made differently (binning or line skipping,
+    # sharpening, scaling): reduced to live view's size, a sharp capture reads the same
+    # fine band but not the same band four times coarser (the simulated bench's sharp
+    # capture read "at least 2.6 CoC" there), so the gross reading is not asked here.
+    verdict = judge_view(grey, box_live, reference, settings, unsure=unsure, noise_sigma=capture_noise_sigma(grey, reference),
+                         same_pipeline=False)
     if verdict is None:
         return CaptureCheck(path, None, None, f"{path.name}: saved; the locked feature is outside this capture's frame.")
     shown = verdict.shown

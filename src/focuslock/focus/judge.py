@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from focuslock.focus.defocus import BlurEstimate
+from focuslock.focus.gross_blur import overrule
 from focuslock.focus.parts import PART_REASON, FeatureEstimate, confident_blur_px
 from focuslock.optics.coc import MAX_COC_PX  # the one plausibility limit of a CoC in pixels
 
@@ -168,9 +169,10 @@ def judge_feature(estimate: FeatureEstimate, settings: LockSettings, resolvable:
 
     A part sets the verdict when it is confidently worse than the whole: its blur less
     two standard deviations (``part_blurs_px``, by default from this reading alone; the
-    lock confirms them over two readings) past the SOFTENING or SOFT threshold.
-    ``unsure``: a reason (an unsure track) that makes the verdict UNCERTAIN unless the
-    feature is confidently soft."""
+    lock confirms them over two readings) past the SOFTENING or SOFT threshold; a part
+    past SOFTENING's whose own reading lies past the CoC cannot rule out SOFT, and makes
+    the verdict UNCERTAIN (unless the whole is SOFT). ``unsure``: a reason (an unsure
+    track) that makes the verdict UNCERTAIN unless the feature is confidently soft."""
     coc = settings.coc_px
     whole = estimate.whole
     if part_blurs_px is None:
@@ -183,8 +185,18 @@ def judge_feature(estimate: FeatureEstimate, settings: LockSettings, resolvable:
         part_state = (FocusState.SOFT if floor >= coc else
                       FocusState.SOFTENING if floor >= settings.softening_fraction * coc else None)
         part_estimate = estimate.parts[part]
+        if part_state == FocusState.SOFTENING and part_estimate is not None and part_estimate.blur_px >= coc:
+            # At least softening, and read past the CoC: it cannot rule out SOFT.
+            part_state = FocusState.UNCERTAIN
         if part_state is not None and part_estimate is not None:
             part_verdict = Verdict(part_state, PART_REASON, part_estimate, floor)
+    # A blur far past the CoC, which the fine reading cannot see (:mod:`.gross_blur`). Not
+    # SOFT where the feature may not be there (an unsure track) or its highlights are
+    # flattened (clipping): UNCERTAIN with that reason, but its floor shown, not a fine
+    # reading the gross one contradicts.
+    overruled = overrule(whole, estimate.gross, coc)
+    if unsure is None:
+        whole = overruled
     if resolvable and _confidently_soft(whole, coc):
         return Verdict(FocusState.SOFT, None, whole, whole.blur_px)
     if not resolvable and plainly_soft(whole, coc):
@@ -192,8 +204,10 @@ def judge_feature(estimate: FeatureEstimate, settings: LockSettings, resolvable:
     if part_verdict is not None and part_verdict.state == FocusState.SOFT:
         return part_verdict
     if unsure is not None:
-        return Verdict(FocusState.UNCERTAIN, unsure, whole, whole.blur_px)
+        return Verdict(FocusState.UNCERTAIN, unsure, overruled, overruled.blur_px)
     state, reason = judge_estimate(whole, settings, resolvable)
+    if part_verdict is not None and part_verdict.state == FocusState.UNCERTAIN:
+        return part_verdict if state != FocusState.SOFT else Verdict(state, reason, whole, whole.blur_px)
     if part_verdict is not None and (reason is not None or _RANK[part_verdict.state] > _RANK[state]
                                      or (_RANK[part_verdict.state] == _RANK[state] and _diverging(estimate))):
         # The part is confidently worse than the whole reads: it sets the verdict and the

@@ -249,7 +249,9 @@ class FocusLock:
         unsure = UNSURE_TRACK_REASON if track_confidence < settings.min_track_confidence else None
         verdict = judge_feature(estimate, settings, self.resolvable, confirmed, unsure)
         whole = estimate.whole
-        sharper = verdict.state != FocusState.SOFT and sharper_than_lock(whole, settings.coc_px)
+        # (Not where the gross reading found it far past the CoC: the fine one is wrong there.)
+        sharper = (verdict.state != FocusState.SOFT and not verdict.shown.gross_floor
+                   and sharper_than_lock(whole, settings.coc_px))
         self._sharper_count = self._sharper_count + 1 if sharper else 0
         far = sharper and whole.blur_px + 2.0 * whole.blur_sd_px < -SHARPER_SHARE_OF_COC * settings.coc_px - 2.0 * self.hysteresis_px
         if sharper and (settings.take_mode or far or self._sharper_count >= settings.confirm_frames):

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from focuslock.focus.defocus import BlurEstimate, BlurReference, coarse_band, curve_views
+from focuslock.focus.gross_blur import GrossCurve, GrossReading, overrule
 from focuslock.focus.jpeg_noise import FeatureScaleMemory
 
 __all__ = ["FeatureEstimate", "FeatureReference", "MIN_PART_PX", "PART_REASON", "confident_blur_px", "grid_regions", "part_regions"]
@@ -69,6 +70,9 @@ class FeatureEstimate:
 
     whole: BlurEstimate
     parts: tuple[BlurEstimate | None, ...] = ()
+    # The whole box read four times coarser (None: too small for that), which
+    # :func:`.judge.judge_feature` weighs against the whole's reading.
+    gross: GrossReading | None = None
 
 
 class FeatureReference:
@@ -90,6 +94,8 @@ class FeatureReference:
         self.parts = [BlurReference([view], noise_sigma, coc_px, margin_px, region=r, blurred=blurred)
                       for r in self.regions]
         self.read_parts: tuple[bool, ...] = (False,) * len(self.parts)
+        # The whole box read four times coarser: a blur far past the CoC (:mod:`.gross_blur`).
+        self.gross = GrossCurve(view, coc_px, margin_px)
 
     @classmethod
     def from_views(cls, views: list[np.ndarray], noise_sigma: float, coc_px: float, margin_px: int,
@@ -134,6 +140,12 @@ class FeatureReference:
         """The indices of the parts that are read."""
         return [i for i, read in enumerate(self.read_parts) if read]
 
+    def whole_estimate(self, view: np.ndarray, noise_sigma: float, noise_sd: float | None = None) -> BlurEstimate:
+        """The whole box's blur alone, the gross reading weighed in (:func:`.gross_blur.overrule`):
+        for the paths that follow one number rather than judge a lock (marks, spins)."""
+        whole = self.whole.estimate(view, noise_sigma, noise_sd=noise_sd)
+        return overrule(whole, self.gross.read(view, noise_sigma), self.coc_px)
+
     def estimate(self, view: np.ndarray, noise_sigma: float, parts: list[int] | None = None,
                  noise_sd: float | None = None, memory: FeatureScaleMemory | None = None) -> FeatureEstimate:
         """The blur of ``view`` (same size and margin as the lock's), whole and by part:
@@ -148,4 +160,4 @@ class FeatureReference:
         estimates = tuple(part.estimate(view, noise_sigma, coarse, noise_sd, blocks, memory.part(i) if memory else None)
                           if i in wanted and self.read_parts[i] else None
                           for i, part in enumerate(self.parts))
-        return FeatureEstimate(whole, estimates)
+        return FeatureEstimate(whole, estimates, self.gross.read(view, noise_sigma, coarse))

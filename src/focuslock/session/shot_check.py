@@ -335,7 +335,7 @@ class ShotJudge:
             # Blurred past what the feature's detail measures: the number is a floor, never
             # written as a measurement (the log, the CSV, the XMP): said, with its floor.
             floor = (f"too blurred to say how far: at least {blur_px * to_file:.1f} px "
-                     f"({blur_px / scale.coc_px:.1f} CoC), the most the feature's detail measures")
+                     f"({blur_px / scale.coc_px:.1f} CoC)")
             reason = f"{reason}; {floor}" if reason else floor
             blur_px, blur_sd = math.nan, None
         # The blur in the file's own pixels and, with the sensor, in µm on the sensor

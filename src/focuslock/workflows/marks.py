@@ -115,7 +115,7 @@ class _MarkSweep(DriveSweep):
         view = extract_view(engine.last_grey, tuple(int(round(v)) for v in focus.roi_px), self.mark.reference.margin_px)
         if view is None or view.shape != self._view_shape():
             raise MarkError(f"Mark {self.mark.name}'s feature left the frame.")
-        estimate = self.mark.reference.whole.estimate(view, engine.noise.sigma or 1.0, noise_sd=engine.noise.sigma_sd)
+        estimate = self.mark.reference.whole_estimate(view, engine.noise.sigma or 1.0, noise_sd=engine.noise.sigma_sd)
         return estimate.blur_px, estimate.beyond_range
 
     def _view_shape(self) -> tuple[int, int]:

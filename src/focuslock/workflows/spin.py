@@ -181,7 +181,7 @@ def _judge(camera: Camera, mark: Mark) -> tuple[FocusState, float | None]:
         return FocusState.UNCERTAIN, None
     view = np.mean(np.stack(present), axis=0)
     sigma = single_frame_noise_sigma(greys[0].astype("uint8")) / len(views) ** 0.5
-    estimate = mark.reference.whole.estimate(view, sigma)
+    estimate = mark.reference.whole_estimate(view, sigma)
     state, why = judge_estimate(estimate, LockSettings(coc_px=mark.coc_px or mark.reference.coc_px))
     logger.info("feature at %s: %s (%s), blur %.2f px", mark.roi_px, state.value, why, estimate.blur_px)
     return state, float(estimate.blur_px)

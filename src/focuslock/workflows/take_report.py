@@ -53,7 +53,7 @@ class FrameRecord:
         if self.lock.beyond_range and self.lock.blur_px is not None and self.lock.state != FocusState.LOST:
             beyond = (f"sharper than the lock frame by more than {-self.lock.blur_px:.1f} px (the most its curve measures)"
                       if self.lock.blur_px < 0 else
-                      f"too blurred to say how far: at least {self.lock.blur_px:.1f} px, the most the feature's detail measures")
+                      f"too blurred to say how far: at least {self.lock.blur_px:.1f} px")
             return f"{self.lock.reason}; {beyond}" if self.lock.reason else beyond
         return self.lock.reason
 
