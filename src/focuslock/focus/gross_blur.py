@@ -116,27 +116,26 @@ class GrossCurve:
 
 def overrule(estimate: BlurEstimate, reading: GrossReading | None, coc_px: float) -> BlurEstimate:
     """``estimate`` as it stands, unless the gross reading's lower bound passes the CoC and
-    is surer than the fine reading's own lower bound (its blur less two sd; the blur itself
-    for a reading past its curve's end; nothing for one without an sd or without any fine
-    detail left above the noise): then a floor at
-    that bound, beyond the fine curve's range, sure of that much (sd 0). A fine reading
-    too noisy to tell SOFT from SOFTENING is so settled, and one the blocking and noise
-    turned sharp is corrected."""
+    either the fine reading cannot say SOFT itself (its blur less two sd short of the CoC;
+    no sd; no fine detail left above the noise) or the fine reading is contradicted (its
+    blur plus two sd short of the gross bound; the blur itself for a reading past its
+    curve's end): then a floor at that bound, beyond the fine curve's range, sure of that
+    much (sd 0). A fine reading too noisy to tell SOFT from SOFTENING is so settled, and
+    one that the blocking and the noise turned sharp, or held at a few CoC, is corrected."""
     if reading is not None and estimate.no_detail and reading.low_px < coc_px:
         # No fine detail above the noise: SOFT (:mod:`.judge`), but past the fine curve's
         # end is an assumption the gross reading does not bear out: at least the CoC.
         return replace(estimate, blur_px=min(estimate.blur_px, coc_px))
     if reading is None or reading.low_px < coc_px:
         return estimate
-    if estimate.no_detail:
-        lower = -math.inf  # (an assumption, not a measurement)
+    if estimate.no_detail or not math.isfinite(estimate.blur_sd_px):
+        lower = upper = -math.inf  # (no measurement to weigh)
     elif estimate.beyond_range:
-        lower = estimate.blur_px
-    elif math.isfinite(estimate.blur_sd_px):
-        lower = estimate.blur_px - 2.0 * estimate.blur_sd_px
+        lower = upper = estimate.blur_px
     else:
-        lower = -math.inf
-    if reading.low_px <= lower:
+        lower = estimate.blur_px - 2.0 * estimate.blur_sd_px
+        upper = estimate.blur_px + 2.0 * estimate.blur_sd_px
+    if lower >= coc_px and reading.low_px <= upper:
         return estimate
     return replace(estimate, blur_px=reading.low_px, blur_sd_px=0.0, beyond_range=True, no_detail=False,
                    blur_high_px=math.inf, gross_floor=True)
