@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from focuslock.focus.noise import single_frame_noise_sigma
+from focuslock.focus.scene_colour import contrasting_colour
 
 __all__ = [
     "FOCUS_MAP_DISPLAY",
@@ -154,6 +155,25 @@ def _signed_laplacian(grey: np.ndarray, workspace: Workspace | None) -> np.ndarr
     return cv2.Laplacian(grey, cv2.CV_16S, dst=dst, ksize=1)
 
 
+# The offset Laplacian below keeps |L| exactly up to this level (L + 128 saturates past it).
+_OFFSET_EXACT = 126
+
+
+def _band_from_offset_laplacian(grey: np.ndarray, threshold: float, workspace: Workspace) -> np.ndarray | None:
+    """The one band of the plain Laplacian at ``threshold``, from L + 128 saturated to
+    uint8 (half the bytes of the int16 Laplacian to write and read again: the frames that
+    reuse the thresholds measure nothing else on it). The same band as the signed path:
+    |L| > i ⇔ L + 128 ∉ [128 − i, 128 + i], and saturation at 0 and 255 leaves that test
+    unchanged while i ≤ 126. None for a higher threshold (then the signed path answers)."""
+    inside = int(math.floor(threshold - 1.0))
+    if not 0 <= inside <= _OFFSET_EXACT:
+        return None
+    offset = cv2.Laplacian(grey, cv2.CV_8U, dst=workspace.buffer("laplacian+128", grey.shape, np.uint8), ksize=1, delta=128)
+    # (OpenCV takes a number for either operand; its stubs know only arrays.)
+    band: np.ndarray = cv2.subtract(1, cv2.inRange(offset, 128 - inside, 128 + inside))  # type: ignore[call-overload]
+    return band
+
+
 def operator_response(grey: np.ndarray, settings: PeakingSettings, workspace: Workspace | None = None
                       ) -> tuple[np.ndarray, np.ndarray | None]:
     """The operator's response as uint8 |value|, and the signed Laplacian when computed."""
@@ -237,7 +257,8 @@ def compute_peaking(image_rgb: np.ndarray, settings: PeakingSettings, grey: np.n
     With a ``workspace`` the result's ``response`` and ``laplacian`` are scratch buffers
     that the next call overwrites: read them before processing another frame. With
     ``reuse``, the thresholds, noise and lit share of that earlier result are kept
-    instead of being measured again (they follow the scene, not the frame).
+    instead of being measured again (they follow the scene, not the frame); the live
+    path then makes its band without the signed Laplacian (``laplacian`` is None).
     ``noise_sigma``: the pixel noise σ from the session's noise model (else estimated
     from this frame with the same estimator). ``contrast_colour_rgb``: the automatic
     peaking colour chosen on an earlier frame (else chosen on this one when needed).
@@ -256,6 +277,11 @@ def compute_peaking(image_rgb: np.ndarray, settings: PeakingSettings, grey: np.n
                    and len(settings.levels) == 1 and not settings.thin_lines)
     response: np.ndarray | None
     laplacian: np.ndarray | None
+    if signed_only and reuse is not None and workspace is not None:
+        band = _band_from_offset_laplacian(grey, reuse.thresholds[0], workspace)
+        if band is not None:
+            return PeakingResult(band, None, reuse.thresholds, reuse.noise_sigma, reuse.lit_fraction, None, offset,
+                                 contrast_colour_rgb=reuse.contrast_colour_rgb)
     if signed_only:
         response = None
         laplacian = _signed_laplacian(grey, workspace)
@@ -301,33 +327,6 @@ def compute_peaking(image_rgb: np.ndarray, settings: PeakingSettings, grey: np.n
         lit_fraction = float(histogram[int(np.ceil(thresholds[0])) :].sum() / max(histogram.sum(), 1.0))
     return PeakingResult(band, response, thresholds, noise_sigma, lit_fraction, laplacian, offset,
                          contrast_colour_rgb=contrast)
-
-
-# Peaking colours offered by the automatic choice, with their hue on OpenCV's 0–180
-# scale, in order of preference when the scene leaves several free (red first: what
-# monitors and Magic Lantern use by default).
-_CONTRAST_CANDIDATES = (((255, 40, 40), 0), ((255, 230, 20), 28), ((40, 230, 60), 60), ((40, 230, 255), 90),
-                        ((255, 40, 255), 150), ((60, 110, 255), 118))
-_HUE_NEIGHBOURHOOD = 20  # a candidate is hidden by scene colours within this many hue units
-
-
-def contrasting_colour(image_rgb: np.ndarray, sample_step: int = 8) -> tuple[int, int, int]:
-    """The peaking colour that the scene's own colours hide least: the candidate hue with
-    the least saturated, bright area of the frame within ±20 hue units of it (a copper
-    coin or red label hides red; a grey target hides none, and red is kept)."""
-    sample = np.ascontiguousarray(image_rgb[::sample_step, ::sample_step])
-    hsv = cv2.cvtColor(sample, cv2.COLOR_RGB2HSV)
-    hue = hsv[..., 0].astype(np.int16)
-    weight = hsv[..., 1].astype(np.float32) * hsv[..., 2].astype(np.float32) / (255.0 * 255.0)
-    histogram = np.bincount(hue.ravel(), weights=weight.ravel(), minlength=180)[:180]
-    masses = []
-    for _, candidate_hue in _CONTRAST_CANDIDATES:
-        offsets = (np.arange(-_HUE_NEIGHBOURHOOD, _HUE_NEIGHBOURHOOD + 1) + candidate_hue) % 180
-        masses.append(float(histogram[offsets].sum()))
-    total = float(weight.sum()) or 1.0
-    # Prefer the earlier candidates unless a later one is clearly freer (2 % of the frame).
-    best = min(range(len(masses)), key=lambda i: masses[i] / total + 0.02 * i / len(masses))
-    return _CONTRAST_CANDIDATES[best][0]
 
 
 def _ridges(response: np.ndarray) -> np.ndarray:
