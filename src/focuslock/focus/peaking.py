@@ -336,7 +336,8 @@ def _ridges(response: np.ndarray) -> np.ndarray:
 
 def clip_roi(roi_px: Iterable[float], shape: tuple[int, ...]) -> tuple[int, int, int, int]:
     """``roi_px`` (x, y, w, h), rounded and clipped to a frame of ``shape`` (at least 1×1)."""
-    x, y, w, h = (int(round(v)) for v in roi_px)
+    x, y, w, h = roi_px
+    x, y, w, h = int(round(x)), int(round(y)), int(round(w)), int(round(h))
     height, width = shape[:2]
     x0, y0 = min(max(x, 0), width - 1), min(max(y, 0), height - 1)
     x1, y1 = min(max(x + w, x0 + 1), width), min(max(y + h, y0 + 1), height)
