@@ -169,8 +169,9 @@ def _band_from_offset_laplacian(grey: np.ndarray, threshold: float, workspace: W
     if not 0 <= inside <= _OFFSET_EXACT:
         return None
     offset = cv2.Laplacian(grey, cv2.CV_8U, dst=workspace.buffer("laplacian+128", grey.shape, np.uint8), ksize=1, delta=128)
+    inside_mask = cv2.inRange(offset, 128 - inside, 128 + inside, dst=workspace.buffer("not peaking", grey.shape, np.uint8))
     # (OpenCV takes a number for either operand; its stubs know only arrays.)
-    band: np.ndarray = cv2.subtract(1, cv2.inRange(offset, 128 - inside, 128 + inside))  # type: ignore[call-overload]
+    band: np.ndarray = cv2.subtract(1, inside_mask)  # type: ignore[call-overload]
     return band
 
 
@@ -227,17 +228,21 @@ def _histogram(sampled_response: np.ndarray) -> np.ndarray:
 _OPERATOR_NOISE_GAIN = {"laplacian": float(np.sqrt(20.0)), "sobel": 0.25 * float(np.sqrt(24.0)), "detail": 0.5 * float(np.sqrt(24.0))}
 
 
+_LEVELS = np.arange(256, dtype=np.float64)
+_LEVELS.flags.writeable = False
+
+
 def thresholds_for(histogram: np.ndarray, settings: PeakingSettings, pixel_noise_sigma: float) -> tuple[tuple[float, ...], float]:
     """Band thresholds (response levels) and the response's noise σ, from the response
     histogram and the pixel noise σ of the noise model."""
     total = float(histogram.sum()) or 1.0
-    cumulative = np.cumsum(histogram) / total
-    levels = np.arange(256, dtype=np.float64)
+    levels = _LEVELS
     noise_sigma = pixel_noise_sigma * _OPERATOR_NOISE_GAIN[settings.operator]
     if settings.threshold_mode == "fixed":
         values = tuple(float(v) for v in settings.levels)
     elif settings.threshold_mode == "adaptive":
         # The level above which `share` of the pixels lie (Magic Lantern keeps ~1 % lit).
+        cumulative = np.cumsum(histogram) / total
         values = tuple(float(np.searchsorted(cumulative, 1.0 - share)) + 1.0 for share in settings.levels[::-1])[::-1]
         values = tuple(sorted(values))
     else:
