@@ -139,13 +139,18 @@ class Workspace:
 
     def __init__(self) -> None:
         self._buffers: dict[tuple[str, tuple[int, ...], str], np.ndarray] = {}
+        self._last: dict[str, tuple[object, object, np.ndarray]] = {}  # by name: as last asked for
 
     def buffer(self, name: str, shape: tuple[int, ...], dtype: npt.DTypeLike) -> np.ndarray:
+        last = self._last.get(name)
+        if last is not None and last[0] == shape and last[1] is dtype:
+            return last[2]  # asked for as last time: no key to normalise
         key = (name, tuple(shape), np.dtype(dtype).str)
         array = self._buffers.get(key)
         if array is None:
             self._buffers = {k: v for k, v in self._buffers.items() if k[0] != name}
             array = self._buffers[key] = np.empty(shape, dtype)
+        self._last[name] = (shape, dtype, array)
         return array
 
 
@@ -160,11 +165,9 @@ _OFFSET_EXACT = 126
 
 
 def _band_from_offset_laplacian(grey: np.ndarray, threshold: float, workspace: Workspace) -> np.ndarray | None:
-    """The one band of the plain Laplacian at ``threshold``, from L + 128 saturated to
-    uint8 (half the bytes of the int16 Laplacian to write and read again: the frames that
-    reuse the thresholds measure nothing else on it). The same band as the signed path:
-    |L| > i ⇔ L + 128 ∉ [128 − i, 128 + i], and saturation at 0 and 255 leaves that test
-    unchanged while i ≤ 126. None for a higher threshold (then the signed path answers)."""
+    """The one band of the plain Laplacian at ``threshold`` from L + 128 saturated to bytes
+    (half the int16 Laplacian's): |L| > i ⇔ L + 128 ∉ [128 − i, 128 + i], which saturation
+    leaves unchanged while i ≤ 126. None above (then the signed path answers)."""
     inside = int(math.floor(threshold - 1.0))
     if not 0 <= inside <= _OFFSET_EXACT:
         return None
@@ -275,9 +278,8 @@ def compute_peaking(image_rgb: np.ndarray, settings: PeakingSettings, grey: np.n
         x, y, w, h = clip_roi(roi_px, grey.shape)
         grey = grey[y : y + h, x : x + w]
         offset = (x, y)
-    # The live path (a workspace, one band of the plain Laplacian) never makes the
-    # |Laplacian| image: the band is one range test on the signed Laplacian, and the
-    # statistics read a sample of it. Same band, two passes over the frame fewer.
+    # The live path (a workspace, one band of the plain Laplacian) never makes |Laplacian|:
+    # the band is one range test, the statistics read a sample of the signed Laplacian.
     signed_only = (workspace is not None and settings.operator == "laplacian" and not settings.favour_texture
                    and len(settings.levels) == 1 and not settings.thin_lines)
     response: np.ndarray | None
