@@ -188,3 +188,24 @@ def test_the_live_paths_band_is_the_band_of_the_thresholded_response(settings):
     assert live.response is None  # the |Laplacian| image was not made
     assert live.thresholds == plain.thresholds and live.lit_fraction == plain.lit_fraction
     assert np.array_equal(live.band, plain.band)
+
+
+@pytest.mark.parametrize("level", [1.0, 1.5, 2.0, 40.3, 126.0, 127.0, 127.5, 128.0, 129.0, 200.0, 255.0])
+def test_a_frame_that_reuses_the_thresholds_lights_the_pixels_the_measured_frame_does(level):
+    """Between two measurements of the thresholds the live path makes the band from the
+    Laplacian offset by 128 in bytes, not from the signed Laplacian: every pixel must be
+    lit as thresholding |Laplacian| lights it, at levels on either side of where the bytes
+    saturate, on noise whose Laplacian saturates them both ways and on a camera frame."""
+    from focuslock.focus.peaking import Workspace
+
+    rng = np.random.default_rng(7)
+    noise = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    frames = [noise, (rng.integers(0, 2, (48, 64, 3)) * 255).astype(np.uint8), cv2.GaussianBlur(noise, (0, 0), 1.2),
+              _frame(iso=1600)[1].image]
+    settings = PeakingSettings(threshold_mode="fixed", levels=(level,))
+    workspace = Workspace()
+    for image in frames:
+        measured = compute_peaking(image, settings)
+        reusing = compute_peaking(image, settings, workspace=workspace, reuse=measured)
+        assert reusing.thresholds == measured.thresholds and reusing.lit_fraction == measured.lit_fraction
+        assert np.array_equal(reusing.band, measured.band)

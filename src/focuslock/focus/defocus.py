@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import bisect
 import math
-from dataclasses import replace
 
 import numpy as np
 
@@ -116,6 +115,13 @@ class BlurReference:
         self.jpeg = view_jpeg_grid(views[0])
         # JPEG: the box's coefficients over the still views (see jpeg_noise_scale).
         self._jpeg_tally = JpegNoiseTally(self.jpeg) if self.jpeg is not None else None
+        # What every reading looks up, fixed with the curve's diameters and the JPEG grid.
+        self._last_diameter_px = diameters[-1]
+        self._fine_gain_at_coc = float(np.interp(self.coc_px, self.diameters_px, self._gains[:, 0]))
+        floor_px = MODEL_FLOOR_COC * self.coc_px
+        if self.jpeg is not None:
+            floor_px = math.hypot(floor_px, JPEG_FLOOR_PX_PER_STEP * self.jpeg.mean_step)
+        self._floor_px = floor_px
         self._view_count = 0
         for i, view in enumerate(views):
             self._accumulate(view, blurred[i] if blurred is not None else None)
@@ -181,10 +187,12 @@ class BlurReference:
         whose noise share the curve no longer holds (counting it only where the reading
         lies would make a sharp reading look surer than the question allows). g(d) is
         interpolated between the curve's own diameters: a disc's gain computed afresh for
-        every reading would cost tens of milliseconds a frame."""
+        every reading would cost tens of milliseconds a frame; at the CoC (every reading at
+        or below it) it was interpolated once, with the curve."""
         fine_gains = self._gains[:, 0]
         judged_px = max(blur_px, self.coc_px)
-        gain = float(np.interp(judged_px, self.diameters_px, fine_gains))
+        gain = (self._fine_gain_at_coc if judged_px == self.coc_px
+                else float(np.interp(judged_px, self.diameters_px, fine_gains)))
         return 2.0 * noise_sigma * noise_sd * max(float(fine_gains[0]) - gain, 0.0)
 
     def jpeg_noise_sd(self, noise_sigma: float, noise_sd: float, scale: float) -> float:
@@ -226,6 +234,7 @@ class BlurReference:
         # Noise left in the average can make neighbouring samples cross: force the curve
         # to fall (a blur never adds detail).
         self._log_ratio = np.log(np.minimum.accumulate(np.maximum(ratio, 1e-9)))
+        self._log_first, self._log_last = self._log_ratio[0], self._log_ratio[-1]
         # Rising copies for interpolating blur from a reading, made once per calibration
         # (read several times a frame).
         # (Python lists: a bisection on a dozen points is several times cheaper than
@@ -238,22 +247,20 @@ class BlurReference:
     def blur_for_ratio(self, ratio: float) -> tuple[float, bool]:
         """Blur diameter (px) whose curve value is ``ratio``; and whether it lies beyond
         the curve (then the end of the curve, a lower bound)."""
-        log_curve = self._log_ratio
         if ratio <= 0:
-            return float(self.diameters_px[-1]), True
+            return self._last_diameter_px, True
         value = math.log(ratio)
-        if value > log_curve[0]:
+        if value > self._log_first:
             # Sharper than the lock: the reference blurred by |d| relates to the
             # reference as the reference relates to this view.
-            mirrored = 2.0 * log_curve[0] - value
+            mirrored = 2.0 * self._log_first - value
             d, beyond = self._interpolate(mirrored)
             return -d, beyond
         return self._interpolate(value)
 
     def _interpolate(self, log_value: float) -> tuple[float, bool]:
-        log_curve = self._log_ratio
-        if log_value < log_curve[-1]:
-            return float(self.diameters_px[-1]), True
+        if log_value < self._log_last:
+            return self._last_diameter_px, True
         # log_curve falls with d: interpolate on the reversed arrays.
         xs, ys = self._rising_log_ratio, self._rising_diameters_px
         right = bisect.bisect_right(xs, log_value)
@@ -288,26 +295,28 @@ class BlurReference:
         return float(math.exp(np.interp(blur_px, self.diameters_px, self._log_ratio)))
 
     def _scaled_energies(self, view: np.ndarray, noise_sigma: float, coarse_image: np.ndarray | None,
-                         blocks: SharedBlocks | None, memory: ScaleMemory | None) -> tuple[float, BandEnergies]:
+                         blocks: SharedBlocks | None, memory: ScaleMemory | None
+                         ) -> tuple[float, BandEnergies, tuple[float, bool] | None]:
         """The JPEG noise share of ``view`` and its band energies with the noise it
         carries: the share ``memory`` remembers where it serves (a live lock with focus
-        held: :class:`.jpeg_noise.ScaleMemory`), else the view's own."""
+        held: :class:`.jpeg_noise.ScaleMemory`), else the view's own. Third: the
+        energies' :meth:`blur_for_ratio` when it was read to weigh the share (else None)."""
         remembered = memory.remembered() if memory is not None and self._jpeg_tally is not None else None
         scale = self.jpeg_noise_scale(view, noise_sigma, blocks) if remembered is None else remembered
         energies = band_energies(view, noise_sigma * math.sqrt(scale), margin_px=self.margin_px, region=self.region,
                                  coarse_image=coarse_image)
         if memory is None or self._jpeg_tally is None:
-            return scale, energies
-        blur, _ = self.blur_for_ratio(energies.ratio)
-        if remembered is not None and memory.still_holds(blur, self.coc_px):
-            return scale, energies
+            return scale, energies, None
+        read = self.blur_for_ratio(energies.ratio)
+        if remembered is not None and memory.still_holds(read[0], self.coc_px):
+            return scale, energies, read
         if remembered is not None:  # softer than the remembered share serves: the view's own
             scale = self.jpeg_noise_scale(view, noise_sigma, blocks)
             energies = band_energies(view, noise_sigma * math.sqrt(scale), margin_px=self.margin_px, region=self.region,
                                      coarse_image=coarse_image)
-            blur, _ = self.blur_for_ratio(energies.ratio)
-        memory.keep(scale, blur)
-        return scale, energies
+            read = self.blur_for_ratio(energies.ratio)
+        memory.keep(scale, read[0])
+        return scale, energies, read
 
     def estimate(self, view: np.ndarray, noise_sigma: float, coarse_image: np.ndarray | None = None,
                  noise_sd: float | None = None, blocks: SharedBlocks | None = None,
@@ -319,12 +328,14 @@ class BlurReference:
         already made; ``memory``: a live lock's memory of the JPEG noise share."""
         if noise_sd is None:
             noise_sd = noise_sigma_sd(noise_sigma)
-        scale, energies = self._scaled_energies(view, noise_sigma, coarse_image, blocks, memory)
+        scale, energies, read = self._scaled_energies(view, noise_sigma, coarse_image, blocks, memory)
         noise_sd = self.jpeg_noise_sd(noise_sigma, noise_sd, scale)
-        blur, beyond = self.blur_for_ratio(energies.ratio)
+        blur, beyond = read if read is not None else self.blur_for_ratio(energies.ratio)
         if energies.coarse > 0 and energies.fine > 0:
             bias = self.noise_bias_sd(noise_sigma, noise_sd, blur)
-            energies = replace(energies, fine_sd=math.hypot(energies.fine_sd, bias))
+            # (Built directly: dataclasses.replace costs more than the estimate's arithmetic.)
+            energies = BandEnergies(energies.fine, energies.coarse, math.hypot(energies.fine_sd, bias), energies.pixels,
+                                    energies.coarse_noise)
         if energies.fine <= 2.0 * energies.fine_sd or energies.coarse <= 0:
             # No detail above the noise: blurred at least past the end of the curve.
             return BlurEstimate(float(self.diameters_px[-1]), math.inf, energies, beyond_range=True, no_detail=True)
@@ -335,9 +346,7 @@ class BlurReference:
         # The coarse band is far less noisy than the fine one: the ratio's relative
         # noise is the fine band's.
         relative_sd = math.hypot(energies.fine_sd / energies.fine, MODEL_LOG_RATIO_SD)
-        floor_px = MODEL_FLOOR_COC * self.coc_px
-        if self.jpeg is not None:
-            floor_px = math.hypot(floor_px, JPEG_FLOOR_PX_PER_STEP * self.jpeg.mean_step)
+        floor_px = self._floor_px
         sd = math.hypot(self._sd_around(energies.ratio, relative_sd), floor_px)
         high, high_beyond = self.blur_for_ratio(energies.ratio * math.exp(-2.0 * relative_sd))
         return BlurEstimate(blur, sd, energies, beyond_range=beyond,

@@ -236,8 +236,8 @@ class FocusEngine:
                 results[0] = _doubt(results[0], _LOCKED_SOFT)
         timings["features"] = (time.perf_counter() - after_peaking) * 1000.0
         self._frames += 1
-        published_peaking = None
-        if peaking is not None:
+        published_peaking = peaking
+        if peaking is not None and (peaking.response is not None or peaking.laplacian is not None):
             # The response and Laplacian are scratch buffers reused next frame.
             # (Built directly: dataclasses.replace costs more than the rest of the line.)
             published_peaking = PeakingResult(peaking.band, None, peaking.thresholds, peaking.noise_sigma,

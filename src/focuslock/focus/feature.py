@@ -49,7 +49,8 @@ def extract_view(grey: np.ndarray, roi_px: Iterable[float], margin_px: int) -> n
     """The feature's box at the whole pixel with ``margin_px`` of context on every side
     (mirrored where the frame ends), or None when the box is not inside the frame or
     smaller than a feature may be (:data:`focuslock.core.box.MIN_FEATURE_PX`)."""
-    x, y, w, h = (int(round(v)) for v in roi_px)
+    x, y, w, h = roi_px
+    x, y, w, h = int(round(x)), int(round(y)), int(round(w)), int(round(h))
     height, width = grey.shape[:2]
     if w < MIN_FEATURE_PX or h < MIN_FEATURE_PX or x < 0 or y < 0 or x + w > width or y + h > height:
         return None

@@ -69,7 +69,9 @@ def _slope_and_error(values: list[float], sds: list[float]) -> tuple[float, floa
     larger of the residual scatter and the readings' reported σ."""
     n = len(values)
     mean_x = (n - 1) / 2.0
-    sxx = sum((i - mean_x) ** 2 for i in range(n))
+    # Σ(i − mean)² in closed form: every term and partial sum is a multiple of ¼, so the
+    # sum is exact and equals this.
+    sxx = n * (n * n - 1) / 12.0
     mean_y = sum(values) / n
     slope = sum((i - mean_x) * (v - mean_y) for i, v in enumerate(values)) / sxx
     intercept = mean_y - slope * mean_x

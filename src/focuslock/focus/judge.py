@@ -23,8 +23,6 @@ import enum
 import math
 from dataclasses import dataclass
 
-import numpy as np
-
 from focuslock.focus.defocus import BlurEstimate
 from focuslock.focus.gross_blur import overrule
 from focuslock.focus.parts import PART_REASON, FeatureEstimate, confident_blur_px
@@ -180,7 +178,7 @@ def judge_feature(estimate: FeatureEstimate, settings: LockSettings, resolvable:
     # The worst part's verdict, when it is past a threshold (a part past one was read).
     part_verdict: Verdict | None = None
     if resolvable and part_blurs_px:
-        part = int(np.argmax(part_blurs_px))
+        part = _first_largest(part_blurs_px)
         floor = part_blurs_px[part]
         part_state = (FocusState.SOFT if floor >= coc else
                       FocusState.SOFTENING if floor >= settings.softening_fraction * coc else None)
@@ -218,6 +216,19 @@ def judge_feature(estimate: FeatureEstimate, settings: LockSettings, resolvable:
         # (its fine detail quantised away first), and there the whole is the truer figure.
         return part_verdict
     return Verdict(state, reason, whole, whole.blur_px)
+
+
+def _first_largest(values: list[float]) -> int:
+    """The index ``np.argmax`` gives a few numbers (the first NaN, else the first of the
+    largest), without making an array of them every frame."""
+    for index, value in enumerate(values):
+        if value != value:
+            return index
+    best = 0
+    for index in range(1, len(values)):
+        if values[index] > values[best]:
+            best = index
+    return best
 
 
 def _diverging(estimate: FeatureEstimate) -> bool:

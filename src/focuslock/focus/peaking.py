@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from focuslock.focus.noise import single_frame_noise_sigma
+from focuslock.focus.scene_colour import contrasting_colour
 
 __all__ = [
     "FOCUS_MAP_DISPLAY",
@@ -138,13 +139,18 @@ class Workspace:
 
     def __init__(self) -> None:
         self._buffers: dict[tuple[str, tuple[int, ...], str], np.ndarray] = {}
+        self._last: dict[str, tuple[object, object, np.ndarray]] = {}  # by name: as last asked for
 
     def buffer(self, name: str, shape: tuple[int, ...], dtype: npt.DTypeLike) -> np.ndarray:
+        last = self._last.get(name)
+        if last is not None and last[0] == shape and last[1] is dtype:
+            return last[2]  # asked for as last time: no key to normalise
         key = (name, tuple(shape), np.dtype(dtype).str)
         array = self._buffers.get(key)
         if array is None:
             self._buffers = {k: v for k, v in self._buffers.items() if k[0] != name}
             array = self._buffers[key] = np.empty(shape, dtype)
+        self._last[name] = (shape, dtype, array)
         return array
 
 
@@ -152,6 +158,24 @@ def _signed_laplacian(grey: np.ndarray, workspace: Workspace | None) -> np.ndarr
     """The 4-neighbour Laplacian of luma as int16 (into the workspace's buffer if any)."""
     dst = workspace.buffer("laplacian", grey.shape, np.int16) if workspace is not None else None
     return cv2.Laplacian(grey, cv2.CV_16S, dst=dst, ksize=1)
+
+
+# The offset Laplacian below keeps |L| exactly up to this level (L + 128 saturates past it).
+_OFFSET_EXACT = 126
+
+
+def _band_from_offset_laplacian(grey: np.ndarray, threshold: float, workspace: Workspace) -> np.ndarray | None:
+    """The one band of the plain Laplacian at ``threshold`` from L + 128 saturated to bytes
+    (half the int16 Laplacian's): |L| > i ⇔ L + 128 ∉ [128 − i, 128 + i], which saturation
+    leaves unchanged while i ≤ 126. None above (then the signed path answers)."""
+    inside = int(math.floor(threshold - 1.0))
+    if not 0 <= inside <= _OFFSET_EXACT:
+        return None
+    offset = cv2.Laplacian(grey, cv2.CV_8U, dst=workspace.buffer("laplacian+128", grey.shape, np.uint8), ksize=1, delta=128)
+    inside_mask = cv2.inRange(offset, 128 - inside, 128 + inside, dst=workspace.buffer("not peaking", grey.shape, np.uint8))
+    # (OpenCV takes a number for either operand; its stubs know only arrays.)
+    band: np.ndarray = cv2.subtract(1, inside_mask)  # type: ignore[call-overload]
+    return band
 
 
 def operator_response(grey: np.ndarray, settings: PeakingSettings, workspace: Workspace | None = None
@@ -207,17 +231,21 @@ def _histogram(sampled_response: np.ndarray) -> np.ndarray:
 _OPERATOR_NOISE_GAIN = {"laplacian": float(np.sqrt(20.0)), "sobel": 0.25 * float(np.sqrt(24.0)), "detail": 0.5 * float(np.sqrt(24.0))}
 
 
+_LEVELS = np.arange(256, dtype=np.float64)
+_LEVELS.flags.writeable = False
+
+
 def thresholds_for(histogram: np.ndarray, settings: PeakingSettings, pixel_noise_sigma: float) -> tuple[tuple[float, ...], float]:
     """Band thresholds (response levels) and the response's noise σ, from the response
     histogram and the pixel noise σ of the noise model."""
     total = float(histogram.sum()) or 1.0
-    cumulative = np.cumsum(histogram) / total
-    levels = np.arange(256, dtype=np.float64)
+    levels = _LEVELS
     noise_sigma = pixel_noise_sigma * _OPERATOR_NOISE_GAIN[settings.operator]
     if settings.threshold_mode == "fixed":
         values = tuple(float(v) for v in settings.levels)
     elif settings.threshold_mode == "adaptive":
         # The level above which `share` of the pixels lie (Magic Lantern keeps ~1 % lit).
+        cumulative = np.cumsum(histogram) / total
         values = tuple(float(np.searchsorted(cumulative, 1.0 - share)) + 1.0 for share in settings.levels[::-1])[::-1]
         values = tuple(sorted(values))
     else:
@@ -237,7 +265,8 @@ def compute_peaking(image_rgb: np.ndarray, settings: PeakingSettings, grey: np.n
     With a ``workspace`` the result's ``response`` and ``laplacian`` are scratch buffers
     that the next call overwrites: read them before processing another frame. With
     ``reuse``, the thresholds, noise and lit share of that earlier result are kept
-    instead of being measured again (they follow the scene, not the frame).
+    instead of being measured again (they follow the scene, not the frame); the live
+    path then makes its band without the signed Laplacian (``laplacian`` is None).
     ``noise_sigma``: the pixel noise σ from the session's noise model (else estimated
     from this frame with the same estimator). ``contrast_colour_rgb``: the automatic
     peaking colour chosen on an earlier frame (else chosen on this one when needed).
@@ -249,13 +278,17 @@ def compute_peaking(image_rgb: np.ndarray, settings: PeakingSettings, grey: np.n
         x, y, w, h = clip_roi(roi_px, grey.shape)
         grey = grey[y : y + h, x : x + w]
         offset = (x, y)
-    # The live path (a workspace, one band of the plain Laplacian) never makes the
-    # |Laplacian| image: the band is one range test on the signed Laplacian, and the
-    # statistics read a sample of it. Same band, two passes over the frame fewer.
+    # The live path (a workspace, one band of the plain Laplacian) never makes |Laplacian|:
+    # the band is one range test, the statistics read a sample of the signed Laplacian.
     signed_only = (workspace is not None and settings.operator == "laplacian" and not settings.favour_texture
                    and len(settings.levels) == 1 and not settings.thin_lines)
     response: np.ndarray | None
     laplacian: np.ndarray | None
+    if signed_only and reuse is not None and workspace is not None:
+        band = _band_from_offset_laplacian(grey, reuse.thresholds[0], workspace)
+        if band is not None:
+            return PeakingResult(band, None, reuse.thresholds, reuse.noise_sigma, reuse.lit_fraction, None, offset,
+                                 contrast_colour_rgb=reuse.contrast_colour_rgb)
     if signed_only:
         response = None
         laplacian = _signed_laplacian(grey, workspace)
@@ -303,33 +336,6 @@ def compute_peaking(image_rgb: np.ndarray, settings: PeakingSettings, grey: np.n
                          contrast_colour_rgb=contrast)
 
 
-# Peaking colours offered by the automatic choice, with their hue on OpenCV's 0–180
-# scale, in order of preference when the scene leaves several free (red first: what
-# monitors and Magic Lantern use by default).
-_CONTRAST_CANDIDATES = (((255, 40, 40), 0), ((255, 230, 20), 28), ((40, 230, 60), 60), ((40, 230, 255), 90),
-                        ((255, 40, 255), 150), ((60, 110, 255), 118))
-_HUE_NEIGHBOURHOOD = 20  # a candidate is hidden by scene colours within this many hue units
-
-
-def contrasting_colour(image_rgb: np.ndarray, sample_step: int = 8) -> tuple[int, int, int]:
-    """The peaking colour that the scene's own colours hide least: the candidate hue with
-    the least saturated, bright area of the frame within ±20 hue units of it (a copper
-    coin or red label hides red; a grey target hides none, and red is kept)."""
-    sample = np.ascontiguousarray(image_rgb[::sample_step, ::sample_step])
-    hsv = cv2.cvtColor(sample, cv2.COLOR_RGB2HSV)
-    hue = hsv[..., 0].astype(np.int16)
-    weight = hsv[..., 1].astype(np.float32) * hsv[..., 2].astype(np.float32) / (255.0 * 255.0)
-    histogram = np.bincount(hue.ravel(), weights=weight.ravel(), minlength=180)[:180]
-    masses = []
-    for _, candidate_hue in _CONTRAST_CANDIDATES:
-        offsets = (np.arange(-_HUE_NEIGHBOURHOOD, _HUE_NEIGHBOURHOOD + 1) + candidate_hue) % 180
-        masses.append(float(histogram[offsets].sum()))
-    total = float(weight.sum()) or 1.0
-    # Prefer the earlier candidates unless a later one is clearly freer (2 % of the frame).
-    best = min(range(len(masses)), key=lambda i: masses[i] / total + 0.02 * i / len(masses))
-    return _CONTRAST_CANDIDATES[best][0]
-
-
 def _ridges(response: np.ndarray) -> np.ndarray:
     """Pixels that are the strongest in their 3×3 neighbourhood: one-pixel-thin lines."""
     return cv2.compare(response, cv2.dilate(response, np.ones((3, 3), np.uint8)), cv2.CMP_GE)
@@ -337,7 +343,8 @@ def _ridges(response: np.ndarray) -> np.ndarray:
 
 def clip_roi(roi_px: Iterable[float], shape: tuple[int, ...]) -> tuple[int, int, int, int]:
     """``roi_px`` (x, y, w, h), rounded and clipped to a frame of ``shape`` (at least 1×1)."""
-    x, y, w, h = (int(round(v)) for v in roi_px)
+    x, y, w, h = roi_px
+    x, y, w, h = int(round(x)), int(round(y)), int(round(w)), int(round(h))
     height, width = shape[:2]
     x0, y0 = min(max(x, 0), width - 1), min(max(y, 0), height - 1)
     x1, y1 = min(max(x + w, x0 + 1), width), min(max(y + h, y0 + 1), height)

@@ -114,8 +114,10 @@ class FeatureTracker:
             rows[1, 1:-1, 1:-1] = gy[1:-1, 1:-1]
             rows = (self._inverse_hessian @ rows.reshape(2, -1)).astype(np.float32)
             self._step_rows = rows
-            self._step_rows_sum = rows.sum(axis=1, dtype=np.float64)
-            self._step_of_template = rows @ self.template.ravel()
+            # (Python floats: the step's arithmetic on two numbers costs less than on arrays,
+            # and gives the same doubles.)
+            self._step_rows_sum = tuple(rows.sum(axis=1, dtype=np.float64).tolist())
+            self._step_of_template = tuple((rows @ self.template.ravel()).tolist())
         self._template_flat = np.ascontiguousarray(self.template.ravel())
         # Coarse matching on a reduced copy: the template a few dozen pixels across.
         self.coarse_levels = 1
@@ -264,7 +266,9 @@ class FeatureTracker:
             if patch is None or self._step_rows is None:
                 break
             raw, mean, sd = patch
-            dx, dy = (self._step_rows @ raw - mean * self._step_rows_sum) / sd - self._step_of_template
+            along_x, along_y = (self._step_rows @ raw).tolist()
+            (sum_x, sum_y), (template_x, template_y) = self._step_rows_sum, self._step_of_template
+            dx, dy = (along_x - mean * sum_x) / sd - template_x, (along_y - mean * sum_y) / sd - template_y
             if self._weak_axis is not None:  # no step along lines that all look alike
                 along = dx * self._weak_axis[0] + dy * self._weak_axis[1]
                 dx, dy = dx - along * self._weak_axis[0], dy - along * self._weak_axis[1]
