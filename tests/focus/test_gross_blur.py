@@ -141,3 +141,28 @@ def test_a_clipped_or_unsurely_found_feature_is_never_called_soft_by_the_gross_r
     assert judge_feature(estimate, LockSettings(coc_px=coc)).shown.gross_floor  # read so, when sure of the feature
     unsure = judge_feature(estimate, LockSettings(coc_px=coc), unsure="highlights clipped")
     assert not unsure.shown.gross_floor
+
+
+@pytest.mark.parametrize("name", ["text_sw1", "header_pins"])
+def test_softening_is_never_shown_with_a_blur_past_the_coc(name):
+    """A part of the box confidently past SOFTENING's threshold whose own reading lies past
+    the CoC cannot rule out SOFT: the verdict says UNCERTAIN (or SOFT), never "softening,
+    1.5 CoC" — a shot that passes (text at noise sd 6, 1.5 CoC, had)."""
+    coc = 3.0
+    margin = view_margin_px(coc)
+    x, y, w, h = ROI
+    crop = (slice(y - margin, y + h + margin), slice(x - margin, x + w + margin))
+    rgb = _crop(name)
+    grey = cv2.cvtColor(degrade(rgb, 0.0, 6.0, seed=1), cv2.COLOR_RGB2GRAY)
+    sigma = single_frame_noise_sigma(grey)
+    reference = FeatureReference(grey[crop].astype(np.float32), sigma, coc, margin)
+    reference.size_parts(0.5 * coc, 0.5 * coc)
+    shown = []
+    for far in (1.2, 1.5, 2.0):
+        for seed in range(40, 43):
+            view = cv2.cvtColor(degrade(rgb, far * coc, 6.0, seed=seed), cv2.COLOR_RGB2GRAY)[crop].astype(np.float32)
+            verdict = judge_feature(reference.estimate(view, sigma, parts=list(range(len(reference.parts)))),
+                                    LockSettings(coc_px=coc))
+            shown.append((far, verdict.state.value, round(verdict.shown.blur_px / coc, 2)))
+    assert not [s for s in shown if s[1] in ("sharp", "softening") and s[2] >= 1.0], shown
+    assert not [s for s in shown if s[1] == "sharp"], shown
