@@ -32,8 +32,9 @@ from focuslock.focus.track import TrackResult, TrackSettings
 __all__ = ["MAX_FEATURES", "FeatureResult", "FocusEngine", "FocusResult", "FocusSettings", "extract_view", "clipped_share"]
 
 # Peaking thresholds follow the scene, not single frames: they are measured every few
-# frames (at once when the settings or the frame size change).
-_PEAKING_STATISTICS_FRAMES = 3
+# frames (at once when the settings or the frame size change): every sixth, five times a
+# second at 30 fps (every third cost 0.1–0.17 ms on one frame in three at 1024×680).
+_PEAKING_STATISTICS_FRAMES = 6
 # The automatic peaking colour follows the scene's colours, which change more slowly
 # still: chosen about once a second at 30 fps (at once on new settings or frame size).
 _PEAKING_COLOUR_FRAMES = 30
