@@ -18,7 +18,8 @@ CAMERAS_EXIT_STATUS = """exit status:
      (said on stdout; --json prints []); or the --source given was reported
   1  the --source given is not there or gives no picture (no body connected,
      a folder with no picture it can read, a video it cannot read): one sentence
-     on stderr"""
+     on stderr, after the report where there is one (a folder's: which files
+     it could not read, and why)"""
 
 
 def add_cameras(commands) -> None:
@@ -71,7 +72,7 @@ def add_calibrate(commands) -> None:
 
 def _cameras(args: argparse.Namespace) -> int:
     from focuslock.devices.base import CameraError
-    from focuslock.workflows.body_reports import report_connected_bodies, report_of
+    from focuslock.workflows.body_reports import report_connected_bodies, report_of, unusable
 
     try:
         if args.source:
@@ -80,6 +81,10 @@ def _cameras(args: argparse.Namespace) -> int:
                 print_json(report.to_json())
             else:
                 _print_report(report.name, report.lines())
+            problem = unusable(report)
+            if problem is not None:  # reported (which files, and why), and no picture at all
+                sys.stdout.flush()
+                raise UserError(problem)
             return EXIT_OK
         found = report_connected_bodies()
     except CameraError as error:
