@@ -134,8 +134,9 @@ def _watch(args: argparse.Namespace) -> int:
     stop = threading.Event()
     # Ctrl-C, SIGTERM and SIGHUP end the watch after the current file (never mid-write),
     # with its summary; the handlers that were there before come back when it ends
-    # (core/signals.py).
-    with StopSignals(("SIGINT", *STOP_SIGNALS), on_signal=lambda _name: stop.set()):
+    # (core/signals.py). With --review the window ends it (closing it), Ctrl-C as before.
+    names = STOP_SIGNALS if args.review else ("SIGINT", *STOP_SIGNALS)
+    with StopSignals(names, on_signal=lambda _name: stop.set()):
         return _watch_until_stopped(args, session_dir, request, policy, stop)
 
 
