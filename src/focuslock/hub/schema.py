@@ -190,5 +190,15 @@ MIGRATIONS: tuple[str, ...] = (
         WHEN (OLD.replaced_utc IS NULL AND NEW.replaced_utc IS NOT NULL)
         EXECUTE FUNCTION focuslock_notify_replaced();
     """,
+    # 4: the shot list's names as they were given. The first hub import-shotlist stored a
+    # name that starts like a formula (= + - @ tab CR, not a plain number) with the CSV
+    # guard's ' before it (io/csv_safe.py); only CSV output adds it now. That ' is taken
+    # off where the rest is such a name (a name given with a ' of its own before a formula
+    # cannot be told from it, and loses it).
+    r"""
+    UPDATE shot_list SET name = substr(name, 2)
+        WHERE left(name, 1) = chr(39) AND substr(name, 2, 1) IN ('=', '+', '-', '@', chr(9), chr(13))
+        AND substr(name, 2) !~ '^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$';
+    """,
 )
 HUB_SCHEMA_VERSION = len(MIGRATIONS)
