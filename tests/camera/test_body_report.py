@@ -112,6 +112,55 @@ def test_a_video_or_a_folder_cannot_drive_focus_and_says_so(tmp_path, capsys):
     assert "live-view zoom: does not work — A folder of pictures has no live-view zoom" in words
 
 
+def _unreadable_first(folder, good: int):
+    """A folder whose first files (in name order) cannot be read: a JPEG cut short, a text
+    file named .jpg, a PNG that is only its first bytes; then ``good`` real pictures."""
+    write_folder(folder, max(good, 1))
+    whole = (folder / "shot_1.jpg").read_bytes()
+    if not good:
+        (folder / "shot_1.jpg").unlink()
+    (folder / "a_cut.jpg").write_bytes(whole[: len(whole) // 2])
+    (folder / "b_notes.jpg").write_text("not a picture\n")
+    (folder / "c_start.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    for index in range(good):
+        (folder / f"shot_{index + 1}.jpg").rename(folder / f"d_shot_{index + 1}.jpg")
+    return folder
+
+
+def test_a_folder_whose_first_files_are_unreadable_is_reported_with_each_file(tmp_path, capsys):
+    """The new user's audit: three unreadable files first gave no report (the three
+    frames asked for all failed). Now: what it found, each file it could not read and
+    why (a sentence each), and live view works from the pictures that read: exit 0."""
+    folder = _unreadable_first(tmp_path / "shots", good=2)
+    assert main(["cameras", "--source", f"folder:{folder}"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:6] == [f"Image folder {folder}",
+                         "  found: 5 image files, 2 read as pictures, 3 could not be read",
+                         "  could not read: a_cut.jpg arrived cut short (a JPEG without its end marker).",
+                         "  could not read: b_notes.jpg is not a readable image.",
+                         f"  could not read: {lines[4].split(': ', 1)[1]}",
+                         "  live view: works"], lines
+    assert lines[4].startswith("  could not read: c_start.png ")
+    assert main(["cameras", "--source", f"folder:{folder}", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["found"][0] == "found: 5 image files, 2 read as pictures, 3 could not be read"
+    assert report["abilities"]["live_view"]["answer"] == "works"
+
+
+def test_a_folder_with_no_readable_picture_is_reported_then_refused(tmp_path, capsys):
+    """Only unreadable files: the report still says which and why (stdout), then the
+    source asked for gives no picture: one sentence on stderr, exit 1 (as --source
+    gphoto2 with no body)."""
+    folder = _unreadable_first(tmp_path / "shots", good=0)
+    assert main(["cameras", "--source", f"folder:{folder}"]) == 1
+    seen = capsys.readouterr()
+    assert "  found: 3 image files, 0 read as pictures, 3 could not be read" in seen.out.splitlines()
+    assert "  could not read: b_notes.jpg is not a readable image." in seen.out.splitlines()
+    assert "capture in live view: does not work" in seen.out
+    assert seen.err.splitlines() == [f"focuslock: None of the 3 image files in {folder} could be read as a picture (why, "
+                                     "for each, is in the report)."]
+
+
 def test_the_bench_works_and_reports_its_own_zoom_frame():
     bench = SimulatedBench(BenchConfig(live_view_size_px=(600, 400)))
     report = report_source(bench)

@@ -58,6 +58,8 @@ def test_named_views_are_done_only_when_each_has_a_passing_shot(hub_url, tmp_pat
     with open_hub(hub_url) as connection:
         page = read_day(connection, TODAY).to_json()
     assert [(e["sku"], e["missing_views"]) for e in page["short_of_views"]] == [("A300", ["back"])]
+    # The QC page shows the words hub status printed above, from the one place that says them.
+    assert [e["views_said"] for e in page["short_of_views"]] == ["missing back"]
     assert page["misnamed"] == []
     with open_hub(hub_url) as connection:
         shown = {shot.name: shot.worst_coc_share for shot in day_shots(connection, TODAY)}

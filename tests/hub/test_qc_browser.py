@@ -5,12 +5,20 @@ again when it is back."""
 
 from __future__ import annotations
 
+import datetime as _dt
+
 import cv2
 import numpy as np
 import pytest
 
-from focuslock.hub.connection import migrate
+from focuslock.hub.connection import connect, migrate
+from focuslock.hub.numbers import register_station
+from focuslock.hub.send import send_batch, send_retractions
+from focuslock.hub.shotlist import import_shot_list
+from focuslock.hub.station import Station
 from focuslock.serve.qc_server import start_qc_server
+from focuslock.session.outbox import OutboxShot
+from focuslock.session.records import LoggedShot, ShotPreviews, ShotRecord
 from focuslock.testing.chromium import HeadlessPage
 from tests.hub.qc_support import land_shot, shot_list
 
@@ -84,3 +92,41 @@ def test_the_page_says_the_hub_is_away_and_is_live_again_when_it_is_back(qc, tmp
         running.stop()  # the QC server itself gone: the page does not stay "live" either
         assert page.wait_until(f"{_STATE} === 'QC SERVER AWAY'")
         assert page.evaluate("document.body.classList.contains('stale')")
+
+
+def test_the_page_says_the_views_missing_and_drops_a_replaced_shot_live(hub_url, tmp_path):
+    """The new user's audit, on the page itself: an SKU short of views says which views
+    (named) or how many (counted) as ``hub status`` does; and a shot set aside on the hub
+    (its file judged again, the replacement sent with it) leaves the open page at once —
+    it stayed until a reload."""
+    migrate(hub_url)
+    listed = tmp_path / "list.csv"
+    listed.write_text("sku,name,views\nA300,Red cup,front;back;side\nC2,Mug,3\n", encoding="utf-8")
+    import_shot_list(hub_url, listed, _dt.date.today())
+    land_shot(hub_url, "Station 1", 1, "A300_front.jpg", "A300", "pass")
+    land_shot(hub_url, "Station 1", 2, "C2_1.jpg", "C2", "pass")
+    running = start_qc_server(hub_url, port=0)
+    short = "[...document.querySelectorAll('#short li')].map(li => li.textContent)"
+    cards = "[...document.querySelectorAll('#shots .card .name')].map(n => n.textContent)"
+    try:
+        with HeadlessPage(running.url, tmp_path / "profile", width=1280, height=800) as page:
+            assert page.wait_until(f"{_STATE} === 'LIVE'")
+            assert page.wait_until(f"{cards}.includes('A300_front.jpg')")
+            assert page.evaluate(short) == ["A300Red cupmissing back, side", "C2Mug1 of 3 views (views not told apart)"]
+            station, now = Station("id-Station 1", "Station 1"), _dt.datetime.now(_dt.UTC).isoformat()
+            again = ShotRecord(name="A300_front.jpg", files=(), verdict="soft", reason="feature 1 is soft", sku="A300")
+            with connect(hub_url) as connection:
+                number = register_station(connection, station)
+                send_retractions(connection, station, "morning", [1])
+                send_batch(connection, station, number, "morning", [OutboxShot(LoggedShot(0, 3, now, again), ShotPreviews())])
+                connection.commit()
+            assert page.wait_until(f"({_LATEST}).includes('A300_front.jpg')")  # the replacement, now the latest
+            assert page.evaluate("document.querySelector('#latest .badge').textContent") == "SOFT"
+            assert page.wait_until(f"!{cards}.includes('A300_front.jpg')")  # the old card is gone, without a reload
+            assert page.evaluate(cards) == ["C2_1.jpg"]
+            # The old PASS no longer counts: A300 is to reshoot (shot, none passed), C2 still short.
+            assert page.wait_until(f"{short}.length === 1")
+            assert page.evaluate(short) == ["C2Mug1 of 3 views (views not told apart)"]
+            assert "A300" in page.evaluate("document.getElementById('reshoot').textContent")
+    finally:
+        running.stop()

@@ -22,7 +22,7 @@ from websockets.sync.client import connect
 from focuslock.hub.connection import connect as connect_hub
 from focuslock.hub.connection import migrate
 from focuslock.hub.numbers import register_station
-from focuslock.hub.send import send_batch, send_session
+from focuslock.hub.send import send_batch, send_retractions, send_session
 from focuslock.hub.station import Station
 from focuslock.serve.qc_app import qc_routes
 from focuslock.serve.qc_server import start_qc_server
@@ -64,6 +64,16 @@ def _next(socket, kind: str, timeout_s: float = 30.0) -> dict:
         message = json.loads(socket.recv(timeout=timeout_s))
         if message["type"] == kind:
             return message
+
+
+def _before(socket, kind: str, timeout_s: float = 30.0) -> list[dict]:
+    """The messages (pings left out) up to and with the next of ``kind``."""
+    told = []
+    while not told or told[-1]["type"] != kind:
+        message = json.loads(socket.recv(timeout=timeout_s))
+        if message["type"] != "ping":
+            told.append(message)
+    return told
 
 
 def _until_shown(socket, name: str) -> None:
@@ -134,6 +144,35 @@ def test_a_shot_whose_batch_commits_after_later_shots_still_reaches_the_page(hub
         slow.close()
     shots = json.loads(_get(qc.url + "api/shots")[2])["shots"]
     assert sorted(s["name"] for s in shots) == ["A1_001.jpg", "A1_002.jpg", "A1_003.jpg", "A1_004.jpg", "SLOW_001.jpg"]
+
+
+def test_a_shot_set_aside_leaves_an_open_page_at_once(hub, qc):
+    """The new user's audit: a shot replaced on the hub (its file judged again by
+    check-archive: the old row set aside, the new verdict a new shot, in one transaction
+    as a station's sync sends them) stayed on an open page until it was reloaded. The
+    page is told (``replaced``), then the new shot, and a page opened later never has it."""
+    land_shot(hub, "north", 1, "A1_001.jpg", "A1", "pass")
+    land_shot(hub, "north", 2, "A1_002.jpg", "A1", "pass")
+    with _socket(qc) as socket:
+        _until_shown(socket, "A1_002.jpg")
+        old = next(s["id"] for s in json.loads(_get(qc.url + "api/shots")[2])["shots"] if s["name"] == "A1_001.jpg")
+        now = _dt.datetime.now(_dt.UTC).isoformat()
+        station = Station("id-north", "north")
+        again = ShotRecord(name="A1_001.jpg", files=(), verdict="soft", reason="feature 1 is soft", sku="A1")
+        with connect_hub(hub) as connection:
+            number = register_station(connection, station)
+            send_retractions(connection, station, "morning", [1])
+            send_batch(connection, station, number, "morning", [OutboxShot(LoggedShot(0, 3, now, again), ShotPreviews())])
+            connection.commit()
+        told = _before(socket, "shots")  # the page is told before (or with) the replacement's card
+        assert [m["ids"] for m in told if m["type"] == "replaced"] == [[old]], told
+        landed = told[-1]["shots"]
+        day = _next(socket, "day")["day"]
+    assert [(s["name"], s["verdict"]) for s in landed] == [("A1_001.jpg", "soft")]
+    assert day["counts"]["pass"] == 1 and day["counts"]["soft"] == 1  # the old PASS no longer counted
+    with _socket(qc) as socket:
+        names = sorted((s["name"], s["verdict"]) for s in _live_snapshot(socket)["shots"])
+    assert names == [("A1_001.jpg", "soft"), ("A1_002.jpg", "pass")]
 
 
 def test_the_days_list_has_the_sku_not_shot_the_soft_one_and_the_misnamed_shot(hub, qc):

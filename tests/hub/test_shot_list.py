@@ -123,3 +123,31 @@ def test_a_view_word_is_a_view_one_product_is_singular_and_a_dropped_sku_is_said
     with psycopg.connect(hub_url) as connection:
         rows = connection.execute("SELECT sku, name, views_expected, view_names FROM shot_list ORDER BY sku").fetchall()
     assert rows == [("B1", "+1 Mug", 1, ["abc"]), ("G1", "x", 1, [])]  # the name as given, the word a view's name
+
+
+def test_names_an_older_hub_stored_with_the_csv_guard_are_given_back_as_they_were(hub_url, capsys, monkeypatch):
+    """The first ``hub import-shotlist`` stored a formula-looking name with the CSV guard's
+    ``'`` before it (the database then said ``'=SUM(A1)`` where the list said ``=SUM(A1)``,
+    and CSV output guarded it twice). Schema 4 takes that ``'`` off, only where the
+    first code added it. The older hub is built by the real migrations up to schema 3,
+    its rows as that code stored them."""
+    import focuslock.hub.connection as connection_module
+
+    monkeypatch.setattr(connection_module, "HUB_SCHEMA_VERSION", 3)
+    assert connection_module.migrate(hub_url) == (0, 3)
+    monkeypatch.undo()
+    stored = {"P1": "'=SUM(A1:A9)", "P2": "'+1 555 cup", "P3": "'-flat lens", "P4": "'@home", "P5": "'-5",
+              "P6": "'quoted", "P7": "Tom's mug", "P8": "-5", "P9": "'\tsheet"}
+    with psycopg.connect(hub_url) as connection:
+        connection.cursor().executemany("INSERT INTO shot_list (list_date, sku, name) VALUES ('2026-12-08', %s, %s)",
+                                        list(stored.items()))
+    assert main(["hub", "init", hub_url]) == 0
+    with psycopg.connect(hub_url) as connection:
+        names = dict(connection.execute("SELECT sku, name FROM shot_list").fetchall())
+    assert names == {"P1": "=SUM(A1:A9)", "P2": "+1 555 cup", "P3": "-flat lens", "P4": "@home",
+                     # '-5 was never made by the guard (a plain number passes it): a ' of the user's own, kept.
+                     "P5": "'-5", "P6": "'quoted", "P7": "Tom's mug", "P8": "-5", "P9": "\tsheet"}
+    capsys.readouterr()
+    assert main(["hub", "status", hub_url, "--date", "2026-12-08", "--json"]) == 0
+    listed = {e["sku"]: e["name"] for e in json.loads(capsys.readouterr().out)["day"]["list"]}
+    assert listed["P1"] == "=SUM(A1:A9)"

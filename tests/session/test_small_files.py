@@ -114,3 +114,55 @@ def test_a_file_at_the_reference_size_is_judged_as_before(tmp_path):
     verdict = judge.judge_file(_save(tmp_path / "full.jpg", degrade(picture, 1.5 * coc_px, 1.5, seed=4)))
     assert verdict.verdict == ShotOutcome.SOFT
     assert verdict.features[0].blur_px == pytest.approx(1.5 * coc_px, rel=0.2)
+
+
+def _pcb_judge(tmp_path: Path, enlarge: float = 1.0) -> tuple[np.ndarray, ShotJudge]:
+    """The pcb stack's frame (1024×768) as the reference, with the CoC of the convention
+    (the picture's diagonal / 1500: 0.85 px at its own size), as a user gives no optics."""
+    frame = cv2.imread(str(DATA / "pcb" / "pcb_007.jpg"))
+    if enlarge != 1.0:
+        frame = cv2.resize(frame, None, fx=enlarge, fy=enlarge, interpolation=cv2.INTER_CUBIC)
+    box = tuple(v * enlarge for v in (250, 30, 450, 100))
+    reference = cv2.imread(str(_save(tmp_path / "reference.jpg", frame)))
+    return frame, ShotJudge(reference, SessionSetup("reference.jpg", (box,)))
+
+
+def test_the_width_asked_for_a_small_file_is_the_least_the_judge_takes(tmp_path):
+    """The new user's audit: a file saved at half size was told to save 'at least 1801 px
+    wide' (a rounding error over 1800). The width asked for is the judge's own: a file
+    that wide is judged, one pixel narrower is not."""
+    frame, judge = _pcb_judge(tmp_path, enlarge=2.0)  # 2048×1536: CoC 1.71 px; 1.5 px at 1800 px wide
+    half = judge.judge_file(_save(tmp_path / "half.jpg", _reduced(frame, (1024, 768))))
+    assert half.verdict == ShotOutcome.UNCERTAIN
+    assert half.reason.endswith("judge the full-size file, or save it at least 1800 px wide"), half.reason
+    judged = judge.judge_file(_save(tmp_path / "asked.jpg", _reduced(frame, (1800, 1350))))
+    assert "too small" not in judged.describe() and judged.verdict == ShotOutcome.PASS, judged.describe()
+    narrower = judge.judge_file(_save(tmp_path / "narrower.jpg", _reduced(frame, (1799, 1349))))
+    assert "too small to judge focus" in narrower.reason
+
+
+def test_no_impossible_width_when_only_the_full_size_file_can_be_judged(tmp_path):
+    """At 1024 px wide the convention's CoC is 0.85 px: no file narrower than the
+    reference keeps 1.5 px per CoC. Before, the user was told to save at least 1800 px
+    wide — wider than the camera's own file."""
+    frame, judge = _pcb_judge(tmp_path)
+    verdict = judge.judge_file(_save(tmp_path / "small.jpg", _reduced(frame, (600, 450))))
+    assert verdict.verdict == ShotOutcome.UNCERTAIN
+    assert verdict.reason.startswith("saved at 600 px wide: too small to judge focus"), verdict.reason
+    assert "judge the full-size file (1024 px wide)" in verdict.reason and "save it at least" not in verdict.reason
+
+
+@pytest.mark.parametrize(("enlarge", "x0", "size"), [(1.0, 150, (800, 600)), (2.0, 400, (1000, 700))])
+def test_a_crop_of_the_frame_is_said_to_be_a_crop(tmp_path, enlarge, x0, size):
+    """A crop of the frame (the feature in it at full size) is not the frame saved
+    smaller: no width to save it at would help; the user is told to judge the uncropped
+    file (still UNCERTAIN). The whole frame saved at the crop's width is not called a crop."""
+    frame, judge = _pcb_judge(tmp_path, enlarge)
+    width, height = size
+    crop = judge.judge_file(_save(tmp_path / "crop.jpg", frame[:height, x0:x0 + width]))
+    assert crop.verdict == ShotOutcome.UNCERTAIN
+    ref_w, ref_h = judge.reference_size_px
+    assert crop.reason == (f"a {width}×{height} crop of the {ref_w}×{ref_h} frame (feature 1 is in it at full size), not the "
+                           "whole frame saved smaller: focuslock judges whole frames; judge the uncropped file")
+    reduced = judge.judge_file(_save(tmp_path / "reduced.jpg", _reduced(frame, size)))
+    assert reduced.reason.startswith(f"saved at {width} px wide: too small to judge focus"), reduced.reason

@@ -10,13 +10,23 @@ from pathlib import Path
 from focuslock.cli import arguments as arg
 from focuslock.cli.common import EXIT_FAILURE, EXIT_OK, UserError, print_json
 
-__all__ = ["add_calibrate", "add_cameras", "add_capture"]
+__all__ = ["CAMERAS_EXIT_STATUS", "add_calibrate", "add_cameras", "add_capture"]
+
+# The rule a script can count on (the README and docs/COMMANDS.md say it too).
+CAMERAS_EXIT_STATUS = """exit status:
+  0  the connected bodies were listed: none connected is an answer, not an error
+     (said on stdout; --json prints []); or the --source given was reported
+  1  the --source given is not there or gives no picture (no body connected,
+     a folder with no picture it can read, a video it cannot read): one sentence
+     on stderr, after the report where there is one (a folder's: which files
+     it could not read, and why)"""
 
 
 def add_cameras(commands) -> None:
     """Add ``cameras`` to the sub-commands ``commands``."""
     cameras = commands.add_parser("cameras", help="list the cameras connected by USB and what each can do for focus: "
-                                                  "live view, focus drive, live-view zoom, capture in live view, and why not")
+                                                  "live view, focus drive, live-view zoom, capture in live view, and why not",
+                                  epilog=CAMERAS_EXIT_STATUS)
     cameras.add_argument("--json", action="store_true", help="print a JSON list (each body with its report)")
     cameras.add_argument("--source", help="report this source instead of the connected bodies: sim, video:PATH, "
                                           "folder:DIR, gphoto2[:MODEL_OR_PORT]")
@@ -62,7 +72,7 @@ def add_calibrate(commands) -> None:
 
 def _cameras(args: argparse.Namespace) -> int:
     from focuslock.devices.base import CameraError
-    from focuslock.workflows.body_reports import report_connected_bodies, report_of
+    from focuslock.workflows.body_reports import report_connected_bodies, report_of, unusable
 
     try:
         if args.source:
@@ -71,6 +81,10 @@ def _cameras(args: argparse.Namespace) -> int:
                 print_json(report.to_json())
             else:
                 _print_report(report.name, report.lines())
+            problem = unusable(report)
+            if problem is not None:  # reported (which files, and why), and no picture at all
+                sys.stdout.flush()
+                raise UserError(problem)
             return EXIT_OK
         found = report_connected_bodies()
     except CameraError as error:

@@ -95,7 +95,7 @@ def _print_json_line(result: dict) -> None:
 def _watch(args: argparse.Namespace) -> int:
     import threading
 
-    from focuslock.core.signals import StopSignals
+    from focuslock.core.signals import STOP_SIGNALS, StopSignals
     from focuslock.session.opening import SetupRequest
     from focuslock.session.xmp import RatingPolicy
     from focuslock.workflows.capture_session import recipe_request
@@ -132,9 +132,11 @@ def _watch(args: argparse.Namespace) -> int:
     if args.hub is not None and args.session is None:
         args.session = session_dir  # the watched folder is the session (as without --hub)
     stop = threading.Event()
-    # SIGTERM and SIGHUP end the watch after the current file, as Ctrl-C does; the
-    # handlers that were there before come back when it ends (core/signals.py).
-    with StopSignals(on_signal=lambda _name: stop.set()):
+    # Ctrl-C, SIGTERM and SIGHUP end the watch after the current file (never mid-write),
+    # with its summary; the handlers that were there before come back when it ends
+    # (core/signals.py). With --review the window ends it (closing it), Ctrl-C as before.
+    names = STOP_SIGNALS if args.review else ("SIGINT", *STOP_SIGNALS)
+    with StopSignals(names, on_signal=lambda _name: stop.set()):
         return _watch_until_stopped(args, session_dir, request, policy, stop)
 
 
@@ -145,7 +147,7 @@ def _watch_until_stopped(args: argparse.Namespace, session_dir: Path, request: S
     from focuslock.session.database import SessionError
     from focuslock.session.opening import open_session
     from focuslock.workflows.first_picture import needs_a_first_picture, open_on_first_picture
-    from focuslock.workflows.watch import WatchError, WatchOptions, run_watch
+    from focuslock.workflows.watch import LEFT, WatchError, WatchOptions, run_watch
 
     options = WatchOptions(once=args.once, sidecars=args.sidecars, policy=policy, poll_s=args.poll_s,
                            use_events=not args.no_events)
@@ -180,16 +182,19 @@ def _watch_until_stopped(args: argparse.Namespace, session_dir: Path, request: S
     try:
         counts = run_watch(args.folder, store, judge, options, say=say, stop=stop,
                            on_shot=_print_json_line if args.json else None)
-    except KeyboardInterrupt:
-        counts = None
     except (SessionError, WatchError) as error:
         raise UserError(str(error)) from None
     finally:
         store.close()
-    if counts is not None:
-        say("Done: " + ", ".join(f"{count} {name}" for name, count in counts.items() if count) if any(counts.values())
-            else "Done: no new pictures.")
-    return EXIT_OK
+    left = counts.pop(LEFT, 0)
+    judged = ", ".join(f"{count} {name}" for name, count in counts.items() if count)
+    if not left:
+        say(f"Done: {judged}" if judged else "Done: no new pictures.")
+        return EXIT_OK
+    # Stopped with pictures seen but not judged (as check-archive stopped early): said, and not a success.
+    say(f"Stopped: {judged or 'none judged'}; {left} picture{'s' if left != 1 else ''} not judged yet (left in the folder, unlogged).")
+    say("What was judged is logged; run the same command again to judge the rest.")
+    return EXIT_FAILURE
 
 
 def _watch_with_review(args: argparse.Namespace, store, judge, options, say) -> int:

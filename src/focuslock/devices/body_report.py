@@ -97,6 +97,8 @@ class BodyFacts:
     marks: tuple[CameraMark, ...] = ()
     # Why the camera's own AF point or zoom frame is not drawn (empty when one is).
     marks_note: str = ""
+    # What the source holds, a sentence a line (a folder: its files, those it cannot read).
+    found: tuple[str, ...] = ()
 
 
 @runtime_checkable
@@ -136,6 +138,7 @@ class BodyReport:
     abilities: tuple[AbilityReport, ...]
     marks: tuple[CameraMark, ...] = ()
     marks_note: str = ""
+    found: tuple[str, ...] = ()
 
     def of(self, ability: Ability) -> AbilityReport:
         return next(a for a in self.abilities if a.ability is ability)
@@ -147,11 +150,11 @@ class BodyReport:
         return {"name": self.name, "kind": self.kind.value, "profile": self.profile,
                 "abilities": {a.ability.value: a.to_json() for a in self.abilities},
                 "camera_frames": [{"kind": m.kind.value, "box_px": list(m.box_px)} for m in self.marks],
-                "camera_frames_note": self.marks_note or None}
+                "camera_frames_note": self.marks_note or None, "found": list(self.found)}
 
     def lines(self) -> list[str]:
-        """The report in words, a line an ability, then the camera's own frames."""
-        lines = [a.sentence() for a in self.abilities]
+        """The report in words: what the source holds, a line an ability, then the camera's own frames."""
+        lines = [*self.found, *(a.sentence() for a in self.abilities)]
         for mark in self.marks:
             x, y, w, h = mark.box_px
             lines.append(f"{mark.kind.value} frame: {w}×{h} px at ({x}, {y}) in live view")
@@ -202,7 +205,7 @@ def report_body(name: str, capabilities: Capabilities, facts: BodyFacts) -> Body
     else:
         abilities = _source_abilities(capabilities, facts)
     profile = facts.profile.key if facts.profile is not None else None
-    return BodyReport(name, facts.kind, profile, abilities, facts.marks, facts.marks_note)
+    return BodyReport(name, facts.kind, profile, abilities, facts.marks, facts.marks_note, facts.found)
 
 
 def _source_abilities(capabilities: Capabilities, facts: BodyFacts) -> tuple[AbilityReport, ...]:
@@ -228,6 +231,9 @@ def _source_abilities(capabilities: Capabilities, facts: BodyFacts) -> tuple[Abi
         capture = AbilityReport(Ability.CAPTURE_IN_LIVE_VIEW, Answer.WORKS, "It saves the frame shown as a PNG.", source)
     live = lived if lived is not None and lived.answer is not Answer.WORKS else (
         answer(Ability.LIVE_VIEW, capabilities.live_view, "This source gives no live view."))
+    if live.answer is Answer.DOES_NOT_WORK and capture.answer is Answer.WORKS:
+        capture = AbilityReport(Ability.CAPTURE_IN_LIVE_VIEW, Answer.DOES_NOT_WORK,
+                                "It gives no picture, so there is none to capture.", live.basis)
     return (live,
             answer(Ability.FOCUS_DRIVE, capabilities.focus_drive, drive_why),
             answer(Ability.LIVE_VIEW_ZOOM, bool(capabilities.live_view_zooms), zoom_why),

@@ -6,6 +6,7 @@ import glob as globbing
 import os
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -16,15 +17,20 @@ from focuslock.devices.base import (
     CameraError,
     CameraNotFoundError,
     Capabilities,
+    CorruptFrameError,
     EndOfStream,
 )
-from focuslock.devices.body_report import BodyFacts, SourceKind
+from focuslock.devices.body_report import Attempt, BodyFacts, SourceKind
 from focuslock.devices.playback import FramePacer, PlaybackCamera
 from focuslock.io.limits import read_image_file
 
-__all__ = ["FolderCamera", "IMAGE_SUFFIXES", "list_images", "natural_key", "read_bgr_image", "read_rgb_image"]
+__all__ = ["FolderCamera", "FolderSurvey", "IMAGE_SUFFIXES", "SURVEY_LIMIT", "list_images", "natural_key",
+           "read_bgr_image", "read_rgb_image"]
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp"})
+# How many of a folder's files a survey (``focuslock cameras --source folder:DIR``) reads
+# whole: enough for a stack, a bound for an archive (each file is decoded).
+SURVEY_LIMIT = 200
 _DIGITS = re.compile(r"(\d+)")
 
 
@@ -59,6 +65,40 @@ def read_rgb_image(path: Path) -> np.ndarray:
     return cv2.cvtColor(read_bgr_image(path), cv2.COLOR_BGR2RGB)
 
 
+@dataclass(frozen=True)
+class FolderSurvey:
+    """What a folder holds: ``images`` image files (by their names), the first ``opened``
+    of them read whole, of which ``unreadable`` (each one sentence naming its file) could
+    not be read as a picture."""
+
+    target: str
+    images: int
+    opened: int
+    unreadable: tuple[str, ...]
+
+    @property
+    def readable(self) -> int:
+        return self.opened - len(self.unreadable)
+
+    def lines(self) -> tuple[str, ...]:
+        """What it found, then each file it could not read, a sentence each."""
+        found = f"found: {self.images} image file{'s' if self.images != 1 else ''}"
+        if self.opened < self.images:
+            found += f"; the first {self.opened} opened"
+        found += f", {self.readable} read as pictures"
+        if self.unreadable:
+            found += f", {len(self.unreadable)} could not be read"
+        return (found, *(f"could not read: {sentence}" for sentence in self.unreadable))
+
+    def live_view(self) -> Attempt:
+        """Whether the folder gives a live view: a picture it can read, or why not."""
+        if self.readable:
+            return Attempt(True, True)
+        some = "the first " if self.opened < self.images else ""
+        return Attempt(True, False, f"None of {some}the {self.opened} image files in {self.target} could be read as a "
+                                    "picture (why, for each, is in the report).")
+
+
 class FolderCamera(PlaybackCamera):
     """Frames from a sequence of image files.
 
@@ -82,11 +122,29 @@ class FolderCamera(PlaybackCamera):
         self._sequence = 0
         self._pacer = FramePacer(rate_hz)
         self._opened = False
+        self._survey: FolderSurvey | None = None
         self.name = f"Image folder {self.target}"
 
     def body_facts(self) -> BodyFacts:
-        """What this source is, for focuslock.devices.body_report (it cannot drive focus)."""
-        return BodyFacts(SourceKind.FOLDER)
+        """What this source is, for focuslock.devices.body_report (it cannot drive focus),
+        and what it holds once :meth:`survey` has looked."""
+        if self._survey is None:
+            return BodyFacts(SourceKind.FOLDER)
+        return BodyFacts(SourceKind.FOLDER, live_view=self._survey.live_view(), found=self._survey.lines())
+
+    def survey(self) -> FolderSurvey:
+        """Read the folder's first ``SURVEY_LIMIT`` image files whole (the playback does not
+        move): how many there are and which could not be read, and why."""
+        self.open()
+        unreadable = []
+        opened = self.paths[:SURVEY_LIMIT]
+        for path in opened:
+            try:
+                read_bgr_image(path)
+            except CorruptFrameError as error:
+                unreadable.append(error.reason)
+        self._survey = FolderSurvey(self.target, len(self.paths), len(opened), tuple(unreadable))
+        return self._survey
 
     @property
     def capabilities(self) -> Capabilities:

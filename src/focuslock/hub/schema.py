@@ -47,7 +47,9 @@ Tables (version 1). Columns are only ever added, never renamed:
 
 The trigger ``shots_notify`` sends ``pg_notify('focuslock_shots', json)`` for every new
 shot row (``{"id", "station", "session", "sequence", "verdict"}``); a resend inserts
-nothing and notifies nothing. Listeners (the QC page) ``LISTEN focuslock_shots``.
+nothing and notifies nothing. ``shots_notify_replaced`` (version 3) sends the same with
+``"replaced": true`` when a shot is set aside (``replaced_utc`` set), once. Listeners (the
+QC page) ``LISTEN focuslock_shots``.
 """
 
 from __future__ import annotations
@@ -172,6 +174,31 @@ MIGRATIONS: tuple[str, ...] = (
     # new verdict is a new shot; the old one stays as history, never counted for the day.
     """
     ALTER TABLE shots ADD COLUMN replaced_utc timestamptz;
+    """,
+    # 3: a shot set aside is notified too (``"replaced": true``), so that an open QC page
+    # drops its card at once instead of at its next reload.
+    f"""
+    CREATE FUNCTION focuslock_notify_replaced() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_notify('{NOTIFY_CHANNEL}', json_build_object(
+            'id', NEW.id, 'station', NEW.station_id, 'session', NEW.session_key,
+            'sequence', NEW.sequence, 'replaced', true)::text);
+        RETURN NEW;
+    END
+    $$;
+    CREATE TRIGGER shots_notify_replaced AFTER UPDATE OF replaced_utc ON shots FOR EACH ROW
+        WHEN (OLD.replaced_utc IS NULL AND NEW.replaced_utc IS NOT NULL)
+        EXECUTE FUNCTION focuslock_notify_replaced();
+    """,
+    # 4: the shot list's names as they were given. The first hub import-shotlist stored a
+    # name that starts like a formula (= + - @ tab CR, not a plain number) with the CSV
+    # guard's ' before it (io/csv_safe.py); only CSV output adds it now. That ' is taken
+    # off where the rest is such a name (a name given with a ' of its own before a formula
+    # cannot be told from it, and loses it).
+    r"""
+    UPDATE shot_list SET name = substr(name, 2)
+        WHERE left(name, 1) = chr(39) AND substr(name, 2, 1) IN ('=', '+', '-', '@', chr(9), chr(13))
+        AND substr(name, 2) !~ '^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$';
     """,
 )
 HUB_SCHEMA_VERSION = len(MIGRATIONS)

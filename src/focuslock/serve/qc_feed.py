@@ -4,7 +4,8 @@ A thread of its own holds a connection that ``LISTEN focuslock_shots`` (the hub'
 ``hub/schema.py``) and sleeps in psycopg's ``notifies()`` until PostgreSQL delivers a
 notification: the database is never polled for shots. Each notification's shot is read by
 its hub id and handed to the server's event loop, which sends it to every page's
-WebSocket; then the day's list (``hub/queries.py`` ``day_list``) is read again and sent
+WebSocket (a shot set aside — its file judged again — is sent as ``replaced``: the pages
+drop its card); then the day's list (``hub/queries.py`` ``day_list``) is read again and sent
 after it (on a busy day it takes longer to read: notifications that come meanwhile are
 taken together next time).
 
@@ -171,6 +172,15 @@ class QcFeed:
             self.shots.extend(cards)
             self._send(json.dumps({"type": "shots", "shots": [shot_json(c) for c in cards]}))
 
+    def _replaced(self, ids: list[int]) -> None:
+        """Shots set aside (their file judged again): every page drops their cards."""
+        gone = set(ids)
+        kept = [card for card in self.shots if card.id not in gone]
+        if len(kept) != len(self.shots):
+            self.shots.clear()
+            self.shots.extend(kept)
+        self._send(json.dumps({"type": "replaced", "ids": sorted(gone)}))
+
     def _new_day(self, day: StudioDay) -> None:
         self.day = day
         self._send(json.dumps({"type": "day", "day": day.to_json()}))
@@ -203,10 +213,12 @@ class QcFeed:
                 logger.info("QC feed: listening on %s", describe_url(self.url))
                 wait = BACKOFF_S[0]
                 while not self._stop.is_set():
-                    ids = self._landed_ids(listening)
+                    ids, replaced = self._landed_ids(listening)
+                    if replaced:
+                        self._call(self._replaced, replaced)
                     if ids:  # the shots first: the day's list takes longer to read on a busy day
                         self._call(self._landed, self.reader.read(functools.partial(_landed_shots, ids=ids)))
-                    if ids or _dt.date.today() != day:
+                    if ids or replaced or _dt.date.today() != day:
                         day = _dt.date.today()
                         self._call(self._new_day, self.reader.read(functools.partial(read_day, day=day)))
             except (HubError, psycopg.Error) as error:
@@ -220,18 +232,19 @@ class QcFeed:
                 if listening is not None:
                     listening.close()
 
-    def _landed_ids(self, listening: psycopg.Connection) -> list[int]:
-        """The hub ids of the shots notified: waits up to ``WAKE_S`` for a first one, then
-        takes those already there."""
+    def _landed_ids(self, listening: psycopg.Connection) -> tuple[list[int], list[int]]:
+        """The hub ids of the shots notified, new and set aside: waits up to ``WAKE_S`` for
+        a first notification, then takes those already there."""
         ids: list[int] = []
+        replaced: list[int] = []
         for note in listening.notifies(timeout=WAKE_S, stop_after=1):
-            ids += _shot_id(note.payload)
-        if ids:
+            _sort_note(note.payload, ids, replaced)
+        if ids or replaced:
             for note in listening.notifies(timeout=0.02):
-                ids += _shot_id(note.payload)
-                if len(ids) >= MOST_AT_ONCE:
+                _sort_note(note.payload, ids, replaced)
+                if len(ids) + len(replaced) >= MOST_AT_ONCE:
                     break
-        return ids
+        return ids, replaced
 
 
 def _whole_picture(connection: psycopg.Connection, limit: int, day: _dt.date) -> tuple[list[HubShot], StudioDay]:
@@ -254,10 +267,14 @@ def _landed_shots(connection: psycopg.Connection, ids: list[int]) -> list[HubSho
     return landed
 
 
-def _shot_id(payload: str) -> list[int]:
+def _sort_note(payload: str, landed: list[int], replaced: list[int]) -> None:
+    """A notification's shot id into ``landed`` (a new shot) or ``replaced`` (set aside)."""
     try:
-        shot_id = json.loads(payload)["id"]
+        note = json.loads(payload)
+        shot_id = note["id"]
     except (ValueError, KeyError, TypeError):
+        shot_id = None
+    if not isinstance(shot_id, int) or isinstance(shot_id, bool):
         logger.warning("QC feed: a notification on %s that is not a shot's: %.80r", NOTIFY_CHANNEL, payload)
-        return []
-    return [shot_id] if isinstance(shot_id, int) and not isinstance(shot_id, bool) else []
+        return
+    (replaced if note.get("replaced") is True else landed).append(shot_id)

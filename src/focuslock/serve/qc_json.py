@@ -60,7 +60,7 @@ def _entry(entry: ListedEntry) -> dict:
     return {"sku": entry.sku, "name": entry.name, "views_expected": entry.views_expected, "shots": entry.shots,
             "passed": entry.passed, "state": entry.state, "last_verdict": entry.last_verdict,
             "view_names": list(entry.view_names), "missing_views": list(entry.missing_views),
-            "views_told_apart": entry.views_told_apart}
+            "views_told_apart": entry.views_told_apart, "views_said": entry.views_said}
 
 
 def _station(station: StationDay) -> dict:

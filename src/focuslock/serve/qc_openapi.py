@@ -31,7 +31,9 @@ _ENTRY = {"type": "object", "properties": {
     "view_names": {"type": "array", "items": {"type": "string"}, "description": "the views the list named (none: a count)"},
     "missing_views": {"type": "array", "items": {"type": "string"}, "description": "the named views without a passing shot"},
     "views_told_apart": {"type": "boolean",
-                         "description": "false: the list gave a count of views, and passes are counted, not told apart"}}}
+                         "description": "false: the list gave a count of views, and passes are counted, not told apart"},
+    "views_said": {"type": "string", "description": "its views as hub status says them: 'missing back, side', or "
+                                                    "'1 of 3 views (views not told apart)'"}}}
 _DAY = {"type": "object", "required": ["day", "has_list", "not_shot", "to_reshoot", "misnamed", "stations"], "properties": {
     "day": {"type": "string", "format": "date"}, "has_list": {"type": "boolean"}, "listed": {"type": "integer"},
     "counts": _COUNTS, "not_shot": {"type": "array", "items": _ENTRY, "maxItems": 300},

@@ -60,6 +60,7 @@ from focuslock.io.limits import FrameSizeError, read_image_file
 from focuslock.optics.coc import coc_in_picture
 from focuslock.optics.lens_limits import OpticsError
 from focuslock.session.records import FeatureVerdict
+from focuslock.session.small_shots import crop_feature, crop_reason, what_to_save
 from focuslock.session.verdict import ShotOutcome, ShotVerdict, overall_verdict
 
 __all__ = ["MIN_RESAMPLED_COC_PX", "SessionSetup", "SetupError", "ShotJudge", "ShotOutcome", "ShotVerdict", "WORKING_COC_PX"]
@@ -243,19 +244,20 @@ class ShotJudge:
         if width_px not in self._smaller:
             while len(self._smaller) >= _SCALES_KEPT:
                 self._smaller.pop(next(iter(self._smaller)))
-            coc_px = self.coc_file_px * width_px / self.reference_size_px[0]
+            coc_px = self._coc_at_width(width_px)
             if coc_px < MIN_RESAMPLED_COC_PX:
-                needed = math.ceil(self.reference_size_px[0] * MIN_RESAMPLED_COC_PX / self.coc_file_px)
-                self._smaller[width_px] = (
-                    # (A file smaller than the reference needs MIN_RESAMPLED_COC_PX px per CoC.)
-                    f"saved at {width_px} px wide: too small to judge focus at this depth of field; judge the full-size "
-                    f"file, or save it at least {needed} px wide")
+                self._smaller[width_px] = (f"saved at {width_px} px wide: too small to judge focus at this depth of field; "
+                                           + what_to_save(self.reference_size_px[0], self._coc_at_width, MIN_RESAMPLED_COC_PX))
             else:
                 try:
                     self._smaller[width_px] = self._lock_scale(reduce_to_width(self._reference, width_px), coc_px)
                 except _TooSmall as error:
                     self._smaller[width_px] = f"saved at {width_px} px wide: {_lower_first(str(error))}"
         return self._smaller[width_px]
+
+    def _coc_at_width(self, width_px: int) -> float:
+        """The CoC in pixels of the whole frame saved ``width_px`` wide."""
+        return self.coc_file_px * width_px / self.reference_size_px[0]
 
     def judge_file(self, path: Path) -> ShotVerdict:
         """Read and judge the file ``path``; a file that cannot be read says so (uncertain)."""
@@ -277,6 +279,9 @@ class ShotJudge:
         if width < self.reference_size_px[0]:
             scaled = self._scale_for(width)
             if isinstance(scaled, str):
+                crop = crop_feature(self._reference, self.setup.features_px, bgr)
+                if crop is not None:  # not the frame saved smaller: no width to save it at helps
+                    scaled = crop_reason((width, height), self.reference_size_px, crop)
                 return ShotVerdict(path, ShotOutcome.UNCERTAIN, scaled, (), None, None, (width, height))
             scale = scaled
         # Another aspect ratio is a centred band, as on a body.

@@ -23,10 +23,11 @@ from focuslock.devices.body_report import (
     body_report,
     try_live_view,
 )
+from focuslock.devices.folder import FolderCamera
 from focuslock.devices.gphoto_discovery import CameraInfo
 from focuslock.runtime.sources import camera_factory
 
-__all__ = ["ConnectedBody", "report_connected_bodies", "report_of", "report_source"]
+__all__ = ["ConnectedBody", "report_connected_bodies", "report_of", "report_source", "unusable"]
 
 logger = logging.getLogger(__name__)
 
@@ -74,12 +75,23 @@ def _unopened(info: CameraInfo, why: str) -> BodyReport:
 
 
 def report_of(source: str) -> BodyReport:
-    """The report of a ``--source`` (sim, video:…, folder:…, gphoto2[:…]). A video or a
-    folder that gives no picture at all is a path that cannot be used, not a limit of a
-    body: CameraError with its sentence."""
-    report = report_source(camera_factory(source, loop=False)())
+    """The report of a ``--source`` (sim, video:…, folder:…, gphoto2[:…]); a folder's
+    files are surveyed first (what it holds, which files it cannot read and why). Whether
+    the source can be used at all: :func:`unusable`."""
+    camera = camera_factory(source, loop=False)()
+    if isinstance(camera, FolderCamera):
+        try:
+            camera.survey()
+        except CameraError:
+            camera.close()
+            raise
+    return report_source(camera)
+
+
+def unusable(report: BodyReport) -> str | None:
+    """Why a source that is not a body gives no picture at all (a video or a folder with
+    none it can read: a path that cannot be used, not a limit of a body), or None."""
     live = report.of(Ability.LIVE_VIEW)
     if report.kind is not SourceKind.TETHERED and live.answer is Answer.DOES_NOT_WORK:
-        raise CameraError(live.reason)
-    return report
-
+        return live.reason
+    return None

@@ -49,10 +49,12 @@ from focuslock.session.verdict import ShotOutcome, share_words
 from focuslock.session.xmp import RatingPolicy
 from focuslock.workflows.shot_log import gone_result, judge_shot, log_judged
 
-__all__ = ["WatchError", "WatchOptions", "open_session", "run_watch"]
+__all__ = ["LEFT", "WatchError", "WatchOptions", "open_session", "run_watch"]
 
 logger = logging.getLogger(__name__)
 
+# The count, in what :func:`run_watch` returns, of the pictures a stop left unjudged.
+LEFT = "left"
 # How long a RAW waits for its JPEG before it is logged alone (seconds after it is complete).
 _PAIR_WAIT_S = 5.0
 
@@ -93,7 +95,9 @@ def run_watch(folder: Path, store: ShotStore, judge: ShotJudge, options: WatchOp
               on_shot: Callable[[dict], None] | None = None,
               on_review: Callable[[dict, np.ndarray | None], None] | None = None) -> dict:
     """Watch ``folder`` until ``stop`` is set (or, with ``options.once``, until what is
-    there is handled). Returns counts of shots by verdict and unreadable files.
+    there is handled). Returns counts of shots by verdict and unreadable files, and
+    ``LEFT``: the pictures seen but not yet judged when ``stop`` came (unlogged, so the
+    next run judges them).
     ``on_shot``: each logged shot's result; ``on_review``: the same with the picture as it
     was decoded to be judged (None when it was not), so a review need not read it again."""
     stop = stop or threading.Event()
@@ -110,7 +114,8 @@ def run_watch(folder: Path, store: ShotStore, judge: ShotJudge, options: WatchOp
         hot.start()
     except FileNotFoundError as error:
         raise WatchError(str(error)) from None
-    counts = {ShotOutcome.PASS: 0, ShotOutcome.SOFT: 0, ShotOutcome.DRIFT: 0, ShotOutcome.UNCERTAIN: 0, "unreadable": 0, "gone": 0}
+    counts = {ShotOutcome.PASS: 0, ShotOutcome.SOFT: 0, ShotOutcome.DRIFT: 0, ShotOutcome.UNCERTAIN: 0, "unreadable": 0, "gone": 0,
+              LEFT: 0}
     waiting_raw: dict[str, tuple[Path, float]] = {}
     say(shown(f"Watching {folder} ({hot.events_note}); session {store.folder}; {store.shot_count()} shots logged so far."))
     for warning in judge.warnings:
@@ -122,9 +127,11 @@ def run_watch(folder: Path, store: ShotStore, judge: ShotJudge, options: WatchOp
             for item in ready:
                 if item.path.suffix.lower() in RAW_SUFFIXES:
                     waiting_raw[item.path.stem] = (item.path, time.monotonic())
+            handled = 0
             for item in pictures:
                 if stop.is_set():
                     break
+                handled += 1
                 companions = []
                 raw = waiting_raw.pop(item.path.stem, None)
                 if raw is not None:
@@ -152,6 +159,8 @@ def run_watch(folder: Path, store: ShotStore, judge: ShotJudge, options: WatchOp
                     if on_review is not None and not result["gone"]:
                         on_review(result, None)
             if stop.is_set():
+                unjudged = {item.path.stem for item in pictures[handled:]} | set(waiting_raw)
+                counts[LEFT] = len(unjudged) + hot.pending_count
                 break
             if options.once and not hot.pending_count and not waiting_raw and not ready:
                 break
