@@ -195,7 +195,7 @@ class FocusEngine:
         started = time.perf_counter()
         height, width = image_rgb.shape[:2]
         grey = self.workspace.buffer("grey", (height, width), np.uint8)
-        box = self.last_region_px = self._region_read(settings, (height, width))
+        box = self.last_region_px = self.region_read(settings, (height, width))
         if box is None:
             cv2.cvtColor(image_rgb, cv2.COLOR_RGB2GRAY, dst=grey)
         else:
@@ -248,7 +248,7 @@ class FocusEngine:
                            timings, tuple(results[1:]), placement)
 
     # ------------------------------------------------------------------ internals
-    def _region_read(self, settings: FocusSettings, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    def region_read(self, settings: FocusSettings, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
         """The box (x0, y0, x1, y1) of the next frame that its work can read, when only
         that part needs converting to grey (see ``luma_near_features_only``); None
         when the whole frame is needed: peaking on, the noise still measured on whole

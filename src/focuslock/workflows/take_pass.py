@@ -23,7 +23,7 @@ from focuslock.optics.lens_limits import OpticsError
 from focuslock.optics.lens_setup import ApertureSetup, SensorSetup
 from focuslock.workflows.overlay_video import OverlayVideoWriter
 from focuslock.workflows.take_input import AnalysisError, InputFrame, Prefetch, iter_input, take_frame_rate
-from focuslock.workflows.take_replay import Replay
+from focuslock.workflows.take_replay import REPLAY_SLACK_PX, Replay
 from focuslock.workflows.take_report import AnalysisReport, FrameRecord, WrittenFiles
 
 __all__ = ["PassProgress", "ProgressCallback", "is_judged", "read_lock_frame", "run_pass"]
@@ -109,7 +109,10 @@ def run_pass(target: str, roi_px, lock_index: int, track: bool, measure: str, lo
     if replay is not None:
         prefetch, count = replay, replay.frame_count_hint
     else:
-        frames, count = iter_input(target)
+        # Without an overlay, a video's frames are converted to RGB only in the rows the
+        # engine reads (and the replay keeps): a whole 1080p frame's conversion is
+        # several times the rest of a frame's work on the decode thread.
+        frames, count = iter_input(target, convert=overlay_video is not None)
         prefetch = Prefetch(frames)
     records: list[FrameRecord] = []
     best_energy = -math.inf
@@ -117,34 +120,37 @@ def run_pass(target: str, roi_px, lock_index: int, track: bool, measure: str, lo
     started = time.monotonic()
     completed = False
     done = 0
+    rows = _Rows(lock_rgb.shape, REPLAY_SLACK_PX if keep is not None else 0)
     try:
         for item in prefetch:
-            if item.rgb is None:
+            if not item.readable:
                 if keep is not None:
                     keep.keep(item, None)
                 records.append(FrameRecord(item.index, item.source, item.time_s, None, None, True, item.error,
                                            last_index=item.last_index))
                 continue
-            rgb = item.rgb
-            if rgb.shape != lock_rgb.shape:
-                skipped = f"Frame {item.index} is {rgb.shape[1]}×{rgb.shape[0]}, not the lock frame's size; skipped."
+            if item.shape != lock_rgb.shape:
+                shape = item.shape or ()
+                skipped = f"Frame {item.index} is {shape[1]}×{shape[0]}, not the lock frame's size; skipped."
                 if keep is not None:
                     keep.keep(InputFrame(item.index, item.source, item.time_s, None, skipped), None)
                 records.append(FrameRecord(item.index, item.source, item.time_s, None, None, True, skipped))
                 continue
+            rgb = rows.read(item, engine.region_read(settings, lock_rgb.shape[:2]))
             result = engine.process(rgb, settings)
+            rows.check_read(engine.last_region_px)
             # What this frame's work read: a replay that did not hold it read stale
             # pixels, and the whole pass is dropped (ReplayMiss) before its result counts.
             if replay is not None:
                 replay.check_holds(item, engine.last_region_px)
             elif keep is not None:
-                keep.keep(item, engine.last_region_px)
+                keep.keep(item, engine.last_region_px, rgb)
             record = FrameRecord(item.index, item.source, item.time_s, result.reading, result.roi_px,
                                  result.lock is None or result.lock.state == FocusState.LOST, lock=result.lock)
             records.append(record)
             if keep is not None and is_judged(record) and _fine_energy(record) > best_energy:
                 best_energy = _fine_energy(record)
-                keep.keep_whole(item.index, rgb)
+                keep.keep_whole(item.index, item.picture if item.picture is not None else rgb)
             if writer is not None:
                 writer.write(rgb, result, settings, engine)
             if progress is not None:
@@ -166,6 +172,39 @@ def run_pass(target: str, roi_px, lock_index: int, track: bool, measure: str, lo
                           coc_px=lock_settings.coc_px, coc=coc, noise_sigma=engine.noise.sigma,
                           lock_warning=engine.lock.warning if engine.lock is not None else None, dof=dof,
                           replayed=replay is not None)
+
+
+class _Rows:
+    """A frame's pixels as a pass reads them: its RGB frame, or — for a picture its
+    reader converts (:class:`~focuslock.io.video_file.DecodedPicture`) — only the rows
+    the engine will read (``region`` from
+    :meth:`~focuslock.focus.engine.FocusEngine.region_read`, and ``slack_px`` more for
+    the replay) converted into one frame-sized buffer whose other rows are stale."""
+
+    def __init__(self, shape: tuple[int, ...], slack_px: int) -> None:
+        self.shape, self.slack_px = shape, slack_px
+        self._buffer: np.ndarray | None = None
+        self._rows: tuple[int, int] | None = None  # converted this frame (None: whole)
+
+    def read(self, item: InputFrame, region: tuple[int, int, int, int] | None) -> np.ndarray:
+        self._rows = None
+        if item.rgb is not None:
+            return item.rgb
+        assert item.picture is not None  # a readable frame holds one or the other
+        if region is None:
+            return item.picture.whole()
+        if self._buffer is None:
+            self._buffer = np.empty(self.shape, np.uint8)
+        top, bottom = max(region[1] - self.slack_px, 0), region[3] + self.slack_px
+        item.picture.rows_into(self._buffer, top, bottom)
+        self._rows = (top, bottom)
+        return self._buffer
+
+    def check_read(self, region: tuple[int, int, int, int] | None) -> None:
+        """The engine read only rows that were converted (its region is worked out the
+        same way before and during its work)."""
+        if self._rows is not None and (region is None or region[1] < self._rows[0] or region[3] > self._rows[1]):
+            raise RuntimeError(f"The engine read rows {region} beyond those converted {self._rows}.")
 
 
 def read_lock_frame(target: str, index: int, replay: Replay | None) -> tuple[np.ndarray, list[np.ndarray]]:
