@@ -76,8 +76,8 @@ class DecodedPicture:
         band = av.VideoFrame(width, y1 - y0, frame.format.name)
         for plane, (source, target) in enumerate(zip(frame.planes, band.planes, strict=True)):
             top, bottom = (y0, y1) if plane == 0 else (y0 // 2, y1 // 2)
-            rows = np.frombuffer(source, np.uint8).reshape(-1, source.line_size)[top:bottom, : source.width]
-            np.frombuffer(target, np.uint8).reshape(-1, target.line_size)[: bottom - top, : target.width] = rows
+            rows = np.frombuffer(memoryview(source), np.uint8).reshape(-1, source.line_size)[top:bottom, : source.width]
+            np.frombuffer(memoryview(target), np.uint8).reshape(-1, target.line_size)[: bottom - top, : target.width] = rows
         band.colorspace, band.color_range = frame.colorspace, frame.color_range
         out[y0:y1] = band.to_ndarray(format=self.pixel_format)
 
