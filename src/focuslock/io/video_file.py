@@ -44,6 +44,8 @@ DECODER_DELAY_FRAMES = 16
 # every frame of the bench's take (tests/test_video_rows.py); columns alone do not
 # (swscale's path depends on the width).
 _ROW_FORMATS = ("yuv420p",)
+# Rows are converted in blocks of this many (a multiple of 2).
+_ROW_BLOCK = 32
 
 
 class DecodedPicture:
@@ -67,7 +69,11 @@ class DecodedPicture:
         frame's pixels, converting those rows (a few more at most) rather than the whole."""
         frame = self._frame
         height, width = self.shape[:2]
-        y0, y1 = max(y0 - y0 % 2, 0), min(y1 + y1 % 2, height)
+        # From an even row, and a whole number of row blocks: a band's height changes
+        # little from frame to frame, and each new height costs the converter a new setup.
+        rows = -(-(y1 - y0 + y0 % 2) // _ROW_BLOCK) * _ROW_BLOCK
+        y0 = max(y0 - y0 % 2, 0)
+        y0, y1 = (y0, y0 + rows) if y0 + rows <= height else (max(height - rows, 0), height)
         if self._whole is not None or frame.format.name not in _ROW_FORMATS or height % 2 or width % 2 or y1 <= y0:
             out[y0:y1] = self.whole()[y0:y1]
             return
@@ -76,8 +82,8 @@ class DecodedPicture:
         band = av.VideoFrame(width, y1 - y0, frame.format.name)
         for plane, (source, target) in enumerate(zip(frame.planes, band.planes, strict=True)):
             top, bottom = (y0, y1) if plane == 0 else (y0 // 2, y1 // 2)
-            rows = np.frombuffer(memoryview(source), np.uint8).reshape(-1, source.line_size)[top:bottom, : source.width]
-            np.frombuffer(memoryview(target), np.uint8).reshape(-1, target.line_size)[: bottom - top, : target.width] = rows
+            lines = np.frombuffer(memoryview(source), np.uint8).reshape(-1, source.line_size)[top:bottom, : source.width]
+            np.frombuffer(memoryview(target), np.uint8).reshape(-1, target.line_size)[: bottom - top, : target.width] = lines
         band.colorspace, band.color_range = frame.colorspace, frame.color_range
         out[y0:y1] = band.to_ndarray(format=self.pixel_format)
 
