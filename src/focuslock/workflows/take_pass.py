@@ -5,9 +5,10 @@ lock frame)."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,7 +78,36 @@ def run_pass(target: str, roi_px, lock_index: int, track: bool, measure: str, lo
     reads)."""
     # Without an overlay nothing reads the frame's luma beyond the feature's reach.
     engine = FocusEngine(take_mode=True, luma_near_features_only=overlay_video is None)
-    lock_rgb, neighbours = read_lock_frame(target, lock_index, replay)
+    prefetch: Prefetch | None = None  # closed however the pass ends (closing twice is harmless)
+    head: list[InputFrame] = []  # frames read for the lock from the pass's own input
+    count: int | None = None
+    try:
+        if replay is None and lock_index <= NEIGHBOURS:
+            # The lock frame and its neighbours open the take: read once, by the pass.
+            # Without an overlay, a video's frames are converted to RGB only in the rows
+            # the engine reads (and the replay keeps): a whole 1080p frame's conversion
+            # is several times the rest of a frame's work on the decode thread.
+            frames, count = iter_input(target, convert=overlay_video is not None)
+            _check_count(count, lock_index)
+            prefetch = Prefetch(frames)
+            lock_rgb, neighbours = _scan_for_lock(prefetch, lock_index, head)
+        else:
+            lock_rgb, neighbours = read_lock_frame(target, lock_index, replay)
+        return _judge_frames(engine, target, roi_px, lock_index, track, measure, lock_settings, overlay_video,
+                             progress, sensor, lens, keep, replay, overlay, label, lock_rgb, neighbours, prefetch,
+                             head, count)
+    finally:
+        if prefetch is not None:
+            prefetch.close()
+
+
+def _judge_frames(engine: FocusEngine, target: str, roi_px, lock_index: int, track: bool, measure: str,
+                  lock_settings: LockSettings, overlay_video: Path | None, progress: ProgressCallback | None,
+                  sensor: SensorSetup | None, lens: ApertureSetup | None, keep: Replay | None, replay: Replay | None,
+                  overlay: str, label: str, lock_rgb: np.ndarray, neighbours: list[np.ndarray],
+                  stream: Prefetch | None, head: list[InputFrame], count: int | None) -> AnalysisReport:
+    """The pass once its lock frame is read: lock there, then judge every frame (from
+    ``head`` and on from ``stream`` when the lock was read from the pass's own input)."""
     _roi_inside(roi_px, lock_rgb.shape)
     coc = sensor.coc(lock_rgb.shape[1]) if sensor is not None else None
     # Before the pass, so that impossible optics stop the run at once.
@@ -105,15 +135,14 @@ def run_pass(target: str, roi_px, lock_index: int, track: bool, measure: str, lo
     if track and lock_index != 0:
         x, y, w, h = roi_px
         engine.restart_tracking_at(lock_grey[y : y + h, x : x + w], (x, y), settings.tracking)
-    prefetch: Replay | Prefetch
+    prefetch: Iterable[InputFrame]
     if replay is not None:
         prefetch, count = replay, replay.frame_count_hint
+    elif stream is not None:
+        prefetch = itertools.chain(head, stream)
     else:
-        # Without an overlay, a video's frames are converted to RGB only in the rows the
-        # engine reads (and the replay keeps): a whole 1080p frame's conversion is
-        # several times the rest of a frame's work on the decode thread.
         frames, count = iter_input(target, convert=overlay_video is not None)
-        prefetch = Prefetch(frames)
+        prefetch = stream = Prefetch(frames)
     records: list[FrameRecord] = []
     best_energy = -math.inf
     writer = OverlayVideoWriter(overlay_video, take_frame_rate(target), overlay) if overlay_video is not None else None
@@ -158,7 +187,8 @@ def run_pass(target: str, roi_px, lock_index: int, track: bool, measure: str, lo
                 progress(PassProgress(label, done, count, done / max(time.monotonic() - started, 1e-6)))
         completed = True
     finally:
-        prefetch.close()
+        if stream is not None:
+            stream.close()
         if writer is not None:
             writer.close(complete=completed)
         if progress is not None:
@@ -207,36 +237,54 @@ class _Rows:
             raise RuntimeError(f"The engine read rows {region} beyond those converted {self._rows}.")
 
 
+def _check_count(count: int | None, index: int) -> None:
+    if count is not None and index >= count:
+        raise AnalysisError(f"The input has {count} frames; there is no frame {index} to lock on.")
+
+
+def _pixels(item: InputFrame) -> np.ndarray | None:
+    """A frame's whole RGB pixels (converted now if its reader left that to us)."""
+    return item.rgb if item.rgb is not None else item.picture.whole() if item.picture is not None else None
+
+
+def _scan_for_lock(frames: Iterable[InputFrame], index: int, head: list[InputFrame] | None = None,
+                   lock_rgb: np.ndarray | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Frame ``index`` (RGB; ``lock_rgb`` when already known) and the grey frames up to
+    :data:`NEIGHBOURS` on each side of it, read from ``frames`` (every frame read is
+    added to ``head`` when given)."""
+    wanted = set(range(max(index - NEIGHBOURS, 0), index + NEIGHBOURS + 1)) - {index}
+    greys: list[np.ndarray] = []
+    for item in frames:
+        if head is not None:
+            head.append(item)
+        if item.index > index + NEIGHBOURS and lock_rgb is not None:
+            break
+        if lock_rgb is None and item.index <= index <= (item.last_index or item.index):
+            lock_rgb = _pixels(item)
+            if lock_rgb is None:
+                raise AnalysisError(f"The lock frame {index} cannot be read: {item.error}")
+        elif item.index in wanted and (pixels := _pixels(item)) is not None:
+            greys.append(cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY))
+    if lock_rgb is None:
+        raise AnalysisError(f"The input has no frame {index} to lock on.")
+    return lock_rgb, greys
+
+
 def read_lock_frame(target: str, index: int, replay: Replay | None) -> tuple[np.ndarray, list[np.ndarray]]:
     """Frame ``index`` (RGB) and the grey frames up to :data:`NEIGHBOURS` on each side of
     it, in one pass over the input (from the replay of a first pass when there is one:
     its kept parts hold the feature's reach, and the lock frame is kept whole)."""
-    wanted = set(range(max(index - NEIGHBOURS, 0), index + NEIGHBOURS + 1)) - {index}
-    greys: list[np.ndarray] = []
     # A replay keeps the lock frame whole only when it is the frame it kept whole.
     kept = replay if replay is not None and replay.whole_index == index else None
-    lock_rgb = kept.whole_rgb if kept is not None else None
     frames: Iterator[InputFrame]
     if kept is not None:
         frames, count = iter(kept), None
     else:
         frames, count = iter_input(target)
-    if count is not None and index >= count:
-        raise AnalysisError(f"The input has {count} frames; there is no frame {index} to lock on.")
+    _check_count(count, index)
     try:
-        for item in frames:
-            if item.index > index + NEIGHBOURS and lock_rgb is not None:
-                break
-            if lock_rgb is None and item.index <= index <= (item.last_index or item.index):
-                if item.rgb is None:
-                    raise AnalysisError(f"The lock frame {index} cannot be read: {item.error}")
-                lock_rgb = item.rgb
-            elif item.index in wanted and item.rgb is not None:
-                greys.append(cv2.cvtColor(item.rgb, cv2.COLOR_RGB2GRAY))
+        return _scan_for_lock(frames, index, lock_rgb=kept.whole_rgb if kept is not None else None)
     finally:
         close = getattr(frames, "close", None)
         if close:
             close()
-    if lock_rgb is None:
-        raise AnalysisError(f"The input has no frame {index} to lock on.")
-    return lock_rgb, greys
