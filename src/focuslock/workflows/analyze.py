@@ -75,8 +75,10 @@ def analyze(target: str, roi_px: tuple[int, int, int, int], *, lock_frame: int |
     # replaying what the first kept (an overlay video needs whole frames: decoded again).
     kept = Replay() if overlay_video is None else None
     # Both passes show their progress: the first (which decodes) is most of the time.
-    first = run_pass(target, roi_px, 0, track, measure, lock_settings, None, progress, sensor, None, keep=kept,
-                     label="analyze, finding the sharpest frame")
+    # It only ranks the frames by their detail (the fine-band energy the judging reads):
+    # every verdict is the second pass's.
+    first = run_pass(target, roi_px, 0, track, measure, dataclasses.replace(lock_settings, ranking_only=True), None,
+                     progress, sensor, None, keep=kept, label="analyze, finding the sharpest frame")
     second_label = "analyze, against the sharpest frame"
     best = first.best_frame
     if best is None:
