@@ -41,7 +41,7 @@ DECODER_DELAY_FRAMES = 16
 
 # Pictures whose whole rows convert to exactly the pixels the whole picture's conversion
 # gives them, from an even row (4:2:0 shares a chroma row between two rows). Checked on
-# every frame of the bench's take (tests/test_video_rows.py); columns alone do not
+# every frame of the bench's take (tests/test_lock_best_passes.py); columns alone do not
 # (swscale's path depends on the width).
 _ROW_FORMATS = ("yuv420p",)
 # Rows are converted in blocks of this many (a multiple of 2).
