@@ -5,8 +5,10 @@ mode: followed, measured, judged. With ``--lock-best`` a first pass (locked on f
 finds the sharpest frame and a second locks there; the second replays what the first
 kept of each frame — the part the feature could reach, and the sharpest frame whole —
 instead of decoding the take again (it decodes again only when that would not fit in
-memory, or when its tracker reaches outside what was kept). Decoding (straight to RGB)
-runs on a helper thread, a few frames ahead.
+memory, or when its tracker reaches outside what was kept). The first pass only ranks
+the frames by their detail (the fine-band energy judging reads); every verdict is the
+second's. Decoding runs on a helper thread, a few frames ahead; without an overlay video
+a frame is converted to RGB only in the rows the feature can reach.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Reading a take for ``analyze``: the frames of a video file, a folder of images or a
-glob, in order (a video straight to RGB), with a helper thread decoding a few frames
-ahead of the analysis."""
+glob, in order (a video straight to RGB, or decoded only, for the analysis to convert
+the rows it reads), with a helper thread decoding a few frames ahead of the analysis."""
 
 from __future__ import annotations
 
