@@ -100,3 +100,17 @@ def test_rows_converted_alone_are_the_whole_frames_rows(late_take, rows):
             picture.picture.rows_into(out, max(top, 0), bottom)
             wanted = slice(max(top, 0), min(bottom, 360))
             assert np.array_equal(out[wanted], converted.image[wanted])
+
+
+@pytest.mark.parametrize("count", [1, 2, 3])
+@pytest.mark.parametrize("lock_best", [False, True])
+def test_a_take_that_ends_within_the_lock_frames_neighbours_is_read_to_its_end(late_take, tmp_path, count, lock_best):
+    # The pass reads its lock frame and neighbours from its own input: a take that ends
+    # among them (a 3-picture folder) must end the pass, not wait for more frames.
+    _, frames, roi = late_take
+    short = tmp_path / "short"
+    short.mkdir()
+    for picture in sorted(frames.iterdir())[:count]:
+        (short / picture.name).write_bytes(picture.read_bytes())
+    report = analyze(str(short), roi, lock_best=lock_best, lock_frame=None if lock_best else 0)
+    assert [r.index for r in report.frames] == list(range(count))

@@ -138,6 +138,7 @@ class Prefetch:
     def __init__(self, frames: Iterator[InputFrame], depth: int = 3) -> None:
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
+        self._ended = False
         self._thread = threading.Thread(target=self._run, args=(frames,), name="focuslock-analyze-decode", daemon=True)
         self._thread.start()
 
@@ -161,9 +162,12 @@ class Prefetch:
             self._queue.put(self._END)
 
     def __iter__(self) -> Iterator[InputFrame]:
-        while True:
+        # Iterated again after the end (a pass reads its lock frame, then goes on): nothing
+        # more comes, and nothing is waited for.
+        while not self._ended:
             item = self._queue.get()
             if item is self._END:
+                self._ended = True
                 return
             if isinstance(item, Exception):
                 raise AnalysisError(f"Reading the input failed: {item}.")
