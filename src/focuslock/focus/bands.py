@@ -145,6 +145,23 @@ def coarse_band(image: np.ndarray) -> np.ndarray:
     return cv2.sepFilter2D(image, cv2.CV_32F, kernel, kernel, borderType=cv2.BORDER_REFLECT)
 
 
+def _inside(image: np.ndarray, margin_px: int, region: tuple[int, int, int, int] | None) -> tuple[slice, slice]:
+    """The rows and columns of ``image`` the energies are read over (see :func:`band_energies`)."""
+    m = margin_px
+    if region is None:
+        region = (0, 0, image.shape[1] - 2 * m, image.shape[0] - 2 * m)
+    x0, y0, x1, y1 = region
+    return slice(m + y0, m + y1), slice(m + x0, m + x1)
+
+
+def _noise_energies(noise_sigma: float, noise_blur_px: float) -> tuple[float, float]:
+    """The (fine, coarse) band energy of white noise of ``noise_sigma`` blurred by a disc
+    of ``noise_blur_px``: what is taken off the bands."""
+    fine_gain, coarse_gain = noise_gains(round(noise_blur_px, 4))
+    noise_var = noise_sigma * noise_sigma
+    return noise_var * fine_gain, noise_var * coarse_gain
+
+
 def band_energies(patch: np.ndarray, noise_sigma: float, noise_blur_px: float = 0.0, *, margin_px: int = 0,
                   region: tuple[int, int, int, int] | None = None, coarse_image: np.ndarray | None = None) -> BandEnergies:
     """Noise-corrected band energies of a grey patch.
@@ -162,21 +179,27 @@ def band_energies(patch: np.ndarray, noise_sigma: float, noise_blur_px: float = 
     image = patch if patch.dtype == np.uint8 else patch.astype(np.float32, copy=False)
     if coarse_image is None:
         coarse_image = coarse_band(image)
-    m = margin_px
-    if region is None:
-        region = (0, 0, image.shape[1] - 2 * m, image.shape[0] - 2 * m)
-    x0, y0, x1, y1 = region
-    inner = image[m + y0 : m + y1, m + x0 : m + x1]
-    coarse_inner = coarse_image[m + y0 : m + y1, m + x0 : m + x1]
+    rows, cols = _inside(image, margin_px, region)
+    inner = image[rows, cols]
+    coarse_inner = coarse_image[rows, cols]
     if inner.shape[0] < 3 or inner.shape[1] < 3:
         raise ValueError("The feature must be at least 3×3 pixels to measure its blur.")
     fine_raw = first_difference_energy(inner)
     coarse_raw = first_difference_energy(coarse_inner)
-    fine_gain, coarse_gain = noise_gains(round(noise_blur_px, 4))
-    noise_var = noise_sigma * noise_sigma
-    fine_noise = noise_var * fine_gain
+    fine_noise, coarse_noise = _noise_energies(noise_sigma, noise_blur_px)
     fine = fine_raw - fine_noise
-    coarse_noise = noise_var * coarse_gain
     coarse = coarse_raw - coarse_noise
     pixels = int(inner.size)
     return BandEnergies(fine, coarse, fine_energy_sd(fine, fine_noise, pixels), pixels, coarse_noise)
+
+
+def fine_band_energy(patch: np.ndarray, noise_sigma: float, *, margin_px: int = 0,
+                     region: tuple[int, int, int, int] | None = None) -> float:
+    """The fine band's noise-corrected energy alone — ``band_energies(...).fine``, the
+    same number, without the coarse band's work: larger is sharper (what ranks frames)."""
+    image = patch if patch.dtype == np.uint8 else patch.astype(np.float32, copy=False)
+    rows, cols = _inside(image, margin_px, region)
+    inner = image[rows, cols]
+    if inner.shape[0] < 3 or inner.shape[1] < 3:
+        raise ValueError("The feature must be at least 3×3 pixels to measure its blur.")
+    return first_difference_energy(inner) - _noise_energies(noise_sigma, 0.0)[0]

@@ -43,6 +43,7 @@ from focuslock.focus.bands import (
     band_energies,
     coarse_band,
     disc_kernel,
+    fine_band_energy,
     fine_energy_sd,
     noise_gains,
 )
@@ -317,6 +318,12 @@ class BlurReference:
             read = self.blur_for_ratio(energies.ratio)
         memory.keep(scale, read[0])
         return scale, energies, read
+
+    def fine_energy(self, view: np.ndarray, noise_sigma: float, blocks: SharedBlocks | None = None) -> float:
+        """The fine band's energy of ``view`` as :meth:`estimate` reads it (a take's: the
+        noise it carries taken off), alone: larger is sharper, what ranks a take's frames."""
+        scale = self.jpeg_noise_scale(view, noise_sigma, blocks)
+        return fine_band_energy(view, noise_sigma * math.sqrt(scale), margin_px=self.margin_px, region=self.region)
 
     def estimate(self, view: np.ndarray, noise_sigma: float, coarse_image: np.ndarray | None = None,
                  noise_sd: float | None = None, blocks: SharedBlocks | None = None,

@@ -196,7 +196,7 @@ class FocusEngine:
         started = time.perf_counter()
         height, width = image_rgb.shape[:2]
         grey = self.workspace.buffer("grey", (height, width), np.uint8)
-        box = self.last_region_px = self._region_read(settings, (height, width))
+        box = self.last_region_px = self.region_read(settings, (height, width))
         if box is None:
             cv2.cvtColor(image_rgb, cv2.COLOR_RGB2GRAY, dst=grey)
         else:
@@ -248,12 +248,13 @@ class FocusEngine:
         return FocusResult(published_peaking, first.roi_px, first.reading, first.track, first.lock, self.noise.sigma,
                            timings, tuple(results[1:]), placement)
 
-    # ------------------------------------------------------------------ internals
-    def _region_read(self, settings: FocusSettings, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    def region_read(self, settings: FocusSettings, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
         """The box (x0, y0, x1, y1) of the next frame that its work can read, when only
         that part needs converting to grey (see ``luma_near_features_only``); None
         when the whole frame is needed: peaking on, the noise still measured on whole
-        frames, a feature chosen anew, or nothing followed."""
+        frames, a feature chosen anew, or nothing followed. Asked again by
+        :meth:`process` with the same answer (``analyze`` asks first, to convert only
+        that part of a decoded frame to RGB)."""
         if not self.luma_near_features_only or settings.peaking.enabled or self.noise.fixed is None \
                 or self._first is None or settings.roi_request != self._roi_request \
                 or settings.more_request != self._more_request:
@@ -273,6 +274,7 @@ class FocusEngine:
             return None
         return x0, y0, x1, y1
 
+    # ------------------------------------------------------------------ internals
     def _follow_requested(self, grey: np.ndarray, settings: FocusSettings) -> None:
         """A new first feature (dropping every lock and the further ones) or a new set of
         further features, as the settings ask."""

@@ -54,6 +54,10 @@ class LockSettings:
 
     ``take_mode``: the frames are a take or a stack, not a continuous live view: no
     calibration over following frames, one reading past a threshold decides.
+    ``ranking_only`` (in a take): the lock only ranks the frames by their detail, no
+    verdict — each frame reads UNCERTAIN (``lock.RANKING_REASON``) with its fine-band
+    energy (``LockStatus.fine_energy``), as judging would read it: how the first pass of
+    ``analyze --lock-best`` finds the sharpest frame.
     """
 
     coc_px: float = 2.0
@@ -71,6 +75,7 @@ class LockSettings:
     # Share of the feature's pixels with a clipped channel that makes the reading unsure
     # (beyond what was clipped at lock time).
     clipped_share: float = 0.02
+    ranking_only: bool = False
 
     def __post_init__(self) -> None:
         if not (self.coc_px > 0 and math.isfinite(self.coc_px)):

@@ -42,6 +42,7 @@ from focuslock.focus.judge import (
 from focuslock.focus.parts import FeatureEstimate, FeatureReference, confident_blur_px
 
 __all__ = ["CALIBRATING_REASON", "CLIPPED_LIVE_REASON", "LOST_REASON", "TAKE_LOST_REASON", "MAX_COC_PX", "NO_DETAIL_WARNING",
+           "RANKING_REASON",
            "SHARPER_THAN_LOCK_REASON", "UNSURE_TRACK_REASON", "FocusLock", "FocusState", "LockSettings", "LockStatus",
            "PeakSearch", "PeakStatus", "Verdict", "describe_blur", "judge_estimate", "judge_feature", "plainly_soft",
            "sharper_than_lock"]
@@ -53,6 +54,8 @@ CALIBRATING_REASON = "measuring the noise — hold still"
 # LOST's reason live, and in a take (a recording cannot be framed again).
 LOST_REASON = "the feature is out of sight — frame it again, or box it again"
 TAKE_LOST_REASON = "the feature could not be followed in this frame (blurred past recognition, or out of the frame)"
+# UNCERTAIN's reason on every frame of a lock that only ranks frames (LockSettings.ranking_only).
+RANKING_REASON = "only ranked by its detail (finding the sharpest frame), not judged"
 # UNCERTAIN's reason when the tracker's confidence is low.
 UNSURE_TRACK_REASON = "the detail moved or changed too much to follow — hold still, or box it again"
 # UNCERTAIN's reason when more of the box is clipped than at lock ({percent}: its share).
@@ -218,6 +221,9 @@ class FocusLock:
             self.state = FocusState.LOST
             return LockStatus(FocusState.LOST, None, None, coc, TAKE_LOST_REASON if settings.take_mode else LOST_REASON,
                               warning=self.shown_warning)
+        if settings.ranking_only and settings.take_mode:
+            return LockStatus(FocusState.UNCERTAIN, None, None, coc, RANKING_REASON, warning=self.shown_warning,
+                              fine_energy=self.reference.fine_energy(view, noise_sigma), reference=self.reference)
         moving = position_steps is not None and self._previous_position is not None and position_steps != self._previous_position
         if moving and self.calibrating:
             self.finish_calibration()

@@ -146,6 +146,10 @@ class FeatureReference:
         whole = self.whole.estimate(view, noise_sigma, noise_sd=noise_sd)
         return overrule(whole, self.gross.read(view, noise_sigma), self.coc_px)
 
+    def fine_energy(self, view: np.ndarray, noise_sigma: float) -> float:
+        """The whole box's fine-band energy as :meth:`estimate` reads it in a take, alone."""
+        return self.whole.fine_energy(view, noise_sigma, self.whole.shared_blocks(view))
+
     def estimate(self, view: np.ndarray, noise_sigma: float, parts: list[int] | None = None,
                  noise_sd: float | None = None, memory: FeatureScaleMemory | None = None) -> FeatureEstimate:
         """The blur of ``view`` (same size and margin as the lock's), whole and by part:

@@ -27,7 +27,7 @@ import numpy as np
 from focuslock.core.errors import CameraNotFoundError
 from focuslock.io.limits import MAX_FRAME_PIXELS, check_frame_size
 
-__all__ = ["VideoFileReader", "DecodedFrame"]
+__all__ = ["VideoFileReader", "DecodedFrame", "DecodedPicture"]
 
 logger = logging.getLogger(__name__)
 
@@ -39,24 +39,79 @@ MIN_BYTES_PER_FRAME = 8
 DECODER_DELAY_FRAMES = 16
 
 
+# Pictures whose whole rows convert to exactly the pixels the whole picture's conversion
+# gives them, from an even row (4:2:0 shares a chroma row between two rows). Checked on
+# every frame of the bench's take (tests/test_lock_best_passes.py); columns alone do not
+# (swscale's path depends on the width).
+_ROW_FORMATS = ("yuv420p",)
+# Rows are converted in blocks of this many (a multiple of 2).
+_ROW_BLOCK = 32
+
+
+class DecodedPicture:
+    """A decoded frame not yet converted: converted whole when asked (once), or only the
+    rows a reader needs (:meth:`rows_into`), with the same pixels there as whole."""
+
+    def __init__(self, frame, pixel_format: str) -> None:
+        self._frame = frame
+        self.pixel_format = pixel_format
+        self.shape = (int(frame.height), int(frame.width), 3)
+        self._whole: np.ndarray | None = None
+
+    def whole(self) -> np.ndarray:
+        """The whole frame in ``pixel_format``."""
+        if self._whole is None:
+            self._whole = self._frame.to_ndarray(format=self.pixel_format)
+        return self._whole
+
+    def rows_into(self, out: np.ndarray, y0: int, y1: int) -> None:
+        """Fill rows ``y0``–``y1`` (end excluded) of the frame-sized ``out`` with this
+        frame's pixels, converting those rows (a few more at most) rather than the whole."""
+        frame = self._frame
+        height, width = self.shape[:2]
+        # From an even row, and a whole number of row blocks: a band's height changes
+        # little from frame to frame, and each new height costs the converter a new setup.
+        rows = -(-(y1 - y0 + y0 % 2) // _ROW_BLOCK) * _ROW_BLOCK
+        y0 = max(y0 - y0 % 2, 0)
+        y0, y1 = (y0, y0 + rows) if y0 + rows <= height else (max(height - rows, 0), height)
+        if self._whole is not None or frame.format.name not in _ROW_FORMATS or height % 2 or width % 2 or y1 <= y0:
+            out[y0:y1] = self.whole()[y0:y1]
+            return
+        import av
+
+        band = av.VideoFrame(width, y1 - y0, frame.format.name)
+        for plane, (source, target) in enumerate(zip(frame.planes, band.planes, strict=True)):
+            top, bottom = (y0, y1) if plane == 0 else (y0 // 2, y1 // 2)
+            lines = np.frombuffer(memoryview(source), np.uint8).reshape(-1, source.line_size)[top:bottom, : source.width]
+            np.frombuffer(memoryview(target), np.uint8).reshape(-1, target.line_size)[: bottom - top, : target.width] = lines
+        band.colorspace, band.color_range = frame.colorspace, frame.color_range
+        out[y0:y1] = band.to_ndarray(format=self.pixel_format)
+
+
 @dataclass(frozen=True)
 class DecodedFrame:
-    """One frame (``image``), or a stretch that could not be decoded (``image`` None,
-    ``error`` says which frames): ``index`` is the first frame number concerned."""
+    """One frame (``image``; or ``picture`` from a reader that leaves the conversion to
+    its reader), or a stretch that could not be decoded (both None, ``error`` says which
+    frames): ``index`` is the first frame number concerned."""
 
     index: int
     time_s: float | None
     image: np.ndarray | None
     error: str | None = None
     last_index: int | None = None  # of a skipped stretch
+    picture: DecodedPicture | None = None
 
 
 class VideoFileReader:
-    """Frames of one video file in order. ``pixel_format``: ``"rgb24"`` or ``"bgr24"``."""
+    """Frames of one video file in order. ``pixel_format``: ``"rgb24"`` or ``"bgr24"``;
+    ``convert`` False: each frame comes as a :class:`DecodedPicture` that its reader
+    converts where it reads (``image`` None)."""
 
-    def __init__(self, path: str | os.PathLike, pixel_format: str = "rgb24", max_pixels: int = MAX_FRAME_PIXELS) -> None:
+    def __init__(self, path: str | os.PathLike, pixel_format: str = "rgb24", max_pixels: int = MAX_FRAME_PIXELS,
+                 convert: bool = True) -> None:
         self.path = Path(path)
         self.pixel_format = pixel_format
+        self.convert = convert
         self.name = self.path.name
         try:
             import av
@@ -193,7 +248,10 @@ class VideoFileReader:
             self._skip = None
             if last >= first:
                 yield self._skipped(first, last)
-        yield DecodedFrame(index, time_s, frame.to_ndarray(format=self.pixel_format))
+        if self.convert:
+            yield DecodedFrame(index, time_s, frame.to_ndarray(format=self.pixel_format))
+        else:
+            yield DecodedFrame(index, time_s, None, picture=DecodedPicture(frame, self.pixel_format))
 
     def _skipped(self, first: int, last: int) -> DecodedFrame:
         which = f"Frame {first:,}" if first == last else f"Frames {first:,}–{last:,}"

@@ -5,8 +5,10 @@ mode: followed, measured, judged. With ``--lock-best`` a first pass (locked on f
 finds the sharpest frame and a second locks there; the second replays what the first
 kept of each frame — the part the feature could reach, and the sharpest frame whole —
 instead of decoding the take again (it decodes again only when that would not fit in
-memory, or when its tracker reaches outside what was kept). Decoding (straight to RGB)
-runs on a helper thread, a few frames ahead.
+memory, or when its tracker reaches outside what was kept). The first pass only ranks
+the frames by their detail (the fine-band energy judging reads); every verdict is the
+second's. Decoding runs on a helper thread, a few frames ahead; without an overlay video
+a frame is converted to RGB only in the rows the feature can reach.
 """
 
 from __future__ import annotations
@@ -75,8 +77,10 @@ def analyze(target: str, roi_px: tuple[int, int, int, int], *, lock_frame: int |
     # replaying what the first kept (an overlay video needs whole frames: decoded again).
     kept = Replay() if overlay_video is None else None
     # Both passes show their progress: the first (which decodes) is most of the time.
-    first = run_pass(target, roi_px, 0, track, measure, lock_settings, None, progress, sensor, None, keep=kept,
-                     label="analyze, finding the sharpest frame")
+    # It only ranks the frames by their detail (the fine-band energy the judging reads):
+    # every verdict is the second pass's.
+    first = run_pass(target, roi_px, 0, track, measure, dataclasses.replace(lock_settings, ranking_only=True), None,
+                     progress, sensor, None, keep=kept, label="analyze, finding the sharpest frame")
     second_label = "analyze, against the sharpest frame"
     best = first.best_frame
     if best is None:

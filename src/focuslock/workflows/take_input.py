@@ -1,6 +1,6 @@
 """Reading a take for ``analyze``: the frames of a video file, a folder of images or a
-glob, in order (a video straight to RGB), with a helper thread decoding a few frames
-ahead of the analysis."""
+glob, in order (a video straight to RGB, or decoded only, for the analysis to convert
+the rows it reads), with a helper thread decoding a few frames ahead of the analysis."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import numpy as np
 from focuslock.core.errors import FocuslockError
 from focuslock.devices.base import CameraError, CorruptFrameError
 from focuslock.devices.folder import IMAGE_SUFFIXES, list_images, read_rgb_image
-from focuslock.io.video_file import VideoFileReader
+from focuslock.io.video_file import DecodedPicture, VideoFileReader
 
 __all__ = ["AnalysisError", "InputFrame", "Prefetch", "input_paths", "is_video", "iter_input", "take_frame_rate"]
 
@@ -26,7 +26,8 @@ class AnalysisError(FocuslockError):
 
 @dataclass(frozen=True)
 class InputFrame:
-    """One frame of the take as read (``rgb`` None: it could not be, ``error`` says why)."""
+    """One frame of the take as read (``rgb`` and ``picture`` None: it could not be,
+    ``error`` says why)."""
 
     index: int
     source: str | None
@@ -34,6 +35,19 @@ class InputFrame:
     rgb: np.ndarray | None  # converted on the decode thread, off the analysis's path
     error: str | None = None
     last_index: int | None = None  # of a skipped stretch (one item, however long)
+    # A video's frame left for its reader to convert where it reads (``rgb`` None).
+    picture: DecodedPicture | None = None
+
+    @property
+    def readable(self) -> bool:
+        return self.rgb is not None or self.picture is not None
+
+    @property
+    def shape(self) -> tuple[int, ...] | None:
+        """The frame's (height, width, 3); None for a frame that could not be read."""
+        if self.rgb is not None:
+            return self.rgb.shape
+        return self.picture.shape if self.picture is not None else None
 
 
 def is_video(path: Path) -> bool:
@@ -41,12 +55,14 @@ def is_video(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() not in IMAGE_SUFFIXES
 
 
-def iter_input(target: str) -> tuple[Iterator[InputFrame], int | None]:
-    """Frames of a video file, a folder of images or a glob, with a count if known."""
+def iter_input(target: str, convert: bool = True) -> tuple[Iterator[InputFrame], int | None]:
+    """Frames of a video file, a folder of images or a glob, with a count if known.
+    ``convert`` False: a video's frames come as pictures their reader converts where it
+    reads (:class:`~focuslock.io.video_file.DecodedPicture`)."""
     path = Path(target)
     if is_video(path):
         try:
-            reader = VideoFileReader(path, pixel_format="rgb24")
+            reader = VideoFileReader(path, pixel_format="rgb24", convert=convert)
         except CameraError as error:
             raise AnalysisError(error.user_message) from None
         return _video_frames(reader), reader.frame_count
@@ -83,8 +99,8 @@ def _video_frames(reader: VideoFileReader) -> Iterator[InputFrame]:
     source = str(reader.path)
     try:
         for item in reader.frames():
-            if item.image is not None:
-                yield InputFrame(item.index, source, item.time_s, item.image)
+            if item.image is not None or item.picture is not None:
+                yield InputFrame(item.index, source, item.time_s, item.image, picture=item.picture)
                 continue
             last = item.last_index if item.last_index is not None and item.last_index > item.index else None
             yield InputFrame(item.index, source, None, None, item.error, last)
@@ -122,6 +138,7 @@ class Prefetch:
     def __init__(self, frames: Iterator[InputFrame], depth: int = 3) -> None:
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
+        self._ended = False
         self._thread = threading.Thread(target=self._run, args=(frames,), name="focuslock-analyze-decode", daemon=True)
         self._thread.start()
 
@@ -145,9 +162,12 @@ class Prefetch:
             self._queue.put(self._END)
 
     def __iter__(self) -> Iterator[InputFrame]:
-        while True:
+        # Iterated again after the end (a pass reads its lock frame, then goes on): nothing
+        # more comes, and nothing is waited for.
+        while not self._ended:
             item = self._queue.get()
             if item is self._END:
+                self._ended = True
                 return
             if isinstance(item, Exception):
                 raise AnalysisError(f"Reading the input failed: {item}.")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from focuslock.io.video_file import DecodedPicture
 from focuslock.workflows.take_input import InputFrame
 
 __all__ = ["REPLAY_LIMIT_BYTES", "REPLAY_SLACK_PX", "Replay", "ReplayMiss"]
@@ -51,37 +52,46 @@ class Replay:
         self.bytes = 0
         self.complete = True  # false once over the limit: the second pass decodes
         self.whole_index: int | None = None
-        self.whole_rgb: np.ndarray | None = None
+        self._whole: np.ndarray | DecodedPicture | None = None
         self.frame_count_hint: int | None = None
         self._buffer: np.ndarray | None = None
         self._boxes: dict[int, tuple[int, int, int, int]] = {}
         self._shape: tuple[int, ...] | None = None
 
-    def keep(self, item: InputFrame, box: tuple[int, int, int, int] | None) -> None:
+    def keep(self, item: InputFrame, box: tuple[int, int, int, int] | None, rgb: np.ndarray | None = None) -> None:
+        """Keep ``item`` (one that could not be read), or the part of its pixels ``rgb``
+        within ``box`` and ``REPLAY_SLACK_PX`` (``rgb`` may hold only those rows)."""
         if not self.complete:
             return
-        if item.rgb is None:
+        if rgb is None:
             self.items.append(item)
             return
-        height, width = item.rgb.shape[:2]
+        height, width = rgb.shape[:2]
         x0, y0, x1, y1 = box if box is not None else (0, 0, width, height)
         x0, y0 = max(x0 - REPLAY_SLACK_PX, 0), max(y0 - REPLAY_SLACK_PX, 0)
         x1, y1 = min(x1 + REPLAY_SLACK_PX, width), min(y1 + REPLAY_SLACK_PX, height)
-        crop = item.rgb[y0:y1, x0:x1].copy()
+        crop = rgb[y0:y1, x0:x1].copy()
         self.bytes += crop.nbytes
         if self.bytes > self.limit_bytes:
             self.release()
             return
         self.items.append(_Crop(item.index, item.source, item.time_s, crop, (x0, y0)))
-        self._shape = item.rgb.shape
+        self._shape = rgb.shape
 
-    def keep_whole(self, index: int, rgb: np.ndarray) -> None:
+    def keep_whole(self, index: int, frame: np.ndarray | DecodedPicture) -> None:
+        """Keep frame ``index`` whole: an RGB frame (copied), or a decoded picture,
+        converted only if the second pass asks for it (:attr:`whole_rgb`)."""
         if self.complete:
-            self.whole_index, self.whole_rgb = index, rgb.copy()
+            self.whole_index, self._whole = index, frame.copy() if isinstance(frame, np.ndarray) else frame
+
+    @property
+    def whole_rgb(self) -> np.ndarray | None:
+        """The frame kept whole (:attr:`whole_index`), as RGB."""
+        return self._whole.whole() if isinstance(self._whole, DecodedPicture) else self._whole
 
     def release(self) -> None:
         self.complete = False
-        self.items, self.whole_rgb, self._buffer = [], None, None
+        self.items, self._whole, self._buffer = [], None, None
 
     def __iter__(self) -> Iterator[InputFrame]:
         for item in self.items:
