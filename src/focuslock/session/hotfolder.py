@@ -59,6 +59,8 @@ _TEMPORARY_SUFFIXES = (".part", ".tmp", ".temp", ".crdownload", ".download", "~"
 REFUSED_READ_BYTES = 64 << 20
 # The longest the folder waits between scans, whatever the poll asked (a day).
 _LONGEST_WAIT_S = 86_400.0
+# How often a long wait looks whether it was told to stop (a signal sets an event; it cannot wake a wait).
+_STOP_CHECK_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -108,8 +110,9 @@ class HotFolder:
 
     def __init__(self, folder: Path, *, settle_s: float = 0.5, give_up_s: float = 20.0, poll_s: float = 1.0,
                  use_events: bool = True, done: set[str] | None = None, clock: Callable[[], float] = time.monotonic,
-                 once: bool = False) -> None:
+                 once: bool = False, stop: threading.Event | None = None) -> None:
         self.folder = Path(folder)
+        self._stop = stop
         self.settle_s = settle_s
         self.give_up_s = give_up_s
         self.poll_s = poll_s
@@ -159,9 +162,17 @@ class HotFolder:
             self._observer = None
 
     def wait(self, timeout_s: float | None = None) -> None:
-        """Sleep until a file event or ``timeout_s`` (default: the poll interval), a day at
-        most: a poll of 1e300 s is "scan hardly ever", not a wait the clock cannot hold."""
-        self._wake.wait(min(self.poll_s if timeout_s is None else timeout_s, _LONGEST_WAIT_S))
+        """Sleep until a file event, the ``stop`` the folder was given, or ``timeout_s``
+        (default: the poll interval), a day at most: a poll of 1e300 s is "scan hardly
+        ever", not a wait the clock cannot hold — nor one a stop cannot end."""
+        longest = min(self.poll_s if timeout_s is None else timeout_s, _LONGEST_WAIT_S)
+        if self._stop is None:
+            self._wake.wait(longest)
+        else:
+            ends = time.monotonic() + longest
+            while not self._stop.is_set() and (left := ends - time.monotonic()) > 0:
+                if self._wake.wait(min(left, _STOP_CHECK_S)):
+                    break
         self._wake.clear()
 
     def wake(self) -> None:

@@ -109,7 +109,7 @@ def run_watch(folder: Path, store: ShotStore, judge: ShotJudge, options: WatchOp
     if reference.parent == folder.resolve():
         done.add(reference.name)  # the copy kept in the session is not a shot
     hot = HotFolder(folder, settle_s=options.settle_s, poll_s=options.poll_s, use_events=options.use_events,
-                    give_up_s=options.give_up_s, done=done, once=options.once)
+                    give_up_s=options.give_up_s, done=done, once=options.once, stop=stop)
     try:
         hot.start()
     except FileNotFoundError as error:
