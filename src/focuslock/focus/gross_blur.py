@@ -71,18 +71,19 @@ class GrossCurve:
         self._view = np.array(view, dtype=np.float32) if self.usable else None
 
     def _curve(self) -> list[float]:
-        """The curve's log ratios, made when first asked for, forced to fall with blur."""
+        """The curve's log ratios, made when first asked for, forced to fall with blur. The
+        reduced view is blurred by discs a quarter as wide (blurring and sampling a smooth
+        picture commute): a disc of 16 CoC at full size took seconds to make, stalling a
+        live view for as long on the first frame after a lock."""
         if not self._log_ratio and self._view is not None:
-            values = [self._log_ratio_of(coarse_band(defocus(self._view, d)), 0.0)[0] for d in self.diameters_px]
+            small = _reduced(coarse_band(self._view))
+            values = [self._log_ratio_of(defocus(small, d / REDUCTION) if d else small, 0.0)[0] for d in self.diameters_px]
             self._log_ratio = [float(v) for v in np.minimum.accumulate(values)]
             self._view = None
         return self._log_ratio
 
-    def _log_ratio_of(self, coarse: np.ndarray, noise_sigma: float) -> tuple[float, float]:
-        """log(fine / coarse) of the view reduced (from its coarse band ``coarse``, which
-        is smooth enough to be sampled every REDUCTION pixels), and that log's sd from the
-        noise."""
-        small = np.ascontiguousarray(coarse[::REDUCTION, ::REDUCTION])
+    def _log_ratio_of(self, small: np.ndarray, noise_sigma: float) -> tuple[float, float]:
+        """log(fine / coarse) of the reduced view ``small``, and that log's sd from the noise."""
         energies = band_energies(small, noise_sigma * _NOISE_LEFT, margin_px=self.margin_px // REDUCTION)
         if energies.fine <= 0 or energies.coarse <= 0:
             return -math.inf, math.inf
@@ -95,7 +96,7 @@ class GrossCurve:
         curve = self._curve()
         if not curve:
             return None
-        value, relative_sd = self._log_ratio_of(coarse_band(view) if coarse is None else coarse, noise_sigma)
+        value, relative_sd = self._log_ratio_of(_reduced(coarse_band(view) if coarse is None else coarse), noise_sigma)
         if not math.isfinite(relative_sd):
             return GrossReading(self.diameters_px[-1], self.diameters_px[-1])
         return GrossReading(self._blur_at(value), self._blur_at(value + math.hypot(LOG_TOLERANCE, 2.0 * relative_sd)))
@@ -112,6 +113,11 @@ class GrossCurve:
                 share = (curve[i - 1] - log_value) / span if span > 0 else 1.0
                 return diameters[i - 1] + share * (diameters[i] - diameters[i - 1])
         return diameters[-1]
+
+
+def _reduced(coarse: np.ndarray) -> np.ndarray:
+    """A view's coarse band (smooth enough to be sampled so) every REDUCTION pixels."""
+    return np.ascontiguousarray(coarse[::REDUCTION, ::REDUCTION])
 
 
 def overrule(estimate: BlurEstimate, reading: GrossReading | None, coc_px: float) -> BlurEstimate:
