@@ -11,15 +11,11 @@ import cv2
 import numpy as np
 import pytest
 
-from focuslock.hub.connection import connect, migrate
-from focuslock.hub.numbers import register_station
-from focuslock.hub.send import send_batch, send_retractions
+from focuslock.hub.connection import migrate
 from focuslock.hub.shotlist import import_shot_list
-from focuslock.hub.station import Station
 from focuslock.serve.qc_server import start_qc_server
-from focuslock.session.outbox import OutboxShot
-from focuslock.session.records import LoggedShot, ShotPreviews, ShotRecord
 from focuslock.testing.chromium import HeadlessPage
+from focuslock.testing.hub_shots import replace_shot
 from tests.hub.qc_support import land_shot, shot_list
 
 _STATE = "document.getElementById('state').textContent"
@@ -113,13 +109,7 @@ def test_the_page_says_the_views_missing_and_drops_a_replaced_shot_live(hub_url,
             assert page.wait_until(f"{_STATE} === 'LIVE'")
             assert page.wait_until(f"{cards}.includes('A300_front.jpg')")
             assert page.evaluate(short) == ["A300Red cupmissing back, side", "C2Mug1 of 3 views (views not told apart)"]
-            station, now = Station("id-Station 1", "Station 1"), _dt.datetime.now(_dt.UTC).isoformat()
-            again = ShotRecord(name="A300_front.jpg", files=(), verdict="soft", reason="feature 1 is soft", sku="A300")
-            with connect(hub_url) as connection:
-                number = register_station(connection, station)
-                send_retractions(connection, station, "morning", [1])
-                send_batch(connection, station, number, "morning", [OutboxShot(LoggedShot(0, 3, now, again), ShotPreviews())])
-                connection.commit()
+            replace_shot(hub_url, "Station 1", 1, 3, "A300_front.jpg", "A300", "soft", "feature 1 is soft")
             assert page.wait_until(f"({_LATEST}).includes('A300_front.jpg')")  # the replacement, now the latest
             assert page.evaluate("document.querySelector('#latest .badge').textContent") == "SOFT"
             assert page.wait_until(f"!{cards}.includes('A300_front.jpg')")  # the old card is gone, without a reload

@@ -22,12 +22,13 @@ from websockets.sync.client import connect
 from focuslock.hub.connection import connect as connect_hub
 from focuslock.hub.connection import migrate
 from focuslock.hub.numbers import register_station
-from focuslock.hub.send import send_batch, send_retractions, send_session
+from focuslock.hub.send import send_batch, send_session
 from focuslock.hub.station import Station
 from focuslock.serve.qc_app import qc_routes
 from focuslock.serve.qc_server import start_qc_server
 from focuslock.session.outbox import OutboxShot, SessionFacts
 from focuslock.session.records import LoggedShot, ShotPreviews, ShotRecord
+from focuslock.testing.hub_shots import replace_shot
 from tests.hub.qc_support import land_shot, shot_list, wait_for
 
 
@@ -156,14 +157,7 @@ def test_a_shot_set_aside_leaves_an_open_page_at_once(hub, qc):
     with _socket(qc) as socket:
         _until_shown(socket, "A1_002.jpg")
         old = next(s["id"] for s in json.loads(_get(qc.url + "api/shots")[2])["shots"] if s["name"] == "A1_001.jpg")
-        now = _dt.datetime.now(_dt.UTC).isoformat()
-        station = Station("id-north", "north")
-        again = ShotRecord(name="A1_001.jpg", files=(), verdict="soft", reason="feature 1 is soft", sku="A1")
-        with connect_hub(hub) as connection:
-            number = register_station(connection, station)
-            send_retractions(connection, station, "morning", [1])
-            send_batch(connection, station, number, "morning", [OutboxShot(LoggedShot(0, 3, now, again), ShotPreviews())])
-            connection.commit()
+        replace_shot(hub, "north", 1, 3, "A1_001.jpg", "A1", "soft", "feature 1 is soft")
         told = _before(socket, "shots")  # the page is told before (or with) the replacement's card
         assert [m["ids"] for m in told if m["type"] == "replaced"] == [[old]], told
         landed = told[-1]["shots"]

@@ -16,14 +16,14 @@ import cv2
 
 from focuslock.hub.connection import connect
 from focuslock.hub.numbers import register_station
-from focuslock.hub.send import send_batch, send_session
+from focuslock.hub.send import send_batch, send_retractions, send_session
 from focuslock.hub.shotlist import import_shot_list
 from focuslock.hub.station import Station
 from focuslock.session.outbox import OutboxShot, SessionFacts
 from focuslock.session.previews import shot_previews
-from focuslock.session.records import FeatureVerdict, LoggedShot, ShotFile, ShotRecord
+from focuslock.session.records import FeatureVerdict, LoggedShot, ShotFile, ShotPreviews, ShotRecord
 
-__all__ = ["FEATURE_BOX", "land_shot", "shot_list"]
+__all__ = ["FEATURE_BOX", "land_shot", "replace_shot", "shot_list"]
 
 # The feature the previews crop (file pixels): a detailed place on the repository's pcb stack.
 FEATURE_BOX = (700, 420, 260, 180)
@@ -56,4 +56,19 @@ def land_shot(url: str, station_name: str, sequence: int, name: str, sku: str | 
         number = register_station(connection, station)
         send_session(connection, station, SessionFacts(session, session, now, {}))
         send_batch(connection, station, number, session, [OutboxShot(LoggedShot(0, sequence, now, record), previews)])
+        connection.commit()
+
+
+def replace_shot(url: str, station_name: str, replaced: int, sequence: int, name: str, sku: str | None, verdict: str,
+                 reason: str | None = None, session: str = "morning") -> None:
+    """The shot ``replaced`` of ``station_name``'s session judged again (as ``check-archive``
+    does a changed file): the old row set aside and the new verdict a new shot ``sequence``,
+    in one transaction as the station's sync sends them."""
+    station = Station(id="id-" + station_name, name=station_name)
+    record = ShotRecord(name=name, files=(), verdict=verdict, reason=reason, sku=sku)
+    now = _dt.datetime.now(_dt.UTC).isoformat()
+    with connect(url) as connection:
+        number = register_station(connection, station)
+        send_retractions(connection, station, session, [replaced])
+        send_batch(connection, station, number, session, [OutboxShot(LoggedShot(0, sequence, now, record), ShotPreviews())])
         connection.commit()
