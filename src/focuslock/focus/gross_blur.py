@@ -64,22 +64,22 @@ class GrossCurve:
     def __init__(self, view: np.ndarray, coc_px: float, margin_px: int) -> None:
         self.margin_px = int(margin_px)
         inner = min(view.shape[0], view.shape[1]) - 2 * self.margin_px
-        self.usable = min(view.shape[0], view.shape[1]) // REDUCTION - 2 * (self.margin_px // REDUCTION) >= _MIN_REDUCED_PX
+        usable = min(view.shape[0], view.shape[1]) // REDUCTION - 2 * (self.margin_px // REDUCTION) >= _MIN_REDUCED_PX
         self.diameters_px = [coc_px * m for m in _CURVE_COC_MULTIPLES if coc_px * m <= max(inner, coc_px)]
         self._log_ratio: list[float] = []
-        # A copy: the caller's view may be a buffer it reuses, and the curve is made later.
-        self._view = np.array(view, dtype=np.float32) if self.usable else None
+        # The reduced view (its own array: the caller's view may be a buffer it reuses).
+        self._small = _reduced(coarse_band(view)) if usable else None
 
     def _curve(self) -> list[float]:
         """The curve's log ratios, made when first asked for, forced to fall with blur. The
         reduced view is blurred by discs a quarter as wide (blurring and sampling a smooth
         picture commute): a disc of 16 CoC at full size took seconds to make, stalling a
         live view for as long on the first frame after a lock."""
-        if not self._log_ratio and self._view is not None:
-            small = _reduced(coarse_band(self._view))
+        if not self._log_ratio and self._small is not None:
+            small = self._small
             values = [self._log_ratio_of(defocus(small, d / REDUCTION) if d else small, 0.0)[0] for d in self.diameters_px]
             self._log_ratio = [float(v) for v in np.minimum.accumulate(values)]
-            self._view = None
+            self._small = None
         return self._log_ratio
 
     def _log_ratio_of(self, small: np.ndarray, noise_sigma: float) -> tuple[float, float]:
